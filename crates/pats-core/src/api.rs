@@ -1,0 +1,151 @@
+//! The provider-neutral trait and its provided helpers.
+
+use crate::error::{Error, Result};
+use crate::types::{
+    Capabilities, CreateToken, CreatedToken, Expiration, ListQuery, TokenId, TokenInfo,
+};
+use async_trait::async_trait;
+use std::collections::HashSet;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// Personal Access Token management, the same for every provider.
+///
+/// Object-safe: use it as `Box<dyn PersonalAccessTokens>` or `Arc<dyn PersonalAccessTokens>`.
+/// Optional operations return [`Error::Unsupported`] unless the provider offers them;
+/// [`capabilities`](Self::capabilities) says which do. Helpers built on these
+/// calls live in [`PersonalAccessTokensExt`].
+#[async_trait]
+pub trait PersonalAccessTokens: Send + Sync {
+    /// The provider's name (`"dfns"`, `"zitadel"`, `"sailpoint"`, ...).
+    fn provider(&self) -> &'static str;
+
+    /// What this provider (as configured) supports.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Creates a token. The secret in the answer is shown only this once.
+    ///
+    /// Never retried automatically: if the outcome is unknown (a timeout, a dropped
+    /// connection) the token may exist; list before creating again.
+    async fn create(&self, request: &CreateToken) -> Result<CreatedToken>;
+
+    /// Lists one page of tokens.
+    async fn list(&self, query: &ListQuery) -> Result<crate::TokenPage>;
+
+    /// Fetches one token. [`Error::NotFound`] when it does not exist.
+    async fn get(&self, id: &TokenId) -> Result<TokenInfo>;
+
+    /// Revokes (deletes) a token. [`Error::NotFound`] when it does not exist.
+    async fn revoke(&self, id: &TokenId) -> Result<()>;
+
+    /// Renames a token.
+    async fn rename(&self, id: &TokenId, name: &str) -> Result<TokenInfo> {
+        let _ = (id, name);
+        Err(Error::unsupported(self.provider(), "rename"))
+    }
+
+    /// Activates (`true`) or deactivates (`false`) a token without revoking it.
+    async fn set_active(&self, id: &TokenId, active: bool) -> Result<TokenInfo> {
+        let _ = (id, active);
+        Err(Error::unsupported(self.provider(), "set_active"))
+    }
+}
+
+/// The outcome of [`PersonalAccessTokensExt::rotate`]: the new token, always, and whether
+/// the old one was revoked.
+#[derive(Debug)]
+#[must_use = "the new token's secret is only shown once, and the old token may still be valid"]
+#[non_exhaustive]
+pub struct Rotation {
+    /// The new token, with its secret.
+    pub created: CreatedToken,
+    /// The result of revoking the old token; on `Err` the old token may still be valid.
+    pub revoked: Result<()>,
+}
+
+/// Helpers built on [`PersonalAccessTokens`], for every provider (including trait objects).
+#[async_trait]
+pub trait PersonalAccessTokensExt: PersonalAccessTokens {
+    /// Lists every token matching `query`, following pages.
+    ///
+    /// Fails with [`Error::Decode`] if the provider hands back a page position it already
+    /// gave (a listing that would never end).
+    async fn list_all(&self, query: &ListQuery) -> Result<Vec<TokenInfo>> {
+        let mut query = query.clone();
+        let mut items = Vec::new();
+        let mut seen = HashSet::new();
+        loop {
+            let page = self.list(&query).await?;
+            items.extend(page.items);
+            match page.next_page {
+                None => return Ok(items),
+                Some(next) => {
+                    if !seen.insert(next.clone()) {
+                        return Err(Error::Decode {
+                            status: 200,
+                            reason: format!(
+                                "{}: pagination repeated the position `{}`",
+                                self.provider(),
+                                next.as_str()
+                            ),
+                            snippet: String::new(),
+                        });
+                    }
+                    query.page = Some(next);
+                }
+            }
+        }
+    }
+
+    /// Every token (matching `query`) whose name is exactly `name`.
+    ///
+    /// [`Error::Unsupported`] where tokens have no names.
+    async fn find_by_name(&self, name: &str, query: &ListQuery) -> Result<Vec<TokenInfo>> {
+        if !self.capabilities().names {
+            return Err(Error::Unsupported {
+                provider: self.provider(),
+                operation: "find_by_name",
+                hint: Some("tokens of this provider have no names"),
+            });
+        }
+        let all = self.list_all(query).await?;
+        Ok(all
+            .into_iter()
+            .filter(|t| t.name.as_deref() == Some(name))
+            .collect())
+    }
+
+    /// Every token (matching `query`) that expires within `within` from now, including
+    /// tokens already expired but still listed. Tokens that never expire, or whose expiry
+    /// the provider does not report, are not included.
+    async fn expiring_within(&self, within: Duration, query: &ListQuery) -> Result<Vec<TokenInfo>> {
+        let horizon = time::Duration::try_from(within)
+            .ok()
+            .and_then(|d| OffsetDateTime::now_utc().checked_add(d));
+        let all = self.list_all(query).await?;
+        Ok(all
+            .into_iter()
+            .filter(|t| match (t.expires, horizon) {
+                (Expiration::At(at), Some(h)) => at <= h,
+                (Expiration::At(_), None) => true,
+                _ => false,
+            })
+            .collect())
+    }
+
+    /// Replaces a token: creates the new one first, then revokes `old`.
+    ///
+    /// If creating fails, nothing changed and the error is returned. If revoking fails,
+    /// the new token is still returned, with the revoke error in [`Rotation::revoked`]:
+    /// a rotation never loses a secret.
+    async fn rotate(&self, old: &TokenId, request: &CreateToken) -> Result<Rotation> {
+        let created = self.create(request).await?;
+        let revoked = self.revoke(old).await;
+        if let Err(e) = &revoked {
+            tracing::warn!(provider = self.provider(), old = %old, error = %e, "rotation: new token created, revoking the old one failed");
+        }
+        Ok(Rotation { created, revoked })
+    }
+}
+
+impl<T: PersonalAccessTokens + ?Sized> PersonalAccessTokensExt for T {}

@@ -1,0 +1,304 @@
+//! The one error type of pats, its kinds, and the provider error details it carries.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::Duration;
+
+/// A boxed error source.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Result alias used across pats.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What a provider said when it refused a request, parsed from its error body.
+///
+/// Messages are scrubbed of secrets before they are stored here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// HTTP status code.
+    pub status: u16,
+    /// The provider's own error code or error id, if it sent one.
+    pub code: Option<String>,
+    /// The provider's message (scrubbed of anything that looks like a secret).
+    pub message: String,
+    /// A request or tracking id to quote to the provider's support, if it sent one.
+    pub request_id: Option<String>,
+}
+
+impl ApiError {
+    /// An error with a status and a message; add the rest with the `with_` methods.
+    pub fn new(status: u16, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code: None,
+            message: message.into(),
+            request_id: None,
+        }
+    }
+
+    /// Sets the provider's error code.
+    #[must_use]
+    pub fn with_code(mut self, code: Option<String>) -> Self {
+        self.code = code;
+        self
+    }
+
+    /// Sets the provider's request or tracking id.
+    #[must_use]
+    pub fn with_request_id(mut self, request_id: Option<String>) -> Self {
+        self.request_id = request_id;
+        self
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HTTP {}", self.status)?;
+        if let Some(code) = &self.code {
+            write!(f, " [{code}]")?;
+        }
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " (request id {id})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every error pats returns. Match on the variant (or on [`Error::kind`]) whatever the provider.
+///
+/// No variant ever holds a secret: provider messages and body snippets are scrubbed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An argument was rejected before any request was sent.
+    #[error("invalid input for `{field}`: {reason}")]
+    InvalidInput {
+        /// The field, argument or setting that was rejected.
+        field: Cow<'static, str>,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// The credentials were missing, wrong or expired (HTTP 401).
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(ApiError),
+    /// The credentials are valid but lack a permission (HTTP 403).
+    #[error("permission denied: {0}")]
+    PermissionDenied(ApiError),
+    /// The token (or its owner) does not exist (HTTP 404 or the provider's equivalent).
+    #[error("not found: {0}")]
+    NotFound(ApiError),
+    /// A token with the same unique attribute already exists (HTTP 409).
+    #[error("already exists: {0}")]
+    AlreadyExists(ApiError),
+    /// The provider asked to slow down (HTTP 429).
+    #[error("rate limited{}: {error}", retry_after.map(|d| format!(" (retry after {} s)", d.as_secs_f64())).unwrap_or_default())]
+    RateLimited {
+        /// How long the provider asked to wait, if it said.
+        retry_after: Option<Duration>,
+        /// The provider's error body.
+        error: ApiError,
+    },
+    /// The change was accepted but waits for a policy approval; it has not happened yet.
+    #[error("{provider}: change accepted, pending approval{}", approval_id.as_deref().map(|id| format!(" (approval {id})")).unwrap_or_default())]
+    PendingApproval {
+        /// The provider name.
+        provider: &'static str,
+        /// The approval's identifier, if the provider sent one.
+        approval_id: Option<String>,
+        /// The provider's answer body, as JSON.
+        details: serde_json::Value,
+    },
+    /// The provider does not offer this operation or option.
+    #[error("{provider} does not support {operation}{}", hint.map(|h| format!(": {h}")).unwrap_or_default())]
+    Unsupported {
+        /// The provider name.
+        provider: &'static str,
+        /// The operation or option that is not offered.
+        operation: &'static str,
+        /// What to do instead, when there is something.
+        hint: Option<&'static str>,
+    },
+    /// Any other error answer from the provider, with its parsed error body.
+    #[error("API error: HTTP {status}{}: {message}{}", code.as_deref().map(|c| format!(" [{c}]")).unwrap_or_default(), request_id.as_deref().map(|r| format!(" (request id {r})")).unwrap_or_default())]
+    Api {
+        /// HTTP status code.
+        status: u16,
+        /// The provider's error code or id.
+        code: Option<String>,
+        /// The provider's message (scrubbed).
+        message: String,
+        /// The provider's request or tracking id.
+        request_id: Option<String>,
+    },
+    /// No complete answer arrived within the configured timeout.
+    #[error("request timed out after {} s", timeout.as_secs_f64())]
+    Timeout {
+        /// The timeout that elapsed.
+        timeout: Duration,
+    },
+    /// The connection failed or broke (DNS, connect, reset, TLS, protocol).
+    #[error("transport error: {message}")]
+    Transport {
+        /// What failed.
+        message: String,
+        /// The underlying error.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The answer could not be understood: bad JSON, wrong content type, truncated or oversized.
+    #[error("could not decode the HTTP {status} answer: {reason}{}", if snippet.is_empty() { String::new() } else { format!(" (body starts: {snippet})") })]
+    Decode {
+        /// HTTP status code of the answer.
+        status: u16,
+        /// What was wrong with it.
+        reason: String,
+        /// The start of the body (at most 512 bytes, scrubbed of secrets).
+        snippet: String,
+    },
+    /// Signing a request (for example a Dfns user action) failed.
+    #[error("signing failed: {message}")]
+    Signing {
+        /// What failed.
+        message: String,
+        /// The underlying error.
+        #[source]
+        source: Option<BoxError>,
+    },
+}
+
+/// The kind of an [`Error`], for matching without caring about the details.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// See [`Error::InvalidInput`].
+    InvalidInput,
+    /// See [`Error::Unauthenticated`].
+    Unauthenticated,
+    /// See [`Error::PermissionDenied`].
+    PermissionDenied,
+    /// See [`Error::NotFound`].
+    NotFound,
+    /// See [`Error::AlreadyExists`].
+    AlreadyExists,
+    /// See [`Error::RateLimited`].
+    RateLimited,
+    /// See [`Error::PendingApproval`].
+    PendingApproval,
+    /// See [`Error::Unsupported`].
+    Unsupported,
+    /// See [`Error::Api`].
+    Api,
+    /// See [`Error::Timeout`].
+    Timeout,
+    /// See [`Error::Transport`].
+    Transport,
+    /// See [`Error::Decode`].
+    Decode,
+    /// See [`Error::Signing`].
+    Signing,
+}
+
+impl Error {
+    /// An [`Error::InvalidInput`] for `field`.
+    pub fn invalid(field: impl Into<Cow<'static, str>>, reason: impl Into<String>) -> Self {
+        Self::InvalidInput {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// An [`Error::Unsupported`] for `operation` on `provider`.
+    pub fn unsupported(provider: &'static str, operation: &'static str) -> Self {
+        Self::Unsupported {
+            provider,
+            operation,
+            hint: None,
+        }
+    }
+
+    /// An [`Error::Signing`] with a message and no source.
+    pub fn signing(message: impl Into<String>) -> Self {
+        Self::Signing {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An [`Error::Decode`]; the snippet is cut to 512 bytes and scrubbed.
+    pub fn decode(status: u16, reason: impl Into<String>, body: &[u8]) -> Self {
+        Self::Decode {
+            status,
+            reason: reason.into(),
+            snippet: crate::redact::snippet(body, &[]),
+        }
+    }
+
+    /// Maps a provider's error answer to the kind its HTTP status stands for.
+    ///
+    /// Provider crates call this after parsing their error body; they may pick a kind
+    /// themselves when the body's code says more than the status.
+    pub fn from_api(error: ApiError, retry_after: Option<Duration>) -> Self {
+        match error.status {
+            401 => Self::Unauthenticated(error),
+            403 => Self::PermissionDenied(error),
+            404 => Self::NotFound(error),
+            409 => Self::AlreadyExists(error),
+            429 => Self::RateLimited { retry_after, error },
+            _ => Self::Api {
+                status: error.status,
+                code: error.code,
+                message: error.message,
+                request_id: error.request_id,
+            },
+        }
+    }
+
+    /// The kind of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::InvalidInput { .. } => ErrorKind::InvalidInput,
+            Self::Unauthenticated(_) => ErrorKind::Unauthenticated,
+            Self::PermissionDenied(_) => ErrorKind::PermissionDenied,
+            Self::NotFound(_) => ErrorKind::NotFound,
+            Self::AlreadyExists(_) => ErrorKind::AlreadyExists,
+            Self::RateLimited { .. } => ErrorKind::RateLimited,
+            Self::PendingApproval { .. } => ErrorKind::PendingApproval,
+            Self::Unsupported { .. } => ErrorKind::Unsupported,
+            Self::Api { .. } => ErrorKind::Api,
+            Self::Timeout { .. } => ErrorKind::Timeout,
+            Self::Transport { .. } => ErrorKind::Transport,
+            Self::Decode { .. } => ErrorKind::Decode,
+            Self::Signing { .. } => ErrorKind::Signing,
+        }
+    }
+
+    /// The HTTP status of the provider's answer, when the error came from one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Unauthenticated(e)
+            | Self::PermissionDenied(e)
+            | Self::NotFound(e)
+            | Self::AlreadyExists(e)
+            | Self::RateLimited { error: e, .. } => Some(e.status),
+            Self::Api { status, .. } | Self::Decode { status, .. } => Some(*status),
+            Self::PendingApproval { .. } => Some(202),
+            _ => None,
+        }
+    }
+
+    /// Whether trying the same request again later may succeed.
+    ///
+    /// True for rate limiting, timeouts, transport failures and 502/503/504 answers.
+    /// pats only retries idempotent requests by itself; this tells callers whether they may.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::RateLimited { .. } | Self::Timeout { .. } | Self::Transport { .. } => true,
+            Self::Api { status, .. } => matches!(status, 500 | 502 | 503 | 504),
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! Core of `pats`: one API for Personal Access Tokens across identity providers.
+//!
+//! This crate holds what every provider shares:
+//! - the [`PersonalAccessTokens`] trait (object-safe) and its helpers in
+//!   [`PersonalAccessTokensExt`] (`list_all`, `find_by_name`, `expiring_within`, `rotate`);
+//! - the domain types ([`TokenId`], [`TokenInfo`], [`CreateToken`], [`Expiry`],
+//!   [`CreatedToken`], [`Capabilities`], ...);
+//! - one [`Error`] type whose kinds mean the same for every provider;
+//! - the HTTP [`Transport`] (base URL checks, timeouts, body cap, tracing), the
+//!   [`RetryPolicy`], and bearer-token [`credentials`].
+//!
+//! Users normally depend on the `pats` facade crate, which re-exports all of this together
+//! with the provider clients.
+//!
+//! ```
+//! use pats_core::{CreateToken, Expiry, PersonalAccessTokens, PersonalAccessTokensExt, TokenId};
+//! use std::time::Duration;
+//!
+//! async fn rotate_weekly(pats: &dyn PersonalAccessTokens, old: &TokenId) -> pats_core::Result<()> {
+//!     let request = CreateToken::builder()
+//!         .name("deploy-bot")
+//!         .expiry(Expiry::In(Duration::from_secs(7 * 24 * 3600)))
+//!         .build()?;
+//!     let rotation = pats.rotate(old, &request).await?;
+//!     // Store `rotation.created.secret` first: it is shown only once.
+//!     rotation.revoked?;
+//!     Ok(())
+//! }
+//! ```
+
+mod api;
+pub mod credentials;
+mod error;
+pub mod redact;
+pub mod retry;
+pub mod transport;
+mod types;
+pub mod wire;
+
+pub use api::{PersonalAccessTokens, PersonalAccessTokensExt, Rotation};
+pub use credentials::{CachingTokenSource, FetchedToken, StaticToken, TokenFetcher, TokenSource};
+pub use error::{ApiError, BoxError, Error, ErrorKind, Result};
+pub use retry::{Clock, RetryPolicy, TokioClock, VirtualClock};
+pub use transport::{ClientOptions, Request, RequestHook, Response, Transport};
+pub use types::{
+    Capabilities, CreateToken, CreateTokenBuilder, CreatedToken, Details, Expiration, Expiry,
+    GetSupport, ListFilters, ListQuery, MAX_TOKEN_ID_LEN, NeverExpires, Owner, PageToken,
+    ProviderDetails, TokenId, TokenInfo, TokenPage,
+};
+
+/// Re-exports of crates that appear in this crate's API.
+pub mod reexports {
+    pub use async_trait::async_trait;
+    pub use bytes;
+    pub use reqwest;
+    pub use secrecy;
+    pub use time;
+    pub use url;
+}

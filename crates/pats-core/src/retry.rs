@@ -1,0 +1,389 @@
+//! Retry policy and the retry loop.
+//!
+//! Only idempotent requests are retried: on a timeout, a transport failure, or an answer
+//! of 429, 502, 503 or 504. A `Retry-After` header (seconds or HTTP date) replaces the
+//! computed backoff. Retries stop at the attempt limit or when the next wait would go past
+//! the time budget; the last answer or error is then returned as it was.
+
+use crate::error::{Error, Result};
+use crate::transport::Response;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A boxed, sendable future.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// When and how often idempotent requests are retried.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct RetryPolicy {
+    /// Most attempts in all, the first included (1 = never retry).
+    pub max_attempts: u32,
+    /// Wait before the first retry.
+    pub initial_backoff: Duration,
+    /// Longest computed wait between attempts.
+    pub max_backoff: Duration,
+    /// Growth of the wait per retry.
+    pub multiplier: f64,
+    /// Share of each wait that is random, 0.0 (none) to 1.0: the wait is drawn from
+    /// `[w * (1 - jitter), w]`.
+    pub jitter: f64,
+    /// Longest `Retry-After` honoured; a longer one ends the retries.
+    pub max_retry_after: Duration,
+    /// Total time from the first attempt after which no retry starts.
+    pub budget: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 4,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(8),
+            multiplier: 2.0,
+            jitter: 0.5,
+            max_retry_after: Duration::from_secs(60),
+            budget: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// A policy that never retries.
+    pub fn none() -> Self {
+        Self {
+            max_attempts: 1,
+            ..Self::default()
+        }
+    }
+
+    /// Sets the attempt limit (at least 1).
+    #[must_use]
+    pub fn with_max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = n.max(1);
+        self
+    }
+
+    /// Sets the initial and the longest computed wait.
+    #[must_use]
+    pub fn with_backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.initial_backoff = initial;
+        self.max_backoff = max.max(initial);
+        self
+    }
+
+    /// Sets the random share of each wait (clamped to 0.0..=1.0).
+    #[must_use]
+    pub fn with_jitter(mut self, jitter: f64) -> Self {
+        self.jitter = if jitter.is_finite() {
+            jitter.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        self
+    }
+
+    /// Sets the total time budget.
+    #[must_use]
+    pub fn with_budget(mut self, budget: Duration) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// Sets the longest `Retry-After` honoured.
+    #[must_use]
+    pub fn with_max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
+    }
+
+    /// The wait before retry number `retry` (1 = the first retry), jitter applied.
+    pub fn backoff(&self, retry: u32) -> Duration {
+        let exp = i32::try_from(retry.saturating_sub(1)).unwrap_or(i32::MAX);
+        let base = self.initial_backoff.as_secs_f64() * self.multiplier.max(1.0).powi(exp);
+        let capped = base.min(self.max_backoff.as_secs_f64());
+        let jitter = self.jitter.clamp(0.0, 1.0);
+        let factor = 1.0 - jitter * fastrand::f64();
+        Duration::try_from_secs_f64(capped * factor).unwrap_or(self.max_backoff)
+    }
+}
+
+/// Time as the retry loop sees it: a monotonic reading and a way to wait.
+///
+/// The default, [`TokioClock`], is tokio's clock (so tests may pause it). [`VirtualClock`]
+/// records waits and returns at once, for tests that talk to a real loopback server.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// Monotonic time since an arbitrary origin.
+    fn now(&self) -> Duration;
+    /// Waits for `duration`.
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()>;
+}
+
+/// tokio's clock.
+#[derive(Debug, Clone, Copy)]
+pub struct TokioClock {
+    origin: tokio::time::Instant,
+}
+
+impl Default for TokioClock {
+    fn default() -> Self {
+        Self {
+            origin: tokio::time::Instant::now(),
+        }
+    }
+}
+
+impl Clock for TokioClock {
+    fn now(&self) -> Duration {
+        self.origin.elapsed()
+    }
+
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+        Box::pin(tokio::time::sleep(duration))
+    }
+}
+
+/// A clock whose waits return at once and advance its time by the amount waited.
+///
+/// Lets a test check exactly how long the retry loop waited, while requests go to a real
+/// loopback server.
+#[derive(Debug, Clone, Default)]
+pub struct VirtualClock {
+    slept: Arc<Mutex<Vec<Duration>>>,
+}
+
+impl VirtualClock {
+    /// A clock at time zero.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every wait so far, in order.
+    pub fn sleeps(&self) -> Vec<Duration> {
+        self.slept.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+impl Clock for VirtualClock {
+    fn now(&self) -> Duration {
+        self.sleeps().iter().sum()
+    }
+
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+        if let Ok(mut s) = self.slept.lock() {
+            s.push(duration);
+        }
+        Box::pin(tokio::task::yield_now())
+    }
+}
+
+/// Statuses worth retrying for an idempotent request.
+pub fn is_retryable_status(status: u16) -> bool {
+    matches!(status, 429 | 502 | 503 | 504)
+}
+
+/// Runs `attempt` (called with the attempt number, from 1) until it succeeds, fails for
+/// good, or the policy says stop. Non-idempotent requests get exactly one attempt.
+pub async fn run<F, Fut>(
+    policy: &RetryPolicy,
+    clock: &dyn Clock,
+    idempotent: bool,
+    mut attempt: F,
+) -> Result<Response>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = Result<Response>>,
+{
+    let start = clock.now();
+    let mut n = 1;
+    loop {
+        let outcome = attempt(n).await;
+        let wait = match &outcome {
+            Ok(resp) if is_retryable_status(resp.status()) => match resp.retry_after() {
+                Some(after) if after > policy.max_retry_after => None,
+                Some(after) => Some(after),
+                None => Some(policy.backoff(n)),
+            },
+            Ok(_) => None,
+            Err(Error::Timeout { .. } | Error::Transport { .. }) => Some(policy.backoff(n)),
+            Err(_) => None,
+        };
+        let Some(wait) = wait else { return outcome };
+        if !idempotent || n >= policy.max_attempts {
+            return outcome;
+        }
+        let elapsed = clock.now().saturating_sub(start);
+        if elapsed + wait > policy.budget {
+            tracing::debug!(attempt = n, ?wait, ?elapsed, "retry budget exhausted");
+            return outcome;
+        }
+        tracing::debug!(attempt = n, ?wait, "retrying");
+        clock.sleep(wait).await;
+        n += 1;
+    }
+}
+
+/// Parses a `Retry-After` value: whole seconds, or an HTTP date (counted from `now`).
+pub fn parse_retry_after(value: &str, now: time::OffsetDateTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    let at = time::PrimitiveDateTime::parse(value, &format)
+        .ok()?
+        .assume_utc();
+    let secs = (at - now).whole_seconds().max(0);
+    Some(Duration::from_secs(u64::try_from(secs).unwrap_or(0)))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+
+    fn resp(status: u16, retry_after: Option<&str>) -> Response {
+        let mut headers = HeaderMap::new();
+        if let Some(v) = retry_after {
+            headers.insert(RETRY_AFTER, HeaderValue::from_str(v).unwrap());
+        }
+        Response::new(status, headers, bytes::Bytes::new())
+    }
+
+    fn exact() -> RetryPolicy {
+        RetryPolicy::default()
+            .with_jitter(0.0)
+            .with_backoff(Duration::from_secs(1), Duration::from_secs(4))
+    }
+
+    #[test]
+    fn retry_after_seconds_and_http_date() {
+        let now = time::macros::datetime!(2015-10-21 07:28:00 UTC);
+        assert_eq!(parse_retry_after("2", now), Some(Duration::from_secs(2)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-1", now), None);
+    }
+
+    #[test]
+    fn backoff_grows_is_capped_and_jitter_stays_in_range() {
+        let p = exact();
+        let waits: Vec<_> = (1..=5).map(|n| p.backoff(n).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 4, 4]);
+        let p = exact().with_jitter(0.5);
+        for n in 1..50 {
+            let w = p.backoff(n);
+            let full = exact().backoff(n);
+            assert!(w <= full && w >= full / 2, "{w:?} vs {full:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_is_honoured_on_paused_time() {
+        let clock = TokioClock::default();
+        let start = tokio::time::Instant::now();
+        let mut at = Vec::new();
+        let out = run(&exact(), &clock, true, |n| {
+            at.push(start.elapsed());
+            async move {
+                Ok(if n == 1 {
+                    resp(429, Some("2"))
+                } else {
+                    resp(200, None)
+                })
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(out.status(), 200);
+        assert_eq!(at, [Duration::ZERO, Duration::from_secs(2)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn non_idempotent_is_attempted_once() {
+        let clock = TokioClock::default();
+        let mut calls = 0;
+        let out = run(&exact(), &clock, false, |_| {
+            calls += 1;
+            async { Ok(resp(503, None)) }
+        })
+        .await
+        .unwrap();
+        assert_eq!((calls, out.status()), (1, 503));
+        let mut calls = 0;
+        let out = run(&exact(), &clock, false, |_| {
+            calls += 1;
+            async {
+                Err::<Response, _>(Error::Timeout {
+                    timeout: Duration::from_secs(1),
+                })
+            }
+        })
+        .await;
+        assert_eq!(calls, 1);
+        assert!(matches!(out, Err(Error::Timeout { .. })));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn gives_up_at_the_budget_with_the_last_answer() {
+        let clock = TokioClock::default();
+        let policy = exact()
+            .with_max_attempts(100)
+            .with_budget(Duration::from_secs(10));
+        let start = tokio::time::Instant::now();
+        let mut at = Vec::new();
+        let out = run(&policy, &clock, true, |n| {
+            at.push(start.elapsed().as_secs());
+            async move {
+                let mut r = resp(503, None);
+                r.headers_mut().insert("x-attempt", HeaderValue::from(n));
+                Ok(r)
+            }
+        })
+        .await
+        .unwrap();
+        // waits 1, 2, 4 (total 7); the next wait of 4 would end at 11 > 10.
+        assert_eq!(at, [0, 1, 3, 7]);
+        assert_eq!(out.status(), 503);
+        assert_eq!(out.headers()["x-attempt"], "4");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stops_at_max_attempts_and_on_errors_that_are_final() {
+        let clock = TokioClock::default();
+        let mut calls = 0;
+        let _ = run(&exact().with_max_attempts(3), &clock, true, |_| {
+            calls += 1;
+            async { Ok(resp(502, None)) }
+        })
+        .await;
+        assert_eq!(calls, 3);
+        let mut calls = 0;
+        let _ = run(&exact(), &clock, true, |_| {
+            calls += 1;
+            async { Ok(resp(500, None)) }
+        })
+        .await;
+        assert_eq!(calls, 1, "500 is not retried");
+        let mut calls = 0;
+        let _ = run(&exact(), &clock, true, |_| {
+            calls += 1;
+            async { Ok(resp(429, Some("3600"))) }
+        })
+        .await;
+        assert_eq!(calls, 1, "a Retry-After beyond the limit is not waited for");
+    }
+}

@@ -1,0 +1,748 @@
+//! The HTTP transport every provider client is built on.
+//!
+//! - Base URLs must be `https`; plain `http` is accepted only for loopback hosts.
+//! - Paths are built from segments with `url`'s segment API, so an id can never change the
+//!   path (`/`, `?`, `#`, `%` are encoded).
+//! - Every attempt has a timeout (connect and total); bodies larger than the configured
+//!   cap are refused while they stream in.
+//! - Idempotent requests are retried by [`retry::run`](crate::retry::run); a 401 with a
+//!   refreshable [`TokenSource`] refreshes the token and replays the request once.
+//! - Each attempt runs in a `tracing` span `pats.request` with provider, method, path
+//!   template, attempt, status and latency, never headers or bodies.
+
+use crate::credentials::TokenSource;
+use crate::error::{ApiError, Error, Result};
+use crate::redact;
+use crate::retry::{self, Clock, RetryPolicy, TokioClock};
+use async_trait::async_trait;
+use bytes::Bytes;
+use reqwest::Method;
+use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use url::{Host, Url};
+
+/// `User-Agent` sent with every request.
+pub const USER_AGENT: &str = concat!("pats/", env!("CARGO_PKG_VERSION"));
+
+/// Options every provider client accepts.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct ClientOptions {
+    /// Total time for one attempt, from connecting until the whole body is read.
+    pub timeout: Duration,
+    /// Time to establish a connection (only for the client pats builds itself).
+    pub connect_timeout: Duration,
+    /// Retries of idempotent requests.
+    pub retry: RetryPolicy,
+    /// Largest accepted response body, in bytes.
+    pub max_response_bytes: usize,
+    /// Your own `reqwest::Client` (proxies, custom roots); pats builds one otherwise.
+    pub http_client: Option<reqwest::Client>,
+    /// The clock the retry loop waits on.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("retry", &self.retry)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field("http_client", &self.http_client.as_ref().map(|_| "custom"))
+            .field("clock", &self.clock)
+            .finish()
+    }
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+            max_response_bytes: 4 * 1024 * 1024,
+            http_client: None,
+            clock: Arc::new(TokioClock::default()),
+        }
+    }
+}
+
+impl ClientOptions {
+    /// Sets the per-attempt timeout.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets the connect timeout.
+    #[must_use]
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets the retry policy.
+    #[must_use]
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sets the response body cap.
+    #[must_use]
+    pub fn with_max_response_bytes(mut self, max: usize) -> Self {
+        self.max_response_bytes = max;
+        self
+    }
+
+    /// Uses your own `reqwest::Client`. Redirects are your client's business then; the
+    /// client pats builds follows none.
+    #[must_use]
+    pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Sets the clock the retry loop waits on (tests use [`VirtualClock`](crate::VirtualClock)).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+}
+
+/// Parses and checks a provider base URL: `https`, or `http` on a loopback host only; no
+/// credentials, query or fragment.
+pub fn parse_base_url(input: &str) -> Result<Url> {
+    let url = Url::parse(input.trim())
+        .map_err(|e| Error::invalid("base URL", format!("`{input}` is not a URL: {e}")))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => {
+            return Err(Error::invalid(
+                "base URL",
+                format!(
+                    "plain http is only allowed for loopback hosts (127.0.0.0/8, ::1, localhost); use https for `{}`",
+                    url.host_str().unwrap_or_default()
+                ),
+            ));
+        }
+        other => {
+            return Err(Error::invalid(
+                "base URL",
+                format!("scheme `{other}` is not supported; use https"),
+            ));
+        }
+    }
+    if url.host().is_none() {
+        return Err(Error::invalid("base URL", "has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::invalid(
+            "base URL",
+            "must not contain credentials; configure them separately",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::invalid(
+            "base URL",
+            "must not have a query or fragment",
+        ));
+    }
+    Ok(url)
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+/// What an attempt looks like, for a [`RequestHook`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct AttemptContext<'a> {
+    /// Attempt number, from 1.
+    pub attempt: u32,
+    /// The method.
+    pub method: &'a Method,
+    /// The full URL.
+    pub url: &'a Url,
+    /// The body bytes, exactly as they will be sent.
+    pub body: Option<&'a [u8]>,
+}
+
+/// Runs before every attempt of a request and may add headers (for example a Dfns user
+/// action, which is single-use and so needed anew for each attempt).
+#[async_trait]
+pub trait RequestHook: Send + Sync {
+    /// Called before each attempt.
+    async fn before_attempt(&self, ctx: &AttemptContext<'_>, headers: &mut HeaderMap)
+    -> Result<()>;
+}
+
+/// One API request, described once and sent by [`Transport::send`].
+pub struct Request {
+    method: Method,
+    template: &'static str,
+    segments: Vec<String>,
+    query: Vec<(String, String)>,
+    headers: HeaderMap,
+    body: Option<(Bytes, HeaderValue)>,
+    idempotent: bool,
+    authenticate: bool,
+    hook: Option<Arc<dyn RequestHook>>,
+    secrets: Vec<SecretString>,
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("template", &self.template)
+            .field("idempotent", &self.idempotent)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Request {
+    /// A request; `template` names the path for tracing (for example `/auth/pats/{id}`).
+    ///
+    /// GET, HEAD, PUT, DELETE and OPTIONS are idempotent; POST and PATCH are not, unless
+    /// marked with [`idempotent`](Self::idempotent).
+    pub fn new(method: Method, template: &'static str) -> Self {
+        let idempotent = matches!(
+            method,
+            Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+        );
+        Self {
+            method,
+            template,
+            segments: Vec::new(),
+            query: Vec::new(),
+            headers: HeaderMap::new(),
+            body: None,
+            idempotent,
+            authenticate: true,
+            hook: None,
+            secrets: Vec::new(),
+        }
+    }
+
+    /// A GET request.
+    pub fn get(template: &'static str) -> Self {
+        Self::new(Method::GET, template)
+    }
+
+    /// A POST request.
+    pub fn post(template: &'static str) -> Self {
+        Self::new(Method::POST, template)
+    }
+
+    /// A PUT request.
+    pub fn put(template: &'static str) -> Self {
+        Self::new(Method::PUT, template)
+    }
+
+    /// A PATCH request.
+    pub fn patch(template: &'static str) -> Self {
+        Self::new(Method::PATCH, template)
+    }
+
+    /// A DELETE request.
+    pub fn delete(template: &'static str) -> Self {
+        Self::new(Method::DELETE, template)
+    }
+
+    /// Appends path segments (each encoded; `/` inside a segment stays inside it).
+    #[must_use]
+    pub fn segments<I, S>(mut self, segments: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.segments.extend(segments.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds a query parameter (encoded).
+    #[must_use]
+    pub fn query(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.query.push((key.into(), value.into()));
+        self
+    }
+
+    /// Sets a header.
+    #[must_use]
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.insert(name, value);
+        self
+    }
+
+    /// Serializes `value` as the JSON body, once: the same bytes go out on every attempt.
+    pub fn json<T: serde::Serialize + ?Sized>(self, value: &T) -> Result<Self> {
+        let bytes = serde_json::to_vec(value)
+            .map_err(|e| Error::invalid("request body", format!("cannot serialize: {e}")))?;
+        Ok(self.body(bytes, HeaderValue::from_static("application/json")))
+    }
+
+    /// Sets the body and its content type.
+    #[must_use]
+    pub fn body(mut self, bytes: impl Into<Bytes>, content_type: HeaderValue) -> Self {
+        self.body = Some((bytes.into(), content_type));
+        self
+    }
+
+    /// The body bytes, exactly as they will be sent.
+    pub fn body_bytes(&self) -> Option<&Bytes> {
+        self.body.as_ref().map(|(b, _)| b)
+    }
+
+    /// Marks the request as safe (or unsafe) to send more than once.
+    #[must_use]
+    pub fn idempotent(mut self, idempotent: bool) -> Self {
+        self.idempotent = idempotent;
+        self
+    }
+
+    /// Sends the request without the transport's bearer token (for token endpoints).
+    #[must_use]
+    pub fn without_auth(mut self) -> Self {
+        self.authenticate = false;
+        self
+    }
+
+    /// Runs `hook` before each attempt.
+    #[must_use]
+    pub fn hook(mut self, hook: Arc<dyn RequestHook>) -> Self {
+        self.hook = Some(hook);
+        self
+    }
+
+    /// Registers a secret this request carries (for example a client secret in a form
+    /// body) so it is scrubbed from any error built from the answer.
+    #[must_use]
+    pub fn secret(mut self, secret: SecretString) -> Self {
+        self.secrets.push(secret);
+        self
+    }
+}
+
+/// A provider's answer, body fully read (and capped).
+#[derive(Clone)]
+pub struct Response {
+    status: u16,
+    headers: HeaderMap,
+    body: Bytes,
+    secrets: Arc<Vec<SecretString>>,
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("content_type", &self.headers.get(header::CONTENT_TYPE))
+            .field("body_len", &self.body.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Response {
+    /// An answer (transports make these; tests and simulators may too).
+    pub fn new(status: u16, headers: HeaderMap, body: Bytes) -> Self {
+        Self {
+            status,
+            headers,
+            body,
+            secrets: Arc::default(),
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The headers, mutable.
+    pub fn headers_mut(&mut self) -> &mut HeaderMap {
+        &mut self.headers
+    }
+
+    /// The raw body (may hold secrets: never log it).
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// A header's value as text.
+    pub fn header_str(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The `Retry-After` header as a duration (seconds or HTTP date).
+    pub fn retry_after(&self) -> Option<Duration> {
+        let value = self.header_str(header::RETRY_AFTER.as_str())?;
+        retry::parse_retry_after(value, time::OffsetDateTime::now_utc())
+    }
+
+    /// Removes secrets known to this request and secret-shaped values from `text`.
+    pub fn scrub(&self, text: &str) -> String {
+        let known: Vec<&str> = self.secrets.iter().map(|s| s.expose_secret()).collect();
+        redact::scrub(text, &known)
+    }
+
+    /// The start of the body, scrubbed, at most 512 bytes.
+    pub fn snippet(&self) -> String {
+        let known: Vec<&str> = self.secrets.iter().map(|s| s.expose_secret()).collect();
+        redact::snippet(&self.body, &known)
+    }
+
+    /// A [`Error::Decode`] for this answer.
+    pub fn decode_error(&self, reason: impl Into<String>) -> Error {
+        Error::Decode {
+            status: self.status,
+            reason: reason.into(),
+            snippet: self.snippet(),
+        }
+    }
+
+    /// Whether the content type is JSON (`application/json` or `*/*+json`); a missing
+    /// content type counts as JSON.
+    pub fn is_json(&self) -> bool {
+        match self.header_str(header::CONTENT_TYPE.as_str()) {
+            None => true,
+            Some(ct) => {
+                let essence = ct
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
+                essence == "application/json" || essence.ends_with("+json")
+            }
+        }
+    }
+
+    /// Decodes the JSON body. A non-JSON content type, an empty body or JSON that does not
+    /// fit `T` is an [`Error::Decode`] with a scrubbed snippet.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
+        if !self.is_json() {
+            return Err(self.decode_error(format!(
+                "expected JSON, got content type `{}`",
+                self.header_str(header::CONTENT_TYPE.as_str())
+                    .unwrap_or_default()
+            )));
+        }
+        if self.body.is_empty() {
+            return Err(self.decode_error("expected a JSON body, got an empty one"));
+        }
+        serde_json::from_slice(&self.body).map_err(|e| {
+            // serde_json's message quotes no input beyond type names and positions.
+            self.decode_error(format!("invalid JSON: {e}"))
+        })
+    }
+
+    /// Builds the error for this (non-2xx) answer from what the provider's error body
+    /// said; `message` is scrubbed, and `Retry-After` is kept for a 429.
+    pub fn api_error(
+        &self,
+        code: Option<String>,
+        message: Option<&str>,
+        request_id: Option<String>,
+    ) -> Error {
+        let message = match message {
+            Some(m) => self.scrub(m),
+            None if self.body.is_empty() => String::new(),
+            None => self.snippet(),
+        };
+        let error = ApiError::new(self.status, message)
+            .with_code(code)
+            .with_request_id(request_id);
+        Error::from_api(error, self.retry_after())
+    }
+}
+
+/// Sends requests to one provider: base URL, auth, timeouts, body cap, retries, tracing.
+#[derive(Clone)]
+pub struct Transport {
+    provider: &'static str,
+    http: reqwest::Client,
+    base: Url,
+    options: ClientOptions,
+    auth: Option<Arc<dyn TokenSource>>,
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transport")
+            .field("provider", &self.provider)
+            .field("base", &self.base.as_str())
+            .field("options", &self.options)
+            .field("auth", &self.auth)
+            .finish()
+    }
+}
+
+impl Transport {
+    /// A transport for `provider` at `base_url` (checked with [`parse_base_url`]).
+    pub fn new(provider: &'static str, base_url: &str, options: ClientOptions) -> Result<Self> {
+        let base = parse_base_url(base_url)?;
+        let http = match &options.http_client {
+            Some(c) => c.clone(),
+            None => reqwest::Client::builder()
+                .user_agent(USER_AGENT)
+                .connect_timeout(options.connect_timeout)
+                .timeout(options.timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| transport_error("cannot build the HTTP client", e))?,
+        };
+        Ok(Self {
+            provider,
+            http,
+            base,
+            options,
+            auth: None,
+        })
+    }
+
+    /// Sends a bearer token from `source` with every request (unless the request opts out).
+    #[must_use]
+    pub fn with_auth(mut self, source: Arc<dyn TokenSource>) -> Self {
+        self.auth = Some(source);
+        self
+    }
+
+    /// The provider name.
+    pub fn provider(&self) -> &'static str {
+        self.provider
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    /// The options.
+    pub fn options(&self) -> &ClientOptions {
+        &self.options
+    }
+
+    /// The token source, if any.
+    pub fn auth(&self) -> Option<&Arc<dyn TokenSource>> {
+        self.auth.as_ref()
+    }
+
+    /// The URL for `segments` under the base URL (each segment encoded).
+    pub fn url<S: AsRef<str>>(&self, segments: &[S]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty();
+            for s in segments {
+                path.push(s.as_ref());
+            }
+        }
+        url
+    }
+
+    /// Sends `request`, retrying it if it is idempotent, and returns the answer whatever
+    /// its status (map non-2xx answers with [`Response::api_error`]).
+    pub async fn send(&self, request: Request) -> Result<Response> {
+        let mut url = self.url(&request.segments);
+        if !request.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(&request.query);
+        }
+        let request = &request;
+        let url = &url;
+        retry::run(
+            &self.options.retry,
+            self.options.clock.as_ref(),
+            request.idempotent,
+            |attempt| self.attempt_with_auth(request, url, attempt),
+        )
+        .await
+    }
+
+    async fn attempt_with_auth(&self, req: &Request, url: &Url, attempt: u32) -> Result<Response> {
+        let source = self.auth.as_ref().filter(|_| req.authenticate);
+        let token = match source {
+            Some(s) => Some(s.token().await?),
+            None => None,
+        };
+        let resp = self.attempt_once(req, url, attempt, token.as_ref()).await?;
+        match (source, token) {
+            (Some(source), Some(token)) if resp.status == 401 && source.can_refresh() => {
+                // A 401 means the server did nothing: refresh and replay once, even a create.
+                tracing::debug!(provider = self.provider, "401: refreshing the token once");
+                source.invalidate(&token);
+                let token = source.token().await?;
+                self.attempt_once(req, url, attempt, Some(&token)).await
+            }
+            _ => Ok(resp),
+        }
+    }
+
+    async fn attempt_once(
+        &self,
+        req: &Request,
+        url: &Url,
+        attempt: u32,
+        token: Option<&SecretString>,
+    ) -> Result<Response> {
+        let span = tracing::debug_span!(
+            "pats.request",
+            provider = self.provider,
+            method = %req.method,
+            path = req.template,
+            attempt,
+            status = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        );
+        let started = std::time::Instant::now();
+        let result = tracing::Instrument::instrument(
+            self.attempt_inner(req, url, attempt, token),
+            span.clone(),
+        )
+        .await;
+        let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        span.record("latency_ms", latency_ms);
+        match &result {
+            Ok(resp) => {
+                span.record("status", resp.status);
+                tracing::debug!(parent: &span, status = resp.status, latency_ms, "answer");
+            }
+            Err(e) => tracing::debug!(parent: &span, kind = ?e.kind(), latency_ms, "failed"),
+        }
+        result
+    }
+
+    async fn attempt_inner(
+        &self,
+        req: &Request,
+        url: &Url,
+        attempt: u32,
+        token: Option<&SecretString>,
+    ) -> Result<Response> {
+        let mut headers = req.headers.clone();
+        headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+        headers
+            .entry(header::ACCEPT)
+            .or_insert(HeaderValue::from_static("application/json"));
+        if let Some(hook) = &req.hook {
+            let ctx = AttemptContext {
+                attempt,
+                method: &req.method,
+                url,
+                body: req.body.as_ref().map(|(b, _)| b.as_ref()),
+            };
+            hook.before_attempt(&ctx, &mut headers).await?;
+        }
+        let mut builder = self
+            .http
+            .request(req.method.clone(), url.clone())
+            .timeout(self.options.timeout);
+        if let Some(token) = token {
+            let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
+                .map_err(|_| {
+                    Error::invalid(
+                        "access token",
+                        "contains characters not allowed in a header",
+                    )
+                })?;
+            value.set_sensitive(true);
+            headers.insert(header::AUTHORIZATION, value);
+        }
+        if let Some((body, content_type)) = &req.body {
+            headers.insert(header::CONTENT_TYPE, content_type.clone());
+            builder = builder.body(body.clone());
+        }
+        let mut resp = builder
+            .headers(headers)
+            .send()
+            .await
+            .map_err(|e| self.map_reqwest(e))?;
+        let status = resp.status().as_u16();
+        let limit = self.options.max_response_bytes;
+        if let Some(len) = resp.content_length()
+            && usize::try_from(len).map_or(true, |l| l > limit)
+        {
+            return Err(Error::Decode {
+                status,
+                reason: format!("the body of {len} bytes is larger than the {limit}-byte limit"),
+                snippet: String::new(),
+            });
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.map_reqwest(e))? {
+            if body.len() + chunk.len() > limit {
+                return Err(Error::Decode {
+                    status,
+                    reason: format!("the body is larger than the {limit}-byte limit"),
+                    snippet: String::new(),
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let mut secrets: Vec<SecretString> = req.secrets.clone();
+        if let Some(t) = token {
+            secrets.push(t.clone());
+        }
+        Ok(Response {
+            status,
+            headers: resp.headers().clone(),
+            body: Bytes::from(body),
+            secrets: Arc::new(secrets),
+        })
+    }
+
+    fn map_reqwest(&self, e: reqwest::Error) -> Error {
+        if e.is_timeout() {
+            Error::Timeout {
+                timeout: self.options.timeout,
+            }
+        } else {
+            let what = if e.is_connect() {
+                "connection failed"
+            } else if e.is_body() || e.is_decode() {
+                "the answer was cut off or malformed"
+            } else {
+                "request failed"
+            };
+            transport_error(what, e)
+        }
+    }
+}
+
+fn transport_error(what: &str, e: reqwest::Error) -> Error {
+    let e = e.without_url();
+    let mut message = what.to_owned();
+    let mut source: Option<&dyn std::error::Error> = Some(&e);
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    Error::Transport {
+        message: redact::scrub(&message, &[]),
+        source: Some(Box::new(e)),
+    }
+}

@@ -1,0 +1,1 @@
+//! Simulator of the dfns PAT API (being written).

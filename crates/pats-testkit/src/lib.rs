@@ -1,0 +1,19 @@
+//! Stateful simulators of the provider PAT APIs, served on loopback by `wiremock`.
+//!
+//! Each provider module (behind the feature of the same name) starts a simulator that keeps
+//! state (users, tokens, credentials), validates requests the way the service does, and
+//! answers in the provider's wire format. Tests, examples and benchmarks use them instead of
+//! a real account. Every simulator also accepts [`Faults`] to inject failures.
+//!
+//! Nothing here listens anywhere but `127.0.0.1`.
+
+pub mod fault;
+
+#[cfg(feature = "dfns")]
+pub mod dfns;
+#[cfg(feature = "sailpoint")]
+pub mod sailpoint;
+#[cfg(feature = "zitadel")]
+pub mod zitadel;
+
+pub use fault::{Fault, FaultRule, Faults};

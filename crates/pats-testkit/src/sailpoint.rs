@@ -1,0 +1,1 @@
+//! Simulator of the sailpoint PAT API (being written).

@@ -1,0 +1,1 @@
+//! Simulator of the zitadel PAT API (being written).
