@@ -552,22 +552,35 @@ impl Transport {
         self.auth.as_ref()
     }
 
-    /// The URL for `segments` under the base URL (each segment encoded).
-    pub fn url<S: AsRef<str>>(&self, segments: &[S]) -> Url {
+    /// The URL for `segments` under the base URL, each segment percent-encoded (so `/`,
+    /// `?`, `#` and `%` stay inside their segment).
+    ///
+    /// Empty, `.` and `..` segments are refused: URL rules would drop or collapse them and
+    /// so change the path.
+    pub fn url<S: AsRef<str>>(&self, segments: &[S]) -> Result<Url> {
         let mut url = self.base.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty();
-            for s in segments {
-                path.push(s.as_ref());
+        let mut path = url
+            .path_segments_mut()
+            .map_err(|()| Error::invalid("base URL", "cannot have path segments"))?;
+        path.pop_if_empty();
+        for s in segments {
+            let s = s.as_ref();
+            if s.is_empty() || s == "." || s == ".." {
+                return Err(Error::invalid(
+                    "path segment",
+                    format!("`{s}` would change the request path"),
+                ));
             }
+            path.push(s);
         }
-        url
+        drop(path);
+        Ok(url)
     }
 
     /// Sends `request`, retrying it if it is idempotent, and returns the answer whatever
     /// its status (map non-2xx answers with [`Response::api_error`]).
     pub async fn send(&self, request: Request) -> Result<Response> {
-        let mut url = self.url(&request.segments);
+        let mut url = self.url(&request.segments)?;
         if !request.query.is_empty() {
             url.query_pairs_mut().extend_pairs(&request.query);
         }
@@ -625,13 +638,13 @@ impl Transport {
         .await;
         let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         span.record("latency_ms", latency_ms);
-        match &result {
+        span.in_scope(|| match &result {
             Ok(resp) => {
                 span.record("status", resp.status);
-                tracing::debug!(parent: &span, status = resp.status, latency_ms, "answer");
+                tracing::debug!(status = resp.status, latency_ms, "answer");
             }
-            Err(e) => tracing::debug!(parent: &span, kind = ?e.kind(), latency_ms, "failed"),
-        }
+            Err(e) => tracing::debug!(kind = ?e.kind(), latency_ms, "failed"),
+        });
         result
     }
 

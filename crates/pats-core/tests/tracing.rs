@@ -1,0 +1,64 @@
+//! Request tracing: one span per attempt with its fields, never headers or bodies.
+//!
+//! In its own test binary because it installs a global subscriber (a thread-local one
+//! misses events whose callsites other test threads registered first).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use pats_core::reexports::secrecy::SecretString;
+use pats_core::{ClientOptions, Request, StaticToken, Transport};
+use std::sync::{Arc, Mutex};
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn each_request_is_traced_without_headers_or_bodies() {
+    let captured = Captured::default();
+    let sink = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || sink.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(serde_json::json!({"secret": "body-SECRET-1"})),
+        )
+        .mount(&server)
+        .await;
+    let t = Transport::new("test", &server.uri(), ClientOptions::default())
+        .unwrap()
+        .with_auth(Arc::new(StaticToken::new(SecretString::from(
+            "bearer-SECRET-3",
+        ))));
+    t.send(
+        Request::post("/pats/{id}")
+            .segments(["pats", "to-1"])
+            .json(&serde_json::json!({"secret": "req-SECRET-2"}))
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("pats.request"), "{log}");
+    assert!(log.contains("path=\"/pats/{id}\""), "{log}");
+    assert!(log.contains("status=201"), "{log}");
+    assert!(log.contains("attempt=1"), "{log}");
+    assert!(!log.contains("SECRET"), "{log}");
+}

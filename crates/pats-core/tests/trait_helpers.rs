@@ -1,0 +1,200 @@
+//! The trait is object-safe and its provided helpers behave, on an in-memory provider.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use async_trait::async_trait;
+use pats_core::reexports::secrecy::{ExposeSecret, SecretString};
+use pats_core::reexports::time::OffsetDateTime;
+use pats_core::{
+    ApiError, Capabilities, CreateToken, CreatedToken, Error, ErrorKind, Expiration, ListQuery,
+    PageToken, PersonalAccessTokens, PersonalAccessTokensExt, TokenId, TokenInfo, TokenPage,
+};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Tokens in memory, listed two per page.
+#[derive(Default)]
+struct Memory {
+    tokens: Mutex<Vec<TokenInfo>>,
+    next: Mutex<u32>,
+    fail_revoke: bool,
+    broken_paging: bool,
+}
+
+#[async_trait]
+impl PersonalAccessTokens for Memory {
+    fn provider(&self) -> &'static str {
+        "memory"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let mut c = Capabilities::default();
+        c.names = true;
+        c.pagination = true;
+        c
+    }
+
+    async fn create(&self, request: &CreateToken) -> pats_core::Result<CreatedToken> {
+        let n = {
+            let mut next = self.next.lock().unwrap();
+            *next += 1;
+            *next
+        };
+        let mut info = TokenInfo::new(TokenId::new(format!("t{n}"))?);
+        info.name = request.name().map(str::to_owned);
+        info.expires = match request.expiry().time_from(OffsetDateTime::now_utc()) {
+            Some(t) => Expiration::At(t),
+            None => Expiration::Never,
+        };
+        self.tokens.lock().unwrap().push(info.clone());
+        Ok(CreatedToken::new(
+            info,
+            SecretString::from(format!("secret-{n}")),
+        ))
+    }
+
+    async fn list(&self, query: &ListQuery) -> pats_core::Result<TokenPage> {
+        let start: usize = query
+            .page
+            .as_ref()
+            .map_or(0, |p| p.as_str().parse().unwrap());
+        let all = self.tokens.lock().unwrap().clone();
+        let items: Vec<_> = all.iter().skip(start).take(2).cloned().collect();
+        let next = if self.broken_paging {
+            Some(PageToken::new("0"))
+        } else {
+            (start + 2 < all.len()).then(|| PageToken::new((start + 2).to_string()))
+        };
+        Ok(TokenPage::new(items, next))
+    }
+
+    async fn get(&self, id: &TokenId) -> pats_core::Result<TokenInfo> {
+        self.tokens
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|t| &t.id == id)
+            .cloned()
+            .ok_or_else(|| Error::NotFound(ApiError::new(404, "no such token")))
+    }
+
+    async fn revoke(&self, id: &TokenId) -> pats_core::Result<()> {
+        if self.fail_revoke {
+            return Err(Error::Api {
+                status: 500,
+                code: None,
+                message: "revoke failed".into(),
+                request_id: None,
+            });
+        }
+        self.tokens.lock().unwrap().retain(|t| &t.id != id);
+        Ok(())
+    }
+}
+
+fn assert_send_sync<T: Send + Sync + ?Sized>() {}
+
+fn request(name: &str, expires_in_days: u64) -> CreateToken {
+    CreateToken::builder()
+        .name(name)
+        .expiry(pats_core::Expiry::In(Duration::from_secs(
+            expires_in_days * 86_400,
+        )))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_trait_works_boxed_and_shared() {
+    assert_send_sync::<dyn PersonalAccessTokens>();
+    assert_send_sync::<Box<dyn PersonalAccessTokens>>();
+    assert_send_sync::<Arc<dyn PersonalAccessTokens>>();
+    let boxed: Box<dyn PersonalAccessTokens> = Box::new(Memory::default());
+    boxed.create(&request("a", 1)).await.unwrap();
+    let shared: Arc<dyn PersonalAccessTokens> = Arc::new(Memory::default());
+    let task = {
+        let shared = shared.clone();
+        tokio::spawn(async move { shared.create(&request("b", 1)).await.map(|c| c.info.id) })
+    };
+    let id = task.await.unwrap().unwrap();
+    assert_eq!(shared.get(&id).await.unwrap().name.as_deref(), Some("b"));
+    // Optional operations say what is missing.
+    let err = shared.rename(&id, "c").await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Unsupported {
+                provider: "memory",
+                operation: "rename",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        shared.set_active(&id, false).await.unwrap_err().kind(),
+        ErrorKind::Unsupported
+    );
+}
+
+#[tokio::test]
+async fn list_all_follows_pages_and_stops_on_a_repeated_position() {
+    let pats = Memory::default();
+    for i in 0..5 {
+        pats.create(&request(&format!("n{i}"), 1)).await.unwrap();
+    }
+    let dyn_pats: &dyn PersonalAccessTokens = &pats;
+    let all = dyn_pats.list_all(&ListQuery::new()).await.unwrap();
+    let ids: Vec<_> = all.iter().map(|t| t.id.to_string()).collect();
+    assert_eq!(ids, ["t1", "t2", "t3", "t4", "t5"]);
+
+    let broken = Memory {
+        broken_paging: true,
+        ..Memory::default()
+    };
+    broken.create(&request("x", 1)).await.unwrap();
+    let err = broken.list_all(&ListQuery::new()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Decode);
+}
+
+#[tokio::test]
+async fn find_by_name_and_expiring_within() {
+    let pats = Memory::default();
+    pats.create(&request("soon", 3)).await.unwrap();
+    pats.create(&request("later", 60)).await.unwrap();
+    pats.create(&request("soon", 10)).await.unwrap();
+    let found = pats.find_by_name("soon", &ListQuery::new()).await.unwrap();
+    assert_eq!(found.len(), 2);
+    let expiring = pats
+        .expiring_within(Duration::from_secs(14 * 86_400), &ListQuery::new())
+        .await
+        .unwrap();
+    let names: Vec<_> = expiring.iter().filter_map(|t| t.name.as_deref()).collect();
+    assert_eq!(names, ["soon", "soon"]);
+}
+
+#[tokio::test]
+async fn rotate_creates_first_and_never_loses_the_new_secret() {
+    let pats = Memory::default();
+    let old = pats.create(&request("ci", 1)).await.unwrap().info.id;
+    let rotation = pats.rotate(&old, &request("ci", 30)).await.unwrap();
+    rotation.revoked.unwrap();
+    assert!(pats.get(&old).await.is_err());
+    assert_eq!(rotation.created.secret.expose_secret(), "secret-2");
+
+    let failing = Memory {
+        fail_revoke: true,
+        ..Memory::default()
+    };
+    let old = failing.create(&request("ci", 1)).await.unwrap().info.id;
+    let rotation = failing.rotate(&old, &request("ci", 30)).await.unwrap();
+    assert_eq!(rotation.created.secret.expose_secret(), "secret-2");
+    assert!(matches!(
+        rotation.revoked,
+        Err(Error::Api { status: 500, .. })
+    ));
+    assert!(
+        failing.get(&old).await.is_ok(),
+        "the old token is still there"
+    );
+    assert!(!format!("{rotation:?}").contains("secret-2"));
+}

@@ -1,0 +1,450 @@
+//! The transport against loopback servers: URL rules, retries, timeouts, body caps, secrets.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use pats_core::reexports::secrecy::SecretString;
+use pats_core::{
+    CachingTokenSource, ClientOptions, Error, FetchedToken, Request, RetryPolicy, StaticToken,
+    TokenFetcher, TokenId, Transport, VirtualClock,
+};
+use std::io::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const TOKEN: &str = "tok-SECRET-0123456789";
+
+fn exact_retries() -> RetryPolicy {
+    RetryPolicy::default()
+        .with_jitter(0.0)
+        .with_backoff(Duration::from_secs(1), Duration::from_secs(4))
+        .with_max_attempts(10)
+        .with_budget(Duration::from_secs(10))
+}
+
+fn transport(uri: &str, clock: &VirtualClock) -> Transport {
+    let options = ClientOptions::default()
+        .with_retry(exact_retries())
+        .with_clock(Arc::new(clock.clone()))
+        .with_timeout(Duration::from_secs(5));
+    Transport::new("test", uri, options)
+        .unwrap()
+        .with_auth(Arc::new(StaticToken::new(SecretString::from(TOKEN))))
+}
+
+#[test]
+fn plain_http_is_refused_for_non_loopback_hosts() {
+    for url in [
+        "http://api.dfns.io",
+        "http://10.0.0.1",
+        "http://[2001:db8::1]",
+        "ftp://localhost",
+    ] {
+        let err = Transport::new("test", url, ClientOptions::default()).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidInput { field, .. } if field == "base URL"),
+            "{url}: {err}"
+        );
+    }
+    let err = Transport::new("test", "http://api.dfns.io", ClientOptions::default()).unwrap_err();
+    assert!(
+        err.to_string().contains("only allowed for loopback"),
+        "{err}"
+    );
+    for url in [
+        "https://api.dfns.io",
+        "http://127.0.0.1:8080",
+        "http://127.1.2.3",
+        "http://[::1]:9",
+        "http://localhost:1",
+    ] {
+        Transport::new("test", url, ClientOptions::default()).unwrap();
+    }
+    for url in ["https://user:pw@x.io", "https://x.io/?a=b", "not a url"] {
+        assert!(
+            Transport::new("test", url, ClientOptions::default()).is_err(),
+            "{url}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn path_segments_cannot_change_the_path() {
+    let clock = VirtualClock::new();
+    let t = transport("http://127.0.0.1:9/api/", &clock);
+    let url = t.url(&["pats", "a/b", "x?y#z", "100%", "\u{1}"]).unwrap();
+    assert_eq!(url.path(), "/api/pats/a%2Fb/x%3Fy%23z/100%25/%01");
+    assert_eq!(url.query(), None);
+    // URL rules would drop or collapse these, so they are refused.
+    for bad in ["..", ".", ""] {
+        let err = t.url(&["pats", bad]).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidInput { field, .. } if field == "path segment"),
+            "{bad:?}: {err}"
+        );
+    }
+    let err = t
+        .send(Request::delete("/pats/{id}").segments(["pats", ".."]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidInput { .. }),
+        "nothing sent: {err}"
+    );
+    // And ids that would need such encoding are refused before any URL is built.
+    for bad in ["a/b", "..", "x?y", "100%", "a\u{7}"] {
+        assert!(TokenId::new(bad).is_err(), "{bad:?}");
+    }
+}
+
+#[tokio::test]
+async fn sends_user_agent_bearer_query_and_exact_body() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/things"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .and(header("user-agent", pats_core::transport::USER_AGENT))
+        .and(header("content-type", "application/json"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"ok": true})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let clock = VirtualClock::new();
+    let t = transport(&server.uri(), &clock);
+    let req = Request::post("/v1/things")
+        .segments(["v1", "things"])
+        .query("filter", "lastUsed le 2024-01-01T00:00:00Z")
+        .json(&serde_json::json!({"name": "x"}))
+        .unwrap();
+    let sent = req.body_bytes().unwrap().clone();
+    let resp = t.send(req).await.unwrap();
+    assert_eq!(resp.json::<serde_json::Value>().unwrap()["ok"], true);
+    let received = server.received_requests().await.unwrap();
+    assert_eq!(received[0].body, sent);
+    assert_eq!(
+        received[0].url.query(),
+        Some("filter=lastUsed+le+2024-01-01T00%3A00%3A00Z")
+    );
+}
+
+#[tokio::test]
+async fn a_429_is_retried_after_retry_after_for_a_get_and_never_for_a_create() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "2"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("Retry-After", "2")
+                .set_body_json(serde_json::json!({"message": "slow down"})),
+        )
+        .mount(&server)
+        .await;
+    let clock = VirtualClock::new();
+    let t = transport(&server.uri(), &clock);
+
+    let resp = t.send(Request::get("/x").segments(["x"])).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(clock.sleeps(), [Duration::from_secs(2)]);
+
+    let resp = t
+        .send(Request::post("/x").segments(["x"]).json("{}").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    let err = resp.api_error(None, Some("slow down"), None);
+    assert!(
+        matches!(err, Error::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(2)),
+        "{err:?}"
+    );
+    assert_eq!(clock.sleeps().len(), 1, "the create was not retried");
+    let posts = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .count();
+    assert_eq!(posts, 1);
+}
+
+#[tokio::test]
+async fn a_503_is_backed_off_and_given_up_at_the_budget_with_the_last_answer() {
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .respond_with(
+            ResponseTemplate::new(503).set_body_json(serde_json::json!({"message": "down"})),
+        )
+        .mount(&server)
+        .await;
+    let clock = VirtualClock::new();
+    let t = transport(&server.uri(), &clock);
+    let resp = t.send(Request::delete("/x").segments(["x"])).await.unwrap();
+    assert_eq!(resp.status(), 503);
+    // Waits of 1, 2 and 4 s fit the 10 s budget; the next 4 s would not.
+    assert_eq!(clock.sleeps(), [1, 2, 4].map(Duration::from_secs).to_vec());
+    assert_eq!(server.received_requests().await.unwrap().len(), 4);
+    let err = resp.api_error(None, Some("down"), None);
+    assert!(matches!(err, Error::Api { status: 503, .. }));
+    assert!(err.is_retryable());
+}
+
+#[tokio::test]
+async fn connection_refused_is_a_transport_error_retried_only_when_idempotent() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let uri = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let clock = VirtualClock::new();
+    let t = transport(&uri, &clock);
+    let err = t
+        .send(Request::get("/x").segments(["x"]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    assert_eq!(clock.sleeps().len(), 3, "retried within the budget");
+    let clock = VirtualClock::new();
+    let t = transport(&uri, &clock);
+    let err = t
+        .send(Request::post("/x").segments(["x"]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    assert!(clock.sleeps().is_empty());
+}
+
+/// A server that accepts connections, reads the request and answers with `raw` (or never).
+async fn raw_server(raw: Option<Vec<u8>>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buf = vec![0_u8; 4096];
+            let _ = socket.read(&mut buf).await;
+            match &raw {
+                Some(bytes) => {
+                    let _ = socket.write_all(bytes).await;
+                    let _ = socket.shutdown().await;
+                }
+                None => held.push(socket),
+            }
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_that_never_answers_times_out_at_the_configured_timeout() {
+    let uri = raw_server(None).await;
+    let options = ClientOptions::default()
+        .with_timeout(Duration::from_secs(7))
+        .with_retry(RetryPolicy::none());
+    let t = Transport::new("test", &uri, options).unwrap();
+    let start = tokio::time::Instant::now();
+    let err = t
+        .send(Request::get("/x").segments(["x"]))
+        .await
+        .unwrap_err();
+    let waited = start.elapsed();
+    assert!(
+        matches!(err, Error::Timeout { timeout } if timeout == Duration::from_secs(7)),
+        "{err:?}"
+    );
+    assert!(
+        waited >= Duration::from_secs(7) && waited < Duration::from_secs(8),
+        "{waited:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_refused_with_or_without_content_length() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(vec![b'x'; 2048], "application/json"))
+        .mount(&server)
+        .await;
+    let options = ClientOptions::default().with_max_response_bytes(1024);
+    let t = Transport::new("test", &server.uri(), options.clone()).unwrap();
+    let err = t
+        .send(Request::get("/x").segments(["x"]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Decode { reason, .. } if reason.contains("1024-byte limit")),
+        "{err:?}"
+    );
+
+    // Chunked: no Content-Length, so the cap must hold while the body streams in.
+    let mut raw =
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
+            .to_vec();
+    for _ in 0..8 {
+        write!(raw, "{:x}\r\n{}\r\n", 512, "y".repeat(512)).unwrap();
+    }
+    raw.extend_from_slice(b"0\r\n\r\n");
+    let uri = raw_server(Some(raw)).await;
+    let t = Transport::new("test", &uri, options).unwrap();
+    let err = t
+        .send(Request::get("/x").segments(["x"]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Decode { reason, .. } if reason.contains("limit")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_truncated_body_is_a_transport_error_not_a_panic() {
+    let raw = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"items\": [".to_vec();
+    let uri = raw_server(Some(raw)).await;
+    let options = ClientOptions::default().with_retry(RetryPolicy::none());
+    let t = Transport::new("test", &uri, options).unwrap();
+    let err = t
+        .send(Request::get("/x").segments(["x"]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn html_and_invalid_json_are_decode_errors() {
+    let server = MockServer::start().await;
+    Mock::given(path("/html"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(b"<html>oops</html>".to_vec(), "text/html"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(path("/bad"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(b"{\"a\":".to_vec(), "application/json"),
+        )
+        .mount(&server)
+        .await;
+    let clock = VirtualClock::new();
+    let t = transport(&server.uri(), &clock);
+    let resp = t
+        .send(Request::get("/html").segments(["html"]))
+        .await
+        .unwrap();
+    let err = resp.json::<serde_json::Value>().unwrap_err();
+    assert!(
+        matches!(&err, Error::Decode { status: 200, reason, snippet } if reason.contains("text/html") && snippet.contains("oops")),
+        "{err:?}"
+    );
+    let resp = t
+        .send(Request::get("/bad").segments(["bad"]))
+        .await
+        .unwrap();
+    assert!(matches!(
+        resp.json::<serde_json::Value>(),
+        Err(Error::Decode { .. })
+    ));
+}
+
+#[tokio::test]
+async fn errors_from_answers_that_echo_secrets_show_none() {
+    let server = MockServer::start().await;
+    let echoed = format!(
+        r#"{{"message":"token {TOKEN} is invalid","accessToken":"at-SECRET-999999","error":"Bearer {TOKEN}"}}"#
+    );
+    Mock::given(path("/echo"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_raw(echoed.clone().into_bytes(), "application/json"),
+        )
+        .mount(&server)
+        .await;
+    // A create answer cut off in the middle of the secret.
+    Mock::given(path("/cut"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            br#"{"tokenId":"to-1","accessToken":"at-SECRET-88"#.to_vec(),
+            "application/json",
+        ))
+        .mount(&server)
+        .await;
+    let clock = VirtualClock::new();
+    let t = transport(&server.uri(), &clock);
+    let resp = t
+        .send(Request::get("/echo").segments(["echo"]))
+        .await
+        .unwrap();
+    let parsed: serde_json::Value = serde_json::from_slice(resp.body()).unwrap();
+    let errors = [
+        resp.api_error(None, parsed["message"].as_str(), None),
+        resp.api_error(None, None, None),
+        resp.decode_error("test"),
+    ];
+    let resp = t
+        .send(Request::get("/cut").segments(["cut"]))
+        .await
+        .unwrap();
+    let cut = resp.json::<serde_json::Value>().unwrap_err();
+    for err in errors.iter().chain([&cut]) {
+        for text in [err.to_string(), format!("{err:?}")] {
+            assert!(!text.contains("SECRET"), "{text}");
+        }
+    }
+    assert!(matches!(errors[0], Error::Unauthenticated(_)));
+    assert!(
+        format!("{cut}").contains("to-1"),
+        "the snippet keeps what is not secret"
+    );
+    for text in [format!("{t:?}"), format!("{resp:?}")] {
+        assert!(!text.contains("SECRET"), "{text}");
+    }
+}
+
+#[derive(Debug)]
+struct Issuer {
+    calls: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl TokenFetcher for Issuer {
+    async fn fetch(&self) -> pats_core::Result<FetchedToken> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        Ok(FetchedToken::new(
+            SecretString::from(format!("issued-{n}")),
+            Some(Duration::from_secs(3600)),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn a_401_refreshes_the_token_once_and_replays_even_a_create() {
+    let server = MockServer::start().await;
+    Mock::given(header("authorization", "Bearer issued-1"))
+        .respond_with(
+            ResponseTemplate::new(401).set_body_json(serde_json::json!({"error": "expired"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(header("authorization", "Bearer issued-2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({})))
+        .mount(&server)
+        .await;
+    let issuer = Arc::new(Issuer {
+        calls: AtomicUsize::new(0),
+    });
+    let t = Transport::new("test", &server.uri(), ClientOptions::default())
+        .unwrap()
+        .with_auth(Arc::new(CachingTokenSource::new(issuer.clone())));
+    let resp = t
+        .send(Request::post("/x").segments(["x"]).json("{}").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(issuer.calls.load(Ordering::SeqCst), 2);
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}
