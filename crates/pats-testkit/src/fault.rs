@@ -163,8 +163,9 @@ impl Faults {
                     .to_vec(),
                 "text/html",
             ),
-            Fault::WrongContentType => ResponseTemplate::new(200)
-                .set_body_raw(b"{\"items\": []}".to_vec(), "text/plain"),
+            Fault::WrongContentType => {
+                ResponseTemplate::new(200).set_body_raw(b"{\"items\": []}".to_vec(), "text/plain")
+            }
             Fault::Oversized(n) => {
                 let mut body = b"{\"padding\":\"".to_vec();
                 body.resize(body.len() + n, b'x');

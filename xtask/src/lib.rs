@@ -1,0 +1,49 @@
+//! Workspace automation for `pats`, run as `cargo xtask <command>`:
+//!
+//! - `codegen [--check]`: regenerate (or check) `crates/*/src/generated.rs` from
+//!   `crates/*/spec/openapi.json` (see [`codegen`]);
+//! - `test`: everything CI checks, in order, stopping at the first failure (see [`tasks`]);
+//! - `ci`: the same, with `--locked`.
+
+pub mod codegen;
+pub mod tasks;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A failed xtask command, with a message meant for the terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    message: String,
+}
+
+impl Error {
+    /// An error with `message`.
+    pub fn new(message: impl Into<String>) -> Self {
+        Error {
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<codegen::CodegenError> for Error {
+    fn from(error: codegen::CodegenError) -> Self {
+        Error::new(error.to_string())
+    }
+}
+
+/// The workspace root: the parent of this crate's directory.
+pub fn workspace_root() -> Result<PathBuf, Error> {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .ok_or_else(|| Error::new("xtask must live in a subdirectory of the workspace root"))
+}

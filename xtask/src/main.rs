@@ -1,0 +1,56 @@
+//! `cargo xtask`: see the `xtask` library docs.
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  codegen [--check]  generate crates/*/src/generated.rs from crates/*/spec/openapi.json;
+                     with --check, write nothing and fail if any file is stale or missing
+  test               fmt, clippy, codegen --check, tests and the `pats` feature matrix
+  ci                 the same as `test`, with --locked (the CI entry point)";
+
+fn main() -> ExitCode {
+    let mut args = Vec::new();
+    for arg in std::env::args_os().skip(1) {
+        match arg.into_string() {
+            Ok(arg) => args.push(arg),
+            Err(arg) => return usage_error(&format!("invalid argument {arg:?}")),
+        }
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let root = match xtask::workspace_root() {
+        Ok(root) => root,
+        Err(e) => return failure(&e),
+    };
+    let result = match args.as_slice() {
+        [] => return usage_error("missing command"),
+        ["-h" | "--help" | "help", ..] => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        ["codegen"] => xtask::codegen::run(&root, false),
+        ["codegen", "--check"] => xtask::codegen::run(&root, true),
+        ["test"] => xtask::tasks::run(&root, xtask::tasks::Mode::Test),
+        ["ci"] => xtask::tasks::run(&root, xtask::tasks::Mode::Ci),
+        [command, ..] if ["codegen", "test", "ci"].contains(command) => {
+            return usage_error(&format!("unexpected arguments for `{command}`"));
+        }
+        [command, ..] => return usage_error(&format!("unknown command `{command}`")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => failure(&e),
+    }
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("error: {message}\n\n{USAGE}");
+    ExitCode::from(2)
+}
+
+fn failure(error: &xtask::Error) -> ExitCode {
+    eprintln!("error: {error}");
+    ExitCode::FAILURE
+}

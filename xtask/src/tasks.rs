@@ -1,0 +1,353 @@
+//! `cargo xtask test` and `cargo xtask ci`: every check CI runs, in order, stopping at the
+//! first failure.
+//!
+//! 1. `cargo fmt --all -- --check`
+//! 2. `cargo clippy --workspace --all-targets --all-features -- -D warnings`
+//! 3. `cargo xtask codegen --check` (in process)
+//! 4. if `crates/pats` exists, `cargo check -p pats` with `--no-default-features`, alone and
+//!    with each of the `dfns`, `zitadel` and `sailpoint` features;
+//! 5. `cargo test --workspace --all-features` (unit, integration and doc tests), last, and
+//!    a closing `N passed, N failed` line with the totals.
+//!
+//! `ci` adds `--locked` to the commands that resolve dependencies. Cargo is run through the
+//! `CARGO` environment variable (set by `cargo xtask`), falling back to `cargo`.
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::{Error, codegen};
+
+/// Which command is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `cargo xtask test`: for developers.
+    Test,
+    /// `cargo xtask ci`: like [`Mode::Test`], but the lock file must be up to date.
+    Ci,
+}
+
+/// One step of the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// `cargo` with these arguments, run in the workspace root.
+    Cargo(Vec<String>),
+    /// `cargo xtask codegen --check`, in process.
+    CodegenCheck,
+    /// Nothing to run; print this note.
+    Note(String),
+}
+
+impl Step {
+    fn describe(&self) -> String {
+        match self {
+            Step::Cargo(args) => format!("cargo {}", args.join(" ")),
+            Step::CodegenCheck => "cargo xtask codegen --check".to_owned(),
+            Step::Note(note) => format!("note: {note}"),
+        }
+    }
+}
+
+/// The facade crate whose feature combinations are checked.
+const FACADE_FEATURES: &[&str] = &["dfns", "zitadel", "sailpoint"];
+
+/// The steps [`run`] executes for `mode` in the workspace at `root`.
+pub fn plan(root: &Path, mode: Mode) -> Vec<Step> {
+    let locked = mode == Mode::Ci;
+    let cargo = |args: &[&str], lockable: bool| {
+        let mut args: Vec<String> = args.iter().map(|&a| a.to_owned()).collect();
+        if locked && lockable {
+            // Before any `--`, so that cargo (not the tool it runs) sees it.
+            let at = args.iter().position(|a| a == "--").unwrap_or(args.len());
+            args.insert(at, "--locked".to_owned());
+        }
+        Step::Cargo(args)
+    };
+    let mut steps = vec![
+        cargo(&["fmt", "--all", "--", "--check"], false),
+        cargo(
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--all-features",
+                "--",
+                "-D",
+                "warnings",
+            ],
+            true,
+        ),
+        Step::CodegenCheck,
+    ];
+    if root
+        .join("crates")
+        .join("pats")
+        .join("Cargo.toml")
+        .is_file()
+    {
+        steps.push(cargo(
+            &["check", "-p", "pats", "--no-default-features"],
+            true,
+        ));
+        for feature in FACADE_FEATURES {
+            steps.push(cargo(
+                &[
+                    "check",
+                    "-p",
+                    "pats",
+                    "--no-default-features",
+                    "--features",
+                    feature,
+                ],
+                true,
+            ));
+        }
+    } else {
+        steps.push(Step::Note(
+            "crates/pats/Cargo.toml does not exist; skipping the `pats` feature matrix".to_owned(),
+        ));
+    }
+    // Last, so the test totals close the log.
+    steps.push(cargo(&["test", "--workspace", "--all-features"], true));
+    steps
+}
+
+/// Runs the [`plan`] for `mode`, printing each command before running it.
+pub fn run(root: &Path, mode: Mode) -> Result<(), Error> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+    check_components(&cargo, root)?;
+    let steps = plan(root, mode);
+    let total = steps.len();
+    let mut counts = TestCounts::default();
+    for (index, step) in steps.iter().enumerate() {
+        let description = step.describe();
+        if let Step::Note(_) = step {
+            println!("\n==> [{}/{total}] {description}", index + 1);
+            continue;
+        }
+        println!("\n==> [{}/{total}] $ {description}", index + 1);
+        match step {
+            Step::Cargo(args) => {
+                let status = if args.first().map(String::as_str) == Some("test") {
+                    run_counting_tests(&cargo, args, root, &mut counts)
+                } else {
+                    Command::new(&cargo).args(args).current_dir(root).status()
+                }
+                .map_err(|e| Error::new(format!("could not run `{description}`: {e}")))?;
+                if !status.success() {
+                    return Err(Error::new(format!(
+                        "step {}/{total} `{description}` failed ({status})",
+                        index + 1
+                    )));
+                }
+            }
+            Step::CodegenCheck => codegen::run(root, true).map_err(|e| {
+                Error::new(format!(
+                    "step {}/{total} `{description}` failed: {e}",
+                    index + 1
+                ))
+            })?,
+            Step::Note(_) => {}
+        }
+    }
+    println!("\nall {total} steps passed");
+    // One plain closing line for whoever reads the log: the totals of every test binary.
+    println!("{} passed, {} failed", counts.passed, counts.failed);
+    Ok(())
+}
+
+/// Totals of the `test result:` lines cargo test printed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TestCounts {
+    /// Tests passed.
+    pub passed: u64,
+    /// Tests failed.
+    pub failed: u64,
+}
+
+impl TestCounts {
+    /// Adds the counts of one `test result: ok. 3 passed; 0 failed; ...` line.
+    pub fn add_line(&mut self, line: &str) {
+        let Some(rest) = line.trim().strip_prefix("test result: ") else {
+            return;
+        };
+        for part in rest.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(kind), Some(n)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let Ok(n) = n.parse::<u64>() else { continue };
+            match kind {
+                "passed" => self.passed += n,
+                "failed" => self.failed += n,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Runs `cargo test ...`, echoing its output while counting its `test result:` lines.
+fn run_counting_tests(
+    cargo: &OsString,
+    args: &[String],
+    root: &Path,
+    counts: &mut TestCounts,
+) -> std::io::Result<std::process::ExitStatus> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut child = Command::new(cargo)
+        .args(args)
+        .current_dir(root)
+        .stdout(Stdio::piped())
+        .spawn()?;
+    if let Some(stdout) = child.stdout.take() {
+        let mut out = std::io::stdout().lock();
+        for line in BufReader::new(stdout).lines() {
+            let line = line?;
+            counts.add_line(&line);
+            writeln!(out, "{line}")?;
+        }
+    }
+    child.wait()
+}
+
+/// Fails early, with the fix, when rustfmt or clippy is not installed.
+fn check_components(cargo: &OsString, root: &Path) -> Result<(), Error> {
+    let mut missing = Vec::new();
+    for tool in ["fmt", "clippy"] {
+        let works = Command::new(cargo)
+            .args([tool, "--version"])
+            .current_dir(root)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        if !works {
+            missing.push(format!("cargo {tool}"));
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::new(format!(
+            "{} not available; run `rustup component add rustfmt clippy`",
+            missing.join(" and ")
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(step: &Step) -> Vec<&str> {
+        match step {
+            Step::Cargo(args) => args.iter().map(String::as_str).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    #[test]
+    fn counts_test_result_lines() {
+        let mut c = TestCounts::default();
+        c.add_line("test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.18s");
+        c.add_line(
+            "test result: FAILED. 3 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out",
+        );
+        c.add_line("running 3 tests");
+        assert_eq!(
+            c,
+            TestCounts {
+                passed: 15,
+                failed: 2
+            }
+        );
+    }
+
+    #[test]
+    fn test_plan_without_facade() {
+        let root = Path::new("/nonexistent-workspace");
+        let steps = plan(root, Mode::Test);
+        assert_eq!(steps.len(), 5);
+        assert_eq!(args(&steps[0]), ["fmt", "--all", "--", "--check"]);
+        assert_eq!(
+            args(&steps[1]),
+            [
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--all-features",
+                "--",
+                "-D",
+                "warnings"
+            ]
+        );
+        assert_eq!(steps[2], Step::CodegenCheck);
+        assert!(matches!(steps[3], Step::Note(_)));
+        assert_eq!(args(&steps[4]), ["test", "--workspace", "--all-features"]);
+    }
+
+    #[test]
+    fn ci_plan_is_locked() {
+        let steps = plan(Path::new("/nonexistent-workspace"), Mode::Ci);
+        assert_eq!(args(&steps[0]), ["fmt", "--all", "--", "--check"]);
+        assert_eq!(
+            args(&steps[1]),
+            [
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--all-features",
+                "--locked",
+                "--",
+                "-D",
+                "warnings"
+            ]
+        );
+        assert_eq!(
+            args(&steps[4]),
+            ["test", "--workspace", "--all-features", "--locked"]
+        );
+    }
+
+    #[test]
+    fn facade_matrix_when_present() -> Result<(), Box<dyn std::error::Error>> {
+        let root = std::env::temp_dir().join(format!("xtask-plan-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("crates/pats"))?;
+        std::fs::write(root.join("crates/pats/Cargo.toml"), "")?;
+        let steps = plan(&root, Mode::Test);
+        std::fs::remove_dir_all(&root)?;
+        let matrix: Vec<Vec<&str>> = steps[3..7].iter().map(args).collect();
+        assert_eq!(
+            matrix,
+            [
+                vec!["check", "-p", "pats", "--no-default-features"],
+                vec![
+                    "check",
+                    "-p",
+                    "pats",
+                    "--no-default-features",
+                    "--features",
+                    "dfns"
+                ],
+                vec![
+                    "check",
+                    "-p",
+                    "pats",
+                    "--no-default-features",
+                    "--features",
+                    "zitadel"
+                ],
+                vec![
+                    "check",
+                    "-p",
+                    "pats",
+                    "--no-default-features",
+                    "--features",
+                    "sailpoint"
+                ],
+            ]
+        );
+        Ok(())
+    }
+}
