@@ -83,6 +83,14 @@ impl FaultRule {
         self
     }
 
+    /// The same rule with another fault (harnesses hand out rules that match a request;
+    /// tests pick the fault).
+    #[must_use]
+    pub fn with_fault(mut self, fault: Fault) -> Self {
+        self.fault = fault;
+        self
+    }
+
     /// Only the next `n` matching requests.
     #[must_use]
     pub fn times(mut self, n: usize) -> Self {
