@@ -1,1 +1,100 @@
-//! Dfns PAT client for pats, with User Action Signing (ECDSA P-256).
+//! Dfns Personal Access Tokens for `pats`, with User Action Signing (ECDSA P-256).
+//!
+//! [`DfnsClient`] covers every PAT endpoint of Dfns (`/auth/pats`): list, get, create,
+//! update (name, external id), activate, deactivate and delete, with typed answers
+//! ([`generated::Pat`]; unknown fields are ignored and unknown `kind`s kept). It also
+//! implements the provider-neutral [`pats_core::PersonalAccessTokens`].
+//!
+//! # User Action Signing
+//!
+//! Every change is signed: before each attempt the client calls `POST /auth/action/init`
+//! with the exact body bytes it will send (serialized once), the method and the path; the
+//! [`UserActionSigner`] signs `{"type":"key.get","challenge":…}` with ECDSA P-256 / SHA-256
+//! (DER); `POST /auth/action` exchanges the signature for a single-use token, sent as
+//! `X-DFNS-USERACTION`. A retried call signs again. Activate, deactivate and delete send no
+//! body (the signed payload is `""`). [`P256Signer`] holds a PKCS#8 PEM key in memory;
+//! implement [`UserActionSigner`] to keep keys in an HSM or KMS.
+//!
+//! # Checked before sending
+//!
+//! An empty name, `daysValid`/`secondsValid` ≤ 0, a public key that is not an SPKI PEM and
+//! a token id that is not `to-` followed by letters, digits and `-` are
+//! [`InvalidInput`](pats_core::Error::InvalidInput); nothing is sent. A signer whose
+//! credential id is not among the challenge's `allowCredentials.key` fails with
+//! [`Signing`](pats_core::Error::Signing) before `POST /auth/action`.
+//!
+//! # The PAT's own key pair
+//!
+//! A Dfns PAT is registered with a public key. [`NewPat`] either takes yours
+//! ([`NewPat::public_key_pem`], for example from [`PatKeyPair::generate`]) or lets the
+//! client generate a P-256 pair and hand back the private key (PKCS#8 PEM) in
+//! [`CreatedPat::private_key`]. Where PAT creation may wait for a policy approval, generate
+//! the pair yourself: a 202 answer carries no token and the generated key would be lost.
+//!
+//! # Mapping to `PersonalAccessTokens`
+//!
+//! - `create`: a name is required; the client generates the PAT's P-256 key pair and
+//!   returns the private key in [`CreatedToken::private_key`](pats_core::CreatedToken);
+//!   `Expiry::In`/`At` become `secondsValid`, `ProviderDefault` leaves Dfns's default, and
+//!   `Expiry::Never` is [`Unsupported`](pats_core::Error::Unsupported) (Dfns PATs expire).
+//!   One scope becomes `permissionId`; more than one is `InvalidInput`. An owner other than
+//!   the caller is `Unsupported`.
+//! - `list` returns one page with everything (no pagination); owner and last-use filters are
+//!   `Unsupported`. `revoke` deletes, `rename` updates, `set_active` (de)activates.
+//! - [`TokenInfo`](pats_core::TokenInfo): `owner` is `linkedUserId`, `created` is
+//!   `dateCreated`, `active` is `isActive`, `scopes` are the assigned permission ids and
+//!   `expires` is `Unknown`: the Dfns PAT object carries no expiry.
+//! - A 202 (change waiting for a policy approval) is
+//!   [`Error::PendingApproval`](pats_core::Error::PendingApproval).
+//!
+//! # Example
+//!
+//! Against the loopback simulator from `pats-testkit`:
+//!
+//! ```
+//! use pats_dfns::{DfnsClient, NewPat, P256Signer, PatUpdate};
+//! use pats_testkit::dfns::DfnsSimulator;
+//! use secrecy::{ExposeSecret, SecretString};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> pats_core::Result<()> {
+//! let sim = DfnsSimulator::start().await;
+//! let user = sim.register_user();
+//!
+//! let client = DfnsClient::builder()
+//!     .base_url(sim.uri())
+//!     .auth_token(SecretString::from(user.auth_token.clone()))
+//!     .signer(P256Signer::from_pkcs8_pem(
+//!         user.credential_id.clone(),
+//!         &SecretString::from(user.private_key_pem.clone()),
+//!     )?)
+//!     .build()?;
+//!
+//! let created = client.create_pat(&NewPat::new("ci-deploy").seconds_valid(3600)).await?;
+//! assert!(created.access_token.expose_secret().len() > 10);
+//! assert!(created.private_key.is_some()); // the PAT's own generated key pair
+//! let id = pats_core::TokenId::new(created.pat.token_id.clone())?;
+//!
+//! let renamed = client.update_pat(&id, &PatUpdate::new().name("ci-release")).await?;
+//! assert_eq!(renamed.name, "ci-release");
+//! assert!(!client.deactivate_pat(&id).await?.is_active);
+//! client.delete_pat(&id).await?;
+//! assert!(client.list_pats().await?.is_empty());
+//! # Ok(())
+//! # }
+//! ```
+
+mod client;
+mod errors;
+pub mod generated;
+mod model;
+mod provider;
+mod signer;
+mod user_action;
+
+pub use client::{DEFAULT_BASE_URL, DfnsClient, DfnsClientBuilder};
+pub use generated::{Pat, PatKind};
+pub use model::{CreatedPat, NewPat, PatPublicKey, PatUpdate};
+pub use provider::token_info;
+pub use signer::{P256Signer, PatKeyPair, UserActionSigner};
+pub use user_action::USER_ACTION_HEADER;

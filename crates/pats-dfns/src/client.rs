@@ -1,0 +1,385 @@
+//! The Dfns client: builder, typed PAT endpoints and signed raw calls.
+
+use crate::errors::{PROVIDER, check};
+use crate::generated::{CreatePatRequest, ListPatsResponse, Pat, UpdatePatRequest};
+use crate::model::{CreatedPat, NewPat, PatPublicKey, PatUpdate};
+use crate::signer::{PatKeyPair, UserActionSigner, check_public_key_pem};
+use crate::user_action::{self, UserActionHook};
+use pats_core::{
+    ClientOptions, Error, Request, RequestHook, Response, Result, RetryPolicy, StaticToken,
+    TokenId, TokenSource, Transport,
+};
+use secrecy::SecretString;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The production API.
+pub const DEFAULT_BASE_URL: &str = "https://api.dfns.io";
+
+/// A Dfns API client for Personal Access Tokens.
+///
+/// Reads (`list_pats`, `get_pat`) need only the auth token; changes are signed with the
+/// configured [`UserActionSigner`] (User Action Signing). Cheap to clone.
+#[derive(Clone)]
+pub struct DfnsClient {
+    transport: Transport,
+    signer: Option<Arc<dyn UserActionSigner>>,
+}
+
+impl fmt::Debug for DfnsClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DfnsClient")
+            .field("transport", &self.transport)
+            .field("signer", &self.signer)
+            .finish()
+    }
+}
+
+/// Builder of [`DfnsClient`].
+#[derive(Default)]
+pub struct DfnsClientBuilder {
+    base_url: Option<String>,
+    auth: Option<Arc<dyn TokenSource>>,
+    signer: Option<Arc<dyn UserActionSigner>>,
+    options: ClientOptions,
+}
+
+impl fmt::Debug for DfnsClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DfnsClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("auth", &self.auth)
+            .field("signer", &self.signer)
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+impl DfnsClientBuilder {
+    /// The API base URL (default [`DEFAULT_BASE_URL`]; `https`, or `http` on loopback).
+    #[must_use]
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// The auth token (a user or service-account token) sent as `Authorization: Bearer`.
+    #[must_use]
+    pub fn auth_token(mut self, token: SecretString) -> Self {
+        self.auth = Some(Arc::new(StaticToken::new(token)));
+        self
+    }
+
+    /// Any token source instead of a fixed auth token.
+    #[must_use]
+    pub fn token_source(mut self, source: Arc<dyn TokenSource>) -> Self {
+        self.auth = Some(source);
+        self
+    }
+
+    /// The signer of user actions (needed for every change).
+    #[must_use]
+    pub fn signer(mut self, signer: impl UserActionSigner + 'static) -> Self {
+        self.signer = Some(Arc::new(signer));
+        self
+    }
+
+    /// The signer of user actions, shared.
+    #[must_use]
+    pub fn signer_arc(mut self, signer: Arc<dyn UserActionSigner>) -> Self {
+        self.signer = Some(signer);
+        self
+    }
+
+    /// All transport options at once.
+    #[must_use]
+    pub fn options(mut self, options: ClientOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The per-attempt timeout.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.options = self.options.with_timeout(timeout);
+        self
+    }
+
+    /// The retry policy of idempotent requests (reads, updates, activation, deletion).
+    #[must_use]
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.options = self.options.with_retry(retry);
+        self
+    }
+
+    /// Your own `reqwest::Client`.
+    #[must_use]
+    pub fn http_client(mut self, client: pats_core::reexports::reqwest::Client) -> Self {
+        self.options = self.options.with_http_client(client);
+        self
+    }
+
+    /// Builds the client. [`Error::InvalidInput`] without an auth token or with a bad base URL.
+    pub fn build(self) -> Result<DfnsClient> {
+        let auth = self.auth.ok_or_else(|| {
+            Error::invalid(
+                "auth token",
+                "a Dfns auth token (or token source) is required",
+            )
+        })?;
+        let base = self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
+        let transport = Transport::new(PROVIDER, base, self.options)?.with_auth(auth);
+        Ok(DfnsClient {
+            transport,
+            signer: self.signer,
+        })
+    }
+}
+
+/// Checks a Dfns token id: `to-` followed by letters, digits and `-`.
+pub(crate) fn check_token_id(id: &TokenId) -> Result<()> {
+    let rest = id.as_str().strip_prefix("to-").unwrap_or_default();
+    if rest.is_empty() || !rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(Error::invalid(
+            "token id",
+            format!("`{id}` is not a Dfns token id (`to-` followed by letters, digits and `-`)"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_name(name: &str) -> Result<()> {
+    if name.trim().is_empty() {
+        return Err(Error::invalid("name", "must not be empty"));
+    }
+    Ok(())
+}
+
+fn check_optional_id(field: &'static str, value: Option<&String>) -> Result<()> {
+    if value.is_some_and(|v| v.trim().is_empty()) {
+        return Err(Error::invalid(field, "must not be empty when set"));
+    }
+    Ok(())
+}
+
+/// The `accessToken` of a create answer (no `Debug`: it is the secret).
+#[derive(serde::Deserialize)]
+struct AccessTokenOnly {
+    #[serde(rename = "accessToken")]
+    access_token: String,
+}
+
+impl DfnsClient {
+    /// Starts a builder.
+    pub fn builder() -> DfnsClientBuilder {
+        DfnsClientBuilder::default()
+    }
+
+    /// The transport (base URL, options).
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    fn signer(&self) -> Result<&Arc<dyn UserActionSigner>> {
+        self.signer.as_ref().ok_or_else(|| {
+            Error::signing(
+                "this change needs User Action Signing, but the client has no signer; \
+                 configure one with DfnsClientBuilder::signer",
+            )
+        })
+    }
+
+    /// Adds User Action Signing to `request`: before every attempt a fresh user action is
+    /// obtained for its exact method, path and body, and sent as `X-DFNS-USERACTION`.
+    pub fn signed(&self, request: Request) -> Result<Request> {
+        let hook: Arc<dyn RequestHook> = Arc::new(UserActionHook {
+            transport: self.transport.clone(),
+            signer: self.signer()?.clone(),
+        });
+        Ok(request.hook(hook))
+    }
+
+    /// Obtains a single-use user action token for a call with `method`, `path` (no host, no
+    /// query) and exactly `body` (empty for a call without a body). [`signed`](Self::signed)
+    /// does this for you; this is for callers that send the call themselves.
+    pub async fn user_action(&self, method: &str, path: &str, body: &[u8]) -> Result<SecretString> {
+        user_action::obtain(&self.transport, self.signer()?.as_ref(), method, path, body).await
+    }
+
+    /// Sends any request and maps the answer: 2xx (but 202) is returned, 202 is
+    /// [`Error::PendingApproval`], any other status the matching error kind.
+    pub async fn send(&self, request: Request) -> Result<Response> {
+        check(self.transport.send(request).await?)
+    }
+
+    /// Lists the caller's PATs (`GET /auth/pats`; Dfns does not paginate it).
+    pub async fn list_pats(&self) -> Result<Vec<Pat>> {
+        let request = Request::get("/auth/pats").segments(["auth", "pats"]);
+        let list: ListPatsResponse = self.send(request).await?.json()?;
+        Ok(list.items)
+    }
+
+    /// Fetches one PAT (`GET /auth/pats/{tokenId}`).
+    pub async fn get_pat(&self, id: &TokenId) -> Result<Pat> {
+        check_token_id(id)?;
+        let request = Request::get("/auth/pats/{tokenId}").segments(["auth", "pats", id.as_str()]);
+        self.send(request).await?.json()
+    }
+
+    /// Creates a PAT (`POST /auth/pats`, signed; never retried).
+    ///
+    /// Checked before anything is sent: a non-empty name, positive lifetimes, a PEM public
+    /// key. With [`PatPublicKey::Generate`] the client makes a P-256 key pair and returns
+    /// its private key in [`CreatedPat::private_key`]; if the create then waits for a policy
+    /// approval ([`Error::PendingApproval`]) that key is lost, so where PAT creation is
+    /// governed by policies generate a [`PatKeyPair`] first and pass its public key.
+    pub async fn create_pat(&self, pat: &NewPat) -> Result<CreatedPat> {
+        check_name(&pat.name)?;
+        if pat.days_valid.is_some_and(|d| d <= 0) {
+            return Err(Error::invalid("daysValid", "must be greater than 0"));
+        }
+        if pat.seconds_valid.is_some_and(|s| s <= 0) {
+            return Err(Error::invalid("secondsValid", "must be greater than 0"));
+        }
+        check_optional_id("permissionId", pat.permission_id.as_ref())?;
+        check_optional_id("externalId", pat.external_id.as_ref())?;
+        let (public_key, private_key) = match &pat.public_key {
+            PatPublicKey::Pem(pem) => {
+                check_public_key_pem(pem)?;
+                (pem.trim().to_owned(), None)
+            }
+            PatPublicKey::Generate => {
+                let (private, public) = PatKeyPair::generate()?.into_parts();
+                (public, Some(private))
+            }
+        };
+        let body = CreatePatRequest {
+            name: pat.name.clone(),
+            public_key,
+            permission_id: pat.permission_id.clone(),
+            external_id: pat.external_id.clone(),
+            days_valid: pat.days_valid,
+            seconds_valid: pat.seconds_valid,
+        };
+        let request = self.signed(
+            Request::post("/auth/pats")
+                .segments(["auth", "pats"])
+                .json(&body)?
+                .idempotent(false),
+        )?;
+        let resp = self.send(request).await?;
+        let created: Pat = resp.json()?;
+        let token: AccessTokenOnly = resp.json()?;
+        if token.access_token.is_empty() {
+            return Err(resp.decode_error("the create answer has an empty accessToken"));
+        }
+        Ok(CreatedPat {
+            pat: created,
+            access_token: SecretString::from(token.access_token),
+            private_key,
+        })
+    }
+
+    /// Changes a PAT's name and/or external id (`PUT /auth/pats/{tokenId}`, signed).
+    pub async fn update_pat(&self, id: &TokenId, update: &PatUpdate) -> Result<Pat> {
+        check_token_id(id)?;
+        if let Some(name) = &update.name {
+            check_name(name)?;
+        }
+        check_optional_id("externalId", update.external_id.as_ref())?;
+        if update.name.is_none() && update.external_id.is_none() {
+            return Err(Error::invalid("update", "set a name and/or an external id"));
+        }
+        let body = UpdatePatRequest {
+            name: update.name.clone(),
+            external_id: update.external_id.clone(),
+        };
+        let request = self.signed(
+            Request::put("/auth/pats/{tokenId}")
+                .segments(["auth", "pats", id.as_str()])
+                .json(&body)?,
+        )?;
+        self.send(request).await?.json()
+    }
+
+    /// Activates a PAT (`PUT /auth/pats/{tokenId}/activate`, signed, no body).
+    pub async fn activate_pat(&self, id: &TokenId) -> Result<Pat> {
+        self.bodiless_change(
+            Request::put("/auth/pats/{tokenId}/activate"),
+            id,
+            Some("activate"),
+        )
+        .await
+    }
+
+    /// Deactivates a PAT (`PUT /auth/pats/{tokenId}/deactivate`, signed, no body).
+    pub async fn deactivate_pat(&self, id: &TokenId) -> Result<Pat> {
+        self.bodiless_change(
+            Request::put("/auth/pats/{tokenId}/deactivate"),
+            id,
+            Some("deactivate"),
+        )
+        .await
+    }
+
+    /// Deletes (archives) a PAT (`DELETE /auth/pats/{tokenId}`, signed, no body).
+    pub async fn delete_pat(&self, id: &TokenId) -> Result<Pat> {
+        self.bodiless_change(Request::delete("/auth/pats/{tokenId}"), id, None)
+            .await
+    }
+
+    async fn bodiless_change(
+        &self,
+        request: Request,
+        id: &TokenId,
+        last: Option<&str>,
+    ) -> Result<Pat> {
+        check_token_id(id)?;
+        let mut segments = vec!["auth", "pats", id.as_str()];
+        segments.extend(last);
+        let request = self.signed(request.segments(segments))?;
+        self.send(request).await?.json()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_ids() {
+        for good in ["to-1", "to-6l2m3-vp9n4-9ugbse83hpdrpoh2"] {
+            check_token_id(&TokenId::new(good).unwrap()).unwrap();
+        }
+        for bad in ["to-", "us-123", "abc", "to-a.b", "to-a_b"] {
+            assert!(
+                check_token_id(&TokenId::new(bad).unwrap()).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn builder_needs_a_token_and_a_safe_url() {
+        assert!(matches!(
+            DfnsClient::builder().build(),
+            Err(Error::InvalidInput { .. })
+        ));
+        let err = DfnsClient::builder()
+            .auth_token(SecretString::from("t"))
+            .base_url("http://api.dfns.io")
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }));
+        let client = DfnsClient::builder()
+            .auth_token(SecretString::from("t"))
+            .build()
+            .unwrap();
+        assert_eq!(
+            client.transport().base_url().as_str(),
+            "https://api.dfns.io/"
+        );
+    }
+}

@@ -1,0 +1,59 @@
+//! Mapping Dfns answers to pats errors.
+
+use crate::generated::ErrorBody;
+use pats_core::{Error, Response, Result};
+
+/// The provider name.
+pub(crate) const PROVIDER: &str = "dfns";
+
+/// Returns a 2xx answer other than 202; turns 202 into [`Error::PendingApproval`] and every
+/// other status into the error its status stands for, keeping Dfns's error id and message.
+pub(crate) fn check(resp: Response) -> Result<Response> {
+    if resp.status() == 202 {
+        return Err(pending(&resp));
+    }
+    if resp.is_success() {
+        return Ok(resp);
+    }
+    Err(api_error(&resp))
+}
+
+fn api_error(resp: &Response) -> Error {
+    let parsed: Option<ErrorBody> = if resp.is_json() {
+        serde_json::from_slice(resp.body()).ok()
+    } else {
+        None
+    };
+    let (code, message) = match parsed {
+        Some(ErrorBody {
+            error: Some(detail),
+            message,
+        }) => (detail.id, detail.message.or(message)),
+        Some(ErrorBody {
+            error: None,
+            message,
+        }) => (None, message),
+        None => (None, None),
+    };
+    let request_id = resp
+        .header_str("x-request-id")
+        .or_else(|| resp.header_str("x-dfns-request-id"))
+        .map(str::to_owned);
+    resp.api_error(code, message.as_deref(), request_id)
+}
+
+/// A 202 policy-pending answer: the change waits for an approval. The approval id is read
+/// from `approvalId`, `approval.id` or `id`, whichever the body has (the body's exact shape
+/// is not documented for this surface).
+fn pending(resp: &Response) -> Error {
+    let details: serde_json::Value = serde_json::from_slice(resp.body()).unwrap_or_default();
+    let approval_id = ["/approvalId", "/approval/id", "/id"]
+        .iter()
+        .find_map(|p| details.pointer(p).and_then(|v| v.as_str()))
+        .map(str::to_owned);
+    Error::PendingApproval {
+        provider: PROVIDER,
+        approval_id,
+        details,
+    }
+}

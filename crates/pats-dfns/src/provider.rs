@@ -1,0 +1,175 @@
+//! [`PersonalAccessTokens`] for [`DfnsClient`].
+
+use crate::client::DfnsClient;
+use crate::errors::PROVIDER;
+use crate::generated::Pat;
+use crate::model::{NewPat, PatUpdate};
+use async_trait::async_trait;
+use pats_core::{
+    Capabilities, CreateToken, CreatedToken, Error, Expiration, Expiry, GetSupport, ListQuery,
+    Owner, PersonalAccessTokens, ProviderDetails, Result, TokenId, TokenInfo, TokenPage,
+};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// A Dfns [`Pat`] as a provider-neutral [`TokenInfo`] (details: the [`Pat`] itself).
+///
+/// Dfns does not report when a PAT expires, so `expires` is [`Expiration::Unknown`];
+/// `scopes` holds the ids of the assigned permissions.
+pub fn token_info(pat: Pat) -> Result<TokenInfo> {
+    let id = TokenId::new(pat.token_id.clone())
+        .map_err(|e| Error::decode(200, format!("the answer's tokenId is unusable: {e}"), &[]))?;
+    let mut info = TokenInfo::new(id);
+    info.name = Some(pat.name.clone());
+    info.owner = pat.linked_user_id.clone().map(Owner::new);
+    info.created = Some(pat.date_created);
+    info.active = Some(pat.is_active);
+    info.expires = Expiration::Unknown;
+    info.scopes = pat
+        .permission_assignments
+        .iter()
+        .flatten()
+        .filter_map(|a| a.permission_id.clone())
+        .collect();
+    info.details = ProviderDetails::new(pat);
+    Ok(info)
+}
+
+impl DfnsClient {
+    /// Maps a provider-neutral [`CreateToken`] to a [`NewPat`] (see the crate docs).
+    pub fn new_pat_from(request: &CreateToken, now: OffsetDateTime) -> Result<NewPat> {
+        let name = request.name().ok_or_else(|| {
+            Error::invalid(
+                "name",
+                "Dfns requires a name for every personal access token",
+            )
+        })?;
+        if request.owner().is_some() {
+            return Err(Error::Unsupported {
+                provider: PROVIDER,
+                operation: "create for another owner",
+                hint: Some("a Dfns PAT always belongs to the user whose auth token creates it"),
+            });
+        }
+        let mut pat = NewPat::new(name);
+        match request.scopes() {
+            [] => {}
+            [one] => pat = pat.permission_id(one.clone()),
+            _ => {
+                return Err(Error::invalid(
+                    "scopes",
+                    "Dfns assigns at most one permission to a PAT: pass one permission id",
+                ));
+            }
+        }
+        match request.expiry() {
+            Expiry::ProviderDefault => {}
+            Expiry::Never(_) => {
+                return Err(Error::Unsupported {
+                    provider: PROVIDER,
+                    operation: "never-expiring tokens",
+                    hint: Some(
+                        "Dfns PATs always expire; give a lifetime (Expiry::In or Expiry::At)",
+                    ),
+                });
+            }
+            expiry @ (Expiry::In(_) | Expiry::At(_)) => {
+                let seconds = expiry.seconds_from(now).unwrap_or_default();
+                if seconds <= 0 {
+                    return Err(Error::invalid(
+                        "expiry",
+                        "the lifetime must be at least one second from now",
+                    ));
+                }
+                pat = pat.seconds_valid(seconds);
+            }
+        }
+        Ok(pat)
+    }
+}
+
+#[async_trait]
+impl PersonalAccessTokens for DfnsClient {
+    fn provider(&self) -> &'static str {
+        PROVIDER
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let mut c = Capabilities::default();
+        c.get = GetSupport::Native;
+        c.rename = true;
+        c.set_active = true;
+        c.scopes = true;
+        c.names = true;
+        c.never_expires = false;
+        c.create_for_owner = false;
+        c.pagination = false;
+        c.min_lifetime = Some(Duration::from_secs(1));
+        c
+    }
+
+    async fn create(&self, request: &CreateToken) -> Result<CreatedToken> {
+        let pat = Self::new_pat_from(request, OffsetDateTime::now_utc())?;
+        let created = self.create_pat(&pat).await?;
+        let info = token_info(created.pat)?;
+        let mut out = CreatedToken::new(info, created.access_token);
+        if let Some(key) = created.private_key {
+            out = out.with_private_key(key);
+        }
+        Ok(out)
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<TokenPage> {
+        let unsupported = |operation, hint| Error::Unsupported {
+            provider: PROVIDER,
+            operation,
+            hint: Some(hint),
+        };
+        if query.owner.is_some() {
+            return Err(unsupported(
+                "list filter `owner`",
+                "Dfns lists the caller's own PATs only",
+            ));
+        }
+        if query.last_used_before.is_some() || query.never_used {
+            return Err(unsupported(
+                "list filters on last use",
+                "Dfns does not report when a PAT was last used",
+            ));
+        }
+        if query.page.is_some() {
+            return Err(Error::invalid(
+                "page",
+                "Dfns does not paginate PAT listings; there is no next page",
+            ));
+        }
+        let items = self
+            .list_pats()
+            .await?
+            .into_iter()
+            .map(token_info)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(TokenPage::new(items, None))
+    }
+
+    async fn get(&self, id: &TokenId) -> Result<TokenInfo> {
+        token_info(self.get_pat(id).await?)
+    }
+
+    async fn revoke(&self, id: &TokenId) -> Result<()> {
+        self.delete_pat(id).await.map(|_| ())
+    }
+
+    async fn rename(&self, id: &TokenId, name: &str) -> Result<TokenInfo> {
+        token_info(self.update_pat(id, &PatUpdate::new().name(name)).await?)
+    }
+
+    async fn set_active(&self, id: &TokenId, active: bool) -> Result<TokenInfo> {
+        let pat = if active {
+            self.activate_pat(id).await?
+        } else {
+            self.deactivate_pat(id).await?
+        };
+        token_info(pat)
+    }
+}

@@ -1,0 +1,76 @@
+//! Shared test setup: a simulator, a registered user and a client signing as them.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use pats_core::{ClientOptions, RetryPolicy, VirtualClock};
+use pats_dfns::{DfnsClient, P256Signer};
+use pats_testkit::dfns::{DfnsSimulator, RegisteredUser};
+use secrecy::SecretString;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct Env {
+    pub sim: DfnsSimulator,
+    pub user: RegisteredUser,
+    pub client: DfnsClient,
+    pub clock: VirtualClock,
+}
+
+pub fn signer(user: &RegisteredUser) -> P256Signer {
+    P256Signer::from_pkcs8_pem(
+        user.credential_id.clone(),
+        &SecretString::from(user.private_key_pem.clone()),
+    )
+    .unwrap()
+}
+
+pub fn options(clock: &VirtualClock) -> ClientOptions {
+    ClientOptions::default()
+        .with_timeout(Duration::from_secs(5))
+        .with_retry(RetryPolicy::default().with_jitter(0.0))
+        .with_clock(Arc::new(clock.clone()))
+}
+
+pub fn client(sim: &DfnsSimulator, user: &RegisteredUser, clock: &VirtualClock) -> DfnsClient {
+    DfnsClient::builder()
+        .base_url(sim.uri())
+        .auth_token(SecretString::from(user.auth_token.clone()))
+        .signer(signer(user))
+        .options(options(clock))
+        .build()
+        .unwrap()
+}
+
+pub async fn env() -> Env {
+    let sim = DfnsSimulator::start().await;
+    let user = sim.register_user();
+    let clock = VirtualClock::new();
+    let client = client(&sim, &user, &clock);
+    Env {
+        sim,
+        user,
+        client,
+        clock,
+    }
+}
+
+pub fn body_json(r: &wiremock::Request) -> Value {
+    serde_json::from_slice(&r.body).unwrap()
+}
+
+pub fn header<'a>(r: &'a wiremock::Request, name: &str) -> Option<&'a str> {
+    r.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// `(method, path)` of every request received, in order.
+pub async fn calls(sim: &DfnsSimulator) -> Vec<(String, String)> {
+    sim.received_requests()
+        .await
+        .iter()
+        .map(|r| (r.method.to_string(), r.url.path().to_owned()))
+        .collect()
+}
+
+pub fn pair(m: &str, p: &str) -> (String, String) {
+    (m.to_owned(), p.to_owned())
+}
