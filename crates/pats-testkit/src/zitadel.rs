@@ -1,1 +1,1111 @@
-//! Simulator of the zitadel PAT API (being written).
+//! A stateful ZITADEL simulator: organizations, machine and human users, PATs, the v2 user
+//! service (Connect JSON), the v1 management REST API, and the JWT-profile token endpoint.
+//!
+//! Behaves like the service as far as the pats reference describes it:
+//! - every API call needs `Authorization: Bearer <token>`: a machine user's PAT or an
+//!   access token issued by `POST /oauth/v2/token`; otherwise 401 `unauthenticated`;
+//! - `x-zitadel-orgid` scopes a call to an organization (default: the caller's own); users
+//!   and tokens of other organizations are `not_found` (or missing from listings);
+//! - only machine users can have PATs (others: `failed_precondition`); an expiration in the
+//!   past is `invalid_argument`; a missing expiration is stored as `9999-12-31T23:59:59Z`;
+//! - listings page by offset, default limit 100, at most 1000 (more: `invalid_argument`);
+//! - answers are protojson: 64-bit numbers as strings (or numbers, see
+//!   [`ZitadelSim::set_int64_as_numbers`]), zero values omitted, timestamps with fractions;
+//! - errors: REST `{"code": 5, "message", "details": [{"@type", "id", "message"}]}` on v1,
+//!   Connect `{"code": "not_found", "message", "details": [{"type", "debug": {"id"}}]}` on
+//!   v2, OAuth `{"error", "error_description"}` on the token endpoint;
+//! - the token endpoint verifies the RS256 assertion against the key registered for its
+//!   `kid`, with `iss == sub == userId`, `aud` containing the instance URL, `exp` in the
+//!   future and at most one hour after `iat`.
+//!
+//! Faults armed with [`ZitadelSim::faults`] are applied before any of this.
+
+use crate::fault::Faults;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
+
+/// The throwaway test RSA private key (PKCS#1 PEM) of `fixtures/zitadel/`.
+pub const TEST_PRIVATE_KEY_PEM: &str = include_str!("../fixtures/zitadel/test_key.pem");
+
+/// The public half of [`TEST_PRIVATE_KEY_PEM`].
+pub const TEST_PUBLIC_KEY_PEM: &str = include_str!("../fixtures/zitadel/test_key.pub.pem");
+
+/// The key id [`ZitadelSim::register_test_key`] registers.
+pub const TEST_KEY_ID: &str = "300000000000000001";
+
+/// What a stored token never expiring looks like.
+pub const NEVER: &str = "9999-12-31T23:59:59Z";
+
+const USER_SERVICE: &str = "/zitadel.user.v2.UserService/";
+const API_AUDIENCE_SCOPE: &str = "urn:zitadel:iam:org:project:id:zitadel:aud";
+const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// A PAT as the simulator stores it (without its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoredPat {
+    /// The token id.
+    pub id: String,
+    /// Its machine user.
+    pub user_id: String,
+    /// The user's organization.
+    pub org_id: String,
+    /// When it was created.
+    pub created: OffsetDateTime,
+    /// When it expires (`9999-12-31T23:59:59Z` for never).
+    pub expiration: OffsetDateTime,
+    /// The event sequence of its creation.
+    pub sequence: u64,
+}
+
+struct User {
+    org: String,
+    machine: bool,
+    keys: Vec<(String, String)>,
+}
+
+struct State {
+    base_url: String,
+    users: BTreeMap<String, User>,
+    orgs: Vec<String>,
+    pats: Vec<StoredPat>,
+    pat_secrets: HashMap<String, String>,
+    access_tokens: HashMap<String, (String, OffsetDateTime)>,
+    next_id: u64,
+    sequence: u64,
+    access_token_lifetime: u64,
+    exchanges: usize,
+    int64_as_numbers: bool,
+    last_assertion: Option<Value>,
+    restricted: Vec<String>,
+}
+
+impl State {
+    fn new_id(&mut self) -> String {
+        self.next_id += 1;
+        self.next_id.to_string()
+    }
+
+    fn next_sequence(&mut self) -> u64 {
+        self.sequence += 1;
+        self.sequence
+    }
+
+    fn int64(&self, n: u64) -> Value {
+        if self.int64_as_numbers {
+            json!(n)
+        } else {
+            json!(n.to_string())
+        }
+    }
+
+    fn add_pat(
+        &mut self,
+        user_id: &str,
+        org_id: &str,
+        expiration: OffsetDateTime,
+    ) -> (StoredPat, String) {
+        let id = self.new_id();
+        let secret = format!("sim_pat_{}", fastrand_token(40));
+        let pat = StoredPat {
+            id: id.clone(),
+            user_id: user_id.to_owned(),
+            org_id: org_id.to_owned(),
+            created: now(),
+            expiration,
+            sequence: self.next_sequence(),
+        };
+        self.pats.push(pat.clone());
+        self.pat_secrets.insert(id, secret.clone());
+        (pat, secret)
+    }
+}
+
+fn fastrand_token(len: usize) -> String {
+    std::iter::repeat_with(fastrand::alphanumeric)
+        .take(len)
+        .collect()
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+fn never() -> OffsetDateTime {
+    time::macros::datetime!(9999-12-31 23:59:59 UTC)
+}
+
+fn ts(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+fn parse_ts(text: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(text, &Rfc3339).ok()
+}
+
+/// gRPC codes the simulator answers with.
+#[derive(Debug, Clone, Copy)]
+enum Code {
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    FailedPrecondition,
+    Unauthenticated,
+    Unimplemented,
+}
+
+impl Code {
+    fn number(self) -> u16 {
+        match self {
+            Self::InvalidArgument => 3,
+            Self::NotFound => 5,
+            Self::PermissionDenied => 7,
+            Self::FailedPrecondition => 9,
+            Self::Unimplemented => 12,
+            Self::Unauthenticated => 16,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::InvalidArgument => "invalid_argument",
+            Self::NotFound => "not_found",
+            Self::PermissionDenied => "permission_denied",
+            Self::FailedPrecondition => "failed_precondition",
+            Self::Unimplemented => "unimplemented",
+            Self::Unauthenticated => "unauthenticated",
+        }
+    }
+
+    fn status(self) -> u16 {
+        match self {
+            Self::InvalidArgument | Self::FailedPrecondition => 400,
+            Self::NotFound => 404,
+            Self::PermissionDenied => 403,
+            Self::Unimplemented => 501,
+            Self::Unauthenticated => 401,
+        }
+    }
+}
+
+/// Which error body format an API speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Api {
+    V1,
+    V2,
+}
+
+/// An error answer: code, error id, message key.
+struct Fail(Code, &'static str, &'static str);
+
+type Outcome = Result<Value, Fail>;
+
+fn error_response(api: Api, fail: &Fail) -> ResponseTemplate {
+    let Fail(code, id, message) = fail;
+    let text = format!("{message} ({id})");
+    let body = match api {
+        Api::V1 => json!({
+            "code": code.number(),
+            "message": text,
+            "details": [{
+                "@type": "type.googleapis.com/zitadel.v1.ErrorDetail",
+                "id": id,
+                "message": message,
+            }],
+        }),
+        Api::V2 => json!({
+            "code": code.name(),
+            "message": text,
+            "details": [{
+                "type": "zitadel.v1.ErrorDetail",
+                "value": "",
+                "debug": { "id": id, "message": message },
+            }],
+        }),
+    };
+    ResponseTemplate::new(code.status()).set_body_json(body)
+}
+
+fn oauth_error(status: u16, error: &str, description: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status)
+        .set_body_json(json!({ "error": error, "error_description": description }))
+}
+
+fn percent_decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(hex) = std::str::from_utf8(&bytes[i + 1..i + 3])
+            && let Ok(b) = u8::from_str_radix(hex, 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Reads a protojson 64-bit number (string or number); absent is 0.
+fn u64_field(v: Option<&Value>) -> Result<u64, Fail> {
+    match v {
+        None | Some(Value::Null) => Ok(0),
+        Some(Value::Number(n)) => n.as_u64().ok_or(BAD_NUMBER),
+        Some(Value::String(s)) => s.parse().map_err(|_| BAD_NUMBER),
+        Some(_) => Err(BAD_NUMBER),
+    }
+}
+
+const BAD_NUMBER: Fail = Fail(
+    Code::InvalidArgument,
+    "SIM-PARSE-NUM",
+    "Errors.Request.InvalidNumber",
+);
+const BAD_BODY: Fail = Fail(
+    Code::InvalidArgument,
+    "SIM-PARSE-BODY",
+    "Errors.Request.InvalidJSON",
+);
+const USER_NOT_FOUND: Fail = Fail(Code::NotFound, "COMMAND-SIMu404", "Errors.User.NotFound");
+const PAT_NOT_FOUND: Fail = Fail(
+    Code::NotFound,
+    "COMMAND-SIMp404",
+    "Errors.User.PAT.NotFound",
+);
+const NOT_MACHINE: Fail = Fail(
+    Code::FailedPrecondition,
+    "COMMAND-SIMnm01",
+    "Errors.User.NotMachine",
+);
+const EXPIRED: Fail = Fail(
+    Code::InvalidArgument,
+    "COMMAND-SIMexp1",
+    "Errors.User.PAT.ExpirationInPast",
+);
+const BAD_EXPIRATION: Fail = Fail(
+    Code::InvalidArgument,
+    "COMMAND-SIMexp2",
+    "Errors.User.PAT.InvalidExpiration",
+);
+const LIMIT_EXCEEDED: Fail = Fail(
+    Code::InvalidArgument,
+    "QUERY-SIMlim1",
+    "Errors.Query.LimitExceeded",
+);
+const USER_ID_MISSING: Fail = Fail(
+    Code::InvalidArgument,
+    "USER-SIMid01",
+    "Errors.User.IDMissing",
+);
+
+fn body_object(body: &[u8]) -> Result<Map<String, Value>, Fail> {
+    if body.is_empty() {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => Ok(m),
+        _ => Err(BAD_BODY),
+    }
+}
+
+fn expiration_field(v: Option<&Value>) -> Result<OffsetDateTime, Fail> {
+    match v {
+        None | Some(Value::Null) => Ok(never()),
+        Some(Value::String(s)) => {
+            let at = parse_ts(s).ok_or(BAD_EXPIRATION)?;
+            if at <= now() { Err(EXPIRED) } else { Ok(at) }
+        }
+        Some(_) => Err(BAD_EXPIRATION),
+    }
+}
+
+fn limit_field(v: Option<&Value>) -> Result<usize, Fail> {
+    let limit = u64_field(v)?;
+    match limit {
+        0 => Ok(100),
+        n if n > 1000 => Err(LIMIT_EXCEEDED),
+        n => Ok(usize::try_from(n).unwrap_or(1000)),
+    }
+}
+
+/// The authenticated caller: user id and organization.
+struct Caller {
+    org: String,
+}
+
+struct Responder {
+    state: Arc<Mutex<State>>,
+    faults: Faults,
+}
+
+impl Respond for Responder {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        self.faults.respond(request, || self.handle(request))
+    }
+}
+
+impl Responder {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        match self.state.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    fn handle(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let path = request.url.path().to_owned();
+        let method = request.method.as_str();
+        if path == "/oauth/v2/token" {
+            return if method == "POST" {
+                self.token_endpoint(request)
+            } else {
+                ResponseTemplate::new(405)
+            };
+        }
+        let api = if path.starts_with(USER_SERVICE) {
+            Api::V2
+        } else if path.starts_with("/management/v1/") {
+            Api::V1
+        } else {
+            return ResponseTemplate::new(404).set_body_json(json!({
+                "code": 5, "message": "Not Found", "details": []
+            }));
+        };
+        let mut state = self.lock();
+        let caller = match authenticate(&state, request) {
+            Ok(c) => c,
+            Err(fail) => return error_response(api, &fail),
+        };
+        let org = request
+            .headers
+            .get("x-zitadel-orgid")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+            .map_or(caller.org, str::to_owned);
+        let outcome = match api {
+            Api::V2 => {
+                if method != "POST" {
+                    return ResponseTemplate::new(405);
+                }
+                let json_ct = request
+                    .headers
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|ct| ct.starts_with("application/json"));
+                if !json_ct {
+                    return ResponseTemplate::new(415);
+                }
+                let name = &path[USER_SERVICE.len()..];
+                body_object(&request.body).and_then(|body| match name {
+                    "AddPersonalAccessToken" => v2_add(&mut state, &org, &body),
+                    "ListPersonalAccessTokens" => v2_list(&state, &org, &body),
+                    "RemovePersonalAccessToken" => v2_remove(&mut state, &org, &body),
+                    _ => Err(Fail(
+                        Code::Unimplemented,
+                        "SIM-UNIMPL",
+                        "method not simulated",
+                    )),
+                })
+            }
+            Api::V1 => {
+                let segments: Vec<String> = path
+                    .trim_start_matches('/')
+                    .split('/')
+                    .map(percent_decode)
+                    .collect();
+                let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+                match (method, segs.as_slice()) {
+                    ("POST", ["management", "v1", "users", user, "pats"]) => {
+                        body_object(&request.body).and_then(|b| v1_add(&mut state, &org, user, &b))
+                    }
+                    ("POST", ["management", "v1", "users", user, "pats", "_search"]) => {
+                        body_object(&request.body).and_then(|b| v1_search(&state, &org, user, &b))
+                    }
+                    ("GET", ["management", "v1", "users", user, "pats", token]) => {
+                        v1_get(&state, &org, user, token)
+                    }
+                    ("DELETE", ["management", "v1", "users", user, "pats", token]) => {
+                        v1_delete(&mut state, &org, user, token)
+                    }
+                    _ => {
+                        return ResponseTemplate::new(404).set_body_json(json!({
+                            "code": 5, "message": "Not Found", "details": []
+                        }));
+                    }
+                }
+            }
+        };
+        match outcome {
+            Ok(body) => ResponseTemplate::new(200).set_body_json(body),
+            Err(fail) => error_response(api, &fail),
+        }
+    }
+
+    fn token_endpoint(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let form: HashMap<String, String> = url::form_urlencoded::parse(&request.body)
+            .into_owned()
+            .collect();
+        if form.get("grant_type").map(String::as_str) != Some(JWT_BEARER) {
+            return oauth_error(
+                400,
+                "unsupported_grant_type",
+                "grant_type must be jwt-bearer",
+            );
+        }
+        let scope_ok = form
+            .get("scope")
+            .is_some_and(|s| s.split(' ').any(|x| x == API_AUDIENCE_SCOPE));
+        if !scope_ok {
+            return oauth_error(400, "invalid_scope", "the API audience scope is missing");
+        }
+        let Some(assertion) = form.get("assertion") else {
+            return oauth_error(400, "invalid_request", "assertion missing");
+        };
+        let mut state = self.lock();
+        match verify_assertion(&state, assertion) {
+            Ok((user_id, claims)) => {
+                let token = format!("sim_at_{}", fastrand_token(48));
+                let lifetime = state.access_token_lifetime;
+                let lifetime_i64 = i64::try_from(lifetime).unwrap_or(i64::MAX);
+                let expires = now() + time::Duration::seconds(lifetime_i64);
+                state
+                    .access_tokens
+                    .insert(token.clone(), (user_id, expires));
+                state.exchanges += 1;
+                state.last_assertion = Some(claims);
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "access_token": token,
+                    "token_type": "Bearer",
+                    "expires_in": lifetime,
+                }))
+            }
+            Err(reason) => oauth_error(400, "invalid_grant", reason),
+        }
+    }
+}
+
+fn verify_assertion(state: &State, assertion: &str) -> Result<(String, Value), &'static str> {
+    let header = jsonwebtoken::decode_header(assertion).map_err(|_| "malformed assertion")?;
+    if header.alg != Algorithm::RS256 {
+        return Err("assertion must be signed with RS256");
+    }
+    let kid = header.kid.ok_or("assertion has no kid")?;
+    let (user_id, pem) = state
+        .users
+        .iter()
+        .find_map(|(id, u)| {
+            u.keys
+                .iter()
+                .find(|(k, _)| *k == kid)
+                .map(|(_, pem)| (id.clone(), pem.clone()))
+        })
+        .ok_or("unknown key id")?;
+    let key = DecodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| "registered key unusable")?;
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.leeway = 0;
+    validation.set_audience(&[state.base_url.as_str()]);
+    validation.set_issuer(&[user_id.as_str()]);
+    validation.sub = Some(user_id.clone());
+    validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+    let data = jsonwebtoken::decode::<Value>(assertion, &key, &validation)
+        .map_err(|_| "assertion signature or claims invalid")?;
+    let claims = data.claims;
+    let iat = claims
+        .get("iat")
+        .and_then(Value::as_i64)
+        .ok_or("assertion has no iat")?;
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .ok_or("assertion has no exp")?;
+    if exp - iat > 3600 {
+        return Err("assertion valid for more than one hour");
+    }
+    if iat > now().unix_timestamp() + 60 {
+        return Err("assertion issued in the future");
+    }
+    Ok((user_id, claims))
+}
+
+fn authenticate(state: &State, request: &wiremock::Request) -> Result<Caller, Fail> {
+    const UNAUTHENTICATED: Fail = Fail(
+        Code::Unauthenticated,
+        "AUTH-SIMtok1",
+        "Errors.Token.Invalid",
+    );
+    let token = request
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(UNAUTHENTICATED)?;
+    let t = now();
+    let user_id = if let Some((user, expires)) = state.access_tokens.get(token) {
+        (*expires > t).then(|| user.clone())
+    } else {
+        state
+            .pat_secrets
+            .iter()
+            .find(|(_, secret)| secret.as_str() == token)
+            .and_then(|(id, _)| state.pats.iter().find(|p| &p.id == id))
+            .filter(|p| p.expiration > t)
+            .map(|p| p.user_id.clone())
+    }
+    .ok_or(UNAUTHENTICATED)?;
+    let user = state.users.get(&user_id).ok_or(UNAUTHENTICATED)?;
+    if state.restricted.contains(&user_id) {
+        return Err(Fail(
+            Code::PermissionDenied,
+            "AUTHZ-SIMperm",
+            "Errors.Auth.NoPermission",
+        ));
+    }
+    Ok(Caller {
+        org: user.org.clone(),
+    })
+}
+
+/// The machine user `user_id` in `org`, or the error the service gives.
+fn machine_user(state: &State, org: &str, user_id: &str) -> Result<(), Fail> {
+    if user_id.is_empty() {
+        return Err(USER_ID_MISSING);
+    }
+    let user = state.users.get(user_id).ok_or(USER_NOT_FOUND)?;
+    if user.org != org {
+        return Err(USER_NOT_FOUND);
+    }
+    if !user.machine {
+        return Err(NOT_MACHINE);
+    }
+    Ok(())
+}
+
+fn str_field<'a>(body: &'a Map<String, Value>, key: &str) -> Result<&'a str, Fail> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(""),
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(BAD_BODY),
+    }
+}
+
+fn object_details(state: &State, pat: &StoredPat, sequence: u64) -> Value {
+    let mut d = Map::new();
+    if sequence != 0 {
+        d.insert("sequence".into(), state.int64(sequence));
+    }
+    d.insert("creationDate".into(), json!(ts(pat.created)));
+    d.insert("changeDate".into(), json!(ts(pat.created)));
+    d.insert("resourceOwner".into(), json!(pat.org_id));
+    Value::Object(d)
+}
+
+fn v1_pat(state: &State, pat: &StoredPat) -> Value {
+    json!({
+        "id": pat.id,
+        "details": object_details(state, pat, pat.sequence),
+        "expirationDate": ts(pat.expiration),
+    })
+}
+
+fn v2_pat(pat: &StoredPat) -> Value {
+    json!({
+        "creationDate": ts(pat.created),
+        "changeDate": ts(pat.created),
+        "id": pat.id,
+        "userId": pat.user_id,
+        "organizationId": pat.org_id,
+        "expirationDate": ts(pat.expiration),
+    })
+}
+
+fn v1_add(state: &mut State, org: &str, user: &str, body: &Map<String, Value>) -> Outcome {
+    machine_user(state, org, user)?;
+    let expiration = expiration_field(body.get("expirationDate"))?;
+    let (pat, secret) = state.add_pat(user, org, expiration);
+    let details = object_details(state, &pat, pat.sequence);
+    Ok(json!({ "tokenId": pat.id, "token": secret, "details": details }))
+}
+
+fn sorted_page(
+    mut items: Vec<&StoredPat>,
+    offset: u64,
+    limit: usize,
+    asc: bool,
+    key: impl Fn(&StoredPat) -> String,
+) -> (usize, Vec<&StoredPat>) {
+    items.sort_by(|a, b| key(a).cmp(&key(b)).then(a.sequence.cmp(&b.sequence)));
+    if !asc {
+        items.reverse();
+    }
+    let total = items.len();
+    let start = usize::try_from(offset).unwrap_or(usize::MAX).min(total);
+    let page = items.into_iter().skip(start).take(limit).collect();
+    (total, page)
+}
+
+fn list_envelope(
+    state: &State,
+    total: usize,
+    result: Vec<Value>,
+    v2_limit: Option<usize>,
+) -> Value {
+    let total = u64::try_from(total).unwrap_or(u64::MAX);
+    let mut out = Map::new();
+    let mut meta = Map::new();
+    if total != 0 {
+        meta.insert("totalResult".into(), state.int64(total));
+    }
+    match v2_limit {
+        Some(limit) => {
+            meta.insert(
+                "appliedLimit".into(),
+                state.int64(u64::try_from(limit).unwrap_or(u64::MAX)),
+            );
+            out.insert("pagination".into(), Value::Object(meta));
+        }
+        None => {
+            if state.sequence != 0 {
+                meta.insert("processedSequence".into(), state.int64(state.sequence));
+            }
+            meta.insert("viewTimestamp".into(), json!(ts(now())));
+            out.insert("details".into(), Value::Object(meta));
+        }
+    }
+    // protojson omits empty repeated fields.
+    if !result.is_empty() {
+        out.insert("result".into(), Value::Array(result));
+    }
+    Value::Object(out)
+}
+
+fn v1_search(state: &State, org: &str, user: &str, body: &Map<String, Value>) -> Outcome {
+    let empty = Map::new();
+    let query = match body.get("query") {
+        None | Some(Value::Null) => &empty,
+        Some(Value::Object(q)) => q,
+        Some(_) => return Err(BAD_BODY),
+    };
+    let offset = u64_field(query.get("offset"))?;
+    let limit = limit_field(query.get("limit"))?;
+    let asc = matches!(query.get("asc"), Some(Value::Bool(true)));
+    let items: Vec<&StoredPat> = state
+        .pats
+        .iter()
+        .filter(|p| p.user_id == user && p.org_id == org)
+        .collect();
+    let (total, page) = sorted_page(items, offset, limit, asc, |_| String::new());
+    let result = page.into_iter().map(|p| v1_pat(state, p)).collect();
+    Ok(list_envelope(state, total, result, None))
+}
+
+fn find_pat<'a>(
+    state: &'a State,
+    org: &str,
+    user: &str,
+    token: &str,
+) -> Result<&'a StoredPat, Fail> {
+    state
+        .pats
+        .iter()
+        .find(|p| p.id == token && p.user_id == user && p.org_id == org)
+        .ok_or(PAT_NOT_FOUND)
+}
+
+fn v1_get(state: &State, org: &str, user: &str, token: &str) -> Outcome {
+    let pat = find_pat(state, org, user, token)?;
+    Ok(json!({ "token": v1_pat(state, pat) }))
+}
+
+fn remove_pat(state: &mut State, org: &str, user: &str, token: &str) -> Result<StoredPat, Fail> {
+    let pat = find_pat(state, org, user, token)?.clone();
+    state.pats.retain(|p| p.id != pat.id);
+    state.pat_secrets.remove(&pat.id);
+    Ok(pat)
+}
+
+fn v1_delete(state: &mut State, org: &str, user: &str, token: &str) -> Outcome {
+    let pat = remove_pat(state, org, user, token)?;
+    let sequence = state.next_sequence();
+    let mut details = object_details(state, &pat, sequence);
+    if let Some(d) = details.as_object_mut() {
+        d.remove("creationDate");
+        d.insert("changeDate".into(), json!(ts(now())));
+    }
+    Ok(json!({ "details": details }))
+}
+
+fn v2_add(state: &mut State, org: &str, body: &Map<String, Value>) -> Outcome {
+    let user = str_field(body, "userId")?.to_owned();
+    machine_user(state, org, &user)?;
+    let expiration = expiration_field(body.get("expirationDate"))?;
+    let (pat, secret) = state.add_pat(&user, org, expiration);
+    Ok(json!({ "creationDate": ts(pat.created), "tokenId": pat.id, "token": secret }))
+}
+
+fn v2_remove(state: &mut State, org: &str, body: &Map<String, Value>) -> Outcome {
+    let user = str_field(body, "userId")?.to_owned();
+    let token = str_field(body, "tokenId")?.to_owned();
+    if user.is_empty() {
+        return Err(USER_ID_MISSING);
+    }
+    if token.is_empty() {
+        return Err(Fail(
+            Code::InvalidArgument,
+            "USER-SIMid02",
+            "Errors.User.PAT.IDMissing",
+        ));
+    }
+    remove_pat(state, org, &user, &token)?;
+    Ok(json!({ "deletionDate": ts(now()) }))
+}
+
+fn compare(method: &str, value: OffsetDateTime, at: OffsetDateTime) -> Result<bool, Fail> {
+    Ok(match method {
+        "" | "TIMESTAMP_FILTER_METHOD_EQUALS" => value == at,
+        "TIMESTAMP_FILTER_METHOD_AFTER" => value > at,
+        "TIMESTAMP_FILTER_METHOD_AFTER_OR_EQUALS" => value >= at,
+        "TIMESTAMP_FILTER_METHOD_BEFORE" => value < at,
+        "TIMESTAMP_FILTER_METHOD_BEFORE_OR_EQUALS" => value <= at,
+        _ => return Err(BAD_BODY),
+    })
+}
+
+type Predicate = Box<dyn Fn(&StoredPat) -> bool>;
+
+fn v2_filter(filter: &Value) -> Result<Predicate, Fail> {
+    let obj = filter.as_object().ok_or(BAD_BODY)?;
+    if obj.len() != 1 {
+        return Err(BAD_BODY);
+    }
+    let (key, value) = obj.iter().next().ok_or(BAD_BODY)?;
+    let id = || -> Result<String, Fail> {
+        value
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or(BAD_BODY)
+    };
+    let timestamp = || -> Result<(String, OffsetDateTime), Fail> {
+        let at = value
+            .get("timestamp")
+            .and_then(Value::as_str)
+            .and_then(parse_ts)
+            .ok_or(BAD_BODY)?;
+        let method = value
+            .get("method")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        compare(&method, at, at)?;
+        Ok((method, at))
+    };
+    Ok(match key.as_str() {
+        "tokenIdFilter" => {
+            let id = id()?;
+            Box::new(move |p| p.id == id)
+        }
+        "userIdFilter" => {
+            let id = id()?;
+            Box::new(move |p| p.user_id == id)
+        }
+        "organizationIdFilter" => {
+            let id = id()?;
+            Box::new(move |p| p.org_id == id)
+        }
+        "createdDateFilter" => {
+            let (m, at) = timestamp()?;
+            Box::new(move |p| compare(&m, p.created, at).unwrap_or(false))
+        }
+        "expirationDateFilter" => {
+            let (m, at) = timestamp()?;
+            Box::new(move |p| compare(&m, p.expiration, at).unwrap_or(false))
+        }
+        _ => return Err(BAD_BODY),
+    })
+}
+
+fn v2_list(state: &State, org: &str, body: &Map<String, Value>) -> Outcome {
+    let empty = Map::new();
+    let pagination = match body.get("pagination") {
+        None | Some(Value::Null) => &empty,
+        Some(Value::Object(p)) => p,
+        Some(_) => return Err(BAD_BODY),
+    };
+    let offset = u64_field(pagination.get("offset"))?;
+    let limit = limit_field(pagination.get("limit"))?;
+    let asc = matches!(pagination.get("asc"), Some(Value::Bool(true)));
+    let filters = match body.get("filters") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(f)) => f.iter().map(v2_filter).collect::<Result<Vec<_>, _>>()?,
+        Some(_) => return Err(BAD_BODY),
+    };
+    let column = match body.get("sortingColumn") {
+        None | Some(Value::Null) => "PERSONAL_ACCESS_TOKEN_FIELD_NAME_UNSPECIFIED",
+        Some(Value::String(s)) => s.as_str(),
+        Some(_) => return Err(BAD_BODY),
+    };
+    let key: fn(&StoredPat) -> String = match column {
+        "PERSONAL_ACCESS_TOKEN_FIELD_NAME_UNSPECIFIED"
+        | "PERSONAL_ACCESS_TOKEN_FIELD_NAME_CREATED_DATE" => |p| ts(p.created),
+        "PERSONAL_ACCESS_TOKEN_FIELD_NAME_ID" => |p| format!("{:0>20}", p.id),
+        "PERSONAL_ACCESS_TOKEN_FIELD_NAME_USER_ID" => |p| p.user_id.clone(),
+        "PERSONAL_ACCESS_TOKEN_FIELD_NAME_ORGANIZATION_ID" => |p| p.org_id.clone(),
+        "PERSONAL_ACCESS_TOKEN_FIELD_NAME_EXPIRATION_DATE" => |p| ts(p.expiration),
+        _ => return Err(BAD_BODY),
+    };
+    let items: Vec<&StoredPat> = state
+        .pats
+        .iter()
+        .filter(|p| p.org_id == org)
+        .filter(|p| filters.iter().all(|f| f(p)))
+        .collect();
+    let (total, page) = sorted_page(items, offset, limit, asc, key);
+    let result = page.into_iter().map(v2_pat).collect();
+    Ok(list_envelope(state, total, result, Some(limit)))
+}
+
+/// A running ZITADEL simulator on `127.0.0.1`.
+pub struct ZitadelSim {
+    server: MockServer,
+    state: Arc<Mutex<State>>,
+    faults: Faults,
+    admin_pat: String,
+}
+
+impl std::fmt::Debug for ZitadelSim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZitadelSim")
+            .field("uri", &self.server.uri())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ZitadelSim {
+    /// The organization created at start.
+    pub const DEFAULT_ORG: &'static str = "100000000000000001";
+
+    /// The machine user created at start in [`DEFAULT_ORG`](Self::DEFAULT_ORG); its PAT is
+    /// [`admin_pat`](Self::admin_pat).
+    pub const ADMIN_USER: &'static str = "100000000000000002";
+
+    /// Starts a simulator with one organization and an admin machine user.
+    pub async fn start() -> Self {
+        let server = MockServer::start().await;
+        let mut state = State {
+            base_url: server.uri().trim_end_matches('/').to_owned(),
+            users: BTreeMap::new(),
+            orgs: vec![Self::DEFAULT_ORG.to_owned()],
+            pats: Vec::new(),
+            pat_secrets: HashMap::new(),
+            access_tokens: HashMap::new(),
+            next_id: 200_000_000_000_000_000,
+            sequence: 0,
+            access_token_lifetime: 3600,
+            exchanges: 0,
+            int64_as_numbers: false,
+            last_assertion: None,
+            restricted: Vec::new(),
+        };
+        state.users.insert(
+            Self::ADMIN_USER.to_owned(),
+            User {
+                org: Self::DEFAULT_ORG.to_owned(),
+                machine: true,
+                keys: Vec::new(),
+            },
+        );
+        let (_, admin_pat) = state.add_pat(Self::ADMIN_USER, Self::DEFAULT_ORG, never());
+        let state = Arc::new(Mutex::new(state));
+        let faults = Faults::default();
+        Mock::given(wiremock::matchers::any())
+            .respond_with(Responder {
+                state: state.clone(),
+                faults: faults.clone(),
+            })
+            .mount(&server)
+            .await;
+        Self {
+            server,
+            state,
+            faults,
+            admin_pat,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        match self.state.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// The instance base URL (`http://127.0.0.1:<port>`).
+    pub fn uri(&self) -> String {
+        self.server.uri()
+    }
+
+    /// The admin machine user's PAT (valid in every organization through the org header).
+    pub fn admin_pat(&self) -> String {
+        self.admin_pat.clone()
+    }
+
+    /// The armed faults.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// Adds an organization.
+    pub fn add_org(&self, org_id: &str) {
+        let mut state = self.lock();
+        if !state.orgs.iter().any(|o| o == org_id) {
+            state.orgs.push(org_id.to_owned());
+        }
+    }
+
+    fn add_user(&self, org_id: &str, user_id: &str, machine: bool) {
+        self.add_org(org_id);
+        self.lock().users.insert(
+            user_id.to_owned(),
+            User {
+                org: org_id.to_owned(),
+                machine,
+                keys: Vec::new(),
+            },
+        );
+    }
+
+    /// Adds a machine user (which can have PATs) to an organization.
+    pub fn add_machine_user(&self, org_id: &str, user_id: &str) {
+        self.add_user(org_id, user_id, true);
+    }
+
+    /// Adds a human user (PATs for it are `failed_precondition`).
+    pub fn add_human_user(&self, org_id: &str, user_id: &str) {
+        self.add_user(org_id, user_id, false);
+    }
+
+    /// Registers an RSA public key (PEM) with id `key_id` for machine user `user_id`.
+    /// Returns false when the user is unknown or the key is not an RSA public key.
+    pub fn register_key(&self, user_id: &str, key_id: &str, public_pem: &str) -> bool {
+        if DecodingKey::from_rsa_pem(public_pem.as_bytes()).is_err() {
+            return false;
+        }
+        let mut state = self.lock();
+        match state.users.get_mut(user_id) {
+            Some(user) if user.machine => {
+                user.keys.push((key_id.to_owned(), public_pem.to_owned()));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Registers the fixture test key ([`TEST_KEY_ID`]) for `user_id` and returns the key
+    /// file JSON a client would use (`None` if the user is not a machine user).
+    pub fn register_test_key(&self, user_id: &str) -> Option<String> {
+        if !self.register_key(user_id, TEST_KEY_ID, TEST_PUBLIC_KEY_PEM) {
+            return None;
+        }
+        Some(test_key_file(user_id))
+    }
+
+    /// Creates a never-expiring PAT for `user_id` directly; returns `(token id, token)`.
+    pub fn issue_pat(&self, user_id: &str) -> Option<(String, String)> {
+        let mut state = self.lock();
+        let org = state.users.get(user_id).filter(|u| u.machine)?.org.clone();
+        let (pat, secret) = state.add_pat(user_id, &org, never());
+        Some((pat.id, secret))
+    }
+
+    /// Stores `n` PATs for machine user `user_id` directly (no requests); returns their ids.
+    pub fn seed_pats(&self, user_id: &str, n: usize) -> Vec<String> {
+        let mut state = self.lock();
+        let Some(org) = state.users.get(user_id).map(|u| u.org.clone()) else {
+            return Vec::new();
+        };
+        (0..n)
+            .map(|_| state.add_pat(user_id, &org, never()).0.id)
+            .collect()
+    }
+
+    /// Every stored PAT, in creation order (the admin's included).
+    pub fn pats(&self) -> Vec<StoredPat> {
+        self.lock().pats.clone()
+    }
+
+    /// The stored PATs of `user_id`.
+    pub fn pats_of(&self, user_id: &str) -> Vec<StoredPat> {
+        self.lock()
+            .pats
+            .iter()
+            .filter(|p| p.user_id == user_id)
+            .cloned()
+            .collect()
+    }
+
+    /// How many JWT-profile exchanges succeeded.
+    pub fn token_exchanges(&self) -> usize {
+        self.lock().exchanges
+    }
+
+    /// The claims of the last assertion the token endpoint accepted.
+    pub fn last_assertion_claims(&self) -> Option<Value> {
+        self.lock().last_assertion.clone()
+    }
+
+    /// Sets `expires_in` of issued access tokens, in seconds (default 3600).
+    pub fn set_access_token_lifetime(&self, seconds: u64) {
+        self.lock().access_token_lifetime = seconds;
+    }
+
+    /// Forgets every issued access token (the next call with one is 401).
+    pub fn revoke_access_tokens(&self) {
+        self.lock().access_tokens.clear();
+    }
+
+    /// Takes every permission from `user_id`: its calls are `permission_denied`.
+    pub fn restrict_user(&self, user_id: &str) {
+        self.lock().restricted.push(user_id.to_owned());
+    }
+
+    /// Sends 64-bit numbers as JSON numbers instead of protojson strings.
+    pub fn set_int64_as_numbers(&self, numbers: bool) {
+        self.lock().int64_as_numbers = numbers;
+    }
+
+    /// Every request received so far.
+    pub async fn requests(&self) -> Vec<wiremock::Request> {
+        self.server.received_requests().await.unwrap_or_default()
+    }
+
+    /// How many requests had a path ending in `suffix` (for example
+    /// `"/AddPersonalAccessToken"` or `"/oauth/v2/token"`).
+    pub async fn count(&self, suffix: &str) -> usize {
+        self.requests()
+            .await
+            .iter()
+            .filter(|r| r.url.path().ends_with(suffix))
+            .count()
+    }
+}
+
+/// A key file JSON for `user_id` with the fixture test key.
+pub fn test_key_file(user_id: &str) -> String {
+    json!({
+        "type": "serviceaccount",
+        "keyId": TEST_KEY_ID,
+        "key": TEST_PRIVATE_KEY_PEM,
+        "userId": user_id,
+    })
+    .to_string()
+}

@@ -1,1 +1,59 @@
-//! ZITADEL PAT client for pats: v2 user service and v1 management API, organization scoping, JWT-profile auth.
+//! ZITADEL personal access tokens for `pats`: the v2 user service (Connect JSON, the
+//! default) and the v1 management REST API, organization scoping with `x-zitadel-orgid`,
+//! and authentication with a machine user's PAT or a JWT-profile key file.
+//!
+//! - [`ZitadelClient`] implements [`pats_core::PersonalAccessTokens`] (owner = machine user
+//!   id) and offers the typed calls of both APIs through [`ZitadelClient::v2`] and
+//!   [`ZitadelClient::v1`].
+//! - [`ZitadelClient::in_org`] gives a handle for another organization (same credentials,
+//!   same token cache).
+//! - With a key file ([`ZitadelAuth::key_file_json`]), the client signs an RS256 assertion
+//!   and exchanges it at `/oauth/v2/token`; the access token is cached and refreshed before
+//!   it expires, with one exchange however many calls run at once.
+//! - ZITADEL tokens have no names and no scopes: see the trait implementation's docs.
+//! - Errors of both formats (REST numeric `code`, Connect string `code`) map to the core
+//!   kinds by their gRPC code; the error id of `details[]` is kept in `ApiError::code`.
+//!
+//! ```
+//! use pats_core::{CreateToken, Expiry, ListQuery, PersonalAccessTokens, PersonalAccessTokensExt};
+//! use pats_testkit::zitadel::ZitadelSim;
+//! use pats_zitadel::{ZitadelAuth, ZitadelClient};
+//! use std::time::Duration;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> pats_core::Result<()> {
+//! let sim = ZitadelSim::start().await;
+//! sim.add_machine_user(ZitadelSim::DEFAULT_ORG, "deploy-bot");
+//!
+//! let client = ZitadelClient::builder(sim.uri())
+//!     .auth(ZitadelAuth::pat(sim.admin_pat().into()))
+//!     .default_user("deploy-bot")
+//!     .build()?;
+//! let created = client
+//!     .create(
+//!         &CreateToken::builder()
+//!             .expiry(Expiry::In(Duration::from_secs(30 * 24 * 3600)))
+//!             .build()?,
+//!     )
+//!     .await?;
+//! let all = client.list_all(&ListQuery::new()).await?;
+//! assert_eq!(all.len(), 1);
+//! client.revoke(&created.info.id).await?;
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod auth;
+mod client;
+pub mod error;
+pub mod generated;
+mod pats;
+
+pub use auth::{JwtProfileFetcher, KeyFile, ZitadelAuth};
+pub use client::{
+    AddedPat, AddedPatDetails, ApiVersion, DEFAULT_PAGE_SIZE, ListPatsRequest, MAX_PAGE_SIZE,
+    ManagementV1, ORG_HEADER, PROVIDER, PatFilter, UserServiceV2, ZitadelClient,
+    ZitadelClientBuilder,
+};
+pub use error::GrpcCode;
+pub use pats::expiration_of;

@@ -1,0 +1,299 @@
+//! How the client authenticates: a machine user's PAT, or a JWT-profile key file.
+
+use crate::error::map_oauth_error;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use pats_core::reexports::async_trait;
+use pats_core::transport::Request;
+use pats_core::{Error, FetchedToken, Result, TokenFetcher, TokenSource, Transport};
+use secrecy::{ExposeSecret, SecretString};
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The OAuth grant type of the JWT-profile exchange.
+pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// The scope asked for in the JWT-profile exchange: an access token valid for ZITADEL's APIs.
+pub const API_SCOPE: &str = "openid urn:zitadel:iam:org:project:id:zitadel:aud";
+
+/// How long a signed assertion is valid (ZITADEL accepts at most one hour).
+pub const ASSERTION_LIFETIME: Duration = Duration::from_secs(5 * 60);
+
+/// A ZITADEL key file of a machine user (the JSON the console downloads).
+///
+/// Its `Debug` shows the ids but never the private key.
+#[derive(Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyFile {
+    /// `serviceaccount` for machine-user keys.
+    #[serde(rename = "type", default)]
+    pub key_type: String,
+    /// The key's id, sent as the JWT `kid`.
+    pub key_id: String,
+    /// The machine user's id, sent as `iss` and `sub`.
+    pub user_id: String,
+    #[serde(deserialize_with = "secret_string")]
+    key: SecretString,
+}
+
+fn secret_string<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<SecretString, D::Error> {
+    let s: String = serde::Deserialize::deserialize(d)?;
+    Ok(SecretString::from(s))
+}
+
+impl fmt::Debug for KeyFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyFile")
+            .field("type", &self.key_type)
+            .field("key_id", &self.key_id)
+            .field("user_id", &self.user_id)
+            .field("key", &"[REDACTED]")
+            .finish()
+    }
+}
+
+impl KeyFile {
+    /// Parses a key file's JSON and checks it holds an RSA private key.
+    ///
+    /// Errors never quote the file's content.
+    pub fn from_json(json: &str) -> Result<Self> {
+        let file: KeyFile = serde_json::from_str(json).map_err(|e| {
+            // serde_json's messages name fields and positions, never values.
+            Error::invalid(
+                "key file",
+                format!("not a ZITADEL key file ({})", json_problem(&e)),
+            )
+        })?;
+        if file.key_id.trim().is_empty() {
+            return Err(Error::invalid("key file", "`keyId` is empty"));
+        }
+        if file.user_id.trim().is_empty() {
+            return Err(Error::invalid("key file", "`userId` is empty"));
+        }
+        file.encoding_key()?;
+        Ok(file)
+    }
+
+    /// Reads and parses a key file.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let json = std::fs::read_to_string(path).map_err(|e| {
+            Error::invalid(
+                "key file",
+                format!("cannot read `{}`: {}", path.display(), e.kind()),
+            )
+        })?;
+        Self::from_json(&json)
+    }
+
+    /// The private key (PEM), for callers that sign themselves.
+    pub fn private_key(&self) -> &SecretString {
+        &self.key
+    }
+
+    fn encoding_key(&self) -> Result<EncodingKey> {
+        EncodingKey::from_rsa_pem(self.key.expose_secret().as_bytes())
+            .map_err(|_| Error::invalid("key file", "`key` is not an RSA private key in PEM form"))
+    }
+}
+
+/// Why a key file did not parse, without quoting any of it.
+fn json_problem(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Io => "I/O error",
+        serde_json::error::Category::Syntax => "invalid JSON",
+        serde_json::error::Category::Data => "missing or mistyped `keyId`, `key` or `userId`",
+        serde_json::error::Category::Eof => "truncated JSON",
+    }
+}
+
+/// The client's credentials.
+#[derive(Clone)]
+pub enum ZitadelAuth {
+    /// A machine user's personal access token, sent as a bearer token.
+    Pat(SecretString),
+    /// A machine user's key file: the client signs a JWT assertion and exchanges it at
+    /// `/oauth/v2/token` for an access token, cached and refreshed before it expires.
+    KeyFile(KeyFile),
+    /// Any other source of bearer tokens.
+    Source(Arc<dyn TokenSource>),
+}
+
+impl fmt::Debug for ZitadelAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Pat(_) => f.write_str("Pat([REDACTED])"),
+            Self::KeyFile(k) => f.debug_tuple("KeyFile").field(k).finish(),
+            Self::Source(s) => f.debug_tuple("Source").field(s).finish(),
+        }
+    }
+}
+
+impl ZitadelAuth {
+    /// A machine user's PAT.
+    pub fn pat(token: SecretString) -> Self {
+        Self::Pat(token)
+    }
+
+    /// A key file's JSON (JWT profile).
+    pub fn key_file_json(json: &str) -> Result<Self> {
+        KeyFile::from_json(json).map(Self::KeyFile)
+    }
+
+    /// A key file on disk (JWT profile).
+    pub fn key_file_path(path: impl AsRef<Path>) -> Result<Self> {
+        KeyFile::from_path(path).map(Self::KeyFile)
+    }
+}
+
+#[derive(serde::Serialize)]
+struct Claims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    iat: i64,
+    exp: i64,
+}
+
+/// Signs JWT-profile assertions with a key file and exchanges them at `/oauth/v2/token`.
+///
+/// The exchange goes to the client's base URL without a bearer token and without the
+/// organization header; the assertion is registered as a secret, so it is scrubbed from
+/// any error built from the answer.
+///
+/// Wrap it in [`pats_core::CachingTokenSource`] (the client does) so that one exchange serves
+/// every concurrent caller until shortly before the access token expires.
+pub struct JwtProfileFetcher {
+    transport: Transport,
+    key_file: KeyFile,
+    key: EncodingKey,
+    audience: String,
+}
+
+impl fmt::Debug for JwtProfileFetcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtProfileFetcher")
+            .field("key_id", &self.key_file.key_id)
+            .field("user_id", &self.key_file.user_id)
+            .field("audience", &self.audience)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JwtProfileFetcher {
+    /// A fetcher for the instance behind `transport` (its base URL is the audience).
+    pub fn new(transport: Transport, key_file: KeyFile) -> Result<Self> {
+        let key = key_file.encoding_key()?;
+        let audience = instance_audience(transport.base_url());
+        Ok(Self {
+            transport,
+            key_file,
+            key,
+            audience,
+        })
+    }
+
+    /// Signs an assertion valid from `now` for [`ASSERTION_LIFETIME`].
+    pub fn assertion(&self, now: time::OffsetDateTime) -> Result<SecretString> {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(self.key_file.key_id.clone());
+        let iat = now.unix_timestamp();
+        let claims = Claims {
+            iss: &self.key_file.user_id,
+            sub: &self.key_file.user_id,
+            aud: &self.audience,
+            iat,
+            exp: iat + ASSERTION_LIFETIME.as_secs().cast_signed(),
+        };
+        jsonwebtoken::encode(&header, &claims, &self.key)
+            .map(SecretString::from)
+            .map_err(|e| Error::Signing {
+                message: "cannot sign the JWT-profile assertion".to_owned(),
+                source: Some(Box::new(e)),
+            })
+    }
+}
+
+/// The audience ZITADEL expects: the instance URL without a trailing slash.
+pub(crate) fn instance_audience(base: &url::Url) -> String {
+    base.as_str().trim_end_matches('/').to_owned()
+}
+
+struct TokenAnswer {
+    access_token: SecretString,
+    expires_in: Option<u64>,
+}
+
+impl<'de> serde::Deserialize<'de> for TokenAnswer {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Raw {
+            access_token: String,
+            #[serde(default, with = "pats_core::wire::uint64::option")]
+            expires_in: Option<u64>,
+        }
+        let raw = Raw::deserialize(d)?;
+        Ok(Self {
+            access_token: SecretString::from(raw.access_token),
+            expires_in: raw.expires_in,
+        })
+    }
+}
+
+#[async_trait]
+impl TokenFetcher for JwtProfileFetcher {
+    async fn fetch(&self) -> Result<FetchedToken> {
+        let assertion = self.assertion(time::OffsetDateTime::now_utc())?;
+        let form = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", JWT_BEARER_GRANT)
+            .append_pair("scope", API_SCOPE)
+            .append_pair("assertion", assertion.expose_secret())
+            .finish();
+        let request = Request::post("/oauth/v2/token")
+            .segments(["oauth", "v2", "token"])
+            .body(form, http_value("application/x-www-form-urlencoded"))
+            // Exchanging an assertion has no side effect: safe to retry.
+            .idempotent(true)
+            .without_auth()
+            .secret(assertion);
+        let response = self.transport.send(request).await?;
+        if !response.is_success() {
+            return Err(map_oauth_error(&response));
+        }
+        let answer: TokenAnswer = response.json()?;
+        if answer.access_token.expose_secret().is_empty() {
+            return Err(response.decode_error("the token endpoint sent an empty access_token"));
+        }
+        Ok(FetchedToken::new(
+            answer.access_token,
+            answer.expires_in.map(Duration::from_secs),
+        ))
+    }
+}
+
+fn http_value(s: &'static str) -> pats_core::reexports::reqwest::header::HeaderValue {
+    pats_core::reexports::reqwest::header::HeaderValue::from_static(s)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_key_files_are_rejected_without_quoting_them() {
+        for bad in [
+            "not json at all secret-material",
+            r#"{"keyId":"k","userId":"u"}"#,
+            r#"{"keyId":"k","userId":"u","key":"not-a-pem-secret-material"}"#,
+            r#"{"keyId":"","userId":"u","key":"x"}"#,
+        ] {
+            let err = KeyFile::from_json(bad).unwrap_err();
+            assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+            assert!(!err.to_string().contains("secret-material"), "{err}");
+        }
+    }
+}

@@ -1,0 +1,639 @@
+//! The client, its builder, organization scoping and the typed v2 / v1 calls.
+
+use crate::auth::{JwtProfileFetcher, ZitadelAuth};
+use crate::error::map_api_error;
+use crate::generated::{
+    ObjectDetails, V1AddPatRequest, V1AddPatResponse, V1GetPatResponse, V1ListPatsRequest,
+    V1ListPatsResponse, V1ListQuery, V1Pat, V1RemovePatResponse, V2AddPatRequest, V2AddPatResponse,
+    V2IdFilter, V2ListPatsRequest, V2ListPatsResponse, V2PaginationRequest, V2PatFieldName,
+    V2PatSearchFilter, V2RemovePatRequest, V2RemovePatResponse, V2TimestampFilter,
+    V2TimestampFilterMethod,
+};
+use pats_core::reexports::reqwest::header::{HeaderName, HeaderValue};
+use pats_core::transport::{Request, Response};
+use pats_core::{
+    CachingTokenSource, ClientOptions, Error, Result, StaticToken, TokenId, TokenSource, Transport,
+};
+use secrecy::{ExposeSecret, SecretString};
+use std::fmt;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// The provider name.
+pub const PROVIDER: &str = "zitadel";
+
+/// The header that scopes a call to an organization.
+pub const ORG_HEADER: &str = "x-zitadel-orgid";
+
+/// The largest page ZITADEL serves.
+pub const MAX_PAGE_SIZE: u32 = 1000;
+
+/// The page size ZITADEL uses when none is given.
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
+
+/// Which ZITADEL API the [`PersonalAccessTokens`](pats_core::PersonalAccessTokens)
+/// implementation calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ApiVersion {
+    /// The v2 user service over Connect JSON (`/zitadel.user.v2.UserService/...`).
+    #[default]
+    V2,
+    /// The v1 management REST API (`/management/v1/users/{userId}/pats...`), for instances
+    /// that still use it.
+    V1,
+}
+
+/// Builds a [`ZitadelClient`].
+#[derive(Debug)]
+#[must_use]
+pub struct ZitadelClientBuilder {
+    base_url: String,
+    auth: Option<ZitadelAuth>,
+    organization: Option<String>,
+    default_user: Option<String>,
+    api: ApiVersion,
+    options: ClientOptions,
+}
+
+impl ZitadelClientBuilder {
+    /// Sets the credentials (required).
+    pub fn auth(mut self, auth: ZitadelAuth) -> Self {
+        self.auth = Some(auth);
+        self
+    }
+
+    /// Sends `x-zitadel-orgid: <id>` with every API call (default: no header, the caller's
+    /// own organization).
+    pub fn organization(mut self, id: impl Into<String>) -> Self {
+        self.organization = Some(id.into());
+        self
+    }
+
+    /// The machine user whose tokens the trait manages when a call names no owner.
+    pub fn default_user(mut self, user_id: impl Into<String>) -> Self {
+        self.default_user = Some(user_id.into());
+        self
+    }
+
+    /// Which API the trait implementation uses (default [`ApiVersion::V2`]).
+    pub fn api(mut self, api: ApiVersion) -> Self {
+        self.api = api;
+        self
+    }
+
+    /// Timeouts, retries, body cap, HTTP client, clock.
+    pub fn options(mut self, options: ClientOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Checks the settings and builds the client. A key file is only parsed here; the first
+    /// token exchange happens with the first call.
+    pub fn build(self) -> Result<ZitadelClient> {
+        let transport = Transport::new(PROVIDER, &self.base_url, self.options)?;
+        if let Some(org) = &self.organization {
+            org_header_value(org)?;
+        }
+        if let Some(user) = &self.default_user {
+            check_id("default user", user)?;
+        }
+        let source: Arc<dyn TokenSource> = match self.auth {
+            None => {
+                return Err(Error::invalid(
+                    "auth",
+                    "set a PAT or a key file with `.auth(..)`",
+                ));
+            }
+            Some(ZitadelAuth::Pat(token)) => {
+                if token.expose_secret().trim().is_empty() {
+                    return Err(Error::invalid("auth", "the PAT is empty"));
+                }
+                Arc::new(StaticToken::new(token))
+            }
+            Some(ZitadelAuth::KeyFile(key_file)) => {
+                let fetcher = JwtProfileFetcher::new(transport.clone(), key_file)?;
+                Arc::new(CachingTokenSource::new(Arc::new(fetcher)))
+            }
+            Some(ZitadelAuth::Source(source)) => source,
+        };
+        Ok(ZitadelClient {
+            inner: Arc::new(Inner {
+                transport: transport.with_auth(source),
+                api: self.api,
+                default_user: self.default_user,
+            }),
+            org: self.organization,
+        })
+    }
+}
+
+struct Inner {
+    transport: Transport,
+    api: ApiVersion,
+    default_user: Option<String>,
+}
+
+/// A ZITADEL client for personal access tokens.
+///
+/// Cheap to clone (the transport and token cache are shared). [`in_org`](Self::in_org)
+/// gives a copy that works in another organization.
+#[derive(Clone)]
+pub struct ZitadelClient {
+    inner: Arc<Inner>,
+    org: Option<String>,
+}
+
+impl fmt::Debug for ZitadelClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ZitadelClient")
+            .field("transport", &self.inner.transport)
+            .field("api", &self.inner.api)
+            .field("default_user", &self.inner.default_user)
+            .field("organization", &self.org)
+            .finish()
+    }
+}
+
+impl ZitadelClient {
+    /// Starts a builder for the instance at `base_url` (`https://<instance>.zitadel.cloud`,
+    /// or `http://` on loopback only).
+    pub fn builder(base_url: impl Into<String>) -> ZitadelClientBuilder {
+        ZitadelClientBuilder {
+            base_url: base_url.into(),
+            auth: None,
+            organization: None,
+            default_user: None,
+            api: ApiVersion::default(),
+            options: ClientOptions::default(),
+        }
+    }
+
+    /// The same client (same credentials and token cache) scoped to organization `id`.
+    pub fn in_org(&self, id: impl Into<String>) -> ZitadelClient {
+        ZitadelClient {
+            inner: self.inner.clone(),
+            org: Some(id.into()),
+        }
+    }
+
+    /// The same client without the organization header (the caller's own organization).
+    pub fn without_org(&self) -> ZitadelClient {
+        ZitadelClient {
+            inner: self.inner.clone(),
+            org: None,
+        }
+    }
+
+    /// The organization sent in `x-zitadel-orgid`, if any.
+    pub fn organization(&self) -> Option<&str> {
+        self.org.as_deref()
+    }
+
+    /// The default machine user.
+    pub fn default_user(&self) -> Option<&str> {
+        self.inner.default_user.as_deref()
+    }
+
+    /// The API the trait implementation uses.
+    pub fn api_version(&self) -> ApiVersion {
+        self.inner.api
+    }
+
+    /// The underlying transport.
+    pub fn transport(&self) -> &Transport {
+        &self.inner.transport
+    }
+
+    /// The typed v2 user service calls.
+    pub fn v2(&self) -> UserServiceV2<'_> {
+        UserServiceV2 { client: self }
+    }
+
+    /// The typed v1 management calls.
+    pub fn v1(&self) -> ManagementV1<'_> {
+        ManagementV1 { client: self }
+    }
+
+    /// Sends an API request with the organization header; non-2xx answers become errors.
+    pub(crate) async fn send(&self, request: Request) -> Result<Response> {
+        let request = match &self.org {
+            Some(org) => {
+                request.header(HeaderName::from_static(ORG_HEADER), org_header_value(org)?)
+            }
+            None => request,
+        };
+        let response = self.inner.transport.send(request).await?;
+        if response.is_success() {
+            Ok(response)
+        } else {
+            Err(map_api_error(&response))
+        }
+    }
+}
+
+fn org_header_value(org: &str) -> Result<HeaderValue> {
+    check_id("organization", org)?;
+    HeaderValue::from_str(org).map_err(|_| {
+        Error::invalid(
+            "organization",
+            "contains characters not allowed in a header",
+        )
+    })
+}
+
+/// Checks an id that goes into a path, a header or a body.
+pub(crate) fn check_id(field: &'static str, id: &str) -> Result<()> {
+    if id.trim().is_empty() {
+        return Err(Error::invalid(field, "must not be empty"));
+    }
+    if id.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(Error::invalid(
+            field,
+            "must not contain whitespace or control characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses an expiration that is not in the future.
+pub(crate) fn check_expiration(expiration: Option<OffsetDateTime>) -> Result<()> {
+    match expiration {
+        Some(at) if at <= OffsetDateTime::now_utc() => Err(Error::invalid(
+            "expiration",
+            format!(
+                "{} is in the past; ZITADEL refuses it",
+                pats_core::wire::format_timestamp(at)
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A token just created: its id and its secret, shown only this once.
+///
+/// `Debug` never shows the token.
+#[non_exhaustive]
+pub struct AddedPat {
+    /// The token id.
+    pub token_id: String,
+    /// The token (send it as `Authorization: Bearer <token>`).
+    pub token: SecretString,
+    /// When it was created (v2 answers say; v1 answers carry it in `details`).
+    pub creation_date: Option<OffsetDateTime>,
+    /// Change details (v1 only).
+    pub details: Option<ObjectDetails>,
+}
+
+impl fmt::Debug for AddedPat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AddedPat")
+            .field("token_id", &self.token_id)
+            .field("token", &"[REDACTED]")
+            .field("creation_date", &self.creation_date)
+            .field("details", &self.details)
+            .finish()
+    }
+}
+
+/// What [`TokenInfo::details`](pats_core::TokenInfo::details) holds for a token the trait
+/// just created (the create answer, without the secret).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct AddedPatDetails {
+    /// The token id.
+    pub token_id: String,
+    /// When it was created.
+    pub creation_date: Option<OffsetDateTime>,
+    /// Change details (v1 only).
+    pub details: Option<ObjectDetails>,
+}
+
+/// Reads the `token` field of a create answer straight into a secret.
+fn token_of(response: &Response) -> Result<SecretString> {
+    #[derive(serde::Deserialize)]
+    struct TokenOnly {
+        #[serde(default)]
+        token: String,
+    }
+    let t: TokenOnly = response.json()?;
+    if t.token.is_empty() {
+        return Err(response.decode_error("the answer has no `token`"));
+    }
+    Ok(SecretString::from(t.token))
+}
+
+/// One filter of a v2 listing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PatFilter {
+    /// Only this token.
+    TokenId(String),
+    /// Only tokens of this user.
+    UserId(String),
+    /// Only tokens of users of this organization.
+    OrganizationId(String),
+    /// By creation time.
+    CreatedDate(V2TimestampFilterMethod, OffsetDateTime),
+    /// By expiration time.
+    ExpirationDate(V2TimestampFilterMethod, OffsetDateTime),
+}
+
+impl PatFilter {
+    fn to_wire(&self) -> Result<V2PatSearchFilter> {
+        let id = |field: &'static str, id: &str| -> Result<Option<V2IdFilter>> {
+            check_id(field, id)?;
+            Ok(Some(V2IdFilter { id: id.to_owned() }))
+        };
+        let ts = |method: &V2TimestampFilterMethod, at: &OffsetDateTime| {
+            Some(V2TimestampFilter {
+                timestamp: *at,
+                method: Some(method.clone()),
+            })
+        };
+        let mut f = V2PatSearchFilter {
+            token_id_filter: None,
+            user_id_filter: None,
+            organization_id_filter: None,
+            created_date_filter: None,
+            expiration_date_filter: None,
+        };
+        match self {
+            Self::TokenId(v) => f.token_id_filter = id("token id", v)?,
+            Self::UserId(v) => f.user_id_filter = id("user id", v)?,
+            Self::OrganizationId(v) => f.organization_id_filter = id("organization", v)?,
+            Self::CreatedDate(m, at) => f.created_date_filter = ts(m, at),
+            Self::ExpirationDate(m, at) => f.expiration_date_filter = ts(m, at),
+        }
+        Ok(f)
+    }
+}
+
+/// A v2 listing: paging, sorting and filters (all of which must match).
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct ListPatsRequest {
+    /// How many results to skip.
+    pub offset: u64,
+    /// Page size (default 100, at most 1000).
+    pub limit: Option<u32>,
+    /// Ascending order (the service default is descending).
+    pub asc: bool,
+    /// The sort column (the service default is the creation date).
+    pub sorting_column: Option<V2PatFieldName>,
+    /// Filters.
+    pub filters: Vec<PatFilter>,
+}
+
+impl ListPatsRequest {
+    /// An empty listing (first page, service defaults).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Skips `offset` results.
+    #[must_use]
+    pub fn offset(mut self, offset: u64) -> Self {
+        self.offset = offset;
+        self
+    }
+
+    /// Sets the page size (1..=1000).
+    #[must_use]
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Ascending (`true`) or descending order.
+    #[must_use]
+    pub fn asc(mut self, asc: bool) -> Self {
+        self.asc = asc;
+        self
+    }
+
+    /// Sorts by `column`.
+    #[must_use]
+    pub fn sort_by(mut self, column: V2PatFieldName) -> Self {
+        self.sorting_column = Some(column);
+        self
+    }
+
+    /// Adds a filter.
+    #[must_use]
+    pub fn filter(mut self, filter: PatFilter) -> Self {
+        self.filters.push(filter);
+        self
+    }
+
+    /// The wire body, after checking the limit and the filters.
+    pub fn to_wire(&self) -> Result<V2ListPatsRequest> {
+        let limit = check_limit(self.limit)?;
+        let pagination =
+            (self.offset > 0 || limit.is_some() || self.asc).then(|| V2PaginationRequest {
+                offset: (self.offset > 0).then_some(self.offset),
+                limit,
+                asc: self.asc.then_some(true),
+            });
+        let filters = self
+            .filters
+            .iter()
+            .map(PatFilter::to_wire)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(V2ListPatsRequest {
+            pagination,
+            sorting_column: self.sorting_column.clone(),
+            filters: (!filters.is_empty()).then_some(filters),
+        })
+    }
+}
+
+fn check_limit(limit: Option<u32>) -> Result<Option<i32>> {
+    match limit {
+        None => Ok(None),
+        Some(0) => Err(Error::invalid("limit", "must be at least 1")),
+        Some(n) if n > MAX_PAGE_SIZE => Err(Error::invalid(
+            "limit",
+            format!("ZITADEL serves at most {MAX_PAGE_SIZE} results per page, got {n}"),
+        )),
+        Some(n) => Ok(Some(i32::try_from(n).unwrap_or(i32::MAX))),
+    }
+}
+
+fn connect_request(method: &'static str, template: &'static str) -> Request {
+    Request::post(template)
+        .segments(["zitadel.user.v2.UserService", method])
+        .header(
+            HeaderName::from_static("connect-protocol-version"),
+            HeaderValue::from_static("1"),
+        )
+}
+
+/// The v2 user service (Connect JSON): `POST /zitadel.user.v2.UserService/<Method>`.
+#[derive(Debug, Clone, Copy)]
+pub struct UserServiceV2<'a> {
+    client: &'a ZitadelClient,
+}
+
+impl UserServiceV2<'_> {
+    /// `AddPersonalAccessToken` for machine user `user_id`; no `expiration` means never.
+    pub async fn add_personal_access_token(
+        &self,
+        user_id: &str,
+        expiration: Option<OffsetDateTime>,
+    ) -> Result<AddedPat> {
+        check_id("user id", user_id)?;
+        check_expiration(expiration)?;
+        let body = V2AddPatRequest {
+            user_id: user_id.to_owned(),
+            expiration_date: expiration,
+        };
+        let request = connect_request(
+            "AddPersonalAccessToken",
+            "/zitadel.user.v2.UserService/AddPersonalAccessToken",
+        )
+        .json(&body)?;
+        let response = self.client.send(request).await?;
+        let answer: V2AddPatResponse = response.json()?;
+        let token = token_of(&response)?;
+        if answer.token_id.is_empty() {
+            return Err(response.decode_error("the answer has no `tokenId`"));
+        }
+        Ok(AddedPat {
+            token_id: answer.token_id,
+            token,
+            creation_date: answer.creation_date,
+            details: None,
+        })
+    }
+
+    /// `ListPersonalAccessTokens`: one page.
+    pub async fn list_personal_access_tokens(
+        &self,
+        request: &ListPatsRequest,
+    ) -> Result<V2ListPatsResponse> {
+        let body = request.to_wire()?;
+        let request = connect_request(
+            "ListPersonalAccessTokens",
+            "/zitadel.user.v2.UserService/ListPersonalAccessTokens",
+        )
+        .json(&body)?
+        .idempotent(true);
+        self.client.send(request).await?.json()
+    }
+
+    /// `RemovePersonalAccessToken`.
+    pub async fn remove_personal_access_token(
+        &self,
+        user_id: &str,
+        token_id: &TokenId,
+    ) -> Result<V2RemovePatResponse> {
+        check_id("user id", user_id)?;
+        let body = V2RemovePatRequest {
+            user_id: user_id.to_owned(),
+            token_id: token_id.as_str().to_owned(),
+        };
+        let request = connect_request(
+            "RemovePersonalAccessToken",
+            "/zitadel.user.v2.UserService/RemovePersonalAccessToken",
+        )
+        .json(&body)?
+        // Removing twice removes once (the second answer is NotFound).
+        .idempotent(true);
+        self.client.send(request).await?.json()
+    }
+}
+
+/// The v1 management REST API: `/management/v1/users/{userId}/pats...`.
+#[derive(Debug, Clone, Copy)]
+pub struct ManagementV1<'a> {
+    client: &'a ZitadelClient,
+}
+
+impl ManagementV1<'_> {
+    /// `POST /management/v1/users/{userId}/pats`; no `expiration` means never.
+    pub async fn add_personal_access_token(
+        &self,
+        user_id: &str,
+        expiration: Option<OffsetDateTime>,
+    ) -> Result<AddedPat> {
+        check_id("user id", user_id)?;
+        check_expiration(expiration)?;
+        let body = V1AddPatRequest {
+            expiration_date: expiration,
+        };
+        let request = Request::post("/management/v1/users/{userId}/pats")
+            .segments(["management", "v1", "users", user_id, "pats"])
+            .json(&body)?;
+        let response = self.client.send(request).await?;
+        let answer: V1AddPatResponse = response.json()?;
+        let token = token_of(&response)?;
+        if answer.token_id.is_empty() {
+            return Err(response.decode_error("the answer has no `tokenId`"));
+        }
+        Ok(AddedPat {
+            token_id: answer.token_id,
+            token,
+            creation_date: answer.details.as_ref().and_then(|d| d.creation_date),
+            details: answer.details,
+        })
+    }
+
+    /// `POST /management/v1/users/{userId}/pats/_search`: one page.
+    pub async fn list_personal_access_tokens(
+        &self,
+        user_id: &str,
+        offset: u64,
+        limit: Option<u32>,
+        asc: bool,
+    ) -> Result<V1ListPatsResponse> {
+        check_id("user id", user_id)?;
+        let limit = check_limit(limit)?.unwrap_or(0);
+        let body = V1ListPatsRequest {
+            query: Some(V1ListQuery { offset, limit, asc }),
+        };
+        let request = Request::post("/management/v1/users/{userId}/pats/_search")
+            .segments(["management", "v1", "users", user_id, "pats", "_search"])
+            .json(&body)?
+            .idempotent(true);
+        self.client.send(request).await?.json()
+    }
+
+    /// `GET /management/v1/users/{userId}/pats/{tokenId}`.
+    pub async fn get_personal_access_token(
+        &self,
+        user_id: &str,
+        token_id: &TokenId,
+    ) -> Result<V1Pat> {
+        check_id("user id", user_id)?;
+        let request = Request::get("/management/v1/users/{userId}/pats/{tokenId}").segments([
+            "management",
+            "v1",
+            "users",
+            user_id,
+            "pats",
+            token_id.as_str(),
+        ]);
+        let response = self.client.send(request).await?;
+        let answer: V1GetPatResponse = response.json()?;
+        answer
+            .token
+            .ok_or_else(|| response.decode_error("the answer has no `token`"))
+    }
+
+    /// `DELETE /management/v1/users/{userId}/pats/{tokenId}`.
+    pub async fn remove_personal_access_token(
+        &self,
+        user_id: &str,
+        token_id: &TokenId,
+    ) -> Result<V1RemovePatResponse> {
+        check_id("user id", user_id)?;
+        let request = Request::delete("/management/v1/users/{userId}/pats/{tokenId}").segments([
+            "management",
+            "v1",
+            "users",
+            user_id,
+            "pats",
+            token_id.as_str(),
+        ]);
+        self.client.send(request).await?.json()
+    }
+}

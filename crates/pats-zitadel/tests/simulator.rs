@@ -1,0 +1,207 @@
+//! The simulator's own rules, checked with hand-made requests (the client never sends these).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{BOT, sim};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use pats_core::reexports::reqwest;
+use pats_testkit::zitadel::{TEST_KEY_ID, TEST_PRIVATE_KEY_PEM, ZitadelSim};
+use serde_json::{Value, json};
+
+fn assertion(kid: &str, claims: &Value) -> String {
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(kid.to_owned());
+    let key = EncodingKey::from_rsa_pem(TEST_PRIVATE_KEY_PEM.as_bytes()).unwrap();
+    jsonwebtoken::encode(&header, claims, &key).unwrap()
+}
+
+async fn exchange(sim: &ZitadelSim, assertion: &str) -> (u16, Value) {
+    let form = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer")
+        .append_pair("scope", "openid urn:zitadel:iam:org:project:id:zitadel:aud")
+        .append_pair("assertion", assertion)
+        .finish();
+    let resp = reqwest::Client::new()
+        .post(format!("{}/oauth/v2/token", sim.uri()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (
+        status,
+        serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn token_endpoint_checks_signature_and_claims() {
+    let sim = sim().await;
+    sim.register_test_key(BOT).unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let good = json!({ "iss": BOT, "sub": BOT, "aud": [sim.uri()], "iat": now, "exp": now + 600 });
+    let (status, body) = exchange(&sim, &assertion(TEST_KEY_ID, &good)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 3600);
+    assert_eq!(sim.token_exchanges(), 1);
+
+    let mut bad_cases = vec![
+        ("wrong kid", assertion("999", &good)),
+        (
+            "wrong audience",
+            assertion(
+                TEST_KEY_ID,
+                &json!({ "iss": BOT, "sub": BOT, "aud": "https://elsewhere", "iat": now, "exp": now + 600 }),
+            ),
+        ),
+        (
+            "iss is not the key's user",
+            assertion(
+                TEST_KEY_ID,
+                &json!({ "iss": "x", "sub": BOT, "aud": sim.uri(), "iat": now, "exp": now + 600 }),
+            ),
+        ),
+        (
+            "sub is not the key's user",
+            assertion(
+                TEST_KEY_ID,
+                &json!({ "iss": BOT, "sub": "x", "aud": sim.uri(), "iat": now, "exp": now + 600 }),
+            ),
+        ),
+        (
+            "expired",
+            assertion(
+                TEST_KEY_ID,
+                &json!({ "iss": BOT, "sub": BOT, "aud": sim.uri(), "iat": now - 900, "exp": now - 300 }),
+            ),
+        ),
+        (
+            "longer than an hour",
+            assertion(
+                TEST_KEY_ID,
+                &json!({ "iss": BOT, "sub": BOT, "aud": sim.uri(), "iat": now, "exp": now + 7200 }),
+            ),
+        ),
+        (
+            "no iat",
+            assertion(
+                TEST_KEY_ID,
+                &json!({ "iss": BOT, "sub": BOT, "aud": sim.uri(), "exp": now + 600 }),
+            ),
+        ),
+        ("not a JWT", "abc".to_owned()),
+    ];
+    // A tampered payload: the signature no longer matches.
+    let token = assertion(TEST_KEY_ID, &good);
+    let parts: Vec<&str> = token.split('.').collect();
+    let other = assertion(
+        TEST_KEY_ID,
+        &json!({ "iss": BOT, "sub": BOT, "aud": sim.uri(), "iat": now, "exp": now + 601 }),
+    );
+    let other_payload = other.split('.').nth(1).unwrap();
+    bad_cases.push((
+        "tampered",
+        format!("{}.{}.{}", parts[0], other_payload, parts[2]),
+    ));
+    for (what, jwt) in bad_cases {
+        let (status, body) = exchange(&sim, &jwt).await;
+        assert_eq!(status, 400, "{what}");
+        assert_eq!(body["error"], "invalid_grant", "{what}: {body}");
+    }
+    assert_eq!(sim.token_exchanges(), 1);
+}
+
+async fn call(sim: &ZitadelSim, path: &str, content_type: &str, body: &str) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .post(format!("{}{path}", sim.uri()))
+        .bearer_auth(sim.admin_pat())
+        .header("content-type", content_type)
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn api_validation_like_the_service() {
+    let sim = sim().await;
+    let list = "/zitadel.user.v2.UserService/ListPersonalAccessTokens";
+    let (status, body) = call(
+        &sim,
+        list,
+        "application/json",
+        r#"{"pagination":{"limit":1001}}"#,
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_argument"))
+    );
+    let (status, body) = call(&sim, list, "application/json", "{not json").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_argument"))
+    );
+    let (status, _) = call(&sim, list, "text/plain", "{}").await;
+    assert_eq!(status, 415);
+    let (status, body) = call(
+        &sim,
+        list,
+        "application/json",
+        r#"{"pagination":{"limit":"1000"}}"#,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["pagination"]["appliedLimit"], "1000");
+
+    let search = format!("/management/v1/users/{BOT}/pats/_search");
+    let (status, body) = call(
+        &sim,
+        &search,
+        "application/json",
+        r#"{"query":{"limit":5000}}"#,
+    )
+    .await;
+    assert_eq!((status, body["code"].as_i64()), (400, Some(3)));
+    assert_eq!(body["details"][0]["id"], "QUERY-SIMlim1");
+    let add = format!("/management/v1/users/{BOT}/pats");
+    let (status, body) = call(
+        &sim,
+        &add,
+        "application/json",
+        r#"{"expirationDate":"2001-01-01T00:00:00Z"}"#,
+    )
+    .await;
+    assert_eq!((status, body["code"].as_i64()), (400, Some(3)));
+    let (status, body) = call(&sim, &add, "application/json", "{}").await;
+    assert_eq!(status, 200);
+    assert!(body["token"].as_str().unwrap().len() > 20);
+    let (status, body) = call(&sim, "/management/v1/nothing", "application/json", "{}").await;
+    assert_eq!((status, body["code"].as_i64()), (404, Some(5)));
+    // Without credentials: unauthenticated in the API's own format.
+    let resp = reqwest::Client::new()
+        .post(format!("{}{list}", sim.uri()))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    let body: Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+    assert_eq!(body["code"], "unauthenticated");
+    // A never-expiring token is stored as 9999-12-31T23:59:59Z.
+    let (_, listed) = call(&sim, list, "application/json", "{}").await;
+    assert!(
+        listed["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["expirationDate"] == pats_testkit::zitadel::NEVER)
+    );
+}
