@@ -1,1 +1,75 @@
-//! SailPoint Identity Security Cloud PAT client for pats: client-credentials auth and typed JSON Patch.
+//! SailPoint Identity Security Cloud personal access tokens for `pats`.
+//!
+//! - [`SailPointClient`]: tenant base URL, [`Auth`] (OAuth2 client credentials, cached and
+//!   refreshed, or a static bearer token), an [`ApiVersion`] (v3 by default, beta, v2024,
+//!   v2025, v2026, V1 at `/personal-access-tokens/v1`) and the core `ClientOptions`;
+//!   [`SailPointClient::from_env`] reads `SAIL_BASE_URL`, `SAIL_CLIENT_ID`,
+//!   `SAIL_CLIENT_SECRET`.
+//! - Every operation, typed: [`create_token`](SailPointClient::create_token) ([`NewToken`]),
+//!   [`list_tokens`](SailPointClient::list_tokens) ([`ListTokens`], [`TokenFilter`]),
+//!   [`patch_token`](SailPointClient::patch_token) ([`TokenPatch`]) or
+//!   [`patch_token_raw`](SailPointClient::patch_token_raw) (`json_patch::Patch`),
+//!   [`delete_token`](SailPointClient::delete_token). SailPoint has no get-by-id:
+//!   [`get_token`](SailPointClient::get_token) lists and selects.
+//! - Checked before anything is sent ([`pats_core::Error::InvalidInput`]): an empty name;
+//!   `accessTokenValiditySeconds` outside 15..=43200; an expiration in the past or, on
+//!   v3/beta/v2024, more than six months ahead; a never-expiring token on a version without
+//!   them, or without the acknowledgement; patch paths and values the version does not allow.
+//! - Errors: ErrorResponseDto `detailCode` → code, `trackingId` → request id (quote it to
+//!   support); 401 `{error}`; 429 `{message}` with `Retry-After`.
+//! - [`pats_core::PersonalAccessTokens`] is implemented: rename = `replace /name`, scopes,
+//!   never-expiring tokens where the version has them; no activate/deactivate.
+//!
+//! Against the loopback simulator of `pats-testkit`:
+//!
+//! ```
+//! use pats_core::{CreateToken, Expiry, PersonalAccessTokens, ListQuery};
+//! use pats_sailpoint::{ApiVersion, SailPointClient};
+//! use pats_testkit::sailpoint::SailPointSim;
+//! use secrecy::SecretString;
+//! use std::time::Duration;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let sim = SailPointSim::start().await;
+//! let client = SailPointClient::builder()
+//!     .base_url(sim.uri())
+//!     .client_credentials(SailPointSim::CLIENT_ID, SecretString::from(SailPointSim::CLIENT_SECRET))
+//!     .api_version(ApiVersion::V2025)
+//!     .build()?;
+//! let request = CreateToken::builder()
+//!     .name("ci")
+//!     .expiry(Expiry::In(Duration::from_secs(30 * 24 * 3600)))
+//!     .build()?;
+//! let created = client.create(&request).await?;
+//! // `created.secret` is shown only this once; `created.info.id` is its client id.
+//! let renamed = client.rename(&created.info.id, "ci-deploy").await?;
+//! assert_eq!(renamed.name.as_deref(), Some("ci-deploy"));
+//! assert_eq!(client.list(&ListQuery::new()).await?.items.len(), 1);
+//! client.revoke(&created.info.id).await?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod auth;
+mod client;
+mod error;
+mod filter;
+pub mod generated;
+mod patch;
+mod provider;
+mod version;
+
+pub use auth::Auth;
+pub use client::{
+    CreatedPat, ENV_BASE_URL, ENV_CLIENT_ID, ENV_CLIENT_SECRET, MAX_ACCESS_TOKEN_VALIDITY_SECONDS,
+    MIN_ACCESS_TOKEN_VALIDITY_SECONDS, NewToken, PROVIDER, SailPointClient, SailPointClientBuilder,
+    TokenExpiration,
+};
+pub use filter::{ListTokens, TokenFilter};
+pub use patch::{TokenPatch, validate_patch};
+pub use version::{
+    ApiVersion, PATH_EXPIRATION_DATE, PATH_NAME, PATH_NEVER_EXPIRES, PATH_SCOPE, six_months_after,
+};
+
+pub use json_patch;

@@ -1,1 +1,887 @@
-//! Simulator of the sailpoint PAT API (being written).
+//! A stateful simulator of SailPoint Identity Security Cloud personal access tokens.
+//!
+//! [`SailPointSim::start`] serves on loopback:
+//!
+//! - `POST /oauth/token` (form-encoded `grant_type=client_credentials&client_id=…&
+//!   client_secret=…`): bearer tokens for registered API clients and for PATs (a PAT's id
+//!   is its client id), with a configurable lifetime; wrong credentials → 401
+//!   `{"error": "invalid_client"}`. Using a PAT sets its `lastUsed`.
+//! - `POST|GET /{v}/personal-access-tokens` and `PATCH|DELETE
+//!   /{v}/personal-access-tokens/{id}` for `v3`, `beta`, `v2024`, `v2025`, `v2026`, and the
+//!   same under `/personal-access-tokens/v1`. v2024+ require `X-SailPoint-Experimental:
+//!   true` (400 otherwise).
+//!
+//! Every API request needs a live bearer token (401 `{"error": …}` when missing, unknown or
+//! expired) and is rate limited per token (default 100 requests / 10 s; 429
+//! `{"message": …}` with `Retry-After`). Validation follows the reference: unique names
+//! per owner, `accessTokenValiditySeconds` 15..=43200, expiration in the future and, on
+//! v3/beta/v2024, at most six months ahead (the default), never-expiring tokens only on
+//! v2025+/V1 with `userAwareTokenNeverExpires: true` (a field v3/beta/v2024 refuse).
+//! Patches (`application/json-patch+json`, else 415) may only touch `/name`, `/scope`
+//! (+ `/expirationDate`, `/userAwareTokenNeverExpires` on v2025+/V1); they are applied
+//! with the `json-patch` crate to the stored JSON, then the result is validated. Errors
+//! are ErrorResponseDto bodies with a `trackingId`.
+//!
+//! [`Faults`] are consulted first for every request (token endpoint included).
+
+use crate::fault::Faults;
+use serde_json::{Map, Value, json};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const ALL_SCOPES: &str = "sp:scopes:all";
+const MIN_VALIDITY: i64 = 15;
+const MAX_VALIDITY: i64 = 43_200;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Version {
+    V3,
+    Beta,
+    V2024,
+    V2025,
+    V2026,
+    V1,
+}
+
+impl Version {
+    fn experimental(self) -> bool {
+        matches!(self, Self::V2024 | Self::V2025 | Self::V2026)
+    }
+
+    fn never_expires(self) -> bool {
+        matches!(self, Self::V2025 | Self::V2026 | Self::V1)
+    }
+
+    fn patchable(self) -> &'static [&'static str] {
+        if self.never_expires() {
+            &[
+                "/name",
+                "/scope",
+                "/expirationDate",
+                "/userAwareTokenNeverExpires",
+            ]
+        } else {
+            &["/name", "/scope"]
+        }
+    }
+}
+
+struct ApiClient {
+    secret: String,
+    identity_id: String,
+}
+
+struct AccessToken {
+    identity_id: String,
+    expires_at: OffsetDateTime,
+}
+
+struct StoredPat {
+    /// The wire JSON, without `secret` (all fields, whatever the version).
+    json: Value,
+    secret: String,
+}
+
+impl StoredPat {
+    fn id(&self) -> &str {
+        self.json.get("id").and_then(Value::as_str).unwrap_or("")
+    }
+
+    fn owner_id(&self) -> &str {
+        self.json
+            .pointer("/owner/id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+
+    fn name(&self) -> &str {
+        self.json.get("name").and_then(Value::as_str).unwrap_or("")
+    }
+}
+
+struct State {
+    identities: HashMap<String, String>,
+    clients: HashMap<String, ApiClient>,
+    access_tokens: HashMap<String, AccessToken>,
+    pats: Vec<StoredPat>,
+    token_lifetime: Duration,
+    rate_limit: (usize, Duration),
+    windows: HashMap<String, VecDeque<Instant>>,
+}
+
+/// The loopback SailPoint simulator. Cloning shares the server and its state.
+#[derive(Clone)]
+pub struct SailPointSim {
+    server: Arc<MockServer>,
+    state: Arc<Mutex<State>>,
+    faults: Faults,
+}
+
+impl std::fmt::Debug for SailPointSim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SailPointSim")
+            .field("uri", &self.server.uri())
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    match state.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+fn hex(len: usize) -> String {
+    (0..len)
+        .map(|_| char::from_digit(fastrand::u32(0..16), 16).unwrap_or('0'))
+        .collect()
+}
+
+fn now() -> OffsetDateTime {
+    let t = OffsetDateTime::now_utc();
+    t.replace_nanosecond(u32::from(t.millisecond()) * 1_000_000)
+        .unwrap_or(t)
+}
+
+fn format_time(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
+}
+
+fn parse_time(text: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(text, &Rfc3339).ok()
+}
+
+/// Six calendar months after `t` (day clamped to the month's end).
+fn six_months_after(t: OffsetDateTime) -> OffsetDateTime {
+    let date = t.date();
+    let months = i32::from(u8::from(date.month())) - 1 + 6;
+    let year = date.year() + months / 12;
+    let month = u8::try_from(months % 12 + 1)
+        .ok()
+        .and_then(|m| time::Month::try_from(m).ok())
+        .unwrap_or(time::Month::January);
+    let day = date.day().min(time::util::days_in_month(month, year));
+    time::Date::from_calendar_date(year, month, day)
+        .map(|d| t.replace_date(d))
+        .unwrap_or_else(|_| t + time::Duration::days(181))
+}
+
+/// An ErrorResponseDto answer.
+fn dto(status: u16, detail_code: &str, text: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!({
+        "detailCode": detail_code,
+        "trackingId": hex(32),
+        "messages": [{ "locale": "en-US", "localeOrigin": "DEFAULT", "text": text }],
+        "causes": [],
+    }))
+}
+
+fn bad_request(text: &str) -> ResponseTemplate {
+    dto(400, "400.1 Bad Request Content", text)
+}
+
+fn not_found(text: &str) -> ResponseTemplate {
+    dto(404, "404 Not found", text)
+}
+
+fn unauthorized(error: &str) -> ResponseTemplate {
+    ResponseTemplate::new(401).set_body_json(json!({ "error": error }))
+}
+
+impl SailPointSim {
+    /// The client id of the API client registered at start.
+    pub const CLIENT_ID: &'static str = "sim-client-2c91808a7f3b";
+    /// Its client secret.
+    pub const CLIENT_SECRET: &'static str = "sim-secret-7d1e0c4b9a8f4e6d";
+    /// The identity that API client acts as.
+    pub const IDENTITY_ID: &'static str = "2c9180867b50d088017b554662fb281e";
+    /// That identity's display name.
+    pub const IDENTITY_NAME: &'static str = "Sim Admin";
+
+    /// Starts a simulator on loopback with one API client ([`Self::CLIENT_ID`] /
+    /// [`Self::CLIENT_SECRET`] acting as [`Self::IDENTITY_ID`]), 12-hour access tokens and
+    /// a rate limit of 100 requests per 10 s per token.
+    pub async fn start() -> Self {
+        let mut identities = HashMap::new();
+        identities.insert(Self::IDENTITY_ID.to_owned(), Self::IDENTITY_NAME.to_owned());
+        let mut clients = HashMap::new();
+        clients.insert(
+            Self::CLIENT_ID.to_owned(),
+            ApiClient {
+                secret: Self::CLIENT_SECRET.to_owned(),
+                identity_id: Self::IDENTITY_ID.to_owned(),
+            },
+        );
+        let state = Arc::new(Mutex::new(State {
+            identities,
+            clients,
+            access_tokens: HashMap::new(),
+            pats: Vec::new(),
+            token_lifetime: Duration::from_secs(43_200),
+            rate_limit: (100, Duration::from_secs(10)),
+            windows: HashMap::new(),
+        }));
+        let faults = Faults::default();
+        let server = MockServer::start().await;
+        Mock::given(any())
+            .respond_with(Responder {
+                state: state.clone(),
+                faults: faults.clone(),
+            })
+            .mount(&server)
+            .await;
+        Self {
+            server: Arc::new(server),
+            state,
+            faults,
+        }
+    }
+
+    /// The base URL (`http://127.0.0.1:<port>`).
+    pub fn uri(&self) -> String {
+        self.server.uri()
+    }
+
+    /// The armed faults.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// Registers an API client acting as a new (or known) identity.
+    pub fn register_client(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        identity_id: &str,
+        identity_name: &str,
+    ) {
+        let mut s = lock(&self.state);
+        s.identities
+            .insert(identity_id.to_owned(), identity_name.to_owned());
+        s.clients.insert(
+            client_id.to_owned(),
+            ApiClient {
+                secret: client_secret.to_owned(),
+                identity_id: identity_id.to_owned(),
+            },
+        );
+    }
+
+    /// Issues an access token for `identity_id` directly (for static-bearer clients).
+    pub fn issue_access_token(&self, identity_id: &str) -> String {
+        let mut s = lock(&self.state);
+        let lifetime = s.token_lifetime;
+        issue(&mut s, identity_id, lifetime)
+    }
+
+    /// Sets the lifetime (`expires_in`) of access tokens issued to API clients from now on.
+    pub fn set_token_lifetime(&self, lifetime: Duration) {
+        lock(&self.state).token_lifetime = lifetime;
+    }
+
+    /// Makes every access token issued so far expired (refused with 401 from now on).
+    pub fn expire_access_tokens(&self) {
+        let past = OffsetDateTime::now_utc() - time::Duration::seconds(1);
+        for t in lock(&self.state).access_tokens.values_mut() {
+            t.expires_at = past;
+        }
+    }
+
+    /// Sets the rate limit: at most `max` requests per `window` per access token.
+    pub fn set_rate_limit(&self, max: usize, window: Duration) {
+        let mut s = lock(&self.state);
+        s.rate_limit = (max, window);
+        s.windows.clear();
+    }
+
+    /// Every stored token, as wire JSON without the secret, in creation order.
+    pub fn stored_tokens(&self) -> Vec<Value> {
+        lock(&self.state)
+            .pats
+            .iter()
+            .map(|p| p.json.clone())
+            .collect()
+    }
+
+    /// One stored token, as wire JSON without the secret.
+    pub fn stored_token(&self, id: &str) -> Option<Value> {
+        lock(&self.state)
+            .pats
+            .iter()
+            .find(|p| p.id() == id)
+            .map(|p| p.json.clone())
+    }
+
+    /// Sets a token's `lastUsed`; false when there is no such token.
+    pub fn set_last_used(&self, id: &str, last_used: Option<OffsetDateTime>) -> bool {
+        let mut s = lock(&self.state);
+        let Some(p) = s.pats.iter_mut().find(|p| p.id() == id) else {
+            return false;
+        };
+        if let Value::Object(m) = &mut p.json {
+            m.insert(
+                "lastUsed".into(),
+                last_used.map_or(Value::Null, |t| Value::String(format_time(t))),
+            );
+        }
+        true
+    }
+
+    /// Every request received so far (token endpoint included).
+    pub async fn requests(&self) -> Vec<Request> {
+        self.server.received_requests().await.unwrap_or_default()
+    }
+
+    /// Requests received at `POST /oauth/token`.
+    pub async fn token_requests(&self) -> Vec<Request> {
+        self.requests()
+            .await
+            .into_iter()
+            .filter(|r| r.url.path() == "/oauth/token")
+            .collect()
+    }
+
+    /// Requests received anywhere but the token endpoint.
+    pub async fn api_requests(&self) -> Vec<Request> {
+        self.requests()
+            .await
+            .into_iter()
+            .filter(|r| r.url.path() != "/oauth/token")
+            .collect()
+    }
+}
+
+fn issue(state: &mut State, identity_id: &str, lifetime: Duration) -> String {
+    let token = hex(40);
+    let secs = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX / 2);
+    state.access_tokens.insert(
+        token.clone(),
+        AccessToken {
+            identity_id: identity_id.to_owned(),
+            expires_at: OffsetDateTime::now_utc() + time::Duration::seconds(secs),
+        },
+    );
+    token
+}
+
+struct Responder {
+    state: Arc<Mutex<State>>,
+    faults: Faults,
+}
+
+impl Respond for Responder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        self.faults.respond(request, || {
+            let mut state = lock(&self.state);
+            handle(&mut state, request)
+        })
+    }
+}
+
+fn handle(state: &mut State, request: &Request) -> ResponseTemplate {
+    let path = request.url.path();
+    let method = request.method.as_str();
+    if path == "/oauth/token" {
+        return if method == "POST" {
+            token_endpoint(state, request)
+        } else {
+            dto(405, "405 Method Not Allowed", "use POST")
+        };
+    }
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let (version, rest) = match segments.as_slice() {
+        ["personal-access-tokens", "v1", rest @ ..] => (Version::V1, rest),
+        [v, "personal-access-tokens", rest @ ..] => {
+            let version = match *v {
+                "v3" => Version::V3,
+                "beta" => Version::Beta,
+                "v2024" => Version::V2024,
+                "v2025" => Version::V2025,
+                "v2026" => Version::V2026,
+                _ => return not_found("unknown API version"),
+            };
+            (version, rest)
+        }
+        _ => return not_found("no such endpoint"),
+    };
+    let id = match rest {
+        [] => None,
+        [id] if !id.is_empty() => Some(*id),
+        _ => return not_found("no such endpoint"),
+    };
+    let caller = match authenticate(state, request) {
+        Ok(c) => c,
+        Err(answer) => return *answer,
+    };
+    if let Some(answer) = rate_limit(state, &caller.token) {
+        return answer;
+    }
+    if version.experimental() {
+        let ok = request
+            .headers
+            .get("x-sailpoint-experimental")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        if !ok {
+            return bad_request(
+                "This is an experimental endpoint: send the header X-SailPoint-Experimental: true",
+            );
+        }
+    }
+    match (method, id) {
+        ("POST", None) => create(state, request, version, &caller.identity_id),
+        ("GET", None) => list(state, request, version, &caller.identity_id),
+        ("PATCH", Some(id)) => patch(state, request, version, id),
+        ("DELETE", Some(id)) => delete(state, id),
+        _ => dto(405, "405 Method Not Allowed", "method not allowed here"),
+    }
+}
+
+struct Caller {
+    token: String,
+    identity_id: String,
+}
+
+fn authenticate(state: &State, request: &Request) -> Result<Caller, Box<ResponseTemplate>> {
+    let header = request
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            Box::new(unauthorized(
+                "Full authentication is required to access this resource",
+            ))
+        })?;
+    let token = header.strip_prefix("Bearer ").ok_or_else(|| {
+        Box::new(unauthorized(
+            "Full authentication is required to access this resource",
+        ))
+    })?;
+    let known = state
+        .access_tokens
+        .get(token)
+        .ok_or_else(|| Box::new(unauthorized("JWT validation failed: unknown token")))?;
+    if known.expires_at <= OffsetDateTime::now_utc() {
+        return Err(Box::new(unauthorized("JWT is expired")));
+    }
+    Ok(Caller {
+        token: token.to_owned(),
+        identity_id: known.identity_id.clone(),
+    })
+}
+
+fn rate_limit(state: &mut State, token: &str) -> Option<ResponseTemplate> {
+    let (max, window) = state.rate_limit;
+    let now = Instant::now();
+    let hits = state.windows.entry(token.to_owned()).or_default();
+    while hits
+        .front()
+        .is_some_and(|t| now.duration_since(*t) >= window)
+    {
+        hits.pop_front();
+    }
+    if hits.len() >= max {
+        let wait = hits
+            .front()
+            .map(|t| window.saturating_sub(now.duration_since(*t)))
+            .unwrap_or(window);
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        return Some(
+            ResponseTemplate::new(429)
+                .insert_header("Retry-After", secs.max(1).to_string().as_str())
+                .set_body_json(json!({ "message": "Rate Limit Exceeded" })),
+        );
+    }
+    hits.push_back(now);
+    None
+}
+
+fn content_type(request: &Request) -> String {
+    request
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+fn token_endpoint(state: &mut State, request: &Request) -> ResponseTemplate {
+    let oauth = |status: u16, error: &str| {
+        ResponseTemplate::new(status).set_body_json(json!({ "error": error }))
+    };
+    if content_type(request) != "application/x-www-form-urlencoded" {
+        return oauth(400, "invalid_request");
+    }
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&request.body)
+        .into_owned()
+        .collect();
+    if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
+        return oauth(400, "unsupported_grant_type");
+    }
+    let (Some(client_id), Some(secret)) = (form.get("client_id"), form.get("client_secret")) else {
+        return oauth(400, "invalid_request");
+    };
+    let (identity, lifetime) = if let Some(c) = state.clients.get(client_id) {
+        if &c.secret != secret {
+            return oauth(401, "invalid_client");
+        }
+        (c.identity_id.clone(), state.token_lifetime)
+    } else {
+        let at = now();
+        let Some(pat) = state.pats.iter_mut().find(|p| p.id() == client_id) else {
+            return oauth(401, "invalid_client");
+        };
+        let expired = pat
+            .json
+            .get("expirationDate")
+            .and_then(Value::as_str)
+            .and_then(parse_time)
+            .is_some_and(|e| e <= at);
+        if &pat.secret != secret || expired {
+            return oauth(401, "invalid_client");
+        }
+        let validity = pat
+            .json
+            .get("accessTokenValiditySeconds")
+            .and_then(Value::as_u64)
+            .unwrap_or(43_200);
+        if let Value::Object(m) = &mut pat.json {
+            m.insert("lastUsed".into(), Value::String(format_time(at)));
+        }
+        (pat.owner_id().to_owned(), Duration::from_secs(validity))
+    };
+    let token = issue(state, &identity, lifetime);
+    ResponseTemplate::new(200).set_body_json(json!({
+        "access_token": token,
+        "token_type": "bearer",
+        "expires_in": lifetime.as_secs(),
+        "scope": ALL_SCOPES,
+        "identity_id": identity,
+        "jti": hex(32),
+    }))
+}
+
+/// The token as `version` shows it.
+fn render(json: &Value, version: Version) -> Value {
+    let mut json = json.clone();
+    if !version.never_expires()
+        && let Value::Object(m) = &mut json
+    {
+        m.remove("userAwareTokenNeverExpires");
+    }
+    json
+}
+
+fn check_scope(value: Option<&Value>) -> Result<Value, Box<ResponseTemplate>> {
+    match value {
+        None | Some(Value::Null) => Ok(json!([ALL_SCOPES])),
+        Some(Value::Array(items))
+            if !items.is_empty()
+                && items
+                    .iter()
+                    .all(|s| s.as_str().is_some_and(|s| !s.trim().is_empty())) =>
+        {
+            Ok(Value::Array(items.clone()))
+        }
+        Some(_) => Err(Box::new(bad_request(
+            "scope must be null or a non-empty array of scope names",
+        ))),
+    }
+}
+
+fn name_taken(state: &State, owner: &str, name: &str, except: Option<&str>) -> bool {
+    state
+        .pats
+        .iter()
+        .any(|p| p.owner_id() == owner && p.name() == name && Some(p.id()) != except)
+}
+
+fn create(state: &mut State, request: &Request, version: Version, owner: &str) -> ResponseTemplate {
+    if content_type(request) != "application/json" {
+        return dto(
+            415,
+            "415 Unsupported Media Type",
+            "Content-Type must be application/json",
+        );
+    }
+    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&request.body) else {
+        return bad_request("The request body must be a JSON object");
+    };
+    let name = match body.get("name") {
+        Some(Value::String(n)) if !n.trim().is_empty() => n.clone(),
+        _ => return bad_request("name is required"),
+    };
+    if name_taken(state, owner, &name, None) {
+        return bad_request(&format!(
+            "A personal access token named '{name}' already exists for this owner"
+        ));
+    }
+    let scope = match check_scope(body.get("scope")) {
+        Ok(s) => s,
+        Err(answer) => return *answer,
+    };
+    let validity = match body.get("accessTokenValiditySeconds") {
+        None | Some(Value::Null) => MAX_VALIDITY,
+        Some(v) => match v.as_i64() {
+            Some(s) if (MIN_VALIDITY..=MAX_VALIDITY).contains(&s) => s,
+            _ => {
+                return bad_request(
+                    "accessTokenValiditySeconds must be an integer between 15 and 43200",
+                );
+            }
+        },
+    };
+    let at = now();
+    let acknowledged = match body.get("userAwareTokenNeverExpires") {
+        None | Some(Value::Null) => false,
+        Some(_) if !version.never_expires() => {
+            return bad_request("Unrecognized field userAwareTokenNeverExpires");
+        }
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return bad_request("userAwareTokenNeverExpires must be a boolean"),
+    };
+    let expiration = match body.get("expirationDate") {
+        None | Some(Value::Null) if version.never_expires() => {
+            if !acknowledged {
+                return bad_request(
+                    "expirationDate is null: userAwareTokenNeverExpires must be true",
+                );
+            }
+            Value::Null
+        }
+        None | Some(Value::Null) => Value::String(format_time(six_months_after(at))),
+        Some(Value::String(s)) => {
+            let Some(t) = parse_time(s) else {
+                return bad_request("expirationDate must be an ISO-8601 date-time");
+            };
+            if t <= at {
+                return bad_request("expirationDate must be in the future");
+            }
+            if !version.never_expires() && t > six_months_after(at) {
+                return bad_request("expirationDate must be at most six months from now");
+            }
+            Value::String(format_time(t))
+        }
+        Some(_) => return bad_request("expirationDate must be a date-time"),
+    };
+    let owner_name = state.identities.get(owner).cloned().unwrap_or_default();
+    let mut json = Map::new();
+    json.insert("id".into(), Value::String(hex(32)));
+    json.insert("name".into(), Value::String(name));
+    json.insert("scope".into(), scope);
+    json.insert(
+        "owner".into(),
+        json!({ "type": "IDENTITY", "id": owner, "name": owner_name }),
+    );
+    json.insert("created".into(), Value::String(format_time(at)));
+    json.insert("accessTokenValiditySeconds".into(), json!(validity));
+    json.insert("expirationDate".into(), expiration);
+    json.insert("lastUsed".into(), Value::Null);
+    json.insert("managed".into(), Value::Bool(false));
+    json.insert(
+        "userAwareTokenNeverExpires".into(),
+        Value::Bool(acknowledged),
+    );
+    let pat = StoredPat {
+        json: Value::Object(json),
+        secret: hex(64),
+    };
+    let mut answer = render(&pat.json, version);
+    if let Value::Object(m) = &mut answer {
+        m.insert("secret".into(), Value::String(pat.secret.clone()));
+    }
+    state.pats.push(pat);
+    ResponseTemplate::new(200).set_body_json(answer)
+}
+
+enum Filter {
+    LastUsedLe(OffsetDateTime),
+    LastUsedIsNull,
+}
+
+fn parse_filter(expr: &str) -> Option<Filter> {
+    let words: Vec<&str> = expr.split_whitespace().collect();
+    match words.as_slice() {
+        ["lastUsed", "isnull"] => Some(Filter::LastUsedIsNull),
+        ["lastUsed", "le", t] => parse_time(t).map(Filter::LastUsedLe),
+        _ => None,
+    }
+}
+
+fn list(state: &State, request: &Request, version: Version, caller: &str) -> ResponseTemplate {
+    let mut owner: Option<String> = None;
+    let mut filter = None;
+    for (k, v) in request.url.query_pairs() {
+        match k.as_ref() {
+            "owner-id" if v == "me" => owner = Some(caller.to_owned()),
+            "owner-id" => owner = Some(v.into_owned()),
+            "filters" => match parse_filter(&v) {
+                Some(f) => filter = Some(f),
+                None => {
+                    return bad_request(&format!(
+                        "Invalid filter '{v}': only 'lastUsed le <date-time>' and 'lastUsed isnull' are supported"
+                    ));
+                }
+            },
+            _ => {}
+        }
+    }
+    let items: Vec<Value> = state
+        .pats
+        .iter()
+        .filter(|p| owner.as_deref().is_none_or(|o| p.owner_id() == o))
+        .filter(|p| {
+            let last_used = p
+                .json
+                .get("lastUsed")
+                .and_then(Value::as_str)
+                .and_then(parse_time);
+            match (&filter, last_used) {
+                (None, _) => true,
+                (Some(Filter::LastUsedIsNull), l) => l.is_none(),
+                (Some(Filter::LastUsedLe(t)), Some(l)) => l <= *t,
+                (Some(Filter::LastUsedLe(_)), None) => false,
+            }
+        })
+        .map(|p| render(&p.json, version))
+        .collect();
+    ResponseTemplate::new(200).set_body_json(Value::Array(items))
+}
+
+fn patch(state: &mut State, request: &Request, version: Version, id: &str) -> ResponseTemplate {
+    let Some(index) = state.pats.iter().position(|p| p.id() == id) else {
+        return not_found(&format!("personal access token '{id}' not found"));
+    };
+    if content_type(request) != "application/json-patch+json" {
+        return dto(
+            415,
+            "415 Unsupported Media Type",
+            "Content-Type must be application/json-patch+json",
+        );
+    }
+    let Ok(ops) = serde_json::from_slice::<json_patch::Patch>(&request.body) else {
+        return bad_request("The body must be a JSON Patch (RFC 6902) array");
+    };
+    let allowed = version.patchable();
+    let mut acknowledged = false;
+    let touches_expiration = ops
+        .0
+        .iter()
+        .any(|op| op.path().as_str() == "/expirationDate");
+    for op in &ops.0 {
+        let mut paths = vec![op.path().as_str()];
+        match op {
+            json_patch::PatchOperation::Move(m) => paths.push(m.from.as_str()),
+            json_patch::PatchOperation::Copy(c) => paths.push(c.from.as_str()),
+            json_patch::PatchOperation::Add(a)
+                if a.path.as_str() == "/userAwareTokenNeverExpires" =>
+            {
+                acknowledged = a.value == Value::Bool(true);
+            }
+            json_patch::PatchOperation::Replace(r)
+                if r.path.as_str() == "/userAwareTokenNeverExpires" =>
+            {
+                acknowledged = r.value == Value::Bool(true);
+            }
+            _ => {}
+        }
+        if let Some(p) = paths.into_iter().find(|p| !allowed.contains(p)) {
+            return bad_request(&format!("The path '{p}' is not patchable"));
+        }
+    }
+    let pat = &state.pats[index];
+    let owner = pat.owner_id().to_owned();
+    let mut doc = pat.json.clone();
+    if let Err(e) = json_patch::patch(&mut doc, &ops.0) {
+        return bad_request(&format!("The patch could not be applied: {e}"));
+    }
+    let Value::Object(mut m) = doc else {
+        return bad_request("The patch must leave an object");
+    };
+    let name = match m.get("name") {
+        Some(Value::String(n)) if !n.trim().is_empty() => n.clone(),
+        _ => return bad_request("name must be a non-empty string"),
+    };
+    if name_taken(state, &owner, &name, Some(id)) {
+        return bad_request(&format!(
+            "A personal access token named '{name}' already exists for this owner"
+        ));
+    }
+    match check_scope(m.get("scope")) {
+        Ok(s) => {
+            m.insert("scope".into(), s);
+        }
+        Err(answer) => return *answer,
+    }
+    if !matches!(m.get("userAwareTokenNeverExpires"), Some(Value::Bool(_))) {
+        return bad_request("userAwareTokenNeverExpires must be a boolean");
+    }
+    match m.get("expirationDate") {
+        None | Some(Value::Null) => {
+            if touches_expiration && !acknowledged {
+                return bad_request(
+                    "expirationDate is null: the patch must set userAwareTokenNeverExpires to true",
+                );
+            }
+            m.insert("expirationDate".into(), Value::Null);
+        }
+        Some(Value::String(s)) => {
+            let changed = pat.json.get("expirationDate") != Some(&Value::String(s.clone()));
+            match parse_time(s) {
+                Some(t) if !changed || t > now() => {}
+                _ => return bad_request("expirationDate must be a future date-time"),
+            }
+        }
+        Some(_) => return bad_request("expirationDate must be a date-time"),
+    }
+    let json = Value::Object(m);
+    let answer = render(&json, version);
+    state.pats[index].json = json;
+    ResponseTemplate::new(200).set_body_json(answer)
+}
+
+fn delete(state: &mut State, id: &str) -> ResponseTemplate {
+    let before = state.pats.len();
+    state.pats.retain(|p| p.id() != id);
+    if state.pats.len() == before {
+        return not_found(&format!("personal access token '{id}' not found"));
+    }
+    ResponseTemplate::new(204)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn six_months() {
+        assert_eq!(
+            six_months_after(datetime!(2026-08-31 10:00 UTC)),
+            datetime!(2027-02-28 10:00 UTC)
+        );
+    }
+
+    #[test]
+    fn filters() {
+        assert!(matches!(
+            parse_filter("lastUsed isnull"),
+            Some(Filter::LastUsedIsNull)
+        ));
+        assert!(matches!(
+            parse_filter("lastUsed le 2023-02-05T10:59:27.214Z"),
+            Some(Filter::LastUsedLe(t)) if t == datetime!(2023-02-05 10:59:27.214 UTC)
+        ));
+        assert!(parse_filter("lastUsed ge 2023-02-05T10:59:27.214Z").is_none());
+        assert!(parse_filter("name eq x").is_none());
+    }
+}

@@ -1,0 +1,652 @@
+//! The SailPoint PAT client and its builder.
+
+use crate::auth::{Auth, ClientCredentialsFetcher};
+use crate::error::map_error;
+use crate::filter::ListTokens;
+use crate::generated::{CreatePersonalAccessTokenRequest, GetPersonalAccessTokenResponse};
+use crate::patch::{TokenPatch, truncate_to_millis, validate_patch};
+use crate::version::{ApiVersion, six_months_after};
+use pats_core::reexports::reqwest::header::{HeaderName, HeaderValue};
+use pats_core::{
+    ApiError, CachingTokenSource, ClientOptions, Error, NeverExpires, Request, Result, StaticToken,
+    TokenId, TokenSource, Transport,
+};
+use secrecy::SecretString;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// Provider name used in errors and tracing.
+pub const PROVIDER: &str = "sailpoint";
+
+/// Shortest `accessTokenValiditySeconds`.
+pub const MIN_ACCESS_TOKEN_VALIDITY_SECONDS: u32 = 15;
+/// Longest (and default) `accessTokenValiditySeconds`.
+pub const MAX_ACCESS_TOKEN_VALIDITY_SECONDS: u32 = 43_200;
+
+/// Environment variable with the tenant API base URL.
+pub const ENV_BASE_URL: &str = "SAIL_BASE_URL";
+/// Environment variable with the OAuth2 client id.
+pub const ENV_CLIENT_ID: &str = "SAIL_CLIENT_ID";
+/// Environment variable with the OAuth2 client secret.
+pub const ENV_CLIENT_SECRET: &str = "SAIL_CLIENT_SECRET";
+
+const PATCH_CONTENT_TYPE: &str = "application/json-patch+json";
+
+/// When a new token expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TokenExpiration {
+    /// Omit `expirationDate`: six months on v3/beta/v2024. Refused on v2025/v2026/V1,
+    /// where an omitted date means "never" and needs [`TokenExpiration::Never`].
+    #[default]
+    Default,
+    /// At this time (in the future; on v3/beta/v2024 at most six months ahead).
+    At(OffsetDateTime),
+    /// Never (v2025, v2026, V1): sends `expirationDate: null` and
+    /// `userAwareTokenNeverExpires: true`.
+    Never(NeverExpires),
+}
+
+/// A typed create request (`CreatePersonalAccessTokenRequest`), checked before sending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewToken {
+    name: String,
+    scope: Option<Vec<String>>,
+    access_token_validity_seconds: Option<u32>,
+    expiration: TokenExpiration,
+}
+
+impl NewToken {
+    /// A token named `name` (unique per owner), all scopes, default lifetimes.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            scope: None,
+            access_token_validity_seconds: None,
+            expiration: TokenExpiration::Default,
+        }
+    }
+
+    /// The scopes (default: `sp:scopes:all`).
+    #[must_use]
+    pub fn scope<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scope = Some(scopes.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Lifetime of the access tokens obtained with this PAT, 15..=43200 seconds.
+    #[must_use]
+    pub fn access_token_validity_seconds(mut self, seconds: u32) -> Self {
+        self.access_token_validity_seconds = Some(seconds);
+        self
+    }
+
+    /// When the token expires.
+    #[must_use]
+    pub fn expiration(mut self, expiration: TokenExpiration) -> Self {
+        self.expiration = expiration;
+        self
+    }
+
+    /// Expires at `at`.
+    #[must_use]
+    pub fn expires_at(self, at: OffsetDateTime) -> Self {
+        self.expiration(TokenExpiration::At(at))
+    }
+
+    /// Never expires (v2025, v2026, V1 only).
+    #[must_use]
+    pub fn never_expires(self, acknowledged: NeverExpires) -> Self {
+        self.expiration(TokenExpiration::Never(acknowledged))
+    }
+
+    /// The JSON body for `version`, after checking every rule (see the crate docs).
+    pub fn to_body(&self, version: ApiVersion, now: OffsetDateTime) -> Result<Value> {
+        if self.name.trim().is_empty() {
+            return Err(Error::invalid("name", "must not be empty"));
+        }
+        if let Some(scope) = &self.scope {
+            if scope.is_empty() {
+                return Err(Error::invalid(
+                    "scope",
+                    "give at least one scope, or none for the default",
+                ));
+            }
+            if scope.iter().any(|s| s.trim().is_empty()) {
+                return Err(Error::invalid("scope", "a scope must not be empty"));
+            }
+        }
+        let validity = match self.access_token_validity_seconds {
+            Some(s)
+                if !(MIN_ACCESS_TOKEN_VALIDITY_SECONDS..=MAX_ACCESS_TOKEN_VALIDITY_SECONDS)
+                    .contains(&s) =>
+            {
+                return Err(Error::invalid(
+                    "accessTokenValiditySeconds",
+                    format!(
+                        "{s} is outside {MIN_ACCESS_TOKEN_VALIDITY_SECONDS}..={MAX_ACCESS_TOKEN_VALIDITY_SECONDS}"
+                    ),
+                ));
+            }
+            Some(s) => Some(i32::try_from(s).unwrap_or(i32::MAX)),
+            None => None,
+        };
+        let mut wire = CreatePersonalAccessTokenRequest {
+            access_token_validity_seconds: validity,
+            expiration_date: None,
+            name: self.name.clone(),
+            scope: self.scope.clone(),
+            user_aware_token_never_expires: None,
+        };
+        let mut never = false;
+        match self.expiration {
+            TokenExpiration::Default if version.supports_never_expires() => {
+                return Err(Error::invalid(
+                    "expirationDate",
+                    format!(
+                        "{version} has no default expiration (an omitted date means a token that \
+                         never expires, which needs the explicit acknowledgement): give a date, \
+                         or TokenExpiration::Never(NeverExpires::I_UNDERSTAND_THE_RISK)"
+                    ),
+                ));
+            }
+            TokenExpiration::Default => {}
+            TokenExpiration::At(at) => {
+                check_expiration(version, at, now)?;
+                wire.expiration_date = Some(truncate_to_millis(at));
+            }
+            TokenExpiration::Never(_) if !version.supports_never_expires() => {
+                return Err(Error::invalid(
+                    "expirationDate",
+                    format!(
+                        "{version} has no never-expiring tokens (use v2025, v2026 or V1); \
+                         tokens expire at most six months ahead"
+                    ),
+                ));
+            }
+            TokenExpiration::Never(_) => {
+                wire.user_aware_token_never_expires = Some(true);
+                never = true;
+            }
+        }
+        let mut body = serde_json::to_value(&wire)
+            .map_err(|e| Error::invalid("request body", format!("cannot serialize: {e}")))?;
+        if never && let Value::Object(map) = &mut body {
+            map.insert("expirationDate".into(), Value::Null);
+        }
+        Ok(body)
+    }
+}
+
+fn check_expiration(version: ApiVersion, at: OffsetDateTime, now: OffsetDateTime) -> Result<()> {
+    if at <= now {
+        return Err(Error::invalid("expirationDate", "must be in the future"));
+    }
+    if version.caps_expiration_at_six_months() && at > six_months_after(now) {
+        return Err(Error::invalid(
+            "expirationDate",
+            format!("{version} accepts at most six months ahead"),
+        ));
+    }
+    Ok(())
+}
+
+/// A created token: its description and its secret, shown only this once.
+///
+/// The token's id is the client id to use with the secret at `/oauth/token`.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct CreatedPat {
+    /// The token as SailPoint describes it (the create answer without `secret`).
+    pub token: GetPersonalAccessTokenResponse,
+    /// The secret.
+    pub secret: SecretString,
+}
+
+/// The `secret` of a create answer (no `Debug`).
+#[derive(serde::Deserialize)]
+struct SecretField {
+    secret: String,
+}
+
+/// Builder of [`SailPointClient`].
+#[derive(Debug, Clone, Default)]
+pub struct SailPointClientBuilder {
+    base_url: Option<String>,
+    auth: Option<Auth>,
+    version: ApiVersion,
+    options: ClientOptions,
+    refresh_margin: Option<Duration>,
+    default_owner: Option<String>,
+}
+
+impl SailPointClientBuilder {
+    /// The tenant API base URL, e.g. `https://acme.api.identitynow.com` (https, or http on
+    /// loopback only).
+    #[must_use]
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// How to authenticate.
+    #[must_use]
+    pub fn auth(mut self, auth: Auth) -> Self {
+        self.auth = Some(auth);
+        self
+    }
+
+    /// OAuth2 client credentials (an API client or a PAT).
+    #[must_use]
+    pub fn client_credentials(self, client_id: impl Into<String>, secret: SecretString) -> Self {
+        self.auth(Auth::client_credentials(client_id, secret))
+    }
+
+    /// A static bearer token.
+    #[must_use]
+    pub fn bearer_token(self, token: SecretString) -> Self {
+        self.auth(Auth::bearer(token))
+    }
+
+    /// The API version (default v3).
+    #[must_use]
+    pub fn api_version(mut self, version: ApiVersion) -> Self {
+        self.version = version;
+        self
+    }
+
+    /// Transport options (timeouts, retries, body cap, HTTP client, clock).
+    #[must_use]
+    pub fn options(mut self, options: ClientOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// How long before expiry a client-credentials token is refreshed (default 60 s).
+    #[must_use]
+    pub fn token_refresh_margin(mut self, margin: Duration) -> Self {
+        self.refresh_margin = Some(margin);
+        self
+    }
+
+    /// The owner (identity id, or `me`) used when a listing names none, including the
+    /// listing behind [`SailPointClient::get_token`].
+    #[must_use]
+    pub fn default_owner(mut self, owner_id: impl Into<String>) -> Self {
+        self.default_owner = Some(owner_id.into());
+        self
+    }
+
+    /// A builder filled from `lookup` (the environment for [`from_env`](Self::from_env)):
+    /// `SAIL_BASE_URL`, `SAIL_CLIENT_ID`, `SAIL_CLIENT_SECRET`. A missing or empty one is
+    /// an [`Error::InvalidInput`] whose field is the variable's name.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let get = |name: &'static str| {
+            lookup(name)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or_else(|| Error::invalid(name, "is not set"))
+        };
+        let base = get(ENV_BASE_URL)?;
+        let id = get(ENV_CLIENT_ID)?;
+        let secret = SecretString::from(get(ENV_CLIENT_SECRET)?);
+        Ok(Self::default()
+            .base_url(base)
+            .client_credentials(id, secret))
+    }
+
+    /// A builder filled from the environment (see [`from_lookup`](Self::from_lookup)).
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<SailPointClient> {
+        let base = self
+            .base_url
+            .ok_or_else(|| Error::invalid("base URL", "is required"))?;
+        let auth = self
+            .auth
+            .ok_or_else(|| Error::invalid("auth", "give client credentials or a bearer token"))?;
+        let transport = Transport::new(PROVIDER, &base, self.options)?;
+        let source: Arc<dyn TokenSource> = match auth {
+            Auth::Bearer(token) => Arc::new(StaticToken::new(token)),
+            Auth::ClientCredentials {
+                client_id,
+                client_secret,
+            } => {
+                if client_id.trim().is_empty() {
+                    return Err(Error::invalid("client id", "must not be empty"));
+                }
+                let fetcher = ClientCredentialsFetcher {
+                    transport: transport.clone(),
+                    client_id,
+                    client_secret,
+                };
+                let mut cache = CachingTokenSource::new(Arc::new(fetcher));
+                if let Some(margin) = self.refresh_margin {
+                    cache = cache.with_margin(margin);
+                }
+                Arc::new(cache)
+            }
+        };
+        Ok(SailPointClient {
+            transport: transport.with_auth(source),
+            version: self.version,
+            default_owner: self.default_owner,
+        })
+    }
+}
+
+/// Typed client of SailPoint's personal access token API.
+///
+/// Also implements [`pats_core::PersonalAccessTokens`].
+#[derive(Debug, Clone)]
+pub struct SailPointClient {
+    transport: Transport,
+    version: ApiVersion,
+    default_owner: Option<String>,
+}
+
+impl SailPointClient {
+    /// A builder.
+    pub fn builder() -> SailPointClientBuilder {
+        SailPointClientBuilder::default()
+    }
+
+    /// A client from `SAIL_BASE_URL`, `SAIL_CLIENT_ID`, `SAIL_CLIENT_SECRET` (v3).
+    pub fn from_env() -> Result<Self> {
+        SailPointClientBuilder::from_env()?.build()
+    }
+
+    /// The API version in use.
+    pub fn api_version(&self) -> ApiVersion {
+        self.version
+    }
+
+    /// The default owner, if one was set.
+    pub fn default_owner(&self) -> Option<&str> {
+        self.default_owner.as_deref()
+    }
+
+    fn request(&self, request: Request, id: Option<&TokenId>) -> Request {
+        let mut request = request.segments(self.version.collection_segments());
+        if let Some(id) = id {
+            request = request.segments([id.as_str()]);
+        }
+        if self.version.sends_experimental_header() {
+            request = request.header(
+                HeaderName::from_static("x-sailpoint-experimental"),
+                HeaderValue::from_static("true"),
+            );
+        }
+        request
+    }
+
+    /// `POST …/personal-access-tokens`. Never retried (a create is not idempotent), except
+    /// the one replay after a 401, when the server did nothing.
+    pub async fn create_token(&self, token: &NewToken) -> Result<CreatedPat> {
+        let body = token.to_body(self.version, OffsetDateTime::now_utc())?;
+        let request = self
+            .request(Request::post("/{v}/personal-access-tokens"), None)
+            .json(&body)?;
+        let response = self.transport.send(request).await?;
+        if !response.is_success() {
+            return Err(map_error(&response));
+        }
+        let token: GetPersonalAccessTokenResponse = response.json()?;
+        let secret: SecretField = response.json()?;
+        if secret.secret.is_empty() {
+            return Err(response.decode_error("the create answer has an empty `secret`"));
+        }
+        Ok(CreatedPat {
+            token,
+            secret: SecretString::from(secret.secret),
+        })
+    }
+
+    /// `GET …/personal-access-tokens?owner-id=…&filters=…` (the whole listing: SailPoint
+    /// does not page it).
+    pub async fn list_tokens(
+        &self,
+        list: &ListTokens,
+    ) -> Result<Vec<GetPersonalAccessTokenResponse>> {
+        let mut request = self.request(Request::get("/{v}/personal-access-tokens"), None);
+        if let Some(owner) = list.owner_id.as_ref().or(self.default_owner.as_ref()) {
+            if owner.trim().is_empty() {
+                return Err(Error::invalid("owner-id", "must not be empty"));
+            }
+            request = request.query("owner-id", owner);
+        }
+        if let Some(filter) = &list.filter {
+            request = request.query("filters", filter.expression());
+        }
+        let response = self.transport.send(request).await?;
+        if !response.is_success() {
+            return Err(map_error(&response));
+        }
+        response.json()
+    }
+
+    /// One token by id. SailPoint has no get-by-id endpoint: this lists the default
+    /// owner's tokens (or all tokens the caller may see) and picks the one with this id;
+    /// [`Error::NotFound`] when it is not listed.
+    pub async fn get_token(&self, id: &TokenId) -> Result<GetPersonalAccessTokenResponse> {
+        let all = self.list_tokens(&ListTokens::new()).await?;
+        all.into_iter()
+            .find(|t| t.id == id.as_str())
+            .ok_or_else(|| {
+                Error::NotFound(ApiError::new(
+                    404,
+                    format!("no personal access token with id `{id}` in the listing"),
+                ))
+            })
+    }
+
+    /// `PATCH …/personal-access-tokens/{id}` with a typed patch.
+    pub async fn patch_token(
+        &self,
+        id: &TokenId,
+        patch: &TokenPatch,
+    ) -> Result<GetPersonalAccessTokenResponse> {
+        let patch = patch.to_patch(self.version)?;
+        self.patch_token_raw(id, &patch).await
+    }
+
+    /// `PATCH …/personal-access-tokens/{id}` with any RFC 6902 document, checked first
+    /// against the version (see [`validate_patch`](crate::validate_patch)). Sent as
+    /// `application/json-patch+json`; retried on 429/5xx only when it holds nothing but
+    /// `replace` and `test` operations (which can be applied twice).
+    pub async fn patch_token_raw(
+        &self,
+        id: &TokenId,
+        patch: &json_patch::Patch,
+    ) -> Result<GetPersonalAccessTokenResponse> {
+        validate_patch(self.version, patch, OffsetDateTime::now_utc())?;
+        let bytes = serde_json::to_vec(patch)
+            .map_err(|e| Error::invalid("patch", format!("cannot serialize: {e}")))?;
+        let idempotent = patch.0.iter().all(|op| {
+            matches!(
+                op,
+                json_patch::PatchOperation::Replace(_) | json_patch::PatchOperation::Test(_)
+            )
+        });
+        let request = self
+            .request(Request::patch("/{v}/personal-access-tokens/{id}"), Some(id))
+            .body(bytes, HeaderValue::from_static(PATCH_CONTENT_TYPE))
+            .idempotent(idempotent);
+        let response = self.transport.send(request).await?;
+        if !response.is_success() {
+            return Err(map_error(&response));
+        }
+        response.json()
+    }
+
+    /// `DELETE …/personal-access-tokens/{id}` (204).
+    pub async fn delete_token(&self, id: &TokenId) -> Result<()> {
+        let request = self.request(
+            Request::delete("/{v}/personal-access-tokens/{id}"),
+            Some(id),
+        );
+        let response = self.transport.send(request).await?;
+        if !response.is_success() {
+            return Err(map_error(&response));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use pats_core::ErrorKind;
+    use serde_json::json;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-03-01 12:00 UTC);
+
+    #[test]
+    fn bodies_per_version() {
+        let t = NewToken::new("ci")
+            .scope(["sp:scopes:all"])
+            .access_token_validity_seconds(600)
+            .expires_at(datetime!(2026-04-01 00:00:00.5 UTC));
+        assert_eq!(
+            t.to_body(ApiVersion::V3, NOW).unwrap(),
+            json!({"name":"ci","scope":["sp:scopes:all"],"accessTokenValiditySeconds":600,
+                   "expirationDate":"2026-04-01T00:00:00.5Z"})
+        );
+        assert_eq!(
+            NewToken::new("n").to_body(ApiVersion::Beta, NOW).unwrap(),
+            json!({"name":"n"})
+        );
+        let never = NewToken::new("n").never_expires(NeverExpires::I_UNDERSTAND_THE_RISK);
+        for v in [ApiVersion::V2025, ApiVersion::V2026, ApiVersion::V1] {
+            assert_eq!(
+                never.to_body(v, NOW).unwrap(),
+                json!({"name":"n","expirationDate":null,"userAwareTokenNeverExpires":true})
+            );
+        }
+    }
+
+    #[test]
+    fn validation_rules() {
+        let kind = |t: NewToken, v| t.to_body(v, NOW).unwrap_err().kind();
+        assert_eq!(
+            kind(NewToken::new(" "), ApiVersion::V3),
+            ErrorKind::InvalidInput
+        );
+        for s in [0, 14, 43_201] {
+            assert_eq!(
+                kind(
+                    NewToken::new("n").access_token_validity_seconds(s),
+                    ApiVersion::V3
+                ),
+                ErrorKind::InvalidInput
+            );
+        }
+        for s in [15, 43_200] {
+            assert!(
+                NewToken::new("n")
+                    .access_token_validity_seconds(s)
+                    .to_body(ApiVersion::V3, NOW)
+                    .is_ok()
+            );
+        }
+        assert_eq!(
+            kind(
+                NewToken::new("n").expires_at(datetime!(2026-03-01 11:59 UTC)),
+                ApiVersion::V2025
+            ),
+            ErrorKind::InvalidInput
+        );
+        // Six months: 2026-09-01 12:00 is the last accepted instant on v3/beta/v2024.
+        for v in [ApiVersion::V3, ApiVersion::Beta, ApiVersion::V2024] {
+            assert!(
+                NewToken::new("n")
+                    .expires_at(datetime!(2026-09-01 12:00 UTC))
+                    .to_body(v, NOW)
+                    .is_ok()
+            );
+            assert_eq!(
+                kind(
+                    NewToken::new("n").expires_at(datetime!(2026-09-01 12:01 UTC)),
+                    v
+                ),
+                ErrorKind::InvalidInput
+            );
+            assert_eq!(
+                kind(
+                    NewToken::new("n").never_expires(NeverExpires::I_UNDERSTAND_THE_RISK),
+                    v
+                ),
+                ErrorKind::InvalidInput
+            );
+        }
+        // No cap from v2025 on; but no silent never-expiring default either.
+        assert!(
+            NewToken::new("n")
+                .expires_at(datetime!(2030-01-01 0:00 UTC))
+                .to_body(ApiVersion::V2025, NOW)
+                .is_ok()
+        );
+        assert_eq!(
+            kind(NewToken::new("n"), ApiVersion::V1),
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            kind(
+                NewToken::new("n").scope(Vec::<String>::new()),
+                ApiVersion::V3
+            ),
+            ErrorKind::InvalidInput
+        );
+    }
+
+    #[test]
+    fn from_lookup_names_the_missing_variable() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let err = SailPointClientBuilder::from_lookup(env(&[
+            ("SAIL_BASE_URL", "https://acme.api.identitynow.com"),
+            ("SAIL_CLIENT_ID", "cid"),
+        ]))
+        .unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidInput { field, .. } if field == "SAIL_CLIENT_SECRET"),
+            "{err}"
+        );
+        let err =
+            SailPointClientBuilder::from_lookup(env(&[("SAIL_CLIENT_SECRET", "s3cr3t-value")]))
+                .unwrap_err();
+        assert!(matches!(&err, Error::InvalidInput { field, .. } if field == "SAIL_BASE_URL"));
+        assert!(!format!("{err} {err:?}").contains("s3cr3t-value"));
+        let builder = SailPointClientBuilder::from_lookup(env(&[
+            ("SAIL_BASE_URL", "https://acme.api.identitynow.com"),
+            ("SAIL_CLIENT_ID", "cid"),
+            ("SAIL_CLIENT_SECRET", "s3cr3t-value"),
+        ]))
+        .unwrap();
+        let client = builder.build().unwrap();
+        let text = format!("{client:?}");
+        assert!(!text.contains("s3cr3t-value"), "{text}");
+        assert!(text.contains("acme.api.identitynow.com"), "{text}");
+        let err = SailPointClient::builder()
+            .base_url("http://acme.example.com")
+            .bearer_token(SecretString::from("t"))
+            .build()
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    }
+}

@@ -1,0 +1,387 @@
+//! Typed JSON Patch (RFC 6902) for personal access tokens, and the checks every patch
+//! (typed or raw) goes through before it is sent.
+
+use crate::version::{ApiVersion, PATH_EXPIRATION_DATE, PATH_NAME, PATH_NEVER_EXPIRES, PATH_SCOPE};
+use json_patch::jsonptr::PointerBuf;
+use json_patch::{Patch, PatchOperation, ReplaceOperation};
+use pats_core::{Error, NeverExpires, Result};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+/// A typed patch: each setter adds one `replace` operation, so nobody hand-writes paths.
+///
+/// ```
+/// use pats_sailpoint::{ApiVersion, TokenPatch};
+/// let patch = TokenPatch::new().name("ci").scope(["sp:scopes:all"]);
+/// let json = serde_json::to_value(patch.to_patch(ApiVersion::V3)?)?;
+/// assert_eq!(json, serde_json::json!([
+///     { "op": "replace", "path": "/name", "value": "ci" },
+///     { "op": "replace", "path": "/scope", "value": ["sp:scopes:all"] },
+/// ]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TokenPatch {
+    ops: Vec<(&'static str, Value)>,
+}
+
+impl TokenPatch {
+    /// An empty patch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn push(mut self, path: &'static str, value: Value) -> Self {
+        self.ops.retain(|(p, _)| *p != path);
+        self.ops.push((path, value));
+        self
+    }
+
+    /// `replace /name`.
+    #[must_use]
+    pub fn name(self, name: impl Into<String>) -> Self {
+        self.push(PATH_NAME, Value::String(name.into()))
+    }
+
+    /// `replace /scope`.
+    #[must_use]
+    pub fn scope<I, S>(self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let scopes = scopes
+            .into_iter()
+            .map(|s| Value::String(s.into()))
+            .collect();
+        self.push(PATH_SCOPE, Value::Array(scopes))
+    }
+
+    /// `replace /expirationDate` with a time (v2025, v2026, V1 only); sent with
+    /// millisecond precision.
+    #[must_use]
+    pub fn expiration_date(self, at: OffsetDateTime) -> Self {
+        self.push(PATH_EXPIRATION_DATE, Value::String(format_time(at)))
+    }
+
+    /// Makes the token never expire: `replace /expirationDate null` and `replace
+    /// /userAwareTokenNeverExpires true` (v2025, v2026, V1 only).
+    #[must_use]
+    pub fn never_expires(self, acknowledged: NeverExpires) -> Self {
+        let _ = acknowledged;
+        self.push(PATH_EXPIRATION_DATE, Value::Null)
+            .push(PATH_NEVER_EXPIRES, Value::Bool(true))
+    }
+
+    /// Whether no operation was added.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// The RFC 6902 document, checked against `version` (see [`validate_patch`]).
+    pub fn to_patch(&self, version: ApiVersion) -> Result<Patch> {
+        let mut ops = Vec::with_capacity(self.ops.len());
+        for (path, value) in &self.ops {
+            let path = PointerBuf::parse(*path)
+                .map_err(|e| Error::invalid("patch", format!("bad path `{path}`: {e}")))?;
+            ops.push(PatchOperation::Replace(ReplaceOperation {
+                path,
+                value: value.clone(),
+            }));
+        }
+        let patch = Patch(ops);
+        validate_patch(version, &patch, OffsetDateTime::now_utc())?;
+        Ok(patch)
+    }
+}
+
+/// Formats a time as SailPoint does: RFC 3339, UTC, at most millisecond precision.
+pub(crate) fn format_time(t: OffsetDateTime) -> String {
+    pats_core::wire::format_timestamp(truncate_to_millis(t))
+}
+
+/// Drops sub-millisecond digits.
+pub(crate) fn truncate_to_millis(t: OffsetDateTime) -> OffsetDateTime {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    t.replace_nanosecond(u32::from(t.millisecond()) * 1_000_000)
+        .unwrap_or(t)
+}
+
+fn op_name(op: &PatchOperation) -> &'static str {
+    match op {
+        PatchOperation::Add(_) => "add",
+        PatchOperation::Remove(_) => "remove",
+        PatchOperation::Replace(_) => "replace",
+        PatchOperation::Move(_) => "move",
+        PatchOperation::Copy(_) => "copy",
+        PatchOperation::Test(_) => "test",
+    }
+}
+
+/// Checks a patch against what `version` allows, as of `now`:
+///
+/// - not empty; every `path` (and `from`) is one of [`ApiVersion::patchable_paths`];
+/// - `/name`: a non-blank string, never removed;
+/// - `/scope`: a non-empty array of non-blank strings (or `null` / removed: all scopes);
+/// - `/expirationDate`: a future RFC 3339 time, or `null` / removed only together with
+///   `/userAwareTokenNeverExpires` set to `true` in the same patch;
+/// - `/userAwareTokenNeverExpires`: a boolean.
+///
+/// `test` operations are checked for their path only. Errors are
+/// [`Error::InvalidInput`] with field `patch`.
+pub fn validate_patch(version: ApiVersion, patch: &Patch, now: OffsetDateTime) -> Result<()> {
+    let bad = |reason: String| Error::invalid("patch", reason);
+    if patch.0.is_empty() {
+        return Err(bad("the patch has no operations".into()));
+    }
+    let allowed = version.patchable_paths();
+    let mut clears_expiration = false;
+    let mut acknowledges = false;
+    for op in &patch.0 {
+        let name = op_name(op);
+        let path = op.path().as_str();
+        if !allowed.contains(&path) {
+            return Err(bad(format!(
+                "`{name} {path}`: the path is not patchable on {version} (allowed: {})",
+                allowed.join(", ")
+            )));
+        }
+        let from = match op {
+            PatchOperation::Move(m) => Some(m.from.as_str()),
+            PatchOperation::Copy(c) => Some(c.from.as_str()),
+            _ => None,
+        };
+        if let Some(from) = from
+            && !allowed.contains(&from)
+        {
+            return Err(bad(format!(
+                "`{name} {path}`: `from` {from} is not patchable on {version}"
+            )));
+        }
+        let value = match op {
+            PatchOperation::Add(a) => Some(&a.value),
+            PatchOperation::Replace(r) => Some(&r.value),
+            PatchOperation::Test(_) => continue,
+            PatchOperation::Remove(_) => None,
+            // The moved/copied value is another patchable field's, of another type.
+            PatchOperation::Move(_) | PatchOperation::Copy(_) => {
+                return Err(bad(format!(
+                    "`{name} {path}`: move and copy between token fields are not meaningful"
+                )));
+            }
+        };
+        match (path, value) {
+            (PATH_NAME, Some(Value::String(s))) if !s.trim().is_empty() => {}
+            (PATH_NAME, Some(_)) => {
+                return Err(bad("`/name` must be a non-empty string".into()));
+            }
+            (PATH_NAME, None) => return Err(bad("`/name` cannot be removed".into())),
+            (PATH_SCOPE, None | Some(Value::Null)) => {}
+            (PATH_SCOPE, Some(Value::Array(items))) => {
+                if items.is_empty() {
+                    return Err(bad("`/scope` needs at least one scope".into()));
+                }
+                if !items
+                    .iter()
+                    .all(|s| s.as_str().is_some_and(|s| !s.trim().is_empty()))
+                {
+                    return Err(bad("`/scope` must hold non-empty strings".into()));
+                }
+            }
+            (PATH_SCOPE, Some(_)) => {
+                return Err(bad("`/scope` must be an array of strings".into()));
+            }
+            (PATH_EXPIRATION_DATE, None | Some(Value::Null)) => clears_expiration = true,
+            (PATH_EXPIRATION_DATE, Some(Value::String(s))) => {
+                let at = pats_core::wire::parse_timestamp(s).ok_or_else(|| {
+                    bad(format!("`/expirationDate` `{s}` is not an RFC 3339 time"))
+                })?;
+                if at <= now {
+                    return Err(bad("`/expirationDate` must be in the future".into()));
+                }
+            }
+            (PATH_EXPIRATION_DATE, Some(_)) => {
+                return Err(bad("`/expirationDate` must be a time or null".into()));
+            }
+            (PATH_NEVER_EXPIRES, Some(Value::Bool(b))) => acknowledges = *b,
+            (PATH_NEVER_EXPIRES, _) => {
+                return Err(bad("`/userAwareTokenNeverExpires` must be a boolean".into()));
+            }
+            _ => {}
+        }
+    }
+    if clears_expiration && !acknowledges {
+        return Err(bad(
+            "clearing `/expirationDate` makes the token never expire: the same patch must set \
+             `/userAwareTokenNeverExpires` to true (use TokenPatch::never_expires)"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use time::macros::datetime;
+
+    #[test]
+    fn builder_output_is_rfc6902() {
+        let patch = TokenPatch::new()
+            .name("renamed")
+            .scope(["sp:scopes:all", "idn:foo"])
+            .expiration_date(datetime!(2030-01-02 03:04:05.123456 UTC))
+            .to_patch(ApiVersion::V2025)
+            .unwrap();
+        assert_eq!(
+            serde_json::to_value(&patch).unwrap(),
+            json!([
+                { "op": "replace", "path": "/name", "value": "renamed" },
+                { "op": "replace", "path": "/scope", "value": ["sp:scopes:all", "idn:foo"] },
+                { "op": "replace", "path": "/expirationDate", "value": "2030-01-02T03:04:05.123Z" },
+            ])
+        );
+        let never = TokenPatch::new()
+            .expiration_date(datetime!(2030-01-01 0:00 UTC))
+            .never_expires(NeverExpires::I_UNDERSTAND_THE_RISK)
+            .to_patch(ApiVersion::V1)
+            .unwrap();
+        assert_eq!(
+            serde_json::to_value(&never).unwrap(),
+            json!([
+                { "op": "replace", "path": "/expirationDate", "value": null },
+                { "op": "replace", "path": "/userAwareTokenNeverExpires", "value": true },
+            ])
+        );
+    }
+
+    #[test]
+    fn version_limits_paths() {
+        for v in [ApiVersion::V3, ApiVersion::Beta, ApiVersion::V2024] {
+            let err = TokenPatch::new()
+                .expiration_date(datetime!(2030-01-01 0:00 UTC))
+                .to_patch(v)
+                .unwrap_err();
+            assert!(err.to_string().contains("not patchable"), "{err}");
+            assert!(
+                TokenPatch::new()
+                    .never_expires(NeverExpires::I_UNDERSTAND_THE_RISK)
+                    .to_patch(v)
+                    .is_err()
+            );
+        }
+    }
+
+    #[test]
+    fn raw_patches_are_checked() {
+        let now = datetime!(2026-01-01 0:00 UTC);
+        let check = |v: ApiVersion, doc: Value| {
+            let patch: Patch = serde_json::from_value(doc).unwrap();
+            validate_patch(v, &patch, now)
+        };
+        assert!(
+            check(
+                ApiVersion::V3,
+                json!([{"op":"replace","path":"/name","value":"x"}])
+            )
+            .is_ok()
+        );
+        assert!(check(ApiVersion::V3, json!([])).is_err());
+        assert!(
+            check(
+                ApiVersion::V3,
+                json!([{"op":"replace","path":"/owner","value":"x"}])
+            )
+            .is_err()
+        );
+        assert!(
+            check(
+                ApiVersion::V3,
+                json!([{"op":"replace","path":"/name","value":""}])
+            )
+            .is_err()
+        );
+        assert!(check(ApiVersion::V3, json!([{"op":"remove","path":"/name"}])).is_err());
+        assert!(
+            check(
+                ApiVersion::V3,
+                json!([{"op":"replace","path":"/scope","value":[]}])
+            )
+            .is_err()
+        );
+        assert!(
+            check(
+                ApiVersion::V3,
+                json!([{"op":"replace","path":"/scope","value":[1]}])
+            )
+            .is_err()
+        );
+        assert!(
+            check(
+                ApiVersion::V3,
+                json!([{"op":"move","from":"/name","path":"/scope"}])
+            )
+            .is_err()
+        );
+        assert!(check(ApiVersion::V3, json!([{"op":"test","path":"/name","value":"a"},{"op":"replace","path":"/name","value":"b"}])).is_ok());
+        // Never-expiring without the acknowledgement.
+        assert!(
+            check(
+                ApiVersion::V2025,
+                json!([{"op":"replace","path":"/expirationDate","value":null}])
+            )
+            .is_err()
+        );
+        assert!(
+            check(
+                ApiVersion::V2025,
+                json!([{"op":"remove","path":"/expirationDate"}])
+            )
+            .is_err()
+        );
+        assert!(
+            check(
+                ApiVersion::V2025,
+                json!([
+                    {"op":"replace","path":"/expirationDate","value":null},
+                    {"op":"replace","path":"/userAwareTokenNeverExpires","value":false}
+                ])
+            )
+            .is_err()
+        );
+        assert!(
+            check(
+                ApiVersion::V2025,
+                json!([
+                    {"op":"replace","path":"/expirationDate","value":null},
+                    {"op":"replace","path":"/userAwareTokenNeverExpires","value":true}
+                ])
+            )
+            .is_ok()
+        );
+        // Past and malformed dates.
+        assert!(
+            check(
+                ApiVersion::V2026,
+                json!([{"op":"replace","path":"/expirationDate","value":"2025-01-01T00:00:00Z"}])
+            )
+            .is_err()
+        );
+        assert!(
+            check(
+                ApiVersion::V2026,
+                json!([{"op":"replace","path":"/expirationDate","value":"soon"}])
+            )
+            .is_err()
+        );
+        assert!(
+            check(
+                ApiVersion::V2026,
+                json!([{"op":"replace","path":"/expirationDate","value":"2027-01-01T00:00:00Z"}])
+            )
+            .is_ok()
+        );
+    }
+}
