@@ -1,0 +1,194 @@
+//! # pats: Personal Access Tokens on every provider, with one API
+//!
+//! Add one dependency, pick providers with cargo features, and write the same code for
+//! all of them against [`PersonalAccessTokens`]:
+//!
+//! ```toml
+//! [dependencies]
+//! pats = { version = "0.1", default-features = false, features = ["sailpoint"] }
+//! ```
+//!
+//! ```no_run
+//! use pats::{CreateToken, Expiry, PersonalAccessTokensExt};
+//! use std::time::Duration;
+//!
+//! # async fn run() -> pats::Result<()> {
+//! // PATS_PROVIDER=sailpoint SAIL_BASE_URL=... SAIL_CLIENT_ID=... SAIL_CLIENT_SECRET=...
+//! let tokens = pats::from_env()?;
+//! let created = tokens
+//!     .create(
+//!         &CreateToken::builder()
+//!             .name("ci-deploy")
+//!             .expiry(Expiry::In(Duration::from_secs(7 * 24 * 3600)))
+//!             .build()?,
+//!     )
+//!     .await?;
+//! println!("created {} on {}", created.info.id, tokens.provider());
+//! let expiring = tokens
+//!     .expiring_within(Duration::from_secs(14 * 24 * 3600), &Default::default())
+//!     .await?;
+//! println!("{} tokens expire within two weeks", expiring.len());
+//! # Ok(()) }
+//! ```
+//!
+//! Switching to ZITADEL or Dfns changes only the feature and the configuration
+//! (`PATS_PROVIDER=zitadel` and its variables, see [`config`]); the code stays the same.
+//! What a provider cannot do is reported by [`PersonalAccessTokens::capabilities`] and
+//! returned as [`Error::Unsupported`].
+//!
+//! When you need a provider's own surface, its typed client is re-exported:
+//! [`dfns`] (feature `dfns`), [`zitadel`] (feature `zitadel`), [`sailpoint`] (feature
+//! `sailpoint`). Everything from `pats-core` is re-exported at the root.
+
+pub mod config;
+
+pub use config::{Config, DfnsConfig, SailPointConfig, ZitadelConfig};
+pub use pats_core::*;
+
+/// The Dfns client (`pats-dfns`).
+#[cfg(feature = "dfns")]
+pub use pats_dfns as dfns;
+/// The SailPoint client (`pats-sailpoint`).
+#[cfg(feature = "sailpoint")]
+pub use pats_sailpoint as sailpoint;
+/// The ZITADEL client (`pats-zitadel`).
+#[cfg(feature = "zitadel")]
+pub use pats_zitadel as zitadel;
+
+/// The providers compiled into this build.
+pub const PROVIDERS: &[&str] = &[
+    #[cfg(feature = "dfns")]
+    "dfns",
+    #[cfg(feature = "zitadel")]
+    "zitadel",
+    #[cfg(feature = "sailpoint")]
+    "sailpoint",
+];
+
+/// Connects to the provider named by the environment (see [`config`]).
+pub fn from_env() -> Result<Box<dyn PersonalAccessTokens>> {
+    connect(&Config::from_env()?)
+}
+
+/// Connects to the provider `config` names, with default [`ClientOptions`].
+pub fn connect(config: &Config) -> Result<Box<dyn PersonalAccessTokens>> {
+    connect_with(config, ClientOptions::default())
+}
+
+/// Connects to the provider `config` names, with `options` (timeouts, retries, your own
+/// `reqwest::Client`).
+///
+/// A provider whose cargo feature is off gives [`Error::InvalidInput`] naming the feature.
+pub fn connect_with(
+    config: &Config,
+    options: ClientOptions,
+) -> Result<Box<dyn PersonalAccessTokens>> {
+    match config {
+        #[cfg(feature = "dfns")]
+        Config::Dfns(c) => providers::dfns(c, options),
+        #[cfg(feature = "zitadel")]
+        Config::Zitadel(c) => providers::zitadel(c, options),
+        #[cfg(feature = "sailpoint")]
+        Config::SailPoint(c) => providers::sailpoint(c, options),
+        #[allow(unreachable_patterns)]
+        other => {
+            let _ = options;
+            Err(feature_off(other.provider()))
+        }
+    }
+}
+
+fn feature_off(provider: &'static str) -> Error {
+    Error::invalid(
+        "provider",
+        format!(
+            "this build of pats does not include `{provider}`; enable the cargo feature: pats = {{ features = [\"{provider}\"] }}"
+        ),
+    )
+}
+
+#[cfg(any(feature = "dfns", feature = "zitadel", feature = "sailpoint"))]
+mod providers;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    fn field(err: Error) -> String {
+        match err {
+            Error::InvalidInput { field, .. } => field.into_owned(),
+            other => panic!("not InvalidInput: {other}"),
+        }
+    }
+
+    #[test]
+    fn errors_name_the_variable_never_its_value() {
+        assert_eq!(
+            field(Config::from_lookup(lookup(&[])).unwrap_err()),
+            "PATS_PROVIDER"
+        );
+        let err = Config::from_lookup(lookup(&[("PATS_PROVIDER", "okta-secret-ish")])).unwrap_err();
+        assert!(!err.to_string().contains("okta-secret-ish"), "{err}");
+        assert_eq!(field(err), "PATS_PROVIDER");
+        let err = Config::from_lookup(lookup(&[
+            ("PATS_PROVIDER", "sailpoint"),
+            ("SAIL_BASE_URL", "https://acme.api.identitynow.com"),
+            ("SAIL_CLIENT_ID", "id"),
+        ]))
+        .unwrap_err();
+        assert_eq!(field(err), "SAIL_CLIENT_SECRET");
+        let err = Config::from_lookup(lookup(&[
+            ("PATS_PROVIDER", "dfns"),
+            ("DFNS_AUTH_TOKEN", "tok-very-secret"),
+            ("DFNS_CRED_ID", "cr-1"),
+        ]))
+        .unwrap_err();
+        assert!(!format!("{err} {err:?}").contains("tok-very-secret"));
+        assert_eq!(field(err), "DFNS_PRIVATE_KEY");
+        let err = Config::from_lookup(lookup(&[
+            ("PATS_PROVIDER", "zitadel"),
+            ("ZITADEL_PAT", "p"),
+        ]))
+        .unwrap_err();
+        assert_eq!(field(err), "ZITADEL_URL");
+    }
+
+    #[test]
+    fn env_and_files_give_the_same_config() {
+        let from_env = Config::from_lookup(lookup(&[
+            ("PATS_PROVIDER", "SailPoint"),
+            ("SAIL_BASE_URL", "https://acme.api.identitynow.com"),
+            ("SAIL_CLIENT_ID", "cid"),
+            ("SAIL_CLIENT_SECRET", "client-secret-value"),
+            ("SAIL_API_VERSION", "v2025"),
+        ]))
+        .unwrap();
+        let from_json: Config = serde_json::from_value(serde_json::json!({
+            "provider": "sailpoint",
+            "base_url": "https://acme.api.identitynow.com",
+            "client_id": "cid",
+            "client_secret": "client-secret-value",
+            "api_version": "v2025"
+        }))
+        .unwrap();
+        for c in [&from_env, &from_json] {
+            let Config::SailPoint(s) = c else {
+                panic!("{c:?}")
+            };
+            assert_eq!(s.client_id.as_deref(), Some("cid"));
+            assert_eq!(s.api_version.as_deref(), Some("v2025"));
+            assert!(!format!("{c:?}").contains("client-secret-value"));
+        }
+        assert_eq!(from_env.provider(), "sailpoint");
+    }
+}

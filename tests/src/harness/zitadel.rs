@@ -1,0 +1,109 @@
+//! ZITADEL (user service v2) on [`ZitadelSim`], for machine user [`BOT`].
+
+use crate::{DefaultExpiry, Harness};
+use async_trait::async_trait;
+use pats::reexports::secrecy::ExposeSecret;
+use pats::{ClientOptions, Config, CreatedToken, Expiration, PersonalAccessTokens, TokenId};
+use pats_testkit::zitadel::ZitadelSim;
+use pats_testkit::{Fault, FaultRule, Faults};
+use std::time::Duration;
+
+/// The machine user whose tokens the suite manages.
+pub const BOT: &str = "250000000000000001";
+
+/// ZITADEL v2 on its simulator, connected through `pats::connect_with`.
+pub struct ZitadelHarness {
+    sim: ZitadelSim,
+}
+
+fn config(base_url: &str, pat: &str) -> Config {
+    serde_json::from_value(serde_json::json!({
+        "provider": "zitadel",
+        "base_url": base_url,
+        "pat": pat,
+        "organization_id": ZitadelSim::DEFAULT_ORG,
+        "user_id": BOT,
+    }))
+    .unwrap()
+}
+
+#[async_trait]
+impl Harness for ZitadelHarness {
+    async fn start() -> Self {
+        let sim = ZitadelSim::start().await;
+        sim.add_machine_user(ZitadelSim::DEFAULT_ORG, BOT);
+        Self { sim }
+    }
+
+    fn client(&self, options: ClientOptions) -> Box<dyn PersonalAccessTokens> {
+        pats::connect_with(&config(&self.sim.uri(), &self.sim.admin_pat()), options).unwrap()
+    }
+
+    fn client_at(&self, base_url: &str, options: ClientOptions) -> Box<dyn PersonalAccessTokens> {
+        pats::connect_with(&config(base_url, &self.sim.admin_pat()), options).unwrap()
+    }
+
+    fn client_with_bad_credentials(&self) -> Box<dyn PersonalAccessTokens> {
+        pats::connect(&config(&self.sim.uri(), "not-a-valid-pat-0123456789")).unwrap()
+    }
+
+    fn faults(&self) -> &Faults {
+        self.sim.faults()
+    }
+
+    fn owner(&self) -> Option<String> {
+        Some(BOT.to_owned())
+    }
+
+    fn unknown_id(&self) -> TokenId {
+        TokenId::new("299999999999999999").unwrap()
+    }
+
+    async fn secret_works(&self, created: &CreatedToken) -> bool {
+        // A PAT is a bearer token of its machine user.
+        let resp = pats::reexports::reqwest::Client::new()
+            .post(format!(
+                "{}/zitadel.user.v2.UserService/ListPersonalAccessTokens",
+                self.sim.uri()
+            ))
+            .bearer_auth(created.secret.expose_secret())
+            .header("content-type", "application/json")
+            .body("{}")
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await;
+        matches!(resp, Ok(r) if r.status().is_success())
+    }
+
+    async fn creates_received(&self) -> usize {
+        self.sim.count("/AddPersonalAccessToken").await
+    }
+
+    async fn stored_expiry(&self, id: &TokenId) -> Expiration {
+        match self.sim.pats().into_iter().find(|p| p.id == id.as_str()) {
+            Some(p) if p.expiration.year() >= 9999 => Expiration::Never,
+            Some(p) => Expiration::At(p.expiration),
+            None => Expiration::Unknown,
+        }
+    }
+
+    fn default_expiry(&self) -> DefaultExpiry {
+        DefaultExpiry::Never
+    }
+
+    fn revoke_rule(&self) -> FaultRule {
+        FaultRule::new(Fault::status(500)).path_contains("/RemovePersonalAccessToken")
+    }
+
+    fn create_rule(&self) -> FaultRule {
+        FaultRule::new(Fault::status(500)).path_contains("/AddPersonalAccessToken")
+    }
+
+    fn list_rule(&self) -> FaultRule {
+        FaultRule::new(Fault::status(500)).path_contains("/ListPersonalAccessTokens")
+    }
+
+    fn known_secrets(&self) -> Vec<String> {
+        vec![self.sim.admin_pat()]
+    }
+}
