@@ -5,7 +5,8 @@
 //! 2. `cargo clippy --workspace --all-targets --all-features -- -D warnings`
 //! 3. `cargo xtask codegen --check` (in process)
 //! 4. if `crates/pats` exists, `cargo check -p pats` with `--no-default-features`, alone and
-//!    with each of the `dfns`, `zitadel` and `sailpoint` features;
+//!    with each of the `dfns`, `zitadel` and `sailpoint` features, and the README's
+//!    quickstart (`cargo run -p pats --features simulate --example quickstart`);
 //! 5. `cargo test --workspace --all-features` (unit, integration and doc tests), last, and
 //!    a closing `N passed, N failed` line with the totals.
 //!
@@ -102,6 +103,20 @@ pub fn plan(root: &Path, mode: Mode) -> Vec<Step> {
                 true,
             ));
         }
+        // The README's quickstart: the lifecycle on every simulator must run.
+        steps.push(cargo(
+            &[
+                "run",
+                "--quiet",
+                "-p",
+                "pats",
+                "--features",
+                "simulate",
+                "--example",
+                "quickstart",
+            ],
+            true,
+        ));
     } else {
         steps.push(Step::Note(
             "crates/pats/Cargo.toml does not exist; skipping the `pats` feature matrix".to_owned(),

@@ -109,6 +109,8 @@ fn feature_off(provider: &'static str) -> Error {
 
 #[cfg(any(feature = "dfns", feature = "zitadel", feature = "sailpoint"))]
 mod providers;
+#[cfg(feature = "simulate")]
+pub mod simulate;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]

@@ -1,0 +1,128 @@
+//! Embedded simulators (feature `simulate`): every enabled provider's API served on
+//! loopback by `pats-testkit`, with a client connected to it through the same
+//! [`Config`] path real providers use. For trying pats, examples and demos without an
+//! account; nothing leaves `127.0.0.1`.
+
+use crate::{ClientOptions, Config, PersonalAccessTokens, Result};
+
+/// A running simulator and a client connected to it.
+pub struct Simulation {
+    provider: &'static str,
+    config: Config,
+    client: Box<dyn PersonalAccessTokens>,
+    _server: Server,
+}
+
+#[allow(dead_code)]
+enum Server {
+    #[cfg(feature = "dfns")]
+    Dfns(pats_testkit::dfns::DfnsSimulator),
+    #[cfg(feature = "zitadel")]
+    Zitadel(pats_testkit::zitadel::ZitadelSim),
+    #[cfg(feature = "sailpoint")]
+    SailPoint(pats_testkit::sailpoint::SailPointSim),
+}
+
+impl std::fmt::Debug for Simulation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulation")
+            .field("provider", &self.provider)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Simulation {
+    /// The provider name.
+    pub fn provider(&self) -> &'static str {
+        self.provider
+    }
+
+    /// The client, connected to the simulator.
+    pub fn client(&self) -> &dyn PersonalAccessTokens {
+        self.client.as_ref()
+    }
+
+    /// The configuration the client was built from (its secrets are the simulator's).
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+}
+
+/// The machine user whose tokens a ZITADEL simulation manages.
+pub const ZITADEL_MACHINE_USER: &str = "250000000000000001";
+
+/// Starts the simulator of `provider` (`dfns`, `zitadel` or `sailpoint`) and connects a
+/// client with `options`.
+pub async fn start(provider: &str, options: ClientOptions) -> Result<Simulation> {
+    let (provider, config, server): (&'static str, Config, Server) = match provider {
+        #[cfg(feature = "dfns")]
+        "dfns" => {
+            let sim = pats_testkit::dfns::DfnsSimulator::start().await;
+            let user = sim.register_user();
+            let config = Config::Dfns(crate::DfnsConfig {
+                base_url: Some(sim.uri()),
+                auth_token: user.auth_token.clone().into(),
+                credential_id: user.credential_id.clone(),
+                private_key: Some(user.private_key_pem.clone().into()),
+                private_key_file: None,
+            });
+            ("dfns", config, Server::Dfns(sim))
+        }
+        #[cfg(feature = "zitadel")]
+        "zitadel" => {
+            use pats_testkit::zitadel::ZitadelSim;
+            let sim = ZitadelSim::start().await;
+            sim.add_machine_user(ZitadelSim::DEFAULT_ORG, ZITADEL_MACHINE_USER);
+            let config = Config::Zitadel(crate::ZitadelConfig {
+                base_url: sim.uri(),
+                pat: Some(sim.admin_pat().into()),
+                key_file: None,
+                organization_id: Some(ZitadelSim::DEFAULT_ORG.to_owned()),
+                user_id: Some(ZITADEL_MACHINE_USER.to_owned()),
+                api: None,
+            });
+            ("zitadel", config, Server::Zitadel(sim))
+        }
+        #[cfg(feature = "sailpoint")]
+        "sailpoint" => {
+            use pats_testkit::sailpoint::SailPointSim;
+            let sim = SailPointSim::start().await;
+            let config = Config::SailPoint(crate::SailPointConfig {
+                base_url: sim.uri(),
+                client_id: Some(SailPointSim::CLIENT_ID.to_owned()),
+                client_secret: Some(SailPointSim::CLIENT_SECRET.into()),
+                access_token: None,
+                api_version: None,
+                owner_id: None,
+            });
+            ("sailpoint", config, Server::SailPoint(sim))
+        }
+        other => {
+            return Err(crate::Error::invalid(
+                "provider",
+                format!(
+                    "`{other}` is not a provider compiled into this build (available: {})",
+                    crate::PROVIDERS.join(", ")
+                ),
+            ));
+        }
+    };
+    let client = crate::connect_with(&config, options)?;
+    Ok(Simulation {
+        provider,
+        config,
+        client,
+        _server: server,
+    })
+}
+
+/// Starts a simulation of every provider compiled in, in [`PROVIDERS`](crate::PROVIDERS)
+/// order.
+pub async fn start_all(options: ClientOptions) -> Result<Vec<Simulation>> {
+    let mut all = Vec::new();
+    for provider in crate::PROVIDERS {
+        all.push(start(provider, options.clone()).await?);
+    }
+    Ok(all)
+}
