@@ -1,0 +1,1 @@
+//! Benchmarks of pats (being written).
