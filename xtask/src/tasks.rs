@@ -37,6 +37,13 @@ pub enum Step {
     CodegenCheck,
     /// Nothing to run; print this note.
     Note(String),
+    /// `cargo tree` of `pats` with only these features must not contain these crates.
+    ForbiddenDeps {
+        /// The `--features` of `pats` (with `--no-default-features`).
+        features: String,
+        /// Crate names that must not be in the normal dependency tree.
+        forbidden: Vec<String>,
+    },
 }
 
 impl Step {
@@ -45,6 +52,13 @@ impl Step {
             Step::Cargo(args) => format!("cargo {}", args.join(" ")),
             Step::CodegenCheck => "cargo xtask codegen --check".to_owned(),
             Step::Note(note) => format!("note: {note}"),
+            Step::ForbiddenDeps {
+                features,
+                forbidden,
+            } => format!(
+                "cargo tree -p pats --no-default-features --features {features} (without {})",
+                forbidden.join(", ")
+            ),
         }
     }
 }
@@ -103,6 +117,25 @@ pub fn plan(root: &Path, mode: Mode) -> Vec<Step> {
                 true,
             ));
         }
+        // One provider pulls in only what it needs.
+        steps.push(Step::ForbiddenDeps {
+            features: "sailpoint,rustls".to_owned(),
+            forbidden: ["p256", "jsonwebtoken", "rsa", "pats-dfns", "pats-zitadel"]
+                .map(str::to_owned)
+                .to_vec(),
+        });
+        // The system TLS stack instead of rustls.
+        steps.push(cargo(
+            &[
+                "check",
+                "-p",
+                "pats",
+                "--no-default-features",
+                "--features",
+                "sailpoint,native-tls",
+            ],
+            true,
+        ));
         // The README's quickstart: the lifecycle on every simulator must run.
         steps.push(cargo(
             &[
@@ -163,6 +196,15 @@ pub fn run(root: &Path, mode: Mode) -> Result<(), Error> {
                 ))
             })?,
             Step::Note(_) => {}
+            Step::ForbiddenDeps {
+                features,
+                forbidden,
+            } => check_forbidden_deps(&cargo, root, features, forbidden).map_err(|e| {
+                Error::new(format!(
+                    "step {}/{total} `{description}` failed: {e}",
+                    index + 1
+                ))
+            })?,
         }
     }
     println!("\nall {total} steps passed");
@@ -225,6 +267,64 @@ fn run_counting_tests(
     child.wait()
 }
 
+/// Lists the normal dependency tree of `pats` with `features` and fails if it contains a
+/// crate in `forbidden`.
+fn check_forbidden_deps(
+    cargo: &OsString,
+    root: &Path,
+    features: &str,
+    forbidden: &[String],
+) -> Result<(), Error> {
+    let output = Command::new(cargo)
+        .args([
+            "tree",
+            "-p",
+            "pats",
+            "--no-default-features",
+            "--features",
+            features,
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
+        ])
+        .current_dir(root)
+        .output()
+        .map_err(|e| Error::new(format!("could not run cargo tree: {e}")))?;
+    if !output.status.success() {
+        return Err(Error::new(format!(
+            "cargo tree failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )));
+    }
+    let tree = String::from_utf8_lossy(&output.stdout);
+    let found = forbidden_in(&tree, forbidden);
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::new(format!(
+            "`pats` with features `{features}` depends on {}",
+            found.join(", ")
+        )))
+    }
+}
+
+/// The crates of `forbidden` that name a line of a `cargo tree --format {p}` listing.
+fn forbidden_in(tree: &str, forbidden: &[String]) -> Vec<String> {
+    let mut found: Vec<String> = forbidden
+        .iter()
+        .filter(|name| {
+            tree.lines()
+                .any(|line| line.split_whitespace().next() == Some(name.as_str()))
+        })
+        .cloned()
+        .collect();
+    found.dedup();
+    found
+}
+
 /// Fails early, with the fix, when rustfmt or clippy is not installed.
 fn check_components(cargo: &OsString, root: &Path) -> Result<(), Error> {
     let mut missing = Vec::new();
@@ -260,6 +360,14 @@ mod tests {
             Step::Cargo(args) => args.iter().map(String::as_str).collect(),
             _ => Vec::new(),
         }
+    }
+
+    #[test]
+    fn forbidden_crates_are_found_by_name() {
+        let tree = "pats v0.1.0 (/w/crates/pats)\np256 v0.13.2\np256-extra v1.0.0\nurl v2.5.0\n";
+        let forbidden = ["p256".to_owned(), "jsonwebtoken".to_owned()];
+        assert_eq!(forbidden_in(tree, &forbidden), ["p256"]);
+        assert!(forbidden_in("url v2.5.0\n", &forbidden).is_empty());
     }
 
     #[test]
@@ -333,6 +441,7 @@ mod tests {
         let steps = plan(&root, Mode::Test);
         std::fs::remove_dir_all(&root)?;
         let matrix: Vec<Vec<&str>> = steps[3..7].iter().map(args).collect();
+        assert!(matches!(steps[7], Step::ForbiddenDeps { .. }));
         assert_eq!(
             matrix,
             [
