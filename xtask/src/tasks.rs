@@ -4,8 +4,9 @@
 //! 1. `cargo fmt --all -- --check`
 //! 2. `cargo clippy --workspace --all-targets --all-features -- -D warnings`
 //! 3. `cargo xtask codegen --check` (in process)
-//! 4. if `crates/pats` exists, `cargo check -p pats` with `--no-default-features`, alone and
-//!    with each of the `dfns`, `zitadel` and `sailpoint` features, and the README's
+//! 4. if `crates/pats` exists, `cargo test -p pats --no-default-features --lib` (no provider),
+//!    `cargo check -p pats` with each of the `dfns`, `zitadel` and `sailpoint` features
+//!    alone, a dependency-tree check, a `native-tls` build, and the README's
 //!    quickstart (`cargo run -p pats --features simulate --example quickstart`);
 //! 5. `cargo test --workspace --all-features` (unit, integration and doc tests), last, and
 //!    a closing `N passed, N failed` line with the totals.
@@ -100,8 +101,9 @@ pub fn plan(root: &Path, mode: Mode) -> Vec<Step> {
         .join("Cargo.toml")
         .is_file()
     {
+        // No provider at all: must build, and say which feature to enable (tested).
         steps.push(cargo(
-            &["check", "-p", "pats", "--no-default-features"],
+            &["test", "-p", "pats", "--no-default-features", "--lib"],
             true,
         ));
         for feature in FACADE_FEATURES {
@@ -445,7 +447,7 @@ mod tests {
         assert_eq!(
             matrix,
             [
-                vec!["check", "-p", "pats", "--no-default-features"],
+                vec!["test", "-p", "pats", "--no-default-features", "--lib"],
                 vec![
                     "check",
                     "-p",

@@ -166,6 +166,26 @@ mod tests {
     }
 
     #[test]
+    fn a_provider_whose_feature_is_off_names_the_feature() {
+        let config = Config::from_lookup(lookup(&[
+            ("PATS_PROVIDER", "dfns"),
+            ("DFNS_AUTH_TOKEN", "tok"),
+            ("DFNS_CRED_ID", "cr-1"),
+            ("DFNS_PRIVATE_KEY", "not a key"),
+        ]))
+        .unwrap();
+        let err = connect(&config).err().expect("refused either way");
+        if cfg!(feature = "dfns") {
+            // Enabled: the configuration reaches the Dfns client, which refuses the key.
+            assert!(!err.to_string().contains("does not include"), "{err}");
+        } else {
+            let message = err.to_string();
+            assert!(message.contains("features = [\"dfns\"]"), "{message}");
+            assert_eq!(field(err), "provider");
+        }
+    }
+
+    #[test]
     fn env_and_files_give_the_same_config() {
         let from_env = Config::from_lookup(lookup(&[
             ("PATS_PROVIDER", "SailPoint"),
