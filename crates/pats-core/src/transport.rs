@@ -5,7 +5,7 @@
 //!   path (`/`, `?`, `#`, `%` are encoded).
 //! - Every attempt has a timeout (connect and total); bodies larger than the configured
 //!   cap are refused while they stream in.
-//! - Idempotent requests are retried by [`retry::run`](crate::retry::run); a 401 with a
+//! - Idempotent requests are retried by [`retry::run`]; a 401 with a
 //!   refreshable [`TokenSource`] refreshes the token and replays the request once.
 //! - Each attempt runs in a `tracing` span `pats.request` with provider, method, path
 //!   template, attempt, status and latency, never headers or bodies.
