@@ -229,7 +229,9 @@ impl SailPointSim {
             windows: HashMap::new(),
         }));
         let faults = Faults::default();
-        let server = MockServer::start().await;
+        // An exclusive server (not from wiremock's pool): a request still in flight when a
+        // test ends (a stalled answer, say) must never reach the next test's simulator.
+        let server = MockServer::builder().start().await;
         Mock::given(any())
             .respond_with(Responder {
                 state: state.clone(),

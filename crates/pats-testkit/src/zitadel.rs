@@ -900,7 +900,9 @@ impl ZitadelSim {
 
     /// Starts a simulator with one organization and an admin machine user.
     pub async fn start() -> Self {
-        let server = MockServer::start().await;
+        // An exclusive server (not from wiremock's pool): a request still in flight when a
+        // test ends (a stalled answer, say) must never reach the next test's simulator.
+        let server = MockServer::builder().start().await;
         let mut state = State {
             base_url: server.uri().trim_end_matches('/').to_owned(),
             users: BTreeMap::new(),
