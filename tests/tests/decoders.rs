@@ -124,7 +124,7 @@ fn mutate(v: &mut Value, pick: usize, with: Value) {
             Value::Array(a) => a.len(),
             _ => 0,
         };
-        if children == 0 || pick % 3 == 0 {
+        if children == 0 || pick.is_multiple_of(3) {
             *slot = with;
             return;
         }
