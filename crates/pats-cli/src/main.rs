@@ -1,1 +1,62 @@
-fn main() {}
+//! `pats`: list, create, revoke, rotate and audit personal access tokens on Dfns, ZITADEL
+//! and SailPoint from a shell. See `pats --help` and the crate README.
+
+mod cli;
+mod commands;
+mod connect;
+mod error;
+mod output;
+mod progress;
+mod secret_file;
+mod span;
+
+use clap::Parser;
+use clap::error::ErrorKind;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("pats: error: cannot start the async runtime: {e}");
+            return error::Exit::Failed.into();
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(exit) => exit.into(),
+        Err(e) => {
+            eprintln!("pats: error: {e}");
+            e.exit.into()
+        }
+    }
+}
+
+/// Prints a command-line error on one line (help and version as clap prints them).
+fn usage_error(e: clap::Error) -> ExitCode {
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit()
+    }
+    let text = e.render().to_string();
+    let message = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more"))
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace(" tip: ", "; tip: ");
+    let message = message.strip_prefix("error: ").unwrap_or(&message);
+    eprintln!("pats: error: {message}; see `pats --help`");
+    error::Exit::Usage.into()
+}

@@ -1,0 +1,207 @@
+//! The command line, as clap parses it.
+
+use crate::span::Span;
+use clap::{Args, Parser, Subcommand};
+use pats::TokenId;
+use std::path::PathBuf;
+use time::OffsetDateTime;
+
+const AFTER_HELP: &str = "\
+Configuration:
+  --config FILE        a TOML file: `provider = \"sailpoint\"` (or dfns, zitadel) and that
+                       provider's settings (e.g. base_url, client_id, client_secret)
+  environment          PATS_PROVIDER and the provider's variables:
+                         dfns:      DFNS_AUTH_TOKEN, DFNS_CRED_ID, DFNS_PRIVATE_KEY(_FILE),
+                                    DFNS_BASE_URL
+                         zitadel:   ZITADEL_URL, ZITADEL_PAT or ZITADEL_KEY_FILE,
+                                    ZITADEL_ORG_ID, ZITADEL_USER_ID, ZITADEL_API
+                         sailpoint: SAIL_BASE_URL, SAIL_CLIENT_ID + SAIL_CLIENT_SECRET or
+                                    SAIL_ACCESS_TOKEN, SAIL_API_VERSION, SAIL_OWNER_ID
+  --simulate           no configuration: an embedded simulator on 127.0.0.1 of --provider
+                       (default sailpoint, API v2025), seeded with 3 demo tokens
+                       (demo-ci-deploy, demo-expiring, demo-legacy); every run starts afresh
+
+Token ids: an id as `pats list` shows it, or @NAME for the one token with that name.
+
+Exit codes:
+  0  success (audit: nothing found)
+  1  the operation failed: provider or network error, token not found, revoke failed
+  2  usage or configuration error: bad argument or duration, unknown provider, missing
+     variable or config file, something the provider does not support, secret file exists
+  3  audit found tokens that need attention";
+
+/// List, create, revoke, rotate and audit personal access tokens on Dfns, ZITADEL and
+/// SailPoint.
+#[derive(Debug, Parser)]
+#[command(name = "pats", version, after_help = AFTER_HELP, max_term_width = 100)]
+pub struct Cli {
+    /// Read the provider configuration from this TOML file instead of the environment.
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        conflicts_with = "simulate",
+        help_heading = "Global options"
+    )]
+    pub config: Option<PathBuf>,
+    /// The provider to use (overrides PATS_PROVIDER).
+    #[arg(long, global = true, value_name = "NAME", value_parser = parse_provider, help_heading = "Global options")]
+    pub provider: Option<&'static str>,
+    /// Run against an embedded, seeded simulator (no account needed; see `pats --help`).
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub simulate: bool,
+    /// Print JSON (one stable schema for every provider) instead of a table.
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List tokens.
+    List {
+        /// Only the tokens of this owner (user, machine user or identity id).
+        #[arg(long, value_name = "ID")]
+        owner: Option<String>,
+    },
+    /// Show one token.
+    Get {
+        /// The token's id, or @NAME.
+        #[arg(value_parser = parse_token_ref)]
+        id: TokenRef,
+    },
+    /// Create a token; its secret is printed once (or written with --secret-file).
+    Create {
+        /// The token's name (ZITADEL tokens have no names: ignored there).
+        name: String,
+        #[command(flatten)]
+        expiry: ExpiryArgs,
+        /// A scope or permission (repeat for several).
+        #[arg(long = "scope", value_name = "S")]
+        scopes: Vec<String>,
+        /// Create the token for this owner (where the provider allows it: ZITADEL).
+        #[arg(long, value_name = "ID")]
+        owner: Option<String>,
+        #[command(flatten)]
+        secret: SecretArgs,
+    },
+    /// Revoke (delete) one or more tokens.
+    Revoke {
+        /// The tokens' ids, or @NAME.
+        #[arg(required = true, value_parser = parse_token_ref)]
+        ids: Vec<TokenRef>,
+    },
+    /// Replace a token: create a new one like it, then revoke the old one.
+    Rotate {
+        /// The token to replace: its id, or @NAME.
+        #[arg(value_parser = parse_token_ref)]
+        id: TokenRef,
+        #[command(flatten)]
+        expiry: ExpiryArgs,
+        /// The new token's name (default: the old token's).
+        #[arg(long)]
+        name: Option<String>,
+        /// The new token's scopes (default: the old token's).
+        #[arg(long = "scope", value_name = "S")]
+        scopes: Vec<String>,
+        #[command(flatten)]
+        secret: SecretArgs,
+    },
+    /// Find tokens that expire soon, were not used for long, or never expire; exits with 3
+    /// when something is found. Without options, all three checks run (14d, 90d).
+    Audit {
+        /// Find tokens expiring within this time, or already expired.
+        #[arg(long, value_name = "DURATION")]
+        expiring_within: Option<Span>,
+        /// Find tokens not used for this long (providers that track last use: SailPoint).
+        #[arg(long, value_name = "DURATION")]
+        unused_for: Option<Span>,
+        /// Find tokens that never expire.
+        #[arg(long)]
+        never_expiring: bool,
+        /// Only the tokens of this owner.
+        #[arg(long, value_name = "ID")]
+        owner: Option<String>,
+    },
+    /// Show the providers compiled in and what each supports.
+    Providers,
+}
+
+/// When a new token expires.
+#[derive(Debug, Args)]
+pub struct ExpiryArgs {
+    /// Expire this long after creation (e.g. 30d, 12h, 2w).
+    #[arg(long, value_name = "DURATION", conflicts_with_all = ["expires_at", "never_expires"])]
+    pub expires_in: Option<Span>,
+    /// Expire at this time (RFC 3339, e.g. 2026-12-31T00:00:00Z).
+    #[arg(long, value_name = "TIME", value_parser = parse_time, conflicts_with = "never_expires")]
+    pub expires_at: Option<OffsetDateTime>,
+    /// Never expire (needs --i-understand; not every provider offers it).
+    #[arg(long, requires = "i_understand")]
+    pub never_expires: bool,
+    /// Acknowledge that a never-expiring token stays valid until it is revoked.
+    #[arg(long, requires = "never_expires")]
+    pub i_understand: bool,
+}
+
+/// Where a new secret goes.
+#[derive(Debug, Args)]
+pub struct SecretArgs {
+    /// Write the secret to this new file (mode 0600; never overwritten) instead of stdout.
+    /// A private key the provider pairs with the token (Dfns) goes to PATH.key.
+    #[arg(long, value_name = "PATH")]
+    pub secret_file: Option<PathBuf>,
+}
+
+/// A token named on the command line.
+#[derive(Debug, Clone)]
+pub enum TokenRef {
+    /// By id.
+    Id(TokenId),
+    /// By name (`@NAME`).
+    Name(String),
+}
+
+fn parse_token_ref(s: &str) -> Result<TokenRef, String> {
+    match s.strip_prefix('@') {
+        Some("") => Err("`@` needs a token name after it".into()),
+        Some(name) => Ok(TokenRef::Name(name.to_owned())),
+        None => TokenId::new(s).map(TokenRef::Id).map_err(|e| match e {
+            pats::Error::InvalidInput { reason, .. } => format!("not a token id: it {reason}"),
+            other => other.to_string(),
+        }),
+    }
+}
+
+fn parse_provider(s: &str) -> Result<&'static str, String> {
+    let wanted = s.trim().to_ascii_lowercase();
+    pats::PROVIDERS
+        .iter()
+        .copied()
+        .find(|p| *p == wanted)
+        .ok_or_else(|| {
+            format!(
+                "unknown provider `{s}`; this build has {}",
+                pats::PROVIDERS.join(", ")
+            )
+        })
+}
+
+fn parse_time(s: &str) -> Result<OffsetDateTime, String> {
+    OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339)
+        .map_err(|_| format!("`{s}` is not an RFC 3339 time (e.g. 2026-12-31T00:00:00Z)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,794 @@
+//! The subcommands.
+
+use crate::cli::{Cli, Command, ExpiryArgs, TokenRef};
+use crate::connect::{Session, connect};
+use crate::error::{CliError, Exit, one_line};
+use crate::output::{self, ProviderJson, TokenJson, out, outln};
+use crate::progress::Progress;
+use crate::secret_file::SecretFile;
+use crate::span::{Span, human};
+use pats::reexports::secrecy::ExposeSecret;
+use pats::{
+    ClientOptions, CreateToken, CreatedToken, Expiration, Expiry, ListQuery, NeverExpires,
+    PersonalAccessTokens, PersonalAccessTokensExt, TokenId, TokenInfo,
+};
+use serde::Serialize;
+use std::collections::HashSet;
+use std::path::Path;
+use time::OffsetDateTime;
+
+/// Runs the command line; the exit code on success (`Found` for an audit that found
+/// something).
+pub async fn run(cli: Cli) -> Result<Exit, CliError> {
+    if let Command::Providers = cli.command {
+        return providers(cli.json).await;
+    }
+    let session = connect(&cli).await?;
+    let ctx = Ctx {
+        client: session.client(),
+        json: cli.json,
+        progress: Progress::allowed(cli.json),
+        session: &session,
+    };
+    match cli.command {
+        Command::List { owner } => list(&ctx, owner).await,
+        Command::Get { id } => get(&ctx, &id).await,
+        Command::Create {
+            name,
+            expiry,
+            scopes,
+            owner,
+            secret,
+        } => {
+            create(
+                &ctx,
+                name,
+                &expiry,
+                scopes,
+                owner,
+                secret.secret_file.as_deref(),
+            )
+            .await
+        }
+        Command::Revoke { ids } => revoke(&ctx, &ids).await,
+        Command::Rotate {
+            id,
+            expiry,
+            name,
+            scopes,
+            secret,
+        } => {
+            rotate(
+                &ctx,
+                &id,
+                &expiry,
+                name,
+                scopes,
+                secret.secret_file.as_deref(),
+            )
+            .await
+        }
+        Command::Audit {
+            expiring_within,
+            unused_for,
+            never_expiring,
+            owner,
+        } => audit(&ctx, expiring_within, unused_for, never_expiring, owner).await,
+        Command::Providers => providers(cli.json).await,
+    }
+}
+
+struct Ctx<'a> {
+    client: &'a dyn PersonalAccessTokens,
+    json: bool,
+    progress: bool,
+    session: &'a Session,
+}
+
+impl Ctx<'_> {
+    fn provider(&self) -> &'static str {
+        self.client.provider()
+    }
+
+    fn token(&self, info: &TokenInfo) -> TokenJson {
+        TokenJson::new(self.provider(), info)
+    }
+
+    /// A provider error, with a reminder of what a `--simulate` run holds.
+    fn error(&self, e: pats::Error) -> CliError {
+        let not_found = e.kind() == pats::ErrorKind::NotFound;
+        let mut err = CliError::from(e);
+        if not_found && self.session.simulated() {
+            err.message.push_str(
+                " (every --simulate run starts a new simulation holding only the demo tokens: \
+                 name them as @demo-ci-deploy, @demo-expiring, @demo-legacy)",
+            );
+        }
+        err
+    }
+
+    /// A create error; a refused expiry says which options set one.
+    fn create_error(&self, e: pats::Error) -> CliError {
+        let about_expiry = matches!(&e, pats::Error::InvalidInput { field, .. }
+            if field.to_ascii_lowercase().contains("expir"));
+        let mut err = self.error(e);
+        if about_expiry {
+            err.message.push_str(
+                " (pats: give --expires-in DURATION, --expires-at TIME or --never-expires \
+                 --i-understand)",
+            );
+        }
+        err
+    }
+
+    /// Every token matching `query`, page by page, with a progress indicator.
+    async fn list_all(&self, query: ListQuery, what: &str) -> Result<Vec<TokenInfo>, CliError> {
+        let progress = Progress::start(self.progress, what);
+        let mut query = query;
+        let mut items = Vec::new();
+        let mut seen = HashSet::new();
+        loop {
+            let page = self.client.list(&query).await.map_err(|e| self.error(e))?;
+            progress.inc(page.items.len() as u64);
+            items.extend(page.items);
+            match page.next_page {
+                None => return Ok(items),
+                Some(next) => {
+                    if !seen.insert(next.clone()) {
+                        return Err(CliError::failed(format!(
+                            "{} repeated a page position while listing; try again or report it",
+                            self.provider()
+                        )));
+                    }
+                    query.page = Some(next);
+                }
+            }
+        }
+    }
+
+    /// The token `r` names.
+    async fn resolve(&self, r: &TokenRef) -> Result<TokenInfo, CliError> {
+        match r {
+            TokenRef::Id(id) => self.client.get(id).await.map_err(|e| self.error(e)),
+            TokenRef::Name(name) if !self.client.capabilities().names => {
+                Err(CliError::usage(format!(
+                    "{} tokens have no names, so `@{name}` names nothing; give the token's id \
+                     (see `pats list`)",
+                    self.provider()
+                )))
+            }
+            TokenRef::Name(name) => {
+                let progress = Progress::start(self.progress, "looking up the name");
+                let mut found = self
+                    .client
+                    .find_by_name(name, &ListQuery::new())
+                    .await
+                    .map_err(|e| self.error(e))?;
+                drop(progress);
+                match found.len() {
+                    1 => Ok(found.remove(0)),
+                    0 => {
+                        let mut e = CliError::failed(format!(
+                            "no token is named `{name}` on {}; check the name with `pats list`",
+                            self.provider()
+                        ));
+                        if self.session.simulated() {
+                            e.message.push_str(
+                                " (a --simulate run holds demo-ci-deploy, demo-expiring and \
+                                 demo-legacy)",
+                            );
+                        }
+                        Err(e)
+                    }
+                    n => Err(CliError::usage(format!(
+                        "{n} tokens are named `{name}` on {}; name one by its id (see `pats list`)",
+                        self.provider()
+                    ))),
+                }
+            }
+        }
+    }
+
+    /// The id `r` names, without a request when it is an id.
+    async fn resolve_id(&self, r: &TokenRef) -> Result<TokenId, CliError> {
+        match r {
+            TokenRef::Id(id) => Ok(id.clone()),
+            TokenRef::Name(_) => Ok(self.resolve(r).await?.id),
+        }
+    }
+}
+
+fn print_json(value: &impl Serialize) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| CliError::failed(format!("cannot render JSON: {e}")))?;
+    outln!("{text}");
+    Ok(())
+}
+
+async fn list(ctx: &Ctx<'_>, owner: Option<String>) -> Result<Exit, CliError> {
+    let mut query = ListQuery::new();
+    if let Some(owner) = owner {
+        query = query.owner(owner);
+    }
+    let tokens: Vec<TokenJson> = ctx
+        .list_all(query, "listing tokens")
+        .await?
+        .iter()
+        .map(|t| ctx.token(t))
+        .collect();
+    if ctx.json {
+        print_json(&tokens)?;
+    } else if tokens.is_empty() {
+        outln!("No tokens on {}.", ctx.provider());
+    } else {
+        out!("{}", output::token_table(&tokens));
+    }
+    Ok(Exit::Ok)
+}
+
+async fn get(ctx: &Ctx<'_>, id: &TokenRef) -> Result<Exit, CliError> {
+    let token = ctx.token(&ctx.resolve(id).await?);
+    if ctx.json {
+        print_json(&token)?;
+    } else {
+        out!("{}", output::token_details(&token));
+    }
+    Ok(Exit::Ok)
+}
+
+fn expiry_from(args: &ExpiryArgs) -> Option<Expiry> {
+    if let Some(span) = args.expires_in {
+        Some(Expiry::In(span.duration()))
+    } else if let Some(at) = args.expires_at {
+        Some(Expiry::At(at))
+    } else if args.never_expires && args.i_understand {
+        Some(Expiry::Never(NeverExpires::I_UNDERSTAND_THE_RISK))
+    } else {
+        None
+    }
+}
+
+/// The JSON of `create` and `rotate`.
+#[derive(Serialize)]
+struct CreatedJson {
+    token: TokenJson,
+    /// The secret; absent when it was written to `secret_file`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+    /// The private key paired with the token (Dfns), PKCS#8 PEM; absent when written to a
+    /// file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    private_key: Option<String>,
+    /// Where the secret was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret_file: Option<String>,
+    /// Where the private key was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    private_key_file: Option<String>,
+    /// For `rotate`: the replaced token and whether it was revoked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replaced: Option<ReplacedJson>,
+}
+
+#[derive(Serialize)]
+struct ReplacedJson {
+    id: String,
+    revoked: bool,
+    error: Option<String>,
+}
+
+/// The files `--secret-file` asks for, created before the token is.
+struct SecretFiles {
+    secret: SecretFile,
+    key: Option<SecretFile>,
+}
+
+fn key_path(path: &Path) -> std::path::PathBuf {
+    let mut key = path.as_os_str().to_owned();
+    key.push(".key");
+    key.into()
+}
+
+impl SecretFiles {
+    /// Creates PATH, and PATH.key where the provider hands out key material with its
+    /// tokens (Dfns: the core capabilities do not say so, hence the name check).
+    fn create(path: Option<&Path>, provider: &str) -> Result<Option<Self>, CliError> {
+        let Some(path) = path else { return Ok(None) };
+        let secret = SecretFile::create(path)?;
+        let key = if provider == "dfns" {
+            Some(SecretFile::create(&key_path(path))?)
+        } else {
+            None
+        };
+        Ok(Some(Self { secret, key }))
+    }
+}
+
+/// Prints (or writes) a new token and its secret, once.
+fn deliver(
+    ctx: &Ctx<'_>,
+    created: &CreatedToken,
+    files: Option<SecretFiles>,
+    replaced: Option<ReplacedJson>,
+) -> Result<(), CliError> {
+    let token = ctx.token(&created.info);
+    let mut out = CreatedJson {
+        token,
+        secret: None,
+        private_key: None,
+        secret_file: None,
+        private_key_file: None,
+        replaced,
+    };
+    match files {
+        Some(files) => {
+            out.secret_file = Some(files.secret.path().display().to_string());
+            let key_file = key_path(files.secret.path());
+            files.secret.write(created.secret.expose_secret())?;
+            if let Some(key) = &created.private_key {
+                let file = match files.key {
+                    Some(file) => file,
+                    None => SecretFile::create(&key_file)?,
+                };
+                out.private_key_file = Some(file.path().display().to_string());
+                file.write(key.expose_secret())?;
+            }
+        }
+        None => {
+            out.secret = Some(created.secret.expose_secret().to_owned());
+            out.private_key = created
+                .private_key
+                .as_ref()
+                .map(|k| k.expose_secret().to_owned());
+        }
+    }
+    if ctx.json {
+        return print_json(&out);
+    }
+    match &out.replaced {
+        Some(r) => outln!(
+            "Rotated {} on {}: new token {}, old token {}.",
+            r.id,
+            ctx.provider(),
+            out.token.id,
+            if r.revoked { "revoked" } else { "NOT revoked" }
+        ),
+        None => outln!("Created token {} on {}.", out.token.id, ctx.provider()),
+    }
+    out!("{}", output::token_details(&out.token));
+    if let Some(path) = &out.secret_file {
+        outln!("Secret written to {path} (mode 0600).");
+    }
+    if let Some(path) = &out.private_key_file {
+        outln!("Private key written to {path} (mode 0600).");
+    }
+    if let Some(secret) = &out.secret {
+        outln!("Secret (shown only this once; store it now):");
+        outln!("{secret}");
+    }
+    if let Some(key) = &out.private_key {
+        outln!("Private key paired with the token:");
+        out!("{key}");
+        if !key.ends_with('\n') {
+            outln!();
+        }
+    }
+    Ok(())
+}
+
+async fn create(
+    ctx: &Ctx<'_>,
+    name: String,
+    expiry: &ExpiryArgs,
+    scopes: Vec<String>,
+    owner: Option<String>,
+    secret_file: Option<&Path>,
+) -> Result<Exit, CliError> {
+    let mut builder = CreateToken::builder()
+        .name(name)
+        .scopes(scopes)
+        .expiry(expiry_from(expiry).unwrap_or_default());
+    if let Some(owner) = owner {
+        builder = builder.owner(owner);
+    }
+    let request = builder.build()?;
+    if !ctx.client.capabilities().names && !ctx.json {
+        eprintln!(
+            "pats: note: {} tokens have no names; the name is not stored",
+            ctx.provider()
+        );
+    }
+    let files = SecretFiles::create(secret_file, ctx.provider())?;
+    let created = ctx
+        .client
+        .create(&request)
+        .await
+        .map_err(|e| ctx.create_error(e))?;
+    deliver(ctx, &created, files, None)?;
+    Ok(Exit::Ok)
+}
+
+#[derive(Serialize)]
+struct RevokedJson {
+    id: String,
+    revoked: bool,
+    error: Option<String>,
+}
+
+async fn revoke(ctx: &Ctx<'_>, ids: &[TokenRef]) -> Result<Exit, CliError> {
+    let mut results = Vec::new();
+    let mut worst: Option<CliError> = None;
+    for r in ids {
+        let (label, outcome) = match ctx.resolve_id(r).await {
+            Ok(id) => (
+                id.to_string(),
+                ctx.client.revoke(&id).await.map_err(|e| ctx.error(e)),
+            ),
+            Err(e) => (
+                match r {
+                    TokenRef::Id(id) => id.to_string(),
+                    TokenRef::Name(n) => format!("@{n}"),
+                },
+                Err(e),
+            ),
+        };
+        match outcome {
+            Ok(()) => {
+                if !ctx.json {
+                    outln!("Revoked {label} on {}.", ctx.provider());
+                }
+                results.push(RevokedJson {
+                    id: label,
+                    revoked: true,
+                    error: None,
+                });
+            }
+            Err(e) => {
+                if !ctx.json && ids.len() > 1 {
+                    eprintln!("pats: error: revoking {label}: {e}");
+                }
+                results.push(RevokedJson {
+                    id: label,
+                    revoked: false,
+                    error: Some(e.message.clone()),
+                });
+                if worst
+                    .as_ref()
+                    .is_none_or(|w| e.exit == Exit::Failed && w.exit != Exit::Failed)
+                {
+                    worst = Some(e);
+                }
+            }
+        }
+    }
+    if ctx.json {
+        print_json(&results)?;
+    }
+    match worst {
+        None => Ok(Exit::Ok),
+        Some(e) if ids.len() == 1 => Err(e),
+        Some(e) => {
+            let failed = results.iter().filter(|r| !r.revoked).count();
+            Err(CliError {
+                exit: e.exit,
+                message: format!("{failed} of {} token(s) not revoked", ids.len()),
+            })
+        }
+    }
+}
+
+async fn rotate(
+    ctx: &Ctx<'_>,
+    id: &TokenRef,
+    expiry: &ExpiryArgs,
+    name: Option<String>,
+    scopes: Vec<String>,
+    secret_file: Option<&Path>,
+) -> Result<Exit, CliError> {
+    let old = ctx.resolve(id).await?;
+    let caps = ctx.client.capabilities();
+    // Same lifetime as the old token unless told otherwise.
+    let expiry = expiry_from(expiry).unwrap_or(match (old.expires, old.created) {
+        (Expiration::At(at), Some(created)) if at > created => {
+            Expiry::In(std::time::Duration::from_secs(
+                u64::try_from((at - created).whole_seconds())
+                    .unwrap_or(0)
+                    .max(1),
+            ))
+        }
+        _ => Expiry::ProviderDefault,
+    });
+    // Names are unique per owner on some providers and the new token exists before the
+    // old one is revoked: it gets a temporary name, renamed to the old one afterwards.
+    let rename_to = match (&name, &old.name) {
+        (None, Some(old_name)) if caps.names && caps.rename => Some(old_name.clone()),
+        _ => None,
+    };
+    let name = match (name, &old.name) {
+        (Some(name), _) => name,
+        (None, Some(old_name)) if rename_to.is_some() => format!("{old_name}-rotated"),
+        (None, Some(old_name)) => old_name.clone(),
+        (None, None) => format!("rotated-{}", old.id),
+    };
+    let scopes = if scopes.is_empty() && caps.scopes {
+        old.scopes.clone()
+    } else {
+        scopes
+    };
+    let mut builder = CreateToken::builder()
+        .name(name)
+        .scopes(scopes)
+        .expiry(expiry);
+    if let (true, Some(owner)) = (caps.create_for_owner, &old.owner) {
+        builder = builder.owner(owner.id.clone());
+    }
+    let request = builder.build()?;
+    let files = SecretFiles::create(secret_file, ctx.provider())?;
+    let mut rotation = ctx
+        .client
+        .rotate(&old.id, &request)
+        .await
+        .map_err(|e| ctx.create_error(e))?;
+    if let (Some(old_name), Ok(())) = (rename_to, &rotation.revoked) {
+        match ctx
+            .client
+            .rename(&rotation.created.info.id, &old_name)
+            .await
+        {
+            Ok(info) => rotation.created.info = info,
+            Err(e) => eprintln!(
+                "pats: note: the new token keeps the name `{}`: renaming it to `{old_name}` \
+                 failed: {}",
+                request.name().unwrap_or_default(),
+                one_line(&e.to_string())
+            ),
+        }
+    }
+    let revoke_error = rotation
+        .revoked
+        .as_ref()
+        .err()
+        .map(|e| one_line(&e.to_string()));
+    let replaced = ReplacedJson {
+        id: old.id.to_string(),
+        revoked: revoke_error.is_none(),
+        error: revoke_error.clone(),
+    };
+    deliver(ctx, &rotation.created, files, Some(replaced))?;
+    match rotation.revoked {
+        Ok(()) => Ok(Exit::Ok),
+        Err(e) => Err(CliError {
+            exit: Exit::Failed,
+            message: format!(
+                "the new token {} was created, but revoking the old token {} failed: {}; \
+                 revoke it with `pats revoke {}`",
+                rotation.created.info.id,
+                old.id,
+                one_line(&e.to_string()),
+                old.id
+            ),
+        }),
+    }
+}
+
+/// One audit check and whether it ran.
+#[derive(Serialize)]
+struct CheckJson {
+    check: &'static str,
+    threshold: Option<String>,
+    available: bool,
+    note: Option<String>,
+}
+
+#[derive(Serialize)]
+struct FindingJson {
+    check: &'static str,
+    reason: String,
+    token: TokenJson,
+}
+
+#[derive(Serialize)]
+struct AuditJson {
+    provider: &'static str,
+    tokens_checked: usize,
+    checks: Vec<CheckJson>,
+    findings: Vec<FindingJson>,
+}
+
+const DEFAULT_EXPIRING: &str = "14d";
+const DEFAULT_UNUSED: &str = "90d";
+
+async fn audit(
+    ctx: &Ctx<'_>,
+    expiring_within: Option<Span>,
+    unused_for: Option<Span>,
+    never_expiring: bool,
+    owner: Option<String>,
+) -> Result<Exit, CliError> {
+    let all = expiring_within.is_none() && unused_for.is_none() && !never_expiring;
+    let parse = |s: &str| s.parse::<Span>().map_err(CliError::usage);
+    let expiring_within = match expiring_within {
+        Some(s) => Some(s),
+        None if all => Some(parse(DEFAULT_EXPIRING)?),
+        None => None,
+    };
+    let unused_for = match unused_for {
+        Some(s) => Some(s),
+        None if all => Some(parse(DEFAULT_UNUSED)?),
+        None => None,
+    };
+    let never_expiring = never_expiring || all;
+    let tracks_last_use = output::tracks_last_use(&ctx.client.capabilities());
+    let unused_note = format!(
+        "{} does not report when a token was last used",
+        ctx.provider()
+    );
+    if unused_for.is_some() && !tracks_last_use && !all {
+        return Err(CliError::usage(format!(
+            "--unused-for cannot be checked: {unused_note}; drop --unused-for for this provider"
+        )));
+    }
+    let mut query = ListQuery::new();
+    if let Some(owner) = owner {
+        query = query.owner(owner);
+    }
+    let tokens = ctx.list_all(query, "auditing tokens").await?;
+    let now = OffsetDateTime::now_utc();
+    let mut checks = Vec::new();
+    let mut findings = Vec::new();
+    if let Some(span) = expiring_within {
+        checks.push(CheckJson {
+            check: "expiring",
+            threshold: Some(span.to_string()),
+            available: true,
+            note: None,
+        });
+        let horizon = time::Duration::try_from(span.duration())
+            .ok()
+            .and_then(|d| now.checked_add(d));
+        for t in &tokens {
+            if let Expiration::At(at) = t.expires
+                && horizon.is_none_or(|h| at <= h)
+            {
+                let reason = if at <= now {
+                    format!("expired {} ago", human(unsigned(now - at)))
+                } else {
+                    format!("expires in {}", human(unsigned(at - now)))
+                };
+                findings.push(FindingJson {
+                    check: "expiring",
+                    reason,
+                    token: ctx.token(t),
+                });
+            }
+        }
+    }
+    if let Some(span) = unused_for {
+        checks.push(CheckJson {
+            check: "unused",
+            threshold: Some(span.to_string()),
+            available: tracks_last_use,
+            note: (!tracks_last_use).then(|| format!("not available: {unused_note}")),
+        });
+        if tracks_last_use {
+            let cutoff = time::Duration::try_from(span.duration())
+                .ok()
+                .and_then(|d| now.checked_sub(d));
+            for t in &tokens {
+                let reason = match (t.last_used, t.created) {
+                    (Some(used), _) if cutoff.is_none_or(|c| used < c) => {
+                        Some(format!("last used {} ago", human(unsigned(now - used))))
+                    }
+                    (None, Some(created)) if cutoff.is_none_or(|c| created < c) => Some(format!(
+                        "never used, created {} ago",
+                        human(unsigned(now - created))
+                    )),
+                    (None, None) => Some("never used (creation time unknown)".to_owned()),
+                    _ => None,
+                };
+                if let Some(reason) = reason {
+                    findings.push(FindingJson {
+                        check: "unused",
+                        reason,
+                        token: ctx.token(t),
+                    });
+                }
+            }
+        }
+    }
+    if never_expiring {
+        checks.push(CheckJson {
+            check: "never_expiring",
+            threshold: None,
+            available: true,
+            note: None,
+        });
+        for t in &tokens {
+            if t.expires == Expiration::Never {
+                findings.push(FindingJson {
+                    check: "never_expiring",
+                    reason: "never expires".into(),
+                    token: ctx.token(t),
+                });
+            }
+        }
+    }
+    let report = AuditJson {
+        provider: ctx.provider(),
+        tokens_checked: tokens.len(),
+        checks,
+        findings,
+    };
+    if ctx.json {
+        print_json(&report)?;
+    } else {
+        print_audit(&report);
+    }
+    Ok(if report.findings.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Found
+    })
+}
+
+fn unsigned(d: time::Duration) -> std::time::Duration {
+    std::time::Duration::try_from(d).unwrap_or_default()
+}
+
+fn print_audit(report: &AuditJson) {
+    let checks: Vec<String> = report
+        .checks
+        .iter()
+        .map(|c| match &c.threshold {
+            Some(t) => format!("{} ({t})", c.check),
+            None => c.check.to_owned(),
+        })
+        .collect();
+    outln!(
+        "Audited {} token(s) on {}: {}.",
+        report.tokens_checked,
+        report.provider,
+        checks.join(", ")
+    );
+    for c in &report.checks {
+        if let Some(note) = &c.note {
+            outln!("Skipped {}: {note}.", c.check);
+        }
+    }
+    if report.findings.is_empty() {
+        outln!("Nothing found.");
+        return;
+    }
+    let mut t = output::Table::new(&["CHECK", "ID", "NAME", "FINDING"]);
+    for f in &report.findings {
+        t.row(vec![
+            f.check.to_owned(),
+            f.token.id.clone(),
+            f.token.name.clone().unwrap_or_else(|| "-".into()),
+            f.reason.clone(),
+        ]);
+    }
+    out!("{}", t.render());
+    outln!("{} finding(s).", report.findings.len());
+}
+
+async fn providers(json: bool) -> Result<Exit, CliError> {
+    // Capabilities with each provider's default settings, read from its simulator.
+    let simulations = pats::simulate::start_all(ClientOptions::default())
+        .await
+        .map_err(|e| CliError::failed(format!("cannot start the simulators: {e}")))?;
+    let list: Vec<ProviderJson> = simulations
+        .iter()
+        .map(|s| ProviderJson::new(s.provider(), &s.client().capabilities()))
+        .collect();
+    if json {
+        print_json(&list)?;
+    } else {
+        out!("{}", output::provider_table(&list));
+        outln!(
+            "(with each provider's default settings; SailPoint offers never-expiring tokens \
+             from api_version v2025 on, without the 6-month cap)"
+        );
+    }
+    Ok(Exit::Ok)
+}
