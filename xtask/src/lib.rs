@@ -3,8 +3,10 @@
 //! - `codegen [--check]`: regenerate (or check) `crates/*/src/generated.rs` from
 //!   `crates/*/spec/openapi.json` (see [`codegen`]);
 //! - `test`: everything CI checks, in order, stopping at the first failure (see [`tasks`]);
-//! - `ci`: the same, with `--locked`.
+//! - `ci`: the same, with `--locked`;
+//! - `bench`: the benchmarks of `crates/pats-bench`, in release mode (see [`bench`]).
 
+pub mod bench;
 pub mod codegen;
 pub mod tasks;
 

@@ -9,7 +9,10 @@ commands:
   codegen [--check]  generate crates/*/src/generated.rs from crates/*/spec/openapi.json;
                      with --check, write nothing and fail if any file is stale or missing
   test               fmt, clippy, codegen --check, tests and the `pats` feature matrix
-  ci                 the same as `test`, with --locked (the CI entry point)";
+  ci                 the same as `test`, with --locked (the CI entry point)
+  bench [--quick] [--build-cost] [--section N]...
+                     benchmarks (release build): SDK overhead against raw HTTP, signing,
+                     token caching, large lists, build cost; writes target/bench/results.*";
 
 fn main() -> ExitCode {
     let mut args = Vec::new();
@@ -34,6 +37,7 @@ fn main() -> ExitCode {
         ["codegen", "--check"] => xtask::codegen::run(&root, true),
         ["test"] => xtask::tasks::run(&root, xtask::tasks::Mode::Test),
         ["ci"] => xtask::tasks::run(&root, xtask::tasks::Mode::Ci),
+        ["bench", rest @ ..] => xtask::bench::run(&root, rest),
         [command, ..] if ["codegen", "test", "ci"].contains(command) => {
             return usage_error(&format!("unexpected arguments for `{command}`"));
         }

@@ -1,1 +1,228 @@
-//! Benchmarks of pats (being written).
+//! Benchmarks of `pats`: what the SDK costs over hand-written HTTP, measured on loopback in
+//! one run, as ratios to the physical floor. Run them with `cargo xtask bench`
+//! (`cargo run --release -p pats-bench`); the figures go to `target/bench/results.md` and
+//! `target/bench/results.json` (`results-partial.*` for a quick run or a run of some
+//! sections).
+//!
+//! 1. **Overhead per call**: each provider's list and get (and ZITADEL create and remove),
+//!    typed and through `dyn PersonalAccessTokens`, against a hand-written `reqwest`
+//!    request with the same bytes whose answer is parsed into `serde_json::Value`. The
+//!    server records both requests and the run fails unless they are identical. Goal:
+//!    `pats / raw ≤ 1.10` at the median.
+//! 2. **Dfns signed change**: one update through `pats` against three raw round trips plus
+//!    one P-256 signature (goal ≤ 1.15), and the signature alone.
+//! 3. **SailPoint cold start**: 1,000 concurrent list calls on a fresh client; exactly one
+//!    token request (asserted), p50 and p99 latency.
+//! 4. **Large lists**: 10,000 and 100,000 tokens per provider (time, MB/s, peak heap from a
+//!    counting allocator), and ZITADEL `list_all` over 100,000 tokens in pages of 1,000.
+//! 5. **Build cost**: crates in the dependency tree per provider feature; clean release
+//!    build times with `--build-cost`.
+//!
+//! The server ([`server`]) answers from pre-built bytes on its own thread, so it is never
+//! the bottleneck. Each measurement warms up, then runs its variants once per round in a
+//! rotating order (so drift hits them alike) and reports medians of sorted samples.
+//!
+//! [`run`] with [`Options::quick`] runs every section once with small sizes; the crate's
+//! test does that, so `cargo test --workspace` (and so `cargo xtask test`) compiles and
+//! exercises the benchmarks.
+
+pub mod alloc;
+pub mod build_cost;
+pub mod cold_start;
+pub mod fixtures;
+pub mod large_lists;
+pub mod measure;
+pub mod overhead;
+pub mod raw;
+pub mod report;
+pub mod server;
+
+pub use measure::{BoxError, Result};
+pub use report::{Report, Row};
+
+use measure::Plan;
+use std::path::{Path, PathBuf};
+
+/// Every heap allocation of the benchmarks (and of their tests) is counted.
+#[global_allocator]
+static ALLOCATOR: alloc::Counting = alloc::Counting;
+
+/// What to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// One iteration of everything, small sizes (the test mode).
+    pub quick: bool,
+    /// Also time clean release builds (slow).
+    pub build_times: bool,
+    /// The workspace root (for `cargo tree` and the builds).
+    pub workspace: PathBuf,
+    /// The target directory (results go to `<target>/bench/`).
+    pub target: PathBuf,
+    /// Only these sections (1 to 5); all when empty.
+    pub sections: Vec<usize>,
+}
+
+impl Options {
+    /// The full run, for this workspace.
+    pub fn full() -> Self {
+        let workspace = workspace_root();
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace.join("target"));
+        Self {
+            quick: false,
+            build_times: false,
+            workspace,
+            target,
+            sections: Vec::new(),
+        }
+    }
+
+    /// The quick test-mode run.
+    pub fn quick() -> Self {
+        Self {
+            quick: true,
+            ..Self::full()
+        }
+    }
+}
+
+/// The workspace root (two levels above this crate).
+pub fn workspace_root() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent()
+        .and_then(Path::parent)
+        .map_or_else(|| here.to_path_buf(), Path::to_path_buf)
+}
+
+/// CPU model, cores, OS and the compiler, as far as they can be read.
+pub fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let os = std::fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+                .map(|v| v.trim_matches('"').to_owned())
+        })
+        .unwrap_or_else(|| std::env::consts::OS.to_owned());
+    let rustc =
+        std::process::Command::new(std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into()))
+            .arg("--version")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_else(|| "rustc ?".to_owned());
+    let profile = if cfg!(debug_assertions) {
+        "debug build"
+    } else {
+        "release build"
+    };
+    format!("{cpu}, {cores} cores, {os}, {rustc}, {profile}")
+}
+
+/// Runs every section and returns the figures.
+pub fn run(options: &Options) -> Result<Report> {
+    let mut report = Report {
+        machine: machine(),
+        quick: options.quick,
+        ..Report::default()
+    };
+    if !alloc::active() {
+        return Err("the counting allocator is not installed".into());
+    }
+    let q = options.quick;
+    let calls = if q {
+        Plan::new(1, 1)
+    } else {
+        Plan::new(300, 3000)
+    };
+    let signed = if q {
+        Plan::new(1, 1)
+    } else {
+        Plan::new(100, 1000)
+    };
+    let (concurrency, rounds) = if q { (100, 1) } else { (1000, 5) };
+    let sizes: &[usize] = if q { &[200, 1000] } else { &[10_000, 100_000] };
+    let list_plans = if q {
+        [Plan::new(0, 1), Plan::new(0, 1)]
+    } else {
+        [Plan::new(2, 15), Plan::new(1, 4)]
+    };
+    let (total, page) = if q { (500, 100) } else { (100_000, 1000) };
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let wanted = |n: usize| options.sections.is_empty() || options.sections.contains(&n);
+    runtime.block_on(async {
+        if wanted(1) {
+            eprintln!("section 1: overhead per call ...");
+            overhead::section1(calls, &mut report).await?;
+            overhead::anatomy(calls, &mut report).await?;
+        }
+        if wanted(2) {
+            eprintln!("section 2: Dfns signed change ...");
+            overhead::section2(signed, &mut report).await?;
+        }
+        if wanted(3) {
+            eprintln!("section 3: SailPoint cold start ...");
+            cold_start::section3(concurrency, rounds, &mut report).await?;
+        }
+        if wanted(4) {
+            eprintln!("section 4: large lists ...");
+            large_lists::section4(sizes, &list_plans, total, page, &mut report).await?;
+            report.notes.push(format!(
+                "Large-list clients raise `ClientOptions::max_response_bytes` to {} MiB (the default, 4 MiB, is less than a list of 10,000 Dfns or SailPoint tokens).",
+                large_lists::MAX_RESPONSE_BYTES / (1024 * 1024)
+            ));
+        }
+        Ok::<(), BoxError>(())
+    })?;
+    drop(runtime);
+    let missed: Vec<String> = report
+        .failures()
+        .iter()
+        .map(|r| format!("{} ({:.3})", r.name, r.ratio().unwrap_or_default()))
+        .collect();
+    if !missed.is_empty() {
+        report.notes.push(format!(
+            "Goals missed: {}. Where the time goes: each row's note splits the overhead into \
+             the transport, the client layer and the trait layer; the transport's CPU steps \
+             are the \"transport anatomy\" rows. What would close it: crates/pats-bench/README.md, \
+             \"What would close the gaps\".",
+            missed.join(", ")
+        ));
+    }
+    if wanted(5) {
+        eprintln!("section 5: build cost ...");
+        build_cost::section5(
+            &options.workspace,
+            &options.target,
+            options.build_times,
+            &mut report,
+        )?;
+    }
+    Ok(report)
+}
+
+/// Writes `<name>.md` and `<name>.json` under `<target>/bench/` and returns their paths.
+pub fn write(report: &Report, target: &Path, name: &str) -> Result<(PathBuf, PathBuf)> {
+    let dir = target.join("bench");
+    std::fs::create_dir_all(&dir)?;
+    let md = dir.join(format!("{name}.md"));
+    let json = dir.join(format!("{name}.json"));
+    std::fs::write(&md, report.markdown())?;
+    std::fs::write(&json, serde_json::to_string_pretty(&report.json())?)?;
+    Ok((md, json))
+}

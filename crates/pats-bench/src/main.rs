@@ -1,0 +1,75 @@
+//! `pats-bench`: runs the benchmarks (see the library docs) and writes
+//! `target/bench/results.md` and `results.json`.
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: pats-bench [--quick] [--build-cost] [--section N]...
+
+  --quick       one iteration of everything, small sizes (test mode; figures mean nothing)
+  --build-cost  also time a clean release build of `pats` per provider feature (slow)
+  --section N   run only section N (1 to 5; repeat for more)
+
+Writes target/bench/results.md and .json (results-partial.* for --quick or --section).";
+
+fn main() -> ExitCode {
+    let mut options = pats_bench::Options::full();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--section" => match args.next().and_then(|n| n.parse::<usize>().ok()) {
+                Some(n @ 1..=5) => options.sections.push(n),
+                _ => {
+                    eprintln!("error: --section needs a number from 1 to 5\n\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
+            "--quick" | "--test" => options.quick = true,
+            "--build-cost" => options.build_times = true,
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            other => {
+                eprintln!("error: unknown argument `{other}`\n\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let report = match pats_bench::run(&options) {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("{}", report.markdown());
+    // A run of some sections (or a quick one) does not replace the full results.
+    let name = if options.sections.is_empty() && !options.quick {
+        "results"
+    } else {
+        "results-partial"
+    };
+    match pats_bench::write(&report, &options.target, name) {
+        Ok((md, json)) => println!("written: {} and {}", md.display(), json.display()),
+        Err(e) => {
+            eprintln!("error: cannot write the results: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let missed = report.failures();
+    if missed.is_empty() {
+        println!("every goal met");
+    } else {
+        println!("{} goal(s) missed:", missed.len());
+        for row in missed {
+            println!(
+                "  {}: ratio {:.3} > {:.2}",
+                row.name,
+                row.ratio().unwrap_or_default(),
+                row.goal.unwrap_or_default()
+            );
+        }
+    }
+    ExitCode::SUCCESS
+}
