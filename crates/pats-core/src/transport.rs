@@ -704,7 +704,14 @@ impl Transport {
                 snippet: String::new(),
             });
         }
-        let mut body = Vec::new();
+        // The answer's headers are taken, not cloned; the body buffer is sized once when
+        // the length is announced (already checked against the cap).
+        let headers = std::mem::take(resp.headers_mut());
+        let mut body = Vec::with_capacity(
+            resp.content_length()
+                .and_then(|l| usize::try_from(l).ok())
+                .unwrap_or(0),
+        );
         while let Some(chunk) = resp.chunk().await.map_err(|e| self.map_reqwest(e))? {
             if body.len() + chunk.len() > limit {
                 return Err(Error::Decode {
@@ -721,7 +728,7 @@ impl Transport {
         }
         Ok(Response {
             status,
-            headers: resp.headers().clone(),
+            headers,
             body: Bytes::from(body),
             secrets: Arc::new(secrets),
         })
