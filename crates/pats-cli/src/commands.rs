@@ -13,7 +13,6 @@ use pats::{
     PersonalAccessTokens, PersonalAccessTokensExt, TokenId, TokenInfo,
 };
 use serde::Serialize;
-use std::collections::HashSet;
 use std::path::Path;
 use time::OffsetDateTime;
 
@@ -124,26 +123,10 @@ impl Ctx<'_> {
     /// Every token matching `query`, page by page, with a progress indicator.
     async fn list_all(&self, query: ListQuery, what: &str) -> Result<Vec<TokenInfo>, CliError> {
         let progress = Progress::start(self.progress, what);
-        let mut query = query;
-        let mut items = Vec::new();
-        let mut seen = HashSet::new();
-        loop {
-            let page = self.client.list(&query).await.map_err(|e| self.error(e))?;
-            progress.inc(page.items.len() as u64);
-            items.extend(page.items);
-            match page.next_page {
-                None => return Ok(items),
-                Some(next) => {
-                    if !seen.insert(next.clone()) {
-                        return Err(CliError::failed(format!(
-                            "{} repeated a page position while listing; try again or report it",
-                            self.provider()
-                        )));
-                    }
-                    query.page = Some(next);
-                }
-            }
-        }
+        self.client
+            .list_all_with(&query, &|n| progress.inc(n as u64))
+            .await
+            .map_err(|e| self.error(e))
     }
 
     /// The token `r` names.

@@ -71,11 +71,22 @@ pub trait PersonalAccessTokensExt: PersonalAccessTokens {
     /// Fails with [`Error::Decode`] if the provider hands back a page position it already
     /// gave (a listing that would never end).
     async fn list_all(&self, query: &ListQuery) -> Result<Vec<TokenInfo>> {
+        self.list_all_with(query, &|_| {}).await
+    }
+
+    /// [`list_all`](Self::list_all), calling `on_page` with the number of tokens of each
+    /// page as it arrives (for a progress indicator).
+    async fn list_all_with(
+        &self,
+        query: &ListQuery,
+        on_page: &(dyn Fn(usize) + Send + Sync),
+    ) -> Result<Vec<TokenInfo>> {
         let mut query = query.clone();
         let mut items = Vec::new();
         let mut seen = HashSet::new();
         loop {
             let page = self.list(&query).await?;
+            on_page(page.items.len());
             items.extend(page.items);
             match page.next_page {
                 None => return Ok(items),

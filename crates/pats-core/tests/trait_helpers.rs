@@ -146,6 +146,17 @@ async fn list_all_follows_pages_and_stops_on_a_repeated_position() {
     let all = dyn_pats.list_all(&ListQuery::new()).await.unwrap();
     let ids: Vec<_> = all.iter().map(|t| t.id.to_string()).collect();
     assert_eq!(ids, ["t1", "t2", "t3", "t4", "t5"]);
+    let pages = Mutex::new(Vec::new());
+    let again = dyn_pats
+        .list_all_with(&ListQuery::new(), &|n| pages.lock().unwrap().push(n))
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 5);
+    assert_eq!(
+        *pages.lock().unwrap(),
+        [2, 2, 1],
+        "one call per page, with its size"
+    );
 
     let broken = Memory {
         broken_paging: true,
