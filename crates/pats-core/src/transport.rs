@@ -580,6 +580,12 @@ impl Transport {
     /// Sends `request`, retrying it if it is idempotent, and returns the answer whatever
     /// its status (map non-2xx answers with [`Response::api_error`]).
     pub async fn send(&self, request: Request) -> Result<Response> {
+        // Boxed, so that the callers' futures (the typed clients', the trait's) hold a
+        // pointer rather than this state, which each of them would otherwise copy.
+        Box::pin(self.send_unboxed(request)).await
+    }
+
+    async fn send_unboxed(&self, request: Request) -> Result<Response> {
         let mut url = self.url(&request.segments)?;
         if !request.query.is_empty() {
             url.query_pairs_mut().extend_pairs(&request.query);
@@ -631,8 +637,10 @@ impl Transport {
             latency_ms = tracing::field::Empty,
         );
         let started = std::time::Instant::now();
+        // Boxed: the attempt's state is large, and every enclosing future (the retry
+        // loop, the auth layer, `send` and the caller's) would otherwise carry and copy it.
         let result = tracing::Instrument::instrument(
-            self.attempt_inner(req, url, attempt, token),
+            Box::pin(self.attempt_inner(req, url, attempt, token)),
             span.clone(),
         )
         .await;
