@@ -8,7 +8,9 @@
 //!    `cargo check -p pats` with each of the `dfns`, `zitadel` and `sailpoint` features
 //!    alone, a dependency-tree check, a `native-tls` build, and the README's
 //!    quickstart (`cargo run -p pats --features simulate --example quickstart`);
-//! 5. `cargo test --workspace --all-features` (unit, integration and doc tests), last, and
+//! 5. if `crates/pats-bench` exists, `cargo test -p pats-bench --benches`: every criterion
+//!    benchmark once, in criterion's test mode;
+//! 6. `cargo test --workspace --all-features` (unit, integration and doc tests), last, and
 //!    a closing `N passed, N failed` line with the totals.
 //!
 //! `ci` adds `--locked` to the commands that resolve dependencies. Cargo is run through the
@@ -156,6 +158,11 @@ pub fn plan(root: &Path, mode: Mode) -> Vec<Step> {
         steps.push(Step::Note(
             "crates/pats/Cargo.toml does not exist; skipping the `pats` feature matrix".to_owned(),
         ));
+    }
+    // The criterion benchmarks, each once in criterion's test mode, so they never rot
+    // (`cargo test --workspace` does not run bench targets).
+    if root.join("crates/pats-bench/Cargo.toml").is_file() {
+        steps.push(cargo(&["test", "-p", "pats-bench", "--benches"], true));
     }
     // Last, so the test totals close the log.
     steps.push(cargo(&["test", "--workspace", "--all-features"], true));
@@ -433,6 +440,25 @@ mod tests {
             args(&steps[4]),
             ["test", "--workspace", "--all-features", "--locked"]
         );
+    }
+
+    #[test]
+    fn benchmarks_run_once_when_present() -> Result<(), Box<dyn std::error::Error>> {
+        let root = std::env::temp_dir().join(format!("xtask-bench-plan-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("crates/pats-bench"))?;
+        std::fs::write(root.join("crates/pats-bench/Cargo.toml"), "")?;
+        let steps = plan(&root, Mode::Ci);
+        std::fs::remove_dir_all(&root)?;
+        let n = steps.len();
+        assert_eq!(
+            args(&steps[n - 2]),
+            ["test", "-p", "pats-bench", "--benches", "--locked"]
+        );
+        assert_eq!(
+            args(&steps[n - 1]),
+            ["test", "--workspace", "--all-features", "--locked"]
+        );
+        Ok(())
     }
 
     #[test]

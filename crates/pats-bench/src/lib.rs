@@ -1,6 +1,8 @@
 //! Benchmarks of `pats`: what the SDK costs over hand-written HTTP, measured on loopback in
-//! one run, as ratios to the physical floor. Run them with `cargo xtask bench`
-//! (`cargo run --release -p pats-bench`); the figures go to `target/bench/results.md` and
+//! one run, as ratios to the physical floor. Run them with `cargo xtask bench`, which runs
+//! the criterion benchmarks of sections 1 and 2 (`cargo bench -p pats-bench --bench calls`),
+//! then this crate's runner (`cargo run --release -p pats-bench`) for sections 3 to 5, which
+//! also reads criterion's medians; the figures go to `target/bench/results.md` and
 //! `target/bench/results.json` (`results-partial.*` for a quick run or a run of some
 //! sections).
 //!
@@ -19,20 +21,22 @@
 //!    build times with `--build-cost`.
 //!
 //! The server ([`server`]) answers from pre-built bytes on its own thread, so it is never
-//! the bottleneck. Each measurement warms up, then runs its variants once per round in a
-//! rotating order (so drift hits them alike) and reports medians of sorted samples.
+//! the bottleneck. Sections 1 and 2 are criterion benchmarks ([`calls`]); the runner's own
+//! measurements (sections 3 and 4) warm up, then report medians and percentiles of sorted
+//! samples, and count heap bytes with a counting allocator.
 //!
-//! [`run`] with [`Options::quick`] runs every section once with small sizes; the crate's
-//! test does that, so `cargo test --workspace` (and so `cargo xtask test`) compiles and
-//! exercises the benchmarks.
+//! [`run`] with [`Options::quick`] runs sections 3 to 5 once with small sizes; the crate's
+//! test does that, so `cargo test --workspace` compiles and exercises them, and
+//! `cargo test -p pats-bench --benches` runs every criterion benchmark once (both are steps
+//! of `cargo xtask test`).
 
 pub mod alloc;
 pub mod build_cost;
+pub mod calls;
 pub mod cold_start;
 pub mod fixtures;
 pub mod large_lists;
 pub mod measure;
-pub mod overhead;
 pub mod raw;
 pub mod report;
 pub mod server;
@@ -60,6 +64,10 @@ pub struct Options {
     pub target: PathBuf,
     /// Only these sections (1 to 5); all when empty.
     pub sections: Vec<usize>,
+    /// Criterion's output directory, where sections 1 and 2 are read from.
+    pub criterion: PathBuf,
+    /// Criterion results written before this are refused (from an earlier run).
+    pub since: Option<std::time::SystemTime>,
 }
 
 impl Options {
@@ -69,12 +77,16 @@ impl Options {
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| workspace.join("target"));
+        let criterion = std::env::var_os("CRITERION_HOME")
+            .map_or_else(|| target.join("criterion"), PathBuf::from);
         Self {
             quick: false,
             build_times: false,
             workspace,
             target,
             sections: Vec::new(),
+            criterion,
+            since: None,
         }
     }
 
@@ -142,16 +154,6 @@ pub fn run(options: &Options) -> Result<Report> {
         return Err("the counting allocator is not installed".into());
     }
     let q = options.quick;
-    let calls = if q {
-        Plan::new(1, 1)
-    } else {
-        Plan::new(300, 3000)
-    };
-    let signed = if q {
-        Plan::new(1, 1)
-    } else {
-        Plan::new(100, 1000)
-    };
     let (concurrency, rounds) = if q { (100, 1) } else { (1000, 5) };
     let sizes: &[usize] = if q { &[200, 1000] } else { &[10_000, 100_000] };
     let list_plans = if q {
@@ -165,16 +167,26 @@ pub fn run(options: &Options) -> Result<Report> {
         .enable_all()
         .build()?;
     let wanted = |n: usize| options.sections.is_empty() || options.sections.contains(&n);
+    if q {
+        report.notes.push(
+            "Sections 1 and 2 are criterion benchmarks: `cargo test -p pats-bench --benches` \
+             runs each once."
+                .to_owned(),
+        );
+    } else if wanted(1) || wanted(2) {
+        eprintln!(
+            "sections 1 and 2: criterion's medians from {}",
+            options.criterion.display()
+        );
+        calls::import(
+            &options.criterion,
+            options.since,
+            wanted(1),
+            wanted(2),
+            &mut report,
+        )?;
+    }
     runtime.block_on(async {
-        if wanted(1) {
-            eprintln!("section 1: overhead per call ...");
-            overhead::section1(calls, &mut report).await?;
-            overhead::anatomy(calls, &mut report).await?;
-        }
-        if wanted(2) {
-            eprintln!("section 2: Dfns signed change ...");
-            overhead::section2(signed, &mut report).await?;
-        }
         if wanted(3) {
             eprintln!("section 3: SailPoint cold start ...");
             cold_start::section3(concurrency, rounds, &mut report).await?;
@@ -199,8 +211,8 @@ pub fn run(options: &Options) -> Result<Report> {
         report.notes.push(format!(
             "Goals missed: {}. Where the time goes: each row's note splits the overhead into \
              the transport, the client layer and the trait layer; the transport's CPU steps \
-             are the \"transport anatomy\" rows. What would close it: crates/pats-bench/README.md, \
-             \"What would close the gaps\".",
+             are the \"transport anatomy\" rows; a cache profile is in crates/pats-bench/README.md, \
+             \"Where the time goes on small calls\", followed by what would close the gap.",
             missed.join(", ")
         ));
     }

@@ -4,11 +4,16 @@
 use std::process::ExitCode;
 
 const USAGE: &str = "\
-usage: pats-bench [--quick] [--build-cost] [--section N]...
+usage: pats-bench [--quick] [--build-cost] [--section N]... [--criterion DIR] [--since SECS]
 
-  --quick       one iteration of everything, small sizes (test mode; figures mean nothing)
-  --build-cost  also time a clean release build of `pats` per provider feature (slow)
-  --section N   run only section N (1 to 5; repeat for more)
+  --quick          sections 3 to 5 once, small sizes (test mode; figures mean nothing)
+  --build-cost     also time a clean release build of `pats` per provider feature (slow)
+  --section N      run only section N (1 to 5; repeat for more)
+  --criterion DIR  where criterion wrote sections 1 and 2 (default target/criterion)
+  --since SECS     refuse criterion results written before this Unix time
+
+Sections 1 and 2 are read from criterion's results: run
+`cargo bench -p pats-bench --bench calls` first (`cargo xtask bench` does both).
 
 Writes target/bench/results.md and .json (results-partial.* for --quick or --section).";
 
@@ -21,6 +26,23 @@ fn main() -> ExitCode {
                 Some(n @ 1..=5) => options.sections.push(n),
                 _ => {
                     eprintln!("error: --section needs a number from 1 to 5\n\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
+            "--criterion" => match args.next() {
+                Some(dir) => options.criterion = dir.into(),
+                None => {
+                    eprintln!("error: --criterion needs a directory\n\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
+            "--since" => match args.next().and_then(|n| n.parse::<u64>().ok()) {
+                Some(secs) => {
+                    options.since =
+                        Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs));
+                }
+                None => {
+                    eprintln!("error: --since needs a Unix time in seconds\n\n{USAGE}");
                     return ExitCode::from(2);
                 }
             },

@@ -1,6 +1,8 @@
-//! Timing: warm-up, then rounds that run every variant once each in a rotating order (so
-//! drift and order effects hit them alike), then medians and percentiles from the sorted
-//! samples.
+//! Timing of sections 3 and 4 (sections 1 and 2 are criterion's): warm-up, then rounds
+//! that run every variant once each in a rotating order (so drift and order effects hit
+//! them alike), then medians and percentiles from the sorted samples. These measurements
+//! take seconds per sample and need heap peaks and request counts beside the time, which a
+//! per-call harness does not give.
 
 use std::time::{Duration, Instant};
 
@@ -122,42 +124,6 @@ where
                 0 => timed(&mut a).await?,
                 1 => timed(&mut b).await?,
                 _ => timed(&mut c).await?,
-            };
-        }
-        if round >= plan.warmup {
-            for (o, t) in out.iter_mut().zip(t) {
-                o.push(t);
-            }
-        }
-    }
-    Ok(out.map(Samples::new))
-}
-
-/// Runs `a`, `b`, `c` and `d` once per round, in a rotating order, and returns their
-/// samples.
-pub async fn compare4<A, B, C, D>(
-    plan: Plan,
-    mut a: A,
-    mut b: B,
-    mut c: C,
-    mut d: D,
-) -> Result<[Samples; 4]>
-where
-    A: AsyncFnMut() -> Result<()>,
-    B: AsyncFnMut() -> Result<()>,
-    C: AsyncFnMut() -> Result<()>,
-    D: AsyncFnMut() -> Result<()>,
-{
-    let mut out: [Vec<Duration>; 4] = Default::default();
-    for round in 0..plan.warmup + plan.iterations {
-        let mut t = [Duration::ZERO; 4];
-        for k in 0..4 {
-            let which = (round + k) % 4;
-            t[which] = match which {
-                0 => timed(&mut a).await?,
-                1 => timed(&mut b).await?,
-                2 => timed(&mut c).await?,
-                _ => timed(&mut d).await?,
             };
         }
         if round >= plan.warmup {

@@ -1,5 +1,7 @@
-//! Every benchmark section, once, in quick mode: `cargo test` (and so `cargo xtask test`)
-//! compiles the benchmarks and runs them, so they never rot.
+//! Sections 3 to 5, once, in quick mode: `cargo test` (and so `cargo xtask test`) compiles
+//! the runner and runs it, so it never rots. Sections 1 and 2 are criterion benchmarks,
+//! which `cargo test -p pats-bench --benches` runs once each (another step of
+//! `cargo xtask test`); `calls::tests` checks how their medians become rows.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pats_bench::report::SECTIONS;
@@ -8,7 +10,7 @@ use pats_bench::{Options, run};
 #[test]
 fn every_section_runs_once_in_quick_mode() {
     let report = run(&Options::quick()).expect("the quick run fails");
-    for (index, title) in SECTIONS.iter().enumerate() {
+    for (index, title) in SECTIONS.iter().enumerate().skip(2) {
         assert!(
             report.rows.iter().any(|r| r.section == index),
             "no figures for {title}"
@@ -22,13 +24,10 @@ fn every_section_runs_once_in_quick_mode() {
             row.value
         );
     }
-    // Section 1 compares the typed and the dyn call of every case with the raw floor.
-    let goals = report.rows.iter().filter(|r| r.goal.is_some()).count();
-    assert_eq!(
-        goals,
-        8 * 2 + 1,
-        "8 calls × (typed, dyn) + the signed change"
-    );
+    // The criterion sections are not read in quick mode (criterion's test mode writes no
+    // estimates), and the report says where they ran.
+    assert!(report.rows.iter().all(|r| r.section >= 2));
+    assert!(report.notes.iter().any(|n| n.contains("--benches")));
     // Section 3 asserts exactly one token request (the run fails otherwise) and says so.
     let tokens = report
         .rows
@@ -45,7 +44,7 @@ fn every_section_runs_once_in_quick_mode() {
             .any(|r| r.value > 0.0)
     );
     let md = report.markdown();
-    for title in SECTIONS {
+    for title in &SECTIONS[2..] {
         assert!(md.contains(title), "{title} missing from the table");
     }
     assert_eq!(
