@@ -596,74 +596,85 @@ impl Transport {
             &self.options.retry,
             self.options.clock.as_ref(),
             request.idempotent,
-            |attempt| self.attempt_with_auth(request, url, attempt),
+            |attempt| self.attempt(request, url, attempt),
         )
         .await
     }
 
-    async fn attempt_with_auth(&self, req: &Request, url: &Url, attempt: u32) -> Result<Response> {
+    /// One attempt: a token, the exchange, and on a 401 from a refreshable source one
+    /// refresh and one replay (a 401 means the server did nothing, so even a create).
+    ///
+    /// One state machine rather than nested ones: every enclosing future would carry and
+    /// copy the states of nested ones, which showed as cache misses on small calls.
+    async fn attempt(&self, req: &Request, url: &Url, attempt: u32) -> Result<Response> {
         let source = self.auth.as_ref().filter(|_| req.authenticate);
-        let token = match source {
+        let mut token = match source {
             Some(s) => Some(s.token().await?),
             None => None,
         };
-        let resp = self.attempt_once(req, url, attempt, token.as_ref()).await?;
-        match (source, token) {
-            (Some(source), Some(token)) if resp.status == 401 && source.can_refresh() => {
-                // A 401 means the server did nothing: refresh and replay once, even a create.
-                tracing::debug!(provider = self.provider, "401: refreshing the token once");
-                source.invalidate(&token);
-                let token = source.token().await?;
-                self.attempt_once(req, url, attempt, Some(&token)).await
+        let mut may_replay = source.is_some_and(|s| s.can_refresh());
+        loop {
+            let span = tracing::debug_span!(
+                "pats.request",
+                provider = self.provider,
+                method = %req.method,
+                path = req.template,
+                attempt,
+                status = tracing::field::Empty,
+                latency_ms = tracing::field::Empty,
+            );
+            let started = std::time::Instant::now();
+            // Boxed: the exchange's state is the large one.
+            let exchange = Box::pin(self.exchange(req, url, attempt, token.as_ref()));
+            let result = if span.is_disabled() {
+                exchange.await
+            } else {
+                tracing::Instrument::instrument(exchange, span.clone()).await
+            };
+            let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            span.record("latency_ms", latency_ms);
+            span.in_scope(|| match &result {
+                Ok(resp) => {
+                    span.record("status", resp.status);
+                    tracing::debug!(status = resp.status, latency_ms, "answer");
+                }
+                Err(e) => tracing::debug!(kind = ?e.kind(), latency_ms, "failed"),
+            });
+            let resp = result?;
+            match (source, token.as_ref()) {
+                (Some(source), Some(refused)) if may_replay && resp.status == 401 => {
+                    tracing::debug!(provider = self.provider, "401: refreshing the token once");
+                    source.invalidate(refused);
+                    token = Some(source.token().await?);
+                    may_replay = false;
+                }
+                _ => return Ok(resp),
             }
-            _ => Ok(resp),
         }
     }
 
-    async fn attempt_once(
+    /// One request and its answer. The headers are written straight into reqwest's
+    /// request (no intermediate map).
+    async fn exchange(
         &self,
         req: &Request,
         url: &Url,
         attempt: u32,
         token: Option<&SecretString>,
     ) -> Result<Response> {
-        let span = tracing::debug_span!(
-            "pats.request",
-            provider = self.provider,
-            method = %req.method,
-            path = req.template,
-            attempt,
-            status = tracing::field::Empty,
-            latency_ms = tracing::field::Empty,
-        );
-        let started = std::time::Instant::now();
-        // Boxed: the attempt's state is large, and every enclosing future (the retry
-        // loop, the auth layer, `send` and the caller's) would otherwise carry and copy it.
-        let result = tracing::Instrument::instrument(
-            Box::pin(self.attempt_inner(req, url, attempt, token)),
-            span.clone(),
-        )
-        .await;
-        let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        span.record("latency_ms", latency_ms);
-        span.in_scope(|| match &result {
-            Ok(resp) => {
-                span.record("status", resp.status);
-                tracing::debug!(status = resp.status, latency_ms, "answer");
-            }
-            Err(e) => tracing::debug!(kind = ?e.kind(), latency_ms, "failed"),
-        });
-        result
-    }
-
-    async fn attempt_inner(
-        &self,
-        req: &Request,
-        url: &Url,
-        attempt: u32,
-        token: Option<&SecretString>,
-    ) -> Result<Response> {
-        let mut headers = req.headers.clone();
+        let mut builder = self
+            .http
+            .request(req.method.clone(), url.clone())
+            .timeout(self.options.timeout);
+        if let Some((body, _)) = &req.body {
+            builder = builder.body(body.clone());
+        }
+        let mut request = builder.build().map_err(|e| self.map_reqwest(e))?;
+        let headers = request.headers_mut();
+        headers.reserve(req.headers.len() + 4);
+        for (name, value) in &req.headers {
+            headers.append(name, value.clone());
+        }
         headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
         headers
             .entry(header::ACCEPT)
@@ -675,12 +686,8 @@ impl Transport {
                 url,
                 body: req.body.as_ref().map(|(b, _)| b.as_ref()),
             };
-            hook.before_attempt(&ctx, &mut headers).await?;
+            hook.before_attempt(&ctx, headers).await?;
         }
-        let mut builder = self
-            .http
-            .request(req.method.clone(), url.clone())
-            .timeout(self.options.timeout);
         if let Some(token) = token {
             let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
                 .map_err(|_| {
@@ -692,13 +699,12 @@ impl Transport {
             value.set_sensitive(true);
             headers.insert(header::AUTHORIZATION, value);
         }
-        if let Some((body, content_type)) = &req.body {
+        if let Some((_, content_type)) = &req.body {
             headers.insert(header::CONTENT_TYPE, content_type.clone());
-            builder = builder.body(body.clone());
         }
-        let mut resp = builder
-            .headers(headers)
-            .send()
+        let mut resp = self
+            .http
+            .execute(request)
             .await
             .map_err(|e| self.map_reqwest(e))?;
         let status = resp.status().as_u16();
