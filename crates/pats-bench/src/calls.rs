@@ -10,7 +10,7 @@
 //! into the rows of the report.
 
 use crate::fixtures::{self, BEARER, DFNS_CRED_ID, ZITADEL_USER};
-use crate::measure::Result;
+use crate::measure::{Result, done};
 use crate::raw::{Raw, RawRequest};
 use crate::report::{Report, Row};
 use crate::server::{self, Incoming, Recorded, Router, Server};
@@ -18,7 +18,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use criterion::measurement::{Measurement, ValueFormatter};
-use criterion::{Criterion, SamplingMode};
+use criterion::{BenchmarkGroup, Criterion, SamplingMode};
 use p256::ecdsa::signature::Signer as _;
 use p256::ecdsa::{Signature, SigningKey};
 use p256::pkcs8::DecodePrivateKey as _;
@@ -216,25 +216,26 @@ where
 }
 
 fn runtime() -> Runtime {
-    match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => panic!("cannot start the client runtime: {e}"),
-    }
+    ok(
+        "the client runtime",
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+    )
+}
+
+/// A group of [`Paired`] benchmarks: flat sampling, so every sample has the same number
+/// of rounds and their ratios weigh alike.
+fn paired_group<'c>(paired: &'c mut Criterion<Paired>, name: &str) -> BenchmarkGroup<'c, Paired> {
+    let mut group = paired.benchmark_group(name);
+    group.sampling_mode(SamplingMode::Flat);
+    group
 }
 
 /// Awaits one measured call; a failed call ends the benchmark (its figure would be wrong).
 async fn must<F: Future<Output = Result<()>>>(name: &str, call: F) {
     if let Err(e) = call.await {
         panic!("{name}: the call failed: {e}");
-    }
-}
-
-fn check(outcome: Result<()>) {
-    if let Err(e) = outcome {
-        panic!("{e}");
     }
 }
 
@@ -265,20 +266,22 @@ fn case<A, B, C, D, FA, FB, FC, FD>(
     FC: Future<Output = Result<()>>,
     FD: Future<Output = Result<()>>,
 {
-    check(rt.block_on(async {
-        let sent_typed = server.record(async || typed().await).await?;
-        let sent_dyn = server.record(async || dynamic().await).await?;
-        let sent_bare = server.record(async || bare().await).await?;
-        let sent_raw = server.record(async || raw().await).await?;
-        same_requests(&format!("{slug} (typed)"), &sent_typed, &sent_raw)?;
-        same_requests(&format!("{slug} (dyn)"), &sent_dyn, &sent_raw)?;
-        same_requests(&format!("{slug} (transport)"), &sent_bare, &sent_raw)
-    }));
+    ok(
+        "the requests",
+        rt.block_on(async {
+            let sent_typed = server.record(async || typed().await).await?;
+            let sent_dyn = server.record(async || dynamic().await).await?;
+            let sent_bare = server.record(async || bare().await).await?;
+            let sent_raw = server.record(async || raw().await).await?;
+            same_requests(&format!("{slug} (typed)"), &sent_typed, &sent_raw)?;
+            same_requests(&format!("{slug} (dyn)"), &sent_dyn, &sent_raw)?;
+            same_requests(&format!("{slug} (transport)"), &sent_bare, &sent_raw)
+        }),
+    );
     let mut group = crit.benchmark_group(slug);
     group.bench_function("raw", |b| b.to_async(rt).iter(|| must(slug, raw())));
     group.finish();
-    let mut group = paired.benchmark_group(slug);
-    group.sampling_mode(SamplingMode::Flat);
+    let mut group = paired_group(paired, slug);
     let [t, d, x] = VARIANTS;
     group.bench_function(t, |b| {
         b.to_async(rt)
@@ -382,11 +385,7 @@ fn found(found: bool) -> Result<()> {
     }
 }
 
-fn done<T, E: Into<crate::BoxError>>(outcome: std::result::Result<T, E>) -> Result<()> {
-    outcome.map(drop).map_err(Into::into)
-}
-
-fn ok<T>(what: &str, outcome: Result<T>) -> T {
+fn ok<T, E: std::fmt::Display>(what: &str, outcome: std::result::Result<T, E>) -> T {
     match outcome {
         Ok(value) => value,
         Err(e) => panic!("{what}: {e}"),
@@ -436,10 +435,7 @@ pub fn section1(crit: &mut Criterion) {
     // Dfns
     let dfns: &dyn PersonalAccessTokens = &c.dfns;
     let bare = &ok("transport", Bare::new("dfns", &uri));
-    let dfns_id = &ok(
-        "token id",
-        TokenId::new(fixtures::dfns_id(1)).map_err(Into::into),
-    );
+    let dfns_id = &ok("token id", TokenId::new(fixtures::dfns_id(1)));
     let list_all = &RawRequest::new(Method::GET, "/auth/pats");
     case(
         crit,
@@ -483,8 +479,7 @@ pub fn section1(crit: &mut Criterion) {
     let (aa, again) = AA;
     let first = || async move { done(raw.json(get).await) };
     let second = || async move { done(raw_b.json(get).await) };
-    let mut group = paired.benchmark_group(aa);
-    group.sampling_mode(SamplingMode::Flat);
+    let mut group = paired_group(&mut paired, aa);
     group.bench_function(again, |b| {
         b.to_async(&rt)
             .iter_custom(|iters| rounds(aa, iters, &second, &first));
@@ -523,10 +518,7 @@ pub fn section1(crit: &mut Criterion) {
         },
         || async move { done(raw.json(raw_list).await) },
     );
-    let zitadel_id = &ok(
-        "token id",
-        TokenId::new(fixtures::zitadel_id(1)).map_err(Into::into),
-    );
+    let zitadel_id = &ok("token id", TokenId::new(fixtures::zitadel_id(1)));
     let by_id = &ListPatsRequest::new()
         .limit(1)
         .filter(PatFilter::TokenId(zitadel_id.to_string()));
@@ -559,7 +551,7 @@ pub fn section1(crit: &mut Criterion) {
         },
         || async move { found(has_id(&raw.json(raw_get).await?)) },
     );
-    let create = &ok("create", CreateToken::builder().build().map_err(Into::into));
+    let create = &ok("create", CreateToken::builder().build());
     let add_body = &format!(r#"{{"userId":"{ZITADEL_USER}"}}"#);
     let raw_add = &connect("AddPersonalAccessToken", add_body);
     let token_of = |added: &Value| -> Result<()> {
@@ -631,7 +623,7 @@ pub fn section1(crit: &mut Criterion) {
     );
     let sailpoint_id = &ok(
         "token id",
-        TokenId::new(fixtures::sailpoint_id(LIST_LEN / 2)).map_err(Into::into),
+        TokenId::new(fixtures::sailpoint_id(LIST_LEN / 2)),
     );
     let has_id = |all: &Value| {
         all.as_array()
@@ -687,8 +679,7 @@ pub fn anatomy(crit: &mut Criterion) {
     let rt = runtime();
     let transport = ok(
         "transport",
-        Transport::new("zitadel", "http://127.0.0.1:9", ClientOptions::default())
-            .map_err(Into::into),
+        Transport::new("zitadel", "http://127.0.0.1:9", ClientOptions::default()),
     );
     let segments = ["zitadel.user.v2.UserService", "RemovePersonalAccessToken"];
     let body = fixtures::zitadel_removed();
@@ -803,22 +794,24 @@ pub fn section2(crit: &mut Criterion) {
     let rt = runtime();
     let server = ok("the bench server", Server::start(router()));
     let c = &ok("the clients", clients(&server.uri()));
-    let id = &ok(
-        "token id",
-        TokenId::new(fixtures::dfns_id(1)).map_err(Into::into),
-    );
+    let id = &ok("token id", TokenId::new(fixtures::dfns_id(1)));
     let update = &PatUpdate::new().name("ci-token-renamed");
     let body = &Bytes::from_static(br#"{"name":"ci-token-renamed"}"#);
     let pats = || async move { done(c.dfns.update_pat(id, update).await) };
     let raw = || async move { raw_signed_update(&c.raw, &c.key, id, body).await };
-    check(rt.block_on(async {
-        let sent_pats = server.record(async || pats().await).await?;
-        let sent_raw = server.record(async || raw().await).await?;
-        if sent_pats.len() != 3 {
-            return Err(format!("a signed change took {} requests, not 3", sent_pats.len()).into());
-        }
-        same_requests("Dfns signed update", &sent_pats, &sent_raw)
-    }));
+    ok(
+        "the requests",
+        rt.block_on(async {
+            let sent_pats = server.record(async || pats().await).await?;
+            let sent_raw = server.record(async || raw().await).await?;
+            if sent_pats.len() != 3 {
+                return Err(
+                    format!("a signed change took {} requests, not 3", sent_pats.len()).into(),
+                );
+            }
+            same_requests("Dfns signed update", &sent_pats, &sent_raw)
+        }),
+    );
     let (update_group, sign_group) = SIGNED;
     let mut group = crit.benchmark_group(update_group);
     group.bench_function("raw", |b| {
@@ -826,8 +819,7 @@ pub fn section2(crit: &mut Criterion) {
     });
     group.finish();
     let mut paired = paired_criterion();
-    let mut group = paired.benchmark_group(update_group);
-    group.sampling_mode(SamplingMode::Flat);
+    let mut group = paired_group(&mut paired, update_group);
     group.bench_function("pats", |b| {
         b.to_async(&rt)
             .iter_custom(|iters| rounds(update_group, iters, &pats, &raw));

@@ -3,7 +3,7 @@
 //! fresh `reqwest` client and a `tokio::sync::OnceCell` holding the token).
 
 use crate::fixtures;
-use crate::measure::{Result, Samples};
+use crate::measure::{Result, Samples, done};
 use crate::raw::{Raw, RawRequest};
 use crate::report::{Report, Row};
 use crate::server::{self, Incoming, Server};
@@ -118,13 +118,7 @@ async fn pats_round(
     );
     let latencies = concurrently(n, || {
         let client = client.clone();
-        async move {
-            client
-                .list_tokens(&ListTokens::new())
-                .await
-                .map(drop)
-                .map_err(Into::into)
-        }
+        async move { done(client.list_tokens(&ListTokens::new()).await) }
     })
     .await?;
     let fetched = token_requests.load(Ordering::SeqCst);

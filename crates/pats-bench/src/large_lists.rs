@@ -3,7 +3,7 @@
 
 use crate::alloc;
 use crate::fixtures::{self, BEARER, ZITADEL_USER};
-use crate::measure::{Plan, Result, compare2, compare3, time_sync};
+use crate::measure::{Plan, Result, compare2, compare3, done, time_sync};
 use crate::raw::{Raw, RawRequest};
 use crate::report::{Report, Row};
 use crate::server::{self, Incoming, Server};
@@ -139,14 +139,8 @@ pub async fn section4(
             plan,
             &format!("Dfns list of {n}"),
             &dfns_wire,
-            async || dfns.list_pats().await.map(drop).map_err(Into::into),
-            async || {
-                dfns_dyn
-                    .list(&ListQuery::new())
-                    .await
-                    .map(drop)
-                    .map_err(Into::into)
-            },
+            async || done(dfns.list_pats().await),
+            async || done(dfns_dyn.list(&ListQuery::new()).await),
             async || raw.json(&get).await.map(drop),
         )
         .await?;
@@ -167,19 +161,8 @@ pub async fn section4(
             plan,
             &format!("ZITADEL list of {n} (one answer)"),
             &zitadel_wire,
-            async || {
-                v2.list_personal_access_tokens(&all)
-                    .await
-                    .map(drop)
-                    .map_err(Into::into)
-            },
-            async || {
-                zitadel_dyn
-                    .list(&ListQuery::new())
-                    .await
-                    .map(drop)
-                    .map_err(Into::into)
-            },
+            async || done(v2.list_personal_access_tokens(&all).await),
+            async || done(zitadel_dyn.list(&ListQuery::new()).await),
             async || raw.json(&post).await.map(drop),
         )
         .await?;
@@ -197,20 +180,8 @@ pub async fn section4(
             plan,
             &format!("SailPoint list of {n}"),
             &sailpoint_wire,
-            async || {
-                sailpoint
-                    .list_tokens(&ListTokens::new())
-                    .await
-                    .map(drop)
-                    .map_err(Into::into)
-            },
-            async || {
-                sailpoint_dyn
-                    .list(&ListQuery::new())
-                    .await
-                    .map(drop)
-                    .map_err(Into::into)
-            },
+            async || done(sailpoint.list_tokens(&ListTokens::new()).await),
+            async || done(sailpoint_dyn.list(&ListQuery::new()).await),
             async || raw.json(&get).await.map(drop),
         )
         .await?;
@@ -297,7 +268,7 @@ async fn list_all(total: usize, page: usize, plan: Plan, report: &mut Report) ->
 
     let [t, r] = compare2(
         plan,
-        async || zitadel.list_all(&query).await.map(drop).map_err(Into::into),
+        async || done(zitadel.list_all(&query).await),
         async || {
             let mut items: Vec<Value> = Vec::new();
             let mut offset = 0;

@@ -11,6 +11,11 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// The result type of the benchmarks.
 pub type Result<T, E = BoxError> = std::result::Result<T, E>;
 
+/// Drops a call's value and boxes its error: what a timed call returns.
+pub fn done<T, E: Into<BoxError>>(outcome: std::result::Result<T, E>) -> Result<()> {
+    outcome.map(drop).map_err(Into::into)
+}
+
 /// Sorted durations of one variant.
 #[derive(Debug, Clone, Default)]
 pub struct Samples {
