@@ -16,7 +16,8 @@
 //! 3. **SailPoint cold start**: 1,000 concurrent list calls on a fresh client; exactly one
 //!    token request (asserted), p50 and p99 latency.
 //! 4. **Large lists**: 10,000 and 100,000 tokens per provider (time, MB/s, peak heap from a
-//!    counting allocator), and ZITADEL `list_all` over 100,000 tokens in pages of 1,000.
+//!    counting allocator), and ZITADEL `list_all` over 100,000 tokens in pages of 1,000;
+//!    and scrubbing secrets out of hostile 4 MiB bodies ([`scrub`]).
 //! 5. **Build cost**: crates in the dependency tree per provider feature; clean release
 //!    build times with `--build-cost`.
 //!
@@ -39,6 +40,7 @@ pub mod large_lists;
 pub mod measure;
 pub mod raw;
 pub mod report;
+pub mod scrub;
 pub mod server;
 
 pub use measure::{BoxError, Result};
@@ -194,6 +196,7 @@ pub fn run(options: &Options) -> Result<Report> {
         if wanted(4) {
             eprintln!("section 4: large lists ...");
             large_lists::section4(sizes, &list_plans, total, page, &mut report).await?;
+            scrub::section4_scrub(q, &mut report)?;
             report.notes.push(format!(
                 "Large-list clients raise `ClientOptions::max_response_bytes` to {} MiB (the default, 4 MiB, is less than a list of 10,000 Dfns or SailPoint tokens).",
                 large_lists::MAX_RESPONSE_BYTES / (1024 * 1024)

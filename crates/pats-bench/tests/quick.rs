@@ -47,6 +47,15 @@ fn every_section_runs_once_in_quick_mode() {
     for title in &SECTIONS[2..] {
         assert!(md.contains(title), "{title} missing from the table");
     }
+    // Section 4 also scrubs hostile bodies (the run fails if one is not scrubbed).
+    assert_eq!(
+        report
+            .rows
+            .iter()
+            .filter(|r| r.section == 3 && r.name.starts_with("scrub a hostile"))
+            .count(),
+        pats_bench::scrub::UNITS.len()
+    );
     assert_eq!(
         report.json()["rows"].as_array().map(Vec::len),
         Some(report.rows.len())

@@ -3,13 +3,14 @@
 //! A [`TokenSource`] hands the transport a bearer token for each request. [`StaticToken`]
 //! always hands the same one. [`CachingTokenSource`] asks a [`TokenFetcher`] (an OAuth2
 //! client-credentials exchange, a JWT-profile exchange, ...) for a token, keeps it until
-//! shortly before it expires, and makes exactly one fetch however many tasks ask at once.
+//! shortly before it expires, and makes exactly one fetch however many tasks ask at once
+//! (a failed fetch too: every task that waited on it gets its error).
 
-use crate::error::Result;
+use crate::error::{BoxError, Error, Result};
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -85,15 +86,54 @@ struct Cached {
     refresh_at: Option<Instant>,
 }
 
+/// How the last fetch ended, kept for the callers that waited on it.
+enum Outcome {
+    Token(SecretString),
+    Failed(Error),
+}
+
+#[derive(Default)]
+struct State {
+    cached: Option<Cached>,
+    /// Bumped each time a fetch ends, whether it succeeded or failed.
+    generation: u64,
+    /// What the fetch that ended last produced.
+    last: Option<Outcome>,
+}
+
+/// The longest token lifetime believed: a longer `expires_in` (or default lifetime) counts
+/// as one day, so that a token is always fetched anew at least once a day and no lifetime
+/// a server sends can overflow the clock.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// How long after it was fetched a token with `lifetime` is refreshed: `margin` before it
+/// expires, but never before half its lifetime (clamped to [`MAX_TOKEN_LIFETIME`]) has
+/// passed, so that a short-lived token is still reused rather than fetched on every call.
+fn refresh_after(lifetime: Duration, margin: Duration) -> Duration {
+    let lifetime = lifetime.min(MAX_TOKEN_LIFETIME);
+    let half = lifetime / 2;
+    match lifetime.checked_sub(margin) {
+        Some(after) if after >= half => after,
+        _ => half,
+    }
+}
+
 /// Caches a fetched token and refreshes it `margin` before it expires.
 ///
-/// Concurrent callers share one fetch: the first fetches, the others wait for it.
+/// - Concurrent callers share one fetch: the first fetches, the others wait for it and get
+///   its outcome, the token or an equivalent error (same variant and fields). A failed fetch
+///   is not repeated by each waiting caller; the next call after it fetches again.
+/// - A token is refreshed `margin` (default 60 s) before it expires, but never before half
+///   its lifetime has passed: a 30 s token is reused for 15 s rather than fetched anew on
+///   every call.
+/// - Lifetimes are clamped to [`MAX_TOKEN_LIFETIME`] (one day): whatever `expires_in` an
+///   issuer sends, the token is fetched anew at least once a day.
 pub struct CachingTokenSource {
     fetcher: Arc<dyn TokenFetcher>,
     margin: Duration,
     /// Used when the issuer gives no lifetime.
     default_lifetime: Option<Duration>,
-    cached: Mutex<Option<Cached>>,
+    state: Mutex<State>,
     fetch_lock: tokio::sync::Mutex<()>,
 }
 
@@ -113,12 +153,13 @@ impl CachingTokenSource {
             fetcher,
             margin: Duration::from_secs(60),
             default_lifetime: None,
-            cached: Mutex::new(None),
+            state: Mutex::new(State::default()),
             fetch_lock: tokio::sync::Mutex::new(()),
         }
     }
 
-    /// Sets how long before expiry a token is refreshed.
+    /// Sets how long before expiry a token is refreshed (at most half its lifetime is
+    /// given up, see [`CachingTokenSource`]).
     #[must_use]
     pub fn with_margin(mut self, margin: Duration) -> Self {
         self.margin = margin;
@@ -126,57 +167,192 @@ impl CachingTokenSource {
     }
 
     /// Sets the lifetime assumed when the issuer gives none (default: kept until refused).
+    /// Clamped to [`MAX_TOKEN_LIFETIME`].
     #[must_use]
     pub fn with_default_lifetime(mut self, lifetime: Duration) -> Self {
         self.default_lifetime = Some(lifetime);
         self
     }
 
-    fn fresh(&self) -> Option<SecretString> {
-        let cached = self.cached.lock().ok()?;
-        let c = cached.as_ref()?;
-        match c.refresh_at {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        // Nothing panics while the lock is held, and the state is valid at every step.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The cached token if it is not due for a refresh, and the fetch generation seen.
+    fn fresh(&self) -> (Option<SecretString>, u64) {
+        let state = self.state();
+        let token = state.cached.as_ref().and_then(|c| match c.refresh_at {
             Some(at) if Instant::now() >= at => None,
             _ => Some(c.token.clone()),
-        }
+        });
+        (token, state.generation)
     }
 }
 
 #[async_trait]
 impl TokenSource for CachingTokenSource {
     async fn token(&self) -> Result<SecretString> {
-        if let Some(t) = self.fresh() {
+        let (token, seen) = self.fresh();
+        if let Some(t) = token {
             return Ok(t);
         }
         let _guard = self.fetch_lock.lock().await;
-        if let Some(t) = self.fresh() {
-            return Ok(t);
+        {
+            let state = self.state();
+            if state.generation != seen {
+                // A fetch ended while this call waited: its outcome is this call's too.
+                match &state.last {
+                    Some(Outcome::Token(t)) => return Ok(t.clone()),
+                    Some(Outcome::Failed(e)) => return Err(replicate(e)),
+                    None => {}
+                }
+            }
         }
-        let fetched = self.fetcher.fetch().await?;
+        let fetched = self.fetcher.fetch().await;
+        let mut state = self.state();
+        state.generation = state.generation.wrapping_add(1);
+        let fetched = match fetched {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::debug!(fetcher = ?self.fetcher, kind = ?e.kind(), "fetching a token failed");
+                state.cached = None;
+                state.last = Some(Outcome::Failed(replicate(&e)));
+                return Err(e);
+            }
+        };
         let lifetime = fetched.expires_in.or(self.default_lifetime);
-        let refresh_at = lifetime.map(|l| Instant::now() + l.saturating_sub(self.margin));
-        if let Ok(mut cached) = self.cached.lock() {
-            *cached = Some(Cached {
-                token: fetched.token.clone(),
-                refresh_at,
-            });
-        }
+        let refresh_at = lifetime.map(|l| {
+            let now = Instant::now();
+            now.checked_add(refresh_after(l, self.margin))
+                .unwrap_or(now)
+        });
+        state.cached = Some(Cached {
+            token: fetched.token.clone(),
+            refresh_at,
+        });
+        state.last = Some(Outcome::Token(fetched.token.clone()));
+        drop(state);
         tracing::debug!(fetcher = ?self.fetcher, ?lifetime, "fetched a new token");
         Ok(fetched.token)
     }
 
     fn invalidate(&self, token: &SecretString) {
-        if let Ok(mut cached) = self.cached.lock()
-            && cached
-                .as_ref()
-                .is_some_and(|c| c.token.expose_secret() == token.expose_secret())
+        let mut state = self.state();
+        if state
+            .cached
+            .as_ref()
+            .is_some_and(|c| c.token.expose_secret() == token.expose_secret())
         {
-            *cached = None;
+            state.cached = None;
         }
     }
 
     fn can_refresh(&self) -> bool {
         true
+    }
+}
+
+/// The text of an error source and of the sources under it, kept when a failed fetch is
+/// handed to several callers (the original source cannot be cloned).
+#[derive(Debug)]
+struct ReplayedSource {
+    message: String,
+    source: Option<Box<ReplayedSource>>,
+}
+
+impl ReplayedSource {
+    fn of(e: &(dyn std::error::Error + 'static)) -> Box<Self> {
+        Box::new(Self {
+            message: e.to_string(),
+            source: e.source().map(Self::of),
+        })
+    }
+}
+
+impl fmt::Display for ReplayedSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ReplayedSource {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
+    }
+}
+
+fn replay_source(
+    source: Option<&(dyn std::error::Error + Send + Sync + 'static)>,
+) -> Option<BoxError> {
+    source.map(|s| ReplayedSource::of(s) as BoxError)
+}
+
+/// An error equal to `e` in variant and fields; a source is kept as its text (and the
+/// text of its own sources).
+fn replicate(e: &Error) -> Error {
+    match e {
+        Error::InvalidInput { field, reason } => Error::InvalidInput {
+            field: field.clone(),
+            reason: reason.clone(),
+        },
+        Error::Unauthenticated(a) => Error::Unauthenticated(a.clone()),
+        Error::PermissionDenied(a) => Error::PermissionDenied(a.clone()),
+        Error::NotFound(a) => Error::NotFound(a.clone()),
+        Error::AlreadyExists(a) => Error::AlreadyExists(a.clone()),
+        Error::RateLimited { retry_after, error } => Error::RateLimited {
+            retry_after: *retry_after,
+            error: error.clone(),
+        },
+        Error::PendingApproval {
+            provider,
+            approval_id,
+            details,
+        } => Error::PendingApproval {
+            provider,
+            approval_id: approval_id.clone(),
+            details: details.clone(),
+        },
+        Error::Unsupported {
+            provider,
+            operation,
+            hint,
+        } => Error::Unsupported {
+            provider,
+            operation,
+            hint: *hint,
+        },
+        Error::Api {
+            status,
+            code,
+            message,
+            request_id,
+        } => Error::Api {
+            status: *status,
+            code: code.clone(),
+            message: message.clone(),
+            request_id: request_id.clone(),
+        },
+        Error::Timeout { timeout } => Error::Timeout { timeout: *timeout },
+        Error::Transport { message, source } => Error::Transport {
+            message: message.clone(),
+            source: replay_source(source.as_deref()),
+        },
+        Error::Decode {
+            status,
+            reason,
+            snippet,
+        } => Error::Decode {
+            status: *status,
+            reason: reason.clone(),
+            snippet: snippet.clone(),
+        },
+        Error::Signing { message, source } => Error::Signing {
+            message: message.clone(),
+            source: replay_source(source.as_deref()),
+        },
     }
 }
 
@@ -235,6 +411,218 @@ mod tests {
         source.invalidate(&t2);
         assert_eq!(source.token().await.unwrap().expose_secret(), "token-3");
         assert_eq!(fetcher.calls.load(Ordering::SeqCst), 3);
+    }
+
+    /// Hands out tokens with a given lifetime, or fails with a transport error while
+    /// `fail` is set; each fetch takes 50 ms.
+    #[derive(Debug)]
+    struct Scripted {
+        calls: AtomicUsize,
+        lifetime: Option<Duration>,
+        fail: std::sync::atomic::AtomicBool,
+    }
+
+    impl Scripted {
+        fn new(lifetime: Option<Duration>) -> Self {
+            Self {
+                calls: AtomicUsize::new(0),
+                lifetime,
+                fail: false.into(),
+            }
+        }
+
+        fn calls(&self) -> usize {
+            self.calls.load(Ordering::SeqCst)
+        }
+    }
+
+    #[derive(Debug)]
+    struct Cause;
+
+    impl fmt::Display for Cause {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("connection refused")
+        }
+    }
+
+    impl std::error::Error for Cause {}
+
+    #[async_trait]
+    impl TokenFetcher for Scripted {
+        async fn fetch(&self) -> Result<FetchedToken> {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if self.fail.load(Ordering::SeqCst) {
+                return Err(Error::Transport {
+                    message: format!("connection failed (fetch {n})"),
+                    source: Some(Box::new(Cause)),
+                });
+            }
+            Ok(FetchedToken::new(
+                SecretString::from(format!("token-{n}")),
+                self.lifetime,
+            ))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_huge_lifetime_is_clamped_to_a_day_without_overflow() {
+        for secs in [u64::MAX, i64::MAX.cast_unsigned(), u64::MAX / 2 + 1] {
+            let fetcher = Arc::new(Scripted::new(Some(Duration::from_secs(secs))));
+            let source = CachingTokenSource::new(fetcher.clone());
+            assert_eq!(source.token().await.unwrap().expose_secret(), "token-1");
+            // Refreshed 60 s before a day has passed, not never.
+            tokio::time::advance(MAX_TOKEN_LIFETIME - Duration::from_secs(61)).await;
+            assert_eq!(source.token().await.unwrap().expose_secret(), "token-1");
+            tokio::time::advance(Duration::from_secs(1)).await;
+            assert_eq!(source.token().await.unwrap().expose_secret(), "token-2");
+            assert_eq!(fetcher.calls(), 2);
+        }
+        // A default lifetime of Duration::MAX too.
+        let fetcher = Arc::new(Scripted::new(None));
+        let source = CachingTokenSource::new(fetcher.clone())
+            .with_default_lifetime(Duration::MAX)
+            .with_margin(Duration::MAX);
+        source.token().await.unwrap();
+        tokio::time::advance(MAX_TOKEN_LIFETIME / 2).await;
+        assert_eq!(source.token().await.unwrap().expose_secret(), "token-2");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lifetime_shorter_than_the_margin_is_used_for_half_of_it() {
+        let fetcher = Arc::new(Scripted::new(Some(Duration::from_secs(30))));
+        let source = CachingTokenSource::new(fetcher.clone());
+        source.token().await.unwrap();
+        // Fetching took 50 ms; the token is reused until 15 s after it arrived.
+        tokio::time::advance(Duration::from_millis(14_999)).await;
+        assert_eq!(source.token().await.unwrap().expose_secret(), "token-1");
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert_eq!(source.token().await.unwrap().expose_secret(), "token-2");
+        assert_eq!(fetcher.calls(), 2);
+        // Between margin and twice the margin: still at least half the lifetime.
+        assert_eq!(
+            refresh_after(Duration::from_secs(100), Duration::from_secs(60)),
+            Duration::from_secs(50)
+        );
+        assert_eq!(
+            refresh_after(Duration::from_secs(300), Duration::from_secs(60)),
+            Duration::from_secs(240)
+        );
+        assert_eq!(
+            refresh_after(Duration::ZERO, Duration::from_secs(60)),
+            Duration::ZERO
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_fetch_is_shared_by_every_waiting_caller() {
+        let fetcher = Arc::new(Scripted::new(Some(Duration::from_secs(300))));
+        fetcher.fail.store(true, Ordering::SeqCst);
+        let source = Arc::new(CachingTokenSource::new(fetcher.clone()));
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..1000)
+            .map(|_| {
+                let s = source.clone();
+                tokio::spawn(async move { s.token().await })
+            })
+            .collect();
+        for t in tasks {
+            let err = t.await.unwrap().unwrap_err();
+            let Error::Transport { message, source } = &err else {
+                panic!("{err:?}");
+            };
+            assert_eq!(message, "connection failed (fetch 1)");
+            assert_eq!(
+                source.as_ref().map(ToString::to_string).as_deref(),
+                Some("connection refused")
+            );
+        }
+        assert_eq!(fetcher.calls(), 1);
+        // All of them waited for the one fetch, not for a thousand in a row.
+        assert_eq!(started.elapsed(), Duration::from_millis(50));
+        // The next call tries again, and a success is shared the same way.
+        fetcher.fail.store(false, Ordering::SeqCst);
+        let tasks: Vec<_> = (0..10)
+            .map(|_| {
+                let s = source.clone();
+                tokio::spawn(async move { s.token().await })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(t.await.unwrap().unwrap().expose_secret(), "token-2");
+        }
+        assert_eq!(fetcher.calls(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_token_that_expires_at_once_still_serves_the_callers_that_waited() {
+        let fetcher = Arc::new(Scripted::new(Some(Duration::ZERO)));
+        let source = Arc::new(CachingTokenSource::new(fetcher.clone()));
+        let tasks: Vec<_> = (0..100)
+            .map(|_| {
+                let s = source.clone();
+                tokio::spawn(async move { s.token().await })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(t.await.unwrap().unwrap().expose_secret(), "token-1");
+        }
+        assert_eq!(fetcher.calls(), 1);
+        assert_eq!(source.token().await.unwrap().expose_secret(), "token-2");
+    }
+
+    #[test]
+    fn replicated_errors_keep_variant_fields_and_source_text() {
+        let cases = [
+            Error::invalid("field", "reason"),
+            Error::from_api(crate::ApiError::new(401, "no"), None),
+            Error::from_api(crate::ApiError::new(403, "no"), None),
+            Error::from_api(crate::ApiError::new(404, "no"), None),
+            Error::from_api(crate::ApiError::new(409, "no"), None),
+            Error::from_api(
+                crate::ApiError::new(429, "slow").with_code(Some("c".into())),
+                Some(Duration::from_secs(3)),
+            ),
+            Error::from_api(
+                crate::ApiError::new(503, "down").with_request_id(Some("r".into())),
+                None,
+            ),
+            Error::PendingApproval {
+                provider: "p",
+                approval_id: Some("a".into()),
+                details: serde_json::json!({"x": 1}),
+            },
+            Error::unsupported("p", "op"),
+            Error::Timeout {
+                timeout: Duration::from_secs(7),
+            },
+            Error::Transport {
+                message: "m".into(),
+                source: Some(Box::new(Cause)),
+            },
+            Error::Decode {
+                status: 200,
+                reason: "r".into(),
+                snippet: "s".into(),
+            },
+            Error::signing("sig"),
+        ];
+        for e in &cases {
+            let r = replicate(e);
+            assert_eq!(r.kind(), e.kind());
+            assert_eq!(r.to_string(), e.to_string());
+            assert_eq!(
+                format!("{r:?}"),
+                format!("{e:?}").replace(
+                    "Cause",
+                    r#"ReplayedSource { message: "connection refused", source: None }"#
+                )
+            );
+            assert_eq!(
+                std::error::Error::source(&r).map(ToString::to_string),
+                std::error::Error::source(e).map(ToString::to_string)
+            );
+        }
     }
 
     #[test]

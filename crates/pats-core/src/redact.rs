@@ -4,9 +4,13 @@
 //! stored in an [`Error`](crate::Error), it goes through [`scrub`], which removes:
 //! - every secret the caller knows about (the bearer token in use, a client secret, ...);
 //! - JSON string values under keys that name secrets (`token`, `accessToken`, `secret`,
-//!   `client_secret`, `password`, `key`, `assertion`, `userAction`, ...), even when the
-//!   body is cut off in the middle of the value;
+//!   `client_secret`, `password`, `key`, `apiKey`, `privateKey`, `assertion`,
+//!   `client_assertion`, `authorization`, `credential(s)`, `userAction`, ...; case and
+//!   `_`/`-` do not matter), even when the body is cut off in the middle of the value;
 //! - anything shaped like a JWT, a `Bearer` credential or a PEM private key.
+//!
+//! Every step is one pass over the text: scrubbing a hostile body of megabytes costs time
+//! proportional to its size.
 
 /// What replaces a removed secret.
 pub const REDACTED: &str = "[REDACTED]";
@@ -46,6 +50,28 @@ pub fn snippet(body: &[u8], known: &[&str]) -> String {
     scrubbed[..end].to_owned()
 }
 
+/// Key names whose values are secrets, compared without case, `_`, `-` or other
+/// punctuation (so `client_secret`, `clientSecret` and `Client-Secret` are one key): any
+/// key containing one of these...
+const SECRET_KEY_PARTS: &[&str] = &[
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "passphrase",
+    "assertion",
+    "useraction",
+    "authorization",
+    "credential",
+    "cookie",
+    "jwt",
+    "mnemonic",
+];
+
+/// ...and any key ending in `key` (`key`, `apiKey`, `api_key`, `privateKey`, `x-api-key`,
+/// `signingKey`, ...) except these, which are public.
+const PUBLIC_KEY_SUFFIXES: &[&str] = &["publickey"];
+
 fn is_sensitive_key(key: &str) -> bool {
     let norm: String = key
         .chars()
@@ -55,11 +81,8 @@ fn is_sensitive_key(key: &str) -> bool {
     if norm.ends_with("id") || norm.ends_with("ids") || norm == "tokentype" || norm == "expiresin" {
         return false;
     }
-    norm == "key"
-        || norm.ends_with("privatekey")
-        || ["token", "secret", "password", "assertion", "useraction"]
-            .iter()
-            .any(|s| norm.contains(s))
+    (norm.ends_with("key") && !PUBLIC_KEY_SUFFIXES.iter().any(|s| norm.ends_with(s)))
+        || SECRET_KEY_PARTS.iter().any(|s| norm.contains(s))
 }
 
 /// Index just past the closing quote of the JSON string starting at `start` (a `"`),
@@ -153,25 +176,32 @@ fn scrub_jwt(text: &str) -> String {
     out
 }
 
+/// Removes the credential after every `bearer ` (any case), in one pass over the text.
 fn scrub_bearer(text: &str) -> String {
+    const WORD: &[u8] = b"bearer ";
+    let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    loop {
-        let lower = rest.to_ascii_lowercase();
-        let Some(pos) = lower.find("bearer ") else {
-            out.push_str(rest);
-            return out;
-        };
-        let value_start = pos + "bearer ".len();
-        let value_len = rest[value_start..]
-            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ',')
-            .unwrap_or(rest.len() - value_start);
-        out.push_str(&rest[..value_start]);
-        if value_len > 0 {
-            out.push_str(REDACTED);
+    let mut copied = 0;
+    let mut i = 0;
+    while i + WORD.len() <= bytes.len() {
+        if !bytes[i..i + WORD.len()].eq_ignore_ascii_case(WORD) {
+            i += 1;
+            continue;
         }
-        rest = &rest[value_start + value_len..];
+        // Just past an ASCII space: a character boundary.
+        let value_start = i + WORD.len();
+        let value_len = text[value_start..]
+            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ',')
+            .unwrap_or(text.len() - value_start);
+        if value_len > 0 {
+            out.push_str(&text[copied..value_start]);
+            out.push_str(REDACTED);
+            copied = value_start + value_len;
+        }
+        i = value_start + value_len;
     }
+    out.push_str(&text[copied..]);
+    out
 }
 
 fn scrub_pem(text: &str) -> String {
@@ -242,6 +272,137 @@ mod tests {
         assert_eq!(scrub(cut, &[]), "x [REDACTED PRIVATE KEY]");
         let public = "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----";
         assert_eq!(scrub(public, &[]), public);
+    }
+
+    #[test]
+    fn bearer_scrubbing_keeps_its_output_on_edge_cases() {
+        assert_eq!(scrub_bearer("bearer "), "bearer ");
+        assert_eq!(scrub_bearer("x BEARER y"), "x BEARER [REDACTED]");
+        assert_eq!(
+            scrub_bearer("Bearer Bearer x"),
+            "Bearer [REDACTED] x",
+            "the value after the first word is the credential"
+        );
+        assert_eq!(
+            scrub_bearer("bearer\u{e9}t\u{e9} bearer 'q'"),
+            "bearer\u{e9}t\u{e9} bearer 'q'"
+        );
+        assert_eq!(scrub_bearer("é bearer ü-value,x"), "é bearer [REDACTED],x");
+        assert_eq!(scrub_bearer("bearerbearer  z"), "bearerbearer  z");
+    }
+
+    /// 4 MiB of what made the old scrubber quadratic (it lowercased the rest of the text
+    /// after every hit): the output is checked exactly; the time is a benchmark figure
+    /// (`cargo xtask bench`), not asserted here.
+    #[test]
+    fn a_hostile_4_mib_body_is_scrubbed_correctly() {
+        const SIZE: usize = 4 * 1024 * 1024;
+        let unit = "Bearer x ";
+        let body = unit.repeat(SIZE / unit.len());
+        let out = scrub(&body, &[]);
+        assert_eq!(out, "Bearer [REDACTED] ".repeat(SIZE / unit.len()));
+
+        let unit = "bearer ";
+        let body = unit.repeat(SIZE / unit.len());
+        // Each `bearer` is the value of the one before it.
+        let out = scrub(&body, &[]);
+        let pairs = SIZE / unit.len() / 2;
+        let mut expected = "bearer [REDACTED] ".repeat(pairs);
+        if (SIZE / unit.len()) % 2 == 1 {
+            expected.push_str("bearer ");
+        }
+        assert_eq!(out, expected);
+
+        // JWT starts, PEM headers and JSON keys, over and over.
+        let body = "eyJ.".repeat(SIZE / 4);
+        assert_eq!(scrub(&body, &[]), REDACTED);
+        for unit in [
+            "eyJ ",
+            "-----BEGIN ",
+            "\"a\":\"b\",",
+            r#""a":"\""#,
+            "bearer\u{e9}",
+        ] {
+            let body = unit.repeat(SIZE / unit.len());
+            assert!(scrub(&body, &[]) == body, "{unit}");
+        }
+        // Each second `"token"` is the value of the one before it.
+        let body = "\"token\":".repeat(SIZE / 8);
+        assert_eq!(
+            scrub(&body, &[]),
+            "\"token\":\"[REDACTED]\":".repeat(SIZE / 16)
+        );
+        let body = "-----BEGIN PRIVATE KEY-----".repeat(SIZE / 27);
+        assert_eq!(scrub(&body, &[]), "[REDACTED PRIVATE KEY]");
+    }
+
+    #[test]
+    fn every_secret_key_is_scrubbed_from_errors_and_output() {
+        let keys = [
+            "token",
+            "accessToken",
+            "access_token",
+            "refresh_token",
+            "secret",
+            "client_secret",
+            "clientSecret",
+            "password",
+            "passphrase",
+            "key",
+            "apiKey",
+            "api_key",
+            "API-KEY",
+            "x-api-key",
+            "privateKey",
+            "private_key",
+            "signingKey",
+            "authorization",
+            "Authorization",
+            "credential",
+            "credentials",
+            "clientCredentials",
+            "assertion",
+            "client_assertion",
+            "clientAssertion",
+            "userAction",
+            "cookie",
+            "Set-Cookie",
+            "jwt",
+            "mnemonic",
+        ];
+        for key in keys {
+            let planted = format!("planted-{}-value", key.len());
+            let body = format!(r#"{{"error":"denied","{key}": "{planted}","keyId":"kid-1"}}"#);
+            let scrubbed = scrub(&body, &[]);
+            assert!(!scrubbed.contains(&planted), "{key}: {scrubbed}");
+            assert!(scrubbed.contains(r#""keyId":"kid-1""#), "{key}: {scrubbed}");
+            let decode = crate::Error::decode(200, "bad", body.as_bytes());
+            let response = crate::Response::new(
+                400,
+                reqwest::header::HeaderMap::new(),
+                bytes::Bytes::from(body.clone()),
+            );
+            let api = response.api_error(None, Some(&body), None);
+            let from_snippet = response.api_error(None, None, None);
+            for e in [decode, api, from_snippet] {
+                for text in [format!("{e}"), format!("{e:?}")] {
+                    assert!(!text.contains(&planted), "{key}: {text}");
+                    assert!(text.contains("denied"), "{key}: {text}");
+                }
+            }
+        }
+        // Public values stay.
+        for key in [
+            "publicKey",
+            "public_key",
+            "keyId",
+            "tokenType",
+            "expires_in",
+            "name",
+        ] {
+            let body = format!(r#"{{"{key}":"visible-value"}}"#);
+            assert_eq!(scrub(&body, &[]), body, "{key}");
+        }
     }
 
     #[test]

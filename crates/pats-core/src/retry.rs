@@ -169,7 +169,10 @@ impl VirtualClock {
 
 impl Clock for VirtualClock {
     fn now(&self) -> Duration {
-        self.sleeps().iter().sum()
+        // Saturating: waits as long as a server may ask for must not overflow the sum.
+        self.sleeps()
+            .iter()
+            .fold(Duration::ZERO, |sum, d| sum.saturating_add(*d))
     }
 
     fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
@@ -197,10 +200,32 @@ where
     F: FnMut(u32) -> Fut,
     Fut: Future<Output = Result<Response>>,
 {
+    run_attempts(policy, clock, idempotent, |n| {
+        let fut = attempt(n);
+        async move { Ok(fut.await) }
+    })
+    .await
+}
+
+/// [`run`], for attempts that may also fail in a way that must not be retried: an attempt's
+/// `Err` ends the loop at once with that error, its `Ok` is an outcome as in [`run`].
+///
+/// The transport uses it for errors in obtaining the bearer token: the token fetch has
+/// already spent its own retries, and retrying it again here would multiply them.
+pub(crate) async fn run_attempts<F, Fut>(
+    policy: &RetryPolicy,
+    clock: &dyn Clock,
+    idempotent: bool,
+    mut attempt: F,
+) -> Result<Response>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = Result<Result<Response>>>,
+{
     let start = clock.now();
     let mut n = 1;
     loop {
-        let outcome = attempt(n).await;
+        let outcome = attempt(n).await?;
         let wait = match &outcome {
             Ok(resp) if is_retryable_status(resp.status()) => match resp.retry_after() {
                 Some(after) if after > policy.max_retry_after => None,
@@ -216,7 +241,11 @@ where
             return outcome;
         }
         let elapsed = clock.now().saturating_sub(start);
-        if elapsed + wait > policy.budget {
+        // A server-sent Retry-After may be near `Duration::MAX`: an overflow is past any budget.
+        if elapsed
+            .checked_add(wait)
+            .is_none_or(|end| end > policy.budget)
+        {
             tracing::debug!(attempt = n, ?wait, ?elapsed, "retry budget exhausted");
             return outcome;
         }
@@ -226,20 +255,25 @@ where
     }
 }
 
-/// Parses a `Retry-After` value: whole seconds, or an HTTP date (counted from `now`).
+/// Parses a `Retry-After` value: whole seconds, or an HTTP date (counted from `now`) in
+/// any of the three forms HTTP allows (IMF-fixdate, the obsolete RFC 850 and asctime forms).
+///
+/// A number of seconds too large for a `u64` counts as `u64::MAX` seconds (so it is past
+/// any [`RetryPolicy::max_retry_after`] rather than ignored); a date in the past is zero.
 pub fn parse_retry_after(value: &str, now: time::OffsetDateTime) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(Duration::from_secs(
+            value.parse::<u64>().unwrap_or(u64::MAX),
+        ));
     }
-    let format = time::macros::format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
-    let at = time::PrimitiveDateTime::parse(value, &format)
-        .ok()?
-        .assume_utc();
-    let secs = (at - now).whole_seconds().max(0);
-    Some(Duration::from_secs(u64::try_from(secs).unwrap_or(0)))
+    let at = httpdate::parse_http_date(value).ok()?;
+    let at = match at.duration_since(std::time::SystemTime::UNIX_EPOCH) {
+        Ok(since) => i128::from(since.as_secs()),
+        Err(before) => -i128::from(before.duration().as_secs()),
+    };
+    let secs = at.saturating_sub(i128::from(now.unix_timestamp())).max(0);
+    Some(Duration::from_secs(u64::try_from(secs).unwrap_or(u64::MAX)))
 }
 
 #[cfg(test)]
@@ -276,6 +310,79 @@ mod tests {
         );
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after("-1", now), None);
+        assert_eq!(parse_retry_after("+1", now), None);
+        assert_eq!(parse_retry_after("", now), None);
+        // The obsolete forms HTTP recipients must accept (RFC 9110, section 5.6.7).
+        assert_eq!(
+            parse_retry_after("Wednesday, 21-Oct-15 07:28:30 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_retry_after("Wed Oct 21 07:29:00 2015", now),
+            Some(Duration::from_secs(60))
+        );
+        // Not a valid date: the 21st of October 2015 was a Wednesday.
+        assert_eq!(
+            parse_retry_after("Mon, 21 Oct 2015 07:28:30 GMT", now),
+            None
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 32 Oct 2015 07:28:30 GMT", now),
+            None
+        );
+    }
+
+    #[test]
+    fn huge_retry_after_values_saturate_instead_of_overflowing() {
+        let now = time::macros::datetime!(2015-10-21 07:28:00 UTC);
+        let max = Some(Duration::from_secs(u64::MAX));
+        assert_eq!(parse_retry_after(&u64::MAX.to_string(), now), max);
+        assert_eq!(parse_retry_after("99999999999999999999999999", now), max);
+        assert_eq!(
+            parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now),
+            Some(Duration::from_secs(253_402_300_799 - 1_445_412_480))
+        );
+        let far_past = time::macros::datetime!(1970-01-01 00:00:00 UTC);
+        assert_eq!(
+            parse_retry_after("Thu, 01 Jan 1970 00:00:00 GMT", far_past),
+            Some(Duration::ZERO)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_huge_retry_after_under_an_unlimited_policy_does_not_overflow() {
+        let policy = exact()
+            .with_max_retry_after(Duration::MAX)
+            .with_budget(Duration::MAX);
+        let clock = VirtualClock::new();
+        let mut calls = 0;
+        let out = run(&policy, &clock, true, |n| {
+            calls += 1;
+            async move {
+                Ok(if n < 3 {
+                    resp(503, Some("18446744073709551615"))
+                } else {
+                    resp(200, None)
+                })
+            }
+        })
+        .await
+        .unwrap();
+        // The first wait of u64::MAX s fits the unlimited budget; after it, elapsed + wait
+        // overflows, which is past any budget: the last answer is returned.
+        assert_eq!((calls, out.status()), (2, 503));
+        assert_eq!(clock.sleeps(), [Duration::from_secs(u64::MAX)]);
+        assert_eq!(clock.now(), Duration::from_secs(u64::MAX));
+        // With a finite budget the same answer ends the retries at once.
+        let policy = exact().with_max_retry_after(Duration::MAX);
+        let mut calls = 0;
+        let out = run(&policy, &VirtualClock::new(), true, |_| {
+            calls += 1;
+            async { Ok(resp(429, Some("18446744073709551615"))) }
+        })
+        .await
+        .unwrap();
+        assert_eq!((calls, out.status()), (1, 429));
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! - Every attempt has a timeout (connect and total); bodies larger than the configured
 //!   cap are refused while they stream in.
 //! - Idempotent requests are retried by [`retry::run`]; a 401 with a
-//!   refreshable [`TokenSource`] refreshes the token and replays the request once.
+//!   refreshable [`TokenSource`] refreshes the token and replays the request once. An
+//!   error in obtaining the token is returned as is, never retried: the token fetch has
+//!   its own retries.
 //! - Each attempt runs in a `tracing` span `pats.request` with provider, method, path
 //!   template, attempt, status and latency, never headers or bodies.
 
@@ -592,7 +594,7 @@ impl Transport {
         }
         let request = &request;
         let url = &url;
-        retry::run(
+        retry::run_attempts(
             &self.options.retry,
             self.options.clock.as_ref(),
             request.idempotent,
@@ -604,9 +606,12 @@ impl Transport {
     /// One attempt: a token, the exchange, and on a 401 from a refreshable source one
     /// refresh and one replay (a 401 means the server did nothing, so even a create).
     ///
+    /// A failure to obtain the token is the outer `Err`: it ends the retry loop at once, as
+    /// the token fetch has spent its own retry budget (retrying it here would multiply it).
+    ///
     /// One state machine rather than nested ones: every enclosing future would carry and
     /// copy the states of nested ones, which showed as cache misses on small calls.
-    async fn attempt(&self, req: &Request, url: &Url, attempt: u32) -> Result<Response> {
+    async fn attempt(&self, req: &Request, url: &Url, attempt: u32) -> Result<Result<Response>> {
         let source = self.auth.as_ref().filter(|_| req.authenticate);
         let mut token = match source {
             Some(s) => Some(s.token().await?),
@@ -640,7 +645,10 @@ impl Transport {
                 }
                 Err(e) => tracing::debug!(kind = ?e.kind(), latency_ms, "failed"),
             });
-            let resp = result?;
+            let resp = match result {
+                Ok(resp) => resp,
+                Err(e) => return Ok(Err(e)),
+            };
             match (source, token.as_ref()) {
                 (Some(source), Some(refused)) if may_replay && resp.status == 401 => {
                     tracing::debug!(provider = self.provider, "401: refreshing the token once");
@@ -648,7 +656,7 @@ impl Transport {
                     token = Some(source.token().await?);
                     may_replay = false;
                 }
-                _ => return Ok(resp),
+                _ => return Ok(Ok(resp)),
             }
         }
     }

@@ -4,7 +4,7 @@
 use pats_core::reexports::secrecy::SecretString;
 use pats_core::{
     CachingTokenSource, ClientOptions, Error, FetchedToken, Request, RetryPolicy, StaticToken,
-    TokenFetcher, TokenId, Transport, VirtualClock,
+    TokenFetcher, TokenId, TokenSource, Transport, VirtualClock,
 };
 use std::io::Write as _;
 use std::sync::Arc;
@@ -447,4 +447,199 @@ async fn a_401_refreshes_the_token_once_and_replays_even_a_create() {
     assert_eq!(resp.status(), 200);
     assert_eq!(issuer.calls.load(Ordering::SeqCst), 2);
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}
+
+/// A client-credentials exchange as the providers do it: an idempotent POST to
+/// `/oauth/token` through its own transport (so with its own retries), counted. Fetches
+/// wait while the test holds `gate`.
+#[derive(Debug)]
+struct TokenEndpoint {
+    transport: Transport,
+    fetches: AtomicUsize,
+    gate: tokio::sync::RwLock<()>,
+}
+
+#[async_trait::async_trait]
+impl TokenFetcher for TokenEndpoint {
+    async fn fetch(&self) -> pats_core::Result<FetchedToken> {
+        self.fetches.fetch_add(1, Ordering::SeqCst);
+        drop(self.gate.read().await);
+        let response = self
+            .transport
+            .send(
+                Request::post("/oauth/token")
+                    .segments(["oauth", "token"])
+                    .without_auth()
+                    .idempotent(true),
+            )
+            .await?;
+        if !response.is_success() {
+            return Err(response.api_error(None, None, None));
+        }
+        Ok(FetchedToken::new(
+            SecretString::from("issued-token-1"),
+            Some(Duration::from_secs(3600)),
+        ))
+    }
+}
+
+/// A token source that counts the calls that asked it for a token.
+#[derive(Debug)]
+struct Entered {
+    inner: CachingTokenSource,
+    calls: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl TokenSource for Entered {
+    async fn token(&self) -> pats_core::Result<SecretString> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.token().await
+    }
+
+    fn invalidate(&self, token: &SecretString) {
+        self.inner.invalidate(token);
+    }
+
+    fn can_refresh(&self) -> bool {
+        self.inner.can_refresh()
+    }
+}
+
+/// A transport whose bearer tokens come from `/oauth/token` at `token_uri`, both sharing
+/// `clock`; its fetcher; its counted token source.
+fn oauth_transport(
+    api_uri: &str,
+    token_uri: &str,
+    clock: &VirtualClock,
+) -> (Transport, Arc<TokenEndpoint>, Arc<Entered>) {
+    let options = ClientOptions::default()
+        .with_retry(exact_retries())
+        .with_clock(Arc::new(clock.clone()))
+        .with_timeout(Duration::from_secs(5));
+    let fetcher = Arc::new(TokenEndpoint {
+        transport: Transport::new("test", token_uri, options.clone()).unwrap(),
+        fetches: AtomicUsize::new(0),
+        gate: tokio::sync::RwLock::new(()),
+    });
+    let source = Arc::new(Entered {
+        inner: CachingTokenSource::new(fetcher.clone()),
+        calls: AtomicUsize::new(0),
+    });
+    let t = Transport::new("test", api_uri, options)
+        .unwrap()
+        .with_auth(source.clone());
+    (t, fetcher, source)
+}
+
+/// A thousand GETs at once: the token fetch is held until every call has asked for a
+/// token (on this single-threaded runtime a call goes from asking to waiting on the fetch
+/// without yielding), so all of them overlap the fetch, however fast it fails.
+async fn thousand_calls(
+    t: &Transport,
+    fetcher: &TokenEndpoint,
+    source: &Entered,
+) -> Vec<pats_core::Result<u16>> {
+    let held = fetcher.gate.write().await;
+    let tasks: Vec<_> = (0..1000)
+        .map(|_| {
+            let t = t.clone();
+            tokio::spawn(async move {
+                t.send(Request::get("/x").segments(["x"]))
+                    .await
+                    .map(|r| r.status())
+            })
+        })
+        .collect();
+    while source.calls.load(Ordering::SeqCst) < 1000 {
+        tokio::task::yield_now().await;
+    }
+    drop(held);
+    let mut out = Vec::new();
+    for task in tasks {
+        out.push(task.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_thousand_calls_on_a_cold_client_share_one_retried_token_fetch() {
+    let server = MockServer::start().await;
+    Mock::given(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/oauth/token"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"access_token": "t"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(path("/x"))
+        .and(header("authorization", "Bearer issued-token-1"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let clock = VirtualClock::new();
+    let (t, fetcher, source) = oauth_transport(&server.uri(), &server.uri(), &clock);
+    for outcome in thousand_calls(&t, &fetcher, &source).await {
+        assert_eq!(outcome.unwrap(), 200);
+    }
+    let received = server.received_requests().await.unwrap();
+    let token_requests = received
+        .iter()
+        .filter(|r| r.url.path() == "/oauth/token")
+        .count();
+    // One fetch, retried once after the 503 (the policy's first backoff, 1 s).
+    assert_eq!(token_requests, 2);
+    assert_eq!(fetcher.fetches.load(Ordering::SeqCst), 1);
+    assert_eq!(received.len() - token_requests, 1000);
+    assert_eq!(clock.sleeps(), [Duration::from_secs(1)]);
+}
+
+#[tokio::test]
+async fn with_the_token_endpoint_down_every_caller_gets_the_error_of_one_bounded_fetch() {
+    let server = MockServer::start().await;
+    Mock::given(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let clock = VirtualClock::new();
+    let (t, fetcher, source) = oauth_transport(&server.uri(), &server.uri(), &clock);
+    for outcome in thousand_calls(&t, &fetcher, &source).await {
+        let err = outcome.unwrap_err();
+        assert_eq!(
+            (err.kind(), err.status()),
+            (pats_core::ErrorKind::Api, Some(503)),
+            "{err:?}"
+        );
+    }
+    let received = server.received_requests().await.unwrap();
+    assert!(received.iter().all(|r| r.url.path() == "/oauth/token"));
+    // The policy's attempts within its 10 s budget: waits of 1, 2 and 4 s, then a wait of
+    // 4 s would end past the budget. Once, for all thousand callers.
+    assert_eq!(received.len(), 4);
+    assert_eq!(fetcher.fetches.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        clock.sleeps(),
+        [1, 2, 4].map(Duration::from_secs),
+        "within the budget"
+    );
+
+    // Connection refused: a transport error, retried by the fetch only, not again by each
+    // attempt of the call (which made up to 16 token requests per call).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let clock = VirtualClock::new();
+    let (t, fetcher, source) = oauth_transport(&server.uri(), &closed, &clock);
+    for outcome in thousand_calls(&t, &fetcher, &source).await {
+        let err = outcome.unwrap_err();
+        assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    }
+    assert_eq!(fetcher.fetches.load(Ordering::SeqCst), 1);
+    assert_eq!(clock.sleeps(), [1, 2, 4].map(Duration::from_secs));
+    assert_eq!(server.received_requests().await.unwrap().len(), 4);
 }

@@ -176,16 +176,50 @@ async fn key_files_never_show_their_key() {
 async fn expires_in_is_honoured() {
     let sim = sim().await;
     let key_json = sim.register_test_key(BOT).unwrap();
-    // Shorter than the refresh margin: every call needs a fresh token.
+    // Shorter than the 60 s refresh margin: reused for half its lifetime (15 s), not
+    // exchanged anew on every call.
     sim.set_access_token_lifetime(30);
     let short = key_client(&sim, &key_json);
     short.list(&ListQuery::new()).await.unwrap();
     short.list(&ListQuery::new()).await.unwrap();
-    assert_eq!(sim.token_exchanges(), 2);
+    assert_eq!(sim.token_exchanges(), 1);
     // An hour: the second call reuses the cached token.
     sim.set_access_token_lifetime(3600);
     let long = key_client(&sim, &key_json);
     long.list(&ListQuery::new()).await.unwrap();
     long.list(&ListQuery::new()).await.unwrap();
-    assert_eq!(sim.token_exchanges(), 3);
+    assert_eq!(sim.token_exchanges(), 2);
+}
+
+#[tokio::test]
+async fn a_huge_expires_in_is_clamped_not_a_panic() {
+    for expires_in in [
+        serde_json::json!(u64::MAX),
+        serde_json::json!(i64::MAX),
+        serde_json::json!(u64::MAX.to_string()),
+    ] {
+        let sim = sim().await;
+        let key_json = sim.register_test_key(BOT).unwrap();
+        // An access token the simulator accepts, with a lifetime that overflows any clock.
+        sim.faults().inject(
+            pats_testkit::FaultRule::new(pats_testkit::Fault::Status {
+                status: 200,
+                body: serde_json::json!({
+                    "access_token": sim.admin_pat(),
+                    "token_type": "Bearer",
+                    "expires_in": expires_in,
+                }),
+            })
+            .path_contains("/oauth/v2/token")
+            .times(1),
+        );
+        let client = key_client(&sim, &key_json);
+        client.list(&ListQuery::new()).await.unwrap();
+        client.list(&ListQuery::new()).await.unwrap();
+        assert_eq!(sim.token_exchanges(), 0, "{expires_in}");
+        let expected = format!("Bearer {}", sim.admin_pat());
+        for r in api_requests(&sim).await {
+            assert_eq!(header(&r, "authorization"), Some(expected.as_str()));
+        }
+    }
 }
