@@ -1,35 +1,57 @@
 //! Property tests: arbitrary and mutated JSON (and error statuses) fed to every provider's
-//! response decoders through the real client path. Whatever comes back must be a value or
-//! a typed error: never a panic, never a hang.
+//! response decoders through the real client path, the token endpoints included (SailPoint
+//! client credentials at `/oauth/token`, the ZITADEL JWT profile at `/oauth/v2/token`).
+//! Whatever comes back must be a value or a typed error: never a panic, never a hang.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use pats::sailpoint::{ApiVersion, SailPointClient};
+use pats::zitadel::{ZitadelAuth, ZitadelClient};
 use pats::{ClientOptions, Expiry, ListQuery, PersonalAccessTokens, RetryPolicy, TokenId};
 use pats_conformance::Harness;
 use pats_conformance::harness::{DfnsHarness, SailPointHarness, ZitadelHarness};
 use proptest::prelude::*;
 use serde_json::{Value, json};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// A loopback server answering every request with the current (status, body).
+type Answer = (u16, Vec<u8>);
+
+/// A loopback server answering every request with the current (status, body); requests
+/// whose path starts with `/oauth/` get `token` instead, when it is set.
 struct Echo {
     url: String,
-    answer: Arc<Mutex<(u16, Vec<u8>)>>,
+    answer: Arc<Mutex<Answer>>,
+    token: Arc<Mutex<Option<Answer>>>,
+    token_requests: Arc<AtomicUsize>,
 }
 
 async fn echo_server() -> Echo {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let answer = Arc::new(Mutex::new((200, b"{}".to_vec())));
-    let shared = answer.clone();
+    let token: Arc<Mutex<Option<Answer>>> = Arc::new(Mutex::new(None));
+    let token_requests = Arc::new(AtomicUsize::new(0));
+    let (shared, shared_token, counter) = (answer.clone(), token.clone(), token_requests.clone());
     tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
-            let shared = shared.clone();
+            let (shared, shared_token, counter) =
+                (shared.clone(), shared_token.clone(), counter.clone());
             tokio::spawn(async move {
                 let mut buf = vec![0_u8; 64 * 1024];
-                let _ = socket.read(&mut buf).await;
-                let (status, body) = shared.lock().unwrap().clone();
+                let n = socket.read(&mut buf).await.unwrap_or(0);
+                let to_token = buf[..n]
+                    .split(|&b| b == b' ')
+                    .nth(1)
+                    .is_some_and(|path| path.starts_with(b"/oauth/"));
+                let token_answer = if to_token {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    shared_token.lock().unwrap().clone()
+                } else {
+                    None
+                };
+                let (status, body) = token_answer.unwrap_or_else(|| shared.lock().unwrap().clone());
                 let head = format!(
                     "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
                     body.len()
@@ -40,7 +62,12 @@ async fn echo_server() -> Echo {
             });
         }
     });
-    Echo { url, answer }
+    Echo {
+        url,
+        answer,
+        token,
+        token_requests,
+    }
 }
 
 fn json_value() -> impl Strategy<Value = Value> {
@@ -213,4 +240,275 @@ fn zitadel_decoders_never_panic() {
 #[test]
 fn sailpoint_decoders_never_panic() {
     run::<SailPointHarness>("ef38f94347e94562b5bb8424a56397d8", 6);
+}
+
+/// `expires_in` values a token endpoint may send: out of any range, negative, fractional,
+/// as strings, of other types.
+fn odd_expires_in() -> Vec<Value> {
+    vec![
+        json!(18_446_744_073_709_551_615_u64),
+        json!(9_223_372_036_854_775_807_i64),
+        json!(9_223_372_036_854_775_808_u64),
+        json!(4_294_967_296_u64),
+        json!(315_360_000_000_u64),
+        json!(-1),
+        json!(i64::MIN),
+        json!(0),
+        json!(1),
+        json!(59),
+        json!(60),
+        json!(61),
+        json!(1e308),
+        json!(-1e308),
+        json!(3600.5),
+        json!(0.0),
+        json!("3600"),
+        json!("18446744073709551615"),
+        json!("18446744073709551616"),
+        json!("9223372036854775807"),
+        json!("-1"),
+        json!(""),
+        json!(" 3600"),
+        json!(null),
+        json!(true),
+        json!([3600]),
+        json!({"seconds": 3600}),
+    ]
+}
+
+/// `access_token` values: empty, of other types, with characters no header may hold.
+fn odd_access_token() -> Vec<Value> {
+    vec![
+        json!(""),
+        json!(null),
+        json!(42),
+        json!(["a"]),
+        json!({"a": "b"}),
+        json!("a\nb"),
+        json!("a\u{0}b"),
+        json!("tok en"),
+        json!("x".repeat(70_000)),
+        json!("ünïcödé"),
+    ]
+}
+
+/// A well-formed token answer.
+fn token_sample() -> Value {
+    json!({"access_token": "sim-access-token", "token_type": "Bearer", "expires_in": 3600, "scope": "openid"})
+}
+
+/// Every kind of answer a token endpoint can send.
+fn token_body() -> impl Strategy<Value = Vec<u8>> {
+    let with_field = |field: &'static str, values: Vec<Value>| {
+        (0..values.len(), any::<bool>()).prop_map(move |(i, drop_other)| {
+            let mut v = token_sample();
+            v[field] = values[i].clone();
+            if drop_other {
+                let other = if field == "access_token" {
+                    "expires_in"
+                } else {
+                    "token_type"
+                };
+                v.as_object_mut().unwrap().remove(other);
+            }
+            serde_json::to_vec(&v).unwrap()
+        })
+    };
+    prop_oneof![
+        // Arbitrary JSON.
+        json_value().prop_map(|v| serde_json::to_vec(&v).unwrap()),
+        // A valid answer with one place replaced.
+        (any::<usize>(), json_value()).prop_map(|(pick, with)| {
+            let mut v = token_sample();
+            mutate(&mut v, pick, with);
+            serde_json::to_vec(&v).unwrap()
+        }),
+        // Odd lifetimes, and any 64-bit number.
+        with_field("expires_in", odd_expires_in()),
+        any::<u64>()
+            .prop_map(|n| format!(r#"{{"access_token":"t","expires_in":{n}}}"#).into_bytes()),
+        any::<i64>()
+            .prop_map(|n| format!(r#"{{"access_token":"t","expires_in":{n}}}"#).into_bytes()),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(|f| {
+                serde_json::to_vec(&json!({"access_token": "t", "expires_in": f})).unwrap()
+            }),
+        // Odd or missing access tokens.
+        with_field("access_token", odd_access_token()),
+        Just(br#"{"token_type":"Bearer","expires_in":3600}"#.to_vec()),
+        // Cut short, not JSON at all, empty.
+        any::<prop::sample::Index>().prop_map(|cut| {
+            let bytes = serde_json::to_vec(&token_sample()).unwrap();
+            bytes[..cut.index(bytes.len() + 1)].to_vec()
+        }),
+        prop::collection::vec(any::<u8>(), 0..64),
+        Just(b"<html><body>502 Bad Gateway</body></html>".to_vec()),
+        Just(Vec::new()),
+        // OAuth2 error bodies.
+        Just(br#"{"error":"invalid_client","error_description":"bad secret"}"#.to_vec()),
+        Just(br#"{"error":{"id":"e","message":"m"}}"#.to_vec()),
+    ]
+}
+
+fn token_status() -> impl Strategy<Value = u16> {
+    prop_oneof![
+        8 => Just(200_u16),
+        1 => Just(201),
+        1 => Just(204),
+        1 => Just(302),
+        1 => Just(400),
+        1 => Just(401),
+        1 => Just(403),
+        1 => Just(404),
+        1 => Just(429),
+        1 => Just(500),
+        1 => Just(503),
+    ]
+}
+
+/// A client of `provider` that logs in at the echo server's token endpoint.
+fn credential_client(provider: &str, url: &str) -> Box<dyn PersonalAccessTokens> {
+    let options = ClientOptions::default()
+        .with_timeout(Duration::from_secs(5))
+        .with_retry(RetryPolicy::none());
+    match provider {
+        "sailpoint" => Box::new(
+            SailPointClient::builder()
+                .base_url(url)
+                .client_credentials("prop-client-id", "prop-client-secret".to_owned().into())
+                .api_version(ApiVersion::V3)
+                .options(options)
+                .build()
+                .unwrap(),
+        ),
+        "zitadel" => Box::new(
+            ZitadelClient::builder(url)
+                .auth(
+                    ZitadelAuth::key_file_json(&pats_testkit::zitadel::test_key_file(
+                        "200000000000000001",
+                    ))
+                    .unwrap(),
+                )
+                .default_user("200000000000000001")
+                .options(options)
+                .build()
+                .unwrap(),
+        ),
+        other => panic!("no credential flow for {other}"),
+    }
+}
+
+/// Logs in with `token` as the token endpoint's answer on a fresh client, then lists twice
+/// (the second call uses the cached token, if one was kept). Each call must return.
+fn log_in_and_list(
+    rt: &tokio::runtime::Runtime,
+    echo: &Echo,
+    provider: &str,
+    token: Answer,
+) -> Vec<pats::Result<usize>> {
+    *echo.token.lock().unwrap() = Some(token);
+    let client = credential_client(provider, &echo.url);
+    rt.block_on(async {
+        let mut results = Vec::new();
+        for _ in 0..2 {
+            let listed =
+                tokio::time::timeout(Duration::from_secs(10), client.list(&ListQuery::new()))
+                    .await
+                    .expect("list hung");
+            results.push(listed.map(|page| page.items.len()));
+        }
+        results
+    })
+}
+
+/// Fuzzes the token endpoint of `provider`, whose well-formed list answer is `list_sample`.
+fn run_token_endpoint(provider: &str, list_sample: usize) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let echo = rt.block_on(echo_server());
+    *echo.answer.lock().unwrap() = (200, serde_json::to_vec(&samples()[list_sample]).unwrap());
+
+    // The wiring is real: a well-formed token answer logs in once, and the list decodes.
+    let ok = log_in_and_list(
+        &rt,
+        &echo,
+        provider,
+        (200, serde_json::to_vec(&token_sample()).unwrap()),
+    );
+    assert_eq!(
+        echo.token_requests.load(Ordering::SeqCst),
+        1,
+        "one login, then the cached token"
+    );
+    for r in ok {
+        assert_eq!(r.unwrap(), 1);
+    }
+    // A refused login is a typed error, not a list.
+    let refused = log_in_and_list(
+        &rt,
+        &echo,
+        provider,
+        (401, br#"{"error":"invalid_client"}"#.to_vec()),
+    );
+    assert_eq!(
+        refused[0].as_ref().unwrap_err().kind(),
+        pats::ErrorKind::Unauthenticated
+    );
+
+    // Every odd lifetime, each once: a value or a typed error, never a panic.
+    for expires_in in odd_expires_in() {
+        let mut body = token_sample();
+        body["expires_in"] = expires_in.clone();
+        let results = log_in_and_list(
+            &rt,
+            &echo,
+            provider,
+            (200, serde_json::to_vec(&body).unwrap()),
+        );
+        for r in results {
+            if let Ok(n) = r {
+                assert_eq!(n, 1, "expires_in {expires_in}");
+            }
+        }
+    }
+    // Every odd access token: an error, or (for the odd but usable ones) a listing.
+    for access_token in odd_access_token() {
+        let mut body = token_sample();
+        body["access_token"] = access_token.clone();
+        let results = log_in_and_list(
+            &rt,
+            &echo,
+            provider,
+            (200, serde_json::to_vec(&body).unwrap()),
+        );
+        if access_token == json!("") || !access_token.is_string() {
+            assert!(
+                results[0].is_err(),
+                "access_token {access_token} was accepted"
+            );
+        }
+    }
+
+    let config = ProptestConfig {
+        cases: 64,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    proptest!(config, |(status in token_status(), body in token_body())| {
+        let _ = log_in_and_list(&rt, &echo, provider, (status, body));
+    });
+}
+
+#[test]
+fn sailpoint_token_endpoint_answers_never_panic() {
+    run_token_endpoint("sailpoint", 6);
+}
+
+#[test]
+fn zitadel_token_endpoint_answers_never_panic() {
+    run_token_endpoint("zitadel", 3);
 }

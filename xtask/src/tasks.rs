@@ -6,7 +6,8 @@
 //! 3. `cargo xtask codegen --check` (in process)
 //! 4. if `crates/pats` exists, `cargo test -p pats --no-default-features --lib` (no provider),
 //!    `cargo check -p pats` with each of the `dfns`, `zitadel` and `sailpoint` features
-//!    alone, a dependency-tree check, a `native-tls` build, and the README's
+//!    alone (with `rustls`), a provider without a TLS backend that must fail to compile
+//!    with its message, a dependency-tree check, a `native-tls` build, and the README's
 //!    quickstart (`cargo run -p pats --features simulate --example quickstart`);
 //! 5. if `crates/pats-bench` exists, `cargo test -p pats-bench --benches`: every criterion
 //!    benchmark once, in criterion's test mode;
@@ -36,6 +37,14 @@ pub enum Mode {
 pub enum Step {
     /// `cargo` with these arguments, run in the workspace root.
     Cargo(Vec<String>),
+    /// `cargo` with these arguments must fail, and its error output must contain `expect`
+    /// (a build that must be refused, with the message users see).
+    CargoMustFail {
+        /// The arguments.
+        args: Vec<String>,
+        /// Text the error output must contain.
+        expect: String,
+    },
     /// `cargo xtask codegen --check`, in process.
     CodegenCheck,
     /// Nothing to run; print this note.
@@ -53,6 +62,9 @@ impl Step {
     fn describe(&self) -> String {
         match self {
             Step::Cargo(args) => format!("cargo {}", args.join(" ")),
+            Step::CargoMustFail { args, expect } => {
+                format!("cargo {} (must fail with `{expect}`)", args.join(" "))
+            }
             Step::CodegenCheck => "cargo xtask codegen --check".to_owned(),
             Step::Note(note) => format!("note: {note}"),
             Step::ForbiddenDeps {
@@ -68,6 +80,9 @@ impl Step {
 
 /// The facade crate whose feature combinations are checked.
 const FACADE_FEATURES: &[&str] = &["dfns", "zitadel", "sailpoint"];
+
+/// What a provider crate built without a TLS backend says (its `compile_error!`).
+pub const NO_TLS_MESSAGE: &str = "pats-sailpoint has no TLS backend";
 
 /// The steps [`run`] executes for `mode` in the workspace at `root`.
 pub fn plan(root: &Path, mode: Mode) -> Vec<Step> {
@@ -116,10 +131,28 @@ pub fn plan(root: &Path, mode: Mode) -> Vec<Step> {
                     "pats",
                     "--no-default-features",
                     "--features",
-                    feature,
+                    &format!("{feature},rustls"),
                 ],
                 true,
             ));
+        }
+        // A provider without a TLS backend could reach no https URL: it must not build,
+        // and must say which feature to add.
+        if let Step::Cargo(args) = cargo(
+            &[
+                "check",
+                "-p",
+                "pats",
+                "--no-default-features",
+                "--features",
+                "sailpoint",
+            ],
+            true,
+        ) {
+            steps.push(Step::CargoMustFail {
+                args,
+                expect: NO_TLS_MESSAGE.to_owned(),
+            });
         }
         // One provider pulls in only what it needs.
         steps.push(Step::ForbiddenDeps {
@@ -198,6 +231,14 @@ pub fn run(root: &Path, mode: Mode) -> Result<(), Error> {
                     )));
                 }
             }
+            Step::CargoMustFail { args, expect } => {
+                check_must_fail(&cargo, root, args, expect).map_err(|e| {
+                    Error::new(format!(
+                        "step {}/{total} `{description}` failed: {e}",
+                        index + 1
+                    ))
+                })?;
+            }
             Step::CodegenCheck => codegen::run(root, true).map_err(|e| {
                 Error::new(format!(
                     "step {}/{total} `{description}` failed: {e}",
@@ -274,6 +315,36 @@ fn run_counting_tests(
         }
     }
     child.wait()
+}
+
+/// Runs `cargo args`, which must fail with `expect` in its error output.
+fn check_must_fail(
+    cargo: &OsString,
+    root: &Path,
+    args: &[String],
+    expect: &str,
+) -> Result<(), Error> {
+    let output = Command::new(cargo)
+        .args(args)
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Error::new(format!("could not run cargo: {e}")))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    must_fail_verdict(output.status.success(), &stderr, expect)
+}
+
+/// Whether a command that must fail did, with `expect` in its error output.
+fn must_fail_verdict(succeeded: bool, stderr: &str, expect: &str) -> Result<(), Error> {
+    if succeeded {
+        Err(Error::new("it succeeded, but must fail".to_owned()))
+    } else if stderr.contains(expect) {
+        Ok(())
+    } else {
+        Err(Error::new(format!(
+            "it failed without `{expect}` in its output:\n{stderr}"
+        )))
+    }
 }
 
 /// Lists the normal dependency tree of `pats` with `features` and fails if it contains a
@@ -366,9 +437,30 @@ mod tests {
 
     fn args(step: &Step) -> Vec<&str> {
         match step {
-            Step::Cargo(args) => args.iter().map(String::as_str).collect(),
+            Step::Cargo(args) | Step::CargoMustFail { args, .. } => {
+                args.iter().map(String::as_str).collect()
+            }
             _ => Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_must_fail_step_passes_only_on_a_failure_with_the_message() {
+        let stderr = "error: pats-sailpoint has no TLS backend and could not reach SailPoint";
+        assert!(must_fail_verdict(false, stderr, NO_TLS_MESSAGE).is_ok());
+        assert!(must_fail_verdict(true, "", NO_TLS_MESSAGE).is_err());
+        let Err(other) =
+            must_fail_verdict(false, "error[E0432]: unresolved import", NO_TLS_MESSAGE)
+        else {
+            panic!("a failure for another reason must not pass");
+        };
+        assert!(other.to_string().contains("unresolved import"), "{other}");
+    }
+
+    #[test]
+    fn the_no_tls_message_is_the_one_the_provider_crate_gives() {
+        let lib = include_str!("../../crates/pats-sailpoint/src/lib.rs");
+        assert!(lib.contains(&format!("\"{NO_TLS_MESSAGE} ")));
     }
 
     #[test]
@@ -468,8 +560,12 @@ mod tests {
         std::fs::write(root.join("crates/pats/Cargo.toml"), "")?;
         let steps = plan(&root, Mode::Test);
         std::fs::remove_dir_all(&root)?;
-        let matrix: Vec<Vec<&str>> = steps[3..7].iter().map(args).collect();
-        assert!(matches!(steps[7], Step::ForbiddenDeps { .. }));
+        let matrix: Vec<Vec<&str>> = steps[3..8].iter().map(args).collect();
+        assert!(matches!(
+            &steps[7],
+            Step::CargoMustFail { expect, .. } if expect == NO_TLS_MESSAGE
+        ));
+        assert!(matches!(steps[8], Step::ForbiddenDeps { .. }));
         assert_eq!(
             matrix,
             [
@@ -480,7 +576,7 @@ mod tests {
                     "pats",
                     "--no-default-features",
                     "--features",
-                    "dfns"
+                    "dfns,rustls"
                 ],
                 vec![
                     "check",
@@ -488,7 +584,15 @@ mod tests {
                     "pats",
                     "--no-default-features",
                     "--features",
-                    "zitadel"
+                    "zitadel,rustls"
+                ],
+                vec![
+                    "check",
+                    "-p",
+                    "pats",
+                    "--no-default-features",
+                    "--features",
+                    "sailpoint,rustls"
                 ],
                 vec![
                     "check",

@@ -68,8 +68,12 @@ pub struct Rotation {
 pub trait PersonalAccessTokensExt: PersonalAccessTokens {
     /// Lists every token matching `query`, following pages.
     ///
-    /// Fails with [`Error::Decode`] if the provider hands back a page position it already
-    /// gave (a listing that would never end).
+    /// Bounded by [`ListQuery::limits`](crate::ListQuery::limits): more pages than
+    /// [`ListLimits::max_pages`](crate::ListLimits::max_pages) or more tokens than
+    /// [`ListLimits::max_items`](crate::ListLimits::max_items) stop the listing with
+    /// [`Error::LimitExceeded`], whose message names the bound to raise. Fails with
+    /// [`Error::Decode`] if the provider hands back a page position it already gave (a
+    /// listing that would never end).
     async fn list_all(&self, query: &ListQuery) -> Result<Vec<TokenInfo>> {
         self.list_all_with(query, &|_| {}).await
     }
@@ -81,12 +85,40 @@ pub trait PersonalAccessTokensExt: PersonalAccessTokens {
         query: &ListQuery,
         on_page: &(dyn Fn(usize) + Send + Sync),
     ) -> Result<Vec<TokenInfo>> {
+        let limits = query.limits;
         let mut query = query.clone();
         let mut items = Vec::new();
         let mut seen = HashSet::new();
+        let mut pages: u32 = 0;
         loop {
+            if pages >= limits.max_pages {
+                return Err(Error::LimitExceeded {
+                    provider: self.provider(),
+                    limit: "ListLimits::max_pages",
+                    max: u64::from(limits.max_pages),
+                    message: format!(
+                        "the listing has more than {} pages; if the tenant has that many \
+                         tokens, raise it with `ListQuery::limits(ListLimits::new().max_pages(..))`, \
+                         otherwise the server keeps handing out new page positions",
+                        limits.max_pages
+                    ),
+                });
+            }
             let page = self.list(&query).await?;
+            pages += 1;
             on_page(page.items.len());
+            if page.items.len() > limits.max_items.saturating_sub(items.len()) {
+                return Err(Error::LimitExceeded {
+                    provider: self.provider(),
+                    limit: "ListLimits::max_items",
+                    max: u64::try_from(limits.max_items).unwrap_or(u64::MAX),
+                    message: format!(
+                        "the listing has more than {} tokens; if the tenant has that many, \
+                         raise it with `ListQuery::limits(ListLimits::new().max_items(..))`",
+                        limits.max_items
+                    ),
+                });
+            }
             items.extend(page.items);
             match page.next_page {
                 None => return Ok(items),

@@ -168,6 +168,21 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
+    /// A bound set on the caller's side was reached, such as
+    /// [`ListLimits`](crate::ListLimits) in a listing that follows pages: either the
+    /// server misbehaves (it keeps sending more) or the data is larger than the bound. The
+    /// message names the setting that raises it.
+    #[error("{provider}: the limit `{limit}` ({max}) was reached: {message}")]
+    LimitExceeded {
+        /// The provider name.
+        provider: &'static str,
+        /// The setting holding the bound, for example `ListLimits::max_pages`.
+        limit: &'static str,
+        /// The bound's value.
+        max: u64,
+        /// What went past it, and how to raise it.
+        message: String,
+    },
 }
 
 /// The kind of an [`Error`], for matching without caring about the details.
@@ -200,6 +215,8 @@ pub enum ErrorKind {
     Decode,
     /// See [`Error::Signing`].
     Signing,
+    /// See [`Error::LimitExceeded`].
+    LimitExceeded,
 }
 
 impl Error {
@@ -273,6 +290,7 @@ impl Error {
             Self::Transport { .. } => ErrorKind::Transport,
             Self::Decode { .. } => ErrorKind::Decode,
             Self::Signing { .. } => ErrorKind::Signing,
+            Self::LimitExceeded { .. } => ErrorKind::LimitExceeded,
         }
     }
 

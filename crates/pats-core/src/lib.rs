@@ -12,6 +12,10 @@
 //! Users normally depend on the `pats` facade crate, which re-exports all of this together
 //! with the provider clients.
 //!
+//! TLS comes from the feature `rustls` (default) or `native-tls`. Without either, the
+//! HTTP client pats builds reaches only plain-http loopback URLs; the provider crates
+//! (and so the facade with a provider) refuse to compile without one.
+//!
 //! ```
 //! use pats_core::{CreateToken, Expiry, PersonalAccessTokens, PersonalAccessTokensExt, TokenId};
 //! use std::time::Duration;
@@ -44,8 +48,8 @@ pub use retry::{Clock, RetryPolicy, TokioClock, VirtualClock};
 pub use transport::{ClientOptions, Request, RequestHook, Response, Transport};
 pub use types::{
     Capabilities, CreateToken, CreateTokenBuilder, CreatedToken, Details, Expiration, Expiry,
-    GetSupport, ListFilters, ListQuery, MAX_TOKEN_ID_LEN, NeverExpires, Owner, PageToken,
-    ProviderDetails, TokenId, TokenInfo, TokenPage,
+    GetSupport, ListFilters, ListLimits, ListQuery, MAX_TOKEN_ID_LEN, NeverExpires, Owner,
+    PageToken, ProviderDetails, TokenId, TokenInfo, TokenPage,
 };
 
 /// Re-exports of crates that appear in this crate's API.

@@ -205,6 +205,7 @@ pub struct Request {
     authenticate: bool,
     hook: Option<Arc<dyn RequestHook>>,
     secrets: Vec<SecretString>,
+    max_response: Option<(usize, &'static str)>,
 }
 
 impl fmt::Debug for Request {
@@ -238,6 +239,7 @@ impl Request {
             authenticate: true,
             hook: None,
             secrets: Vec::new(),
+            max_response: None,
         }
     }
 
@@ -336,6 +338,15 @@ impl Request {
     #[must_use]
     pub fn secret(mut self, secret: SecretString) -> Self {
         self.secrets.push(secret);
+        self
+    }
+
+    /// Caps this request's answer body at `max` bytes instead of
+    /// [`ClientOptions::max_response_bytes`]; `setting` names the setting that raises it
+    /// (for example `SailPointClientBuilder::list_response_limit`), quoted in the error.
+    #[must_use]
+    pub fn max_response_bytes(mut self, max: usize, setting: &'static str) -> Self {
+        self.max_response = Some((max, setting));
         self
     }
 }
@@ -716,13 +727,19 @@ impl Transport {
             .await
             .map_err(|e| self.map_reqwest(e))?;
         let status = resp.status().as_u16();
-        let limit = self.options.max_response_bytes;
+        let (limit, setting) = req.max_response.unwrap_or((
+            self.options.max_response_bytes,
+            "ClientOptions::max_response_bytes",
+        ));
         if let Some(len) = resp.content_length()
             && usize::try_from(len).map_or(true, |l| l > limit)
         {
             return Err(Error::Decode {
                 status,
-                reason: format!("the body of {len} bytes is larger than the {limit}-byte limit"),
+                reason: format!(
+                    "the body of {len} bytes is larger than the {limit}-byte limit \
+                     (raise it with `{setting}`)"
+                ),
                 snippet: String::new(),
             });
         }
@@ -738,7 +755,9 @@ impl Transport {
             if body.len() + chunk.len() > limit {
                 return Err(Error::Decode {
                     status,
-                    reason: format!("the body is larger than the {limit}-byte limit"),
+                    reason: format!(
+                        "the body is larger than the {limit}-byte limit (raise it with `{setting}`)"
+                    ),
                     snippet: String::new(),
                 });
             }

@@ -473,6 +473,9 @@ pub struct ListQuery {
     pub page_size: Option<u32>,
     /// The page to fetch (from a previous [`TokenPage::next_page`]).
     pub page: Option<PageToken>,
+    /// How far [`list_all`](crate::PersonalAccessTokensExt::list_all) and the helpers built
+    /// on it follow pages before giving up (ignored by a single [`list`](crate::PersonalAccessTokens::list)).
+    pub limits: ListLimits,
 }
 
 impl ListQuery {
@@ -514,6 +517,72 @@ impl ListQuery {
     pub fn page(mut self, page: Option<PageToken>) -> Self {
         self.page = page;
         self
+    }
+
+    /// Bounds for [`list_all`](crate::PersonalAccessTokensExt::list_all) (default
+    /// [`ListLimits::default()`]).
+    #[must_use]
+    pub fn limits(mut self, limits: ListLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+}
+
+/// How many pages and tokens [`list_all`](crate::PersonalAccessTokensExt::list_all) (and
+/// [`find_by_name`](crate::PersonalAccessTokensExt::find_by_name),
+/// [`expiring_within`](crate::PersonalAccessTokensExt::expiring_within)) collect at most.
+///
+/// A server that keeps handing out new page positions would otherwise be followed forever.
+/// When a bound is reached the listing stops with [`Error::LimitExceeded`]; a tenant with
+/// more tokens than the defaults needs larger bounds:
+///
+/// ```
+/// use pats_core::{ListLimits, ListQuery};
+///
+/// let query = ListQuery::new().limits(ListLimits::new().max_pages(50_000).max_items(5_000_000));
+/// assert_eq!(query.limits.max_pages, 50_000);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct ListLimits {
+    /// Most pages requested by one listing (default [`ListLimits::DEFAULT_MAX_PAGES`]).
+    pub max_pages: u32,
+    /// Most tokens collected by one listing (default [`ListLimits::DEFAULT_MAX_ITEMS`]).
+    pub max_items: usize,
+}
+
+impl ListLimits {
+    /// The default page bound: 10,000 pages.
+    pub const DEFAULT_MAX_PAGES: u32 = 10_000;
+    /// The default token bound: 1,000,000 tokens.
+    pub const DEFAULT_MAX_ITEMS: usize = 1_000_000;
+
+    /// The default bounds.
+    pub const fn new() -> Self {
+        Self {
+            max_pages: Self::DEFAULT_MAX_PAGES,
+            max_items: Self::DEFAULT_MAX_ITEMS,
+        }
+    }
+
+    /// Sets the most pages requested by one listing.
+    #[must_use]
+    pub const fn max_pages(mut self, pages: u32) -> Self {
+        self.max_pages = pages;
+        self
+    }
+
+    /// Sets the most tokens collected by one listing.
+    #[must_use]
+    pub const fn max_items(mut self, items: usize) -> Self {
+        self.max_items = items;
+        self
+    }
+}
+
+impl Default for ListLimits {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

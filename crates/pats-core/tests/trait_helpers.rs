@@ -5,9 +5,11 @@ use async_trait::async_trait;
 use pats_core::reexports::secrecy::{ExposeSecret, SecretString};
 use pats_core::reexports::time::OffsetDateTime;
 use pats_core::{
-    ApiError, Capabilities, CreateToken, CreatedToken, Error, ErrorKind, Expiration, ListQuery,
-    PageToken, PersonalAccessTokens, PersonalAccessTokensExt, TokenId, TokenInfo, TokenPage,
+    ApiError, Capabilities, CreateToken, CreatedToken, Error, ErrorKind, Expiration, ListLimits,
+    ListQuery, PageToken, PersonalAccessTokens, PersonalAccessTokensExt, TokenId, TokenInfo,
+    TokenPage,
 };
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -165,6 +167,199 @@ async fn list_all_follows_pages_and_stops_on_a_repeated_position() {
     broken.create(&request("x", 1)).await.unwrap();
     let err = broken.list_all(&ListQuery::new()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Decode);
+}
+
+/// A server that never ends its listing: every page has `per_page` new tokens and a new
+/// position after it.
+struct Endless {
+    per_page: u32,
+    calls: AtomicU32,
+}
+
+impl Endless {
+    fn new(per_page: u32) -> Self {
+        Self {
+            per_page,
+            calls: AtomicU32::new(0),
+        }
+    }
+
+    fn calls(&self) -> u32 {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl PersonalAccessTokens for Endless {
+    fn provider(&self) -> &'static str {
+        "endless"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let mut c = Capabilities::default();
+        c.names = true;
+        c.pagination = true;
+        c
+    }
+
+    async fn create(&self, _: &CreateToken) -> pats_core::Result<CreatedToken> {
+        Err(Error::unsupported("endless", "create"))
+    }
+
+    async fn list(&self, query: &ListQuery) -> pats_core::Result<TokenPage> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        let expected = (n > 0).then(|| PageToken::new(format!("p{n}")));
+        assert_eq!(
+            query.page, expected,
+            "list_all asks for the position it was given"
+        );
+        let items = (0..self.per_page)
+            .map(|i| TokenInfo::new(TokenId::new(format!("t{n}-{i}")).unwrap()))
+            .collect();
+        Ok(TokenPage::new(
+            items,
+            Some(PageToken::new(format!("p{}", n + 1))),
+        ))
+    }
+
+    async fn get(&self, _: &TokenId) -> pats_core::Result<TokenInfo> {
+        Err(Error::NotFound(ApiError::new(404, "no such token")))
+    }
+
+    async fn revoke(&self, _: &TokenId) -> pats_core::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn list_all_stops_an_endless_listing_at_the_default_page_limit() {
+    let endless = Endless::new(0);
+    let err = endless.list_all(&ListQuery::new()).await.unwrap_err();
+    assert_eq!(endless.calls(), ListLimits::DEFAULT_MAX_PAGES);
+    assert_eq!(ListLimits::DEFAULT_MAX_PAGES, 10_000);
+    assert_eq!(err.kind(), ErrorKind::LimitExceeded);
+    assert!(err.status().is_none());
+    assert!(!err.is_retryable());
+    match &err {
+        Error::LimitExceeded {
+            provider,
+            limit,
+            max,
+            message,
+        } => {
+            assert_eq!(*provider, "endless");
+            assert_eq!(*limit, "ListLimits::max_pages");
+            assert_eq!(*max, 10_000);
+            assert!(
+                message.contains("ListLimits::new().max_pages("),
+                "{message}"
+            );
+        }
+        other => panic!("expected LimitExceeded, got {other:?}"),
+    }
+    assert_eq!(
+        err.to_string(),
+        "endless: the limit `ListLimits::max_pages` (10000) was reached: the listing has more \
+         than 10000 pages; if the tenant has that many tokens, raise it with \
+         `ListQuery::limits(ListLimits::new().max_pages(..))`, otherwise the server keeps \
+         handing out new page positions"
+    );
+}
+
+#[tokio::test]
+async fn list_all_page_limit_is_configurable_and_exact() {
+    let endless = Endless::new(1);
+    let pages = Mutex::new(Vec::new());
+    let query = ListQuery::new().limits(ListLimits::new().max_pages(3));
+    let err = endless
+        .list_all_with(&query, &|n| pages.lock().unwrap().push(n))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::LimitExceeded {
+                limit: "ListLimits::max_pages",
+                max: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(endless.calls(), 3, "exactly max_pages requests");
+    assert_eq!(*pages.lock().unwrap(), [1, 1, 1]);
+
+    // A listing of exactly max_pages pages is complete, not an error.
+    let pats = Memory::default();
+    for i in 0..5 {
+        pats.create(&request(&format!("n{i}"), 1)).await.unwrap();
+    }
+    let exact = ListQuery::new().limits(ListLimits::new().max_pages(3));
+    assert_eq!(pats.list_all(&exact).await.unwrap().len(), 5);
+    let short = ListQuery::new().limits(ListLimits::new().max_pages(2));
+    assert_eq!(
+        pats.list_all(&short).await.unwrap_err().kind(),
+        ErrorKind::LimitExceeded
+    );
+}
+
+#[tokio::test]
+async fn list_all_item_limit_is_configurable_and_exact() {
+    let endless = Endless::new(3);
+    let query = ListQuery::new().limits(ListLimits::new().max_items(7));
+    let err = endless.list_all(&query).await.unwrap_err();
+    match &err {
+        Error::LimitExceeded {
+            limit,
+            max,
+            message,
+            ..
+        } => {
+            assert_eq!(*limit, "ListLimits::max_items");
+            assert_eq!(*max, 7);
+            assert!(
+                message.contains("more than 7 tokens")
+                    && message.contains("ListLimits::new().max_items("),
+                "{message}"
+            );
+        }
+        other => panic!("expected LimitExceeded, got {other:?}"),
+    }
+    assert_eq!(
+        endless.calls(),
+        3,
+        "stops on the page that goes past the limit"
+    );
+    assert_eq!(ListLimits::default().max_items, 1_000_000);
+
+    // Exactly max_items tokens is complete; one fewer allowed is not.
+    let pats = Memory::default();
+    for i in 0..5 {
+        pats.create(&request(&format!("n{i}"), 1)).await.unwrap();
+    }
+    let exact = ListQuery::new().limits(ListLimits::new().max_items(5));
+    assert_eq!(pats.list_all(&exact).await.unwrap().len(), 5);
+    let short = ListQuery::new().limits(ListLimits::new().max_items(4));
+    assert!(matches!(
+        pats.list_all(&short).await.unwrap_err(),
+        Error::LimitExceeded { max: 4, .. }
+    ));
+}
+
+#[tokio::test]
+async fn helpers_built_on_list_all_are_bounded_too() {
+    let endless = Endless::new(2);
+    let query = ListQuery::new().limits(ListLimits::new().max_pages(4));
+    let err = endless.find_by_name("x", &query).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::LimitExceeded);
+    assert_eq!(endless.calls(), 4);
+    let endless = Endless::new(2);
+    let err = endless
+        .expiring_within(Duration::from_secs(60), &query)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::LimitExceeded);
+    assert_eq!(endless.calls(), 4);
 }
 
 #[tokio::test]

@@ -214,6 +214,9 @@ struct SecretField {
     secret: String,
 }
 
+/// The setting that raises the listing's body cap, as quoted in its error.
+const LIST_RESPONSE_LIMIT_SETTING: &str = "SailPointClientBuilder::list_response_limit";
+
 /// Builder of [`SailPointClient`].
 #[derive(Debug, Clone, Default)]
 pub struct SailPointClientBuilder {
@@ -223,6 +226,7 @@ pub struct SailPointClientBuilder {
     options: ClientOptions,
     refresh_margin: Option<Duration>,
     default_owner: Option<String>,
+    list_response_limit: Option<usize>,
 }
 
 impl SailPointClientBuilder {
@@ -282,6 +286,20 @@ impl SailPointClientBuilder {
         self
     }
 
+    /// The largest accepted answer to a listing, in bytes (default: the body cap of the
+    /// [`ClientOptions`], 4 MiB unless changed).
+    ///
+    /// SailPoint does not page its token listing: the whole listing (of the default owner,
+    /// or of the whole tenant when no owner is set) comes in one answer, and
+    /// [`get_token`](SailPointClient::get_token) lists too. A tenant whose listing is
+    /// larger fails with [`Error::Decode`] naming this setting; raise it here without
+    /// raising the cap of every other call.
+    #[must_use]
+    pub fn list_response_limit(mut self, bytes: usize) -> Self {
+        self.list_response_limit = Some(bytes);
+        self
+    }
+
     /// A builder filled from `lookup` (the environment for [`from_env`](Self::from_env)):
     /// `SAIL_BASE_URL`, `SAIL_CLIENT_ID`, `SAIL_CLIENT_SECRET`. A missing or empty one is
     /// an [`Error::InvalidInput`] whose field is the variable's name.
@@ -334,10 +352,14 @@ impl SailPointClientBuilder {
                 Arc::new(cache)
             }
         };
+        let list_response_limit = self
+            .list_response_limit
+            .unwrap_or(transport.options().max_response_bytes);
         Ok(SailPointClient {
             transport: transport.with_auth(source),
             version: self.version,
             default_owner: self.default_owner,
+            list_response_limit,
         })
     }
 }
@@ -350,6 +372,7 @@ pub struct SailPointClient {
     transport: Transport,
     version: ApiVersion,
     default_owner: Option<String>,
+    list_response_limit: usize,
 }
 
 impl SailPointClient {
@@ -371,6 +394,12 @@ impl SailPointClient {
     /// The default owner, if one was set.
     pub fn default_owner(&self) -> Option<&str> {
         self.default_owner.as_deref()
+    }
+
+    /// The largest accepted listing answer, in bytes (see
+    /// [`SailPointClientBuilder::list_response_limit`]).
+    pub fn list_response_limit(&self) -> usize {
+        self.list_response_limit
     }
 
     fn request(&self, request: Request, id: Option<&TokenId>) -> Request {
@@ -410,12 +439,15 @@ impl SailPointClient {
     }
 
     /// `GET …/personal-access-tokens?owner-id=…&filters=…` (the whole listing: SailPoint
-    /// does not page it).
+    /// does not page it, so the answer must fit
+    /// [`list_response_limit`](SailPointClientBuilder::list_response_limit)).
     pub async fn list_tokens(
         &self,
         list: &ListTokens,
     ) -> Result<Vec<GetPersonalAccessTokenResponse>> {
-        let mut request = self.request(Request::get("/{v}/personal-access-tokens"), None);
+        let mut request = self
+            .request(Request::get("/{v}/personal-access-tokens"), None)
+            .max_response_bytes(self.list_response_limit, LIST_RESPONSE_LIMIT_SETTING);
         if let Some(owner) = list.owner_id.as_ref().or(self.default_owner.as_ref()) {
             if owner.trim().is_empty() {
                 return Err(Error::invalid("owner-id", "must not be empty"));

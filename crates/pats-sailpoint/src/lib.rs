@@ -11,6 +11,13 @@
 //!   [`patch_token_raw`](SailPointClient::patch_token_raw) (`json_patch::Patch`),
 //!   [`delete_token`](SailPointClient::delete_token). SailPoint has no get-by-id:
 //!   [`get_token`](SailPointClient::get_token) lists and selects.
+//! - SailPoint does not page the listing (its API description gives list-personal-access-tokens
+//!   only `owner-id` and `filters`, on every version): the whole listing comes in one answer,
+//!   and so does the listing behind `get`. It must fit the response-size cap, by default the
+//!   [`ClientOptions`](pats_core::ClientOptions) body cap (4 MiB, some thousands of tokens);
+//!   a larger tenant raises it for listings alone with
+//!   [`SailPointClientBuilder::list_response_limit`], and a listing over it fails with
+//!   [`pats_core::Error::Decode`] naming that setting.
 //! - Checked before anything is sent ([`pats_core::Error::InvalidInput`]): an empty name;
 //!   `accessTokenValiditySeconds` outside 15..=43200; an expiration in the past or, on
 //!   v3/beta/v2024, more than six months ahead; a never-expiring token on a version without
@@ -50,6 +57,14 @@
 //! # Ok(())
 //! # }
 //! ```
+
+// Without a TLS backend every https call would fail at run time: refuse to build instead.
+#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+compile_error!(
+    "pats-sailpoint has no TLS backend and could not reach SailPoint over https: enable the cargo \
+     feature `rustls` (the default) or `native-tls` of pats-sailpoint, or of the facade: \
+     pats = { default-features = false, features = [\"sailpoint\", \"rustls\"] }"
+);
 
 mod auth;
 mod client;

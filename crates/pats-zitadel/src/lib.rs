@@ -43,6 +43,14 @@
 //! # }
 //! ```
 
+// Without a TLS backend every https call would fail at run time: refuse to build instead.
+#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+compile_error!(
+    "pats-zitadel has no TLS backend and could not reach ZITADEL over https: enable the cargo \
+     feature `rustls` (the default) or `native-tls` of pats-zitadel, or of the facade: \
+     pats = { default-features = false, features = [\"zitadel\", \"rustls\"] }"
+);
+
 pub mod auth;
 mod client;
 pub mod error;

@@ -5,8 +5,13 @@
 //!
 //! ```toml
 //! [dependencies]
-//! pats = { version = "0.1", default-features = false, features = ["sailpoint"] }
+//! pats = { version = "0.1", default-features = false, features = ["sailpoint", "rustls"] }
 //! ```
+//!
+//! With `default-features = false`, name a TLS backend as well: `rustls` (in the defaults)
+//! or `native-tls` (the system's stack). Every provider talks https, so a provider feature
+//! without either is a compile error that says so, rather than a client whose every call
+//! fails.
 //!
 //! ```no_run
 //! use pats::{CreateToken, Expiry, PersonalAccessTokensExt};
