@@ -353,6 +353,17 @@ fn replicate(e: &Error) -> Error {
             message: message.clone(),
             source: replay_source(source.as_deref()),
         },
+        Error::LimitExceeded {
+            provider,
+            limit,
+            max,
+            message,
+        } => Error::LimitExceeded {
+            provider,
+            limit,
+            max: *max,
+            message: message.clone(),
+        },
     }
 }
 
@@ -606,6 +617,12 @@ mod tests {
                 snippet: "s".into(),
             },
             Error::signing("sig"),
+            Error::LimitExceeded {
+                provider: "p",
+                limit: "ListLimits::max_pages",
+                max: 3,
+                message: "m".into(),
+            },
         ];
         for e in &cases {
             let r = replicate(e);
