@@ -238,13 +238,14 @@ impl TokenSource for CachingTokenSource {
     }
 
     fn invalidate(&self, token: &SecretString) {
+        let refused = |t: &SecretString| t.expose_secret() == token.expose_secret();
         let mut state = self.state();
-        if state
-            .cached
-            .as_ref()
-            .is_some_and(|c| c.token.expose_secret() == token.expose_secret())
-        {
+        if state.cached.as_ref().is_some_and(|c| refused(&c.token)) {
             state.cached = None;
+        }
+        // Callers still waiting on the fetch that brought it fetch anew rather than take it.
+        if matches!(&state.last, Some(Outcome::Token(t)) if refused(t)) {
+            state.last = None;
         }
     }
 

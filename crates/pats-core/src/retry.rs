@@ -3,7 +3,14 @@
 //! Only idempotent requests are retried: on a timeout, a transport failure, or an answer
 //! of 429, 502, 503 or 504. A `Retry-After` header (seconds or HTTP date) replaces the
 //! computed backoff. Retries stop at the attempt limit or when the next wait would go past
-//! the time budget; the last answer or error is then returned as it was.
+//! the time budget; the last answer or error is then returned as it was. An error in
+//! obtaining the bearer token ends the loop at once: the token fetch is itself a request
+//! with these retries, so retrying it again here would multiply them.
+//!
+//! Durations a server sends (`Retry-After`) meet the clock and the budget only through
+//! checked or saturating arithmetic: with a policy of `Duration::MAX` and a `Retry-After` of
+//! `u64::MAX` seconds, a wait that would take the elapsed time past what a `Duration` holds
+//! counts as past the budget (never an overflow panic).
 
 use crate::error::{Error, Result};
 use crate::transport::Response;

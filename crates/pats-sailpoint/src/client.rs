@@ -271,7 +271,9 @@ impl SailPointClientBuilder {
         self
     }
 
-    /// How long before expiry a client-credentials token is refreshed (default 60 s).
+    /// How long before expiry a client-credentials token is refreshed (default 60 s; at
+    /// most half the token's lifetime, which counts as at most one day, see
+    /// [`pats_core::CachingTokenSource`]).
     #[must_use]
     pub fn token_refresh_margin(mut self, margin: Duration) -> Self {
         self.refresh_margin = Some(margin);

@@ -130,7 +130,8 @@ pub fn six_months_after(t: OffsetDateTime) -> OffsetDateTime {
     let day = date.day().min(time::util::days_in_month(month, year));
     match time::Date::from_calendar_date(year, month, day) {
         Ok(d) => t.replace_date(d),
-        Err(_) => t + time::Duration::days(181),
+        // Past the last representable year: as late as can be said, never a panic.
+        Err(_) => t.checked_add(time::Duration::days(181)).unwrap_or(t),
     }
 }
 
@@ -170,6 +171,13 @@ mod tests {
         assert_eq!(
             six_months_after(datetime!(2026-01-15 00:00 UTC)),
             datetime!(2026-07-15 00:00 UTC)
+        );
+        // The year after 9999 does not exist: no overflow.
+        let last = datetime!(9999-12-31 23:59:59 UTC);
+        assert_eq!(six_months_after(last), last);
+        assert_eq!(
+            six_months_after(datetime!(9999-07-01 00:00 UTC)),
+            datetime!(9999-12-29 00:00 UTC)
         );
     }
 }
