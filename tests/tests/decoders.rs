@@ -469,10 +469,8 @@ fn run_token_endpoint(provider: &str, list_sample: usize) {
             provider,
             (200, serde_json::to_vec(&body).unwrap()),
         );
-        for r in results {
-            if let Ok(n) = r {
-                assert_eq!(n, 1, "expires_in {expires_in}");
-            }
+        for n in results.into_iter().flatten() {
+            assert_eq!(n, 1, "expires_in {expires_in}");
         }
     }
     // Every odd access token: an error, or (for the odd but usable ones) a listing.
