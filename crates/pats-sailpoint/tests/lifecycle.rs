@@ -57,12 +57,12 @@ async fn lifecycle_through_the_trait() {
 
         // Duplicate names are refused by the service, with a tracking id.
         match pats.create(&request).await.unwrap_err() {
-            Error::Api {
+            Error::Api(pats_core::ApiError {
                 status: 400,
                 request_id: Some(tracking),
                 message,
                 ..
-            } => {
+            }) => {
                 assert_eq!(tracking.len(), 32);
                 assert!(message.contains("already exists"), "{message}");
             }
