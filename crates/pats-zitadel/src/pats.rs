@@ -20,8 +20,26 @@ pub fn expiration_of(date: Option<OffsetDateTime>) -> Expiration {
     }
 }
 
+/// An id ZITADEL sent, checked: one that fails the check is the server's fault, so it is a
+/// [`Error::Decode`], never the caller's [`Error::InvalidInput`].
+fn id_from_server(id: &str, what: &str) -> Result<TokenId> {
+    TokenId::new(id).map_err(|e| unusable(what, &e))
+}
+
+fn unusable(what: &str, e: &Error) -> Error {
+    let why = match e {
+        Error::InvalidInput { reason, .. } => reason.clone(),
+        other => other.to_string(),
+    };
+    Error::decode(
+        200,
+        format!("ZITADEL sent an unusable {what}: it {why}"),
+        &[],
+    )
+}
+
 fn info_from_v2(pat: V2Pat) -> Result<TokenInfo> {
-    let mut info = TokenInfo::new(TokenId::new(pat.id.clone())?);
+    let mut info = TokenInfo::new(id_from_server(&pat.id, "token id")?);
     if !pat.user_id.is_empty() {
         info.owner = Some(Owner::new(pat.user_id.clone()));
     }
@@ -32,7 +50,7 @@ fn info_from_v2(pat: V2Pat) -> Result<TokenInfo> {
 }
 
 fn info_from_v1(pat: V1Pat, user_id: &str) -> Result<TokenInfo> {
-    let mut info = TokenInfo::new(TokenId::new(pat.id.clone())?);
+    let mut info = TokenInfo::new(id_from_server(&pat.id, "token id")?);
     info.owner = Some(Owner::new(user_id));
     info.created = pat.details.as_ref().and_then(|d| d.creation_date);
     info.expires = expiration_of(pat.expiration_date);
@@ -176,7 +194,7 @@ impl PersonalAccessTokens for ZitadelClient {
                     .await?
             }
         };
-        let mut info = TokenInfo::new(TokenId::new(added.token_id.clone())?);
+        let mut info = TokenInfo::new(id_from_server(&added.token_id, "token id")?);
         info.owner = Some(Owner::new(user));
         info.created = added.creation_date;
         info.expires = expiration_of(expiration);
@@ -262,10 +280,16 @@ impl PersonalAccessTokens for ZitadelClient {
         match self.api_version() {
             ApiVersion::V2 => {
                 let user = match self.default_user() {
-                    Some(user) => user.to_owned(),
-                    None => self.find_v2(id).await?.user_id,
+                    Some(user) => {
+                        check_id("owner", user)?;
+                        user.to_owned()
+                    }
+                    None => {
+                        let user = self.find_v2(id).await?.user_id;
+                        check_id("owner", &user).map_err(|e| unusable("user id", &e))?;
+                        user
+                    }
                 };
-                check_id("owner", &user)?;
                 self.v2().remove_personal_access_token(&user, id).await?;
             }
             ApiVersion::V1 => {
