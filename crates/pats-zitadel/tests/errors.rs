@@ -4,7 +4,9 @@
 mod common;
 
 use common::{BOT, api_requests, client, options, sim};
-use pats_core::{Error, ErrorKind, Expiration, ListQuery, PersonalAccessTokens, TokenId};
+use pats_core::{
+    Error, ErrorKind, Expiration, ListQuery, NeverExpires, PersonalAccessTokens, TokenId,
+};
 use pats_testkit::{Fault, FaultRule};
 use pats_zitadel::{ApiVersion, ListPatsRequest, ZitadelAuth, ZitadelClient};
 use serde_json::{Value, json};
@@ -70,8 +72,18 @@ async fn both_error_formats_map_to_the_right_kinds() {
         ] {
             let (server, client) = raw(status, body).await;
             let err = match api {
-                ApiVersion::V1 => client.v1().add_personal_access_token(BOT, None).await,
-                ApiVersion::V2 => client.v2().add_personal_access_token(BOT, None).await,
+                ApiVersion::V1 => {
+                    client
+                        .v1()
+                        .add_personal_access_token(BOT, NeverExpires::I_UNDERSTAND_THE_RISK)
+                        .await
+                }
+                ApiVersion::V2 => {
+                    client
+                        .v2()
+                        .add_personal_access_token(BOT, NeverExpires::I_UNDERSTAND_THE_RISK)
+                        .await
+                }
             }
             .unwrap_err();
             assert_eq!(err.kind(), kind, "{label} {name}: {err}");
@@ -109,7 +121,7 @@ async fn the_kind_follows_the_code_not_the_status_or_message() {
     let (_s, client) = raw(409, json!({ "code": "6", "message": "x" })).await;
     let err = client
         .v1()
-        .add_personal_access_token(BOT, None)
+        .add_personal_access_token(BOT, NeverExpires::I_UNDERSTAND_THE_RISK)
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err}");
@@ -117,7 +129,7 @@ async fn the_kind_follows_the_code_not_the_status_or_message() {
     let (_s, client) = raw(403, json!({ "error": "nope" })).await;
     let err = client
         .v2()
-        .add_personal_access_token(BOT, None)
+        .add_personal_access_token(BOT, NeverExpires::I_UNDERSTAND_THE_RISK)
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
@@ -223,7 +235,7 @@ async fn malformed_answers_are_decode_errors() {
     let (_s, raw_client) = raw_ok(json!({ "tokenId": "1" })).await;
     let err = raw_client
         .v2()
-        .add_personal_access_token(BOT, None)
+        .add_personal_access_token(BOT, NeverExpires::I_UNDERSTAND_THE_RISK)
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Decode, "{err}");
@@ -246,7 +258,12 @@ async fn reads_are_retried_creates_are_not() {
             .times(1),
     );
     let err = client
-        .create(&pats_core::CreateToken::default())
+        .create(
+            &pats_core::CreateToken::builder()
+                .expiry(pats_core::Expiry::In(Duration::from_secs(86_400)))
+                .build()
+                .unwrap(),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(503));
@@ -331,12 +348,17 @@ async fn no_secret_in_debug_display_or_errors() {
     let sim = sim().await;
     let client = client(&sim, ApiVersion::V2);
     let created = client
-        .create(&pats_core::CreateToken::default())
+        .create(
+            &pats_core::CreateToken::builder()
+                .expiry(pats_core::Expiry::In(Duration::from_secs(86_400)))
+                .build()
+                .unwrap(),
+        )
         .await
         .unwrap();
     let added = client
         .v1()
-        .add_personal_access_token(BOT, None)
+        .add_personal_access_token(BOT, NeverExpires::I_UNDERSTAND_THE_RISK)
         .await
         .unwrap();
     use secrecy::ExposeSecret;
