@@ -577,6 +577,10 @@ pub struct Capabilities {
     pub names: bool,
     /// [`Expiry::Never`] is offered.
     pub never_expires: bool,
+    /// Listed and fetched tokens say when they expire ([`TokenInfo::expires`] is not
+    /// [`Expiration::Unknown`]). False where the provider does not report it (Dfns), and by
+    /// default: a check of expiry dates cannot see anything there.
+    pub reports_expiry: bool,
     /// Tokens can be created for another owner.
     pub create_for_owner: bool,
     /// List filters honoured.

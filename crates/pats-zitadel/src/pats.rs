@@ -171,6 +171,7 @@ impl PersonalAccessTokens for ZitadelClient {
         c.scopes = false;
         c.names = false;
         c.never_expires = true;
+        c.reports_expiry = true;
         c.create_for_owner = true;
         let mut filters = ListFilters::default();
         filters.owner = true;
