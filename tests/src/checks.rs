@@ -111,7 +111,9 @@ pub async fn lifecycle<H: Harness>(h: &H) -> Vec<String> {
     seen
 }
 
-/// A time, a duration and the provider default each land as the provider stores them.
+/// A time, a duration and the provider default each land as the provider stores them; the
+/// provider default never lands as a token that never expires (where it would, it is refused
+/// before sending).
 pub async fn expiry_lands_as_stored<H: Harness>(h: &H) -> Vec<String> {
     let pats = h.client(fast_options());
     let mut seen = Vec::new();
@@ -127,15 +129,32 @@ pub async fn expiry_lands_as_stored<H: Harness>(h: &H) -> Vec<String> {
         ("expiry-default", Expiry::ProviderDefault, None),
     ];
     for (name, expiry, expected) in cases {
+        if expected.is_none() && h.default_expiry() == DefaultExpiry::Refused {
+            let before = h.creates_received().await;
+            let err = pats
+                .create(&h.create_request(name, expiry))
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{name}: {err}");
+            assert_eq!(
+                h.creates_received().await,
+                before,
+                "{name}: nothing was sent"
+            );
+            continue;
+        }
         let created = pats.create(&h.create_request(name, expiry)).await.unwrap();
         seen.extend(secrets_of(&created));
         let stored = h.stored_expiry(&created.info.id).await;
+        if expected.is_none() {
+            assert_ne!(stored, Expiration::Never, "{name}: silently never expires");
+        }
         match (expected, h.default_expiry()) {
             (Some(t), DefaultExpiry::NotReported) if stored == Expiration::Unknown => {
                 let _ = t;
             }
             (Some(t), _) => assert_near(stored, t, name),
-            (None, DefaultExpiry::Never) => assert_eq!(stored, Expiration::Never, "{name}"),
+            (None, DefaultExpiry::Refused) => unreachable!("refused above"),
             (None, DefaultExpiry::After(d)) => assert_near(
                 stored,
                 now + pats::reexports::time::Duration::try_from(d).unwrap(),

@@ -22,10 +22,14 @@ use pats_testkit::{FaultRule, Faults};
 use std::time::Duration;
 
 /// What a provider stores when no expiry is requested.
+///
+/// Never "the token never expires": a never-expiring token must be asked for with
+/// `Expiry::Never`, so a provider whose default is that refuses `Expiry::ProviderDefault`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DefaultExpiry {
-    /// The token never expires.
-    Never,
+    /// The provider's own default would be a token that never expires, so
+    /// `Expiry::ProviderDefault` is refused with `InvalidInput` before anything is sent.
+    Refused,
     /// About this long after creation.
     After(Duration),
     /// The provider keeps no expiry the client can see.

@@ -29,8 +29,8 @@ use pats::sailpoint::{ListTokens, SailPointClient};
 use pats::zitadel::generated::V2PatFieldName;
 use pats::zitadel::{ListPatsRequest, PatFilter, ZitadelAuth, ZitadelClient};
 use pats::{
-    ClientOptions, CreateToken, ListQuery, PersonalAccessTokens, Request, StaticToken, TokenId,
-    Transport,
+    ClientOptions, CreateToken, Expiry, ListQuery, NeverExpires, PersonalAccessTokens, Request,
+    StaticToken, TokenId, Transport,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
@@ -551,7 +551,14 @@ pub fn section1(crit: &mut Criterion) {
         },
         || async move { found(has_id(&raw.json(raw_get).await?)) },
     );
-    let create = &ok("create", CreateToken::builder().build());
+    // No expiration on the wire for all three (ZITADEL refuses `ProviderDefault`, whose
+    // wire form would be a token that never expires).
+    let create = &ok(
+        "create",
+        CreateToken::builder()
+            .expiry(Expiry::Never(NeverExpires::I_UNDERSTAND_THE_RISK))
+            .build(),
+    );
     let add_body = &format!(r#"{{"userId":"{ZITADEL_USER}"}}"#);
     let raw_add = &connect("AddPersonalAccessToken", add_body);
     let token_of = |added: &Value| -> Result<()> {
@@ -566,7 +573,12 @@ pub fn section1(crit: &mut Criterion) {
         &rt,
         &server,
         zitadel_create,
-        || async move { done(v2.add_personal_access_token(ZITADEL_USER, None).await) },
+        || async move {
+            done(
+                v2.add_personal_access_token(ZITADEL_USER, NeverExpires::I_UNDERSTAND_THE_RISK)
+                    .await,
+            )
+        },
         || async move { done(zitadel.create(create).await) },
         || async move {
             let request =

@@ -601,7 +601,8 @@ async fn audit(
         None => None,
     };
     let never_expiring = never_expiring || all;
-    let tracks_last_use = output::tracks_last_use(&ctx.client.capabilities());
+    let caps = ctx.client.capabilities();
+    let tracks_last_use = output::tracks_last_use(&caps);
     let unused_note = format!(
         "{} does not report when a token was last used",
         ctx.provider()
@@ -609,6 +610,23 @@ async fn audit(
     if unused_for.is_some() && !tracks_last_use && !all {
         return Err(CliError::usage(format!(
             "--unused-for cannot be checked: {unused_note}; drop --unused-for for this provider"
+        )));
+    }
+    let reports_expiry = caps.reports_expiry;
+    let expiry_note = format!("{} does not report when a token expires", ctx.provider());
+    if expiring_within.is_some() && !reports_expiry && !all {
+        return Err(CliError::usage(format!(
+            "--expiring-within cannot be checked: {expiry_note}; drop --expiring-within for \
+             this provider"
+        )));
+    }
+    // Where expiry is not reported, a token never expires only if the provider has such
+    // tokens at all: without them the check still holds (nothing can be found).
+    let sees_never_expiring = reports_expiry || !caps.never_expires;
+    if never_expiring && !sees_never_expiring && !all {
+        return Err(CliError::usage(format!(
+            "--never-expiring cannot be checked: {expiry_note}; drop --never-expiring for \
+             this provider"
         )));
     }
     let mut query = ListQuery::new();
@@ -623,8 +641,8 @@ async fn audit(
         checks.push(CheckJson {
             check: "expiring",
             threshold: Some(span.to_string()),
-            available: true,
-            note: None,
+            available: reports_expiry,
+            note: (!reports_expiry).then(|| format!("not available: {expiry_note}")),
         });
         let horizon = time::Duration::try_from(span.duration())
             .ok()
@@ -683,8 +701,8 @@ async fn audit(
         checks.push(CheckJson {
             check: "never_expiring",
             threshold: None,
-            available: true,
-            note: None,
+            available: sees_never_expiring,
+            note: (!sees_never_expiring).then(|| format!("not available: {expiry_note}")),
         });
         for t in &tokens {
             if t.expires == Expiration::Never {
@@ -719,27 +737,43 @@ fn unsigned(d: time::Duration) -> std::time::Duration {
 }
 
 fn print_audit(report: &AuditJson) {
+    // Only the checks that could run are listed as audited; the others say why not.
     let checks: Vec<String> = report
         .checks
         .iter()
+        .filter(|c| c.available)
         .map(|c| match &c.threshold {
             Some(t) => format!("{} ({t})", c.check),
             None => c.check.to_owned(),
         })
         .collect();
-    outln!(
-        "Audited {} token(s) on {}: {}.",
-        report.tokens_checked,
-        report.provider,
-        checks.join(", ")
-    );
+    if checks.is_empty() {
+        outln!(
+            "Audited {} token(s) on {}: no check could run.",
+            report.tokens_checked,
+            report.provider
+        );
+    } else {
+        outln!(
+            "Audited {} token(s) on {}: {}.",
+            report.tokens_checked,
+            report.provider,
+            checks.join(", ")
+        );
+    }
     for c in &report.checks {
         if let Some(note) = &c.note {
             outln!("Skipped {}: {note}.", c.check);
         }
     }
     if report.findings.is_empty() {
-        outln!("Nothing found.");
+        if checks.is_empty() {
+            outln!("Nothing could be checked.");
+        } else if checks.len() < report.checks.len() {
+            outln!("Nothing found by the checks that ran.");
+        } else {
+            outln!("Nothing found.");
+        }
         return;
     }
     let mut t = output::Table::new(&["CHECK", "ID", "NAME", "FINDING"]);

@@ -602,6 +602,71 @@ fn audit_exits_with_3_when_it_finds_something() {
     assert_one_line_error(&err, "zitadel does not report when a token was last used");
 }
 
+/// Dfns reports neither expiry nor last use: the checks that cannot see anything say so,
+/// instead of listing them as run and reporting "Nothing found".
+#[test]
+fn audit_says_which_checks_cannot_see_anything() {
+    let (code, out, err) = run(pats().args(["--simulate", "--provider", "dfns", "audit"]));
+    assert_eq!(code, 0, "{err}");
+    let first = out.lines().next().unwrap();
+    assert_eq!(
+        first, "Audited 3 token(s) on dfns: never_expiring.",
+        "{out}"
+    );
+    assert!(!out.contains("expiring (14d)"), "{out}");
+    assert!(
+        out.contains("Skipped expiring: not available: dfns does not report when a token expires."),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "Skipped unused: not available: dfns does not report when a token was last used."
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("Nothing found by the checks that ran."),
+        "{out}"
+    );
+    assert!(!out.contains("Nothing found.\n"), "{out}");
+
+    let (code, out, _) = run(pats().args(["--simulate", "--provider", "dfns", "audit", "--json"]));
+    assert_eq!(code, 0);
+    let checks = json(&out)["checks"].as_array().unwrap().clone();
+    let by_name = |name: &str| checks.iter().find(|c| c["check"] == name).unwrap().clone();
+    assert_eq!(by_name("expiring")["available"], false);
+    assert!(
+        by_name("expiring")["note"]
+            .as_str()
+            .unwrap()
+            .contains("dfns does not report when a token expires"),
+        "{out}"
+    );
+    assert_eq!(by_name("unused")["available"], false);
+    // Dfns tokens always expire: the never-expiring check holds without expiry dates.
+    assert_eq!(by_name("never_expiring")["available"], true);
+
+    // Asked for explicitly, a check that cannot run is a usage error.
+    let (code, _, err) = run(pats().args([
+        "--simulate",
+        "--provider",
+        "dfns",
+        "audit",
+        "--expiring-within",
+        "14d",
+    ]));
+    assert_eq!(code, 2);
+    assert_one_line_error(&err, "dfns does not report when a token expires");
+
+    // Where expiry is reported, the check runs as before.
+    let (_, out, _) = run(pats().args(["--simulate", "--provider", "zitadel", "audit"]));
+    assert!(
+        out.lines().next().unwrap().contains("expiring (14d)"),
+        "{out}"
+    );
+    assert!(!out.contains("Skipped expiring"), "{out}");
+}
+
 #[test]
 fn audit_finds_unused_tokens_from_last_use_data() {
     let sim = Sim::start();

@@ -123,17 +123,8 @@ pub enum Error {
         hint: Option<&'static str>,
     },
     /// Any other error answer from the provider, with its parsed error body.
-    #[error("API error: HTTP {status}{}: {message}{}", code.as_deref().map(|c| format!(" [{c}]")).unwrap_or_default(), request_id.as_deref().map(|r| format!(" (request id {r})")).unwrap_or_default())]
-    Api {
-        /// HTTP status code.
-        status: u16,
-        /// The provider's error code or id.
-        code: Option<String>,
-        /// The provider's message (scrubbed).
-        message: String,
-        /// The provider's request or tracking id.
-        request_id: Option<String>,
-    },
+    #[error("API error: {0}")]
+    Api(ApiError),
     /// No complete answer arrived within the configured timeout.
     #[error("request timed out after {} s", timeout.as_secs_f64())]
     Timeout {
@@ -265,12 +256,7 @@ impl Error {
             404 => Self::NotFound(error),
             409 => Self::AlreadyExists(error),
             429 => Self::RateLimited { retry_after, error },
-            _ => Self::Api {
-                status: error.status,
-                code: error.code,
-                message: error.message,
-                request_id: error.request_id,
-            },
+            _ => Self::Api(error),
         }
     }
 
@@ -285,7 +271,7 @@ impl Error {
             Self::RateLimited { .. } => ErrorKind::RateLimited,
             Self::PendingApproval { .. } => ErrorKind::PendingApproval,
             Self::Unsupported { .. } => ErrorKind::Unsupported,
-            Self::Api { .. } => ErrorKind::Api,
+            Self::Api(_) => ErrorKind::Api,
             Self::Timeout { .. } => ErrorKind::Timeout,
             Self::Transport { .. } => ErrorKind::Transport,
             Self::Decode { .. } => ErrorKind::Decode,
@@ -301,22 +287,83 @@ impl Error {
             | Self::PermissionDenied(e)
             | Self::NotFound(e)
             | Self::AlreadyExists(e)
-            | Self::RateLimited { error: e, .. } => Some(e.status),
-            Self::Api { status, .. } | Self::Decode { status, .. } => Some(*status),
+            | Self::RateLimited { error: e, .. }
+            | Self::Api(e) => Some(e.status),
+            Self::Decode { status, .. } => Some(*status),
             Self::PendingApproval { .. } => Some(202),
+            _ => None,
+        }
+    }
+
+    /// The provider's parsed error body, when the error is an answer with one
+    /// ([`Error::Unauthenticated`], [`Error::PermissionDenied`], [`Error::NotFound`],
+    /// [`Error::AlreadyExists`], [`Error::RateLimited`] or [`Error::Api`]).
+    pub fn api_error(&self) -> Option<&ApiError> {
+        match self {
+            Self::Unauthenticated(e)
+            | Self::PermissionDenied(e)
+            | Self::NotFound(e)
+            | Self::AlreadyExists(e)
+            | Self::RateLimited { error: e, .. }
+            | Self::Api(e) => Some(e),
             _ => None,
         }
     }
 
     /// Whether trying the same request again later may succeed.
     ///
-    /// True for rate limiting, timeouts, transport failures and 502/503/504 answers.
+    /// True for rate limiting, timeouts, transport failures and the answers pats's own
+    /// retry loop retries ([`retry::is_retryable_status`](crate::retry::is_retryable_status):
+    /// 429, 502, 503 and 504). A 500 is not: it usually means the request itself broke
+    /// something on the server, and sending it again tends to fail the same way.
     /// pats only retries idempotent requests by itself; this tells callers whether they may.
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::RateLimited { .. } | Self::Timeout { .. } | Self::Transport { .. } => true,
-            Self::Api { status, .. } => matches!(status, 500 | 502 | 503 | 504),
+            Self::Api(e) => crate::retry::is_retryable_status(e.status),
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn is_retryable_agrees_with_the_retry_loop_for_every_status() {
+        for status in 100..=599 {
+            let err = Error::from_api(ApiError::new(status, "x"), None);
+            assert_eq!(
+                err.is_retryable(),
+                crate::retry::is_retryable_status(status),
+                "HTTP {status}: {err}"
+            );
+        }
+        assert!(!Error::from_api(ApiError::new(500, "x"), None).is_retryable());
+        for status in [502, 503, 504] {
+            assert!(Error::from_api(ApiError::new(status, "x"), None).is_retryable());
+        }
+    }
+
+    #[test]
+    fn api_wraps_the_api_error_and_displays_all_of_it() {
+        let api = ApiError::new(418, "short and stout")
+            .with_code(Some("TEAPOT".into()))
+            .with_request_id(Some("req-7".into()));
+        let err = Error::from_api(api.clone(), None);
+        assert!(matches!(&err, Error::Api(e) if *e == api), "{err:?}");
+        assert_eq!(err.kind(), ErrorKind::Api);
+        assert_eq!(err.status(), Some(418));
+        assert_eq!(err.api_error(), Some(&api));
+        assert_eq!(
+            err.to_string(),
+            "API error: HTTP 418 [TEAPOT]: short and stout (request id req-7)"
+        );
+        assert_eq!(
+            Error::from_api(ApiError::new(404, "gone"), None).api_error(),
+            Some(&ApiError::new(404, "gone"))
+        );
+        assert_eq!(Error::invalid("x", "y").api_error(), None);
     }
 }

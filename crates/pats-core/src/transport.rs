@@ -121,9 +121,16 @@ impl ClientOptions {
 
 /// Parses and checks a provider base URL: `https`, or `http` on a loopback host only; no
 /// credentials, query or fragment.
+///
+/// Errors never quote the input: a mistyped URL can hold a password or a token (in its
+/// userinfo or its query). They say what is wrong, quoting at most the host.
 pub fn parse_base_url(input: &str) -> Result<Url> {
-    let url = Url::parse(input.trim())
-        .map_err(|e| Error::invalid("base URL", format!("`{input}` is not a URL: {e}")))?;
+    let url = Url::parse(input.trim()).map_err(|e| {
+        Error::invalid(
+            "base URL",
+            format!("is not a valid URL ({e}); expected https://host[:port][/path]"),
+        )
+    })?;
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(&url) => {}

@@ -262,7 +262,11 @@ impl NeverExpires {
 /// When a token to be created should expire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Expiry {
-    /// Whatever the provider does when no expiry is given.
+    /// Whatever the provider does when no expiry is given, where that is a finite lifetime
+    /// (Dfns; SailPoint v3/beta/v2024: six months). Where the provider's default is a token
+    /// that never expires (ZITADEL; SailPoint v2025, v2026, V1) it is refused with
+    /// [`Error::InvalidInput`] before anything is sent: a never-expiring token is only
+    /// created when asked for with [`Expiry::Never`].
     #[default]
     ProviderDefault,
     /// At this time.
@@ -642,6 +646,10 @@ pub struct Capabilities {
     pub names: bool,
     /// [`Expiry::Never`] is offered.
     pub never_expires: bool,
+    /// Listed and fetched tokens say when they expire ([`TokenInfo::expires`] is not
+    /// [`Expiration::Unknown`]). False where the provider does not report it (Dfns), and by
+    /// default: a check of expiry dates cannot see anything there.
+    pub reports_expiry: bool,
     /// Tokens can be created for another owner.
     pub create_for_owner: bool,
     /// List filters honoured.

@@ -81,12 +81,7 @@ impl PersonalAccessTokens for Memory {
 
     async fn revoke(&self, id: &TokenId) -> pats_core::Result<()> {
         if self.fail_revoke {
-            return Err(Error::Api {
-                status: 500,
-                code: None,
-                message: "revoke failed".into(),
-                request_id: None,
-            });
+            return Err(Error::Api(pats_core::ApiError::new(500, "revoke failed")));
         }
         self.tokens.lock().unwrap().retain(|t| &t.id != id);
         Ok(())
@@ -396,7 +391,7 @@ async fn rotate_creates_first_and_never_loses_the_new_secret() {
     assert_eq!(rotation.created.secret.expose_secret(), "secret-2");
     assert!(matches!(
         rotation.revoked,
-        Err(Error::Api { status: 500, .. })
+        Err(Error::Api(ref e)) if e.status == 500
     ));
     assert!(
         failing.get(&old).await.is_ok(),

@@ -102,6 +102,8 @@ impl PersonalAccessTokens for DfnsClient {
         c.scopes = true;
         c.names = true;
         c.never_expires = false;
+        // Dfns does not say when a PAT expires.
+        c.reports_expiry = false;
         c.create_for_owner = false;
         c.pagination = false;
         c.min_lifetime = Some(Duration::from_secs(1));

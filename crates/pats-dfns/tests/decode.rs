@@ -148,5 +148,40 @@ async fn html_error_pages_keep_the_status() {
     sim.faults()
         .inject(FaultRule::new(Fault::Html(502)).times(4));
     let err = client.list_pats().await.unwrap_err();
-    assert!(matches!(err, Error::Api { status: 502, .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::Api(ref e) if e.status == 502),
+        "{err:?}"
+    );
+}
+
+/// An id the server sends that fails `TokenId`'s checks is the server's fault: `Decode`,
+/// never the caller's `InvalidInput`, on every call that reads one.
+#[tokio::test]
+async fn an_unusable_token_id_from_the_server_is_a_decode_error() {
+    use pats_core::{ListQuery, PersonalAccessTokens};
+    let Env { sim, client, .. } = env().await;
+    let good = TokenId::new("to-1").unwrap();
+    for bad in ["to/1", "", "..", "to 1"] {
+        let mut pat = pat_json("Pat");
+        pat["tokenId"] = json!(bad);
+        sim.faults().inject(
+            FaultRule::new(Fault::Status {
+                status: 200,
+                body: json!({ "items": [pat.clone()] }),
+            })
+            .times(1),
+        );
+        let err = client.list(&ListQuery::new()).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Decode, "list {bad:?}: {err:?}");
+        sim.faults().inject(
+            FaultRule::new(Fault::Status {
+                status: 200,
+                body: pat,
+            })
+            .times(1),
+        );
+        let err = client.get(&good).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Decode, "get {bad:?}: {err:?}");
+        assert!(err.to_string().contains("tokenId"), "{err}");
+    }
 }

@@ -171,11 +171,11 @@ async fn the_simulator_validates_bodies_like_the_service() {
         ),
     ] {
         match client.send(create(body.clone())).await.unwrap_err() {
-            Error::Api {
+            Error::Api(pats_core::ApiError {
                 status: 400,
                 message,
                 ..
-            } => {
+            }) => {
                 assert!(message.contains(needle), "{body}: {message}")
             }
             other => panic!("{body}: {other:?}"),
@@ -204,6 +204,6 @@ async fn the_simulator_validates_bodies_like_the_service() {
         .unwrap();
     assert!(matches!(
         client.send(update).await,
-        Err(Error::Api { status: 400, .. })
+        Err(Error::Api(ref e)) if e.status == 400
     ));
 }

@@ -96,12 +96,13 @@ mod tests {
             None,
         ));
         match e {
-            Error::Api {
+            Error::Api(pats_core::ApiError {
                 status,
                 code,
                 message,
                 request_id,
-            } => {
+                ..
+            }) => {
                 assert_eq!(status, 400);
                 assert_eq!(code.as_deref(), Some("400.1 Bad Request Content"));
                 assert!(

@@ -103,6 +103,7 @@ impl PersonalAccessTokens for SailPointClient {
         c.scopes = true;
         c.names = true;
         c.never_expires = version.supports_never_expires();
+        c.reports_expiry = true;
         c.create_for_owner = false;
         let mut filters = ListFilters::default();
         filters.owner = true;

@@ -57,12 +57,12 @@ async fn lifecycle_through_the_trait() {
 
         // Duplicate names are refused by the service, with a tracking id.
         match pats.create(&request).await.unwrap_err() {
-            Error::Api {
+            Error::Api(pats_core::ApiError {
                 status: 400,
                 request_id: Some(tracking),
                 message,
                 ..
-            } => {
+            }) => {
                 assert_eq!(tracking.len(), 32);
                 assert!(message.contains("already exists"), "{message}");
             }
@@ -347,4 +347,43 @@ async fn malformed_answers_are_errors() {
         pats.get(&missing).await.unwrap_err().kind(),
         ErrorKind::NotFound
     );
+}
+
+/// An id the server sends that fails `TokenId`'s checks is the server's fault: `Decode`,
+/// never the caller's `InvalidInput`, on every call that reads one.
+#[tokio::test]
+async fn an_unusable_token_id_from_the_server_is_a_decode_error() {
+    let sim = SailPointSim::start().await;
+    let pats = client(&sim, ApiVersion::V3);
+    let created = pats
+        .create(&CreateToken::builder().name("n").build().unwrap())
+        .await
+        .unwrap();
+    let stored = sim.stored_token(created.info.id.as_str()).unwrap();
+    for bad in ["a/b", "", "..", "a b"] {
+        let mut token = stored.clone();
+        token["id"] = serde_json::json!(bad);
+        sim.faults().inject(
+            FaultRule::new(Fault::Status {
+                status: 200,
+                body: serde_json::json!([token.clone()]),
+            })
+            .method("GET")
+            .path_contains("personal-access-tokens")
+            .times(1),
+        );
+        let err = pats.list(&ListQuery::new()).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Decode, "list {bad:?}: {err:?}");
+        assert!(err.to_string().contains("token id"), "{err}");
+        sim.faults().inject(
+            FaultRule::new(Fault::Status {
+                status: 200,
+                body: token,
+            })
+            .method("PATCH")
+            .times(1),
+        );
+        let err = pats.rename(&created.info.id, "m").await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Decode, "rename {bad:?}: {err:?}");
+    }
 }

@@ -12,7 +12,8 @@ use crate::generated::{
 use pats_core::reexports::reqwest::header::{HeaderName, HeaderValue};
 use pats_core::transport::{Request, Response};
 use pats_core::{
-    CachingTokenSource, ClientOptions, Error, Result, StaticToken, TokenId, TokenSource, Transport,
+    CachingTokenSource, ClientOptions, Error, NeverExpires, Result, StaticToken, TokenId,
+    TokenSource, Transport,
 };
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
@@ -255,6 +256,42 @@ pub(crate) fn check_id(field: &'static str, id: &str) -> Result<()> {
     Ok(())
 }
 
+/// When a new PAT expires, for the typed `add_personal_access_token` calls.
+///
+/// ZITADEL has no default lifetime: a PAT created without an expiration never expires. So
+/// there is no "default" here; a never-expiring token needs the acknowledgement.
+/// `OffsetDateTime` and [`NeverExpires`] convert into it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenExpiration {
+    /// At this time (in the future).
+    At(OffsetDateTime),
+    /// Never: no `expirationDate` is sent (ZITADEL stores `9999-12-31T23:59:59Z`).
+    Never(NeverExpires),
+}
+
+impl TokenExpiration {
+    /// The `expirationDate` to send (`None`: never).
+    fn wire(self) -> Option<OffsetDateTime> {
+        match self {
+            Self::At(at) => Some(at),
+            Self::Never(_) => None,
+        }
+    }
+}
+
+impl From<OffsetDateTime> for TokenExpiration {
+    fn from(at: OffsetDateTime) -> Self {
+        Self::At(at)
+    }
+}
+
+impl From<NeverExpires> for TokenExpiration {
+    fn from(acknowledged: NeverExpires) -> Self {
+        Self::Never(acknowledged)
+    }
+}
+
 /// Refuses an expiration that is not in the future.
 pub(crate) fn check_expiration(expiration: Option<OffsetDateTime>) -> Result<()> {
     match expiration {
@@ -474,12 +511,14 @@ pub struct UserServiceV2<'a> {
 }
 
 impl UserServiceV2<'_> {
-    /// `AddPersonalAccessToken` for machine user `user_id`; no `expiration` means never.
+    /// `AddPersonalAccessToken` for machine user `user_id`, expiring at a time
+    /// (`OffsetDateTime`) or never (`NeverExpires::I_UNDERSTAND_THE_RISK`).
     pub async fn add_personal_access_token(
         &self,
         user_id: &str,
-        expiration: Option<OffsetDateTime>,
+        expiration: impl Into<TokenExpiration>,
     ) -> Result<AddedPat> {
+        let expiration = expiration.into().wire();
         check_id("user id", user_id)?;
         check_expiration(expiration)?;
         let body = V2AddPatRequest {
@@ -549,12 +588,14 @@ pub struct ManagementV1<'a> {
 }
 
 impl ManagementV1<'_> {
-    /// `POST /management/v1/users/{userId}/pats`; no `expiration` means never.
+    /// `POST /management/v1/users/{userId}/pats`, expiring at a time (`OffsetDateTime`) or
+    /// never (`NeverExpires::I_UNDERSTAND_THE_RISK`).
     pub async fn add_personal_access_token(
         &self,
         user_id: &str,
-        expiration: Option<OffsetDateTime>,
+        expiration: impl Into<TokenExpiration>,
     ) -> Result<AddedPat> {
+        let expiration = expiration.into().wire();
         check_id("user id", user_id)?;
         check_expiration(expiration)?;
         let body = V1AddPatRequest {

@@ -180,12 +180,7 @@ pub(crate) fn map_api_error(response: &Response) -> Error {
             retry_after: response.retry_after(),
             error: api,
         },
-        _ => Error::Api {
-            status: api.status,
-            code: api.code,
-            message: api.message,
-            request_id: api.request_id,
-        },
+        _ => Error::Api(api),
     }
 }
 
@@ -193,15 +188,7 @@ pub(crate) fn map_api_error(response: &Response) -> Error {
 fn api_error_of(error: Error) -> Result<ApiError, Error> {
     match error {
         Error::Unauthenticated(e) | Error::PermissionDenied(e) | Error::NotFound(e) => Ok(e),
-        Error::AlreadyExists(e) | Error::RateLimited { error: e, .. } => Ok(e),
-        Error::Api {
-            status,
-            code,
-            message,
-            request_id,
-        } => Ok(ApiError::new(status, message)
-            .with_code(code)
-            .with_request_id(request_id)),
+        Error::AlreadyExists(e) | Error::RateLimited { error: e, .. } | Error::Api(e) => Ok(e),
         other => Err(other),
     }
 }

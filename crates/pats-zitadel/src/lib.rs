@@ -60,7 +60,7 @@ mod pats;
 pub use auth::{JwtProfileFetcher, KeyFile, ZitadelAuth};
 pub use client::{
     AddedPat, AddedPatDetails, ApiVersion, DEFAULT_PAGE_SIZE, ListPatsRequest, MAX_PAGE_SIZE,
-    ManagementV1, ORG_HEADER, PROVIDER, PatFilter, UserServiceV2, ZitadelClient,
+    ManagementV1, ORG_HEADER, PROVIDER, PatFilter, TokenExpiration, UserServiceV2, ZitadelClient,
     ZitadelClientBuilder,
 };
 pub use error::GrpcCode;

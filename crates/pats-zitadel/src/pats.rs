@@ -1,7 +1,8 @@
 //! [`PersonalAccessTokens`] for ZITADEL.
 
 use crate::client::{
-    ApiVersion, ListPatsRequest, MAX_PAGE_SIZE, PROVIDER, PatFilter, ZitadelClient, check_id,
+    ApiVersion, ListPatsRequest, MAX_PAGE_SIZE, PROVIDER, PatFilter, TokenExpiration,
+    ZitadelClient, check_id,
 };
 use crate::generated::{V1Pat, V2Pat, V2PatFieldName};
 use pats_core::reexports::async_trait;
@@ -12,6 +13,11 @@ use pats_core::{
 };
 use time::OffsetDateTime;
 
+/// Why `Expiry::ProviderDefault` is refused, and what to give instead.
+const PROVIDER_DEFAULT_REFUSED: &str = "ZITADEL has no default lifetime: a PAT created without an \
+    expiration never expires. Give one with Expiry::In or Expiry::At, or ask for a \
+    never-expiring token with Expiry::Never(NeverExpires::I_UNDERSTAND_THE_RISK)";
+
 /// Reads a stored expiration: missing or in the year 9999 (`9999-12-31T23:59:59Z`) is never.
 pub fn expiration_of(date: Option<OffsetDateTime>) -> Expiration {
     match date {
@@ -20,8 +26,26 @@ pub fn expiration_of(date: Option<OffsetDateTime>) -> Expiration {
     }
 }
 
+/// An id ZITADEL sent, checked: one that fails the check is the server's fault, so it is a
+/// [`Error::Decode`], never the caller's [`Error::InvalidInput`].
+fn id_from_server(id: &str, what: &str) -> Result<TokenId> {
+    TokenId::new(id).map_err(|e| unusable(what, &e))
+}
+
+fn unusable(what: &str, e: &Error) -> Error {
+    let why = match e {
+        Error::InvalidInput { reason, .. } => reason.clone(),
+        other => other.to_string(),
+    };
+    Error::decode(
+        200,
+        format!("ZITADEL sent an unusable {what}: it {why}"),
+        &[],
+    )
+}
+
 fn info_from_v2(pat: V2Pat) -> Result<TokenInfo> {
-    let mut info = TokenInfo::new(TokenId::new(pat.id.clone())?);
+    let mut info = TokenInfo::new(id_from_server(&pat.id, "token id")?);
     if !pat.user_id.is_empty() {
         info.owner = Some(Owner::new(pat.user_id.clone()));
     }
@@ -32,7 +56,7 @@ fn info_from_v2(pat: V2Pat) -> Result<TokenInfo> {
 }
 
 fn info_from_v1(pat: V1Pat, user_id: &str) -> Result<TokenInfo> {
-    let mut info = TokenInfo::new(TokenId::new(pat.id.clone())?);
+    let mut info = TokenInfo::new(id_from_server(&pat.id, "token id")?);
     info.owner = Some(Owner::new(user_id));
     info.created = pat.details.as_ref().and_then(|d| d.creation_date);
     info.expires = expiration_of(pat.expiration_date);
@@ -65,18 +89,22 @@ impl ZitadelClient {
         }
     }
 
-    /// The absolute expiration to send (none: never, ZITADEL's default).
-    fn expiration_for(expiry: Expiry) -> Result<Option<OffsetDateTime>> {
+    /// The expiration to send.
+    ///
+    /// ZITADEL's own default is a token that never expires, so `ProviderDefault` is refused:
+    /// a never-expiring token is only created when asked for with [`Expiry::Never`].
+    fn expiration_for(expiry: Expiry) -> Result<TokenExpiration> {
         let now = OffsetDateTime::now_utc();
         match expiry {
-            Expiry::ProviderDefault | Expiry::Never(_) => Ok(None),
+            Expiry::ProviderDefault => Err(Error::invalid("expiry", PROVIDER_DEFAULT_REFUSED)),
+            Expiry::Never(ack) => Ok(TokenExpiration::Never(ack)),
             Expiry::At(at) if at <= now => Err(Error::invalid(
                 "expiry",
                 "the expiration is in the past; ZITADEL refuses it",
             )),
             Expiry::At(_) | Expiry::In(_) => expiry
                 .time_from(now)
-                .map(Some)
+                .map(TokenExpiration::At)
                 .ok_or_else(|| Error::invalid("expiry", "the lifetime is too long")),
         }
     }
@@ -116,9 +144,12 @@ fn next_page(offset: u64, returned: usize, total: u64) -> Option<PageToken> {
 /// - ZITADEL tokens have **no name and no scopes**: a name is ignored (it is not sent
 ///   anywhere), and non-empty scopes are refused with [`Error::Unsupported`]. A PAT has the
 ///   permissions of its machine user.
-/// - `Expiry::ProviderDefault` and `Expiry::Never` both send no expiration: ZITADEL's
-///   default is a token that never expires (stored as `9999-12-31T23:59:59Z`, read back as
-///   [`Expiration::Never`]). A time in the past is refused before sending.
+/// - ZITADEL's default is a token that never expires, so `Expiry::ProviderDefault` (and so
+///   `CreateToken::default()`) is refused with [`Error::InvalidInput`] (field `expiry`)
+///   before sending: give `Expiry::In`/`Expiry::At`, or ask for a never-expiring token with
+///   `Expiry::Never(NeverExpires::I_UNDERSTAND_THE_RISK)`, which sends no expiration (stored
+///   as `9999-12-31T23:59:59Z`, read back as [`Expiration::Never`]). A time in the past is
+///   refused before sending.
 /// - `get` uses v1 `GET` (needs `default_user`) or a v2 `tokenIdFilter` listing.
 /// - `revoke` on v2 needs the token's user: the client's `default_user`, or, without one, a
 ///   `tokenIdFilter` listing first (one extra call). On v1 it needs `default_user`.
@@ -140,6 +171,7 @@ impl PersonalAccessTokens for ZitadelClient {
         c.scopes = false;
         c.names = false;
         c.never_expires = true;
+        c.reports_expiry = true;
         c.create_for_owner = true;
         let mut filters = ListFilters::default();
         filters.owner = true;
@@ -176,10 +208,13 @@ impl PersonalAccessTokens for ZitadelClient {
                     .await?
             }
         };
-        let mut info = TokenInfo::new(TokenId::new(added.token_id.clone())?);
+        let mut info = TokenInfo::new(id_from_server(&added.token_id, "token id")?);
         info.owner = Some(Owner::new(user));
         info.created = added.creation_date;
-        info.expires = expiration_of(expiration);
+        info.expires = match expiration {
+            TokenExpiration::At(at) => expiration_of(Some(at)),
+            TokenExpiration::Never(_) => Expiration::Never,
+        };
         info.details = ProviderDetails::new(crate::client::AddedPatDetails {
             token_id: added.token_id.clone(),
             creation_date: added.creation_date,
@@ -262,10 +297,16 @@ impl PersonalAccessTokens for ZitadelClient {
         match self.api_version() {
             ApiVersion::V2 => {
                 let user = match self.default_user() {
-                    Some(user) => user.to_owned(),
-                    None => self.find_v2(id).await?.user_id,
+                    Some(user) => {
+                        check_id("owner", user)?;
+                        user.to_owned()
+                    }
+                    None => {
+                        let user = self.find_v2(id).await?.user_id;
+                        check_id("owner", &user).map_err(|e| unusable("user id", &e))?;
+                        user
+                    }
                 };
-                check_id("owner", &user)?;
                 self.v2().remove_personal_access_token(&user, id).await?;
             }
             ApiVersion::V1 => {

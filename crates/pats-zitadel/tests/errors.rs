@@ -4,7 +4,9 @@
 mod common;
 
 use common::{BOT, api_requests, client, options, sim};
-use pats_core::{Error, ErrorKind, Expiration, ListQuery, PersonalAccessTokens, TokenId};
+use pats_core::{
+    Error, ErrorKind, Expiration, ListQuery, NeverExpires, PersonalAccessTokens, TokenId,
+};
 use pats_testkit::{Fault, FaultRule};
 use pats_zitadel::{ApiVersion, ListPatsRequest, ZitadelAuth, ZitadelClient};
 use serde_json::{Value, json};
@@ -70,8 +72,18 @@ async fn both_error_formats_map_to_the_right_kinds() {
         ] {
             let (server, client) = raw(status, body).await;
             let err = match api {
-                ApiVersion::V1 => client.v1().add_personal_access_token(BOT, None).await,
-                ApiVersion::V2 => client.v2().add_personal_access_token(BOT, None).await,
+                ApiVersion::V1 => {
+                    client
+                        .v1()
+                        .add_personal_access_token(BOT, NeverExpires::I_UNDERSTAND_THE_RISK)
+                        .await
+                }
+                ApiVersion::V2 => {
+                    client
+                        .v2()
+                        .add_personal_access_token(BOT, NeverExpires::I_UNDERSTAND_THE_RISK)
+                        .await
+                }
             }
             .unwrap_err();
             assert_eq!(err.kind(), kind, "{label} {name}: {err}");
@@ -109,7 +121,7 @@ async fn the_kind_follows_the_code_not_the_status_or_message() {
     let (_s, client) = raw(409, json!({ "code": "6", "message": "x" })).await;
     let err = client
         .v1()
-        .add_personal_access_token(BOT, None)
+        .add_personal_access_token(BOT, NeverExpires::I_UNDERSTAND_THE_RISK)
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err}");
@@ -117,7 +129,7 @@ async fn the_kind_follows_the_code_not_the_status_or_message() {
     let (_s, client) = raw(403, json!({ "error": "nope" })).await;
     let err = client
         .v2()
-        .add_personal_access_token(BOT, None)
+        .add_personal_access_token(BOT, NeverExpires::I_UNDERSTAND_THE_RISK)
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
@@ -223,7 +235,7 @@ async fn malformed_answers_are_decode_errors() {
     let (_s, raw_client) = raw_ok(json!({ "tokenId": "1" })).await;
     let err = raw_client
         .v2()
-        .add_personal_access_token(BOT, None)
+        .add_personal_access_token(BOT, NeverExpires::I_UNDERSTAND_THE_RISK)
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Decode, "{err}");
@@ -246,7 +258,12 @@ async fn reads_are_retried_creates_are_not() {
             .times(1),
     );
     let err = client
-        .create(&pats_core::CreateToken::default())
+        .create(
+            &pats_core::CreateToken::builder()
+                .expiry(pats_core::Expiry::In(Duration::from_secs(86_400)))
+                .build()
+                .unwrap(),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(503));
@@ -331,12 +348,17 @@ async fn no_secret_in_debug_display_or_errors() {
     let sim = sim().await;
     let client = client(&sim, ApiVersion::V2);
     let created = client
-        .create(&pats_core::CreateToken::default())
+        .create(
+            &pats_core::CreateToken::builder()
+                .expiry(pats_core::Expiry::In(Duration::from_secs(86_400)))
+                .build()
+                .unwrap(),
+        )
         .await
         .unwrap();
     let added = client
         .v1()
-        .add_personal_access_token(BOT, None)
+        .add_personal_access_token(BOT, NeverExpires::I_UNDERSTAND_THE_RISK)
         .await
         .unwrap();
     use secrecy::ExposeSecret;
@@ -344,6 +366,77 @@ async fn no_secret_in_debug_display_or_errors() {
     for shown in [format!("{created:?}"), format!("{added:?}")] {
         for s in secrets {
             assert!(!shown.contains(s), "{shown}");
+        }
+    }
+}
+
+/// An id the server sends that fails `TokenId`'s checks is the server's fault: `Decode`,
+/// never the caller's `InvalidInput`, on every call that reads one (both APIs).
+#[tokio::test]
+async fn an_unusable_id_from_the_server_is_a_decode_error() {
+    use pats_core::{CreateToken, Expiry};
+    let good = TokenId::new("good-1").unwrap();
+    let create = CreateToken::builder()
+        .expiry(Expiry::In(Duration::from_secs(86_400)))
+        .build()
+        .unwrap();
+    for bad in ["a/b", "", "..", "a b"] {
+        let v2_list = json!({
+            "pagination": { "totalResult": "1", "appliedLimit": "100" },
+            "result": [{ "id": bad, "userId": BOT, "organizationId": "org-1" }]
+        });
+        let v1_list = json!({
+            "details": { "totalResult": "1", "processedSequence": "1" },
+            "result": [{ "id": bad }]
+        });
+        let added = json!({ "tokenId": bad, "token": "tok-value-1" });
+        // The token's user, read to revoke without a default user.
+        let bad_user = json!({
+            "pagination": { "totalResult": "1", "appliedLimit": "1" },
+            "result": [{ "id": "good-1", "userId": format!("u{bad} x"), "organizationId": "o" }]
+        });
+        let cases: Vec<(&str, ApiVersion, bool, Value)> = vec![
+            ("v2 list", ApiVersion::V2, true, v2_list),
+            ("v1 list", ApiVersion::V1, true, v1_list),
+            (
+                "v1 get",
+                ApiVersion::V1,
+                true,
+                json!({ "token": { "id": bad } }),
+            ),
+            ("v2 create", ApiVersion::V2, true, added.clone()),
+            ("v1 create", ApiVersion::V1, true, added),
+            ("v2 revoke", ApiVersion::V2, false, bad_user),
+        ];
+        for (label, api, default_user, body) in cases {
+            let server = MockServer::start().await;
+            Mock::given(any())
+                .respond_with(ResponseTemplate::new(200).set_body_json(body))
+                .mount(&server)
+                .await;
+            let mut builder = ZitadelClient::builder(server.uri())
+                .auth(ZitadelAuth::pat(PAT.to_owned().into()))
+                .api(api)
+                .options(options().0);
+            if default_user {
+                builder = builder.default_user(BOT);
+            }
+            let client = builder.build().unwrap();
+            let err = match label {
+                "v2 list" | "v1 list" => client.list(&ListQuery::new()).await.map(|_| ()),
+                "v1 get" => client.get(&good).await.map(|_| ()),
+                "v2 create" | "v1 create" => client.create(&create).await.map(|_| ()),
+                _ => client.revoke(&good).await,
+            }
+            .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Decode, "{label} {bad:?}: {err:?}");
+            // (An empty `tokenId` in a create answer is caught earlier, as missing.)
+            if !(bad.is_empty() && label.ends_with("create")) {
+                assert!(
+                    err.to_string().contains("ZITADEL sent an unusable"),
+                    "{err}"
+                );
+            }
         }
     }
 }

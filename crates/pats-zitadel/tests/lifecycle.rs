@@ -65,8 +65,19 @@ async fn lifecycle(api: ApiVersion) {
         .await
         .unwrap();
     assert_eq!(forever.info.expires, Expiration::Never);
-    let default = client.create(&CreateToken::default()).await.unwrap();
-    assert_eq!(default.info.expires, Expiration::Never);
+    // No silent never-expiring default: the provider default is refused.
+    let refused = client.create(&CreateToken::default()).await.unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::InvalidInput, "{refused}");
+    let default = client
+        .create(
+            &CreateToken::builder()
+                .expiry(Expiry::In(Duration::from_secs(3600)))
+                .build()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(default.info.expires, Expiration::At(_)));
     assert_ne!(
         created.secret.expose_secret(),
         forever.secret.expose_secret()
@@ -111,6 +122,65 @@ async fn lifecycle_v2() {
 #[tokio::test]
 async fn lifecycle_v1() {
     lifecycle(ApiVersion::V1).await;
+}
+
+/// ZITADEL's default is a token that never expires: `ProviderDefault` (and so
+/// `CreateToken::default()`) is refused before anything is sent, naming the fix; a
+/// never-expiring token is created only when asked for.
+async fn provider_default_is_refused(api: ApiVersion) {
+    let sim = sim().await;
+    let client = client(&sim, api);
+    for request in [
+        CreateToken::default(),
+        CreateToken::builder()
+            .expiry(Expiry::ProviderDefault)
+            .build()
+            .unwrap(),
+    ] {
+        let err = client.create(&request).await.unwrap_err();
+        match &err {
+            pats_core::Error::InvalidInput { field, reason } => {
+                assert_eq!(field, "expiry", "{api:?}");
+                assert!(reason.contains("never expires"), "{reason}");
+                assert!(reason.contains("Expiry::In"), "{reason}");
+                assert!(
+                    reason.contains("Expiry::Never(NeverExpires::I_UNDERSTAND_THE_RISK)"),
+                    "{reason}"
+                );
+            }
+            other => panic!("{api:?}: expected InvalidInput, got {other:?}"),
+        }
+    }
+    assert!(api_requests(&sim).await.is_empty(), "nothing was sent");
+    assert!(sim.pats_of(BOT).is_empty());
+    // Asked for, it is created, and stored as never expiring.
+    let never = client
+        .create(
+            &CreateToken::builder()
+                .expiry(Expiry::Never(NeverExpires::I_UNDERSTAND_THE_RISK))
+                .build()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(never.info.expires, Expiration::Never);
+    assert_eq!(
+        client.get(&never.info.id).await.unwrap().expires,
+        Expiration::Never
+    );
+    let sent = api_requests(&sim).await;
+    assert_eq!(sent.len(), 2, "one create, one get");
+    assert!(body(&sent[0]).get("expirationDate").is_none(), "{api:?}");
+}
+
+#[tokio::test]
+async fn provider_default_is_refused_v2() {
+    provider_default_is_refused(ApiVersion::V2).await;
+}
+
+#[tokio::test]
+async fn provider_default_is_refused_v1() {
+    provider_default_is_refused(ApiVersion::V1).await;
 }
 
 async fn lists_2500(api: ApiVersion, page_size: Option<u32>, pages: usize) {
@@ -198,28 +268,28 @@ async fn invalid_input_is_rejected_before_sending() {
         (
             "typed v2 past",
             v2.v2()
-                .add_personal_access_token(BOT, Some(past))
+                .add_personal_access_token(BOT, past)
                 .await
                 .unwrap_err(),
         ),
         (
             "typed v1 past",
             v1.v1()
-                .add_personal_access_token(BOT, Some(past))
+                .add_personal_access_token(BOT, past)
                 .await
                 .unwrap_err(),
         ),
         (
             "empty user v2",
             v2.v2()
-                .add_personal_access_token("", None)
+                .add_personal_access_token("", NeverExpires::I_UNDERSTAND_THE_RISK)
                 .await
                 .unwrap_err(),
         ),
         (
             "empty user v1",
             v1.v1()
-                .add_personal_access_token(" ", None)
+                .add_personal_access_token(" ", NeverExpires::I_UNDERSTAND_THE_RISK)
                 .await
                 .unwrap_err(),
         ),
@@ -296,11 +366,18 @@ async fn service_side_rules_map_to_kinds() {
     let sim = sim().await;
     sim.add_human_user(ZitadelSim::DEFAULT_ORG, "human-1");
     sim.add_machine_user("org-b", "bot-b");
+    let day = Expiry::In(Duration::from_secs(86_400));
     for api in [ApiVersion::V2, ApiVersion::V1] {
         let client = client(&sim, api);
         // Only machine users can have PATs: failed_precondition (HTTP 400).
         let human = client
-            .create(&CreateToken::builder().owner("human-1").build().unwrap())
+            .create(
+                &CreateToken::builder()
+                    .owner("human-1")
+                    .expiry(day)
+                    .build()
+                    .unwrap(),
+            )
             .await
             .unwrap_err();
         assert_eq!(human.kind(), ErrorKind::Api, "{api:?}: {human}");
@@ -308,14 +385,26 @@ async fn service_side_rules_map_to_kinds() {
         assert!(human.to_string().contains("COMMAND-SIMnm01"), "{human}");
         // A user of another organization is not found from here...
         let other = client
-            .create(&CreateToken::builder().owner("bot-b").build().unwrap())
+            .create(
+                &CreateToken::builder()
+                    .owner("bot-b")
+                    .expiry(day)
+                    .build()
+                    .unwrap(),
+            )
             .await
             .unwrap_err();
         assert_eq!(other.kind(), ErrorKind::NotFound, "{api:?}: {other}");
         // ...but found with the organization header.
         client
             .in_org("org-b")
-            .create(&CreateToken::builder().owner("bot-b").build().unwrap())
+            .create(
+                &CreateToken::builder()
+                    .owner("bot-b")
+                    .expiry(day)
+                    .build()
+                    .unwrap(),
+            )
             .await
             .unwrap();
     }

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{BOT, api_requests, body, builder, client, header, sim};
-use pats_core::{PersonalAccessTokens, TokenId};
+use pats_core::{NeverExpires, PersonalAccessTokens, TokenId};
 use pats_testkit::zitadel::ZitadelSim;
 use pats_zitadel::generated::{V2PatFieldName, V2TimestampFilterMethod};
 use pats_zitadel::{ApiVersion, ListPatsRequest, PatFilter};
@@ -20,7 +20,7 @@ async fn v2_calls_send_exact_paths_headers_and_bodies() {
 
     let added = client
         .v2()
-        .add_personal_access_token(BOT, Some(datetime!(2030-01-02 03:04:05 UTC)))
+        .add_personal_access_token(BOT, datetime!(2030-01-02 03:04:05 UTC))
         .await
         .unwrap();
     assert!(!added.token.expose_secret().is_empty());
@@ -124,9 +124,12 @@ async fn v1_calls_send_exact_paths_headers_and_bodies() {
         .build()
         .unwrap();
     let v1 = client.v1();
-    let forever = v1.add_personal_access_token(BOT, None).await.unwrap();
+    let forever = v1
+        .add_personal_access_token(BOT, NeverExpires::I_UNDERSTAND_THE_RISK)
+        .await
+        .unwrap();
     let dated = v1
-        .add_personal_access_token(BOT, Some(datetime!(2030-06-01 12:00:00.25 UTC)))
+        .add_personal_access_token(BOT, datetime!(2030-06-01 12:00:00.25 UTC))
         .await
         .unwrap();
     assert_eq!(
@@ -208,12 +211,12 @@ async fn org_header_follows_configuration_and_per_call_override() {
     // The same client serves both organizations.
     scoped
         .v2()
-        .add_personal_access_token("bot-b", None)
+        .add_personal_access_token("bot-b", NeverExpires::I_UNDERSTAND_THE_RISK)
         .await
         .unwrap();
     plain
         .v2()
-        .add_personal_access_token(BOT, None)
+        .add_personal_access_token(BOT, NeverExpires::I_UNDERSTAND_THE_RISK)
         .await
         .unwrap();
     // The trait through a scoped handle sees only that organization's tokens.

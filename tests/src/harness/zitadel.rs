@@ -88,7 +88,7 @@ impl Harness for ZitadelHarness {
     }
 
     fn default_expiry(&self) -> DefaultExpiry {
-        DefaultExpiry::Never
+        DefaultExpiry::Refused
     }
 
     fn revoke_rule(&self) -> FaultRule {
