@@ -6,7 +6,7 @@
 //! shortly before it expires, and makes exactly one fetch however many tasks ask at once
 //! (a failed fetch too: every task that waited on it gets its error).
 
-use crate::error::{BoxError, Error, Result};
+use crate::error::{Error, Result};
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
@@ -204,7 +204,7 @@ impl TokenSource for CachingTokenSource {
                 // A fetch ended while this call waited: its outcome is this call's too.
                 match &state.last {
                     Some(Outcome::Token(t)) => return Ok(t.clone()),
-                    Some(Outcome::Failed(e)) => return Err(replicate(e)),
+                    Some(Outcome::Failed(e)) => return Err(e.replicate()),
                     None => {}
                 }
             }
@@ -217,7 +217,7 @@ impl TokenSource for CachingTokenSource {
             Err(e) => {
                 tracing::debug!(fetcher = ?self.fetcher, kind = ?e.kind(), "fetching a token failed");
                 state.cached = None;
-                state.last = Some(Outcome::Failed(replicate(&e)));
+                state.last = Some(Outcome::Failed(e.replicate()));
                 return Err(e);
             }
         };
@@ -251,120 +251,6 @@ impl TokenSource for CachingTokenSource {
 
     fn can_refresh(&self) -> bool {
         true
-    }
-}
-
-/// The text of an error source and of the sources under it, kept when a failed fetch is
-/// handed to several callers (the original source cannot be cloned).
-#[derive(Debug)]
-struct ReplayedSource {
-    message: String,
-    source: Option<Box<ReplayedSource>>,
-}
-
-impl ReplayedSource {
-    fn of(e: &(dyn std::error::Error + 'static)) -> Box<Self> {
-        Box::new(Self {
-            message: e.to_string(),
-            source: e.source().map(Self::of),
-        })
-    }
-}
-
-impl fmt::Display for ReplayedSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for ReplayedSource {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
-            .as_deref()
-            .map(|s| s as &(dyn std::error::Error + 'static))
-    }
-}
-
-fn replay_source(
-    source: Option<&(dyn std::error::Error + Send + Sync + 'static)>,
-) -> Option<BoxError> {
-    source.map(|s| ReplayedSource::of(s) as BoxError)
-}
-
-/// An error equal to `e` in variant and fields; a source is kept as its text (and the
-/// text of its own sources).
-fn replicate(e: &Error) -> Error {
-    match e {
-        Error::InvalidInput { field, reason } => Error::InvalidInput {
-            field: field.clone(),
-            reason: reason.clone(),
-        },
-        Error::Unauthenticated(a) => Error::Unauthenticated(a.clone()),
-        Error::PermissionDenied(a) => Error::PermissionDenied(a.clone()),
-        Error::NotFound(a) => Error::NotFound(a.clone()),
-        Error::AlreadyExists(a) => Error::AlreadyExists(a.clone()),
-        Error::RateLimited { retry_after, error } => Error::RateLimited {
-            retry_after: *retry_after,
-            error: error.clone(),
-        },
-        Error::PendingApproval {
-            provider,
-            approval_id,
-            details,
-        } => Error::PendingApproval {
-            provider,
-            approval_id: approval_id.clone(),
-            details: details.clone(),
-        },
-        Error::Unsupported {
-            provider,
-            operation,
-            hint,
-        } => Error::Unsupported {
-            provider,
-            operation,
-            hint: *hint,
-        },
-        Error::Api {
-            status,
-            code,
-            message,
-            request_id,
-        } => Error::Api {
-            status: *status,
-            code: code.clone(),
-            message: message.clone(),
-            request_id: request_id.clone(),
-        },
-        Error::Timeout { timeout } => Error::Timeout { timeout: *timeout },
-        Error::Transport { message, source } => Error::Transport {
-            message: message.clone(),
-            source: replay_source(source.as_deref()),
-        },
-        Error::Decode {
-            status,
-            reason,
-            snippet,
-        } => Error::Decode {
-            status: *status,
-            reason: reason.clone(),
-            snippet: snippet.clone(),
-        },
-        Error::Signing { message, source } => Error::Signing {
-            message: message.clone(),
-            source: replay_source(source.as_deref()),
-        },
-        Error::LimitExceeded {
-            provider,
-            limit,
-            max,
-            message,
-        } => Error::LimitExceeded {
-            provider,
-            limit,
-            max: *max,
-            message: message.clone(),
-        },
     }
 }
 
@@ -626,7 +512,7 @@ mod tests {
             },
         ];
         for e in &cases {
-            let r = replicate(e);
+            let r = e.replicate();
             assert_eq!(r.kind(), e.kind());
             assert_eq!(r.to_string(), e.to_string());
             assert_eq!(

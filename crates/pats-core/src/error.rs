@@ -326,6 +326,113 @@ impl Error {
     }
 }
 
+/// The text of an error source and of the sources under it, kept when a failed fetch is
+/// handed to several callers (the original source cannot be cloned).
+#[derive(Debug)]
+struct ReplayedSource {
+    message: String,
+    source: Option<Box<ReplayedSource>>,
+}
+
+impl ReplayedSource {
+    fn of(e: &(dyn std::error::Error + 'static)) -> Box<Self> {
+        Box::new(Self {
+            message: e.to_string(),
+            source: e.source().map(Self::of),
+        })
+    }
+}
+
+impl fmt::Display for ReplayedSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ReplayedSource {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
+    }
+}
+
+fn replay_source(
+    source: Option<&(dyn std::error::Error + Send + Sync + 'static)>,
+) -> Option<BoxError> {
+    source.map(|s| ReplayedSource::of(s) as BoxError)
+}
+
+impl Error {
+    /// An error equal to this one in variant and fields, for handing one failure to several
+    /// callers (a failed token fetch); a source is kept as its text (and the text of its
+    /// own sources), since the original cannot be cloned.
+    pub(crate) fn replicate(&self) -> Error {
+        match self {
+            Error::InvalidInput { field, reason } => Error::InvalidInput {
+                field: field.clone(),
+                reason: reason.clone(),
+            },
+            Error::Unauthenticated(a) => Error::Unauthenticated(a.clone()),
+            Error::PermissionDenied(a) => Error::PermissionDenied(a.clone()),
+            Error::NotFound(a) => Error::NotFound(a.clone()),
+            Error::AlreadyExists(a) => Error::AlreadyExists(a.clone()),
+            Error::RateLimited { retry_after, error } => Error::RateLimited {
+                retry_after: *retry_after,
+                error: error.clone(),
+            },
+            Error::PendingApproval {
+                provider,
+                approval_id,
+                details,
+            } => Error::PendingApproval {
+                provider,
+                approval_id: approval_id.clone(),
+                details: details.clone(),
+            },
+            Error::Unsupported {
+                provider,
+                operation,
+                hint,
+            } => Error::Unsupported {
+                provider,
+                operation,
+                hint: *hint,
+            },
+            Error::Api(a) => Error::Api(a.clone()),
+            Error::Timeout { timeout } => Error::Timeout { timeout: *timeout },
+            Error::Transport { message, source } => Error::Transport {
+                message: message.clone(),
+                source: replay_source(source.as_deref()),
+            },
+            Error::Decode {
+                status,
+                reason,
+                snippet,
+            } => Error::Decode {
+                status: *status,
+                reason: reason.clone(),
+                snippet: snippet.clone(),
+            },
+            Error::Signing { message, source } => Error::Signing {
+                message: message.clone(),
+                source: replay_source(source.as_deref()),
+            },
+            Error::LimitExceeded {
+                provider,
+                limit,
+                max,
+                message,
+            } => Error::LimitExceeded {
+                provider,
+                limit,
+                max: *max,
+                message: message.clone(),
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
