@@ -454,6 +454,32 @@ mod tests {
     }
 
     #[test]
+    fn from_api_picks_the_kind_of_the_status_and_status_reads_it_back() {
+        for (status, kind) in [
+            (401, ErrorKind::Unauthenticated),
+            (403, ErrorKind::PermissionDenied),
+            (404, ErrorKind::NotFound),
+            (409, ErrorKind::AlreadyExists),
+            (429, ErrorKind::RateLimited),
+            (400, ErrorKind::Api),
+            (500, ErrorKind::Api),
+        ] {
+            let err = Error::from_api(ApiError::new(status, "m"), None);
+            assert_eq!(err.kind(), kind, "HTTP {status}");
+            assert_eq!(err.status(), Some(status));
+            assert_eq!(err.api_error().map(|e| e.status), Some(status));
+        }
+        assert_eq!(Error::decode(502, "bad", b"x").status(), Some(502));
+        let pending = Error::PendingApproval {
+            provider: "p",
+            approval_id: None,
+            details: serde_json::Value::Null,
+        };
+        assert_eq!(pending.status(), Some(202));
+        assert_eq!(Error::invalid("f", "r").status(), None);
+    }
+
+    #[test]
     fn api_wraps_the_api_error_and_displays_all_of_it() {
         let api = ApiError::new(418, "short and stout")
             .with_code(Some("TEAPOT".into()))
