@@ -5,6 +5,7 @@ use secrecy::SecretString;
 
 /// Where the public key of a new PAT's own key pair comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum PatPublicKey {
     /// The client generates a P-256 key pair and returns its private key (PKCS#8 PEM) in
     /// [`CreatedPat::private_key`].

@@ -83,6 +83,12 @@ impl DfnsClient {
                 }
                 pat = pat.seconds_valid(seconds);
             }
+            _ => {
+                return Err(Error::invalid(
+                    "expiry",
+                    "this kind of expiry is not supported by Dfns",
+                ));
+            }
         }
         Ok(pat)
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 /// How the client authenticates.
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum Auth {
     /// OAuth2 client credentials (an API client, or a PAT's client id and secret): tokens
     /// come from `POST {base}/oauth/token`, are cached, refreshed before they expire and

@@ -36,6 +36,7 @@ const PATCH_CONTENT_TYPE: &str = "application/json-patch+json";
 
 /// When a new token expires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum TokenExpiration {
     /// Omit `expirationDate`: six months on v3/beta/v2024. Refused on v2025/v2026/V1,
     /// where an omitted date means "never" and needs [`TokenExpiration::Never`].

@@ -112,6 +112,7 @@ fn json_problem(e: &serde_json::Error) -> &'static str {
 
 /// The client's credentials.
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum ZitadelAuth {
     /// A machine user's personal access token, sent as a bearer token.
     Pat(SecretString),

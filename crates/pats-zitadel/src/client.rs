@@ -34,6 +34,7 @@ pub const DEFAULT_PAGE_SIZE: u32 = 100;
 /// Which ZITADEL API the [`PersonalAccessTokens`](pats_core::PersonalAccessTokens)
 /// implementation calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum ApiVersion {
     /// The v2 user service over Connect JSON (`/zitadel.user.v2.UserService/...`).
     #[default]
@@ -324,6 +325,7 @@ fn token_of(response: &Response) -> Result<SecretString> {
 
 /// One filter of a v2 listing.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum PatFilter {
     /// Only this token.
     TokenId(String),

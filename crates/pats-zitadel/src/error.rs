@@ -10,6 +10,7 @@ use serde_json::Value;
 
 /// A gRPC status code as ZITADEL sends it (a number in REST bodies, a name in Connect bodies).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum GrpcCode {
     /// 1 `canceled`.
     Canceled,

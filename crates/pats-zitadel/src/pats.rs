@@ -78,6 +78,10 @@ impl ZitadelClient {
                 .time_from(now)
                 .map(Some)
                 .ok_or_else(|| Error::invalid("expiry", "the lifetime is too long")),
+            _ => Err(Error::invalid(
+                "expiry",
+                "this kind of expiry is not supported by ZITADEL",
+            )),
         }
     }
 

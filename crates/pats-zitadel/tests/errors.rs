@@ -72,6 +72,7 @@ async fn both_error_formats_map_to_the_right_kinds() {
             let err = match api {
                 ApiVersion::V1 => client.v1().add_personal_access_token(BOT, None).await,
                 ApiVersion::V2 => client.v2().add_personal_access_token(BOT, None).await,
+                other => panic!("no test for {other:?}"),
             }
             .unwrap_err();
             assert_eq!(err.kind(), kind, "{label} {name}: {err}");
