@@ -15,7 +15,7 @@
 //! - **Property types**: `string` (formats `date-time` → `time::OffsetDateTime`; `byte`,
 //!   `date`, `duration`, `email`, `hostname`, `password`, `uri`, `url`, `uuid` stay
 //!   `String`), `integer` (no format → `i64`, `int32` → `i32`, `int64` → `i64`, `uint64` →
-//!   `u64`; the 64-bit formats go through `pats_core::wire`, and `x-pats-string: true` makes
+//!   `u64`; the 64-bit formats go through `pats_core::__private::wire`, and `x-pats-string: true` makes
 //!   them serialize as JSON strings), `boolean`, `number` (→ `f64`), `array` with `items`,
 //!   `object` with `additionalProperties` (→ `BTreeMap<String, T>`), `$ref` to
 //!   `#/components/schemas/<name>`, and no type at all (→ `serde_json::Value`).

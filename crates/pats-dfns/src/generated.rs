@@ -130,7 +130,7 @@ pub struct Pat {
     #[serde(rename = "credId", default, skip_serializing_if = "Option::is_none")]
     pub cred_id: Option<String>,
     /// When the token was created.
-    #[serde(rename = "dateCreated", with = "pats_core::wire::rfc3339")]
+    #[serde(rename = "dateCreated", with = "pats_core::__private::wire::rfc3339")]
     pub date_created: time::OffsetDateTime,
     /// Caller-chosen unique id, when set.
     #[serde(

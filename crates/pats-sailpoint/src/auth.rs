@@ -1,7 +1,7 @@
 //! Authentication: OAuth2 client credentials (cached, refreshed) or a static bearer token.
 
-use pats_core::transport::{Request, Transport};
 use pats_core::{FetchedToken, Result, TokenFetcher};
+use pats_core::{Request, Transport};
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
 use std::time::Duration;
@@ -71,7 +71,7 @@ impl fmt::Debug for ClientCredentialsFetcher {
 #[derive(serde::Deserialize)]
 struct TokenAnswer {
     access_token: String,
-    #[serde(default, with = "pats_core::wire::uint64::option")]
+    #[serde(default, with = "pats_core::__private::wire::uint64::option")]
     expires_in: Option<u64>,
 }
 

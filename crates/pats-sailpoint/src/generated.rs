@@ -17,7 +17,7 @@ pub struct CreatePersonalAccessTokenRequest {
     #[serde(
         rename = "expirationDate",
         default,
-        with = "pats_core::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub expiration_date: Option<time::OffsetDateTime>,
@@ -91,7 +91,7 @@ pub struct GetPersonalAccessTokenResponse {
     /// Creation time.
     #[serde(
         default,
-        with = "pats_core::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub created: Option<time::OffsetDateTime>,
@@ -99,7 +99,7 @@ pub struct GetPersonalAccessTokenResponse {
     #[serde(
         rename = "expirationDate",
         default,
-        with = "pats_core::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub expiration_date: Option<time::OffsetDateTime>,
@@ -109,7 +109,7 @@ pub struct GetPersonalAccessTokenResponse {
     #[serde(
         rename = "lastUsed",
         default,
-        with = "pats_core::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub last_used: Option<time::OffsetDateTime>,

@@ -10,10 +10,10 @@ use crate::generated::{
     V2TimestampFilterMethod,
 };
 use pats_core::reexports::reqwest::header::{HeaderName, HeaderValue};
-use pats_core::transport::{Request, Response};
 use pats_core::{
     CachingTokenSource, ClientOptions, Error, Result, StaticToken, TokenId, TokenSource, Transport,
 };
+use pats_core::{Request, Response};
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
 use std::sync::Arc;
@@ -263,7 +263,7 @@ pub(crate) fn check_expiration(expiration: Option<OffsetDateTime>) -> Result<()>
             "expiration",
             format!(
                 "{} is in the past; ZITADEL refuses it",
-                pats_core::wire::format_timestamp(at)
+                pats_core::__private::wire::format_timestamp(at)
             ),
         )),
         _ => Ok(()),

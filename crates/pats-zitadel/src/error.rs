@@ -4,7 +4,7 @@
 //! `details[]` (for example `COMMAND-4m9s`) goes into [`ApiError::code`] when present,
 //! otherwise the code's canonical name (`not_found`, ...).
 
-use pats_core::transport::Response;
+use pats_core::Response;
 use pats_core::{ApiError, Error};
 use serde_json::Value;
 

@@ -8,16 +8,22 @@
 #[serde(default)]
 pub struct ListDetails {
     /// The last processed event sequence.
-    #[serde(rename = "processedSequence", with = "pats_core::wire::uint64_string")]
+    #[serde(
+        rename = "processedSequence",
+        with = "pats_core::__private::wire::uint64_string"
+    )]
     pub processed_sequence: u64,
     /// How many objects match in total.
-    #[serde(rename = "totalResult", with = "pats_core::wire::uint64_string")]
+    #[serde(
+        rename = "totalResult",
+        with = "pats_core::__private::wire::uint64_string"
+    )]
     pub total_result: u64,
     /// When the view was last updated.
     #[serde(
         rename = "viewTimestamp",
         default,
-        with = "pats_core::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub view_timestamp: Option<time::OffsetDateTime>,
@@ -31,7 +37,7 @@ pub struct ObjectDetails {
     #[serde(
         rename = "changeDate",
         default,
-        with = "pats_core::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub change_date: Option<time::OffsetDateTime>,
@@ -39,7 +45,7 @@ pub struct ObjectDetails {
     #[serde(
         rename = "creationDate",
         default,
-        with = "pats_core::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub creation_date: Option<time::OffsetDateTime>,
@@ -47,7 +53,7 @@ pub struct ObjectDetails {
     #[serde(rename = "resourceOwner")]
     pub resource_owner: String,
     /// Sequence of the last event.
-    #[serde(with = "pats_core::wire::uint64_string")]
+    #[serde(with = "pats_core::__private::wire::uint64_string")]
     pub sequence: u64,
 }
 
@@ -58,7 +64,7 @@ pub struct V1AddPatRequest {
     #[serde(
         rename = "expirationDate",
         default,
-        with = "pats_core::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub expiration_date: Option<time::OffsetDateTime>,
@@ -114,7 +120,7 @@ pub struct V1ListQuery {
     /// Page size (0: the service default of 100; at most 1000).
     pub limit: i32,
     /// How many results to skip.
-    #[serde(with = "pats_core::wire::uint64_string")]
+    #[serde(with = "pats_core::__private::wire::uint64_string")]
     pub offset: u64,
 }
 
@@ -129,7 +135,7 @@ pub struct V1Pat {
     #[serde(
         rename = "expirationDate",
         default,
-        with = "pats_core::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub expiration_date: Option<time::OffsetDateTime>,
@@ -156,7 +162,7 @@ pub struct V2AddPatRequest {
     #[serde(
         rename = "expirationDate",
         default,
-        with = "pats_core::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub expiration_date: Option<time::OffsetDateTime>,
@@ -173,7 +179,7 @@ pub struct V2AddPatResponse {
     #[serde(
         rename = "creationDate",
         default,
-        with = "pats_core::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub creation_date: Option<time::OffsetDateTime>,
@@ -231,7 +237,7 @@ pub struct V2PaginationRequest {
     /// How many results to skip.
     #[serde(
         default,
-        with = "pats_core::wire::uint64_string::option",
+        with = "pats_core::__private::wire::uint64_string::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub offset: Option<u64>,
@@ -242,10 +248,16 @@ pub struct V2PaginationRequest {
 #[serde(default)]
 pub struct V2PaginationResponse {
     /// The page size the service used.
-    #[serde(rename = "appliedLimit", with = "pats_core::wire::uint64_string")]
+    #[serde(
+        rename = "appliedLimit",
+        with = "pats_core::__private::wire::uint64_string"
+    )]
     pub applied_limit: u64,
     /// How many tokens match in total.
-    #[serde(rename = "totalResult", with = "pats_core::wire::uint64_string")]
+    #[serde(
+        rename = "totalResult",
+        with = "pats_core::__private::wire::uint64_string"
+    )]
     pub total_result: u64,
 }
 
@@ -257,7 +269,7 @@ pub struct V2Pat {
     #[serde(
         rename = "changeDate",
         default,
-        with = "pats_core::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub change_date: Option<time::OffsetDateTime>,
@@ -265,7 +277,7 @@ pub struct V2Pat {
     #[serde(
         rename = "creationDate",
         default,
-        with = "pats_core::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub creation_date: Option<time::OffsetDateTime>,
@@ -273,7 +285,7 @@ pub struct V2Pat {
     #[serde(
         rename = "expirationDate",
         default,
-        with = "pats_core::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub expiration_date: Option<time::OffsetDateTime>,
@@ -427,7 +439,7 @@ pub struct V2RemovePatResponse {
     #[serde(
         rename = "deletionDate",
         default,
-        with = "pats_core::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub deletion_date: Option<time::OffsetDateTime>,
@@ -440,7 +452,7 @@ pub struct V2TimestampFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub method: Option<V2TimestampFilterMethod>,
     /// The time to compare with.
-    #[serde(with = "pats_core::wire::rfc3339")]
+    #[serde(with = "pats_core::__private::wire::rfc3339")]
     pub timestamp: time::OffsetDateTime,
 }
 

@@ -88,7 +88,8 @@ impl Harness for DfnsHarness {
         else {
             return Expiration::Unknown;
         };
-        let created = pats::wire::parse_timestamp(pat["dateCreated"].as_str().unwrap_or_default());
+        let created =
+            pats::__private::wire::parse_timestamp(pat["dateCreated"].as_str().unwrap_or_default());
         let requests = self.sim.received_requests().await;
         let seconds = requests
             .iter()
