@@ -26,7 +26,7 @@ use pats::dfns::{DfnsClient, P256Signer, PatKeyPair, PatUpdate};
 use pats::reexports::reqwest::Method;
 use pats::reexports::reqwest::header::{HeaderName, HeaderValue};
 use pats::sailpoint::{ListTokens, SailPointClient};
-use pats::zitadel::generated::V2PatFieldName;
+use pats::zitadel::V2PatFieldName;
 use pats::zitadel::{ListPatsRequest, PatFilter, ZitadelAuth, ZitadelClient};
 use pats::{
     ClientOptions, CreateToken, ListQuery, PersonalAccessTokens, Request, StaticToken, TokenId,

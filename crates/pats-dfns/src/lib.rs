@@ -2,7 +2,7 @@
 //!
 //! [`DfnsClient`] covers every PAT endpoint of Dfns (`/auth/pats`): list, get, create,
 //! update (name, external id), activate, deactivate and delete, with typed answers
-//! ([`generated::Pat`]; unknown fields are ignored and unknown `kind`s kept). It also
+//! ([`Pat`]; unknown fields are ignored and unknown `kind`s kept). It also
 //! implements the provider-neutral [`pats_core::PersonalAccessTokens`].
 //!
 //! # User Action Signing
@@ -86,14 +86,14 @@
 
 mod client;
 mod errors;
-pub mod generated;
+mod generated;
 mod model;
 mod provider;
 mod signer;
 mod user_action;
 
 pub use client::{DEFAULT_BASE_URL, DfnsClient, DfnsClientBuilder};
-pub use generated::{Pat, PatKind};
+pub use generated::{Pat, PatKind, PermissionAssignment};
 pub use model::{CreatedPat, NewPat, PatPublicKey, PatUpdate};
 pub use provider::token_info;
 pub use signer::{P256Signer, PatKeyPair, UserActionSigner};

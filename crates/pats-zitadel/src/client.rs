@@ -427,7 +427,7 @@ impl ListPatsRequest {
     }
 
     /// The wire body, after checking the limit and the filters.
-    pub fn to_wire(&self) -> Result<V2ListPatsRequest> {
+    pub(crate) fn to_wire(&self) -> Result<V2ListPatsRequest> {
         let limit = check_limit(self.limit)?;
         let pagination =
             (self.offset > 0 || limit.is_some() || self.asc).then(|| V2PaginationRequest {

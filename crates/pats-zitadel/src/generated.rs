@@ -6,6 +6,7 @@
 /// Details of a v1 listing.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct ListDetails {
     /// The last processed event sequence.
     #[serde(
@@ -32,6 +33,7 @@ pub struct ListDetails {
 /// Change details of one object (v1).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct ObjectDetails {
     /// When the object last changed.
     #[serde(
@@ -59,6 +61,7 @@ pub struct ObjectDetails {
 
 /// Body of `POST /management/v1/users/{userId}/pats`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct V1AddPatRequest {
     /// When the token expires; omitted: never.
     #[serde(
@@ -73,6 +76,7 @@ pub struct V1AddPatRequest {
 /// Answer of the v1 create call, without the token itself (read separately into a secret).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct V1AddPatResponse {
     /// Change details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -85,6 +89,7 @@ pub struct V1AddPatResponse {
 /// Answer of the v1 get call.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct V1GetPatResponse {
     /// The token's description (never its secret).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -93,6 +98,7 @@ pub struct V1GetPatResponse {
 
 /// Body of `POST /management/v1/users/{userId}/pats/_search`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct V1ListPatsRequest {
     /// Paging.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -102,6 +108,7 @@ pub struct V1ListPatsRequest {
 /// Answer of the v1 search.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct V1ListPatsResponse {
     /// Listing details (total).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -114,6 +121,7 @@ pub struct V1ListPatsResponse {
 /// Paging of a v1 search.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct V1ListQuery {
     /// Oldest first when true.
     pub asc: bool,
@@ -127,6 +135,7 @@ pub struct V1ListQuery {
 /// A PAT as the v1 management API describes it.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct V1Pat {
     /// Change details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -149,6 +158,7 @@ pub struct V1Pat {
 /// Answer of the v1 delete call.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct V1RemovePatResponse {
     /// Change details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -157,6 +167,7 @@ pub struct V1RemovePatResponse {
 
 /// Body of `UserService/AddPersonalAccessToken`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct V2AddPatRequest {
     /// When the token expires; omitted: never.
     #[serde(
@@ -174,6 +185,7 @@ pub struct V2AddPatRequest {
 /// Answer of `AddPersonalAccessToken`, without the token itself (read separately into a secret).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct V2AddPatResponse {
     /// When the token was created.
     #[serde(
@@ -190,6 +202,7 @@ pub struct V2AddPatResponse {
 
 /// Matches one id.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct V2IdFilter {
     /// The id.
     pub id: String,
@@ -197,6 +210,7 @@ pub struct V2IdFilter {
 
 /// Body of `UserService/ListPersonalAccessTokens`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct V2ListPatsRequest {
     /// Filters, all of which must match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -216,6 +230,7 @@ pub struct V2ListPatsRequest {
 /// Answer of `ListPersonalAccessTokens`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct V2ListPatsResponse {
     /// Paging details (total).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -227,6 +242,7 @@ pub struct V2ListPatsResponse {
 
 /// Paging of a v2 listing.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct V2PaginationRequest {
     /// Ascending order when true (the service default is descending).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -246,6 +262,7 @@ pub struct V2PaginationRequest {
 /// Paging details of a v2 listing.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct V2PaginationResponse {
     /// The page size the service used.
     #[serde(
@@ -264,6 +281,7 @@ pub struct V2PaginationResponse {
 /// A PAT as the v2 user service describes it.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct V2Pat {
     /// When the token last changed.
     #[serde(
@@ -303,6 +321,7 @@ pub struct V2Pat {
 #[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(from = "String", into = "String")]
+#[non_exhaustive]
 pub enum V2PatFieldName {
     /// Wire value `PERSONAL_ACCESS_TOKEN_FIELD_NAME_UNSPECIFIED`.
     #[serde(rename = "PERSONAL_ACCESS_TOKEN_FIELD_NAME_UNSPECIFIED")]
@@ -382,6 +401,7 @@ impl From<V2PatFieldName> for String {
 
 /// One filter of a v2 listing (a protobuf oneof: exactly one field is set).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct V2PatSearchFilter {
     /// By creation time.
     #[serde(
@@ -422,6 +442,7 @@ pub struct V2PatSearchFilter {
 
 /// Body of `UserService/RemovePersonalAccessToken`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct V2RemovePatRequest {
     /// The token to remove.
     #[serde(rename = "tokenId")]
@@ -434,6 +455,7 @@ pub struct V2RemovePatRequest {
 /// Answer of `RemovePersonalAccessToken`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct V2RemovePatResponse {
     /// When the token was removed.
     #[serde(
@@ -447,6 +469,7 @@ pub struct V2RemovePatResponse {
 
 /// Compares a timestamp.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct V2TimestampFilter {
     /// The comparison (default: equals).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -460,6 +483,7 @@ pub struct V2TimestampFilter {
 #[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(from = "String", into = "String")]
+#[non_exhaustive]
 pub enum V2TimestampFilterMethod {
     /// Wire value `TIMESTAMP_FILTER_METHOD_EQUALS`.
     #[serde(rename = "TIMESTAMP_FILTER_METHOD_EQUALS")]

@@ -43,10 +43,10 @@
 //! # }
 //! ```
 
-pub mod auth;
+mod auth;
 mod client;
-pub mod error;
-pub mod generated;
+mod error;
+mod generated;
 mod pats;
 
 pub use auth::{JwtProfileFetcher, KeyFile, ZitadelAuth};
@@ -56,4 +56,10 @@ pub use client::{
     ZitadelClientBuilder,
 };
 pub use error::GrpcCode;
+// The wire models the typed calls return or take; the rest of the generated module is
+// private.
+pub use generated::{
+    ListDetails, ObjectDetails, V1ListPatsResponse, V1Pat, V1RemovePatResponse, V2ListPatsResponse,
+    V2PaginationResponse, V2Pat, V2PatFieldName, V2RemovePatResponse, V2TimestampFilterMethod,
+};
 pub use pats::expiration_of;
