@@ -1,6 +1,6 @@
 //! The Dfns client: builder, typed PAT endpoints and signed raw calls.
 
-use crate::errors::{PROVIDER, check};
+use crate::error::{PROVIDER, check};
 use crate::generated::{CreatePatRequest, ListPatsResponse, Pat, UpdatePatRequest};
 use crate::model::{CreatedPat, NewPat, PatPublicKey, PatUpdate};
 use crate::signer::{PatKeyPair, UserActionSigner, check_public_key_pem};

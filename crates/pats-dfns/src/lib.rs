@@ -85,7 +85,7 @@
 //! ```
 
 mod client;
-mod errors;
+mod error;
 mod generated;
 mod model;
 mod provider;

@@ -1,7 +1,7 @@
 //! [`PersonalAccessTokens`] for [`DfnsClient`].
 
 use crate::client::DfnsClient;
-use crate::errors::PROVIDER;
+use crate::error::PROVIDER;
 use crate::generated::Pat;
 use crate::model::{NewPat, PatUpdate};
 use async_trait::async_trait;

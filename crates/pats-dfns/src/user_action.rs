@@ -1,6 +1,6 @@
 //! User Action Signing: `POST /auth/action/init` → sign → `POST /auth/action`.
 
-use crate::errors::check;
+use crate::error::check;
 use crate::generated::{
     CredentialAssertion, FirstFactor, UserActionChallenge, UserActionInitRequest, UserActionRequest,
 };
