@@ -53,12 +53,12 @@
 //!
 //! ```
 //! use pats_dfns::{DfnsClient, NewPat, P256Signer, PatUpdate};
-//! use pats_testkit::dfns::DfnsSimulator;
+//! use pats_testkit::dfns::DfnsSim;
 //! use secrecy::{ExposeSecret, SecretString};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> pats_core::Result<()> {
-//! let sim = DfnsSimulator::start().await;
+//! let sim = DfnsSim::start().await;
 //! let user = sim.register_user();
 //!
 //! let client = DfnsClient::builder()

@@ -326,7 +326,7 @@ async fn a_create_is_never_sent_twice() {
 
 #[tokio::test]
 async fn injected_latency_past_the_timeout_is_a_timeout() {
-    let sim = pats_testkit::dfns::DfnsSimulator::start().await;
+    let sim = pats_testkit::dfns::DfnsSim::start().await;
     let user = sim.register_user();
     let client = DfnsClient::builder()
         .base_url(sim.uri())

@@ -16,7 +16,7 @@ pub struct Simulation {
 #[allow(dead_code)]
 enum Server {
     #[cfg(feature = "dfns")]
-    Dfns(pats_testkit::dfns::DfnsSimulator),
+    Dfns(pats_testkit::dfns::DfnsSim),
     #[cfg(feature = "zitadel")]
     Zitadel(pats_testkit::zitadel::ZitadelSim),
     #[cfg(feature = "sailpoint")]
@@ -58,7 +58,7 @@ pub async fn start(provider: &str, options: ClientOptions) -> Result<Simulation>
     let (provider, config, server): (&'static str, Config, Server) = match provider {
         #[cfg(feature = "dfns")]
         "dfns" => {
-            let sim = pats_testkit::dfns::DfnsSimulator::start().await;
+            let sim = pats_testkit::dfns::DfnsSim::start().await;
             let user = sim.register_user();
             let config = Config::Dfns(crate::DfnsConfig {
                 base_url: Some(sim.uri()),
