@@ -354,7 +354,8 @@ fn clients(uri: &str) -> Result<Clients> {
             pair.private_key_pem(),
         )?)
         .build()?;
-    let zitadel = ZitadelClient::builder(uri)
+    let zitadel = ZitadelClient::builder()
+        .base_url(uri)
         .auth(ZitadelAuth::pat(SecretString::from(BEARER)))
         .default_user(ZITADEL_USER)
         .build()?;

@@ -30,6 +30,7 @@
 
 mod api;
 pub mod credentials;
+mod env;
 mod error;
 mod redact;
 mod retry;
@@ -72,6 +73,10 @@ pub mod __private {
     /// The retry loop and `Retry-After` parsing.
     pub mod retry {
         pub use crate::retry::*;
+    }
+    /// Each provider's environment variables, read for the facade and the clients alike.
+    pub mod env {
+        pub use crate::env::*;
     }
 }
 

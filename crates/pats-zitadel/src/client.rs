@@ -45,10 +45,10 @@ pub enum ApiVersion {
 }
 
 /// Builds a [`ZitadelClient`].
-#[derive(Debug)]
+#[derive(Debug, Default)]
 #[must_use]
 pub struct ZitadelClientBuilder {
-    base_url: String,
+    base_url: Option<String>,
     auth: Option<ZitadelAuth>,
     organization: Option<String>,
     default_user: Option<String>,
@@ -57,6 +57,50 @@ pub struct ZitadelClientBuilder {
 }
 
 impl ZitadelClientBuilder {
+    /// The instance URL (required): `https://<instance>.zitadel.cloud`, or `http://` on
+    /// loopback only.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// A builder filled from `lookup` (the environment for [`from_env`](Self::from_env)):
+    /// `ZITADEL_URL`, `ZITADEL_PAT` or `ZITADEL_KEY_FILE` (a JWT-profile key file, read
+    /// here), `ZITADEL_ORG_ID`, `ZITADEL_USER_ID`, `ZITADEL_API` (`v2` or `v1`). The same
+    /// variables as `pats::Config::from_env`; a missing or malformed one is an
+    /// [`Error::InvalidInput`] whose field is the variable's name.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let vars = pats_core::__private::env::zitadel(&lookup)?;
+        let auth = match (vars.pat, vars.key_file) {
+            (Some(pat), _) => ZitadelAuth::pat(pat),
+            (None, Some(path)) => ZitadelAuth::key_file_path(&path).map_err(|e| match e {
+                Error::InvalidInput { reason, .. } => Error::invalid("ZITADEL_KEY_FILE", reason),
+                other => other,
+            })?,
+            (None, None) => return Err(Error::invalid("ZITADEL_PAT", "is not set")),
+        };
+        let mut builder = Self::default().base_url(vars.base_url).auth(auth);
+        if let Some(org) = vars.organization_id {
+            builder = builder.organization(org);
+        }
+        if let Some(user) = vars.user_id {
+            builder = builder.default_user(user);
+        }
+        if let Some(api) = vars.api {
+            builder = builder.api_version(match api.trim().to_ascii_lowercase().as_str() {
+                "v2" => ApiVersion::V2,
+                "v1" => ApiVersion::V1,
+                _ => return Err(Error::invalid("ZITADEL_API", "must be `v2` or `v1`")),
+            });
+        }
+        Ok(builder)
+    }
+
+    /// A builder filled from the environment (see [`from_lookup`](Self::from_lookup)).
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
     /// Sets the credentials (required).
     pub fn auth(mut self, auth: ZitadelAuth) -> Self {
         self.auth = Some(auth);
@@ -77,9 +121,15 @@ impl ZitadelClientBuilder {
     }
 
     /// Which API the trait implementation uses (default [`ApiVersion::V2`]).
-    pub fn api(mut self, api: ApiVersion) -> Self {
+    pub fn api_version(mut self, api: ApiVersion) -> Self {
         self.api = api;
         self
+    }
+
+    /// The old name of [`api_version`](Self::api_version).
+    #[deprecated(note = "renamed to `api_version`, as on the other provider clients")]
+    pub fn api(self, api: ApiVersion) -> Self {
+        self.api_version(api)
     }
 
     /// Timeouts, retries, body cap, HTTP client, clock.
@@ -91,7 +141,10 @@ impl ZitadelClientBuilder {
     /// Checks the settings and builds the client. A key file is only parsed here; the first
     /// token exchange happens with the first call.
     pub fn build(self) -> Result<ZitadelClient> {
-        let transport = Transport::new(PROVIDER, &self.base_url, self.options)?;
+        let base = self
+            .base_url
+            .ok_or_else(|| Error::invalid("base URL", "is required"))?;
+        let transport = Transport::new(PROVIDER, &base, self.options)?;
         if let Some(org) = &self.organization {
             org_header_value(org)?;
         }
@@ -156,17 +209,16 @@ impl fmt::Debug for ZitadelClient {
 }
 
 impl ZitadelClient {
-    /// Starts a builder for the instance at `base_url` (`https://<instance>.zitadel.cloud`,
-    /// or `http://` on loopback only).
-    pub fn builder(base_url: impl Into<String>) -> ZitadelClientBuilder {
-        ZitadelClientBuilder {
-            base_url: base_url.into(),
-            auth: None,
-            organization: None,
-            default_user: None,
-            api: ApiVersion::default(),
-            options: ClientOptions::default(),
-        }
+    /// Starts a builder; give the instance with
+    /// [`base_url`](ZitadelClientBuilder::base_url).
+    pub fn builder() -> ZitadelClientBuilder {
+        ZitadelClientBuilder::default()
+    }
+
+    /// A client configured from the environment (see
+    /// [`ZitadelClientBuilder::from_lookup`]).
+    pub fn from_env() -> Result<Self> {
+        ZitadelClientBuilder::from_env()?.build()
     }
 
     /// The same client (same credentials and token cache) scoped to organization `id`.

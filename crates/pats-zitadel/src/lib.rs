@@ -25,7 +25,7 @@
 //! let sim = ZitadelSim::start().await;
 //! sim.add_machine_user(ZitadelSim::DEFAULT_ORG, "deploy-bot");
 //!
-//! let client = ZitadelClient::builder(sim.uri())
+//! let client = ZitadelClient::builder().base_url(sim.uri())
 //!     .auth(ZitadelAuth::pat(sim.admin_pat().into()))
 //!     .default_user("deploy-bot")
 //!     .build()?;

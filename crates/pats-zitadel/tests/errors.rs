@@ -24,7 +24,8 @@ async fn raw(status: u16, body: Value) -> (MockServer, ZitadelClient) {
         )
         .mount(&server)
         .await;
-    let client = ZitadelClient::builder(server.uri())
+    let client = ZitadelClient::builder()
+        .base_url(server.uri())
         .auth(ZitadelAuth::pat(PAT.to_owned().into()))
         .default_user(BOT)
         .options(options().0)
@@ -133,7 +134,8 @@ async fn simulator_errors_carry_their_error_ids() {
         assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
         assert!(err.to_string().contains("AUTHZ-SIMperm"), "{err}");
     }
-    let bad = ZitadelClient::builder(sim.uri())
+    let bad = ZitadelClient::builder()
+        .base_url(sim.uri())
         .auth(ZitadelAuth::pat("not-a-valid-token".to_owned().into()))
         .default_user(BOT)
         .build()
@@ -288,7 +290,8 @@ async fn no_secret_in_debug_display_or_errors() {
         .respond_with(Echo(400))
         .mount(&server)
         .await;
-    let pat_client = ZitadelClient::builder(server.uri())
+    let pat_client = ZitadelClient::builder()
+        .base_url(server.uri())
         .auth(ZitadelAuth::pat(PAT.to_owned().into()))
         .default_user(BOT)
         .build()
@@ -303,7 +306,8 @@ async fn no_secret_in_debug_display_or_errors() {
     }
     assert!(err.to_string().contains("echo"), "{err}");
 
-    let key_client = ZitadelClient::builder(server.uri())
+    let key_client = ZitadelClient::builder()
+        .base_url(server.uri())
         .auth(ZitadelAuth::key_file_json(&pats_testkit::zitadel::test_key_file(BOT)).unwrap())
         .build()
         .unwrap();

@@ -57,9 +57,10 @@ pub(crate) fn zitadel(
         Some("v1") => ApiVersion::V1,
         Some(_) => return Err(Error::invalid("api", "must be `v2` or `v1`")),
     };
-    let mut builder = ZitadelClient::builder(c.base_url.clone())
+    let mut builder = ZitadelClient::builder()
+        .base_url(c.base_url.clone())
         .auth(auth)
-        .api(api)
+        .api_version(api)
         .options(options);
     if let Some(org) = &c.organization_id {
         builder = builder.organization(org.clone());
