@@ -317,7 +317,7 @@ impl DfnsClient {
         }
         Ok(CreatedPat {
             pat: created,
-            access_token: SecretString::from(token.access_token),
+            secret: SecretString::from(token.access_token),
             private_key,
         })
     }

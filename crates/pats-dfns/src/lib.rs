@@ -71,7 +71,7 @@
 //!     .build()?;
 //!
 //! let created = client.create_pat(&NewPat::new("ci-deploy").seconds_valid(3600)).await?;
-//! assert!(created.access_token.expose_secret().len() > 10);
+//! assert!(created.secret.expose_secret().len() > 10);
 //! assert!(created.private_key.is_some()); // the PAT's own generated key pair
 //! let id = pats_core::TokenId::new(created.pat.token_id.clone())?;
 //!

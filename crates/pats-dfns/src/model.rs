@@ -130,8 +130,8 @@ impl PatUpdate {
 pub struct CreatedPat {
     /// The token's description.
     pub pat: Pat,
-    /// The access token (send it as `Authorization: Bearer …`).
-    pub access_token: SecretString,
+    /// The secret: the access token (send it as `Authorization: Bearer …`).
+    pub secret: SecretString,
     /// The PKCS#8 PEM private key of the PAT's key pair, when the client generated it.
     pub private_key: Option<SecretString>,
 }

@@ -118,7 +118,7 @@ impl PersonalAccessTokens for DfnsClient {
         let pat = Self::new_pat_from(request, OffsetDateTime::now_utc())?;
         let created = self.create_pat(&pat).await?;
         let info = token_info(created.pat)?;
-        let mut out = CreatedToken::new(info, created.access_token);
+        let mut out = CreatedToken::new(info, created.secret);
         if let Some(key) = created.private_key {
             out = out.with_private_key(key);
         }

@@ -204,7 +204,7 @@ fn check_expiration(version: ApiVersion, at: OffsetDateTime, now: OffsetDateTime
 #[non_exhaustive]
 pub struct CreatedPat {
     /// The token as SailPoint describes it (the create answer without `secret`).
-    pub token: GetPersonalAccessTokenResponse,
+    pub pat: GetPersonalAccessTokenResponse,
     /// The secret.
     pub secret: SecretString,
 }
@@ -419,7 +419,7 @@ impl SailPointClient {
             return Err(response.decode_error("the create answer has an empty `secret`"));
         }
         Ok(CreatedPat {
-            token,
+            pat: token,
             secret: SecretString::from(secret.secret),
         })
     }

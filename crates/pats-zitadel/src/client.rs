@@ -326,22 +326,27 @@ pub(crate) fn check_expiration(expiration: Option<OffsetDateTime>) -> Result<()>
 ///
 /// `Debug` never shows the token.
 #[non_exhaustive]
-pub struct AddedPat {
+pub struct CreatedPat {
     /// The token id.
     pub token_id: String,
-    /// The token (send it as `Authorization: Bearer <token>`).
-    pub token: SecretString,
+    /// The secret: the token (send it as `Authorization: Bearer <token>`).
+    pub secret: SecretString,
     /// When it was created (v2 answers say; v1 answers carry it in `details`).
     pub creation_date: Option<OffsetDateTime>,
     /// Change details (v1 only).
     pub details: Option<ObjectDetails>,
 }
 
-impl fmt::Debug for AddedPat {
+/// The old name of [`CreatedPat`] (every provider crate calls its create answer
+/// `CreatedPat`, with the secret in `secret`).
+#[deprecated(note = "renamed to `CreatedPat`; its `token` is now `secret`")]
+pub type AddedPat = CreatedPat;
+
+impl fmt::Debug for CreatedPat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AddedPat")
+        f.debug_struct("CreatedPat")
             .field("token_id", &self.token_id)
-            .field("token", &"[REDACTED]")
+            .field("secret", &"[REDACTED]")
             .field("creation_date", &self.creation_date)
             .field("details", &self.details)
             .finish()
@@ -533,7 +538,7 @@ impl UserServiceV2<'_> {
         &self,
         user_id: &str,
         expiration: Option<OffsetDateTime>,
-    ) -> Result<AddedPat> {
+    ) -> Result<CreatedPat> {
         check_id("user id", user_id)?;
         check_expiration(expiration)?;
         let body = V2AddPatRequest {
@@ -551,9 +556,9 @@ impl UserServiceV2<'_> {
         if answer.token_id.is_empty() {
             return Err(response.decode_error("the answer has no `tokenId`"));
         }
-        Ok(AddedPat {
+        Ok(CreatedPat {
             token_id: answer.token_id,
-            token,
+            secret: token,
             creation_date: answer.creation_date,
             details: None,
         })
@@ -608,7 +613,7 @@ impl ManagementV1<'_> {
         &self,
         user_id: &str,
         expiration: Option<OffsetDateTime>,
-    ) -> Result<AddedPat> {
+    ) -> Result<CreatedPat> {
         check_id("user id", user_id)?;
         check_expiration(expiration)?;
         let body = V1AddPatRequest {
@@ -623,9 +628,9 @@ impl ManagementV1<'_> {
         if answer.token_id.is_empty() {
             return Err(response.decode_error("the answer has no `tokenId`"));
         }
-        Ok(AddedPat {
+        Ok(CreatedPat {
             token_id: answer.token_id,
-            token,
+            secret: token,
             creation_date: answer.details.as_ref().and_then(|d| d.creation_date),
             details: answer.details,
         })

@@ -50,8 +50,10 @@ mod generated;
 mod pats;
 
 pub use auth::{JwtProfileFetcher, KeyFile, ZitadelAuth};
+#[allow(deprecated)]
+pub use client::AddedPat;
 pub use client::{
-    AddedPat, AddedPatDetails, ApiVersion, DEFAULT_PAGE_SIZE, ListPatsRequest, MAX_PAGE_SIZE,
+    AddedPatDetails, ApiVersion, CreatedPat, DEFAULT_PAGE_SIZE, ListPatsRequest, MAX_PAGE_SIZE,
     ManagementV1, ORG_HEADER, PROVIDER, PatFilter, UserServiceV2, ZitadelClient,
     ZitadelClientBuilder,
 };

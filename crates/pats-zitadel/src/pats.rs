@@ -189,7 +189,7 @@ impl PersonalAccessTokens for ZitadelClient {
             creation_date: added.creation_date,
             details: added.details.clone(),
         });
-        Ok(CreatedToken::new(info, added.token))
+        Ok(CreatedToken::new(info, added.secret))
     }
 
     async fn list(&self, query: &ListQuery) -> Result<TokenPage> {

@@ -345,7 +345,7 @@ async fn no_secret_in_debug_display_or_errors() {
         .await
         .unwrap();
     use secrecy::ExposeSecret;
-    let secrets = [created.secret.expose_secret(), added.token.expose_secret()];
+    let secrets = [created.secret.expose_secret(), added.secret.expose_secret()];
     for shown in [format!("{created:?}"), format!("{added:?}")] {
         for s in secrets {
             assert!(!shown.contains(s), "{shown}");

@@ -23,7 +23,7 @@ async fn v2_calls_send_exact_paths_headers_and_bodies() {
         .add_personal_access_token(BOT, Some(datetime!(2030-01-02 03:04:05 UTC)))
         .await
         .unwrap();
-    assert!(!added.token.expose_secret().is_empty());
+    assert!(!added.secret.expose_secret().is_empty());
     assert!(added.creation_date.is_some());
 
     let listing = ListPatsRequest::new()
