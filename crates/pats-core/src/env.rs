@@ -88,7 +88,6 @@ pub struct ZitadelVars {
 
 /// Reads the ZITADEL variables; `ZITADEL_PAT` or `ZITADEL_KEY_FILE` is required.
 pub fn zitadel(lookup: Lookup<'_>) -> Result<ZitadelVars> {
-    let base_url = required(lookup, "ZITADEL_URL")?;
     let pat = optional(lookup, "ZITADEL_PAT").map(SecretString::from);
     let key_file = optional(lookup, "ZITADEL_KEY_FILE").map(PathBuf::from);
     if pat.is_none() && key_file.is_none() {
@@ -98,7 +97,7 @@ pub fn zitadel(lookup: Lookup<'_>) -> Result<ZitadelVars> {
         ));
     }
     Ok(ZitadelVars {
-        base_url,
+        base_url: required(lookup, "ZITADEL_URL")?,
         pat,
         key_file,
         organization_id: optional(lookup, "ZITADEL_ORG_ID"),
@@ -127,7 +126,6 @@ pub struct SailPointVars {
 /// Reads the SailPoint variables; without `SAIL_ACCESS_TOKEN`, `SAIL_CLIENT_ID` and
 /// `SAIL_CLIENT_SECRET` are required.
 pub fn sailpoint(lookup: Lookup<'_>) -> Result<SailPointVars> {
-    let base_url = required(lookup, "SAIL_BASE_URL")?;
     let access_token = optional(lookup, "SAIL_ACCESS_TOKEN").map(SecretString::from);
     let (client_id, client_secret) = if access_token.is_some() {
         (
@@ -141,7 +139,7 @@ pub fn sailpoint(lookup: Lookup<'_>) -> Result<SailPointVars> {
         )
     };
     Ok(SailPointVars {
-        base_url,
+        base_url: required(lookup, "SAIL_BASE_URL")?,
         client_id,
         client_secret,
         access_token,

@@ -642,9 +642,11 @@ mod tests {
             matches!(&err, Error::InvalidInput { field, .. } if field == "SAIL_CLIENT_SECRET"),
             "{err}"
         );
-        let err =
-            SailPointClientBuilder::from_lookup(env(&[("SAIL_CLIENT_SECRET", "s3cr3t-value")]))
-                .unwrap_err();
+        let err = SailPointClientBuilder::from_lookup(env(&[
+            ("SAIL_CLIENT_ID", "cid"),
+            ("SAIL_CLIENT_SECRET", "s3cr3t-value"),
+        ]))
+        .unwrap_err();
         assert!(matches!(&err, Error::InvalidInput { field, .. } if field == "SAIL_BASE_URL"));
         assert!(!format!("{err} {err:?}").contains("s3cr3t-value"));
         let builder = SailPointClientBuilder::from_lookup(env(&[
