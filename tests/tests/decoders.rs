@@ -383,7 +383,8 @@ fn credential_client(provider: &str, url: &str) -> Box<dyn PersonalAccessTokens>
                 .unwrap(),
         ),
         "zitadel" => Box::new(
-            ZitadelClient::builder(url)
+            ZitadelClient::builder()
+                .base_url(url)
                 .auth(
                     ZitadelAuth::key_file_json(&pats_testkit::zitadel::test_key_file(
                         "200000000000000001",

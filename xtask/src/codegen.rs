@@ -15,7 +15,7 @@
 //! - **Property types**: `string` (formats `date-time` → `time::OffsetDateTime`; `byte`,
 //!   `date`, `duration`, `email`, `hostname`, `password`, `uri`, `url`, `uuid` stay
 //!   `String`), `integer` (no format → `i64`, `int32` → `i32`, `int64` → `i64`, `uint64` →
-//!   `u64`; the 64-bit formats go through `pats_core::wire`, and `x-pats-string: true` makes
+//!   `u64`; the 64-bit formats go through `pats_core::__private::wire`, and `x-pats-string: true` makes
 //!   them serialize as JSON strings), `boolean`, `number` (→ `f64`), `array` with `items`,
 //!   `object` with `additionalProperties` (→ `BTreeMap<String, T>`), `$ref` to
 //!   `#/components/schemas/<name>`, and no type at all (→ `serde_json::Value`).
@@ -25,6 +25,10 @@
 //! Not supported: inline object or enum schemas in properties (use `$ref`), `allOf` /
 //! `oneOf` / `anyOf` / `not`, recursive schemas, date-time or 64-bit formats inside arrays
 //! and maps, and unknown keywords or `x-pats-…` extensions.
+//!
+//! Every struct and enum is `#[non_exhaustive]`: providers add fields and values, and users
+//! of a provider crate only read these models (the client builds the requests), so a new
+//! field or value is not a breaking change.
 
 mod names;
 mod schema;
@@ -197,6 +201,8 @@ fn emit_struct(out: &mut String, def: &StructDef) {
     if !container.is_empty() {
         out.push_str(&format!("#[serde({})]\n", container.join(", ")));
     }
+    // Providers add fields: users read these models, only the client builds them.
+    out.push_str("#[non_exhaustive]\n");
     out.push_str(&format!("pub struct {} {{\n", def.name));
     for field in &def.fields {
         emit_doc(out, &field.doc);
@@ -227,6 +233,8 @@ fn emit_enum(out: &mut String, def: &EnumDef) {
     if def.open {
         out.push_str("#[serde(from = \"String\", into = \"String\")]\n");
     }
+    // Providers add values.
+    out.push_str("#[non_exhaustive]\n");
     out.push_str(&format!("pub enum {name} {{\n"));
     for (index, variant) in def.variants.iter().enumerate() {
         emit_doc(

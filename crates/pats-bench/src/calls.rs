@@ -26,7 +26,7 @@ use pats::dfns::{DfnsClient, P256Signer, PatKeyPair, PatUpdate};
 use pats::reexports::reqwest::Method;
 use pats::reexports::reqwest::header::{HeaderName, HeaderValue};
 use pats::sailpoint::{ListTokens, SailPointClient};
-use pats::zitadel::generated::V2PatFieldName;
+use pats::zitadel::V2PatFieldName;
 use pats::zitadel::{ListPatsRequest, PatFilter, ZitadelAuth, ZitadelClient};
 use pats::{
     ClientOptions, CreateToken, Expiry, ListQuery, NeverExpires, PersonalAccessTokens, Request,
@@ -354,7 +354,8 @@ fn clients(uri: &str) -> Result<Clients> {
             pair.private_key_pem(),
         )?)
         .build()?;
-    let zitadel = ZitadelClient::builder(uri)
+    let zitadel = ZitadelClient::builder()
+        .base_url(uri)
         .auth(ZitadelAuth::pat(SecretString::from(BEARER)))
         .default_user(ZITADEL_USER)
         .build()?;

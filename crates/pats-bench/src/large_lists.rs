@@ -146,7 +146,8 @@ pub async fn section4(
         .await?;
         drop(dfns_wire);
 
-        let zitadel = ZitadelClient::builder(&uri)
+        let zitadel = ZitadelClient::builder()
+            .base_url(&uri)
             .auth(ZitadelAuth::pat(SecretString::from(BEARER)))
             .options(options())
             .build()?;
@@ -228,7 +229,8 @@ async fn list_all(total: usize, page: usize, plan: Plan, report: &mut Report) ->
             .clone()
     }))?;
     let uri = server.uri();
-    let zitadel = ZitadelClient::builder(&uri)
+    let zitadel = ZitadelClient::builder()
+        .base_url(&uri)
         .auth(ZitadelAuth::pat(SecretString::from(BEARER)))
         .default_user(ZITADEL_USER)
         .build()?;

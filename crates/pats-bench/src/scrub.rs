@@ -21,7 +21,7 @@ pub fn hostile_body(unit: &str, size: usize) -> String {
     unit.repeat(size / unit.len().max(1))
 }
 
-/// Times [`pats::redact::scrub`] on each hostile body against its floor.
+/// Times [`pats::__private::redact::scrub`] on each hostile body against its floor.
 pub fn section4_scrub(quick: bool, report: &mut Report) -> Result<()> {
     let (size, plan) = if quick {
         (64 * 1024, Plan::new(0, 1))
@@ -30,8 +30,8 @@ pub fn section4_scrub(quick: bool, report: &mut Report) -> Result<()> {
     };
     for (unit, what) in UNITS {
         let body = hostile_body(unit, size);
-        let scrubbed = pats::redact::scrub(&body, &[]);
-        if !scrubbed.contains(pats::redact::REDACTED) || scrubbed.contains("Bearer x") {
+        let scrubbed = pats::__private::redact::scrub(&body, &[]);
+        if !scrubbed.contains(pats::__private::redact::REDACTED) || scrubbed.contains("Bearer x") {
             return Err(format!("the hostile body `{unit}` was not scrubbed").into());
         }
         let floor = time_sync(plan, || {
@@ -39,7 +39,10 @@ pub fn section4_scrub(quick: bool, report: &mut Report) -> Result<()> {
             Ok(())
         })?;
         let timed = time_sync(plan, || {
-            std::hint::black_box(pats::redact::scrub(std::hint::black_box(&body), &[]));
+            std::hint::black_box(pats::__private::redact::scrub(
+                std::hint::black_box(&body),
+                &[],
+            ));
             Ok(())
         })?;
         let ms = |nanos: f64| nanos / 1e6;

@@ -134,6 +134,7 @@ impl ProviderJson {
             get: match c.get {
                 GetSupport::Native => "native",
                 GetSupport::Emulated => "emulated",
+                _ => "unknown",
             },
             rename: c.rename,
             set_active: c.set_active,

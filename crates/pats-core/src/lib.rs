@@ -34,23 +34,55 @@
 
 mod api;
 pub mod credentials;
+mod env;
 mod error;
-pub mod redact;
-pub mod retry;
-pub mod transport;
+mod redact;
+mod retry;
+mod transport;
 mod types;
-pub mod wire;
+mod wire;
 
 pub use api::{PersonalAccessTokens, PersonalAccessTokensExt, Rotation};
 pub use credentials::{CachingTokenSource, FetchedToken, StaticToken, TokenFetcher, TokenSource};
 pub use error::{ApiError, BoxError, Error, ErrorKind, Result};
-pub use retry::{Clock, RetryPolicy, TokioClock, VirtualClock};
-pub use transport::{ClientOptions, Request, RequestHook, Response, Transport};
+pub use retry::{BoxFuture, Clock, RetryPolicy, TokioClock, VirtualClock};
+pub use transport::{
+    AttemptContext, ClientOptions, Request, RequestHook, Response, Transport, USER_AGENT,
+};
 pub use types::{
     Capabilities, CreateToken, CreateTokenBuilder, CreatedToken, Details, Expiration, Expiry,
     GetSupport, ListFilters, ListLimits, ListQuery, MAX_TOKEN_ID_LEN, NeverExpires, Owner,
     PageToken, ProviderDetails, TokenId, TokenInfo, TokenPage,
 };
+
+/// What the provider crates of this workspace share and users do not need: wire-format
+/// helpers for the generated models, secret scrubbing, base URL checks and the retry loop.
+///
+/// **Not part of the public API**: anything here may change or go away in any release,
+/// without a semver bump. Use the items at the crate root instead.
+#[doc(hidden)]
+pub mod __private {
+    /// Serde helpers for provider wire formats (see the generated models).
+    pub mod wire {
+        pub use crate::wire::*;
+    }
+    /// Scrubbing secrets out of text that ends up in errors and logs.
+    pub mod redact {
+        pub use crate::redact::*;
+    }
+    /// The HTTP transport's building blocks.
+    pub mod transport {
+        pub use crate::transport::*;
+    }
+    /// The retry loop and `Retry-After` parsing.
+    pub mod retry {
+        pub use crate::retry::*;
+    }
+    /// Each provider's environment variables, read for the facade and the clients alike.
+    pub mod env {
+        pub use crate::env::*;
+    }
+}
 
 /// Re-exports of crates that appear in this crate's API.
 pub mod reexports {

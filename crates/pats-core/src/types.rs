@@ -138,6 +138,7 @@ impl Owner {
 
 /// When a stored token expires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Expiration {
     /// At this time.
     At(OffsetDateTime),
@@ -261,6 +262,7 @@ impl NeverExpires {
 
 /// When a token to be created should expire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Expiry {
     /// Whatever the provider does when no expiry is given, where that is a finite lifetime
     /// (Dfns; SailPoint v3/beta/v2024: six months). Where the provider's default is a token
@@ -609,6 +611,7 @@ impl TokenPage {
 
 /// How a provider answers [`get`](crate::PersonalAccessTokens::get).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum GetSupport {
     /// A get-by-id endpoint.
     #[default]

@@ -4,7 +4,7 @@
 //! In its own test binary because it installs a global subscriber.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use pats_core::transport::parse_base_url;
+use pats_core::__private::transport::parse_base_url;
 use pats_core::{ClientOptions, Error, Transport};
 use std::sync::{Arc, Mutex};
 

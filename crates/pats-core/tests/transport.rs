@@ -105,7 +105,7 @@ async fn sends_user_agent_bearer_query_and_exact_body() {
     Mock::given(method("POST"))
         .and(path("/v1/things"))
         .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-        .and(header("user-agent", pats_core::transport::USER_AGENT))
+        .and(header("user-agent", pats_core::USER_AGENT))
         .and(header("content-type", "application/json"))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"ok": true})))
         .expect(1)

@@ -1,9 +1,9 @@
 //! The Dfns client: builder, typed PAT endpoints and signed raw calls.
 
-use crate::errors::{PROVIDER, check};
+use crate::error::{PROVIDER, check};
 use crate::generated::{CreatePatRequest, ListPatsResponse, Pat, UpdatePatRequest};
 use crate::model::{CreatedPat, NewPat, PatPublicKey, PatUpdate};
-use crate::signer::{PatKeyPair, UserActionSigner, check_public_key_pem};
+use crate::signer::{P256Signer, PatKeyPair, UserActionSigner, check_public_key_pem};
 use crate::user_action::{self, UserActionHook};
 use pats_core::{
     ClientOptions, Error, Request, RequestHook, Response, Result, RetryPolicy, StaticToken,
@@ -57,6 +57,42 @@ impl fmt::Debug for DfnsClientBuilder {
 }
 
 impl DfnsClientBuilder {
+    /// A builder filled from `lookup` (the environment for [`from_env`](Self::from_env)):
+    /// `DFNS_AUTH_TOKEN`, `DFNS_CRED_ID`, `DFNS_PRIVATE_KEY` (PKCS#8 PEM) or
+    /// `DFNS_PRIVATE_KEY_FILE` (read here), `DFNS_BASE_URL`. The same variables as
+    /// `pats::Config::from_env`; a missing or malformed one is an [`Error::InvalidInput`]
+    /// whose field is the variable's name.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let vars = pats_core::__private::env::dfns(&lookup)?;
+        let (key, var) = match (vars.private_key, vars.private_key_file) {
+            (Some(key), _) => (key, "DFNS_PRIVATE_KEY"),
+            (None, Some(path)) => {
+                let pem = std::fs::read_to_string(&path).map_err(|e| {
+                    Error::invalid(
+                        "DFNS_PRIVATE_KEY_FILE",
+                        format!("cannot read {}: {}", path.display(), e.kind()),
+                    )
+                })?;
+                (SecretString::from(pem), "DFNS_PRIVATE_KEY_FILE")
+            }
+            (None, None) => return Err(Error::invalid("DFNS_PRIVATE_KEY", "is not set")),
+        };
+        let signer = P256Signer::from_pkcs8_pem(vars.credential_id, &key).map_err(|e| match e {
+            Error::InvalidInput { reason, .. } => Error::invalid(var, reason),
+            other => other,
+        })?;
+        let mut builder = Self::default().auth_token(vars.auth_token).signer(signer);
+        if let Some(url) = vars.base_url {
+            builder = builder.base_url(url);
+        }
+        Ok(builder)
+    }
+
+    /// A builder filled from the environment (see [`from_lookup`](Self::from_lookup)).
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
     /// The API base URL (default [`DEFAULT_BASE_URL`]; `https`, or `http` on loopback).
     #[must_use]
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
@@ -176,6 +212,11 @@ impl DfnsClient {
         DfnsClientBuilder::default()
     }
 
+    /// A client configured from the environment (see [`DfnsClientBuilder::from_lookup`]).
+    pub fn from_env() -> Result<Self> {
+        DfnsClientBuilder::from_env()?.build()
+    }
+
     /// The transport (base URL, options).
     pub fn transport(&self) -> &Transport {
         &self.transport
@@ -276,7 +317,7 @@ impl DfnsClient {
         }
         Ok(CreatedPat {
             pat: created,
-            access_token: SecretString::from(token.access_token),
+            secret: SecretString::from(token.access_token),
             private_key,
         })
     }

@@ -5,6 +5,7 @@
 
 /// A credential allowed to sign the challenge.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct AllowCredential {
     /// The credential id.
     pub id: String,
@@ -15,6 +16,7 @@ pub struct AllowCredential {
 
 /// Credentials allowed to sign, by kind.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct AllowCredentials {
     /// Key credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -33,6 +35,7 @@ pub struct AllowCredentials {
 
 /// Body of POST /auth/pats.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct CreatePatRequest {
     /// Lifetime in days (> 0).
     #[serde(rename = "daysValid", default, skip_serializing_if = "Option::is_none")]
@@ -67,6 +70,7 @@ pub struct CreatePatRequest {
 
 /// A key credential's signature over the client data.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct CredentialAssertion {
     /// base64url (no padding) of the client data JSON.
     #[serde(rename = "clientData")]
@@ -80,6 +84,7 @@ pub struct CredentialAssertion {
 
 /// An error answer: `{"error": {...}}` or a flat `{"message"}`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct ErrorBody {
     /// The `error` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -91,6 +96,7 @@ pub struct ErrorBody {
 
 /// The `error` object of an error answer.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct ErrorDetail {
     /// More details, any shape.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -108,6 +114,7 @@ pub struct ErrorDetail {
 
 /// The first factor of a user action.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct FirstFactor {
     /// The `credentialAssertion` field.
     #[serde(rename = "credentialAssertion")]
@@ -118,6 +125,7 @@ pub struct FirstFactor {
 
 /// Answer of GET /auth/pats (no pagination).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct ListPatsResponse {
     /// The tokens.
     pub items: Vec<Pat>,
@@ -125,12 +133,13 @@ pub struct ListPatsResponse {
 
 /// A Personal Access Token as Dfns describes it (never its secret). Dfns does not report an expiry time.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct Pat {
     /// Id of the credential (the PAT's public key) at Dfns.
     #[serde(rename = "credId", default, skip_serializing_if = "Option::is_none")]
     pub cred_id: Option<String>,
     /// When the token was created.
-    #[serde(rename = "dateCreated", with = "pats_core::wire::rfc3339")]
+    #[serde(rename = "dateCreated", with = "pats_core::__private::wire::rfc3339")]
     pub date_created: time::OffsetDateTime,
     /// Caller-chosen unique id, when set.
     #[serde(
@@ -181,6 +190,7 @@ pub struct Pat {
 /// Kind of a Dfns credential token. Unknown kinds are kept in `Other`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(from = "String", into = "String")]
+#[non_exhaustive]
 pub enum PatKind {
     /// Wire value `Pat`.
     #[serde(rename = "Pat")]
@@ -249,6 +259,7 @@ impl From<PatKind> for String {
 
 /// A permission assigned to a token.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct PermissionAssignment {
     /// Id of the assignment.
     #[serde(
@@ -278,6 +289,7 @@ pub struct PermissionAssignment {
 
 /// Body of PUT /auth/pats/{tokenId}.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct UpdatePatRequest {
     /// New external id.
     #[serde(
@@ -293,6 +305,7 @@ pub struct UpdatePatRequest {
 
 /// Answer of POST /auth/action/init.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct UserActionChallenge {
     /// The `allowCredentials` field.
     #[serde(
@@ -337,6 +350,7 @@ pub struct UserActionChallenge {
 
 /// Body of POST /auth/action/init.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct UserActionInitRequest {
     /// The signed call's method.
     #[serde(rename = "userActionHttpMethod")]
@@ -354,6 +368,7 @@ pub struct UserActionInitRequest {
 
 /// Body of POST /auth/action.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct UserActionRequest {
     /// From the init answer.
     #[serde(rename = "challengeIdentifier")]

@@ -2,7 +2,7 @@
 //!
 //! [`DfnsClient`] covers every PAT endpoint of Dfns (`/auth/pats`): list, get, create,
 //! update (name, external id), activate, deactivate and delete, with typed answers
-//! ([`generated::Pat`]; unknown fields are ignored and unknown `kind`s kept). It also
+//! ([`Pat`]; unknown fields are ignored and unknown `kind`s kept). It also
 //! implements the provider-neutral [`pats_core::PersonalAccessTokens`].
 //!
 //! # User Action Signing
@@ -53,12 +53,12 @@
 //!
 //! ```
 //! use pats_dfns::{DfnsClient, NewPat, P256Signer, PatUpdate};
-//! use pats_testkit::dfns::DfnsSimulator;
+//! use pats_testkit::dfns::DfnsSim;
 //! use secrecy::{ExposeSecret, SecretString};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> pats_core::Result<()> {
-//! let sim = DfnsSimulator::start().await;
+//! let sim = DfnsSim::start().await;
 //! let user = sim.register_user();
 //!
 //! let client = DfnsClient::builder()
@@ -71,7 +71,7 @@
 //!     .build()?;
 //!
 //! let created = client.create_pat(&NewPat::new("ci-deploy").seconds_valid(3600)).await?;
-//! assert!(created.access_token.expose_secret().len() > 10);
+//! assert!(created.secret.expose_secret().len() > 10);
 //! assert!(created.private_key.is_some()); // the PAT's own generated key pair
 //! let id = pats_core::TokenId::new(created.pat.token_id.clone())?;
 //!
@@ -93,15 +93,15 @@ compile_error!(
 );
 
 mod client;
-mod errors;
-pub mod generated;
+mod error;
+mod generated;
 mod model;
 mod provider;
 mod signer;
 mod user_action;
 
 pub use client::{DEFAULT_BASE_URL, DfnsClient, DfnsClientBuilder};
-pub use generated::{Pat, PatKind};
+pub use generated::{Pat, PatKind, PermissionAssignment};
 pub use model::{CreatedPat, NewPat, PatPublicKey, PatUpdate};
 pub use provider::token_info;
 pub use signer::{P256Signer, PatKeyPair, UserActionSigner};

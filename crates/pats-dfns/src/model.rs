@@ -5,6 +5,7 @@ use secrecy::SecretString;
 
 /// Where the public key of a new PAT's own key pair comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum PatPublicKey {
     /// The client generates a P-256 key pair and returns its private key (PKCS#8 PEM) in
     /// [`CreatedPat::private_key`].
@@ -129,8 +130,8 @@ impl PatUpdate {
 pub struct CreatedPat {
     /// The token's description.
     pub pat: Pat,
-    /// The access token (send it as `Authorization: Bearer …`).
-    pub access_token: SecretString,
+    /// The secret: the access token (send it as `Authorization: Bearer …`).
+    pub secret: SecretString,
     /// The PKCS#8 PEM private key of the PAT's key pair, when the client generated it.
     pub private_key: Option<SecretString>,
 }

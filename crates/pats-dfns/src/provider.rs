@@ -1,7 +1,7 @@
 //! [`PersonalAccessTokens`] for [`DfnsClient`].
 
 use crate::client::DfnsClient;
-use crate::errors::PROVIDER;
+use crate::error::PROVIDER;
 use crate::generated::Pat;
 use crate::model::{NewPat, PatUpdate};
 use async_trait::async_trait;
@@ -83,6 +83,12 @@ impl DfnsClient {
                 }
                 pat = pat.seconds_valid(seconds);
             }
+            _ => {
+                return Err(Error::invalid(
+                    "expiry",
+                    "this kind of expiry is not supported by Dfns",
+                ));
+            }
         }
         Ok(pat)
     }
@@ -114,7 +120,7 @@ impl PersonalAccessTokens for DfnsClient {
         let pat = Self::new_pat_from(request, OffsetDateTime::now_utc())?;
         let created = self.create_pat(&pat).await?;
         let info = token_info(created.pat)?;
-        let mut out = CreatedToken::new(info, created.access_token);
+        let mut out = CreatedToken::new(info, created.secret);
         if let Some(key) = created.private_key {
             out = out.with_private_key(key);
         }

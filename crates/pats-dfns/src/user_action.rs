@@ -1,6 +1,6 @@
 //! User Action Signing: `POST /auth/action/init` → sign → `POST /auth/action`.
 
-use crate::errors::check;
+use crate::error::check;
 use crate::generated::{
     CredentialAssertion, FirstFactor, UserActionChallenge, UserActionInitRequest, UserActionRequest,
 };
@@ -8,8 +8,8 @@ use crate::signer::UserActionSigner;
 use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use pats_core::AttemptContext;
 use pats_core::reexports::reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use pats_core::transport::AttemptContext;
 use pats_core::{Error, Request, RequestHook, Result, Transport};
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;

@@ -70,7 +70,7 @@ async fn malformed_answers_are_decode_errors() {
 
 #[tokio::test]
 async fn oversized_answers_are_decode_errors() {
-    let sim = pats_testkit::dfns::DfnsSimulator::start().await;
+    let sim = pats_testkit::dfns::DfnsSim::start().await;
     let user = sim.register_user();
     let client = DfnsClient::builder()
         .base_url(sim.uri())

@@ -53,7 +53,7 @@ async fn typed_create_list_get_update_deactivate_activate_delete() {
     assert_eq!(client.get_pat(&id).await.unwrap().name, "ci-2");
 
     // The access token works as a bearer token until the PAT is deactivated.
-    let token = created.access_token.expose_secret().to_owned();
+    let token = created.secret.expose_secret().to_owned();
     assert!(sim.accepts_bearer(&token));
     assert!(!client.deactivate_pat(&id).await.unwrap().is_active);
     assert!(!client.get_pat(&id).await.unwrap().is_active);
@@ -79,7 +79,7 @@ async fn the_new_access_token_reads_but_cannot_create_pats() {
     let created = client.create_pat(&NewPat::new("reader")).await.unwrap();
     let as_pat = DfnsClient::builder()
         .base_url(sim.uri())
-        .auth_token(created.access_token)
+        .auth_token(created.secret)
         .signer(signer(&user))
         .options(options(&clock))
         .build()
@@ -329,7 +329,7 @@ async fn a_create_is_never_sent_twice() {
 
 #[tokio::test]
 async fn injected_latency_past_the_timeout_is_a_timeout() {
-    let sim = pats_testkit::dfns::DfnsSimulator::start().await;
+    let sim = pats_testkit::dfns::DfnsSim::start().await;
     let user = sim.register_user();
     let client = DfnsClient::builder()
         .base_url(sim.uri())

@@ -39,7 +39,7 @@ async fn secrets_stay_out_of_debug_display_and_errors() {
     assert_absent(&format!("{builder:?}"), &secrets_of_user);
 
     let created = client.create_pat(&NewPat::new("typed")).await.unwrap();
-    let access = created.access_token.expose_secret().to_owned();
+    let access = created.secret.expose_secret().to_owned();
     let pat_key = pem_body(created.private_key.as_ref().unwrap().expose_secret());
     assert_absent(&format!("{created:?}"), &[&access, &pat_key[..40]]);
 

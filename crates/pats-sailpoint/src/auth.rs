@@ -1,13 +1,14 @@
 //! Authentication: OAuth2 client credentials (cached, refreshed) or a static bearer token.
 
-use pats_core::transport::{Request, Transport};
 use pats_core::{FetchedToken, Result, TokenFetcher};
+use pats_core::{Request, Transport};
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
 use std::time::Duration;
 
 /// How the client authenticates.
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum Auth {
     /// OAuth2 client credentials (an API client, or a PAT's client id and secret): tokens
     /// come from `POST {base}/oauth/token`, are cached, refreshed before they expire and
@@ -70,7 +71,7 @@ impl fmt::Debug for ClientCredentialsFetcher {
 #[derive(serde::Deserialize)]
 struct TokenAnswer {
     access_token: String,
-    #[serde(default, with = "pats_core::wire::uint64::option")]
+    #[serde(default, with = "pats_core::__private::wire::uint64::option")]
     expires_in: Option<u64>,
 }
 

@@ -36,6 +36,7 @@ const PATCH_CONTENT_TYPE: &str = "application/json-patch+json";
 
 /// When a new token expires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum TokenExpiration {
     /// Omit `expirationDate`: six months on v3/beta/v2024. Refused on v2025/v2026/V1,
     /// where an omitted date means "never" and needs [`TokenExpiration::Never`].
@@ -203,7 +204,7 @@ fn check_expiration(version: ApiVersion, at: OffsetDateTime, now: OffsetDateTime
 #[non_exhaustive]
 pub struct CreatedPat {
     /// The token as SailPoint describes it (the create answer without `secret`).
-    pub token: GetPersonalAccessTokenResponse,
+    pub pat: GetPersonalAccessTokenResponse,
     /// The secret.
     pub secret: SecretString,
 }
@@ -303,20 +304,34 @@ impl SailPointClientBuilder {
     }
 
     /// A builder filled from `lookup` (the environment for [`from_env`](Self::from_env)):
-    /// `SAIL_BASE_URL`, `SAIL_CLIENT_ID`, `SAIL_CLIENT_SECRET`. A missing or empty one is
-    /// an [`Error::InvalidInput`] whose field is the variable's name.
+    /// `SAIL_BASE_URL`, `SAIL_CLIENT_ID` + `SAIL_CLIENT_SECRET` or `SAIL_ACCESS_TOKEN`,
+    /// `SAIL_API_VERSION` (`v3`, `beta`, `v2024`, `v2025`, `v2026`, `v1`), `SAIL_OWNER_ID`.
+    /// The same variables as `pats::Config::from_env`; a missing or malformed one is an
+    /// [`Error::InvalidInput`] whose field is the variable's name.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let get = |name: &'static str| {
-            lookup(name)
-                .filter(|v| !v.trim().is_empty())
-                .ok_or_else(|| Error::invalid(name, "is not set"))
+        let vars = pats_core::__private::env::sailpoint(&lookup)?;
+        let mut builder = Self::default().base_url(vars.base_url);
+        builder = match (vars.access_token, vars.client_id, vars.client_secret) {
+            (Some(token), _, _) => builder.bearer_token(token),
+            (None, Some(id), Some(secret)) => builder.client_credentials(id, secret),
+            _ => return Err(Error::invalid(ENV_CLIENT_SECRET, "is not set")),
         };
-        let base = get(ENV_BASE_URL)?;
-        let id = get(ENV_CLIENT_ID)?;
-        let secret = SecretString::from(get(ENV_CLIENT_SECRET)?);
-        Ok(Self::default()
-            .base_url(base)
-            .client_credentials(id, secret))
+        if let Some(version) = vars.api_version {
+            let version = ApiVersion::ALL
+                .into_iter()
+                .find(|known| known.as_str().eq_ignore_ascii_case(version.trim()))
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "SAIL_API_VERSION",
+                        "must be one of `v3`, `beta`, `v2024`, `v2025`, `v2026`, `v1`",
+                    )
+                })?;
+            builder = builder.api_version(version);
+        }
+        if let Some(owner) = vars.owner_id {
+            builder = builder.default_owner(owner);
+        }
+        Ok(builder)
     }
 
     /// A builder filled from the environment (see [`from_lookup`](Self::from_lookup)).
@@ -435,7 +450,7 @@ impl SailPointClient {
             return Err(response.decode_error("the create answer has an empty `secret`"));
         }
         Ok(CreatedPat {
-            token,
+            pat: token,
             secret: SecretString::from(secret.secret),
         })
     }
@@ -661,9 +676,11 @@ mod tests {
             matches!(&err, Error::InvalidInput { field, .. } if field == "SAIL_CLIENT_SECRET"),
             "{err}"
         );
-        let err =
-            SailPointClientBuilder::from_lookup(env(&[("SAIL_CLIENT_SECRET", "s3cr3t-value")]))
-                .unwrap_err();
+        let err = SailPointClientBuilder::from_lookup(env(&[
+            ("SAIL_CLIENT_ID", "cid"),
+            ("SAIL_CLIENT_SECRET", "s3cr3t-value"),
+        ]))
+        .unwrap_err();
         assert!(matches!(&err, Error::InvalidInput { field, .. } if field == "SAIL_BASE_URL"));
         assert!(!format!("{err} {err:?}").contains("s3cr3t-value"));
         let builder = SailPointClientBuilder::from_lookup(env(&[
@@ -682,5 +699,42 @@ mod tests {
             .build()
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn from_lookup_reads_every_variable_the_facade_reads() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let client = SailPointClientBuilder::from_lookup(env(&[
+            ("SAIL_BASE_URL", "https://acme.api.identitynow.com"),
+            ("SAIL_ACCESS_TOKEN", "bearer-secret-value"),
+            ("SAIL_API_VERSION", "V2025"),
+            ("SAIL_OWNER_ID", "2c9180867b50d088017b554662fb281e"),
+        ]))
+        .unwrap()
+        .build()
+        .unwrap();
+        assert_eq!(client.api_version(), ApiVersion::V2025);
+        assert_eq!(
+            client.default_owner(),
+            Some("2c9180867b50d088017b554662fb281e")
+        );
+        assert!(!format!("{client:?}").contains("bearer-secret-value"));
+        let err = SailPointClientBuilder::from_lookup(env(&[
+            ("SAIL_BASE_URL", "https://acme.api.identitynow.com"),
+            ("SAIL_ACCESS_TOKEN", "t"),
+            ("SAIL_API_VERSION", "v4"),
+        ]))
+        .unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidInput { field, .. } if field == "SAIL_API_VERSION"),
+            "{err}"
+        );
     }
 }

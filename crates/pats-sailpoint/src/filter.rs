@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 
 /// A `filters` expression of the list endpoint; SailPoint supports exactly these two.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TokenFilter {
     /// `lastUsed le <time>`: last used at or before `time`.
     LastUsedLe(OffsetDateTime),

@@ -5,6 +5,7 @@
 
 /// Body of `POST .../personal-access-tokens`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct CreatePersonalAccessTokenRequest {
     /// Lifetime of the access tokens obtained with this PAT, 15..=43200 seconds (default 43200).
     #[serde(
@@ -17,7 +18,7 @@ pub struct CreatePersonalAccessTokenRequest {
     #[serde(
         rename = "expirationDate",
         default,
-        with = "pats_core::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub expiration_date: Option<time::OffsetDateTime>,
@@ -37,6 +38,7 @@ pub struct CreatePersonalAccessTokenRequest {
 
 /// One localized error message.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct ErrorMessageDto {
     /// Locale of the text, e.g. `en-US`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,6 +57,7 @@ pub struct ErrorMessageDto {
 
 /// Error body of 400, 403, 404 and 500 answers.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct ErrorResponseDto {
     /// Underlying causes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -80,6 +83,7 @@ pub struct ErrorResponseDto {
 
 /// A personal access token as listed, patched or (without its secret) created.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct GetPersonalAccessTokenResponse {
     /// Lifetime of the access tokens obtained with this PAT.
     #[serde(
@@ -91,7 +95,7 @@ pub struct GetPersonalAccessTokenResponse {
     /// Creation time.
     #[serde(
         default,
-        with = "pats_core::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub created: Option<time::OffsetDateTime>,
@@ -99,7 +103,7 @@ pub struct GetPersonalAccessTokenResponse {
     #[serde(
         rename = "expirationDate",
         default,
-        with = "pats_core::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub expiration_date: Option<time::OffsetDateTime>,
@@ -109,7 +113,7 @@ pub struct GetPersonalAccessTokenResponse {
     #[serde(
         rename = "lastUsed",
         default,
-        with = "pats_core::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub last_used: Option<time::OffsetDateTime>,
@@ -135,6 +139,7 @@ pub struct GetPersonalAccessTokenResponse {
 
 /// The owner of a personal access token.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct PatOwner {
     /// Identity id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -150,6 +155,7 @@ pub struct PatOwner {
 /// Kind of owner.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(from = "String", into = "String")]
+#[non_exhaustive]
 pub enum PatOwnerType {
     /// Wire value `IDENTITY`.
     #[serde(rename = "IDENTITY")]
@@ -188,6 +194,7 @@ impl From<PatOwnerType> for String {
 
 /// Body of a 429 answer (with a `Retry-After` header in seconds).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct RateLimitedResponse {
     /// What happened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -196,6 +203,7 @@ pub struct RateLimitedResponse {
 
 /// Body of a 401 answer.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct UnauthorizedResponse {
     /// What was wrong with the credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -70,7 +70,7 @@ mod auth;
 mod client;
 mod error;
 mod filter;
-pub mod generated;
+mod generated;
 mod patch;
 mod provider;
 mod version;
@@ -82,6 +82,8 @@ pub use client::{
     TokenExpiration,
 };
 pub use filter::{ListTokens, TokenFilter};
+// The wire models the typed calls return; the rest of the generated module is private.
+pub use generated::{GetPersonalAccessTokenResponse, PatOwner, PatOwnerType};
 pub use patch::{TokenPatch, validate_patch};
 pub use version::{
     ApiVersion, PATH_EXPIRATION_DATE, PATH_NAME, PATH_NEVER_EXPIRES, PATH_SCOPE, six_months_after,

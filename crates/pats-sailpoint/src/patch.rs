@@ -97,7 +97,7 @@ impl TokenPatch {
 
 /// Formats a time as SailPoint does: RFC 3339, UTC, at most millisecond precision.
 pub(crate) fn format_time(t: OffsetDateTime) -> String {
-    pats_core::wire::format_timestamp(truncate_to_millis(t))
+    pats_core::__private::wire::format_timestamp(truncate_to_millis(t))
 }
 
 /// Drops sub-millisecond digits.
@@ -193,7 +193,7 @@ pub fn validate_patch(version: ApiVersion, patch: &Patch, now: OffsetDateTime) -
             }
             (PATH_EXPIRATION_DATE, None | Some(Value::Null)) => clears_expiration = true,
             (PATH_EXPIRATION_DATE, Some(Value::String(s))) => {
-                let at = pats_core::wire::parse_timestamp(s).ok_or_else(|| {
+                let at = pats_core::__private::wire::parse_timestamp(s).ok_or_else(|| {
                     bad(format!("`/expirationDate` `{s}` is not an RFC 3339 time"))
                 })?;
                 if at <= now {

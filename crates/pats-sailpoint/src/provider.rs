@@ -120,7 +120,7 @@ impl PersonalAccessTokens for SailPointClient {
     async fn create(&self, request: &CreateToken) -> Result<CreatedToken> {
         let token = self.new_token(request)?;
         let created = self.create_token(&token).await?;
-        let info = self.token_info(created.token)?;
+        let info = self.token_info(created.pat)?;
         Ok(CreatedToken::new(info, created.secret))
     }
 

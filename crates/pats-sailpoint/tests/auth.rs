@@ -60,7 +60,7 @@ async fn an_expired_token_is_refreshed_without_the_caller_noticing() {
         )
         .await
         .unwrap();
-    assert_eq!(created.token.name, "after-expiry");
+    assert_eq!(created.pat.name, "after-expiry");
     assert_eq!(sim.token_requests().await.len(), 3);
     let api = sim.api_requests().await;
     let methods: Vec<_> = api.iter().map(|r| r.method.as_str().to_owned()).collect();

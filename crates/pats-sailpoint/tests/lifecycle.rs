@@ -9,7 +9,7 @@ use pats_core::{
     PersonalAccessTokens, PersonalAccessTokensExt, TokenId,
 };
 use pats_sailpoint::ApiVersion;
-use pats_sailpoint::generated::GetPersonalAccessTokenResponse;
+use pats_sailpoint::GetPersonalAccessTokenResponse;
 use pats_testkit::sailpoint::SailPointSim;
 use pats_testkit::{Fault, FaultRule};
 use std::sync::Arc;

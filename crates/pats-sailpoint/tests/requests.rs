@@ -68,7 +68,7 @@ async fn every_operation_on_every_version() {
 
         // create
         let created = client.create_token(&expiry_for(version)).await.unwrap();
-        let id = TokenId::new(created.token.id.clone()).unwrap();
+        let id = TokenId::new(created.pat.id.clone()).unwrap();
         // list with owner and a filter
         let stale = datetime!(2026-02-05 10:59:27.214 UTC);
         let listed = client
@@ -185,8 +185,8 @@ async fn version_specific_patches_and_answers() {
         .create_token(&NewToken::new("long").expires_at(at))
         .await
         .unwrap();
-    assert_eq!(created.token.user_aware_token_never_expires, Some(false));
-    let id = TokenId::new(created.token.id.clone()).unwrap();
+    assert_eq!(created.pat.user_aware_token_never_expires, Some(false));
+    let id = TokenId::new(created.pat.id.clone()).unwrap();
     let patched = client
         .patch_token(
             &id,

@@ -1,6 +1,6 @@
 //! A stateful simulator of the Dfns PAT API, including User Action Signing.
 //!
-//! [`DfnsSimulator::start`] serves on loopback:
+//! [`DfnsSim::start`] serves on loopback:
 //!
 //! - `GET /auth/pats`, `GET /auth/pats/{id}`, and the signed changes `POST /auth/pats`,
 //!   `PUT /auth/pats/{id}`, `PUT /auth/pats/{id}/activate`, `PUT /auth/pats/{id}/deactivate`,
@@ -670,22 +670,26 @@ impl Respond for DfnsResponder {
     }
 }
 
+/// The old name of [`DfnsSim`] (the simulators are `DfnsSim`, `ZitadelSim`, `SailPointSim`).
+#[deprecated(note = "renamed to `DfnsSim`")]
+pub type DfnsSimulator = DfnsSim;
+
 /// The Dfns simulator. Dropping it stops the server.
-pub struct DfnsSimulator {
+pub struct DfnsSim {
     server: MockServer,
     state: Arc<Mutex<State>>,
     faults: Faults,
 }
 
-impl fmt::Debug for DfnsSimulator {
+impl fmt::Debug for DfnsSim {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DfnsSimulator")
+        f.debug_struct("DfnsSim")
             .field("uri", &self.server.uri())
             .finish_non_exhaustive()
     }
 }
 
-impl DfnsSimulator {
+impl DfnsSim {
     /// Starts a simulator on `127.0.0.1` with one empty organization.
     pub async fn start() -> Self {
         let state = Arc::new(Mutex::new(State {
@@ -890,7 +894,7 @@ mod tests {
 
     #[tokio::test]
     async fn registered_users_have_working_credentials_and_hidden_secrets() {
-        let sim = DfnsSimulator::start().await;
+        let sim = DfnsSim::start().await;
         assert!(sim.uri().starts_with("http://127.0.0.1:"));
         let user = sim.register_user();
         assert!(sim.accepts_bearer(&user.auth_token));

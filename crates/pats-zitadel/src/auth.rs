@@ -2,8 +2,8 @@
 
 use crate::error::map_oauth_error;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use pats_core::Request;
 use pats_core::reexports::async_trait;
-use pats_core::transport::Request;
 use pats_core::{Error, FetchedToken, Result, TokenFetcher, TokenSource, Transport};
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
@@ -112,6 +112,7 @@ fn json_problem(e: &serde_json::Error) -> &'static str {
 
 /// The client's credentials.
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum ZitadelAuth {
     /// A machine user's personal access token, sent as a bearer token.
     Pat(SecretString),
@@ -232,7 +233,7 @@ impl<'de> serde::Deserialize<'de> for TokenAnswer {
         #[derive(serde::Deserialize)]
         struct Raw {
             access_token: String,
-            #[serde(default, with = "pats_core::wire::uint64::option")]
+            #[serde(default, with = "pats_core::__private::wire::uint64::option")]
             expires_in: Option<u64>,
         }
         let raw = Raw::deserialize(d)?;

@@ -10,11 +10,11 @@ use crate::generated::{
     V2TimestampFilterMethod,
 };
 use pats_core::reexports::reqwest::header::{HeaderName, HeaderValue};
-use pats_core::transport::{Request, Response};
 use pats_core::{
     CachingTokenSource, ClientOptions, Error, NeverExpires, Result, StaticToken, TokenId,
     TokenSource, Transport,
 };
+use pats_core::{Request, Response};
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
 use std::sync::Arc;
@@ -35,6 +35,7 @@ pub const DEFAULT_PAGE_SIZE: u32 = 100;
 /// Which ZITADEL API the [`PersonalAccessTokens`](pats_core::PersonalAccessTokens)
 /// implementation calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum ApiVersion {
     /// The v2 user service over Connect JSON (`/zitadel.user.v2.UserService/...`).
     #[default]
@@ -45,10 +46,10 @@ pub enum ApiVersion {
 }
 
 /// Builds a [`ZitadelClient`].
-#[derive(Debug)]
+#[derive(Debug, Default)]
 #[must_use]
 pub struct ZitadelClientBuilder {
-    base_url: String,
+    base_url: Option<String>,
     auth: Option<ZitadelAuth>,
     organization: Option<String>,
     default_user: Option<String>,
@@ -57,6 +58,50 @@ pub struct ZitadelClientBuilder {
 }
 
 impl ZitadelClientBuilder {
+    /// The instance URL (required): `https://<instance>.zitadel.cloud`, or `http://` on
+    /// loopback only.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// A builder filled from `lookup` (the environment for [`from_env`](Self::from_env)):
+    /// `ZITADEL_URL`, `ZITADEL_PAT` or `ZITADEL_KEY_FILE` (a JWT-profile key file, read
+    /// here), `ZITADEL_ORG_ID`, `ZITADEL_USER_ID`, `ZITADEL_API` (`v2` or `v1`). The same
+    /// variables as `pats::Config::from_env`; a missing or malformed one is an
+    /// [`Error::InvalidInput`] whose field is the variable's name.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let vars = pats_core::__private::env::zitadel(&lookup)?;
+        let auth = match (vars.pat, vars.key_file) {
+            (Some(pat), _) => ZitadelAuth::pat(pat),
+            (None, Some(path)) => ZitadelAuth::key_file_path(&path).map_err(|e| match e {
+                Error::InvalidInput { reason, .. } => Error::invalid("ZITADEL_KEY_FILE", reason),
+                other => other,
+            })?,
+            (None, None) => return Err(Error::invalid("ZITADEL_PAT", "is not set")),
+        };
+        let mut builder = Self::default().base_url(vars.base_url).auth(auth);
+        if let Some(org) = vars.organization_id {
+            builder = builder.organization(org);
+        }
+        if let Some(user) = vars.user_id {
+            builder = builder.default_user(user);
+        }
+        if let Some(api) = vars.api {
+            builder = builder.api_version(match api.trim().to_ascii_lowercase().as_str() {
+                "v2" => ApiVersion::V2,
+                "v1" => ApiVersion::V1,
+                _ => return Err(Error::invalid("ZITADEL_API", "must be `v2` or `v1`")),
+            });
+        }
+        Ok(builder)
+    }
+
+    /// A builder filled from the environment (see [`from_lookup`](Self::from_lookup)).
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
     /// Sets the credentials (required).
     pub fn auth(mut self, auth: ZitadelAuth) -> Self {
         self.auth = Some(auth);
@@ -77,9 +122,15 @@ impl ZitadelClientBuilder {
     }
 
     /// Which API the trait implementation uses (default [`ApiVersion::V2`]).
-    pub fn api(mut self, api: ApiVersion) -> Self {
+    pub fn api_version(mut self, api: ApiVersion) -> Self {
         self.api = api;
         self
+    }
+
+    /// The old name of [`api_version`](Self::api_version).
+    #[deprecated(note = "renamed to `api_version`, as on the other provider clients")]
+    pub fn api(self, api: ApiVersion) -> Self {
+        self.api_version(api)
     }
 
     /// Timeouts, retries, body cap, HTTP client, clock.
@@ -91,7 +142,10 @@ impl ZitadelClientBuilder {
     /// Checks the settings and builds the client. A key file is only parsed here; the first
     /// token exchange happens with the first call.
     pub fn build(self) -> Result<ZitadelClient> {
-        let transport = Transport::new(PROVIDER, &self.base_url, self.options)?;
+        let base = self
+            .base_url
+            .ok_or_else(|| Error::invalid("base URL", "is required"))?;
+        let transport = Transport::new(PROVIDER, &base, self.options)?;
         if let Some(org) = &self.organization {
             org_header_value(org)?;
         }
@@ -156,17 +210,16 @@ impl fmt::Debug for ZitadelClient {
 }
 
 impl ZitadelClient {
-    /// Starts a builder for the instance at `base_url` (`https://<instance>.zitadel.cloud`,
-    /// or `http://` on loopback only).
-    pub fn builder(base_url: impl Into<String>) -> ZitadelClientBuilder {
-        ZitadelClientBuilder {
-            base_url: base_url.into(),
-            auth: None,
-            organization: None,
-            default_user: None,
-            api: ApiVersion::default(),
-            options: ClientOptions::default(),
-        }
+    /// Starts a builder; give the instance with
+    /// [`base_url`](ZitadelClientBuilder::base_url).
+    pub fn builder() -> ZitadelClientBuilder {
+        ZitadelClientBuilder::default()
+    }
+
+    /// A client configured from the environment (see
+    /// [`ZitadelClientBuilder::from_lookup`]).
+    pub fn from_env() -> Result<Self> {
+        ZitadelClientBuilder::from_env()?.build()
     }
 
     /// The same client (same credentials and token cache) scoped to organization `id`.
@@ -299,7 +352,7 @@ pub(crate) fn check_expiration(expiration: Option<OffsetDateTime>) -> Result<()>
             "expiration",
             format!(
                 "{} is in the past; ZITADEL refuses it",
-                pats_core::wire::format_timestamp(at)
+                pats_core::__private::wire::format_timestamp(at)
             ),
         )),
         _ => Ok(()),
@@ -310,22 +363,27 @@ pub(crate) fn check_expiration(expiration: Option<OffsetDateTime>) -> Result<()>
 ///
 /// `Debug` never shows the token.
 #[non_exhaustive]
-pub struct AddedPat {
+pub struct CreatedPat {
     /// The token id.
     pub token_id: String,
-    /// The token (send it as `Authorization: Bearer <token>`).
-    pub token: SecretString,
+    /// The secret: the token (send it as `Authorization: Bearer <token>`).
+    pub secret: SecretString,
     /// When it was created (v2 answers say; v1 answers carry it in `details`).
     pub creation_date: Option<OffsetDateTime>,
     /// Change details (v1 only).
     pub details: Option<ObjectDetails>,
 }
 
-impl fmt::Debug for AddedPat {
+/// The old name of [`CreatedPat`] (every provider crate calls its create answer
+/// `CreatedPat`, with the secret in `secret`).
+#[deprecated(note = "renamed to `CreatedPat`; its `token` is now `secret`")]
+pub type AddedPat = CreatedPat;
+
+impl fmt::Debug for CreatedPat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AddedPat")
+        f.debug_struct("CreatedPat")
             .field("token_id", &self.token_id)
-            .field("token", &"[REDACTED]")
+            .field("secret", &"[REDACTED]")
             .field("creation_date", &self.creation_date)
             .field("details", &self.details)
             .finish()
@@ -361,6 +419,7 @@ fn token_of(response: &Response) -> Result<SecretString> {
 
 /// One filter of a v2 listing.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum PatFilter {
     /// Only this token.
     TokenId(String),
@@ -462,7 +521,7 @@ impl ListPatsRequest {
     }
 
     /// The wire body, after checking the limit and the filters.
-    pub fn to_wire(&self) -> Result<V2ListPatsRequest> {
+    pub(crate) fn to_wire(&self) -> Result<V2ListPatsRequest> {
         let limit = check_limit(self.limit)?;
         let pagination =
             (self.offset > 0 || limit.is_some() || self.asc).then(|| V2PaginationRequest {
@@ -517,7 +576,7 @@ impl UserServiceV2<'_> {
         &self,
         user_id: &str,
         expiration: impl Into<TokenExpiration>,
-    ) -> Result<AddedPat> {
+    ) -> Result<CreatedPat> {
         let expiration = expiration.into().wire();
         check_id("user id", user_id)?;
         check_expiration(expiration)?;
@@ -536,9 +595,9 @@ impl UserServiceV2<'_> {
         if answer.token_id.is_empty() {
             return Err(response.decode_error("the answer has no `tokenId`"));
         }
-        Ok(AddedPat {
+        Ok(CreatedPat {
             token_id: answer.token_id,
-            token,
+            secret: token,
             creation_date: answer.creation_date,
             details: None,
         })
@@ -594,7 +653,7 @@ impl ManagementV1<'_> {
         &self,
         user_id: &str,
         expiration: impl Into<TokenExpiration>,
-    ) -> Result<AddedPat> {
+    ) -> Result<CreatedPat> {
         let expiration = expiration.into().wire();
         check_id("user id", user_id)?;
         check_expiration(expiration)?;
@@ -610,9 +669,9 @@ impl ManagementV1<'_> {
         if answer.token_id.is_empty() {
             return Err(response.decode_error("the answer has no `tokenId`"));
         }
-        Ok(AddedPat {
+        Ok(CreatedPat {
             token_id: answer.token_id,
-            token,
+            secret: token,
             creation_date: answer.details.as_ref().and_then(|d| d.creation_date),
             details: answer.details,
         })

@@ -4,12 +4,13 @@
 //! `details[]` (for example `COMMAND-4m9s`) goes into [`ApiError::code`] when present,
 //! otherwise the code's canonical name (`not_found`, ...).
 
-use pats_core::transport::Response;
+use pats_core::Response;
 use pats_core::{ApiError, Error};
 use serde_json::Value;
 
 /// A gRPC status code as ZITADEL sends it (a number in REST bodies, a name in Connect bodies).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum GrpcCode {
     /// 1 `canceled`.
     Canceled,

@@ -6,18 +6,25 @@
 /// Details of a v1 listing.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct ListDetails {
     /// The last processed event sequence.
-    #[serde(rename = "processedSequence", with = "pats_core::wire::uint64_string")]
+    #[serde(
+        rename = "processedSequence",
+        with = "pats_core::__private::wire::uint64_string"
+    )]
     pub processed_sequence: u64,
     /// How many objects match in total.
-    #[serde(rename = "totalResult", with = "pats_core::wire::uint64_string")]
+    #[serde(
+        rename = "totalResult",
+        with = "pats_core::__private::wire::uint64_string"
+    )]
     pub total_result: u64,
     /// When the view was last updated.
     #[serde(
         rename = "viewTimestamp",
         default,
-        with = "pats_core::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub view_timestamp: Option<time::OffsetDateTime>,
@@ -26,12 +33,13 @@ pub struct ListDetails {
 /// Change details of one object (v1).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct ObjectDetails {
     /// When the object last changed.
     #[serde(
         rename = "changeDate",
         default,
-        with = "pats_core::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub change_date: Option<time::OffsetDateTime>,
@@ -39,7 +47,7 @@ pub struct ObjectDetails {
     #[serde(
         rename = "creationDate",
         default,
-        with = "pats_core::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub creation_date: Option<time::OffsetDateTime>,
@@ -47,18 +55,19 @@ pub struct ObjectDetails {
     #[serde(rename = "resourceOwner")]
     pub resource_owner: String,
     /// Sequence of the last event.
-    #[serde(with = "pats_core::wire::uint64_string")]
+    #[serde(with = "pats_core::__private::wire::uint64_string")]
     pub sequence: u64,
 }
 
 /// Body of `POST /management/v1/users/{userId}/pats`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct V1AddPatRequest {
     /// When the token expires; omitted: never.
     #[serde(
         rename = "expirationDate",
         default,
-        with = "pats_core::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub expiration_date: Option<time::OffsetDateTime>,
@@ -67,6 +76,7 @@ pub struct V1AddPatRequest {
 /// Answer of the v1 create call, without the token itself (read separately into a secret).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct V1AddPatResponse {
     /// Change details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -79,6 +89,7 @@ pub struct V1AddPatResponse {
 /// Answer of the v1 get call.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct V1GetPatResponse {
     /// The token's description (never its secret).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -87,6 +98,7 @@ pub struct V1GetPatResponse {
 
 /// Body of `POST /management/v1/users/{userId}/pats/_search`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct V1ListPatsRequest {
     /// Paging.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -96,6 +108,7 @@ pub struct V1ListPatsRequest {
 /// Answer of the v1 search.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct V1ListPatsResponse {
     /// Listing details (total).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -108,19 +121,21 @@ pub struct V1ListPatsResponse {
 /// Paging of a v1 search.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct V1ListQuery {
     /// Oldest first when true.
     pub asc: bool,
     /// Page size (0: the service default of 100; at most 1000).
     pub limit: i32,
     /// How many results to skip.
-    #[serde(with = "pats_core::wire::uint64_string")]
+    #[serde(with = "pats_core::__private::wire::uint64_string")]
     pub offset: u64,
 }
 
 /// A PAT as the v1 management API describes it.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct V1Pat {
     /// Change details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -129,7 +144,7 @@ pub struct V1Pat {
     #[serde(
         rename = "expirationDate",
         default,
-        with = "pats_core::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub expiration_date: Option<time::OffsetDateTime>,
@@ -143,6 +158,7 @@ pub struct V1Pat {
 /// Answer of the v1 delete call.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct V1RemovePatResponse {
     /// Change details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -151,12 +167,13 @@ pub struct V1RemovePatResponse {
 
 /// Body of `UserService/AddPersonalAccessToken`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct V2AddPatRequest {
     /// When the token expires; omitted: never.
     #[serde(
         rename = "expirationDate",
         default,
-        with = "pats_core::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub expiration_date: Option<time::OffsetDateTime>,
@@ -168,12 +185,13 @@ pub struct V2AddPatRequest {
 /// Answer of `AddPersonalAccessToken`, without the token itself (read separately into a secret).
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct V2AddPatResponse {
     /// When the token was created.
     #[serde(
         rename = "creationDate",
         default,
-        with = "pats_core::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub creation_date: Option<time::OffsetDateTime>,
@@ -184,6 +202,7 @@ pub struct V2AddPatResponse {
 
 /// Matches one id.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct V2IdFilter {
     /// The id.
     pub id: String,
@@ -191,6 +210,7 @@ pub struct V2IdFilter {
 
 /// Body of `UserService/ListPersonalAccessTokens`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct V2ListPatsRequest {
     /// Filters, all of which must match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -210,6 +230,7 @@ pub struct V2ListPatsRequest {
 /// Answer of `ListPersonalAccessTokens`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct V2ListPatsResponse {
     /// Paging details (total).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -221,6 +242,7 @@ pub struct V2ListPatsResponse {
 
 /// Paging of a v2 listing.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct V2PaginationRequest {
     /// Ascending order when true (the service default is descending).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -231,7 +253,7 @@ pub struct V2PaginationRequest {
     /// How many results to skip.
     #[serde(
         default,
-        with = "pats_core::wire::uint64_string::option",
+        with = "pats_core::__private::wire::uint64_string::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub offset: Option<u64>,
@@ -240,24 +262,32 @@ pub struct V2PaginationRequest {
 /// Paging details of a v2 listing.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct V2PaginationResponse {
     /// The page size the service used.
-    #[serde(rename = "appliedLimit", with = "pats_core::wire::uint64_string")]
+    #[serde(
+        rename = "appliedLimit",
+        with = "pats_core::__private::wire::uint64_string"
+    )]
     pub applied_limit: u64,
     /// How many tokens match in total.
-    #[serde(rename = "totalResult", with = "pats_core::wire::uint64_string")]
+    #[serde(
+        rename = "totalResult",
+        with = "pats_core::__private::wire::uint64_string"
+    )]
     pub total_result: u64,
 }
 
 /// A PAT as the v2 user service describes it.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct V2Pat {
     /// When the token last changed.
     #[serde(
         rename = "changeDate",
         default,
-        with = "pats_core::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub change_date: Option<time::OffsetDateTime>,
@@ -265,7 +295,7 @@ pub struct V2Pat {
     #[serde(
         rename = "creationDate",
         default,
-        with = "pats_core::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub creation_date: Option<time::OffsetDateTime>,
@@ -273,7 +303,7 @@ pub struct V2Pat {
     #[serde(
         rename = "expirationDate",
         default,
-        with = "pats_core::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub expiration_date: Option<time::OffsetDateTime>,
@@ -291,6 +321,7 @@ pub struct V2Pat {
 #[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(from = "String", into = "String")]
+#[non_exhaustive]
 pub enum V2PatFieldName {
     /// Wire value `PERSONAL_ACCESS_TOKEN_FIELD_NAME_UNSPECIFIED`.
     #[serde(rename = "PERSONAL_ACCESS_TOKEN_FIELD_NAME_UNSPECIFIED")]
@@ -370,6 +401,7 @@ impl From<V2PatFieldName> for String {
 
 /// One filter of a v2 listing (a protobuf oneof: exactly one field is set).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct V2PatSearchFilter {
     /// By creation time.
     #[serde(
@@ -410,6 +442,7 @@ pub struct V2PatSearchFilter {
 
 /// Body of `UserService/RemovePersonalAccessToken`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct V2RemovePatRequest {
     /// The token to remove.
     #[serde(rename = "tokenId")]
@@ -422,12 +455,13 @@ pub struct V2RemovePatRequest {
 /// Answer of `RemovePersonalAccessToken`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct V2RemovePatResponse {
     /// When the token was removed.
     #[serde(
         rename = "deletionDate",
         default,
-        with = "pats_core::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub deletion_date: Option<time::OffsetDateTime>,
@@ -435,12 +469,13 @@ pub struct V2RemovePatResponse {
 
 /// Compares a timestamp.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct V2TimestampFilter {
     /// The comparison (default: equals).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub method: Option<V2TimestampFilterMethod>,
     /// The time to compare with.
-    #[serde(with = "pats_core::wire::rfc3339")]
+    #[serde(with = "pats_core::__private::wire::rfc3339")]
     pub timestamp: time::OffsetDateTime,
 }
 
@@ -448,6 +483,7 @@ pub struct V2TimestampFilter {
 #[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(from = "String", into = "String")]
+#[non_exhaustive]
 pub enum V2TimestampFilterMethod {
     /// Wire value `TIMESTAMP_FILTER_METHOD_EQUALS`.
     #[serde(rename = "TIMESTAMP_FILTER_METHOD_EQUALS")]

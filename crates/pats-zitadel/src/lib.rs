@@ -25,7 +25,7 @@
 //! let sim = ZitadelSim::start().await;
 //! sim.add_machine_user(ZitadelSim::DEFAULT_ORG, "deploy-bot");
 //!
-//! let client = ZitadelClient::builder(sim.uri())
+//! let client = ZitadelClient::builder().base_url(sim.uri())
 //!     .auth(ZitadelAuth::pat(sim.admin_pat().into()))
 //!     .default_user("deploy-bot")
 //!     .build()?;
@@ -51,17 +51,25 @@ compile_error!(
      pats = { default-features = false, features = [\"zitadel\", \"rustls\"] }"
 );
 
-pub mod auth;
+mod auth;
 mod client;
-pub mod error;
-pub mod generated;
+mod error;
+mod generated;
 mod pats;
 
 pub use auth::{JwtProfileFetcher, KeyFile, ZitadelAuth};
+#[allow(deprecated)]
+pub use client::AddedPat;
 pub use client::{
-    AddedPat, AddedPatDetails, ApiVersion, DEFAULT_PAGE_SIZE, ListPatsRequest, MAX_PAGE_SIZE,
+    AddedPatDetails, ApiVersion, CreatedPat, DEFAULT_PAGE_SIZE, ListPatsRequest, MAX_PAGE_SIZE,
     ManagementV1, ORG_HEADER, PROVIDER, PatFilter, TokenExpiration, UserServiceV2, ZitadelClient,
     ZitadelClientBuilder,
 };
 pub use error::GrpcCode;
+// The wire models the typed calls return or take; the rest of the generated module is
+// private.
+pub use generated::{
+    ListDetails, ObjectDetails, V1ListPatsResponse, V1Pat, V1RemovePatResponse, V2ListPatsResponse,
+    V2PaginationResponse, V2Pat, V2PatFieldName, V2RemovePatResponse, V2TimestampFilterMethod,
+};
 pub use pats::expiration_of;

@@ -106,6 +106,10 @@ impl ZitadelClient {
                 .time_from(now)
                 .map(TokenExpiration::At)
                 .ok_or_else(|| Error::invalid("expiry", "the lifetime is too long")),
+            _ => Err(Error::invalid(
+                "expiry",
+                "this kind of expiry is not supported by ZITADEL",
+            )),
         }
     }
 
@@ -220,7 +224,7 @@ impl PersonalAccessTokens for ZitadelClient {
             creation_date: added.creation_date,
             details: added.details.clone(),
         });
-        Ok(CreatedToken::new(info, added.token))
+        Ok(CreatedToken::new(info, added.secret))
     }
 
     async fn list(&self, query: &ListQuery) -> Result<TokenPage> {
@@ -326,9 +330,9 @@ mod tests {
     #[test]
     fn never_and_paging() {
         assert_eq!(expiration_of(None), Expiration::Never);
-        let never = pats_core::wire::parse_timestamp("9999-12-31T23:59:59Z").unwrap();
+        let never = pats_core::__private::wire::parse_timestamp("9999-12-31T23:59:59Z").unwrap();
         assert_eq!(expiration_of(Some(never)), Expiration::Never);
-        let at = pats_core::wire::parse_timestamp("2030-01-01T00:00:00.5Z").unwrap();
+        let at = pats_core::__private::wire::parse_timestamp("2030-01-01T00:00:00.5Z").unwrap();
         assert_eq!(expiration_of(Some(at)), Expiration::At(at));
         assert_eq!(next_page(0, 1000, 2500), Some(PageToken::new("1000")));
         assert_eq!(next_page(2000, 500, 2500), None);

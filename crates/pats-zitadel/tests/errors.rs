@@ -26,7 +26,8 @@ async fn raw(status: u16, body: Value) -> (MockServer, ZitadelClient) {
         )
         .mount(&server)
         .await;
-    let client = ZitadelClient::builder(server.uri())
+    let client = ZitadelClient::builder()
+        .base_url(server.uri())
         .auth(ZitadelAuth::pat(PAT.to_owned().into()))
         .default_user(BOT)
         .options(options().0)
@@ -84,6 +85,7 @@ async fn both_error_formats_map_to_the_right_kinds() {
                         .add_personal_access_token(BOT, NeverExpires::I_UNDERSTAND_THE_RISK)
                         .await
                 }
+                other => panic!("no test for {other:?}"),
             }
             .unwrap_err();
             assert_eq!(err.kind(), kind, "{label} {name}: {err}");
@@ -144,7 +146,8 @@ async fn simulator_errors_carry_their_error_ids() {
         assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
         assert!(err.to_string().contains("AUTHZ-SIMperm"), "{err}");
     }
-    let bad = ZitadelClient::builder(sim.uri())
+    let bad = ZitadelClient::builder()
+        .base_url(sim.uri())
         .auth(ZitadelAuth::pat("not-a-valid-token".to_owned().into()))
         .default_user(BOT)
         .build()
@@ -304,7 +307,8 @@ async fn no_secret_in_debug_display_or_errors() {
         .respond_with(Echo(400))
         .mount(&server)
         .await;
-    let pat_client = ZitadelClient::builder(server.uri())
+    let pat_client = ZitadelClient::builder()
+        .base_url(server.uri())
         .auth(ZitadelAuth::pat(PAT.to_owned().into()))
         .default_user(BOT)
         .build()
@@ -319,7 +323,8 @@ async fn no_secret_in_debug_display_or_errors() {
     }
     assert!(err.to_string().contains("echo"), "{err}");
 
-    let key_client = ZitadelClient::builder(server.uri())
+    let key_client = ZitadelClient::builder()
+        .base_url(server.uri())
         .auth(ZitadelAuth::key_file_json(&pats_testkit::zitadel::test_key_file(BOT)).unwrap())
         .build()
         .unwrap();
@@ -362,7 +367,7 @@ async fn no_secret_in_debug_display_or_errors() {
         .await
         .unwrap();
     use secrecy::ExposeSecret;
-    let secrets = [created.secret.expose_secret(), added.token.expose_secret()];
+    let secrets = [created.secret.expose_secret(), added.secret.expose_secret()];
     for shown in [format!("{created:?}"), format!("{added:?}")] {
         for s in secrets {
             assert!(!shown.contains(s), "{shown}");
@@ -414,9 +419,10 @@ async fn an_unusable_id_from_the_server_is_a_decode_error() {
                 .respond_with(ResponseTemplate::new(200).set_body_json(body))
                 .mount(&server)
                 .await;
-            let mut builder = ZitadelClient::builder(server.uri())
+            let mut builder = ZitadelClient::builder()
+                .base_url(server.uri())
                 .auth(ZitadelAuth::pat(PAT.to_owned().into()))
-                .api(api)
+                .api_version(api)
                 .options(options().0);
             if default_user {
                 builder = builder.default_user(BOT);

@@ -11,7 +11,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 fn key_client(sim: &ZitadelSim, key_json: &str) -> ZitadelClient {
-    ZitadelClient::builder(sim.uri())
+    ZitadelClient::builder()
+        .base_url(sim.uri())
         .auth(ZitadelAuth::key_file_json(key_json).unwrap())
         .default_user(BOT)
         .options(options().0)

@@ -47,9 +47,10 @@ async fn lifecycle(api: ApiVersion) {
         created.info.id.as_str()
     );
     // The new PAT works as a bearer token of its machine user.
-    let as_bot = pats_zitadel::ZitadelClient::builder(sim.uri())
+    let as_bot = pats_zitadel::ZitadelClient::builder()
+        .base_url(sim.uri())
         .auth(pats_zitadel::ZitadelAuth::pat(created.secret.clone()))
-        .api(api)
+        .api_version(api)
         .default_user(BOT)
         .build()
         .unwrap();
@@ -461,17 +462,21 @@ async fn builder_checks_its_settings() {
     let cases = [
         (
             "no auth",
-            pats_zitadel::ZitadelClient::builder(sim.uri()).build(),
+            pats_zitadel::ZitadelClient::builder()
+                .base_url(sim.uri())
+                .build(),
         ),
         (
             "empty PAT",
-            pats_zitadel::ZitadelClient::builder(sim.uri())
+            pats_zitadel::ZitadelClient::builder()
+                .base_url(sim.uri())
                 .auth(pats_zitadel::ZitadelAuth::pat(String::new().into()))
                 .build(),
         ),
         (
             "plain http off loopback",
-            pats_zitadel::ZitadelClient::builder("http://zitadel.example.com")
+            pats_zitadel::ZitadelClient::builder()
+                .base_url("http://zitadel.example.com")
                 .auth(pat())
                 .build(),
         ),
@@ -495,7 +500,8 @@ async fn builder_checks_its_settings() {
             "{what}"
         );
     }
-    let ok = pats_zitadel::ZitadelClient::builder("https://acme.zitadel.cloud")
+    let ok = pats_zitadel::ZitadelClient::builder()
+        .base_url("https://acme.zitadel.cloud")
         .auth(pat())
         .organization("42")
         .build()

@@ -6,8 +6,8 @@ mod common;
 use common::{BOT, api_requests, body, builder, client, header, sim};
 use pats_core::{NeverExpires, PersonalAccessTokens, TokenId};
 use pats_testkit::zitadel::ZitadelSim;
-use pats_zitadel::generated::{V2PatFieldName, V2TimestampFilterMethod};
 use pats_zitadel::{ApiVersion, ListPatsRequest, PatFilter};
+use pats_zitadel::{V2PatFieldName, V2TimestampFilterMethod};
 use secrecy::ExposeSecret;
 use serde_json::json;
 use time::macros::datetime;
@@ -23,7 +23,7 @@ async fn v2_calls_send_exact_paths_headers_and_bodies() {
         .add_personal_access_token(BOT, datetime!(2030-01-02 03:04:05 UTC))
         .await
         .unwrap();
-    assert!(!added.token.expose_secret().is_empty());
+    assert!(!added.secret.expose_secret().is_empty());
     assert!(added.creation_date.is_some());
 
     let listing = ListPatsRequest::new()

@@ -47,7 +47,9 @@
 
 pub mod config;
 
-pub use config::{Config, DfnsConfig, SailPointConfig, ZitadelConfig};
+pub use config::{
+    Config, DfnsConfig, SailPointApiVersion, SailPointConfig, ZitadelApi, ZitadelConfig,
+};
 pub use pats_core::*;
 
 /// The Dfns client (`pats-dfns`).
@@ -213,7 +215,7 @@ mod tests {
                 panic!("{c:?}")
             };
             assert_eq!(s.client_id.as_deref(), Some("cid"));
-            assert_eq!(s.api_version.as_deref(), Some("v2025"));
+            assert_eq!(s.api_version, Some(SailPointApiVersion::V2025));
             assert!(!format!("{c:?}").contains("client-secret-value"));
         }
         assert_eq!(from_env.provider(), "sailpoint");

@@ -52,14 +52,14 @@ pub(crate) fn zitadel(
             ));
         }
     };
-    let api = match c.api.as_deref().map(str::to_ascii_lowercase).as_deref() {
-        None | Some("v2") => ApiVersion::V2,
-        Some("v1") => ApiVersion::V1,
-        Some(_) => return Err(Error::invalid("api", "must be `v2` or `v1`")),
+    let api = match c.api.unwrap_or_default() {
+        ZitadelApi::V2 => ApiVersion::V2,
+        ZitadelApi::V1 => ApiVersion::V1,
     };
-    let mut builder = ZitadelClient::builder(c.base_url.clone())
+    let mut builder = ZitadelClient::builder()
+        .base_url(c.base_url.clone())
         .auth(auth)
-        .api(api)
+        .api_version(api)
         .options(options);
     if let Some(org) = &c.organization_id {
         builder = builder.organization(org.clone());
@@ -76,17 +76,13 @@ pub(crate) fn sailpoint(
     options: ClientOptions,
 ) -> Result<Box<dyn PersonalAccessTokens>> {
     use pats_sailpoint::{ApiVersion, SailPointClient};
-    let version = match c.api_version.as_deref() {
-        None => ApiVersion::default(),
-        Some(v) => ApiVersion::ALL
-            .into_iter()
-            .find(|known| known.as_str().eq_ignore_ascii_case(v.trim()))
-            .ok_or_else(|| {
-                Error::invalid(
-                    "api_version",
-                    "must be one of `v3`, `beta`, `v2024`, `v2025`, `v2026`, `v1`",
-                )
-            })?,
+    let version = match c.api_version.unwrap_or_default() {
+        SailPointApiVersion::V3 => ApiVersion::V3,
+        SailPointApiVersion::Beta => ApiVersion::Beta,
+        SailPointApiVersion::V2024 => ApiVersion::V2024,
+        SailPointApiVersion::V2025 => ApiVersion::V2025,
+        SailPointApiVersion::V2026 => ApiVersion::V2026,
+        SailPointApiVersion::V1 => ApiVersion::V1,
     };
     let mut builder = SailPointClient::builder()
         .base_url(c.base_url.clone())

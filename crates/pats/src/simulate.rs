@@ -16,7 +16,7 @@ pub struct Simulation {
 #[allow(dead_code)]
 enum Server {
     #[cfg(feature = "dfns")]
-    Dfns(pats_testkit::dfns::DfnsSimulator),
+    Dfns(pats_testkit::dfns::DfnsSim),
     #[cfg(feature = "zitadel")]
     Zitadel(pats_testkit::zitadel::ZitadelSim),
     #[cfg(feature = "sailpoint")]
@@ -58,15 +58,15 @@ pub async fn start(provider: &str, options: ClientOptions) -> Result<Simulation>
     let (provider, config, server): (&'static str, Config, Server) = match provider {
         #[cfg(feature = "dfns")]
         "dfns" => {
-            let sim = pats_testkit::dfns::DfnsSimulator::start().await;
+            let sim = pats_testkit::dfns::DfnsSim::start().await;
             let user = sim.register_user();
-            let config = Config::Dfns(crate::DfnsConfig {
-                base_url: Some(sim.uri()),
-                auth_token: user.auth_token.clone().into(),
-                credential_id: user.credential_id.clone(),
-                private_key: Some(user.private_key_pem.clone().into()),
-                private_key_file: None,
-            });
+            let config = crate::DfnsConfig::from_private_key(
+                user.auth_token.clone().into(),
+                user.credential_id.clone(),
+                user.private_key_pem.clone().into(),
+            )
+            .with_base_url(sim.uri())
+            .into();
             ("dfns", config, Server::Dfns(sim))
         }
         #[cfg(feature = "zitadel")]
@@ -74,28 +74,22 @@ pub async fn start(provider: &str, options: ClientOptions) -> Result<Simulation>
             use pats_testkit::zitadel::ZitadelSim;
             let sim = ZitadelSim::start().await;
             sim.add_machine_user(ZitadelSim::DEFAULT_ORG, ZITADEL_MACHINE_USER);
-            let config = Config::Zitadel(crate::ZitadelConfig {
-                base_url: sim.uri(),
-                pat: Some(sim.admin_pat().into()),
-                key_file: None,
-                organization_id: Some(ZitadelSim::DEFAULT_ORG.to_owned()),
-                user_id: Some(ZITADEL_MACHINE_USER.to_owned()),
-                api: None,
-            });
+            let config = crate::ZitadelConfig::from_pat(sim.uri(), sim.admin_pat().into())
+                .with_organization_id(ZitadelSim::DEFAULT_ORG)
+                .with_user_id(ZITADEL_MACHINE_USER)
+                .into();
             ("zitadel", config, Server::Zitadel(sim))
         }
         #[cfg(feature = "sailpoint")]
         "sailpoint" => {
             use pats_testkit::sailpoint::SailPointSim;
             let sim = SailPointSim::start().await;
-            let config = Config::SailPoint(crate::SailPointConfig {
-                base_url: sim.uri(),
-                client_id: Some(SailPointSim::CLIENT_ID.to_owned()),
-                client_secret: Some(SailPointSim::CLIENT_SECRET.into()),
-                access_token: None,
-                api_version: None,
-                owner_id: None,
-            });
+            let config = crate::SailPointConfig::from_client_credentials(
+                sim.uri(),
+                SailPointSim::CLIENT_ID,
+                SailPointSim::CLIENT_SECRET.into(),
+            )
+            .into();
             ("sailpoint", config, Server::SailPoint(sim))
         }
         other => {

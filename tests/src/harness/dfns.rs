@@ -1,16 +1,16 @@
-//! Dfns on [`DfnsSimulator`], as a registered user with a P-256 signing credential.
+//! Dfns on [`DfnsSim`], as a registered user with a P-256 signing credential.
 
 use crate::{DefaultExpiry, Harness};
 use async_trait::async_trait;
 use pats::reexports::secrecy::ExposeSecret;
 use pats::{ClientOptions, Config, CreatedToken, Expiration, PersonalAccessTokens, TokenId};
-use pats_testkit::dfns::{DfnsSimulator, RegisteredUser};
+use pats_testkit::dfns::{DfnsSim, RegisteredUser};
 use pats_testkit::{Fault, FaultRule, Faults};
 use std::time::Duration;
 
 /// Dfns on its simulator, connected through `pats::connect_with`.
 pub struct DfnsHarness {
-    sim: DfnsSimulator,
+    sim: DfnsSim,
     user: RegisteredUser,
 }
 
@@ -28,7 +28,7 @@ fn config(base_url: &str, auth_token: &str, user: &RegisteredUser) -> Config {
 #[async_trait]
 impl Harness for DfnsHarness {
     async fn start() -> Self {
-        let sim = DfnsSimulator::start().await;
+        let sim = DfnsSim::start().await;
         let user = sim.register_user();
         Self { sim, user }
     }
@@ -88,7 +88,8 @@ impl Harness for DfnsHarness {
         else {
             return Expiration::Unknown;
         };
-        let created = pats::wire::parse_timestamp(pat["dateCreated"].as_str().unwrap_or_default());
+        let created =
+            pats::__private::wire::parse_timestamp(pat["dateCreated"].as_str().unwrap_or_default());
         let requests = self.sim.received_requests().await;
         let seconds = requests
             .iter()

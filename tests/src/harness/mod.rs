@@ -17,15 +17,16 @@ pub(crate) fn expiration_from(
     missing: Expiration,
 ) -> Expiration {
     match value.and_then(|v| v.as_str()) {
-        Some(text) => {
-            pats::wire::parse_timestamp(text).map_or(Expiration::Unknown, |t: OffsetDateTime| {
+        Some(text) => pats::__private::wire::parse_timestamp(text).map_or(
+            Expiration::Unknown,
+            |t: OffsetDateTime| {
                 if t.year() >= 9999 {
                     Expiration::Never
                 } else {
                     Expiration::At(t)
                 }
-            })
-        }
+            },
+        ),
         None => missing,
     }
 }

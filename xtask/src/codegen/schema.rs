@@ -154,14 +154,14 @@ impl Ty {
         }
     }
 
-    /// The `pats_core::wire` module for `#[serde(with)]`, if the type needs one.
+    /// The `pats_core::__private::wire` module for `#[serde(with)]`, if the type needs one.
     fn helper(&self) -> Option<&'static str> {
         match self {
-            Ty::DateTime => Some("pats_core::wire::rfc3339"),
-            Ty::Int64 { string: false } => Some("pats_core::wire::int64"),
-            Ty::Int64 { string: true } => Some("pats_core::wire::int64_string"),
-            Ty::Uint64 { string: false } => Some("pats_core::wire::uint64"),
-            Ty::Uint64 { string: true } => Some("pats_core::wire::uint64_string"),
+            Ty::DateTime => Some("pats_core::__private::wire::rfc3339"),
+            Ty::Int64 { string: false } => Some("pats_core::__private::wire::int64"),
+            Ty::Int64 { string: true } => Some("pats_core::__private::wire::int64_string"),
+            Ty::Uint64 { string: false } => Some("pats_core::__private::wire::uint64"),
+            Ty::Uint64 { string: true } => Some("pats_core::__private::wire::uint64_string"),
             _ => None,
         }
     }

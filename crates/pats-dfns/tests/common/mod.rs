@@ -3,14 +3,14 @@
 
 use pats_core::{ClientOptions, RetryPolicy, VirtualClock};
 use pats_dfns::{DfnsClient, P256Signer};
-use pats_testkit::dfns::{DfnsSimulator, RegisteredUser};
+use pats_testkit::dfns::{DfnsSim, RegisteredUser};
 use secrecy::SecretString;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 
 pub struct Env {
-    pub sim: DfnsSimulator,
+    pub sim: DfnsSim,
     pub user: RegisteredUser,
     pub client: DfnsClient,
     pub clock: VirtualClock,
@@ -31,7 +31,7 @@ pub fn options(clock: &VirtualClock) -> ClientOptions {
         .with_clock(Arc::new(clock.clone()))
 }
 
-pub fn client(sim: &DfnsSimulator, user: &RegisteredUser, clock: &VirtualClock) -> DfnsClient {
+pub fn client(sim: &DfnsSim, user: &RegisteredUser, clock: &VirtualClock) -> DfnsClient {
     DfnsClient::builder()
         .base_url(sim.uri())
         .auth_token(SecretString::from(user.auth_token.clone()))
@@ -42,7 +42,7 @@ pub fn client(sim: &DfnsSimulator, user: &RegisteredUser, clock: &VirtualClock) 
 }
 
 pub async fn env() -> Env {
-    let sim = DfnsSimulator::start().await;
+    let sim = DfnsSim::start().await;
     let user = sim.register_user();
     let clock = VirtualClock::new();
     let client = client(&sim, &user, &clock);
@@ -63,7 +63,7 @@ pub fn header<'a>(r: &'a wiremock::Request, name: &str) -> Option<&'a str> {
 }
 
 /// `(method, path)` of every request received, in order.
-pub async fn calls(sim: &DfnsSimulator) -> Vec<(String, String)> {
+pub async fn calls(sim: &DfnsSim) -> Vec<(String, String)> {
     sim.received_requests()
         .await
         .iter()

@@ -28,9 +28,10 @@ pub async fn sim() -> ZitadelSim {
 
 /// A builder authenticated with the simulator's admin PAT.
 pub fn builder(sim: &ZitadelSim, api: ApiVersion) -> ZitadelClientBuilder {
-    ZitadelClient::builder(sim.uri())
+    ZitadelClient::builder()
+        .base_url(sim.uri())
         .auth(ZitadelAuth::pat(sim.admin_pat().into()))
-        .api(api)
+        .api_version(api)
         .options(options().0)
 }
 

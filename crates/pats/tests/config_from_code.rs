@@ -1,0 +1,199 @@
+//! Every provider configuration can be built from code, and connects.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use pats::{Config, CreateToken, Expiry, ListQuery, PersonalAccessTokens};
+use std::time::Duration;
+
+fn request(name: &str) -> CreateToken {
+    CreateToken::builder()
+        .name(name)
+        .expiry(Expiry::In(Duration::from_secs(7 * 24 * 3600)))
+        .build()
+        .unwrap()
+}
+
+async fn create_and_list(client: &dyn PersonalAccessTokens, name: &str) {
+    let created = client.create(&request(name)).await.unwrap();
+    let listed = client.list(&ListQuery::new()).await.unwrap();
+    assert!(
+        listed.items.iter().any(|t| t.id == created.info.id),
+        "{listed:?}"
+    );
+}
+
+#[cfg(feature = "dfns")]
+#[tokio::test]
+async fn dfns_config_from_code_connects() {
+    use pats::DfnsConfig;
+    let sim = pats_testkit::dfns::DfnsSim::start().await;
+    let user = sim.register_user();
+    let config: Config = DfnsConfig::from_private_key(
+        user.auth_token.clone().into(),
+        user.credential_id.clone(),
+        user.private_key_pem.clone().into(),
+    )
+    .with_base_url(sim.uri())
+    .into();
+    let client = pats::connect(&config).unwrap();
+    assert_eq!(client.provider(), "dfns");
+    create_and_list(client.as_ref(), "from-code-1").await;
+    assert_eq!(sim.pats().len(), 1);
+
+    // The key may also come from a file.
+    let dir = std::env::temp_dir().join(format!("pats-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("dfns.pem");
+    std::fs::write(&path, &user.private_key_pem).unwrap();
+    let config = DfnsConfig::from_private_key_file(
+        user.auth_token.clone().into(),
+        user.credential_id.clone(),
+        &path,
+    )
+    .with_base_url(sim.uri());
+    let client = pats::connect(&config.into()).unwrap();
+    create_and_list(client.as_ref(), "from-code-2").await;
+    assert_eq!(sim.pats().len(), 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[cfg(feature = "zitadel")]
+#[tokio::test]
+async fn zitadel_config_from_code_connects_on_both_apis() {
+    use pats::{ZitadelApi, ZitadelConfig};
+    use pats_testkit::zitadel::ZitadelSim;
+    let sim = ZitadelSim::start().await;
+    let user = "250000000000000009";
+    sim.add_machine_user(ZitadelSim::DEFAULT_ORG, user);
+    for api in [ZitadelApi::V2, ZitadelApi::V1] {
+        let config = ZitadelConfig::from_pat(sim.uri(), sim.admin_pat().into())
+            .with_organization_id(ZitadelSim::DEFAULT_ORG)
+            .with_user_id(user)
+            .with_api(api);
+        assert_eq!(config.api, Some(api));
+        let client = pats::connect(&Config::from(config)).unwrap();
+        create_and_list(client.as_ref(), "from-code-3").await;
+    }
+    assert_eq!(sim.pats_of(user).len(), 2);
+    let v1_calls = sim
+        .requests()
+        .await
+        .iter()
+        .filter(|r| r.url.path().starts_with("/management/v1/"))
+        .count();
+    assert_eq!(v1_calls, 2, "the v1 client creates and lists on the v1 API");
+}
+
+#[cfg(feature = "sailpoint")]
+#[tokio::test]
+async fn sailpoint_config_from_code_connects() {
+    use pats::{SailPointApiVersion, SailPointConfig};
+    use pats_testkit::sailpoint::SailPointSim;
+    let sim = SailPointSim::start().await;
+    let config = SailPointConfig::from_client_credentials(
+        sim.uri(),
+        SailPointSim::CLIENT_ID,
+        SailPointSim::CLIENT_SECRET.into(),
+    )
+    .with_api_version(SailPointApiVersion::V2025)
+    .with_owner_id(SailPointSim::IDENTITY_ID);
+    let client = pats::connect(&config.into()).unwrap();
+    create_and_list(client.as_ref(), "from-code-4").await;
+    let paths: Vec<String> = sim
+        .api_requests()
+        .await
+        .iter()
+        .map(|r| r.url.path().to_owned())
+        .collect();
+    assert!(paths.iter().all(|p| p.starts_with("/v2025/")), "{paths:?}");
+
+    let token = sim.issue_access_token(SailPointSim::IDENTITY_ID);
+    let config = SailPointConfig::from_access_token(sim.uri(), token.into());
+    let client = pats::connect(&config.into()).unwrap();
+    create_and_list(client.as_ref(), "from-code-5").await;
+    assert_eq!(sim.stored_tokens().len(), 2);
+}
+
+#[test]
+fn api_versions_read_from_files_and_environment_as_before() {
+    use pats::{SailPointApiVersion, ZitadelApi};
+    // Files: the same strings as before the enums, any case.
+    let c: Config = serde_json::from_value(serde_json::json!({
+        "provider": "zitadel", "base_url": "https://z.example", "pat": "p", "api": "V1"
+    }))
+    .unwrap();
+    let Config::Zitadel(z) = &c else {
+        panic!("{c:?}")
+    };
+    assert_eq!(z.api, Some(ZitadelApi::V1));
+    for (text, want) in [
+        ("v3", SailPointApiVersion::V3),
+        ("beta", SailPointApiVersion::Beta),
+        ("v2024", SailPointApiVersion::V2024),
+        ("v2025", SailPointApiVersion::V2025),
+        ("V2026", SailPointApiVersion::V2026),
+        ("v1", SailPointApiVersion::V1),
+    ] {
+        let c: Config = serde_json::from_value(serde_json::json!({
+            "provider": "sailpoint", "base_url": "https://s.example",
+            "access_token": "t", "api_version": text
+        }))
+        .unwrap();
+        let Config::SailPoint(s) = &c else {
+            panic!("{c:?}")
+        };
+        assert_eq!(s.api_version, Some(want), "{text}");
+        assert_eq!(
+            want.as_str().to_ascii_lowercase(),
+            text.to_ascii_lowercase()
+        );
+    }
+    let err = serde_json::from_value::<Config>(serde_json::json!({
+        "provider": "sailpoint", "base_url": "https://s.example",
+        "access_token": "t", "api_version": "v4"
+    }))
+    .unwrap_err();
+    assert!(err.to_string().contains("must be one of"), "{err}");
+
+    // Environment: a bad value names the variable.
+    let lookup = |vars: &'static [(&'static str, &'static str)]| {
+        move |name: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    };
+    let c = Config::from_lookup(lookup(&[
+        ("PATS_PROVIDER", "zitadel"),
+        ("ZITADEL_URL", "https://z.example"),
+        ("ZITADEL_PAT", "p"),
+        ("ZITADEL_API", "v1"),
+    ]))
+    .unwrap();
+    let Config::Zitadel(z) = &c else {
+        panic!("{c:?}")
+    };
+    assert_eq!(z.api, Some(ZitadelApi::V1));
+    let err = Config::from_lookup(lookup(&[
+        ("PATS_PROVIDER", "zitadel"),
+        ("ZITADEL_URL", "https://z.example"),
+        ("ZITADEL_PAT", "p"),
+        ("ZITADEL_API", "v3"),
+    ]))
+    .unwrap_err();
+    match err {
+        pats::Error::InvalidInput { field, .. } => assert_eq!(field, "ZITADEL_API"),
+        other => panic!("{other}"),
+    }
+    let err = Config::from_lookup(lookup(&[
+        ("PATS_PROVIDER", "sailpoint"),
+        ("SAIL_BASE_URL", "https://s.example"),
+        ("SAIL_ACCESS_TOKEN", "t"),
+        ("SAIL_API_VERSION", "v9"),
+    ]))
+    .unwrap_err();
+    match err {
+        pats::Error::InvalidInput { field, .. } => assert_eq!(field, "SAIL_API_VERSION"),
+        other => panic!("{other}"),
+    }
+}
