@@ -50,6 +50,27 @@ pub fn snippet(body: &[u8], known: &[&str]) -> String {
     scrubbed[..end].to_owned()
 }
 
+/// A URL as `Debug` output may show it: scheme, host, port and path, without the userinfo,
+/// query and fragment, which can hold credentials (`https://user:pass@host/?token=...`).
+/// Text that is not a URL shows as `<not a URL>`, since it may be anything.
+pub struct ShownUrl<'a>(pub &'a str);
+
+impl std::fmt::Debug for ShownUrl<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match url::Url::parse(self.0) {
+            Ok(mut url) => {
+                // Neither fails on a URL with a host; a URL without one has no userinfo.
+                let _ = url.set_username("");
+                let _ = url.set_password(None);
+                url.set_query(None);
+                url.set_fragment(None);
+                std::fmt::Debug::fmt(url.as_str(), f)
+            }
+            Err(_) => f.write_str("<not a URL>"),
+        }
+    }
+}
+
 /// Key names whose values are secrets, compared without case, `_`, `-` or other
 /// punctuation (so `client_secret`, `clientSecret` and `Client-Secret` are one key): any
 /// key containing one of these...
@@ -412,5 +433,16 @@ mod tests {
         assert!(s.len() <= SNIPPET_LIMIT);
         assert!(s.chars().all(|c| c == 'é'));
         assert_eq!(snippet(b"\xff\xfe{", &[]), "\u{fffd}\u{fffd}{");
+    }
+
+    #[test]
+    fn shown_urls_keep_no_userinfo_query_or_fragment() {
+        let shown = |u: &str| format!("{:?}", ShownUrl(u));
+        assert_eq!(
+            shown("https://alice:hunter2-pass@acme.example:8443/api/?token=s3cr3t-q#frag-x"),
+            r#""https://acme.example:8443/api/""#
+        );
+        assert_eq!(shown("https://acme.example"), r#""https://acme.example/""#);
+        assert_eq!(shown("not a url with hunter2-pass"), "<not a URL>");
     }
 }

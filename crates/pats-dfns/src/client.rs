@@ -48,7 +48,13 @@ pub struct DfnsClientBuilder {
 impl fmt::Debug for DfnsClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DfnsClientBuilder")
-            .field("base_url", &self.base_url)
+            .field(
+                "base_url",
+                &self
+                    .base_url
+                    .as_deref()
+                    .map(pats_core::__private::redact::ShownUrl),
+            )
             .field("auth", &self.auth)
             .field("signer", &self.signer)
             .field("options", &self.options)

@@ -219,7 +219,7 @@ struct SecretField {
 const LIST_RESPONSE_LIMIT_SETTING: &str = "SailPointClientBuilder::list_response_limit";
 
 /// Builder of [`SailPointClient`].
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct SailPointClientBuilder {
     base_url: Option<String>,
     auth: Option<Auth>,
@@ -228,6 +228,27 @@ pub struct SailPointClientBuilder {
     refresh_margin: Option<Duration>,
     default_owner: Option<String>,
     list_response_limit: Option<usize>,
+}
+
+impl std::fmt::Debug for SailPointClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The base URL without userinfo or query: they can hold credentials.
+        f.debug_struct("SailPointClientBuilder")
+            .field(
+                "base_url",
+                &self
+                    .base_url
+                    .as_deref()
+                    .map(pats_core::__private::redact::ShownUrl),
+            )
+            .field("auth", &self.auth)
+            .field("version", &self.version)
+            .field("options", &self.options)
+            .field("refresh_margin", &self.refresh_margin)
+            .field("default_owner", &self.default_owner)
+            .field("list_response_limit", &self.list_response_limit)
+            .finish()
+    }
 }
 
 impl SailPointClientBuilder {

@@ -46,7 +46,7 @@ pub enum ApiVersion {
 }
 
 /// Builds a [`ZitadelClient`].
-#[derive(Debug, Default)]
+#[derive(Default)]
 #[must_use]
 pub struct ZitadelClientBuilder {
     base_url: Option<String>,
@@ -55,6 +55,26 @@ pub struct ZitadelClientBuilder {
     default_user: Option<String>,
     api: ApiVersion,
     options: ClientOptions,
+}
+
+impl fmt::Debug for ZitadelClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The base URL without userinfo or query: they can hold credentials.
+        f.debug_struct("ZitadelClientBuilder")
+            .field(
+                "base_url",
+                &self
+                    .base_url
+                    .as_deref()
+                    .map(pats_core::__private::redact::ShownUrl),
+            )
+            .field("auth", &self.auth)
+            .field("organization", &self.organization)
+            .field("default_user", &self.default_user)
+            .field("api", &self.api)
+            .field("options", &self.options)
+            .finish()
+    }
 }
 
 impl ZitadelClientBuilder {

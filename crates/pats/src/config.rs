@@ -42,6 +42,7 @@
 //! ```
 
 use pats_core::__private::env;
+use pats_core::__private::redact::ShownUrl;
 use pats_core::{Error, Result};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -73,7 +74,7 @@ pub enum Config {
 }
 
 /// Dfns settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct DfnsConfig {
@@ -93,7 +94,7 @@ pub struct DfnsConfig {
 }
 
 /// ZITADEL settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ZitadelConfig {
@@ -118,7 +119,7 @@ pub struct ZitadelConfig {
 }
 
 /// SailPoint settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct SailPointConfig {
@@ -140,6 +141,46 @@ pub struct SailPointConfig {
     /// The identity whose tokens are managed when a call names no owner.
     #[serde(default)]
     pub owner_id: Option<String>,
+}
+
+// The base URL is shown without userinfo or query (they can hold credentials); secrets
+// show as secrecy's `[REDACTED]`.
+impl fmt::Debug for DfnsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DfnsConfig")
+            .field("base_url", &self.base_url.as_deref().map(ShownUrl))
+            .field("auth_token", &self.auth_token)
+            .field("credential_id", &self.credential_id)
+            .field("private_key", &self.private_key)
+            .field("private_key_file", &self.private_key_file)
+            .finish()
+    }
+}
+
+impl fmt::Debug for ZitadelConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ZitadelConfig")
+            .field("base_url", &ShownUrl(&self.base_url))
+            .field("pat", &self.pat)
+            .field("key_file", &self.key_file)
+            .field("organization_id", &self.organization_id)
+            .field("user_id", &self.user_id)
+            .field("api", &self.api)
+            .finish()
+    }
+}
+
+impl fmt::Debug for SailPointConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SailPointConfig")
+            .field("base_url", &ShownUrl(&self.base_url))
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("access_token", &self.access_token)
+            .field("api_version", &self.api_version)
+            .field("owner_id", &self.owner_id)
+            .finish()
+    }
 }
 
 /// Parses a version name case-insensitively among `names`, else `InvalidInput` naming `field`.

@@ -197,3 +197,54 @@ fn api_versions_read_from_files_and_environment_as_before() {
         other => panic!("{other}"),
     }
 }
+
+/// A base URL can carry credentials (`user:pass@`, `?token=`): `Debug` of a configuration or
+/// a builder shows it without them, and shows no secret field.
+#[test]
+fn debug_of_configs_and_builders_shows_no_url_credentials() {
+    const URL: &str =
+        "https://alice:url-pass-1234@tenant.example/api?token=url-query-5678#frag-9012";
+    const PLANTED: &[&str] = &[
+        "url-pass-1234",
+        "url-query-5678",
+        "frag-9012",
+        "field-secret-3456",
+    ];
+    let secret = || pats::reexports::secrecy::SecretString::from("field-secret-3456");
+    let mut shown = Vec::new();
+    #[cfg(feature = "dfns")]
+    {
+        let config =
+            pats::DfnsConfig::from_private_key(secret(), "cr-1", secret()).with_base_url(URL);
+        shown.push(format!("{config:?}"));
+        shown.push(format!("{:?}", Config::from(config)));
+        shown.push(format!(
+            "{:?}",
+            pats::dfns::DfnsClient::builder().base_url(URL)
+        ));
+    }
+    #[cfg(feature = "zitadel")]
+    {
+        let config = pats::ZitadelConfig::from_pat(URL, secret());
+        shown.push(format!("{config:?}"));
+        shown.push(format!(
+            "{:?}",
+            pats::zitadel::ZitadelClient::builder().base_url(URL)
+        ));
+    }
+    #[cfg(feature = "sailpoint")]
+    {
+        let config = pats::SailPointConfig::from_client_credentials(URL, "client-1", secret());
+        shown.push(format!("{config:?}"));
+        shown.push(format!(
+            "{:?}",
+            pats::sailpoint::SailPointClient::builder().base_url(URL)
+        ));
+    }
+    for text in &shown {
+        assert!(text.contains("https://tenant.example/api"), "{text}");
+        for planted in PLANTED {
+            assert!(!text.contains(planted), "{planted} in {text}");
+        }
+    }
+}
