@@ -445,6 +445,23 @@ impl Response {
         }
     }
 
+    /// Checks an access token that a token endpoint sent in this answer before it is used:
+    /// not empty, and only the visible ASCII characters a bearer token is made of
+    /// (RFC 6750). A token that breaks either is the server's fault, so an
+    /// [`Error::Decode`] (its value is not quoted), not the caller's `InvalidInput`.
+    pub fn check_access_token(&self, token: &str) -> Result<()> {
+        if token.is_empty() {
+            return Err(self.decode_error("the token endpoint sent an empty `access_token`"));
+        }
+        if !token.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(self.decode_error(
+                "the token endpoint sent an `access_token` with characters a bearer token \
+                 cannot have (only visible ASCII)",
+            ));
+        }
+        Ok(())
+    }
+
     /// Whether the content type is JSON (`application/json` or `*/*+json`); a missing
     /// content type counts as JSON.
     pub fn is_json(&self) -> bool {

@@ -100,9 +100,7 @@ impl TokenFetcher for ClientCredentialsFetcher {
             return Err(crate::error::map_error(&response));
         }
         let answer: TokenAnswer = response.json()?;
-        if answer.access_token.is_empty() {
-            return Err(response.decode_error("the token answer has an empty `access_token`"));
-        }
+        response.check_access_token(&answer.access_token)?;
         Ok(FetchedToken::new(
             SecretString::from(answer.access_token),
             answer.expires_in.map(Duration::from_secs),

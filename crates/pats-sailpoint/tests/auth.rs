@@ -131,6 +131,28 @@ async fn a_huge_expires_in_is_clamped_not_a_panic() {
     }
 }
 
+/// An access token a bearer header cannot carry is the token endpoint's fault: `Decode`,
+/// before any API request, not the caller's `InvalidInput`.
+#[tokio::test]
+async fn an_unusable_access_token_is_decode_not_invalid_input() {
+    for bad in ["", "two words", "line\nbreak", "tab\there", "caf\u{e9}"] {
+        let sim = SailPointSim::start().await;
+        sim.faults().inject(
+            FaultRule::new(Fault::Status {
+                status: 200,
+                body: serde_json::json!({"access_token": bad, "expires_in": 600}),
+            })
+            .path_contains("/oauth/token")
+            .times(1),
+        );
+        let client = client(&sim, ApiVersion::V3);
+        let err = client.list_tokens(&ListTokens::new()).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Decode, "{bad:?}: {err}");
+        assert!(err.to_string().contains("access_token"), "{err}");
+        assert!(sim.api_requests().await.is_empty(), "{bad:?}");
+    }
+}
+
 #[tokio::test]
 async fn with_the_token_endpoint_down_a_thousand_calls_share_one_bounded_fetch() {
     let sim = SailPointSim::start().await;

@@ -265,9 +265,7 @@ impl TokenFetcher for JwtProfileFetcher {
             return Err(map_oauth_error(&response));
         }
         let answer: TokenAnswer = response.json()?;
-        if answer.access_token.expose_secret().is_empty() {
-            return Err(response.decode_error("the token endpoint sent an empty access_token"));
-        }
+        response.check_access_token(answer.access_token.expose_secret())?;
         Ok(FetchedToken::new(
             answer.access_token,
             answer.expires_in.map(Duration::from_secs),

@@ -224,3 +224,26 @@ async fn a_huge_expires_in_is_clamped_not_a_panic() {
         }
     }
 }
+
+/// An access token a bearer header cannot carry is the token endpoint's fault: `Decode`,
+/// before any API request, not the caller's `InvalidInput`.
+#[tokio::test]
+async fn an_unusable_access_token_is_decode_not_invalid_input() {
+    for bad in ["", "two words", "line\nbreak", "caf\u{e9}"] {
+        let sim = sim().await;
+        let key_json = sim.register_test_key(BOT).unwrap();
+        sim.faults().inject(
+            pats_testkit::FaultRule::new(pats_testkit::Fault::Status {
+                status: 200,
+                body: serde_json::json!({"access_token": bad, "expires_in": 600}),
+            })
+            .path_contains("/oauth/v2/token")
+            .times(1),
+        );
+        let client = key_client(&sim, &key_json);
+        let err = client.list(&ListQuery::new()).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Decode, "{bad:?}: {err}");
+        assert!(err.to_string().contains("access_token"), "{err}");
+        assert!(api_requests(&sim).await.is_empty(), "{bad:?}");
+    }
+}
