@@ -678,16 +678,18 @@ mod tests {
         );
     }
 
+    /// A variable lookup over fixed pairs, for `from_lookup`.
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
     #[test]
     fn from_lookup_names_the_missing_variable() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| (*v).to_owned())
-            }
-        };
         let err = SailPointClientBuilder::from_lookup(env(&[
             ("SAIL_BASE_URL", "https://acme.api.identitynow.com"),
             ("SAIL_CLIENT_ID", "cid"),
@@ -724,14 +726,6 @@ mod tests {
 
     #[test]
     fn from_lookup_reads_every_variable_the_facade_reads() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| (*v).to_owned())
-            }
-        };
         let client = SailPointClientBuilder::from_lookup(env(&[
             ("SAIL_BASE_URL", "https://acme.api.identitynow.com"),
             ("SAIL_ACCESS_TOKEN", "bearer-secret-value"),
