@@ -369,8 +369,8 @@ mod tests {
             let fetcher = Arc::new(Scripted::new(Some(Duration::from_secs(secs))));
             let source = CachingTokenSource::new(fetcher.clone());
             assert_eq!(source.token().await.unwrap().expose_secret(), "token-1");
-            // Refreshed 60 s before a day has passed, not never.
-            tokio::time::advance(MAX_TOKEN_LIFETIME - Duration::from_secs(61)).await;
+            // Refreshed 60 s before a day (86,400 s, as documented) has passed, not never.
+            tokio::time::advance(Duration::from_secs(86_400 - 61)).await;
             assert_eq!(source.token().await.unwrap().expose_secret(), "token-1");
             tokio::time::advance(Duration::from_secs(1)).await;
             assert_eq!(source.token().await.unwrap().expose_secret(), "token-2");
@@ -382,7 +382,9 @@ mod tests {
             .with_default_lifetime(Duration::MAX)
             .with_margin(Duration::MAX);
         source.token().await.unwrap();
-        tokio::time::advance(MAX_TOKEN_LIFETIME / 2).await;
+        tokio::time::advance(Duration::from_secs(43_199)).await;
+        assert_eq!(source.token().await.unwrap().expose_secret(), "token-1");
+        tokio::time::advance(Duration::from_secs(1)).await;
         assert_eq!(source.token().await.unwrap().expose_secret(), "token-2");
     }
 
@@ -532,6 +534,17 @@ mod tests {
     #[test]
     fn debug_shows_no_token() {
         let s = StaticToken::new(SecretString::from("static-secret-value"));
-        assert!(!format!("{s:?}").contains("static-secret-value"));
+        assert_eq!(format!("{s:?}"), "StaticToken([REDACTED])");
+        let caching = CachingTokenSource::new(Arc::new(Scripted::new(None)))
+            .with_margin(Duration::from_secs(30));
+        let text = format!("{caching:?}");
+        assert!(text.starts_with("CachingTokenSource {"), "{text}");
+        assert!(text.contains("margin: 30s"), "{text}");
+    }
+
+    #[test]
+    fn only_a_caching_source_can_refresh() {
+        assert!(!StaticToken::new(SecretString::from("t")).can_refresh());
+        assert!(CachingTokenSource::new(Arc::new(Scripted::new(None))).can_refresh());
     }
 }
