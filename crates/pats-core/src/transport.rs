@@ -831,3 +831,30 @@ fn transport_error(what: &str, e: reqwest::Error) -> Error {
         source: Some(Box::new(e)),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_tokens_a_bearer_header_cannot_carry_are_decode_errors() {
+        let body = Bytes::from_static(br#"{"access_token":"x"}"#);
+        let response = Response::new(200, HeaderMap::new(), body);
+        assert!(response.check_access_token("eyJhbGciOi.J9-_~+/=").is_ok());
+        for bad in [
+            "",
+            "two words",
+            "line\nbreak",
+            "tab\there",
+            "caf\u{e9}",
+            "nul\0",
+        ] {
+            let err = response.check_access_token(bad).unwrap_err();
+            assert!(
+                matches!(&err, Error::Decode { status: 200, reason, .. } if reason.contains("`access_token`")),
+                "{bad:?}: {err}"
+            );
+        }
+    }
+}
