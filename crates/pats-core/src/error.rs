@@ -499,4 +499,43 @@ mod tests {
         );
         assert_eq!(Error::invalid("x", "y").api_error(), None);
     }
+
+    #[test]
+    fn a_replicated_error_keeps_the_whole_source_chain_as_text() {
+        #[derive(Debug)]
+        struct Inner;
+        impl fmt::Display for Inner {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("inner cause")
+            }
+        }
+        impl std::error::Error for Inner {}
+        #[derive(Debug)]
+        struct Outer(Inner);
+        impl fmt::Display for Outer {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("outer cause")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        fn chain(e: &dyn std::error::Error) -> Vec<String> {
+            let mut texts = Vec::new();
+            let mut next = e.source();
+            while let Some(cause) = next {
+                texts.push(cause.to_string());
+                next = cause.source();
+            }
+            texts
+        }
+        let e = Error::Transport {
+            message: "connect failed".into(),
+            source: Some(Box::new(Outer(Inner))),
+        };
+        assert_eq!(chain(&e.replicate()), ["outer cause", "inner cause"]);
+        assert_eq!(chain(&e.replicate()), chain(&e));
+    }
 }
