@@ -451,6 +451,43 @@ mod tests {
         assert!(matches!(out, Err(Error::Timeout { .. })));
     }
 
+    /// Calls until the first non-429 answer, the first answering 429 with `retry_after`.
+    async fn calls_with_retry_after(policy: &RetryPolicy, retry_after: &str) -> u32 {
+        let clock = TokioClock::default();
+        let mut calls = 0;
+        let _ = run(policy, &clock, true, |n| {
+            calls += 1;
+            let first = n == 1;
+            let retry_after = retry_after.to_owned();
+            async move {
+                Ok(if first {
+                    resp(429, Some(&retry_after))
+                } else {
+                    resp(200, None)
+                })
+            }
+        })
+        .await;
+        calls
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_up_to_the_limit_is_waited_for_and_past_it_is_not() {
+        let policy = exact()
+            .with_max_retry_after(Duration::from_secs(60))
+            .with_budget(Duration::from_secs(7200));
+        assert_eq!(calls_with_retry_after(&policy, "60").await, 2);
+        assert_eq!(calls_with_retry_after(&policy, "61").await, 1);
+        assert_eq!(calls_with_retry_after(&policy, "3600").await, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_that_ends_exactly_at_the_budget_is_still_taken() {
+        let policy = exact().with_budget(Duration::from_secs(10));
+        assert_eq!(calls_with_retry_after(&policy, "10").await, 2);
+        assert_eq!(calls_with_retry_after(&policy, "11").await, 1);
+    }
+
     #[tokio::test(start_paused = true)]
     async fn gives_up_at_the_budget_with_the_last_answer() {
         let clock = TokioClock::default();
