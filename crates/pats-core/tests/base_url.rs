@@ -4,22 +4,12 @@
 //! In its own test binary because it installs a global subscriber.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::Captured;
+
 use pats_core::__private::transport::parse_base_url;
 use pats_core::{ClientOptions, Error, Transport};
-use std::sync::{Arc, Mutex};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// Bad base URLs, each with a planted secret, and a word the error must say.
 const CASES: &[(&str, &str)] = &[
@@ -42,14 +32,7 @@ const CASES: &[(&str, &str)] = &[
 
 #[test]
 fn base_url_errors_never_quote_the_secret() {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || sink.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let captured = Captured::install_global();
 
     for (input, says) in CASES {
         let secret = input
@@ -77,7 +60,7 @@ fn base_url_errors_never_quote_the_secret() {
             tracing::trace!(error = %err, debug = ?err, "base URL refused");
         }
     }
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = captured.text();
     assert!(log.contains("base URL refused"), "{log}");
     assert!(!log.contains("SECRET"), "{log}");
 }

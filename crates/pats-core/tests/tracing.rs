@@ -4,35 +4,19 @@
 //! misses events whose callsites other test threads registered first).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::Captured;
+use std::sync::Arc;
+
 use pats_core::reexports::secrecy::SecretString;
 use pats_core::{ClientOptions, Request, StaticToken, Transport};
-use std::sync::{Arc, Mutex};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn each_request_is_traced_without_headers_or_bodies() {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || sink.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let captured = Captured::install_global();
 
     let server = MockServer::start().await;
     Mock::given(method("POST"))
@@ -55,7 +39,7 @@ async fn each_request_is_traced_without_headers_or_bodies() {
     )
     .await
     .unwrap();
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = captured.text();
     assert!(log.contains("pats.request"), "{log}");
     assert!(log.contains("path=\"/pats/{id}\""), "{log}");
     assert!(log.contains("status=201"), "{log}");
