@@ -277,18 +277,30 @@ mod tests {
         }
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn hundred_concurrent_callers_cause_one_fetch() {
-        let fetcher = Arc::new(Counting::default());
-        let source = Arc::new(CachingTokenSource::new(fetcher.clone()));
-        let tasks: Vec<_> = (0..100)
+    /// `n` concurrent callers of `source.token()`, each answer in order.
+    async fn concurrent_tokens(
+        source: &Arc<CachingTokenSource>,
+        n: usize,
+    ) -> Vec<Result<SecretString>> {
+        let tasks: Vec<_> = (0..n)
             .map(|_| {
                 let s = source.clone();
                 tokio::spawn(async move { s.token().await })
             })
             .collect();
+        let mut answers = Vec::with_capacity(n);
         for t in tasks {
-            assert_eq!(t.await.unwrap().unwrap().expose_secret(), "token-1");
+            answers.push(t.await.unwrap());
+        }
+        answers
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn hundred_concurrent_callers_cause_one_fetch() {
+        let fetcher = Arc::new(Counting::default());
+        let source = Arc::new(CachingTokenSource::new(fetcher.clone()));
+        for answer in concurrent_tokens(&source, 100).await {
+            assert_eq!(answer.unwrap().expose_secret(), "token-1");
         }
         assert_eq!(fetcher.calls.load(Ordering::SeqCst), 1);
     }
@@ -420,14 +432,8 @@ mod tests {
         fetcher.fail.store(true, Ordering::SeqCst);
         let source = Arc::new(CachingTokenSource::new(fetcher.clone()));
         let started = Instant::now();
-        let tasks: Vec<_> = (0..1000)
-            .map(|_| {
-                let s = source.clone();
-                tokio::spawn(async move { s.token().await })
-            })
-            .collect();
-        for t in tasks {
-            let err = t.await.unwrap().unwrap_err();
+        for answer in concurrent_tokens(&source, 1000).await {
+            let err = answer.unwrap_err();
             let Error::Transport { message, source } = &err else {
                 panic!("{err:?}");
             };
@@ -442,14 +448,8 @@ mod tests {
         assert_eq!(started.elapsed(), Duration::from_millis(50));
         // The next call tries again, and a success is shared the same way.
         fetcher.fail.store(false, Ordering::SeqCst);
-        let tasks: Vec<_> = (0..10)
-            .map(|_| {
-                let s = source.clone();
-                tokio::spawn(async move { s.token().await })
-            })
-            .collect();
-        for t in tasks {
-            assert_eq!(t.await.unwrap().unwrap().expose_secret(), "token-2");
+        for answer in concurrent_tokens(&source, 10).await {
+            assert_eq!(answer.unwrap().expose_secret(), "token-2");
         }
         assert_eq!(fetcher.calls(), 2);
     }
@@ -458,14 +458,8 @@ mod tests {
     async fn a_token_that_expires_at_once_still_serves_the_callers_that_waited() {
         let fetcher = Arc::new(Scripted::new(Some(Duration::ZERO)));
         let source = Arc::new(CachingTokenSource::new(fetcher.clone()));
-        let tasks: Vec<_> = (0..100)
-            .map(|_| {
-                let s = source.clone();
-                tokio::spawn(async move { s.token().await })
-            })
-            .collect();
-        for t in tasks {
-            assert_eq!(t.await.unwrap().unwrap().expose_secret(), "token-1");
+        for answer in concurrent_tokens(&source, 100).await {
+            assert_eq!(answer.unwrap().expose_secret(), "token-1");
         }
         assert_eq!(fetcher.calls(), 1);
         assert_eq!(source.token().await.unwrap().expose_secret(), "token-2");
