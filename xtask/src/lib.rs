@@ -1,13 +1,16 @@
 //! Workspace automation for `pats`, run as `cargo xtask <command>`:
 //!
-//! - `codegen [--check]`: regenerate (or check) `crates/*/src/generated.rs` from
-//!   `crates/*/spec/openapi.json` (see [`codegen`]);
+//! - `contracts [--check]`: check the pinned vendor files under `contracts/` and extract
+//!   (or check) each provider's PAT subset (see [`contracts`]);
+//! - `codegen [--check]`: the same, then regenerate (or check) `crates/*/src/generated.rs`
+//!   from the subsets (see [`codegen`]);
 //! - `test`: everything CI checks, in order, stopping at the first failure (see [`tasks`]);
 //! - `ci`: the same, with `--locked`;
 //! - `bench`: the benchmarks of `crates/pats-bench`, in release mode (see [`bench`]).
 
 pub mod bench;
 pub mod codegen;
+pub mod contracts;
 pub mod tasks;
 
 use std::fmt;

@@ -6,7 +6,10 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  codegen [--check]  generate crates/*/src/generated.rs from crates/*/spec/openapi.json;
+  contracts [--check]
+                     check the pinned vendor files (contracts/*/manifest.json) and extract
+                     each provider's PAT subset to contracts/*/openapi.json
+  codegen [--check]  contracts, then generate crates/*/src/generated.rs from the subsets;
                      with --check, write nothing and fail if any file is stale or missing
   test               fmt, clippy, codegen --check, tests and the `pats` feature matrix
   ci                 the same as `test`, with --locked (the CI entry point)
@@ -35,10 +38,12 @@ fn main() -> ExitCode {
         }
         ["codegen"] => xtask::codegen::run(&root, false),
         ["codegen", "--check"] => xtask::codegen::run(&root, true),
+        ["contracts"] => xtask::contracts::run(&root, false),
+        ["contracts", "--check"] => xtask::contracts::run(&root, true),
         ["test"] => xtask::tasks::run(&root, xtask::tasks::Mode::Test),
         ["ci"] => xtask::tasks::run(&root, xtask::tasks::Mode::Ci),
         ["bench", rest @ ..] => xtask::bench::run(&root, rest),
-        [command, ..] if ["codegen", "test", "ci"].contains(command) => {
+        [command, ..] if ["codegen", "contracts", "test", "ci"].contains(command) => {
             return usage_error(&format!("unexpected arguments for `{command}`"));
         }
         [command, ..] => return usage_error(&format!("unknown command `{command}`")),
