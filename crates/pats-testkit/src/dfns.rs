@@ -19,6 +19,8 @@
 //!
 //! [`Faults`] inject 429, 5xx, 202 (policy approval) answers and latency.
 
+use crate::answer::Answer;
+use crate::contract::Provider;
 use crate::fault::{Fault, FaultRule, Faults};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -133,14 +135,14 @@ struct Reject {
 }
 
 impl Reject {
-    fn into_template(self) -> ResponseTemplate {
-        ResponseTemplate::new(self.status).set_body_json(json!({
+    fn into_template(self) -> Answer {
+        Answer::new(self.status).set_body_json(json!({
             "error": { "status": self.status, "message": self.message }
         }))
     }
 }
 
-type Answer = Result<ResponseTemplate, Reject>;
+type Outcome = Result<Answer, Reject>;
 
 fn error(status: u16, message: impl Into<String>) -> Reject {
     Reject {
@@ -149,8 +151,8 @@ fn error(status: u16, message: impl Into<String>) -> Reject {
     }
 }
 
-fn ok(body: Value) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(body)
+fn ok(body: Value) -> Answer {
+    Answer::new(200).set_body_json(body)
 }
 
 /// `len` random lowercase letters and digits (ids; not secret).
@@ -268,7 +270,7 @@ impl StoredPat {
 }
 
 impl State {
-    fn handle(&mut self, request: &Request) -> ResponseTemplate {
+    fn handle(&mut self, request: &Request) -> Answer {
         self.dispatch(request).unwrap_or_else(Reject::into_template)
     }
 
@@ -296,7 +298,7 @@ impl State {
         Ok(principal)
     }
 
-    fn dispatch(&mut self, request: &Request) -> Answer {
+    fn dispatch(&mut self, request: &Request) -> Outcome {
         let principal = self.principal(request)?;
         let path = request.url.path().to_owned();
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
@@ -335,7 +337,7 @@ impl State {
         }
     }
 
-    fn action_init(&mut self, request: &Request, principal: &Principal) -> Answer {
+    fn action_init(&mut self, request: &Request, principal: &Principal) -> Outcome {
         let fields = [
             "userActionPayload",
             "userActionHttpMethod",
@@ -397,7 +399,7 @@ impl State {
         })))
     }
 
-    fn action(&mut self, request: &Request, principal: &Principal) -> Answer {
+    fn action(&mut self, request: &Request, principal: &Principal) -> Outcome {
         let body = object_body(request, &["challengeIdentifier", "firstFactor"])?;
         let identifier = required_string(&body, "challengeIdentifier")?;
         let Some(Value::Object(factor)) = body.get("firstFactor") else {
@@ -516,7 +518,7 @@ impl State {
             .filter(move |p| !p.deleted && p.linked_user_id == user)
     }
 
-    fn list(&self, principal: &Principal) -> ResponseTemplate {
+    fn list(&self, principal: &Principal) -> Answer {
         let items: Vec<Value> = self
             .visible(principal)
             .map(|p| p.to_json(&self.org_id, &self.app_id))
@@ -524,7 +526,7 @@ impl State {
         ok(json!({ "items": items }))
     }
 
-    fn get(&self, principal: &Principal, id: &str) -> Answer {
+    fn get(&self, principal: &Principal, id: &str) -> Outcome {
         self.visible(principal)
             .find(|p| p.token_id == id)
             .map(|p| ok(p.to_json(&self.org_id, &self.app_id)))
@@ -555,7 +557,7 @@ impl State {
         })
     }
 
-    fn create(&mut self, request: &Request, principal: &Principal) -> Answer {
+    fn create(&mut self, request: &Request, principal: &Principal) -> Outcome {
         let body = object_body(
             request,
             &[
@@ -621,7 +623,7 @@ impl State {
         Ok(ok(answer))
     }
 
-    fn update(&mut self, request: &Request, principal: &Principal, id: &str) -> Answer {
+    fn update(&mut self, request: &Request, principal: &Principal, id: &str) -> Outcome {
         let body = object_body(request, &["name", "externalId"])?;
         let name = optional_string(&body, "name")?;
         if name.as_deref() == Some("") {
@@ -663,10 +665,11 @@ struct DfnsResponder {
 
 impl Respond for DfnsResponder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        self.faults.respond(request, || match self.state.lock() {
-            Ok(mut state) => state.handle(request),
-            Err(_) => error(500, "simulator state is poisoned").into_template(),
-        })
+        self.faults
+            .respond_checked(Provider::Dfns, request, || match self.state.lock() {
+                Ok(mut state) => state.handle(request),
+                Err(_) => error(500, "simulator state is poisoned").into_template(),
+            })
     }
 }
 

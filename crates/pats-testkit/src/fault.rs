@@ -142,6 +142,21 @@ impl Faults {
         Some(rule.fault.clone())
     }
 
+    /// [`Faults::respond`] for a simulator: its normal answer is offered to the contract
+    /// checker (fault answers are deliberately off-contract and are not).
+    pub(crate) fn respond_checked(
+        &self,
+        provider: crate::contract::Provider,
+        request: &wiremock::Request,
+        normal: impl FnOnce() -> crate::answer::Answer,
+    ) -> ResponseTemplate {
+        self.respond(request, || {
+            let answer = normal();
+            crate::contract::observe(provider, request, &answer);
+            answer.into_template()
+        })
+    }
+
     /// The answer to `request`: the matching fault's, or `normal()` (which does the real
     /// work) when no rule matches or the fault only delays.
     pub fn respond(

@@ -7,6 +7,8 @@
 //!
 //! Nothing here listens anywhere but `127.0.0.1`.
 
+mod answer;
+mod contract;
 pub mod fault;
 
 #[cfg(feature = "dfns")]

@@ -24,6 +24,8 @@
 //!
 //! [`Faults`] are consulted first for every request (token endpoint included).
 
+use crate::answer::Answer;
+use crate::contract::Provider;
 use crate::fault::Faults;
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, VecDeque};
@@ -174,8 +176,8 @@ fn six_months_after(t: OffsetDateTime) -> OffsetDateTime {
 }
 
 /// An ErrorResponseDto answer.
-fn dto(status: u16, detail_code: &str, text: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_json(json!({
+fn dto(status: u16, detail_code: &str, text: &str) -> Answer {
+    Answer::new(status).set_body_json(json!({
         "detailCode": detail_code,
         "trackingId": hex(32),
         "messages": [{ "locale": "en-US", "localeOrigin": "DEFAULT", "text": text }],
@@ -183,16 +185,16 @@ fn dto(status: u16, detail_code: &str, text: &str) -> ResponseTemplate {
     }))
 }
 
-fn bad_request(text: &str) -> ResponseTemplate {
+fn bad_request(text: &str) -> Answer {
     dto(400, "400.1 Bad Request Content", text)
 }
 
-fn not_found(text: &str) -> ResponseTemplate {
+fn not_found(text: &str) -> Answer {
     dto(404, "404 Not found", text)
 }
 
-fn unauthorized(error: &str) -> ResponseTemplate {
-    ResponseTemplate::new(401).set_body_json(json!({ "error": error }))
+fn unauthorized(error: &str) -> Answer {
+    Answer::new(401).set_body_json(json!({ "error": error }))
 }
 
 impl SailPointSim {
@@ -380,14 +382,15 @@ struct Responder {
 
 impl Respond for Responder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        self.faults.respond(request, || {
-            let mut state = lock(&self.state);
-            handle(&mut state, request)
-        })
+        self.faults
+            .respond_checked(Provider::SailPoint, request, || {
+                let mut state = lock(&self.state);
+                handle(&mut state, request)
+            })
     }
 }
 
-fn handle(state: &mut State, request: &Request) -> ResponseTemplate {
+fn handle(state: &mut State, request: &Request) -> Answer {
     let path = request.url.path();
     let method = request.method.as_str();
     if path == "/oauth/token" {
@@ -451,7 +454,7 @@ struct Caller {
     identity_id: String,
 }
 
-fn authenticate(state: &State, request: &Request) -> Result<Caller, Box<ResponseTemplate>> {
+fn authenticate(state: &State, request: &Request) -> Result<Caller, Box<Answer>> {
     let header = request
         .headers
         .get("authorization")
@@ -479,7 +482,7 @@ fn authenticate(state: &State, request: &Request) -> Result<Caller, Box<Response
     })
 }
 
-fn rate_limit(state: &mut State, token: &str) -> Option<ResponseTemplate> {
+fn rate_limit(state: &mut State, token: &str) -> Option<Answer> {
     let (max, window) = state.rate_limit;
     let now = Instant::now();
     let hits = state.windows.entry(token.to_owned()).or_default();
@@ -496,7 +499,7 @@ fn rate_limit(state: &mut State, token: &str) -> Option<ResponseTemplate> {
             .unwrap_or(window);
         let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         return Some(
-            ResponseTemplate::new(429)
+            Answer::new(429)
                 .insert_header("Retry-After", secs.max(1).to_string().as_str())
                 .set_body_json(json!({ "message": "Rate Limit Exceeded" })),
         );
@@ -516,10 +519,9 @@ fn content_type(request: &Request) -> String {
         .to_ascii_lowercase()
 }
 
-fn token_endpoint(state: &mut State, request: &Request) -> ResponseTemplate {
-    let oauth = |status: u16, error: &str| {
-        ResponseTemplate::new(status).set_body_json(json!({ "error": error }))
-    };
+fn token_endpoint(state: &mut State, request: &Request) -> Answer {
+    let oauth =
+        |status: u16, error: &str| Answer::new(status).set_body_json(json!({ "error": error }));
     if content_type(request) != "application/x-www-form-urlencoded" {
         return oauth(400, "invalid_request");
     }
@@ -562,7 +564,7 @@ fn token_endpoint(state: &mut State, request: &Request) -> ResponseTemplate {
         (pat.owner_id().to_owned(), Duration::from_secs(validity))
     };
     let token = issue(state, &identity, lifetime);
-    ResponseTemplate::new(200).set_body_json(json!({
+    Answer::new(200).set_body_json(json!({
         "access_token": token,
         "token_type": "bearer",
         "expires_in": lifetime.as_secs(),
@@ -583,7 +585,7 @@ fn render(json: &Value, version: Version) -> Value {
     json
 }
 
-fn check_scope(value: Option<&Value>) -> Result<Value, Box<ResponseTemplate>> {
+fn check_scope(value: Option<&Value>) -> Result<Value, Box<Answer>> {
     match value {
         None | Some(Value::Null) => Ok(json!([ALL_SCOPES])),
         Some(Value::Array(items))
@@ -607,7 +609,7 @@ fn name_taken(state: &State, owner: &str, name: &str, except: Option<&str>) -> b
         .any(|p| p.owner_id() == owner && p.name() == name && Some(p.id()) != except)
 }
 
-fn create(state: &mut State, request: &Request, version: Version, owner: &str) -> ResponseTemplate {
+fn create(state: &mut State, request: &Request, version: Version, owner: &str) -> Answer {
     if content_type(request) != "application/json" {
         return dto(
             415,
@@ -702,7 +704,7 @@ fn create(state: &mut State, request: &Request, version: Version, owner: &str) -
         m.insert("secret".into(), Value::String(pat.secret.clone()));
     }
     state.pats.push(pat);
-    ResponseTemplate::new(200).set_body_json(answer)
+    Answer::new(200).set_body_json(answer)
 }
 
 enum Filter {
@@ -719,7 +721,7 @@ fn parse_filter(expr: &str) -> Option<Filter> {
     }
 }
 
-fn list(state: &State, request: &Request, version: Version, caller: &str) -> ResponseTemplate {
+fn list(state: &State, request: &Request, version: Version, caller: &str) -> Answer {
     let mut owner: Option<String> = None;
     let mut filter = None;
     for (k, v) in request.url.query_pairs() {
@@ -756,10 +758,10 @@ fn list(state: &State, request: &Request, version: Version, caller: &str) -> Res
         })
         .map(|p| render(&p.json, version))
         .collect();
-    ResponseTemplate::new(200).set_body_json(Value::Array(items))
+    Answer::new(200).set_body_json(Value::Array(items))
 }
 
-fn patch(state: &mut State, request: &Request, version: Version, id: &str) -> ResponseTemplate {
+fn patch(state: &mut State, request: &Request, version: Version, id: &str) -> Answer {
     let Some(index) = state.pats.iter().position(|p| p.id() == id) else {
         return not_found(&format!("personal access token '{id}' not found"));
     };
@@ -848,16 +850,16 @@ fn patch(state: &mut State, request: &Request, version: Version, id: &str) -> Re
     let json = Value::Object(m);
     let answer = render(&json, version);
     state.pats[index].json = json;
-    ResponseTemplate::new(200).set_body_json(answer)
+    Answer::new(200).set_body_json(answer)
 }
 
-fn delete(state: &mut State, id: &str) -> ResponseTemplate {
+fn delete(state: &mut State, id: &str) -> Answer {
     let before = state.pats.len();
     state.pats.retain(|p| p.id() != id);
     if state.pats.len() == before {
         return not_found(&format!("personal access token '{id}' not found"));
     }
-    ResponseTemplate::new(204)
+    Answer::new(204)
 }
 
 #[cfg(test)]

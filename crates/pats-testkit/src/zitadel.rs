@@ -20,6 +20,8 @@
 //!
 //! Faults armed with [`ZitadelSim::faults`] are applied before any of this.
 
+use crate::answer::Answer;
+use crate::contract::Provider;
 use crate::fault::Faults;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value, json};
@@ -205,7 +207,7 @@ struct Fail(Code, &'static str, &'static str);
 
 type Outcome = Result<Value, Fail>;
 
-fn error_response(api: Api, fail: &Fail) -> ResponseTemplate {
+fn error_response(api: Api, fail: &Fail) -> Answer {
     let Fail(code, id, message) = fail;
     let text = format!("{message} ({id})");
     let body = match api {
@@ -228,12 +230,11 @@ fn error_response(api: Api, fail: &Fail) -> ResponseTemplate {
             }],
         }),
     };
-    ResponseTemplate::new(code.status()).set_body_json(body)
+    Answer::new(code.status()).set_body_json(body)
 }
 
-fn oauth_error(status: u16, error: &str, description: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status)
-        .set_body_json(json!({ "error": error, "error_description": description }))
+fn oauth_error(status: u16, error: &str, description: &str) -> Answer {
+    Answer::new(status).set_body_json(json!({ "error": error, "error_description": description }))
 }
 
 fn percent_decode(segment: &str) -> String {
@@ -350,7 +351,8 @@ struct Responder {
 
 impl Respond for Responder {
     fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
-        self.faults.respond(request, || self.handle(request))
+        self.faults
+            .respond_checked(Provider::Zitadel, request, || self.handle(request))
     }
 }
 
@@ -362,14 +364,14 @@ impl Responder {
         }
     }
 
-    fn handle(&self, request: &wiremock::Request) -> ResponseTemplate {
+    fn handle(&self, request: &wiremock::Request) -> Answer {
         let path = request.url.path().to_owned();
         let method = request.method.as_str();
         if path == "/oauth/v2/token" {
             return if method == "POST" {
                 self.token_endpoint(request)
             } else {
-                ResponseTemplate::new(405)
+                Answer::new(405)
             };
         }
         let api = if path.starts_with(USER_SERVICE) {
@@ -377,7 +379,7 @@ impl Responder {
         } else if path.starts_with("/management/v1/") {
             Api::V1
         } else {
-            return ResponseTemplate::new(404).set_body_json(json!({
+            return Answer::new(404).set_body_json(json!({
                 "code": 5, "message": "Not Found", "details": []
             }));
         };
@@ -395,7 +397,7 @@ impl Responder {
         let outcome = match api {
             Api::V2 => {
                 if method != "POST" {
-                    return ResponseTemplate::new(405);
+                    return Answer::new(405);
                 }
                 let json_ct = request
                     .headers
@@ -403,7 +405,7 @@ impl Responder {
                     .and_then(|v| v.to_str().ok())
                     .is_some_and(|ct| ct.starts_with("application/json"));
                 if !json_ct {
-                    return ResponseTemplate::new(415);
+                    return Answer::new(415);
                 }
                 let name = &path[USER_SERVICE.len()..];
                 body_object(&request.body).and_then(|body| match name {
@@ -438,7 +440,7 @@ impl Responder {
                         v1_delete(&mut state, &org, user, token)
                     }
                     _ => {
-                        return ResponseTemplate::new(404).set_body_json(json!({
+                        return Answer::new(404).set_body_json(json!({
                             "code": 5, "message": "Not Found", "details": []
                         }));
                     }
@@ -446,12 +448,12 @@ impl Responder {
             }
         };
         match outcome {
-            Ok(body) => ResponseTemplate::new(200).set_body_json(body),
+            Ok(body) => Answer::new(200).set_body_json(body),
             Err(fail) => error_response(api, &fail),
         }
     }
 
-    fn token_endpoint(&self, request: &wiremock::Request) -> ResponseTemplate {
+    fn token_endpoint(&self, request: &wiremock::Request) -> Answer {
         let form: HashMap<String, String> = url::form_urlencoded::parse(&request.body)
             .into_owned()
             .collect();
@@ -483,7 +485,7 @@ impl Responder {
                     .insert(token.clone(), (user_id, expires));
                 state.exchanges += 1;
                 state.last_assertion = Some(claims);
-                ResponseTemplate::new(200).set_body_json(json!({
+                Answer::new(200).set_body_json(json!({
                     "access_token": token,
                     "token_type": "Bearer",
                     "expires_in": lifetime,
