@@ -763,6 +763,25 @@ pub(crate) mod checker {
         };
         let outcome = Contract::of(provider).check(&exchange);
         record(provider, &exchange, &outcome);
+        if let Ok(mut recent) = RECENT.lock() {
+            if recent.len() == RECENT_CAPACITY {
+                recent.pop_front();
+            }
+            recent.push_back((provider.name(), outcome));
+        }
+    }
+
+    const RECENT_CAPACITY: usize = 256;
+    static RECENT: Mutex<std::collections::VecDeque<(&'static str, Outcome)>> =
+        Mutex::new(std::collections::VecDeque::new());
+
+    /// The last outcomes of this process (at most 256), oldest first, by provider name.
+    #[cfg(test)]
+    pub(crate) fn recent() -> Vec<(&'static str, Outcome)> {
+        RECENT
+            .lock()
+            .map(|recent| recent.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     fn record(provider: Provider, exchange: &Exchange<'_>, outcome: &Outcome) {
@@ -1019,7 +1038,9 @@ mod tests {
         let mut ex = Ex::create(json!({}), json!({ "message": "name is required" }));
         ex.status = 400;
         // pats must never send it, refused or not.
-        assert_eq!(rules(&ex.check(&c)), ["request: request body"]);
+        let outcome = ex.check(&c);
+        assert_eq!(rules(&outcome), ["request: request body"]);
+        assert!(!outcome.refused);
         // A raw test request the simulator refuses: fine, and counted as refused.
         ex.from_pats = false;
         let outcome = ex.check(&c);
@@ -1028,7 +1049,9 @@ mod tests {
         // Accepted by the simulator: the simulator is wrong.
         ex.status = 200;
         ex.answer = thing().to_string().into_bytes();
-        assert_eq!(rules(&ex.check(&c)), ["request: request body"]);
+        let outcome = ex.check(&c);
+        assert_eq!(rules(&outcome), ["request: request body"]);
+        assert!(!outcome.refused);
     }
 
     #[test]
@@ -1043,6 +1066,34 @@ mod tests {
         assert_eq!(rules(&outcome), ["request: request body"]);
         assert_eq!(outcome.deviations.len(), 1);
         assert_eq!(outcome.deviations[0].rule, "status 503");
+    }
+
+    /// The whole path: a simulator offers its exchange, the checker records it under the
+    /// provider's name.
+    #[cfg(feature = "sailpoint")]
+    #[test]
+    fn a_simulator_exchange_reaches_the_checker() -> Result<(), Box<dyn std::error::Error>> {
+        use std::io::{Read as _, Write as _};
+        let runtime = tokio::runtime::Runtime::new()?;
+        let sim = runtime.block_on(crate::sailpoint::SailPointSim::start());
+        let address = sim.uri().trim_start_matches("http://").to_owned();
+        let mut stream = std::net::TcpStream::connect(&address)?;
+        stream.write_all(
+            b"GET /contract-probe/nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer)?;
+        assert!(answer.starts_with("HTTP/1.1 4"), "{answer}");
+        let recent = super::checker::recent();
+        let (provider, outcome) = recent
+            .iter()
+            .rev()
+            .find(|(_, o)| o.operation.is_none() && o.refused)
+            .ok_or("the exchange was not checked")?;
+        assert_eq!(*provider, "sailpoint");
+        assert!(outcome.violations.is_empty(), "{outcome:?}");
+        drop(sim);
+        Ok(())
     }
 
     #[test]
