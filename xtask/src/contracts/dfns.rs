@@ -326,7 +326,8 @@ mod tests {
 
     #[test]
     fn refuses_what_the_subset_format_does_not_allow() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+        type Edit = Box<dyn Fn(&mut Value)>;
+        let cases: Vec<(&str, Edit)> = vec![
             ("3.0.x", Box::new(|d| d["openapi"] = json!("3.1.0"))),
             (
                 "does not resolve",
