@@ -174,12 +174,41 @@ fn random_b64(n: usize) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// A JWT-shaped opaque token (Dfns tokens are JWTs): random claims, random signature.
-fn jwt_like(kind: &str, subject: &str) -> String {
+/// The issuer of the simulator's tokens.
+pub const TOKEN_ISSUER: &str = "auth.dfns.io";
+/// The audience of the simulator's tokens.
+pub const TOKEN_AUDIENCE: &str = "dfns:auth:user";
+/// The claim that carries `{orgId, userId, tokenKind}` in Dfns tokens (`@dfns/sdk` reads
+/// `orgId` from it, `utils/authToken.ts`).
+pub const APP_METADATA_CLAIM: &str = "https://custom/app_metadata";
+
+/// A token shaped like a Dfns one: a JWT (`header.payload.signature`, base64url) whose
+/// payload has `iss`, `aud`, `sub` (the organization), `iat`, `exp`, `jti` and the
+/// `https://custom/app_metadata` claim with `orgId`, `userId` and `tokenKind`. The signature
+/// is random: the simulator recognises its tokens by value, not by verifying them.
+fn mint_token(org_id: &str, user_id: &str, token_kind: &str, lifetime_secs: i64) -> String {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"EdDSA","typ":"JWT"}"#);
-    let claims = URL_SAFE_NO_PAD
-        .encode(json!({ "sub": subject, "kind": kind, "nonce": random_b64(24) }).to_string());
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let claims = json!({
+        "iss": TOKEN_ISSUER,
+        "aud": TOKEN_AUDIENCE,
+        "sub": org_id,
+        "iat": now,
+        "exp": now.saturating_add(lifetime_secs),
+        "jti": random_b64(18),
+        APP_METADATA_CLAIM: {
+            "orgId": org_id,
+            "userId": user_id,
+            "tokenKind": token_kind,
+        },
+    });
+    let claims = URL_SAFE_NO_PAD.encode(claims.to_string());
     format!("{header}.{claims}.{}", random_b64(64))
+}
+
+/// A PAT's lifetime: `secondsValid`, else `daysValid`, else one year.
+fn pat_lifetime(days: Option<i64>, seconds: Option<i64>) -> i64 {
+    seconds.unwrap_or_else(|| days.unwrap_or(365).saturating_mul(86_400))
 }
 
 fn now_rfc3339() -> String {
@@ -249,7 +278,7 @@ impl StoredPat {
             })],
             _ => Vec::new(),
         };
-        let mut value = json!({
+        json!({
             "dateCreated": self.date_created,
             "credId": self.cred_id,
             "isActive": self.is_active && !self.deleted,
@@ -261,17 +290,15 @@ impl StoredPat {
             "publicKey": self.public_key,
             "tokenId": self.token_id,
             "permissionAssignments": assignments,
-        });
-        if let (Some(ext), Value::Object(map)) = (&self.external_id, &mut value) {
-            map.insert("externalId".to_owned(), Value::String(ext.clone()));
-        }
-        value
+        })
     }
 }
 
 impl State {
     fn handle(&mut self, request: &Request) -> Answer {
-        self.dispatch(request).unwrap_or_else(Reject::into_template)
+        length_given(request)
+            .and_then(|()| self.dispatch(request))
+            .unwrap_or_else(Reject::into_template)
     }
 
     fn principal(&self, request: &Request) -> Result<Principal, Reject> {
@@ -348,7 +375,7 @@ impl State {
         let payload = required_string(&body, "userActionPayload")?;
         let method = required_string(&body, "userActionHttpMethod")?;
         let path = required_string(&body, "userActionHttpPath")?;
-        let kind = required_string(&body, "userActionServerKind")?;
+        let kind = optional_string(&body, "userActionServerKind")?;
         if !["POST", "PUT", "DELETE", "PATCH", "GET"].contains(&method.as_str()) {
             return Err(error(
                 400,
@@ -361,8 +388,11 @@ impl State {
                 "\"userActionHttpPath\" must be a path starting with /",
             ));
         }
-        if kind != "Api" {
-            return Err(error(400, "\"userActionServerKind\" must be \"Api\""));
+        if kind.is_some_and(|k| k != "Api" && k != "Staff") {
+            return Err(error(
+                400,
+                "\"userActionServerKind\" must be one of [Api, Staff]",
+            ));
         }
         let user_id = principal.user_id().to_owned();
         let credentials: Vec<Value> = self
@@ -376,7 +406,7 @@ impl State {
             })
             .unwrap_or_default();
         let challenge = random_b64(32);
-        let identifier = jwt_like("Challenge", &user_id);
+        let identifier = mint_token(&self.org_id, &user_id, "Temp", 300);
         self.challenges.insert(
             identifier.clone(),
             Challenge {
@@ -391,10 +421,14 @@ impl State {
         Ok(ok(json!({
             "challenge": challenge,
             "challengeIdentifier": identifier,
-            "supportedCredentialKinds": { "firstFactor": ["Key", "Fido2"], "secondFactor": [] },
+            "rp": { "id": "localhost", "name": "pats-testkit" },
+            "supportedCredentialKinds": [
+                { "kind": "Key", "factor": "first", "requiresSecondFactor": false },
+                { "kind": "Fido2", "factor": "first", "requiresSecondFactor": false },
+            ],
             "userVerification": "required",
             "attestation": "direct",
-            "allowCredentials": { "key": credentials, "webauthn": [] },
+            "allowCredentials": { "key": credentials, "passwordProtectedKey": [], "webauthn": [] },
             "externalAuthenticationUrl": "",
         })))
     }
@@ -463,7 +497,7 @@ impl State {
             .ok_or_else(|| unauthorized("signature is not a base64url DER ECDSA signature"))?;
         key.verify(&client_data, &signature)
             .map_err(|_| unauthorized("invalid signature"))?;
-        let token = jwt_like("UserAction", &challenge.user_id);
+        let token = mint_token(&self.org_id, &challenge.user_id, "Temp", 300);
         let action = UserAction {
             user_id: challenge.user_id.clone(),
             method: challenge.method.clone(),
@@ -579,8 +613,8 @@ impl State {
         }
         let permission_id = optional_string(&body, "permissionId")?;
         let external_id = optional_string(&body, "externalId")?;
-        positive_integer(&body, "daysValid")?;
-        positive_integer(&body, "secondsValid")?;
+        let days = positive_integer(&body, "daysValid")?;
+        let seconds = positive_integer(&body, "secondsValid")?;
         if let Some(ext) = &external_id
             && self.external_id_taken(ext, None)
         {
@@ -604,7 +638,12 @@ impl State {
             access_token: String::new(),
             deleted: false,
         };
-        pat.access_token = jwt_like("Pat", &token_id);
+        pat.access_token = mint_token(
+            &self.org_id,
+            &pat.linked_user_id,
+            "Pat",
+            pat_lifetime(days, seconds),
+        );
         self.bearers.insert(
             pat.access_token.clone(),
             Principal::Pat {
@@ -650,7 +689,24 @@ impl State {
     }
 }
 
-/// Activate, deactivate and delete take no body, or `{}`.
+/// A POST or PUT must say how long its body is, even when it has none: `Content-Length`
+/// (`0` without a body) or `Transfer-Encoding: chunked`. HTTP clients send a length where
+/// the method defines a meaning for content (RFC 9110, section 8.6), and the front ends of
+/// HTTP APIs answer 411 Length Required without one; the simulator plays such a front end.
+fn length_given(request: &Request) -> Result<(), Reject> {
+    let needs_length = matches!(request.method.as_str(), "POST" | "PUT");
+    let given = request.headers.contains_key("content-length")
+        || request.headers.contains_key("transfer-encoding");
+    if needs_length && !given {
+        return Err(error(
+            411,
+            "Length Required: send Content-Length (0 without a body)",
+        ));
+    }
+    Ok(())
+}
+
+/// Activate, deactivate and delete take no body (dfns-sdk-rust), or `{}` (@dfns/sdk).
 fn no_body(request: &Request) -> Result<(), Reject> {
     if request.body.is_empty() {
         return Ok(());
@@ -781,8 +837,8 @@ impl DfnsSim {
             .unwrap_or_default();
         let user_id = new_id("us");
         let credential_id = new_id("cr");
-        let auth_token = jwt_like("User", &user_id);
         let mut state = self.state();
+        let auth_token = mint_token(&state.org_id, &user_id, "Token", 86_400);
         state.users.insert(
             user_id.clone(),
             User {
@@ -878,10 +934,10 @@ mod tests {
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         );
-        let token = jwt_like("Pat", "to-1");
+        let token = mint_token("or-1", "us-1", "Pat", 60);
         assert_eq!(token.split('.').count(), 3);
         assert!(token.starts_with("eyJ"));
-        assert_ne!(jwt_like("Pat", "to-1"), token);
+        assert_ne!(mint_token("or-1", "us-1", "Pat", 60), token);
     }
 
     #[test]
