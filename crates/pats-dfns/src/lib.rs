@@ -93,6 +93,7 @@ compile_error!(
 );
 
 mod client;
+mod delegated;
 mod error;
 mod generated;
 mod model;
@@ -101,8 +102,14 @@ mod signer;
 mod user_action;
 
 pub use client::{DEFAULT_BASE_URL, DfnsClient, DfnsClientBuilder};
-pub use generated::{Pat, PatKind, PermissionAssignment};
+pub use delegated::{ChangeKind, PendingChange};
+pub use generated::{
+    AllowCredential, AllowCredentials, AssertionKind, AttestationConveyancePreference,
+    AuthenticatorTransport, CreateUserActionChallengeResponse, CredentialFactor, CredentialKind,
+    PasswordProtectedKeyCredential, PatKind, PermissionAssignment, PersonalAccessToken as Pat,
+    PublicKeyCredentialType, RelyingParty, SupportedCredentialKind, UserVerificationRequirement,
+};
 pub use model::{CreatedPat, NewPat, PatPublicKey, PatUpdate};
 pub use provider::token_info;
 pub use signer::{P256Signer, PatKeyPair, UserActionSigner};
-pub use user_action::USER_ACTION_HEADER;
+pub use user_action::{SignedAssertion, USER_ACTION_HEADER, UserActionChallenge};
