@@ -5,11 +5,18 @@
 //! - `GET /auth/pats`, `GET /auth/pats/{id}`, and the signed changes `POST /auth/pats`,
 //!   `PUT /auth/pats/{id}`, `PUT /auth/pats/{id}/activate`, `PUT /auth/pats/{id}/deactivate`,
 //!   `DELETE /auth/pats/{id}`;
-//! - `POST /auth/action/init` (a fresh random challenge and a JWT-shaped challenge
-//!   identifier) and `POST /auth/action`, which verifies the ECDSA P-256 signature over the
-//!   client data against the user's registered credential, checks `type == "key.get"`, the
-//!   challenge, that the challenge is unused, and issues a single-use user action token bound
-//!   to the signed method, path and body.
+//! - `POST /auth/action/init` (`userActionServerKind` optional, `Api` or `Staff`; a fresh
+//!   random challenge, a JWT challenge identifier, `supportedCredentialKinds` in the user
+//!   action shape `[{kind, factor, requiresSecondFactor}]`) and `POST /auth/action`, which
+//!   verifies the ECDSA P-256 signature over the client data against the user's registered
+//!   credential, checks `type == "key.get"`, the challenge, that the challenge is unused,
+//!   and issues a single-use user action token bound to the signed method, path and body.
+//!
+//! The answers follow the Dfns contract (`contracts/dfns/`); what differs on purpose is in
+//! `contracts/deviations.json`. Tokens are JWTs carrying `iss`, `aud`, `sub`, `iat`, `exp`
+//! and `https://custom/app_metadata` with `orgId`, `userId` and `tokenKind`, as the official
+//! TypeScript SDK reads them. A POST or PUT without `Content-Length` (or chunked encoding)
+//! is answered 411.
 //!
 //! Every request needs `Authorization: Bearer` with a registered user's token or the access
 //! token of an active PAT (PATs cannot create PATs). Bodies are validated as documented:
