@@ -43,8 +43,8 @@ async fn simulator_tokens_carry_the_claims_real_dfns_tokens_carry() {
             claims["https://custom/app_metadata"],
             json!({ "orgId": org, "userId": env.user.user_id, "tokenKind": kind }),
         );
-        assert_eq!(claims["iss"], pats_testkit::dfns::TOKEN_ISSUER);
-        assert_eq!(claims["aud"], pats_testkit::dfns::TOKEN_AUDIENCE);
+        assert_eq!(claims["iss"], "auth.dfns.io");
+        assert_eq!(claims["aud"], "dfns:auth:user");
         assert_eq!(claims["sub"], org.as_str());
         let iat = claims["iat"].as_i64().unwrap();
         let exp = claims["exp"].as_i64().unwrap();
