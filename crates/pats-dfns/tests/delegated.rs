@@ -307,3 +307,108 @@ async fn debug_shows_no_secret() {
     let dbg = format!("{assertion:?}");
     assert!(!dbg.contains(&signature), "{dbg}");
 }
+
+/// A passkey's assertion of `challenge`, as `navigator.credentials.get` returns it:
+/// clientDataJSON, authenticator data (SHA-256 of the rp id, flags, counter), and an ES256
+/// signature over the authenticator data followed by SHA-256(clientDataJSON).
+fn passkey_assertion(
+    key: &SigningKey,
+    credential_id: &str,
+    rp_id: &str,
+    challenge: &str,
+) -> SignedAssertion {
+    use sha2::Digest as _;
+    let client_data = serde_json::to_vec(&serde_json::json!({
+        "type": "webauthn.get",
+        "challenge": challenge,
+        "origin": "http://localhost",
+        "crossOrigin": false,
+    }))
+    .unwrap();
+    let mut authenticator_data = sha2::Sha256::digest(rp_id.as_bytes()).to_vec();
+    authenticator_data.push(0x05); // user present, user verified
+    authenticator_data.extend_from_slice(&7_u32.to_be_bytes());
+    let mut signed = authenticator_data.clone();
+    signed.extend_from_slice(&sha2::Sha256::digest(&client_data));
+    let signature: Signature = key.sign(&signed);
+    SignedAssertion::fido2(
+        credential_id,
+        &client_data,
+        &authenticator_data,
+        signature.to_der().as_bytes(),
+        Some(b"user-handle"),
+    )
+}
+
+#[tokio::test]
+async fn a_passkey_assertion_completes_a_change() {
+    let env = env().await;
+    let client = delegating_client(&env);
+    let passkey = p256::SecretKey::random(&mut rand_core::OsRng);
+    let public_pem = {
+        use p256::pkcs8::EncodePublicKey as _;
+        passkey
+            .public_key()
+            .to_public_key_pem(p256::pkcs8::LineEnding::LF)
+            .unwrap()
+    };
+    assert!(
+        env.sim
+            .add_webauthn_credential(&env.user.user_id, "cr-passkey", &public_pem)
+    );
+    let key = SigningKey::from(&passkey);
+    let pair = PatKeyPair::generate().unwrap();
+
+    let pending = client
+        .create_pat_init(&NewPat::new("by-passkey").public_key_pem(pair.public_key_pem()))
+        .await
+        .unwrap();
+    assert_eq!(
+        pending.challenge().allowed_webauthn_credentials(),
+        ["cr-passkey"]
+    );
+    let (_, pending) = cross(&pending);
+    // The browser sends its assertion as the Dfns wire JSON.
+    let assertion = passkey_assertion(
+        &key,
+        "cr-passkey",
+        pats_testkit::dfns::RP_ID,
+        pending.challenge().challenge(),
+    );
+    let wire = serde_json::to_value(&assertion).unwrap();
+    assert_eq!(wire["kind"], "Fido2");
+    let assertion: SignedAssertion = serde_json::from_value(wire).unwrap();
+    let created = client
+        .create_pat_complete(&pending, &assertion)
+        .await
+        .unwrap();
+    assert_eq!(created.pat.name, "by-passkey");
+    let action = env
+        .sim
+        .received_requests()
+        .await
+        .into_iter()
+        .find(|r| r.url.path() == "/auth/action")
+        .unwrap();
+    let factor = &body_json(&action)["firstFactor"];
+    assert_eq!(factor["kind"], "Fido2");
+    assert_eq!(factor["credentialAssertion"]["credId"], "cr-passkey");
+    assert!(factor["credentialAssertion"]["authenticatorData"].is_string());
+
+    // An assertion for another relying party is refused by the simulator.
+    let id = TokenId::new(created.pat.token_id).unwrap();
+    let pending = client.delete_pat_init(&id).await.unwrap();
+    let wrong_rp = passkey_assertion(
+        &key,
+        "cr-passkey",
+        "evil.example",
+        pending.challenge().challenge(),
+    );
+    match client.delete_pat_complete(&pending, &wrong_rp).await {
+        Err(Error::Unauthenticated(e)) => {
+            assert!(e.message.contains("another relying party"), "{e}");
+        }
+        other => panic!("expected Unauthenticated, got {other:?}"),
+    }
+    assert_eq!(client.list_pats().await.unwrap().len(), 1);
+}

@@ -9,7 +9,8 @@
 //!   random challenge, a JWT challenge identifier, `supportedCredentialKinds` in the user
 //!   action shape `[{kind, factor, requiresSecondFactor}]`) and `POST /auth/action`, which
 //!   verifies the ECDSA P-256 signature over the client data against the user's registered
-//!   credential, checks `type == "key.get"`, the challenge, that the challenge is unused,
+//!   credential (`type == "key.get"`) or a WebAuthn `Fido2` assertion of a credential from
+//!   [`DfnsSim::add_webauthn_credential`], checks the challenge, that it is unused,
 //!   and issues a single-use user action token bound to the signed method, path and body.
 //!
 //! The answers follow the Dfns contract (`contracts/dfns/`); what differs on purpose is in
@@ -36,6 +37,7 @@ use p256::ecdsa::{Signature, VerifyingKey};
 use p256::pkcs8::{DecodePublicKey as _, EncodePrivateKey as _, EncodePublicKey as _, LineEnding};
 use rand_core::{OsRng, RngCore as _};
 use serde_json::{Map, Value, json};
+use sha2::Digest as _;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -77,7 +79,13 @@ impl fmt::Debug for RegisteredUser {
 
 struct User {
     credentials: Vec<(String, VerifyingKey)>,
+    /// WebAuthn (Fido2, passkey) credentials.
+    webauthn: Vec<(String, VerifyingKey)>,
 }
+
+/// The relying party id of the simulator's WebAuthn challenges (`rp.id`): a passkey
+/// assertion's authenticator data starts with its SHA-256.
+pub const RP_ID: &str = "localhost";
 
 #[derive(Clone)]
 enum Principal {
@@ -402,16 +410,19 @@ impl State {
             ));
         }
         let user_id = principal.user_id().to_owned();
-        let credentials: Vec<Value> = self
-            .users
-            .get(&user_id)
-            .map(|u| {
-                u.credentials
-                    .iter()
-                    .map(|(id, _)| json!({ "type": "public-key", "id": id }))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let listed = |pick: fn(&User) -> &Vec<(String, VerifyingKey)>| -> Vec<Value> {
+            self.users
+                .get(&user_id)
+                .map(|u| {
+                    pick(u)
+                        .iter()
+                        .map(|(id, _)| json!({ "type": "public-key", "id": id }))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let credentials = listed(|u| &u.credentials);
+        let webauthn = listed(|u| &u.webauthn);
         let challenge = random_b64(32);
         let identifier = mint_token(&self.org_id, &user_id, "Temp", 300);
         self.challenges.insert(
@@ -428,14 +439,14 @@ impl State {
         Ok(ok(json!({
             "challenge": challenge,
             "challengeIdentifier": identifier,
-            "rp": { "id": "localhost", "name": "pats-testkit" },
+            "rp": { "id": RP_ID, "name": "pats-testkit" },
             "supportedCredentialKinds": [
                 { "kind": "Key", "factor": "first", "requiresSecondFactor": false },
                 { "kind": "Fido2", "factor": "first", "requiresSecondFactor": false },
             ],
             "userVerification": "required",
             "attestation": "direct",
-            "allowCredentials": { "key": credentials, "passwordProtectedKey": [], "webauthn": [] },
+            "allowCredentials": { "key": credentials, "passwordProtectedKey": [], "webauthn": webauthn },
             "externalAuthenticationUrl": "",
         })))
     }
@@ -455,9 +466,16 @@ impl State {
                 format!("\"firstFactor.{unknown}\" is not allowed"),
             ));
         }
-        if factor.get("kind").and_then(Value::as_str) != Some("Key") {
-            return Err(error(400, "\"firstFactor.kind\" must be \"Key\""));
-        }
+        let fido2 = match factor.get("kind").and_then(Value::as_str) {
+            Some("Key") => false,
+            Some("Fido2") => true,
+            _ => {
+                return Err(error(
+                    400,
+                    "\"firstFactor.kind\" must be \"Key\" or \"Fido2\"",
+                ));
+            }
+        };
         let Some(Value::Object(assertion)) = factor.get("credentialAssertion") else {
             return Err(error(
                 400,
@@ -467,6 +485,11 @@ impl State {
         let cred_id = required_string(assertion, "credId")?;
         let client_data_b64 = required_string(assertion, "clientData")?;
         let signature_b64 = required_string(assertion, "signature")?;
+        let authenticator_data_b64 = if fido2 {
+            Some(required_string(assertion, "authenticatorData")?)
+        } else {
+            None
+        };
 
         let unauthorized = |why: &str| error(401, format!("Unauthorized: {why}"));
         let challenge = self
@@ -483,7 +506,10 @@ impl State {
         let key = self
             .users
             .get(principal.user_id())
-            .and_then(|u| u.credentials.iter().find(|(id, _)| *id == cred_id))
+            .and_then(|u| {
+                let list = if fido2 { &u.webauthn } else { &u.credentials };
+                list.iter().find(|(id, _)| *id == cred_id)
+            })
             .map(|(_, key)| *key)
             .ok_or_else(|| unauthorized("credential not found"))?;
         let client_data = URL_SAFE_NO_PAD
@@ -491,8 +517,11 @@ impl State {
             .map_err(|_| unauthorized("clientData is not base64url without padding"))?;
         let parsed: Value = serde_json::from_slice(&client_data)
             .map_err(|_| unauthorized("clientData is not JSON"))?;
-        if parsed.get("type").and_then(Value::as_str) != Some("key.get") {
-            return Err(unauthorized("clientData.type must be \"key.get\""));
+        let expected_type = if fido2 { "webauthn.get" } else { "key.get" };
+        if parsed.get("type").and_then(Value::as_str) != Some(expected_type) {
+            return Err(unauthorized(&format!(
+                "clientData.type must be \"{expected_type}\""
+            )));
         }
         if parsed.get("challenge").and_then(Value::as_str) != Some(challenge.challenge.as_str()) {
             return Err(unauthorized("clientData.challenge does not match"));
@@ -502,7 +531,20 @@ impl State {
             .ok()
             .and_then(|der| Signature::from_der(&der).ok())
             .ok_or_else(|| unauthorized("signature is not a base64url DER ECDSA signature"))?;
-        key.verify(&client_data, &signature)
+        // A key signs the client data; a WebAuthn authenticator signs its authenticator
+        // data followed by SHA-256(clientDataJSON) (WebAuthn Level 2, section 7.2).
+        let signed = match authenticator_data_b64 {
+            None => client_data,
+            Some(b64) => {
+                let mut data = URL_SAFE_NO_PAD
+                    .decode(b64.as_bytes())
+                    .map_err(|_| unauthorized("authenticatorData is not base64url"))?;
+                check_authenticator_data(&data).map_err(&unauthorized)?;
+                data.extend_from_slice(&sha2::Sha256::digest(&client_data));
+                data
+            }
+        };
+        key.verify(&signed, &signature)
             .map_err(|_| unauthorized("invalid signature"))?;
         let token = mint_token(&self.org_id, &challenge.user_id, "Temp", 300);
         let action = UserAction {
@@ -713,6 +755,21 @@ fn length_given(request: &Request) -> Result<(), Reject> {
     Ok(())
 }
 
+/// Authenticator data: SHA-256 of the relying party id, then flags with user presence (0x01)
+/// and user verification (0x04, the challenge asks for it), then a 4-byte counter.
+fn check_authenticator_data(data: &[u8]) -> Result<(), &'static str> {
+    if data.len() < 37 {
+        return Err("authenticatorData is shorter than 37 bytes");
+    }
+    if data[..32] != sha2::Sha256::digest(RP_ID.as_bytes())[..] {
+        return Err("authenticatorData is for another relying party");
+    }
+    if data[32] & 0x05 != 0x05 {
+        return Err("authenticatorData lacks user presence and verification");
+    }
+    Ok(())
+}
+
 /// Activate, deactivate and delete take no body (dfns-sdk-rust), or `{}` (@dfns/sdk).
 fn no_body(request: &Request) -> Result<(), Reject> {
     if request.body.is_empty() {
@@ -853,6 +910,7 @@ impl DfnsSim {
                     credential_id.clone(),
                     VerifyingKey::from(secret.public_key()),
                 )],
+                webauthn: Vec::new(),
             },
         );
         state
@@ -876,6 +934,29 @@ impl DfnsSim {
         match self.state().users.get_mut(user_id) {
             Some(user) => {
                 user.credentials.push((credential_id.to_owned(), key));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Registers a WebAuthn (Fido2, passkey) credential, an SPKI PEM P-256 public key, for
+    /// `user_id`: it is listed in `allowCredentials.webauthn`, and `Fido2` assertions by it
+    /// are verified (client data `webauthn.get`, authenticator data for [`RP_ID`] with user
+    /// presence and verification, ES256 over authenticator data and SHA-256 of the client
+    /// data). Returns `false` when the user is unknown or the key is not a P-256 key.
+    pub fn add_webauthn_credential(
+        &self,
+        user_id: &str,
+        credential_id: &str,
+        public_key_pem: &str,
+    ) -> bool {
+        let Ok(key) = VerifyingKey::from_public_key_pem(public_key_pem.trim()) else {
+            return false;
+        };
+        match self.state().users.get_mut(user_id) {
+            Some(user) => {
+                user.webauthn.push((credential_id.to_owned(), key));
                 true
             }
             None => false,
