@@ -80,7 +80,7 @@ pub fn dfns_single(i: usize) -> Vec<u8> {
 pub fn dfns_challenge() -> Vec<u8> {
     format!(
         concat!(
-            r#"{{"supportedCredentialKinds":{{"firstFactor":["Key","Fido2","Password"],"secondFactor":["Key","Fido2","Totp"]}},"#,
+            r#"{{"supportedCredentialKinds":[{{"kind":"Key","factor":"first","requiresSecondFactor":false}},{{"kind":"Fido2","factor":"first","requiresSecondFactor":false}}],"#,
             r#""challenge":"Y2gtNmUzN2QtZmI0Zi00ZWZkLWJlOGMtZTY4NmM5YWU3YzQy","#,
             r#""challengeIdentifier":"eyJ0eXAiOiJKV1QiLCJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJhdXRoLmRmbnMuaW8iLCJzdWIiOiJ1cy0zdjFmcSJ9.c2lnbmF0dXJlLWJlbmNo","#,
             r#""externalAuthenticationUrl":"","userVerification":"required","attestation":"direct","#,

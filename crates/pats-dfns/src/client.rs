@@ -1,10 +1,14 @@
 //! The Dfns client: builder, typed PAT endpoints and signed raw calls.
 
+use crate::Pat;
 use crate::error::{PROVIDER, check};
-use crate::generated::{CreatePatRequest, ListPatsResponse, Pat, UpdatePatRequest};
+use crate::generated::{
+    CreatePersonalAccessTokenBody, ListPersonalAccessTokensResponse, UpdatePersonalAccessTokenBody,
+};
 use crate::model::{CreatedPat, NewPat, PatPublicKey, PatUpdate};
 use crate::signer::{P256Signer, PatKeyPair, UserActionSigner, check_public_key_pem};
 use crate::user_action::{self, UserActionHook};
+use pats_core::reexports::reqwest::header::{CONTENT_LENGTH, HeaderValue};
 use pats_core::{
     ClientOptions, Error, Request, RequestHook, Response, Result, RetryPolicy, StaticToken,
     TokenId, TokenSource, Transport,
@@ -212,6 +216,132 @@ struct AccessTokenOnly {
     access_token: String,
 }
 
+/// The body of `POST /auth/pats` for `pat`, checked; with the generated private key when
+/// the client makes the PAT's key pair (`generate`), else [`PatPublicKey::Generate`] is
+/// refused.
+pub(crate) fn create_body(
+    pat: &NewPat,
+    generate: bool,
+) -> Result<(CreatePersonalAccessTokenBody, Option<SecretString>)> {
+    let (public_key, private_key) = match &pat.public_key {
+        PatPublicKey::Pem(pem) => (pem.trim().to_owned(), None),
+        PatPublicKey::Generate if generate => {
+            let (private, public) = PatKeyPair::generate()?.into_parts();
+            (public, Some(private))
+        }
+        PatPublicKey::Generate => {
+            return Err(Error::invalid(
+                "public key",
+                "a pending change never carries a private key: generate the PAT's key pair \
+                 yourself (PatKeyPair::generate) and pass its public key",
+            ));
+        }
+    };
+    let body = CreatePersonalAccessTokenBody {
+        name: pat.name.clone(),
+        public_key,
+        permission_id: pat.permission_id.clone(),
+        external_id: pat.external_id.clone(),
+        days_valid: pat.days_valid,
+        seconds_valid: pat.seconds_valid,
+    };
+    check_create_body(&body)?;
+    Ok((body, private_key))
+}
+
+/// The checks of a create body, whoever built it.
+pub(crate) fn check_create_body(body: &CreatePersonalAccessTokenBody) -> Result<()> {
+    check_name(&body.name)?;
+    if body.days_valid.is_some_and(|d| d <= 0) {
+        return Err(Error::invalid("daysValid", "must be greater than 0"));
+    }
+    if body.seconds_valid.is_some_and(|s| s <= 0) {
+        return Err(Error::invalid("secondsValid", "must be greater than 0"));
+    }
+    check_optional_id("permissionId", body.permission_id.as_ref())?;
+    check_optional_id("externalId", body.external_id.as_ref())?;
+    check_public_key_pem(&body.public_key)
+}
+
+/// The body of `PUT /auth/pats/{tokenId}` for `update`, checked.
+pub(crate) fn update_body(update: &PatUpdate) -> Result<UpdatePersonalAccessTokenBody> {
+    let body = UpdatePersonalAccessTokenBody {
+        name: update.name.clone(),
+        external_id: update.external_id.clone(),
+    };
+    check_update_body(&body)?;
+    Ok(body)
+}
+
+/// The checks of an update body, whoever built it.
+pub(crate) fn check_update_body(body: &UpdatePersonalAccessTokenBody) -> Result<()> {
+    if let Some(name) = &body.name {
+        check_name(name)?;
+    }
+    check_optional_id("externalId", body.external_id.as_ref())?;
+    if body.name.is_none() && body.external_id.is_none() {
+        return Err(Error::invalid("update", "set a name and/or an external id"));
+    }
+    Ok(())
+}
+
+/// The changes without a body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Bodiless {
+    Activate,
+    Deactivate,
+    Delete,
+}
+
+impl Bodiless {
+    /// The request for token `id` (checked). A PUT says `Content-Length: 0`: HTTP clients
+    /// should send a length where the method defines a meaning for content (RFC 9110,
+    /// section 8.6), and front ends may answer 411 without one. The DELETE sends no
+    /// length, as both official SDKs do.
+    pub(crate) fn request(self, id: &TokenId) -> Result<Request> {
+        check_token_id(id)?;
+        let request = match self {
+            Self::Activate => Request::put("/auth/pats/{tokenId}/activate").segments([
+                "auth",
+                "pats",
+                id.as_str(),
+                "activate",
+            ]),
+            Self::Deactivate => Request::put("/auth/pats/{tokenId}/deactivate").segments([
+                "auth",
+                "pats",
+                id.as_str(),
+                "deactivate",
+            ]),
+            Self::Delete => {
+                return Ok(Request::delete("/auth/pats/{tokenId}").segments([
+                    "auth",
+                    "pats",
+                    id.as_str(),
+                ]));
+            }
+        };
+        Ok(request.header(CONTENT_LENGTH, HeaderValue::from_static("0")))
+    }
+}
+
+/// The typed create answer: the PAT and its secret, read separately (no `Debug` on it).
+pub(crate) fn created_pat(
+    resp: &Response,
+    private_key: Option<SecretString>,
+) -> Result<CreatedPat> {
+    let created: Pat = resp.json()?;
+    let token: AccessTokenOnly = resp.json()?;
+    if token.access_token.is_empty() {
+        return Err(resp.decode_error("the create answer has an empty accessToken"));
+    }
+    Ok(CreatedPat {
+        pat: created,
+        secret: SecretString::from(token.access_token),
+        private_key,
+    })
+}
+
 impl DfnsClient {
     /// Starts a builder.
     pub fn builder() -> DfnsClientBuilder {
@@ -263,7 +393,7 @@ impl DfnsClient {
     /// Lists the caller's PATs (`GET /auth/pats`; Dfns does not paginate it).
     pub async fn list_pats(&self) -> Result<Vec<Pat>> {
         let request = Request::get("/auth/pats").segments(["auth", "pats"]);
-        let list: ListPatsResponse = self.send(request).await?.json()?;
+        let list: ListPersonalAccessTokensResponse = self.send(request).await?.json()?;
         Ok(list.items)
     }
 
@@ -282,33 +412,7 @@ impl DfnsClient {
     /// approval ([`Error::PendingApproval`]) that key is lost, so where PAT creation is
     /// governed by policies generate a [`PatKeyPair`] first and pass its public key.
     pub async fn create_pat(&self, pat: &NewPat) -> Result<CreatedPat> {
-        check_name(&pat.name)?;
-        if pat.days_valid.is_some_and(|d| d <= 0) {
-            return Err(Error::invalid("daysValid", "must be greater than 0"));
-        }
-        if pat.seconds_valid.is_some_and(|s| s <= 0) {
-            return Err(Error::invalid("secondsValid", "must be greater than 0"));
-        }
-        check_optional_id("permissionId", pat.permission_id.as_ref())?;
-        check_optional_id("externalId", pat.external_id.as_ref())?;
-        let (public_key, private_key) = match &pat.public_key {
-            PatPublicKey::Pem(pem) => {
-                check_public_key_pem(pem)?;
-                (pem.trim().to_owned(), None)
-            }
-            PatPublicKey::Generate => {
-                let (private, public) = PatKeyPair::generate()?.into_parts();
-                (public, Some(private))
-            }
-        };
-        let body = CreatePatRequest {
-            name: pat.name.clone(),
-            public_key,
-            permission_id: pat.permission_id.clone(),
-            external_id: pat.external_id.clone(),
-            days_valid: pat.days_valid,
-            seconds_valid: pat.seconds_valid,
-        };
+        let (body, private_key) = create_body(pat, true)?;
         let request = self.signed(
             Request::post("/auth/pats")
                 .segments(["auth", "pats"])
@@ -316,32 +420,13 @@ impl DfnsClient {
                 .idempotent(false),
         )?;
         let resp = self.send(request).await?;
-        let created: Pat = resp.json()?;
-        let token: AccessTokenOnly = resp.json()?;
-        if token.access_token.is_empty() {
-            return Err(resp.decode_error("the create answer has an empty accessToken"));
-        }
-        Ok(CreatedPat {
-            pat: created,
-            secret: SecretString::from(token.access_token),
-            private_key,
-        })
+        created_pat(&resp, private_key)
     }
 
     /// Changes a PAT's name and/or external id (`PUT /auth/pats/{tokenId}`, signed).
     pub async fn update_pat(&self, id: &TokenId, update: &PatUpdate) -> Result<Pat> {
         check_token_id(id)?;
-        if let Some(name) = &update.name {
-            check_name(name)?;
-        }
-        check_optional_id("externalId", update.external_id.as_ref())?;
-        if update.name.is_none() && update.external_id.is_none() {
-            return Err(Error::invalid("update", "set a name and/or an external id"));
-        }
-        let body = UpdatePatRequest {
-            name: update.name.clone(),
-            external_id: update.external_id.clone(),
-        };
+        let body = update_body(update)?;
         let request = self.signed(
             Request::put("/auth/pats/{tokenId}")
                 .segments(["auth", "pats", id.as_str()])
@@ -352,40 +437,21 @@ impl DfnsClient {
 
     /// Activates a PAT (`PUT /auth/pats/{tokenId}/activate`, signed, no body).
     pub async fn activate_pat(&self, id: &TokenId) -> Result<Pat> {
-        self.bodiless_change(
-            Request::put("/auth/pats/{tokenId}/activate"),
-            id,
-            Some("activate"),
-        )
-        .await
+        self.bodiless_change(Bodiless::Activate, id).await
     }
 
     /// Deactivates a PAT (`PUT /auth/pats/{tokenId}/deactivate`, signed, no body).
     pub async fn deactivate_pat(&self, id: &TokenId) -> Result<Pat> {
-        self.bodiless_change(
-            Request::put("/auth/pats/{tokenId}/deactivate"),
-            id,
-            Some("deactivate"),
-        )
-        .await
+        self.bodiless_change(Bodiless::Deactivate, id).await
     }
 
     /// Deletes (archives) a PAT (`DELETE /auth/pats/{tokenId}`, signed, no body).
     pub async fn delete_pat(&self, id: &TokenId) -> Result<Pat> {
-        self.bodiless_change(Request::delete("/auth/pats/{tokenId}"), id, None)
-            .await
+        self.bodiless_change(Bodiless::Delete, id).await
     }
 
-    async fn bodiless_change(
-        &self,
-        request: Request,
-        id: &TokenId,
-        last: Option<&str>,
-    ) -> Result<Pat> {
-        check_token_id(id)?;
-        let mut segments = vec!["auth", "pats", id.as_str()];
-        segments.extend(last);
-        let request = self.signed(request.segments(segments))?;
+    async fn bodiless_change(&self, change: Bodiless, id: &TokenId) -> Result<Pat> {
+        let request = self.signed(change.request(id)?)?;
         self.send(request).await?.json()
     }
 }

@@ -28,11 +28,13 @@ fn api_error(resp: &Response) -> Error {
         Some(ErrorBody {
             error: Some(detail),
             message,
-        }) => (detail.id, detail.message.or(message)),
+            code,
+        }) => (detail.id.or(code), detail.message.or(message)),
         Some(ErrorBody {
             error: None,
             message,
-        }) => (None, message),
+            code,
+        }) => (code, message),
         None => (None, None),
     };
     let request_id = resp

@@ -3,63 +3,246 @@
 
 #![allow(dead_code)]
 
-/// A credential allowed to sign the challenge.
+/// The `AllowCredential` schema.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct AllowCredential {
-    /// The credential id.
+    /// The `id` field.
     pub id: String,
-    /// `public-key`.
+    /// types.ts types it as one value or an array; pats reads an array.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<String>,
+    pub transports: Option<Vec<AuthenticatorTransport>>,
+    /// The `type` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<PublicKeyCredentialType>,
 }
 
-/// Credentials allowed to sign, by kind.
+/// The `AllowCredentials` schema.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct AllowCredentials {
-    /// Key credentials.
+    /// The `key` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<Vec<AllowCredential>>,
-    /// Password-protected key credentials.
+    /// The `passwordProtectedKey` field.
     #[serde(
         rename = "passwordProtectedKey",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub password_protected_key: Option<Vec<serde_json::Value>>,
-    /// WebAuthn credentials.
+    pub password_protected_key: Option<Vec<PasswordProtectedKeyCredential>>,
+    /// The `webauthn` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webauthn: Option<Vec<AllowCredential>>,
 }
 
-/// Body of POST /auth/pats.
+/// The `AssertionKind` schema.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(from = "String", into = "String")]
+#[non_exhaustive]
+pub enum AssertionKind {
+    /// Wire value `Fido2`.
+    #[serde(rename = "Fido2")]
+    Fido2,
+    /// Wire value `Key`.
+    #[serde(rename = "Key")]
+    Key,
+    /// Wire value `Password`.
+    #[serde(rename = "Password")]
+    Password,
+    /// Wire value `PasswordProtectedKey`.
+    #[serde(rename = "PasswordProtectedKey")]
+    PasswordProtectedKey,
+    /// Wire value `Totp`.
+    #[serde(rename = "Totp")]
+    Totp,
+    /// A wire value unknown when this code was generated, kept as is.
+    Other(String),
+}
+
+impl AssertionKind {
+    /// The wire value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Fido2 => "Fido2",
+            Self::Key => "Key",
+            Self::Password => "Password",
+            Self::PasswordProtectedKey => "PasswordProtectedKey",
+            Self::Totp => "Totp",
+            Self::Other(value) => value.as_str(),
+        }
+    }
+}
+
+impl From<String> for AssertionKind {
+    fn from(value: String) -> Self {
+        match value.as_str() {
+            "Fido2" => Self::Fido2,
+            "Key" => Self::Key,
+            "Password" => Self::Password,
+            "PasswordProtectedKey" => Self::PasswordProtectedKey,
+            "Totp" => Self::Totp,
+            _ => Self::Other(value),
+        }
+    }
+}
+
+impl From<AssertionKind> for String {
+    fn from(value: AssertionKind) -> Self {
+        match value {
+            AssertionKind::Other(value) => value,
+            known => known.as_str().to_owned(),
+        }
+    }
+}
+
+/// The `AttestationConveyancePreference` schema.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(from = "String", into = "String")]
+#[non_exhaustive]
+pub enum AttestationConveyancePreference {
+    /// Wire value `none`.
+    #[serde(rename = "none")]
+    None,
+    /// Wire value `indirect`.
+    #[serde(rename = "indirect")]
+    Indirect,
+    /// Wire value `direct`.
+    #[serde(rename = "direct")]
+    Direct,
+    /// Wire value `enterprise`.
+    #[serde(rename = "enterprise")]
+    Enterprise,
+    /// A wire value unknown when this code was generated, kept as is.
+    Other(String),
+}
+
+impl AttestationConveyancePreference {
+    /// The wire value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::None => "none",
+            Self::Indirect => "indirect",
+            Self::Direct => "direct",
+            Self::Enterprise => "enterprise",
+            Self::Other(value) => value.as_str(),
+        }
+    }
+}
+
+impl From<String> for AttestationConveyancePreference {
+    fn from(value: String) -> Self {
+        match value.as_str() {
+            "none" => Self::None,
+            "indirect" => Self::Indirect,
+            "direct" => Self::Direct,
+            "enterprise" => Self::Enterprise,
+            _ => Self::Other(value),
+        }
+    }
+}
+
+impl From<AttestationConveyancePreference> for String {
+    fn from(value: AttestationConveyancePreference) -> Self {
+        match value {
+            AttestationConveyancePreference::Other(value) => value,
+            known => known.as_str().to_owned(),
+        }
+    }
+}
+
+/// The `AuthenticatorTransport` schema.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(from = "String", into = "String")]
+#[non_exhaustive]
+pub enum AuthenticatorTransport {
+    /// Wire value `usb`.
+    #[serde(rename = "usb")]
+    Usb,
+    /// Wire value `nfc`.
+    #[serde(rename = "nfc")]
+    Nfc,
+    /// Wire value `ble`.
+    #[serde(rename = "ble")]
+    Ble,
+    /// Wire value `smart-card`.
+    #[serde(rename = "smart-card")]
+    SmartCard,
+    /// Wire value `hybrid`.
+    #[serde(rename = "hybrid")]
+    Hybrid,
+    /// Wire value `internal`.
+    #[serde(rename = "internal")]
+    Internal,
+    /// A wire value unknown when this code was generated, kept as is.
+    Other(String),
+}
+
+impl AuthenticatorTransport {
+    /// The wire value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Usb => "usb",
+            Self::Nfc => "nfc",
+            Self::Ble => "ble",
+            Self::SmartCard => "smart-card",
+            Self::Hybrid => "hybrid",
+            Self::Internal => "internal",
+            Self::Other(value) => value.as_str(),
+        }
+    }
+}
+
+impl From<String> for AuthenticatorTransport {
+    fn from(value: String) -> Self {
+        match value.as_str() {
+            "usb" => Self::Usb,
+            "nfc" => Self::Nfc,
+            "ble" => Self::Ble,
+            "smart-card" => Self::SmartCard,
+            "hybrid" => Self::Hybrid,
+            "internal" => Self::Internal,
+            _ => Self::Other(value),
+        }
+    }
+}
+
+impl From<AuthenticatorTransport> for String {
+    fn from(value: AuthenticatorTransport) -> Self {
+        match value {
+            AuthenticatorTransport::Other(value) => value,
+            known => known.as_str().to_owned(),
+        }
+    }
+}
+
+/// The `CreatePersonalAccessTokenBody` schema.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
-pub struct CreatePatRequest {
-    /// Lifetime in days (> 0).
+pub struct CreatePersonalAccessTokenBody {
+    /// The `daysValid` field.
     #[serde(rename = "daysValid", default, skip_serializing_if = "Option::is_none")]
     pub days_valid: Option<i64>,
-    /// Caller-chosen unique id (a duplicate answers 409).
+    /// The `externalId` field.
     #[serde(
         rename = "externalId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub external_id: Option<String>,
-    /// Token name (at least one character).
+    /// The `name` field.
     pub name: String,
-    /// A permission to assign to the token.
+    /// The `permissionId` field.
     #[serde(
         rename = "permissionId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub permission_id: Option<String>,
-    /// PEM public key of the key pair that signs with this PAT.
+    /// PEM public key.
     #[serde(rename = "publicKey")]
     pub public_key: String,
-    /// Lifetime in seconds (> 0); overrides daysValid.
+    /// The `secondsValid` field.
     #[serde(
         rename = "secondsValid",
         default,
@@ -68,126 +251,288 @@ pub struct CreatePatRequest {
     pub seconds_valid: Option<i64>,
 }
 
-/// A key credential's signature over the client data.
+/// The `CreateUserActionChallengeBody` schema.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct CreateUserActionChallengeBody {
+    /// The `userActionHttpMethod` field.
+    #[serde(rename = "userActionHttpMethod")]
+    pub user_action_http_method: String,
+    /// The `userActionHttpPath` field.
+    #[serde(rename = "userActionHttpPath")]
+    pub user_action_http_path: String,
+    /// The exact body the signed call sends ("" without a body).
+    #[serde(rename = "userActionPayload")]
+    pub user_action_payload: String,
+    /// The `userActionServerKind` field.
+    #[serde(
+        rename = "userActionServerKind",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub user_action_server_kind: Option<UserActionServerKind>,
+}
+
+/// The user action challenge (not the login challenge's shape).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct CreateUserActionChallengeResponse {
+    /// The `allowCredentials` field.
+    #[serde(
+        rename = "allowCredentials",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allow_credentials: Option<AllowCredentials>,
+    /// The `attestation` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<AttestationConveyancePreference>,
+    /// The `challenge` field.
+    pub challenge: String,
+    /// The `externalAuthenticationUrl` field.
+    #[serde(
+        rename = "externalAuthenticationUrl",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub external_authentication_url: Option<String>,
+    /// The `rp` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rp: Option<RelyingParty>,
+    /// The `supportedCredentialKinds` field.
+    #[serde(
+        rename = "supportedCredentialKinds",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub supported_credential_kinds: Option<Vec<SupportedCredentialKind>>,
+    /// The `userVerification` field.
+    #[serde(
+        rename = "userVerification",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub user_verification: Option<UserVerificationRequirement>,
+}
+
+/// The `CreateUserActionSignatureBody` schema.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct CreateUserActionSignatureBody {
+    /// The `challengeIdentifier` field.
+    #[serde(rename = "challengeIdentifier")]
+    pub challenge_identifier: String,
+    /// The `firstFactor` field.
+    #[serde(rename = "firstFactor")]
+    pub first_factor: UserActionAssertion,
+    /// The `secondFactor` field.
+    #[serde(
+        rename = "secondFactor",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub second_factor: Option<UserActionAssertion>,
+}
+
+/// clientData, signature, authenticatorData: base64url. authenticatorData is required for Fido2.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct CredentialAssertion {
-    /// base64url (no padding) of the client data JSON.
+    /// The `algorithm` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<String>,
+    /// The `authenticatorData` field.
+    #[serde(
+        rename = "authenticatorData",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub authenticator_data: Option<String>,
+    /// The `clientData` field.
     #[serde(rename = "clientData")]
     pub client_data: String,
-    /// The signing credential's id.
+    /// The `credId` field.
     #[serde(rename = "credId")]
     pub cred_id: String,
-    /// base64url (no padding) of the DER ECDSA signature.
+    /// The `signature` field.
     pub signature: String,
+    /// The `userHandle` field.
+    #[serde(
+        rename = "userHandle",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub user_handle: Option<String>,
 }
 
-/// An error answer: `{"error": {...}}` or a flat `{"message"}`.
+/// The `CredentialFactor` schema.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(from = "String", into = "String")]
+#[non_exhaustive]
+pub enum CredentialFactor {
+    /// Wire value `first`.
+    #[serde(rename = "first")]
+    First,
+    /// Wire value `second`.
+    #[serde(rename = "second")]
+    Second,
+    /// Wire value `either`.
+    #[serde(rename = "either")]
+    Either,
+    /// A wire value unknown when this code was generated, kept as is.
+    Other(String),
+}
+
+impl CredentialFactor {
+    /// The wire value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::First => "first",
+            Self::Second => "second",
+            Self::Either => "either",
+            Self::Other(value) => value.as_str(),
+        }
+    }
+}
+
+impl From<String> for CredentialFactor {
+    fn from(value: String) -> Self {
+        match value.as_str() {
+            "first" => Self::First,
+            "second" => Self::Second,
+            "either" => Self::Either,
+            _ => Self::Other(value),
+        }
+    }
+}
+
+impl From<CredentialFactor> for String {
+    fn from(value: CredentialFactor) -> Self {
+        match value {
+            CredentialFactor::Other(value) => value,
+            known => known.as_str().to_owned(),
+        }
+    }
+}
+
+/// The `CredentialKind` schema.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(from = "String", into = "String")]
+#[non_exhaustive]
+pub enum CredentialKind {
+    /// Wire value `Fido2`.
+    #[serde(rename = "Fido2")]
+    Fido2,
+    /// Wire value `Key`.
+    #[serde(rename = "Key")]
+    Key,
+    /// Wire value `Password`.
+    #[serde(rename = "Password")]
+    Password,
+    /// Wire value `Totp`.
+    #[serde(rename = "Totp")]
+    Totp,
+    /// Wire value `RecoveryKey`.
+    #[serde(rename = "RecoveryKey")]
+    RecoveryKey,
+    /// Wire value `PasswordProtectedKey`.
+    #[serde(rename = "PasswordProtectedKey")]
+    PasswordProtectedKey,
+    /// A wire value unknown when this code was generated, kept as is.
+    Other(String),
+}
+
+impl CredentialKind {
+    /// The wire value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Fido2 => "Fido2",
+            Self::Key => "Key",
+            Self::Password => "Password",
+            Self::Totp => "Totp",
+            Self::RecoveryKey => "RecoveryKey",
+            Self::PasswordProtectedKey => "PasswordProtectedKey",
+            Self::Other(value) => value.as_str(),
+        }
+    }
+}
+
+impl From<String> for CredentialKind {
+    fn from(value: String) -> Self {
+        match value.as_str() {
+            "Fido2" => Self::Fido2,
+            "Key" => Self::Key,
+            "Password" => Self::Password,
+            "Totp" => Self::Totp,
+            "RecoveryKey" => Self::RecoveryKey,
+            "PasswordProtectedKey" => Self::PasswordProtectedKey,
+            _ => Self::Other(value),
+        }
+    }
+}
+
+impl From<CredentialKind> for String {
+    fn from(value: CredentialKind) -> Self {
+        match value {
+            CredentialKind::Other(value) => value,
+            known => known.as_str().to_owned(),
+        }
+    }
+}
+
+/// `{"error": {...}}` or a flat `{"message", "code"?}`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct ErrorBody {
+    /// The `code` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// The `error` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorDetail>,
-    /// Flat message.
+    /// The `message` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
 
-/// The `error` object of an error answer.
+/// The `ErrorDetail` schema.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct ErrorDetail {
-    /// More details, any shape.
+    /// The `details` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<serde_json::Value>,
-    /// The provider's error id.
+    /// The `id` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// What went wrong.
+    /// The `message` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    /// HTTP status.
+    /// The `status` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
 }
 
-/// The first factor of a user action.
+/// The `ListPersonalAccessTokensResponse` schema.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
-pub struct FirstFactor {
-    /// The `credentialAssertion` field.
-    #[serde(rename = "credentialAssertion")]
-    pub credential_assertion: CredentialAssertion,
-    /// `Key`.
-    pub kind: String,
+pub struct ListPersonalAccessTokensResponse {
+    /// The `items` field.
+    pub items: Vec<PersonalAccessToken>,
 }
 
-/// Answer of GET /auth/pats (no pagination).
+/// The `PasswordProtectedKeyCredential` schema.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
-pub struct ListPatsResponse {
-    /// The tokens.
-    pub items: Vec<Pat>,
+pub struct PasswordProtectedKeyCredential {
+    /// The `id` field.
+    pub id: String,
+    /// The `type` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<PublicKeyCredentialType>,
 }
 
-/// A Personal Access Token as Dfns describes it (never its secret). Dfns does not report an expiry time.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[non_exhaustive]
-pub struct Pat {
-    /// Id of the credential (the PAT's public key) at Dfns.
-    #[serde(rename = "credId", default, skip_serializing_if = "Option::is_none")]
-    pub cred_id: Option<String>,
-    /// When the token was created.
-    #[serde(rename = "dateCreated", with = "pats_core::__private::wire::rfc3339")]
-    pub date_created: time::OffsetDateTime,
-    /// Caller-chosen unique id, when set.
-    #[serde(
-        rename = "externalId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub external_id: Option<String>,
-    /// Whether the token can be used.
-    #[serde(rename = "isActive")]
-    pub is_active: bool,
-    /// The `kind` field.
-    pub kind: PatKind,
-    /// The application the token is linked to.
-    #[serde(
-        rename = "linkedAppId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub linked_app_id: Option<String>,
-    /// The user the token acts as.
-    #[serde(
-        rename = "linkedUserId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub linked_user_id: Option<String>,
-    /// The token name.
-    pub name: String,
-    /// The organization.
-    #[serde(rename = "orgId", default, skip_serializing_if = "Option::is_none")]
-    pub org_id: Option<String>,
-    /// Permissions assigned to the token.
-    #[serde(
-        rename = "permissionAssignments",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub permission_assignments: Option<Vec<PermissionAssignment>>,
-    /// The PEM public key registered with the token.
-    #[serde(rename = "publicKey", default, skip_serializing_if = "Option::is_none")]
-    pub public_key: Option<String>,
-    /// The token id (`to-…`).
-    #[serde(rename = "tokenId")]
-    pub token_id: String,
-}
-
-/// Kind of a Dfns credential token. Unknown kinds are kept in `Other`.
+/// Access token kind.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(from = "String", into = "String")]
 #[non_exhaustive]
@@ -257,28 +602,28 @@ impl From<PatKind> for String {
     }
 }
 
-/// A permission assigned to a token.
+/// The `PermissionAssignment` schema.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct PermissionAssignment {
-    /// Id of the assignment.
+    /// The `assignmentId` field.
     #[serde(
         rename = "assignmentId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub assignment_id: Option<String>,
-    /// Operations the permission allows, when sent.
+    /// The `operations` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operations: Option<Vec<String>>,
-    /// Id of the permission.
+    /// The `permissionId` field.
     #[serde(
         rename = "permissionId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub permission_id: Option<String>,
-    /// Name of the permission.
+    /// The `permissionName` field.
     #[serde(
         rename = "permissionName",
         default,
@@ -287,93 +632,240 @@ pub struct PermissionAssignment {
     pub permission_name: Option<String>,
 }
 
-/// Body of PUT /auth/pats/{tokenId}.
+/// A Personal Access Token.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
-pub struct UpdatePatRequest {
-    /// New external id.
+pub struct PersonalAccessToken {
+    /// The `credId` field.
+    #[serde(rename = "credId", default, skip_serializing_if = "Option::is_none")]
+    pub cred_id: Option<String>,
+    /// ISO 8601, UTC.
+    #[serde(rename = "dateCreated", with = "pats_core::__private::wire::rfc3339")]
+    pub date_created: time::OffsetDateTime,
+    /// The `isActive` field.
+    #[serde(rename = "isActive")]
+    pub is_active: bool,
+    /// The `kind` field.
+    pub kind: PatKind,
+    /// The `linkedAppId` field.
+    #[serde(
+        rename = "linkedAppId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub linked_app_id: Option<String>,
+    /// The `linkedUserId` field.
+    #[serde(
+        rename = "linkedUserId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub linked_user_id: Option<String>,
+    /// The `name` field.
+    pub name: String,
+    /// The `orgId` field.
+    #[serde(rename = "orgId", default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
+    /// The `permissionAssignments` field.
+    #[serde(
+        rename = "permissionAssignments",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub permission_assignments: Option<Vec<PermissionAssignment>>,
+    /// The `publicKey` field.
+    #[serde(rename = "publicKey", default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+    /// The `tokenId` field.
+    #[serde(rename = "tokenId")]
+    pub token_id: String,
+}
+
+/// The `PublicKeyCredentialType` schema.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(from = "String", into = "String")]
+#[non_exhaustive]
+pub enum PublicKeyCredentialType {
+    /// Wire value `public-key`.
+    #[serde(rename = "public-key")]
+    PublicKey,
+    /// A wire value unknown when this code was generated, kept as is.
+    Other(String),
+}
+
+impl PublicKeyCredentialType {
+    /// The wire value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::PublicKey => "public-key",
+            Self::Other(value) => value.as_str(),
+        }
+    }
+}
+
+impl From<String> for PublicKeyCredentialType {
+    fn from(value: String) -> Self {
+        match value.as_str() {
+            "public-key" => Self::PublicKey,
+            _ => Self::Other(value),
+        }
+    }
+}
+
+impl From<PublicKeyCredentialType> for String {
+    fn from(value: PublicKeyCredentialType) -> Self {
+        match value {
+            PublicKeyCredentialType::Other(value) => value,
+            known => known.as_str().to_owned(),
+        }
+    }
+}
+
+/// The `RelyingParty` schema.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct RelyingParty {
+    /// The `id` field.
+    pub id: String,
+    /// The `name` field.
+    pub name: String,
+}
+
+/// The `SupportedCredentialKind` schema.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct SupportedCredentialKind {
+    /// The `factor` field.
+    pub factor: CredentialFactor,
+    /// The `kind` field.
+    pub kind: CredentialKind,
+    /// The `requiresSecondFactor` field.
+    #[serde(rename = "requiresSecondFactor")]
+    pub requires_second_factor: bool,
+}
+
+/// The `UpdatePersonalAccessTokenBody` schema.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct UpdatePersonalAccessTokenBody {
+    /// The `externalId` field.
     #[serde(
         rename = "externalId",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub external_id: Option<String>,
-    /// New name.
+    /// The `name` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 
-/// Answer of POST /auth/action/init.
+/// One factor. types.ts has a union by kind: Fido2/Key/PasswordProtectedKey carry credentialAssertion, Password carries password, Totp carries otpCode (second factor only).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
-pub struct UserActionChallenge {
-    /// The `allowCredentials` field.
+pub struct UserActionAssertion {
+    /// The `credentialAssertion` field.
     #[serde(
-        rename = "allowCredentials",
+        rename = "credentialAssertion",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub allow_credentials: Option<AllowCredentials>,
-    /// WebAuthn attestation preference.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attestation: Option<String>,
-    /// The challenge (already base64url).
-    pub challenge: String,
-    /// Identifies the challenge in POST /auth/action.
-    #[serde(rename = "challengeIdentifier")]
-    pub challenge_identifier: String,
-    /// URL for external authentication.
-    #[serde(
-        rename = "externalAuthenticationUrl",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub external_authentication_url: Option<String>,
-    /// WebAuthn relying party.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rp: Option<serde_json::Value>,
-    /// Credential kinds the user may sign with.
-    #[serde(
-        rename = "supportedCredentialKinds",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub supported_credential_kinds: Option<serde_json::Value>,
-    /// WebAuthn user verification requirement.
-    #[serde(
-        rename = "userVerification",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub user_verification: Option<String>,
+    pub credential_assertion: Option<CredentialAssertion>,
+    /// The `kind` field.
+    pub kind: AssertionKind,
 }
 
-/// Body of POST /auth/action/init.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+/// The `UserActionServerKind` schema.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(from = "String", into = "String")]
 #[non_exhaustive]
-pub struct UserActionInitRequest {
-    /// The signed call's method.
-    #[serde(rename = "userActionHttpMethod")]
-    pub user_action_http_method: String,
-    /// The signed call's path (no host, no query).
-    #[serde(rename = "userActionHttpPath")]
-    pub user_action_http_path: String,
-    /// The exact body the signed call will send ("" without a body).
-    #[serde(rename = "userActionPayload")]
-    pub user_action_payload: String,
-    /// `Api`.
-    #[serde(rename = "userActionServerKind")]
-    pub user_action_server_kind: String,
+pub enum UserActionServerKind {
+    /// Wire value `Api`.
+    #[serde(rename = "Api")]
+    Api,
+    /// Wire value `Staff`.
+    #[serde(rename = "Staff")]
+    Staff,
+    /// A wire value unknown when this code was generated, kept as is.
+    Other(String),
 }
 
-/// Body of POST /auth/action.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+impl UserActionServerKind {
+    /// The wire value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Api => "Api",
+            Self::Staff => "Staff",
+            Self::Other(value) => value.as_str(),
+        }
+    }
+}
+
+impl From<String> for UserActionServerKind {
+    fn from(value: String) -> Self {
+        match value.as_str() {
+            "Api" => Self::Api,
+            "Staff" => Self::Staff,
+            _ => Self::Other(value),
+        }
+    }
+}
+
+impl From<UserActionServerKind> for String {
+    fn from(value: UserActionServerKind) -> Self {
+        match value {
+            UserActionServerKind::Other(value) => value,
+            known => known.as_str().to_owned(),
+        }
+    }
+}
+
+/// The `UserVerificationRequirement` schema.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(from = "String", into = "String")]
 #[non_exhaustive]
-pub struct UserActionRequest {
-    /// From the init answer.
-    #[serde(rename = "challengeIdentifier")]
-    pub challenge_identifier: String,
-    /// The `firstFactor` field.
-    #[serde(rename = "firstFactor")]
-    pub first_factor: FirstFactor,
+pub enum UserVerificationRequirement {
+    /// Wire value `required`.
+    #[serde(rename = "required")]
+    Required,
+    /// Wire value `preferred`.
+    #[serde(rename = "preferred")]
+    Preferred,
+    /// Wire value `discouraged`.
+    #[serde(rename = "discouraged")]
+    Discouraged,
+    /// A wire value unknown when this code was generated, kept as is.
+    Other(String),
+}
+
+impl UserVerificationRequirement {
+    /// The wire value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Required => "required",
+            Self::Preferred => "preferred",
+            Self::Discouraged => "discouraged",
+            Self::Other(value) => value.as_str(),
+        }
+    }
+}
+
+impl From<String> for UserVerificationRequirement {
+    fn from(value: String) -> Self {
+        match value.as_str() {
+            "required" => Self::Required,
+            "preferred" => Self::Preferred,
+            "discouraged" => Self::Discouraged,
+            _ => Self::Other(value),
+        }
+    }
+}
+
+impl From<UserVerificationRequirement> for String {
+    fn from(value: UserVerificationRequirement) -> Self {
+        match value {
+            UserVerificationRequirement::Other(value) => value,
+            known => known.as_str().to_owned(),
+        }
+    }
 }

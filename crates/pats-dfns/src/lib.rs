@@ -5,6 +5,20 @@
 //! ([`Pat`]; unknown fields are ignored and unknown `kind`s kept). It also
 //! implements the provider-neutral [`pats_core::PersonalAccessTokens`].
 //!
+//! # Where the wire models come from
+//!
+//! Dfns publishes no OpenAPI description of `/auth/pats`, so the contract is our own
+//! OpenAPI fragment (`contracts/dfns/upstream/dfns-pats.openapi.json` in the repository)
+//! of facts from what Dfns generates its official SDKs from — `@dfns/sdk`'s generated auth
+//! types and client, `dfns-sdk-rust`'s `src/auth` — and the Dfns API reference, each
+//! operation and schema naming its source, each SDK file pinned by commit and SHA-256 in
+//! `contracts/dfns/manifest.json`. `cargo xtask contracts` extracts the subset
+//! (`contracts/dfns/openapi.json`) and `cargo xtask codegen` generates the models of this
+//! crate from it, with the vendor's schema names ([`Pat`] is `PersonalAccessToken`);
+//! `spec/overlay.json` keeps secrets (the access token, the user action token, the
+//! challenge identifier) out of every `Debug` type. Deliberate differences are listed in
+//! `contracts/deviations.json`.
+//!
 //! # User Action Signing
 //!
 //! Every change is signed: before each attempt the client calls `POST /auth/action/init`
@@ -12,8 +26,64 @@
 //! [`UserActionSigner`] signs `{"type":"key.get","challenge":…}` with ECDSA P-256 / SHA-256
 //! (DER); `POST /auth/action` exchanges the signature for a single-use token, sent as
 //! `X-DFNS-USERACTION`. A retried call signs again. Activate, deactivate and delete send no
-//! body (the signed payload is `""`). [`P256Signer`] holds a PKCS#8 PEM key in memory;
+//! body (the signed payload is `""`); the PUTs say `Content-Length: 0`. The init answer is
+//! read in its user-action shape (`supportedCredentialKinds` as `[{kind, factor,
+//! requiresSecondFactor}]`), and a key is only used where Dfns accepts one as the first
+//! factor. [`P256Signer`] holds a PKCS#8 PEM key in memory;
 //! implement [`UserActionSigner`] to keep keys in an HSM or KMS.
+//!
+//! # Delegated signing
+//!
+//! Like `@dfns/sdk`'s `DfnsDelegatedApiClient`, every change also comes in two steps, for
+//! a challenge signed elsewhere (an end user's passkey, a key in another process or
+//! service): `create_pat_init`, `update_pat_init`, `activate_pat_init`,
+//! `deactivate_pat_init` and `delete_pat_init` check the input as the one-step call does,
+//! send `POST /auth/action/init` for the exact method, path and body, and return a
+//! [`PendingChange`] — serde-serializable, holding the [`UserActionChallenge`] and exactly
+//! what will be sent, never a key or a token (`Debug` hides the challenge identifier).
+//! The matching `*_complete` takes the pending change and a [`SignedAssertion`] (a key
+//! signature, or a WebAuthn/Fido2 assertion from [`SignedAssertion::fido2`] or its JSON),
+//! checks before sending anything that the change is the one initiated (method, path and
+//! body bound by a SHA-256 at init; the body passes the one-step checks) and that the
+//! assertion signs this challenge with a credential Dfns allows, then sends
+//! `POST /auth/action` and the change with `X-DFNS-USERACTION`. A tampered pending change
+//! is [`InvalidInput`](pats_core::Error::InvalidInput); a mismatched assertion is
+//! [`Signing`](pats_core::Error::Signing). Neither step needs a configured signer.
+//!
+//! ```
+//! use pats_dfns::{DfnsClient, NewPat, P256Signer, PatKeyPair, PendingChange, SignedAssertion};
+//! use pats_testkit::dfns::DfnsSim;
+//! use secrecy::SecretString;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> pats_core::Result<()> {
+//! let sim = DfnsSim::start().await;
+//! let user = sim.register_user();
+//! // The service: holds the auth token, not the user's key.
+//! let service = DfnsClient::builder()
+//!     .base_url(sim.uri())
+//!     .auth_token(SecretString::from(user.auth_token.clone()))
+//!     .build()?;
+//! let pair = PatKeyPair::generate()?;
+//! let pending = service
+//!     .create_pat_init(&NewPat::new("ci").public_key_pem(pair.public_key_pem()))
+//!     .await?;
+//! let to_signer = serde_json::to_string(&pending).expect("serializable");
+//!
+//! // The signer, elsewhere: signs the challenge with the user's credential.
+//! let pending: PendingChange = serde_json::from_str(&to_signer).expect("a pending change");
+//! let key = P256Signer::from_pkcs8_pem(
+//!     user.credential_id.clone(),
+//!     &SecretString::from(user.private_key_pem.clone()),
+//! )?;
+//! let assertion = SignedAssertion::sign_with(&key, pending.challenge()).await?;
+//!
+//! // The service again: sends the change.
+//! let created = service.create_pat_complete(&pending, &assertion).await?;
+//! assert_eq!(created.pat.name, "ci");
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! # Checked before sending
 //!
@@ -93,6 +163,7 @@ compile_error!(
 );
 
 mod client;
+mod delegated;
 mod error;
 mod generated;
 mod model;
@@ -101,8 +172,14 @@ mod signer;
 mod user_action;
 
 pub use client::{DEFAULT_BASE_URL, DfnsClient, DfnsClientBuilder};
-pub use generated::{Pat, PatKind, PermissionAssignment};
+pub use delegated::{ChangeKind, PendingChange};
+pub use generated::{
+    AllowCredential, AllowCredentials, AssertionKind, AttestationConveyancePreference,
+    AuthenticatorTransport, CreateUserActionChallengeResponse, CredentialFactor, CredentialKind,
+    PasswordProtectedKeyCredential, PatKind, PermissionAssignment, PersonalAccessToken as Pat,
+    PublicKeyCredentialType, RelyingParty, SupportedCredentialKind, UserVerificationRequirement,
+};
 pub use model::{CreatedPat, NewPat, PatPublicKey, PatUpdate};
 pub use provider::token_info;
 pub use signer::{P256Signer, PatKeyPair, UserActionSigner};
-pub use user_action::USER_ACTION_HEADER;
+pub use user_action::{SignedAssertion, USER_ACTION_HEADER, UserActionChallenge};

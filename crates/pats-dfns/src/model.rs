@@ -1,6 +1,6 @@
 //! The typed layer over the wire models: what to create, what to update, what came back.
 
-use crate::generated::Pat;
+use crate::Pat;
 use secrecy::SecretString;
 
 /// Where the public key of a new PAT's own key pair comes from.

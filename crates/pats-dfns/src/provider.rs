@@ -1,8 +1,8 @@
 //! [`PersonalAccessTokens`] for [`DfnsClient`].
 
+use crate::Pat;
 use crate::client::DfnsClient;
 use crate::error::PROVIDER;
-use crate::generated::Pat;
 use crate::model::{NewPat, PatUpdate};
 use async_trait::async_trait;
 use pats_core::{

@@ -5,11 +5,19 @@
 //! - `GET /auth/pats`, `GET /auth/pats/{id}`, and the signed changes `POST /auth/pats`,
 //!   `PUT /auth/pats/{id}`, `PUT /auth/pats/{id}/activate`, `PUT /auth/pats/{id}/deactivate`,
 //!   `DELETE /auth/pats/{id}`;
-//! - `POST /auth/action/init` (a fresh random challenge and a JWT-shaped challenge
-//!   identifier) and `POST /auth/action`, which verifies the ECDSA P-256 signature over the
-//!   client data against the user's registered credential, checks `type == "key.get"`, the
-//!   challenge, that the challenge is unused, and issues a single-use user action token bound
-//!   to the signed method, path and body.
+//! - `POST /auth/action/init` (`userActionServerKind` optional, `Api` or `Staff`; a fresh
+//!   random challenge, a JWT challenge identifier, `supportedCredentialKinds` in the user
+//!   action shape `[{kind, factor, requiresSecondFactor}]`) and `POST /auth/action`, which
+//!   verifies the ECDSA P-256 signature over the client data against the user's registered
+//!   credential (`type == "key.get"`) or a WebAuthn `Fido2` assertion of a credential from
+//!   [`DfnsSim::add_webauthn_credential`], checks the challenge, that it is unused,
+//!   and issues a single-use user action token bound to the signed method, path and body.
+//!
+//! The answers follow the Dfns contract (`contracts/dfns/`); what differs on purpose is in
+//! `contracts/deviations.json`. Tokens are JWTs carrying `iss`, `aud`, `sub`, `iat`, `exp`
+//! and `https://custom/app_metadata` with `orgId`, `userId` and `tokenKind`, as the official
+//! TypeScript SDK reads them. A POST or PUT without `Content-Length` (or chunked encoding)
+//! is answered 411.
 //!
 //! Every request needs `Authorization: Bearer` with a registered user's token or the access
 //! token of an active PAT (PATs cannot create PATs). Bodies are validated as documented:
@@ -29,6 +37,7 @@ use p256::ecdsa::{Signature, VerifyingKey};
 use p256::pkcs8::{DecodePublicKey as _, EncodePrivateKey as _, EncodePublicKey as _, LineEnding};
 use rand_core::{OsRng, RngCore as _};
 use serde_json::{Map, Value, json};
+use sha2::Digest as _;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -70,7 +79,13 @@ impl fmt::Debug for RegisteredUser {
 
 struct User {
     credentials: Vec<(String, VerifyingKey)>,
+    /// WebAuthn (Fido2, passkey) credentials.
+    webauthn: Vec<(String, VerifyingKey)>,
 }
+
+/// The relying party id of the simulator's WebAuthn challenges (`rp.id`): a passkey
+/// assertion's authenticator data starts with its SHA-256.
+pub const RP_ID: &str = "localhost";
 
 #[derive(Clone)]
 enum Principal {
@@ -174,12 +189,41 @@ fn random_b64(n: usize) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// A JWT-shaped opaque token (Dfns tokens are JWTs): random claims, random signature.
-fn jwt_like(kind: &str, subject: &str) -> String {
+/// The issuer of the simulator's tokens.
+pub const TOKEN_ISSUER: &str = "auth.dfns.io";
+/// The audience of the simulator's tokens.
+pub const TOKEN_AUDIENCE: &str = "dfns:auth:user";
+/// The claim that carries `{orgId, userId, tokenKind}` in Dfns tokens (`@dfns/sdk` reads
+/// `orgId` from it, `utils/authToken.ts`).
+pub const APP_METADATA_CLAIM: &str = "https://custom/app_metadata";
+
+/// A token shaped like a Dfns one: a JWT (`header.payload.signature`, base64url) whose
+/// payload has `iss`, `aud`, `sub` (the organization), `iat`, `exp`, `jti` and the
+/// `https://custom/app_metadata` claim with `orgId`, `userId` and `tokenKind`. The signature
+/// is random: the simulator recognises its tokens by value, not by verifying them.
+fn mint_token(org_id: &str, user_id: &str, token_kind: &str, lifetime_secs: i64) -> String {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"EdDSA","typ":"JWT"}"#);
-    let claims = URL_SAFE_NO_PAD
-        .encode(json!({ "sub": subject, "kind": kind, "nonce": random_b64(24) }).to_string());
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let claims = json!({
+        "iss": TOKEN_ISSUER,
+        "aud": TOKEN_AUDIENCE,
+        "sub": org_id,
+        "iat": now,
+        "exp": now.saturating_add(lifetime_secs),
+        "jti": random_b64(18),
+        APP_METADATA_CLAIM: {
+            "orgId": org_id,
+            "userId": user_id,
+            "tokenKind": token_kind,
+        },
+    });
+    let claims = URL_SAFE_NO_PAD.encode(claims.to_string());
     format!("{header}.{claims}.{}", random_b64(64))
+}
+
+/// A PAT's lifetime: `secondsValid`, else `daysValid`, else one year.
+fn pat_lifetime(days: Option<i64>, seconds: Option<i64>) -> i64 {
+    seconds.unwrap_or_else(|| days.unwrap_or(365).saturating_mul(86_400))
 }
 
 fn now_rfc3339() -> String {
@@ -249,7 +293,7 @@ impl StoredPat {
             })],
             _ => Vec::new(),
         };
-        let mut value = json!({
+        json!({
             "dateCreated": self.date_created,
             "credId": self.cred_id,
             "isActive": self.is_active && !self.deleted,
@@ -261,17 +305,15 @@ impl StoredPat {
             "publicKey": self.public_key,
             "tokenId": self.token_id,
             "permissionAssignments": assignments,
-        });
-        if let (Some(ext), Value::Object(map)) = (&self.external_id, &mut value) {
-            map.insert("externalId".to_owned(), Value::String(ext.clone()));
-        }
-        value
+        })
     }
 }
 
 impl State {
     fn handle(&mut self, request: &Request) -> Answer {
-        self.dispatch(request).unwrap_or_else(Reject::into_template)
+        length_given(request)
+            .and_then(|()| self.dispatch(request))
+            .unwrap_or_else(Reject::into_template)
     }
 
     fn principal(&self, request: &Request) -> Result<Principal, Reject> {
@@ -348,7 +390,7 @@ impl State {
         let payload = required_string(&body, "userActionPayload")?;
         let method = required_string(&body, "userActionHttpMethod")?;
         let path = required_string(&body, "userActionHttpPath")?;
-        let kind = required_string(&body, "userActionServerKind")?;
+        let kind = optional_string(&body, "userActionServerKind")?;
         if !["POST", "PUT", "DELETE", "PATCH", "GET"].contains(&method.as_str()) {
             return Err(error(
                 400,
@@ -361,22 +403,28 @@ impl State {
                 "\"userActionHttpPath\" must be a path starting with /",
             ));
         }
-        if kind != "Api" {
-            return Err(error(400, "\"userActionServerKind\" must be \"Api\""));
+        if kind.is_some_and(|k| k != "Api" && k != "Staff") {
+            return Err(error(
+                400,
+                "\"userActionServerKind\" must be one of [Api, Staff]",
+            ));
         }
         let user_id = principal.user_id().to_owned();
-        let credentials: Vec<Value> = self
-            .users
-            .get(&user_id)
-            .map(|u| {
-                u.credentials
-                    .iter()
-                    .map(|(id, _)| json!({ "type": "public-key", "id": id }))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let listed = |pick: fn(&User) -> &Vec<(String, VerifyingKey)>| -> Vec<Value> {
+            self.users
+                .get(&user_id)
+                .map(|u| {
+                    pick(u)
+                        .iter()
+                        .map(|(id, _)| json!({ "type": "public-key", "id": id }))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let credentials = listed(|u| &u.credentials);
+        let webauthn = listed(|u| &u.webauthn);
         let challenge = random_b64(32);
-        let identifier = jwt_like("Challenge", &user_id);
+        let identifier = mint_token(&self.org_id, &user_id, "Temp", 300);
         self.challenges.insert(
             identifier.clone(),
             Challenge {
@@ -391,10 +439,14 @@ impl State {
         Ok(ok(json!({
             "challenge": challenge,
             "challengeIdentifier": identifier,
-            "supportedCredentialKinds": { "firstFactor": ["Key", "Fido2"], "secondFactor": [] },
+            "rp": { "id": RP_ID, "name": "pats-testkit" },
+            "supportedCredentialKinds": [
+                { "kind": "Key", "factor": "first", "requiresSecondFactor": false },
+                { "kind": "Fido2", "factor": "first", "requiresSecondFactor": false },
+            ],
             "userVerification": "required",
             "attestation": "direct",
-            "allowCredentials": { "key": credentials, "webauthn": [] },
+            "allowCredentials": { "key": credentials, "passwordProtectedKey": [], "webauthn": webauthn },
             "externalAuthenticationUrl": "",
         })))
     }
@@ -414,9 +466,16 @@ impl State {
                 format!("\"firstFactor.{unknown}\" is not allowed"),
             ));
         }
-        if factor.get("kind").and_then(Value::as_str) != Some("Key") {
-            return Err(error(400, "\"firstFactor.kind\" must be \"Key\""));
-        }
+        let fido2 = match factor.get("kind").and_then(Value::as_str) {
+            Some("Key") => false,
+            Some("Fido2") => true,
+            _ => {
+                return Err(error(
+                    400,
+                    "\"firstFactor.kind\" must be \"Key\" or \"Fido2\"",
+                ));
+            }
+        };
         let Some(Value::Object(assertion)) = factor.get("credentialAssertion") else {
             return Err(error(
                 400,
@@ -426,6 +485,11 @@ impl State {
         let cred_id = required_string(assertion, "credId")?;
         let client_data_b64 = required_string(assertion, "clientData")?;
         let signature_b64 = required_string(assertion, "signature")?;
+        let authenticator_data_b64 = if fido2 {
+            Some(required_string(assertion, "authenticatorData")?)
+        } else {
+            None
+        };
 
         let unauthorized = |why: &str| error(401, format!("Unauthorized: {why}"));
         let challenge = self
@@ -442,7 +506,10 @@ impl State {
         let key = self
             .users
             .get(principal.user_id())
-            .and_then(|u| u.credentials.iter().find(|(id, _)| *id == cred_id))
+            .and_then(|u| {
+                let list = if fido2 { &u.webauthn } else { &u.credentials };
+                list.iter().find(|(id, _)| *id == cred_id)
+            })
             .map(|(_, key)| *key)
             .ok_or_else(|| unauthorized("credential not found"))?;
         let client_data = URL_SAFE_NO_PAD
@@ -450,8 +517,11 @@ impl State {
             .map_err(|_| unauthorized("clientData is not base64url without padding"))?;
         let parsed: Value = serde_json::from_slice(&client_data)
             .map_err(|_| unauthorized("clientData is not JSON"))?;
-        if parsed.get("type").and_then(Value::as_str) != Some("key.get") {
-            return Err(unauthorized("clientData.type must be \"key.get\""));
+        let expected_type = if fido2 { "webauthn.get" } else { "key.get" };
+        if parsed.get("type").and_then(Value::as_str) != Some(expected_type) {
+            return Err(unauthorized(&format!(
+                "clientData.type must be \"{expected_type}\""
+            )));
         }
         if parsed.get("challenge").and_then(Value::as_str) != Some(challenge.challenge.as_str()) {
             return Err(unauthorized("clientData.challenge does not match"));
@@ -461,9 +531,22 @@ impl State {
             .ok()
             .and_then(|der| Signature::from_der(&der).ok())
             .ok_or_else(|| unauthorized("signature is not a base64url DER ECDSA signature"))?;
-        key.verify(&client_data, &signature)
+        // A key signs the client data; a WebAuthn authenticator signs its authenticator
+        // data followed by SHA-256(clientDataJSON) (WebAuthn Level 2, section 7.2).
+        let signed = match authenticator_data_b64 {
+            None => client_data,
+            Some(b64) => {
+                let mut data = URL_SAFE_NO_PAD
+                    .decode(b64.as_bytes())
+                    .map_err(|_| unauthorized("authenticatorData is not base64url"))?;
+                check_authenticator_data(&data).map_err(&unauthorized)?;
+                data.extend_from_slice(&sha2::Sha256::digest(&client_data));
+                data
+            }
+        };
+        key.verify(&signed, &signature)
             .map_err(|_| unauthorized("invalid signature"))?;
-        let token = jwt_like("UserAction", &challenge.user_id);
+        let token = mint_token(&self.org_id, &challenge.user_id, "Temp", 300);
         let action = UserAction {
             user_id: challenge.user_id.clone(),
             method: challenge.method.clone(),
@@ -579,8 +662,8 @@ impl State {
         }
         let permission_id = optional_string(&body, "permissionId")?;
         let external_id = optional_string(&body, "externalId")?;
-        positive_integer(&body, "daysValid")?;
-        positive_integer(&body, "secondsValid")?;
+        let days = positive_integer(&body, "daysValid")?;
+        let seconds = positive_integer(&body, "secondsValid")?;
         if let Some(ext) = &external_id
             && self.external_id_taken(ext, None)
         {
@@ -604,7 +687,12 @@ impl State {
             access_token: String::new(),
             deleted: false,
         };
-        pat.access_token = jwt_like("Pat", &token_id);
+        pat.access_token = mint_token(
+            &self.org_id,
+            &pat.linked_user_id,
+            "Pat",
+            pat_lifetime(days, seconds),
+        );
         self.bearers.insert(
             pat.access_token.clone(),
             Principal::Pat {
@@ -650,7 +738,39 @@ impl State {
     }
 }
 
-/// Activate, deactivate and delete take no body, or `{}`.
+/// A POST or PUT must say how long its body is, even when it has none: `Content-Length`
+/// (`0` without a body) or `Transfer-Encoding: chunked`. HTTP clients send a length where
+/// the method defines a meaning for content (RFC 9110, section 8.6), and the front ends of
+/// HTTP APIs answer 411 Length Required without one; the simulator plays such a front end.
+fn length_given(request: &Request) -> Result<(), Reject> {
+    let needs_length = matches!(request.method.as_str(), "POST" | "PUT");
+    let given = request.headers.contains_key("content-length")
+        || request.headers.contains_key("transfer-encoding");
+    if needs_length && !given {
+        return Err(error(
+            411,
+            "Length Required: send Content-Length (0 without a body)",
+        ));
+    }
+    Ok(())
+}
+
+/// Authenticator data: SHA-256 of the relying party id, then flags with user presence (0x01)
+/// and user verification (0x04, the challenge asks for it), then a 4-byte counter.
+fn check_authenticator_data(data: &[u8]) -> Result<(), &'static str> {
+    if data.len() < 37 {
+        return Err("authenticatorData is shorter than 37 bytes");
+    }
+    if data[..32] != sha2::Sha256::digest(RP_ID.as_bytes())[..] {
+        return Err("authenticatorData is for another relying party");
+    }
+    if data[32] & 0x05 != 0x05 {
+        return Err("authenticatorData lacks user presence and verification");
+    }
+    Ok(())
+}
+
+/// Activate, deactivate and delete take no body (dfns-sdk-rust), or `{}` (@dfns/sdk).
 fn no_body(request: &Request) -> Result<(), Reject> {
     if request.body.is_empty() {
         return Ok(());
@@ -781,8 +901,8 @@ impl DfnsSim {
             .unwrap_or_default();
         let user_id = new_id("us");
         let credential_id = new_id("cr");
-        let auth_token = jwt_like("User", &user_id);
         let mut state = self.state();
+        let auth_token = mint_token(&state.org_id, &user_id, "Token", 86_400);
         state.users.insert(
             user_id.clone(),
             User {
@@ -790,6 +910,7 @@ impl DfnsSim {
                     credential_id.clone(),
                     VerifyingKey::from(secret.public_key()),
                 )],
+                webauthn: Vec::new(),
             },
         );
         state
@@ -813,6 +934,29 @@ impl DfnsSim {
         match self.state().users.get_mut(user_id) {
             Some(user) => {
                 user.credentials.push((credential_id.to_owned(), key));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Registers a WebAuthn (Fido2, passkey) credential, an SPKI PEM P-256 public key, for
+    /// `user_id`: it is listed in `allowCredentials.webauthn`, and `Fido2` assertions by it
+    /// are verified (client data `webauthn.get`, authenticator data for [`RP_ID`] with user
+    /// presence and verification, ES256 over authenticator data and SHA-256 of the client
+    /// data). Returns `false` when the user is unknown or the key is not a P-256 key.
+    pub fn add_webauthn_credential(
+        &self,
+        user_id: &str,
+        credential_id: &str,
+        public_key_pem: &str,
+    ) -> bool {
+        let Ok(key) = VerifyingKey::from_public_key_pem(public_key_pem.trim()) else {
+            return false;
+        };
+        match self.state().users.get_mut(user_id) {
+            Some(user) => {
+                user.webauthn.push((credential_id.to_owned(), key));
                 true
             }
             None => false,
@@ -878,10 +1022,10 @@ mod tests {
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         );
-        let token = jwt_like("Pat", "to-1");
+        let token = mint_token("or-1", "us-1", "Pat", 60);
         assert_eq!(token.split('.').count(), 3);
         assert!(token.starts_with("eyJ"));
-        assert_ne!(jwt_like("Pat", "to-1"), token);
+        assert_ne!(mint_token("or-1", "us-1", "Pat", 60), token);
     }
 
     #[test]

@@ -1,0 +1,391 @@
+//! Delegated signing: every change in two steps, *init* and *complete*, so that the user
+//! action challenge can be signed elsewhere (an end user's passkey, a signer in another
+//! process) — what `@dfns/sdk`'s `DfnsDelegatedApiClient` offers.
+
+use crate::Pat;
+use crate::client::{
+    Bodiless, DfnsClient, check_create_body, check_token_id, check_update_body, create_body,
+    created_pat, update_body,
+};
+use crate::error::check;
+use crate::generated::{CreatePersonalAccessTokenBody, UpdatePersonalAccessTokenBody};
+use crate::model::{CreatedPat, NewPat, PatUpdate};
+use crate::user_action::{self, SignedAssertion, USER_ACTION_HEADER, UserActionChallenge};
+use pats_core::reexports::reqwest::header::{HeaderName, HeaderValue};
+use pats_core::{Error, Request, Result, TokenId};
+use sha2::Digest as _;
+use std::fmt;
+
+/// Which change a [`PendingChange`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub enum ChangeKind {
+    /// `POST /auth/pats`.
+    CreatePat,
+    /// `PUT /auth/pats/{tokenId}`.
+    UpdatePat,
+    /// `PUT /auth/pats/{tokenId}/activate`.
+    ActivatePat,
+    /// `PUT /auth/pats/{tokenId}/deactivate`.
+    DeactivatePat,
+    /// `DELETE /auth/pats/{tokenId}`.
+    DeletePat,
+}
+
+impl ChangeKind {
+    fn method(self) -> &'static str {
+        match self {
+            Self::CreatePat => "POST",
+            Self::UpdatePat | Self::ActivatePat | Self::DeactivatePat => "PUT",
+            Self::DeletePat => "DELETE",
+        }
+    }
+
+    fn bodiless(self) -> Option<Bodiless> {
+        match self {
+            Self::ActivatePat => Some(Bodiless::Activate),
+            Self::DeactivatePat => Some(Bodiless::Deactivate),
+            Self::DeletePat => Some(Bodiless::Delete),
+            Self::CreatePat | Self::UpdatePat => None,
+        }
+    }
+}
+
+/// A change that was initiated (`POST /auth/action/init` for its exact method, path and
+/// body) and waits for its signed challenge.
+///
+/// Serializable with serde, so that it can be stored or sent to another process between
+/// [init](DfnsClient::create_pat_init) and [complete](DfnsClient::create_pat_complete). It
+/// holds the [challenge](Self::challenge) to sign and exactly what will be sent: the
+/// method, the path and the body bytes. It never holds a key or an access token; `Debug`
+/// also hides the challenge identifier.
+///
+/// Completing checks, before sending anything, that the change is still what was
+/// initiated: the body and path are the ones bound at init (a SHA-256 over kind, method,
+/// path, body and challenge identifier), the body passes the same checks as the one-step
+/// call, and the assertion signs this challenge. Dfns itself refuses a user action whose
+/// method, path or payload differ from the initiated ones.
+#[derive(Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingChange {
+    kind: ChangeKind,
+    method: String,
+    path: String,
+    body: Option<String>,
+    challenge: UserActionChallenge,
+    binding: String,
+}
+
+impl fmt::Debug for PendingChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingChange")
+            .field("kind", &self.kind)
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("body", &self.body)
+            .field("challenge", &self.challenge)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PendingChange {
+    /// Which change this is.
+    pub fn kind(&self) -> ChangeKind {
+        self.kind
+    }
+
+    /// The method that will be sent.
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The API path that will be sent (and was signed): no host, no query.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The exact body that will be sent (and was signed), if any.
+    pub fn body(&self) -> Option<&str> {
+        self.body.as_deref()
+    }
+
+    /// The user action challenge to sign.
+    pub fn challenge(&self) -> &UserActionChallenge {
+        &self.challenge
+    }
+
+    fn binding_of(
+        kind: ChangeKind,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        challenge: &UserActionChallenge,
+    ) -> String {
+        let mut hash = sha2::Sha256::new();
+        for part in [
+            format!("{kind:?}"),
+            method.to_owned(),
+            path.to_owned(),
+            body.map_or_else(|| "-".to_owned(), |b| format!("+{b}")),
+            challenge.identifier().to_owned(),
+        ] {
+            hash.update((part.len() as u64).to_be_bytes());
+            hash.update(part.as_bytes());
+        }
+        hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Everything [complete](DfnsClient::create_pat_complete) checks before sending.
+    fn check(&self, expected: ChangeKind) -> Result<()> {
+        let tampered = |reason: String| Err(Error::invalid("pending change", reason));
+        if self.kind != expected {
+            return tampered(format!(
+                "this is a {:?} change, not a {expected:?} one",
+                self.kind
+            ));
+        }
+        let binding = Self::binding_of(
+            self.kind,
+            &self.method,
+            &self.path,
+            self.body.as_deref(),
+            &self.challenge,
+        );
+        if binding != self.binding {
+            return tampered(
+                "its method, path, body or challenge differ from what was initiated".to_owned(),
+            );
+        }
+        if self.method != self.kind.method() {
+            return tampered(format!(
+                "a {:?} change is a {}, not a {}",
+                self.kind,
+                self.kind.method(),
+                self.method
+            ));
+        }
+        let segments: Vec<&str> = self
+            .path
+            .strip_prefix('/')
+            .unwrap_or_default()
+            .split('/')
+            .collect();
+        let token = match (self.kind, segments.as_slice()) {
+            (ChangeKind::CreatePat, ["auth", "pats"]) => None,
+            (ChangeKind::UpdatePat | ChangeKind::DeletePat, ["auth", "pats", id])
+            | (ChangeKind::ActivatePat, ["auth", "pats", id, "activate"])
+            | (ChangeKind::DeactivatePat, ["auth", "pats", id, "deactivate"]) => Some(*id),
+            _ => {
+                return tampered(format!(
+                    "`{}` is not the path of a {:?} change",
+                    self.path, self.kind
+                ));
+            }
+        };
+        if let Some(id) = token {
+            check_token_id(&TokenId::new(id)?)?;
+        }
+        match (self.kind, self.body.as_deref()) {
+            (ChangeKind::CreatePat, Some(body)) => {
+                let parsed: CreatePersonalAccessTokenBody = serde_json::from_str(body)
+                    .map_err(|e| Error::invalid("pending change", format!("body: {e}")))?;
+                check_create_body(&parsed)
+            }
+            (ChangeKind::UpdatePat, Some(body)) => {
+                let parsed: UpdatePersonalAccessTokenBody = serde_json::from_str(body)
+                    .map_err(|e| Error::invalid("pending change", format!("body: {e}")))?;
+                check_update_body(&parsed)
+            }
+            (ChangeKind::ActivatePat | ChangeKind::DeactivatePat | ChangeKind::DeletePat, None) => {
+                Ok(())
+            }
+            _ => tampered(format!(
+                "a {:?} change {} a body",
+                self.kind,
+                if self.body.is_some() {
+                    "has no"
+                } else {
+                    "needs"
+                }
+            )),
+        }
+    }
+}
+
+impl DfnsClient {
+    async fn init_change(
+        &self,
+        kind: ChangeKind,
+        path: String,
+        body: Option<String>,
+    ) -> Result<PendingChange> {
+        let method = kind.method();
+        let challenge = user_action::init(
+            self.transport(),
+            method,
+            &path,
+            body.as_deref().unwrap_or_default().as_bytes(),
+        )
+        .await?;
+        let binding = PendingChange::binding_of(kind, method, &path, body.as_deref(), &challenge);
+        Ok(PendingChange {
+            kind,
+            method: method.to_owned(),
+            path,
+            body,
+            challenge,
+            binding,
+        })
+    }
+
+    async fn complete_change(
+        &self,
+        pending: &PendingChange,
+        expected: ChangeKind,
+        assertion: &SignedAssertion,
+    ) -> Result<pats_core::Response> {
+        pending.check(expected)?;
+        assertion.check_against(&pending.challenge)?;
+        let segments: Vec<&str> = pending.path.trim_start_matches('/').split('/').collect();
+        let request = match expected.bodiless() {
+            Some(change) => {
+                // `check` made sure the path is `/auth/pats/{id}[/verb]`.
+                let id = segments.get(2).copied().unwrap_or_default();
+                change.request(&TokenId::new(id)?)?
+            }
+            None => {
+                let template = match expected {
+                    ChangeKind::CreatePat => Request::post("/auth/pats"),
+                    _ => Request::put("/auth/pats/{tokenId}"),
+                };
+                let body = pending.body.clone().unwrap_or_default();
+                template.segments(segments.iter().copied()).body(
+                    body.into_bytes(),
+                    HeaderValue::from_static("application/json"),
+                )
+            }
+        };
+        let token = user_action::complete(self.transport(), &pending.challenge, assertion).await?;
+        let request = request
+            .header(
+                HeaderName::from_static(USER_ACTION_HEADER),
+                user_action::header_value(&token)?,
+            )
+            .secret(token.clone())
+            // A user action token is single-use: this request is never sent twice.
+            .idempotent(false);
+        check(self.transport().send(request).await?)
+    }
+
+    /// Step 1 of a delegated create: checks `pat` as [`create_pat`](Self::create_pat)
+    /// does and obtains the user action challenge for its exact body. The PAT's public key
+    /// must be given ([`NewPat::public_key_pem`]; a pending change never carries a private
+    /// key). No signer is needed.
+    pub async fn create_pat_init(&self, pat: &NewPat) -> Result<PendingChange> {
+        let (body, _) = create_body(pat, false)?;
+        let body = serde_json::to_string(&body)
+            .map_err(|e| Error::invalid("request body", format!("cannot serialize: {e}")))?;
+        self.init_change(ChangeKind::CreatePat, "/auth/pats".to_owned(), Some(body))
+            .await
+    }
+
+    /// Step 2 of a delegated create: checks `pending` and `assertion`, exchanges the
+    /// assertion for a user action token (`POST /auth/action`) and sends the create.
+    /// [`CreatedPat::private_key`] is `None`: the key pair is yours.
+    pub async fn create_pat_complete(
+        &self,
+        pending: &PendingChange,
+        assertion: &SignedAssertion,
+    ) -> Result<CreatedPat> {
+        let resp = self
+            .complete_change(pending, ChangeKind::CreatePat, assertion)
+            .await?;
+        created_pat(&resp, None)
+    }
+
+    /// Step 1 of a delegated update (see [`update_pat`](Self::update_pat)).
+    pub async fn update_pat_init(&self, id: &TokenId, update: &PatUpdate) -> Result<PendingChange> {
+        check_token_id(id)?;
+        let body = serde_json::to_string(&update_body(update)?)
+            .map_err(|e| Error::invalid("request body", format!("cannot serialize: {e}")))?;
+        self.init_change(
+            ChangeKind::UpdatePat,
+            format!("/auth/pats/{id}"),
+            Some(body),
+        )
+        .await
+    }
+
+    /// Step 2 of a delegated update.
+    pub async fn update_pat_complete(
+        &self,
+        pending: &PendingChange,
+        assertion: &SignedAssertion,
+    ) -> Result<Pat> {
+        self.complete_change(pending, ChangeKind::UpdatePat, assertion)
+            .await?
+            .json()
+    }
+
+    /// Step 1 of a delegated activation (see [`activate_pat`](Self::activate_pat)).
+    pub async fn activate_pat_init(&self, id: &TokenId) -> Result<PendingChange> {
+        check_token_id(id)?;
+        self.init_change(
+            ChangeKind::ActivatePat,
+            format!("/auth/pats/{id}/activate"),
+            None,
+        )
+        .await
+    }
+
+    /// Step 2 of a delegated activation.
+    pub async fn activate_pat_complete(
+        &self,
+        pending: &PendingChange,
+        assertion: &SignedAssertion,
+    ) -> Result<Pat> {
+        self.complete_change(pending, ChangeKind::ActivatePat, assertion)
+            .await?
+            .json()
+    }
+
+    /// Step 1 of a delegated deactivation (see [`deactivate_pat`](Self::deactivate_pat)).
+    pub async fn deactivate_pat_init(&self, id: &TokenId) -> Result<PendingChange> {
+        check_token_id(id)?;
+        self.init_change(
+            ChangeKind::DeactivatePat,
+            format!("/auth/pats/{id}/deactivate"),
+            None,
+        )
+        .await
+    }
+
+    /// Step 2 of a delegated deactivation.
+    pub async fn deactivate_pat_complete(
+        &self,
+        pending: &PendingChange,
+        assertion: &SignedAssertion,
+    ) -> Result<Pat> {
+        self.complete_change(pending, ChangeKind::DeactivatePat, assertion)
+            .await?
+            .json()
+    }
+
+    /// Step 1 of a delegated delete (see [`delete_pat`](Self::delete_pat)).
+    pub async fn delete_pat_init(&self, id: &TokenId) -> Result<PendingChange> {
+        check_token_id(id)?;
+        self.init_change(ChangeKind::DeletePat, format!("/auth/pats/{id}"), None)
+            .await
+    }
+
+    /// Step 2 of a delegated delete.
+    pub async fn delete_pat_complete(
+        &self,
+        pending: &PendingChange,
+        assertion: &SignedAssertion,
+    ) -> Result<Pat> {
+        self.complete_change(pending, ChangeKind::DeletePat, assertion)
+            .await?
+            .json()
+    }
+}
