@@ -2,6 +2,7 @@
 
 use crate::Pat;
 use crate::error::{PROVIDER, check};
+use crate::generated::operations as ops;
 use crate::generated::{
     CreatePersonalAccessTokenBody, ListPersonalAccessTokensResponse, UpdatePersonalAccessTokenBody,
 };
@@ -301,24 +302,14 @@ impl Bodiless {
     pub(crate) fn request(self, id: &TokenId) -> Result<Request> {
         check_token_id(id)?;
         let request = match self {
-            Self::Activate => Request::put("/auth/pats/{tokenId}/activate").segments([
-                "auth",
-                "pats",
-                id.as_str(),
-                "activate",
-            ]),
-            Self::Deactivate => Request::put("/auth/pats/{tokenId}/deactivate").segments([
-                "auth",
-                "pats",
-                id.as_str(),
-                "deactivate",
-            ]),
+            Self::Activate => {
+                Request::operation(&ops::ACTIVATE_PERSONAL_ACCESS_TOKEN, &[id.as_str()])?
+            }
+            Self::Deactivate => {
+                Request::operation(&ops::DEACTIVATE_PERSONAL_ACCESS_TOKEN, &[id.as_str()])?
+            }
             Self::Delete => {
-                return Ok(Request::delete("/auth/pats/{tokenId}").segments([
-                    "auth",
-                    "pats",
-                    id.as_str(),
-                ]));
+                return Request::operation(&ops::DELETE_PERSONAL_ACCESS_TOKEN, &[id.as_str()]);
             }
         };
         Ok(request.header(CONTENT_LENGTH, HeaderValue::from_static("0")))
@@ -392,7 +383,7 @@ impl DfnsClient {
 
     /// Lists the caller's PATs (`GET /auth/pats`; Dfns does not paginate it).
     pub async fn list_pats(&self) -> Result<Vec<Pat>> {
-        let request = Request::get("/auth/pats").segments(["auth", "pats"]);
+        let request = Request::operation(&ops::LIST_PERSONAL_ACCESS_TOKENS, &[])?;
         let list: ListPersonalAccessTokensResponse = self.send(request).await?.json()?;
         Ok(list.items)
     }
@@ -400,7 +391,7 @@ impl DfnsClient {
     /// Fetches one PAT (`GET /auth/pats/{tokenId}`).
     pub async fn get_pat(&self, id: &TokenId) -> Result<Pat> {
         check_token_id(id)?;
-        let request = Request::get("/auth/pats/{tokenId}").segments(["auth", "pats", id.as_str()]);
+        let request = Request::operation(&ops::GET_PERSONAL_ACCESS_TOKEN, &[id.as_str()])?;
         self.send(request).await?.json()
     }
 
@@ -413,12 +404,8 @@ impl DfnsClient {
     /// governed by policies generate a [`PatKeyPair`] first and pass its public key.
     pub async fn create_pat(&self, pat: &NewPat) -> Result<CreatedPat> {
         let (body, private_key) = create_body(pat, true)?;
-        let request = self.signed(
-            Request::post("/auth/pats")
-                .segments(["auth", "pats"])
-                .json(&body)?
-                .idempotent(false),
-        )?;
+        let request =
+            self.signed(Request::operation(&ops::CREATE_PERSONAL_ACCESS_TOKEN, &[])?.json(&body)?)?;
         let resp = self.send(request).await?;
         created_pat(&resp, private_key)
     }
@@ -428,9 +415,7 @@ impl DfnsClient {
         check_token_id(id)?;
         let body = update_body(update)?;
         let request = self.signed(
-            Request::put("/auth/pats/{tokenId}")
-                .segments(["auth", "pats", id.as_str()])
-                .json(&body)?,
+            Request::operation(&ops::UPDATE_PERSONAL_ACCESS_TOKEN, &[id.as_str()])?.json(&body)?,
         )?;
         self.send(request).await?.json()
     }

@@ -254,12 +254,19 @@ impl DfnsClient {
                 change.request(&TokenId::new(id)?)?
             }
             None => {
+                use crate::generated::operations as ops;
                 let template = match expected {
-                    ChangeKind::CreatePat => Request::post("/auth/pats"),
-                    _ => Request::put("/auth/pats/{tokenId}"),
+                    ChangeKind::CreatePat => {
+                        Request::operation(&ops::CREATE_PERSONAL_ACCESS_TOKEN, &[])?
+                    }
+                    // `check` made sure the path is `/auth/pats/{id}`.
+                    _ => Request::operation(
+                        &ops::UPDATE_PERSONAL_ACCESS_TOKEN,
+                        &[segments.get(2).copied().unwrap_or_default()],
+                    )?,
                 };
                 let body = pending.body.clone().unwrap_or_default();
-                template.segments(segments.iter().copied()).body(
+                template.body(
                     body.into_bytes(),
                     HeaderValue::from_static("application/json"),
                 )

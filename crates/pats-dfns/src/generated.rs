@@ -869,3 +869,80 @@ impl From<UserVerificationRequirement> for String {
         }
     }
 }
+
+/// The operations of the contract: the only methods and paths the client can send (`pats_core::__private::transport::Request::operation`).
+pub mod operations {
+    use pats_core::__private::transport::Operation;
+
+    /// activatePersonalAccessToken (`activatePersonalAccessToken`: `PUT /auth/pats/{tokenId}/activate`).
+    pub const ACTIVATE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
+        id: "activatePersonalAccessToken",
+        method: "PUT",
+        path: "/auth/pats/{tokenId}/activate",
+        idempotent: true,
+    };
+
+    /// createPersonalAccessToken (`createPersonalAccessToken`: `POST /auth/pats`).
+    pub const CREATE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
+        id: "createPersonalAccessToken",
+        method: "POST",
+        path: "/auth/pats",
+        idempotent: false,
+    };
+
+    /// createUserActionChallenge (`createUserActionChallenge`: `POST /auth/action/init`).
+    pub const CREATE_USER_ACTION_CHALLENGE: Operation = Operation {
+        id: "createUserActionChallenge",
+        method: "POST",
+        path: "/auth/action/init",
+        idempotent: false,
+    };
+
+    /// createUserActionSignature (`createUserActionSignature`: `POST /auth/action`).
+    pub const CREATE_USER_ACTION_SIGNATURE: Operation = Operation {
+        id: "createUserActionSignature",
+        method: "POST",
+        path: "/auth/action",
+        idempotent: false,
+    };
+
+    /// deactivatePersonalAccessToken (`deactivatePersonalAccessToken`: `PUT /auth/pats/{tokenId}/deactivate`).
+    pub const DEACTIVATE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
+        id: "deactivatePersonalAccessToken",
+        method: "PUT",
+        path: "/auth/pats/{tokenId}/deactivate",
+        idempotent: true,
+    };
+
+    /// deletePersonalAccessToken (`deletePersonalAccessToken`: `DELETE /auth/pats/{tokenId}`).
+    pub const DELETE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
+        id: "deletePersonalAccessToken",
+        method: "DELETE",
+        path: "/auth/pats/{tokenId}",
+        idempotent: true,
+    };
+
+    /// getPersonalAccessToken (`getPersonalAccessToken`: `GET /auth/pats/{tokenId}`).
+    pub const GET_PERSONAL_ACCESS_TOKEN: Operation = Operation {
+        id: "getPersonalAccessToken",
+        method: "GET",
+        path: "/auth/pats/{tokenId}",
+        idempotent: true,
+    };
+
+    /// listPersonalAccessTokens (`listPersonalAccessTokens`: `GET /auth/pats`).
+    pub const LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation {
+        id: "listPersonalAccessTokens",
+        method: "GET",
+        path: "/auth/pats",
+        idempotent: true,
+    };
+
+    /// updatePersonalAccessToken (`updatePersonalAccessToken`: `PUT /auth/pats/{tokenId}`).
+    pub const UPDATE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
+        id: "updatePersonalAccessToken",
+        method: "PUT",
+        path: "/auth/pats/{tokenId}",
+        idempotent: true,
+    };
+}

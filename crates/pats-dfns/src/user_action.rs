@@ -400,10 +400,11 @@ pub(crate) async fn init(
         user_action_http_path: path.to_owned(),
         user_action_server_kind: Some(UserActionServerKind::Api),
     };
-    let request = Request::post("/auth/action/init")
-        .segments(["auth", "action", "init"])
-        .json(&init)?
-        .idempotent(false);
+    let request = Request::operation(
+        &crate::generated::operations::CREATE_USER_ACTION_CHALLENGE,
+        &[],
+    )?
+    .json(&init)?;
     let resp = check(transport.send(request).await?)?;
     let challenge: UserActionChallenge = resp.json()?;
     if challenge.identifier.0.expose_secret().is_empty() {
@@ -423,11 +424,12 @@ pub(crate) async fn complete(
         first_factor: assertion.0.clone(),
         second_factor: None,
     };
-    let request = Request::post("/auth/action")
-        .segments(["auth", "action"])
-        .json(&action)?
-        .idempotent(false)
-        .secret(challenge.identifier.0.clone());
+    let request = Request::operation(
+        &crate::generated::operations::CREATE_USER_ACTION_SIGNATURE,
+        &[],
+    )?
+    .json(&action)?
+    .secret(challenge.identifier.0.clone());
     let resp = check(transport.send(request).await?)?;
     let answer: UserActionAnswer = resp.json()?;
     if answer.user_action.is_empty() {

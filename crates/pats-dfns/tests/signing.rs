@@ -103,6 +103,12 @@ async fn a_wrong_method_or_path_is_unauthenticated() {
     // Without any user action.
     let unsigned = Request::put("/auth/pats/{tokenId}")
         .segments(["auth", "pats", id.as_str()])
+        .header(
+            pats_core::reexports::reqwest::header::HeaderName::from_static(
+                pats_testkit::OFF_CONTRACT_HEADER,
+            ),
+            pats_core::reexports::reqwest::header::HeaderValue::from_static("deliberate"),
+        )
         .json(&body)
         .unwrap();
     assert!(matches!(

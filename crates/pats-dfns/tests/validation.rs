@@ -141,6 +141,14 @@ async fn the_simulator_validates_bodies_like_the_service() {
             .signed(
                 Request::post("/auth/pats")
                     .segments(["auth", "pats"])
+                    .header(
+                        pats_core::reexports::reqwest::header::HeaderName::from_static(
+                            pats_testkit::OFF_CONTRACT_HEADER,
+                        ),
+                        pats_core::reexports::reqwest::header::HeaderValue::from_static(
+                            "deliberate",
+                        ),
+                    )
                     .json(&body)
                     .unwrap()
                     .idempotent(false),
@@ -198,6 +206,12 @@ async fn the_simulator_validates_bodies_like_the_service() {
         .signed(
             Request::put("/auth/pats/{tokenId}")
                 .segments(["auth", "pats", id.as_str()])
+                .header(
+                    pats_core::reexports::reqwest::header::HeaderName::from_static(
+                        pats_testkit::OFF_CONTRACT_HEADER,
+                    ),
+                    pats_core::reexports::reqwest::header::HeaderValue::from_static("deliberate"),
+                )
                 .json(&json!({ "isActive": false }))
                 .unwrap(),
         )

@@ -12,7 +12,9 @@
 //! A request sent by a pats client (its `User-Agent` starts with `pats/`) must be on the
 //! contract. A request from anything else (a test sending raw HTTP on purpose, another SDK)
 //! may be off the contract only if the simulator refuses it with a 4xx; accepting it is a
-//! violation of the simulator. Deliberate differences are listed, with their reason, in
+//! violation of the simulator. A test that sends an off-contract request through the pats
+//! transport on purpose (to see the simulator refuse it) marks it with the
+//! [`OFF_CONTRACT_HEADER`](crate::OFF_CONTRACT_HEADER) header. Deliberate differences are listed, with their reason, in
 //! `contracts/deviations.json`; a violation that one of them names is counted as such.
 //!
 //! Violations are printed to stderr at once. When `PATS_CONTRACT_LOG` names a directory,
@@ -544,7 +546,13 @@ pub(crate) mod checker {
                                         .find(|(mime, _)| media_type(mime).ends_with("json"))
                                 })
                                 .and_then(|(_, media)| media.get("schema").cloned());
-                            (status.to_uppercase(), schema)
+                            // `4xx` → `4XX`; `default` stays as it is.
+                            let key = if status.eq_ignore_ascii_case("default") {
+                                "default".to_owned()
+                            } else {
+                                status.to_uppercase()
+                            };
+                            (key, schema)
                         })
                         .collect()
                 })
@@ -750,7 +758,10 @@ pub(crate) mod checker {
             .collect();
         let from_pats = headers
             .iter()
-            .any(|(n, v)| n.eq_ignore_ascii_case("user-agent") && v.starts_with("pats/"));
+            .any(|(n, v)| n.eq_ignore_ascii_case("user-agent") && v.starts_with("pats/"))
+            && !headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(crate::OFF_CONTRACT_HEADER));
         let exchange = Exchange {
             method: request.method.as_str(),
             path: request.url.path(),
@@ -822,7 +833,8 @@ pub(crate) mod checker {
             .append(true)
             .open(path)
         {
-            let _ = writeln!(file, "{line}");
+            // One write per line: with O_APPEND, concurrent tests cannot interleave it.
+            let _ = file.write_all(format!("{line}\n").as_bytes());
         }
     }
 }
@@ -850,7 +862,8 @@ mod tests {
                         } },
                         "responses": {
                             "200": { "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Thing" } } } },
-                            "4XX": { "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
+                            "4xx": { "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+                            "default": { "description": "anything else, without a body" }
                         }
                     }
                 },
@@ -1009,6 +1022,10 @@ mod tests {
         ex.path = "/v3/things/abc";
         ex.answer = b"{}".to_vec();
         assert_eq!(rules(&ex.check(&c)), ["answer: body of 204"]);
+        ex.status = 500;
+        let outcome = ex.check(&c);
+        assert_eq!(rules(&outcome), ["answer: status 500"]);
+        assert!(outcome.violations[0].detail.contains("described: 204"));
     }
 
     #[test]
@@ -1025,7 +1042,14 @@ mod tests {
             .into_bytes();
         assert_eq!(rules(&ex.check(&c)), Vec::<String>::new());
         ex.status = 500;
-        assert_eq!(rules(&ex.check(&c)), ["answer: status 500"]);
+        assert_eq!(
+            rules(&ex.check(&c)),
+            ["answer: body of 500"],
+            "`default` has no body"
+        );
+        ex.answer.clear();
+        assert_eq!(rules(&ex.check(&c)), Vec::<String>::new());
+        ex.answer = thing().to_string().into_bytes();
         ex.status = 409;
         assert_eq!(rules(&ex.check(&c)), ["answer: body of 409"]);
         ex.answer = json!({ "message": "taken" }).to_string().into_bytes();
@@ -1057,7 +1081,7 @@ mod tests {
     #[test]
     fn listed_deviations_are_set_apart_by_operation_and_rule() {
         let c = contract(json!([
-            { "operation": "createThing", "rule": "status 5", "reason": "documented in prose" },
+            { "operation": "createThing", "rule": "body of 5", "reason": "documented in prose" },
             { "operation": "deleteThing", "rule": "request body", "reason": "other op" }
         ]));
         let mut ex = Ex::create(json!({ "name": "ci", "extra": 1 }), thing());
@@ -1065,7 +1089,7 @@ mod tests {
         let outcome = ex.check(&c);
         assert_eq!(rules(&outcome), ["request: request body"]);
         assert_eq!(outcome.deviations.len(), 1);
-        assert_eq!(outcome.deviations[0].rule, "status 503");
+        assert_eq!(outcome.deviations[0].rule, "body of 503");
     }
 
     /// The whole path: a simulator offers its exchange, the checker records it under the

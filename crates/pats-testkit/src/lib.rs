@@ -19,3 +19,8 @@ pub mod sailpoint;
 pub mod zitadel;
 
 pub use fault::{Fault, FaultRule, Faults};
+
+/// A header a test puts on a request it sends through the pats transport *on purpose* off
+/// the provider's contract (to see the simulator refuse it). Without it, the contract
+/// checks (feature `contract`) count any off-contract request from pats as a violation.
+pub const OFF_CONTRACT_HEADER: &str = "x-pats-test-off-contract";
