@@ -71,6 +71,7 @@ mod client;
 mod error;
 mod filter;
 mod generated;
+mod operations;
 mod patch;
 mod provider;
 mod version;
@@ -82,8 +83,12 @@ pub use client::{
     TokenExpiration,
 };
 pub use filter::{ListTokens, TokenFilter};
+pub use operations::{OPERATIONS, OperationInfo, PatOperation};
 // The wire models the typed calls return; the rest of the generated module is private.
-pub use generated::{GetPersonalAccessTokenResponse, PatOwner, PatOwnerType};
+// Every version's token decodes into the v2025 model: its fields are a superset of the
+// other versions' and none is stricter (a unit test checks that against the contract).
+pub use generated::GetPersonalAccessTokenResponseV2025 as GetPersonalAccessTokenResponse;
+pub use generated::{PatOwner, PatOwnerType};
 pub use patch::{TokenPatch, validate_patch};
 pub use version::{
     ApiVersion, PATH_EXPIRATION_DATE, PATH_NAME, PATH_NEVER_EXPIRES, PATH_SCOPE, six_months_after,
