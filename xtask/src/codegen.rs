@@ -124,7 +124,141 @@ pub fn generate(spec: &Value, crate_name: &str) -> Result<String, CodegenError> 
             Item::Enum(def) => emit_enum(&mut out, def),
         }
     }
+    emit_operations(&mut out, spec)?;
     Ok(out)
+}
+
+/// One operation of `paths`, as [`emit_operations`] writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperationDef {
+    /// The `operationId`.
+    pub id: String,
+    /// Upper-case HTTP method.
+    pub method: String,
+    /// The path template.
+    pub path: String,
+    /// `x-pats-idempotent`.
+    pub idempotent: bool,
+    /// The first line of `summary` (or `description`).
+    pub doc: Option<String>,
+}
+
+/// The operations of `spec.paths`, sorted by `operationId`. Every operation must have a
+/// unique `operationId` and a boolean `x-pats-idempotent` (the contract decides, not the
+/// method: ZITADEL's Connect reads are POSTs).
+pub fn operations(spec: &Value) -> Result<Vec<OperationDef>, CodegenError> {
+    let mut out: Vec<OperationDef> = Vec::new();
+    let Some(paths) = spec.get("paths") else {
+        return Ok(out);
+    };
+    let paths = paths
+        .as_object()
+        .ok_or_else(|| CodegenError::new(None, None, "`paths` must be an object"))?;
+    for (path, item) in paths {
+        let item = item.as_object().ok_or_else(|| {
+            CodegenError::new(None, None, format!("path `{path}` must be an object"))
+        })?;
+        for (method, op) in item {
+            if !["get", "put", "post", "delete", "patch", "head", "options"]
+                .contains(&method.as_str())
+            {
+                continue;
+            }
+            let error = |message: &str| {
+                CodegenError::new(
+                    None,
+                    None,
+                    format!("{} {path}: {message}", method.to_uppercase()),
+                )
+            };
+            let id = op
+                .get("operationId")
+                .and_then(Value::as_str)
+                .ok_or_else(|| error("missing `operationId`"))?;
+            let idempotent = op
+                .get("x-pats-idempotent")
+                .and_then(Value::as_bool)
+                .ok_or_else(|| error("missing boolean `x-pats-idempotent`"))?;
+            if out.iter().any(|o| o.id == id) {
+                return Err(error(&format!("`operationId` `{id}` is not unique")));
+            }
+            let doc = ["summary", "description"]
+                .iter()
+                .find_map(|k| op.get(*k).and_then(Value::as_str))
+                .and_then(|text| text.lines().map(str::trim).find(|l| !l.is_empty()))
+                .map(str::to_owned);
+            out.push(OperationDef {
+                id: id.to_owned(),
+                method: method.to_uppercase(),
+                path: path.clone(),
+                idempotent,
+                doc,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut names = std::collections::BTreeSet::new();
+    for op in &out {
+        if !names.insert(operation_const(&op.id)) {
+            return Err(CodegenError::new(
+                None,
+                None,
+                format!(
+                    "operationIds collide as Rust constants: `{}`",
+                    operation_const(&op.id)
+                ),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// `v3.listPersonalAccessTokens` → `V3_LIST_PERSONAL_ACCESS_TOKENS`.
+pub fn operation_const(id: &str) -> String {
+    let name = names::split_words(id)
+        .iter()
+        .map(|w| w.to_ascii_uppercase())
+        .collect::<Vec<_>>()
+        .join("_");
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("OP_{name}")
+    } else {
+        name
+    }
+}
+
+fn emit_operations(out: &mut String, spec: &Value) -> Result<(), CodegenError> {
+    let operations = operations(spec)?;
+    if operations.is_empty() {
+        return Ok(());
+    }
+    out.push_str(
+        "\n/// The operations of the contract: the only methods and paths the client can send \
+         (`pats_core::__private::transport::Request::operation`).\npub mod operations {\n\
+         use pats_core::__private::transport::Operation;\n",
+    );
+    for op in &operations {
+        out.push('\n');
+        let doc = op
+            .doc
+            .as_deref()
+            .unwrap_or(op.id.as_str())
+            .replace('\n', " ");
+        out.push_str(&format!(
+            "/// {doc} (`{}`: `{} {}`).\n",
+            op.id, op.method, op.path
+        ));
+        out.push_str(&format!(
+            "pub const {}: Operation = Operation {{ id: {:?}, method: {:?}, path: {:?}, idempotent: {} }};\n",
+            operation_const(&op.id),
+            op.id,
+            op.method,
+            op.path,
+            op.idempotent
+        ));
+    }
+    out.push_str("}\n");
+    Ok(())
 }
 
 /// [`generate`] followed by [`format_rust`]: the exact contents of `generated.rs`.

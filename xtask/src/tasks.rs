@@ -11,8 +11,12 @@
 //!    quickstart (`cargo run -p pats --features simulate --example quickstart`);
 //! 5. if `crates/pats-bench` exists, `cargo test -p pats-bench --benches`: every criterion
 //!    benchmark once, in criterion's test mode;
-//! 6. `cargo test --workspace --all-features` (unit, integration and doc tests), last, and
-//!    a closing `N passed, N failed` line with the totals.
+//! 6. `cargo test --workspace --all-features` (unit, integration and doc tests), and a
+//!    closing `N passed, N failed` line with the totals;
+//! 7. the contract report: every request the tests sent to a simulator and every answer a
+//!    simulator gave (in steps 4 to 6) was checked against the vendor contracts under
+//!    `contracts/` (see `pats-testkit`'s `contract` feature); the counts are printed and
+//!    any violation fails the run, naming the operation and the rule.
 //!
 //! `ci` adds `--locked` to the commands that resolve dependencies. Cargo is run through the
 //! `CARGO` environment variable (set by `cargo xtask`), falling back to `cargo`.
@@ -49,6 +53,9 @@ pub enum Step {
     CodegenCheck,
     /// Nothing to run; print this note.
     Note(String),
+    /// Sum up the contract checks the simulators logged during the run; fail on any
+    /// violation, or when nothing was checked.
+    ContractReport,
     /// `cargo tree` of `pats` with only these features must not contain these crates.
     ForbiddenDeps {
         /// The `--features` of `pats` (with `--no-default-features`).
@@ -66,6 +73,9 @@ impl Step {
                 format!("cargo {} (must fail with `{expect}`)", args.join(" "))
             }
             Step::CodegenCheck => "cargo xtask codegen --check".to_owned(),
+            Step::ContractReport => {
+                "contract report (requests and answers checked against contracts/)".to_owned()
+            }
             Step::Note(note) => format!("note: {note}"),
             Step::ForbiddenDeps {
                 features,
@@ -197,8 +207,8 @@ pub fn plan(root: &Path, mode: Mode) -> Vec<Step> {
     if root.join("crates/pats-bench/Cargo.toml").is_file() {
         steps.push(cargo(&["test", "-p", "pats-bench", "--benches"], true));
     }
-    // Last, so the test totals close the log.
     steps.push(cargo(&["test", "--workspace", "--all-features"], true));
+    steps.push(Step::ContractReport);
     steps
 }
 
@@ -209,6 +219,12 @@ pub fn run(root: &Path, mode: Mode) -> Result<(), Error> {
     let steps = plan(root, mode);
     let total = steps.len();
     let mut counts = TestCounts::default();
+    // Where the simulators log their contract checks (see `contract_report`); fresh per run.
+    let contract_log = contract_log_dir(root);
+    if contract_log.exists() {
+        std::fs::remove_dir_all(&contract_log)
+            .map_err(|e| Error::new(format!("{}: {e}", contract_log.display())))?;
+    }
     for (index, step) in steps.iter().enumerate() {
         let description = step.describe();
         if let Step::Note(_) = step {
@@ -219,9 +235,13 @@ pub fn run(root: &Path, mode: Mode) -> Result<(), Error> {
         match step {
             Step::Cargo(args) => {
                 let status = if args.first().map(String::as_str) == Some("test") {
-                    run_counting_tests(&cargo, args, root, &mut counts)
+                    run_counting_tests(&cargo, args, root, &contract_log, &mut counts)
                 } else {
-                    Command::new(&cargo).args(args).current_dir(root).status()
+                    Command::new(&cargo)
+                        .args(args)
+                        .current_dir(root)
+                        .env(CONTRACT_LOG_VAR, &contract_log)
+                        .status()
                 }
                 .map_err(|e| Error::new(format!("could not run `{description}`: {e}")))?;
                 if !status.success() {
@@ -246,6 +266,16 @@ pub fn run(root: &Path, mode: Mode) -> Result<(), Error> {
                 ))
             })?,
             Step::Note(_) => {}
+            Step::ContractReport => {
+                let report = ContractReport::read(&contract_log)?;
+                print!("{}", report.render());
+                report.verdict().map_err(|e| {
+                    Error::new(format!(
+                        "step {}/{total} `{description}` failed: {e}",
+                        index + 1
+                    ))
+                })?;
+            }
             Step::ForbiddenDeps {
                 features,
                 forbidden,
@@ -258,6 +288,9 @@ pub fn run(root: &Path, mode: Mode) -> Result<(), Error> {
         }
     }
     println!("\nall {total} steps passed");
+    if let Ok(report) = ContractReport::read(&contract_log) {
+        println!("{}", report.summary());
+    }
     // One plain closing line for whoever reads the log: the totals of every test binary.
     println!("{} passed, {} failed", counts.passed, counts.failed);
     Ok(())
@@ -298,12 +331,14 @@ fn run_counting_tests(
     cargo: &OsString,
     args: &[String],
     root: &Path,
+    contract_log: &Path,
     counts: &mut TestCounts,
 ) -> std::io::Result<std::process::ExitStatus> {
     use std::io::{BufRead, BufReader, Write};
     let mut child = Command::new(cargo)
         .args(args)
         .current_dir(root)
+        .env(CONTRACT_LOG_VAR, contract_log)
         .stdout(Stdio::piped())
         .spawn()?;
     if let Some(stdout) = child.stdout.take() {
@@ -315,6 +350,159 @@ fn run_counting_tests(
         }
     }
     child.wait()
+}
+
+/// The environment variable through which the simulators learn where to log (see
+/// `pats-testkit`'s `contract` module).
+pub const CONTRACT_LOG_VAR: &str = "PATS_CONTRACT_LOG";
+
+/// `<target dir>/contract-log`.
+fn contract_log_dir(root: &Path) -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .map(|dir| {
+            if dir.is_relative() {
+                root.join(dir)
+            } else {
+                dir
+            }
+        })
+        .unwrap_or_else(|| root.join("target"))
+        .join("contract-log")
+}
+
+/// What the simulators logged about the contract checks of one run.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ContractReport {
+    /// Exchanges checked, per provider: each is one request and one answer.
+    pub checked: std::collections::BTreeMap<String, u64>,
+    /// Off-contract requests from outside pats that a simulator refused, as it must.
+    pub refused: u64,
+    /// Findings allowed by `contracts/deviations.json`.
+    pub deviations: u64,
+    /// Violations: `provider operation side: rule` → (count, first detail).
+    pub violations: std::collections::BTreeMap<String, (u64, String)>,
+}
+
+impl ContractReport {
+    /// Reads every `*.jsonl` file under `dir` (none: an empty report).
+    pub fn read(dir: &Path) -> Result<Self, Error> {
+        let mut report = ContractReport::default();
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(report),
+            Err(e) => return Err(Error::new(format!("{}: {e}", dir.display()))),
+        };
+        for entry in entries {
+            let path = entry
+                .map_err(|e| Error::new(format!("{}: {e}", dir.display())))?
+                .path();
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
+            for line in text.lines() {
+                report.add_line(line);
+            }
+        }
+        Ok(report)
+    }
+
+    /// Adds one logged exchange; a line that is not JSON counts as a violation.
+    pub fn add_line(&mut self, line: &str) {
+        let Ok(entry) = serde_json::from_str::<serde_json::Value>(line) else {
+            self.violations
+                .entry("unreadable log line".to_owned())
+                .or_insert((0, line.chars().take(200).collect()))
+                .0 += 1;
+            return;
+        };
+        let text = |key: &str| entry.get(key).and_then(|v| v.as_str()).unwrap_or("?");
+        *self.checked.entry(text("provider").to_owned()).or_default() += 1;
+        if entry.get("refused").and_then(|v| v.as_bool()) == Some(true) {
+            self.refused += 1;
+        }
+        let list = |key: &str| {
+            entry
+                .get(key)
+                .and_then(|v| v.as_array())
+                .cloned()
+                .unwrap_or_default()
+        };
+        self.deviations += list("deviations").len() as u64;
+        for violation in list("violations") {
+            let field = |key: &str| {
+                violation
+                    .get(key)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("?")
+                    .to_owned()
+            };
+            let key = format!(
+                "{} {} ({} {} -> {}) {}: {}",
+                text("provider"),
+                text("operation"),
+                text("method"),
+                text("path"),
+                entry
+                    .get("status")
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+                field("side"),
+                field("rule")
+            );
+            self.violations.entry(key).or_insert((0, field("detail"))).0 += 1;
+        }
+    }
+
+    /// Exchanges checked, all providers.
+    pub fn total(&self) -> u64 {
+        self.checked.values().sum()
+    }
+
+    /// The one-line summary.
+    pub fn summary(&self) -> String {
+        let per_provider: Vec<String> = self
+            .checked
+            .iter()
+            .map(|(provider, n)| format!("{provider} {n}"))
+            .collect();
+        format!(
+            "contract: {n} requests and {n} answers checked against contracts/ ({}); {} \
+             off-contract requests refused by the simulators; {} listed deviations; {} violations",
+            per_provider.join(", "),
+            self.refused,
+            self.deviations,
+            self.violations.values().map(|(n, _)| n).sum::<u64>(),
+            n = self.total(),
+        )
+    }
+
+    /// The summary and every distinct violation.
+    pub fn render(&self) -> String {
+        let mut out = format!("{}\n", self.summary());
+        for (key, (count, detail)) in &self.violations {
+            out.push_str(&format!("  VIOLATION x{count}: {key}\n      {detail}\n"));
+        }
+        out
+    }
+
+    /// Fails on any violation, or when nothing was checked at all.
+    pub fn verdict(&self) -> Result<(), Error> {
+        if self.total() == 0 {
+            return Err(Error::new(format!(
+                "no simulator exchange was checked against the contracts; is pats-testkit's \
+                 `contract` feature on, and does {CONTRACT_LOG_VAR} reach the tests?"
+            )));
+        }
+        if !self.violations.is_empty() {
+            return Err(Error::new(format!(
+                "{} kinds of exchange are off the vendor contracts (listed above); fix the side \
+                 that is wrong, or list a deliberate deviation with its reason in \
+                 contracts/deviations.json",
+                self.violations.len()
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Runs `cargo args`, which must fail with `expect` in its error output.
@@ -472,6 +660,61 @@ mod tests {
     }
 
     #[test]
+    fn the_contract_report_counts_exchanges_and_fails_on_violations() {
+        let mut report = ContractReport::default();
+        assert!(report.verdict().is_err(), "nothing checked must fail");
+        report.add_line(r#"{"provider":"dfns","operation":"ListPersonalAccessTokens","method":"GET","path":"/auth/pats","status":200,"refused":false,"violations":[],"deviations":[]}"#);
+        report.add_line(r#"{"provider":"sailpoint","operation":"?","method":"GET","path":"/x","status":400,"refused":true,"violations":[],"deviations":[{"side":"answer","rule":"r"}]}"#);
+        assert_eq!(report.total(), 2);
+        assert_eq!(report.refused, 1);
+        assert_eq!(report.deviations, 1);
+        assert_eq!(report.verdict(), Ok(()));
+        assert!(
+            report.summary().contains("2 requests and 2 answers"),
+            "{}",
+            report.summary()
+        );
+        assert!(
+            report.summary().contains("dfns 1, sailpoint 1"),
+            "{}",
+            report.summary()
+        );
+
+        report.add_line(r#"{"provider":"zitadel","operation":"AddPersonalAccessToken","method":"POST","path":"/p","status":200,"refused":false,"violations":[{"side":"request","rule":"request body","detail":"at `/x`: extra"}],"deviations":[]}"#);
+        report.add_line("not json");
+        let error = report
+            .verdict()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(error.contains("2 kinds of exchange"), "{error}");
+        let rendered = report.render();
+        assert!(
+            rendered
+                .contains("zitadel AddPersonalAccessToken (POST /p -> 200) request: request body"),
+            "{rendered}"
+        );
+        assert!(rendered.contains("at `/x`: extra"), "{rendered}");
+        assert!(rendered.contains("unreadable log line"), "{rendered}");
+    }
+
+    #[test]
+    fn the_contract_report_reads_every_log_file_of_a_run() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = std::env::temp_dir().join(format!("xtask-contract-log-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(ContractReport::read(&dir)?.total(), 0);
+        std::fs::create_dir_all(&dir)?;
+        let line =
+            r#"{"provider":"dfns","operation":"o","status":200,"violations":[],"deviations":[]}"#;
+        std::fs::write(dir.join("1.jsonl"), format!("{line}\n{line}\n"))?;
+        std::fs::write(dir.join("2.jsonl"), format!("{line}\n"))?;
+        assert_eq!(ContractReport::read(&dir)?.total(), 3);
+        std::fs::remove_dir_all(&dir)?;
+        Ok(())
+    }
+
+    #[test]
     fn counts_test_result_lines() {
         let mut c = TestCounts::default();
         c.add_line("test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.18s");
@@ -492,7 +735,7 @@ mod tests {
     fn test_plan_without_facade() {
         let root = Path::new("/nonexistent-workspace");
         let steps = plan(root, Mode::Test);
-        assert_eq!(steps.len(), 5);
+        assert_eq!(steps.len(), 6);
         assert_eq!(args(&steps[0]), ["fmt", "--all", "--", "--check"]);
         assert_eq!(
             args(&steps[1]),
@@ -509,6 +752,7 @@ mod tests {
         assert_eq!(steps[2], Step::CodegenCheck);
         assert!(matches!(steps[3], Step::Note(_)));
         assert_eq!(args(&steps[4]), ["test", "--workspace", "--all-features"]);
+        assert_eq!(steps[5], Step::ContractReport);
     }
 
     #[test]
@@ -543,13 +787,14 @@ mod tests {
         std::fs::remove_dir_all(&root)?;
         let n = steps.len();
         assert_eq!(
-            args(&steps[n - 2]),
+            args(&steps[n - 3]),
             ["test", "-p", "pats-bench", "--benches", "--locked"]
         );
         assert_eq!(
-            args(&steps[n - 1]),
+            args(&steps[n - 2]),
             ["test", "--workspace", "--all-features", "--locked"]
         );
+        assert_eq!(steps[n - 1], Step::ContractReport);
         Ok(())
     }
 

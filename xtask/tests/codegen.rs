@@ -461,3 +461,80 @@ fn run_writes_then_checks() -> TestResult {
     std::fs::remove_dir_all(&root)?;
     Ok(())
 }
+
+fn with_paths(paths: Value) -> Value {
+    json!({ "paths": paths, "components": { "schemas": {} } })
+}
+
+#[test]
+fn operations_are_generated_from_paths_with_the_contracts_idempotency() -> TestResult {
+    let spec = with_paths(json!({
+        "/v3/things/{id}": {
+            "delete": { "operationId": "v3.deleteThing", "x-pats-idempotent": true, "summary": "Delete a thing\nmore" },
+            "parameters": []
+        },
+        "/zitadel.user.v2.UserService/ListThings": {
+            "post": { "operationId": "ListThings", "x-pats-idempotent": true }
+        },
+        "/v3/things": {
+            "post": { "operationId": "v3.createThing", "x-pats-idempotent": false }
+        }
+    }));
+    let ops = codegen::operations(&spec)?;
+    let ids: Vec<&str> = ops.iter().map(|o| o.id.as_str()).collect();
+    assert_eq!(ids, ["ListThings", "v3.createThing", "v3.deleteThing"]);
+    assert_eq!(ops[0].method, "POST");
+    assert!(
+        ops[0].idempotent,
+        "a Connect read is idempotent although it is a POST"
+    );
+    assert!(!ops[1].idempotent);
+    assert_eq!(ops[2].doc.as_deref(), Some("Delete a thing"));
+    let generated = codegen::generate(&spec, "x")?;
+    assert!(
+        generated.contains(
+            r#"pub const V3_DELETE_THING: Operation = Operation { id: "v3.deleteThing", method: "DELETE", path: "/v3/things/{id}", idempotent: true };"#
+        ),
+        "{generated}"
+    );
+    assert!(generated.contains("pub mod operations {"), "{generated}");
+    // No paths, no module (the models-only fixtures stay as they are).
+    let none = codegen::generate(&json!({ "components": { "schemas": {} } }), "x")?;
+    assert!(!none.contains("mod operations"));
+    Ok(())
+}
+
+#[test]
+fn operations_without_id_or_idempotency_or_with_clashing_names_are_refused() {
+    let cases = [
+        (
+            json!({ "/a": { "get": { "x-pats-idempotent": true } } }),
+            "missing `operationId`",
+        ),
+        (
+            json!({ "/a": { "get": { "operationId": "a" } } }),
+            "missing boolean `x-pats-idempotent`",
+        ),
+        (
+            json!({ "/a": { "get": { "operationId": "a", "x-pats-idempotent": "yes" } } }),
+            "missing boolean `x-pats-idempotent`",
+        ),
+        (
+            json!({ "/a": { "get": { "operationId": "a", "x-pats-idempotent": true },
+                            "put": { "operationId": "a", "x-pats-idempotent": true } } }),
+            "is not unique",
+        ),
+        (
+            json!({ "/a": { "get": { "operationId": "getA", "x-pats-idempotent": true } },
+                    "/b": { "get": { "operationId": "get_a", "x-pats-idempotent": true } } }),
+            "collide as Rust constants: `GET_A`",
+        ),
+    ];
+    for (paths, expected) in cases {
+        let error = codegen::operations(&with_paths(paths.clone()))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(error.contains(expected), "{paths}: {error}");
+    }
+}

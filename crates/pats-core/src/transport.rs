@@ -225,7 +225,69 @@ impl fmt::Debug for Request {
     }
 }
 
+/// One operation of a provider's vendor contract, as `cargo xtask codegen` generates it
+/// from `contracts/<provider>/openapi.json` (each provider crate's `generated::operations`).
+///
+/// Clients build their requests with [`Request::operation`], so that a method or path the
+/// provider's description does not define cannot be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Operation {
+    /// The `operationId` in the contract.
+    pub id: &'static str,
+    /// The HTTP method, upper case.
+    pub method: &'static str,
+    /// The path template, e.g. `/v3/personal-access-tokens/{id}`.
+    pub path: &'static str,
+    /// Whether sending it twice has the effect of sending it once (so it may be retried).
+    pub idempotent: bool,
+}
+
 impl Request {
+    /// The request for `operation`, with `params` filling the path template's `{…}`
+    /// placeholders in order (each one encoded as a single segment). Retried only if the
+    /// contract marks the operation idempotent.
+    ///
+    /// A wrong number of parameters, or an empty one, is [`Error::InvalidInput`]: nothing
+    /// is sent.
+    pub fn operation(operation: &Operation, params: &[&str]) -> Result<Self> {
+        let method = Method::from_bytes(operation.method.as_bytes()).map_err(|_| {
+            Error::invalid("operation", format!("bad method {:?}", operation.method))
+        })?;
+        let mut params = params.iter();
+        let mut segments = Vec::new();
+        for part in operation.path.trim_start_matches('/').split('/') {
+            if part.starts_with('{') && part.ends_with('}') {
+                let value = params.next().ok_or_else(|| {
+                    Error::invalid(
+                        "operation",
+                        format!("{} needs a value for {part}", operation.id),
+                    )
+                })?;
+                if value.is_empty() {
+                    return Err(Error::invalid(
+                        "operation",
+                        format!("{} got an empty {part}", operation.id),
+                    ));
+                }
+                segments.push((*value).to_owned());
+            } else {
+                segments.push(part.to_owned());
+            }
+        }
+        if params.next().is_some() {
+            return Err(Error::invalid(
+                "operation",
+                format!(
+                    "{} got more path parameters than {} has",
+                    operation.id, operation.path
+                ),
+            ));
+        }
+        Ok(Self::new(method, operation.path)
+            .segments(segments)
+            .idempotent(operation.idempotent))
+    }
+
     /// A request; `template` names the path for tracing (for example `/auth/pats/{id}`).
     ///
     /// GET, HEAD, PUT, DELETE and OPTIONS are idempotent; POST and PATCH are not, unless
@@ -856,5 +918,70 @@ mod tests {
                 "{bad:?}: {err}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod operation_tests {
+    use super::{Method, Operation, Request};
+    use crate::Error;
+
+    const DELETE: Operation = Operation {
+        id: "deleteThing",
+        method: "DELETE",
+        path: "/v3/things/{id}/keys/{key}",
+        idempotent: true,
+    };
+    const LIST_BY_POST: Operation = Operation {
+        id: "ListThings",
+        method: "POST",
+        path: "/zitadel.user.v2.UserService/ListThings",
+        idempotent: true,
+    };
+    const CREATE: Operation = Operation {
+        id: "createThing",
+        method: "POST",
+        path: "/v3/things",
+        idempotent: false,
+    };
+
+    #[test]
+    fn an_operation_fills_its_template_in_order_and_keeps_it_for_tracing() -> crate::Result<()> {
+        let request = Request::operation(&DELETE, &["a/b", "k 1"])?;
+        assert_eq!(request.method, Method::DELETE);
+        assert_eq!(request.segments, ["v3", "things", "a/b", "keys", "k 1"]);
+        assert_eq!(request.template, "/v3/things/{id}/keys/{key}");
+        assert!(request.idempotent);
+        Ok(())
+    }
+
+    #[test]
+    fn idempotency_comes_from_the_contract_not_the_method() -> crate::Result<()> {
+        assert!(Request::operation(&LIST_BY_POST, &[])?.idempotent);
+        assert!(!Request::operation(&CREATE, &[])?.idempotent);
+        assert_eq!(
+            Request::operation(&LIST_BY_POST, &[])?.segments,
+            ["zitadel.user.v2.UserService", "ListThings"]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn wrong_or_empty_parameters_are_refused() {
+        for params in [&["a"][..], &["a", "b", "c"], &["", "b"], &["a", ""]] {
+            let result = Request::operation(&DELETE, params);
+            assert!(
+                matches!(result, Err(Error::InvalidInput { .. })),
+                "{params:?}: {result:?}"
+            );
+        }
+        let bad = Operation {
+            method: "GE T",
+            ..CREATE
+        };
+        assert!(matches!(
+            Request::operation(&bad, &[]),
+            Err(Error::InvalidInput { .. })
+        ));
     }
 }
