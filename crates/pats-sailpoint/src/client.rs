@@ -449,32 +449,24 @@ impl SailPointClient {
     /// The request for `operation` on this client's version: the method and path template
     /// of the contract, and `X-SailPoint-Experimental: true` exactly when the contract marks
     /// the operation experimental (no PAT operation is, at the pinned commit).
-    fn request(&self, operation: PatOperation, id: Option<&TokenId>) -> Request {
+    fn request(&self, operation: PatOperation, id: Option<&TokenId>) -> Result<Request> {
         let info = self.version.operation(operation);
-        let request = match operation {
-            PatOperation::List => Request::get(info.path),
-            PatOperation::Create => Request::post(info.path),
-            PatOperation::Patch => Request::patch(info.path),
-            PatOperation::Delete => Request::delete(info.path),
-        };
-        let mut request = request.segments(self.version.collection_segments());
-        if let Some(id) = id {
-            request = request.segments([id.as_str()]);
-        }
+        let params: Vec<&str> = id.map(TokenId::as_str).into_iter().collect();
+        let mut request = Request::operation(&info.contract, &params)?;
         if info.experimental {
             request = request.header(
                 HeaderName::from_static("x-sailpoint-experimental"),
                 HeaderValue::from_static("true"),
             );
         }
-        request
+        Ok(request)
     }
 
     /// `POST …/personal-access-tokens`. Never retried (a create is not idempotent), except
     /// the one replay after a 401, when the server did nothing.
     pub async fn create_token(&self, token: &NewToken) -> Result<CreatedPat> {
         let body = token.to_body(self.version, OffsetDateTime::now_utc())?;
-        let request = self.request(PatOperation::Create, None).json(&body)?;
+        let request = self.request(PatOperation::Create, None)?.json(&body)?;
         let response = self.transport.send(request).await?;
         if !response.is_success() {
             return Err(map_error(&response));
@@ -498,7 +490,7 @@ impl SailPointClient {
         list: &ListTokens,
     ) -> Result<Vec<GetPersonalAccessTokenResponse>> {
         let mut request = self
-            .request(PatOperation::List, None)
+            .request(PatOperation::List, None)?
             .max_response_bytes(self.list_response_limit, LIST_RESPONSE_LIMIT_SETTING);
         if let Some(owner) = list.owner_id.as_ref().or(self.default_owner.as_ref()) {
             if owner.trim().is_empty() {
@@ -560,7 +552,7 @@ impl SailPointClient {
             )
         });
         let request = self
-            .request(PatOperation::Patch, Some(id))
+            .request(PatOperation::Patch, Some(id))?
             .body(bytes, HeaderValue::from_static(PATCH_CONTENT_TYPE))
             .idempotent(idempotent);
         let response = self.transport.send(request).await?;
@@ -572,7 +564,7 @@ impl SailPointClient {
 
     /// `DELETE …/personal-access-tokens/{id}` (204).
     pub async fn delete_token(&self, id: &TokenId) -> Result<()> {
-        let request = self.request(PatOperation::Delete, Some(id));
+        let request = self.request(PatOperation::Delete, Some(id))?;
         let response = self.transport.send(request).await?;
         if !response.is_success() {
             return Err(map_error(&response));

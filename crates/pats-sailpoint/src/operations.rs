@@ -1,12 +1,15 @@
 //! The PAT operations of the vendor contract (`contracts/sailpoint/openapi.json`, extracted
 //! from `sailpoint-oss/api-specs` by `cargo xtask contracts`), one per version.
 //!
-//! The client takes the method, the path and whether to send `X-SailPoint-Experimental:
-//! true` from here, and a unit test checks this table against the contract in both
-//! directions: every operation of the contract is here with the same method, path,
-//! `x-sailpoint-experimental` and `x-pats-idempotent`, and nothing else is.
+//! The client sends the generated operations (`generated::operations`: method, path
+//! template, idempotency) and takes from here which one serves each version and whether to
+//! send `X-SailPoint-Experimental: true`; a unit test checks this table against the
+//! contract in both directions: every PAT operation of the contract is here with the same
+//! method, path, `x-sailpoint-experimental` and `x-pats-idempotent`, and nothing else is.
 
+use crate::generated::operations;
 use crate::version::ApiVersion;
+use pats_core::__private::transport::Operation;
 
 /// A personal-access-token operation, as every version has it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -41,226 +44,175 @@ pub struct OperationInfo {
     pub experimental: bool,
     /// Whether it may be repeated (`x-pats-idempotent`).
     pub idempotent: bool,
+    /// The generated operation the client sends.
+    pub(crate) contract: Operation,
 }
 
-/// Every PAT operation of the contract, by version then operation.
+const fn info(
+    version: ApiVersion,
+    operation: PatOperation,
+    contract: Operation,
+    experimental: bool,
+) -> OperationInfo {
+    OperationInfo {
+        version,
+        operation,
+        operation_id: contract.id,
+        method: contract.method,
+        path: contract.path,
+        experimental,
+        idempotent: contract.idempotent,
+        contract,
+    }
+}
+
+/// Every PAT operation of the contract, by version then operation: the generated
+/// operations (method, path, idempotency), and whether each is experimental.
 pub const OPERATIONS: &[OperationInfo] = &[
-    OperationInfo {
-        version: ApiVersion::V3,
-        operation: PatOperation::List,
-        operation_id: "v3.listPersonalAccessTokens",
-        method: "GET",
-        path: "/v3/personal-access-tokens",
-        experimental: false,
-        idempotent: true,
-    },
-    OperationInfo {
-        version: ApiVersion::V3,
-        operation: PatOperation::Create,
-        operation_id: "v3.createPersonalAccessToken",
-        method: "POST",
-        path: "/v3/personal-access-tokens",
-        experimental: false,
-        idempotent: false,
-    },
-    OperationInfo {
-        version: ApiVersion::V3,
-        operation: PatOperation::Patch,
-        operation_id: "v3.patchPersonalAccessToken",
-        method: "PATCH",
-        path: "/v3/personal-access-tokens/{id}",
-        experimental: false,
-        idempotent: false,
-    },
-    OperationInfo {
-        version: ApiVersion::V3,
-        operation: PatOperation::Delete,
-        operation_id: "v3.deletePersonalAccessToken",
-        method: "DELETE",
-        path: "/v3/personal-access-tokens/{id}",
-        experimental: false,
-        idempotent: true,
-    },
-    OperationInfo {
-        version: ApiVersion::Beta,
-        operation: PatOperation::List,
-        operation_id: "beta.listPersonalAccessTokens",
-        method: "GET",
-        path: "/beta/personal-access-tokens",
-        experimental: false,
-        idempotent: true,
-    },
-    OperationInfo {
-        version: ApiVersion::Beta,
-        operation: PatOperation::Create,
-        operation_id: "beta.createPersonalAccessToken",
-        method: "POST",
-        path: "/beta/personal-access-tokens",
-        experimental: false,
-        idempotent: false,
-    },
-    OperationInfo {
-        version: ApiVersion::Beta,
-        operation: PatOperation::Patch,
-        operation_id: "beta.patchPersonalAccessToken",
-        method: "PATCH",
-        path: "/beta/personal-access-tokens/{id}",
-        experimental: false,
-        idempotent: false,
-    },
-    OperationInfo {
-        version: ApiVersion::Beta,
-        operation: PatOperation::Delete,
-        operation_id: "beta.deletePersonalAccessToken",
-        method: "DELETE",
-        path: "/beta/personal-access-tokens/{id}",
-        experimental: false,
-        idempotent: true,
-    },
-    OperationInfo {
-        version: ApiVersion::V2024,
-        operation: PatOperation::List,
-        operation_id: "v2024.listPersonalAccessTokens",
-        method: "GET",
-        path: "/v2024/personal-access-tokens",
-        experimental: false,
-        idempotent: true,
-    },
-    OperationInfo {
-        version: ApiVersion::V2024,
-        operation: PatOperation::Create,
-        operation_id: "v2024.createPersonalAccessToken",
-        method: "POST",
-        path: "/v2024/personal-access-tokens",
-        experimental: false,
-        idempotent: false,
-    },
-    OperationInfo {
-        version: ApiVersion::V2024,
-        operation: PatOperation::Patch,
-        operation_id: "v2024.patchPersonalAccessToken",
-        method: "PATCH",
-        path: "/v2024/personal-access-tokens/{id}",
-        experimental: false,
-        idempotent: false,
-    },
-    OperationInfo {
-        version: ApiVersion::V2024,
-        operation: PatOperation::Delete,
-        operation_id: "v2024.deletePersonalAccessToken",
-        method: "DELETE",
-        path: "/v2024/personal-access-tokens/{id}",
-        experimental: false,
-        idempotent: true,
-    },
-    OperationInfo {
-        version: ApiVersion::V2025,
-        operation: PatOperation::List,
-        operation_id: "v2025.listPersonalAccessTokens",
-        method: "GET",
-        path: "/v2025/personal-access-tokens",
-        experimental: false,
-        idempotent: true,
-    },
-    OperationInfo {
-        version: ApiVersion::V2025,
-        operation: PatOperation::Create,
-        operation_id: "v2025.createPersonalAccessToken",
-        method: "POST",
-        path: "/v2025/personal-access-tokens",
-        experimental: false,
-        idempotent: false,
-    },
-    OperationInfo {
-        version: ApiVersion::V2025,
-        operation: PatOperation::Patch,
-        operation_id: "v2025.patchPersonalAccessToken",
-        method: "PATCH",
-        path: "/v2025/personal-access-tokens/{id}",
-        experimental: false,
-        idempotent: false,
-    },
-    OperationInfo {
-        version: ApiVersion::V2025,
-        operation: PatOperation::Delete,
-        operation_id: "v2025.deletePersonalAccessToken",
-        method: "DELETE",
-        path: "/v2025/personal-access-tokens/{id}",
-        experimental: false,
-        idempotent: true,
-    },
-    OperationInfo {
-        version: ApiVersion::V2026,
-        operation: PatOperation::List,
-        operation_id: "v2026.listPersonalAccessTokens",
-        method: "GET",
-        path: "/v2026/personal-access-tokens",
-        experimental: false,
-        idempotent: true,
-    },
-    OperationInfo {
-        version: ApiVersion::V2026,
-        operation: PatOperation::Create,
-        operation_id: "v2026.createPersonalAccessToken",
-        method: "POST",
-        path: "/v2026/personal-access-tokens",
-        experimental: false,
-        idempotent: false,
-    },
-    OperationInfo {
-        version: ApiVersion::V2026,
-        operation: PatOperation::Patch,
-        operation_id: "v2026.patchPersonalAccessToken",
-        method: "PATCH",
-        path: "/v2026/personal-access-tokens/{id}",
-        experimental: false,
-        idempotent: false,
-    },
-    OperationInfo {
-        version: ApiVersion::V2026,
-        operation: PatOperation::Delete,
-        operation_id: "v2026.deletePersonalAccessToken",
-        method: "DELETE",
-        path: "/v2026/personal-access-tokens/{id}",
-        experimental: false,
-        idempotent: true,
-    },
-    OperationInfo {
-        version: ApiVersion::V1,
-        operation: PatOperation::List,
-        operation_id: "v1.listPersonalAccessTokensV1",
-        method: "GET",
-        path: "/personal-access-tokens/v1",
-        experimental: false,
-        idempotent: true,
-    },
-    OperationInfo {
-        version: ApiVersion::V1,
-        operation: PatOperation::Create,
-        operation_id: "v1.createPersonalAccessTokenV1",
-        method: "POST",
-        path: "/personal-access-tokens/v1",
-        experimental: false,
-        idempotent: false,
-    },
-    OperationInfo {
-        version: ApiVersion::V1,
-        operation: PatOperation::Patch,
-        operation_id: "v1.patchPersonalAccessTokenV1",
-        method: "PATCH",
-        path: "/personal-access-tokens/v1/{id}",
-        experimental: false,
-        idempotent: false,
-    },
-    OperationInfo {
-        version: ApiVersion::V1,
-        operation: PatOperation::Delete,
-        operation_id: "v1.deletePersonalAccessTokenV1",
-        method: "DELETE",
-        path: "/personal-access-tokens/v1/{id}",
-        experimental: false,
-        idempotent: true,
-    },
+    info(
+        ApiVersion::V3,
+        PatOperation::List,
+        operations::V3_LIST_PERSONAL_ACCESS_TOKENS,
+        false,
+    ),
+    info(
+        ApiVersion::V3,
+        PatOperation::Create,
+        operations::V3_CREATE_PERSONAL_ACCESS_TOKEN,
+        false,
+    ),
+    info(
+        ApiVersion::V3,
+        PatOperation::Patch,
+        operations::V3_PATCH_PERSONAL_ACCESS_TOKEN,
+        false,
+    ),
+    info(
+        ApiVersion::V3,
+        PatOperation::Delete,
+        operations::V3_DELETE_PERSONAL_ACCESS_TOKEN,
+        false,
+    ),
+    info(
+        ApiVersion::Beta,
+        PatOperation::List,
+        operations::BETA_LIST_PERSONAL_ACCESS_TOKENS,
+        false,
+    ),
+    info(
+        ApiVersion::Beta,
+        PatOperation::Create,
+        operations::BETA_CREATE_PERSONAL_ACCESS_TOKEN,
+        false,
+    ),
+    info(
+        ApiVersion::Beta,
+        PatOperation::Patch,
+        operations::BETA_PATCH_PERSONAL_ACCESS_TOKEN,
+        false,
+    ),
+    info(
+        ApiVersion::Beta,
+        PatOperation::Delete,
+        operations::BETA_DELETE_PERSONAL_ACCESS_TOKEN,
+        false,
+    ),
+    info(
+        ApiVersion::V2024,
+        PatOperation::List,
+        operations::V2024_LIST_PERSONAL_ACCESS_TOKENS,
+        false,
+    ),
+    info(
+        ApiVersion::V2024,
+        PatOperation::Create,
+        operations::V2024_CREATE_PERSONAL_ACCESS_TOKEN,
+        false,
+    ),
+    info(
+        ApiVersion::V2024,
+        PatOperation::Patch,
+        operations::V2024_PATCH_PERSONAL_ACCESS_TOKEN,
+        false,
+    ),
+    info(
+        ApiVersion::V2024,
+        PatOperation::Delete,
+        operations::V2024_DELETE_PERSONAL_ACCESS_TOKEN,
+        false,
+    ),
+    info(
+        ApiVersion::V2025,
+        PatOperation::List,
+        operations::V2025_LIST_PERSONAL_ACCESS_TOKENS,
+        false,
+    ),
+    info(
+        ApiVersion::V2025,
+        PatOperation::Create,
+        operations::V2025_CREATE_PERSONAL_ACCESS_TOKEN,
+        false,
+    ),
+    info(
+        ApiVersion::V2025,
+        PatOperation::Patch,
+        operations::V2025_PATCH_PERSONAL_ACCESS_TOKEN,
+        false,
+    ),
+    info(
+        ApiVersion::V2025,
+        PatOperation::Delete,
+        operations::V2025_DELETE_PERSONAL_ACCESS_TOKEN,
+        false,
+    ),
+    info(
+        ApiVersion::V2026,
+        PatOperation::List,
+        operations::V2026_LIST_PERSONAL_ACCESS_TOKENS,
+        false,
+    ),
+    info(
+        ApiVersion::V2026,
+        PatOperation::Create,
+        operations::V2026_CREATE_PERSONAL_ACCESS_TOKEN,
+        false,
+    ),
+    info(
+        ApiVersion::V2026,
+        PatOperation::Patch,
+        operations::V2026_PATCH_PERSONAL_ACCESS_TOKEN,
+        false,
+    ),
+    info(
+        ApiVersion::V2026,
+        PatOperation::Delete,
+        operations::V2026_DELETE_PERSONAL_ACCESS_TOKEN,
+        false,
+    ),
+    info(
+        ApiVersion::V1,
+        PatOperation::List,
+        operations::V1_LIST_PERSONAL_ACCESS_TOKENS_V1,
+        false,
+    ),
+    info(
+        ApiVersion::V1,
+        PatOperation::Create,
+        operations::V1_CREATE_PERSONAL_ACCESS_TOKEN_V1,
+        false,
+    ),
+    info(
+        ApiVersion::V1,
+        PatOperation::Patch,
+        operations::V1_PATCH_PERSONAL_ACCESS_TOKEN_V1,
+        false,
+    ),
+    info(
+        ApiVersion::V1,
+        PatOperation::Delete,
+        operations::V1_DELETE_PERSONAL_ACCESS_TOKEN_V1,
+        false,
+    ),
 ];
 
 impl ApiVersion {
