@@ -83,12 +83,11 @@ impl TokenFetcher for ClientCredentialsFetcher {
             .append_pair("client_id", &self.client_id)
             .append_pair("client_secret", self.client_secret.expose_secret())
             .finish();
-        let request = Request::post("/oauth/token")
-            .segments(["oauth", "token"])
+        // Asking for a token changes nothing on the server: the contract marks it
+        // idempotent, so it is retried.
+        let request = Request::operation(&crate::generated::operations::OAUTH_TOKEN, &[])?
             .without_auth()
             .secret(self.client_secret.clone())
-            // Asking for a token changes nothing on the server: safe to retry.
-            .idempotent(true)
             .body(
                 body.into_bytes(),
                 pats_core::reexports::reqwest::header::HeaderValue::from_static(

@@ -1,10 +1,12 @@
 //! The SailPoint PAT client and its builder.
 
+use crate::GetPersonalAccessTokenResponse;
 use crate::auth::{Auth, ClientCredentialsFetcher};
 use crate::error::map_error;
 use crate::filter::ListTokens;
-use crate::generated::{CreatePersonalAccessTokenRequest, GetPersonalAccessTokenResponse};
-use crate::patch::{TokenPatch, truncate_to_millis, validate_patch};
+use crate::generated::CreatePersonalAccessTokenRequestV2025 as CreatePersonalAccessTokenRequest;
+use crate::operations::PatOperation;
+use crate::patch::{TokenPatch, format_time, validate_patch};
 use crate::version::{ApiVersion, six_months_after};
 use pats_core::reexports::reqwest::header::{HeaderName, HeaderValue};
 use pats_core::{
@@ -144,7 +146,9 @@ impl NewToken {
             scope: self.scope.clone(),
             user_aware_token_never_expires: None,
         };
-        let mut never = false;
+        // Set on the JSON below: the generated model's serializer does not write the
+        // documented millisecond format.
+        let mut expiration_date: Option<Value> = None;
         match self.expiration {
             TokenExpiration::Default if version.supports_never_expires() => {
                 return Err(Error::invalid(
@@ -159,7 +163,7 @@ impl NewToken {
             TokenExpiration::Default => {}
             TokenExpiration::At(at) => {
                 check_expiration(version, at, now)?;
-                wire.expiration_date = Some(truncate_to_millis(at));
+                expiration_date = Some(Value::String(format_time(at)));
             }
             TokenExpiration::Never(_) if !version.supports_never_expires() => {
                 return Err(Error::invalid(
@@ -172,13 +176,15 @@ impl NewToken {
             }
             TokenExpiration::Never(_) => {
                 wire.user_aware_token_never_expires = Some(true);
-                never = true;
+                expiration_date = Some(Value::Null);
             }
         }
         let mut body = serde_json::to_value(&wire)
             .map_err(|e| Error::invalid("request body", format!("cannot serialize: {e}")))?;
-        if never && let Value::Object(map) = &mut body {
-            map.insert("expirationDate".into(), Value::Null);
+        if let Some(date) = expiration_date
+            && let Value::Object(map) = &mut body
+        {
+            map.insert("expirationDate".into(), date);
         }
         Ok(body)
     }
@@ -440,27 +446,27 @@ impl SailPointClient {
         self.list_response_limit
     }
 
-    fn request(&self, request: Request, id: Option<&TokenId>) -> Request {
-        let mut request = request.segments(self.version.collection_segments());
-        if let Some(id) = id {
-            request = request.segments([id.as_str()]);
-        }
-        if self.version.sends_experimental_header() {
+    /// The request for `operation` on this client's version: the method and path template
+    /// of the contract, and `X-SailPoint-Experimental: true` exactly when the contract marks
+    /// the operation experimental (no PAT operation is, at the pinned commit).
+    fn request(&self, operation: PatOperation, id: Option<&TokenId>) -> Result<Request> {
+        let info = self.version.operation(operation);
+        let params: Vec<&str> = id.map(TokenId::as_str).into_iter().collect();
+        let mut request = Request::operation(&info.contract, &params)?;
+        if info.experimental {
             request = request.header(
                 HeaderName::from_static("x-sailpoint-experimental"),
                 HeaderValue::from_static("true"),
             );
         }
-        request
+        Ok(request)
     }
 
     /// `POST …/personal-access-tokens`. Never retried (a create is not idempotent), except
     /// the one replay after a 401, when the server did nothing.
     pub async fn create_token(&self, token: &NewToken) -> Result<CreatedPat> {
         let body = token.to_body(self.version, OffsetDateTime::now_utc())?;
-        let request = self
-            .request(Request::post("/{v}/personal-access-tokens"), None)
-            .json(&body)?;
+        let request = self.request(PatOperation::Create, None)?.json(&body)?;
         let response = self.transport.send(request).await?;
         if !response.is_success() {
             return Err(map_error(&response));
@@ -484,7 +490,7 @@ impl SailPointClient {
         list: &ListTokens,
     ) -> Result<Vec<GetPersonalAccessTokenResponse>> {
         let mut request = self
-            .request(Request::get("/{v}/personal-access-tokens"), None)
+            .request(PatOperation::List, None)?
             .max_response_bytes(self.list_response_limit, LIST_RESPONSE_LIMIT_SETTING);
         if let Some(owner) = list.owner_id.as_ref().or(self.default_owner.as_ref()) {
             if owner.trim().is_empty() {
@@ -546,7 +552,7 @@ impl SailPointClient {
             )
         });
         let request = self
-            .request(Request::patch("/{v}/personal-access-tokens/{id}"), Some(id))
+            .request(PatOperation::Patch, Some(id))?
             .body(bytes, HeaderValue::from_static(PATCH_CONTENT_TYPE))
             .idempotent(idempotent);
         let response = self.transport.send(request).await?;
@@ -558,10 +564,7 @@ impl SailPointClient {
 
     /// `DELETE …/personal-access-tokens/{id}` (204).
     pub async fn delete_token(&self, id: &TokenId) -> Result<()> {
-        let request = self.request(
-            Request::delete("/{v}/personal-access-tokens/{id}"),
-            Some(id),
-        );
+        let request = self.request(PatOperation::Delete, Some(id))?;
         let response = self.transport.send(request).await?;
         if !response.is_success() {
             return Err(map_error(&response));
@@ -589,7 +592,7 @@ mod tests {
         assert_eq!(
             t.to_body(ApiVersion::V3, NOW).unwrap(),
             json!({"name":"ci","scope":["sp:scopes:all"],"accessTokenValiditySeconds":600,
-                   "expirationDate":"2026-04-01T00:00:00.5Z"})
+                   "expirationDate":"2026-04-01T00:00:00.500Z"})
         );
         assert_eq!(
             NewToken::new("n").to_body(ApiVersion::Beta, NOW).unwrap(),

@@ -25,7 +25,7 @@ impl TokenFilter {
     }
 
     /// The expression as SailPoint reads it, before URL encoding, e.g.
-    /// `lastUsed le 2026-02-05T10:59:27.214Z` (UTC, millisecond precision).
+    /// `lastUsed le 2026-02-05T10:59:27.214Z` (UTC, exactly three fractional digits).
     pub fn expression(&self) -> String {
         match self {
             Self::LastUsedLe(t) => format!("lastUsed le {}", format_time(*t)),
@@ -81,7 +81,7 @@ mod tests {
         );
         assert_eq!(
             TokenFilter::last_used_le(datetime!(2023-02-05 12:00 +02:00)).expression(),
-            "lastUsed le 2023-02-05T10:00:00Z"
+            "lastUsed le 2023-02-05T10:00:00.000Z"
         );
         assert_eq!(
             TokenFilter::last_used_is_null().expression(),

@@ -3,18 +3,18 @@
 
 #![allow(dead_code)]
 
-/// Body of `POST .../personal-access-tokens`.
+/// Object for specifying the name of a personal access token to create
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
-pub struct CreatePersonalAccessTokenRequest {
-    /// Lifetime of the access tokens obtained with this PAT, 15..=43200 seconds (default 43200).
+pub struct CreatePersonalAccessTokenRequestV1 {
+    /// Number of seconds an access token is valid when generated using this Personal Access Token.
     #[serde(
         rename = "accessTokenValiditySeconds",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub access_token_validity_seconds: Option<i32>,
-    /// When the PAT expires. v3/beta/v2024: at most six months ahead (the default). v2025+/V1: null means never, only with userAwareTokenNeverExpires.
+    /// Date and time, down to the millisecond, when this personal access token will expire.
     #[serde(
         rename = "expirationDate",
         default,
@@ -22,12 +22,12 @@ pub struct CreatePersonalAccessTokenRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub expiration_date: Option<time::OffsetDateTime>,
-    /// Token name, unique per owner.
+    /// The name of the personal access token (PAT) to be created.
     pub name: String,
-    /// Scopes; absent or null means `["sp:scopes:all"]`.
+    /// Scopes of the personal access token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<Vec<String>>,
-    /// v2025+/V1 only: the caller acknowledges a token that never expires.
+    /// Indicates that the user creating this Personal Access Token is aware of and acknowledges the security implications of creating a token that will never expire.
     #[serde(
         rename = "userAwareTokenNeverExpires",
         default,
@@ -36,43 +36,158 @@ pub struct CreatePersonalAccessTokenRequest {
     pub user_aware_token_never_expires: Option<bool>,
 }
 
-/// One localized error message.
+/// Object for specifying the name of a personal access token to create
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct CreatePersonalAccessTokenRequestV2025 {
+    /// Number of seconds an access token is valid when generated using this Personal Access Token.
+    #[serde(
+        rename = "accessTokenValiditySeconds",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub access_token_validity_seconds: Option<i32>,
+    /// Date and time, down to the millisecond, when this personal access token will expire.
+    #[serde(
+        rename = "expirationDate",
+        default,
+        with = "pats_core::__private::wire::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expiration_date: Option<time::OffsetDateTime>,
+    /// The name of the personal access token (PAT) to be created.
+    pub name: String,
+    /// Scopes of the personal access token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Vec<String>>,
+    /// Indicates that the user creating this Personal Access Token is aware of and acknowledges the security implications of creating a token that will never expire.
+    #[serde(
+        rename = "userAwareTokenNeverExpires",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub user_aware_token_never_expires: Option<bool>,
+}
+
+/// Object for specifying the name of a personal access token to create
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct CreatePersonalAccessTokenRequestV3 {
+    /// Number of seconds an access token is valid when generated using this Personal Access Token.
+    #[serde(
+        rename = "accessTokenValiditySeconds",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub access_token_validity_seconds: Option<i32>,
+    /// Date and time, down to the millisecond, when this personal access token will expire.
+    #[serde(
+        rename = "expirationDate",
+        default,
+        with = "pats_core::__private::wire::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expiration_date: Option<time::OffsetDateTime>,
+    /// The name of the personal access token (PAT) to be created.
+    pub name: String,
+    /// Scopes of the personal access token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Vec<String>>,
+}
+
+/// The `CreatePersonalAccessTokenResponseV1` schema.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct CreatePersonalAccessTokenResponseV1 {
+    /// Number of seconds an access token is valid when generated using this Personal Access Token.
+    #[serde(rename = "accessTokenValiditySeconds")]
+    pub access_token_validity_seconds: i32,
+    /// The date and time, down to the millisecond, when this personal access token was created.
+    #[serde(with = "pats_core::__private::wire::rfc3339")]
+    pub created: time::OffsetDateTime,
+    /// Date and time, down to the millisecond, when this personal access token will expire.
+    #[serde(
+        rename = "expirationDate",
+        default,
+        with = "pats_core::__private::wire::rfc3339::option"
+    )]
+    pub expiration_date: Option<time::OffsetDateTime>,
+    /// The ID of the personal access token (to be used as the username for Basic Auth).
+    pub id: String,
+    /// The name of the personal access token.
+    pub name: String,
+    /// The `owner` field.
+    pub owner: PatOwner,
+    /// Scopes of the personal access token.
+    #[serde(default)]
+    pub scope: Option<Vec<String>>,
+}
+
+/// The `CreatePersonalAccessTokenResponseV3` schema.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct CreatePersonalAccessTokenResponseV3 {
+    /// Number of seconds an access token is valid when generated using this Personal Access Token.
+    #[serde(rename = "accessTokenValiditySeconds")]
+    pub access_token_validity_seconds: i32,
+    /// The date and time, down to the millisecond, when this personal access token was created.
+    #[serde(with = "pats_core::__private::wire::rfc3339")]
+    pub created: time::OffsetDateTime,
+    /// Date and time, down to the millisecond, when this personal access token will expire.
+    #[serde(
+        rename = "expirationDate",
+        default,
+        with = "pats_core::__private::wire::rfc3339::option"
+    )]
+    pub expiration_date: Option<time::OffsetDateTime>,
+    /// The ID of the personal access token (to be used as the username for Basic Auth).
+    pub id: String,
+    /// The name of the personal access token.
+    pub name: String,
+    /// The `owner` field.
+    pub owner: PatOwner,
+    /// Scopes of the personal access token.
+    #[serde(default)]
+    pub scope: Option<Vec<String>>,
+}
+
+/// The `ErrorMessageDto` schema.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct ErrorMessageDto {
-    /// Locale of the text, e.g. `en-US`.
+    /// The locale for the message text, a BCP 47 language tag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locale: Option<String>,
-    /// `DEFAULT` or `REQUEST`.
+    /// The `localeOrigin` field.
     #[serde(
         rename = "localeOrigin",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub locale_origin: Option<String>,
-    /// The message.
+    pub locale_origin: Option<LocaleOrigin>,
+    /// Actual text of the error message in the indicated locale.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
 }
 
-/// Error body of 400, 403, 404 and 500 answers.
+/// The `ErrorResponseDto` schema.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct ErrorResponseDto {
-    /// Underlying causes.
+    /// Plain-text descriptive reasons to provide additional detail to the text provided in the messages field
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub causes: Option<Vec<ErrorMessageDto>>,
-    /// Fine-grained error code, e.g. `400.1 Bad Request Content`.
+    /// Fine-grained error code providing more detail of the error.
     #[serde(
         rename = "detailCode",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub detail_code: Option<String>,
-    /// Messages in one or more locales.
+    /// Generic localized reason for error
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub messages: Option<Vec<ErrorMessageDto>>,
-    /// Id to quote to SailPoint support.
+    /// Unique tracking id for the error.
     #[serde(
         rename = "trackingId",
         default,
@@ -81,25 +196,21 @@ pub struct ErrorResponseDto {
     pub tracking_id: Option<String>,
 }
 
-/// A personal access token as listed, patched or (without its secret) created.
+/// The `GetPersonalAccessTokenResponseBeta` schema.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
-pub struct GetPersonalAccessTokenResponse {
-    /// Lifetime of the access tokens obtained with this PAT.
+pub struct GetPersonalAccessTokenResponseBeta {
+    /// Number of seconds an access token is valid when generated using this Personal Access Token.
     #[serde(
         rename = "accessTokenValiditySeconds",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub access_token_validity_seconds: Option<i32>,
-    /// Creation time.
-    #[serde(
-        default,
-        with = "pats_core::__private::wire::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub created: Option<time::OffsetDateTime>,
-    /// Expiry; null when the token never expires.
+    /// The date and time, down to the millisecond, when this personal access token was created.
+    #[serde(with = "pats_core::__private::wire::rfc3339")]
+    pub created: time::OffsetDateTime,
+    /// Date and time, down to the millisecond, when this personal access token will expire.
     #[serde(
         rename = "expirationDate",
         default,
@@ -107,9 +218,9 @@ pub struct GetPersonalAccessTokenResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub expiration_date: Option<time::OffsetDateTime>,
-    /// Token id.
+    /// The ID of the personal access token (to be used as the username for Basic Auth).
     pub id: String,
-    /// Last use; null when never used.
+    /// The date and time, down to the millisecond, when this personal access token was last used to generate an access token.
     #[serde(
         rename = "lastUsed",
         default,
@@ -117,18 +228,61 @@ pub struct GetPersonalAccessTokenResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub last_used: Option<time::OffsetDateTime>,
-    /// Whether the token is managed by a connector or a policy.
+    /// If true, this token is managed by the SailPoint platform, and is not visible in the user interface.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub managed: Option<bool>,
-    /// Token name.
+    /// The name of the personal access token.
     pub name: String,
     /// The `owner` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner: Option<PatOwner>,
-    /// Scopes (null means all).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: PatOwner,
+    /// Scopes of the personal access token.
+    #[serde(default)]
     pub scope: Option<Vec<String>>,
-    /// v2025+/V1 only: the token was acknowledged as never expiring.
+}
+
+/// The `GetPersonalAccessTokenResponseV2025` schema.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct GetPersonalAccessTokenResponseV2025 {
+    /// Number of seconds an access token is valid when generated using this Personal Access Token.
+    #[serde(
+        rename = "accessTokenValiditySeconds",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub access_token_validity_seconds: Option<i32>,
+    /// The date and time, down to the millisecond, when this personal access token was created.
+    #[serde(with = "pats_core::__private::wire::rfc3339")]
+    pub created: time::OffsetDateTime,
+    /// Date and time, down to the millisecond, when this personal access token will expire.
+    #[serde(
+        rename = "expirationDate",
+        default,
+        with = "pats_core::__private::wire::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expiration_date: Option<time::OffsetDateTime>,
+    /// The ID of the personal access token (to be used as the username for Basic Auth).
+    pub id: String,
+    /// The date and time, down to the millisecond, when this personal access token was last used to generate an access token.
+    #[serde(
+        rename = "lastUsed",
+        default,
+        with = "pats_core::__private::wire::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_used: Option<time::OffsetDateTime>,
+    /// If true, this token is managed by the SailPoint platform, and is not visible in the user interface.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed: Option<bool>,
+    /// The name of the personal access token.
+    pub name: String,
+    /// The `owner` field.
+    pub owner: PatOwner,
+    /// Scopes of the personal access token.
+    #[serde(default)]
+    pub scope: Option<Vec<String>>,
+    /// Indicates that the user who created or updated this Personal Access Token is aware of and acknowledges the security implications of creating a token that will never expire.
     #[serde(
         rename = "userAwareTokenNeverExpires",
         default,
@@ -137,22 +291,124 @@ pub struct GetPersonalAccessTokenResponse {
     pub user_aware_token_never_expires: Option<bool>,
 }
 
-/// The owner of a personal access token.
+/// The `GetPersonalAccessTokenResponseV3` schema.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct GetPersonalAccessTokenResponseV3 {
+    /// Number of seconds an access token is valid when generated using this Personal Access Token.
+    #[serde(
+        rename = "accessTokenValiditySeconds",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub access_token_validity_seconds: Option<i32>,
+    /// The date and time, down to the millisecond, when this personal access token was created.
+    #[serde(with = "pats_core::__private::wire::rfc3339")]
+    pub created: time::OffsetDateTime,
+    /// Date and time, down to the millisecond, when this personal access token will expire.
+    #[serde(
+        rename = "expirationDate",
+        default,
+        with = "pats_core::__private::wire::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expiration_date: Option<time::OffsetDateTime>,
+    /// The ID of the personal access token (to be used as the username for Basic Auth).
+    pub id: String,
+    /// The date and time, down to the millisecond, when this personal access token was last used to generate an access token.
+    #[serde(
+        rename = "lastUsed",
+        default,
+        with = "pats_core::__private::wire::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_used: Option<time::OffsetDateTime>,
+    /// If true, this token is managed by the SailPoint platform, and is not visible in the user interface.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed: Option<bool>,
+    /// The name of the personal access token.
+    pub name: String,
+    /// The `owner` field.
+    pub owner: PatOwner,
+    /// Scopes of the personal access token.
+    #[serde(default)]
+    pub scope: Option<Vec<String>>,
+}
+
+/// A JSONPatch Operation as defined by [RFC 6902 - JSON Patch](https://tools.ietf.org/html/rfc6902)
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct JsonPatchOperation {
+    /// The operation to be performed
+    pub op: String,
+    /// A string JSON Pointer representing the target path to an element to be affected by the operation
+    pub path: String,
+    /// The value to be used for the operation, required for "add" and "replace" operations
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<serde_json::Value>,
+}
+
+/// An indicator of how the locale was selected.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(from = "String", into = "String")]
+#[non_exhaustive]
+pub enum LocaleOrigin {
+    /// Wire value `DEFAULT`.
+    #[serde(rename = "DEFAULT")]
+    Default,
+    /// Wire value `REQUEST`.
+    #[serde(rename = "REQUEST")]
+    Request,
+    /// A wire value unknown when this code was generated, kept as is.
+    Other(String),
+}
+
+impl LocaleOrigin {
+    /// The wire value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Default => "DEFAULT",
+            Self::Request => "REQUEST",
+            Self::Other(value) => value.as_str(),
+        }
+    }
+}
+
+impl From<String> for LocaleOrigin {
+    fn from(value: String) -> Self {
+        match value.as_str() {
+            "DEFAULT" => Self::Default,
+            "REQUEST" => Self::Request,
+            _ => Self::Other(value),
+        }
+    }
+}
+
+impl From<LocaleOrigin> for String {
+    fn from(value: LocaleOrigin) -> Self {
+        match value {
+            LocaleOrigin::Other(value) => value,
+            known => known.as_str().to_owned(),
+        }
+    }
+}
+
+/// Personal access token owner's identity.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct PatOwner {
-    /// Identity id.
+    /// Personal access token owner's identity ID.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// Identity display name.
+    /// Personal access token owner's human-readable display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// The `type` field.
+    /// Personal access token owner's DTO type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub r#type: Option<PatOwnerType>,
 }
 
-/// Kind of owner.
+/// Personal access token owner's DTO type.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(from = "String", into = "String")]
 #[non_exhaustive]
@@ -192,20 +448,207 @@ impl From<PatOwnerType> for String {
     }
 }
 
-/// Body of a 429 answer (with a `Retry-After` header in seconds).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[non_exhaustive]
-pub struct RateLimitedResponse {
-    /// What happened.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-}
+/// The operations of the contract: the only methods and paths the client can send (`pats_core::__private::transport::Request::operation`).
+pub mod operations {
+    use pats_core::__private::transport::Operation;
 
-/// Body of a 401 answer.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[non_exhaustive]
-pub struct UnauthorizedResponse {
-    /// What was wrong with the credentials.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    /// Create personal access token (`beta.createPersonalAccessToken`: `POST /beta/personal-access-tokens`).
+    pub const BETA_CREATE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
+        id: "beta.createPersonalAccessToken",
+        method: "POST",
+        path: "/beta/personal-access-tokens",
+        idempotent: false,
+    };
+
+    /// Delete personal access token (`beta.deletePersonalAccessToken`: `DELETE /beta/personal-access-tokens/{id}`).
+    pub const BETA_DELETE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
+        id: "beta.deletePersonalAccessToken",
+        method: "DELETE",
+        path: "/beta/personal-access-tokens/{id}",
+        idempotent: true,
+    };
+
+    /// List personal access tokens (`beta.listPersonalAccessTokens`: `GET /beta/personal-access-tokens`).
+    pub const BETA_LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation {
+        id: "beta.listPersonalAccessTokens",
+        method: "GET",
+        path: "/beta/personal-access-tokens",
+        idempotent: true,
+    };
+
+    /// Patch personal access token (`beta.patchPersonalAccessToken`: `PATCH /beta/personal-access-tokens/{id}`).
+    pub const BETA_PATCH_PERSONAL_ACCESS_TOKEN: Operation = Operation {
+        id: "beta.patchPersonalAccessToken",
+        method: "PATCH",
+        path: "/beta/personal-access-tokens/{id}",
+        idempotent: false,
+    };
+
+    /// Access token by the OAuth2 client-credentials grant (RFC 6749 section 4.4) (`oauth.token`: `POST /oauth/token`).
+    pub const OAUTH_TOKEN: Operation = Operation {
+        id: "oauth.token",
+        method: "POST",
+        path: "/oauth/token",
+        idempotent: true,
+    };
+
+    /// Create personal access token (`v1.createPersonalAccessTokenV1`: `POST /personal-access-tokens/v1`).
+    pub const V1_CREATE_PERSONAL_ACCESS_TOKEN_V1: Operation = Operation {
+        id: "v1.createPersonalAccessTokenV1",
+        method: "POST",
+        path: "/personal-access-tokens/v1",
+        idempotent: false,
+    };
+
+    /// Delete personal access token (`v1.deletePersonalAccessTokenV1`: `DELETE /personal-access-tokens/v1/{id}`).
+    pub const V1_DELETE_PERSONAL_ACCESS_TOKEN_V1: Operation = Operation {
+        id: "v1.deletePersonalAccessTokenV1",
+        method: "DELETE",
+        path: "/personal-access-tokens/v1/{id}",
+        idempotent: true,
+    };
+
+    /// List personal access tokens (`v1.listPersonalAccessTokensV1`: `GET /personal-access-tokens/v1`).
+    pub const V1_LIST_PERSONAL_ACCESS_TOKENS_V1: Operation = Operation {
+        id: "v1.listPersonalAccessTokensV1",
+        method: "GET",
+        path: "/personal-access-tokens/v1",
+        idempotent: true,
+    };
+
+    /// Patch personal access token (`v1.patchPersonalAccessTokenV1`: `PATCH /personal-access-tokens/v1/{id}`).
+    pub const V1_PATCH_PERSONAL_ACCESS_TOKEN_V1: Operation = Operation {
+        id: "v1.patchPersonalAccessTokenV1",
+        method: "PATCH",
+        path: "/personal-access-tokens/v1/{id}",
+        idempotent: false,
+    };
+
+    /// Create personal access token (`v2024.createPersonalAccessToken`: `POST /v2024/personal-access-tokens`).
+    pub const V2024_CREATE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
+        id: "v2024.createPersonalAccessToken",
+        method: "POST",
+        path: "/v2024/personal-access-tokens",
+        idempotent: false,
+    };
+
+    /// Delete personal access token (`v2024.deletePersonalAccessToken`: `DELETE /v2024/personal-access-tokens/{id}`).
+    pub const V2024_DELETE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
+        id: "v2024.deletePersonalAccessToken",
+        method: "DELETE",
+        path: "/v2024/personal-access-tokens/{id}",
+        idempotent: true,
+    };
+
+    /// List personal access tokens (`v2024.listPersonalAccessTokens`: `GET /v2024/personal-access-tokens`).
+    pub const V2024_LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation {
+        id: "v2024.listPersonalAccessTokens",
+        method: "GET",
+        path: "/v2024/personal-access-tokens",
+        idempotent: true,
+    };
+
+    /// Patch personal access token (`v2024.patchPersonalAccessToken`: `PATCH /v2024/personal-access-tokens/{id}`).
+    pub const V2024_PATCH_PERSONAL_ACCESS_TOKEN: Operation = Operation {
+        id: "v2024.patchPersonalAccessToken",
+        method: "PATCH",
+        path: "/v2024/personal-access-tokens/{id}",
+        idempotent: false,
+    };
+
+    /// Create personal access token (`v2025.createPersonalAccessToken`: `POST /v2025/personal-access-tokens`).
+    pub const V2025_CREATE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
+        id: "v2025.createPersonalAccessToken",
+        method: "POST",
+        path: "/v2025/personal-access-tokens",
+        idempotent: false,
+    };
+
+    /// Delete personal access token (`v2025.deletePersonalAccessToken`: `DELETE /v2025/personal-access-tokens/{id}`).
+    pub const V2025_DELETE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
+        id: "v2025.deletePersonalAccessToken",
+        method: "DELETE",
+        path: "/v2025/personal-access-tokens/{id}",
+        idempotent: true,
+    };
+
+    /// List personal access tokens (`v2025.listPersonalAccessTokens`: `GET /v2025/personal-access-tokens`).
+    pub const V2025_LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation {
+        id: "v2025.listPersonalAccessTokens",
+        method: "GET",
+        path: "/v2025/personal-access-tokens",
+        idempotent: true,
+    };
+
+    /// Patch personal access token (`v2025.patchPersonalAccessToken`: `PATCH /v2025/personal-access-tokens/{id}`).
+    pub const V2025_PATCH_PERSONAL_ACCESS_TOKEN: Operation = Operation {
+        id: "v2025.patchPersonalAccessToken",
+        method: "PATCH",
+        path: "/v2025/personal-access-tokens/{id}",
+        idempotent: false,
+    };
+
+    /// Create personal access token (`v2026.createPersonalAccessToken`: `POST /v2026/personal-access-tokens`).
+    pub const V2026_CREATE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
+        id: "v2026.createPersonalAccessToken",
+        method: "POST",
+        path: "/v2026/personal-access-tokens",
+        idempotent: false,
+    };
+
+    /// Delete personal access token (`v2026.deletePersonalAccessToken`: `DELETE /v2026/personal-access-tokens/{id}`).
+    pub const V2026_DELETE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
+        id: "v2026.deletePersonalAccessToken",
+        method: "DELETE",
+        path: "/v2026/personal-access-tokens/{id}",
+        idempotent: true,
+    };
+
+    /// List personal access tokens (`v2026.listPersonalAccessTokens`: `GET /v2026/personal-access-tokens`).
+    pub const V2026_LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation {
+        id: "v2026.listPersonalAccessTokens",
+        method: "GET",
+        path: "/v2026/personal-access-tokens",
+        idempotent: true,
+    };
+
+    /// Patch personal access token (`v2026.patchPersonalAccessToken`: `PATCH /v2026/personal-access-tokens/{id}`).
+    pub const V2026_PATCH_PERSONAL_ACCESS_TOKEN: Operation = Operation {
+        id: "v2026.patchPersonalAccessToken",
+        method: "PATCH",
+        path: "/v2026/personal-access-tokens/{id}",
+        idempotent: false,
+    };
+
+    /// Create personal access token (`v3.createPersonalAccessToken`: `POST /v3/personal-access-tokens`).
+    pub const V3_CREATE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
+        id: "v3.createPersonalAccessToken",
+        method: "POST",
+        path: "/v3/personal-access-tokens",
+        idempotent: false,
+    };
+
+    /// Delete personal access token (`v3.deletePersonalAccessToken`: `DELETE /v3/personal-access-tokens/{id}`).
+    pub const V3_DELETE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
+        id: "v3.deletePersonalAccessToken",
+        method: "DELETE",
+        path: "/v3/personal-access-tokens/{id}",
+        idempotent: true,
+    };
+
+    /// List personal access tokens (`v3.listPersonalAccessTokens`: `GET /v3/personal-access-tokens`).
+    pub const V3_LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation {
+        id: "v3.listPersonalAccessTokens",
+        method: "GET",
+        path: "/v3/personal-access-tokens",
+        idempotent: true,
+    };
+
+    /// Patch personal access token (`v3.patchPersonalAccessToken`: `PATCH /v3/personal-access-tokens/{id}`).
+    pub const V3_PATCH_PERSONAL_ACCESS_TOKEN: Operation = Operation {
+        id: "v3.patchPersonalAccessToken",
+        method: "PATCH",
+        path: "/v3/personal-access-tokens/{id}",
+        idempotent: false,
+    };
 }

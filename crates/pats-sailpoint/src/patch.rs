@@ -95,16 +95,21 @@ impl TokenPatch {
     }
 }
 
-/// Formats a time as SailPoint does: RFC 3339, UTC, at most millisecond precision.
+/// Formats a time as SailPoint documents it: UTC, exactly three fractional digits and `Z`
+/// (`2023-02-05T10:59:27.214Z`, the filter example of api-specs; "down to the millisecond"
+/// in every date-time field's description). Sub-millisecond digits are dropped.
 pub(crate) fn format_time(t: OffsetDateTime) -> String {
-    pats_core::__private::wire::format_timestamp(truncate_to_millis(t))
-}
-
-/// Drops sub-millisecond digits.
-pub(crate) fn truncate_to_millis(t: OffsetDateTime) -> OffsetDateTime {
     let t = t.to_offset(time::UtcOffset::UTC);
-    t.replace_nanosecond(u32::from(t.millisecond()) * 1_000_000)
-        .unwrap_or(t)
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
 }
 
 fn op_name(op: &PatchOperation) -> &'static str {

@@ -1,8 +1,8 @@
 //! [`PersonalAccessTokens`] for [`SailPointClient`].
 
+use crate::GetPersonalAccessTokenResponse;
 use crate::client::{NewToken, PROVIDER, SailPointClient, TokenExpiration};
 use crate::filter::{ListTokens, TokenFilter};
-use crate::generated::GetPersonalAccessTokenResponse;
 use crate::patch::TokenPatch;
 use pats_core::{
     Capabilities, CreateToken, CreatedToken, Error, Expiration, Expiry, GetSupport, ListFilters,
@@ -25,14 +25,13 @@ impl SailPointClient {
         })?;
         let mut info = TokenInfo::new(id);
         info.name = Some(token.name.clone());
-        info.owner = token.owner.as_ref().and_then(|o| {
-            o.id.as_ref().map(|id| {
-                Owner::new(id.clone())
-                    .with_name(o.name.clone())
-                    .with_kind(o.r#type.as_ref().map(|t| t.as_str().to_owned()))
-            })
+        let o = &token.owner;
+        info.owner = o.id.as_ref().map(|id| {
+            Owner::new(id.clone())
+                .with_name(o.name.clone())
+                .with_kind(o.r#type.as_ref().map(|t| t.as_str().to_owned()))
         });
-        info.created = token.created;
+        info.created = Some(token.created);
         info.last_used = token.last_used;
         info.expires = match token.expiration_date {
             Some(at) => Expiration::At(at),

@@ -3,20 +3,20 @@
 use std::fmt;
 use time::OffsetDateTime;
 
-/// A SailPoint API version, which decides the path style, the experimental header and
-/// which token fields exist.
+/// A SailPoint API version, which decides the path style and which token fields exist.
 ///
-/// | version | path | `X-SailPoint-Experimental` | never-expiring tokens | patchable paths | expiry cap |
-/// | --- | --- | --- | --- | --- | --- |
-/// | `V3` (default) | `/v3/personal-access-tokens` | no | no | `/name`, `/scope` | 6 months |
-/// | `Beta` | `/beta/personal-access-tokens` | no | no | `/name`, `/scope` | 6 months |
-/// | `V2024` | `/v2024/personal-access-tokens` | yes | no | `/name`, `/scope` | 6 months |
-/// | `V2025` | `/v2025/personal-access-tokens` | yes | yes | + `/expirationDate`, `/userAwareTokenNeverExpires` | none |
-/// | `V2026` | `/v2026/personal-access-tokens` | yes | yes | + `/expirationDate`, `/userAwareTokenNeverExpires` | none |
-/// | `V1` | `/personal-access-tokens/v1` | no | yes | + `/expirationDate`, `/userAwareTokenNeverExpires` | none |
+/// | version | path | never-expiring tokens | patchable paths | expiry cap |
+/// | --- | --- | --- | --- | --- |
+/// | `V3` (default) | `/v3/personal-access-tokens` | no | `/name`, `/scope` | 6 months |
+/// | `Beta` | `/beta/personal-access-tokens` | no | `/name`, `/scope` | 6 months |
+/// | `V2024` | `/v2024/personal-access-tokens` | no | `/name`, `/scope` | 6 months |
+/// | `V2025` | `/v2025/personal-access-tokens` | yes | + `/expirationDate`, `/userAwareTokenNeverExpires` | none |
+/// | `V2026` | `/v2026/personal-access-tokens` | yes | + `/expirationDate`, `/userAwareTokenNeverExpires` | none |
+/// | `V1` | `/personal-access-tokens/v1` | yes | + `/expirationDate`, `/userAwareTokenNeverExpires` | none |
 ///
-/// `V1` is the newer, per-API versioned path style; it is a stable (not experimental)
-/// API, so it does not send the experimental header.
+/// `V1` is the newer, per-API versioned path style. Whether a request carries
+/// `X-SailPoint-Experimental: true` is not a property of the version but of the operation
+/// (see [`ApiVersion::operation`]): the description marks no PAT operation experimental.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum ApiVersion {
@@ -25,11 +25,11 @@ pub enum ApiVersion {
     V3,
     /// `/beta`.
     Beta,
-    /// `/v2024` (experimental header).
+    /// `/v2024`.
     V2024,
-    /// `/v2025` (experimental header; never-expiring tokens).
+    /// `/v2025` (never-expiring tokens).
     V2025,
-    /// `/v2026` (experimental header; never-expiring tokens).
+    /// `/v2026` (never-expiring tokens).
     V2026,
     /// `/personal-access-tokens/v1` (never-expiring tokens).
     V1,
@@ -80,11 +80,6 @@ impl ApiVersion {
     pub fn collection_path(self) -> String {
         let [a, b] = self.collection_segments();
         format!("/{a}/{b}")
-    }
-
-    /// Whether requests carry `X-SailPoint-Experimental: true` (v2024, v2025, v2026).
-    pub fn sends_experimental_header(self) -> bool {
-        matches!(self, Self::V2024 | Self::V2025 | Self::V2026)
     }
 
     /// Whether tokens may never expire (`userAwareTokenNeverExpires`, a null
@@ -149,14 +144,6 @@ mod tests {
         assert_eq!(
             ApiVersion::V1.collection_path(),
             "/personal-access-tokens/v1"
-        );
-        let experimental: Vec<_> = ApiVersion::ALL
-            .into_iter()
-            .filter(|v| v.sends_experimental_header())
-            .collect();
-        assert_eq!(
-            experimental,
-            [ApiVersion::V2024, ApiVersion::V2025, ApiVersion::V2026]
         );
         assert_eq!(ApiVersion::V2024.patchable_paths(), ["/name", "/scope"]);
         assert_eq!(ApiVersion::V1.patchable_paths().len(), 4);

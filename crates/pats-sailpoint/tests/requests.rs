@@ -64,7 +64,9 @@ async fn every_operation_on_every_version() {
         let sim = SailPointSim::start().await;
         let client = client(&sim, version);
         let prefix = version.collection_path();
-        let experimental = version.sends_experimental_header().then_some("true");
+        // api-specs marks no PAT operation `x-sailpoint-experimental`, on any version: the
+        // header is never sent (the official SDKs, generated from it, do not send it either).
+        let experimental: Option<&str> = None;
 
         // create
         let created = client.create_token(&expiry_for(version)).await.unwrap();
@@ -229,4 +231,219 @@ async fn version_specific_patches_and_answers() {
     let v3 = common::client(&sim, ApiVersion::V3);
     let listed = v3.list_tokens(&ListTokens::new()).await.unwrap();
     assert_eq!(listed[0].user_aware_token_never_expires, None);
+}
+
+/// The JSON body of a raw answer.
+async fn answer_json(answer: pats_core::reexports::reqwest::Response) -> serde_json::Value {
+    serde_json::from_slice(&answer.bytes().await.unwrap()).unwrap()
+}
+
+/// An HTTP client for raw calls to the simulator.
+fn raw() -> pats_core::reexports::reqwest::Client {
+    pats_core::reexports::reqwest::Client::new()
+}
+
+#[tokio::test]
+async fn the_token_endpoint_takes_form_multipart_and_query_parameters() {
+    let sim = SailPointSim::start().await;
+    let url = format!("{}/oauth/token", sim.uri());
+    let (id, secret) = (SailPointSim::CLIENT_ID, SailPointSim::CLIENT_SECRET);
+    let form = format!("grant_type=client_credentials&client_id={id}&client_secret={secret}");
+    // application/x-www-form-urlencoded (what pats sends).
+    let answer = raw()
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    // multipart/form-data (what the official TypeScript SDK sends).
+    let boundary = "----pats-boundary-7d1e";
+    let mut multipart = String::new();
+    for (name, value) in [
+        ("grant_type", "client_credentials"),
+        ("client_id", id),
+        ("client_secret", secret),
+    ] {
+        multipart.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    multipart.push_str(&format!("--{boundary}--\r\n"));
+    let answer = raw()
+        .post(&url)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(multipart.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let body = answer_json(answer).await;
+    assert_eq!(body["token_type"], "bearer");
+    assert!(body["access_token"].as_str().is_some_and(|t| !t.is_empty()));
+    // Query parameters and no body (as the real endpoint takes them).
+    let answer = raw().post(format!("{url}?{form}")).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    // Wrong credentials stay 401 invalid_client, however they come.
+    let wrong = form.replace(secret, "wrong");
+    for answer in [
+        raw().post(format!("{url}?{wrong}")).send().await.unwrap(),
+        raw()
+            .post(&url)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(multipart.replace(secret, "wrong"))
+            .send()
+            .await
+            .unwrap(),
+    ] {
+        assert_eq!(answer.status(), 401);
+        let body = answer_json(answer).await;
+        assert_eq!(body, json!({"error": "invalid_client"}));
+    }
+    // A multipart body without its closing delimiter is malformed.
+    let answer = raw()
+        .post(&url)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(
+            multipart
+                .trim_end_matches(&format!("--{boundary}--\r\n"))
+                .to_owned(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 400);
+}
+
+#[tokio::test]
+async fn no_pat_operation_needs_the_experimental_header() {
+    // The old simulator refused v2024+ calls without it; api-specs marks none of them.
+    let sim = SailPointSim::start().await;
+    let token = sim.issue_access_token(SailPointSim::IDENTITY_ID);
+    for version in ApiVersion::ALL {
+        let answer = raw()
+            .get(format!("{}{}", sim.uri(), version.collection_path()))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200, "{version}");
+        assert!(
+            !version
+                .operation(pats_sailpoint::PatOperation::List)
+                .experimental
+        );
+    }
+}
+
+/// Whether `text` is a date-time in SailPoint's documented form: UTC, three fractional
+/// digits (`2023-02-05T10:59:27.214Z`).
+fn documented_date_time(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 24
+        && OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).is_ok()
+        && bytes[19] == b'.'
+        && bytes[20..23].iter().all(u8::is_ascii_digit)
+        && bytes[23] == b'Z'
+}
+
+#[tokio::test]
+async fn date_times_on_the_wire_have_exactly_three_fractional_digits() {
+    let sim = SailPointSim::start().await;
+    let v3 = client(&sim, ApiVersion::V3);
+    // A whole-second expiration goes out as `.000Z`, a finer one cut to milliseconds.
+    let at = (OffsetDateTime::now_utc() + time::Duration::days(30))
+        .replace_nanosecond(0)
+        .unwrap();
+    let created = v3
+        .create_token(&NewToken::new("whole").expires_at(at))
+        .await
+        .unwrap();
+    let fine = at.replace_nanosecond(123_456_789).unwrap();
+    v3.create_token(&NewToken::new("fine").expires_at(fine))
+        .await
+        .unwrap();
+    v3.list_tokens(
+        &ListTokens::new().filter(TokenFilter::last_used_le(datetime!(
+            2026-02-05 10:00 UTC
+        ))),
+    )
+    .await
+    .unwrap();
+    let reqs = sim.api_requests().await;
+    let expected = |t: OffsetDateTime, millis: &str| {
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{millis}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )
+    };
+    assert_eq!(json(&reqs[0])["expirationDate"], expected(at, "000"));
+    assert_eq!(json(&reqs[1])["expirationDate"], expected(at, "123"));
+    assert_eq!(
+        reqs[2].url.query(),
+        Some("filters=lastUsed+le+2026-02-05T10%3A00%3A00.000Z")
+    );
+    // A patched expiration too (v2025, where it is patchable).
+    let v2025 = client(&sim, ApiVersion::V2025);
+    let later = at + time::Duration::days(1);
+    let id = TokenId::new(created.pat.id.clone()).unwrap();
+    v2025
+        .patch_token(&id, &TokenPatch::new().expiration_date(later))
+        .await
+        .unwrap();
+    let patch = sim.api_requests().await.pop().unwrap();
+    assert_eq!(
+        json(&patch),
+        json!([{"op": "replace", "path": "/expirationDate", "value": expected(later, "000")}])
+    );
+
+    // The simulator answers every date-time in that form, whatever the client sent.
+    let token = sim.issue_access_token(SailPointSim::IDENTITY_ID);
+    sim.set_last_used(&created.pat.id, Some(datetime!(2026-01-02 03:04:05 UTC)));
+    let sent = raw()
+        .post(format!("{}/v2025/personal-access-tokens", sim.uri()))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(json!({"name": "precise", "expirationDate": expected(at, "5")}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 200);
+    let answered = answer_json(sent).await;
+    assert_eq!(answered["expirationDate"], expected(at, "500"));
+    let listed = answer_json(
+        raw()
+            .get(format!("{}/v2025/personal-access-tokens", sim.uri()))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let mut seen = 0;
+    for token in listed.as_array().unwrap() {
+        for field in ["created", "expirationDate", "lastUsed"] {
+            if let Some(text) = token[field].as_str() {
+                assert!(documented_date_time(text), "{field}: {text}");
+                seen += 1;
+            }
+        }
+    }
+    // created ×3, expirationDate ×3, lastUsed ×1.
+    assert_eq!(seen, 7);
 }

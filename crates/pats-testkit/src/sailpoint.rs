@@ -2,14 +2,20 @@
 //!
 //! [`SailPointSim::start`] serves on loopback:
 //!
-//! - `POST /oauth/token` (form-encoded `grant_type=client_credentials&client_id=…&
-//!   client_secret=…`): bearer tokens for registered API clients and for PATs (a PAT's id
-//!   is its client id), with a configurable lifetime; wrong credentials → 401
+//! - `POST /oauth/token` (`grant_type=client_credentials`, `client_id`, `client_secret`
+//!   as a form-encoded body, a `multipart/form-data` body or query parameters, as the real
+//!   endpoint takes them): bearer tokens for registered API clients and for PATs (a PAT's
+//!   id is its client id), with a configurable lifetime; wrong credentials → 401
 //!   `{"error": "invalid_client"}`. Using a PAT sets its `lastUsed`.
 //! - `POST|GET /{v}/personal-access-tokens` and `PATCH|DELETE
 //!   /{v}/personal-access-tokens/{id}` for `v3`, `beta`, `v2024`, `v2025`, `v2026`, and the
-//!   same under `/personal-access-tokens/v1`. v2024+ require `X-SailPoint-Experimental:
-//!   true` (400 otherwise).
+//!   same under `/personal-access-tokens/v1`: the operations of the vendored contract
+//!   (`contracts/sailpoint/openapi.json`). `X-SailPoint-Experimental: true` is required
+//!   exactly on the operations the contract marks `x-sailpoint-experimental` (400
+//!   otherwise), which no PAT operation is.
+//!
+//! Every date-time answered is UTC with exactly three fractional digits
+//! (`2023-02-05T10:59:27.214Z`), as SailPoint documents them.
 //!
 //! Every API request needs a live bearer token (401 `{"error": …}` when missing, unknown or
 //! expired) and is rate limited per token (default 100 requests / 10 s; 429
@@ -28,8 +34,8 @@ use crate::answer::Answer;
 use crate::contract::Provider;
 use crate::fault::Faults;
 use serde_json::{Map, Value, json};
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -37,6 +43,38 @@ use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const ALL_SCOPES: &str = "sp:scopes:all";
+
+/// The vendor contract the simulator plays (see `contracts/sailpoint`).
+const CONTRACT: &str = include_str!("../../../contracts/sailpoint/openapi.json");
+
+/// `(method, path template)` of every operation `contract` marks
+/// `x-sailpoint-experimental: true`.
+fn experimental_in(contract: &str) -> HashSet<(String, String)> {
+    let Ok(contract) = serde_json::from_str::<Value>(contract) else {
+        return HashSet::new();
+    };
+    let mut out = HashSet::new();
+    for (path, item) in contract
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        for (method, op) in item.as_object().into_iter().flatten() {
+            if op.get("x-sailpoint-experimental") == Some(&Value::Bool(true)) {
+                out.insert((method.clone(), path.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// The operations of the vendored contract that require `X-SailPoint-Experimental: true`
+/// (none of the PAT operations at the pinned commit).
+fn experimental_operations() -> &'static HashSet<(String, String)> {
+    static OPERATIONS: OnceLock<HashSet<(String, String)>> = OnceLock::new();
+    OPERATIONS.get_or_init(|| experimental_in(CONTRACT))
+}
 const MIN_VALIDITY: i64 = 15;
 const MAX_VALIDITY: i64 = 43_200;
 
@@ -51,8 +89,15 @@ enum Version {
 }
 
 impl Version {
-    fn experimental(self) -> bool {
-        matches!(self, Self::V2024 | Self::V2025 | Self::V2026)
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::V3 => "v3",
+            Self::Beta => "beta",
+            Self::V2024 => "v2024",
+            Self::V2025 => "v2025",
+            Self::V2026 => "v2026",
+            Self::V1 => "v1",
+        }
     }
 
     fn never_expires(self) -> bool {
@@ -151,9 +196,21 @@ fn now() -> OffsetDateTime {
         .unwrap_or(t)
 }
 
+/// Every date-time the simulator answers: UTC, exactly three fractional digits and `Z`,
+/// as SailPoint documents them (`2023-02-05T10:59:27.214Z`), whatever precision the client
+/// sent.
 fn format_time(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339)
-        .unwrap_or_else(|_| t.unix_timestamp().to_string())
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
 }
 
 fn parse_time(text: &str) -> Option<OffsetDateTime> {
@@ -428,7 +485,13 @@ fn handle(state: &mut State, request: &Request) -> Answer {
     if let Some(answer) = rate_limit(state, &caller.token) {
         return answer;
     }
-    if version.experimental() {
+    let template = match (version, id) {
+        (Version::V1, None) => "/personal-access-tokens/v1".to_owned(),
+        (Version::V1, Some(_)) => "/personal-access-tokens/v1/{id}".to_owned(),
+        (v, None) => format!("/{}/personal-access-tokens", v.as_str()),
+        (v, Some(_)) => format!("/{}/personal-access-tokens/{{id}}", v.as_str()),
+    };
+    if experimental_operations().contains(&(method.to_ascii_lowercase(), template)) {
         let ok = request
             .headers
             .get("x-sailpoint-experimental")
@@ -519,15 +582,66 @@ fn content_type(request: &Request) -> String {
         .to_ascii_lowercase()
 }
 
+/// The parameters of a token request: query parameters, then those of a form-encoded or
+/// `multipart/form-data` body (a body parameter wins). `None` for a body of another type
+/// or a malformed multipart body.
+fn token_parameters(request: &Request) -> Option<HashMap<String, String>> {
+    let mut params: HashMap<String, String> = request.url.query_pairs().into_owned().collect();
+    let body: Vec<(String, String)> = match content_type(request).as_str() {
+        _ if request.body.is_empty() => Vec::new(),
+        "application/x-www-form-urlencoded" => url::form_urlencoded::parse(&request.body)
+            .into_owned()
+            .collect(),
+        "multipart/form-data" => multipart_fields(request)?,
+        _ => return None,
+    };
+    params.extend(body);
+    Some(params)
+}
+
+/// The text fields of a `multipart/form-data` body (RFC 7578).
+fn multipart_fields(request: &Request) -> Option<Vec<(String, String)>> {
+    let header = request.headers.get("content-type")?.to_str().ok()?;
+    let boundary = header.split(';').skip(1).find_map(|param| {
+        let (key, value) = param.split_once('=')?;
+        key.trim()
+            .eq_ignore_ascii_case("boundary")
+            .then(|| value.trim().trim_matches('"').to_owned())
+    })?;
+    let body = std::str::from_utf8(&request.body).ok()?;
+    let delimiter = format!("--{boundary}");
+    let mut parts = body.split(delimiter.as_str());
+    // Before the first delimiter: the preamble.
+    parts.next()?;
+    let mut fields = Vec::new();
+    for part in parts {
+        if part.starts_with("--") {
+            return Some(fields);
+        }
+        let part = part.strip_prefix("\r\n")?;
+        let (head, value) = part.split_once("\r\n\r\n")?;
+        let name = head.split("\r\n").find_map(|line| {
+            let (key, rest) = line.split_once(':')?;
+            if !key.trim().eq_ignore_ascii_case("content-disposition") {
+                return None;
+            }
+            rest.split(';').find_map(|param| {
+                let (k, v) = param.split_once('=')?;
+                (k.trim() == "name").then(|| v.trim().trim_matches('"').to_owned())
+            })
+        })?;
+        fields.push((name, value.strip_suffix("\r\n")?.to_owned()));
+    }
+    // No closing delimiter.
+    None
+}
+
 fn token_endpoint(state: &mut State, request: &Request) -> Answer {
     let oauth =
         |status: u16, error: &str| Answer::new(status).set_body_json(json!({ "error": error }));
-    if content_type(request) != "application/x-www-form-urlencoded" {
+    let Some(form) = token_parameters(request) else {
         return oauth(400, "invalid_request");
-    }
-    let form: HashMap<String, String> = url::form_urlencoded::parse(&request.body)
-        .into_owned()
-        .collect();
+    };
     if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
         return oauth(400, "unsupported_grant_type");
     }
@@ -841,7 +955,10 @@ fn patch(state: &mut State, request: &Request, version: Version, id: &str) -> An
         Some(Value::String(s)) => {
             let changed = pat.json.get("expirationDate") != Some(&Value::String(s.clone()));
             match parse_time(s) {
-                Some(t) if !changed || t > now() => {}
+                Some(t) if !changed || t > now() => {
+                    // Stored and answered in the documented format, not as sent.
+                    m.insert("expirationDate".into(), Value::String(format_time(t)));
+                }
                 _ => return bad_request("expirationDate must be a future date-time"),
             }
         }
@@ -866,6 +983,32 @@ fn delete(state: &mut State, id: &str) -> Answer {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn experimental_operations_come_from_the_contract() {
+        // api-specs marks no PAT operation experimental, on any version.
+        assert!(experimental_operations().is_empty());
+        let marked = r#"{"paths": {"/v2025/personal-access-tokens": {
+            "get": {"x-sailpoint-experimental": true},
+            "post": {"x-sailpoint-experimental": false}}}}"#;
+        assert_eq!(
+            experimental_in(marked),
+            HashSet::from([("get".to_owned(), "/v2025/personal-access-tokens".to_owned())])
+        );
+        assert!(experimental_in("not json").is_empty());
+    }
+
+    #[test]
+    fn timestamps_have_exactly_three_fractional_digits() {
+        assert_eq!(
+            format_time(datetime!(2026-02-05 10:00 UTC)),
+            "2026-02-05T10:00:00.000Z"
+        );
+        assert_eq!(
+            format_time(datetime!(2026-02-05 12:59:27.2149 +02:00)),
+            "2026-02-05T10:59:27.214Z"
+        );
+    }
 
     #[test]
     fn six_months() {
