@@ -62,14 +62,22 @@ pub use auth::{JwtProfileFetcher, KeyFile, ZitadelAuth};
 pub use client::AddedPat;
 pub use client::{
     AddedPatDetails, ApiVersion, CreatedPat, DEFAULT_PAGE_SIZE, ListPatsRequest, MAX_PAGE_SIZE,
-    ManagementV1, ORG_HEADER, PROVIDER, PatFilter, TokenExpiration, UserServiceV2, ZitadelClient,
-    ZitadelClientBuilder,
+    ManagementV1, NEVER_EXPIRES_AT, ORG_HEADER, PROVIDER, PatFilter, TokenExpiration,
+    UserServiceV2, ZitadelClient, ZitadelClientBuilder,
 };
 pub use error::GrpcCode;
 // The wire models the typed calls return or take; the rest of the generated module is
-// private.
+// private. Their names are the vendor's (see `contracts/zitadel`); the short names below
+// are the ones this crate has always exported.
 pub use generated::{
-    ListDetails, ObjectDetails, V1ListPatsResponse, V1Pat, V1RemovePatResponse, V2ListPatsResponse,
-    V2PaginationResponse, V2Pat, V2PatFieldName, V2RemovePatResponse, V2TimestampFilterMethod,
+    FilterV2PaginationResponse as V2PaginationResponse,
+    FilterV2TimestampFilterMethod as V2TimestampFilterMethod,
+    ManagementV1ListPersonalAccessTokensResponse as V1ListPatsResponse,
+    ManagementV1RemovePersonalAccessTokenResponse as V1RemovePatResponse,
+    UserV1PersonalAccessToken as V1Pat,
+    UserV2ListPersonalAccessTokensResponse as V2ListPatsResponse,
+    UserV2PersonalAccessToken as V2Pat, UserV2PersonalAccessTokenFieldName as V2PatFieldName,
+    UserV2RemovePersonalAccessTokenResponse as V2RemovePatResponse, V1ListDetails as ListDetails,
+    V1ObjectDetails as ObjectDetails,
 };
 pub use pats::expiration_of;
