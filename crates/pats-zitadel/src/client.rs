@@ -1,6 +1,6 @@
 //! The client, its builder, organization scoping and the typed v2 / v1 calls.
 
-use crate::auth::{JwtProfileFetcher, ZitadelAuth};
+use crate::auth::{ClientCredentialsFetcher, JwtProfileFetcher, ZitadelAuth};
 use crate::error::map_api_error;
 use crate::generated::{
     FilterV2IDFilter as V2IdFilter, FilterV2PaginationRequest as V2PaginationRequest,
@@ -189,7 +189,7 @@ impl ZitadelClientBuilder {
             None => {
                 return Err(Error::invalid(
                     "auth",
-                    "set a PAT or a key file with `.auth(..)`",
+                    "set a PAT, a key file or client credentials with `.auth(..)`",
                 ));
             }
             Some(ZitadelAuth::Pat(token)) => {
@@ -200,6 +200,10 @@ impl ZitadelClientBuilder {
             }
             Some(ZitadelAuth::KeyFile(key_file)) => {
                 let fetcher = JwtProfileFetcher::new(transport.clone(), key_file)?;
+                Arc::new(CachingTokenSource::new(Arc::new(fetcher)))
+            }
+            Some(ZitadelAuth::ClientCredentials(credentials)) => {
+                let fetcher = ClientCredentialsFetcher::new(transport.clone(), credentials)?;
                 Arc::new(CachingTokenSource::new(Arc::new(fetcher)))
             }
             Some(ZitadelAuth::Source(source)) => source,

@@ -8,8 +8,10 @@
 //! - [`ZitadelClient::in_org`] gives a handle for another organization (same credentials,
 //!   same token cache).
 //! - With a key file ([`ZitadelAuth::key_file_json`]), the client signs an RS256 assertion
-//!   and exchanges it at `/oauth/v2/token`; the access token is cached and refreshed before
-//!   it expires, with one exchange however many calls run at once.
+//!   and exchanges it at `/oauth/v2/token` (RFC 7523); with a machine user's client secret
+//!   ([`ZitadelAuth::client_credentials`]) it logs in there with the client-credentials grant
+//!   (RFC 6749 §4.4, HTTP Basic or form). The access token is cached and refreshed before it
+//!   expires, with one exchange however many calls run at once.
 //! - ZITADEL tokens have no names and no scopes: see the trait implementation's docs.
 //! - Errors of both formats (REST numeric `code`, Connect string `code`) map to the core
 //!   kinds by their gRPC code; the error id of `details[]` is kept in `ApiError::code`.
@@ -57,7 +59,10 @@ mod error;
 mod generated;
 mod pats;
 
-pub use auth::{JwtProfileFetcher, KeyFile, ZitadelAuth};
+pub use auth::{
+    ClientAuthMethod, ClientCredentials, ClientCredentialsFetcher, JwtProfileFetcher, KeyFile,
+    ZitadelAuth,
+};
 #[allow(deprecated)]
 pub use client::AddedPat;
 pub use client::{
