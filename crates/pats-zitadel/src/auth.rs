@@ -382,7 +382,7 @@ impl JwtProfileFetcher {
         })
     }
 
-    /// Signs an assertion valid from `now` for [`ASSERTION_LIFETIME`].
+    /// Signs an assertion valid from `now` for five minutes (`ASSERTION_LIFETIME`).
     pub fn assertion(&self, now: time::OffsetDateTime) -> Result<SecretString> {
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(self.key_file.key_id.clone());

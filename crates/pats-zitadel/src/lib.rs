@@ -16,6 +16,27 @@
 //! - Errors of both formats (REST numeric `code`, Connect string `code`) map to the core
 //!   kinds by their gRPC code; the error id of `details[]` is kept in `ApiError::code`.
 //!
+//! # Where the wire contract comes from
+//!
+//! The wire models (`generated.rs`) and the paths, methods and bodies the client sends
+//! follow ZITADEL's own protobuf descriptions, pinned in the repository under
+//! `contracts/zitadel/`: `upstream/` holds the protos of the user service v2 and the
+//! management API v1 that define the PAT calls (`pat.proto`, `filter/v2/filter.proto`,
+//! `object.proto` whole; `user_service.proto`, `management.proto`, `user.proto` as verbatim
+//! excerpts), `manifest.json` their commits and SHA-256. `cargo xtask contracts` turns them
+//! into `contracts/zitadel/openapi.json` (Connect operations for v2, the `google.api.http`
+//! REST rules for v1, messages as strict proto3 JSON), and `cargo xtask codegen` generates
+//! the models from it with this crate's `spec/overlay.json` (codegen annotations; the token
+//! secret, client secret and access token are removed and read into `SecretString`s by
+//! hand). Discovery, `/oauth/v2/token` and the error bodies are not in the protos: they are
+//! described from OpenID Connect Discovery, RFC 6749 / 7523 and the Connect and
+//! grpc-gateway formats, and listed in `contracts/deviations.json`.
+//!
+//! To update: copy the new upstream text into `contracts/zitadel/upstream/` (the same
+//! blocks for the excerpts), put the commits and hashes into the manifest, run
+//! `cargo xtask contracts` and `cargo xtask codegen`, then the tests; the test `contract`
+//! checks every request the client sends against the new description.
+//!
 //! ```
 //! use pats_core::{CreateToken, Expiry, ListQuery, PersonalAccessTokens, PersonalAccessTokensExt};
 //! use pats_testkit::zitadel::ZitadelSim;

@@ -168,10 +168,9 @@ pub fn build(files: &[(String, String)], sources: Vec<Value>) -> Result<Value, E
         .ok_or_else(|| Error::new("management.proto: no `base_path` in `openapiv2_swagger`"))?;
     for name in V1_METHODS {
         let method = management.method(name)?;
-        let rule = method
-            .http
-            .as_ref()
-            .ok_or_else(|| Error::new(format!("{MANAGEMENT_SERVICE}.{name}: no google.api.http")))?;
+        let rule = method.http.as_ref().ok_or_else(|| {
+            Error::new(format!("{MANAGEMENT_SERVICE}.{name}: no google.api.http"))
+        })?;
         let input = index.resolve(&method.input, &management.package)?;
         let input_msg = index.message(&input)?;
         let template_vars = path_variables(&rule.path);
@@ -429,8 +428,8 @@ impl Index {
         };
         for (file_no, (path, text)) in files.iter().enumerate() {
             let name = path.trim_start_matches("proto/");
-            let file = protox_parse::parse(name, text)
-                .map_err(|e| Error::new(format!("{path}: {e}")))?;
+            let file =
+                protox_parse::parse(name, text).map_err(|e| Error::new(format!("{path}: {e}")))?;
             index.add_file(file_no, &file)?;
         }
         Ok(index)
@@ -521,7 +520,13 @@ impl Index {
         Ok(())
     }
 
-    fn add_message(&mut self, file_no: usize, scope: &str, message: &DescriptorProto, path: Vec<i32>) {
+    fn add_message(
+        &mut self,
+        file_no: usize,
+        scope: &str,
+        message: &DescriptorProto,
+        path: Vec<i32>,
+    ) {
         let full = format!("{scope}.{}", message.name());
         for (i, nested) in message.nested_type.iter().enumerate() {
             let mut nested_path = path.clone();
@@ -567,7 +572,9 @@ impl Index {
             return if self.known(full) {
                 Ok(full.to_owned())
             } else {
-                Err(Error::new(format!("type `{name}` is not in the vendored protos")))
+                Err(Error::new(format!(
+                    "type `{name}` is not in the vendored protos"
+                )))
             };
         }
         let mut scope = scope.to_owned();
@@ -586,7 +593,9 @@ impl Index {
                      file that defines it"
                 )));
             }
-            scope = scope.rsplit_once('.').map_or(String::new(), |(s, _)| s.to_owned());
+            scope = scope
+                .rsplit_once('.')
+                .map_or(String::new(), |(s, _)| s.to_owned());
         }
     }
 }
@@ -608,10 +617,16 @@ fn first_line(comment: &str) -> String {
 }
 
 /// The option whose name ends with `name` (`(google.api.http)` → `google.api.http`).
-fn find_option<'a>(options: &'a [UninterpretedOption], name: &str) -> Option<&'a UninterpretedOption> {
+fn find_option<'a>(
+    options: &'a [UninterpretedOption],
+    name: &str,
+) -> Option<&'a UninterpretedOption> {
     options.iter().find(|o| {
         o.name.len() == 1 && {
-            let part = o.name[0].name_part.trim_start_matches('(').trim_end_matches(')');
+            let part = o.name[0]
+                .name_part
+                .trim_start_matches('(')
+                .trim_end_matches(')');
             part == name || part.ends_with(&format!(".{name}"))
         }
     })
@@ -624,7 +639,12 @@ fn option_value(options: &[UninterpretedOption], path: &[&str]) -> Option<TextVa
         let parts: Vec<String> = option
             .name
             .iter()
-            .map(|p| p.name_part.trim_start_matches('(').trim_end_matches(')').to_owned())
+            .map(|p| {
+                p.name_part
+                    .trim_start_matches('(')
+                    .trim_end_matches(')')
+                    .to_owned()
+            })
             .collect();
         if parts.len() > path.len() || parts.iter().zip(path).any(|(a, b)| a != b) {
             continue;
@@ -675,7 +695,11 @@ fn wkt(full: &str) -> Option<Value> {
 
 /// A 64-bit integer in proto3 JSON: a string of digits, or a number.
 fn int64(format: &str) -> Value {
-    let pattern = if format == "uint64" { "^[0-9]+$" } else { "^-?[0-9]+$" };
+    let pattern = if format == "uint64" {
+        "^[0-9]+$"
+    } else {
+        "^-?[0-9]+$"
+    };
     json!({
         "oneOf": [
             {"type": "string", "format": format, "pattern": pattern},
@@ -780,7 +804,9 @@ impl Builder<'_> {
             }
             if let Some(oneof) = field.oneof_index
                 && !field.proto3_optional()
-                && let Some(decl) = desc.oneof_decl.get(usize::try_from(oneof).unwrap_or(usize::MAX))
+                && let Some(decl) = desc
+                    .oneof_decl
+                    .get(usize::try_from(oneof).unwrap_or(usize::MAX))
             {
                 oneofs
                     .entry(decl.name().to_owned())
@@ -842,14 +868,18 @@ fn scalar_schema(t: Type) -> Result<Value, Error> {
         Type::Bool => json!({"type": "boolean"}),
         Type::Bytes => json!({"type": "string", "format": "byte"}),
         Type::Double | Type::Float => json!({"type": "number"}),
-        Type::Int32 | Type::Sint32 | Type::Sfixed32 => json!({"type": "integer", "format": "int32"}),
+        Type::Int32 | Type::Sint32 | Type::Sfixed32 => {
+            json!({"type": "integer", "format": "int32"})
+        }
         Type::Uint32 | Type::Fixed32 => {
             json!({"type": "integer", "minimum": 0, "maximum": 4_294_967_295_u64})
         }
         Type::Int64 | Type::Sint64 | Type::Sfixed64 => int64("int64"),
         Type::Uint64 | Type::Fixed64 => int64("uint64"),
         Type::Message | Type::Group | Type::Enum => {
-            return Err(Error::new(format!("unexpected field type {t:?} without a type name")));
+            return Err(Error::new(format!(
+                "unexpected field type {t:?} without a type name"
+            )));
         }
     })
 }
@@ -867,9 +897,8 @@ fn is_required(field: &FieldDescriptorProto) -> bool {
     let options = field_options(field);
     let min_len = option_value(options, &["validate.rules", "string", "min_len"])
         .and_then(|v| v.as_ident().and_then(|n| n.parse::<u64>().ok()));
-    let flag = |path: &[&str]| {
-        option_value(options, path).is_some_and(|v| v.as_ident() == Some("true"))
-    };
+    let flag =
+        |path: &[&str]| option_value(options, path).is_some_and(|v| v.as_ident() == Some("true"));
     let behavior = option_value(options, &["google.api.field_behavior"])
         .is_some_and(|v| v.as_ident() == Some("REQUIRED"));
     min_len.is_some_and(|n| n >= 1)
@@ -1027,9 +1056,7 @@ fn tokenize(text: &str) -> Result<Vec<Token>, Error> {
             i += 1;
         } else {
             let start = i;
-            while i < chars.len()
-                && !chars[i].is_whitespace()
-                && !"{}[]:;,<>\"'".contains(chars[i])
+            while i < chars.len() && !chars[i].is_whitespace() && !"{}[]:;,<>\"'".contains(chars[i])
             {
                 i += 1;
             }
@@ -1388,7 +1415,10 @@ message Details { uint64 sequence = 1; }
 
     fn files(service: &str) -> Vec<(String, String)> {
         vec![
-            ("proto/zitadel/user/v2/user_service.proto".into(), service.into()),
+            (
+                "proto/zitadel/user/v2/user_service.proto".into(),
+                service.into(),
+            ),
             ("proto/zitadel/filter/v2/filter.proto".into(), FILTER.into()),
             ("proto/zitadel/management.proto".into(), MANAGEMENT.into()),
             ("proto/zitadel/object.proto".into(), OBJECT.into()),
@@ -1432,7 +1462,11 @@ message Details { uint64 sequence = 1; }
         assert_eq!(page["offset"]["oneOf"][1]["type"], "integer");
         assert_eq!(page["limit"]["type"], "integer");
         // Responses require nothing (proto3 JSON omits zero values).
-        assert!(schemas["UserV2AddPersonalAccessTokenResponse"].get("required").is_none());
+        assert!(
+            schemas["UserV2AddPersonalAccessTokenResponse"]
+                .get("required")
+                .is_none()
+        );
     }
 
     #[test]
@@ -1453,7 +1487,10 @@ message Details { uint64 sequence = 1; }
             schemas["UserV2InnerDeep"]["properties"]["kind"]["$ref"],
             "#/components/schemas/UserV2InnerKind"
         );
-        assert_eq!(schemas["UserV2InnerKind"]["enum"], json!(["KIND_A", "KIND_B"]));
+        assert_eq!(
+            schemas["UserV2InnerKind"]["enum"],
+            json!(["KIND_A", "KIND_B"])
+        );
         assert_eq!(
             schemas["UserV2ListPersonalAccessTokensRequest"]["properties"]["filters"]["items"]["$ref"],
             "#/components/schemas/UserV2Filter"
@@ -1467,7 +1504,10 @@ message Details { uint64 sequence = 1; }
         let s = subset();
         let item = &s["paths"]["/management/v1/users/{user_id}/pats/{token_id}"];
         let get = &item["get"];
-        assert_eq!(get["operationId"], "ManagementService_GetPersonalAccessTokenByIDs");
+        assert_eq!(
+            get["operationId"],
+            "ManagementService_GetPersonalAccessTokenByIDs"
+        );
         assert_eq!(get["deprecated"], true);
         assert_eq!(get["x-pats-idempotent"], true);
         let names: Vec<&str> = get["parameters"]
@@ -1515,9 +1555,15 @@ message Details { uint64 sequence = 1; }
         assert_eq!(v.get("nested").unwrap().get_ident("k"), Some("1"));
         assert_eq!(v.get("nested").unwrap().get_str("s").as_deref(), Some("ab"));
         assert!(TextValue::parse_message("a: \"open").is_err());
-        assert_eq!(path_variables("/u/{user_id}/p/{token_id=*}"), ["user_id", "token_id"]);
+        assert_eq!(
+            path_variables("/u/{user_id}/p/{token_id=*}"),
+            ["user_id", "token_id"]
+        );
         assert_eq!(json_name("expiration_date"), "expirationDate");
-        assert_eq!(schema_name("zitadel.user.v2.PersonalAccessToken"), "UserV2PersonalAccessToken");
+        assert_eq!(
+            schema_name("zitadel.user.v2.PersonalAccessToken"),
+            "UserV2PersonalAccessToken"
+        );
         assert_eq!(schema_name("zitadel.v1.ObjectDetails"), "V1ObjectDetails");
     }
 }
