@@ -11,6 +11,8 @@
 //!   `9999-12-31T23:59:59Z`, on v2 it is `invalid_argument` (the request message requires
 //!   one);
 //! - listings page by offset, default limit 100, at most 1000 (more: `invalid_argument`);
+//! - request bodies decode as proto3 JSON of their message: a field the message does not have
+//!   is `invalid_argument` (as `contracts/zitadel/openapi.json` describes every message);
 //! - answers are protojson: 64-bit numbers as strings (or numbers, see
 //!   [`ZitadelSim::set_int64_as_numbers`]), zero values omitted, timestamps with fractions;
 //! - errors: REST `{"code": 5, "message", "details": [{"@type", "id", "message"}]}` on v1,
@@ -315,6 +317,11 @@ const BAD_EXPIRATION: Fail = Fail(
     "COMMAND-SIMexp2",
     "Errors.User.PAT.InvalidExpiration",
 );
+const UNKNOWN_FIELD: Fail = Fail(
+    Code::InvalidArgument,
+    "SIM-PARSE-FIELD",
+    "Errors.Request.UnknownField",
+);
 const EXPIRATION_MISSING: Fail = Fail(
     Code::InvalidArgument,
     "SIM-VALID-EXP",
@@ -338,6 +345,23 @@ fn body_object(body: &[u8]) -> Result<Map<String, Value>, Fail> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
         _ => Err(BAD_BODY),
+    }
+}
+
+/// proto3 JSON decoding as ZITADEL does it: a field the message does not have is an error.
+fn known_fields(object: &Map<String, Value>, allowed: &[&str]) -> Result<(), Fail> {
+    if object.keys().all(|k| allowed.contains(&k.as_str())) {
+        Ok(())
+    } else {
+        Err(UNKNOWN_FIELD)
+    }
+}
+
+/// [`known_fields`] for an optional nested message.
+fn known_nested(value: Option<&Value>, allowed: &[&str]) -> Result<(), Fail> {
+    match value {
+        Some(Value::Object(m)) => known_fields(m, allowed),
+        _ => Ok(()),
     }
 }
 
@@ -762,6 +786,7 @@ fn v2_pat(pat: &StoredPat) -> Value {
 }
 
 fn v1_add(state: &mut State, org: &str, user: &str, body: &Map<String, Value>) -> Outcome {
+    known_fields(body, &["expirationDate"])?;
     machine_user(state, org, user)?;
     let expiration = expiration_field(body.get("expirationDate"))?;
     let (pat, secret) = state.add_pat(user, org, expiration);
@@ -822,6 +847,8 @@ fn list_envelope(
 }
 
 fn v1_search(state: &State, org: &str, user: &str, body: &Map<String, Value>) -> Outcome {
+    known_fields(body, &["query"])?;
+    known_nested(body.get("query"), &["offset", "limit", "asc"])?;
     let empty = Map::new();
     let query = match body.get("query") {
         None | Some(Value::Null) => &empty,
@@ -878,6 +905,7 @@ fn v1_delete(state: &mut State, org: &str, user: &str, token: &str) -> Outcome {
 }
 
 fn v2_add(state: &mut State, org: &str, body: &Map<String, Value>) -> Outcome {
+    known_fields(body, &["userId", "expirationDate"])?;
     let user = str_field(body, "userId")?.to_owned();
     // `validate.rules` of AddPersonalAccessTokenRequest: `timestamp.required` (unlike v1,
     // where a missing expiration means never).
@@ -891,6 +919,7 @@ fn v2_add(state: &mut State, org: &str, body: &Map<String, Value>) -> Outcome {
 }
 
 fn v2_remove(state: &mut State, org: &str, body: &Map<String, Value>) -> Outcome {
+    known_fields(body, &["userId", "tokenId"])?;
     let user = str_field(body, "userId")?.to_owned();
     let token = str_field(body, "tokenId")?.to_owned();
     if user.is_empty() {
@@ -927,6 +956,7 @@ fn v2_filter(filter: &Value) -> Result<Predicate, Fail> {
     }
     let (key, value) = obj.iter().next().ok_or(BAD_BODY)?;
     let id = || -> Result<String, Fail> {
+        known_nested(Some(value), &["id"])?;
         value
             .get("id")
             .and_then(Value::as_str)
@@ -934,6 +964,7 @@ fn v2_filter(filter: &Value) -> Result<Predicate, Fail> {
             .ok_or(BAD_BODY)
     };
     let timestamp = || -> Result<(String, OffsetDateTime), Fail> {
+        known_nested(Some(value), &["timestamp", "method"])?;
         let at = value
             .get("timestamp")
             .and_then(Value::as_str)
@@ -973,6 +1004,8 @@ fn v2_filter(filter: &Value) -> Result<Predicate, Fail> {
 }
 
 fn v2_list(state: &State, org: &str, body: &Map<String, Value>) -> Outcome {
+    known_fields(body, &["pagination", "sortingColumn", "filters"])?;
+    known_nested(body.get("pagination"), &["offset", "limit", "asc"])?;
     let empty = Map::new();
     let pagination = match body.get("pagination") {
         None | Some(Value::Null) => &empty,

@@ -392,3 +392,87 @@ async fn client_credentials_by_basic_and_by_form() {
     );
     assert_eq!(sim.token_exchanges(), 2);
 }
+
+#[tokio::test]
+async fn unknown_fields_are_refused_like_proto3_json_decoding() {
+    // Every message of contracts/zitadel/openapi.json has `additionalProperties: false`: a
+    // field the message does not have fails to decode.
+    let sim = sim().await;
+    let v2 = "/zitadel.user.v2.UserService/";
+    let future = "2099-01-01T00:00:00Z";
+    for (method, body) in [
+        (
+            "AddPersonalAccessToken",
+            json!({ "userId": BOT, "expirationDate": future, "name": "x" }),
+        ),
+        (
+            "RemovePersonalAccessToken",
+            json!({ "userId": BOT, "tokenId": "1", "force": true }),
+        ),
+        ("ListPersonalAccessTokens", json!({ "page": 1 })),
+        (
+            "ListPersonalAccessTokens",
+            json!({ "pagination": { "offset": "0", "size": 1 } }),
+        ),
+        (
+            "ListPersonalAccessTokens",
+            json!({ "filters": [{ "userIdFilter": { "id": BOT, "method": "EQUALS" } }] }),
+        ),
+        (
+            "ListPersonalAccessTokens",
+            json!({ "filters": [{ "createdDateFilter": { "timestamp": future, "when": 1 } }] }),
+        ),
+    ] {
+        let (status, answer) = call(
+            &sim,
+            &format!("{v2}{method}"),
+            "application/json",
+            &body.to_string(),
+        )
+        .await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (400, Some("invalid_argument")),
+            "{method} {body}"
+        );
+    }
+    for (path, body) in [
+        (
+            format!("/management/v1/users/{BOT}/pats"),
+            json!({ "expiration": future }),
+        ),
+        (
+            format!("/management/v1/users/{BOT}/pats/_search"),
+            json!({ "query": { "offset": "0", "sort": "asc" } }),
+        ),
+        (
+            format!("/management/v1/users/{BOT}/pats/_search"),
+            json!({ "queries": [] }),
+        ),
+    ] {
+        let (status, answer) = call(&sim, &path, "application/json", &body.to_string()).await;
+        assert_eq!(
+            (status, answer["code"].as_i64()),
+            (400, Some(3)),
+            "{path} {body}"
+        );
+    }
+    assert!(sim.pats_of(BOT).is_empty());
+    // The same calls with the message's own fields pass.
+    let (status, _) = call(
+        &sim,
+        &format!("{v2}AddPersonalAccessToken"),
+        "application/json",
+        &json!({ "userId": BOT, "expirationDate": future }).to_string(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = call(
+        &sim,
+        &format!("/management/v1/users/{BOT}/pats/_search"),
+        "application/json",
+        &json!({ "query": { "offset": "0", "limit": 5, "asc": true } }).to_string(),
+    )
+    .await;
+    assert_eq!(status, 200);
+}
