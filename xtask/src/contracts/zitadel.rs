@@ -1545,6 +1545,94 @@ message Details { uint64 sequence = 1; }
     }
 
     #[test]
+    fn excerpt_markers_are_never_descriptions() {
+        let marked = SERVICE.replace(
+            "  // Add one\n",
+            "// [pats: upstream lines omitted]\n  // Add one\n",
+        );
+        let s = build(&files(&marked), vec![]).unwrap();
+        let op = &s["paths"]["/zitadel.user.v2.UserService/AddPersonalAccessToken"]["post"];
+        assert_eq!(op["summary"], "Add one");
+    }
+
+    /// The committed upstream files give the facts pats relies on.
+    #[test]
+    fn the_vendored_protos_give_the_pat_contract() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../contracts/zitadel");
+        let upstream = Upstream::load(&dir).unwrap();
+        let s = extract(&upstream).unwrap().unwrap();
+        let schemas = &s["components"]["schemas"];
+        // v2: the expiration is required (validate.rules timestamp.required).
+        assert_eq!(
+            schemas["UserV2AddPersonalAccessTokenRequest"]["required"],
+            json!(["userId", "expirationDate"])
+        );
+        assert_eq!(
+            schemas["UserV2RemovePersonalAccessTokenRequest"]["required"],
+            json!(["userId", "tokenId"])
+        );
+        assert_eq!(
+            schemas["UserV2PersonalAccessTokensSearchFilter"]["x-pats-oneof"]["filter"],
+            json!([
+                "tokenIdFilter",
+                "userIdFilter",
+                "organizationIdFilter",
+                "createdDateFilter",
+                "expirationDateFilter"
+            ])
+        );
+        // v1: the REST rules under the management base path.
+        let paths = &s["paths"];
+        for (path, method, id) in [
+            (
+                "/management/v1/users/{user_id}/pats",
+                "post",
+                "AddPersonalAccessToken",
+            ),
+            (
+                "/management/v1/users/{user_id}/pats/_search",
+                "post",
+                "ListPersonalAccessTokens",
+            ),
+            (
+                "/management/v1/users/{user_id}/pats/{token_id}",
+                "get",
+                "GetPersonalAccessTokenByIDs",
+            ),
+            (
+                "/management/v1/users/{user_id}/pats/{token_id}",
+                "delete",
+                "RemovePersonalAccessToken",
+            ),
+        ] {
+            let op = &paths[path][method];
+            assert_eq!(
+                op["operationId"],
+                format!("ManagementService_{id}"),
+                "{path}"
+            );
+            assert_eq!(op["deprecated"], true, "{path}");
+        }
+        assert_eq!(
+            schemas["ManagementV1AddPersonalAccessTokenBody"]["properties"],
+            json!({"expirationDate": {
+                "type": "string",
+                "format": "date-time",
+            }})
+        );
+        assert_eq!(
+            schemas["UserV1PersonalAccessToken"]["properties"]["scopes"]["type"],
+            "array"
+        );
+        // Every operation says whether it is idempotent.
+        for item in paths.as_object().unwrap().values() {
+            for op in item.as_object().unwrap().values() {
+                assert!(op["x-pats-idempotent"].is_boolean(), "{op}");
+            }
+        }
+    }
+
+    #[test]
     fn text_format_aggregates() {
         let v = TextValue::parse_message(
             "post: \"/a/{b}\" body: \"*\" additional: [\"x\", 'y'] nested { k: 1; s: \"a\" \"b\" }",
