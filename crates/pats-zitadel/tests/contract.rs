@@ -209,6 +209,25 @@ impl Contract {
         Ok(())
     }
 
+    /// Checks an answer against the operation's response for its status (or `default`).
+    fn check_answer(&self, op: &Value, status: u16, body: &[u8]) -> Result<(), String> {
+        let responses = &op["responses"];
+        let response = responses
+            .get(status.to_string())
+            .or_else(|| responses.get("default"))
+            .ok_or_else(|| format!("status {status} is not described"))?;
+        let Some(schema) = response
+            .get("content")
+            .and_then(|c| c.get("application/json"))
+            .map(|c| &c["schema"])
+        else {
+            return Ok(());
+        };
+        let value: Value =
+            serde_json::from_slice(body).map_err(|e| format!("status {status}: not JSON: {e}"))?;
+        self.check(schema, &value, "answer")
+    }
+
     /// Checks one received request; returns its operation id.
     fn check_request(&self, request: &wiremock::Request) -> Result<String, String> {
         let (id, op) = self.operation(request.method.as_str(), request.url.path())?;
@@ -281,9 +300,8 @@ async fn drive(client: &ZitadelClient) {
     client.revoke(&b.info.id).await.unwrap();
 }
 
-#[tokio::test]
-async fn every_request_decodes_strictly_as_its_message() {
-    let contract = Contract::load();
+/// Runs every call the client makes (both APIs, typed and trait, both logins).
+async fn drive_everything() -> ZitadelSim {
     let sim = sim().await;
     sim.register_test_key(BOT).unwrap();
 
@@ -365,7 +383,13 @@ async fn every_request_decodes_strictly_as_its_message() {
             .unwrap();
         cc.list(&ListQuery::new()).await.unwrap();
     }
+    sim
+}
 
+#[tokio::test]
+async fn every_request_decodes_strictly_as_its_message() {
+    let contract = Contract::load();
+    let sim = drive_everything().await;
     let mut seen = std::collections::BTreeMap::<String, usize>::new();
     let mut failures = Vec::new();
     for request in sim.requests().await {
@@ -450,4 +474,52 @@ fn the_checker_refuses_what_zitadel_refuses() {
             )
             .is_err()
     );
+}
+
+#[tokio::test]
+async fn every_simulator_answer_is_what_the_contract_describes() {
+    // The same requests again, straight to the simulator (a repeat of a removal answers
+    // not_found, which the error schema describes): each answer must match the response
+    // schema of its operation and status.
+    let contract = Contract::load();
+    let sim = drive_everything().await;
+    let http = pats_core::reexports::reqwest::Client::new();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for request in sim.requests().await {
+        let (id, op) = contract
+            .operation(request.method.as_str(), request.url.path())
+            .unwrap();
+        let mut replay = http.request(
+            request.method.as_str().parse().unwrap(),
+            format!("{}{}", sim.uri(), request.url.path()),
+        );
+        for (name, value) in &request.headers {
+            if name != "host" && name != "content-length" {
+                replay = replay.header(name.as_str(), value.as_bytes());
+            }
+        }
+        let answer = replay.body(request.body.clone()).send().await.unwrap();
+        let status = answer.status().as_u16();
+        let bytes = answer.bytes().await.unwrap();
+        match contract.check_answer(op, status, &bytes) {
+            Ok(()) => checked += 1,
+            Err(e) => failures.push(format!("{id}: {e}")),
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert!(checked > 20, "{checked}");
+    // Discovery too.
+    let (_, op) = contract
+        .operation("GET", "/.well-known/openid-configuration")
+        .unwrap();
+    let answer = http
+        .get(format!("{}/.well-known/openid-configuration", sim.uri()))
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status().as_u16();
+    contract
+        .check_answer(op, status, &answer.bytes().await.unwrap())
+        .unwrap();
 }
