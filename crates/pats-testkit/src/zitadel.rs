@@ -7,16 +7,29 @@
 //! - `x-zitadel-orgid` scopes a call to an organization (default: the caller's own); users
 //!   and tokens of other organizations are `not_found` (or missing from listings);
 //! - only machine users can have PATs (others: `failed_precondition`); an expiration in the
-//!   past is `invalid_argument`; a missing expiration is stored as `9999-12-31T23:59:59Z`;
+//!   past is `invalid_argument`; on v1 a missing expiration is stored as
+//!   `9999-12-31T23:59:59Z`, on v2 it is `invalid_argument` (the request message requires
+//!   one);
 //! - listings page by offset, default limit 100, at most 1000 (more: `invalid_argument`);
+//! - request bodies decode as proto3 JSON of their message: a field the message does not have
+//!   is `invalid_argument` (as `contracts/zitadel/openapi.json` describes every message);
 //! - answers are protojson: 64-bit numbers as strings (or numbers, see
 //!   [`ZitadelSim::set_int64_as_numbers`]), zero values omitted, timestamps with fractions;
 //! - errors: REST `{"code": 5, "message", "details": [{"@type", "id", "message"}]}` on v1,
 //!   Connect `{"code": "not_found", "message", "details": [{"type", "debug": {"id"}}]}` on
 //!   v2, OAuth `{"error", "error_description"}` on the token endpoint;
-//! - the token endpoint verifies the RS256 assertion against the key registered for its
-//!   `kid`, with `iss == sub == userId`, `aud` containing the instance URL, `exp` in the
-//!   future and at most one hour after `iat`.
+//! - `GET /.well-known/openid-configuration` serves the OpenID Provider metadata (issuer,
+//!   token endpoint, JWKS URI, the grant types including `client_credentials` and
+//!   `urn:ietf:params:oauth:grant-type:jwt-bearer`), so clients that discover the token
+//!   endpoint can start;
+//! - the token endpoint (`POST /oauth/v2/token`, form body) takes the JWT profile (RFC 7523)
+//!   and client credentials (RFC 6749 §4.4). It verifies the RS256 assertion against the key
+//!   registered for its `kid`, with `iss == sub == userId`, `aud` containing the instance
+//!   URL, `exp` in the future and at most one hour after `iat`; client credentials come by
+//!   HTTP Basic (`client_id:client_secret`, each form-urlencoded first, RFC 6749 §2.3.1) or
+//!   in the form, never both, and must match a secret added with
+//!   [`ZitadelSim::add_client_secret`] (else 401 `invalid_client`). Both grants need the
+//!   API audience scope.
 //!
 //! Faults armed with [`ZitadelSim::faults`] are applied before any of this.
 
@@ -46,6 +59,8 @@ pub const NEVER: &str = "9999-12-31T23:59:59Z";
 const USER_SERVICE: &str = "/zitadel.user.v2.UserService/";
 const API_AUDIENCE_SCOPE: &str = "urn:zitadel:iam:org:project:id:zitadel:aud";
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+const CLIENT_CREDENTIALS: &str = "client_credentials";
+const DISCOVERY: &str = "/.well-known/openid-configuration";
 
 /// A PAT as the simulator stores it (without its secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +100,10 @@ struct State {
     int64_as_numbers: bool,
     last_assertion: Option<Value>,
     restricted: Vec<String>,
+    /// client id → (user id, client secret).
+    client_secrets: HashMap<String, (String, String)>,
+    /// How the last successful client-credentials login authenticated: `basic` or `post`.
+    last_client_auth: Option<&'static str>,
 }
 
 impl State {
@@ -298,6 +317,16 @@ const BAD_EXPIRATION: Fail = Fail(
     "COMMAND-SIMexp2",
     "Errors.User.PAT.InvalidExpiration",
 );
+const UNKNOWN_FIELD: Fail = Fail(
+    Code::InvalidArgument,
+    "SIM-PARSE-FIELD",
+    "Errors.Request.UnknownField",
+);
+const EXPIRATION_MISSING: Fail = Fail(
+    Code::InvalidArgument,
+    "SIM-VALID-EXP",
+    "invalid AddPersonalAccessTokenRequest.ExpirationDate: value is required",
+);
 const LIMIT_EXCEEDED: Fail = Fail(
     Code::InvalidArgument,
     "QUERY-SIMlim1",
@@ -316,6 +345,23 @@ fn body_object(body: &[u8]) -> Result<Map<String, Value>, Fail> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
         _ => Err(BAD_BODY),
+    }
+}
+
+/// proto3 JSON decoding as ZITADEL does it: a field the message does not have is an error.
+fn known_fields(object: &Map<String, Value>, allowed: &[&str]) -> Result<(), Fail> {
+    if object.keys().all(|k| allowed.contains(&k.as_str())) {
+        Ok(())
+    } else {
+        Err(UNKNOWN_FIELD)
+    }
+}
+
+/// [`known_fields`] for an optional nested message.
+fn known_nested(value: Option<&Value>, allowed: &[&str]) -> Result<(), Fail> {
+    match value {
+        Some(Value::Object(m)) => known_fields(m, allowed),
+        _ => Ok(()),
     }
 }
 
@@ -367,6 +413,13 @@ impl Responder {
     fn handle(&self, request: &wiremock::Request) -> Answer {
         let path = request.url.path().to_owned();
         let method = request.method.as_str();
+        if path == DISCOVERY {
+            return if method == "GET" {
+                self.discovery()
+            } else {
+                Answer::new(405)
+            };
+        }
         if path == "/oauth/v2/token" {
             return if method == "POST" {
                 self.token_endpoint(request)
@@ -453,15 +506,49 @@ impl Responder {
         }
     }
 
+    /// The OpenID Provider metadata (OpenID Connect Discovery 1.0 §3).
+    fn discovery(&self) -> Answer {
+        let base = self.lock().base_url.clone();
+        Answer::new(200).set_body_json(json!({
+            "issuer": base,
+            "authorization_endpoint": format!("{base}/oauth/v2/authorize"),
+            "token_endpoint": format!("{base}/oauth/v2/token"),
+            "introspection_endpoint": format!("{base}/oauth/v2/introspect"),
+            "userinfo_endpoint": format!("{base}/oidc/v1/userinfo"),
+            "revocation_endpoint": format!("{base}/oauth/v2/revoke"),
+            "end_session_endpoint": format!("{base}/oidc/v1/end_session"),
+            "jwks_uri": format!("{base}/oauth/v2/keys"),
+            "scopes_supported": ["openid", "profile", "email", "phone", "address", "offline_access"],
+            "response_types_supported": ["code", "id_token", "id_token token"],
+            "grant_types_supported": [
+                "authorization_code", "implicit", "refresh_token", CLIENT_CREDENTIALS, JWT_BEARER
+            ],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "token_endpoint_auth_methods_supported": [
+                "none", "client_secret_basic", "client_secret_post", "private_key_jwt"
+            ],
+        }))
+    }
+
     fn token_endpoint(&self, request: &wiremock::Request) -> Answer {
+        let is_form = request
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+        if !is_form {
+            return oauth_error(400, "invalid_request", "the body must be form-urlencoded");
+        }
         let form: HashMap<String, String> = url::form_urlencoded::parse(&request.body)
             .into_owned()
             .collect();
-        if form.get("grant_type").map(String::as_str) != Some(JWT_BEARER) {
+        let grant = form.get("grant_type").map(String::as_str);
+        if grant != Some(JWT_BEARER) && grant != Some(CLIENT_CREDENTIALS) {
             return oauth_error(
                 400,
                 "unsupported_grant_type",
-                "grant_type must be jwt-bearer",
+                "grant_type must be jwt-bearer or client_credentials",
             );
         }
         let scope_ok = form
@@ -470,29 +557,97 @@ impl Responder {
         if !scope_ok {
             return oauth_error(400, "invalid_scope", "the API audience scope is missing");
         }
-        let Some(assertion) = form.get("assertion") else {
-            return oauth_error(400, "invalid_request", "assertion missing");
-        };
         let mut state = self.lock();
-        match verify_assertion(&state, assertion) {
-            Ok((user_id, claims)) => {
-                let token = format!("sim_at_{}", fastrand_token(48));
-                let lifetime = state.access_token_lifetime;
-                let lifetime_i64 = i64::try_from(lifetime).unwrap_or(i64::MAX);
-                let expires = now() + time::Duration::seconds(lifetime_i64);
-                state
-                    .access_tokens
-                    .insert(token.clone(), (user_id, expires));
-                state.exchanges += 1;
-                state.last_assertion = Some(claims);
-                Answer::new(200).set_body_json(json!({
-                    "access_token": token,
-                    "token_type": "Bearer",
-                    "expires_in": lifetime,
-                }))
+        let user_id = if grant == Some(CLIENT_CREDENTIALS) {
+            match client_login(&state, request, &form) {
+                Ok((user_id, how)) => {
+                    state.last_client_auth = Some(how);
+                    user_id
+                }
+                Err(answer) => return answer,
             }
-            Err(reason) => oauth_error(400, "invalid_grant", reason),
+        } else {
+            let Some(assertion) = form.get("assertion") else {
+                return oauth_error(400, "invalid_request", "assertion missing");
+            };
+            match verify_assertion(&state, assertion) {
+                Ok((user_id, claims)) => {
+                    state.last_assertion = Some(claims);
+                    user_id
+                }
+                Err(reason) => return oauth_error(400, "invalid_grant", reason),
+            }
+        };
+        let token = format!("sim_at_{}", fastrand_token(48));
+        let lifetime = state.access_token_lifetime;
+        let lifetime_i64 = i64::try_from(lifetime).unwrap_or(i64::MAX);
+        let expires = now() + time::Duration::seconds(lifetime_i64);
+        state
+            .access_tokens
+            .insert(token.clone(), (user_id, expires));
+        state.exchanges += 1;
+        Answer::new(200).set_body_json(json!({
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": lifetime,
+        }))
+    }
+}
+
+/// The client of a client-credentials login (RFC 6749 §2.3.1): HTTP Basic or the form, not
+/// both; the answer is the user id and how the client authenticated (`basic` or `post`).
+fn client_login(
+    state: &State,
+    request: &wiremock::Request,
+    form: &HashMap<String, String>,
+) -> Result<(String, &'static str), Answer> {
+    use base64::Engine as _;
+    let invalid_client = || {
+        oauth_error(401, "invalid_client", "client authentication failed")
+            .insert_header("www-authenticate", "Basic realm=\"zitadel\"")
+    };
+    let basic = request
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "));
+    let in_form = form.contains_key("client_id") || form.contains_key("client_secret");
+    let (id, secret, how) = match (basic, in_form) {
+        (Some(_), true) => {
+            return Err(oauth_error(
+                400,
+                "invalid_request",
+                "more than one client authentication method",
+            ));
         }
+        (Some(encoded), false) => {
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(encoded.trim())
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(invalid_client)?;
+            let (id, secret) = decoded.split_once(':').ok_or_else(invalid_client)?;
+            // Both halves are form-urlencoded before encoding (RFC 6749 §2.3.1).
+            let decode = |s: &str| -> String {
+                url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default()
+            };
+            (decode(id), decode(secret), "basic")
+        }
+        (None, true) => (
+            form.get("client_id").cloned().unwrap_or_default(),
+            form.get("client_secret").cloned().unwrap_or_default(),
+            "post",
+        ),
+        (None, false) => return Err(invalid_client()),
+    };
+    match state.client_secrets.get(&id) {
+        Some((user, expected)) if *expected == secret && !secret.is_empty() => {
+            Ok((user.clone(), how))
+        }
+        _ => Err(invalid_client()),
     }
 }
 
@@ -631,6 +786,7 @@ fn v2_pat(pat: &StoredPat) -> Value {
 }
 
 fn v1_add(state: &mut State, org: &str, user: &str, body: &Map<String, Value>) -> Outcome {
+    known_fields(body, &["expirationDate"])?;
     machine_user(state, org, user)?;
     let expiration = expiration_field(body.get("expirationDate"))?;
     let (pat, secret) = state.add_pat(user, org, expiration);
@@ -691,6 +847,8 @@ fn list_envelope(
 }
 
 fn v1_search(state: &State, org: &str, user: &str, body: &Map<String, Value>) -> Outcome {
+    known_fields(body, &["query"])?;
+    known_nested(body.get("query"), &["offset", "limit", "asc"])?;
     let empty = Map::new();
     let query = match body.get("query") {
         None | Some(Value::Null) => &empty,
@@ -747,7 +905,13 @@ fn v1_delete(state: &mut State, org: &str, user: &str, token: &str) -> Outcome {
 }
 
 fn v2_add(state: &mut State, org: &str, body: &Map<String, Value>) -> Outcome {
+    known_fields(body, &["userId", "expirationDate"])?;
     let user = str_field(body, "userId")?.to_owned();
+    // `validate.rules` of AddPersonalAccessTokenRequest: `timestamp.required` (unlike v1,
+    // where a missing expiration means never).
+    if matches!(body.get("expirationDate"), None | Some(Value::Null)) {
+        return Err(EXPIRATION_MISSING);
+    }
     machine_user(state, org, &user)?;
     let expiration = expiration_field(body.get("expirationDate"))?;
     let (pat, secret) = state.add_pat(&user, org, expiration);
@@ -755,6 +919,7 @@ fn v2_add(state: &mut State, org: &str, body: &Map<String, Value>) -> Outcome {
 }
 
 fn v2_remove(state: &mut State, org: &str, body: &Map<String, Value>) -> Outcome {
+    known_fields(body, &["userId", "tokenId"])?;
     let user = str_field(body, "userId")?.to_owned();
     let token = str_field(body, "tokenId")?.to_owned();
     if user.is_empty() {
@@ -791,6 +956,7 @@ fn v2_filter(filter: &Value) -> Result<Predicate, Fail> {
     }
     let (key, value) = obj.iter().next().ok_or(BAD_BODY)?;
     let id = || -> Result<String, Fail> {
+        known_nested(Some(value), &["id"])?;
         value
             .get("id")
             .and_then(Value::as_str)
@@ -798,6 +964,7 @@ fn v2_filter(filter: &Value) -> Result<Predicate, Fail> {
             .ok_or(BAD_BODY)
     };
     let timestamp = || -> Result<(String, OffsetDateTime), Fail> {
+        known_nested(Some(value), &["timestamp", "method"])?;
         let at = value
             .get("timestamp")
             .and_then(Value::as_str)
@@ -837,6 +1004,8 @@ fn v2_filter(filter: &Value) -> Result<Predicate, Fail> {
 }
 
 fn v2_list(state: &State, org: &str, body: &Map<String, Value>) -> Outcome {
+    known_fields(body, &["pagination", "sortingColumn", "filters"])?;
+    known_nested(body.get("pagination"), &["offset", "limit", "asc"])?;
     let empty = Map::new();
     let pagination = match body.get("pagination") {
         None | Some(Value::Null) => &empty,
@@ -919,6 +1088,8 @@ impl ZitadelSim {
             int64_as_numbers: false,
             last_assertion: None,
             restricted: Vec::new(),
+            client_secrets: HashMap::new(),
+            last_client_auth: None,
         };
         state.users.insert(
             Self::ADMIN_USER.to_owned(),
@@ -1090,6 +1261,28 @@ impl ZitadelSim {
     /// Every request received so far.
     pub async fn requests(&self) -> Vec<wiremock::Request> {
         self.server.received_requests().await.unwrap_or_default()
+    }
+
+    /// Gives machine user `user_id` a client secret for the client-credentials login, as
+    /// ZITADEL's `AddSecret` does; returns `(client_id, client_secret)` (`None`: no such
+    /// machine user). The client id is the user's login name, here `machine-<user_id>`.
+    pub fn add_client_secret(&self, user_id: &str) -> Option<(String, String)> {
+        let mut state = self.lock();
+        if !state.users.get(user_id).is_some_and(|u| u.machine) {
+            return None;
+        }
+        let client_id = format!("machine-{user_id}");
+        let secret = format!("sim_secret_{}", fastrand_token(40));
+        state
+            .client_secrets
+            .insert(client_id.clone(), (user_id.to_owned(), secret.clone()));
+        Some((client_id, secret))
+    }
+
+    /// How the last successful client-credentials login authenticated: `"basic"` (HTTP
+    /// Basic) or `"post"` (in the form).
+    pub fn last_client_auth(&self) -> Option<&'static str> {
+        self.lock().last_client_auth
     }
 
     /// How many requests had a path ending in `suffix` (for example

@@ -1,9 +1,11 @@
-//! How the client authenticates: a machine user's PAT, or a JWT-profile key file.
+//! How the client authenticates: a machine user's PAT, a JWT-profile key file, or a
+//! machine user's client secret (client-credentials login).
 
 use crate::error::map_oauth_error;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use pats_core::Request;
 use pats_core::reexports::async_trait;
+use pats_core::reexports::reqwest::header::HeaderValue;
 use pats_core::{Error, FetchedToken, Result, TokenFetcher, TokenSource, Transport};
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
@@ -13,6 +15,9 @@ use std::time::Duration;
 
 /// The OAuth grant type of the JWT-profile exchange.
 pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// The OAuth grant type of the client-credentials login (RFC 6749 §4.4).
+pub const CLIENT_CREDENTIALS_GRANT: &str = "client_credentials";
 
 /// The scope asked for in the JWT-profile exchange: an access token valid for ZITADEL's APIs.
 pub const API_SCOPE: &str = "openid urn:zitadel:iam:org:project:id:zitadel:aud";
@@ -119,6 +124,10 @@ pub enum ZitadelAuth {
     /// A machine user's key file: the client signs a JWT assertion and exchanges it at
     /// `/oauth/v2/token` for an access token, cached and refreshed before it expires.
     KeyFile(KeyFile),
+    /// A machine user's client id and secret (ZITADEL's `AddSecret`): the client logs in at
+    /// `/oauth/v2/token` with the client-credentials grant; the access token is cached and
+    /// refreshed before it expires.
+    ClientCredentials(ClientCredentials),
     /// Any other source of bearer tokens.
     Source(Arc<dyn TokenSource>),
 }
@@ -128,6 +137,7 @@ impl fmt::Debug for ZitadelAuth {
         match self {
             Self::Pat(_) => f.write_str("Pat([REDACTED])"),
             Self::KeyFile(k) => f.debug_tuple("KeyFile").field(k).finish(),
+            Self::ClientCredentials(c) => f.debug_tuple("ClientCredentials").field(c).finish(),
             Self::Source(s) => f.debug_tuple("Source").field(s).finish(),
         }
     }
@@ -147,6 +157,181 @@ impl ZitadelAuth {
     /// A key file on disk (JWT profile).
     pub fn key_file_path(path: impl AsRef<Path>) -> Result<Self> {
         KeyFile::from_path(path).map(Self::KeyFile)
+    }
+
+    /// A machine user's client id and secret, sent by HTTP Basic (see
+    /// [`ClientCredentials`]).
+    pub fn client_credentials(client_id: impl Into<String>, client_secret: SecretString) -> Self {
+        Self::ClientCredentials(ClientCredentials::new(client_id, client_secret))
+    }
+}
+
+/// How the client authenticates itself at the token endpoint (RFC 6749 §2.3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ClientAuthMethod {
+    /// `Authorization: Basic base64(urlencode(client_id) ":" urlencode(client_secret))`
+    /// (`client_secret_basic`, which every authorization server must support).
+    #[default]
+    Basic,
+    /// `client_id` and `client_secret` in the form body (`client_secret_post`).
+    Post,
+}
+
+/// A machine user's client credentials.
+///
+/// `Debug` shows the client id and the method, never the secret.
+#[derive(Clone)]
+pub struct ClientCredentials {
+    client_id: String,
+    client_secret: SecretString,
+    method: ClientAuthMethod,
+}
+
+impl fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCredentials")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[REDACTED]")
+            .field("method", &self.method)
+            .finish()
+    }
+}
+
+impl ClientCredentials {
+    /// Credentials sent by HTTP Basic.
+    pub fn new(client_id: impl Into<String>, client_secret: SecretString) -> Self {
+        Self {
+            client_id: client_id.into(),
+            client_secret,
+            method: ClientAuthMethod::Basic,
+        }
+    }
+
+    /// Sends them with `method` instead.
+    #[must_use]
+    pub fn method(mut self, method: ClientAuthMethod) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// The client id.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// How they are sent.
+    pub fn auth_method(&self) -> ClientAuthMethod {
+        self.method
+    }
+
+    /// Refuses an empty id or secret, and an id with a control character.
+    pub(crate) fn check(&self) -> Result<()> {
+        if self.client_id.trim().is_empty() {
+            return Err(Error::invalid("client id", "must not be empty"));
+        }
+        if self.client_id.chars().any(char::is_control) {
+            return Err(Error::invalid(
+                "client id",
+                "must not contain control characters",
+            ));
+        }
+        if self.client_secret.expose_secret().is_empty() {
+            return Err(Error::invalid("client secret", "must not be empty"));
+        }
+        Ok(())
+    }
+}
+
+/// Logs in with client credentials at `/oauth/v2/token` (RFC 6749 §4.4): `grant_type=
+/// client_credentials` and the API scope in a form body, the client authenticated as
+/// [`ClientAuthMethod`] says. No bearer token and no organization header are sent; the
+/// secret (and the Basic header made from it) is registered as a secret of the request, so
+/// it is scrubbed from any error built from the answer.
+///
+/// Wrap it in [`pats_core::CachingTokenSource`] (the client does).
+pub struct ClientCredentialsFetcher {
+    transport: Transport,
+    credentials: ClientCredentials,
+}
+
+impl fmt::Debug for ClientCredentialsFetcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCredentialsFetcher")
+            .field("credentials", &self.credentials)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientCredentialsFetcher {
+    /// A fetcher for the instance behind `transport`.
+    pub fn new(transport: Transport, credentials: ClientCredentials) -> Result<Self> {
+        credentials.check()?;
+        Ok(Self {
+            transport,
+            credentials,
+        })
+    }
+
+    /// The token request, exactly as it is sent.
+    pub fn request(&self) -> Result<Request> {
+        use base64::Engine as _;
+        let creds = &self.credentials;
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.append_pair("grant_type", CLIENT_CREDENTIALS_GRANT)
+            .append_pair("scope", API_SCOPE);
+        let mut request = Request::post("/oauth/v2/token").segments(["oauth", "v2", "token"]);
+        match creds.method {
+            ClientAuthMethod::Basic => {
+                // RFC 6749 §2.3.1: both halves form-urlencoded, then base64.
+                let pair = format!(
+                    "{}:{}",
+                    form_encode(&creds.client_id),
+                    form_encode(creds.client_secret.expose_secret())
+                );
+                let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+                let mut value = HeaderValue::from_str(&format!("Basic {encoded}"))
+                    .map_err(|_| Error::invalid("client id", "cannot go into a header"))?;
+                value.set_sensitive(true);
+                request = request
+                    .header(pats_core::reexports::reqwest::header::AUTHORIZATION, value)
+                    .secret(SecretString::from(encoded));
+            }
+            ClientAuthMethod::Post => {
+                form.append_pair("client_id", &creds.client_id)
+                    .append_pair("client_secret", creds.client_secret.expose_secret());
+            }
+        }
+        Ok(request
+            .body(
+                form.finish(),
+                http_value("application/x-www-form-urlencoded"),
+            )
+            // A login has no side effect but a new token: safe to retry.
+            .idempotent(true)
+            .without_auth()
+            .secret(creds.client_secret.clone()))
+    }
+}
+
+/// `application/x-www-form-urlencoded` encoding of one value.
+fn form_encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+#[async_trait]
+impl TokenFetcher for ClientCredentialsFetcher {
+    async fn fetch(&self) -> Result<FetchedToken> {
+        let response = self.transport.send(self.request()?).await?;
+        if !response.is_success() {
+            return Err(map_oauth_error(&response));
+        }
+        let answer: TokenAnswer = response.json()?;
+        response.check_access_token(answer.access_token.expose_secret())?;
+        Ok(FetchedToken::new(
+            answer.access_token,
+            answer.expires_in.map(Duration::from_secs),
+        ))
     }
 }
 
@@ -197,7 +382,7 @@ impl JwtProfileFetcher {
         })
     }
 
-    /// Signs an assertion valid from `now` for [`ASSERTION_LIFETIME`].
+    /// Signs an assertion valid from `now` for five minutes (`ASSERTION_LIFETIME`).
     pub fn assertion(&self, now: time::OffsetDateTime) -> Result<SecretString> {
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(self.key_file.key_id.clone());
@@ -273,8 +458,8 @@ impl TokenFetcher for JwtProfileFetcher {
     }
 }
 
-fn http_value(s: &'static str) -> pats_core::reexports::reqwest::header::HeaderValue {
-    pats_core::reexports::reqwest::header::HeaderValue::from_static(s)
+fn http_value(s: &'static str) -> HeaderValue {
+    HeaderValue::from_static(s)
 }
 
 #[cfg(test)]

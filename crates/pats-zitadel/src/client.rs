@@ -1,13 +1,26 @@
 //! The client, its builder, organization scoping and the typed v2 / v1 calls.
 
-use crate::auth::{JwtProfileFetcher, ZitadelAuth};
+use crate::auth::{ClientCredentialsFetcher, JwtProfileFetcher, ZitadelAuth};
 use crate::error::map_api_error;
 use crate::generated::{
-    ObjectDetails, V1AddPatRequest, V1AddPatResponse, V1GetPatResponse, V1ListPatsRequest,
-    V1ListPatsResponse, V1ListQuery, V1Pat, V1RemovePatResponse, V2AddPatRequest, V2AddPatResponse,
-    V2IdFilter, V2ListPatsRequest, V2ListPatsResponse, V2PaginationRequest, V2PatFieldName,
-    V2PatSearchFilter, V2RemovePatRequest, V2RemovePatResponse, V2TimestampFilter,
-    V2TimestampFilterMethod,
+    FilterV2IDFilter as V2IdFilter, FilterV2PaginationRequest as V2PaginationRequest,
+    FilterV2TimestampFilter as V2TimestampFilter,
+    FilterV2TimestampFilterMethod as V2TimestampFilterMethod,
+    ManagementV1AddPersonalAccessTokenBody as V1AddPatRequest,
+    ManagementV1AddPersonalAccessTokenResponse as V1AddPatResponse,
+    ManagementV1GetPersonalAccessTokenByIDsResponse as V1GetPatResponse,
+    ManagementV1ListPersonalAccessTokensBody as V1ListPatsRequest,
+    ManagementV1ListPersonalAccessTokensResponse as V1ListPatsResponse,
+    ManagementV1RemovePersonalAccessTokenResponse as V1RemovePatResponse,
+    UserV1PersonalAccessToken as V1Pat, UserV2AddPersonalAccessTokenRequest as V2AddPatRequest,
+    UserV2AddPersonalAccessTokenResponse as V2AddPatResponse,
+    UserV2ListPersonalAccessTokensRequest as V2ListPatsRequest,
+    UserV2ListPersonalAccessTokensResponse as V2ListPatsResponse,
+    UserV2PersonalAccessTokenFieldName as V2PatFieldName,
+    UserV2PersonalAccessTokensSearchFilter as V2PatSearchFilter,
+    UserV2RemovePersonalAccessTokenRequest as V2RemovePatRequest,
+    UserV2RemovePersonalAccessTokenResponse as V2RemovePatResponse, V1ListQuery,
+    V1ObjectDetails as ObjectDetails,
 };
 use pats_core::reexports::reqwest::header::{HeaderName, HeaderValue};
 use pats_core::{
@@ -40,7 +53,7 @@ pub enum ApiVersion {
     /// The v2 user service over Connect JSON (`/zitadel.user.v2.UserService/...`).
     #[default]
     V2,
-    /// The v1 management REST API (`/management/v1/users/{userId}/pats...`), for instances
+    /// The v1 management REST API (`/management/v1/users/{user_id}/pats...`), for instances
     /// that still use it.
     V1,
 }
@@ -176,7 +189,7 @@ impl ZitadelClientBuilder {
             None => {
                 return Err(Error::invalid(
                     "auth",
-                    "set a PAT or a key file with `.auth(..)`",
+                    "set a PAT, a key file or client credentials with `.auth(..)`",
                 ));
             }
             Some(ZitadelAuth::Pat(token)) => {
@@ -187,6 +200,10 @@ impl ZitadelClientBuilder {
             }
             Some(ZitadelAuth::KeyFile(key_file)) => {
                 let fetcher = JwtProfileFetcher::new(transport.clone(), key_file)?;
+                Arc::new(CachingTokenSource::new(Arc::new(fetcher)))
+            }
+            Some(ZitadelAuth::ClientCredentials(credentials)) => {
+                let fetcher = ClientCredentialsFetcher::new(transport.clone(), credentials)?;
                 Arc::new(CachingTokenSource::new(Arc::new(fetcher)))
             }
             Some(ZitadelAuth::Source(source)) => source,
@@ -339,17 +356,32 @@ pub(crate) fn check_id(field: &'static str, id: &str) -> Result<()> {
 pub enum TokenExpiration {
     /// At this time (in the future).
     At(OffsetDateTime),
-    /// Never: no `expirationDate` is sent (ZITADEL stores `9999-12-31T23:59:59Z`).
+    /// Never: v1 sends no `expirationDate` (ZITADEL stores `9999-12-31T23:59:59Z`); v2,
+    /// whose `AddPersonalAccessTokenRequest` requires one (`validate.rules`
+    /// `timestamp.required`), sends [`NEVER_EXPIRES_AT`].
     Never(NeverExpires),
 }
 
+/// ZITADEL's "never": the expiration it stores for a token created without one, and what v2
+/// sends for [`TokenExpiration::Never`] (`9999-12-31T23:59:59Z`).
+pub const NEVER_EXPIRES_AT: OffsetDateTime =
+    match OffsetDateTime::from_unix_timestamp(253_402_300_799) {
+        Ok(at) => at,
+        Err(_) => OffsetDateTime::UNIX_EPOCH,
+    };
+
 impl TokenExpiration {
-    /// The `expirationDate` to send (`None`: never).
+    /// The v1 `expirationDate` to send (`None`: never).
     fn wire(self) -> Option<OffsetDateTime> {
         match self {
             Self::At(at) => Some(at),
             Self::Never(_) => None,
         }
+    }
+
+    /// The v2 `expirationDate` to send: never is [`NEVER_EXPIRES_AT`].
+    fn wire_v2(self) -> OffsetDateTime {
+        self.wire().unwrap_or(NEVER_EXPIRES_AT)
     }
 }
 
@@ -461,7 +493,7 @@ impl PatFilter {
         };
         let ts = |method: &V2TimestampFilterMethod, at: &OffsetDateTime| {
             Some(V2TimestampFilter {
-                timestamp: *at,
+                timestamp: Some(*at),
                 method: Some(method.clone()),
             })
         };
@@ -562,7 +594,7 @@ impl ListPatsRequest {
     }
 }
 
-fn check_limit(limit: Option<u32>) -> Result<Option<i32>> {
+fn check_limit(limit: Option<u32>) -> Result<Option<i64>> {
     match limit {
         None => Ok(None),
         Some(0) => Err(Error::invalid("limit", "must be at least 1")),
@@ -570,7 +602,7 @@ fn check_limit(limit: Option<u32>) -> Result<Option<i32>> {
             "limit",
             format!("ZITADEL serves at most {MAX_PAGE_SIZE} results per page, got {n}"),
         )),
-        Some(n) => Ok(Some(i32::try_from(n).unwrap_or(i32::MAX))),
+        Some(n) => Ok(Some(i64::from(n))),
     }
 }
 
@@ -597,12 +629,12 @@ impl UserServiceV2<'_> {
         user_id: &str,
         expiration: impl Into<TokenExpiration>,
     ) -> Result<CreatedPat> {
-        let expiration = expiration.into().wire();
+        let expiration = expiration.into();
         check_id("user id", user_id)?;
-        check_expiration(expiration)?;
+        check_expiration(expiration.wire())?;
         let body = V2AddPatRequest {
             user_id: user_id.to_owned(),
-            expiration_date: expiration,
+            expiration_date: expiration.wire_v2(),
         };
         let request = connect_request(
             "AddPersonalAccessToken",
@@ -660,14 +692,14 @@ impl UserServiceV2<'_> {
     }
 }
 
-/// The v1 management REST API: `/management/v1/users/{userId}/pats...`.
+/// The v1 management REST API: `/management/v1/users/{user_id}/pats...`.
 #[derive(Debug, Clone, Copy)]
 pub struct ManagementV1<'a> {
     client: &'a ZitadelClient,
 }
 
 impl ManagementV1<'_> {
-    /// `POST /management/v1/users/{userId}/pats`, expiring at a time (`OffsetDateTime`) or
+    /// `POST /management/v1/users/{user_id}/pats`, expiring at a time (`OffsetDateTime`) or
     /// never (`NeverExpires::I_UNDERSTAND_THE_RISK`).
     pub async fn add_personal_access_token(
         &self,
@@ -680,7 +712,7 @@ impl ManagementV1<'_> {
         let body = V1AddPatRequest {
             expiration_date: expiration,
         };
-        let request = Request::post("/management/v1/users/{userId}/pats")
+        let request = Request::post("/management/v1/users/{user_id}/pats")
             .segments(["management", "v1", "users", user_id, "pats"])
             .json(&body)?;
         let response = self.client.send(request).await?;
@@ -697,7 +729,7 @@ impl ManagementV1<'_> {
         })
     }
 
-    /// `POST /management/v1/users/{userId}/pats/_search`: one page.
+    /// `POST /management/v1/users/{user_id}/pats/_search`: one page.
     pub async fn list_personal_access_tokens(
         &self,
         user_id: &str,
@@ -710,21 +742,21 @@ impl ManagementV1<'_> {
         let body = V1ListPatsRequest {
             query: Some(V1ListQuery { offset, limit, asc }),
         };
-        let request = Request::post("/management/v1/users/{userId}/pats/_search")
+        let request = Request::post("/management/v1/users/{user_id}/pats/_search")
             .segments(["management", "v1", "users", user_id, "pats", "_search"])
             .json(&body)?
             .idempotent(true);
         self.client.send(request).await?.json()
     }
 
-    /// `GET /management/v1/users/{userId}/pats/{tokenId}`.
+    /// `GET /management/v1/users/{user_id}/pats/{token_id}`.
     pub async fn get_personal_access_token(
         &self,
         user_id: &str,
         token_id: &TokenId,
     ) -> Result<V1Pat> {
         check_id("user id", user_id)?;
-        let request = Request::get("/management/v1/users/{userId}/pats/{tokenId}").segments([
+        let request = Request::get("/management/v1/users/{user_id}/pats/{token_id}").segments([
             "management",
             "v1",
             "users",
@@ -739,14 +771,14 @@ impl ManagementV1<'_> {
             .ok_or_else(|| response.decode_error("the answer has no `token`"))
     }
 
-    /// `DELETE /management/v1/users/{userId}/pats/{tokenId}`.
+    /// `DELETE /management/v1/users/{user_id}/pats/{token_id}`.
     pub async fn remove_personal_access_token(
         &self,
         user_id: &str,
         token_id: &TokenId,
     ) -> Result<V1RemovePatResponse> {
         check_id("user id", user_id)?;
-        let request = Request::delete("/management/v1/users/{userId}/pats/{tokenId}").segments([
+        let request = Request::delete("/management/v1/users/{user_id}/pats/{token_id}").segments([
             "management",
             "v1",
             "users",

@@ -3,254 +3,167 @@
 
 #![allow(dead_code)]
 
-/// Details of a v1 listing.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+/// Connect error codes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(from = "String", into = "String")]
 #[non_exhaustive]
-pub struct ListDetails {
-    /// The last processed event sequence.
-    #[serde(
-        rename = "processedSequence",
-        with = "pats_core::__private::wire::uint64_string"
-    )]
-    pub processed_sequence: u64,
-    /// How many objects match in total.
-    #[serde(
-        rename = "totalResult",
-        with = "pats_core::__private::wire::uint64_string"
-    )]
-    pub total_result: u64,
-    /// When the view was last updated.
-    #[serde(
-        rename = "viewTimestamp",
-        default,
-        with = "pats_core::__private::wire::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub view_timestamp: Option<time::OffsetDateTime>,
+pub enum ConnectCode {
+    /// Wire value `canceled`.
+    #[serde(rename = "canceled")]
+    Canceled,
+    /// Wire value `unknown`.
+    #[serde(rename = "unknown")]
+    Unknown,
+    /// Wire value `invalid_argument`.
+    #[serde(rename = "invalid_argument")]
+    InvalidArgument,
+    /// Wire value `deadline_exceeded`.
+    #[serde(rename = "deadline_exceeded")]
+    DeadlineExceeded,
+    /// Wire value `not_found`.
+    #[serde(rename = "not_found")]
+    NotFound,
+    /// Wire value `already_exists`.
+    #[serde(rename = "already_exists")]
+    AlreadyExists,
+    /// Wire value `permission_denied`.
+    #[serde(rename = "permission_denied")]
+    PermissionDenied,
+    /// Wire value `resource_exhausted`.
+    #[serde(rename = "resource_exhausted")]
+    ResourceExhausted,
+    /// Wire value `failed_precondition`.
+    #[serde(rename = "failed_precondition")]
+    FailedPrecondition,
+    /// Wire value `aborted`.
+    #[serde(rename = "aborted")]
+    Aborted,
+    /// Wire value `out_of_range`.
+    #[serde(rename = "out_of_range")]
+    OutOfRange,
+    /// Wire value `unimplemented`.
+    #[serde(rename = "unimplemented")]
+    Unimplemented,
+    /// Wire value `internal`.
+    #[serde(rename = "internal")]
+    Internal,
+    /// Wire value `unavailable`.
+    #[serde(rename = "unavailable")]
+    Unavailable,
+    /// Wire value `data_loss`.
+    #[serde(rename = "data_loss")]
+    DataLoss,
+    /// Wire value `unauthenticated`.
+    #[serde(rename = "unauthenticated")]
+    Unauthenticated,
+    /// A wire value unknown when this code was generated, kept as is.
+    Other(String),
 }
 
-/// Change details of one object (v1).
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-#[non_exhaustive]
-pub struct ObjectDetails {
-    /// When the object last changed.
-    #[serde(
-        rename = "changeDate",
-        default,
-        with = "pats_core::__private::wire::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub change_date: Option<time::OffsetDateTime>,
-    /// When the object was created.
-    #[serde(
-        rename = "creationDate",
-        default,
-        with = "pats_core::__private::wire::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub creation_date: Option<time::OffsetDateTime>,
-    /// The organization the object belongs to.
-    #[serde(rename = "resourceOwner")]
-    pub resource_owner: String,
-    /// Sequence of the last event.
-    #[serde(with = "pats_core::__private::wire::uint64_string")]
-    pub sequence: u64,
+impl ConnectCode {
+    /// The wire value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Canceled => "canceled",
+            Self::Unknown => "unknown",
+            Self::InvalidArgument => "invalid_argument",
+            Self::DeadlineExceeded => "deadline_exceeded",
+            Self::NotFound => "not_found",
+            Self::AlreadyExists => "already_exists",
+            Self::PermissionDenied => "permission_denied",
+            Self::ResourceExhausted => "resource_exhausted",
+            Self::FailedPrecondition => "failed_precondition",
+            Self::Aborted => "aborted",
+            Self::OutOfRange => "out_of_range",
+            Self::Unimplemented => "unimplemented",
+            Self::Internal => "internal",
+            Self::Unavailable => "unavailable",
+            Self::DataLoss => "data_loss",
+            Self::Unauthenticated => "unauthenticated",
+            Self::Other(value) => value.as_str(),
+        }
+    }
 }
 
-/// Body of `POST /management/v1/users/{userId}/pats`.
+impl From<String> for ConnectCode {
+    fn from(value: String) -> Self {
+        match value.as_str() {
+            "canceled" => Self::Canceled,
+            "unknown" => Self::Unknown,
+            "invalid_argument" => Self::InvalidArgument,
+            "deadline_exceeded" => Self::DeadlineExceeded,
+            "not_found" => Self::NotFound,
+            "already_exists" => Self::AlreadyExists,
+            "permission_denied" => Self::PermissionDenied,
+            "resource_exhausted" => Self::ResourceExhausted,
+            "failed_precondition" => Self::FailedPrecondition,
+            "aborted" => Self::Aborted,
+            "out_of_range" => Self::OutOfRange,
+            "unimplemented" => Self::Unimplemented,
+            "internal" => Self::Internal,
+            "unavailable" => Self::Unavailable,
+            "data_loss" => Self::DataLoss,
+            "unauthenticated" => Self::Unauthenticated,
+            _ => Self::Other(value),
+        }
+    }
+}
+
+impl From<ConnectCode> for String {
+    fn from(value: ConnectCode) -> Self {
+        match value {
+            ConnectCode::Other(value) => value,
+            known => known.as_str().to_owned(),
+        }
+    }
+}
+
+/// A Connect unary error (Connect protocol specification).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
-pub struct V1AddPatRequest {
-    /// When the token expires; omitted: never.
-    #[serde(
-        rename = "expirationDate",
-        default,
-        with = "pats_core::__private::wire::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub expiration_date: Option<time::OffsetDateTime>,
-}
-
-/// Answer of the v1 create call, without the token itself (read separately into a secret).
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-#[non_exhaustive]
-pub struct V1AddPatResponse {
-    /// Change details.
+pub struct ConnectError {
+    /// The `code` field.
+    pub code: ConnectCode,
+    /// The `details` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub details: Option<ObjectDetails>,
-    /// The new token's id.
-    #[serde(rename = "tokenId")]
-    pub token_id: String,
-}
-
-/// Answer of the v1 get call.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-#[non_exhaustive]
-pub struct V1GetPatResponse {
-    /// The token's description (never its secret).
+    pub details: Option<Vec<ConnectErrorDetail>>,
+    /// The `message` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token: Option<V1Pat>,
+    pub message: Option<String>,
 }
 
-/// Body of `POST /management/v1/users/{userId}/pats/_search`.
+/// One error detail: type name, base64 message, optional JSON debug form.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
-pub struct V1ListPatsRequest {
-    /// Paging.
+pub struct ConnectErrorDetail {
+    /// The `debug` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub query: Option<V1ListQuery>,
+    pub debug: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    /// The `type` field.
+    pub r#type: String,
+    /// The `value` field.
+    pub value: String,
 }
 
-/// Answer of the v1 search.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-#[non_exhaustive]
-pub struct V1ListPatsResponse {
-    /// Listing details (total).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub details: Option<ListDetails>,
-    /// The tokens on this page.
-    #[serde(default)]
-    pub result: Vec<V1Pat>,
-}
-
-/// Paging of a v1 search.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-#[non_exhaustive]
-pub struct V1ListQuery {
-    /// Oldest first when true.
-    pub asc: bool,
-    /// Page size (0: the service default of 100; at most 1000).
-    pub limit: i32,
-    /// How many results to skip.
-    #[serde(with = "pats_core::__private::wire::uint64_string")]
-    pub offset: u64,
-}
-
-/// A PAT as the v1 management API describes it.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-#[non_exhaustive]
-pub struct V1Pat {
-    /// Change details.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub details: Option<ObjectDetails>,
-    /// When the token expires (`9999-12-31T23:59:59Z` or missing: never).
-    #[serde(
-        rename = "expirationDate",
-        default,
-        with = "pats_core::__private::wire::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub expiration_date: Option<time::OffsetDateTime>,
-    /// The token id.
-    pub id: String,
-    /// Scopes (ZITADEL sets none for PATs).
-    #[serde(default)]
-    pub scopes: Vec<String>,
-}
-
-/// Answer of the v1 delete call.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-#[non_exhaustive]
-pub struct V1RemovePatResponse {
-    /// Change details.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub details: Option<ObjectDetails>,
-}
-
-/// Body of `UserService/AddPersonalAccessToken`.
+/// The `FilterV2IDFilter` schema.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
-pub struct V2AddPatRequest {
-    /// When the token expires; omitted: never.
-    #[serde(
-        rename = "expirationDate",
-        default,
-        with = "pats_core::__private::wire::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub expiration_date: Option<time::OffsetDateTime>,
-    /// The machine user to create the token for.
-    #[serde(rename = "userId")]
-    pub user_id: String,
-}
-
-/// Answer of `AddPersonalAccessToken`, without the token itself (read separately into a secret).
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-#[non_exhaustive]
-pub struct V2AddPatResponse {
-    /// When the token was created.
-    #[serde(
-        rename = "creationDate",
-        default,
-        with = "pats_core::__private::wire::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub creation_date: Option<time::OffsetDateTime>,
-    /// The new token's id.
-    #[serde(rename = "tokenId")]
-    pub token_id: String,
-}
-
-/// Matches one id.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[non_exhaustive]
-pub struct V2IdFilter {
-    /// The id.
+pub struct FilterV2IDFilter {
+    /// Only return resources that belong to this id.
     pub id: String,
 }
 
-/// Body of `UserService/ListPersonalAccessTokens`.
+/// The `FilterV2PaginationRequest` schema.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
-pub struct V2ListPatsRequest {
-    /// Filters, all of which must match.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub filters: Option<Vec<V2PatSearchFilter>>,
-    /// Paging.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pagination: Option<V2PaginationRequest>,
-    /// Sort column (default: creation date).
-    #[serde(
-        rename = "sortingColumn",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub sorting_column: Option<V2PatFieldName>,
-}
-
-/// Answer of `ListPersonalAccessTokens`.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-#[non_exhaustive]
-pub struct V2ListPatsResponse {
-    /// Paging details (total).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pagination: Option<V2PaginationResponse>,
-    /// The tokens on this page.
-    #[serde(default)]
-    pub result: Vec<V2Pat>,
-}
-
-/// Paging of a v2 listing.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[non_exhaustive]
-pub struct V2PaginationRequest {
-    /// Ascending order when true (the service default is descending).
+pub struct FilterV2PaginationRequest {
+    /// Asc is the sorting order. If true the list is sorted ascending, if false
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub asc: Option<bool>,
-    /// Page size (default 100, at most 1000).
+    /// limit is the maximum amount of objects returned. The default is set to 100
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<i32>,
-    /// How many results to skip.
+    pub limit: Option<i64>,
+    /// Starting point for retrieval, in combination of offset used to query a set list of objects.
     #[serde(
         default,
         with = "pats_core::__private::wire::uint64_string::option",
@@ -259,18 +172,18 @@ pub struct V2PaginationRequest {
     pub offset: Option<u64>,
 }
 
-/// Paging details of a v2 listing.
+/// The `FilterV2PaginationResponse` schema.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 #[non_exhaustive]
-pub struct V2PaginationResponse {
-    /// The page size the service used.
+pub struct FilterV2PaginationResponse {
+    /// Applied limit from query, defines maximum amount of objects per request, to compare if all objects are returned.
     #[serde(
         rename = "appliedLimit",
         with = "pats_core::__private::wire::uint64_string"
     )]
     pub applied_limit: u64,
-    /// How many tokens match in total.
+    /// Absolute number of objects matching the query, regardless of applied limit.
     #[serde(
         rename = "totalResult",
         with = "pats_core::__private::wire::uint64_string"
@@ -278,28 +191,88 @@ pub struct V2PaginationResponse {
     pub total_result: u64,
 }
 
-/// A PAT as the v2 user service describes it.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+/// The `FilterV2TimestampFilter` schema.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
-pub struct V2Pat {
-    /// When the token last changed.
+pub struct FilterV2TimestampFilter {
+    /// Defines the condition (e.g., equals, before, after) that the timestamp of the retrieved resources should match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<FilterV2TimestampFilterMethod>,
+    /// Filter resources by timestamp.
     #[serde(
-        rename = "changeDate",
         default,
         with = "pats_core::__private::wire::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
-    pub change_date: Option<time::OffsetDateTime>,
-    /// When the token was created.
-    #[serde(
-        rename = "creationDate",
-        default,
-        with = "pats_core::__private::wire::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub creation_date: Option<time::OffsetDateTime>,
-    /// When the token expires (`9999-12-31T23:59:59Z` or missing: never).
+    pub timestamp: Option<time::OffsetDateTime>,
+}
+
+/// The `FilterV2TimestampFilterMethod` schema.
+#[allow(clippy::enum_variant_names)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(from = "String", into = "String")]
+#[non_exhaustive]
+pub enum FilterV2TimestampFilterMethod {
+    /// Wire value `TIMESTAMP_FILTER_METHOD_EQUALS`.
+    #[serde(rename = "TIMESTAMP_FILTER_METHOD_EQUALS")]
+    TimestampFilterMethodEquals,
+    /// Wire value `TIMESTAMP_FILTER_METHOD_AFTER`.
+    #[serde(rename = "TIMESTAMP_FILTER_METHOD_AFTER")]
+    TimestampFilterMethodAfter,
+    /// Wire value `TIMESTAMP_FILTER_METHOD_AFTER_OR_EQUALS`.
+    #[serde(rename = "TIMESTAMP_FILTER_METHOD_AFTER_OR_EQUALS")]
+    TimestampFilterMethodAfterOrEquals,
+    /// Wire value `TIMESTAMP_FILTER_METHOD_BEFORE`.
+    #[serde(rename = "TIMESTAMP_FILTER_METHOD_BEFORE")]
+    TimestampFilterMethodBefore,
+    /// Wire value `TIMESTAMP_FILTER_METHOD_BEFORE_OR_EQUALS`.
+    #[serde(rename = "TIMESTAMP_FILTER_METHOD_BEFORE_OR_EQUALS")]
+    TimestampFilterMethodBeforeOrEquals,
+    /// A wire value unknown when this code was generated, kept as is.
+    Other(String),
+}
+
+impl FilterV2TimestampFilterMethod {
+    /// The wire value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::TimestampFilterMethodEquals => "TIMESTAMP_FILTER_METHOD_EQUALS",
+            Self::TimestampFilterMethodAfter => "TIMESTAMP_FILTER_METHOD_AFTER",
+            Self::TimestampFilterMethodAfterOrEquals => "TIMESTAMP_FILTER_METHOD_AFTER_OR_EQUALS",
+            Self::TimestampFilterMethodBefore => "TIMESTAMP_FILTER_METHOD_BEFORE",
+            Self::TimestampFilterMethodBeforeOrEquals => "TIMESTAMP_FILTER_METHOD_BEFORE_OR_EQUALS",
+            Self::Other(value) => value.as_str(),
+        }
+    }
+}
+
+impl From<String> for FilterV2TimestampFilterMethod {
+    fn from(value: String) -> Self {
+        match value.as_str() {
+            "TIMESTAMP_FILTER_METHOD_EQUALS" => Self::TimestampFilterMethodEquals,
+            "TIMESTAMP_FILTER_METHOD_AFTER" => Self::TimestampFilterMethodAfter,
+            "TIMESTAMP_FILTER_METHOD_AFTER_OR_EQUALS" => Self::TimestampFilterMethodAfterOrEquals,
+            "TIMESTAMP_FILTER_METHOD_BEFORE" => Self::TimestampFilterMethodBefore,
+            "TIMESTAMP_FILTER_METHOD_BEFORE_OR_EQUALS" => Self::TimestampFilterMethodBeforeOrEquals,
+            _ => Self::Other(value),
+        }
+    }
+}
+
+impl From<FilterV2TimestampFilterMethod> for String {
+    fn from(value: FilterV2TimestampFilterMethod) -> Self {
+        match value {
+            FilterV2TimestampFilterMethod::Other(value) => value,
+            known => known.as_str().to_owned(),
+        }
+    }
+}
+
+/// zitadel.management.v1.AddPersonalAccessTokenRequest without the fields of the path (ManagementV1AddPersonalAccessTokenBody)
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct ManagementV1AddPersonalAccessTokenBody {
+    /// The `expirationDate` field.
     #[serde(
         rename = "expirationDate",
         default,
@@ -307,22 +280,341 @@ pub struct V2Pat {
         skip_serializing_if = "Option::is_none"
     )]
     pub expiration_date: Option<time::OffsetDateTime>,
-    /// The token id.
+}
+
+/// The `ManagementV1AddPersonalAccessTokenResponse` schema.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct ManagementV1AddPersonalAccessTokenResponse {
+    /// The `details` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<V1ObjectDetails>,
+    /// The `tokenId` field.
+    #[serde(rename = "tokenId")]
+    pub token_id: String,
+}
+
+/// The `ManagementV1GetPersonalAccessTokenByIDsResponse` schema.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct ManagementV1GetPersonalAccessTokenByIDsResponse {
+    /// The `token` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<UserV1PersonalAccessToken>,
+}
+
+/// zitadel.management.v1.ListPersonalAccessTokensRequest without the fields of the path (ManagementV1ListPersonalAccessTokensBody)
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct ManagementV1ListPersonalAccessTokensBody {
+    /// list limitations and ordering
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<V1ListQuery>,
+}
+
+/// The `ManagementV1ListPersonalAccessTokensResponse` schema.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct ManagementV1ListPersonalAccessTokensResponse {
+    /// The `details` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<V1ListDetails>,
+    /// The `result` field.
+    #[serde(default)]
+    pub result: Vec<UserV1PersonalAccessToken>,
+}
+
+/// The `ManagementV1RemovePersonalAccessTokenResponse` schema.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct ManagementV1RemovePersonalAccessTokenResponse {
+    /// The `details` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<V1ObjectDetails>,
+}
+
+/// Error response (RFC 6749 §5.2).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct OAuthError {
+    /// The `error` field.
+    pub error: String,
+    /// The `error_description` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
+    /// The `error_uri` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_uri: Option<String>,
+}
+
+/// The `OAuthGrantType` schema.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(from = "String", into = "String")]
+#[non_exhaustive]
+pub enum OAuthGrantType {
+    /// Wire value `client_credentials`.
+    #[serde(rename = "client_credentials")]
+    ClientCredentials,
+    /// Wire value `urn:ietf:params:oauth:grant-type:jwt-bearer`.
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:jwt-bearer")]
+    UrnIetfParamsOauthGrantTypeJwtBearer,
+    /// A wire value unknown when this code was generated, kept as is.
+    Other(String),
+}
+
+impl OAuthGrantType {
+    /// The wire value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ClientCredentials => "client_credentials",
+            Self::UrnIetfParamsOauthGrantTypeJwtBearer => {
+                "urn:ietf:params:oauth:grant-type:jwt-bearer"
+            }
+            Self::Other(value) => value.as_str(),
+        }
+    }
+}
+
+impl From<String> for OAuthGrantType {
+    fn from(value: String) -> Self {
+        match value.as_str() {
+            "client_credentials" => Self::ClientCredentials,
+            "urn:ietf:params:oauth:grant-type:jwt-bearer" => {
+                Self::UrnIetfParamsOauthGrantTypeJwtBearer
+            }
+            _ => Self::Other(value),
+        }
+    }
+}
+
+impl From<OAuthGrantType> for String {
+    fn from(value: OAuthGrantType) -> Self {
+        match value {
+            OAuthGrantType::Other(value) => value,
+            known => known.as_str().to_owned(),
+        }
+    }
+}
+
+/// Token request (RFC 6749 §4.4.2 client credentials, RFC 7523 §2.1 JWT bearer); client credentials in the body per RFC 6749 §2.3.1.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct OAuthTokenRequest {
+    /// The `client_id` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The `grant_type` field.
+    pub grant_type: OAuthGrantType,
+    /// The `scope` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// Successful token response (RFC 6749 §5.1).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct OAuthTokenResponse {
+    /// The `expires_in` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<i64>,
+    /// The `scope` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The `token_type` field.
+    pub token_type: String,
+}
+
+/// OpenID Provider Metadata (OpenID Connect Discovery 1.0 §3); more members are allowed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct OpenIdConfiguration {
+    /// The `authorization_endpoint` field.
+    pub authorization_endpoint: String,
+    /// The `grant_types_supported` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_types_supported: Option<Vec<String>>,
+    /// The `id_token_signing_alg_values_supported` field.
+    pub id_token_signing_alg_values_supported: Vec<String>,
+    /// The `issuer` field.
+    pub issuer: String,
+    /// The `jwks_uri` field.
+    pub jwks_uri: String,
+    /// The `response_types_supported` field.
+    pub response_types_supported: Vec<String>,
+    /// The `scopes_supported` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes_supported: Option<Vec<String>>,
+    /// The `subject_types_supported` field.
+    pub subject_types_supported: Vec<String>,
+    /// The `token_endpoint` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint: Option<String>,
+    /// The `token_endpoint_auth_methods_supported` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
+}
+
+/// google.protobuf.Any in proto3 JSON: `@type` and the message's fields.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct ProtobufAny {
+    /// The `@type` field.
+    #[serde(rename = "@type", default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+}
+
+/// google.rpc.Status as grpc-gateway writes it (v1 REST errors).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct RpcStatus {
+    /// gRPC code number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<i32>,
+    /// The `details` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<Vec<ProtobufAny>>,
+    /// The `message` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The `UserV1PersonalAccessToken` schema.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct UserV1PersonalAccessToken {
+    /// The `details` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<V1ObjectDetails>,
+    /// The `expirationDate` field.
+    #[serde(
+        rename = "expirationDate",
+        default,
+        with = "pats_core::__private::wire::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expiration_date: Option<time::OffsetDateTime>,
+    /// The `id` field.
     pub id: String,
-    /// The user's organization.
-    #[serde(rename = "organizationId")]
-    pub organization_id: String,
-    /// The machine user that owns it.
+    /// The `scopes` field.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+/// The `UserV2AddPersonalAccessTokenRequest` schema.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct UserV2AddPersonalAccessTokenRequest {
+    /// The timestamp when the token will expire.
+    #[serde(
+        rename = "expirationDate",
+        with = "pats_core::__private::wire::rfc3339"
+    )]
+    pub expiration_date: time::OffsetDateTime,
+    /// The users resource ID.
     #[serde(rename = "userId")]
     pub user_id: String,
 }
 
-/// Column a v2 listing is sorted by.
+/// The `UserV2AddPersonalAccessTokenResponse` schema.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct UserV2AddPersonalAccessTokenResponse {
+    /// The timestamp of the personal access token creation.
+    #[serde(
+        rename = "creationDate",
+        default,
+        with = "pats_core::__private::wire::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub creation_date: Option<time::OffsetDateTime>,
+    /// The tokens ID.
+    #[serde(rename = "tokenId")]
+    pub token_id: String,
+}
+
+/// The `UserV2ListPersonalAccessTokensRequest` schema.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct UserV2ListPersonalAccessTokensRequest {
+    /// Define the criteria to query for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Vec<UserV2PersonalAccessTokensSearchFilter>>,
+    /// List limitations and ordering.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pagination: Option<FilterV2PaginationRequest>,
+    /// The field the result is sorted by. The default is the creation date. Beware that if you change this, your result pagination might be inconsistent.
+    #[serde(
+        rename = "sortingColumn",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sorting_column: Option<UserV2PersonalAccessTokenFieldName>,
+}
+
+/// The `UserV2ListPersonalAccessTokensResponse` schema.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct UserV2ListPersonalAccessTokensResponse {
+    /// The `pagination` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pagination: Option<FilterV2PaginationResponse>,
+    /// The `result` field.
+    #[serde(default)]
+    pub result: Vec<UserV2PersonalAccessToken>,
+}
+
+/// The `UserV2PersonalAccessToken` schema.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct UserV2PersonalAccessToken {
+    /// The timestamp of the last change of the personal access token.
+    #[serde(
+        rename = "changeDate",
+        default,
+        with = "pats_core::__private::wire::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub change_date: Option<time::OffsetDateTime>,
+    /// The timestamp of the personal access token creation.
+    #[serde(
+        rename = "creationDate",
+        default,
+        with = "pats_core::__private::wire::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub creation_date: Option<time::OffsetDateTime>,
+    /// The personal access tokens expiration date.
+    #[serde(
+        rename = "expirationDate",
+        default,
+        with = "pats_core::__private::wire::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expiration_date: Option<time::OffsetDateTime>,
+    /// The unique identifier of the personal access token.
+    pub id: String,
+    /// The unique identifier of the organization the personal access token belongs to.
+    #[serde(rename = "organizationId")]
+    pub organization_id: String,
+    /// The unique identifier of the user the personal access token belongs to.
+    #[serde(rename = "userId")]
+    pub user_id: String,
+}
+
+/// The `UserV2PersonalAccessTokenFieldName` schema.
 #[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(from = "String", into = "String")]
 #[non_exhaustive]
-pub enum V2PatFieldName {
+pub enum UserV2PersonalAccessTokenFieldName {
     /// Wire value `PERSONAL_ACCESS_TOKEN_FIELD_NAME_UNSPECIFIED`.
     #[serde(rename = "PERSONAL_ACCESS_TOKEN_FIELD_NAME_UNSPECIFIED")]
     PersonalAccessTokenFieldNameUnspecified,
@@ -345,7 +637,7 @@ pub enum V2PatFieldName {
     Other(String),
 }
 
-impl V2PatFieldName {
+impl UserV2PersonalAccessTokenFieldName {
     /// The wire value.
     pub fn as_str(&self) -> &str {
         match self {
@@ -368,7 +660,7 @@ impl V2PatFieldName {
     }
 }
 
-impl From<String> for V2PatFieldName {
+impl From<String> for UserV2PersonalAccessTokenFieldName {
     fn from(value: String) -> Self {
         match value.as_str() {
             "PERSONAL_ACCESS_TOKEN_FIELD_NAME_UNSPECIFIED" => {
@@ -390,74 +682,74 @@ impl From<String> for V2PatFieldName {
     }
 }
 
-impl From<V2PatFieldName> for String {
-    fn from(value: V2PatFieldName) -> Self {
+impl From<UserV2PersonalAccessTokenFieldName> for String {
+    fn from(value: UserV2PersonalAccessTokenFieldName) -> Self {
         match value {
-            V2PatFieldName::Other(value) => value,
+            UserV2PersonalAccessTokenFieldName::Other(value) => value,
             known => known.as_str().to_owned(),
         }
     }
 }
 
-/// One filter of a v2 listing (a protobuf oneof: exactly one field is set).
+/// The `UserV2PersonalAccessTokensSearchFilter` schema.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
-pub struct V2PatSearchFilter {
-    /// By creation time.
+pub struct UserV2PersonalAccessTokensSearchFilter {
+    /// The `createdDateFilter` field.
     #[serde(
         rename = "createdDateFilter",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub created_date_filter: Option<V2TimestampFilter>,
-    /// By expiration time.
+    pub created_date_filter: Option<FilterV2TimestampFilter>,
+    /// The `expirationDateFilter` field.
     #[serde(
         rename = "expirationDateFilter",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub expiration_date_filter: Option<V2TimestampFilter>,
-    /// Only tokens of this organization.
+    pub expiration_date_filter: Option<FilterV2TimestampFilter>,
+    /// The `organizationIdFilter` field.
     #[serde(
         rename = "organizationIdFilter",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub organization_id_filter: Option<V2IdFilter>,
-    /// Only this token.
+    pub organization_id_filter: Option<FilterV2IDFilter>,
+    /// The `tokenIdFilter` field.
     #[serde(
         rename = "tokenIdFilter",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub token_id_filter: Option<V2IdFilter>,
-    /// Only tokens of this user.
+    pub token_id_filter: Option<FilterV2IDFilter>,
+    /// The `userIdFilter` field.
     #[serde(
         rename = "userIdFilter",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub user_id_filter: Option<V2IdFilter>,
+    pub user_id_filter: Option<FilterV2IDFilter>,
 }
 
-/// Body of `UserService/RemovePersonalAccessToken`.
+/// The `UserV2RemovePersonalAccessTokenRequest` schema.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
-pub struct V2RemovePatRequest {
-    /// The token to remove.
+pub struct UserV2RemovePersonalAccessTokenRequest {
+    /// The tokens ID.
     #[serde(rename = "tokenId")]
     pub token_id: String,
-    /// The token's user.
+    /// The users resource ID.
     #[serde(rename = "userId")]
     pub user_id: String,
 }
 
-/// Answer of `RemovePersonalAccessToken`.
+/// The `UserV2RemovePersonalAccessTokenResponse` schema.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 #[non_exhaustive]
-pub struct V2RemovePatResponse {
-    /// When the token was removed.
+pub struct UserV2RemovePersonalAccessTokenResponse {
+    /// The timestamp of the personal access token deletion.
     #[serde(
         rename = "deletionDate",
         default,
@@ -467,75 +759,149 @@ pub struct V2RemovePatResponse {
     pub deletion_date: Option<time::OffsetDateTime>,
 }
 
-/// Compares a timestamp.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+/// The `V1ListDetails` schema.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
-pub struct V2TimestampFilter {
-    /// The comparison (default: equals).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub method: Option<V2TimestampFilterMethod>,
-    /// The time to compare with.
-    #[serde(with = "pats_core::__private::wire::rfc3339")]
-    pub timestamp: time::OffsetDateTime,
+pub struct V1ListDetails {
+    /// The `processedSequence` field.
+    #[serde(
+        rename = "processedSequence",
+        with = "pats_core::__private::wire::uint64_string"
+    )]
+    pub processed_sequence: u64,
+    /// The `totalResult` field.
+    #[serde(
+        rename = "totalResult",
+        with = "pats_core::__private::wire::uint64_string"
+    )]
+    pub total_result: u64,
+    /// The `viewTimestamp` field.
+    #[serde(
+        rename = "viewTimestamp",
+        default,
+        with = "pats_core::__private::wire::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub view_timestamp: Option<time::OffsetDateTime>,
 }
 
-/// How a timestamp filter compares.
-#[allow(clippy::enum_variant_names)]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(from = "String", into = "String")]
+/// The `V1ListQuery` schema.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
-pub enum V2TimestampFilterMethod {
-    /// Wire value `TIMESTAMP_FILTER_METHOD_EQUALS`.
-    #[serde(rename = "TIMESTAMP_FILTER_METHOD_EQUALS")]
-    TimestampFilterMethodEquals,
-    /// Wire value `TIMESTAMP_FILTER_METHOD_AFTER`.
-    #[serde(rename = "TIMESTAMP_FILTER_METHOD_AFTER")]
-    TimestampFilterMethodAfter,
-    /// Wire value `TIMESTAMP_FILTER_METHOD_AFTER_OR_EQUALS`.
-    #[serde(rename = "TIMESTAMP_FILTER_METHOD_AFTER_OR_EQUALS")]
-    TimestampFilterMethodAfterOrEquals,
-    /// Wire value `TIMESTAMP_FILTER_METHOD_BEFORE`.
-    #[serde(rename = "TIMESTAMP_FILTER_METHOD_BEFORE")]
-    TimestampFilterMethodBefore,
-    /// Wire value `TIMESTAMP_FILTER_METHOD_BEFORE_OR_EQUALS`.
-    #[serde(rename = "TIMESTAMP_FILTER_METHOD_BEFORE_OR_EQUALS")]
-    TimestampFilterMethodBeforeOrEquals,
-    /// A wire value unknown when this code was generated, kept as is.
-    Other(String),
+pub struct V1ListQuery {
+    /// The `asc` field.
+    pub asc: bool,
+    /// The `limit` field.
+    pub limit: i64,
+    /// The `offset` field.
+    #[serde(with = "pats_core::__private::wire::uint64_string")]
+    pub offset: u64,
 }
 
-impl V2TimestampFilterMethod {
-    /// The wire value.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::TimestampFilterMethodEquals => "TIMESTAMP_FILTER_METHOD_EQUALS",
-            Self::TimestampFilterMethodAfter => "TIMESTAMP_FILTER_METHOD_AFTER",
-            Self::TimestampFilterMethodAfterOrEquals => "TIMESTAMP_FILTER_METHOD_AFTER_OR_EQUALS",
-            Self::TimestampFilterMethodBefore => "TIMESTAMP_FILTER_METHOD_BEFORE",
-            Self::TimestampFilterMethodBeforeOrEquals => "TIMESTAMP_FILTER_METHOD_BEFORE_OR_EQUALS",
-            Self::Other(value) => value.as_str(),
-        }
-    }
+/// The `V1ObjectDetails` schema.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct V1ObjectDetails {
+    /// change_date is the timestamp when the object was changed
+    #[serde(
+        rename = "changeDate",
+        default,
+        with = "pats_core::__private::wire::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub change_date: Option<time::OffsetDateTime>,
+    /// creation_date is the timestamp where the first operation on the object was made
+    #[serde(
+        rename = "creationDate",
+        default,
+        with = "pats_core::__private::wire::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub creation_date: Option<time::OffsetDateTime>,
+    /// resource_owner is the organisation an object belongs to
+    #[serde(rename = "resourceOwner")]
+    pub resource_owner: String,
+    /// sequence represents the order of events. It's always upcounting
+    #[serde(with = "pats_core::__private::wire::uint64_string")]
+    pub sequence: u64,
 }
 
-impl From<String> for V2TimestampFilterMethod {
-    fn from(value: String) -> Self {
-        match value.as_str() {
-            "TIMESTAMP_FILTER_METHOD_EQUALS" => Self::TimestampFilterMethodEquals,
-            "TIMESTAMP_FILTER_METHOD_AFTER" => Self::TimestampFilterMethodAfter,
-            "TIMESTAMP_FILTER_METHOD_AFTER_OR_EQUALS" => Self::TimestampFilterMethodAfterOrEquals,
-            "TIMESTAMP_FILTER_METHOD_BEFORE" => Self::TimestampFilterMethodBefore,
-            "TIMESTAMP_FILTER_METHOD_BEFORE_OR_EQUALS" => Self::TimestampFilterMethodBeforeOrEquals,
-            _ => Self::Other(value),
-        }
-    }
-}
+/// The operations of the contract: the only methods and paths the client can send (`pats_core::__private::transport::Request::operation`).
+pub mod operations {
+    use pats_core::__private::transport::Operation;
 
-impl From<V2TimestampFilterMethod> for String {
-    fn from(value: V2TimestampFilterMethod) -> Self {
-        match value {
-            V2TimestampFilterMethod::Other(value) => value,
-            known => known.as_str().to_owned(),
-        }
-    }
+    /// Create a Personal-Access-Token (PAT) (`ManagementService_AddPersonalAccessToken`: `POST /management/v1/users/{user_id}/pats`).
+    pub const MANAGEMENT_SERVICE_ADD_PERSONAL_ACCESS_TOKEN: Operation = Operation {
+        id: "ManagementService_AddPersonalAccessToken",
+        method: "POST",
+        path: "/management/v1/users/{user_id}/pats",
+        idempotent: false,
+    };
+
+    /// Get Personal-Access-Token (PAT) by ID (`ManagementService_GetPersonalAccessTokenByIDs`: `GET /management/v1/users/{user_id}/pats/{token_id}`).
+    pub const MANAGEMENT_SERVICE_GET_PERSONAL_ACCESS_TOKEN_BY_IDS: Operation = Operation {
+        id: "ManagementService_GetPersonalAccessTokenByIDs",
+        method: "GET",
+        path: "/management/v1/users/{user_id}/pats/{token_id}",
+        idempotent: true,
+    };
+
+    /// List Personal-Access-Tokens (PATs) (`ManagementService_ListPersonalAccessTokens`: `POST /management/v1/users/{user_id}/pats/_search`).
+    pub const MANAGEMENT_SERVICE_LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation {
+        id: "ManagementService_ListPersonalAccessTokens",
+        method: "POST",
+        path: "/management/v1/users/{user_id}/pats/_search",
+        idempotent: true,
+    };
+
+    /// Remove a Personal-Access-Token (PAT) by ID (`ManagementService_RemovePersonalAccessToken`: `DELETE /management/v1/users/{user_id}/pats/{token_id}`).
+    pub const MANAGEMENT_SERVICE_REMOVE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
+        id: "ManagementService_RemovePersonalAccessToken",
+        method: "DELETE",
+        path: "/management/v1/users/{user_id}/pats/{token_id}",
+        idempotent: true,
+    };
+
+    /// OpenID Provider configuration (OpenID Connect Discovery 1.0 §4). (`OpenIdConfiguration`: `GET /.well-known/openid-configuration`).
+    pub const OPEN_ID_CONFIGURATION: Operation = Operation {
+        id: "OpenIdConfiguration",
+        method: "GET",
+        path: "/.well-known/openid-configuration",
+        idempotent: true,
+    };
+
+    /// Token endpoint: JWT-profile (RFC 7523) and client-credentials (RFC 6749 §4.4) grants. (`Token`: `POST /oauth/v2/token`).
+    pub const TOKEN: Operation = Operation {
+        id: "Token",
+        method: "POST",
+        path: "/oauth/v2/token",
+        idempotent: true,
+    };
+
+    /// Add a Personal Access Token (`UserService_AddPersonalAccessToken`: `POST /zitadel.user.v2.UserService/AddPersonalAccessToken`).
+    pub const USER_SERVICE_ADD_PERSONAL_ACCESS_TOKEN: Operation = Operation {
+        id: "UserService_AddPersonalAccessToken",
+        method: "POST",
+        path: "/zitadel.user.v2.UserService/AddPersonalAccessToken",
+        idempotent: false,
+    };
+
+    /// Search Personal Access Tokens (`UserService_ListPersonalAccessTokens`: `POST /zitadel.user.v2.UserService/ListPersonalAccessTokens`).
+    pub const USER_SERVICE_LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation {
+        id: "UserService_ListPersonalAccessTokens",
+        method: "POST",
+        path: "/zitadel.user.v2.UserService/ListPersonalAccessTokens",
+        idempotent: true,
+    };
+
+    /// Remove a Personal Access Token (`UserService_RemovePersonalAccessToken`: `POST /zitadel.user.v2.UserService/RemovePersonalAccessToken`).
+    pub const USER_SERVICE_REMOVE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
+        id: "UserService_RemovePersonalAccessToken",
+        method: "POST",
+        path: "/zitadel.user.v2.UserService/RemovePersonalAccessToken",
+        idempotent: true,
+    };
 }

@@ -8,11 +8,34 @@
 //! - [`ZitadelClient::in_org`] gives a handle for another organization (same credentials,
 //!   same token cache).
 //! - With a key file ([`ZitadelAuth::key_file_json`]), the client signs an RS256 assertion
-//!   and exchanges it at `/oauth/v2/token`; the access token is cached and refreshed before
-//!   it expires, with one exchange however many calls run at once.
+//!   and exchanges it at `/oauth/v2/token` (RFC 7523); with a machine user's client secret
+//!   ([`ZitadelAuth::client_credentials`]) it logs in there with the client-credentials grant
+//!   (RFC 6749 §4.4, HTTP Basic or form). The access token is cached and refreshed before it
+//!   expires, with one exchange however many calls run at once.
 //! - ZITADEL tokens have no names and no scopes: see the trait implementation's docs.
 //! - Errors of both formats (REST numeric `code`, Connect string `code`) map to the core
 //!   kinds by their gRPC code; the error id of `details[]` is kept in `ApiError::code`.
+//!
+//! # Where the wire contract comes from
+//!
+//! The wire models (`generated.rs`) and the paths, methods and bodies the client sends
+//! follow ZITADEL's own protobuf descriptions, pinned in the repository under
+//! `contracts/zitadel/`: `upstream/` holds the protos of the user service v2 and the
+//! management API v1 that define the PAT calls (`pat.proto`, `filter/v2/filter.proto`,
+//! `object.proto` whole; `user_service.proto`, `management.proto`, `user.proto` as verbatim
+//! excerpts), `manifest.json` their commits and SHA-256. `cargo xtask contracts` turns them
+//! into `contracts/zitadel/openapi.json` (Connect operations for v2, the `google.api.http`
+//! REST rules for v1, messages as strict proto3 JSON), and `cargo xtask codegen` generates
+//! the models from it with this crate's `spec/overlay.json` (codegen annotations; the token
+//! secret, client secret and access token are removed and read into `SecretString`s by
+//! hand). Discovery, `/oauth/v2/token` and the error bodies are not in the protos: they are
+//! described from OpenID Connect Discovery, RFC 6749 / 7523 and the Connect and
+//! grpc-gateway formats, and listed in `contracts/deviations.json`.
+//!
+//! To update: copy the new upstream text into `contracts/zitadel/upstream/` (the same
+//! blocks for the excerpts), put the commits and hashes into the manifest, run
+//! `cargo xtask contracts` and `cargo xtask codegen`, then the tests; the test `contract`
+//! checks every request the client sends against the new description.
 //!
 //! ```
 //! use pats_core::{CreateToken, Expiry, ListQuery, PersonalAccessTokens, PersonalAccessTokensExt};
@@ -57,19 +80,30 @@ mod error;
 mod generated;
 mod pats;
 
-pub use auth::{JwtProfileFetcher, KeyFile, ZitadelAuth};
+pub use auth::{
+    ClientAuthMethod, ClientCredentials, ClientCredentialsFetcher, JwtProfileFetcher, KeyFile,
+    ZitadelAuth,
+};
 #[allow(deprecated)]
 pub use client::AddedPat;
 pub use client::{
     AddedPatDetails, ApiVersion, CreatedPat, DEFAULT_PAGE_SIZE, ListPatsRequest, MAX_PAGE_SIZE,
-    ManagementV1, ORG_HEADER, PROVIDER, PatFilter, TokenExpiration, UserServiceV2, ZitadelClient,
-    ZitadelClientBuilder,
+    ManagementV1, NEVER_EXPIRES_AT, ORG_HEADER, PROVIDER, PatFilter, TokenExpiration,
+    UserServiceV2, ZitadelClient, ZitadelClientBuilder,
 };
 pub use error::GrpcCode;
 // The wire models the typed calls return or take; the rest of the generated module is
-// private.
+// private. Their names are the vendor's (see `contracts/zitadel`); the short names below
+// are the ones this crate has always exported.
 pub use generated::{
-    ListDetails, ObjectDetails, V1ListPatsResponse, V1Pat, V1RemovePatResponse, V2ListPatsResponse,
-    V2PaginationResponse, V2Pat, V2PatFieldName, V2RemovePatResponse, V2TimestampFilterMethod,
+    FilterV2PaginationResponse as V2PaginationResponse,
+    FilterV2TimestampFilterMethod as V2TimestampFilterMethod,
+    ManagementV1ListPersonalAccessTokensResponse as V1ListPatsResponse,
+    ManagementV1RemovePersonalAccessTokenResponse as V1RemovePatResponse,
+    UserV1PersonalAccessToken as V1Pat,
+    UserV2ListPersonalAccessTokensResponse as V2ListPatsResponse,
+    UserV2PersonalAccessToken as V2Pat, UserV2PersonalAccessTokenFieldName as V2PatFieldName,
+    UserV2RemovePersonalAccessTokenResponse as V2RemovePatResponse, V1ListDetails as ListDetails,
+    V1ObjectDetails as ObjectDetails,
 };
 pub use pats::expiration_of;

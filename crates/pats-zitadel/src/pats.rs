@@ -4,7 +4,10 @@ use crate::client::{
     ApiVersion, ListPatsRequest, MAX_PAGE_SIZE, PROVIDER, PatFilter, TokenExpiration,
     ZitadelClient, check_id,
 };
-use crate::generated::{V1Pat, V2Pat, V2PatFieldName};
+use crate::generated::{
+    UserV1PersonalAccessToken as V1Pat, UserV2PersonalAccessToken as V2Pat,
+    UserV2PersonalAccessTokenFieldName as V2PatFieldName,
+};
 use pats_core::reexports::async_trait;
 use pats_core::{
     ApiError, Capabilities, CreateToken, CreatedToken, Error, Expiration, Expiry, GetSupport,

@@ -205,3 +205,274 @@ async fn api_validation_like_the_service() {
             .all(|p| p["expirationDate"] == pats_testkit::zitadel::NEVER)
     );
 }
+
+#[tokio::test]
+async fn v2_add_requires_an_expiration_v1_does_not() {
+    // AddPersonalAccessTokenRequest (user v2) has `validate.rules` `timestamp.required` on
+    // `expiration_date`; the management v1 request has no such rule.
+    let sim = sim().await;
+    let add = "/zitadel.user.v2.UserService/AddPersonalAccessToken";
+    let (status, body) = call(
+        &sim,
+        add,
+        "application/json",
+        &json!({ "userId": BOT }).to_string(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_argument")),
+        "{body}"
+    );
+    assert!(sim.pats_of(BOT).is_empty());
+    let (status, body) = call(
+        &sim,
+        add,
+        "application/json",
+        &json!({ "userId": BOT, "expirationDate": "9999-12-31T23:59:59Z" }).to_string(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = call(
+        &sim,
+        &format!("/management/v1/users/{BOT}/pats"),
+        "application/json",
+        "{}",
+    )
+    .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn discovery_names_the_token_endpoint_and_grants() {
+    let sim = sim().await;
+    let resp = reqwest::Client::new()
+        .get(format!("{}/.well-known/openid-configuration", sim.uri()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let doc: Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+    let base = sim.uri();
+    assert_eq!(doc["issuer"], base.trim_end_matches('/'));
+    assert_eq!(doc["token_endpoint"], format!("{base}/oauth/v2/token"));
+    assert_eq!(doc["jwks_uri"], format!("{base}/oauth/v2/keys"));
+    let grants: Vec<&str> = doc["grant_types_supported"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g.as_str().unwrap())
+        .collect();
+    assert!(grants.contains(&"client_credentials"), "{grants:?}");
+    assert!(
+        grants.contains(&"urn:ietf:params:oauth:grant-type:jwt-bearer"),
+        "{grants:?}"
+    );
+    // Every member OpenID Connect Discovery 1.0 §3 requires.
+    for member in [
+        "issuer",
+        "authorization_endpoint",
+        "jwks_uri",
+        "response_types_supported",
+        "subject_types_supported",
+        "id_token_signing_alg_values_supported",
+    ] {
+        assert!(doc.get(member).is_some(), "{member} missing: {doc}");
+    }
+    // Discovery needs no credentials; other methods are refused.
+    let resp = reqwest::Client::new()
+        .post(format!("{}/.well-known/openid-configuration", sim.uri()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 405);
+}
+
+async fn token_request(
+    sim: &ZitadelSim,
+    form: &[(&str, &str)],
+    basic: Option<(&str, &str)>,
+) -> (u16, Value) {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let mut req = reqwest::Client::new()
+        .post(format!("{}/oauth/v2/token", sim.uri()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body);
+    if let Some((id, secret)) = basic {
+        req = req.basic_auth(id, Some(secret));
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (
+        status,
+        serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn client_credentials_by_basic_and_by_form() {
+    const SCOPE: &str = "openid urn:zitadel:iam:org:project:id:zitadel:aud";
+    let sim = sim().await;
+    let (id, secret) = sim.add_client_secret(BOT).unwrap();
+    let grant = [("grant_type", "client_credentials"), ("scope", SCOPE)];
+
+    let (status, body) = token_request(&sim, &grant, Some((&id, &secret))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(sim.last_client_auth(), Some("basic"));
+    // The access token works on the API as the machine user.
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    let resp = reqwest::Client::new()
+        .post(format!(
+            "{}/zitadel.user.v2.UserService/ListPersonalAccessTokens",
+            sim.uri()
+        ))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+
+    let mut in_form = grant.to_vec();
+    in_form.extend([
+        ("client_id", id.as_str()),
+        ("client_secret", secret.as_str()),
+    ]);
+    let (status, body) = token_request(&sim, &in_form, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(sim.last_client_auth(), Some("post"));
+    assert_eq!(sim.token_exchanges(), 2);
+
+    // Wrong secret, unknown client, no client: 401 invalid_client. Both methods at once:
+    // 400 invalid_request (RFC 6749 §2.3). No API scope: invalid_scope.
+    for (what, form, basic) in [
+        ("wrong secret", grant.to_vec(), Some((id.as_str(), "nope"))),
+        (
+            "unknown client",
+            grant.to_vec(),
+            Some(("someone", secret.as_str())),
+        ),
+        ("no client", grant.to_vec(), None),
+    ] {
+        let (status, body) = token_request(&sim, &form, basic).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client")),
+            "{what}"
+        );
+    }
+    let (status, body) = token_request(&sim, &in_form, Some((&id, &secret))).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    let (status, body) = token_request(
+        &sim,
+        &[("grant_type", "client_credentials"), ("scope", "openid")],
+        Some((&id, &secret)),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_scope"))
+    );
+    let (status, body) = token_request(
+        &sim,
+        &[("grant_type", "password"), ("scope", SCOPE)],
+        Some((&id, &secret)),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("unsupported_grant_type"))
+    );
+    assert_eq!(sim.token_exchanges(), 2);
+}
+
+#[tokio::test]
+async fn unknown_fields_are_refused_like_proto3_json_decoding() {
+    // Every message of contracts/zitadel/openapi.json has `additionalProperties: false`: a
+    // field the message does not have fails to decode.
+    let sim = sim().await;
+    let v2 = "/zitadel.user.v2.UserService/";
+    let future = "2099-01-01T00:00:00Z";
+    for (method, body) in [
+        (
+            "AddPersonalAccessToken",
+            json!({ "userId": BOT, "expirationDate": future, "name": "x" }),
+        ),
+        (
+            "RemovePersonalAccessToken",
+            json!({ "userId": BOT, "tokenId": "1", "force": true }),
+        ),
+        ("ListPersonalAccessTokens", json!({ "page": 1 })),
+        (
+            "ListPersonalAccessTokens",
+            json!({ "pagination": { "offset": "0", "size": 1 } }),
+        ),
+        (
+            "ListPersonalAccessTokens",
+            json!({ "filters": [{ "userIdFilter": { "id": BOT, "method": "EQUALS" } }] }),
+        ),
+        (
+            "ListPersonalAccessTokens",
+            json!({ "filters": [{ "createdDateFilter": { "timestamp": future, "when": 1 } }] }),
+        ),
+    ] {
+        let (status, answer) = call(
+            &sim,
+            &format!("{v2}{method}"),
+            "application/json",
+            &body.to_string(),
+        )
+        .await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (400, Some("invalid_argument")),
+            "{method} {body}"
+        );
+    }
+    for (path, body) in [
+        (
+            format!("/management/v1/users/{BOT}/pats"),
+            json!({ "expiration": future }),
+        ),
+        (
+            format!("/management/v1/users/{BOT}/pats/_search"),
+            json!({ "query": { "offset": "0", "sort": "asc" } }),
+        ),
+        (
+            format!("/management/v1/users/{BOT}/pats/_search"),
+            json!({ "queries": [] }),
+        ),
+    ] {
+        let (status, answer) = call(&sim, &path, "application/json", &body.to_string()).await;
+        assert_eq!(
+            (status, answer["code"].as_i64()),
+            (400, Some(3)),
+            "{path} {body}"
+        );
+    }
+    assert!(sim.pats_of(BOT).is_empty());
+    // The same calls with the message's own fields pass.
+    let (status, _) = call(
+        &sim,
+        &format!("{v2}AddPersonalAccessToken"),
+        "application/json",
+        &json!({ "userId": BOT, "expirationDate": future }).to_string(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = call(
+        &sim,
+        &format!("/management/v1/users/{BOT}/pats/_search"),
+        "application/json",
+        &json!({ "query": { "offset": "0", "limit": 5, "asc": true } }).to_string(),
+    )
+    .await;
+    assert_eq!(status, 200);
+}
