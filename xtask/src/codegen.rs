@@ -565,6 +565,11 @@ pub fn discover(root: &Path) -> Result<Vec<Target>, Error> {
 pub fn run(root: &Path, check: bool) -> Result<(), Error> {
     // The subsets first: stale generated code from a stale subset is one problem, not two.
     crate::contracts::run(root, check)?;
+    generate_all(root, check)
+}
+
+/// The code generation half of [`run`], from the subsets as they are (no extraction).
+pub fn generate_all(root: &Path, check: bool) -> Result<(), Error> {
     let targets = discover(root)?;
     if targets.is_empty() {
         println!("codegen: no contracts/*/openapi.json with a crate found; nothing to do");

@@ -411,10 +411,6 @@ fn run_writes_then_checks() -> TestResult {
     // A contract with its crate, and a crate without a contract.
     let contract = root.join("contracts").join("sailpoint");
     std::fs::create_dir_all(&contract)?;
-    std::fs::write(
-        contract.join("manifest.json"),
-        r#"{ "provider": "sailpoint", "files": [] }"#,
-    )?;
     std::fs::create_dir_all(root.join("crates").join("pats-sailpoint").join("src"))?;
     std::fs::create_dir_all(root.join("crates").join("pats-dfns").join("src"))?;
     std::fs::copy(
@@ -431,7 +427,7 @@ fn run_writes_then_checks() -> TestResult {
     assert_eq!(targets.len(), 1);
     assert_eq!(targets[0].crate_name, "pats-sailpoint");
 
-    let missing = codegen::run(&root, true)
+    let missing = codegen::generate_all(&root, true)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
@@ -442,14 +438,14 @@ fn run_writes_then_checks() -> TestResult {
     assert!(missing.contains("run `cargo xtask codegen`"), "{missing}");
     assert!(!output.exists(), "--check must not write");
 
-    codegen::run(&root, false)?;
+    codegen::generate_all(&root, false)?;
     let written = std::fs::read_to_string(&output)?;
     assert!(written.starts_with(codegen::HEADER));
     assert!(written.contains("//! Wire models for pats-sailpoint,"));
-    codegen::run(&root, true)?;
+    codegen::generate_all(&root, true)?;
 
     std::fs::write(&output, format!("{written}\n"))?;
-    let stale = codegen::run(&root, true)
+    let stale = codegen::generate_all(&root, true)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();

@@ -221,8 +221,12 @@ pub(crate) mod checker {
             let op_id = operation.map(|op| op.id.clone());
             let (deviations, violations) = found.into_iter().partition(|v| {
                 self.deviations.iter().any(|(operation, rule)| {
-                    (operation == "*" || Some(operation) == op_id.as_ref())
-                        && v.rule.starts_with(rule.as_str())
+                    // `*` is every operation; `UserService_*` every one with that prefix.
+                    let applies = match operation.strip_suffix('*') {
+                        Some(prefix) => op_id.as_deref().unwrap_or("").starts_with(prefix),
+                        None => Some(operation) == op_id.as_ref(),
+                    };
+                    applies && v.rule.starts_with(rule.as_str())
                 })
             });
             Outcome {
@@ -1090,6 +1094,18 @@ mod tests {
         assert_eq!(rules(&outcome), ["request: request body"]);
         assert_eq!(outcome.deviations.len(), 1);
         assert_eq!(outcome.deviations[0].rule, "body of 503");
+        // A prefix pattern covers the operations it names, and only those.
+        let c =
+            contract(json!([{ "operation": "create*", "rule": "request body", "reason": "r" }]));
+        let outcome = ex.check(&c);
+        assert_eq!(rules(&outcome), ["answer: body of 503"]);
+        assert_eq!(outcome.deviations[0].rule, "request body");
+        let c =
+            contract(json!([{ "operation": "delete*", "rule": "request body", "reason": "r" }]));
+        assert_eq!(
+            rules(&ex.check(&c)),
+            ["request: request body", "answer: body of 503"]
+        );
     }
 
     /// The whole path: a simulator offers its exchange, the checker records it under the

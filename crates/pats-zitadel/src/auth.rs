@@ -280,7 +280,7 @@ impl ClientCredentialsFetcher {
         let mut form = url::form_urlencoded::Serializer::new(String::new());
         form.append_pair("grant_type", CLIENT_CREDENTIALS_GRANT)
             .append_pair("scope", API_SCOPE);
-        let mut request = Request::post("/oauth/v2/token").segments(["oauth", "v2", "token"]);
+        let mut request = Request::operation(&crate::generated::operations::TOKEN, &[])?;
         match creds.method {
             ClientAuthMethod::Basic => {
                 // RFC 6749 §2.3.1: both halves form-urlencoded, then base64.
@@ -438,8 +438,7 @@ impl TokenFetcher for JwtProfileFetcher {
             .append_pair("scope", API_SCOPE)
             .append_pair("assertion", assertion.expose_secret())
             .finish();
-        let request = Request::post("/oauth/v2/token")
-            .segments(["oauth", "v2", "token"])
+        let request = Request::operation(&crate::generated::operations::TOKEN, &[])?
             .body(form, http_value("application/x-www-form-urlencoded"))
             // Exchanging an assertion has no side effect: safe to retry.
             .idempotent(true)

@@ -2,6 +2,7 @@
 
 use crate::auth::{ClientCredentialsFetcher, JwtProfileFetcher, ZitadelAuth};
 use crate::error::map_api_error;
+use crate::generated::operations as ops;
 use crate::generated::{
     FilterV2IDFilter as V2IdFilter, FilterV2PaginationRequest as V2PaginationRequest,
     FilterV2TimestampFilter as V2TimestampFilter,
@@ -22,6 +23,7 @@ use crate::generated::{
     UserV2RemovePersonalAccessTokenResponse as V2RemovePatResponse, V1ListQuery,
     V1ObjectDetails as ObjectDetails,
 };
+use pats_core::__private::transport::Operation;
 use pats_core::reexports::reqwest::header::{HeaderName, HeaderValue};
 use pats_core::{
     CachingTokenSource, ClientOptions, Error, NeverExpires, Result, StaticToken, TokenId,
@@ -606,13 +608,13 @@ fn check_limit(limit: Option<u32>) -> Result<Option<i64>> {
     }
 }
 
-fn connect_request(method: &'static str, template: &'static str) -> Request {
-    Request::post(template)
-        .segments(["zitadel.user.v2.UserService", method])
-        .header(
-            HeaderName::from_static("connect-protocol-version"),
-            HeaderValue::from_static("1"),
-        )
+/// A Connect call of the user service: the generated operation (its path names the
+/// method; idempotency from the contract) with the Connect protocol header.
+fn connect_request(operation: &Operation) -> Result<Request> {
+    Ok(Request::operation(operation, &[])?.header(
+        HeaderName::from_static("connect-protocol-version"),
+        HeaderValue::from_static("1"),
+    ))
 }
 
 /// The v2 user service (Connect JSON): `POST /zitadel.user.v2.UserService/<Method>`.
@@ -636,11 +638,7 @@ impl UserServiceV2<'_> {
             user_id: user_id.to_owned(),
             expiration_date: expiration.wire_v2(),
         };
-        let request = connect_request(
-            "AddPersonalAccessToken",
-            "/zitadel.user.v2.UserService/AddPersonalAccessToken",
-        )
-        .json(&body)?;
+        let request = connect_request(&ops::USER_SERVICE_ADD_PERSONAL_ACCESS_TOKEN)?.json(&body)?;
         let response = self.client.send(request).await?;
         let answer: V2AddPatResponse = response.json()?;
         let token = token_of(&response)?;
@@ -661,12 +659,8 @@ impl UserServiceV2<'_> {
         request: &ListPatsRequest,
     ) -> Result<V2ListPatsResponse> {
         let body = request.to_wire()?;
-        let request = connect_request(
-            "ListPersonalAccessTokens",
-            "/zitadel.user.v2.UserService/ListPersonalAccessTokens",
-        )
-        .json(&body)?
-        .idempotent(true);
+        let request =
+            connect_request(&ops::USER_SERVICE_LIST_PERSONAL_ACCESS_TOKENS)?.json(&body)?;
         self.client.send(request).await?.json()
     }
 
@@ -681,13 +675,9 @@ impl UserServiceV2<'_> {
             user_id: user_id.to_owned(),
             token_id: token_id.as_str().to_owned(),
         };
-        let request = connect_request(
-            "RemovePersonalAccessToken",
-            "/zitadel.user.v2.UserService/RemovePersonalAccessToken",
-        )
-        .json(&body)?
-        // Removing twice removes once (the second answer is NotFound).
-        .idempotent(true);
+        // Removing twice removes once (the contract marks it idempotent).
+        let request =
+            connect_request(&ops::USER_SERVICE_REMOVE_PERSONAL_ACCESS_TOKEN)?.json(&body)?;
         self.client.send(request).await?.json()
     }
 }
@@ -712,9 +702,11 @@ impl ManagementV1<'_> {
         let body = V1AddPatRequest {
             expiration_date: expiration,
         };
-        let request = Request::post("/management/v1/users/{user_id}/pats")
-            .segments(["management", "v1", "users", user_id, "pats"])
-            .json(&body)?;
+        let request = Request::operation(
+            &ops::MANAGEMENT_SERVICE_ADD_PERSONAL_ACCESS_TOKEN,
+            &[user_id],
+        )?
+        .json(&body)?;
         let response = self.client.send(request).await?;
         let answer: V1AddPatResponse = response.json()?;
         let token = token_of(&response)?;
@@ -742,10 +734,11 @@ impl ManagementV1<'_> {
         let body = V1ListPatsRequest {
             query: Some(V1ListQuery { offset, limit, asc }),
         };
-        let request = Request::post("/management/v1/users/{user_id}/pats/_search")
-            .segments(["management", "v1", "users", user_id, "pats", "_search"])
-            .json(&body)?
-            .idempotent(true);
+        let request = Request::operation(
+            &ops::MANAGEMENT_SERVICE_LIST_PERSONAL_ACCESS_TOKENS,
+            &[user_id],
+        )?
+        .json(&body)?;
         self.client.send(request).await?.json()
     }
 
@@ -756,14 +749,10 @@ impl ManagementV1<'_> {
         token_id: &TokenId,
     ) -> Result<V1Pat> {
         check_id("user id", user_id)?;
-        let request = Request::get("/management/v1/users/{user_id}/pats/{token_id}").segments([
-            "management",
-            "v1",
-            "users",
-            user_id,
-            "pats",
-            token_id.as_str(),
-        ]);
+        let request = Request::operation(
+            &ops::MANAGEMENT_SERVICE_GET_PERSONAL_ACCESS_TOKEN_BY_IDS,
+            &[user_id, token_id.as_str()],
+        )?;
         let response = self.client.send(request).await?;
         let answer: V1GetPatResponse = response.json()?;
         answer
@@ -778,14 +767,10 @@ impl ManagementV1<'_> {
         token_id: &TokenId,
     ) -> Result<V1RemovePatResponse> {
         check_id("user id", user_id)?;
-        let request = Request::delete("/management/v1/users/{user_id}/pats/{token_id}").segments([
-            "management",
-            "v1",
-            "users",
-            user_id,
-            "pats",
-            token_id.as_str(),
-        ]);
+        let request = Request::operation(
+            &ops::MANAGEMENT_SERVICE_REMOVE_PERSONAL_ACCESS_TOKEN,
+            &[user_id, token_id.as_str()],
+        )?;
         self.client.send(request).await?.json()
     }
 }

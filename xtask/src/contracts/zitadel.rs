@@ -868,12 +868,20 @@ fn scalar_schema(t: Type) -> Result<Value, Error> {
         Type::Bool => json!({"type": "boolean"}),
         Type::Bytes => json!({"type": "string", "format": "byte"}),
         Type::Double | Type::Float => json!({"type": "number"}),
-        Type::Int32 | Type::Sint32 | Type::Sfixed32 => {
-            json!({"type": "integer", "format": "int32"})
-        }
-        Type::Uint32 | Type::Fixed32 => {
-            json!({"type": "integer", "minimum": 0, "maximum": 4_294_967_295_u64})
-        }
+        // proto3 JSON: 32-bit integers are written as numbers, but "either numbers or
+        // strings are accepted" when parsing.
+        Type::Int32 | Type::Sint32 | Type::Sfixed32 => json!({
+            "oneOf": [
+                {"type": "string", "pattern": "^-?[0-9]+$"},
+                {"type": "integer", "format": "int32"}
+            ]
+        }),
+        Type::Uint32 | Type::Fixed32 => json!({
+            "oneOf": [
+                {"type": "string", "pattern": "^[0-9]+$"},
+                {"type": "integer", "minimum": 0, "maximum": 4_294_967_295_u64}
+            ]
+        }),
         Type::Int64 | Type::Sint64 | Type::Sfixed64 => int64("int64"),
         Type::Uint64 | Type::Fixed64 => int64("uint64"),
         Type::Message | Type::Group | Type::Enum => {
