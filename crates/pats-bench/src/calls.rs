@@ -560,7 +560,9 @@ pub fn section1(crit: &mut Criterion) {
             .expiry(Expiry::Never(NeverExpires::I_UNDERSTAND_THE_RISK))
             .build(),
     );
-    let add_body = &format!(r#"{{"userId":"{ZITADEL_USER}"}}"#);
+    // v2 requires an expiration; "never" is ZITADEL's own never (`NEVER_EXPIRES_AT`).
+    let add_body =
+        &format!(r#"{{"expirationDate":"9999-12-31T23:59:59Z","userId":"{ZITADEL_USER}"}}"#);
     let raw_add = &connect("AddPersonalAccessToken", add_body);
     let token_of = |added: &Value| -> Result<()> {
         let token = added["token"].as_str().ok_or("no token")?;
