@@ -1464,11 +1464,14 @@ message Details { uint64 sequence = 1; }
         assert_eq!(add["properties"]["userId"]["maxLength"], 200);
         assert_eq!(add["properties"]["userId"]["description"], "The user.");
         assert_eq!(add["properties"]["expirationDate"]["format"], "date-time");
-        // 64-bit: string or number; 32-bit unsigned: a number.
+        // Integers, 64-bit and 32-bit: a decimal string or a number (proto3 JSON parsing
+        // accepts both); uint32 keeps its range.
         let page = &schemas["FilterV2PaginationRequest"]["properties"];
         assert_eq!(page["offset"]["oneOf"][0]["type"], "string");
         assert_eq!(page["offset"]["oneOf"][1]["type"], "integer");
-        assert_eq!(page["limit"]["type"], "integer");
+        assert_eq!(page["limit"]["oneOf"][0]["pattern"], "^[0-9]+$");
+        assert_eq!(page["limit"]["oneOf"][1]["type"], "integer");
+        assert_eq!(page["limit"]["oneOf"][1]["maximum"], 4_294_967_295_u64);
         // Responses require nothing (proto3 JSON omits zero values).
         assert!(
             schemas["UserV2AddPersonalAccessTokenResponse"]
