@@ -120,3 +120,90 @@ fn committed_subsets_are_fresh() -> TestResult {
     contracts::run(&root, true)?;
     Ok(())
 }
+
+#[test]
+fn paths_with_dot_or_empty_segments_and_non_hex_pins_are_refused() -> TestResult {
+    let dir = provider_dir("paths", "x", None)?;
+    let sha = "a".repeat(64);
+    for (path, sha, expected) in [
+        ("./a", sha.as_str(), "plain relative path"),
+        ("a//b", sha.as_str(), "plain relative path"),
+        ("a/", sha.as_str(), "plain relative path"),
+        ("a", &"G".repeat(64), "64 lowercase hex"),
+    ] {
+        std::fs::write(
+            dir.join("manifest.json"),
+            format!(
+                r#"{{ "files": [ {{ "repository": "o/r", "path": "{path}", "commit": "c", "sha256": "{sha}" }} ] }}"#
+            ),
+        )?;
+        let error = load_error(&dir);
+        assert!(error.contains(expected), "{path}: {error}");
+    }
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+#[test]
+fn an_upstream_directory_is_optional_but_must_be_a_directory() -> TestResult {
+    let dir = std::env::temp_dir().join(format!("xtask-contracts-noup-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(
+        dir.join("manifest.json"),
+        format!(
+            r#"{{ "files": [ {{ "repository": "o/sdk", "path": "a.ts", "commit": "c", "sha256": "{}", "vendored": false }} ] }}"#,
+            "a".repeat(64)
+        ),
+    )?;
+    assert_eq!(Upstream::load(&dir)?.files().len(), 1);
+    std::fs::write(dir.join("upstream"), "not a directory")?;
+    assert!(!load_error(&dir).is_empty());
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+/// A copy of the real Dfns contract in a scratch root: `contracts --check` and
+/// `codegen --check` fail on a stale subset, `contracts` rewrites it, and providers without
+/// a directory are skipped.
+#[test]
+fn a_stale_subset_fails_the_check_and_is_rewritten() -> TestResult {
+    let real = xtask::workspace_root()?.join("contracts").join("dfns");
+    let root = std::env::temp_dir().join(format!("xtask-contracts-run-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let dfns = root.join("contracts").join("dfns");
+    std::fs::create_dir_all(dfns.join("upstream"))?;
+    for file in [
+        "manifest.json",
+        "openapi.json",
+        "upstream/dfns-pats.openapi.json",
+    ] {
+        std::fs::copy(real.join(file), dfns.join(file))?;
+    }
+    contracts::run(&root, true)?;
+    let fresh = std::fs::read_to_string(dfns.join("openapi.json"))?;
+
+    std::fs::write(dfns.join("openapi.json"), "{}\n")?;
+    let error = contracts::run(&root, true)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(error.contains("contracts/dfns/openapi.json"), "{error}");
+    assert!(error.contains("run `cargo xtask contracts`"), "{error}");
+    let error = xtask::codegen::run(&root, true)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(error.contains("contracts/dfns/openapi.json"), "{error}");
+    assert_eq!(
+        std::fs::read_to_string(dfns.join("openapi.json"))?,
+        "{}\n",
+        "--check writes nothing"
+    );
+
+    contracts::run(&root, false)?;
+    assert_eq!(std::fs::read_to_string(dfns.join("openapi.json"))?, fresh);
+    contracts::run(&root, true)?;
+    std::fs::remove_dir_all(&root)?;
+    Ok(())
+}
