@@ -39,13 +39,11 @@ const METHODS: &[&str] = &[
 const REF_PREFIX: &str = "#/components/schemas/";
 
 /// The PAT subset of the pinned fragment.
-pub fn extract(upstream: &Upstream) -> Result<Option<Value>, Error> {
+pub fn extract(upstream: &Upstream) -> Result<Value, Error> {
     let text = upstream.read(FRAGMENT)?;
     let fragment: Value = serde_json::from_str(&text)
         .map_err(|e| Error::new(format!("contracts/dfns/upstream/{FRAGMENT}: {e}")))?;
-    subset(fragment)
-        .map(Some)
-        .map_err(|e| Error::new(format!("contracts/dfns/upstream/{FRAGMENT}: {e}")))
+    subset(fragment).map_err(|e| Error::new(format!("contracts/dfns/upstream/{FRAGMENT}: {e}")))
 }
 
 /// Checks the fragment and turns it into the subset (see the module docs).
@@ -279,7 +277,8 @@ mod tests {
             "components": {"schemas": {
                 "List": {"type": "object", "x-pats-source": "types.ts", "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Pat"}}}},
                 "Pat": {"type": "object", "x-pats-source": ["types.ts", "types.rs"], "properties": {"tokenId": {"type": "string"}}},
-                "Body": {"type": "object", "x-pats-source": "types.ts", "properties": {}},
+                "Body": {"type": "object", "x-pats-source": "types.ts", "properties": {"kind": {"allOf": [{"$ref": "#/components/schemas/Kind"}]}}},
+                "Kind": {"type": "string", "x-pats-source": "types.ts"},
                 "Unused": {"type": "object", "x-pats-source": "types.ts"}
             }}
         })
@@ -307,7 +306,16 @@ mod tests {
             .as_object()
             .unwrap();
         let names: Vec<&str> = schemas.keys().map(String::as_str).collect();
-        assert_eq!(names, ["Body", "List", "Pat"]);
+        // `Kind` is reachable only through an array (`allOf`).
+        assert_eq!(names, ["Body", "Kind", "List", "Pat"]);
+        // An idempotency the fragment states, and that matches the method, is kept.
+        let mut stated = fragment();
+        stated["paths"]["/auth/pats"]["post"]["x-pats-idempotent"] = json!(false);
+        let out = subset(stated).unwrap();
+        assert_eq!(
+            out.pointer("/paths/~1auth~1pats/post/x-pats-idempotent"),
+            Some(&json!(false))
+        );
         assert!(schemas.values().all(|s| s.get("x-pats-source").is_none()));
         assert_eq!(
             out.pointer("/info/x-pats-source/schemas/Pat").unwrap(),
@@ -343,6 +351,31 @@ mod tests {
                 Box::new(|d| {
                     d["components"]["schemas"]["Pat"]["properties"]["x"] =
                         json!({"$ref": "other.json#/Pat"})
+                }),
+            ),
+            (
+                "bad $ref",
+                Box::new(|d| {
+                    d["components"]["schemas"]["Pat"]["properties"]["x"] =
+                        json!({"$ref": "#/components/schemas/Pat/tokenId"})
+                }),
+            ),
+            (
+                "schema `Unused` has no `x-pats-source`",
+                Box::new(|d| d["components"]["schemas"]["Unused"]["x-pats-source"] = json!([])),
+            ),
+            (
+                "schema `Unused` has no `x-pats-source`",
+                Box::new(|d| d["components"]["schemas"]["Unused"]["x-pats-source"] = json!("")),
+            ),
+            (
+                "needs `in`",
+                Box::new(|d| d["paths"]["/auth/pats"]["get"]["parameters"][0]["name"] = json!("")),
+            ),
+            (
+                "needs `in`",
+                Box::new(|d| {
+                    d["paths"]["/auth/pats"]["get"]["parameters"][0]["in"] = json!("cookie")
                 }),
             ),
             (
@@ -411,7 +444,7 @@ mod tests {
     fn the_committed_fragment_extracts() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let upstream = Upstream::load(&root.join("contracts/dfns")).unwrap();
-        let out = extract(&upstream).unwrap().unwrap();
+        let out = extract(&upstream).unwrap();
         let paths = out["paths"].as_object().unwrap();
         for path in [
             "/auth/pats",

@@ -58,9 +58,8 @@ pub struct Provider {
     pub name: &'static str,
     /// The crate whose wire models are generated from the subset.
     pub crate_name: &'static str,
-    /// Builds the subset from the pinned upstream files; `Ok(None)` while the subset is
-    /// still maintained by hand.
-    pub extract: fn(&Upstream) -> Result<Option<Value>, Error>,
+    /// Builds the subset from the pinned upstream files.
+    pub extract: fn(&Upstream) -> Result<Value, Error>,
 }
 
 impl Provider {
@@ -257,10 +256,7 @@ pub fn run(root: &Path, check: bool) -> Result<(), Error> {
         }
         let upstream = Upstream::load(&provider.dir(root))?;
         let relative = format!("contracts/{}/openapi.json", provider.name);
-        let Some(subset) = (provider.extract)(&upstream)? else {
-            println!("contracts: {relative} has no extractor yet; kept as it is");
-            continue;
-        };
+        let subset = (provider.extract)(&upstream)?;
         let expected = render(&subset)?;
         let path = provider.subset(root);
         let current = std::fs::read_to_string(&path).ok();

@@ -76,14 +76,14 @@ const ROOTS: &[(&str, &str)] = &[
 const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch"];
 
 /// The PAT subset of the upstream files.
-pub fn extract(upstream: &Upstream) -> Result<Option<Value>, Error> {
+pub fn extract(upstream: &Upstream) -> Result<Value, Error> {
     let commits: BTreeSet<String> = upstream
         .files()
         .iter()
         .filter(|f| f.repository == REPOSITORY)
         .map(|f| f.commit.clone())
         .collect();
-    extract_with(&|path| upstream.read(path), &commits).map(Some)
+    extract_with(&|path| upstream.read(path), &commits)
 }
 
 /// [`extract`] over any reader of repository paths (tests give an in-memory one).

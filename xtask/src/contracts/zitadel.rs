@@ -97,7 +97,7 @@ const V1_METHODS: &[&str] = &[
 pub const ORG_HEADER: &str = "x-zitadel-orgid";
 
 /// The PAT subset of the upstream files.
-pub fn extract(upstream: &Upstream) -> Result<Option<Value>, Error> {
+pub fn extract(upstream: &Upstream) -> Result<Value, Error> {
     let mut sources = Vec::new();
     for path in FILES {
         sources.push((path.to_string(), upstream.read(path)?));
@@ -107,7 +107,7 @@ pub fn extract(upstream: &Upstream) -> Result<Option<Value>, Error> {
         .iter()
         .map(|f| json!({"repository": f.repository, "path": f.path, "commit": f.commit}))
         .collect();
-    build(&sources, pinned).map(Some)
+    build(&sources, pinned)
 }
 
 /// Builds the subset from `(path, text)` pairs; `sources` goes into `info.x-pats-source`.
@@ -1571,7 +1571,7 @@ message Details { uint64 sequence = 1; }
     fn the_vendored_protos_give_the_pat_contract() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../contracts/zitadel");
         let upstream = Upstream::load(&dir).unwrap();
-        let s = extract(&upstream).unwrap().unwrap();
+        let s = extract(&upstream).unwrap();
         let schemas = &s["components"]["schemas"];
         // v2: the expiration is required (validate.rules timestamp.required).
         assert_eq!(
