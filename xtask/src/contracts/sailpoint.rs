@@ -926,6 +926,58 @@ mod tests {
     }
 
     #[test]
+    fn the_token_endpoint_must_be_named_by_exactly_one_token_url() {
+        let mut files = fixture();
+        for (_, root) in ROOTS {
+            if let Some(text) = files.get_mut(*root) {
+                *text = text.replace(
+                    "tokenUrl: https://t.api.identitynow.com/oauth/token",
+                    "tokenUrl: ''",
+                );
+                if let Some(at) = text.find("components:") {
+                    text.truncate(at);
+                }
+            }
+        }
+        let err = run(&files, &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("no root names a clientCredentials `tokenUrl`"),
+            "{err}"
+        );
+
+        let mut files = fixture();
+        if let Some(text) = files.get_mut("idn/sailpoint-api.beta.yaml") {
+            *text = text.replace(
+                "t.api.identitynow.com/oauth/token",
+                "t.api.identitynow.com/oauth/other",
+            );
+        }
+        let err = run(&files, &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("different clientCredentials token URLs"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn map_schemas_are_resolved_and_closed_objects_kept() {
+        let mut files = fixture();
+        for dir in ["idn", "idn/apis"] {
+            let token = format!("{dir}/schemas/Token.yaml");
+            if let Some(text) = files.get_mut(&token) {
+                text.push_str("  meta:\n    type: object\n    additionalProperties:\n      $ref: ./Owner.yaml\n  flags:\n    type: object\n    additionalProperties: false\n");
+            }
+        }
+        let doc = run(&files, &[]).unwrap();
+        let token = &doc["components"]["schemas"]["TokenV3"]["properties"];
+        assert_eq!(
+            token["meta"]["additionalProperties"],
+            json!({"$ref": "#/components/schemas/Owner"})
+        );
+        assert_eq!(token["flags"]["additionalProperties"], json!(false));
+    }
+
+    #[test]
     fn the_same_files_give_the_same_bytes() {
         let files = fixture();
         let a = super::super::render(&run(&files, &[]).unwrap()).unwrap();
