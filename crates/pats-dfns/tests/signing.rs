@@ -101,16 +101,13 @@ async fn a_wrong_method_or_path_is_unauthenticated() {
         Err(Error::Unauthenticated(_))
     ));
     // Without any user action.
-    let unsigned = Request::put("/auth/pats/{tokenId}")
-        .segments(["auth", "pats", id.as_str()])
-        .header(
-            pats_core::reexports::reqwest::header::HeaderName::from_static(
-                pats_testkit::OFF_CONTRACT_HEADER,
-            ),
-            pats_core::reexports::reqwest::header::HeaderValue::from_static("deliberate"),
-        )
-        .json(&body)
-        .unwrap();
+    let unsigned = common::off_contract(Request::put("/auth/pats/{tokenId}").segments([
+        "auth",
+        "pats",
+        id.as_str(),
+    ]))
+    .json(&body)
+    .unwrap();
     assert!(matches!(
         env.client.send(unsigned).await,
         Err(Error::Unauthenticated(_))

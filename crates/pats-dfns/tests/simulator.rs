@@ -203,16 +203,14 @@ async fn bodiless_changes_also_accept_an_empty_object_signed_as_such() {
     let bad = env
         .client
         .signed(
-            Request::put("/auth/pats/{tokenId}/activate")
-                .segments(["auth", "pats", id.as_str(), "activate"])
-                .header(
-                    pats_core::reexports::reqwest::header::HeaderName::from_static(
-                        pats_testkit::OFF_CONTRACT_HEADER,
-                    ),
-                    pats_core::reexports::reqwest::header::HeaderValue::from_static("deliberate"),
-                )
-                .json(&json!({ "force": true }))
-                .unwrap(),
+            common::off_contract(Request::put("/auth/pats/{tokenId}/activate").segments([
+                "auth",
+                "pats",
+                id.as_str(),
+                "activate",
+            ]))
+            .json(&json!({ "force": true }))
+            .unwrap(),
         )
         .unwrap();
     assert!(matches!(

@@ -139,16 +139,7 @@ async fn the_simulator_validates_bodies_like_the_service() {
     let create = |body: serde_json::Value| {
         client
             .signed(
-                Request::post("/auth/pats")
-                    .segments(["auth", "pats"])
-                    .header(
-                        pats_core::reexports::reqwest::header::HeaderName::from_static(
-                            pats_testkit::OFF_CONTRACT_HEADER,
-                        ),
-                        pats_core::reexports::reqwest::header::HeaderValue::from_static(
-                            "deliberate",
-                        ),
-                    )
+                common::off_contract(Request::post("/auth/pats").segments(["auth", "pats"]))
                     .json(&body)
                     .unwrap()
                     .idempotent(false),
@@ -204,16 +195,13 @@ async fn the_simulator_validates_bodies_like_the_service() {
     let id = TokenId::new(created.pat.token_id).unwrap();
     let update = client
         .signed(
-            Request::put("/auth/pats/{tokenId}")
-                .segments(["auth", "pats", id.as_str()])
-                .header(
-                    pats_core::reexports::reqwest::header::HeaderName::from_static(
-                        pats_testkit::OFF_CONTRACT_HEADER,
-                    ),
-                    pats_core::reexports::reqwest::header::HeaderValue::from_static("deliberate"),
-                )
-                .json(&json!({ "isActive": false }))
-                .unwrap(),
+            common::off_contract(Request::put("/auth/pats/{tokenId}").segments([
+                "auth",
+                "pats",
+                id.as_str(),
+            ]))
+            .json(&json!({ "isActive": false }))
+            .unwrap(),
         )
         .unwrap();
     assert!(matches!(

@@ -57,16 +57,11 @@ async fn simulator_tokens_carry_the_claims_real_dfns_tokens_carry() {
 }
 
 async fn init_raw(env: &Env, body: Value) -> pats_core::Result<Value> {
-    let request = Request::post("/auth/action/init")
-        .segments(["auth", "action", "init"])
-        .header(
-            pats_core::reexports::reqwest::header::HeaderName::from_static(
-                pats_testkit::OFF_CONTRACT_HEADER,
-            ),
-            pats_core::reexports::reqwest::header::HeaderValue::from_static("deliberate"),
-        )
-        .json(&body)
-        .unwrap();
+    let request = common::off_contract(
+        Request::post("/auth/action/init").segments(["auth", "action", "init"]),
+    )
+    .json(&body)
+    .unwrap();
     env.client.send(request).await?.json()
 }
 

@@ -74,3 +74,13 @@ pub async fn calls(sim: &DfnsSim) -> Vec<(String, String)> {
 pub fn pair(m: &str, p: &str) -> (String, String) {
     (m.to_owned(), p.to_owned())
 }
+
+/// `request`, marked as sent off the contract on purpose (to see the simulator refuse it),
+/// so that the contract checks do not count it as a pats violation.
+pub fn off_contract(request: pats_core::Request) -> pats_core::Request {
+    use pats_core::reexports::reqwest::header::{HeaderName, HeaderValue};
+    request.header(
+        HeaderName::from_static(pats_testkit::OFF_CONTRACT_HEADER),
+        HeaderValue::from_static("deliberate"),
+    )
+}
