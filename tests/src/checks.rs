@@ -77,7 +77,7 @@ pub async fn lifecycle<H: Harness>(h: &H) -> Vec<String> {
 
     let got = pats.get(&id).await.unwrap();
     assert_eq!(got.id, id);
-    if caps.names {
+    if caps.names() {
         assert_eq!(got.name.as_deref(), Some("conformance-lifecycle"));
     }
 

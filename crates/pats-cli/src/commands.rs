@@ -133,7 +133,7 @@ impl Ctx<'_> {
     async fn resolve(&self, r: &TokenRef) -> Result<TokenInfo, CliError> {
         match r {
             TokenRef::Id(id) => self.client.get(id).await.map_err(|e| self.error(e)),
-            TokenRef::Name(name) if !self.client.capabilities().names => {
+            TokenRef::Name(name) if !self.client.capabilities().names() => {
                 Err(CliError::usage(format!(
                     "{} tokens have no names, so `@{name}` names nothing; give the token's id \
                      (see `pats list`)",
@@ -375,7 +375,7 @@ async fn create(
         builder = builder.owner(owner);
     }
     let request = builder.build()?;
-    if !ctx.client.capabilities().names && !ctx.json {
+    if !ctx.client.capabilities().names() && !ctx.json {
         eprintln!(
             "pats: note: {} tokens have no names; the name is not stored",
             ctx.provider()
@@ -484,7 +484,7 @@ async fn rotate(
     // Names are unique per owner on some providers and the new token exists before the
     // old one is revoked: it gets a temporary name, renamed to the old one afterwards.
     let rename_to = match (&name, &old.name) {
-        (None, Some(old_name)) if caps.names && caps.rename => Some(old_name.clone()),
+        (None, Some(old_name)) if caps.names() && caps.rename => Some(old_name.clone()),
         _ => None,
     };
     let name = match (name, &old.name) {
@@ -612,7 +612,7 @@ async fn audit(
             "--unused-for cannot be checked: {unused_note}; drop --unused-for for this provider"
         )));
     }
-    let reports_expiry = caps.reports_expiry;
+    let reports_expiry = caps.reports_expiry();
     let expiry_note = format!("{} does not report when a token expires", ctx.provider());
     if expiring_within.is_some() && !reports_expiry && !all {
         return Err(CliError::usage(format!(

@@ -139,7 +139,7 @@ impl ProviderJson {
             rename: c.rename,
             set_active: c.set_active,
             scopes: c.scopes,
-            names: c.names,
+            names: c.names(),
             never_expires: c.never_expires,
             create_for_owner: c.create_for_owner,
             owner_filter: c.list_filters.owner,

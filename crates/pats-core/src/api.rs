@@ -1,9 +1,8 @@
 //! The provider-neutral trait and its provided helpers.
 
+use crate::capabilities::{Capabilities, ExpiryAudit};
 use crate::error::{Error, Result};
-use crate::types::{
-    Capabilities, CreateToken, CreatedToken, Expiration, ListQuery, TokenId, TokenInfo,
-};
+use crate::types::{CreateToken, CreatedToken, ListQuery, TokenId, TokenInfo};
 use async_trait::async_trait;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -140,11 +139,12 @@ pub trait PersonalAccessTokensExt: PersonalAccessTokens {
         }
     }
 
-    /// Every token (matching `query`) whose name is exactly `name`.
+    /// Every token (matching `query`) whose name is exactly `name` (see
+    /// [`Naming`](crate::Naming) for what a name is on each provider).
     ///
-    /// [`Error::Unsupported`] where tokens have no names.
+    /// [`Error::Unsupported`], before any request, where tokens have no names.
     async fn find_by_name(&self, name: &str, query: &ListQuery) -> Result<Vec<TokenInfo>> {
-        if !self.capabilities().names {
+        if !self.capabilities().names() {
             return Err(Error::Unsupported {
                 provider: self.provider(),
                 operation: "find_by_name",
@@ -160,20 +160,21 @@ pub trait PersonalAccessTokensExt: PersonalAccessTokens {
 
     /// Every token (matching `query`) that expires within `within` from now, including
     /// tokens already expired but still listed. Tokens that never expire, or whose expiry
-    /// the provider does not report, are not included.
+    /// the provider does not report, are not included: use
+    /// [`audit_expiry`](Self::audit_expiry) to see those too.
     async fn expiring_within(&self, within: Duration, query: &ListQuery) -> Result<Vec<TokenInfo>> {
+        Ok(self.audit_expiry(within, query).await?.expiring)
+    }
+
+    /// Every token (matching `query`) sorted by its expiry: expiring within `within` from
+    /// now (or already expired), never expiring, expiring later, or not judgeable because
+    /// the provider does not report it (see [`Capabilities::expiry`]). One listing; no
+    /// token is left out.
+    async fn audit_expiry(&self, within: Duration, query: &ListQuery) -> Result<ExpiryAudit> {
         let horizon = time::Duration::try_from(within)
             .ok()
             .and_then(|d| OffsetDateTime::now_utc().checked_add(d));
-        let all = self.list_all(query).await?;
-        Ok(all
-            .into_iter()
-            .filter(|t| match (t.expires, horizon) {
-                (Expiration::At(at), Some(h)) => at <= h,
-                (Expiration::At(_), None) => true,
-                _ => false,
-            })
-            .collect())
+        Ok(ExpiryAudit::of(self.list_all(query).await?, horizon))
     }
 
     /// Replaces a token: creates the new one first, then revokes `old`.

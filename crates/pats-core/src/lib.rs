@@ -33,6 +33,7 @@
 //! ```
 
 mod api;
+mod capabilities;
 pub mod credentials;
 mod env;
 mod error;
@@ -49,10 +50,13 @@ pub use retry::{BoxFuture, Clock, RetryPolicy, TokioClock, VirtualClock};
 pub use transport::{
     AttemptContext, ClientOptions, Request, RequestHook, Response, Transport, USER_AGENT,
 };
+pub use capabilities::{
+    Capabilities, DefaultLifetime, ExpiryAudit, GetSupport, ListFilters, Naming, Reported,
+};
 pub use types::{
-    Capabilities, CreateToken, CreateTokenBuilder, CreatedToken, Details, Expiration, Expiry,
-    GetSupport, ListFilters, ListLimits, ListQuery, MAX_TOKEN_ID_LEN, NeverExpires, Owner,
-    PageToken, ProviderDetails, TokenId, TokenInfo, TokenPage,
+    CreateToken, CreateTokenBuilder, CreatedToken, Details, Expiration, Expiry, ListLimits,
+    ListQuery, MAX_TOKEN_ID_LEN, NeverExpires, Owner, PageToken, ProviderDetails, TokenId,
+    TokenInfo, TokenPage,
 };
 
 /// What the provider crates of this workspace share and users do not need: wire-format

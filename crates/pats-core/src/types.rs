@@ -609,62 +609,6 @@ impl TokenPage {
     }
 }
 
-/// How a provider answers [`get`](crate::PersonalAccessTokens::get).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum GetSupport {
-    /// A get-by-id endpoint.
-    #[default]
-    Native,
-    /// Emulated by listing and selecting (costs a listing).
-    Emulated,
-}
-
-/// Which list filters a provider honours.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub struct ListFilters {
-    /// [`ListQuery::owner`].
-    pub owner: bool,
-    /// [`ListQuery::last_used_before`].
-    pub last_used_before: bool,
-    /// [`ListQuery::never_used`].
-    pub never_used: bool,
-}
-
-/// What a provider supports beyond create, list, get and revoke. Consult it instead of
-/// guessing: an operation it says is missing returns [`Error::Unsupported`].
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub struct Capabilities {
-    /// How `get` works.
-    pub get: GetSupport,
-    /// `rename` is offered.
-    pub rename: bool,
-    /// `set_active` (deactivate / activate) is offered.
-    pub set_active: bool,
-    /// Tokens have scopes that `create` honours.
-    pub scopes: bool,
-    /// Tokens have names that `create` honours.
-    pub names: bool,
-    /// [`Expiry::Never`] is offered.
-    pub never_expires: bool,
-    /// Listed and fetched tokens say when they expire ([`TokenInfo::expires`] is not
-    /// [`Expiration::Unknown`]). False where the provider does not report it (Dfns), and by
-    /// default: a check of expiry dates cannot see anything there.
-    pub reports_expiry: bool,
-    /// Tokens can be created for another owner.
-    pub create_for_owner: bool,
-    /// List filters honoured.
-    pub list_filters: ListFilters,
-    /// `list` returns pages (follow them with `list_all`).
-    pub pagination: bool,
-    /// The longest lifetime a token may be given, where the provider caps it.
-    pub max_lifetime: Option<Duration>,
-    /// The shortest lifetime a token may be given, where the provider has one.
-    pub min_lifetime: Option<Duration>,
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -30,7 +30,7 @@ impl PersonalAccessTokens for Memory {
 
     fn capabilities(&self) -> Capabilities {
         let mut c = Capabilities::default();
-        c.names = true;
+        c.naming = pats_core::Naming::PerToken;
         c.pagination = true;
         c
     }
@@ -192,7 +192,7 @@ impl PersonalAccessTokens for Endless {
 
     fn capabilities(&self) -> Capabilities {
         let mut c = Capabilities::default();
-        c.names = true;
+        c.naming = pats_core::Naming::PerToken;
         c.pagination = true;
         c
     }

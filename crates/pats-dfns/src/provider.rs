@@ -5,6 +5,7 @@ use crate::client::DfnsClient;
 use crate::error::PROVIDER;
 use crate::model::{NewPat, PatUpdate};
 use async_trait::async_trait;
+use pats_core::{DefaultLifetime, Naming, Reported};
 use pats_core::{
     Capabilities, CreateToken, CreatedToken, Error, Expiration, Expiry, GetSupport, ListQuery,
     Owner, PersonalAccessTokens, ProviderDetails, Result, TokenId, TokenInfo, TokenPage,
@@ -102,22 +103,32 @@ impl PersonalAccessTokens for DfnsClient {
 
     fn capabilities(&self) -> Capabilities {
         let mut c = Capabilities::default();
+        c.provider = PROVIDER;
         c.get = GetSupport::Native;
         c.rename = true;
         c.set_active = true;
+        // A scope is a permission id; a PAT has at most one.
         c.scopes = true;
-        c.names = true;
-        c.never_expires = false;
-        // Dfns does not say when a PAT expires.
-        c.reports_expiry = false;
+        c.max_scopes = Some(1);
+        c.naming = Naming::PerToken;
+        c.requires_name = true;
         c.create_for_owner = false;
-        c.pagination = false;
+        c.requires_owner = false;
+        c.never_expires = false;
+        // Without `daysValid`/`secondsValid` Dfns picks a lifetime it does not document.
+        c.default_lifetime = DefaultLifetime::Finite(None);
         c.min_lifetime = Some(Duration::from_secs(1));
+        // Dfns does not say when a PAT expires; only the created access token's `exp` does.
+        c.expiry = Reported::WhenCreated;
+        c.last_use = Reported::No;
+        c.pagination = false;
         c
     }
 
     async fn create(&self, request: &CreateToken) -> Result<CreatedToken> {
-        let pat = Self::new_pat_from(request, OffsetDateTime::now_utc())?;
+        let now = OffsetDateTime::now_utc();
+        self.capabilities().check_create_at(request, now)?;
+        let pat = Self::new_pat_from(request, now)?;
         let created = self.create_pat(&pat).await?;
         let info = token_info(created.pat)?;
         let mut out = CreatedToken::new(info, created.secret);

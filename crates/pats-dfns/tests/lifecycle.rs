@@ -105,7 +105,7 @@ async fn trait_lifecycle_and_capabilities() {
     let pats: &dyn PersonalAccessTokens = &client;
     assert_eq!(pats.provider(), "dfns");
     let caps = pats.capabilities();
-    assert!(caps.rename && caps.set_active && caps.names && caps.scopes);
+    assert!(caps.rename && caps.set_active && caps.names() && caps.scopes);
     assert!(!caps.never_expires && !caps.pagination && !caps.create_for_owner);
     assert!(!caps.list_filters.owner);
 

@@ -4,6 +4,7 @@ use crate::GetPersonalAccessTokenResponse;
 use crate::client::{NewToken, PROVIDER, SailPointClient, TokenExpiration};
 use crate::filter::{ListTokens, TokenFilter};
 use crate::patch::TokenPatch;
+use pats_core::{DefaultLifetime, Naming, Reported};
 use pats_core::{
     Capabilities, CreateToken, CreatedToken, Error, Expiration, Expiry, GetSupport, ListFilters,
     ListQuery, Owner, PersonalAccessTokens, ProviderDetails, Result, TokenId, TokenInfo, TokenPage,
@@ -96,14 +97,24 @@ impl PersonalAccessTokens for SailPointClient {
     fn capabilities(&self) -> Capabilities {
         let version = self.api_version();
         let mut c = Capabilities::default();
+        c.provider = PROVIDER;
         c.get = GetSupport::Emulated;
         c.rename = true;
         c.set_active = false;
         c.scopes = true;
-        c.names = true;
-        c.never_expires = version.supports_never_expires();
-        c.reports_expiry = true;
+        c.naming = Naming::PerToken;
+        c.requires_name = true;
         c.create_for_owner = false;
+        c.requires_owner = false;
+        c.never_expires = version.supports_never_expires();
+        // v3, beta and v2024 give six months; later versions' default is never.
+        c.default_lifetime = if version.caps_expiration_at_six_months() {
+            DefaultLifetime::Finite(Some(SIX_MONTHS_MIN))
+        } else {
+            DefaultLifetime::Refused
+        };
+        c.expiry = Reported::Always;
+        c.last_use = Reported::Always;
         let mut filters = ListFilters::default();
         filters.owner = true;
         filters.last_used_before = true;
@@ -117,6 +128,7 @@ impl PersonalAccessTokens for SailPointClient {
     }
 
     async fn create(&self, request: &CreateToken) -> Result<CreatedToken> {
+        self.capabilities().check_create(request)?;
         let token = self.new_token(request)?;
         let created = self.create_token(&token).await?;
         let info = self.token_info(created.pat)?;

@@ -24,7 +24,7 @@ async fn lifecycle_through_the_trait() {
         assert_eq!(pats.provider(), "sailpoint");
         let caps = pats.capabilities();
         assert_eq!(caps.get, GetSupport::Emulated);
-        assert!(caps.rename && caps.scopes && caps.names && !caps.set_active);
+        assert!(caps.rename && caps.scopes && caps.names() && !caps.set_active);
         assert!(caps.list_filters.owner && caps.list_filters.never_used);
         assert_eq!(
             caps.max_lifetime.is_some(),

@@ -98,18 +98,19 @@ async fn trait_create_rules() {
     );
     assert!(!v3.capabilities().never_expires);
     assert!(v2025.capabilities().never_expires);
+    // Through the trait the field is the request's (`expiry`), checked by Capabilities.
     assert_invalid(
         v3.create(&req(Expiry::In(Duration::from_secs(200 * 86_400))))
             .await,
-        "expirationDate",
+        "expiry",
     );
     assert_invalid(
         v3.create(&req(Expiry::At(days(-2)))).await,
-        "expirationDate",
+        "expiry",
     );
     assert_invalid(
         v2025.create(&req(Expiry::ProviderDefault)).await,
-        "expirationDate",
+        "expiry",
     );
     let for_other = CreateToken::builder()
         .name("n")

@@ -9,6 +9,7 @@ use crate::generated::{
     UserV2PersonalAccessTokenFieldName as V2PatFieldName,
 };
 use pats_core::reexports::async_trait;
+use pats_core::{DefaultLifetime, Naming, Reported};
 use pats_core::{
     ApiError, Capabilities, CreateToken, CreatedToken, Error, Expiration, Expiry, GetSupport,
     ListFilters, ListQuery, Owner, PageToken, PersonalAccessTokens, ProviderDetails, Result,
@@ -172,14 +173,18 @@ impl PersonalAccessTokens for ZitadelClient {
 
     fn capabilities(&self) -> Capabilities {
         let mut c = Capabilities::default();
+        c.provider = PROVIDER;
         c.get = GetSupport::Native;
         c.rename = false;
         c.set_active = false;
         c.scopes = false;
-        c.names = false;
-        c.never_expires = true;
-        c.reports_expiry = true;
+        c.naming = Naming::None;
         c.create_for_owner = true;
+        c.requires_owner = self.default_user().is_none();
+        c.never_expires = true;
+        c.default_lifetime = DefaultLifetime::Refused;
+        c.expiry = Reported::Always;
+        c.last_use = Reported::No;
         let mut filters = ListFilters::default();
         filters.owner = true;
         c.list_filters = filters;

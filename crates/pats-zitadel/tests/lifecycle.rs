@@ -19,7 +19,7 @@ async fn lifecycle(api: ApiVersion) {
     let sim = sim().await;
     let client = client(&sim, api);
     let caps = client.capabilities();
-    assert!(!caps.names && !caps.scopes && !caps.rename && !caps.set_active);
+    assert!(!caps.names() && !caps.scopes && !caps.rename && !caps.set_active);
     assert!(caps.never_expires && caps.pagination && caps.list_filters.owner);
 
     let week = CreateToken::builder()
