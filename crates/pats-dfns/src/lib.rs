@@ -112,8 +112,11 @@
 //! - `list` returns one page with everything (no pagination); owner and last-use filters are
 //!   `Unsupported`. `revoke` deletes, `rename` updates, `set_active` (de)activates.
 //! - [`TokenInfo`](pats_core::TokenInfo): `owner` is `linkedUserId`, `created` is
-//!   `dateCreated`, `active` is `isActive`, `scopes` are the assigned permission ids and
-//!   `expires` is `Unknown`: the Dfns PAT object carries no expiry.
+//!   `dateCreated`, `active` is `isActive`, `scopes` are the assigned permission ids.
+//!   `expires` is known only on the token `create` returns: the `exp` claim of its access
+//!   token (a JWT; [`CreatedPat::expires`]). Listed and fetched PATs carry no expiry, so
+//!   there it is `Unknown` and `Capabilities::expiry` is `Reported::WhenCreated`; an expiry
+//!   audit reports Dfns tokens as not judgeable rather than leaving them out.
 //! - A 202 (change waiting for a policy approval) is
 //!   [`Error::PendingApproval`](pats_core::Error::PendingApproval).
 //!

@@ -1,7 +1,10 @@
 //! The typed layer over the wire models: what to create, what to update, what came back.
 
 use crate::Pat;
-use secrecy::SecretString;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use secrecy::{ExposeSecret, SecretString};
+use time::OffsetDateTime;
 
 /// Where the public key of a new PAT's own key pair comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -134,4 +137,84 @@ pub struct CreatedPat {
     pub secret: SecretString,
     /// The PKCS#8 PEM private key of the PAT's key pair, when the client generated it.
     pub private_key: Option<SecretString>,
+}
+
+impl CreatedPat {
+    /// When the access token stops being accepted: its JWT `exp` claim. Dfns reports a
+    /// PAT's expiry nowhere else (listed and fetched PATs do not say), so this is only known
+    /// right after creating it. `None` when the token is not a JWT with a numeric `exp`.
+    pub fn expires(&self) -> Option<OffsetDateTime> {
+        jwt_expiry(self.secret.expose_secret())
+    }
+}
+
+/// Longest access token read for its claims; a longer one is not looked into.
+const MAX_JWT_LEN: usize = 16 * 1024;
+
+/// The `exp` claim (seconds since the epoch) of a JWT, read without verifying it: the
+/// token came from Dfns over the authenticated connection, and only the time is used.
+fn jwt_expiry(token: &str) -> Option<OffsetDateTime> {
+    if token.len() > MAX_JWT_LEN {
+        return None;
+    }
+    let mut parts = token.split('.');
+    let (_header, payload, _signature) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let exp = claims.get("exp")?;
+    let seconds = exp
+        .as_i64()
+        .or_else(|| exp.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))?;
+    OffsetDateTime::from_unix_timestamp(seconds).ok()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn jwt(claims: &str) -> String {
+        format!(
+            "{}.{}.c2ln",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"EdDSA"}"#),
+            URL_SAFE_NO_PAD.encode(claims)
+        )
+    }
+
+    #[test]
+    fn expiry_is_the_jwt_exp_claim() {
+        assert_eq!(
+            jwt_expiry(&jwt(r#"{"exp":1893456000,"iat":1}"#)),
+            Some(time::macros::datetime!(2030-01-01 00:00 UTC))
+        );
+        assert_eq!(
+            jwt_expiry(&jwt(r#"{"exp":1893456000.9}"#)),
+            Some(time::macros::datetime!(2030-01-01 00:00 UTC))
+        );
+        // Padded base64url is read too.
+        let padded = format!("a.{}=.c", URL_SAFE_NO_PAD.encode(r#"{"exp":0}"#));
+        assert_eq!(jwt_expiry(&padded), Some(OffsetDateTime::UNIX_EPOCH));
+    }
+
+    #[test]
+    fn tokens_without_a_usable_exp_have_no_expiry() {
+        for token in [
+            String::new(),
+            "opaque-token".to_owned(),
+            "a.b".to_owned(),
+            jwt(r#"{"iat":1}"#),
+            jwt(r#"{"exp":"tomorrow"}"#),
+            jwt(r#"{"exp":1e300}"#),
+            jwt(r#"{"exp":9223372036854775807}"#),
+            format!("{}.x", jwt(r#"{"exp":1}"#)),
+            "a.!!!.c".to_owned(),
+            format!("a.{}.c", URL_SAFE_NO_PAD.encode("not json")),
+            jwt(&format!(r#"{{"exp":1,"pad":"{}"}}"#, "x".repeat(MAX_JWT_LEN))),
+        ] {
+            assert_eq!(jwt_expiry(&token), None, "{token:.60}");
+        }
+    }
 }

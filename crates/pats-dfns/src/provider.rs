@@ -130,7 +130,11 @@ impl PersonalAccessTokens for DfnsClient {
         self.capabilities().check_create_at(request, now)?;
         let pat = Self::new_pat_from(request, now)?;
         let created = self.create_pat(&pat).await?;
-        let info = token_info(created.pat)?;
+        let expires = created.expires();
+        let mut info = token_info(created.pat)?;
+        if let Some(at) = expires {
+            info.expires = Expiration::At(at);
+        }
         let mut out = CreatedToken::new(info, created.secret);
         if let Some(key) = created.private_key {
             out = out.with_private_key(key);

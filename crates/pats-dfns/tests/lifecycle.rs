@@ -121,7 +121,13 @@ async fn trait_lifecycle_and_capabilities() {
     let info = &created.info;
     assert_eq!(info.name.as_deref(), Some("deploy"));
     assert_eq!(info.active, Some(true));
-    assert_eq!(info.expires, Expiration::Unknown);
+    // The expiry is the access token's `exp` claim, which the simulator sets from
+    // `secondsValid`; listed and fetched PATs do not say (Reported::WhenCreated).
+    let expires = info.expires.at().expect("the created token's exp");
+    let lifetime = (expires - time::OffsetDateTime::now_utc()).whole_seconds();
+    assert!((7100..=7200).contains(&lifetime), "{lifetime}");
+    assert_eq!(caps.expiry, pats_core::Reported::WhenCreated);
+    assert!(!caps.reports_expiry());
     assert_eq!(info.scopes, ["pm-42"]);
     assert!(info.created.is_some());
     assert!(info.details.get::<Pat>().is_some());
@@ -137,7 +143,10 @@ async fn trait_lifecycle_and_capabilities() {
     assert!(body.get("daysValid").is_none());
 
     let id = info.id.clone();
-    assert_eq!(pats.list(&ListQuery::new()).await.unwrap().items.len(), 1);
+    let listed = pats.list(&ListQuery::new()).await.unwrap().items;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].expires, Expiration::Unknown);
+    assert_eq!(pats.get(&id).await.unwrap().expires, Expiration::Unknown);
     assert_eq!(
         pats.find_by_name("deploy", &ListQuery::new())
             .await
