@@ -338,3 +338,228 @@ impl ExpiryAudit {
         self.expiring.iter().chain(&self.never_expires)
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::types::{NeverExpires, TokenId};
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);
+    const DAY: Duration = Duration::from_secs(86_400);
+
+    fn caps() -> Capabilities {
+        let mut c = Capabilities::default();
+        c.provider = "acme";
+        c.scopes = true;
+        c.naming = Naming::PerToken;
+        c.never_expires = true;
+        c
+    }
+
+    fn request(
+        f: impl FnOnce(crate::CreateTokenBuilder) -> crate::CreateTokenBuilder,
+    ) -> CreateToken {
+        f(CreateToken::builder()).build().unwrap()
+    }
+
+    fn refused(c: &Capabilities, r: &CreateToken) -> Error {
+        c.check_create_at(r, NOW).unwrap_err()
+    }
+
+    fn field(e: &Error) -> &str {
+        match e {
+            Error::InvalidInput { field, .. } => field,
+            other => panic!("expected InvalidInput, got {other:?}"),
+        }
+    }
+
+    fn unsupported(e: &Error) -> &'static str {
+        match e {
+            Error::Unsupported {
+                operation,
+                provider,
+                ..
+            } => {
+                assert_eq!(*provider, "acme");
+                operation
+            }
+            other => panic!("expected Unsupported, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn scopes() {
+        let mut c = caps();
+        let two = request(|b| b.scopes(["a", "b"]));
+        c.check_create_at(&two, NOW).unwrap();
+        c.max_scopes = Some(2);
+        c.check_create_at(&two, NOW).unwrap();
+        c.max_scopes = Some(1);
+        let e = refused(&c, &two);
+        assert_eq!(field(&e), "scopes");
+        assert!(
+            e.to_string()
+                .contains("at most 1 scope(s) per token, 2 given"),
+            "{e}"
+        );
+        c.scopes = false;
+        assert_eq!(unsupported(&refused(&c, &two)), "token scopes");
+        c.check_create_at(&request(|b| b), NOW).unwrap();
+    }
+
+    #[test]
+    fn names() {
+        let mut c = caps();
+        let named = request(|b| b.name("ci"));
+        let unnamed = request(|b| b);
+        c.check_create_at(&named, NOW).unwrap();
+        c.check_create_at(&unnamed, NOW).unwrap();
+        c.requires_name = true;
+        assert_eq!(field(&refused(&c, &unnamed)), "name");
+        c.check_create_at(&named, NOW).unwrap();
+        c.requires_name = false;
+        c.naming = Naming::None;
+        assert!(!c.names());
+        assert_eq!(field(&refused(&c, &named)), "name");
+        c.check_create_at(&unnamed, NOW).unwrap();
+        c.naming = Naming::Owner;
+        assert!(c.names());
+        c.check_create_at(&named, NOW).unwrap();
+    }
+
+    #[test]
+    fn owners() {
+        let mut c = caps();
+        let owned = request(|b| b.owner("u1"));
+        let named = request(|b| b.name("ci"));
+        let neither = request(|b| b);
+        assert_eq!(
+            unsupported(&refused(&c, &owned)),
+            "create for another owner"
+        );
+        c.create_for_owner = true;
+        c.check_create_at(&owned, NOW).unwrap();
+        c.requires_owner = true;
+        c.check_create_at(&owned, NOW).unwrap();
+        let e = refused(&c, &neither);
+        assert_eq!(field(&e), "owner");
+        assert!(!e.to_string().contains("or a name"), "{e}");
+        // Where a name is its owner's name, a name says whose token it is.
+        assert_eq!(field(&refused(&c, &named)), "owner");
+        c.naming = Naming::Owner;
+        c.check_create_at(&named, NOW).unwrap();
+        let e = refused(&c, &neither);
+        assert!(
+            e.to_string().contains("or a name (the owner's name)"),
+            "{e}"
+        );
+        c.requires_owner = false;
+        c.check_create_at(&neither, NOW).unwrap();
+    }
+
+    #[test]
+    fn expiries() {
+        let mut c = caps();
+        let never = request(|b| b.expiry(Expiry::Never(NeverExpires::I_UNDERSTAND_THE_RISK)));
+        let default = request(|b| b.expiry(Expiry::ProviderDefault));
+        let in_days = |n: u32| request(|b| b.expiry(Expiry::In(n * DAY)));
+        let at = |t: OffsetDateTime| request(|b| b.expiry(Expiry::At(t)));
+        c.check_create_at(&never, NOW).unwrap();
+        c.check_create_at(&default, NOW).unwrap();
+        c.never_expires = false;
+        assert_eq!(unsupported(&refused(&c, &never)), "never-expiring tokens");
+        c.default_lifetime = DefaultLifetime::Refused;
+        assert_eq!(field(&refused(&c, &default)), "expiry");
+        c.default_lifetime = DefaultLifetime::Finite(Some(DAY));
+        c.check_create_at(&default, NOW).unwrap();
+
+        assert_eq!(field(&refused(&c, &at(NOW))), "expiry");
+        assert_eq!(
+            field(&refused(&c, &at(NOW - time::Duration::SECOND))),
+            "expiry"
+        );
+        c.check_create_at(&at(NOW + time::Duration::SECOND), NOW)
+            .unwrap();
+        c.max_lifetime = Some(90 * DAY);
+        c.check_create_at(&in_days(90), NOW).unwrap();
+        c.check_create_at(&at(datetime!(2026-04-01 00:00 UTC)), NOW)
+            .unwrap();
+        let e = refused(&c, &in_days(91));
+        assert_eq!(field(&e), "expiry");
+        assert!(
+            e.to_string().contains("at most 90 days (asked: 91 days)"),
+            "{e}"
+        );
+        assert_eq!(
+            field(&refused(&c, &at(datetime!(2026-04-01 00:00:01 UTC)))),
+            "expiry"
+        );
+        c.min_lifetime = Some(Duration::from_secs(60));
+        c.check_create_at(
+            &request(|b| b.expiry(Expiry::In(Duration::from_secs(60)))),
+            NOW,
+        )
+        .unwrap();
+        let e = refused(
+            &c,
+            &request(|b| b.expiry(Expiry::In(Duration::from_secs(59)))),
+        );
+        assert!(e.to_string().contains("at least 60s"), "{e}");
+        // A lifetime too long to count is still judged against the maximum.
+        let huge = request(|b| b.expiry(Expiry::In(Duration::MAX)));
+        assert_eq!(field(&refused(&c, &huge)), "expiry");
+        c.max_lifetime = None;
+        c.check_create_at(&huge, NOW).unwrap();
+    }
+
+    #[test]
+    fn fitting_and_days() {
+        let mut c = caps();
+        assert_eq!(c.fit_lifetime(400 * DAY), 400 * DAY);
+        c.max_lifetime = Some(181 * DAY);
+        assert_eq!(c.fit_lifetime(400 * DAY), 181 * DAY);
+        assert_eq!(c.fit_lifetime(DAY), DAY);
+        assert_eq!(days(DAY), "1 days");
+        assert_eq!(days(DAY - Duration::from_secs(1)), "86399s");
+        assert!(Reported::Always.when_listed());
+        assert!(!Reported::WhenCreated.when_listed() && !Reported::No.when_listed());
+        c.expiry = Reported::Always;
+        assert!(c.reports_expiry());
+    }
+
+    #[test]
+    fn audit_puts_every_token_in_one_group() {
+        let token = |id: &str, expires: Expiration| {
+            let mut t = TokenInfo::new(TokenId::new(id).unwrap());
+            t.expires = expires;
+            t
+        };
+        let horizon = NOW + time::Duration::days(14);
+        let tokens = vec![
+            token("soon", Expiration::At(NOW + time::Duration::days(3))),
+            token("edge", Expiration::At(horizon)),
+            token("past", Expiration::At(NOW - time::Duration::days(1))),
+            token("later", Expiration::At(horizon + time::Duration::SECOND)),
+            token("never", Expiration::Never),
+            token("unknown", Expiration::Unknown),
+        ];
+        let ids = |v: &[TokenInfo]| {
+            v.iter()
+                .map(|t| t.id.as_str().to_owned())
+                .collect::<Vec<_>>()
+        };
+        let audit = ExpiryAudit::of(tokens.clone(), Some(horizon));
+        assert_eq!(ids(&audit.expiring), ["soon", "edge", "past"]);
+        assert_eq!(ids(&audit.later), ["later"]);
+        assert_eq!(ids(&audit.never_expires), ["never"]);
+        assert_eq!(ids(&audit.unknown), ["unknown"]);
+        let flagged: Vec<_> = audit.flagged().map(|t| t.id.as_str()).collect();
+        assert_eq!(flagged, ["soon", "edge", "past", "never"]);
+        // No horizon (beyond any time): every dated token is expiring.
+        let audit = ExpiryAudit::of(tokens, None);
+        assert_eq!(ids(&audit.expiring), ["soon", "edge", "past", "later"]);
+        assert!(audit.later.is_empty());
+    }
+}

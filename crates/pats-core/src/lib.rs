@@ -44,14 +44,14 @@ mod types;
 mod wire;
 
 pub use api::{PersonalAccessTokens, PersonalAccessTokensExt, Rotation};
+pub use capabilities::{
+    Capabilities, DefaultLifetime, ExpiryAudit, GetSupport, ListFilters, Naming, Reported,
+};
 pub use credentials::{CachingTokenSource, FetchedToken, StaticToken, TokenFetcher, TokenSource};
 pub use error::{ApiError, BoxError, Error, ErrorKind, Result};
 pub use retry::{BoxFuture, Clock, RetryPolicy, TokioClock, VirtualClock};
 pub use transport::{
     AttemptContext, ClientOptions, Request, RequestHook, Response, Transport, USER_AGENT,
-};
-pub use capabilities::{
-    Capabilities, DefaultLifetime, ExpiryAudit, GetSupport, ListFilters, Naming, Reported,
 };
 pub use types::{
     CreateToken, CreateTokenBuilder, CreatedToken, Details, Expiration, Expiry, ListLimits,
