@@ -37,6 +37,28 @@ pub trait PersonalAccessTokens: Send + Sync {
     /// Revokes (deletes) a token. [`Error::NotFound`] when it does not exist.
     async fn revoke(&self, id: &TokenId) -> Result<()>;
 
+    /// Every token (matching `query`) whose name is exactly `name` (see
+    /// [`Naming`](crate::Naming) for what a name is on each provider).
+    ///
+    /// [`Error::Unsupported`], before any request, where tokens have no names. The default
+    /// lists every token and keeps those named `name`; a provider whose names are owners'
+    /// names ([`Naming::Owner`](crate::Naming::Owner)) looks the owner up and lists only
+    /// its tokens.
+    async fn find_by_name(&self, name: &str, query: &ListQuery) -> Result<Vec<TokenInfo>> {
+        if !self.capabilities().names() {
+            return Err(Error::Unsupported {
+                provider: self.provider(),
+                operation: "find_by_name",
+                hint: Some("tokens of this provider have no names"),
+            });
+        }
+        let all = PersonalAccessTokensExt::list_all(self, query).await?;
+        Ok(all
+            .into_iter()
+            .filter(|t| t.name.as_deref() == Some(name))
+            .collect())
+    }
+
     /// Renames a token.
     async fn rename(&self, id: &TokenId, name: &str) -> Result<TokenInfo> {
         let _ = (id, name);
@@ -137,25 +159,6 @@ pub trait PersonalAccessTokensExt: PersonalAccessTokens {
                 }
             }
         }
-    }
-
-    /// Every token (matching `query`) whose name is exactly `name` (see
-    /// [`Naming`](crate::Naming) for what a name is on each provider).
-    ///
-    /// [`Error::Unsupported`], before any request, where tokens have no names.
-    async fn find_by_name(&self, name: &str, query: &ListQuery) -> Result<Vec<TokenInfo>> {
-        if !self.capabilities().names() {
-            return Err(Error::Unsupported {
-                provider: self.provider(),
-                operation: "find_by_name",
-                hint: Some("tokens of this provider have no names"),
-            });
-        }
-        let all = self.list_all(query).await?;
-        Ok(all
-            .into_iter()
-            .filter(|t| t.name.as_deref() == Some(name))
-            .collect())
     }
 
     /// Every token (matching `query`) that expires within `within` from now, including

@@ -31,7 +31,7 @@ pub struct ListFilters {
 
 /// What a token's name is. One meaning for portable code: the name given to
 /// [`CreateToken`] is the name [`TokenInfo::name`] shows and
-/// [`find_by_name`](crate::PersonalAccessTokensExt::find_by_name) finds.
+/// [`find_by_name`](crate::PersonalAccessTokens::find_by_name) finds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Naming {

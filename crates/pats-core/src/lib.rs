@@ -1,10 +1,13 @@
 //! Core of `pats`: one API for Personal Access Tokens across identity providers.
 //!
 //! This crate holds what every provider shares:
-//! - the [`PersonalAccessTokens`] trait (object-safe) and its helpers in
-//!   [`PersonalAccessTokensExt`] (`list_all`, `find_by_name`, `expiring_within`, `rotate`);
+//! - the [`PersonalAccessTokens`] trait (object-safe; `find_by_name` is a provided method a
+//!   provider may answer its own way) and its helpers in [`PersonalAccessTokensExt`]
+//!   (`list_all`, `expiring_within`, `audit_expiry`, `rotate`);
+//! - [`Capabilities`]: what a provider (as configured) supports and how it differs, with
+//!   [`Capabilities::check_create`], the refusals every client applies before sending;
 //! - the domain types ([`TokenId`], [`TokenInfo`], [`CreateToken`], [`Expiry`],
-//!   [`CreatedToken`], [`Capabilities`], ...);
+//!   [`CreatedToken`], ...);
 //! - one [`Error`] type whose kinds mean the same for every provider;
 //! - the HTTP [`Transport`] (base URL checks, timeouts, body cap, tracing), the
 //!   [`RetryPolicy`], and bearer-token [`credentials`].

@@ -535,7 +535,7 @@ impl ListQuery {
 }
 
 /// How many pages and tokens [`list_all`](crate::PersonalAccessTokensExt::list_all) (and
-/// [`find_by_name`](crate::PersonalAccessTokensExt::find_by_name),
+/// [`find_by_name`](crate::PersonalAccessTokens::find_by_name),
 /// [`expiring_within`](crate::PersonalAccessTokensExt::expiring_within)) collect at most.
 ///
 /// A server that keeps handing out new page positions would otherwise be followed forever.
