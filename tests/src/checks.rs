@@ -427,3 +427,8 @@ pub async fn raw_transport_faults<H: Harness>(h: &H) -> Vec<String> {
     }
     Vec::new()
 }
+
+pub use crate::portable::{
+    capabilities_match_behaviour, ci_token_lifecycle_30_days, expiry_audit_reports_every_token,
+    readme_rotate_by_name,
+};

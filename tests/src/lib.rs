@@ -13,6 +13,10 @@
 pub mod checks;
 pub mod harness;
 pub mod logs;
+pub mod portable;
+#[path = "../../crates/pats/examples/portable/programs.rs"]
+pub mod programs;
+pub mod readme;
 
 use async_trait::async_trait;
 use pats::{
@@ -60,6 +64,16 @@ pub trait Harness: Send + Sync + Sized + 'static {
     /// The owner to create tokens for, where the provider needs one.
     fn owner(&self) -> Option<String> {
         None
+    }
+    /// A client configured as a portable program would be: no provider-specific request
+    /// fields, no default owner (the portable programs name their tokens instead).
+    fn portable_client(&self) -> Box<dyn PersonalAccessTokens> {
+        self.client(fast_options())
+    }
+    /// Makes `name` usable as a token name, as the provider's administrator would (on
+    /// ZITADEL: a machine user of that username). Nothing to do where any name is usable.
+    fn provide_name(&self, name: &str) {
+        let _ = name;
     }
     /// Whether the simulator accepts the created token's secret as a credential.
     async fn secret_works(&self, created: &CreatedToken) -> bool;
@@ -114,6 +128,18 @@ macro_rules! conformance_suite {
                 broken_answers_are_typed_errors,
                 raw_transport_faults
             );
+            /// The "portable programs" group.
+            mod portable {
+                #[allow(unused_imports)]
+                use super::*;
+                $crate::conformance_tests!(
+                    $harness;
+                    readme_rotate_by_name,
+                    ci_token_lifecycle_30_days,
+                    expiry_audit_reports_every_token,
+                    capabilities_match_behaviour
+                );
+            }
         }
     };
 }

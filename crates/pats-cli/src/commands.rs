@@ -481,51 +481,42 @@ async fn rotate(
         }
         _ => Expiry::ProviderDefault,
     });
-    // Names are unique per owner on some providers and the new token exists before the
-    // old one is revoked: it gets a temporary name, renamed to the old one afterwards.
-    let rename_to = match (&name, &old.name) {
-        (None, Some(old_name)) if caps.names() && caps.rename => Some(old_name.clone()),
-        _ => None,
-    };
+    // The new token takes the old one's name (where names are unique per owner, `rotate`
+    // gives it a temporary name until the old one is revoked). Where a name is its owner's
+    // name (ZITADEL), the owner below says it already.
     let name = match (name, &old.name) {
-        (Some(name), _) => name,
-        (None, Some(old_name)) if rename_to.is_some() => format!("{old_name}-rotated"),
-        (None, Some(old_name)) => old_name.clone(),
-        (None, None) => format!("rotated-{}", old.id),
+        (Some(name), _) => Some(name),
+        (None, Some(old_name)) => Some(old_name.clone()),
+        (None, None) if caps.naming == pats::Naming::PerToken => {
+            Some(format!("rotated-{}", old.id))
+        }
+        (None, None) => None,
     };
     let scopes = if scopes.is_empty() && caps.scopes {
         old.scopes.clone()
     } else {
         scopes
     };
-    let mut builder = CreateToken::builder()
-        .name(name)
-        .scopes(scopes)
-        .expiry(expiry);
+    let mut builder = CreateToken::builder().scopes(scopes).expiry(expiry);
+    if let Some(name) = name {
+        builder = builder.name(name);
+    }
     if let (true, Some(owner)) = (caps.create_for_owner, &old.owner) {
         builder = builder.owner(owner.id.clone());
     }
     let request = builder.build()?;
     let files = SecretFiles::create(secret_file, ctx.provider())?;
-    let mut rotation = ctx
+    let rotation = ctx
         .client
         .rotate(&old.id, &request)
         .await
         .map_err(|e| ctx.create_error(e))?;
-    if let (Some(old_name), Ok(())) = (rename_to, &rotation.revoked) {
-        match ctx
-            .client
-            .rename(&rotation.created.info.id, &old_name)
-            .await
-        {
-            Ok(info) => rotation.created.info = info,
-            Err(e) => eprintln!(
-                "pats: note: the new token keeps the name `{}`: renaming it to `{old_name}` \
-                 failed: {}",
-                request.name().unwrap_or_default(),
-                one_line(&e.to_string())
-            ),
-        }
+    if let (Ok(()), Err(e), Some(name)) = (&rotation.revoked, &rotation.renamed, request.name()) {
+        eprintln!(
+            "pats: note: the new token keeps the name `{}`: renaming it to `{name}` failed: {}",
+            rotation.created.info.name.as_deref().unwrap_or_default(),
+            one_line(&e.to_string())
+        );
     }
     let revoke_error = rotation
         .revoked

@@ -72,8 +72,8 @@ pub trait PersonalAccessTokens: Send + Sync {
     }
 }
 
-/// The outcome of [`PersonalAccessTokensExt::rotate`]: the new token, always, and whether
-/// the old one was revoked.
+/// The outcome of [`PersonalAccessTokensExt::rotate`]: the new token, always, whether the
+/// old one was revoked, and whether the new one took its name.
 #[derive(Debug)]
 #[must_use = "the new token's secret is only shown once, and the old token may still be valid"]
 #[non_exhaustive]
@@ -82,6 +82,12 @@ pub struct Rotation {
     pub created: CreatedToken,
     /// The result of revoking the old token; on `Err` the old token may still be valid.
     pub revoked: Result<()>,
+    /// Where names are unique per owner ([`Capabilities::unique_names`]), the new token is
+    /// created under a temporary name and renamed to the requested one once the old token is
+    /// revoked: this is the result of that rename (`Ok` where none was needed). On `Err`
+    /// the new token works but is still called by its temporary name, shown in
+    /// `created.info.name`.
+    pub renamed: Result<()>,
 }
 
 /// Helpers built on [`PersonalAccessTokens`], for every provider (including trait objects).
@@ -185,14 +191,64 @@ pub trait PersonalAccessTokensExt: PersonalAccessTokens {
     /// If creating fails, nothing changed and the error is returned. If revoking fails,
     /// the new token is still returned, with the revoke error in [`Rotation::revoked`]:
     /// a rotation never loses a secret.
+    ///
+    /// Where names are unique per owner ([`Capabilities::unique_names`], SailPoint), the
+    /// old token still holds the name while the new one is created, so the new one is
+    /// created as `<name>-rotating-<n>` and renamed to `<name>` after the old one is
+    /// revoked ([`Rotation::renamed`]); this needs `rename`, and without it the request is
+    /// refused before anything is sent.
     async fn rotate(&self, old: &TokenId, request: &CreateToken) -> Result<Rotation> {
-        let created = self.create(request).await?;
+        let caps = self.capabilities();
+        let name = request.name().filter(|_| caps.unique_names);
+        if name.is_some() && !caps.rename {
+            return Err(Error::Unsupported {
+                provider: self.provider(),
+                operation: "rotate keeping a unique name",
+                hint: Some("names are unique and cannot be changed: rotate to another name"),
+            });
+        }
+        let mut created = match name {
+            Some(name) => {
+                let mut temporary = request.clone();
+                temporary.set_name(rotating_name(name));
+                self.create(&temporary).await?
+            }
+            None => self.create(request).await?,
+        };
         let revoked = self.revoke(old).await;
         if let Err(e) = &revoked {
             tracing::warn!(provider = self.provider(), old = %old, error = %e, "rotation: new token created, revoking the old one failed");
         }
-        Ok(Rotation { created, revoked })
+        let renamed = match (name, &revoked) {
+            (Some(name), Ok(())) => match self.rename(&created.info.id, name).await {
+                Ok(info) => {
+                    created.info = info;
+                    Ok(())
+                }
+                Err(e) => {
+                    tracing::warn!(provider = self.provider(), new = %created.info.id, error = %e, "rotation: the new token kept its temporary name");
+                    Err(e)
+                }
+            },
+            (Some(_), Err(_)) => Err(Error::invalid(
+                "name",
+                "the old token was not revoked and still holds the name; the new token kept                  its temporary name",
+            )),
+            (None, _) => Ok(()),
+        };
+        Ok(Rotation {
+            created,
+            revoked,
+            renamed,
+        })
     }
 }
 
 impl<T: PersonalAccessTokens + ?Sized> PersonalAccessTokensExt for T {}
+
+/// The name a rotated token has until the old one is revoked: unique enough that two
+/// rotations of the same name in one second do not collide.
+fn rotating_name(name: &str) -> String {
+    let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos();
+    format!("{name}-rotating-{:x}", (nanos / 1_000) & 0xff_ffff_ffff)
+}

@@ -111,6 +111,10 @@ pub struct Capabilities {
     pub naming: Naming,
     /// `create` refuses a request without a name.
     pub requires_name: bool,
+    /// Two tokens of one owner cannot have the same name (SailPoint): the provider refuses
+    /// to create one under a name in use. [`rotate`](crate::PersonalAccessTokensExt::rotate)
+    /// takes care of it.
+    pub unique_names: bool,
     /// `create` must be told whose token it is: a [`CreateToken::owner`], or, where names
     /// are owners' names ([`Naming::Owner`]), a name. False where tokens belong to the
     /// caller, or where the client has a default owner.

@@ -100,8 +100,3 @@ pub mod reexports {
     pub use time;
     pub use url;
 }
-
-/// The README's Rust examples, compiled as doc tests so they stay true.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-pub struct ReadmeDoctests;

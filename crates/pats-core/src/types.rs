@@ -332,6 +332,11 @@ impl CreateToken {
         self.name.as_deref()
     }
 
+    /// Replaces the name (for a request derived from a checked one).
+    pub(crate) fn set_name(&mut self, name: String) {
+        self.name = Some(name);
+    }
+
     /// The requested scopes (empty: the provider's default).
     pub fn scopes(&self) -> &[String] {
         &self.scopes

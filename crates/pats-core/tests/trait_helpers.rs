@@ -20,6 +20,21 @@ struct Memory {
     next: Mutex<u32>,
     fail_revoke: bool,
     broken_paging: bool,
+    /// Names are unique, as on SailPoint; rename is offered.
+    unique: bool,
+    fail_rename: bool,
+}
+
+impl Memory {
+    fn name_taken(&self, name: Option<&str>) -> bool {
+        self.unique
+            && self
+                .tokens
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|t| t.name.as_deref() == name)
+    }
 }
 
 #[async_trait]
@@ -32,10 +47,15 @@ impl PersonalAccessTokens for Memory {
         let mut c = Capabilities::default();
         c.naming = pats_core::Naming::PerToken;
         c.pagination = true;
+        c.unique_names = self.unique;
+        c.rename = self.unique;
         c
     }
 
     async fn create(&self, request: &CreateToken) -> pats_core::Result<CreatedToken> {
+        if self.name_taken(request.name()) {
+            return Err(Error::Api(ApiError::new(400, "name taken")));
+        }
         let n = {
             let mut next = self.next.lock().unwrap();
             *next += 1;
@@ -85,6 +105,19 @@ impl PersonalAccessTokens for Memory {
         }
         self.tokens.lock().unwrap().retain(|t| &t.id != id);
         Ok(())
+    }
+
+    async fn rename(&self, id: &TokenId, name: &str) -> pats_core::Result<TokenInfo> {
+        if !self.unique {
+            return Err(Error::unsupported("memory", "rename"));
+        }
+        if self.fail_rename || self.name_taken(Some(name)) {
+            return Err(Error::Api(ApiError::new(400, "rename refused")));
+        }
+        let mut tokens = self.tokens.lock().unwrap();
+        let token = tokens.iter_mut().find(|t| &t.id == id).unwrap();
+        token.name = Some(name.to_owned());
+        Ok(token.clone())
     }
 }
 
@@ -398,4 +431,113 @@ async fn rotate_creates_first_and_never_loses_the_new_secret() {
         "the old token is still there"
     );
     assert!(!format!("{rotation:?}").contains("secret-2"));
+}
+
+#[tokio::test]
+async fn rotate_under_unique_names_takes_the_name_last() {
+    let pats = Memory {
+        unique: true,
+        ..Memory::default()
+    };
+    let old = pats.create(&request("ci", 1)).await.unwrap().info.id;
+    // Creating under the taken name is what the provider refuses.
+    assert!(pats.create(&request("ci", 30)).await.is_err());
+    let rotation = pats.rotate(&old, &request("ci", 30)).await.unwrap();
+    rotation.revoked.unwrap();
+    rotation.renamed.unwrap();
+    assert_eq!(rotation.created.info.name.as_deref(), Some("ci"));
+    assert!(pats.get(&old).await.is_err());
+    let all = pats.list_all(&ListQuery::new()).await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].name.as_deref(), Some("ci"));
+    assert_eq!(all[0].id, rotation.created.info.id);
+
+    // The old token is not revoked: the new one keeps its temporary name, and says why.
+    let failing = Memory {
+        unique: true,
+        fail_revoke: true,
+        ..Memory::default()
+    };
+    let old = failing.create(&request("ci", 1)).await.unwrap().info.id;
+    let rotation = failing.rotate(&old, &request("ci", 30)).await.unwrap();
+    assert!(rotation.revoked.is_err());
+    let temporary = rotation.created.info.name.clone().unwrap();
+    assert!(temporary.starts_with("ci-rotating-"), "{temporary}");
+    assert!(
+        matches!(rotation.renamed, Err(Error::InvalidInput { ref field, .. }) if field == "name")
+    );
+    assert_eq!(
+        failing.get(&rotation.created.info.id).await.unwrap().name,
+        Some(temporary)
+    );
+
+    // The rename fails: the token works under its temporary name, and the error is kept.
+    let stuck = Memory {
+        unique: true,
+        fail_rename: true,
+        ..Memory::default()
+    };
+    let old = stuck.create(&request("ci", 1)).await.unwrap().info.id;
+    let rotation = stuck.rotate(&old, &request("ci", 30)).await.unwrap();
+    rotation.revoked.unwrap();
+    assert!(matches!(rotation.renamed, Err(Error::Api(ref e)) if e.status == 400));
+    assert!(
+        rotation
+            .created
+            .info
+            .name
+            .unwrap()
+            .starts_with("ci-rotating-")
+    );
+
+    // A request without a name needs no dance.
+    let pats = Memory {
+        unique: true,
+        ..Memory::default()
+    };
+    let old = pats.create(&request("ci", 1)).await.unwrap().info.id;
+    let unnamed = CreateToken::builder().build().unwrap();
+    let rotation = pats.rotate(&old, &unnamed).await.unwrap();
+    rotation.renamed.unwrap();
+    assert_eq!(rotation.created.info.name, None);
+}
+
+#[tokio::test]
+async fn rotate_refuses_unique_names_it_cannot_hand_over() {
+    struct NoRename(Memory);
+    #[async_trait]
+    impl PersonalAccessTokens for NoRename {
+        fn provider(&self) -> &'static str {
+            "norename"
+        }
+        fn capabilities(&self) -> Capabilities {
+            let mut c = self.0.capabilities();
+            c.rename = false;
+            c
+        }
+        async fn create(&self, r: &CreateToken) -> pats_core::Result<CreatedToken> {
+            self.0.create(r).await
+        }
+        async fn list(&self, q: &ListQuery) -> pats_core::Result<TokenPage> {
+            self.0.list(q).await
+        }
+        async fn get(&self, id: &TokenId) -> pats_core::Result<TokenInfo> {
+            self.0.get(id).await
+        }
+        async fn revoke(&self, id: &TokenId) -> pats_core::Result<()> {
+            self.0.revoke(id).await
+        }
+    }
+    let pats = NoRename(Memory {
+        unique: true,
+        ..Memory::default()
+    });
+    let old = pats.create(&request("ci", 1)).await.unwrap().info.id;
+    let err = pats.rotate(&old, &request("ci", 30)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    assert_eq!(
+        pats.list_all(&ListQuery::new()).await.unwrap().len(),
+        1,
+        "nothing created"
+    );
 }

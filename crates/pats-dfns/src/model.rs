@@ -212,7 +212,10 @@ mod tests {
             format!("{}.x", jwt(r#"{"exp":1}"#)),
             "a.!!!.c".to_owned(),
             format!("a.{}.c", URL_SAFE_NO_PAD.encode("not json")),
-            jwt(&format!(r#"{{"exp":1,"pad":"{}"}}"#, "x".repeat(MAX_JWT_LEN))),
+            jwt(&format!(
+                r#"{{"exp":1,"pad":"{}"}}"#,
+                "x".repeat(MAX_JWT_LEN)
+            )),
         ] {
             assert_eq!(jwt_expiry(&token), None, "{token:.60}");
         }

@@ -5,11 +5,11 @@ use crate::client::DfnsClient;
 use crate::error::PROVIDER;
 use crate::model::{NewPat, PatUpdate};
 use async_trait::async_trait;
-use pats_core::{DefaultLifetime, Naming, Reported};
 use pats_core::{
     Capabilities, CreateToken, CreatedToken, Error, Expiration, Expiry, GetSupport, ListQuery,
     Owner, PersonalAccessTokens, ProviderDetails, Result, TokenId, TokenInfo, TokenPage,
 };
+use pats_core::{DefaultLifetime, Naming, Reported};
 use std::time::Duration;
 use time::OffsetDateTime;
 

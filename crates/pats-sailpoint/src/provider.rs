@@ -4,11 +4,11 @@ use crate::GetPersonalAccessTokenResponse;
 use crate::client::{NewToken, PROVIDER, SailPointClient, TokenExpiration};
 use crate::filter::{ListTokens, TokenFilter};
 use crate::patch::TokenPatch;
-use pats_core::{DefaultLifetime, Naming, Reported};
 use pats_core::{
     Capabilities, CreateToken, CreatedToken, Error, Expiration, Expiry, GetSupport, ListFilters,
     ListQuery, Owner, PersonalAccessTokens, ProviderDetails, Result, TokenId, TokenInfo, TokenPage,
 };
+use pats_core::{DefaultLifetime, Naming, Reported};
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -104,6 +104,8 @@ impl PersonalAccessTokens for SailPointClient {
         c.scopes = true;
         c.naming = Naming::PerToken;
         c.requires_name = true;
+        // "Cannot be the same as another PAT owned by the user" (the description's `name`).
+        c.unique_names = true;
         c.create_for_owner = false;
         c.requires_owner = false;
         c.never_expires = version.supports_never_expires();

@@ -104,14 +104,8 @@ async fn trait_create_rules() {
             .await,
         "expiry",
     );
-    assert_invalid(
-        v3.create(&req(Expiry::At(days(-2)))).await,
-        "expiry",
-    );
-    assert_invalid(
-        v2025.create(&req(Expiry::ProviderDefault)).await,
-        "expiry",
-    );
+    assert_invalid(v3.create(&req(Expiry::At(days(-2)))).await, "expiry");
+    assert_invalid(v2025.create(&req(Expiry::ProviderDefault)).await, "expiry");
     let for_other = CreateToken::builder()
         .name("n")
         .owner("someone-else")

@@ -9,12 +9,12 @@ use crate::generated::{
     UserV2PersonalAccessTokenFieldName as V2PatFieldName,
 };
 use pats_core::reexports::async_trait;
-use pats_core::{DefaultLifetime, Naming, Reported};
 use pats_core::{
     ApiError, Capabilities, CreateToken, CreatedToken, Error, Expiration, Expiry, GetSupport,
     ListFilters, ListQuery, Owner, PageToken, PersonalAccessTokens, ProviderDetails, Result,
     TokenId, TokenInfo, TokenPage,
 };
+use pats_core::{DefaultLifetime, Naming, Reported};
 use time::OffsetDateTime;
 
 /// Why `Expiry::ProviderDefault` is refused, and what to give instead.

