@@ -181,7 +181,9 @@ fn refused_field(err: &Error) -> String {
 /// does: what it says is refused is refused before anything is sent, what it says works
 /// works, and what it says is reported is reported.
 pub async fn capabilities_match_behaviour<H: Harness>(h: &H) -> Vec<String> {
-    h.provide_name("caps");
+    for name in ["caps", "caps-default", "caps-fitted"] {
+        h.provide_name(name);
+    }
     let pats = h.portable_client();
     let caps = pats.capabilities();
     assert_eq!(caps.provider, pats.provider());
@@ -271,7 +273,7 @@ pub async fn capabilities_match_behaviour<H: Harness>(h: &H) -> Vec<String> {
     }
 
     // Lifetimes.
-    let default = named("caps", Expiry::ProviderDefault);
+    let default = named("caps-default", Expiry::ProviderDefault);
     match caps.default_lifetime {
         DefaultLifetime::Refused => {
             assert_eq!(h.default_expiry(), DefaultExpiry::Refused);
@@ -299,7 +301,7 @@ pub async fn capabilities_match_behaviour<H: Harness>(h: &H) -> Vec<String> {
         assert!(err.to_string().contains("at most"), "{err}");
         let fitted = caps.fit_lifetime(max + DAY);
         seen.extend(secret_of(
-            &accepted(named("caps", Expiry::In(fitted))).await,
+            &accepted(named("caps-fitted", Expiry::In(fitted))).await,
         ));
     }
     if !caps.never_expires {

@@ -18,7 +18,7 @@ macro_rules! outln {
 
 pub(crate) use {out, outln};
 
-use pats::{Capabilities, Expiration, GetSupport, TokenInfo};
+use pats::{Capabilities, DefaultLifetime, Expiration, GetSupport, Naming, Reported, TokenInfo};
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -105,6 +105,21 @@ pub struct ProviderJson {
     pub scopes: bool,
     /// Tokens have names.
     pub names: bool,
+    /// What a name is: `per_token`, `owner` (the owner's name: ZITADEL's machine user) or
+    /// `none`.
+    pub naming: &'static str,
+    /// Names are unique per owner.
+    pub unique_names: bool,
+    /// `create` needs `--name`.
+    pub requires_name: bool,
+    /// `create` needs `--owner` (or a name that names one, or a configured default).
+    pub requires_owner: bool,
+    /// What a create without an expiry gets: `finite` or `refused`.
+    pub default_lifetime: &'static str,
+    /// The provider's default lifetime in seconds, where documented.
+    pub default_lifetime_seconds: Option<u64>,
+    /// Whether tokens say when they expire: `always`, `when_created` or `no`.
+    pub expiry_reported: &'static str,
     /// `create --never-expires` is offered.
     pub never_expires: bool,
     /// `create --owner` is offered.
@@ -123,7 +138,15 @@ pub struct ProviderJson {
 
 /// Whether the provider reports when a token was last used.
 pub fn tracks_last_use(c: &Capabilities) -> bool {
-    c.list_filters.last_used_before || c.list_filters.never_used
+    c.last_use.when_listed()
+}
+
+fn reported(r: Reported) -> &'static str {
+    match r {
+        Reported::Always => "always",
+        Reported::WhenCreated => "when_created",
+        _ => "no",
+    }
 }
 
 impl ProviderJson {
@@ -140,6 +163,23 @@ impl ProviderJson {
             set_active: c.set_active,
             scopes: c.scopes,
             names: c.names(),
+            naming: match c.naming {
+                Naming::PerToken => "per_token",
+                Naming::Owner => "owner",
+                _ => "none",
+            },
+            unique_names: c.unique_names,
+            requires_name: c.requires_name,
+            requires_owner: c.requires_owner,
+            default_lifetime: match c.default_lifetime {
+                DefaultLifetime::Refused => "refused",
+                _ => "finite",
+            },
+            default_lifetime_seconds: match c.default_lifetime {
+                DefaultLifetime::Finite(d) => d.map(|d| d.as_secs()),
+                _ => None,
+            },
+            expiry_reported: reported(c.expiry),
             never_expires: c.never_expires,
             create_for_owner: c.create_for_owner,
             owner_filter: c.list_filters.owner,
