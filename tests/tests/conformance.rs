@@ -6,3 +6,44 @@ use pats_conformance::harness::{DfnsHarness, SailPointHarness, ZitadelHarness};
 conformance_suite!(dfns, DfnsHarness);
 conformance_suite!(zitadel, ZitadelHarness);
 conformance_suite!(sailpoint, SailPointHarness);
+
+/// The audit program over all three providers at once: every provider's token expiring
+/// within 14 days is found, and the ones a provider cannot judge are reported as such.
+#[tokio::test]
+async fn portable_expiry_audit_across_providers() {
+    use pats_conformance::Harness;
+    use pats_conformance::programs::{Finding, expiry_audit};
+    use std::time::Duration;
+    let day = Duration::from_secs(86_400);
+    let dfns = DfnsHarness::start().await;
+    let zitadel = ZitadelHarness::start().await;
+    let sailpoint = SailPointHarness::start().await;
+    let clients = [
+        dfns.portable_client(),
+        zitadel.portable_client(),
+        sailpoint.portable_client(),
+    ];
+    zitadel.provide_name("audit-soon");
+    let mut soon = Vec::new();
+    for pats in &clients {
+        let request = pats::CreateToken::builder()
+            .name("audit-soon")
+            .expiry(pats::Expiry::In(5 * day))
+            .build()
+            .unwrap();
+        soon.push(pats.create(&request).await.unwrap().info.id);
+    }
+    let all: Vec<&dyn pats::PersonalAccessTokens> = clients.iter().map(|c| c.as_ref()).collect();
+    let lines = expiry_audit(&all, 14 * day).await.unwrap();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    for (pats, id) in clients.iter().zip(&soon) {
+        let line = lines.iter().find(|l| &l.id == id).expect("reported");
+        assert_eq!(line.provider, pats.provider());
+        assert_eq!(line.name.as_deref(), Some("audit-soon"));
+        if pats.capabilities().reports_expiry() {
+            assert!(matches!(line.finding, Finding::Expiring(_)), "{line:?}");
+        } else {
+            assert_eq!(line.finding, Finding::CannotJudge, "{line:?}");
+        }
+    }
+}
