@@ -8,7 +8,9 @@
 //! create → list → get → rename → deactivate/activate → rotate → revoke on each, through
 //! `&dyn PersonalAccessTokens`, printing one table. With `PATS_PROVIDER` and that
 //! provider's variables set (see `pats::config`) it talks to the real provider instead:
-//! read-only (list, get) unless `--write` is given. Secrets are never printed.
+//! read-only (list, get) unless `--write` is given (on ZITADEL, where a token's name is its
+//! machine user's username, machine users `quickstart` and `quickstart-rotated` must
+//! exist). Secrets are never printed.
 
 use pats::{
     CreateToken, Expiry, ListQuery, PersonalAccessTokens, PersonalAccessTokensExt, TokenId,
@@ -75,22 +77,21 @@ impl Table {
     }
 }
 
+/// The token names the lifecycle uses (on ZITADEL, machine users of these usernames).
+const NAMES: [&str; 2] = ["quickstart", "quickstart-rotated"];
+
 fn request(pats: &dyn PersonalAccessTokens, name: &str) -> pats::Result<CreateToken> {
-    let mut b = CreateToken::builder()
+    let lifetime = pats.capabilities().fit_lifetime(Duration::from_secs(30 * 24 * 3600));
+    CreateToken::builder()
         .name(name)
-        .expiry(Expiry::In(Duration::from_secs(30 * 24 * 3600)));
-    if pats.provider() == "zitadel" {
-        // ZITADEL tokens belong to a machine user; the simulation's is the default owner,
-        // so naming it is optional. (A ZITADEL token has no name: it is ignored.)
-        b = b.owner(pats::simulate::ZITADEL_MACHINE_USER);
-    }
-    b.build()
+        .expiry(Expiry::In(lifetime))
+        .build()
 }
 
 async fn lifecycle(pats: &dyn PersonalAccessTokens, table: &mut Table) {
     let p = pats.provider();
     let caps = pats.capabilities();
-    let Ok(req) = request(pats, "quickstart") else {
+    let Ok(req) = request(pats, NAMES[0]) else {
         return;
     };
     let Some(created) = table
@@ -137,7 +138,7 @@ async fn lifecycle(pats: &dyn PersonalAccessTokens, table: &mut Table) {
             })
             .await;
     }
-    let Ok(next) = request(pats, "quickstart-rotated") else {
+    let Ok(next) = request(pats, NAMES[1]) else {
         return;
     };
     let rotated = table
@@ -207,6 +208,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         println!("No PATS_PROVIDER set: running against the embedded simulators on 127.0.0.1.\n");
         for sim in pats::simulate::start_all(pats::ClientOptions::default()).await? {
+            for name in NAMES {
+                sim.provide_name(name);
+            }
             lifecycle(sim.client(), &mut table).await;
         }
     }
