@@ -181,7 +181,7 @@ fn refused_field(err: &Error) -> String {
 /// does: what it says is refused is refused before anything is sent, what it says works
 /// works, and what it says is reported is reported.
 pub async fn capabilities_match_behaviour<H: Harness>(h: &H) -> Vec<String> {
-    for name in ["caps", "caps-default", "caps-fitted"] {
+    for name in ["caps", "caps-default", "caps-fitted", "caps-90"] {
         h.provide_name(name);
     }
     let pats = h.portable_client();
@@ -303,6 +303,17 @@ pub async fn capabilities_match_behaviour<H: Harness>(h: &H) -> Vec<String> {
         seen.extend(secret_of(
             &accepted(named("caps-fitted", Expiry::In(fitted))).await,
         ));
+    }
+    // The portable lifetime: 90 days works wherever the maximum allows it.
+    let ninety = named("caps-90", days(90));
+    if caps.max_lifetime.is_some_and(|max| max < 90 * DAY) {
+        assert_eq!(refused_field(&refused(ninety).await), "expiry");
+    } else {
+        let created = accepted(ninety).await;
+        seen.extend(secret_of(&created));
+        if h.default_expiry() != DefaultExpiry::NotReported {
+            assert_expires_in(h.stored_expiry(&created.info.id).await, 90 * DAY, "90 days");
+        }
     }
     if !caps.never_expires {
         let never = named("caps", Expiry::Never(NeverExpires::I_UNDERSTAND_THE_RISK));

@@ -81,7 +81,9 @@ impl Table {
 const NAMES: [&str; 2] = ["quickstart", "quickstart-rotated"];
 
 fn request(pats: &dyn PersonalAccessTokens, name: &str) -> pats::Result<CreateToken> {
-    let lifetime = pats.capabilities().fit_lifetime(Duration::from_secs(30 * 24 * 3600));
+    let lifetime = pats
+        .capabilities()
+        .fit_lifetime(Duration::from_secs(30 * 24 * 3600));
     CreateToken::builder()
         .name(name)
         .expiry(Expiry::In(lifetime))

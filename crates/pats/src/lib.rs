@@ -38,8 +38,29 @@
 //!
 //! Switching to ZITADEL or Dfns changes only the feature and the configuration
 //! (`PATS_PROVIDER=zitadel` and its variables, see [`config`]); the code stays the same.
-//! What a provider cannot do is reported by [`PersonalAccessTokens::capabilities`] and
-//! returned as [`Error::Unsupported`].
+//!
+//! # Portable code
+//!
+//! Where providers differ, [`PersonalAccessTokens::capabilities`] says so before anything
+//! is sent, and [`Capabilities::check_create`] refuses exactly what `create` would:
+//!
+//! - **Names** mean one thing everywhere: the name given to `create` is the name a token
+//!   shows and [`find_by_name`](PersonalAccessTokens::find_by_name) finds. On Dfns and
+//!   SailPoint each token keeps its own ([`Naming::PerToken`]; unique per owner on
+//!   SailPoint, which [`rotate`](PersonalAccessTokensExt::rotate) handles); on ZITADEL a
+//!   token's name is its machine user's username ([`Naming::Owner`]: one machine user per
+//!   purpose), so creating `ci-deploy` makes a token for the machine user `ci-deploy`.
+//! - **Lifetimes**: `Expiry::In(..)` works everywhere up to [`Capabilities::max_lifetime`]
+//!   ([`Capabilities::fit_lifetime`] shortens to it); `Expiry::ProviderDefault` is refused
+//!   where the provider's default is a token that never expires
+//!   ([`DefaultLifetime::Refused`]).
+//! - **Expiry and last use** are reported per [`Reported`]: Dfns says when a token expires
+//!   only when creating it, so an audit lists its tokens as not judgeable
+//!   ([`PersonalAccessTokensExt::audit_expiry`]) rather than leaving them out.
+//!
+//! `cargo run -p pats --features simulate --example portable` runs three such programs
+//! unchanged on every provider; an operation a provider does not offer returns
+//! [`Error::Unsupported`].
 //!
 //! When you need a provider's own surface, its typed client is re-exported:
 //! [`dfns`] (feature `dfns`), [`zitadel`] (feature `zitadel`), [`sailpoint`] (feature
