@@ -68,8 +68,11 @@ fn reported(r: Reported) -> String {
     .to_owned()
 }
 
+/// A row: its label and how a cell is written from a column's capabilities.
+type Row = (&'static str, fn(&Capabilities) -> String);
+
 /// One row per field a portable program decides on.
-fn rows() -> Vec<(&'static str, fn(&Capabilities) -> String)> {
+fn rows() -> Vec<Row> {
     vec![
         ("a token's name (`naming`)", |c| {
             match (c.naming, c.unique_names) {

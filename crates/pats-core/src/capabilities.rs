@@ -354,12 +354,13 @@ mod tests {
     const DAY: Duration = Duration::from_secs(86_400);
 
     fn caps() -> Capabilities {
-        let mut c = Capabilities::default();
-        c.provider = "acme";
-        c.scopes = true;
-        c.naming = Naming::PerToken;
-        c.never_expires = true;
-        c
+        Capabilities {
+            provider: "acme",
+            scopes: true,
+            naming: Naming::PerToken,
+            never_expires: true,
+            ..Capabilities::default()
+        }
     }
 
     fn request(

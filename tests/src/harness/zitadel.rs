@@ -16,15 +16,13 @@ pub struct ZitadelHarness {
     sim: ZitadelSim,
 }
 
+/// The suite's configuration: the organization, and [`BOT`] as the default user.
 fn config(base_url: &str, pat: &str) -> Config {
-    serde_json::from_value(serde_json::json!({
-        "provider": "zitadel",
-        "base_url": base_url,
-        "pat": pat,
-        "organization_id": ZitadelSim::DEFAULT_ORG,
-        "user_id": BOT,
-    }))
-    .unwrap()
+    let mut config = portable_config(base_url, pat);
+    if let Config::Zitadel(z) = &mut config {
+        *z = z.clone().with_user_id(BOT);
+    }
+    config
 }
 
 /// The configuration of a portable program: the organization, and no default user (a
