@@ -411,6 +411,8 @@ mod tests {
         );
         c.scopes = false;
         assert_eq!(unsupported(&refused(&c, &two)), "token scopes");
+        // The same judgement as of the current time.
+        assert_eq!(c.check_create(&two).unwrap_err().kind(), crate::ErrorKind::Unsupported);
         c.check_create_at(&request(|b| b), NOW).unwrap();
     }
 
@@ -530,6 +532,9 @@ mod tests {
         assert_eq!(days(DAY - Duration::from_secs(1)), "86399s");
         assert!(Reported::Always.when_listed());
         assert!(!Reported::WhenCreated.when_listed() && !Reported::No.when_listed());
+        assert!(!c.reports_expiry());
+        c.expiry = Reported::WhenCreated;
+        assert!(!c.reports_expiry());
         c.expiry = Reported::Always;
         assert!(c.reports_expiry());
     }
