@@ -8,6 +8,7 @@ use pats_conformance::harness::{DfnsHarness, SailPointHarness, ZitadelHarness};
 conformance_suite!(dfns, DfnsHarness);
 conformance_suite!(zitadel, ZitadelHarness);
 conformance_suite!(sailpoint, SailPointHarness);
+conformance_suite!(sailpoint_v2025, SailPointHarness<true>);
 
 /// The audit program over all three providers at once: every provider's token expiring
 /// within 14 days is found, and the ones a provider cannot judge are reported as such.
@@ -19,7 +20,7 @@ async fn portable_expiry_audit_across_providers() {
     let day = Duration::from_secs(86_400);
     let dfns = DfnsHarness::start().await;
     let zitadel = ZitadelHarness::start().await;
-    let sailpoint = SailPointHarness::start().await;
+    let sailpoint = <SailPointHarness>::start().await;
     let clients = [
         dfns.portable_client(),
         zitadel.portable_client(),

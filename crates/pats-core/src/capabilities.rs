@@ -412,7 +412,10 @@ mod tests {
         c.scopes = false;
         assert_eq!(unsupported(&refused(&c, &two)), "token scopes");
         // The same judgement as of the current time.
-        assert_eq!(c.check_create(&two).unwrap_err().kind(), crate::ErrorKind::Unsupported);
+        assert_eq!(
+            c.check_create(&two).unwrap_err().kind(),
+            crate::ErrorKind::Unsupported
+        );
         c.check_create_at(&request(|b| b), NOW).unwrap();
     }
 

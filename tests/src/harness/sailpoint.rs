@@ -1,4 +1,5 @@
-//! SailPoint (API v3) on [`SailPointSim`].
+//! SailPoint on [`SailPointSim`]: API v3 (`SailPointHarness`), or v2025
+//! (`SailPointHarness<true>`: no default lifetime, never-expiring tokens offered).
 
 use crate::{DefaultExpiry, Harness};
 use async_trait::async_trait;
@@ -9,24 +10,33 @@ use pats_testkit::sailpoint::SailPointSim;
 use pats_testkit::{Fault, FaultRule, Faults};
 use std::time::Duration;
 
-/// SailPoint v3 on its simulator, connected through `pats::connect_with`.
-pub struct SailPointHarness {
+/// SailPoint v3 (or, with `V2025`, v2025) on its simulator, connected through
+/// `pats::connect_with`.
+pub struct SailPointHarness<const V2025: bool = false> {
     sim: SailPointSim,
 }
 
-fn config(base_url: &str, secret: &str) -> Config {
-    let json = serde_json::json!({
-        "provider": "sailpoint",
-        "base_url": base_url,
-        "client_id": SailPointSim::CLIENT_ID,
-        "client_secret": secret,
-        "api_version": "v3",
-    });
-    serde_json::from_value(json).unwrap()
+impl<const V2025: bool> SailPointHarness<V2025> {
+    const VERSION: ApiVersion = if V2025 {
+        ApiVersion::V2025
+    } else {
+        ApiVersion::V3
+    };
+
+    fn config(base_url: &str, secret: &str) -> Config {
+        let json = serde_json::json!({
+            "provider": "sailpoint",
+            "base_url": base_url,
+            "client_id": SailPointSim::CLIENT_ID,
+            "client_secret": secret,
+            "api_version": if V2025 { "v2025" } else { "v3" },
+        });
+        serde_json::from_value(json).unwrap()
+    }
 }
 
 #[async_trait]
-impl Harness for SailPointHarness {
+impl<const V2025: bool> Harness for SailPointHarness<V2025> {
     async fn start() -> Self {
         Self {
             sim: SailPointSim::start().await,
@@ -35,7 +45,7 @@ impl Harness for SailPointHarness {
 
     fn client(&self, options: ClientOptions) -> Box<dyn PersonalAccessTokens> {
         pats::connect_with(
-            &config(&self.sim.uri(), SailPointSim::CLIENT_SECRET),
+            &Self::config(&self.sim.uri(), SailPointSim::CLIENT_SECRET),
             options,
         )
         .unwrap()
@@ -49,7 +59,7 @@ impl Harness for SailPointHarness {
                 .bearer_token(SecretString::from(
                     self.sim.issue_access_token(SailPointSim::IDENTITY_ID),
                 ))
-                .api_version(ApiVersion::V3)
+                .api_version(Self::VERSION)
                 .options(options)
                 .build()
                 .unwrap(),
@@ -57,7 +67,7 @@ impl Harness for SailPointHarness {
     }
 
     fn client_with_bad_credentials(&self) -> Box<dyn PersonalAccessTokens> {
-        pats::connect(&config(&self.sim.uri(), "wrong-secret-0123456789")).unwrap()
+        pats::connect(&Self::config(&self.sim.uri(), "wrong-secret-0123456789")).unwrap()
     }
 
     fn faults(&self) -> &Faults {
@@ -101,6 +111,10 @@ impl Harness for SailPointHarness {
     }
 
     fn default_expiry(&self) -> DefaultExpiry {
+        if V2025 {
+            // The default would be a token that never expires.
+            return DefaultExpiry::Refused;
+        }
         // v3: six calendar months; `stored_expiry` is compared within seconds, so compute
         // it the way the provider does.
         let now = pats::reexports::time::OffsetDateTime::now_utc();
