@@ -1330,7 +1330,8 @@ pub struct UserV2RemovePersonalAccessTokenResponse {
 }
 
 /// The `UserV2SearchQuery` schema.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct UserV2SearchQuery {
     /// The `displayNameQuery` field.

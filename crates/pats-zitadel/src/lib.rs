@@ -12,7 +12,9 @@
 //!   ([`ZitadelAuth::client_credentials`]) it logs in there with the client-credentials grant
 //!   (RFC 6749 §4.4, HTTP Basic or form). The access token is cached and refreshed before it
 //!   expires, with one exchange however many calls run at once.
-//! - ZITADEL tokens have no names and no scopes: see the trait implementation's docs.
+//! - A token's name is the username of its machine user (one machine user per purpose);
+//!   reading names costs one v2 `ListUsers` call per page, creating by name one lookup.
+//!   Tokens have no scopes. See the trait implementation's docs.
 //! - Errors of both formats (REST numeric `code`, Connect string `code`) map to the core
 //!   kinds by their gRPC code; the error id of `details[]` is kept in `ApiError::code`.
 //!
@@ -102,8 +104,10 @@ pub use generated::{
     ManagementV1RemovePersonalAccessTokenResponse as V1RemovePatResponse,
     UserV1PersonalAccessToken as V1Pat,
     UserV2ListPersonalAccessTokensResponse as V2ListPatsResponse,
-    UserV2PersonalAccessToken as V2Pat, UserV2PersonalAccessTokenFieldName as V2PatFieldName,
-    UserV2RemovePersonalAccessTokenResponse as V2RemovePatResponse, V1ListDetails as ListDetails,
-    V1ObjectDetails as ObjectDetails,
+    UserV2ListUsersRequest as V2ListUsersRequest, UserV2ListUsersResponse as V2ListUsersResponse,
+    UserV2MachineUser as V2MachineUser, UserV2PersonalAccessToken as V2Pat,
+    UserV2PersonalAccessTokenFieldName as V2PatFieldName,
+    UserV2RemovePersonalAccessTokenResponse as V2RemovePatResponse, UserV2User as V2User,
+    V1ListDetails as ListDetails, V1ObjectDetails as ObjectDetails,
 };
 pub use pats::expiration_of;
