@@ -941,8 +941,13 @@ fn v2_remove(state: &mut State, org: &str, body: &Map<String, Value>) -> Outcome
             "Errors.User.PAT.IDMissing",
         ));
     }
-    remove_pat(state, org, &user, &token)?;
-    Ok(json!({ "deletionDate": ts(now()) }))
+    // "The personal access token was either successfully removed or it was not found in
+    // the first place" (user_service.proto): a token that is not there is OK too.
+    match remove_pat(state, org, &user, &token) {
+        Ok(_) => Ok(json!({ "deletionDate": ts(now()) })),
+        Err(fail) if fail.1 == PAT_NOT_FOUND.1 => Ok(json!({})),
+        Err(fail) => Err(fail),
+    }
 }
 
 fn compare(method: &str, value: OffsetDateTime, at: OffsetDateTime) -> Result<bool, Fail> {

@@ -48,21 +48,23 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> pats_core::Result<()> {
 //! let sim = ZitadelSim::start().await;
-//! sim.add_machine_user(ZitadelSim::DEFAULT_ORG, "deploy-bot");
+//! // One machine user per purpose: its username is the name of its tokens.
+//! sim.add_named_machine_user(ZitadelSim::DEFAULT_ORG, "300000000000000001", "ci-deploy");
 //!
 //! let client = ZitadelClient::builder().base_url(sim.uri())
 //!     .auth(ZitadelAuth::pat(sim.admin_pat().into()))
-//!     .default_user("deploy-bot")
 //!     .build()?;
 //! let created = client
 //!     .create(
 //!         &CreateToken::builder()
+//!             .name("ci-deploy")
 //!             .expiry(Expiry::In(Duration::from_secs(30 * 24 * 3600)))
 //!             .build()?,
 //!     )
 //!     .await?;
-//! let all = client.list_all(&ListQuery::new()).await?;
-//! assert_eq!(all.len(), 1);
+//! assert_eq!(created.info.name.as_deref(), Some("ci-deploy"));
+//! let found = client.find_by_name("ci-deploy", &ListQuery::new()).await?;
+//! assert_eq!(found.len(), 1);
 //! client.revoke(&created.info.id).await?;
 //! # Ok(())
 //! # }

@@ -219,7 +219,9 @@ impl ZitadelClient {
                     .asc(true)
                     .sort_by(V2PatFieldName::PersonalAccessTokenFieldNameCreatedDate);
                 request.limit = query.page_size;
-                if let Some(owner) = query.owner.as_deref().or(self.default_user()) {
+                // Without an owner: every token of the organization, `default_user` or not
+                // (tokens of every machine user are reachable by name).
+                if let Some(owner) = query.owner.as_deref() {
                     check_id("owner", owner)?;
                     request = request.filter(PatFilter::UserId(owner.to_owned()));
                 }
@@ -346,10 +348,12 @@ fn next_page(offset: u64, returned: usize, total: u64) -> Option<PageToken> {
 ///   as `9999-12-31T23:59:59Z`, read back as [`Expiration::Never`]). A time in the past is
 ///   refused before sending.
 /// - `get` uses v1 `GET` (needs `default_user`) or a v2 `tokenIdFilter` listing.
-/// - `revoke` on v2 needs the token's user: the client's `default_user`, or, without one, a
-///   `tokenIdFilter` listing first (one extra call). On v1 it needs `default_user`.
-/// - On v2, listing without an owner (and without `default_user`) lists every PAT of the
-///   organization; on v1 an owner is required.
+/// - `revoke` on v2 looks the token up first (a `tokenIdFilter` listing) and removes it for
+///   its own machine user; an unknown token is [`Error::NotFound`]. On v1 it needs
+///   `default_user` and reaches only that user's tokens (v1 `get` and `list` likewise).
+/// - On v2, listing without an owner lists every PAT of the organization (`default_user`
+///   does not narrow it: it is the owner of tokens created without a name or owner); on v1
+///   an owner is required (`default_user` when none is given).
 /// - Listing pages by offset; the page token is the next offset. `page_size` is at most
 ///   1000 (ZITADEL's maximum; its default is 100). Results are oldest first.
 #[async_trait]
@@ -474,17 +478,12 @@ impl PersonalAccessTokens for ZitadelClient {
     async fn revoke(&self, id: &TokenId) -> Result<()> {
         match self.api_version() {
             ApiVersion::V2 => {
-                let user = match self.default_user() {
-                    Some(user) => {
-                        check_id("owner", user)?;
-                        user.to_owned()
-                    }
-                    None => {
-                        let user = self.find_v2(id).await?.user_id;
-                        check_id("owner", &user).map_err(|e| unusable("user id", &e))?;
-                        user
-                    }
-                };
+                // The token's own user, whatever `default_user` says: names make tokens of
+                // other machine users ordinary. The lookup also keeps an unknown token
+                // `NotFound`, which the remove call itself answers OK ("not found in the
+                // first place", as its description says).
+                let user = self.find_v2(id).await?.user_id;
+                check_id("owner", &user).map_err(|e| unusable("user id", &e))?;
                 self.v2().remove_personal_access_token(&user, id).await?;
             }
             ApiVersion::V1 => {

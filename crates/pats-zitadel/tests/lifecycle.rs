@@ -61,7 +61,15 @@ async fn lifecycle(api: ApiVersion) {
         .default_user(BOT)
         .build()
         .unwrap();
-    assert_eq!(as_bot.list(&ListQuery::new()).await.unwrap().items.len(), 1);
+    assert_eq!(
+        as_bot
+            .list(&ListQuery::new().owner(BOT))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
 
     let forever = client
         .create(
@@ -99,7 +107,7 @@ async fn lifecycle(api: ApiVersion) {
     let got = client.get(&created.info.id).await.unwrap();
     assert_eq!(got.expires, Expiration::At(expires));
 
-    let all = client.list_all(&ListQuery::new()).await.unwrap();
+    let all = client.list_all(&ListQuery::new().owner(BOT)).await.unwrap();
     let ids: Vec<&str> = all.iter().map(|t| t.id.as_str()).collect();
     assert_eq!(
         ids,
@@ -201,7 +209,7 @@ async fn lists_2500(api: ApiVersion, page_size: Option<u32>, pages: usize) {
     let sim = sim().await;
     let seeded: HashSet<String> = sim.seed_pats(BOT, 2500).into_iter().collect();
     let client = client(&sim, api);
-    let mut query = ListQuery::new();
+    let mut query = ListQuery::new().owner(BOT);
     query.page_size = page_size;
     let all = client.list_all(&query).await.unwrap();
     assert_eq!(all.len(), 2500);
@@ -247,12 +255,16 @@ async fn paging_by_hand_uses_the_offset_as_page_token() {
     let sim = sim().await;
     sim.seed_pats(BOT, 5);
     let client = client(&sim, ApiVersion::V2);
-    let first = client.list(&ListQuery::new().page_size(2)).await.unwrap();
+    let first = client
+        .list(&ListQuery::new().owner(BOT).page_size(2))
+        .await
+        .unwrap();
     assert_eq!(first.items.len(), 2);
     assert_eq!(first.next_page, Some(PageToken::new("2")));
     let last = client
         .list(
             &ListQuery::new()
+                .owner(BOT)
                 .page_size(2)
                 .page(Some(PageToken::new("4"))),
         )
