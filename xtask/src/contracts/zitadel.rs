@@ -1372,7 +1372,11 @@ service UserService {
   }
   rpc ListPersonalAccessTokens(ListPersonalAccessTokensRequest) returns (ListPersonalAccessTokensResponse) {}
   rpc RemovePersonalAccessToken(RemovePersonalAccessTokenRequest) returns (RemovePersonalAccessTokenResponse) {}
+  // Search Users
+  rpc ListUsers(ListUsersRequest) returns (ListUsersResponse) {}
 }
+message ListUsersRequest { repeated Filter queries = 3; }
+message ListUsersResponse { repeated Inner.Deep result = 3; }
 message AddPersonalAccessTokenRequest {
   // The user.
   string user_id = 1 [(validate.rules).string = {min_len: 1, max_len: 200}];
@@ -1464,6 +1468,38 @@ message Details { uint64 sequence = 1; }
         let remove = &s["paths"]["/zitadel.user.v2.UserService/RemovePersonalAccessToken"]["post"];
         assert_eq!(remove["x-pats-idempotent"], true);
         assert_eq!(remove["parameters"][0]["name"], ORG_HEADER);
+    }
+
+    #[test]
+    fn list_users_is_an_idempotent_connect_operation() {
+        let s = subset();
+        let op = &s["paths"]["/zitadel.user.v2.UserService/ListUsers"]["post"];
+        assert_eq!(op["operationId"], "UserService_ListUsers");
+        assert_eq!(op["x-pats-idempotent"], true);
+        assert_eq!(op["summary"], "Search Users");
+        assert_eq!(
+            op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/UserV2ListUsersResponse"
+        );
+    }
+
+    #[test]
+    fn a_type_defined_twice_is_an_error() {
+        let mut twice = files(SERVICE);
+        twice.push((
+            "proto/zitadel/user/v2/query.proto".into(),
+            "syntax = \"proto3\";\npackage zitadel.filter.v2;\nenum Kind { A = 0; }\nenum Kind2 { B = 0; }\n".into(),
+        ));
+        twice.push((
+            "proto/zitadel/user/v2/more.proto".into(),
+            "syntax = \"proto3\";\npackage zitadel.filter.v2;\nenum Kind { A = 0; }\n".into(),
+        ));
+        let err = build(&twice, vec![]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("zitadel.filter.v2.Kind` is defined twice"),
+            "{err}"
+        );
     }
 
     #[test]
