@@ -430,16 +430,25 @@ impl PersonalAccessTokens for ZitadelClient {
         };
         let mut info = TokenInfo::new(id_from_server(&added.token_id, "token id")?);
         // Without a name, the token still has one: its owner's username (one more call).
+        // The token exists now and its secret is shown once: a failed lookup leaves the
+        // name out instead of losing the secret.
         let username = match username {
             Some(username) => Some(username),
-            None => self
-                .usernames_of(&[{
-                    let mut probe = TokenInfo::new(info.id.clone());
-                    probe.owner = Some(Owner::new(user.clone()));
-                    probe
-                }])
-                .await?
-                .remove(&user),
+            None => {
+                let mut probe = TokenInfo::new(info.id.clone());
+                probe.owner = Some(Owner::new(user.clone()));
+                match self.usernames_of(&[probe]).await {
+                    Ok(mut names) => names.remove(&user),
+                    Err(e) => {
+                        tracing::warn!(
+                            provider = PROVIDER,
+                            error = %e,
+                            "the token was created; its owner's username could not be read"
+                        );
+                        None
+                    }
+                }
+            }
         };
         info.owner = Some(Owner::new(user).with_name(username.clone()));
         info.name = username;

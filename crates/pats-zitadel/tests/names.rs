@@ -336,3 +336,27 @@ async fn revoke_finds_the_tokens_own_user_and_an_unknown_token_is_not_found() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_failed_username_lookup_after_create_keeps_the_secret() {
+    use pats_testkit::{Fault, FaultRule};
+    let sim = named_sim().await;
+    let client = client(&sim, ApiVersion::V2);
+    sim.faults().inject(
+        FaultRule::new(Fault::status(403))
+            .path_contains("ListUsers")
+            .times(1),
+    );
+    let created = client
+        .create(
+            &CreateToken::builder()
+                .expiry(Expiry::In(Duration::from_secs(3600)))
+                .build()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.info.name, None);
+    assert_eq!(created.info.owner.as_ref().unwrap().id, BOT);
+    assert_eq!(sim.pats_of(BOT).len(), 1);
+}
