@@ -1403,6 +1403,20 @@ impl ZitadelSim {
         self.add_user(org_id, user_id, true, username);
     }
 
+    /// Adds one machine user per username to an organization (ids chosen by the simulator,
+    /// returned in order): the setup a portable program needs before it creates tokens by
+    /// name, since a ZITADEL token's name is its machine user's username.
+    pub fn add_named_machine_users(&self, org_id: &str, usernames: &[&str]) -> Vec<String> {
+        usernames
+            .iter()
+            .map(|username| {
+                let id = self.lock().new_id();
+                self.add_user(org_id, &id, true, username);
+                id
+            })
+            .collect()
+    }
+
     /// Adds a human user (PATs for it are `failed_precondition`); its username is its id.
     pub fn add_human_user(&self, org_id: &str, user_id: &str) {
         self.add_user(org_id, user_id, false, user_id);

@@ -360,3 +360,15 @@ async fn a_failed_username_lookup_after_create_keeps_the_secret() {
     assert_eq!(created.info.owner.as_ref().unwrap().id, BOT);
     assert_eq!(sim.pats_of(BOT).len(), 1);
 }
+
+#[tokio::test]
+async fn machine_users_added_by_name_take_tokens_by_name() {
+    let sim = sim().await;
+    let ids = sim.add_named_machine_users(ORG, &["one", "two"]);
+    assert_eq!(ids.len(), 2);
+    assert_ne!(ids[0], ids[1]);
+    let client = builder(&sim, ApiVersion::V2).build().unwrap();
+    let created = client.create(&named("two")).await.unwrap();
+    assert_eq!(created.info.owner.as_ref().unwrap().id, ids[1]);
+    assert_eq!(sim.pats_of(&ids[1]).len(), 1);
+}
