@@ -274,22 +274,15 @@ impl ZitadelClient {
     /// ZITADEL's own default is a token that never expires, so `ProviderDefault` is refused:
     /// a never-expiring token is only created when asked for with [`Expiry::Never`].
     fn expiration_for(expiry: Expiry) -> Result<TokenExpiration> {
-        let now = OffsetDateTime::now_utc();
+        // `Capabilities::check_create` has refused `ProviderDefault` (no default lifetime)
+        // and times in the past before this is reached.
         match expiry {
-            Expiry::ProviderDefault => Err(Error::invalid("expiry", PROVIDER_DEFAULT_REFUSED)),
             Expiry::Never(ack) => Ok(TokenExpiration::Never(ack)),
-            Expiry::At(at) if at <= now => Err(Error::invalid(
-                "expiry",
-                "the expiration is in the past; ZITADEL refuses it",
-            )),
             Expiry::At(_) | Expiry::In(_) => expiry
-                .time_from(now)
+                .time_from(OffsetDateTime::now_utc())
                 .map(TokenExpiration::At)
                 .ok_or_else(|| Error::invalid("expiry", "the lifetime is too long")),
-            _ => Err(Error::invalid(
-                "expiry",
-                "this kind of expiry is not supported by ZITADEL",
-            )),
+            _ => Err(Error::invalid("expiry", PROVIDER_DEFAULT_REFUSED)),
         }
     }
 

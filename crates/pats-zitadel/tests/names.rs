@@ -372,3 +372,26 @@ async fn machine_users_added_by_name_take_tokens_by_name() {
     assert_eq!(created.info.owner.as_ref().unwrap().id, ids[1]);
     assert_eq!(sim.pats_of(&ids[1]).len(), 1);
 }
+
+#[tokio::test]
+async fn bad_page_sizes_and_past_expiries_are_refused_before_sending() {
+    let sim = named_sim().await;
+    let client = client(&sim, ApiVersion::V2);
+    for size in [0, 1001] {
+        let err = client
+            .list(&ListQuery::new().page_size(size))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{size}: {err}");
+    }
+    let past = CreateToken::builder()
+        .name("ci-deploy")
+        .expiry(Expiry::At(
+            time::OffsetDateTime::now_utc() - time::Duration::hours(1),
+        ))
+        .build()
+        .unwrap();
+    let err = client.create(&past).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(api_requests(&sim).await.is_empty(), "nothing was sent");
+}
