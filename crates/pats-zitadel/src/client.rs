@@ -156,7 +156,10 @@ impl ZitadelClientBuilder {
         self
     }
 
-    /// The machine user whose tokens the trait manages when a call names no owner.
+    /// The machine user that owns tokens created with neither a name nor an owner; on the v1
+    /// API also the one user whose tokens `list`, `get` and `revoke` reach. On v2 it does not
+    /// narrow listings (a token's name is its machine user's username, so tokens of every
+    /// machine user of the organization are reachable by name).
     pub fn default_user(mut self, user_id: impl Into<String>) -> Self {
         self.default_user = Some(user_id.into());
         self
