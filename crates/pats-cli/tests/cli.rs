@@ -157,7 +157,8 @@ fn providers_in_both_modes() {
     assert_eq!(by_name("sailpoint")["get"], "emulated");
     assert_eq!(by_name("zitadel")["last_used"], false);
     assert_eq!(by_name("zitadel")["never_expires"], true);
-    assert_eq!(by_name("zitadel")["names"], false);
+    // A ZITADEL token's name is its machine user's username.
+    assert_eq!(by_name("zitadel")["names"], true);
     assert_eq!(by_name("dfns")["never_expires"], false);
 }
 
@@ -288,7 +289,7 @@ fn create_in_both_modes() {
         "--provider",
         "zitadel",
         "create",
-        "unnamed",
+        "demo-legacy",
         "--never-expires",
         "--i-understand",
         "--json",
@@ -296,7 +297,9 @@ fn create_in_both_modes() {
     assert_eq!(code, 0, "{err}");
     let created = json(&out);
     assert_eq!(created["token"]["expires"], "never");
-    assert_eq!(created["token"]["owner"]["id"], "250000000000000001");
+    // On ZITADEL the name picks the machine user of that username (seeded by --simulate).
+    assert_eq!(created["token"]["name"], "demo-legacy");
+    assert_eq!(created["token"]["owner"]["id"], "260000000000000003");
     assert!(created["secret"].as_str().unwrap().starts_with("sim_pat_"));
 }
 
@@ -801,9 +804,17 @@ fn bad_input_gets_a_clear_message_and_exit_code_2() {
             "give --expires-in DURATION",
         ),
         (
-            &["--simulate", "--provider", "zitadel", "get", "@demo-legacy"],
+            &[
+                "--simulate",
+                "--provider",
+                "zitadel",
+                "create",
+                "no-such-user",
+                "--expires-in",
+                "1w",
+            ],
             &[],
-            "zitadel tokens have no names",
+            "create the machine user `no-such-user` first",
         ),
         (
             &[
@@ -848,4 +859,57 @@ fn progress_is_never_drawn_when_piped() {
         .assert()
         .code(3)
         .stderr(predicate::str::is_empty());
+}
+
+#[test]
+fn zitadel_names_are_machine_users_so_at_name_gets_and_rotates() {
+    let (code, out, err) = run(pats().args([
+        "--simulate",
+        "--provider",
+        "zitadel",
+        "get",
+        "@demo-ci-deploy",
+        "--json",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let token = json(&out);
+    assert_token_schema(&token);
+    assert_eq!(token["name"], "demo-ci-deploy");
+    assert_eq!(token["owner"]["id"], "260000000000000001");
+    assert_eq!(token["owner"]["name"], "demo-ci-deploy");
+
+    let (code, out, err) = run(pats().args([
+        "--simulate",
+        "--provider",
+        "zitadel",
+        "rotate",
+        "@demo-ci-deploy",
+        "--json",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let rotated = json(&out);
+    // The new token belongs to the same machine user, so it has the same name.
+    assert_eq!(rotated["token"]["name"], "demo-ci-deploy");
+    assert_eq!(rotated["token"]["owner"]["id"], "260000000000000001");
+    assert_ne!(rotated["token"]["id"], token["id"]);
+    assert_eq!(rotated["replaced"]["id"], token["id"]);
+    assert_eq!(rotated["replaced"]["revoked"], true, "{out}");
+    let days = days_from_now(&rotated["token"]["expires"]);
+    assert!(
+        (89.0..=90.0).contains(&days),
+        "same lifetime as the old token: {days}"
+    );
+
+    // Every demo token is listed under its machine user's name.
+    let (code, out, err) =
+        run(pats().args(["--simulate", "--provider", "zitadel", "list", "--json"]));
+    assert_eq!(code, 0, "{err}");
+    let mut names: Vec<String> = json(&out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["demo-ci-deploy", "demo-expiring", "demo-legacy"]);
 }

@@ -11,6 +11,12 @@
 //!   `9999-12-31T23:59:59Z`, on v2 it is `invalid_argument` (the request message requires
 //!   one);
 //! - listings page by offset, default limit 100, at most 1000 (more: `invalid_argument`);
+//! - users have usernames ([`ZitadelSim::add_named_machine_user`]; by default the id);
+//!   v2 `ListUsers` lists the users of the call's organization matching every query
+//!   (`userNameQuery` with each text method, `typeQuery`, `inUserIdsQuery`,
+//!   `organizationIdQuery`, `stateQuery`, `and`/`or`/`notQuery`; the name, email and phone
+//!   queries answer `unimplemented`), sorted by id or username, paged like the token
+//!   listings;
 //! - request bodies decode as proto3 JSON of their message: a field the message does not have
 //!   is `invalid_argument` (as `contracts/zitadel/openapi.json` describes every message);
 //! - answers are protojson: 64-bit numbers as strings (or numbers, see
@@ -83,6 +89,8 @@ pub struct StoredPat {
 struct User {
     org: String,
     machine: bool,
+    /// The username (unique in the organization; defaults to the user id).
+    username: String,
     keys: Vec<(String, String)>,
 }
 
@@ -465,6 +473,7 @@ impl Responder {
                     "AddPersonalAccessToken" => v2_add(&mut state, &org, &body),
                     "ListPersonalAccessTokens" => v2_list(&state, &org, &body),
                     "RemovePersonalAccessToken" => v2_remove(&mut state, &org, &body),
+                    "ListUsers" => v2_list_users(&state, &org, &body),
                     _ => Err(Fail(
                         Code::Unimplemented,
                         "SIM-UNIMPL",
@@ -932,8 +941,13 @@ fn v2_remove(state: &mut State, org: &str, body: &Map<String, Value>) -> Outcome
             "Errors.User.PAT.IDMissing",
         ));
     }
-    remove_pat(state, org, &user, &token)?;
-    Ok(json!({ "deletionDate": ts(now()) }))
+    // "The personal access token was either successfully removed or it was not found in
+    // the first place" (user_service.proto): a token that is not there is OK too.
+    match remove_pat(state, org, &user, &token) {
+        Ok(_) => Ok(json!({ "deletionDate": ts(now()) })),
+        Err(fail) if fail.1 == PAT_NOT_FOUND.1 => Ok(json!({})),
+        Err(fail) => Err(fail),
+    }
 }
 
 fn compare(method: &str, value: OffsetDateTime, at: OffsetDateTime) -> Result<bool, Fail> {
@@ -1045,6 +1059,224 @@ fn v2_list(state: &State, org: &str, body: &Map<String, Value>) -> Outcome {
     Ok(list_envelope(state, total, result, Some(limit)))
 }
 
+/// A user matcher of a `ListUsers` query.
+type UserPredicate = Box<dyn Fn(&str, &User) -> bool>;
+
+const QUERY_NOT_SIMULATED: Fail = Fail(
+    Code::Unimplemented,
+    "SIM-UNIMPL",
+    "this user query is not simulated",
+);
+
+/// One `SearchQuery` (exactly one member set, as its `validate.required` oneof demands).
+fn v2_user_query(query: &Value) -> Result<UserPredicate, Fail> {
+    let obj = query.as_object().ok_or(BAD_BODY)?;
+    if obj.len() != 1 {
+        return Err(BAD_BODY);
+    }
+    let (key, value) = obj.iter().next().ok_or(BAD_BODY)?;
+    let sub_queries = |field: &str| -> Result<Vec<UserPredicate>, Fail> {
+        known_nested(Some(value), &[field])?;
+        match value.get(field) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(a)) => a.iter().map(v2_user_query).collect(),
+            Some(_) => Err(BAD_BODY),
+        }
+    };
+    Ok(match key.as_str() {
+        "userNameQuery" => {
+            known_nested(Some(value), &["userName", "method"])?;
+            let name = value
+                .get("userName")
+                .and_then(Value::as_str)
+                .filter(|n| !n.is_empty() && n.chars().count() <= 200)
+                .ok_or(BAD_BODY)?
+                .to_owned();
+            let method = match value.get("method") {
+                None | Some(Value::Null) => "TEXT_QUERY_METHOD_EQUALS",
+                Some(Value::String(m)) => m.as_str(),
+                Some(_) => return Err(BAD_BODY),
+            };
+            let ignore_case = method.ends_with("_IGNORE_CASE");
+            let kind = method.trim_end_matches("_IGNORE_CASE").to_owned();
+            if ![
+                "TEXT_QUERY_METHOD_EQUALS",
+                "TEXT_QUERY_METHOD_STARTS_WITH",
+                "TEXT_QUERY_METHOD_CONTAINS",
+                "TEXT_QUERY_METHOD_ENDS_WITH",
+            ]
+            .contains(&kind.as_str())
+            {
+                return Err(BAD_BODY);
+            }
+            Box::new(move |_, u| {
+                let (have, want) = if ignore_case {
+                    (u.username.to_lowercase(), name.to_lowercase())
+                } else {
+                    (u.username.clone(), name.clone())
+                };
+                match kind.as_str() {
+                    "TEXT_QUERY_METHOD_STARTS_WITH" => have.starts_with(&want),
+                    "TEXT_QUERY_METHOD_CONTAINS" => have.contains(&want),
+                    "TEXT_QUERY_METHOD_ENDS_WITH" => have.ends_with(&want),
+                    _ => have == want,
+                }
+            })
+        }
+        "typeQuery" => {
+            known_nested(Some(value), &["type"])?;
+            let machine = match value.get("type").and_then(Value::as_str) {
+                Some("TYPE_MACHINE") => true,
+                Some("TYPE_HUMAN") => false,
+                _ => return Err(BAD_BODY),
+            };
+            Box::new(move |_, u| u.machine == machine)
+        }
+        "inUserIdsQuery" => {
+            known_nested(Some(value), &["userIds"])?;
+            let ids: Vec<String> = match value.get("userIds") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_owned).ok_or(BAD_BODY))
+                    .collect::<Result<_, _>>()?,
+                Some(_) => return Err(BAD_BODY),
+            };
+            Box::new(move |id, _| ids.iter().any(|i| i == id))
+        }
+        "organizationIdQuery" => {
+            known_nested(Some(value), &["organizationId"])?;
+            let org = value
+                .get("organizationId")
+                .and_then(Value::as_str)
+                .filter(|o| !o.is_empty())
+                .ok_or(BAD_BODY)?
+                .to_owned();
+            Box::new(move |_, u| u.org == org)
+        }
+        "stateQuery" => {
+            known_nested(Some(value), &["state"])?;
+            let active = match value.get("state").and_then(Value::as_str) {
+                Some("USER_STATE_ACTIVE") => true,
+                Some(s) if s.starts_with("USER_STATE_") => false,
+                _ => return Err(BAD_BODY),
+            };
+            // Every simulated user is active.
+            Box::new(move |_, _| active)
+        }
+        "andQuery" => {
+            let all = sub_queries("queries")?;
+            Box::new(move |id, u| all.iter().all(|q| q(id, u)))
+        }
+        "orQuery" => {
+            let any = sub_queries("queries")?;
+            Box::new(move |id, u| any.iter().any(|q| q(id, u)))
+        }
+        "notQuery" => {
+            known_nested(Some(value), &["query"])?;
+            let inner = v2_user_query(value.get("query").ok_or(BAD_BODY)?)?;
+            Box::new(move |id, u| !inner(id, u))
+        }
+        "firstNameQuery" | "lastNameQuery" | "nickNameQuery" | "displayNameQuery"
+        | "emailQuery" | "loginNameQuery" | "inUserEmailsQuery" | "phoneQuery" => {
+            return Err(QUERY_NOT_SIMULATED);
+        }
+        _ => return Err(UNKNOWN_FIELD),
+    })
+}
+
+/// A user as `zitadel.user.v2.User` (protojson: zero values left out).
+fn v2_user(id: &str, user: &User) -> Value {
+    let mut details = Map::new();
+    details.insert("resourceOwner".into(), json!(user.org));
+    let login_name = format!("{}@{}.sim.zitadel.invalid", user.username, user.org);
+    let mut out = json!({
+        "userId": id,
+        "details": details,
+        "state": "USER_STATE_ACTIVE",
+        "username": user.username,
+        "loginNames": [login_name],
+        "preferredLoginName": login_name,
+    });
+    if let Some(o) = out.as_object_mut() {
+        if user.machine {
+            o.insert("machine".into(), json!({"name": user.username}));
+        } else {
+            o.insert(
+                "human".into(),
+                json!({"userId": id, "state": "USER_STATE_ACTIVE", "username": user.username}),
+            );
+        }
+    }
+    out
+}
+
+/// `ListUsers`: the users of the call's organization matching every query.
+fn v2_list_users(state: &State, org: &str, body: &Map<String, Value>) -> Outcome {
+    known_fields(body, &["query", "sortingColumn", "queries"])?;
+    known_nested(body.get("query"), &["offset", "limit", "asc"])?;
+    let empty = Map::new();
+    let list = match body.get("query") {
+        None | Some(Value::Null) => &empty,
+        Some(Value::Object(q)) => q,
+        Some(_) => return Err(BAD_BODY),
+    };
+    let offset = u64_field(list.get("offset"))?;
+    let limit = limit_field(list.get("limit"))?;
+    let asc = matches!(list.get("asc"), Some(Value::Bool(true)));
+    let queries = match body.get("queries") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(q)) => q.iter().map(v2_user_query).collect::<Result<Vec<_>, _>>()?,
+        Some(_) => return Err(BAD_BODY),
+    };
+    let by_name = match body.get("sortingColumn") {
+        None | Some(Value::Null) => false,
+        Some(Value::String(c)) if c == "USER_FIELD_NAME_USER_NAME" => true,
+        Some(Value::String(c)) if c.starts_with("USER_FIELD_NAME_") => false,
+        Some(_) => return Err(BAD_BODY),
+    };
+    let mut users: Vec<(&String, &User)> = state
+        .users
+        .iter()
+        .filter(|(_, u)| u.org == org)
+        .filter(|(id, u)| queries.iter().all(|q| q(id, u)))
+        .collect();
+    if by_name {
+        users.sort_by(|a, b| a.1.username.cmp(&b.1.username).then(a.0.cmp(b.0)));
+    } else {
+        users.sort_by(|a, b| format!("{:0>20}", a.0).cmp(&format!("{:0>20}", b.0)));
+    }
+    if !asc {
+        users.reverse();
+    }
+    let total = users.len();
+    let start = usize::try_from(offset).unwrap_or(usize::MAX).min(total);
+    let result: Vec<Value> = users
+        .into_iter()
+        .skip(start)
+        .take(limit)
+        .map(|(id, u)| v2_user(id, u))
+        .collect();
+    let mut details = Map::new();
+    let total = u64::try_from(total).unwrap_or(u64::MAX);
+    if total != 0 {
+        details.insert("totalResult".into(), state.int64(total));
+    }
+    if state.sequence != 0 {
+        details.insert("processedSequence".into(), state.int64(state.sequence));
+    }
+    details.insert("timestamp".into(), json!(ts(now())));
+    let mut out = Map::new();
+    out.insert("details".into(), Value::Object(details));
+    if let Some(column) = body.get("sortingColumn").filter(|c| !c.is_null()) {
+        out.insert("sortingColumn".into(), column.clone());
+    }
+    if !result.is_empty() {
+        out.insert("result".into(), Value::Array(result));
+    }
+    Ok(Value::Object(out))
+}
+
 /// A running ZITADEL simulator on `127.0.0.1`.
 pub struct ZitadelSim {
     server: MockServer,
@@ -1096,6 +1328,7 @@ impl ZitadelSim {
             User {
                 org: Self::DEFAULT_ORG.to_owned(),
                 machine: true,
+                username: "zitadel-admin-sa".to_owned(),
                 keys: Vec::new(),
             },
         );
@@ -1147,26 +1380,51 @@ impl ZitadelSim {
         }
     }
 
-    fn add_user(&self, org_id: &str, user_id: &str, machine: bool) {
+    fn add_user(&self, org_id: &str, user_id: &str, machine: bool, username: &str) {
         self.add_org(org_id);
         self.lock().users.insert(
             user_id.to_owned(),
             User {
                 org: org_id.to_owned(),
                 machine,
+                username: username.to_owned(),
                 keys: Vec::new(),
             },
         );
     }
 
-    /// Adds a machine user (which can have PATs) to an organization.
+    /// Adds a machine user (which can have PATs) to an organization; its username is its id.
     pub fn add_machine_user(&self, org_id: &str, user_id: &str) {
-        self.add_user(org_id, user_id, true);
+        self.add_user(org_id, user_id, true, user_id);
     }
 
-    /// Adds a human user (PATs for it are `failed_precondition`).
+    /// Adds a machine user with a username (what pats calls the name of its tokens).
+    pub fn add_named_machine_user(&self, org_id: &str, user_id: &str, username: &str) {
+        self.add_user(org_id, user_id, true, username);
+    }
+
+    /// Adds one machine user per username to an organization (ids chosen by the simulator,
+    /// returned in order): the setup a portable program needs before it creates tokens by
+    /// name, since a ZITADEL token's name is its machine user's username.
+    pub fn add_named_machine_users(&self, org_id: &str, usernames: &[&str]) -> Vec<String> {
+        usernames
+            .iter()
+            .map(|username| {
+                let id = self.lock().new_id();
+                self.add_user(org_id, &id, true, username);
+                id
+            })
+            .collect()
+    }
+
+    /// Adds a human user (PATs for it are `failed_precondition`); its username is its id.
     pub fn add_human_user(&self, org_id: &str, user_id: &str) {
-        self.add_user(org_id, user_id, false);
+        self.add_user(org_id, user_id, false, user_id);
+    }
+
+    /// Removes a user (its tokens stay stored, as orphans a listing still shows).
+    pub fn remove_user(&self, user_id: &str) {
+        self.lock().users.remove(user_id);
     }
 
     /// Registers an RSA public key (PEM) with id `key_id` for machine user `user_id`.

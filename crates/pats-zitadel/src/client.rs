@@ -13,14 +13,20 @@ use crate::generated::{
     ManagementV1ListPersonalAccessTokensBody as V1ListPatsRequest,
     ManagementV1ListPersonalAccessTokensResponse as V1ListPatsResponse,
     ManagementV1RemovePersonalAccessTokenResponse as V1RemovePatResponse,
+    ObjectV2ListQuery as V2ListQuery, ObjectV2TextQueryMethod as V2TextQueryMethod,
     UserV1PersonalAccessToken as V1Pat, UserV2AddPersonalAccessTokenRequest as V2AddPatRequest,
     UserV2AddPersonalAccessTokenResponse as V2AddPatResponse,
+    UserV2InUserIDQuery as V2InUserIdQuery,
     UserV2ListPersonalAccessTokensRequest as V2ListPatsRequest,
     UserV2ListPersonalAccessTokensResponse as V2ListPatsResponse,
+    UserV2ListUsersRequest as V2ListUsersRequest, UserV2ListUsersResponse as V2ListUsersResponse,
+    UserV2OrganizationIdQuery as V2OrgIdQuery,
     UserV2PersonalAccessTokenFieldName as V2PatFieldName,
     UserV2PersonalAccessTokensSearchFilter as V2PatSearchFilter,
     UserV2RemovePersonalAccessTokenRequest as V2RemovePatRequest,
-    UserV2RemovePersonalAccessTokenResponse as V2RemovePatResponse, V1ListQuery,
+    UserV2RemovePersonalAccessTokenResponse as V2RemovePatResponse,
+    UserV2SearchQuery as V2UserQuery, UserV2Type as V2UserType, UserV2TypeQuery as V2TypeQuery,
+    UserV2User as V2User, UserV2UserNameQuery as V2UserNameQuery, V1ListQuery,
     V1ObjectDetails as ObjectDetails,
 };
 use pats_core::__private::transport::Operation;
@@ -150,7 +156,10 @@ impl ZitadelClientBuilder {
         self
     }
 
-    /// The machine user whose tokens the trait manages when a call names no owner.
+    /// The machine user that owns tokens created with neither a name nor an owner; on the v1
+    /// API also the one user whose tokens `list`, `get` and `revoke` reach. On v2 it does not
+    /// narrow listings (a token's name is its machine user's username, so tokens of every
+    /// machine user of the organization are reachable by name).
     pub fn default_user(mut self, user_id: impl Into<String>) -> Self {
         self.default_user = Some(user_id.into());
         self
@@ -596,6 +605,22 @@ impl ListPatsRequest {
     }
 }
 
+/// How many users a username lookup asks for: one is expected, a second one shows that the
+/// username is ambiguous.
+const USER_MATCH_LIMIT: u32 = 10;
+
+/// A username as ZITADEL's `UserNameQuery` takes it: 1 to 200 characters.
+pub(crate) fn check_username(username: &str) -> Result<()> {
+    let len = username.chars().count();
+    if len == 0 || len > 200 {
+        return Err(Error::invalid(
+            "name",
+            "a ZITADEL username has 1 to 200 characters",
+        ));
+    }
+    Ok(())
+}
+
 fn check_limit(limit: Option<u32>) -> Result<Option<i64>> {
     match limit {
         None => Ok(None),
@@ -662,6 +687,94 @@ impl UserServiceV2<'_> {
         let request =
             connect_request(&ops::USER_SERVICE_LIST_PERSONAL_ACCESS_TOKENS)?.json(&body)?;
         self.client.send(request).await?.json()
+    }
+
+    /// `ListUsers`: one page of users matching every query (the raw call).
+    pub async fn list_users(&self, request: &V2ListUsersRequest) -> Result<V2ListUsersResponse> {
+        let request = connect_request(&ops::USER_SERVICE_LIST_USERS)?.json(request)?;
+        self.client.send(request).await?.json()
+    }
+
+    /// The machine users whose username is exactly `username` (one `ListUsers` call with a
+    /// `userNameQuery` `TEXT_QUERY_METHOD_EQUALS` and a `typeQuery` `TYPE_MACHINE`; with a
+    /// client organization also an `organizationIdQuery`). The match is checked here too,
+    /// so only users whose `username` is `username` byte for byte come back: usually none
+    /// or one; more than one when usernames repeat across organizations the caller sees.
+    pub async fn machine_users_named(&self, username: &str) -> Result<Vec<V2User>> {
+        check_username(username)?;
+        let mut queries = vec![
+            V2UserQuery {
+                user_name_query: Some(V2UserNameQuery {
+                    user_name: username.to_owned(),
+                    method: Some(V2TextQueryMethod::TextQueryMethodEquals),
+                }),
+                ..V2UserQuery::default()
+            },
+            V2UserQuery {
+                type_query: Some(V2TypeQuery {
+                    r#type: V2UserType::TypeMachine,
+                }),
+                ..V2UserQuery::default()
+            },
+        ];
+        if let Some(org) = self.client.organization() {
+            check_id("organization", org)?;
+            queries.push(V2UserQuery {
+                organization_id_query: Some(V2OrgIdQuery {
+                    organization_id: org.to_owned(),
+                }),
+                ..V2UserQuery::default()
+            });
+        }
+        let request = V2ListUsersRequest {
+            query: Some(V2ListQuery {
+                limit: Some(i64::from(USER_MATCH_LIMIT)),
+                ..V2ListQuery::default()
+            }),
+            queries: Some(queries),
+            ..V2ListUsersRequest::default()
+        };
+        let page = self.list_users(&request).await?;
+        Ok(page
+            .result
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|u| u.username.as_deref() == Some(username) && u.machine.is_some())
+            .collect())
+    }
+
+    /// The users with these ids (one `ListUsers` call with an `inUserIdsQuery`; at most
+    /// [`MAX_PAGE_SIZE`] distinct ids). Ids that resolve to no user are simply missing.
+    pub async fn users_by_ids(&self, ids: &[String]) -> Result<Vec<V2User>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let count = u32::try_from(ids.len())
+            .ok()
+            .filter(|n| *n <= MAX_PAGE_SIZE)
+            .ok_or_else(|| {
+                Error::invalid(
+                    "user ids",
+                    format!("at most {MAX_PAGE_SIZE} ids per call, got {}", ids.len()),
+                )
+            })?;
+        for id in ids {
+            check_id("user id", id)?;
+        }
+        let request = V2ListUsersRequest {
+            query: Some(V2ListQuery {
+                limit: Some(i64::from(count)),
+                ..V2ListQuery::default()
+            }),
+            queries: Some(vec![V2UserQuery {
+                in_user_ids_query: Some(V2InUserIdQuery {
+                    user_ids: Some(ids.to_vec()),
+                }),
+                ..V2UserQuery::default()
+            }]),
+            ..V2ListUsersRequest::default()
+        };
+        Ok(self.list_users(&request).await?.result.unwrap_or_default())
     }
 
     /// `RemovePersonalAccessToken`.

@@ -428,6 +428,134 @@ pub struct OAuthTokenResponse {
     pub token_type: String,
 }
 
+/// The `ObjectV2Details` schema.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct ObjectV2Details {
+    /// change_date is the timestamp when the object was changed
+    #[serde(
+        rename = "changeDate",
+        default,
+        with = "pats_core::__private::wire::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub change_date: Option<time::OffsetDateTime>,
+    /// resource_owner is the organization or instance_id an object belongs to
+    #[serde(
+        rename = "resourceOwner",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub resource_owner: Option<String>,
+    /// sequence represents the order of events. It's always counting
+    #[serde(
+        default,
+        with = "pats_core::__private::wire::uint64_string::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sequence: Option<u64>,
+}
+
+/// The `ObjectV2ListDetails` schema.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct ObjectV2ListDetails {
+    /// The `processedSequence` field.
+    #[serde(
+        rename = "processedSequence",
+        default,
+        with = "pats_core::__private::wire::uint64_string::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub processed_sequence: Option<u64>,
+    /// The `timestamp` field.
+    #[serde(
+        default,
+        with = "pats_core::__private::wire::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub timestamp: Option<time::OffsetDateTime>,
+    /// The `totalResult` field.
+    #[serde(
+        rename = "totalResult",
+        default,
+        with = "pats_core::__private::wire::uint64_string::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub total_result: Option<u64>,
+}
+
+/// The `ObjectV2ListQuery` schema.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct ObjectV2ListQuery {
+    /// The `asc` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asc: Option<bool>,
+    /// The `limit` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    /// The `offset` field.
+    #[serde(
+        default,
+        with = "pats_core::__private::wire::uint64_string::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub offset: Option<u64>,
+}
+
+/// The `ObjectV2TextQueryMethod` schema.
+#[allow(clippy::enum_variant_names)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub enum ObjectV2TextQueryMethod {
+    /// Wire value `TEXT_QUERY_METHOD_EQUALS`.
+    #[serde(rename = "TEXT_QUERY_METHOD_EQUALS")]
+    TextQueryMethodEquals,
+    /// Wire value `TEXT_QUERY_METHOD_EQUALS_IGNORE_CASE`.
+    #[serde(rename = "TEXT_QUERY_METHOD_EQUALS_IGNORE_CASE")]
+    TextQueryMethodEqualsIgnoreCase,
+    /// Wire value `TEXT_QUERY_METHOD_STARTS_WITH`.
+    #[serde(rename = "TEXT_QUERY_METHOD_STARTS_WITH")]
+    TextQueryMethodStartsWith,
+    /// Wire value `TEXT_QUERY_METHOD_STARTS_WITH_IGNORE_CASE`.
+    #[serde(rename = "TEXT_QUERY_METHOD_STARTS_WITH_IGNORE_CASE")]
+    TextQueryMethodStartsWithIgnoreCase,
+    /// Wire value `TEXT_QUERY_METHOD_CONTAINS`.
+    #[serde(rename = "TEXT_QUERY_METHOD_CONTAINS")]
+    TextQueryMethodContains,
+    /// Wire value `TEXT_QUERY_METHOD_CONTAINS_IGNORE_CASE`.
+    #[serde(rename = "TEXT_QUERY_METHOD_CONTAINS_IGNORE_CASE")]
+    TextQueryMethodContainsIgnoreCase,
+    /// Wire value `TEXT_QUERY_METHOD_ENDS_WITH`.
+    #[serde(rename = "TEXT_QUERY_METHOD_ENDS_WITH")]
+    TextQueryMethodEndsWith,
+    /// Wire value `TEXT_QUERY_METHOD_ENDS_WITH_IGNORE_CASE`.
+    #[serde(rename = "TEXT_QUERY_METHOD_ENDS_WITH_IGNORE_CASE")]
+    TextQueryMethodEndsWithIgnoreCase,
+}
+
+impl ObjectV2TextQueryMethod {
+    /// The wire value.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::TextQueryMethodEquals => "TEXT_QUERY_METHOD_EQUALS",
+            Self::TextQueryMethodEqualsIgnoreCase => "TEXT_QUERY_METHOD_EQUALS_IGNORE_CASE",
+            Self::TextQueryMethodStartsWith => "TEXT_QUERY_METHOD_STARTS_WITH",
+            Self::TextQueryMethodStartsWithIgnoreCase => {
+                "TEXT_QUERY_METHOD_STARTS_WITH_IGNORE_CASE"
+            }
+            Self::TextQueryMethodContains => "TEXT_QUERY_METHOD_CONTAINS",
+            Self::TextQueryMethodContainsIgnoreCase => "TEXT_QUERY_METHOD_CONTAINS_IGNORE_CASE",
+            Self::TextQueryMethodEndsWith => "TEXT_QUERY_METHOD_ENDS_WITH",
+            Self::TextQueryMethodEndsWithIgnoreCase => "TEXT_QUERY_METHOD_ENDS_WITH_IGNORE_CASE",
+        }
+    }
+}
+
 /// OpenID Provider Metadata (OpenID Connect Discovery 1.0 §3); more members are allowed.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
@@ -505,6 +633,52 @@ pub struct UserV1PersonalAccessToken {
     pub scopes: Vec<String>,
 }
 
+/// The `UserV2AccessTokenType` schema.
+#[allow(clippy::enum_variant_names)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(from = "String", into = "String")]
+#[non_exhaustive]
+pub enum UserV2AccessTokenType {
+    /// Wire value `ACCESS_TOKEN_TYPE_BEARER`.
+    #[serde(rename = "ACCESS_TOKEN_TYPE_BEARER")]
+    AccessTokenTypeBearer,
+    /// Wire value `ACCESS_TOKEN_TYPE_JWT`.
+    #[serde(rename = "ACCESS_TOKEN_TYPE_JWT")]
+    AccessTokenTypeJwt,
+    /// A wire value unknown when this code was generated, kept as is.
+    Other(String),
+}
+
+impl UserV2AccessTokenType {
+    /// The wire value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::AccessTokenTypeBearer => "ACCESS_TOKEN_TYPE_BEARER",
+            Self::AccessTokenTypeJwt => "ACCESS_TOKEN_TYPE_JWT",
+            Self::Other(value) => value.as_str(),
+        }
+    }
+}
+
+impl From<String> for UserV2AccessTokenType {
+    fn from(value: String) -> Self {
+        match value.as_str() {
+            "ACCESS_TOKEN_TYPE_BEARER" => Self::AccessTokenTypeBearer,
+            "ACCESS_TOKEN_TYPE_JWT" => Self::AccessTokenTypeJwt,
+            _ => Self::Other(value),
+        }
+    }
+}
+
+impl From<UserV2AccessTokenType> for String {
+    fn from(value: UserV2AccessTokenType) -> Self {
+        match value {
+            UserV2AccessTokenType::Other(value) => value,
+            known => known.as_str().to_owned(),
+        }
+    }
+}
+
 /// The `UserV2AddPersonalAccessTokenRequest` schema.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
@@ -538,6 +712,277 @@ pub struct UserV2AddPersonalAccessTokenResponse {
     pub token_id: String,
 }
 
+/// Connect multiple sub-condition with and AND operator.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct UserV2AndQuery {
+    /// The `queries` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queries: Option<Vec<UserV2SearchQuery>>,
+}
+
+/// Query for users with a specific display name.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct UserV2DisplayNameQuery {
+    /// The `displayName` field.
+    #[serde(rename = "displayName")]
+    pub display_name: String,
+    /// The `method` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<ObjectV2TextQueryMethod>,
+}
+
+/// Query for users with a specific email.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct UserV2EmailQuery {
+    /// The `emailAddress` field.
+    #[serde(rename = "emailAddress")]
+    pub email_address: String,
+    /// The `method` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<ObjectV2TextQueryMethod>,
+}
+
+/// Query for users with a specific first name.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct UserV2FirstNameQuery {
+    /// The `firstName` field.
+    #[serde(rename = "firstName")]
+    pub first_name: String,
+    /// The `method` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<ObjectV2TextQueryMethod>,
+}
+
+/// The `UserV2Gender` schema.
+#[allow(clippy::enum_variant_names)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(from = "String", into = "String")]
+#[non_exhaustive]
+pub enum UserV2Gender {
+    /// Wire value `GENDER_UNSPECIFIED`.
+    #[serde(rename = "GENDER_UNSPECIFIED")]
+    GenderUnspecified,
+    /// Wire value `GENDER_FEMALE`.
+    #[serde(rename = "GENDER_FEMALE")]
+    GenderFemale,
+    /// Wire value `GENDER_MALE`.
+    #[serde(rename = "GENDER_MALE")]
+    GenderMale,
+    /// Wire value `GENDER_DIVERSE`.
+    #[serde(rename = "GENDER_DIVERSE")]
+    GenderDiverse,
+    /// A wire value unknown when this code was generated, kept as is.
+    Other(String),
+}
+
+impl UserV2Gender {
+    /// The wire value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::GenderUnspecified => "GENDER_UNSPECIFIED",
+            Self::GenderFemale => "GENDER_FEMALE",
+            Self::GenderMale => "GENDER_MALE",
+            Self::GenderDiverse => "GENDER_DIVERSE",
+            Self::Other(value) => value.as_str(),
+        }
+    }
+}
+
+impl From<String> for UserV2Gender {
+    fn from(value: String) -> Self {
+        match value.as_str() {
+            "GENDER_UNSPECIFIED" => Self::GenderUnspecified,
+            "GENDER_FEMALE" => Self::GenderFemale,
+            "GENDER_MALE" => Self::GenderMale,
+            "GENDER_DIVERSE" => Self::GenderDiverse,
+            _ => Self::Other(value),
+        }
+    }
+}
+
+impl From<UserV2Gender> for String {
+    fn from(value: UserV2Gender) -> Self {
+        match value {
+            UserV2Gender::Other(value) => value,
+            known => known.as_str().to_owned(),
+        }
+    }
+}
+
+/// The `UserV2HumanEmail` schema.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct UserV2HumanEmail {
+    /// The `email` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The `isVerified` field.
+    #[serde(
+        rename = "isVerified",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub is_verified: Option<bool>,
+}
+
+/// The `UserV2HumanPhone` schema.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct UserV2HumanPhone {
+    /// The `isVerified` field.
+    #[serde(
+        rename = "isVerified",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub is_verified: Option<bool>,
+    /// The `phone` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+/// The `UserV2HumanProfile` schema.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct UserV2HumanProfile {
+    /// The `avatarUrl` field.
+    #[serde(rename = "avatarUrl", default, skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<String>,
+    /// The `displayName` field.
+    #[serde(
+        rename = "displayName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub display_name: Option<String>,
+    /// The family name is the last name of the user
+    #[serde(
+        rename = "familyName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub family_name: Option<String>,
+    /// The `gender` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gender: Option<UserV2Gender>,
+    /// The given name is the first name of the user
+    #[serde(rename = "givenName", default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    /// The `nickName` field.
+    #[serde(rename = "nickName", default, skip_serializing_if = "Option::is_none")]
+    pub nick_name: Option<String>,
+    /// The `preferredLanguage` field.
+    #[serde(
+        rename = "preferredLanguage",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub preferred_language: Option<String>,
+}
+
+/// The `UserV2HumanUser` schema.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct UserV2HumanUser {
+    /// Email of the user, if defined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<UserV2HumanEmail>,
+    /// Possible usable login names for the user.
+    #[serde(
+        rename = "loginNames",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub login_names: Option<Vec<String>>,
+    /// The time the User (Human) last skipped MFA initialization.
+    #[serde(
+        rename = "mfaInitSkipped",
+        default,
+        with = "pats_core::__private::wire::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mfa_init_skipped: Option<time::OffsetDateTime>,
+    /// User (Human) is required to change the used password on the next login.
+    #[serde(
+        rename = "passwordChangeRequired",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub password_change_required: Option<bool>,
+    /// The time the User (Human) last changed their password.
+    #[serde(
+        rename = "passwordChanged",
+        default,
+        with = "pats_core::__private::wire::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub password_changed: Option<time::OffsetDateTime>,
+    /// Phone of the user, if defined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<UserV2HumanPhone>,
+    /// Preferred login name of the user.
+    #[serde(
+        rename = "preferredLoginName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub preferred_login_name: Option<String>,
+    /// Profile information of the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<UserV2HumanProfile>,
+    /// State of the user, for example active, inactive, locked, deleted, initial.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<UserV2UserState>,
+    /// Unique identifier of the user.
+    #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// Username of the user, which can be globally unique or unique on organization level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+}
+
+/// Query for users with email in list of emails.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct UserV2InUserEmailsQuery {
+    /// The `userEmails` field.
+    #[serde(
+        rename = "userEmails",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub user_emails: Option<Vec<String>>,
+}
+
+/// Query for users with ID in list of IDs.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct UserV2InUserIDQuery {
+    /// The `userIds` field.
+    #[serde(rename = "userIds", default, skip_serializing_if = "Option::is_none")]
+    pub user_ids: Option<Vec<String>>,
+}
+
+/// Query for users with a specific last name.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct UserV2LastNameQuery {
+    /// The `lastName` field.
+    #[serde(rename = "lastName")]
+    pub last_name: String,
+    /// The `method` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<ObjectV2TextQueryMethod>,
+}
+
 /// The `UserV2ListPersonalAccessTokensRequest` schema.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
@@ -568,6 +1013,120 @@ pub struct UserV2ListPersonalAccessTokensResponse {
     /// The `result` field.
     #[serde(default)]
     pub result: Vec<UserV2PersonalAccessToken>,
+}
+
+/// The `UserV2ListUsersRequest` schema.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct UserV2ListUsersRequest {
+    /// criteria the client is looking for
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queries: Option<Vec<UserV2SearchQuery>>,
+    /// list limitations and ordering
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<ObjectV2ListQuery>,
+    /// the field the result is sorted
+    #[serde(
+        rename = "sortingColumn",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sorting_column: Option<UserV2UserFieldName>,
+}
+
+/// The `UserV2ListUsersResponse` schema.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct UserV2ListUsersResponse {
+    /// The `details` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<ObjectV2ListDetails>,
+    /// The `result` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<Vec<UserV2User>>,
+    /// The `sortingColumn` field.
+    #[serde(
+        rename = "sortingColumn",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sorting_column: Option<UserV2UserFieldName>,
+}
+
+/// Query for users with a specific state.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct UserV2LoginNameQuery {
+    /// The `loginName` field.
+    #[serde(rename = "loginName")]
+    pub login_name: String,
+    /// The `method` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<ObjectV2TextQueryMethod>,
+}
+
+/// The `UserV2MachineUser` schema.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct UserV2MachineUser {
+    /// The `accessTokenType` field.
+    #[serde(
+        rename = "accessTokenType",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub access_token_type: Option<UserV2AccessTokenType>,
+    /// The `description` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The `hasSecret` field.
+    #[serde(rename = "hasSecret", default, skip_serializing_if = "Option::is_none")]
+    pub has_secret: Option<bool>,
+    /// The `name` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// Query for users with a specific nickname.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct UserV2NickNameQuery {
+    /// The `method` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<ObjectV2TextQueryMethod>,
+    /// The `nickName` field.
+    #[serde(rename = "nickName")]
+    pub nick_name: String,
+}
+
+/// Negate the sub-condition.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct UserV2NotQuery {
+    /// The `query` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<UserV2SearchQuery>,
+}
+
+/// Connect multiple sub-condition with and OR operator.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct UserV2OrQuery {
+    /// The `queries` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queries: Option<Vec<UserV2SearchQuery>>,
+}
+
+/// Query for users under a specific organization as resource owner.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct UserV2OrganizationIdQuery {
+    /// The `organizationId` field.
+    #[serde(rename = "organizationId")]
+    pub organization_id: String,
 }
 
 /// The `UserV2PersonalAccessToken` schema.
@@ -732,6 +1291,17 @@ pub struct UserV2PersonalAccessTokensSearchFilter {
     pub user_id_filter: Option<FilterV2IDFilter>,
 }
 
+/// Query for users with a specific phone.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct UserV2PhoneQuery {
+    /// The `method` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<ObjectV2TextQueryMethod>,
+    /// The `number` field.
+    pub number: String,
+}
+
 /// The `UserV2RemovePersonalAccessTokenRequest` schema.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
@@ -757,6 +1327,346 @@ pub struct UserV2RemovePersonalAccessTokenResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub deletion_date: Option<time::OffsetDateTime>,
+}
+
+/// The `UserV2SearchQuery` schema.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct UserV2SearchQuery {
+    /// The `displayNameQuery` field.
+    #[serde(
+        rename = "displayNameQuery",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub display_name_query: Option<UserV2DisplayNameQuery>,
+    /// The `emailQuery` field.
+    #[serde(
+        rename = "emailQuery",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub email_query: Option<UserV2EmailQuery>,
+    /// The `firstNameQuery` field.
+    #[serde(
+        rename = "firstNameQuery",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub first_name_query: Option<UserV2FirstNameQuery>,
+    /// The `inUserEmailsQuery` field.
+    #[serde(
+        rename = "inUserEmailsQuery",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub in_user_emails_query: Option<UserV2InUserEmailsQuery>,
+    /// The `inUserIdsQuery` field.
+    #[serde(
+        rename = "inUserIdsQuery",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub in_user_ids_query: Option<UserV2InUserIDQuery>,
+    /// The `lastNameQuery` field.
+    #[serde(
+        rename = "lastNameQuery",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_name_query: Option<UserV2LastNameQuery>,
+    /// The `loginNameQuery` field.
+    #[serde(
+        rename = "loginNameQuery",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub login_name_query: Option<UserV2LoginNameQuery>,
+    /// The `nickNameQuery` field.
+    #[serde(
+        rename = "nickNameQuery",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub nick_name_query: Option<UserV2NickNameQuery>,
+    /// The `organizationIdQuery` field.
+    #[serde(
+        rename = "organizationIdQuery",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub organization_id_query: Option<UserV2OrganizationIdQuery>,
+    /// The `phoneQuery` field.
+    #[serde(
+        rename = "phoneQuery",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub phone_query: Option<UserV2PhoneQuery>,
+    /// The `stateQuery` field.
+    #[serde(
+        rename = "stateQuery",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub state_query: Option<UserV2StateQuery>,
+    /// The `typeQuery` field.
+    #[serde(rename = "typeQuery", default, skip_serializing_if = "Option::is_none")]
+    pub type_query: Option<UserV2TypeQuery>,
+    /// The `userNameQuery` field.
+    #[serde(
+        rename = "userNameQuery",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub user_name_query: Option<UserV2UserNameQuery>,
+}
+
+/// Query for users with a specific state.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct UserV2StateQuery {
+    /// The `state` field.
+    pub state: UserV2UserState,
+}
+
+/// The `UserV2Type` schema.
+#[allow(clippy::enum_variant_names)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub enum UserV2Type {
+    /// Wire value `TYPE_UNSPECIFIED`.
+    #[serde(rename = "TYPE_UNSPECIFIED")]
+    TypeUnspecified,
+    /// Wire value `TYPE_HUMAN`.
+    #[serde(rename = "TYPE_HUMAN")]
+    TypeHuman,
+    /// Wire value `TYPE_MACHINE`.
+    #[serde(rename = "TYPE_MACHINE")]
+    TypeMachine,
+}
+
+impl UserV2Type {
+    /// The wire value.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::TypeUnspecified => "TYPE_UNSPECIFIED",
+            Self::TypeHuman => "TYPE_HUMAN",
+            Self::TypeMachine => "TYPE_MACHINE",
+        }
+    }
+}
+
+/// Query for users with a specific type.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct UserV2TypeQuery {
+    /// The `type` field.
+    pub r#type: UserV2Type,
+}
+
+/// The `UserV2User` schema.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct UserV2User {
+    /// The `details` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<ObjectV2Details>,
+    /// The `human` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub human: Option<UserV2HumanUser>,
+    /// The `loginNames` field.
+    #[serde(
+        rename = "loginNames",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub login_names: Option<Vec<String>>,
+    /// The `machine` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<UserV2MachineUser>,
+    /// The `preferredLoginName` field.
+    #[serde(
+        rename = "preferredLoginName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub preferred_login_name: Option<String>,
+    /// The `state` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<UserV2UserState>,
+    /// The `userId` field.
+    #[serde(rename = "userId", default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// The `username` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+}
+
+/// The `UserV2UserFieldName` schema.
+#[allow(clippy::enum_variant_names)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(from = "String", into = "String")]
+#[non_exhaustive]
+pub enum UserV2UserFieldName {
+    /// Wire value `USER_FIELD_NAME_UNSPECIFIED`.
+    #[serde(rename = "USER_FIELD_NAME_UNSPECIFIED")]
+    UserFieldNameUnspecified,
+    /// Wire value `USER_FIELD_NAME_USER_NAME`.
+    #[serde(rename = "USER_FIELD_NAME_USER_NAME")]
+    UserFieldNameUserName,
+    /// Wire value `USER_FIELD_NAME_FIRST_NAME`.
+    #[serde(rename = "USER_FIELD_NAME_FIRST_NAME")]
+    UserFieldNameFirstName,
+    /// Wire value `USER_FIELD_NAME_LAST_NAME`.
+    #[serde(rename = "USER_FIELD_NAME_LAST_NAME")]
+    UserFieldNameLastName,
+    /// Wire value `USER_FIELD_NAME_NICK_NAME`.
+    #[serde(rename = "USER_FIELD_NAME_NICK_NAME")]
+    UserFieldNameNickName,
+    /// Wire value `USER_FIELD_NAME_DISPLAY_NAME`.
+    #[serde(rename = "USER_FIELD_NAME_DISPLAY_NAME")]
+    UserFieldNameDisplayName,
+    /// Wire value `USER_FIELD_NAME_EMAIL`.
+    #[serde(rename = "USER_FIELD_NAME_EMAIL")]
+    UserFieldNameEmail,
+    /// Wire value `USER_FIELD_NAME_STATE`.
+    #[serde(rename = "USER_FIELD_NAME_STATE")]
+    UserFieldNameState,
+    /// Wire value `USER_FIELD_NAME_TYPE`.
+    #[serde(rename = "USER_FIELD_NAME_TYPE")]
+    UserFieldNameType,
+    /// Wire value `USER_FIELD_NAME_CREATION_DATE`.
+    #[serde(rename = "USER_FIELD_NAME_CREATION_DATE")]
+    UserFieldNameCreationDate,
+    /// A wire value unknown when this code was generated, kept as is.
+    Other(String),
+}
+
+impl UserV2UserFieldName {
+    /// The wire value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::UserFieldNameUnspecified => "USER_FIELD_NAME_UNSPECIFIED",
+            Self::UserFieldNameUserName => "USER_FIELD_NAME_USER_NAME",
+            Self::UserFieldNameFirstName => "USER_FIELD_NAME_FIRST_NAME",
+            Self::UserFieldNameLastName => "USER_FIELD_NAME_LAST_NAME",
+            Self::UserFieldNameNickName => "USER_FIELD_NAME_NICK_NAME",
+            Self::UserFieldNameDisplayName => "USER_FIELD_NAME_DISPLAY_NAME",
+            Self::UserFieldNameEmail => "USER_FIELD_NAME_EMAIL",
+            Self::UserFieldNameState => "USER_FIELD_NAME_STATE",
+            Self::UserFieldNameType => "USER_FIELD_NAME_TYPE",
+            Self::UserFieldNameCreationDate => "USER_FIELD_NAME_CREATION_DATE",
+            Self::Other(value) => value.as_str(),
+        }
+    }
+}
+
+impl From<String> for UserV2UserFieldName {
+    fn from(value: String) -> Self {
+        match value.as_str() {
+            "USER_FIELD_NAME_UNSPECIFIED" => Self::UserFieldNameUnspecified,
+            "USER_FIELD_NAME_USER_NAME" => Self::UserFieldNameUserName,
+            "USER_FIELD_NAME_FIRST_NAME" => Self::UserFieldNameFirstName,
+            "USER_FIELD_NAME_LAST_NAME" => Self::UserFieldNameLastName,
+            "USER_FIELD_NAME_NICK_NAME" => Self::UserFieldNameNickName,
+            "USER_FIELD_NAME_DISPLAY_NAME" => Self::UserFieldNameDisplayName,
+            "USER_FIELD_NAME_EMAIL" => Self::UserFieldNameEmail,
+            "USER_FIELD_NAME_STATE" => Self::UserFieldNameState,
+            "USER_FIELD_NAME_TYPE" => Self::UserFieldNameType,
+            "USER_FIELD_NAME_CREATION_DATE" => Self::UserFieldNameCreationDate,
+            _ => Self::Other(value),
+        }
+    }
+}
+
+impl From<UserV2UserFieldName> for String {
+    fn from(value: UserV2UserFieldName) -> Self {
+        match value {
+            UserV2UserFieldName::Other(value) => value,
+            known => known.as_str().to_owned(),
+        }
+    }
+}
+
+/// Query for users with a specific user name.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct UserV2UserNameQuery {
+    /// The `method` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<ObjectV2TextQueryMethod>,
+    /// The `userName` field.
+    #[serde(rename = "userName")]
+    pub user_name: String,
+}
+
+/// The `UserV2UserState` schema.
+#[allow(clippy::enum_variant_names)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(from = "String", into = "String")]
+#[non_exhaustive]
+pub enum UserV2UserState {
+    /// Wire value `USER_STATE_UNSPECIFIED`.
+    #[serde(rename = "USER_STATE_UNSPECIFIED")]
+    UserStateUnspecified,
+    /// Wire value `USER_STATE_ACTIVE`.
+    #[serde(rename = "USER_STATE_ACTIVE")]
+    UserStateActive,
+    /// Wire value `USER_STATE_INACTIVE`.
+    #[serde(rename = "USER_STATE_INACTIVE")]
+    UserStateInactive,
+    /// Wire value `USER_STATE_DELETED`.
+    #[serde(rename = "USER_STATE_DELETED")]
+    UserStateDeleted,
+    /// Wire value `USER_STATE_LOCKED`.
+    #[serde(rename = "USER_STATE_LOCKED")]
+    UserStateLocked,
+    /// Wire value `USER_STATE_INITIAL`.
+    #[serde(rename = "USER_STATE_INITIAL")]
+    UserStateInitial,
+    /// A wire value unknown when this code was generated, kept as is.
+    Other(String),
+}
+
+impl UserV2UserState {
+    /// The wire value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::UserStateUnspecified => "USER_STATE_UNSPECIFIED",
+            Self::UserStateActive => "USER_STATE_ACTIVE",
+            Self::UserStateInactive => "USER_STATE_INACTIVE",
+            Self::UserStateDeleted => "USER_STATE_DELETED",
+            Self::UserStateLocked => "USER_STATE_LOCKED",
+            Self::UserStateInitial => "USER_STATE_INITIAL",
+            Self::Other(value) => value.as_str(),
+        }
+    }
+}
+
+impl From<String> for UserV2UserState {
+    fn from(value: String) -> Self {
+        match value.as_str() {
+            "USER_STATE_UNSPECIFIED" => Self::UserStateUnspecified,
+            "USER_STATE_ACTIVE" => Self::UserStateActive,
+            "USER_STATE_INACTIVE" => Self::UserStateInactive,
+            "USER_STATE_DELETED" => Self::UserStateDeleted,
+            "USER_STATE_LOCKED" => Self::UserStateLocked,
+            "USER_STATE_INITIAL" => Self::UserStateInitial,
+            _ => Self::Other(value),
+        }
+    }
+}
+
+impl From<UserV2UserState> for String {
+    fn from(value: UserV2UserState) -> Self {
+        match value {
+            UserV2UserState::Other(value) => value,
+            known => known.as_str().to_owned(),
+        }
+    }
 }
 
 /// The `V1ListDetails` schema.
@@ -894,6 +1804,14 @@ pub mod operations {
         id: "UserService_ListPersonalAccessTokens",
         method: "POST",
         path: "/zitadel.user.v2.UserService/ListPersonalAccessTokens",
+        idempotent: true,
+    };
+
+    /// Search Users (`UserService_ListUsers`: `POST /zitadel.user.v2.UserService/ListUsers`).
+    pub const USER_SERVICE_LIST_USERS: Operation = Operation {
+        id: "UserService_ListUsers",
+        method: "POST",
+        path: "/zitadel.user.v2.UserService/ListUsers",
         idempotent: true,
     };
 

@@ -12,7 +12,9 @@
 //!   ([`ZitadelAuth::client_credentials`]) it logs in there with the client-credentials grant
 //!   (RFC 6749 §4.4, HTTP Basic or form). The access token is cached and refreshed before it
 //!   expires, with one exchange however many calls run at once.
-//! - ZITADEL tokens have no names and no scopes: see the trait implementation's docs.
+//! - A token's name is the username of its machine user (one machine user per purpose);
+//!   reading names costs one v2 `ListUsers` call per page, creating by name one lookup.
+//!   Tokens have no scopes. See the trait implementation's docs.
 //! - Errors of both formats (REST numeric `code`, Connect string `code`) map to the core
 //!   kinds by their gRPC code; the error id of `details[]` is kept in `ApiError::code`.
 //!
@@ -46,21 +48,23 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> pats_core::Result<()> {
 //! let sim = ZitadelSim::start().await;
-//! sim.add_machine_user(ZitadelSim::DEFAULT_ORG, "deploy-bot");
+//! // One machine user per purpose: its username is the name of its tokens.
+//! sim.add_named_machine_user(ZitadelSim::DEFAULT_ORG, "300000000000000001", "ci-deploy");
 //!
 //! let client = ZitadelClient::builder().base_url(sim.uri())
 //!     .auth(ZitadelAuth::pat(sim.admin_pat().into()))
-//!     .default_user("deploy-bot")
 //!     .build()?;
 //! let created = client
 //!     .create(
 //!         &CreateToken::builder()
+//!             .name("ci-deploy")
 //!             .expiry(Expiry::In(Duration::from_secs(30 * 24 * 3600)))
 //!             .build()?,
 //!     )
 //!     .await?;
-//! let all = client.list_all(&ListQuery::new()).await?;
-//! assert_eq!(all.len(), 1);
+//! assert_eq!(created.info.name.as_deref(), Some("ci-deploy"));
+//! let found = client.find_by_name("ci-deploy", &ListQuery::new()).await?;
+//! assert_eq!(found.len(), 1);
 //! client.revoke(&created.info.id).await?;
 //! # Ok(())
 //! # }
@@ -102,8 +106,10 @@ pub use generated::{
     ManagementV1RemovePersonalAccessTokenResponse as V1RemovePatResponse,
     UserV1PersonalAccessToken as V1Pat,
     UserV2ListPersonalAccessTokensResponse as V2ListPatsResponse,
-    UserV2PersonalAccessToken as V2Pat, UserV2PersonalAccessTokenFieldName as V2PatFieldName,
-    UserV2RemovePersonalAccessTokenResponse as V2RemovePatResponse, V1ListDetails as ListDetails,
-    V1ObjectDetails as ObjectDetails,
+    UserV2ListUsersRequest as V2ListUsersRequest, UserV2ListUsersResponse as V2ListUsersResponse,
+    UserV2MachineUser as V2MachineUser, UserV2PersonalAccessToken as V2Pat,
+    UserV2PersonalAccessTokenFieldName as V2PatFieldName,
+    UserV2RemovePersonalAccessTokenResponse as V2RemovePatResponse, UserV2User as V2User,
+    V1ListDetails as ListDetails, V1ObjectDetails as ObjectDetails,
 };
 pub use pats::expiration_of;

@@ -2,7 +2,7 @@
 
 use crate::client::{
     ApiVersion, ListPatsRequest, MAX_PAGE_SIZE, PROVIDER, PatFilter, TokenExpiration,
-    ZitadelClient, check_id,
+    ZitadelClient, check_id, check_username,
 };
 use crate::generated::{
     UserV1PersonalAccessToken as V1Pat, UserV2PersonalAccessToken as V2Pat,
@@ -15,6 +15,7 @@ use pats_core::{
     TokenId, TokenInfo, TokenPage,
 };
 use pats_core::{DefaultLifetime, Naming, Reported};
+use std::collections::{BTreeMap, BTreeSet};
 use time::OffsetDateTime;
 
 /// Why `Expiry::ProviderDefault` is refused, and what to give instead.
@@ -79,7 +80,182 @@ fn not_found(id: &TokenId) -> Error {
     )
 }
 
+/// Sets each token's name (and its owner's name) to the username of its owner, where
+/// `usernames` knows it; a token whose owner did not resolve keeps no name.
+fn name_tokens(items: &mut [TokenInfo], usernames: &BTreeMap<String, String>) {
+    for info in items {
+        let username = info
+            .owner
+            .as_ref()
+            .and_then(|o| usernames.get(&o.id))
+            .cloned();
+        if let Some(owner) = info.owner.as_mut() {
+            owner.name.clone_from(&username);
+        }
+        info.name = username;
+    }
+}
+
 impl ZitadelClient {
+    /// The id and username of the machine user named exactly `name`: the token owner a
+    /// name stands for. No such user, or more than one, is the caller's
+    /// [`Error::InvalidInput`] (field `name`).
+    async fn machine_user_named(&self, name: &str) -> Result<(String, String)> {
+        let mut found = self.v2().machine_users_named(name).await?;
+        match found.len() {
+            0 => Err(Error::invalid(
+                "name",
+                format!(
+                    "no machine user with the username `{name}`{}: on ZITADEL a token's name is \
+                     its machine user's username (one machine user per purpose), so create the \
+                     machine user `{name}` first",
+                    self.organization()
+                        .map(|org| format!(" in organization `{org}`"))
+                        .unwrap_or_default()
+                ),
+            )),
+            1 => {
+                let user = found.remove(0);
+                let id = user.user_id.unwrap_or_default();
+                check_id("owner", &id).map_err(|e| unusable("user id", &e))?;
+                Ok((id, name.to_owned()))
+            }
+            n => Err(Error::invalid(
+                "name",
+                format!(
+                    "{n} machine users have the username `{name}`; scope the client to one \
+                     organization"
+                ),
+            )),
+        }
+    }
+
+    /// The usernames of these users (one `ListUsers` call for the distinct ids; none when
+    /// there are none). A user that does not resolve is missing from the map.
+    async fn usernames_of(&self, items: &[TokenInfo]) -> Result<BTreeMap<String, String>> {
+        let ids: BTreeSet<String> = items
+            .iter()
+            .filter_map(|i| i.owner.as_ref().map(|o| o.id.clone()))
+            .collect();
+        let ids: Vec<String> = ids.into_iter().collect();
+        let mut names = BTreeMap::new();
+        for chunk in ids.chunks(MAX_PAGE_SIZE as usize) {
+            for user in self.v2().users_by_ids(chunk).await? {
+                if let (Some(id), Some(username)) = (user.user_id, user.username)
+                    && chunk.contains(&id)
+                    && !username.is_empty()
+                {
+                    names.insert(id, username);
+                }
+            }
+        }
+        Ok(names)
+    }
+
+    /// Fills the names of these tokens (see [`name_tokens`]).
+    async fn with_names(&self, mut items: Vec<TokenInfo>) -> Result<Vec<TokenInfo>> {
+        let names = self.usernames_of(&items).await?;
+        name_tokens(&mut items, &names);
+        Ok(items)
+    }
+
+    /// The tokens of the machine user whose username is `username` (what
+    /// [`find_by_name`](pats_core::PersonalAccessTokensExt::find_by_name) finds, without
+    /// listing every token of the organization): one `ListUsers` call for the user, then
+    /// its tokens page by page. `query` may set `page_size`; its owner and page are
+    /// replaced. No machine user of that name gives an empty list.
+    pub async fn tokens_of_machine_user(
+        &self,
+        username: &str,
+        query: &ListQuery,
+    ) -> Result<Vec<TokenInfo>> {
+        check_username(username)?;
+        let users = self.v2().machine_users_named(username).await?;
+        let mut out = Vec::new();
+        for user in users {
+            let Some(id) = user.user_id.filter(|id| !id.is_empty()) else {
+                continue;
+            };
+            let mut page_query = query.clone();
+            page_query.owner = Some(id.clone());
+            page_query.page = None;
+            loop {
+                let page = self.list_page(&page_query).await?;
+                let mut items = page.items;
+                let names = BTreeMap::from([(id.clone(), username.to_owned())]);
+                name_tokens(&mut items, &names);
+                out.extend(items);
+                match page.next_page {
+                    Some(next) => page_query.page = Some(next),
+                    None => break,
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// One page of tokens, without names.
+    async fn list_page(&self, query: &ListQuery) -> Result<TokenPage> {
+        if query.last_used_before.is_some() || query.never_used {
+            return Err(Error::Unsupported {
+                provider: PROVIDER,
+                operation: "listing by last use",
+                hint: Some("ZITADEL does not record when a PAT was last used"),
+            });
+        }
+        if let Some(size) = query.page_size
+            && (size == 0 || size > MAX_PAGE_SIZE)
+        {
+            return Err(Error::invalid(
+                "page_size",
+                format!("must be between 1 and {MAX_PAGE_SIZE}"),
+            ));
+        }
+        let offset = offset_of(query)?;
+        match self.api_version() {
+            ApiVersion::V2 => {
+                let mut request = ListPatsRequest::new()
+                    .offset(offset)
+                    .asc(true)
+                    .sort_by(V2PatFieldName::PersonalAccessTokenFieldNameCreatedDate);
+                request.limit = query.page_size;
+                // Without an owner: every token of the organization, `default_user` or not
+                // (tokens of every machine user are reachable by name).
+                if let Some(owner) = query.owner.as_deref() {
+                    check_id("owner", owner)?;
+                    request = request.filter(PatFilter::UserId(owner.to_owned()));
+                }
+                let page = self.v2().list_personal_access_tokens(&request).await?;
+                let total = page.pagination.as_ref().map_or(0, |p| p.total_result);
+                let returned = page.result.len();
+                let items = page
+                    .result
+                    .into_iter()
+                    .map(info_from_v2)
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(TokenPage::new(items, next_page(offset, returned, total)))
+            }
+            ApiVersion::V1 => {
+                let user = self.owner_for(
+                    query.owner.as_deref(),
+                    "the v1 API lists the PATs of one machine user",
+                )?;
+                let page = self
+                    .v1()
+                    .list_personal_access_tokens(&user, offset, query.page_size, true)
+                    .await?;
+                let total = page.details.as_ref().map_or(0, |d| d.total_result);
+                let returned = page.result.len();
+                let items = page
+                    .result
+                    .into_iter()
+                    .map(|p| info_from_v1(p, &user))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(TokenPage::new(items, next_page(offset, returned, total)))
+            }
+        }
+    }
+
     fn owner_for(&self, explicit: Option<&str>, why: &str) -> Result<String> {
         match explicit.or(self.default_user()) {
             Some(user) => {
@@ -98,22 +274,15 @@ impl ZitadelClient {
     /// ZITADEL's own default is a token that never expires, so `ProviderDefault` is refused:
     /// a never-expiring token is only created when asked for with [`Expiry::Never`].
     fn expiration_for(expiry: Expiry) -> Result<TokenExpiration> {
-        let now = OffsetDateTime::now_utc();
+        // `Capabilities::check_create` has refused `ProviderDefault` (no default lifetime)
+        // and times in the past before this is reached.
         match expiry {
-            Expiry::ProviderDefault => Err(Error::invalid("expiry", PROVIDER_DEFAULT_REFUSED)),
             Expiry::Never(ack) => Ok(TokenExpiration::Never(ack)),
-            Expiry::At(at) if at <= now => Err(Error::invalid(
-                "expiry",
-                "the expiration is in the past; ZITADEL refuses it",
-            )),
             Expiry::At(_) | Expiry::In(_) => expiry
-                .time_from(now)
+                .time_from(OffsetDateTime::now_utc())
                 .map(TokenExpiration::At)
                 .ok_or_else(|| Error::invalid("expiry", "the lifetime is too long")),
-            _ => Err(Error::invalid(
-                "expiry",
-                "this kind of expiry is not supported by ZITADEL",
-            )),
+            _ => Err(Error::invalid("expiry", PROVIDER_DEFAULT_REFUSED)),
         }
     }
 
@@ -149,9 +318,22 @@ fn next_page(offset: u64, returned: usize, total: u64) -> Option<PageToken> {
 ///
 /// - The owner is a **machine user id** (`CreateToken::owner`, `ListQuery::owner`, or the
 ///   client's `default_user`). Only machine users can have PATs.
-/// - ZITADEL tokens have **no name and no scopes**: a name is ignored (it is not sent
-///   anywhere), and non-empty scopes are refused with [`Error::Unsupported`]. A PAT has the
-///   permissions of its machine user.
+/// - **A token's name is its machine user's username** ([`Naming::Owner`]; ZITADEL's
+///   convention is one machine user per purpose, and a PAT itself has no name). `list` and
+///   `get` fill `TokenInfo::name` and the owner's name with one `ListUsers` call per page
+///   (an `inUserIdsQuery` for the page's distinct owners, never one call per token); a user
+///   that no longer resolves leaves the name `None`. `create` with a name looks up the
+///   machine user of exactly that username (one `ListUsers` call, `userNameQuery` EQUALS and
+///   `typeQuery` MACHINE, plus `organizationIdQuery` for a client scoped to an organization)
+///   and creates the token for it: no such user, several, or an explicit owner that is
+///   another user is [`Error::InvalidInput`] (field `name`). `create` without a name makes
+///   one `ListUsers` call to report the owner's username. So `find_by_name` finds the tokens
+///   of that machine user; [`ZitadelClient::tokens_of_machine_user`] does the same without
+///   listing the whole organization. Both APIs (v2 and v1) read usernames through the v2
+///   `ListUsers`, so the credentials need `user.read` on the v2 user service.
+/// - Tokens have **no scopes**: non-empty scopes are refused with [`Error::Unsupported`]
+///   before any request (`Capabilities::check_create`). A PAT has the permissions of its
+///   machine user.
 /// - ZITADEL's default is a token that never expires, so `Expiry::ProviderDefault` (and so
 ///   `CreateToken::default()`) is refused with [`Error::InvalidInput`] (field `expiry`)
 ///   before sending: give `Expiry::In`/`Expiry::At`, or ask for a never-expiring token with
@@ -159,10 +341,12 @@ fn next_page(offset: u64, returned: usize, total: u64) -> Option<PageToken> {
 ///   as `9999-12-31T23:59:59Z`, read back as [`Expiration::Never`]). A time in the past is
 ///   refused before sending.
 /// - `get` uses v1 `GET` (needs `default_user`) or a v2 `tokenIdFilter` listing.
-/// - `revoke` on v2 needs the token's user: the client's `default_user`, or, without one, a
-///   `tokenIdFilter` listing first (one extra call). On v1 it needs `default_user`.
-/// - On v2, listing without an owner (and without `default_user`) lists every PAT of the
-///   organization; on v1 an owner is required.
+/// - `revoke` on v2 looks the token up first (a `tokenIdFilter` listing) and removes it for
+///   its own machine user; an unknown token is [`Error::NotFound`]. On v1 it needs
+///   `default_user` and reaches only that user's tokens (v1 `get` and `list` likewise).
+/// - On v2, listing without an owner lists every PAT of the organization (`default_user`
+///   does not narrow it: it is the owner of tokens created without a name or owner); on v1
+///   an owner is required (`default_user` when none is given).
 /// - Listing pages by offset; the page token is the next offset. `page_size` is at most
 ///   1000 (ZITADEL's maximum; its default is 100). Results are oldest first.
 #[async_trait]
@@ -178,7 +362,8 @@ impl PersonalAccessTokens for ZitadelClient {
         c.rename = false;
         c.set_active = false;
         c.scopes = false;
-        c.naming = Naming::None;
+        c.naming = Naming::Owner;
+        c.requires_name = false;
         c.create_for_owner = true;
         c.requires_owner = self.default_user().is_none();
         c.never_expires = true;
@@ -193,21 +378,37 @@ impl PersonalAccessTokens for ZitadelClient {
     }
 
     async fn create(&self, request: &CreateToken) -> Result<CreatedToken> {
-        if !request.scopes().is_empty() {
-            return Err(Error::Unsupported {
-                provider: PROVIDER,
-                operation: "token scopes",
-                hint: Some("a ZITADEL PAT has its machine user's permissions; leave scopes empty"),
-            });
+        self.capabilities().check_create(request)?;
+        let explicit = request.owner();
+        if let Some(owner) = explicit {
+            check_id("owner", owner)?;
         }
-        let user = self.owner_for(request.owner(), "ZITADEL creates PATs for a machine user")?;
+        if let Some(name) = request.name() {
+            check_username(name)?;
+        }
         let expiration = Self::expiration_for(request.expiry())?;
-        if request.name().is_some() {
-            tracing::debug!(
-                provider = PROVIDER,
-                "ZITADEL PATs have no name; the name is not sent"
-            );
-        }
+        let (user, username) = match request.name() {
+            Some(name) => {
+                let (id, username) = self.machine_user_named(name).await?;
+                if let Some(owner) = explicit
+                    && owner != id
+                {
+                    return Err(Error::invalid(
+                        "name",
+                        format!(
+                            "`{name}` is the username of machine user `{id}`, not of the owner \
+                             `{owner}`: on ZITADEL a token's name is its owner's username; give \
+                             the name or the owner alone"
+                        ),
+                    ));
+                }
+                (id, Some(username))
+            }
+            None => (
+                self.owner_for(explicit, "ZITADEL creates PATs for a machine user")?,
+                None,
+            ),
+        };
         let added = match self.api_version() {
             ApiVersion::V2 => {
                 self.v2()
@@ -221,7 +422,29 @@ impl PersonalAccessTokens for ZitadelClient {
             }
         };
         let mut info = TokenInfo::new(id_from_server(&added.token_id, "token id")?);
-        info.owner = Some(Owner::new(user));
+        // Without a name, the token still has one: its owner's username (one more call).
+        // The token exists now and its secret is shown once: a failed lookup leaves the
+        // name out instead of losing the secret.
+        let username = match username {
+            Some(username) => Some(username),
+            None => {
+                let mut probe = TokenInfo::new(info.id.clone());
+                probe.owner = Some(Owner::new(user.clone()));
+                match self.usernames_of(&[probe]).await {
+                    Ok(mut names) => names.remove(&user),
+                    Err(e) => {
+                        tracing::warn!(
+                            provider = PROVIDER,
+                            error = %e,
+                            "the token was created; its owner's username could not be read"
+                        );
+                        None
+                    }
+                }
+            }
+        };
+        info.owner = Some(Owner::new(user).with_name(username.clone()));
+        info.name = username;
         info.created = added.creation_date;
         info.expires = match expiration {
             TokenExpiration::At(at) => expiration_of(Some(at)),
@@ -236,89 +459,33 @@ impl PersonalAccessTokens for ZitadelClient {
     }
 
     async fn list(&self, query: &ListQuery) -> Result<TokenPage> {
-        if query.last_used_before.is_some() || query.never_used {
-            return Err(Error::Unsupported {
-                provider: PROVIDER,
-                operation: "listing by last use",
-                hint: Some("ZITADEL does not record when a PAT was last used"),
-            });
-        }
-        if let Some(size) = query.page_size
-            && (size == 0 || size > MAX_PAGE_SIZE)
-        {
-            return Err(Error::invalid(
-                "page_size",
-                format!("must be between 1 and {MAX_PAGE_SIZE}"),
-            ));
-        }
-        let offset = offset_of(query)?;
-        match self.api_version() {
-            ApiVersion::V2 => {
-                let mut request = ListPatsRequest::new()
-                    .offset(offset)
-                    .asc(true)
-                    .sort_by(V2PatFieldName::PersonalAccessTokenFieldNameCreatedDate);
-                request.limit = query.page_size;
-                if let Some(owner) = query.owner.as_deref().or(self.default_user()) {
-                    check_id("owner", owner)?;
-                    request = request.filter(PatFilter::UserId(owner.to_owned()));
-                }
-                let page = self.v2().list_personal_access_tokens(&request).await?;
-                let total = page.pagination.as_ref().map_or(0, |p| p.total_result);
-                let returned = page.result.len();
-                let items = page
-                    .result
-                    .into_iter()
-                    .map(info_from_v2)
-                    .collect::<Result<Vec<_>>>()?;
-                Ok(TokenPage::new(items, next_page(offset, returned, total)))
-            }
-            ApiVersion::V1 => {
-                let user = self.owner_for(
-                    query.owner.as_deref(),
-                    "the v1 API lists the PATs of one machine user",
-                )?;
-                let page = self
-                    .v1()
-                    .list_personal_access_tokens(&user, offset, query.page_size, true)
-                    .await?;
-                let total = page.details.as_ref().map_or(0, |d| d.total_result);
-                let returned = page.result.len();
-                let items = page
-                    .result
-                    .into_iter()
-                    .map(|p| info_from_v1(p, &user))
-                    .collect::<Result<Vec<_>>>()?;
-                Ok(TokenPage::new(items, next_page(offset, returned, total)))
-            }
-        }
+        let page = self.list_page(query).await?;
+        let items = self.with_names(page.items).await?;
+        Ok(TokenPage::new(items, page.next_page))
     }
 
     async fn get(&self, id: &TokenId) -> Result<TokenInfo> {
-        match self.api_version() {
+        let info = match self.api_version() {
             ApiVersion::V2 => info_from_v2(self.find_v2(id).await?),
             ApiVersion::V1 => {
                 let user = self.owner_for(None, "the v1 API reads a PAT of one machine user")?;
                 let pat = self.v1().get_personal_access_token(&user, id).await?;
                 info_from_v1(pat, &user)
             }
-        }
+        }?;
+        let mut named = self.with_names(vec![info]).await?;
+        named.pop().ok_or_else(|| not_found(id))
     }
 
     async fn revoke(&self, id: &TokenId) -> Result<()> {
         match self.api_version() {
             ApiVersion::V2 => {
-                let user = match self.default_user() {
-                    Some(user) => {
-                        check_id("owner", user)?;
-                        user.to_owned()
-                    }
-                    None => {
-                        let user = self.find_v2(id).await?.user_id;
-                        check_id("owner", &user).map_err(|e| unusable("user id", &e))?;
-                        user
-                    }
-                };
+                // The token's own user, whatever `default_user` says: names make tokens of
+                // other machine users ordinary. The lookup also keeps an unknown token
+                // `NotFound`, which the remove call itself answers OK ("not found in the
+                // first place", as its description says).
+                let user = self.find_v2(id).await?.user_id;
+                check_id("owner", &user).map_err(|e| unusable("user id", &e))?;
                 self.v2().remove_personal_access_token(&user, id).await?;
             }
             ApiVersion::V1 => {

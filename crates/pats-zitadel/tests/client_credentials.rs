@@ -33,8 +33,8 @@ async fn basic_login_sends_exactly_the_rfc_6749_request_and_uses_the_token() {
         &sim,
         ZitadelAuth::client_credentials(id.clone(), SecretString::from(secret.clone())),
     );
-    client.list(&ListQuery::new()).await.unwrap();
-    client.list(&ListQuery::new()).await.unwrap();
+    client.list(&ListQuery::new().owner(BOT)).await.unwrap();
+    client.list(&ListQuery::new().owner(BOT)).await.unwrap();
     assert_eq!(sim.token_exchanges(), 1, "the access token is cached");
     assert_eq!(sim.last_client_auth(), Some("basic"));
 
@@ -77,7 +77,7 @@ async fn post_login_puts_the_credentials_in_the_form_only() {
         .method(ClientAuthMethod::Post);
     assert_eq!(credentials.auth_method(), ClientAuthMethod::Post);
     let client = client(&sim, ZitadelAuth::ClientCredentials(credentials));
-    client.list(&ListQuery::new()).await.unwrap();
+    client.list(&ListQuery::new().owner(BOT)).await.unwrap();
     assert_eq!(sim.last_client_auth(), Some("post"));
     let login = &sim.requests().await[0];
     assert_eq!(header(login, "authorization"), None);

@@ -290,6 +290,14 @@ async fn drive(client: &ZitadelClient) {
         .unwrap();
     let a = client.create(&at).await.unwrap();
     let b = client.create(&never).await.unwrap();
+    // By name: the machine user is looked up with ListUsers.
+    let named = CreateToken::builder()
+        .name(BOT)
+        .expiry(Expiry::In(Duration::from_secs(3600)))
+        .build()
+        .unwrap();
+    let c = client.create(&named).await.unwrap();
+    client.revoke(&c.info.id).await.unwrap();
     let page = client.list(&ListQuery::new().page_size(1)).await.unwrap();
     client
         .list(&ListQuery::new().page_size(1).page(page.next_page))
@@ -404,6 +412,7 @@ async fn every_request_decodes_strictly_as_its_message() {
         "UserService_AddPersonalAccessToken",
         "UserService_ListPersonalAccessTokens",
         "UserService_RemovePersonalAccessToken",
+        "UserService_ListUsers",
         "ManagementService_AddPersonalAccessToken",
         "ManagementService_ListPersonalAccessTokens",
         "ManagementService_GetPersonalAccessTokenByIDs",

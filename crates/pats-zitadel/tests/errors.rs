@@ -253,7 +253,7 @@ async fn reads_are_retried_creates_are_not() {
             .path_contains("ListPersonalAccessTokens")
             .times(2),
     );
-    client.list(&ListQuery::new()).await.unwrap();
+    client.list(&ListQuery::new().owner(BOT)).await.unwrap();
     assert_eq!(api_requests(&sim).await.len(), 3);
     sim.faults().inject(
         FaultRule::new(Fault::status(503))

@@ -27,7 +27,7 @@ async fn assertion_is_verified_and_the_access_token_is_used() {
     let client = key_client(&sim, &key_json);
     assert!(
         client
-            .list(&ListQuery::new())
+            .list(&ListQuery::new().owner(BOT))
             .await
             .unwrap()
             .items
@@ -91,7 +91,7 @@ async fn fifty_concurrent_calls_cause_one_exchange() {
     let tasks: Vec<_> = (0..50)
         .map(|_| {
             let c = client.clone();
-            tokio::spawn(async move { c.list(&ListQuery::new()).await })
+            tokio::spawn(async move { c.list(&ListQuery::new().owner(BOT)).await })
         })
         .collect();
     for t in tasks {
@@ -107,14 +107,14 @@ async fn a_refused_access_token_is_exchanged_again_once() {
     let sim = sim().await;
     let key_json = sim.register_test_key(BOT).unwrap();
     let client = key_client(&sim, &key_json);
-    client.list(&ListQuery::new()).await.unwrap();
+    client.list(&ListQuery::new().owner(BOT)).await.unwrap();
     sim.revoke_access_tokens();
-    client.list(&ListQuery::new()).await.unwrap();
+    client.list(&ListQuery::new().owner(BOT)).await.unwrap();
     assert_eq!(sim.token_exchanges(), 2);
     // The in_org handle shares the cache.
     client
         .in_org(ZitadelSim::DEFAULT_ORG)
-        .list(&ListQuery::new())
+        .list(&ListQuery::new().owner(BOT))
         .await
         .unwrap();
     assert_eq!(sim.token_exchanges(), 2);
@@ -127,13 +127,13 @@ async fn assertions_the_instance_refuses_are_unauthenticated() {
     // The key belongs to another user: iss/sub do not match the key's owner.
     sim.register_test_key("someone-else").unwrap();
     let client = key_client(&sim, &test_key_file(BOT));
-    let err = client.list(&ListQuery::new()).await.unwrap_err();
+    let err = client.list(&ListQuery::new().owner(BOT)).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unauthenticated, "{err}");
     assert!(err.to_string().contains("invalid_grant"), "{err}");
     // An unregistered key.
     let sim2 = common::sim().await;
     let err = key_client(&sim2, &test_key_file(BOT))
-        .list(&ListQuery::new())
+        .list(&ListQuery::new().owner(BOT))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unauthenticated, "{err}");
@@ -181,14 +181,14 @@ async fn expires_in_is_honoured() {
     // exchanged anew on every call.
     sim.set_access_token_lifetime(30);
     let short = key_client(&sim, &key_json);
-    short.list(&ListQuery::new()).await.unwrap();
-    short.list(&ListQuery::new()).await.unwrap();
+    short.list(&ListQuery::new().owner(BOT)).await.unwrap();
+    short.list(&ListQuery::new().owner(BOT)).await.unwrap();
     assert_eq!(sim.token_exchanges(), 1);
     // An hour: the second call reuses the cached token.
     sim.set_access_token_lifetime(3600);
     let long = key_client(&sim, &key_json);
-    long.list(&ListQuery::new()).await.unwrap();
-    long.list(&ListQuery::new()).await.unwrap();
+    long.list(&ListQuery::new().owner(BOT)).await.unwrap();
+    long.list(&ListQuery::new().owner(BOT)).await.unwrap();
     assert_eq!(sim.token_exchanges(), 2);
 }
 
@@ -215,8 +215,8 @@ async fn a_huge_expires_in_is_clamped_not_a_panic() {
             .times(1),
         );
         let client = key_client(&sim, &key_json);
-        client.list(&ListQuery::new()).await.unwrap();
-        client.list(&ListQuery::new()).await.unwrap();
+        client.list(&ListQuery::new().owner(BOT)).await.unwrap();
+        client.list(&ListQuery::new().owner(BOT)).await.unwrap();
         assert_eq!(sim.token_exchanges(), 0, "{expires_in}");
         let expected = format!("Bearer {}", sim.admin_pat());
         for r in api_requests(&sim).await {
@@ -241,7 +241,7 @@ async fn an_unusable_access_token_is_decode_not_invalid_input() {
             .times(1),
         );
         let client = key_client(&sim, &key_json);
-        let err = client.list(&ListQuery::new()).await.unwrap_err();
+        let err = client.list(&ListQuery::new().owner(BOT)).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Decode, "{bad:?}: {err}");
         assert!(err.to_string().contains("access_token"), "{err}");
         assert!(api_requests(&sim).await.is_empty(), "{bad:?}");

@@ -476,3 +476,87 @@ async fn unknown_fields_are_refused_like_proto3_json_decoding() {
     .await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn list_users_queries_paging_and_errors() {
+    let sim = sim().await;
+    let org = ZitadelSim::DEFAULT_ORG;
+    sim.add_named_machine_user(org, "300000000000000001", "ci-deploy");
+    sim.add_named_machine_user(org, "300000000000000002", "ci-deploy-old");
+    sim.add_named_machine_user("elsewhere", "300000000000000003", "ci-deploy");
+    sim.add_human_user(org, "300000000000000004");
+    let path = "/zitadel.user.v2.UserService/ListUsers";
+    let list = |body: Value| {
+        let sim = &sim;
+        async move { call(sim, path, "application/json", &body.to_string()).await }
+    };
+    let names = |v: &Value| -> Vec<String> {
+        v["result"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|u| u["username"].as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // EQUALS is exact; other organizations are invisible.
+    let (status, v) = list(json!({"queries": [
+        {"userNameQuery": {"userName": "ci-deploy", "method": "TEXT_QUERY_METHOD_EQUALS"}},
+        {"typeQuery": {"type": "TYPE_MACHINE"}}
+    ]}))
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(names(&v), ["ci-deploy"]);
+    assert_eq!(v["result"][0]["userId"], "300000000000000001");
+    assert!(v["result"][0]["machine"].is_object());
+    assert_eq!(v["details"]["totalResult"], "1");
+    // Prefix, case-insensitive, or/not, sorted by username ascending, paged.
+    let (_, v) = list(json!({
+        "query": {"offset": "1", "limit": 1, "asc": true},
+        "sortingColumn": "USER_FIELD_NAME_USER_NAME",
+        "queries": [{"orQuery": {"queries": [
+            {"userNameQuery": {"userName": "CI-", "method": "TEXT_QUERY_METHOD_STARTS_WITH_IGNORE_CASE"}},
+            {"notQuery": {"query": {"typeQuery": {"type": "TYPE_MACHINE"}}}}
+        ]}}]
+    }))
+    .await;
+    assert_eq!(v["details"]["totalResult"], "3", "{v}");
+    // The human user's username is its id, which sorts first.
+    assert_eq!(names(&v), ["ci-deploy"]);
+    // By ids: unknown ids are simply missing.
+    let (_, v) =
+        list(json!({"queries": [{"inUserIdsQuery": {"userIds": ["300000000000000002", "nope"]}}]}))
+            .await;
+    assert_eq!(names(&v), ["ci-deploy-old"]);
+    // Nothing found: no result, no total.
+    let (status, v) =
+        list(json!({"queries": [{"organizationIdQuery": {"organizationId": "elsewhere"}}]})).await;
+    assert_eq!(status, 200);
+    assert!(
+        v.get("result").is_none() && v["details"].get("totalResult").is_none(),
+        "{v}"
+    );
+    // Refused like the service: two members of the oneof, an unknown field, a limit over
+    // 1000, an empty username; queries it does not simulate say so.
+    for (body, code) in [
+        (
+            json!({"queries": [{"typeQuery": {"type": "TYPE_MACHINE"}, "inUserIdsQuery": {}}]}),
+            "invalid_argument",
+        ),
+        (json!({"filters": []}), "invalid_argument"),
+        (json!({"query": {"limit": 1001}}), "invalid_argument"),
+        (
+            json!({"queries": [{"userNameQuery": {"userName": ""}}]}),
+            "invalid_argument",
+        ),
+        (
+            json!({"queries": [{"emailQuery": {"emailAddress": "a@b"}}]}),
+            "unimplemented",
+        ),
+    ] {
+        let (status, v) = list(body.clone()).await;
+        assert_ne!(status, 200, "{body}");
+        assert_eq!(v["code"], code, "{body}: {v}");
+    }
+}

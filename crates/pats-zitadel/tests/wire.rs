@@ -259,6 +259,8 @@ async fn org_header_follows_configuration_and_per_call_override() {
             Some("org-b".to_owned()),
             None,
             Some("org-b".to_owned()),
+            // The usernames of the listed tokens' owners, in the same organization.
+            Some("org-b".to_owned()),
             None,
             None,
             Some(ZitadelSim::DEFAULT_ORG.to_owned()),

@@ -11,8 +11,9 @@
 //! # Output: OpenAPI 3.0 (`contracts/zitadel/openapi.json`)
 //!
 //! - **v2 user service over Connect** (what pats calls): `POST
-//!   /zitadel.user.v2.UserService/<Method>` for `AddPersonalAccessToken`,
-//!   `ListPersonalAccessTokens` and `RemovePersonalAccessToken`; the JSON body is the request
+//!   /zitadel.user.v2.UserService/<Method>` for `ListUsers` (token names are machine user
+//!   usernames), `AddPersonalAccessToken`, `ListPersonalAccessTokens` and
+//!   `RemovePersonalAccessToken`; the JSON body is the request
 //!   message, the 200 answer the response message (Connect unary JSON).
 //! - **v1 management REST**: `GetPersonalAccessTokenByIDs`, `ListPersonalAccessTokens`,
 //!   `AddPersonalAccessToken`, `RemovePersonalAccessToken` from their `google.api.http` rules,
@@ -73,13 +74,20 @@ const FILES: &[&str] = &[
     "proto/zitadel/management.proto",
     "proto/zitadel/user.proto",
     "proto/zitadel/object.proto",
+    "proto/zitadel/user/v2/query.proto",
+    "proto/zitadel/user/v2/user.proto",
+    "proto/zitadel/user/v2/email.proto",
+    "proto/zitadel/user/v2/phone.proto",
+    "proto/zitadel/object/v2/object.proto",
 ];
 
 const USER_SERVICE: &str = "zitadel.user.v2.UserService";
 const MANAGEMENT_SERVICE: &str = "zitadel.management.v1.ManagementService";
 
-/// The v2 methods pats calls (Connect).
+/// The v2 methods pats calls (Connect). `ListUsers` resolves token owners to machine users
+/// (a token's name is its machine user's username).
 const V2_METHODS: &[&str] = &[
+    "ListUsers",
     "AddPersonalAccessToken",
     "ListPersonalAccessTokens",
     "RemovePersonalAccessToken",
@@ -450,10 +458,15 @@ impl Index {
             self.add_message(file_no, &package, message, vec![4, index_i32(i)]);
         }
         for e in &file.enum_type {
-            self.enums.insert(
-                format!("{package}.{}", e.name()),
-                EnumEntry { desc: e.clone() },
-            );
+            let full = format!("{package}.{}", e.name());
+            // Files of different commits may both define a type (upstream moved it): the
+            // later one would silently win, so a second definition is an error.
+            if self.enums.contains_key(&full) || self.messages.contains_key(&full) {
+                return Err(Error::new(format!(
+                    "`{full}` is defined twice in the vendored protos; leave one out of an excerpt"
+                )));
+            }
+            self.enums.insert(full, EnumEntry { desc: e.clone() });
         }
         let base_path = file
             .options
@@ -1359,7 +1372,11 @@ service UserService {
   }
   rpc ListPersonalAccessTokens(ListPersonalAccessTokensRequest) returns (ListPersonalAccessTokensResponse) {}
   rpc RemovePersonalAccessToken(RemovePersonalAccessTokenRequest) returns (RemovePersonalAccessTokenResponse) {}
+  // Search Users
+  rpc ListUsers(ListUsersRequest) returns (ListUsersResponse) {}
 }
+message ListUsersRequest { repeated Filter queries = 3; }
+message ListUsersResponse { repeated Inner.Deep result = 3; }
 message AddPersonalAccessTokenRequest {
   // The user.
   string user_id = 1 [(validate.rules).string = {min_len: 1, max_len: 200}];
@@ -1451,6 +1468,38 @@ message Details { uint64 sequence = 1; }
         let remove = &s["paths"]["/zitadel.user.v2.UserService/RemovePersonalAccessToken"]["post"];
         assert_eq!(remove["x-pats-idempotent"], true);
         assert_eq!(remove["parameters"][0]["name"], ORG_HEADER);
+    }
+
+    #[test]
+    fn list_users_is_an_idempotent_connect_operation() {
+        let s = subset();
+        let op = &s["paths"]["/zitadel.user.v2.UserService/ListUsers"]["post"];
+        assert_eq!(op["operationId"], "UserService_ListUsers");
+        assert_eq!(op["x-pats-idempotent"], true);
+        assert_eq!(op["summary"], "Search Users");
+        assert_eq!(
+            op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/UserV2ListUsersResponse"
+        );
+    }
+
+    #[test]
+    fn a_type_defined_twice_is_an_error() {
+        let mut twice = files(SERVICE);
+        twice.push((
+            "proto/zitadel/user/v2/query.proto".into(),
+            "syntax = \"proto3\";\npackage zitadel.filter.v2;\nenum Kind { A = 0; }\nenum Kind2 { B = 0; }\n".into(),
+        ));
+        twice.push((
+            "proto/zitadel/user/v2/more.proto".into(),
+            "syntax = \"proto3\";\npackage zitadel.filter.v2;\nenum Kind { A = 0; }\n".into(),
+        ));
+        let err = build(&twice, vec![]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("zitadel.filter.v2.Kind` is defined twice"),
+            "{err}"
+        );
     }
 
     #[test]
