@@ -53,8 +53,10 @@ pub trait Harness: Send + Sync + Sized + 'static {
     fn client_with_bad_credentials(&self) -> Box<dyn PersonalAccessTokens>;
     /// The simulator's fault injection.
     fn faults(&self) -> &Faults;
-    /// A create request this provider accepts, named `name`, expiring as `expiry`.
+    /// A create request this provider accepts, named `name` (made usable first, see
+    /// [`provide_name`](Self::provide_name)), expiring as `expiry`.
     fn create_request(&self, name: &str, expiry: Expiry) -> CreateToken {
+        self.provide_name(name);
         let mut b = CreateToken::builder().name(name).expiry(expiry);
         if let Some(owner) = self.owner() {
             b = b.owner(owner);

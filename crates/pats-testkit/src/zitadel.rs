@@ -1417,6 +1417,14 @@ impl ZitadelSim {
             .collect()
     }
 
+    /// Whether the organization has a user with this username.
+    pub fn has_username(&self, org_id: &str, username: &str) -> bool {
+        self.lock()
+            .users
+            .values()
+            .any(|u| u.org == org_id && u.username == username)
+    }
+
     /// Adds a human user (PATs for it are `failed_precondition`); its username is its id.
     pub fn add_human_user(&self, org_id: &str, user_id: &str) {
         self.add_user(org_id, user_id, false, user_id);

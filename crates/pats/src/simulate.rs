@@ -56,7 +56,10 @@ impl Simulation {
         match &self._server {
             #[cfg(feature = "zitadel")]
             Server::Zitadel(sim) => {
-                let _ = (sim, name); // PENDING-HZ
+                use pats_testkit::zitadel::ZitadelSim;
+                if !sim.has_username(ZitadelSim::DEFAULT_ORG, name) {
+                    sim.add_named_machine_users(ZitadelSim::DEFAULT_ORG, &[name]);
+                }
             }
             _ => {}
         }

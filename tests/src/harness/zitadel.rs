@@ -61,8 +61,11 @@ impl Harness for ZitadelHarness {
         self.sim.faults()
     }
 
-    fn owner(&self) -> Option<String> {
-        Some(BOT.to_owned())
+    fn provide_name(&self, name: &str) {
+        if !self.sim.has_username(ZitadelSim::DEFAULT_ORG, name) {
+            self.sim
+                .add_named_machine_users(ZitadelSim::DEFAULT_ORG, &[name]);
+        }
     }
 
     fn portable_client(&self) -> Box<dyn PersonalAccessTokens> {
