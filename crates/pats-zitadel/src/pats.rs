@@ -14,7 +14,7 @@ use pats_core::{
     ListFilters, ListQuery, Owner, PageToken, PersonalAccessTokens, ProviderDetails, Result,
     TokenId, TokenInfo, TokenPage,
 };
-use pats_core::{DefaultLifetime, Naming, Reported};
+use pats_core::{DefaultLifetime, Naming, PersonalAccessTokensExt, Reported};
 use std::collections::{BTreeMap, BTreeSet};
 use time::OffsetDateTime;
 
@@ -160,7 +160,7 @@ impl ZitadelClient {
     }
 
     /// The tokens of the machine user whose username is `username` (what
-    /// [`find_by_name`](pats_core::PersonalAccessTokensExt::find_by_name) finds, without
+    /// [`find_by_name`](pats_core::PersonalAccessTokens::find_by_name) finds, without
     /// listing every token of the organization): one `ListUsers` call for the user, then
     /// its tokens page by page. `query` may set `page_size`; its owner and page are
     /// replaced. No machine user of that name gives an empty list.
@@ -179,17 +179,12 @@ impl ZitadelClient {
             let mut page_query = query.clone();
             page_query.owner = Some(id.clone());
             page_query.page = None;
-            loop {
-                let page = self.list_page(&page_query).await?;
-                let mut items = page.items;
-                let names = BTreeMap::from([(id.clone(), username.to_owned())]);
-                name_tokens(&mut items, &names);
-                out.extend(items);
-                match page.next_page {
-                    Some(next) => page_query.page = Some(next),
-                    None => break,
-                }
-            }
+            // Paged like `list_all`, with its bounds (`query.limits`) and its check for a
+            // page position handed out twice, without a username lookup per page.
+            let mut items = PagesWithoutNames(self).list_all(&page_query).await?;
+            let names = BTreeMap::from([(id.clone(), username.to_owned())]);
+            name_tokens(&mut items, &names);
+            out.extend(items);
         }
         Ok(out)
     }
@@ -312,6 +307,37 @@ fn offset_of(query: &ListQuery) -> Result<u64> {
 fn next_page(offset: u64, returned: usize, total: u64) -> Option<PageToken> {
     let next = offset.saturating_add(u64::try_from(returned).unwrap_or(u64::MAX));
     (returned > 0 && next < total).then(|| PageToken::new(next.to_string()))
+}
+
+/// The client's token pages without the username lookup, so that one user's tokens can be
+/// paged with `list_all`'s bounds; everything else is the client's.
+struct PagesWithoutNames<'a>(&'a ZitadelClient);
+
+#[async_trait]
+impl PersonalAccessTokens for PagesWithoutNames<'_> {
+    fn provider(&self) -> &'static str {
+        PROVIDER
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.0.capabilities()
+    }
+
+    async fn create(&self, request: &CreateToken) -> Result<CreatedToken> {
+        self.0.create(request).await
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<TokenPage> {
+        self.0.list_page(query).await
+    }
+
+    async fn get(&self, id: &TokenId) -> Result<TokenInfo> {
+        self.0.get(id).await
+    }
+
+    async fn revoke(&self, id: &TokenId) -> Result<()> {
+        self.0.revoke(id).await
+    }
 }
 
 /// ZITADEL PATs through the provider-neutral trait.
@@ -462,6 +488,13 @@ impl PersonalAccessTokens for ZitadelClient {
         let page = self.list_page(query).await?;
         let items = self.with_names(page.items).await?;
         Ok(TokenPage::new(items, page.next_page))
+    }
+
+    /// The tokens of the machine user whose username is `name`
+    /// ([`tokens_of_machine_user`](ZitadelClient::tokens_of_machine_user)): one `ListUsers`
+    /// lookup, then only that user's tokens, not the whole organization's.
+    async fn find_by_name(&self, name: &str, query: &ListQuery) -> Result<Vec<TokenInfo>> {
+        self.tokens_of_machine_user(name, query).await
     }
 
     async fn get(&self, id: &TokenId) -> Result<TokenInfo> {

@@ -395,3 +395,40 @@ async fn bad_page_sizes_and_past_expiries_are_refused_before_sending() {
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
     assert!(api_requests(&sim).await.is_empty(), "nothing was sent");
 }
+
+#[tokio::test]
+async fn find_by_name_asks_for_the_users_tokens_only_and_keeps_the_listing_bounds() {
+    let sim = named_sim().await;
+    sim.seed_pats(CI, 3);
+    sim.seed_pats(OTHER, 3);
+    let client = builder(&sim, ApiVersion::V2)
+        .organization(ORG)
+        .build()
+        .unwrap();
+    let pats: &dyn PersonalAccessTokens = &client;
+    let before = api_requests(&sim).await.len();
+    let found = pats
+        .find_by_name("ci-deploy", &ListQuery::new())
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 3);
+    assert!(found.iter().all(|t| t.name.as_deref() == Some("ci-deploy")));
+    // Through the trait too: one lookup, one listing of that user's tokens.
+    let sent = api_requests(&sim).await.split_off(before);
+    assert_eq!(paths(&sent), ["ListUsers", "ListPersonalAccessTokens"]);
+    // A server paging one token at a time is followed only as far as the limits allow.
+    let bounded = ListQuery::new()
+        .page_size(1)
+        .limits(pats_core::ListLimits::new().max_pages(2));
+    let err = pats.find_by_name("ci-deploy", &bounded).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            pats_core::Error::LimitExceeded {
+                limit: "ListLimits::max_pages",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
