@@ -138,6 +138,14 @@ pub fn zitadel_added() -> Vec<u8> {
     .into_bytes()
 }
 
+/// A v2 `ListUsers` answer: the machine user owning the benchmark's tokens.
+pub fn zitadel_users() -> Vec<u8> {
+    format!(
+        r#"{{"details":{{"totalResult":"1"}},"result":[{{"userId":"{ZITADEL_USER}","username":"bench-bot","machine":{{"name":"bench-bot"}}}}]}}"#
+    )
+    .into_bytes()
+}
+
 /// A v2 `RemovePersonalAccessToken` answer.
 pub fn zitadel_removed() -> Vec<u8> {
     br#"{"deletionDate":"2026-03-01T12:00:01.654321Z"}"#.to_vec()

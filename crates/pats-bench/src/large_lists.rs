@@ -22,6 +22,8 @@ pub const MAX_RESPONSE_BYTES: usize = 512 * 1024 * 1024;
 
 const MIB: f64 = 1024.0 * 1024.0;
 const ZITADEL_LIST: &str = "/zitadel.user.v2.UserService/ListPersonalAccessTokens";
+/// Where the trait's listings look up the owners' usernames (one call per page).
+const ZITADEL_USERS: &str = "/zitadel.user.v2.UserService/ListUsers";
 
 fn options() -> ClientOptions {
     ClientOptions::default().with_max_response_bytes(MAX_RESPONSE_BYTES)
@@ -116,10 +118,12 @@ pub async fn section4(
             server::json(&zitadel_wire),
             server::json(&sailpoint_wire),
         );
+        let users = server::json(&fixtures::zitadel_users());
         let server = Server::start(Arc::new(move |req: &Incoming<'_>| {
             match (req.method, req.target.split('?').next().unwrap_or_default()) {
                 ("GET", "/auth/pats") => d.clone(),
                 ("POST", ZITADEL_LIST) => z.clone(),
+                ("POST", ZITADEL_USERS) => users.clone(),
                 ("GET", "/v3/personal-access-tokens") => s.clone(),
                 _ => server::not_found(),
             }
@@ -219,7 +223,11 @@ async fn list_all(total: usize, page: usize, plan: Plan, report: &mut Report) ->
         .collect();
     let page_wire = pages.first().map_or(0, Bytes::len);
     let empty = server::json(&fixtures::zitadel_list(0..0, total));
+    let users = server::json(&fixtures::zitadel_users());
     let server = Server::start(Arc::new(move |req: &Incoming<'_>| {
+        if req.target == ZITADEL_USERS {
+            return users.clone();
+        }
         if req.target != ZITADEL_LIST {
             return server::not_found();
         }

@@ -64,7 +64,8 @@ async fn zitadel_config_from_code_connects_on_both_apis() {
     use pats_testkit::zitadel::ZitadelSim;
     let sim = ZitadelSim::start().await;
     let user = "250000000000000009";
-    sim.add_machine_user(ZitadelSim::DEFAULT_ORG, user);
+    // A ZITADEL token's name is its machine user's username.
+    sim.add_named_machine_user(ZitadelSim::DEFAULT_ORG, user, "from-code-3");
     for api in [ZitadelApi::V2, ZitadelApi::V1] {
         let config = ZitadelConfig::from_pat(sim.uri(), sim.admin_pat().into())
             .with_organization_id(ZitadelSim::DEFAULT_ORG)
