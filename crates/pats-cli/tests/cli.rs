@@ -913,3 +913,34 @@ fn zitadel_names_are_machine_users_so_at_name_gets_and_rotates() {
     names.sort();
     assert_eq!(names, ["demo-ci-deploy", "demo-expiring", "demo-legacy"]);
 }
+
+#[test]
+fn at_name_gets_and_rotates_on_every_provider() {
+    for provider in ["dfns", "zitadel", "sailpoint"] {
+        let sim = ["--simulate", "--provider", provider];
+        let (code, out, err) = run(pats().args(sim).args(["get", "@demo-ci-deploy", "--json"]));
+        assert_eq!(code, 0, "{provider}: {err}");
+        let token = json(&out);
+        assert_eq!(token["name"], "demo-ci-deploy", "{provider}");
+
+        // The new token takes the name (on SailPoint, where names are unique, once the old
+        // one is revoked).
+        let (code, out, err) = run(pats()
+            .args(sim)
+            .args(["rotate", "@demo-ci-deploy", "--json"]));
+        assert_eq!(code, 0, "{provider}: {err}");
+        let rotated = json(&out);
+        assert_eq!(
+            rotated["token"]["name"], "demo-ci-deploy",
+            "{provider}: {out}"
+        );
+        assert_ne!(rotated["token"]["id"], token["id"], "{provider}");
+        assert_eq!(rotated["replaced"]["revoked"], true, "{provider}: {out}");
+        assert!(!err.contains("keeps the name"), "{provider}: {err}");
+
+        // A name no token has is a clear error, before anything changes.
+        let (code, _, err) = run(pats().args(sim).args(["get", "@no-such-token"]));
+        assert_eq!(code, 1, "{provider}: {err}");
+        assert!(err.contains("no-such-token"), "{provider}: {err}");
+    }
+}
