@@ -200,6 +200,15 @@ mod tests {
     }
 
     #[test]
+    fn tokens_up_to_the_length_bound_are_read() {
+        let base = jwt(r#"{"exp":1}"#);
+        let at_bound = format!("{base}{}", "x".repeat(MAX_JWT_LEN - base.len()));
+        assert_eq!(at_bound.len(), MAX_JWT_LEN);
+        assert!(jwt_expiry(&at_bound).is_some());
+        assert_eq!(jwt_expiry(&format!("{at_bound}x")), None);
+    }
+
+    #[test]
     fn tokens_without_a_usable_exp_have_no_expiry() {
         for token in [
             String::new(),

@@ -196,3 +196,32 @@ impl PersonalAccessTokens for DfnsClient {
         token_info(pat)
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use pats_core::NeverExpires;
+
+    /// `new_pat_from` is public: it refuses what Dfns cannot do on its own, not only
+    /// through `create` (where `Capabilities::check_create` refuses it first).
+    #[test]
+    fn new_pat_from_refuses_never_expiring_tokens() {
+        let request = CreateToken::builder()
+            .name("ci")
+            .expiry(Expiry::Never(NeverExpires::I_UNDERSTAND_THE_RISK))
+            .build()
+            .unwrap();
+        let err = DfnsClient::new_pat_from(&request, OffsetDateTime::now_utc()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Unsupported {
+                    operation: "never-expiring tokens",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+}
