@@ -75,7 +75,7 @@ pub enum Command {
     },
     /// Create a token; its secret is printed once (or written with --secret-file).
     Create {
-        /// The token's name (ZITADEL tokens have no names: ignored there).
+        /// The token's name (on ZITADEL: the username of the machine user it is for).
         name: String,
         #[command(flatten)]
         expiry: ExpiryArgs,

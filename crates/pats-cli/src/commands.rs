@@ -375,12 +375,6 @@ async fn create(
         builder = builder.owner(owner);
     }
     let request = builder.build()?;
-    if !ctx.client.capabilities().names() && !ctx.json {
-        eprintln!(
-            "pats: note: {} tokens have no names; the name is not stored",
-            ctx.provider()
-        );
-    }
     let files = SecretFiles::create(secret_file, ctx.provider())?;
     let created = ctx
         .client
