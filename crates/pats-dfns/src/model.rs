@@ -206,6 +206,9 @@ mod tests {
         assert_eq!(at_bound.len(), MAX_JWT_LEN);
         assert!(jwt_expiry(&at_bound).is_some());
         assert_eq!(jwt_expiry(&format!("{at_bound}x")), None);
+        // The bound is 16 KiB: an 8 KiB token (large claims) is still read.
+        let large = format!("{base}{}", "x".repeat(8 * 1024));
+        assert!(jwt_expiry(&large).is_some());
     }
 
     #[test]
