@@ -48,14 +48,9 @@ impl SailPointClient {
         Ok(info)
     }
 
+    /// The wire request for `request`, which `Capabilities::check_create` has already
+    /// judged (no owner, a name, never-expiring only where the version offers it).
     fn new_token(&self, request: &CreateToken) -> Result<NewToken> {
-        if request.owner().is_some() {
-            return Err(Error::Unsupported {
-                provider: PROVIDER,
-                operation: "create for another owner",
-                hint: Some("a SailPoint PAT always belongs to the identity that creates it"),
-            });
-        }
         let name = request
             .name()
             .ok_or_else(|| Error::invalid("name", "SailPoint tokens need a name"))?;
@@ -65,13 +60,6 @@ impl SailPointClient {
         }
         let expiration = match request.expiry() {
             Expiry::ProviderDefault => TokenExpiration::Default,
-            Expiry::Never(_) if !self.api_version().supports_never_expires() => {
-                return Err(Error::Unsupported {
-                    provider: PROVIDER,
-                    operation: "never-expiring tokens",
-                    hint: Some("only API versions v2025, v2026 and V1 offer them"),
-                });
-            }
             Expiry::Never(ack) => TokenExpiration::Never(ack),
             other => TokenExpiration::At(
                 other
