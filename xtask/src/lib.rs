@@ -6,11 +6,13 @@
 //!   from the subsets (see [`codegen`]);
 //! - `test`: everything CI checks, in order, stopping at the first failure (see [`tasks`]);
 //! - `ci`: the same, with `--locked`;
-//! - `bench`: the benchmarks of `crates/pats-bench`, in release mode (see [`bench`]).
+//! - `bench`: the benchmarks of `crates/pats-bench`, in release mode (see [`bench`]);
+//! - `interop`: the official Python and Node SDKs against `pats-sim serve` (see [`interop`]).
 
 pub mod bench;
 pub mod codegen;
 pub mod contracts;
+pub mod interop;
 pub mod tasks;
 
 use std::fmt;

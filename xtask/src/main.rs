@@ -15,7 +15,11 @@ commands:
   ci                 the same as `test`, with --locked (the CI entry point)
   bench [--quick] [--build-cost] [--section N]...
                      benchmarks (release build): SDK overhead against raw HTTP, signing,
-                     token caching, large lists, build cost; writes target/bench/results.*";
+                     token caching, large lists, build cost; writes target/bench/results.*
+  interop [--keep] [--work-dir DIR] [--only NAME]...
+                     install the official Python and Node SDKs (pinned under interop/) in a
+                     throw-away directory and run their PAT lifecycles against pats-sim serve;
+                     needs python3, node and npm (not part of `test`)";
 
 fn main() -> ExitCode {
     let mut args = Vec::new();
@@ -43,6 +47,7 @@ fn main() -> ExitCode {
         ["test"] => xtask::tasks::run(&root, xtask::tasks::Mode::Test),
         ["ci"] => xtask::tasks::run(&root, xtask::tasks::Mode::Ci),
         ["bench", rest @ ..] => xtask::bench::run(&root, rest),
+        ["interop", rest @ ..] => xtask::interop::run(&root, rest),
         [command, ..] if ["codegen", "contracts", "test", "ci"].contains(command) => {
             return usage_error(&format!("unexpected arguments for `{command}`"));
         }

@@ -1,0 +1,85 @@
+"""Shared helpers of the interop scripts: one JSON line per operation on stdout.
+
+Each line is {"sdk", "op", "result", "detail"} with result one of
+"pass", "fail", "unsupported" or "skipped" (an operation not run because one it needs
+failed first). `cargo xtask interop` reads these lines and builds its table; anything
+else the SDKs print goes to stderr so stdout stays machine-readable.
+"""
+
+import json
+import os
+import sys
+import traceback
+import uuid
+
+DETAIL_LIMIT = 400
+
+
+def env(name):
+    value = os.environ.get(name)
+    if not value:
+        raise SystemExit(f"interop: the environment variable {name} is not set (run it under `pats-sim env`)")
+    return value
+
+
+def unique(prefix):
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+class CheckFailed(Exception):
+    """The SDK call returned, but the answer is not what the lifecycle expects."""
+
+
+def expect(condition, message):
+    if not condition:
+        raise CheckFailed(message)
+
+
+def describe(error):
+    """A short, single-line account of an exception, with the HTTP status and body where the SDK keeps them."""
+    parts = [type(error).__name__ + ": " + str(error)]
+    for attr in ("status", "status_code", "body", "details", "reason"):
+        value = getattr(error, attr, None)
+        if value not in (None, "", {}) and str(value) not in parts[0]:
+            parts.append(f"{attr}={value}")
+    text = " | ".join(parts).replace("\n", " ")
+    return text[:DETAIL_LIMIT]
+
+
+class Reporter:
+    def __init__(self, sdk):
+        self.sdk = sdk
+        self.failed = False
+
+    def emit(self, op, result, detail=""):
+        line = {"sdk": self.sdk, "op": op, "result": result, "detail": str(detail)[:DETAIL_LIMIT]}
+        print(json.dumps(line), flush=True)
+
+    def unsupported(self, op, why):
+        self.emit(op, "unsupported", why)
+
+    def skipped(self, op, why):
+        self.emit(op, "skipped", why)
+
+    def step(self, op, call, check=None, needs=True):
+        """Runs `call()`; passes if it returns and `check(value)` (if given) returns a detail string
+        or None without raising. Returns the value, or None when the step failed or was skipped.
+        `needs` is False (or a string saying why) when an earlier step this one depends on failed."""
+        if needs is not True:
+            self.skipped(op, needs or "an earlier step failed")
+            return None
+        try:
+            value = call()
+            detail = check(value) if check else None
+        except CheckFailed as error:
+            self.failed = True
+            self.emit(op, "fail", f"unexpected answer: {error}")
+            return None
+        except Exception as error:  # noqa: BLE001 - every SDK error is a result to report
+            self.failed = True
+            self.emit(op, "fail", describe(error))
+            print(f"[{self.sdk}] {op}:", file=sys.stderr)
+            traceback.print_exc(file=sys.stderr)
+            return None
+        self.emit(op, "pass", detail or "")
+        return value if value is not None else True
