@@ -36,14 +36,18 @@ def expect(condition, message):
 
 
 def describe(error):
-    """A short, single-line account of an exception, with the HTTP status and body where the SDK keeps them."""
-    parts = [type(error).__name__ + ": " + str(error)]
-    for attr in ("status", "status_code", "body", "details", "reason"):
-        value = getattr(error, attr, None)
-        if value not in (None, "", {}) and str(value) not in parts[0]:
-            parts.append(f"{attr}={value}")
-    text = " | ".join(parts).replace("\n", " ")
-    return text[:DETAIL_LIMIT]
+    """A short, single-line account of an exception: its type, the HTTP status and the answer's
+    body where the SDK keeps them (OpenAPI-generated ApiException: status/reason/body; ZITADEL's
+    ApiError: code/response_body; DfnsError: status_code/details), never the response headers."""
+    status = getattr(error, "status", None) or getattr(error, "status_code", None) or getattr(error, "code", None)
+    body = getattr(error, "body", None) or getattr(error, "response_body", None) or getattr(error, "details", None)
+    if status is not None and body not in (None, "", {}):
+        if isinstance(body, bytes):
+            body = body.decode("utf-8", "replace")
+        text = f"{type(error).__name__}: status={status} body={body}"
+    else:
+        text = f"{type(error).__name__}: {error}"
+    return text.replace("\n", " ")[:DETAIL_LIMIT]
 
 
 class Reporter:
