@@ -8,7 +8,7 @@ use pats::{
     ClientOptions, CreatedToken, Error, ErrorKind, Expiration, Expiry, ListQuery, NeverExpires,
     PersonalAccessTokensExt, RetryPolicy, VirtualClock,
 };
-use pats_testkit::Fault;
+use pats_sim::Fault;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;

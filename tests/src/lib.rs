@@ -22,7 +22,7 @@ use async_trait::async_trait;
 use pats::{
     ClientOptions, CreateToken, CreatedToken, Expiration, Expiry, PersonalAccessTokens, TokenId,
 };
-use pats_testkit::{FaultRule, Faults};
+use pats_sim::{FaultRule, Faults};
 use std::time::Duration;
 
 /// What a provider stores when no expiry is requested.

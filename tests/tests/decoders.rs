@@ -386,7 +386,7 @@ fn credential_client(provider: &str, url: &str) -> Box<dyn PersonalAccessTokens>
             ZitadelClient::builder()
                 .base_url(url)
                 .auth(
-                    ZitadelAuth::key_file_json(&pats_testkit::zitadel::test_key_file(
+                    ZitadelAuth::key_file_json(&pats_sim::zitadel::test_key_file(
                         "200000000000000001",
                     ))
                     .unwrap(),

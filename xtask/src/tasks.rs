@@ -15,7 +15,7 @@
 //!    closing `N passed, N failed` line with the totals;
 //! 7. the contract report: every request the tests sent to a simulator and every answer a
 //!    simulator gave (in steps 4 to 6) was checked against the vendor contracts under
-//!    `contracts/` (see `pats-testkit`'s `contract` feature); the counts are printed and
+//!    `contracts/` (see `pats-sim`'s `contract` feature); the counts are printed and
 //!    any violation fails the run, naming the operation and the rule.
 //!
 //! `ci` adds `--locked` to the commands that resolve dependencies. Cargo is run through the
@@ -353,7 +353,7 @@ fn run_counting_tests(
 }
 
 /// The environment variable through which the simulators learn where to log (see
-/// `pats-testkit`'s `contract` module).
+/// `pats-sim`'s `contract` module).
 pub const CONTRACT_LOG_VAR: &str = "PATS_CONTRACT_LOG";
 
 /// `<target dir>/contract-log`.
@@ -489,7 +489,7 @@ impl ContractReport {
     pub fn verdict(&self) -> Result<(), Error> {
         if self.total() == 0 {
             return Err(Error::new(format!(
-                "no simulator exchange was checked against the contracts; is pats-testkit's \
+                "no simulator exchange was checked against the contracts; is pats-sim's \
                  `contract` feature on, and does {CONTRACT_LOG_VAR} reach the tests?"
             )));
         }

@@ -4,7 +4,7 @@ use crate::cli::Cli;
 use crate::error::{CliError, one_line};
 use pats::simulate::Simulation;
 use pats::{ClientOptions, Config, CreateToken, Expiry, NeverExpires, PersonalAccessTokens};
-use pats_testkit::zitadel::ZitadelSim;
+use pats_sim::zitadel::ZitadelSim;
 use std::time::Duration;
 
 /// The provider `--simulate` uses without `--provider`.

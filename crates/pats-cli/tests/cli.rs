@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use assert_cmd::Command;
-use pats_testkit::sailpoint::SailPointSim;
+use pats_sim::sailpoint::SailPointSim;
 use predicates::prelude::*;
 use serde_json::Value;
 use std::path::Path;
@@ -512,7 +512,7 @@ fn rotate_in_both_modes() {
 
 #[test]
 fn a_rotation_whose_revoke_fails_still_hands_over_the_new_secret() {
-    use pats_testkit::fault::{Fault, FaultRule};
+    use pats_sim::fault::{Fault, FaultRule};
     let sim = Sim::start();
     let old = sim.create("deploy");
     sim.sim

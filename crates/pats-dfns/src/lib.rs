@@ -52,7 +52,7 @@
 //!
 //! ```
 //! use pats_dfns::{DfnsClient, NewPat, P256Signer, PatKeyPair, PendingChange, SignedAssertion};
-//! use pats_testkit::dfns::DfnsSim;
+//! use pats_sim::dfns::DfnsSim;
 //! use secrecy::SecretString;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -122,11 +122,11 @@
 //!
 //! # Example
 //!
-//! Against the loopback simulator from `pats-testkit`:
+//! Against the loopback simulator from `pats-sim`:
 //!
 //! ```
 //! use pats_dfns::{DfnsClient, NewPat, P256Signer, PatUpdate};
-//! use pats_testkit::dfns::DfnsSim;
+//! use pats_sim::dfns::DfnsSim;
 //! use secrecy::{ExposeSecret, SecretString};
 //!
 //! # #[tokio::main(flavor = "current_thread")]

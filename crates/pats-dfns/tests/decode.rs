@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use pats_core::{ClientOptions, Error, ErrorKind, RetryPolicy, TokenId};
 use pats_dfns::{DfnsClient, NewPat, PatKind};
-use pats_testkit::{Fault, FaultRule};
+use pats_sim::{Fault, FaultRule};
 use secrecy::SecretString;
 use serde_json::json;
 
@@ -70,7 +70,7 @@ async fn malformed_answers_are_decode_errors() {
 
 #[tokio::test]
 async fn oversized_answers_are_decode_errors() {
-    let sim = pats_testkit::dfns::DfnsSim::start().await;
+    let sim = pats_sim::dfns::DfnsSim::start().await;
     let user = sim.register_user();
     let client = DfnsClient::builder()
         .base_url(sim.uri())

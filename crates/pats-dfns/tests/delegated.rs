@@ -12,7 +12,7 @@ use pats_core::{Error, TokenId, VirtualClock};
 use pats_dfns::{
     ChangeKind, DfnsClient, NewPat, PatKeyPair, PatUpdate, PendingChange, SignedAssertion,
 };
-use pats_testkit::dfns::RegisteredUser;
+use pats_sim::dfns::RegisteredUser;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::Value;
 
@@ -372,7 +372,7 @@ async fn a_passkey_assertion_completes_a_change() {
     let assertion = passkey_assertion(
         &key,
         "cr-passkey",
-        pats_testkit::dfns::RP_ID,
+        pats_sim::dfns::RP_ID,
         pending.challenge().challenge(),
     );
     let wire = serde_json::to_value(&assertion).unwrap();

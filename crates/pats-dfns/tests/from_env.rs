@@ -4,7 +4,7 @@
 
 use pats_core::Error;
 use pats_dfns::{DfnsClientBuilder, NewPat};
-use pats_testkit::dfns::DfnsSim;
+use pats_sim::dfns::DfnsSim;
 use std::collections::HashMap;
 
 fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {

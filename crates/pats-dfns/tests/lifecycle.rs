@@ -9,7 +9,7 @@ use pats_core::{
     PersonalAccessTokensExt, TokenId,
 };
 use pats_dfns::{DfnsClient, NewPat, Pat, PatKeyPair, PatKind, PatUpdate};
-use pats_testkit::{Fault, FaultRule};
+use pats_sim::{Fault, FaultRule};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use std::time::Duration;
@@ -338,7 +338,7 @@ async fn a_create_is_never_sent_twice() {
 
 #[tokio::test]
 async fn injected_latency_past_the_timeout_is_a_timeout() {
-    let sim = pats_testkit::dfns::DfnsSim::start().await;
+    let sim = pats_sim::dfns::DfnsSim::start().await;
     let user = sim.register_user();
     let client = DfnsClient::builder()
         .base_url(sim.uri())

@@ -9,7 +9,7 @@ mod common;
 use common::*;
 use pats_core::{Error, TokenId};
 use pats_dfns::NewPat;
-use pats_testkit::{Fault, FaultRule};
+use pats_sim::{Fault, FaultRule};
 use serde_json::json;
 use std::sync::{Arc, Mutex};
 

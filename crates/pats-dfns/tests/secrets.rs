@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use pats_core::{CreateToken, PersonalAccessTokens};
 use pats_dfns::{DfnsClient, NewPat, P256Signer};
-use pats_testkit::{Fault, FaultRule};
+use pats_sim::{Fault, FaultRule};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 

@@ -10,7 +10,7 @@ use p256::ecdsa::signature::Signer as _;
 use p256::ecdsa::{Signature, SigningKey};
 use p256::pkcs8::DecodePrivateKey as _;
 use pats_core::{Error, Request};
-use pats_testkit::dfns::RegisteredUser;
+use pats_sim::dfns::RegisteredUser;
 use serde_json::{Value, json};
 
 async fn init(env: &Env, payload: &str) -> Value {

@@ -84,7 +84,7 @@ async fn init_answers_the_user_action_challenge_shape() {
     );
     assert_eq!(
         answer["rp"],
-        json!({ "id": "localhost", "name": "pats-testkit" })
+        json!({ "id": "localhost", "name": "pats-sim" })
     );
     assert_eq!(
         answer["allowCredentials"]["passwordProtectedKey"],
@@ -133,7 +133,7 @@ async fn bodiless_puts_say_content_length_zero_and_deletes_send_no_length() {
     env.client.activate_pat(&id).await.unwrap();
     env.client.delete_pat(&id).await.unwrap();
     let requests = env.sim.received_requests().await;
-    let calls: Vec<&wiremock::Request> = requests
+    let calls: Vec<&pats_sim::Request> = requests
         .iter()
         .filter(|r| r.url.path().starts_with(&format!("/auth/pats/{id}")))
         .collect();

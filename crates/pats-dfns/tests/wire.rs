@@ -16,12 +16,12 @@ use serde_json::{Value, json};
 
 /// Checks the init → action → call triple ending at `index` and returns the call.
 fn check_signed_triple(
-    requests: &[wiremock::Request],
+    requests: &[pats_sim::Request],
     index: usize,
-    user: &pats_testkit::dfns::RegisteredUser,
+    user: &pats_sim::dfns::RegisteredUser,
     method: &str,
     path: &str,
-) -> wiremock::Request {
+) -> pats_sim::Request {
     let (init, action, call) = (&requests[index - 2], &requests[index - 1], &requests[index]);
     let bearer = format!("Bearer {}", user.auth_token);
     for r in [init, action, call] {
@@ -178,7 +178,7 @@ async fn each_attempt_gets_a_fresh_user_action() {
     let created = client.create_pat(&NewPat::new("a")).await.unwrap();
     let id = TokenId::new(created.pat.token_id).unwrap();
     sim.faults().inject(
-        pats_testkit::FaultRule::new(pats_testkit::Fault::status(503))
+        pats_sim::FaultRule::new(pats_sim::Fault::status(503))
             .method("PUT")
             .path_contains("/deactivate")
             .times(1),
@@ -187,7 +187,7 @@ async fn each_attempt_gets_a_fresh_user_action() {
     assert!(!pat.is_active);
     let path = format!("/auth/pats/{id}/deactivate");
     let requests = sim.received_requests().await;
-    let puts: Vec<&wiremock::Request> = requests.iter().filter(|r| r.url.path() == path).collect();
+    let puts: Vec<&pats_sim::Request> = requests.iter().filter(|r| r.url.path() == path).collect();
     assert_eq!(puts.len(), 2);
     let first = header(puts[0], "x-dfns-useraction").unwrap();
     let second = header(puts[1], "x-dfns-useraction").unwrap();

@@ -58,12 +58,12 @@
 //! commit `openapi.json` and `generated.rs`; `cargo xtask codegen --check` fails while
 //! either is stale.
 //!
-//! Against the loopback simulator of `pats-testkit`:
+//! Against the loopback simulator of `pats-sim`:
 //!
 //! ```
 //! use pats_core::{CreateToken, Expiry, PersonalAccessTokens, ListQuery};
 //! use pats_sailpoint::{ApiVersion, SailPointClient};
-//! use pats_testkit::sailpoint::SailPointSim;
+//! use pats_sim::sailpoint::SailPointSim;
 //! use secrecy::SecretString;
 //! use std::time::Duration;
 //!

@@ -8,8 +8,8 @@ use pats_core::{
     CreateToken, ErrorKind, Expiry, ListQuery, PersonalAccessTokens, PersonalAccessTokensExt,
 };
 use pats_sailpoint::{ApiVersion, ListTokens, NewToken, SailPointClient};
-use pats_testkit::sailpoint::SailPointSim;
-use pats_testkit::{Fault, FaultRule};
+use pats_sim::sailpoint::SailPointSim;
+use pats_sim::{Fault, FaultRule};
 use secrecy::{ExposeSecret, SecretString};
 use std::time::Duration;
 

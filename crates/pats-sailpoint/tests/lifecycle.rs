@@ -10,8 +10,8 @@ use pats_core::{
 };
 use pats_sailpoint::ApiVersion;
 use pats_sailpoint::GetPersonalAccessTokenResponse;
-use pats_testkit::sailpoint::SailPointSim;
-use pats_testkit::{Fault, FaultRule};
+use pats_sim::sailpoint::SailPointSim;
+use pats_sim::{Fault, FaultRule};
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;

@@ -7,8 +7,8 @@ use common::client_with_clock;
 use pats_core::{CreateToken, Error, Expiry, VirtualClock};
 use pats_core::{ListQuery, PersonalAccessTokens};
 use pats_sailpoint::ApiVersion;
-use pats_testkit::sailpoint::SailPointSim;
-use pats_testkit::{Fault, FaultRule};
+use pats_sim::sailpoint::SailPointSim;
+use pats_sim::{Fault, FaultRule};
 use std::time::Duration;
 
 fn request(name: &str) -> CreateToken {

@@ -6,7 +6,7 @@ mod common;
 use common::{client, header, json};
 use pats_core::{NeverExpires, TokenId};
 use pats_sailpoint::{ApiVersion, ListTokens, NewToken, TokenFilter, TokenPatch};
-use pats_testkit::sailpoint::SailPointSim;
+use pats_sim::sailpoint::SailPointSim;
 use serde_json::json;
 use time::OffsetDateTime;
 use time::macros::datetime;

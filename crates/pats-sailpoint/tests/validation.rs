@@ -8,7 +8,7 @@ use pats_core::{
     CreateToken, Error, ErrorKind, Expiry, ListQuery, NeverExpires, PersonalAccessTokens, TokenId,
 };
 use pats_sailpoint::{ApiVersion, NewToken, TokenPatch};
-use pats_testkit::sailpoint::SailPointSim;
+use pats_sim::sailpoint::SailPointSim;
 use serde_json::json;
 use std::time::Duration;
 use time::OffsetDateTime;

@@ -41,7 +41,7 @@
 //!
 //! ```
 //! use pats_core::{CreateToken, Expiry, ListQuery, PersonalAccessTokens, PersonalAccessTokensExt};
-//! use pats_testkit::zitadel::ZitadelSim;
+//! use pats_sim::zitadel::ZitadelSim;
 //! use pats_zitadel::{ZitadelAuth, ZitadelClient};
 //! use std::time::Duration;
 //!

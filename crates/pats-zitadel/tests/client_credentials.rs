@@ -7,7 +7,7 @@ mod common;
 use base64::Engine as _;
 use common::{BOT, header, options, sim};
 use pats_core::{ErrorKind, ListQuery, PersonalAccessTokens};
-use pats_testkit::zitadel::ZitadelSim;
+use pats_sim::zitadel::ZitadelSim;
 use pats_zitadel::{ClientAuthMethod, ClientCredentials, ZitadelAuth, ZitadelClient};
 use secrecy::SecretString;
 
@@ -112,7 +112,10 @@ async fn basic_credentials_are_form_encoded_before_base64() {
     let received = server.received_requests().await.unwrap();
     let expected = base64::engine::general_purpose::STANDARD.encode("bot+user%3A1:s3cr%3Aet%2F%2B");
     assert_eq!(
-        header(&received[0], "authorization"),
+        received[0]
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok()),
         Some(format!("Basic {expected}").as_str())
     );
 }

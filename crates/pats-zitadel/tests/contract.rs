@@ -13,7 +13,7 @@ mod common;
 
 use common::{BOT, builder, sim};
 use pats_core::{CreateToken, Expiry, ListQuery, NeverExpires, PersonalAccessTokens};
-use pats_testkit::zitadel::ZitadelSim;
+use pats_sim::zitadel::ZitadelSim;
 use pats_zitadel::{
     ApiVersion, ClientAuthMethod, ClientCredentials, ListPatsRequest, PatFilter, V2PatFieldName,
     V2TimestampFilterMethod, ZitadelAuth, ZitadelClient,
@@ -229,7 +229,7 @@ impl Contract {
     }
 
     /// Checks one received request; returns its operation id.
-    fn check_request(&self, request: &wiremock::Request) -> Result<String, String> {
+    fn check_request(&self, request: &pats_sim::Request) -> Result<String, String> {
         let (id, op) = self.operation(request.method.as_str(), request.url.path())?;
         let fail = |why: String| format!("{id} ({} {}): {why}", request.method, request.url.path());
         for parameter in op["parameters"].as_array().unwrap() {
@@ -371,7 +371,7 @@ async fn drive_everything() -> ZitadelSim {
     // Both logins.
     let key_client = ZitadelClient::builder()
         .base_url(sim.uri())
-        .auth(ZitadelAuth::key_file_json(&pats_testkit::zitadel::test_key_file(BOT)).unwrap())
+        .auth(ZitadelAuth::key_file_json(&pats_sim::zitadel::test_key_file(BOT)).unwrap())
         .default_user(BOT)
         .options(common::options().0)
         .build()

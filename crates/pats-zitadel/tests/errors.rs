@@ -7,7 +7,7 @@ use common::{BOT, api_requests, client, options, sim};
 use pats_core::{
     Error, ErrorKind, Expiration, ListQuery, NeverExpires, PersonalAccessTokens, TokenId,
 };
-use pats_testkit::{Fault, FaultRule};
+use pats_sim::{Fault, FaultRule};
 use pats_zitadel::{ApiVersion, ListPatsRequest, ZitadelAuth, ZitadelClient};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -140,7 +140,7 @@ async fn the_kind_follows_the_code_not_the_status_or_message() {
 #[tokio::test]
 async fn simulator_errors_carry_their_error_ids() {
     let sim = sim().await;
-    sim.restrict_user(pats_testkit::zitadel::ZitadelSim::ADMIN_USER);
+    sim.restrict_user(pats_sim::zitadel::ZitadelSim::ADMIN_USER);
     for api in [ApiVersion::V1, ApiVersion::V2] {
         let err = client(&sim, api).list(&ListQuery::new()).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
@@ -325,7 +325,7 @@ async fn no_secret_in_debug_display_or_errors() {
 
     let key_client = ZitadelClient::builder()
         .base_url(server.uri())
-        .auth(ZitadelAuth::key_file_json(&pats_testkit::zitadel::test_key_file(BOT)).unwrap())
+        .auth(ZitadelAuth::key_file_json(&pats_sim::zitadel::test_key_file(BOT)).unwrap())
         .build()
         .unwrap();
     let err = key_client.list(&ListQuery::new()).await.unwrap_err();
@@ -336,7 +336,7 @@ async fn no_secret_in_debug_display_or_errors() {
             .into_owned()
             .collect();
     let assertion = &form["assertion"];
-    let pem_line = pats_testkit::zitadel::TEST_PRIVATE_KEY_PEM
+    let pem_line = pats_sim::zitadel::TEST_PRIVATE_KEY_PEM
         .lines()
         .nth(1)
         .unwrap();

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pats_core::{CreateToken, Error, Expiry, ListQuery, PersonalAccessTokens};
-use pats_testkit::zitadel::ZitadelSim;
+use pats_sim::zitadel::ZitadelSim;
 use pats_zitadel::{ApiVersion, ZitadelClientBuilder};
 use std::collections::HashMap;
 use std::time::Duration;

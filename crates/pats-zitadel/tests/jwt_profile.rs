@@ -5,7 +5,7 @@ mod common;
 
 use common::{BOT, api_requests, header, options, sim};
 use pats_core::{ErrorKind, ListQuery, PersonalAccessTokens};
-use pats_testkit::zitadel::{TEST_KEY_ID, ZitadelSim, test_key_file};
+use pats_sim::zitadel::{TEST_KEY_ID, ZitadelSim, test_key_file};
 use pats_zitadel::{KeyFile, ZitadelAuth, ZitadelClient};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -149,7 +149,7 @@ async fn key_files_never_show_their_key() {
     let key = KeyFile::from_json(&json).unwrap();
     assert_eq!(key.key_id, TEST_KEY_ID);
     assert_eq!(key.user_id, BOT);
-    let pem_line = pats_testkit::zitadel::TEST_PRIVATE_KEY_PEM
+    let pem_line = pats_sim::zitadel::TEST_PRIVATE_KEY_PEM
         .lines()
         .nth(1)
         .unwrap();
@@ -203,7 +203,7 @@ async fn a_huge_expires_in_is_clamped_not_a_panic() {
         let key_json = sim.register_test_key(BOT).unwrap();
         // An access token the simulator accepts, with a lifetime that overflows any clock.
         sim.faults().inject(
-            pats_testkit::FaultRule::new(pats_testkit::Fault::Status {
+            pats_sim::FaultRule::new(pats_sim::Fault::Status {
                 status: 200,
                 body: serde_json::json!({
                     "access_token": sim.admin_pat(),
@@ -233,7 +233,7 @@ async fn an_unusable_access_token_is_decode_not_invalid_input() {
         let sim = sim().await;
         let key_json = sim.register_test_key(BOT).unwrap();
         sim.faults().inject(
-            pats_testkit::FaultRule::new(pats_testkit::Fault::Status {
+            pats_sim::FaultRule::new(pats_sim::Fault::Status {
                 status: 200,
                 body: serde_json::json!({"access_token": bad, "expires_in": 600}),
             })

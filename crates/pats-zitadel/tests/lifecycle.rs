@@ -8,7 +8,7 @@ use pats_core::{
     CreateToken, ErrorKind, Expiration, Expiry, ListQuery, NeverExpires, PageToken,
     PersonalAccessTokens, PersonalAccessTokensExt, TokenId,
 };
-use pats_testkit::zitadel::ZitadelSim;
+use pats_sim::zitadel::ZitadelSim;
 use pats_zitadel::{AddedPatDetails, ApiVersion};
 use secrecy::ExposeSecret;
 use std::collections::HashSet;

@@ -9,7 +9,7 @@ use pats_core::{
     CreateToken, ErrorKind, Expiry, ListQuery, PersonalAccessTokens, PersonalAccessTokensExt,
     TokenId,
 };
-use pats_testkit::zitadel::ZitadelSim;
+use pats_sim::zitadel::ZitadelSim;
 use pats_zitadel::ApiVersion;
 use serde_json::json;
 use std::time::Duration;
@@ -26,7 +26,7 @@ fn named(name: &str) -> CreateToken {
         .unwrap()
 }
 
-fn paths(requests: &[wiremock::Request]) -> Vec<String> {
+fn paths(requests: &[pats_sim::Request]) -> Vec<String> {
     requests
         .iter()
         .map(|r| r.url.path().rsplit('/').next().unwrap().to_owned())
@@ -210,7 +210,7 @@ async fn list_fills_names_with_one_lookup_per_page() {
         ]
     );
     // The distinct owners of the page, once each.
-    let ids = |r: &wiremock::Request| {
+    let ids = |r: &pats_sim::Request| {
         let b = body(r);
         assert_eq!(b["queries"].as_array().unwrap().len(), 1);
         let mut ids: Vec<String> = b["queries"][0]["inUserIdsQuery"]["userIds"]
@@ -339,7 +339,7 @@ async fn revoke_finds_the_tokens_own_user_and_an_unknown_token_is_not_found() {
 
 #[tokio::test]
 async fn a_failed_username_lookup_after_create_keeps_the_secret() {
-    use pats_testkit::{Fault, FaultRule};
+    use pats_sim::{Fault, FaultRule};
     let sim = named_sim().await;
     let client = client(&sim, ApiVersion::V2);
     sim.faults().inject(

@@ -6,7 +6,7 @@ mod common;
 use common::{BOT, sim};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use pats_core::reexports::reqwest;
-use pats_testkit::zitadel::{TEST_KEY_ID, TEST_PRIVATE_KEY_PEM, ZitadelSim};
+use pats_sim::zitadel::{TEST_KEY_ID, TEST_PRIVATE_KEY_PEM, ZitadelSim};
 use serde_json::{Value, json};
 
 fn assertion(kid: &str, claims: &Value) -> String {
@@ -202,7 +202,7 @@ async fn api_validation_like_the_service() {
             .as_array()
             .unwrap()
             .iter()
-            .all(|p| p["expirationDate"] == pats_testkit::zitadel::NEVER)
+            .all(|p| p["expirationDate"] == pats_sim::zitadel::NEVER)
     );
 }
 

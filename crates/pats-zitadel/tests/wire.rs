@@ -5,7 +5,7 @@ mod common;
 
 use common::{BOT, api_requests, body, builder, client, header, sim};
 use pats_core::{NeverExpires, PersonalAccessTokens, TokenId};
-use pats_testkit::zitadel::ZitadelSim;
+use pats_sim::zitadel::ZitadelSim;
 use pats_zitadel::{ApiVersion, ListPatsRequest, PatFilter};
 use pats_zitadel::{V2PatFieldName, V2TimestampFilterMethod};
 use secrecy::ExposeSecret;

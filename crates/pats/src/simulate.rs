@@ -1,5 +1,5 @@
 //! Embedded simulators (feature `simulate`): every enabled provider's API served on
-//! loopback by `pats-testkit`, with a client connected to it through the same
+//! loopback by `pats-sim`, with a client connected to it through the same
 //! [`Config`] path real providers use. For trying pats, examples and demos without an
 //! account; nothing leaves `127.0.0.1`.
 
@@ -16,11 +16,11 @@ pub struct Simulation {
 #[allow(dead_code)]
 enum Server {
     #[cfg(feature = "dfns")]
-    Dfns(pats_testkit::dfns::DfnsSim),
+    Dfns(pats_sim::dfns::DfnsSim),
     #[cfg(feature = "zitadel")]
-    Zitadel(pats_testkit::zitadel::ZitadelSim),
+    Zitadel(pats_sim::zitadel::ZitadelSim),
     #[cfg(feature = "sailpoint")]
-    SailPoint(pats_testkit::sailpoint::SailPointSim),
+    SailPoint(pats_sim::sailpoint::SailPointSim),
 }
 
 impl std::fmt::Debug for Simulation {
@@ -56,7 +56,7 @@ impl Simulation {
         match &self._server {
             #[cfg(feature = "zitadel")]
             Server::Zitadel(sim) => {
-                use pats_testkit::zitadel::ZitadelSim;
+                use pats_sim::zitadel::ZitadelSim;
                 if !sim.has_username(ZitadelSim::DEFAULT_ORG, name) {
                     sim.add_named_machine_users(ZitadelSim::DEFAULT_ORG, &[name]);
                 }
@@ -75,7 +75,7 @@ pub async fn start(provider: &str, options: ClientOptions) -> Result<Simulation>
     let (provider, config, server): (&'static str, Config, Server) = match provider {
         #[cfg(feature = "dfns")]
         "dfns" => {
-            let sim = pats_testkit::dfns::DfnsSim::start().await;
+            let sim = pats_sim::dfns::DfnsSim::start().await;
             let user = sim.register_user();
             let config = crate::DfnsConfig::from_private_key(
                 user.auth_token.clone().into(),
@@ -88,7 +88,7 @@ pub async fn start(provider: &str, options: ClientOptions) -> Result<Simulation>
         }
         #[cfg(feature = "zitadel")]
         "zitadel" => {
-            use pats_testkit::zitadel::ZitadelSim;
+            use pats_sim::zitadel::ZitadelSim;
             let sim = ZitadelSim::start().await;
             sim.add_machine_user(ZitadelSim::DEFAULT_ORG, ZITADEL_MACHINE_USER);
             let config = crate::ZitadelConfig::from_pat(sim.uri(), sim.admin_pat().into())
@@ -99,7 +99,7 @@ pub async fn start(provider: &str, options: ClientOptions) -> Result<Simulation>
         }
         #[cfg(feature = "sailpoint")]
         "sailpoint" => {
-            use pats_testkit::sailpoint::SailPointSim;
+            use pats_sim::sailpoint::SailPointSim;
             let sim = SailPointSim::start().await;
             let config = crate::SailPointConfig::from_client_credentials(
                 sim.uri(),

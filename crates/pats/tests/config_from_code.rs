@@ -26,7 +26,7 @@ async fn create_and_list(client: &dyn PersonalAccessTokens, name: &str) {
 #[tokio::test]
 async fn dfns_config_from_code_connects() {
     use pats::DfnsConfig;
-    let sim = pats_testkit::dfns::DfnsSim::start().await;
+    let sim = pats_sim::dfns::DfnsSim::start().await;
     let user = sim.register_user();
     let config: Config = DfnsConfig::from_private_key(
         user.auth_token.clone().into(),
@@ -61,7 +61,7 @@ async fn dfns_config_from_code_connects() {
 #[tokio::test]
 async fn zitadel_config_from_code_connects_on_both_apis() {
     use pats::{ZitadelApi, ZitadelConfig};
-    use pats_testkit::zitadel::ZitadelSim;
+    use pats_sim::zitadel::ZitadelSim;
     let sim = ZitadelSim::start().await;
     let user = "250000000000000009";
     // A ZITADEL token's name is its machine user's username.
@@ -89,7 +89,7 @@ async fn zitadel_config_from_code_connects_on_both_apis() {
 #[tokio::test]
 async fn sailpoint_config_from_code_connects() {
     use pats::{SailPointApiVersion, SailPointConfig};
-    use pats_testkit::sailpoint::SailPointSim;
+    use pats_sim::sailpoint::SailPointSim;
     let sim = SailPointSim::start().await;
     let config = SailPointConfig::from_client_credentials(
         sim.uri(),

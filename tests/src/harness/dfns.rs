@@ -4,8 +4,8 @@ use crate::{DefaultExpiry, Harness};
 use async_trait::async_trait;
 use pats::reexports::secrecy::ExposeSecret;
 use pats::{ClientOptions, Config, CreatedToken, Expiration, PersonalAccessTokens, TokenId};
-use pats_testkit::dfns::{DfnsSim, RegisteredUser};
-use pats_testkit::{Fault, FaultRule, Faults};
+use pats_sim::dfns::{DfnsSim, RegisteredUser};
+use pats_sim::{Fault, FaultRule, Faults};
 use std::time::Duration;
 
 /// Dfns on its simulator, connected through `pats::connect_with`.

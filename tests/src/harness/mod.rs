@@ -1,4 +1,4 @@
-//! One [`Harness`](crate::Harness) per provider, each on its `pats-testkit` simulator.
+//! One [`Harness`](crate::Harness) per provider, each on its `pats-sim` simulator.
 
 mod dfns;
 mod sailpoint;

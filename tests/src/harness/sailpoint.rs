@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use pats::reexports::secrecy::{ExposeSecret, SecretString};
 use pats::sailpoint::{ApiVersion, SailPointClient};
 use pats::{ClientOptions, Config, CreatedToken, Expiration, PersonalAccessTokens, TokenId};
-use pats_testkit::sailpoint::SailPointSim;
-use pats_testkit::{Fault, FaultRule, Faults};
+use pats_sim::sailpoint::SailPointSim;
+use pats_sim::{Fault, FaultRule, Faults};
 use std::time::Duration;
 
 /// SailPoint v3 (or, with `V2025`, v2025) on its simulator, connected through

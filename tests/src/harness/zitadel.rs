@@ -4,8 +4,8 @@ use crate::{DefaultExpiry, Harness};
 use async_trait::async_trait;
 use pats::reexports::secrecy::ExposeSecret;
 use pats::{ClientOptions, Config, CreatedToken, Expiration, PersonalAccessTokens, TokenId};
-use pats_testkit::zitadel::ZitadelSim;
-use pats_testkit::{Fault, FaultRule, Faults};
+use pats_sim::zitadel::ZitadelSim;
+use pats_sim::{Fault, FaultRule, Faults};
 use std::time::Duration;
 
 /// The machine user whose tokens the suite manages.

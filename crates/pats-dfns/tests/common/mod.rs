@@ -3,7 +3,7 @@
 
 use pats_core::{ClientOptions, RetryPolicy, VirtualClock};
 use pats_dfns::{DfnsClient, P256Signer};
-use pats_testkit::dfns::{DfnsSim, RegisteredUser};
+use pats_sim::dfns::{DfnsSim, RegisteredUser};
 use secrecy::SecretString;
 use serde_json::Value;
 use std::sync::Arc;
@@ -54,11 +54,11 @@ pub async fn env() -> Env {
     }
 }
 
-pub fn body_json(r: &wiremock::Request) -> Value {
+pub fn body_json(r: &pats_sim::Request) -> Value {
     serde_json::from_slice(&r.body).unwrap()
 }
 
-pub fn header<'a>(r: &'a wiremock::Request, name: &str) -> Option<&'a str> {
+pub fn header<'a>(r: &'a pats_sim::Request, name: &str) -> Option<&'a str> {
     r.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -80,7 +80,7 @@ pub fn pair(m: &str, p: &str) -> (String, String) {
 pub fn off_contract(request: pats_core::Request) -> pats_core::Request {
     use pats_core::reexports::reqwest::header::{HeaderName, HeaderValue};
     request.header(
-        HeaderName::from_static(pats_testkit::OFF_CONTRACT_HEADER),
+        HeaderName::from_static(pats_sim::OFF_CONTRACT_HEADER),
         HeaderValue::from_static("deliberate"),
     )
 }

@@ -2,7 +2,7 @@
 
 use pats_core::{ClientOptions, RetryPolicy, VirtualClock};
 use pats_sailpoint::{ApiVersion, SailPointClient};
-use pats_testkit::sailpoint::SailPointSim;
+use pats_sim::sailpoint::SailPointSim;
 use secrecy::SecretString;
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,10 +35,10 @@ pub fn client_with_clock(
         .unwrap()
 }
 
-pub fn header<'a>(r: &'a wiremock::Request, name: &str) -> Option<&'a str> {
+pub fn header<'a>(r: &'a pats_sim::Request, name: &str) -> Option<&'a str> {
     r.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-pub fn json(r: &wiremock::Request) -> serde_json::Value {
+pub fn json(r: &pats_sim::Request) -> serde_json::Value {
     serde_json::from_slice(&r.body).unwrap()
 }

@@ -2,7 +2,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use pats_core::{ClientOptions, VirtualClock};
-use pats_testkit::zitadel::ZitadelSim;
+use pats_sim::zitadel::ZitadelSim;
 use pats_zitadel::{ApiVersion, ZitadelAuth, ZitadelClient, ZitadelClientBuilder};
 use serde_json::Value;
 use std::sync::Arc;
@@ -41,7 +41,7 @@ pub fn client(sim: &ZitadelSim, api: ApiVersion) -> ZitadelClient {
 }
 
 /// The API requests received (token exchanges left out).
-pub async fn api_requests(sim: &ZitadelSim) -> Vec<wiremock::Request> {
+pub async fn api_requests(sim: &ZitadelSim) -> Vec<pats_sim::Request> {
     sim.requests()
         .await
         .into_iter()
@@ -50,11 +50,11 @@ pub async fn api_requests(sim: &ZitadelSim) -> Vec<wiremock::Request> {
 }
 
 /// A header's value.
-pub fn header<'a>(r: &'a wiremock::Request, name: &str) -> Option<&'a str> {
+pub fn header<'a>(r: &'a pats_sim::Request, name: &str) -> Option<&'a str> {
     r.headers.get(name).map(|v| v.to_str().unwrap())
 }
 
 /// The JSON body.
-pub fn body(r: &wiremock::Request) -> Value {
+pub fn body(r: &pats_sim::Request) -> Value {
     serde_json::from_slice(&r.body).unwrap()
 }

@@ -30,6 +30,7 @@
 use crate::answer::Answer;
 use crate::contract::Provider;
 use crate::fault::{Fault, FaultRule, Faults};
+use crate::server::{HttpServer, Request, ServerOptions};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use p256::ecdsa::signature::Verifier as _;
@@ -43,8 +44,6 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use wiremock::matchers::any;
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 /// The header carrying the user action token.
 pub const USER_ACTION_HEADER: &str = "x-dfns-useraction";
@@ -150,7 +149,7 @@ struct Reject {
 }
 
 impl Reject {
-    fn into_template(self) -> Answer {
+    fn into_answer(self) -> Answer {
         Answer::new(self.status).set_body_json(json!({
             "error": { "status": self.status, "message": self.message }
         }))
@@ -313,7 +312,7 @@ impl State {
     fn handle(&mut self, request: &Request) -> Answer {
         length_given(request)
             .and_then(|()| self.dispatch(request))
-            .unwrap_or_else(Reject::into_template)
+            .unwrap_or_else(Reject::into_answer)
     }
 
     fn principal(&self, request: &Request) -> Result<Principal, Reject> {
@@ -439,7 +438,7 @@ impl State {
         Ok(ok(json!({
             "challenge": challenge,
             "challengeIdentifier": identifier,
-            "rp": { "id": RP_ID, "name": "pats-testkit" },
+            "rp": { "id": RP_ID, "name": "pats-sim" },
             "supportedCredentialKinds": [
                 { "kind": "Key", "factor": "first", "requiresSecondFactor": false },
                 { "kind": "Fido2", "factor": "first", "requiresSecondFactor": false },
@@ -778,19 +777,11 @@ fn no_body(request: &Request) -> Result<(), Reject> {
     object_body(request, &[]).map(|_| ())
 }
 
-struct DfnsResponder {
-    state: Arc<Mutex<State>>,
-    faults: Faults,
-}
-
-impl Respond for DfnsResponder {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        self.faults
-            .respond_checked(Provider::Dfns, request, || match self.state.lock() {
-                Ok(mut state) => state.handle(request),
-                Err(_) => error(500, "simulator state is poisoned").into_template(),
-            })
-    }
+fn respond(state: &Mutex<State>, faults: &Faults, request: &Request) -> Answer {
+    faults.respond_checked(Provider::Dfns, request, || match state.lock() {
+        Ok(mut state) => state.handle(request),
+        Err(_) => error(500, "simulator state is poisoned").into_answer(),
+    })
 }
 
 /// The old name of [`DfnsSim`] (the simulators are `DfnsSim`, `ZitadelSim`, `SailPointSim`).
@@ -799,7 +790,7 @@ pub type DfnsSimulator = DfnsSim;
 
 /// The Dfns simulator. Dropping it stops the server.
 pub struct DfnsSim {
-    server: MockServer,
+    server: Arc<HttpServer>,
     state: Arc<Mutex<State>>,
     faults: Faults,
 }
@@ -813,8 +804,20 @@ impl fmt::Debug for DfnsSim {
 }
 
 impl DfnsSim {
-    /// Starts a simulator on `127.0.0.1` with one empty organization.
+    /// Starts a simulator on `127.0.0.1` (any free port) with one empty organization.
+    ///
+    /// # Panics
+    ///
+    /// When no loopback port can be bound.
     pub async fn start() -> Self {
+        match Self::serve(ServerOptions::default()) {
+            Ok(sim) => sim,
+            Err(e) => panic!("cannot start the Dfns simulator on 127.0.0.1: {e}"),
+        }
+    }
+
+    /// Starts a simulator with these server options.
+    pub(crate) fn serve(options: ServerOptions) -> std::io::Result<Self> {
         let state = Arc::new(Mutex::new(State {
             org_id: new_id("or"),
             app_id: new_id("ap"),
@@ -825,21 +828,15 @@ impl DfnsSim {
             user_actions: HashMap::new(),
         }));
         let faults = Faults::default();
-        // An exclusive server (not from wiremock's pool): a request still in flight when a
-        // test ends must never reach the next test's simulator.
-        let server = MockServer::builder().start().await;
-        Mock::given(any())
-            .respond_with(DfnsResponder {
-                state: state.clone(),
-                faults: faults.clone(),
-            })
-            .mount(&server)
-            .await;
-        Self {
-            server,
+        // A server of its own: a request still in flight when a test ends must never reach
+        // the next test's simulator.
+        let (s, f) = (state.clone(), faults.clone());
+        let server = HttpServer::start(options, Arc::new(move |r| respond(&s, &f, r)))?;
+        Ok(Self {
+            server: Arc::new(server),
             state,
             faults,
-        }
+        })
     }
 
     /// The base URL (`http://127.0.0.1:<port>`).
@@ -995,7 +992,7 @@ impl DfnsSim {
 
     /// Every request received so far, in order.
     pub async fn received_requests(&self) -> Vec<Request> {
-        self.server.received_requests().await.unwrap_or_default()
+        self.server.requests()
     }
 
     /// How many requests with `method` and exactly `path` were received.

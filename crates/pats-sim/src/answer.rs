@@ -1,10 +1,19 @@
-//! What a simulator answers, before it becomes a `wiremock::ResponseTemplate`: the same
-//! builder calls, but the status and body stay readable, so that every answer can be
-//! checked against the provider's contract (see [`crate::contract`]) on its way out.
+//! What a simulator answers: status, headers and body stay readable, so that every answer
+//! can be checked against the provider's contract (see [`crate::contract`]) on its way out;
+//! the server ([`crate::server`]) writes it.
 
 use std::time::Duration;
 
-use wiremock::ResponseTemplate;
+/// How the server delivers an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Delivery {
+    /// Headers and the whole body.
+    Whole,
+    /// Headers with the whole body's length, half the body, then the connection closes.
+    Truncated,
+    /// No answer: the connection closes.
+    Reset,
+}
 
 /// A simulator's answer to one request.
 #[derive(Debug, Clone)]
@@ -13,7 +22,10 @@ pub(crate) struct Answer {
     pub(crate) headers: Vec<(String, String)>,
     /// The body and its content type.
     pub(crate) body: Option<(Vec<u8>, String)>,
-    delay: Option<Duration>,
+    /// HTTP/2 trailers (gRPC status).
+    pub(crate) trailers: Vec<(String, String)>,
+    pub(crate) delay: Option<Duration>,
+    pub(crate) delivery: Delivery,
 }
 
 #[allow(dead_code)] // the full builder, whether or not every simulator uses each call
@@ -24,7 +36,9 @@ impl Answer {
             status,
             headers: Vec::new(),
             body: None,
+            trailers: Vec::new(),
             delay: None,
+            delivery: Delivery::Whole,
         }
     }
 
@@ -60,18 +74,9 @@ impl Answer {
         serde_json::from_slice(bytes).ok()
     }
 
-    /// The `wiremock` answer.
-    pub(crate) fn into_template(self) -> ResponseTemplate {
-        let mut template = ResponseTemplate::new(self.status);
-        for (name, value) in &self.headers {
-            template = template.insert_header(name.as_str(), value.as_str());
-        }
-        if let Some((bytes, mime)) = self.body {
-            template = template.set_body_raw(bytes, &mime);
-        }
-        if let Some(delay) = self.delay {
-            template = template.set_delay(delay);
-        }
-        template
+    /// Delivered this way.
+    pub(crate) fn set_delivery(mut self, delivery: Delivery) -> Self {
+        self.delivery = delivery;
+        self
     }
 }

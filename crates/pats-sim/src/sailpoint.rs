@@ -33,14 +33,13 @@
 use crate::answer::Answer;
 use crate::contract::Provider;
 use crate::fault::Faults;
+use crate::server::{HttpServer, Request, ServerOptions};
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use wiremock::matchers::any;
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const ALL_SCOPES: &str = "sp:scopes:all";
 
@@ -164,7 +163,7 @@ struct State {
 /// The loopback SailPoint simulator. Cloning shares the server and its state.
 #[derive(Clone)]
 pub struct SailPointSim {
-    server: Arc<MockServer>,
+    server: Arc<HttpServer>,
     state: Arc<Mutex<State>>,
     faults: Faults,
 }
@@ -267,7 +266,19 @@ impl SailPointSim {
     /// Starts a simulator on loopback with one API client ([`Self::CLIENT_ID`] /
     /// [`Self::CLIENT_SECRET`] acting as [`Self::IDENTITY_ID`]), 12-hour access tokens and
     /// a rate limit of 100 requests per 10 s per token.
+    ///
+    /// # Panics
+    ///
+    /// When no loopback port can be bound.
     pub async fn start() -> Self {
+        match Self::serve(ServerOptions::default()) {
+            Ok(sim) => sim,
+            Err(e) => panic!("cannot start the SailPoint simulator on 127.0.0.1: {e}"),
+        }
+    }
+
+    /// Starts a simulator with these server options.
+    pub(crate) fn serve(options: ServerOptions) -> std::io::Result<Self> {
         let mut identities = HashMap::new();
         identities.insert(Self::IDENTITY_ID.to_owned(), Self::IDENTITY_NAME.to_owned());
         let mut clients = HashMap::new();
@@ -288,21 +299,15 @@ impl SailPointSim {
             windows: HashMap::new(),
         }));
         let faults = Faults::default();
-        // An exclusive server (not from wiremock's pool): a request still in flight when a
-        // test ends (a stalled answer, say) must never reach the next test's simulator.
-        let server = MockServer::builder().start().await;
-        Mock::given(any())
-            .respond_with(Responder {
-                state: state.clone(),
-                faults: faults.clone(),
-            })
-            .mount(&server)
-            .await;
-        Self {
+        // A server of its own: a request still in flight when a test ends (a stalled
+        // answer, say) must never reach the next test's simulator.
+        let (s, f) = (state.clone(), faults.clone());
+        let server = HttpServer::start(options, Arc::new(move |r| respond(&s, &f, r)))?;
+        Ok(Self {
             server: Arc::new(server),
             state,
             faults,
-        }
+        })
     }
 
     /// The base URL (`http://127.0.0.1:<port>`).
@@ -397,7 +402,7 @@ impl SailPointSim {
 
     /// Every request received so far (token endpoint included).
     pub async fn requests(&self) -> Vec<Request> {
-        self.server.received_requests().await.unwrap_or_default()
+        self.server.requests()
     }
 
     /// Requests received at `POST /oauth/token`.
@@ -432,19 +437,10 @@ fn issue(state: &mut State, identity_id: &str, lifetime: Duration) -> String {
     token
 }
 
-struct Responder {
-    state: Arc<Mutex<State>>,
-    faults: Faults,
-}
-
-impl Respond for Responder {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        self.faults
-            .respond_checked(Provider::SailPoint, request, || {
-                let mut state = lock(&self.state);
-                handle(&mut state, request)
-            })
-    }
+fn respond(state: &Mutex<State>, faults: &Faults, request: &Request) -> Answer {
+    faults.respond_checked(Provider::SailPoint, request, || {
+        handle(&mut lock(state), request)
+    })
 }
 
 fn handle(state: &mut State, request: &Request) -> Answer {

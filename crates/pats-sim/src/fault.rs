@@ -4,9 +4,10 @@
 //! [`FaultRule`] matches the request, the fault decides the answer (and whether the normal
 //! work happens at all).
 
+use crate::answer::{Answer, Delivery};
+use crate::server::Request;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use wiremock::ResponseTemplate;
 
 /// A failure to inject.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +38,11 @@ pub enum Fault {
     WrongContentType,
     /// Answer 200 with a JSON body of at least this many bytes.
     Oversized(usize),
+    /// Close the connection without answering; the request is not processed.
+    Reset,
+    /// Process the request, announce its whole answer's length, send half, then close the
+    /// connection.
+    Truncated,
 }
 
 impl Fault {
@@ -98,7 +104,7 @@ impl FaultRule {
         self
     }
 
-    fn matches(&self, request: &wiremock::Request) -> bool {
+    fn matches(&self, request: &Request) -> bool {
         self.remaining != Some(0)
             && self
                 .method
@@ -133,7 +139,7 @@ impl Faults {
     }
 
     /// The fault for `request`, if a rule matches (using up one of its times).
-    pub fn take(&self, request: &wiremock::Request) -> Option<Fault> {
+    pub fn take(&self, request: &Request) -> Option<Fault> {
         let mut rules = self.rules.lock().ok()?;
         let rule = rules.iter_mut().find(|r| r.matches(request))?;
         if let Some(n) = &mut rule.remaining {
@@ -147,30 +153,26 @@ impl Faults {
     pub(crate) fn respond_checked(
         &self,
         provider: crate::contract::Provider,
-        request: &wiremock::Request,
-        normal: impl FnOnce() -> crate::answer::Answer,
-    ) -> ResponseTemplate {
+        request: &Request,
+        normal: impl FnOnce() -> Answer,
+    ) -> Answer {
         self.respond(request, || {
             let answer = normal();
             crate::contract::observe(provider, request, &answer);
-            answer.into_template()
+            answer
         })
     }
 
     /// The answer to `request`: the matching fault's, or `normal()` (which does the real
-    /// work) when no rule matches or the fault only delays.
-    pub fn respond(
-        &self,
-        request: &wiremock::Request,
-        normal: impl FnOnce() -> ResponseTemplate,
-    ) -> ResponseTemplate {
+    /// work) when no rule matches or the fault only delays or truncates.
+    pub(crate) fn respond(&self, request: &Request, normal: impl FnOnce() -> Answer) -> Answer {
         let Some(fault) = self.take(request) else {
             return normal();
         };
         match fault {
-            Fault::Status { status, body } => ResponseTemplate::new(status).set_body_json(body),
+            Fault::Status { status, body } => Answer::new(status).set_body_json(body),
             Fault::RateLimited { retry_after } => {
-                let t = ResponseTemplate::new(429)
+                let t = Answer::new(429)
                     .set_body_json(serde_json::json!({ "message": "Rate limit exceeded" }));
                 match retry_after {
                     Some(s) => t.insert_header("Retry-After", s.to_string().as_str()),
@@ -178,23 +180,25 @@ impl Faults {
                 }
             }
             Fault::Delay(d) => normal().set_delay(d),
-            Fault::Stall(d) => ResponseTemplate::new(504).set_delay(d),
-            Fault::InvalidJson => ResponseTemplate::new(200)
+            Fault::Stall(d) => Answer::new(504).set_delay(d),
+            Fault::InvalidJson => Answer::new(200)
                 .set_body_raw(b"{\"items\": [ {\"id\": ".to_vec(), "application/json"),
-            Fault::Html(status) => ResponseTemplate::new(status).set_body_raw(
+            Fault::Html(status) => Answer::new(status).set_body_raw(
                 b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
                     .to_vec(),
                 "text/html",
             ),
             Fault::WrongContentType => {
-                ResponseTemplate::new(200).set_body_raw(b"{\"items\": []}".to_vec(), "text/plain")
+                Answer::new(200).set_body_raw(b"{\"items\": []}".to_vec(), "text/plain")
             }
             Fault::Oversized(n) => {
                 let mut body = b"{\"padding\":\"".to_vec();
                 body.resize(body.len() + n, b'x');
                 body.extend_from_slice(b"\"}");
-                ResponseTemplate::new(200).set_body_raw(body, "application/json")
+                Answer::new(200).set_body_raw(body, "application/json")
             }
+            Fault::Reset => Answer::new(500).set_delivery(Delivery::Reset),
+            Fault::Truncated => normal().set_delivery(Delivery::Truncated),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Stateful simulators of the provider PAT APIs, served on loopback by `wiremock`.
+//! Stateful simulators of the provider PAT APIs, each served on loopback by a hyper server
+//! of its own.
 //!
 //! Each provider module (behind the feature of the same name) starts a simulator that keeps
 //! state (users, tokens, credentials), validates requests the way the service does, and
@@ -10,6 +11,7 @@
 mod answer;
 mod contract;
 pub mod fault;
+pub mod server;
 
 #[cfg(feature = "dfns")]
 pub mod dfns;
@@ -19,6 +21,7 @@ pub mod sailpoint;
 pub mod zitadel;
 
 pub use fault::{Fault, FaultRule, Faults};
+pub use server::{HttpServer, Request};
 
 /// A header a test puts on a request it sends through the pats transport *on purpose* off
 /// the provider's contract (to see the simulator refuse it). Without it, the contract

@@ -45,11 +45,11 @@ impl Provider {
 
 /// Offers one request and the simulator's (non-fault) answer to the contract checker.
 #[cfg(not(feature = "contract"))]
-pub(crate) fn observe(_provider: Provider, _request: &wiremock::Request, _answer: &Answer) {}
+pub(crate) fn observe(_provider: Provider, _request: &crate::server::Request, _answer: &Answer) {}
 
 /// Offers one request and the simulator's (non-fault) answer to the contract checker.
 #[cfg(feature = "contract")]
-pub(crate) fn observe(provider: Provider, request: &wiremock::Request, answer: &Answer) {
+pub(crate) fn observe(provider: Provider, request: &crate::server::Request, answer: &Answer) {
     checker::observe(provider, request, answer);
 }
 
@@ -744,7 +744,7 @@ pub(crate) mod checker {
         }
     }
 
-    pub(super) fn observe(provider: Provider, request: &wiremock::Request, answer: &Answer) {
+    pub(super) fn observe(provider: Provider, request: &crate::server::Request, answer: &Answer) {
         let query: Vec<(String, String)> = request
             .url
             .query_pairs()

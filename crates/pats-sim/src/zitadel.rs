@@ -42,13 +42,13 @@
 use crate::answer::Answer;
 use crate::contract::Provider;
 use crate::fault::Faults;
+use crate::server::{HttpServer, ServerOptions};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
 
 /// The throwaway test RSA private key (PKCS#1 PEM) of `fixtures/zitadel/`.
 pub const TEST_PRIVATE_KEY_PEM: &str = include_str!("../fixtures/zitadel/test_key.pem");
@@ -403,22 +403,26 @@ struct Responder {
     faults: Faults,
 }
 
-impl Respond for Responder {
-    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+impl Responder {
+    fn respond(&self, request: &crate::server::Request) -> Answer {
         self.faults
             .respond_checked(Provider::Zitadel, request, || self.handle(request))
     }
 }
 
+fn lock_state(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    match state.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
 impl Responder {
     fn lock(&self) -> MutexGuard<'_, State> {
-        match self.state.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        }
+        lock_state(&self.state)
     }
 
-    fn handle(&self, request: &wiremock::Request) -> Answer {
+    fn handle(&self, request: &crate::server::Request) -> Answer {
         let path = request.url.path().to_owned();
         let method = request.method.as_str();
         if path == DISCOVERY {
@@ -540,7 +544,7 @@ impl Responder {
         }))
     }
 
-    fn token_endpoint(&self, request: &wiremock::Request) -> Answer {
+    fn token_endpoint(&self, request: &crate::server::Request) -> Answer {
         let is_form = request
             .headers
             .get("content-type")
@@ -607,7 +611,7 @@ impl Responder {
 /// both; the answer is the user id and how the client authenticated (`basic` or `post`).
 fn client_login(
     state: &State,
-    request: &wiremock::Request,
+    request: &crate::server::Request,
     form: &HashMap<String, String>,
 ) -> Result<(String, &'static str), Answer> {
     use base64::Engine as _;
@@ -703,7 +707,7 @@ fn verify_assertion(state: &State, assertion: &str) -> Result<(String, Value), &
     Ok((user_id, claims))
 }
 
-fn authenticate(state: &State, request: &wiremock::Request) -> Result<Caller, Fail> {
+fn authenticate(state: &State, request: &crate::server::Request) -> Result<Caller, Fail> {
     const UNAUTHENTICATED: Fail = Fail(
         Code::Unauthenticated,
         "AUTH-SIMtok1",
@@ -1279,7 +1283,7 @@ fn v2_list_users(state: &State, org: &str, body: &Map<String, Value>) -> Outcome
 
 /// A running ZITADEL simulator on `127.0.0.1`.
 pub struct ZitadelSim {
-    server: MockServer,
+    server: Arc<HttpServer>,
     state: Arc<Mutex<State>>,
     faults: Faults,
     admin_pat: String,
@@ -1302,12 +1306,21 @@ impl ZitadelSim {
     pub const ADMIN_USER: &'static str = "100000000000000002";
 
     /// Starts a simulator with one organization and an admin machine user.
+    ///
+    /// # Panics
+    ///
+    /// When no loopback port can be bound.
     pub async fn start() -> Self {
-        // An exclusive server (not from wiremock's pool): a request still in flight when a
-        // test ends (a stalled answer, say) must never reach the next test's simulator.
-        let server = MockServer::builder().start().await;
+        match Self::serve(ServerOptions::default()) {
+            Ok(sim) => sim,
+            Err(e) => panic!("cannot start the ZITADEL simulator on 127.0.0.1: {e}"),
+        }
+    }
+
+    /// Starts a simulator with these server options.
+    pub(crate) fn serve(options: ServerOptions) -> std::io::Result<Self> {
         let mut state = State {
-            base_url: server.uri().trim_end_matches('/').to_owned(),
+            base_url: String::new(),
             users: BTreeMap::new(),
             orgs: vec![Self::DEFAULT_ORG.to_owned()],
             pats: Vec::new(),
@@ -1335,19 +1348,20 @@ impl ZitadelSim {
         let (_, admin_pat) = state.add_pat(Self::ADMIN_USER, Self::DEFAULT_ORG, never());
         let state = Arc::new(Mutex::new(state));
         let faults = Faults::default();
-        Mock::given(wiremock::matchers::any())
-            .respond_with(Responder {
-                state: state.clone(),
-                faults: faults.clone(),
-            })
-            .mount(&server)
-            .await;
-        Self {
-            server,
+        let responder = Responder {
+            state: state.clone(),
+            faults: faults.clone(),
+        };
+        // A server of its own: a request still in flight when a test ends (a stalled
+        // answer, say) must never reach the next test's simulator.
+        let server = HttpServer::start(options, Arc::new(move |r| responder.respond(r)))?;
+        lock_state(&state).base_url = server.uri();
+        Ok(Self {
+            server: Arc::new(server),
             state,
             faults,
             admin_pat,
-        }
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -1525,8 +1539,8 @@ impl ZitadelSim {
     }
 
     /// Every request received so far.
-    pub async fn requests(&self) -> Vec<wiremock::Request> {
-        self.server.received_requests().await.unwrap_or_default()
+    pub async fn requests(&self) -> Vec<crate::server::Request> {
+        self.server.requests()
     }
 
     /// Gives machine user `user_id` a client secret for the client-credentials login, as

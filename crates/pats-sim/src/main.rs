@@ -1,0 +1,3 @@
+//! The `pats-sim` command: the emulator as a standalone server.
+
+fn main() {}
