@@ -70,6 +70,14 @@ async function signedLifecycle(options, signer) {
     check: (l) => gone(l, tokenId),
     needs: deleted ? true : "delete failed",
   });
+
+  // A name outside ASCII: the signed payload and the sent body must still be the same bytes.
+  const accented = unique("interop-node-\u00e9t\u00e9");
+  await r.step(
+    "create-non-ascii",
+    () => client.auth.createPersonalAccessToken({ body: { name: accented, publicKey: newPublicKeyPem() } }),
+    { check: (c) => expect(c.name === accented, `name is ${c.name}`) },
+  );
 }
 
 async function delegatedLifecycle(options, signer) {

@@ -20,7 +20,7 @@ const VERSIONS = [
   { version: "beta", Api: PersonalAccessTokensBetaApi, create: "createPersonalAccessTokenRequestBeta", patch: "jsonPatchOperationBeta" },
   { version: "v2024", Api: PersonalAccessTokensV2024Api, create: "createPersonalAccessTokenRequestV2024", patch: "jsonPatchOperationV2024" },
 ];
-const LIFECYCLE = ["create", "list", "get", "update", "delete", "list-gone", "auth:bearer"];
+const LIFECYCLE = ["create", "list", "get", "list-filter", "update", "delete", "list-gone", "auth:bearer"];
 
 const idsOf = (response) => (response.data ?? []).map((t) => t.id);
 
@@ -51,6 +51,10 @@ async function lifecycle({ version, Api, create, patch }) {
     needs,
   });
   r.unsupported("get", "the SDK has no get-by-id for PATs (the API has none); list and select");
+  await r.step("list-filter", () => api.listPersonalAccessTokens({ filters: "lastUsed isnull" }), {
+    check: (l) => expect(idsOf(l).includes(id), `${id} (never used) not listed`),
+    needs,
+  });
   const renamed = `${name}-renamed`;
   await r.step(
     "update",

@@ -56,7 +56,7 @@ async function v2Lifecycle(transportName) {
   const created = await r.step(
     "create",
     () => users.addPersonalAccessToken({ userId, expirationDate: timestampFromDate(expires) }, callOptions),
-    { check: (c) => expect(c.tokenId && c.token, `answer ${JSON.stringify(c)}`) },
+    { check: (c) => expect(c.tokenId && c.token, `tokenId ${c.tokenId}, token ${c.token ? "set" : "missing"}`) },
   );
   const tokenId = created?.tokenId;
   const needs = created ? true : "create failed";
@@ -97,7 +97,7 @@ async function v1Lifecycle(transportName) {
   const created = await r.step(
     "create",
     () => management.addPersonalAccessToken({ userId, expirationDate: timestampFromDate(expires) }, callOptions),
-    { check: (c) => expect(c.tokenId && c.token, `answer ${JSON.stringify(c)}`) },
+    { check: (c) => expect(c.tokenId && c.token, `tokenId ${c.tokenId}, token ${c.token ? "set" : "missing"}`) },
   );
   const tokenId = created?.tokenId;
   const needs = created ? true : "create failed";

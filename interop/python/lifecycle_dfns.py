@@ -70,6 +70,14 @@ def signed_lifecycle(base_url, auth_token, signer):
     deleted = r.step("delete", lambda: client.auth.delete_personal_access_token(token_id), needs=need)
     r.step("list-gone", client.auth.list_personal_access_tokens,
            check=lambda l: gone(l, token_id), needs=True if deleted else "delete failed")
+
+    # A name outside ASCII: the signed payload and the sent body must still be the same bytes.
+    accented = unique("interop-py-\u00e9t\u00e9")
+    r.step(
+        "create-non-ascii",
+        lambda: client.auth.create_personal_access_token({"name": accented, "publicKey": new_public_key_pem()}),
+        check=lambda c: expect(c.get("name") == accented, f"name is {c.get('name')!r}"),
+    )
     client.close()
 
 

@@ -38,7 +38,7 @@ def main():
         check=lambda c: expect(c.access_token, "the SDK got no access token from /oauth/token"),
     )
     if not configuration:
-        for op in ("create", "list", "update", "bulk-update", "delete", "list-gone", "auth:bearer"):
+        for op in ("create", "list", "list-filter", "update", "bulk-update", "delete", "list-gone", "auth:bearer"):
             r.skipped(op, "no access token")
         return
     api = PersonalAccessTokensApi(ApiClient(configuration))
@@ -60,6 +60,8 @@ def main():
     r.step("list", api.list_personal_access_tokens_v1,
            check=lambda l: expect(token_id in [t.id for t in l], f"{token_id} not listed"), needs=need)
     r.unsupported("get", "the SDK has no get-by-id for PATs (the API has none); list and select")
+    r.step("list-filter", lambda: api.list_personal_access_tokens_v1(filters="lastUsed isnull"),
+           check=lambda l: expect(token_id in [t.id for t in l], f"{token_id} (never used) not listed"), needs=need)
 
     renamed = name + "-renamed"
     r.step(
