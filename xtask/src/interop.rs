@@ -9,7 +9,8 @@
 //!    into the repository.
 //! 3. Builds `pats-sim` from this workspace and starts `pats-sim serve --port N` on a free
 //!    port N (Dfns at N, ZITADEL at N+1, SailPoint at N+2), then reads the shell exports of
-//!    `pats-sim env --port N`.
+//!    `pats-sim env --port N`. With `--exports FILE` it uses an emulator already running
+//!    instead, with the exports in FILE (`pats-sim env --port N > FILE`).
 //! 4. Runs every lifecycle script (`interop/python/lifecycle_*.py`,
 //!    `interop/node/lifecycle_*.mjs`) with those exports `eval`ed by `sh`, as a user would,
 //!    each with a time limit. A script prints one JSON line per operation:
@@ -70,6 +71,9 @@ pub struct Options {
     pub keep: bool,
     /// Run only the scripts whose file name contains one of these strings.
     pub only: Vec<String>,
+    /// Run against an emulator already running, with the shell exports in this file
+    /// (`pats-sim env --port N > FILE`), instead of building and starting one.
+    pub exports: Option<PathBuf>,
 }
 
 /// Parses the arguments after `interop`.
@@ -84,6 +88,12 @@ pub fn parse_args(args: &[&str]) -> Result<Options, Error> {
                     .next()
                     .ok_or_else(|| Error::new("--work-dir needs a directory"))?;
                 options.work_dir = Some(PathBuf::from(dir));
+            }
+            "--exports" => {
+                let file = rest.next().ok_or_else(|| {
+                    Error::new("--exports needs a file (pats-sim env --port N > FILE)")
+                })?;
+                options.exports = Some(PathBuf::from(file));
             }
             "--only" => {
                 let name = rest
@@ -271,7 +281,14 @@ pub fn run(root: &Path, args: &[&str]) -> Result<(), Error> {
     fs::create_dir_all(work.join("logs"))
         .map_err(|e| Error::new(format!("could not create {}: {e}", work.display())))?;
     println!("==> work directory {}", work.display());
-    let result = run_in(root, &interop, &work, &scripts, &known);
+    let result = run_in(
+        root,
+        &interop,
+        &work,
+        &scripts,
+        &known,
+        options.exports.as_deref(),
+    );
     if temporary && !options.keep {
         let _ = fs::remove_dir_all(&work);
     } else {
@@ -286,6 +303,7 @@ fn run_in(
     work: &Path,
     scripts: &[Script],
     known: &[KnownBug],
+    given_exports: Option<&Path>,
 ) -> Result<(), Error> {
     if scripts.iter().any(|s| s.kind == Kind::Python) {
         install_python(interop, work)?;
@@ -293,10 +311,19 @@ fn run_in(
     if scripts.iter().any(|s| s.kind == Kind::Node) {
         install_node(interop, work)?;
     }
-    let sim = build_sim(root)?;
-    let port = free_port_triple()?;
-    let mut server = Server::start(&sim, port, &work.join("logs").join("pats-sim.log"))?;
-    let exports = server.exports(&sim)?;
+    let (mut server, exports) = match given_exports {
+        Some(file) => {
+            println!("==> using the running emulator of {}", file.display());
+            (None, read(file)?)
+        }
+        None => {
+            let sim = build_sim(root)?;
+            let port = free_port_triple()?;
+            let mut server = Server::start(&sim, port, &work.join("logs").join("pats-sim.log"))?;
+            let exports = server.exports(&sim)?;
+            (Some(server), exports)
+        }
+    };
     fs::write(work.join("exports.sh"), &exports)
         .map_err(|e| Error::new(format!("could not write exports.sh: {e}")))?;
 
@@ -307,7 +334,9 @@ fn run_in(
         outcomes.append(&mut found);
         runs.push(run);
     }
-    server.stop();
+    if let Some(server) = server.as_mut() {
+        server.stop();
+    }
 
     let unused = apply_known_bugs(&mut outcomes, known);
     let table = render_table(&outcomes);
@@ -926,7 +955,16 @@ mod tests {
 
     #[test]
     fn arguments_and_versions() -> Result<(), Error> {
-        let options = parse_args(&["--keep", "--only", "node", "--work-dir", "/tmp/x"])?;
+        let options = parse_args(&[
+            "--keep",
+            "--only",
+            "node",
+            "--work-dir",
+            "/tmp/x",
+            "--exports",
+            "e.sh",
+        ])?;
+        assert_eq!(options.exports, Some(PathBuf::from("e.sh")));
         assert!(options.keep);
         assert_eq!(options.only, vec!["node".to_owned()]);
         assert_eq!(options.work_dir, Some(PathBuf::from("/tmp/x")));

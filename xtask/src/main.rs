@@ -16,10 +16,11 @@ commands:
   bench [--quick] [--build-cost] [--section N]...
                      benchmarks (release build): SDK overhead against raw HTTP, signing,
                      token caching, large lists, build cost; writes target/bench/results.*
-  interop [--keep] [--work-dir DIR] [--only NAME]...
+  interop [--keep] [--work-dir DIR] [--only NAME]... [--exports FILE]
                      install the official Python and Node SDKs (pinned under interop/) in a
                      throw-away directory and run their PAT lifecycles against pats-sim serve;
-                     needs python3, node and npm (not part of `test`)";
+                     needs python3, node and npm (not part of `test`); --exports FILE uses a
+                     running emulator (`pats-sim env --port N > FILE`) instead";
 
 fn main() -> ExitCode {
     let mut args = Vec::new();
