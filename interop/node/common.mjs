@@ -43,6 +43,21 @@ export function describe(error) {
   return parts.join(" | ").replace(/\n/g, " ").slice(0, DETAIL_LIMIT);
 }
 
+/**
+ * `call()` must fail with an SDK error carrying HTTP `status`: the emulator's error answer has
+ * the provider's shape, which the SDK parsed. Returns the error's description.
+ */
+export async function expectStatus(status, call) {
+  try {
+    await call();
+  } catch (error) {
+    const got = error?.response?.status ?? error?.httpStatus ?? error?.status;
+    expect(got === status, `expected HTTP ${status}, got ${describe(error)}`);
+    return describe(error);
+  }
+  throw new CheckFailed(`expected HTTP ${status}, the call succeeded`);
+}
+
 export class Reporter {
   constructor(sdk) {
     this.sdk = sdk;

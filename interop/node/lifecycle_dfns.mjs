@@ -10,7 +10,7 @@
 import { generateKeyPairSync } from "node:crypto";
 import { DfnsApiClient, DfnsDelegatedApiClient } from "@dfns/sdk";
 import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
-import { Reporter, env, expect, unique } from "./common.mjs";
+import { Reporter, env, expect, expectStatus, unique } from "./common.mjs";
 
 function newPublicKeyPem() {
   const { publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
@@ -69,6 +69,10 @@ async function signedLifecycle(options, signer) {
   await r.step("list-gone", () => client.auth.listPersonalAccessTokens(), {
     check: (l) => gone(l, tokenId),
     needs: deleted ? true : "delete failed",
+  });
+
+  await r.step("error-404", () => expectStatus(404, () => client.auth.getPersonalAccessToken({ tokenId: "to-0000-0000-interop" })), {
+    check: (d) => d,
   });
 
   // A name outside ASCII: the signed payload and the sent body must still be the same bytes.

@@ -12,7 +12,7 @@ import {
   PersonalAccessTokensBetaApi,
   PersonalAccessTokensV2024Api,
 } from "sailpoint-api-client";
-import { Reporter, env, expect, unique } from "./common.mjs";
+import { Reporter, env, expect, expectStatus, unique } from "./common.mjs";
 
 // The request-parameter keys differ per version (generated names carry the version suffix).
 const VERSIONS = [
@@ -20,7 +20,7 @@ const VERSIONS = [
   { version: "beta", Api: PersonalAccessTokensBetaApi, create: "createPersonalAccessTokenRequestBeta", patch: "jsonPatchOperationBeta" },
   { version: "v2024", Api: PersonalAccessTokensV2024Api, create: "createPersonalAccessTokenRequestV2024", patch: "jsonPatchOperationV2024" },
 ];
-const LIFECYCLE = ["create", "list", "get", "list-filter", "update", "delete", "list-gone", "auth:bearer"];
+const LIFECYCLE = ["create", "list", "get", "list-filter", "list-owner", "update", "delete", "list-gone", "error-404", "auth:bearer"];
 
 const idsOf = (response) => (response.data ?? []).map((t) => t.id);
 
@@ -55,6 +55,11 @@ async function lifecycle({ version, Api, create, patch }) {
     check: (l) => expect(idsOf(l).includes(id), `${id} (never used) not listed`),
     needs,
   });
+  const owner = created?.data?.owner?.id;
+  await r.step("list-owner", () => api.listPersonalAccessTokens({ ownerId: owner }), {
+    check: (l) => expect(idsOf(l).includes(id), `${id} not listed for its owner ${owner}`),
+    needs: created && !owner ? "create answered no owner" : needs,
+  });
   const renamed = `${name}-renamed`;
   await r.step(
     "update",
@@ -67,6 +72,10 @@ async function lifecycle({ version, Api, create, patch }) {
   });
   await r.step("list-gone", () => api.listPersonalAccessTokens(), {
     check: (l) => expect(!idsOf(l).includes(id), `${id} still listed`),
+    needs: deleted ? true : "delete failed",
+  });
+  await r.step("error-404", () => expectStatus(404, () => api.deletePersonalAccessToken({ id })), {
+    check: (d) => d,
     needs: deleted ? true : "delete failed",
   });
   await r.step(

@@ -26,6 +26,8 @@ import { Reporter, env, expect } from "./common.mjs";
 const baseUrl = env("ZITADEL_URL");
 const token = env("ZITADEL_PAT");
 const userId = env("ZITADEL_USER_ID");
+// zitadel.user.v2.PersonalAccessTokenFieldName PERSONAL_ACCESS_TOKEN_FIELD_NAME_CREATED_DATE
+const CREATED_DATE = 1;
 const callOptions = { headers: { "x-zitadel-orgid": env("ZITADEL_ORG_ID") }, timeoutMs: 15000 };
 
 const TRANSPORTS = {
@@ -74,6 +76,22 @@ async function v2Lifecycle(transportName) {
         expect(ids(l).length === 1 && ids(l)[0] === tokenId, `tokenIdFilter gave ${ids(l)}`);
         const got = timestampDate(l.result[0].expirationDate);
         expect(got.getTime() === expires.getTime(), `expirationDate ${got.toISOString()}, sent ${expires.toISOString()}`);
+      },
+      needs,
+    },
+  );
+  await r.step(
+    "list-page",
+    () =>
+      users.listPersonalAccessTokens(
+        { ...byUser, pagination: { offset: 0n, limit: 1, asc: false }, sortingColumn: CREATED_DATE },
+        callOptions,
+      ),
+    {
+      check: (l) => {
+        expect(l.result.length === 1, `limit 1 gave ${l.result.length} tokens`);
+        expect((l.pagination?.totalResult ?? 0n) >= 1n, `totalResult is ${l.pagination?.totalResult}`);
+        return `totalResult ${l.pagination.totalResult}`;
       },
       needs,
     },

@@ -50,6 +50,18 @@ def describe(error):
     return text.replace("\n", " ")[:DETAIL_LIMIT]
 
 
+def expect_status(status, call):
+    """`call()` must fail with an SDK error carrying HTTP `status` and a readable message:
+    the emulator's error answer has the provider's shape, which the SDK parsed."""
+    try:
+        call()
+    except Exception as error:  # noqa: BLE001
+        got = getattr(error, "status", None) or getattr(error, "status_code", None) or getattr(error, "code", None)
+        expect(got == status, f"expected HTTP {status}, got {describe(error)}")
+        return describe(error)
+    raise CheckFailed(f"expected HTTP {status}, the call succeeded")
+
+
 class Reporter:
     def __init__(self, sdk):
         self.sdk = sdk

@@ -15,7 +15,7 @@ from dfns_sdk import (
     KeySigner,
 )
 
-from common import Reporter, env, expect, unique
+from common import Reporter, env, expect, expect_status, unique
 
 
 def new_public_key_pem():
@@ -70,6 +70,8 @@ def signed_lifecycle(base_url, auth_token, signer):
     deleted = r.step("delete", lambda: client.auth.delete_personal_access_token(token_id), needs=need)
     r.step("list-gone", client.auth.list_personal_access_tokens,
            check=lambda l: gone(l, token_id), needs=True if deleted else "delete failed")
+
+    r.step("error-404", lambda: expect_status(404, lambda: client.auth.get_personal_access_token("to-0000-0000-interop")))
 
     # A name outside ASCII: the signed payload and the sent body must still be the same bytes.
     accented = unique("interop-py-\u00e9t\u00e9")

@@ -19,7 +19,7 @@ from sailpoint.personal_access_tokens.models.create_personal_access_token_reques
 from sailpoint.personal_access_tokens.models.json_patch_operation import JsonPatchOperation
 from sailpoint.personal_access_tokens.models.json_patch_operation_value import JsonPatchOperationValue
 
-from common import Reporter, env, expect, unique
+from common import Reporter, env, expect, expect_status, unique
 
 SDK = "python/sailpoint v1"
 
@@ -38,7 +38,7 @@ def main():
         check=lambda c: expect(c.access_token, "the SDK got no access token from /oauth/token"),
     )
     if not configuration:
-        for op in ("create", "list", "list-filter", "update", "bulk-update", "delete", "list-gone", "auth:bearer"):
+        for op in ("create", "list", "list-filter", "list-owner", "update", "bulk-update", "delete", "list-gone", "create-never-expires", "error-404", "auth:bearer"):
             r.skipped(op, "no access token")
         return
     api = PersonalAccessTokensApi(ApiClient(configuration))
@@ -62,6 +62,9 @@ def main():
     r.unsupported("get", "the SDK has no get-by-id for PATs (the API has none); list and select")
     r.step("list-filter", lambda: api.list_personal_access_tokens_v1(filters="lastUsed isnull"),
            check=lambda l: expect(token_id in [t.id for t in l], f"{token_id} (never used) not listed"), needs=need)
+    r.step("list-owner", lambda: api.list_personal_access_tokens_v1(owner_id=created.owner.id),
+           check=lambda l: expect(token_id in [t.id for t in l], f"{token_id} not listed for its owner"),
+           needs=need if not created or created.owner else "create answered no owner")
 
     renamed = name + "-renamed"
     r.step(
@@ -87,6 +90,18 @@ def main():
     deleted = r.step("delete", lambda: api.delete_personal_access_token_v1(token_id), needs=need)
     r.step("list-gone", api.list_personal_access_tokens_v1,
            check=lambda l: expect(token_id not in [t.id for t in l], f"{token_id} still listed"),
+           needs=True if deleted else "delete failed")
+
+    never = r.step(
+        "create-never-expires",
+        lambda: api.create_personal_access_token_v1(
+            CreatePersonalAccessTokenRequest(name=unique("interop-py-never"), user_aware_token_never_expires=True)
+        ),
+        check=lambda c: expect(c.expiration_date is None, f"expirationDate is {c.expiration_date}"),
+    )
+    if never:
+        api.delete_personal_access_token_v1(never.id)
+    r.step("error-404", lambda: expect_status(404, lambda: api.delete_personal_access_token_v1(token_id)),
            needs=True if deleted else "delete failed")
 
     # A static bearer token: the SDK skips /oauth/token when it is given one.

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta, timezone
 from zitadel_client import Zitadel
 from zitadel_client.models import (
     UserServiceAddPersonalAccessTokenRequest,
+    UserServicePaginationRequest,
+    UserServicePersonalAccessTokenFieldName,
     UserServiceIDFilter,
     UserServiceListPersonalAccessTokensRequest,
     UserServicePersonalAccessTokensSearchFilter,
@@ -23,7 +25,7 @@ from zitadel_client.transport_options import TransportOptions
 
 from common import Reporter, env, expect
 
-LIFECYCLE = ("create", "list", "get", "list-filter", "delete", "list-gone")
+LIFECYCLE = ("create", "list", "get", "list-filter", "list-page", "delete", "list-gone")
 
 
 def by_user(user_id):
@@ -81,6 +83,19 @@ def lifecycle(flow, connect):
 
     r.step("list-filter", lambda: users.list_personal_access_tokens(by_token(token_id)), check=check_filtered,
            needs=need)
+    def paged():
+        request = by_user(user_id)
+        request.pagination = UserServicePaginationRequest(offset=0, limit=1, asc=False)
+        request.sorting_column = UserServicePersonalAccessTokenFieldName.PERSONAL_ACCESS_TOKEN_FIELD_NAME_CREATED_DATE
+        return users.list_personal_access_tokens(request)
+
+    def check_page(answer):
+        expect(len(answer.result or []) == 1, f"limit 1 gave {len(answer.result or [])} tokens")
+        total = int((answer.pagination and answer.pagination.total_result) or 0)
+        expect(total >= 1, f"totalResult is {total}")
+        return f"totalResult {total}"
+
+    r.step("list-page", paged, check=check_page, needs=need)
     deleted = r.step(
         "delete",
         lambda: users.remove_personal_access_token(
