@@ -58,6 +58,21 @@ impl Request {
 /// What answers a request.
 pub(crate) type Handler = Arc<dyn Fn(&Request) -> Answer + Send + Sync>;
 
+/// What wraps a simulator's handler (the emulator's admin API and state file): it gets each
+/// request and the simulator's handler, and answers.
+pub(crate) type Layer = Arc<dyn Fn(&Request, &dyn Fn(&Request) -> Answer) -> Answer + Send + Sync>;
+
+/// `inner`, wrapped in `layer` when there is one.
+pub(crate) fn layered(
+    layer: Option<Layer>,
+    inner: impl Fn(&Request) -> Answer + Send + Sync + 'static,
+) -> Handler {
+    match layer {
+        Some(layer) => Arc::new(move |r| layer(r, &inner)),
+        None => Arc::new(inner),
+    }
+}
+
 /// The requests a server received, oldest first, at most `cap` of them.
 #[derive(Debug)]
 pub(crate) struct RequestLog {
