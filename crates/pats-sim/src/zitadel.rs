@@ -24,6 +24,9 @@
 //! - errors: REST `{"code": 5, "message", "details": [{"@type", "id", "message"}]}` on v1,
 //!   Connect `{"code": "not_found", "message", "details": [{"type", "debug": {"id"}}]}` on
 //!   v2, OAuth `{"error", "error_description"}` on the token endpoint;
+//! - a user service procedure the vendored excerpt does not describe is 404 with a Connect
+//!   error body `{"code": "unimplemented", …}`, as ZITADEL's HTTP mux answers a procedure it
+//!   does not serve;
 //! - `GET /.well-known/openid-configuration` serves the OpenID Provider metadata (issuer,
 //!   token endpoint, JWKS URI, the grant types including `client_credentials` and
 //!   `urn:ietf:params:oauth:grant-type:jwt-bearer`), so clients that discover the token
@@ -63,6 +66,13 @@ pub const TEST_KEY_ID: &str = "300000000000000001";
 pub const NEVER: &str = "9999-12-31T23:59:59Z";
 
 const USER_SERVICE: &str = "/zitadel.user.v2.UserService/";
+/// The user service procedures the simulator serves (those of the vendored excerpt).
+const USER_SERVICE_METHODS: [&str; 4] = [
+    "AddPersonalAccessToken",
+    "ListPersonalAccessTokens",
+    "RemovePersonalAccessToken",
+    "ListUsers",
+];
 const API_AUDIENCE_SCOPE: &str = "urn:zitadel:iam:org:project:id:zitadel:aud";
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 const CLIENT_CREDENTIALS: &str = "client_credentials";
@@ -512,6 +522,14 @@ impl Responder {
                     return Answer::new(415);
                 }
                 let name = &path[USER_SERVICE.len()..];
+                if !USER_SERVICE_METHODS.contains(&name) {
+                    // As ZITADEL's HTTP mux answers a procedure it does not serve; the body
+                    // is a Connect error so Connect clients read `unimplemented`.
+                    return Answer::new(404).set_body_json(json!({
+                        "code": "unimplemented",
+                        "message": format!("{USER_SERVICE}{name} is not a procedure of the vendored user service"),
+                    }));
+                }
                 body_object(&request.body).and_then(|body| match name {
                     "AddPersonalAccessToken" => v2_add(&mut state, &org, &body),
                     "ListPersonalAccessTokens" => v2_list(&state, &org, &body),
