@@ -128,6 +128,37 @@ pub enum Command {
     },
     /// Show the providers compiled in and what each supports.
     Providers,
+    /// The local emulator of every provider (`pats sim serve`, then `eval "$(pats sim env)"`).
+    Sim {
+        /// What to do with it.
+        #[command(subcommand)]
+        action: SimAction,
+    },
+}
+
+/// `pats sim …`.
+#[derive(Debug, Subcommand)]
+pub enum SimAction {
+    /// Serve Dfns on 127.0.0.1:PORT, ZITADEL on PORT+1 and SailPoint on PORT+2 until
+    /// Ctrl-C, and print the shell exports that point `pats` (or any SDK) at them;
+    /// --provider sets PATS_PROVIDER in them (default sailpoint).
+    Serve {
+        /// Dfns' port; ZITADEL and SailPoint take the next two.
+        #[arg(long, default_value_t = pats_sim::emulator::DEFAULT_PORT, value_parser = clap::value_parser!(u16).range(1..65534))]
+        port: u16,
+        /// Keep the state in FILE: written on every change, read at start.
+        #[arg(long, value_name = "FILE")]
+        state: Option<PathBuf>,
+        /// Start a new state with demo data (a few tokens on every provider).
+        #[arg(long, value_name = "SEED", value_parser = ["demo"])]
+        seed: Option<String>,
+    },
+    /// Print the shell exports of a running emulator again: eval "$(pats sim env)".
+    Env {
+        /// Any of its ports.
+        #[arg(long, default_value_t = pats_sim::emulator::DEFAULT_PORT, value_parser = clap::value_parser!(u16).range(1..65534))]
+        port: u16,
+    },
 }
 
 /// When a new token expires.

@@ -22,6 +22,9 @@ pub async fn run(cli: Cli) -> Result<Exit, CliError> {
     if let Command::Providers = cli.command {
         return providers(cli.json).await;
     }
+    if let Command::Sim { action } = &cli.command {
+        return sim(action, cli.provider).await;
+    }
     let session = connect(&cli).await?;
     let ctx = Ctx {
         client: session.client(),
@@ -74,6 +77,7 @@ pub async fn run(cli: Cli) -> Result<Exit, CliError> {
             owner,
         } => audit(&ctx, expiring_within, unused_for, never_expiring, owner).await,
         Command::Providers => providers(cli.json).await,
+        Command::Sim { action } => sim(&action, cli.provider).await,
     }
 }
 
@@ -793,4 +797,28 @@ async fn providers(json: bool) -> Result<Exit, CliError> {
         );
     }
     Ok(Exit::Ok)
+}
+
+/// `pats sim serve|env`: the emulator's own commands (`pats_sim::cli`).
+async fn sim(action: &crate::cli::SimAction, provider: Option<&str>) -> Result<Exit, CliError> {
+    use crate::cli::SimAction;
+    use pats_sim::cli::Command as Sim;
+    let provider = provider.map(str::to_owned);
+    let command = match action {
+        SimAction::Serve { port, state, seed } => Sim::Serve {
+            port: *port,
+            state: state.clone(),
+            demo: seed.is_some(),
+            provider,
+        },
+        SimAction::Env { port } => Sim::Env {
+            port: *port,
+            provider,
+        },
+    };
+    let mut stdout = std::io::stdout();
+    pats_sim::cli::run(command, &mut stdout)
+        .await
+        .map(|()| Exit::Ok)
+        .map_err(|e| CliError::failed(e.to_string()))
 }

@@ -30,7 +30,7 @@
 use crate::answer::Answer;
 use crate::contract::Provider;
 use crate::fault::{Fault, FaultRule, Faults};
-use crate::server::{HttpServer, Request, ServerOptions};
+use crate::server::{HttpServer, Layer, Request, ServerOptions, layered};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use p256::ecdsa::signature::Verifier as _;
@@ -76,17 +76,52 @@ impl fmt::Debug for RegisteredUser {
     }
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 struct User {
+    #[serde(with = "spki_keys")]
     credentials: Vec<(String, VerifyingKey)>,
     /// WebAuthn (Fido2, passkey) credentials.
+    #[serde(with = "spki_keys")]
     webauthn: Vec<(String, VerifyingKey)>,
+}
+
+/// Credentials in a state file: `[id, SPKI PEM]` pairs.
+mod spki_keys {
+    use p256::ecdsa::VerifyingKey;
+    use p256::pkcs8::{DecodePublicKey as _, EncodePublicKey as _, LineEnding};
+    use serde::{Deserialize as _, Deserializer, Serializer, de::Error as _};
+
+    pub(super) fn serialize<S: Serializer>(
+        keys: &[(String, VerifyingKey)],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(keys.iter().map(|(id, key)| {
+            (
+                id.as_str(),
+                key.to_public_key_pem(LineEnding::LF).unwrap_or_default(),
+            )
+        }))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<(String, VerifyingKey)>, D::Error> {
+        Vec::<(String, String)>::deserialize(d)?
+            .into_iter()
+            .map(|(id, pem)| {
+                VerifyingKey::from_public_key_pem(pem.trim())
+                    .map(|key| (id, key))
+                    .map_err(|_| D::Error::custom("a credential is not a P-256 SPKI PEM key"))
+            })
+            .collect()
+    }
 }
 
 /// The relying party id of the simulator's WebAuthn challenges (`rp.id`): a passkey
 /// assertion's authenticator data starts with its SHA-256.
 pub const RP_ID: &str = "localhost";
 
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 enum Principal {
     User(String),
     Pat { user_id: String, token_id: String },
@@ -100,6 +135,7 @@ impl Principal {
     }
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 struct StoredPat {
     token_id: String,
     cred_id: String,
@@ -115,6 +151,7 @@ struct StoredPat {
     deleted: bool,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Challenge {
     user_id: String,
     challenge: String,
@@ -124,6 +161,7 @@ struct Challenge {
     used: bool,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 struct UserAction {
     user_id: String,
     method: String,
@@ -132,6 +170,7 @@ struct UserAction {
     used: bool,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 struct State {
     org_id: String,
     app_id: String,
@@ -810,14 +849,52 @@ impl DfnsSim {
     ///
     /// When no loopback port can be bound.
     pub async fn start() -> Self {
-        match Self::serve(ServerOptions::default()) {
+        match Self::serve(ServerOptions::default(), None) {
             Ok(sim) => sim,
             Err(e) => panic!("cannot start the Dfns simulator on 127.0.0.1: {e}"),
         }
     }
 
-    /// Starts a simulator with these server options.
-    pub(crate) fn serve(options: ServerOptions) -> std::io::Result<Self> {
+    /// Creates a PAT named `name` for `user_id` as an administrator would, without the
+    /// user-action round trip; answers the token as `POST /auth/pats` does (access token
+    /// included).
+    pub fn seed_pat(&self, user_id: &str, name: &str) -> Option<Value> {
+        let public_key = p256::SecretKey::random(&mut OsRng)
+            .public_key()
+            .to_public_key_pem(LineEnding::LF)
+            .ok()?;
+        let body = json!({ "name": name, "publicKey": public_key }).to_string();
+        let url = url::Url::parse("http://127.0.0.1/auth/pats").ok()?;
+        let request = Request::new("POST", url, body.into_bytes());
+        let mut state = self.state();
+        if !state.users.contains_key(user_id) {
+            return None;
+        }
+        let answer = state
+            .create(&request, &Principal::User(user_id.to_owned()))
+            .ok()?;
+        answer.json()
+    }
+
+    /// Its server (request log).
+    pub(crate) fn server(&self) -> &HttpServer {
+        &self.server
+    }
+
+    /// The state, for a state file.
+    pub(crate) fn snapshot(&self) -> serde_json::Result<Value> {
+        serde_json::to_value(&*self.state())
+    }
+
+    /// Replaces the state with one from a state file.
+    pub(crate) fn restore(&self, state: Value) -> serde_json::Result<()> {
+        let restored: State = serde_json::from_value(state)?;
+        *self.state() = restored;
+        Ok(())
+    }
+
+    /// Starts a simulator with these server options, its handler wrapped in `layer`.
+    pub(crate) fn serve(options: ServerOptions, layer: Option<Layer>) -> std::io::Result<Self> {
         let state = Arc::new(Mutex::new(State {
             org_id: new_id("or"),
             app_id: new_id("ap"),
@@ -831,7 +908,7 @@ impl DfnsSim {
         // A server of its own: a request still in flight when a test ends must never reach
         // the next test's simulator.
         let (s, f) = (state.clone(), faults.clone());
-        let server = HttpServer::start(options, Arc::new(move |r| respond(&s, &f, r)))?;
+        let server = HttpServer::start(options, layered(layer, move |r| respond(&s, &f, r)))?;
         Ok(Self {
             server: Arc::new(server),
             state,

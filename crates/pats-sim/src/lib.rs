@@ -13,6 +13,13 @@ mod contract;
 pub mod fault;
 pub mod server;
 
+#[cfg(all(feature = "dfns", feature = "zitadel", feature = "sailpoint"))]
+pub mod cli;
+#[cfg(all(feature = "dfns", feature = "zitadel", feature = "sailpoint"))]
+pub mod emulator;
+#[cfg(all(feature = "dfns", feature = "zitadel", feature = "sailpoint"))]
+pub use emulator::{Emulator, Options, Seed, SimError, start};
+
 #[cfg(feature = "dfns")]
 pub mod dfns;
 #[cfg(feature = "sailpoint")]

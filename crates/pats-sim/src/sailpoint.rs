@@ -33,7 +33,7 @@
 use crate::answer::Answer;
 use crate::contract::Provider;
 use crate::fault::Faults;
-use crate::server::{HttpServer, Request, ServerOptions};
+use crate::server::{HttpServer, Layer, Request, ServerOptions, layered};
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -117,16 +117,20 @@ impl Version {
     }
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 struct ApiClient {
     secret: String,
     identity_id: String,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 struct AccessToken {
     identity_id: String,
+    #[serde(with = "time::serde::rfc3339")]
     expires_at: OffsetDateTime,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 struct StoredPat {
     /// The wire JSON, without `secret` (all fields, whatever the version).
     json: Value,
@@ -150,6 +154,7 @@ impl StoredPat {
     }
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 struct State {
     identities: HashMap<String, String>,
     clients: HashMap<String, ApiClient>,
@@ -157,6 +162,8 @@ struct State {
     pats: Vec<StoredPat>,
     token_lifetime: Duration,
     rate_limit: (usize, Duration),
+    /// Recent requests per access token (not kept: rate windows restart with the server).
+    #[serde(skip)]
     windows: HashMap<String, VecDeque<Instant>>,
 }
 
@@ -271,14 +278,84 @@ impl SailPointSim {
     ///
     /// When no loopback port can be bound.
     pub async fn start() -> Self {
-        match Self::serve(ServerOptions::default()) {
+        match Self::serve(ServerOptions::default(), None) {
             Ok(sim) => sim,
             Err(e) => panic!("cannot start the SailPoint simulator on 127.0.0.1: {e}"),
         }
     }
 
-    /// Starts a simulator with these server options.
-    pub(crate) fn serve(options: ServerOptions) -> std::io::Result<Self> {
+    /// Creates a PAT named `name` for [`Self::IDENTITY_ID`] through `POST
+    /// /v3/personal-access-tokens`, as a seeding administrator would; answers what that
+    /// answers (the secret included), or `None` when it is refused (a taken name, say).
+    pub fn seed_pat(&self, name: &str) -> Option<Value> {
+        let bearer = self.issue_access_token(Self::IDENTITY_ID);
+        let body = json!({ "name": name, "scope": [ALL_SCOPES] }).to_string();
+        let url = url::Url::parse("http://127.0.0.1/v3/personal-access-tokens").ok()?;
+        let mut request = Request::new("POST", url, body.into_bytes());
+        let auth = http::HeaderValue::from_str(&format!("Bearer {bearer}")).ok()?;
+        request.headers.insert(http::header::AUTHORIZATION, auth);
+        request.headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        let answer = handle(&mut lock(&self.state), &request);
+        lock(&self.state).access_tokens.remove(&bearer);
+        (answer.status == 201 || answer.status == 200)
+            .then(|| answer.json())
+            .flatten()
+    }
+
+    /// Stores `n` more tokens of [`Self::IDENTITY_ID`] directly (named `bulk-<i>`), for
+    /// benchmarks that need a large state quickly.
+    pub fn seed_bulk(&self, n: usize) {
+        let mut state = lock(&self.state);
+        let owner_name = state
+            .identities
+            .get(Self::IDENTITY_ID)
+            .cloned()
+            .unwrap_or_default();
+        let at = now();
+        let (created, expires) = (format_time(at), format_time(six_months_after(at)));
+        let start = state.pats.len();
+        state.pats.reserve(n);
+        for i in start..start + n {
+            state.pats.push(StoredPat {
+                json: json!({
+                    "id": hex(32),
+                    "name": format!("bulk-{i}"),
+                    "scope": [ALL_SCOPES],
+                    "owner": { "type": "IDENTITY", "id": Self::IDENTITY_ID, "name": owner_name },
+                    "created": created,
+                    "lastUsed": null,
+                    "managed": false,
+                    "accessTokenValiditySeconds": 43_200,
+                    "expirationDate": expires,
+                    "userAwareTokenNeverExpires": false,
+                }),
+                secret: hex(64),
+            });
+        }
+    }
+
+    /// Its server (request log).
+    pub(crate) fn server(&self) -> &HttpServer {
+        &self.server
+    }
+
+    /// The state, for a state file.
+    pub(crate) fn snapshot(&self) -> serde_json::Result<Value> {
+        serde_json::to_value(&*lock(&self.state))
+    }
+
+    /// Replaces the state with one from a state file.
+    pub(crate) fn restore(&self, state: Value) -> serde_json::Result<()> {
+        let restored: State = serde_json::from_value(state)?;
+        *lock(&self.state) = restored;
+        Ok(())
+    }
+
+    /// Starts a simulator with these server options, its handler wrapped in `layer`.
+    pub(crate) fn serve(options: ServerOptions, layer: Option<Layer>) -> std::io::Result<Self> {
         let mut identities = HashMap::new();
         identities.insert(Self::IDENTITY_ID.to_owned(), Self::IDENTITY_NAME.to_owned());
         let mut clients = HashMap::new();
@@ -302,7 +379,7 @@ impl SailPointSim {
         // A server of its own: a request still in flight when a test ends (a stalled
         // answer, say) must never reach the next test's simulator.
         let (s, f) = (state.clone(), faults.clone());
-        let server = HttpServer::start(options, Arc::new(move |r| respond(&s, &f, r)))?;
+        let server = HttpServer::start(options, layered(layer, move |r| respond(&s, &f, r)))?;
         Ok(Self {
             server: Arc::new(server),
             state,

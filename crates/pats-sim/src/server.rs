@@ -13,6 +13,7 @@ use hyper::body::{Frame, Incoming};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::future::Future as _;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
@@ -57,6 +58,21 @@ impl Request {
 
 /// What answers a request.
 pub(crate) type Handler = Arc<dyn Fn(&Request) -> Answer + Send + Sync>;
+
+/// What wraps a simulator's handler (the emulator's admin API and state file): it gets each
+/// request and the simulator's handler, and answers.
+pub(crate) type Layer = Arc<dyn Fn(&Request, &dyn Fn(&Request) -> Answer) -> Answer + Send + Sync>;
+
+/// `inner`, wrapped in `layer` when there is one.
+pub(crate) fn layered(
+    layer: Option<Layer>,
+    inner: impl Fn(&Request) -> Answer + Send + Sync + 'static,
+) -> Handler {
+    match layer {
+        Some(layer) => Arc::new(move |r| layer(r, &inner)),
+        None => Arc::new(inner),
+    }
+}
 
 /// The requests a server received, oldest first, at most `cap` of them.
 #[derive(Debug)]
@@ -336,14 +352,11 @@ fn respond(answer: Answer) -> Result<hyper::Response<Body>, Dropped> {
             StreamBody::new(futures_stream(frames)).boxed_unsync()
         }
         Delivery::Truncated => {
-            // Announce the whole length, send half, then drop the connection.
-            let half = bytes.len() / 2;
-            let frames: Vec<Result<Frame<Bytes>, Dropped>> = vec![
-                Ok(Frame::data(Bytes::copy_from_slice(&bytes[..half]))),
-                Err(Dropped("body truncated (fault)")),
-            ];
+            // Announce the whole length, send half, let it reach the client, then drop the
+            // connection.
+            let half = Bytes::copy_from_slice(&bytes[..bytes.len() / 2]);
             let mut response =
-                hyper::Response::new(StreamBody::new(futures_stream(frames)).boxed_unsync());
+                hyper::Response::new(StreamBody::new(Truncate::Data(half)).boxed_unsync());
             *response.status_mut() = status;
             if let Some(mime) = &mime {
                 insert(response.headers_mut(), "content-type", mime);
@@ -373,6 +386,40 @@ fn insert(headers: &mut http::HeaderMap, name: &str, value: &str) {
         http::HeaderValue::from_str(value),
     ) {
         headers.insert(n, v);
+    }
+}
+
+/// Half a body, a pause (so it is flushed to the client), then an error.
+enum Truncate {
+    Data(Bytes),
+    Pause(std::pin::Pin<Box<tokio::time::Sleep>>),
+    Done,
+}
+
+impl futures_core::Stream for Truncate {
+    type Item = Result<Frame<Bytes>, Dropped>;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        match &mut *self {
+            Self::Data(bytes) => {
+                let data = std::mem::take(bytes);
+                *self = Self::Pause(Box::pin(tokio::time::sleep(
+                    std::time::Duration::from_millis(20),
+                )));
+                Poll::Ready(Some(Ok(Frame::data(data))))
+            }
+            Self::Pause(sleep) => match sleep.as_mut().poll(cx) {
+                Poll::Pending => Poll::Pending,
+                Poll::Ready(()) => {
+                    *self = Self::Done;
+                    Poll::Ready(Some(Err(Dropped("body truncated (fault)"))))
+                }
+            },
+            Self::Done => Poll::Ready(None),
+        }
     }
 }
 

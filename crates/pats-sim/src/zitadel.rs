@@ -24,6 +24,9 @@
 //! - errors: REST `{"code": 5, "message", "details": [{"@type", "id", "message"}]}` on v1,
 //!   Connect `{"code": "not_found", "message", "details": [{"type", "debug": {"id"}}]}` on
 //!   v2, OAuth `{"error", "error_description"}` on the token endpoint;
+//! - a user service procedure the vendored excerpt does not describe is 404 with a Connect
+//!   error body `{"code": "unimplemented", …}`, as ZITADEL's HTTP mux answers a procedure it
+//!   does not serve;
 //! - `GET /.well-known/openid-configuration` serves the OpenID Provider metadata (issuer,
 //!   token endpoint, JWKS URI, the grant types including `client_credentials` and
 //!   `urn:ietf:params:oauth:grant-type:jwt-bearer`), so clients that discover the token
@@ -42,7 +45,7 @@
 use crate::answer::Answer;
 use crate::contract::Provider;
 use crate::fault::Faults;
-use crate::server::{HttpServer, ServerOptions};
+use crate::server::{HttpServer, Layer, ServerOptions, layered};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};
@@ -63,13 +66,20 @@ pub const TEST_KEY_ID: &str = "300000000000000001";
 pub const NEVER: &str = "9999-12-31T23:59:59Z";
 
 const USER_SERVICE: &str = "/zitadel.user.v2.UserService/";
+/// The user service procedures the simulator serves (those of the vendored excerpt).
+const USER_SERVICE_METHODS: [&str; 4] = [
+    "AddPersonalAccessToken",
+    "ListPersonalAccessTokens",
+    "RemovePersonalAccessToken",
+    "ListUsers",
+];
 const API_AUDIENCE_SCOPE: &str = "urn:zitadel:iam:org:project:id:zitadel:aud";
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 const CLIENT_CREDENTIALS: &str = "client_credentials";
 const DISCOVERY: &str = "/.well-known/openid-configuration";
 
 /// A PAT as the simulator stores it (without its secret).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct StoredPat {
     /// The token id.
@@ -79,13 +89,16 @@ pub struct StoredPat {
     /// The user's organization.
     pub org_id: String,
     /// When it was created.
+    #[serde(with = "time::serde::rfc3339")]
     pub created: OffsetDateTime,
     /// When it expires (`9999-12-31T23:59:59Z` for never).
+    #[serde(with = "time::serde::rfc3339")]
     pub expiration: OffsetDateTime,
     /// The event sequence of its creation.
     pub sequence: u64,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 struct User {
     org: String,
     machine: bool,
@@ -94,24 +107,60 @@ struct User {
     keys: Vec<(String, String)>,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 struct State {
+    /// Where it is served now (not kept: a restart may serve elsewhere).
+    #[serde(skip)]
     base_url: String,
     users: BTreeMap<String, User>,
     orgs: Vec<String>,
     pats: Vec<StoredPat>,
     pat_secrets: HashMap<String, String>,
+    #[serde(with = "access_tokens")]
     access_tokens: HashMap<String, (String, OffsetDateTime)>,
     next_id: u64,
     sequence: u64,
     access_token_lifetime: u64,
     exchanges: usize,
     int64_as_numbers: bool,
+    #[serde(skip)]
     last_assertion: Option<Value>,
     restricted: Vec<String>,
     /// client id → (user id, client secret).
     client_secrets: HashMap<String, (String, String)>,
     /// How the last successful client-credentials login authenticated: `basic` or `post`.
+    #[serde(skip)]
     last_client_auth: Option<&'static str>,
+}
+
+/// Access tokens in a state file: token → `[user id, expiry (RFC 3339)]`.
+mod access_tokens {
+    use serde::{Deserialize as _, Deserializer, Serializer, de::Error as _};
+    use std::collections::HashMap;
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
+
+    pub(super) fn serialize<S: Serializer>(
+        tokens: &HashMap<String, (String, OffsetDateTime)>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_map(tokens.iter().map(|(token, (user, expiry))| {
+            (token, (user, expiry.format(&Rfc3339).unwrap_or_default()))
+        }))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<HashMap<String, (String, OffsetDateTime)>, D::Error> {
+        HashMap::<String, (String, String)>::deserialize(d)?
+            .into_iter()
+            .map(|(token, (user, expiry))| {
+                OffsetDateTime::parse(&expiry, &Rfc3339)
+                    .map(|t| (token, (user, t)))
+                    .map_err(|_| D::Error::custom("an access token expiry is not RFC 3339"))
+            })
+            .collect()
+    }
 }
 
 impl State {
@@ -473,6 +522,14 @@ impl Responder {
                     return Answer::new(415);
                 }
                 let name = &path[USER_SERVICE.len()..];
+                if !USER_SERVICE_METHODS.contains(&name) {
+                    // As ZITADEL's HTTP mux answers a procedure it does not serve; the body
+                    // is a Connect error so Connect clients read `unimplemented`.
+                    return Answer::new(404).set_body_json(json!({
+                        "code": "unimplemented",
+                        "message": format!("{USER_SERVICE}{name} is not a procedure of the vendored user service"),
+                    }));
+                }
                 body_object(&request.body).and_then(|body| match name {
                     "AddPersonalAccessToken" => v2_add(&mut state, &org, &body),
                     "ListPersonalAccessTokens" => v2_list(&state, &org, &body),
@@ -1311,14 +1368,43 @@ impl ZitadelSim {
     ///
     /// When no loopback port can be bound.
     pub async fn start() -> Self {
-        match Self::serve(ServerOptions::default()) {
+        match Self::serve(ServerOptions::default(), None) {
             Ok(sim) => sim,
             Err(e) => panic!("cannot start the ZITADEL simulator on 127.0.0.1: {e}"),
         }
     }
 
-    /// Starts a simulator with these server options.
-    pub(crate) fn serve(options: ServerOptions) -> std::io::Result<Self> {
+    /// Its server (request log).
+    pub(crate) fn server(&self) -> &HttpServer {
+        &self.server
+    }
+
+    /// The id of the user of `username` in `org_id`.
+    pub fn user_id_of(&self, org_id: &str, username: &str) -> Option<String> {
+        self.lock()
+            .users
+            .iter()
+            .find(|(_, u)| u.org == org_id && u.username == username)
+            .map(|(id, _)| id.clone())
+    }
+
+    /// The state, for a state file.
+    pub(crate) fn snapshot(&self) -> serde_json::Result<Value> {
+        serde_json::to_value(&*self.lock())
+    }
+
+    /// Replaces the state with one from a state file.
+    pub(crate) fn restore(&self, state: Value) -> serde_json::Result<()> {
+        let restored: State = serde_json::from_value(state)?;
+        let mut state = self.lock();
+        let base_url = std::mem::take(&mut state.base_url);
+        *state = restored;
+        state.base_url = base_url;
+        Ok(())
+    }
+
+    /// Starts a simulator with these server options, its handler wrapped in `layer`.
+    pub(crate) fn serve(options: ServerOptions, layer: Option<Layer>) -> std::io::Result<Self> {
         let mut state = State {
             base_url: String::new(),
             users: BTreeMap::new(),
@@ -1354,7 +1440,7 @@ impl ZitadelSim {
         };
         // A server of its own: a request still in flight when a test ends (a stalled
         // answer, say) must never reach the next test's simulator.
-        let server = HttpServer::start(options, Arc::new(move |r| responder.respond(r)))?;
+        let server = HttpServer::start(options, layered(layer, move |r| responder.respond(r)))?;
         lock_state(&state).base_url = server.uri();
         Ok(Self {
             server: Arc::new(server),

@@ -1,0 +1,891 @@
+//! The emulator: the three simulators in one process, each at the root of a loopback
+//! origin of its own (so any client, in any language, reaches it with nothing but a base
+//! URL), with an admin API and, optionally, a state file that outlives the process.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), pats_sim::SimError> {
+//! let sim = pats_sim::start(pats_sim::Options::default())?;
+//! println!("{}", sim.exports(None));
+//! # Ok(()) }
+//! ```
+//!
+//! # Ports
+//!
+//! With `port: N`, Dfns is served at `http://127.0.0.1:N`, ZITADEL at `N+1` and SailPoint at
+//! `N+2`; with `port: 0` (the default) each gets a free port.
+//!
+//! # Admin API
+//!
+//! Under [`ADMIN_PREFIX`] on every port (no provider uses that prefix). Endpoints that act on
+//! one provider act on the provider of the port they are called on.
+//!
+//! | request | what it does |
+//! | --- | --- |
+//! | `GET /_pats_sim/health` | `{"status": "ok"}` |
+//! | `GET /_pats_sim/env[?provider=P]` | the shell exports ([`Emulator::exports`]) |
+//! | `GET /_pats_sim/state` | the whole state, as the state file holds it |
+//! | `POST /_pats_sim/reset` | back to the state at start (credentials kept) |
+//! | `POST /_pats_sim/seed` `{"tokens": ["name", …], "users": ["name", …]}` | creates tokens (and, on ZITADEL, machine users) on this port's provider |
+//! | `GET /_pats_sim/requests` | this port's request log, oldest first |
+//! | `DELETE /_pats_sim/requests` | empties it |
+//! | `POST /_pats_sim/faults` `{"fault": …, "times": n, "method": …, "path_contains": …}` | arms a fault on this port's provider |
+//! | `DELETE /_pats_sim/faults` | disarms them |
+//!
+//! Faults: `{"fault": "status", "status": 503}` (5xx burst with `times`), `"rate_limited"`
+//! (`retry_after` seconds), `"stall"` (`seconds`), `"delay"` (`ms`), `"reset"`,
+//! `"truncated"`, `"oversized"` (`bytes`), `"invalid_json"`, `"html"` (`status`),
+//! `"wrong_content_type"`, and `"expired_token"` (every access token issued so far stops
+//! working; ZITADEL and SailPoint).
+//!
+//! # State file
+//!
+//! With [`Options::state`], the state (tokens, users, credentials) is written after every
+//! request that can change it, atomically (a temporary file in the same directory, then a
+//! rename), and read back at start. A file that is not a pats-sim state file, or is corrupt,
+//! is an error: it is never replaced.
+
+use crate::answer::Answer;
+use crate::dfns::DfnsSim;
+use crate::fault::{Fault, FaultRule};
+use crate::sailpoint::SailPointSim;
+use crate::server::{Layer, Request, ServerOptions};
+use crate::zitadel::ZitadelSim;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
+
+/// Where the admin API lives on every port.
+pub const ADMIN_PREFIX: &str = "/_pats_sim/";
+
+/// The `format` of a state file.
+const STATE_FORMAT: &str = "pats-sim-state";
+/// The `version` of the state file format this build reads and writes.
+const STATE_VERSION: u64 = 1;
+
+/// The port `pats sim serve` uses when none is given (Dfns; ZITADEL and SailPoint follow).
+pub const DEFAULT_PORT: u16 = 4600;
+
+/// What a failed start or state file is.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SimError {
+    /// A port could not be bound, a file not read or written.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// The state file is not one pats-sim wrote, or is corrupt; it was left as it is.
+    #[error("{path}: {reason}; the file was left untouched (move it away to start afresh)")]
+    StateFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No emulator answered where one was expected.
+    #[error("no pats-sim answers at {url}: {reason} (start one with `pats sim serve`)")]
+    NotRunning {
+        /// Where it was asked.
+        url: String,
+        /// Why it did not answer.
+        reason: String,
+    },
+}
+
+/// Seed data to start with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Seed {
+    /// A few tokens and machine users on every provider, for demos.
+    Demo,
+}
+
+/// How to run the emulator.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Options {
+    /// Dfns' port; ZITADEL gets the next, SailPoint the one after (0: any free ports).
+    pub port: u16,
+    /// Where the state is kept across runs.
+    pub state: Option<PathBuf>,
+    /// Seed data, applied when the state is new (never on top of a state file's).
+    pub seed: Option<Seed>,
+    /// Worker threads per provider server (1: a current-thread runtime).
+    pub threads: usize,
+    /// How many requests each provider's log keeps.
+    pub request_log: usize,
+    /// Print a line to stderr for every request answered 404 or 405.
+    pub log_unknown: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            port: 0,
+            state: None,
+            seed: None,
+            threads: 1,
+            request_log: crate::server::DEFAULT_REQUEST_LOG,
+            log_unknown: false,
+        }
+    }
+}
+
+impl Options {
+    /// The default options with Dfns on `port` (0: any free ports).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Keeps the state in `path`.
+    pub fn state_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.state = Some(path.into());
+        self
+    }
+
+    /// Starts from `seed` when the state is new.
+    pub fn seed(mut self, seed: Seed) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// `threads` worker threads per provider server.
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// Logs requests answered 404/405 to stderr.
+    pub fn log_unknown(mut self, log: bool) -> Self {
+        self.log_unknown = log;
+        self
+    }
+}
+
+/// What a client needs to act on each provider (kept in the state file).
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct Credentials {
+    dfns_user_id: String,
+    dfns_auth_token: String,
+    dfns_credential_id: String,
+    dfns_private_key_pem: String,
+    zitadel_pat: String,
+    zitadel_user_id: String,
+    zitadel_client_id: String,
+    zitadel_client_secret: String,
+}
+
+/// Which provider a port serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Which {
+    Dfns,
+    Zitadel,
+    SailPoint,
+}
+
+impl Which {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Dfns => "dfns",
+            Self::Zitadel => "zitadel",
+            Self::SailPoint => "sailpoint",
+        }
+    }
+}
+
+struct Inner {
+    dfns: DfnsSim,
+    zitadel: ZitadelSim,
+    sailpoint: SailPointSim,
+    credentials: Mutex<Credentials>,
+    /// The state right after start, for `reset`.
+    initial: Value,
+    state_file: Option<PathBuf>,
+    key_file: PathBuf,
+    /// Serializes state file writes.
+    writing: Mutex<()>,
+    log_unknown: bool,
+}
+
+/// The running emulator. Dropping it stops every server.
+pub struct Emulator {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("dfns", &self.inner.dfns.uri())
+            .field("zitadel", &self.inner.zitadel.uri())
+            .field("sailpoint", &self.inner.sailpoint.uri())
+            .field("state_file", &self.inner.state_file)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Starts the emulator: binds the three ports, loads (or creates) the state, and serves
+/// until the [`Emulator`] is dropped.
+pub fn start(options: Options) -> Result<Emulator, SimError> {
+    let loaded = match &options.state {
+        Some(path) => read_state(path)?,
+        None => None,
+    };
+    let slot: Arc<OnceLock<Weak<Inner>>> = Arc::new(OnceLock::new());
+    let server = |offset: u16| ServerOptions {
+        port: if options.port == 0 {
+            0
+        } else {
+            options.port.saturating_add(offset)
+        },
+        threads: options.threads,
+        log: options.request_log,
+    };
+    let bind = |which: Which, e: std::io::Error| SimError::Io {
+        what: format!("cannot serve {} on 127.0.0.1", which.name()),
+        source: e,
+    };
+    let dfns = DfnsSim::serve(server(0), Some(layer(&slot, Which::Dfns)))
+        .map_err(|e| bind(Which::Dfns, e))?;
+    let zitadel = ZitadelSim::serve(server(1), Some(layer(&slot, Which::Zitadel)))
+        .map_err(|e| bind(Which::Zitadel, e))?;
+    let sailpoint = SailPointSim::serve(server(2), Some(layer(&slot, Which::SailPoint)))
+        .map_err(|e| bind(Which::SailPoint, e))?;
+    let key_file = std::env::temp_dir().join(format!(
+        "pats-sim-{}-zitadel-key.json",
+        zitadel.uri().rsplit(':').next().unwrap_or("0")
+    ));
+
+    let credentials = match loaded {
+        Some(file) => {
+            let path = options.state.clone().unwrap_or_default();
+            restore(&file, &dfns, &zitadel, &sailpoint)
+                .map_err(|reason| SimError::StateFile { path, reason })?
+        }
+        None => {
+            let credentials = bootstrap(&dfns, &zitadel);
+            if options.seed == Some(Seed::Demo) {
+                seed_demo(&dfns, &zitadel, &sailpoint, &credentials);
+            }
+            credentials
+        }
+    };
+    write_private(
+        &key_file,
+        &crate::zitadel::test_key_file(&credentials.zitadel_user_id),
+    )
+    .map_err(|e| SimError::Io {
+        what: format!("cannot write {}", key_file.display()),
+        source: e,
+    })?;
+    let mut inner = Inner {
+        initial: Value::Null,
+        dfns,
+        zitadel,
+        sailpoint,
+        credentials: Mutex::new(credentials),
+        state_file: options.state.clone(),
+        key_file,
+        writing: Mutex::new(()),
+        log_unknown: options.log_unknown,
+    };
+    inner.initial = inner.snapshot();
+    let inner = Arc::new(inner);
+    let _ = slot.set(Arc::downgrade(&inner));
+    inner.persist().map_err(|e| SimError::Io {
+        what: format!(
+            "cannot write the state file {}",
+            inner
+                .state_file
+                .as_deref()
+                .unwrap_or(Path::new(""))
+                .display()
+        ),
+        source: e,
+    })?;
+    Ok(Emulator { inner })
+}
+
+impl Emulator {
+    /// The Dfns simulator.
+    pub fn dfns(&self) -> &DfnsSim {
+        &self.inner.dfns
+    }
+
+    /// The ZITADEL simulator.
+    pub fn zitadel(&self) -> &ZitadelSim {
+        &self.inner.zitadel
+    }
+
+    /// The SailPoint simulator.
+    pub fn sailpoint(&self) -> &SailPointSim {
+        &self.inner.sailpoint
+    }
+
+    /// The environment a client needs, as `(name, value)` pairs: every provider's base URL
+    /// and credentials under the names `pats` reads (`DFNS_*`, `ZITADEL_*`, `SAIL_*`), the
+    /// admin URL as `PATS_SIM_URL`, and `PATS_PROVIDER` (`provider`, default `sailpoint`).
+    pub fn env(&self, provider: Option<&str>) -> Vec<(String, String)> {
+        self.inner.env(provider)
+    }
+
+    /// [`env`](Self::env) as shell `export` lines, for `eval "$(pats sim env)"`.
+    pub fn exports(&self, provider: Option<&str>) -> String {
+        exports(&self.inner.env(provider))
+    }
+
+    /// The whole state, as the state file holds it.
+    pub fn state(&self) -> Value {
+        self.inner.snapshot()
+    }
+
+    /// Writes the state file now (it is also written after every change).
+    pub fn save(&self) -> std::io::Result<()> {
+        self.inner.persist()
+    }
+}
+
+/// `pairs` as shell `export` lines, each value single-quoted.
+pub fn exports(pairs: &[(String, String)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("export {k}='{}'\n", v.replace('\'', r"'\''")))
+        .collect()
+}
+
+fn layer(slot: &Arc<OnceLock<Weak<Inner>>>, which: Which) -> Layer {
+    let slot = slot.clone();
+    Arc::new(move |request, inner| {
+        let emulator = slot.get().and_then(Weak::upgrade);
+        if let Some(rest) = request.url.path().strip_prefix(ADMIN_PREFIX) {
+            return match &emulator {
+                Some(emulator) => emulator.admin(which, rest, request, inner),
+                None => admin_error(503, "the emulator is starting"),
+            };
+        }
+        let answer = inner(request);
+        if let Some(emulator) = emulator {
+            if emulator.log_unknown && matches!(answer.status, 404 | 405) {
+                eprintln!(
+                    "pats-sim: {}: {} {} answered {}",
+                    which.name(),
+                    request.method,
+                    request.url.path(),
+                    answer.status
+                );
+            }
+            if !matches!(request.method.as_str(), "GET" | "HEAD" | "OPTIONS")
+                && let Err(e) = emulator.persist()
+            {
+                eprintln!("pats-sim: cannot write the state file: {e}");
+            }
+        }
+        answer
+    })
+}
+
+impl Inner {
+    fn env(&self, provider: Option<&str>) -> Vec<(String, String)> {
+        let c = match self.credentials.lock() {
+            Ok(c) => c.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
+        let pairs = [
+            ("PATS_SIM_URL", self.dfns.uri()),
+            ("PATS_PROVIDER", provider.unwrap_or("sailpoint").to_owned()),
+            ("DFNS_BASE_URL", self.dfns.uri()),
+            ("DFNS_ORG_ID", self.dfns.org_id()),
+            ("DFNS_AUTH_TOKEN", c.dfns_auth_token),
+            ("DFNS_CRED_ID", c.dfns_credential_id),
+            ("DFNS_PRIVATE_KEY", c.dfns_private_key_pem),
+            ("ZITADEL_URL", self.zitadel.uri()),
+            ("ZITADEL_ORG_ID", ZitadelSim::DEFAULT_ORG.to_owned()),
+            ("ZITADEL_USER_ID", c.zitadel_user_id),
+            ("ZITADEL_PAT", c.zitadel_pat),
+            ("ZITADEL_CLIENT_ID", c.zitadel_client_id),
+            ("ZITADEL_CLIENT_SECRET", c.zitadel_client_secret),
+            ("ZITADEL_KEY_FILE", self.key_file.display().to_string()),
+            ("SAIL_BASE_URL", self.sailpoint.uri()),
+            ("SAIL_CLIENT_ID", SailPointSim::CLIENT_ID.to_owned()),
+            ("SAIL_CLIENT_SECRET", SailPointSim::CLIENT_SECRET.to_owned()),
+        ];
+        pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+    }
+
+    fn snapshot(&self) -> Value {
+        let credentials = match self.credentials.lock() {
+            Ok(c) => serde_json::to_value(&*c),
+            Err(p) => serde_json::to_value(&*p.into_inner()),
+        };
+        json!({
+            "format": STATE_FORMAT,
+            "version": STATE_VERSION,
+            "credentials": credentials.unwrap_or(Value::Null),
+            "dfns": self.dfns.snapshot().unwrap_or(Value::Null),
+            "zitadel": self.zitadel.snapshot().unwrap_or(Value::Null),
+            "sailpoint": self.sailpoint.snapshot().unwrap_or(Value::Null),
+        })
+    }
+
+    /// Writes the state file (when there is one): a temporary file, then a rename.
+    fn persist(&self) -> std::io::Result<()> {
+        let Some(path) = &self.state_file else {
+            return Ok(());
+        };
+        let _writing = match self.writing.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let bytes = serde_json::to_vec_pretty(&self.snapshot()).map_err(std::io::Error::other)?;
+        let name = path
+            .file_name()
+            .map_or_else(|| "state".into(), |n| n.to_string_lossy().into_owned());
+        let temp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+        write_private(&temp, std::str::from_utf8(&bytes).unwrap_or_default())?;
+        std::fs::rename(&temp, path)
+    }
+
+    fn admin(
+        &self,
+        which: Which,
+        rest: &str,
+        request: &Request,
+        inner: &dyn Fn(&Request) -> Answer,
+    ) -> Answer {
+        let _ = inner;
+        let method = request.method.as_str();
+        let answer = match (method, rest) {
+            ("GET", "health") => Answer::new(200).set_body_json(json!({ "status": "ok" })),
+            ("GET", "env") => {
+                let provider = request
+                    .url
+                    .query_pairs()
+                    .find(|(k, _)| k == "provider")
+                    .map(|(_, v)| v.into_owned());
+                if let Some(p) = &provider
+                    && !matches!(p.as_str(), "dfns" | "zitadel" | "sailpoint")
+                {
+                    return admin_error(400, "provider must be dfns, zitadel or sailpoint");
+                }
+                Answer::new(200).set_body_raw(
+                    exports(&self.env(provider.as_deref())).into_bytes(),
+                    "text/plain; charset=utf-8",
+                )
+            }
+            ("GET", "state") => Answer::new(200).set_body_json(self.snapshot()),
+            ("POST", "reset") => match restore_sims(self, &self.initial) {
+                Ok(()) => {
+                    self.clear_faults();
+                    Answer::new(200).set_body_json(json!({ "reset": true }))
+                }
+                Err(e) => admin_error(500, &e),
+            },
+            ("POST", "seed") => self.seed(which, request),
+            ("GET", "requests") => Answer::new(200).set_body_json(
+                self.requests(which)
+                    .iter()
+                    .map(request_json)
+                    .collect::<Vec<_>>(),
+            ),
+            ("DELETE", "requests") => {
+                self.clear_requests(which);
+                Answer::new(204)
+            }
+            ("POST", "faults") => match fault_rule(which, request) {
+                Ok(FaultOrAction::Rule(rule)) => {
+                    self.faults(which).inject(rule);
+                    Answer::new(201).set_body_json(json!({ "armed": true }))
+                }
+                Ok(FaultOrAction::ExpireTokens) => match which {
+                    Which::SailPoint => {
+                        self.sailpoint.expire_access_tokens();
+                        Answer::new(201).set_body_json(json!({ "expired": true }))
+                    }
+                    Which::Zitadel => {
+                        self.zitadel.revoke_access_tokens();
+                        Answer::new(201).set_body_json(json!({ "expired": true }))
+                    }
+                    Which::Dfns => admin_error(
+                        400,
+                        "expired_token is not available for dfns (its bearer tokens are long-lived)",
+                    ),
+                },
+                Err(e) => admin_error(400, &e),
+            },
+            ("DELETE", "faults") => {
+                self.faults(which).clear();
+                Answer::new(204)
+            }
+            (_, "health" | "env" | "state" | "reset" | "seed" | "requests" | "faults") => {
+                admin_error(405, "method not allowed here")
+            }
+            _ => admin_error(404, "no such admin endpoint"),
+        };
+        if matches!(method, "POST" | "DELETE")
+            && answer.status < 300
+            && let Err(e) = self.persist()
+        {
+            return admin_error(500, &format!("cannot write the state file: {e}"));
+        }
+        answer
+    }
+
+    fn faults(&self, which: Which) -> &crate::Faults {
+        match which {
+            Which::Dfns => self.dfns.faults(),
+            Which::Zitadel => self.zitadel.faults(),
+            Which::SailPoint => self.sailpoint.faults(),
+        }
+    }
+
+    fn clear_faults(&self) {
+        for which in [Which::Dfns, Which::Zitadel, Which::SailPoint] {
+            self.faults(which).clear();
+        }
+    }
+
+    fn requests(&self, which: Which) -> Vec<Request> {
+        match which {
+            Which::Dfns => self.dfns.server().requests(),
+            Which::Zitadel => self.zitadel.server().requests(),
+            Which::SailPoint => self.sailpoint.server().requests(),
+        }
+    }
+
+    fn clear_requests(&self, which: Which) {
+        match which {
+            Which::Dfns => self.dfns.server().clear_requests(),
+            Which::Zitadel => self.zitadel.server().clear_requests(),
+            Which::SailPoint => self.sailpoint.server().clear_requests(),
+        }
+    }
+
+    fn seed(&self, which: Which, request: &Request) -> Answer {
+        let Ok(body) = request.body_json::<Value>() else {
+            return admin_error(400, "the body must be JSON");
+        };
+        let names = |key: &str| -> Result<Vec<String>, String> {
+            match body.get(key) {
+                None => Ok(Vec::new()),
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .map(|v| {
+                        v.as_str()
+                            .filter(|s| !s.is_empty() && s.len() <= 200)
+                            .map(str::to_owned)
+                            .ok_or_else(|| format!("{key} must be non-empty strings"))
+                    })
+                    .collect(),
+                Some(_) => Err(format!("{key} must be an array of strings")),
+            }
+        };
+        let (tokens, users) = match (names("tokens"), names("users")) {
+            (Ok(t), Ok(u)) => (t, u),
+            (Err(e), _) | (_, Err(e)) => return admin_error(400, &e),
+        };
+        if tokens.len() + users.len() > 10_000 {
+            return admin_error(400, "at most 10000 tokens and users per call");
+        }
+        let credentials = match self.credentials.lock() {
+            Ok(c) => c.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
+        let mut created = Vec::new();
+        match which {
+            Which::Dfns => {
+                if !users.is_empty() {
+                    return admin_error(400, "users can only be seeded on zitadel");
+                }
+                for name in &tokens {
+                    match self.dfns.seed_pat(&credentials.dfns_user_id, name) {
+                        Some(token) => created.push(token),
+                        None => return admin_error(400, &format!("cannot create token {name}")),
+                    }
+                }
+            }
+            Which::SailPoint => {
+                if !users.is_empty() {
+                    return admin_error(400, "users can only be seeded on zitadel");
+                }
+                for name in &tokens {
+                    match self.sailpoint.seed_pat(name) {
+                        Some(token) => created.push(token),
+                        None => {
+                            return admin_error(
+                                409,
+                                &format!("cannot create token {name} (is the name taken?)"),
+                            );
+                        }
+                    }
+                }
+            }
+            Which::Zitadel => {
+                let org = ZitadelSim::DEFAULT_ORG;
+                for name in users.iter().chain(&tokens) {
+                    if !self.zitadel.has_username(org, name) {
+                        self.zitadel.add_named_machine_users(org, &[name]);
+                    }
+                }
+                for name in &tokens {
+                    let Some(user) = self.zitadel.user_id_of(org, name) else {
+                        return admin_error(500, "a seeded user is missing");
+                    };
+                    if let Some((id, secret)) = self.zitadel.issue_pat(&user) {
+                        created.push(json!({ "tokenId": id, "token": secret, "userId": user }));
+                    }
+                }
+            }
+        }
+        Answer::new(201).set_body_json(json!({ "created": created }))
+    }
+}
+
+enum FaultOrAction {
+    Rule(FaultRule),
+    ExpireTokens,
+}
+
+fn fault_rule(which: Which, request: &Request) -> Result<FaultOrAction, String> {
+    let _ = which;
+    let body: Value = request
+        .body_json()
+        .map_err(|_| "the body must be JSON".to_owned())?;
+    let kind = body
+        .get("fault")
+        .and_then(Value::as_str)
+        .ok_or("\"fault\" is required")?;
+    let number = |key: &str, default: u64| -> Result<u64, String> {
+        match body.get(key) {
+            None => Ok(default),
+            Some(v) => v
+                .as_u64()
+                .ok_or_else(|| format!("\"{key}\" must be a non-negative integer")),
+        }
+    };
+    let status = |default: u64| -> Result<u16, String> {
+        let s = number("status", default)?;
+        u16::try_from(s)
+            .ok()
+            .filter(|s| (100..=599).contains(s))
+            .ok_or_else(|| "\"status\" must be an HTTP status".to_owned())
+    };
+    let fault = match kind {
+        "status" => Fault::status(status(503)?),
+        "rate_limited" => Fault::RateLimited {
+            retry_after: body.get("retry_after").and_then(Value::as_u64),
+        },
+        "stall" => Fault::Stall(Duration::from_secs(number("seconds", 300)?.min(3600))),
+        "delay" => Fault::Delay(Duration::from_millis(number("ms", 1000)?.min(600_000))),
+        "reset" => Fault::Reset,
+        "truncated" => Fault::Truncated,
+        "oversized" => Fault::Oversized(
+            usize::try_from(number("bytes", 64 * 1024 * 1024)?.min(1 << 30)).unwrap_or(1 << 30),
+        ),
+        "invalid_json" => Fault::InvalidJson,
+        "html" => Fault::Html(status(502)?),
+        "wrong_content_type" => Fault::WrongContentType,
+        "expired_token" => return Ok(FaultOrAction::ExpireTokens),
+        other => return Err(format!("unknown fault {other:?}")),
+    };
+    let mut rule = FaultRule::new(fault);
+    if let Some(times) = body.get("times") {
+        let n = times
+            .as_u64()
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or("\"times\" must be a non-negative integer")?;
+        rule = rule.times(n);
+    }
+    if let Some(m) = body.get("method") {
+        rule = rule.method(m.as_str().ok_or("\"method\" must be a string")?);
+    }
+    if let Some(p) = body.get("path_contains") {
+        rule = rule.path_contains(p.as_str().ok_or("\"path_contains\" must be a string")?);
+    }
+    Ok(FaultOrAction::Rule(rule))
+}
+
+fn request_json(r: &Request) -> Value {
+    let headers: serde_json::Map<String, Value> = r
+        .headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned()),
+            )
+        })
+        .collect();
+    json!({
+        "method": r.method.as_str(),
+        "path": r.url.path(),
+        "query": r.url.query(),
+        "headers": headers,
+        "body": String::from_utf8_lossy(&r.body),
+    })
+}
+
+fn admin_error(status: u16, message: &str) -> Answer {
+    Answer::new(status).set_body_json(json!({ "error": message }))
+}
+
+/// Reads a state file: `None` when there is none yet.
+fn read_state(path: &Path) -> Result<Option<Value>, SimError> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(SimError::Io {
+                what: format!("cannot read {}", path.display()),
+                source: e,
+            });
+        }
+    };
+    let bad = |reason: String| SimError::StateFile {
+        path: path.to_owned(),
+        reason,
+    };
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| bad(format!("not a pats-sim state file (not JSON: {e})")))?;
+    if value.get("format").and_then(Value::as_str) != Some(STATE_FORMAT) {
+        return Err(bad(format!(
+            "not a pats-sim state file (no \"format\": \"{STATE_FORMAT}\")"
+        )));
+    }
+    match value.get("version").and_then(Value::as_u64) {
+        Some(STATE_VERSION) => Ok(Some(value)),
+        other => Err(bad(format!(
+            "state file version {} is not the version this pats-sim reads ({STATE_VERSION})",
+            other.map_or_else(|| "(none)".to_owned(), |v| v.to_string())
+        ))),
+    }
+}
+
+fn restore(
+    file: &Value,
+    dfns: &DfnsSim,
+    zitadel: &ZitadelSim,
+    sailpoint: &SailPointSim,
+) -> Result<Credentials, String> {
+    let credentials: Credentials = serde_json::from_value(file["credentials"].clone())
+        .map_err(|e| format!("corrupt credentials: {e}"))?;
+    dfns.restore(file["dfns"].clone())
+        .map_err(|e| format!("corrupt dfns state: {e}"))?;
+    zitadel
+        .restore(file["zitadel"].clone())
+        .map_err(|e| format!("corrupt zitadel state: {e}"))?;
+    sailpoint
+        .restore(file["sailpoint"].clone())
+        .map_err(|e| format!("corrupt sailpoint state: {e}"))?;
+    Ok(credentials)
+}
+
+fn restore_sims(inner: &Inner, file: &Value) -> Result<(), String> {
+    let credentials = restore(file, &inner.dfns, &inner.zitadel, &inner.sailpoint)?;
+    match inner.credentials.lock() {
+        Ok(mut c) => *c = credentials,
+        Err(p) => *p.into_inner() = credentials,
+    }
+    Ok(())
+}
+
+/// A fresh state's credentials: a Dfns user with a signing key, a ZITADEL machine user
+/// (`pats-demo`) with the admin's PAT and a client secret.
+fn bootstrap(dfns: &DfnsSim, zitadel: &ZitadelSim) -> Credentials {
+    let user = dfns.register_user();
+    let org = ZitadelSim::DEFAULT_ORG;
+    let managed = zitadel
+        .add_named_machine_users(org, &["pats-demo"])
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    zitadel.register_test_key(ZitadelSim::ADMIN_USER);
+    let (client_id, client_secret) = zitadel
+        .add_client_secret(ZitadelSim::ADMIN_USER)
+        .unwrap_or_default();
+    Credentials {
+        dfns_user_id: user.user_id.clone(),
+        dfns_auth_token: user.auth_token.clone(),
+        dfns_credential_id: user.credential_id.clone(),
+        dfns_private_key_pem: user.private_key_pem.clone(),
+        zitadel_pat: zitadel.admin_pat(),
+        zitadel_user_id: managed,
+        zitadel_client_id: client_id,
+        zitadel_client_secret: client_secret,
+    }
+}
+
+/// The demo data: three tokens on each provider (on ZITADEL, machine users of those names
+/// with a token each).
+fn seed_demo(
+    dfns: &DfnsSim,
+    zitadel: &ZitadelSim,
+    sailpoint: &SailPointSim,
+    credentials: &Credentials,
+) {
+    const NAMES: [&str; 3] = ["deploy", "backup", "metrics"];
+    for name in NAMES {
+        let _ = dfns.seed_pat(&credentials.dfns_user_id, name);
+        let _ = sailpoint.seed_pat(name);
+    }
+    for id in zitadel.add_named_machine_users(ZitadelSim::DEFAULT_ORG, &NAMES) {
+        let _ = zitadel.issue_pat(&id);
+    }
+}
+
+/// Writes `text` to `path`, readable by its owner only (it holds credentials).
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
+}
+
+/// Asks the emulator on `127.0.0.1:port` (any of its ports) for its shell exports.
+pub fn fetch_exports(port: u16, provider: Option<&str>) -> Result<String, SimError> {
+    use std::io::{Read as _, Write as _};
+    let url = format!("http://127.0.0.1:{port}{ADMIN_PREFIX}env");
+    let not_running = |reason: String| SimError::NotRunning {
+        url: url.clone(),
+        reason,
+    };
+    let timeout = Duration::from_secs(5);
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = std::net::TcpStream::connect_timeout(&address, timeout)
+        .map_err(|e| not_running(e.to_string()))?;
+    let _ = stream.set_read_timeout(Some(timeout));
+    let _ = stream.set_write_timeout(Some(timeout));
+    let query = provider.map_or_else(String::new, |p| format!("?provider={p}"));
+    write!(
+        stream,
+        "GET {ADMIN_PREFIX}env{query} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| not_running(e.to_string()))?;
+    let mut response = Vec::new();
+    stream
+        .take(1024 * 1024)
+        .read_to_end(&mut response)
+        .map_err(|e| not_running(e.to_string()))?;
+    let text = String::from_utf8_lossy(&response);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| not_running("a malformed answer".to_owned()))?;
+    let status = head.split_whitespace().nth(1).unwrap_or("");
+    if status != "200" {
+        return Err(not_running(format!("answered {status}: {}", body.trim())));
+    }
+    if !body.starts_with("export ") {
+        return Err(not_running("the answer is not pats-sim's".to_owned()));
+    }
+    Ok(body.to_owned())
+}

@@ -1,0 +1,483 @@
+//! The emulator as a client sees it: one process, three providers at the roots of their own
+//! origins, the admin API, faults on demand and a state file that outlives the process.
+
+use pats_sim::{Options, SimError};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+fn env(sim: &pats_sim::Emulator) -> HashMap<String, String> {
+    sim.env(None).into_iter().collect()
+}
+
+async fn get(url: &str, bearer: Option<&str>) -> (u16, Value) {
+    let mut request = reqwest::Client::new().get(url);
+    if let Some(token) = bearer {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+async fn post(url: &str, body: Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+/// A SailPoint bearer token from the client credentials the exports give.
+async fn sailpoint_token(env: &HashMap<String, String>) -> String {
+    let response = reqwest::Client::new()
+        .post(format!("{}/oauth/token", env["SAIL_BASE_URL"]))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}",
+            env["SAIL_CLIENT_ID"], env["SAIL_CLIENT_SECRET"]
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let body: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn sailpoint_names(env: &HashMap<String, String>) -> Vec<String> {
+    let token = sailpoint_token(env).await;
+    let (status, list) = get(
+        &format!("{}/v3/personal-access-tokens", env["SAIL_BASE_URL"]),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let mut names: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn each_provider_is_at_the_root_of_its_own_origin_with_its_credentials() {
+    let sim = pats_sim::start(Options::default()).unwrap();
+    let env = env(&sim);
+    assert_eq!(env["DFNS_BASE_URL"], sim.dfns().uri());
+    assert_eq!(env["ZITADEL_URL"], sim.zitadel().uri());
+    assert_eq!(env["SAIL_BASE_URL"], sim.sailpoint().uri());
+    assert_eq!(env["PATS_PROVIDER"], "sailpoint");
+    let origins: std::collections::HashSet<_> = [
+        &env["DFNS_BASE_URL"],
+        &env["ZITADEL_URL"],
+        &env["SAIL_BASE_URL"],
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(origins.len(), 3);
+    // Each credential works where it belongs.
+    assert!(sim.dfns().accepts_bearer(&env["DFNS_AUTH_TOKEN"]));
+    assert!(env["DFNS_PRIVATE_KEY"].starts_with("-----BEGIN PRIVATE KEY-----"));
+    let (status, _) = post(
+        &format!(
+            "{}/zitadel.user.v2.UserService/ListUsers",
+            env["ZITADEL_URL"]
+        ),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 401, "ListUsers without the PAT");
+    let response = reqwest::Client::new()
+        .post(format!(
+            "{}/zitadel.user.v2.UserService/ListPersonalAccessTokens",
+            env["ZITADEL_URL"]
+        ))
+        .bearer_auth(&env["ZITADEL_PAT"])
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let key: Value =
+        serde_json::from_str(&std::fs::read_to_string(&env["ZITADEL_KEY_FILE"]).unwrap()).unwrap();
+    assert_eq!(key["type"], "serviceaccount");
+    assert!(sailpoint_names(&env).await.is_empty());
+    // The exports quote every value for a shell, the PEM's newlines included.
+    let exports = sim.exports(Some("dfns"));
+    assert!(exports.contains("export PATS_PROVIDER='dfns'\n"));
+    assert!(exports.contains("export DFNS_PRIVATE_KEY='-----BEGIN PRIVATE KEY-----\n"));
+}
+
+#[tokio::test]
+async fn the_state_file_outlives_the_process_and_keeps_the_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let first = pats_sim::start(Options::default().state_file(&file)).unwrap();
+    let before = env(&first);
+    let token = sailpoint_token(&before).await;
+    let created = reqwest::Client::new()
+        .post(format!(
+            "{}/v3/personal-access-tokens",
+            before["SAIL_BASE_URL"]
+        ))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(r#"{"name":"ci","scope":["sp:scopes:all"]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 200);
+    // Written on the change, not only at exit.
+    let on_disk: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(on_disk["format"], "pats-sim-state");
+    assert_eq!(on_disk["sailpoint"]["pats"].as_array().unwrap().len(), 1);
+    drop(first);
+
+    let second = pats_sim::start(Options::default().state_file(&file)).unwrap();
+    let after = env(&second);
+    assert_eq!(sailpoint_names(&after).await, ["ci"]);
+    for key in [
+        "DFNS_AUTH_TOKEN",
+        "DFNS_CRED_ID",
+        "DFNS_PRIVATE_KEY",
+        "ZITADEL_PAT",
+        "ZITADEL_USER_ID",
+        "ZITADEL_CLIENT_SECRET",
+    ] {
+        assert_eq!(before[key], after[key], "{key} changed across a restart");
+    }
+    assert!(second.dfns().accepts_bearer(&after["DFNS_AUTH_TOKEN"]));
+    // The old access token was kept as well.
+    let (status, _) = get(
+        &format!("{}/v3/personal-access-tokens", after["SAIL_BASE_URL"]),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, 200);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the state file holds credentials");
+    }
+}
+
+#[tokio::test]
+async fn a_foreign_or_corrupt_state_file_is_an_error_and_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text, says) in [
+        (
+            "foreign.json",
+            r#"{"hello": "world"}"#,
+            "not a pats-sim state file",
+        ),
+        (
+            "truncated.json",
+            r#"{"format": "pats-sim-state", "vers"#,
+            "not JSON",
+        ),
+        (
+            "future.json",
+            r#"{"format": "pats-sim-state", "version": 99}"#,
+            "version 99",
+        ),
+        (
+            "corrupt.json",
+            r#"{"format": "pats-sim-state", "version": 1, "credentials": {}}"#,
+            "corrupt credentials",
+        ),
+    ] {
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        let err = pats_sim::start(Options::default().state_file(&file)).unwrap_err();
+        assert!(matches!(err, SimError::StateFile { .. }), "{name}: {err:?}");
+        let message = err.to_string();
+        assert!(message.contains(says), "{name}: {message}");
+        assert!(message.contains("left untouched"), "{name}: {message}");
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            text,
+            "{name} was changed"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_admin_api_seeds_logs_and_resets() {
+    let sim = pats_sim::start(Options::default()).unwrap();
+    let env = env(&sim);
+    let sail = &env["SAIL_BASE_URL"];
+    assert_eq!(
+        get(&format!("{sail}/_pats_sim/health"), None).await,
+        (200, json!({"status": "ok"}))
+    );
+
+    let (status, seeded) = post(
+        &format!("{sail}/_pats_sim/seed"),
+        json!({"tokens": ["a", "b"]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{seeded}");
+    assert_eq!(seeded["created"].as_array().unwrap().len(), 2);
+    assert_eq!(sailpoint_names(&env).await, ["a", "b"]);
+    // SailPoint names are unique per owner: seeding a taken one is refused.
+    let (status, _) = post(&format!("{sail}/_pats_sim/seed"), json!({"tokens": ["a"]})).await;
+    assert_eq!(status, 409);
+    let (status, refused) = post(&format!("{sail}/_pats_sim/seed"), json!({"tokens": "a"})).await;
+    assert_eq!(status, 400);
+    assert!(refused["error"].as_str().unwrap().contains("array"));
+
+    // ZITADEL seeding makes machine users of those names.
+    let zitadel = &env["ZITADEL_URL"];
+    let (status, _) = post(
+        &format!("{zitadel}/_pats_sim/seed"),
+        json!({"users": ["ci"], "tokens": ["deploy"]}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert!(sim.zitadel().has_username("100000000000000001", "ci"));
+    assert!(sim.zitadel().has_username("100000000000000001", "deploy"));
+
+    // The request log shows what was sent, per provider.
+    let (_, log) = get(&format!("{sail}/_pats_sim/requests"), None).await;
+    let paths: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
+    assert!(paths.contains(&"/v3/personal-access-tokens"), "{paths:?}");
+    assert!(!paths.iter().any(|p| p.contains("zitadel")), "{paths:?}");
+
+    // Reset: back to the state at start, credentials unchanged.
+    let (status, _) = post(&format!("{sail}/_pats_sim/reset"), json!({})).await;
+    assert_eq!(status, 200);
+    assert!(sailpoint_names(&env).await.is_empty());
+    assert!(!sim.zitadel().has_username("100000000000000001", "ci"));
+    let again: HashMap<String, String> = sim.env(None).into_iter().collect();
+    assert_eq!(again, env);
+
+    // Unknown admin endpoints and methods.
+    assert_eq!(get(&format!("{sail}/_pats_sim/nope"), None).await.0, 404);
+    assert_eq!(get(&format!("{sail}/_pats_sim/reset"), None).await.0, 405);
+}
+
+#[tokio::test]
+async fn faults_are_armed_over_http_and_hit_only_their_provider() {
+    let sim = pats_sim::start(Options::default()).unwrap();
+    let env = env(&sim);
+    let sail = &env["SAIL_BASE_URL"];
+    let token = sailpoint_token(&env).await;
+    let list = format!("{sail}/v3/personal-access-tokens");
+    let client = reqwest::Client::new();
+    let faults = format!("{sail}/_pats_sim/faults");
+    let arm = |fault: Value| post(&faults, fault);
+
+    // A 5xx burst of two, then normal answers.
+    let (status, _) = arm(json!({
+        "fault": "status", "status": 503, "times": 2, "path_contains": "/personal-access-tokens"
+    }))
+    .await;
+    assert_eq!(status, 201);
+    assert_eq!(get(&list, Some(&token)).await.0, 503);
+    assert_eq!(get(&list, Some(&token)).await.0, 503);
+    assert_eq!(get(&list, Some(&token)).await.0, 200);
+
+    // 429 with Retry-After.
+    arm(json!({"fault": "rate_limited", "retry_after": 7, "times": 1})).await;
+    let response = client.get(&list).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    assert_eq!(response.headers()["retry-after"], "7");
+
+    // A reset connection: no answer at all.
+    arm(json!({"fault": "reset", "times": 1})).await;
+    let reset = reqwest::Client::new()
+        .get(&list)
+        .bearer_auth(&token)
+        .send()
+        .await;
+    assert!(reset.is_err(), "a reset must not answer: {reset:?}");
+
+    // A truncated body: the announced length is not delivered.
+    arm(json!({"fault": "truncated", "times": 1})).await;
+    let response = reqwest::Client::new()
+        .get(&list)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(
+        response.bytes().await.is_err(),
+        "a truncated body must fail to read"
+    );
+
+    // An HTML error page and invalid JSON.
+    arm(json!({"fault": "html", "times": 1})).await;
+    let response = client.get(&list).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 502);
+    assert_eq!(response.headers()["content-type"], "text/html");
+    arm(json!({"fault": "invalid_json", "times": 1})).await;
+    let response = client.get(&list).bearer_auth(&token).send().await.unwrap();
+    assert!(serde_json::from_slice::<Value>(&response.bytes().await.unwrap()).is_err());
+
+    // An expired token: every access token issued so far is refused.
+    let (status, _) = arm(json!({"fault": "expired_token"})).await;
+    assert_eq!(status, 201);
+    assert_eq!(get(&list, Some(&token)).await.0, 401);
+    let fresh = sailpoint_token(&env).await;
+    assert_eq!(get(&list, Some(&fresh)).await.0, 200);
+
+    // Faults of one provider leave the others alone; bad fault requests are refused.
+    let dfns = &env["DFNS_BASE_URL"];
+    arm(json!({"fault": "status", "status": 500})).await;
+    let (status, _) = get(&format!("{dfns}/auth/pats"), Some(&env["DFNS_AUTH_TOKEN"])).await;
+    assert_eq!(status, 200);
+    let (status, body) = post(
+        &format!("{dfns}/_pats_sim/faults"),
+        json!({"fault": "explode"}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(body["error"].as_str().unwrap().contains("explode"));
+    let (status, _) = post(
+        &format!("{dfns}/_pats_sim/faults"),
+        json!({"fault": "status", "status": 42}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let response = client
+        .delete(format!("{sail}/_pats_sim/faults"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 204);
+    assert_eq!(get(&list, Some(&fresh)).await.0, 200);
+}
+
+#[tokio::test]
+async fn unknown_requests_get_each_providers_error_shape() {
+    let sim = pats_sim::start(Options::default()).unwrap();
+    let env = env(&sim);
+    let (status, body) = get(&format!("{}/v3/no-such-thing", env["SAIL_BASE_URL"]), None).await;
+    assert_eq!(status, 404);
+    assert!(
+        body["trackingId"].is_string() && body["messages"].is_array(),
+        "{body}"
+    );
+    let (status, body) = get(
+        &format!("{}/auth/nothing", env["DFNS_BASE_URL"]),
+        Some(&env["DFNS_AUTH_TOKEN"]),
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["status"], 404, "{body}");
+    let response = reqwest::Client::new()
+        .post(format!(
+            "{}/zitadel.user.v2.UserService/NoSuchMethod",
+            env["ZITADEL_URL"]
+        ))
+        .bearer_auth(&env["ZITADEL_PAT"])
+        .header(pats_sim::OFF_CONTRACT_HEADER, "1")
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+    let body: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+    assert_eq!(body["code"], "unimplemented", "{body}");
+    // A body over the limit is refused without being read whole.
+    let big = vec![b'x'; pats_sim::server::MAX_REQUEST_BODY + 1];
+    let response = reqwest::Client::new()
+        .post(format!(
+            "{}/v3/personal-access-tokens",
+            env["SAIL_BASE_URL"]
+        ))
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 413);
+}
+
+#[tokio::test]
+async fn env_reads_the_exports_of_a_running_emulator() {
+    let sim = pats_sim::start(Options::default()).unwrap();
+    let port: u16 = sim
+        .zitadel()
+        .uri()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let exports = tokio::task::spawn_blocking(move || {
+        pats_sim::emulator::fetch_exports(port, Some("zitadel"))
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(exports, sim.exports(Some("zitadel")));
+    // Nothing listening: a clear error that says how to start one.
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err = pats_sim::emulator::fetch_exports(free, None).unwrap_err();
+    assert!(matches!(err, SimError::NotRunning { .. }));
+    assert!(err.to_string().contains("pats sim serve"), "{err}");
+}
+
+#[test]
+fn the_command_line_is_checked() {
+    use pats_sim::cli::{Command, parse};
+    let args = |s: &str| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(
+        parse(&args(
+            "serve --port 5000 --state s.json --seed demo --provider dfns"
+        )),
+        Ok(Command::Serve {
+            port: 5000,
+            state: Some("s.json".into()),
+            demo: true,
+            provider: Some("dfns".to_owned()),
+        })
+    );
+    assert_eq!(
+        parse(&args("env")),
+        Ok(Command::Env {
+            port: 4600,
+            provider: None
+        })
+    );
+    for (bad, says) in [
+        ("serve --port 0", "not a port"),
+        ("serve --port 65534", "not a port"),
+        ("serve --port", "needs a value"),
+        ("serve --seed big", "only seed"),
+        ("env --state x", "unexpected argument"),
+        ("serve --provider aws", "must be dfns"),
+        ("launch", "unknown command"),
+    ] {
+        let err = parse(&args(bad)).unwrap_err();
+        assert!(err.contains(says), "{bad}: {err}");
+    }
+}
