@@ -22,7 +22,9 @@
 //!
 //! The table (Markdown) and every result (JSON) are also written to
 //! `<target>/interop/results.{md,json}`; the server's and the scripts' logs stay in the
-//! work directory, which is kept with `--keep` or `--work-dir`.
+//! work directory, which is kept when the run fails, with `--keep` or with `--work-dir`.
+//! The server is stopped with SIGINT (its clean shutdown), and killed only if it does not
+//! stop within five seconds.
 //!
 //! It needs Python, Node and the package registries, so it is not part of `cargo xtask test`.
 
@@ -289,7 +291,8 @@ pub fn run(root: &Path, args: &[&str]) -> Result<(), Error> {
         &known,
         options.exports.as_deref(),
     );
-    if temporary && !options.keep {
+    // A failed run keeps its directory: the logs are what explains it.
+    if temporary && !options.keep && result.is_ok() {
         let _ = fs::remove_dir_all(&work);
     } else {
         println!("==> logs and installs kept in {}", work.display());
@@ -712,7 +715,27 @@ impl Server {
         Ok(text)
     }
 
+    /// Stops the server as Ctrl-C would (SIGINT, for its clean shutdown), then kills it if
+    /// it is still running after five seconds.
     fn stop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
+        let interrupted = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while interrupted && Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                if !status.success() {
+                    eprintln!("warning: pats-sim exited with {status} on SIGINT");
+                }
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        eprintln!("warning: pats-sim did not stop on SIGINT within 5 s; killing it");
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
