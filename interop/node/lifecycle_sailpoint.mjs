@@ -20,7 +20,7 @@ const VERSIONS = [
   { version: "beta", Api: PersonalAccessTokensBetaApi, create: "createPersonalAccessTokenRequestBeta", patch: "jsonPatchOperationBeta" },
   { version: "v2024", Api: PersonalAccessTokensV2024Api, create: "createPersonalAccessTokenRequestV2024", patch: "jsonPatchOperationV2024" },
 ];
-const LIFECYCLE = ["create", "list", "get", "list-filter", "list-owner", "update", "delete", "list-gone", "error-404", "auth:bearer"];
+const LIFECYCLE = ["create", "list", "get", "list-filter", "list-owner", "update", "update-scope", "delete", "list-gone", "error-404", "auth:bearer"];
 
 const idsOf = (response) => (response.data ?? []).map((t) => t.id);
 
@@ -65,6 +65,11 @@ async function lifecycle({ version, Api, create, patch }) {
     "update",
     () => api.patchPersonalAccessToken({ id, [patch]: [{ op: "replace", path: "/name", value: renamed }] }),
     { check: (u) => expect(u.data?.name === renamed, `name is ${u.data?.name}`), needs },
+  );
+  await r.step(
+    "update-scope",
+    () => api.patchPersonalAccessToken({ id, [patch]: [{ op: "replace", path: "/scope", value: ["sp:scopes:default"] }] }),
+    { check: (u) => expect(JSON.stringify(u.data?.scope) === '["sp:scopes:default"]', `scope is ${JSON.stringify(u.data?.scope)}`), needs },
   );
   const deleted = await r.step("delete", () => api.deletePersonalAccessToken({ id }), {
     check: (d) => expect(d.status === 204, `status ${d.status}`),

@@ -10,6 +10,7 @@ Configuration reads from the environment itself.
 from datetime import datetime, timedelta, timezone
 
 from sailpoint import ApiClient, Configuration, ConfigurationParams, PersonalAccessTokensApi
+from sailpoint.personal_access_tokens.models.array_inner import ArrayInner
 from sailpoint.personal_access_tokens.models.bulk_update_personal_access_tokens_request import (
     BulkUpdatePersonalAccessTokensRequest,
 )
@@ -38,7 +39,7 @@ def main():
         check=lambda c: expect(c.access_token, "the SDK got no access token from /oauth/token"),
     )
     if not configuration:
-        for op in ("create", "list", "list-filter", "list-owner", "update", "bulk-update", "delete", "list-gone", "create-never-expires", "error-404", "auth:bearer"):
+        for op in ("create", "list", "list-filter", "list-owner", "update", "update-scope", "bulk-update", "delete", "list-gone", "create-never-expires", "error-404", "auth:bearer"):
             r.skipped(op, "no access token")
         return
     api = PersonalAccessTokensApi(ApiClient(configuration))
@@ -73,6 +74,18 @@ def main():
             token_id, [JsonPatchOperation(op="replace", path="/name", value=JsonPatchOperationValue(renamed))]
         ),
         check=lambda u: expect(u.name == renamed, f"name is {u.name!r}"),
+        needs=need,
+    )
+    # A list value must be wrapped in the SDK's ArrayInner (JsonPatchOperationValue refuses a
+    # plain list of strings: no oneOf schema matches it).
+    r.step(
+        "update-scope",
+        lambda: api.patch_personal_access_token_v1(
+            token_id,
+            [JsonPatchOperation(op="replace", path="/scope",
+                                value=JsonPatchOperationValue([ArrayInner("sp:scopes:default")]))],
+        ),
+        check=lambda u: expect(u.scope == ["sp:scopes:default"], f"scope is {u.scope}"),
         needs=need,
     )
     later = (datetime.now(timezone.utc) + timedelta(days=60)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
