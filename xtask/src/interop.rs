@@ -977,6 +977,45 @@ mod tests {
     }
 
     #[test]
+    fn the_committed_pins_are_exact_and_the_known_bugs_readable() -> Result<(), Error> {
+        let interop = crate::workspace_root()?.join("interop");
+        parse_known_bugs(&read(&interop.join("known-sdk-bugs.json"))?)?;
+        let requirements = read(&interop.join("requirements.txt"))?;
+        for line in requirements.lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            assert!(
+                line.split_once("==")
+                    .is_some_and(|(n, v)| !n.is_empty() && !v.is_empty()),
+                "requirements.txt: `{line}` is not an exact pin"
+            );
+        }
+        let manifest: Value = serde_json::from_str(&read(&interop.join("node/package.json"))?)
+            .map_err(|e| Error::new(e.to_string()))?;
+        let deps = manifest["dependencies"]
+            .as_object()
+            .ok_or_else(|| Error::new("package.json has no dependencies"))?;
+        for (name, version) in deps {
+            let version = version.as_str().unwrap_or_default();
+            assert!(
+                !version.is_empty() && version.chars().all(|c| c.is_ascii_digit() || c == '.'),
+                "package.json: {name} {version} is not an exact version"
+            );
+        }
+        let lock: Value = serde_json::from_str(&read(&interop.join("node/package-lock.json"))?)
+            .map_err(|e| Error::new(e.to_string()))?;
+        for name in deps.keys() {
+            let locked = &lock["packages"][format!("node_modules/{name}")]["version"];
+            assert_eq!(
+                locked, &deps[name],
+                "package-lock.json does not lock {name} at its pin"
+            );
+        }
+        Ok(())
+    }
+
+    #[test]
     fn arguments_and_versions() -> Result<(), Error> {
         let options = parse_args(&[
             "--keep",
