@@ -1,6 +1,8 @@
 //! The emulator as a client sees it: one process, three providers at the roots of their own
 //! origins, the admin API, faults on demand and a state file that outlives the process.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use pats_sim::{Options, SimError};
 use serde_json::{Value, json};
 use std::collections::HashMap;
