@@ -50,7 +50,10 @@ impl Serve {
         // The exports end with the SailPoint client secret.
         while !exports.contains("SAIL_CLIENT_SECRET") {
             let mut line = String::new();
-            assert!(lines.read_line(&mut line).unwrap() > 0, "serve exited early");
+            assert!(
+                lines.read_line(&mut line).unwrap() > 0,
+                "serve exited early"
+            );
             exports.push_str(&line);
         }
         Self { child, exports }
@@ -119,7 +122,10 @@ fn the_readme_session_works_and_its_state_survives_a_restart() {
     assert_eq!(String::from_utf8(out.stdout).unwrap(), serve.exports);
     let env = parse_exports(&serve.exports);
     assert_eq!(env["PATS_PROVIDER"], "sailpoint");
-    assert_eq!(env["SAIL_BASE_URL"], format!("http://127.0.0.1:{}", port + 2));
+    assert_eq!(
+        env["SAIL_BASE_URL"],
+        format!("http://127.0.0.1:{}", port + 2)
+    );
 
     let (code, out, err) = pats_with(&env, &["create", "ci", "--expires-in", "30d"]);
     assert_eq!(code, 0, "{err}");
@@ -145,7 +151,11 @@ fn the_readme_session_works_and_its_state_survives_a_restart() {
     let tokens = listed.as_array().unwrap();
     assert_eq!(tokens.len(), 1, "{out}");
     assert_eq!(tokens[0]["name"], "ci");
-    assert_ne!(tokens[0]["id"], first.as_str(), "the rotated token, not the first");
+    assert_ne!(
+        tokens[0]["id"],
+        first.as_str(),
+        "the rotated token, not the first"
+    );
     serve.stop();
 }
 
@@ -168,7 +178,13 @@ fn serve_refuses_a_foreign_state_file_and_leaves_it() {
     let state = dir.path().join("notes.json");
     std::fs::write(&state, "{\"mine\": true}").unwrap();
     let out = pats()
-        .args(["sim", "serve", "--port", &free_ports().to_string(), "--state"])
+        .args([
+            "sim",
+            "serve",
+            "--port",
+            &free_ports().to_string(),
+            "--state",
+        ])
         .arg(&state)
         .output()
         .unwrap();
