@@ -3,12 +3,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use pats_conformance::conformance_suite;
-use pats_conformance::harness::{DfnsHarness, SailPointHarness, ZitadelHarness};
+use pats_conformance::harness::{DfnsHarness, Emulated, SailPointHarness, ZitadelHarness};
 
 conformance_suite!(dfns, DfnsHarness);
 conformance_suite!(zitadel, ZitadelHarness);
 conformance_suite!(sailpoint, SailPointHarness);
 conformance_suite!(sailpoint_v2025, SailPointHarness<true>);
+// The same suite against the emulator `pats sim serve` runs (admin API, state file).
+conformance_suite!(emulated_dfns, Emulated<DfnsHarness>);
+conformance_suite!(emulated_zitadel, Emulated<ZitadelHarness>);
+conformance_suite!(emulated_sailpoint, Emulated<SailPointHarness>);
 
 /// The audit program over all three providers at once: every provider's token expiring
 /// within 14 days is found, and the ones a provider cannot judge are reported as such.

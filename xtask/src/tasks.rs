@@ -7,7 +7,8 @@
 //! 4. if `crates/pats` exists, `cargo test -p pats --no-default-features --lib` (no provider),
 //!    `cargo check -p pats` with each of the `dfns`, `zitadel` and `sailpoint` features
 //!    alone (with `rustls`), a provider without a TLS backend that must fail to compile
-//!    with its message, a dependency-tree check, a `native-tls` build, and the README's
+//!    with its message, dependency-tree checks (one provider pulls in no other's crates; no
+//!    `wiremock` even with `simulate`), a `native-tls` build, and the README's
 //!    quickstart (`cargo run -p pats --features simulate --example quickstart`);
 //! 5. if `crates/pats-bench` exists, `cargo test -p pats-bench --benches`: every criterion
 //!    benchmark once, in criterion's test mode;
@@ -167,9 +168,22 @@ pub fn plan(root: &Path, mode: Mode) -> Vec<Step> {
         // One provider pulls in only what it needs.
         steps.push(Step::ForbiddenDeps {
             features: "sailpoint,rustls".to_owned(),
-            forbidden: ["p256", "jsonwebtoken", "rsa", "pats-dfns", "pats-zitadel"]
-                .map(str::to_owned)
-                .to_vec(),
+            forbidden: [
+                "p256",
+                "jsonwebtoken",
+                "rsa",
+                "pats-dfns",
+                "pats-zitadel",
+                "wiremock",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+        });
+        // The embedded simulators (and so `pats-cli`) run on pats-sim's own server: no
+        // mock-server crate in what users build.
+        steps.push(Step::ForbiddenDeps {
+            features: "dfns,zitadel,sailpoint,rustls,simulate".to_owned(),
+            forbidden: vec!["wiremock".to_owned()],
         });
         // The system TLS stack instead of rustls.
         steps.push(cargo(

@@ -20,6 +20,8 @@ Configuration:
   --simulate           no configuration: an embedded simulator on 127.0.0.1 of --provider
                        (default sailpoint, API v2025), seeded with 3 demo tokens
                        (demo-ci-deploy, demo-expiring, demo-legacy); every run starts afresh
+                       (state that lasts: `pats sim serve --state FILE`, then
+                       eval \"$(pats sim env)\")
 
 Token ids: an id as `pats list` shows it, or @NAME for the one token with that name.
 

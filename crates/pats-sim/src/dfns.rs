@@ -827,7 +827,8 @@ fn respond(state: &Mutex<State>, faults: &Faults, request: &Request) -> Answer {
 #[deprecated(note = "renamed to `DfnsSim`")]
 pub type DfnsSimulator = DfnsSim;
 
-/// The Dfns simulator. Dropping it stops the server.
+/// The Dfns simulator. Cloning shares it; dropping the last clone stops the server.
+#[derive(Clone)]
 pub struct DfnsSim {
     server: Arc<HttpServer>,
     state: Arc<Mutex<State>>,

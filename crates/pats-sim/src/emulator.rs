@@ -363,7 +363,7 @@ fn layer(slot: &Arc<OnceLock<Weak<Inner>>>, which: Which) -> Layer {
         let emulator = slot.get().and_then(Weak::upgrade);
         if let Some(rest) = request.url.path().strip_prefix(ADMIN_PREFIX) {
             return match &emulator {
-                Some(emulator) => emulator.admin(which, rest, request, inner),
+                Some(emulator) => emulator.admin(which, rest, request),
                 None => admin_error(503, "the emulator is starting"),
             };
         }
@@ -449,14 +449,7 @@ impl Inner {
         std::fs::rename(&temp, path)
     }
 
-    fn admin(
-        &self,
-        which: Which,
-        rest: &str,
-        request: &Request,
-        inner: &dyn Fn(&Request) -> Answer,
-    ) -> Answer {
-        let _ = inner;
+    fn admin(&self, which: Which, rest: &str, request: &Request) -> Answer {
         let method = request.method.as_str();
         let answer = match (method, rest) {
             ("GET", "health") => Answer::new(200).set_body_json(json!({ "status": "ok" })),
@@ -495,7 +488,7 @@ impl Inner {
                 self.clear_requests(which);
                 Answer::new(204)
             }
-            ("POST", "faults") => match fault_rule(which, request) {
+            ("POST", "faults") => match fault_rule(request) {
                 Ok(FaultOrAction::Rule(rule)) => {
                     self.faults(which).inject(rule);
                     Answer::new(201).set_body_json(json!({ "armed": true }))
@@ -649,8 +642,7 @@ enum FaultOrAction {
     ExpireTokens,
 }
 
-fn fault_rule(which: Which, request: &Request) -> Result<FaultOrAction, String> {
-    let _ = which;
+fn fault_rule(request: &Request) -> Result<FaultOrAction, String> {
     let body: Value = request
         .body_json()
         .map_err(|_| "the body must be JSON".to_owned())?;

@@ -1,11 +1,23 @@
-//! Stateful simulators of the provider PAT APIs, each served on loopback by a hyper server
-//! of its own.
+//! `pats-sim`: a local emulator of the Dfns, ZITADEL and SailPoint PAT APIs.
 //!
-//! Each provider module (behind the feature of the same name) starts a simulator that keeps
+//! Each provider module (behind the feature of the same name) has a simulator that keeps
 //! state (users, tokens, credentials), validates requests the way the service does, and
-//! answers in the provider's wire format. Tests, examples and benchmarks use them instead of
-//! a real account. Every simulator also accepts [`Faults`] to inject failures.
+//! answers in the provider's wire format, on a hyper server of its own ([`server`]:
+//! HTTP/1.1 and HTTP/2 without TLS) on `127.0.0.1`. Every simulator accepts [`Faults`] to
+//! inject failures, and remembers the [`Request`]s it received.
 //!
+//! With all three features (the default), [`start`] runs the [`emulator`]: the three
+//! simulators in one process, each at the root of its own port, with an admin API and a
+//! state file; the `pats-sim` binary ([`cli`]) and `pats sim serve` run it until Ctrl-C:
+//!
+//! ```no_run
+//! # fn demo() -> Result<(), pats_sim::SimError> {
+//! let sim = pats_sim::start(pats_sim::Options::default())?;
+//! let base_url = sim.sailpoint().uri(); // point any SailPoint client here
+//! # let _ = base_url; Ok(()) }
+//! ```
+//!
+//! Tests of a single provider start its simulator alone (`SailPointSim::start().await`).
 //! Nothing here listens anywhere but `127.0.0.1`.
 
 mod answer;

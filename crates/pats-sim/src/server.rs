@@ -10,7 +10,7 @@ use crate::answer::{Answer, Delivery};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited, StreamBody};
 use hyper::body::{Frame, Incoming};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::future::Future as _;
@@ -21,6 +21,9 @@ use url::Url;
 
 /// The largest request body a simulator reads (larger: 413).
 pub const MAX_REQUEST_BODY: usize = 4 * 1024 * 1024;
+
+/// How long a client may take to send a request's headers before its connection is closed.
+const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// How many requests a server remembers by default (older ones are forgotten first).
 pub const DEFAULT_REQUEST_LOG: usize = 100_000;
@@ -242,7 +245,13 @@ async fn serve(
                 let base = base.clone();
                 async move { answer(request, &base, &handler, &log).await }
             });
-            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            // A client that never finishes its headers is dropped, not waited for.
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT);
+            builder.http2().timer(TokioTimer::new());
             let connection = builder.serve_connection(TokioIo::new(stream), service);
             tokio::select! {
                 _ = connection => {}

@@ -1339,6 +1339,7 @@ fn v2_list_users(state: &State, org: &str, body: &Map<String, Value>) -> Outcome
 }
 
 /// A running ZITADEL simulator on `127.0.0.1`.
+#[derive(Clone)]
 pub struct ZitadelSim {
     server: Arc<HttpServer>,
     state: Arc<Mutex<State>>,

@@ -1,6 +1,8 @@
 //! The emulator as a client sees it: one process, three providers at the roots of their own
 //! origins, the admin API, faults on demand and a state file that outlives the process.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use pats_sim::{Options, SimError};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -479,5 +481,39 @@ fn the_command_line_is_checked() {
     ] {
         let err = parse(&args(bad)).unwrap_err();
         assert!(err.contains(says), "{bad}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn garbage_on_the_wire_is_refused_and_the_server_keeps_answering() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let sim = pats_sim::start(Options::default()).unwrap();
+    for base in [sim.dfns().uri(), sim.zitadel().uri(), sim.sailpoint().uri()] {
+        let address = base.trim_start_matches("http://").to_owned();
+        for garbage in [
+            &b"\x00\x01\x02 not http at all\r\n\r\n"[..],
+            b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n",
+            b"POST /v3/personal-access-tokens HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{\"na",
+            b"GET /\xff\xfe HTTP/1.1\r\n\r\n",
+        ] {
+            let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+            stream.write_all(garbage).await.unwrap();
+            stream.shutdown().await.unwrap();
+            let mut answer = Vec::new();
+            let read = tokio::time::timeout(
+                std::time::Duration::from_secs(5),
+                stream.read_to_end(&mut answer),
+            )
+            .await;
+            assert!(read.is_ok(), "{base}: no answer and no close within 5 s");
+            let text = String::from_utf8_lossy(&answer);
+            assert!(
+                text.is_empty() || text.starts_with("HTTP/1.1 4"),
+                "{base}: {text}"
+            );
+        }
+        // Still serving.
+        let (status, _) = get(&format!("{base}/_pats_sim/health"), None).await;
+        assert_eq!(status, 200, "{base}");
     }
 }

@@ -25,12 +25,23 @@ fn config(base_url: &str, auth_token: &str, user: &RegisteredUser) -> Config {
     .unwrap()
 }
 
+impl crate::harness::OnSim for DfnsHarness {
+    fn on_emulator(emulator: &pats_sim::Emulator) -> Self {
+        Self::on(emulator.dfns().clone())
+    }
+}
+
+impl DfnsHarness {
+    fn on(sim: DfnsSim) -> Self {
+        let user = sim.register_user();
+        Self { sim, user }
+    }
+}
+
 #[async_trait]
 impl Harness for DfnsHarness {
     async fn start() -> Self {
-        let sim = DfnsSim::start().await;
-        let user = sim.register_user();
-        Self { sim, user }
+        Self::on(DfnsSim::start().await)
     }
 
     fn client(&self, options: ClientOptions) -> Box<dyn PersonalAccessTokens> {

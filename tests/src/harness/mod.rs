@@ -1,8 +1,11 @@
 //! One [`Harness`](crate::Harness) per provider, each on its `pats-sim` simulator.
 
 mod dfns;
+mod emulated;
 mod sailpoint;
 mod zitadel;
+
+pub use emulated::{Emulated, OnSim};
 
 pub use dfns::DfnsHarness;
 pub use sailpoint::SailPointHarness;

@@ -35,6 +35,14 @@ impl<const V2025: bool> SailPointHarness<V2025> {
     }
 }
 
+impl<const V2025: bool> crate::harness::OnSim for SailPointHarness<V2025> {
+    fn on_emulator(emulator: &pats_sim::Emulator) -> Self {
+        Self {
+            sim: emulator.sailpoint().clone(),
+        }
+    }
+}
+
 #[async_trait]
 impl<const V2025: bool> Harness for SailPointHarness<V2025> {
     async fn start() -> Self {

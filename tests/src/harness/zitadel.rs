@@ -37,12 +37,23 @@ fn portable_config(base_url: &str, pat: &str) -> Config {
     .unwrap()
 }
 
+impl crate::harness::OnSim for ZitadelHarness {
+    fn on_emulator(emulator: &pats_sim::Emulator) -> Self {
+        Self::on(emulator.zitadel().clone())
+    }
+}
+
+impl ZitadelHarness {
+    fn on(sim: ZitadelSim) -> Self {
+        sim.add_machine_user(ZitadelSim::DEFAULT_ORG, BOT);
+        Self { sim }
+    }
+}
+
 #[async_trait]
 impl Harness for ZitadelHarness {
     async fn start() -> Self {
-        let sim = ZitadelSim::start().await;
-        sim.add_machine_user(ZitadelSim::DEFAULT_ORG, BOT);
-        Self { sim }
+        Self::on(ZitadelSim::start().await)
     }
 
     fn client(&self, options: ClientOptions) -> Box<dyn PersonalAccessTokens> {
