@@ -193,3 +193,35 @@ fn serve_refuses_a_foreign_state_file_and_leaves_it() {
     assert!(err.contains("not a pats-sim state file"), "{err}");
     assert_eq!(std::fs::read_to_string(&state).unwrap(), "{\"mine\": true}");
 }
+
+#[test]
+fn every_provider_and_login_in_the_exports_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_ports();
+    let serve = Serve::start(port, &dir.path().join("state.json"));
+    let env = parse_exports(&serve.exports);
+    let mut cases: Vec<(&str, HashMap<String, String>)> = Vec::new();
+    for provider in ["dfns", "zitadel", "sailpoint"] {
+        let mut e = env.clone();
+        e.insert("PATS_PROVIDER".to_owned(), provider.to_owned());
+        cases.push((provider, e));
+    }
+    // ZITADEL with the JWT-profile key file instead of the PAT.
+    let mut key = env.clone();
+    key.insert("PATS_PROVIDER".to_owned(), "zitadel".to_owned());
+    key.remove("ZITADEL_PAT");
+    cases.push(("zitadel (key file)", key));
+    for (what, e) in cases {
+        let (code, out, err) = pats_with(&e, &["--json", "list"]);
+        assert_eq!(code, 0, "{what}: {err}");
+        assert!(out.trim_start().starts_with('['), "{what}: {out}");
+    }
+    // The key file goes with the emulator.
+    let key_file = env["ZITADEL_KEY_FILE"].clone();
+    assert!(std::path::Path::new(&key_file).exists());
+    serve.stop();
+    assert!(
+        !std::path::Path::new(&key_file).exists(),
+        "{key_file} left behind"
+    );
+}

@@ -264,8 +264,11 @@ fn pat_lifetime(days: Option<i64>, seconds: Option<i64>) -> i64 {
     seconds.unwrap_or_else(|| days.unwrap_or(365).saturating_mul(86_400))
 }
 
+/// Now, in milliseconds, as Dfns writes its dates (`2023-04-14T20:41:28.715Z`).
 fn now_rfc3339() -> String {
-    OffsetDateTime::now_utc()
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000)
+        .unwrap_or(now)
         .format(&Rfc3339)
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
 }

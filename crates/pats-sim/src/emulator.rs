@@ -212,9 +212,15 @@ struct Inner {
     log_unknown: bool,
 }
 
-/// The running emulator. Dropping it stops every server.
+/// The running emulator. Dropping it stops every server and removes the key file it wrote.
 pub struct Emulator {
     inner: Arc<Inner>,
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.inner.key_file);
+    }
 }
 
 impl std::fmt::Debug for Emulator {
@@ -274,9 +280,11 @@ pub fn start(options: Options) -> Result<Emulator, SimError> {
             credentials
         }
     };
+    // The key of the user the JWT profile authenticates as (the admin machine user, whose
+    // key `bootstrap` registered), not of the user whose tokens are managed.
     write_private(
         &key_file,
-        &crate::zitadel::test_key_file(&credentials.zitadel_user_id),
+        &crate::zitadel::test_key_file(ZitadelSim::ADMIN_USER),
     )
     .map_err(|e| SimError::Io {
         what: format!("cannot write {}", key_file.display()),
