@@ -56,7 +56,10 @@ pub fn render(root: &Path) -> Result<(Vec<u8>, String), Error> {
     let set = build(&sources)?;
     let bytes = prost::Message::encode_to_vec(&set);
     let mut side = String::new();
-    side.push_str(&format!("<!-- {} -->\n\n", super::HEADER));
+    side.push_str(&format!(
+        "<!-- {} -->\n\n",
+        super::HEADER.trim_start_matches("// ")
+    ));
     side.push_str(
         "# `zitadel_user_v2.binpb`\n\n\
          A protobuf `FileDescriptorSet` (binary) of ZITADEL's v2 user service, read by\n\
@@ -68,7 +71,10 @@ pub fn render(root: &Path) -> Result<(Vec<u8>, String), Error> {
     side.push_str(&format!("SHA-256: `{}`\n\n", sha256_hex(&bytes)));
     side.push_str("| File | SHA-256 of the vendored file |\n|---|---|\n");
     for (path, text) in &sources {
-        side.push_str(&format!("| `{path}` | `{}` |\n", sha256_hex(text.as_bytes())));
+        side.push_str(&format!(
+            "| `{path}` | `{}` |\n",
+            sha256_hex(text.as_bytes())
+        ));
     }
     Ok((bytes, side))
 }
