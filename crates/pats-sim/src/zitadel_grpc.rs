@@ -1,19 +1,28 @@
-//! ZITADEL's v2 user service over gRPC (and gRPC-Web), for clients that speak gRPC: the
-//! official Go, Java and Node SDKs do.
+//! ZITADEL's v2 user service and v1 management service over gRPC (and gRPC-Web), for
+//! clients that speak gRPC: the official Go, Java and Node SDKs do.
 //!
 //! # Surface
 //!
 //! A request whose `content-type` is `application/grpc`, `application/grpc+proto`,
 //! `application/grpc-web`, `application/grpc-web+proto` or `application/grpc-web-text`
-//! (`…-text+proto`), sent as `POST /zitadel.user.v2.UserService/<Method>`, is served for the
-//! methods of the Connect path (`ListUsers`, `AddPersonalAccessToken`,
-//! `ListPersonalAccessTokens`, `RemovePersonalAccessToken`), with the same state and
-//! behaviour: it is *transcoded*. The request message is decoded with the descriptors of the
-//! vendored protos (`src/generated/zitadel_user_v2.binpb`, made by `cargo xtask codegen`),
-//! written as proto3 JSON and handed to the Connect handler with the same headers (gRPC
-//! metadata are HTTP/2 headers: `authorization`, `x-zitadel-orgid`), faults and contract
-//! checks; its JSON answer is encoded as the response message, and a Connect error becomes
-//! `grpc-status` (the standard code number of its `code`) and `grpc-message`
+//! (`…-text+proto`), sent as `POST /<service>/<Method>`, is served for the methods the
+//! simulator serves over HTTP, with the same state and behaviour: it is *transcoded*.
+//!
+//! - `zitadel.user.v2.UserService`: `ListUsers`, `AddPersonalAccessToken`,
+//!   `ListPersonalAccessTokens`, `RemovePersonalAccessToken`, handed to the Connect path
+//!   (`POST /zitadel.user.v2.UserService/<Method>`, proto3 JSON).
+//! - `zitadel.management.v1.ManagementService`: `AddPersonalAccessToken`,
+//!   `ListPersonalAccessTokens`, `GetPersonalAccessTokenByIDs`, `RemovePersonalAccessToken`,
+//!   handed to the REST path the method's `google.api.http` rule gives (read from
+//!   `contracts/zitadel/openapi.json`): path-bound fields (`user_id`, `token_id`) go into the
+//!   path (empty: `INVALID_ARGUMENT`, as the `validate` rules say), the rest into the body.
+//!
+//! The request message is decoded with the descriptors of the vendored protos
+//! (`src/generated/zitadel_grpc.binpb`, made by `cargo xtask codegen`), written as proto3
+//! JSON and handed to the simulator's HTTP handler with the same headers (gRPC metadata are
+//! HTTP/2 headers: `authorization`, `x-zitadel-orgid`), faults and contract checks; its JSON
+//! answer is encoded as the response message, and an error (Connect `code` name on v2, REST
+//! `code` number on v1) becomes `grpc-status` (the standard code number) and `grpc-message`
 //! (percent-encoded).
 //!
 //! - Success: HTTP 200, `content-type` as sent, one length-prefixed message, trailers
@@ -49,10 +58,16 @@ use serde_json::Value;
 use std::sync::OnceLock;
 
 /// The descriptor set of the v2 user service (generated; see its side file).
-const DESCRIPTOR_SET: &[u8] = include_bytes!("generated/zitadel_user_v2.binpb");
+const DESCRIPTOR_SET: &[u8] = include_bytes!("generated/zitadel_grpc.binpb");
 
-/// The service served over gRPC.
-const SERVICE: &str = "zitadel.user.v2.UserService";
+/// The v2 user service: its gRPC methods are its Connect methods.
+const USER_SERVICE: &str = "zitadel.user.v2.UserService";
+
+/// The v1 management service: its gRPC methods are its REST operations (grpc-gateway).
+const MANAGEMENT_SERVICE: &str = "zitadel.management.v1.ManagementService";
+
+/// The vendor contract, where the REST route of each management method is read.
+const CONTRACT: &str = include_str!("../../../contracts/zitadel/openapi.json");
 
 /// The longest request message (gRPC's default receive limit).
 pub(crate) const MAX_MESSAGE: usize = 4 * 1024 * 1024;
@@ -124,13 +139,13 @@ fn method(path: &str) -> Result<MethodDescriptor, Status> {
         .strip_prefix('/')
         .and_then(|p| p.split_once('/'))
         .ok_or_else(|| Status::new(UNIMPLEMENTED, format!("unknown method {path}")))?;
-    if service != SERVICE {
+    if service != USER_SERVICE && service != MANAGEMENT_SERVICE {
         return Err(Status::new(
             UNIMPLEMENTED,
             format!("unknown service {service}"),
         ));
     }
-    pool.get_service_by_name(SERVICE)
+    pool.get_service_by_name(service)
         .and_then(|s| s.methods().find(|m| m.name() == name))
         .ok_or_else(|| {
             Status::new(
@@ -186,10 +201,8 @@ fn transcode(
     let options = SerializeOptions::new()
         .skip_default_fields(true)
         .stringify_64_bit_integers(true);
-    let mut json = Vec::new();
-    let mut serializer = serde_json::Serializer::new(&mut json);
-    input
-        .serialize_with_options(&mut serializer, &options)
+    let json = input
+        .serialize_with_options(serde_json::value::Serializer, &options)
         .map_err(|e| Status::new(INTERNAL, format!("cannot transcode the request: {e}")))?;
     let mut inner = request.clone();
     inner.headers.insert(
@@ -197,9 +210,101 @@ fn transcode(
         http::HeaderValue::from_static("application/json"),
     );
     inner.headers.remove(http::header::CONTENT_LENGTH);
-    inner.body = json;
+    if method.parent_service().full_name() == MANAGEMENT_SERVICE {
+        rest_request(&mut inner, &method, json)?;
+    } else {
+        inner.body = serde_json::to_vec(&json).unwrap_or_default();
+    }
     let answer = connect(&inner);
     Ok(from_connect(request, protocol, &method, answer))
+}
+
+/// Turns `inner` into the REST request of a management `method` (its route in the vendor
+/// contract, from the `google.api.http` rule): the path-bound fields go into the path, the
+/// others into the body when the route has one.
+fn rest_request(inner: &mut Request, method: &MethodDescriptor, json: Value) -> Result<(), Status> {
+    let id = format!("ManagementService_{}", method.name());
+    let (verb, template, has_body) = rest_route(&id)
+        .ok_or_else(|| Status::new(UNIMPLEMENTED, format!("no REST route for {id}")))?;
+    let mut body = match json {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    };
+    let mut path = String::new();
+    let mut rest = template.as_str();
+    while let Some(open) = rest.find('{') {
+        let close = rest[open..].find('}').map_or(rest.len(), |c| open + c);
+        path.push_str(&rest[..open]);
+        let var = rest.get(open + 1..close).unwrap_or_default();
+        let json_name = method
+            .input()
+            .get_field_by_name(var)
+            .map_or_else(|| var.to_owned(), |f| f.json_name().to_owned());
+        let value = match body.remove(&json_name) {
+            Some(Value::String(v)) if !v.is_empty() => v,
+            _ => {
+                return Err(Status::new(
+                    INVALID_ARGUMENT,
+                    format!(
+                        "invalid {}.{json_name}: value length must be at least 1 runes",
+                        method.input().name()
+                    ),
+                ));
+            }
+        };
+        path.push_str(&path_segment(&value));
+        rest = rest.get(close + 1..).unwrap_or_default();
+    }
+    path.push_str(rest);
+    inner.method = verb;
+    inner.url.set_path(&path);
+    inner.url.set_query(None);
+    inner.body = if has_body {
+        serde_json::to_vec(&Value::Object(body)).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    Ok(())
+}
+
+/// The HTTP method, path template and whether there is a body, of the contract's operation
+/// `id`.
+fn rest_route(id: &str) -> Option<(http::Method, String, bool)> {
+    static ROUTES: OnceLock<Vec<(String, http::Method, String, bool)>> = OnceLock::new();
+    let routes = ROUTES.get_or_init(|| {
+        let contract: Value = serde_json::from_str(CONTRACT).unwrap_or_default();
+        let mut routes = Vec::new();
+        for (path, item) in contract["paths"].as_object().into_iter().flatten() {
+            for (verb, operation) in item.as_object().into_iter().flatten() {
+                let (Some(op_id), Ok(verb)) = (
+                    operation["operationId"].as_str(),
+                    http::Method::from_bytes(verb.to_ascii_uppercase().as_bytes()),
+                ) else {
+                    continue;
+                };
+                let has_body = operation.get("requestBody").is_some();
+                routes.push((op_id.to_owned(), verb, path.clone(), has_body));
+            }
+        }
+        routes
+    });
+    routes
+        .iter()
+        .find(|(op_id, ..)| op_id == id)
+        .map(|(_, verb, path, body)| (verb.clone(), path.clone(), *body))
+}
+
+/// `value` as one path segment: anything but unreserved characters percent-encoded.
+fn path_segment(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// The one message of a unary request body.
@@ -293,11 +398,14 @@ fn from_connect(
 /// The gRPC status of a non-200 answer: its Connect error, else by its HTTP status.
 fn connect_status(answer: &Answer) -> Status {
     let json = answer.json();
-    let code = json
-        .as_ref()
-        .and_then(|j| j.get("code"))
-        .and_then(Value::as_str)
-        .and_then(code_number);
+    // Connect errors (v2) name the code; REST errors (v1, grpc-gateway) give its number.
+    let code = json.as_ref().and_then(|j| j.get("code")).and_then(|c| {
+        c.as_str().and_then(code_number).or_else(|| {
+            c.as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| (1..=16).contains(n))
+        })
+    });
     let message = json
         .as_ref()
         .and_then(|j| j.get("message"))
@@ -473,7 +581,7 @@ mod tests {
     #[test]
     fn the_generated_descriptors_load_and_hold_every_simulated_method() {
         let pool = pool().unwrap();
-        let service = pool.get_service_by_name(SERVICE).unwrap();
+        let service = pool.get_service_by_name(USER_SERVICE).unwrap();
         let mut names: Vec<_> = service.methods().map(|m| m.name().to_owned()).collect();
         names.sort();
         assert_eq!(
@@ -485,6 +593,36 @@ mod tests {
                 "RemovePersonalAccessToken"
             ]
         );
+    }
+
+    #[test]
+    fn every_management_method_has_its_rest_route_in_the_contract() {
+        let pool = pool().unwrap();
+        let service = pool.get_service_by_name(MANAGEMENT_SERVICE).unwrap();
+        let mut names: Vec<_> = service.methods().map(|m| m.name().to_owned()).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "AddPersonalAccessToken",
+                "GetPersonalAccessTokenByIDs",
+                "ListPersonalAccessTokens",
+                "RemovePersonalAccessToken"
+            ]
+        );
+        for method in service.methods() {
+            let id = format!("ManagementService_{}", method.name());
+            assert!(rest_route(&id).is_some(), "{id}");
+        }
+        assert_eq!(
+            rest_route("ManagementService_RemovePersonalAccessToken").unwrap(),
+            (
+                http::Method::DELETE,
+                "/management/v1/users/{user_id}/pats/{token_id}".to_owned(),
+                false
+            )
+        );
+        assert_eq!(path_segment("a b/1"), "a%20b%2F1");
     }
 
     #[test]

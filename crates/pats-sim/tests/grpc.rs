@@ -1,4 +1,4 @@
-//! ZITADEL's v2 user service over gRPC: a real gRPC client (tonic, with a codec that passes
+//! ZITADEL's v2 user service and v1 management service over gRPC: a real gRPC client (tonic, with a codec that passes
 //! the message bytes through) for the methods, and a raw HTTP/2 client (hyper) for what no
 //! gRPC client sends (malformed frames, gRPC-Web).
 //!
@@ -18,19 +18,22 @@ use tonic::Code;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 
 const SERVICE: &str = "zitadel.user.v2.UserService";
+const MANAGEMENT: &str = "zitadel.management.v1.ManagementService";
 
 fn pool() -> DescriptorPool {
     let mut pool = DescriptorPool::global();
-    pool.decode_file_descriptor_set(&include_bytes!("../src/generated/zitadel_user_v2.binpb")[..])
+    pool.decode_file_descriptor_set(&include_bytes!("../src/generated/zitadel_grpc.binpb")[..])
         .unwrap();
     pool
 }
 
-/// `json` as the binary request message of `method`.
+/// `json` as the binary request message of `method` (of the user service, or
+/// `ManagementService/<Method>`).
 fn request_message(method: &str, json: Value) -> Vec<u8> {
     let pool = pool();
+    let (service, method) = split(method);
     let method = pool
-        .get_service_by_name(SERVICE)
+        .get_service_by_name(service)
         .unwrap()
         .methods()
         .find(|m| m.name() == method)
@@ -40,11 +43,20 @@ fn request_message(method: &str, json: Value) -> Vec<u8> {
         .encode_to_vec()
 }
 
+/// The service and method name of `method`.
+fn split(method: &str) -> (&'static str, &str) {
+    match method.strip_prefix("ManagementService/") {
+        Some(name) => (MANAGEMENT, name),
+        None => (SERVICE, method),
+    }
+}
+
 /// The binary response message of `method` as proto3 JSON.
 fn response_json(method: &str, bytes: &[u8]) -> Value {
     let pool = pool();
+    let (service, method) = split(method);
     let method = pool
-        .get_service_by_name(SERVICE)
+        .get_service_by_name(service)
         .unwrap()
         .methods()
         .find(|m| m.name() == method)
@@ -124,7 +136,8 @@ impl Client {
         metadata: &[(&'static str, &str)],
     ) -> Result<Value, tonic::Status> {
         let bytes = request_message(method, body);
-        self.call_raw(&format!("/{SERVICE}/{method}"), bytes, metadata)
+        let (service, name) = split(method);
+        self.call_raw(&format!("/{service}/{name}"), bytes, metadata)
             .await
             .map(|answer| response_json(method, &answer))
     }
@@ -245,6 +258,81 @@ async fn a_token_lives_its_whole_life_over_grpc() {
         .unwrap();
     assert!(ids(&listed).is_empty(), "{listed}");
     assert!(sim.pats_of("300").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_v1_management_methods_work_over_grpc_too() {
+    let sim = ZitadelSim::start().await;
+    sim.add_machine_user("600", "601");
+    let mut client = Client::connect(&sim).await;
+    let bearer = format!("Bearer {}", sim.admin_pat());
+    let auth = [
+        ("authorization", bearer.as_str()),
+        ("x-zitadel-orgid", "600"),
+    ];
+    let expiration = in_30_days();
+    let added = client
+        .call(
+            "ManagementService/AddPersonalAccessToken",
+            json!({"userId": "601", "expirationDate": expiration}),
+            &auth,
+        )
+        .await
+        .unwrap();
+    let token_id = added["tokenId"].as_str().unwrap().to_owned();
+    assert!(added["token"].as_str().unwrap().len() > 10, "{added}");
+    assert_eq!(added["details"]["resourceOwner"], "600", "{added}");
+
+    let ids_of = json!({"userId": "601", "tokenId": token_id});
+    let got = client
+        .call(
+            "ManagementService/GetPersonalAccessTokenByIDs",
+            ids_of.clone(),
+            &auth,
+        )
+        .await
+        .unwrap();
+    assert_eq!(got["token"]["id"], token_id.as_str(), "{got}");
+    let listed = client
+        .call(
+            "ManagementService/ListPersonalAccessTokens",
+            json!({"userId": "601", "query": {"limit": 10}}),
+            &auth,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(&listed), [token_id.as_str()], "{listed}");
+    assert_eq!(listed["details"]["totalResult"], "1", "{listed}");
+
+    client
+        .call(
+            "ManagementService/RemovePersonalAccessToken",
+            ids_of.clone(),
+            &auth,
+        )
+        .await
+        .unwrap();
+    let gone = client
+        .call(
+            "ManagementService/GetPersonalAccessTokenByIDs",
+            ids_of,
+            &auth,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code(), Code::NotFound, "{gone:?}");
+
+    // A path-bound field left empty is refused before any route is taken.
+    let empty = client
+        .call(
+            "ManagementService/ListPersonalAccessTokens",
+            json!({}),
+            &auth,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(empty.code(), Code::InvalidArgument, "{empty:?}");
+    assert!(sim.pats_of("601").is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -378,7 +466,7 @@ async fn unknown_methods_and_services_are_unimplemented() {
     let auth = [("authorization", bearer.as_str())];
     for path in [
         format!("/{SERVICE}/DeleteUser"),
-        "/zitadel.management.v1.ManagementService/AddPersonalAccessToken".to_owned(),
+        "/zitadel.management.v1.ManagementService/GetUserByID".to_owned(),
         "/grpc.health.v1.Health/Check".to_owned(),
     ] {
         let status = client.call_raw(&path, Vec::new(), &auth).await.unwrap_err();
