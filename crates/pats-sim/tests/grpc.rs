@@ -537,6 +537,18 @@ async fn injected_faults_become_grpc_statuses() {
         .get_message_by_name("zitadel.user.v2.ListPersonalAccessTokensResponse")
         .unwrap();
     assert!(DynamicMessage::decode(output, broken.as_slice()).is_err());
+    // A reset connection is an error of the call, not of the simulator.
+    sim.faults().inject(
+        FaultRule::new(Fault::Reset)
+            .path_contains("ListPersonalAccessTokens")
+            .times(1),
+    );
+    let reset = client
+        .call("ListPersonalAccessTokens", json!({}), &auth)
+        .await
+        .unwrap_err();
+    assert_ne!(reset.code(), Code::Ok);
+    let mut client = Client::connect(&sim).await;
     // The next call is served again.
     client
         .call("ListPersonalAccessTokens", json!({}), &auth)
@@ -596,6 +608,26 @@ async fn raw_h2(
         body: collected.to_bytes(),
         trailers,
     }
+}
+
+/// A raw HTTP/1.1 request: the body of the answer.
+async fn raw_h1(sim: &ZitadelSim, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Bytes {
+    let stream = tokio::net::TcpStream::connect(sim.uri().trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let mut request = http::Request::post(path).header("host", "127.0.0.1");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request.body(Full::new(Bytes::from(body))).unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.into_body().collect().await.unwrap().to_bytes()
 }
 
 fn framed(flag: u8, length: u32, message: &[u8]) -> Vec<u8> {
@@ -706,6 +738,12 @@ async fn grpc_web_and_its_text_form_are_served() {
     let listed = response_json("ListPersonalAccessTokens", &frames[0].1);
     assert_eq!(listed["result"][0]["userId"], ZitadelSim::ADMIN_USER);
     assert_eq!(frames[1].0, 0x80);
+    assert_eq!(frames[1].1, b"grpc-status:0\r\n");
+
+    // gRPC-Web needs no HTTP/2 (browsers speak it over HTTP/1.1 too).
+    let answer = raw_h1(&sim, &path, &web, framed(0, message.len() as u32, &message)).await;
+    let frames = web_frames(&answer);
+    assert_eq!(frames.len(), 2, "{frames:?}");
     assert_eq!(frames[1].1, b"grpc-status:0\r\n");
 
     let text = [
