@@ -336,6 +336,56 @@ async fn the_v1_management_methods_work_over_grpc_too() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_messages_transcode_like_protobuf_does() {
+    let sim = ZitadelSim::start().await;
+    sim.add_named_machine_user(ORG, "700", "deployer");
+    sim.add_human_user(ORG, "701");
+    // Whichever way the Connect path writes 64-bit numbers, the message is the same.
+    sim.set_int64_as_numbers(true);
+    let mut client = Client::connect(&sim).await;
+    let bearer = format!("Bearer {}", sim.admin_pat());
+    let auth = [("authorization", bearer.as_str())];
+
+    // Enums travel by number on the wire and by name through the handler.
+    let machines = client
+        .call(
+            "ListUsers",
+            json!({"queries": [{"typeQuery": {"type": "TYPE_MACHINE"}}], "sortingColumn": "USER_FIELD_NAME_USER_NAME"}),
+            &auth,
+        )
+        .await
+        .unwrap();
+    let names: Vec<&str> = machines["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"deployer"), "{machines}");
+    assert!(!machines.to_string().contains("\"701\""), "{machines}");
+    assert!(machines["details"]["totalResult"].is_string(), "{machines}");
+
+    // A field the message does not know (number 99 here) is skipped, as protobuf decoding
+    // does; only proto3 JSON is strict about unknown fields.
+    let mut message = request_message(
+        "AddPersonalAccessToken",
+        json!({"userId": "700", "expirationDate": in_30_days()}),
+    );
+    message.extend_from_slice(&[0x9a, 0x06, 0x01, b'x']);
+    let added = client
+        .call_raw(
+            &format!("/{SERVICE}/AddPersonalAccessToken"),
+            message,
+            &auth,
+        )
+        .await
+        .unwrap();
+    let added = response_json("AddPersonalAccessToken", &added);
+    assert!(added["tokenId"].is_string(), "{added}");
+    assert_eq!(sim.pats_of("700").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_need_the_users_authorization() {
     let sim = ZitadelSim::start().await;
     let mut client = Client::connect(&sim).await;
