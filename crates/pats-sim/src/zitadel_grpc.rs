@@ -42,10 +42,10 @@
 //!   - a method or service the simulator does not serve: `UNIMPLEMENTED` (12);
 //!   - another HTTP method than `POST`: 405.
 //! - Answers that are not a Connect message or error (injected faults): an HTTP status is
-//!   mapped as gRPC's HTTP-to-status table says (401 → 16, 403 → 7, 404 → 12, 429, 502, 503
-//!   and 504 → 14, others → 2), keeping `Retry-After`; a 200 whose body is not the response
-//!   message (invalid JSON, oversized body) is framed as it is, so the client fails to decode
-//!   it; delays, truncation and resets are kept.
+//!   mapped as gRPC's HTTP-to-status table says (400 → 13, 401 → 16, 403 → 7, 404 → 12,
+//!   429, 502, 503 and 504 → 14, others → 2), keeping `Retry-After`; a 200 whose body is not
+//!   the response message (invalid JSON, oversized body) is framed as it is, so the client
+//!   fails to decode it; delays, truncation and resets are kept.
 
 use crate::answer::Answer;
 use crate::server::Request;
@@ -57,7 +57,7 @@ use prost_reflect::{
 use serde_json::Value;
 use std::sync::OnceLock;
 
-/// The descriptor set of the v2 user service (generated; see its side file).
+/// The descriptor set of both services (generated; see its side file).
 const DESCRIPTOR_SET: &[u8] = include_bytes!("generated/zitadel_grpc.binpb");
 
 /// The v2 user service: its gRPC methods are its Connect methods.
