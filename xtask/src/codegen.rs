@@ -38,6 +38,7 @@
 
 mod names;
 mod schema;
+pub mod zitadel_grpc;
 
 use std::ffi::OsStr;
 use std::fmt;
@@ -565,7 +566,8 @@ pub fn discover(root: &Path) -> Result<Vec<Target>, Error> {
 pub fn run(root: &Path, check: bool) -> Result<(), Error> {
     // The subsets first: stale generated code from a stale subset is one problem, not two.
     crate::contracts::run(root, check)?;
-    generate_all(root, check)
+    generate_all(root, check)?;
+    zitadel_grpc::run(root, check)
 }
 
 /// The code generation half of [`run`], from the subsets as they are (no extraction).

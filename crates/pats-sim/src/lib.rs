@@ -38,6 +38,8 @@ pub mod dfns;
 pub mod sailpoint;
 #[cfg(feature = "zitadel")]
 pub mod zitadel;
+#[cfg(feature = "zitadel")]
+mod zitadel_grpc;
 
 pub use fault::{Fault, FaultRule, Faults};
 pub use server::{HttpServer, Request};

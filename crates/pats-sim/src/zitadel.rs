@@ -454,6 +454,13 @@ struct Responder {
 
 impl Responder {
     fn respond(&self, request: &crate::server::Request) -> Answer {
+        // gRPC and gRPC-Web: transcoded to the Connect path (see `crate::zitadel_grpc`).
+        if crate::zitadel_grpc::is_grpc(request) {
+            return crate::zitadel_grpc::respond(request, |connect| {
+                self.faults
+                    .respond_checked(Provider::Zitadel, connect, || self.handle(connect))
+            });
+        }
         self.faults
             .respond_checked(Provider::Zitadel, request, || self.handle(request))
     }
