@@ -1,6 +1,6 @@
 //! Fault injection shared by every simulator.
 //!
-//! A simulator's responder asks [`Faults::respond`] before doing its normal work; when a
+//! A simulator's responder asks its `Faults` before doing its normal work; when a
 //! [`FaultRule`] matches the request, the fault decides the answer (and whether the normal
 //! work happens at all).
 

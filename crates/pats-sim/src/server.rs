@@ -3,7 +3,7 @@
 //! test that blocks its own runtime (running the `pats` binary, say) is still answered.
 //!
 //! The server turns each HTTP request into a [`Request`], records it, hands it to the
-//! simulator's handler and writes the [`Answer`] back, including the answers no real
+//! simulator's handler and writes its answer back, including the answers no real
 //! provider means to give: a delay, a connection reset, a truncated body.
 
 use crate::answer::{Answer, Delivery};
@@ -292,7 +292,7 @@ async fn answer(
                 // The client went away mid-body.
                 return Err(Dropped("request body not received"));
             }
-            return Ok(plain(413, "request body too large"));
+            return Ok(too_large_answer(&parts.headers));
         }
     };
     let target = parts
@@ -316,6 +316,28 @@ async fn answer(
         tokio::time::sleep(delay).await;
     }
     respond(answer)
+}
+
+/// 413, or for a gRPC call the gRPC way: 200 with `grpc-status: 8` (RESOURCE_EXHAUSTED)
+/// and no body, which gRPC clients read as a status instead of an unknown error.
+fn too_large_answer(headers: &http::HeaderMap) -> hyper::Response<Body> {
+    let grpc = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/grpc"));
+    if !grpc {
+        return plain(413, "request body too large");
+    }
+    let mut response = hyper::Response::new(full(Bytes::new()));
+    let headers = response.headers_mut();
+    insert(headers, "content-type", "application/grpc");
+    insert(headers, "grpc-status", "8");
+    insert(
+        headers,
+        "grpc-message",
+        "request body over the simulator's 4 MiB limit",
+    );
+    response
 }
 
 fn plain(status: u16, text: &'static str) -> hyper::Response<Body> {

@@ -24,6 +24,11 @@
 //! - errors: REST `{"code": 5, "message", "details": [{"@type", "id", "message"}]}` on v1,
 //!   Connect `{"code": "not_found", "message", "details": [{"type", "debug": {"id"}}]}` on
 //!   v2, OAuth `{"error", "error_description"}` on the token endpoint;
+//! - gRPC and gRPC-Web (`content-type: application/grpc…`) on the same port: the v2 user
+//!   service's methods and the v1 management service's PAT methods, transcoded to the paths
+//!   above with descriptors of the vendored protos, so they share state, auth, org scoping,
+//!   faults and contract checks; errors become `grpc-status`/`grpc-message`; malformed
+//!   frames are gRPC errors, never a panic (see `zitadel_grpc.rs`);
 //! - a user service procedure the vendored excerpt does not describe is 404 with a Connect
 //!   error body `{"code": "unimplemented", …}`, as ZITADEL's HTTP mux answers a procedure it
 //!   does not serve;

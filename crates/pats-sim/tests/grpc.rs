@@ -748,6 +748,13 @@ async fn bad_frames_get_grpc_statuses_not_panics() {
         "identity"
     );
 
+    // A body over the server's limit is refused before it is read whole, as a gRPC
+    // status (not a bare HTTP 413, which gRPC clients can only call UNKNOWN).
+    let huge = framed(0, 4 * 1024 * 1024 + 64, &vec![0; 4 * 1024 * 1024 + 64]);
+    let answer = raw_h2(&sim, &path, &grpc, huge).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.grpc_status(), Some(8), "{:?}", answer.headers);
+
     // The simulator still answers after all of that.
     let answer = raw_h2(&sim, &path, &grpc, framed(0, 0, &[])).await;
     assert_eq!(answer.grpc_status(), Some(0));
