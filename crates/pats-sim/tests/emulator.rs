@@ -463,6 +463,10 @@ fn the_command_line_is_checked() {
             provider: Some("dfns".to_owned()),
         })
     );
+    assert!(matches!(
+        parse(&args("serve --port 65533")),
+        Ok(Command::Serve { port: 65533, .. })
+    ));
     assert_eq!(
         parse(&args("env")),
         Ok(Command::Env {
@@ -473,6 +477,7 @@ fn the_command_line_is_checked() {
     for (bad, says) in [
         ("serve --port 0", "not a port"),
         ("serve --port 65534", "not a port"),
+        ("env --seed demo", "unexpected argument"),
         ("serve --port", "needs a value"),
         ("serve --seed big", "only seed"),
         ("env --state x", "unexpected argument"),
@@ -516,4 +521,190 @@ async fn garbage_on_the_wire_is_refused_and_the_server_keeps_answering() {
         let (status, _) = get(&format!("{base}/_pats_sim/health"), None).await;
         assert_eq!(status, 200, "{base}");
     }
+}
+
+/// A base port whose next two ports are free too.
+fn free_ports() -> u16 {
+    for _ in 0..50 {
+        let base = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if base < 65_000
+            && (0..3).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok())
+        {
+            return base;
+        }
+    }
+    panic!("no three consecutive free ports")
+}
+
+#[tokio::test]
+async fn a_given_port_puts_the_providers_on_it_and_the_next_two() {
+    let port = free_ports();
+    let sim = pats_sim::start(Options::default().port(port).threads(2)).unwrap();
+    assert_eq!(sim.dfns().uri(), format!("http://127.0.0.1:{port}"));
+    assert_eq!(
+        sim.zitadel().uri(),
+        format!("http://127.0.0.1:{}", port + 1)
+    );
+    assert_eq!(
+        sim.sailpoint().uri(),
+        format!("http://127.0.0.1:{}", port + 2)
+    );
+    let shown = format!("{sim:?}");
+    assert!(shown.contains(&sim.zitadel().uri()), "{shown}");
+    assert!(!shown.contains(&env(&sim)["ZITADEL_PAT"]), "{shown}");
+    // Taken ports are an error that names the provider.
+    let err = pats_sim::start(Options::default().port(port)).unwrap_err();
+    assert!(err.to_string().contains("cannot serve dfns"), "{err}");
+}
+
+#[tokio::test]
+async fn the_demo_seed_fills_every_provider() {
+    let sim = pats_sim::start(Options::default().seed(pats_sim::Seed::Demo)).unwrap();
+    let env = env(&sim);
+    assert_eq!(sailpoint_names(&env).await, ["backup", "deploy", "metrics"]);
+    let dfns: Vec<String> = sim
+        .dfns()
+        .pats()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(dfns, ["deploy", "backup", "metrics"]);
+    for name in ["deploy", "backup", "metrics"] {
+        let user = sim
+            .zitadel()
+            .user_id_of("100000000000000001", name)
+            .unwrap();
+        assert_eq!(sim.zitadel().pats_of(&user).len(), 1, "{name}");
+    }
+    // Without the seed, nothing.
+    let empty = pats_sim::start(Options::default()).unwrap();
+    assert!(empty.sailpoint().stored_tokens().is_empty());
+    assert!(empty.dfns().pats().is_empty());
+}
+
+#[tokio::test]
+async fn the_state_is_readable_and_saved_on_demand() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let sim = pats_sim::start(Options::default().state_file(&file)).unwrap();
+    // A change made through the Rust API (no request) reaches the file with `save`.
+    sim.sailpoint().seed_pat("from-rust").unwrap();
+    let state = sim.state();
+    assert_eq!(state["format"], "pats-sim-state");
+    assert_eq!(state["sailpoint"]["pats"][0]["json"]["name"], "from-rust");
+    let before: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert!(before["sailpoint"]["pats"].as_array().unwrap().is_empty());
+    sim.save().unwrap();
+    let after: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(after, sim.state());
+    // The admin API serves the same state, and empties the request log on DELETE.
+    let sail = sim.sailpoint().uri();
+    let (status, served) = get(&format!("{sail}/_pats_sim/state"), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(served, sim.state());
+    let (_, log) = get(&format!("{sail}/_pats_sim/requests"), None).await;
+    assert!(!log.as_array().unwrap().is_empty());
+    let response = reqwest::Client::new()
+        .delete(format!("{sail}/_pats_sim/requests"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 204);
+    // Only the GET that reads the log is in it now.
+    let (_, log) = get(&format!("{sail}/_pats_sim/requests"), None).await;
+    assert_eq!(log.as_array().unwrap().len(), 1, "{log}");
+}
+
+#[tokio::test]
+async fn run_env_prints_what_a_running_emulator_says_and_fails_without_one() {
+    use pats_sim::cli::{Command, run};
+    let sim = pats_sim::start(Options::default()).unwrap();
+    let port: u16 = sim
+        .dfns()
+        .uri()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut out = Vec::new();
+    let command =
+        pats_sim::cli::parse(&["env".to_owned(), "--port".to_owned(), port.to_string()]).unwrap();
+    assert!(matches!(command, Command::Env { .. }));
+    let printed = tokio::task::spawn_blocking(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(run(command, &mut out)).map(|()| out)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(String::from_utf8(printed).unwrap(), sim.exports(None));
+    let nobody = pats_sim::cli::parse(&[
+        "env".to_owned(),
+        "--port".to_owned(),
+        free_ports().to_string(),
+    ])
+    .unwrap();
+    let err = run(nobody, &mut Vec::new()).await.unwrap_err();
+    assert!(matches!(err, SimError::NotRunning { .. }), "{err}");
+}
+
+#[test]
+fn the_binary_logs_undescribed_requests_and_stops_on_sigint() {
+    use std::io::{BufRead as _, BufReader, Read as _};
+    let port = free_ports();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pats-sim"))
+        .args(["serve", "--port", &port.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut exports = String::new();
+    while !exports.contains("SAIL_CLIENT_SECRET") {
+        assert!(stdout.read_line(&mut exports).unwrap() > 0, "serve exited");
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let sail = format!("http://127.0.0.1:{}", port + 2);
+        assert_eq!(get(&format!("{sail}/v3/nope"), None).await.0, 404);
+        assert_eq!(get(&format!("{sail}/_pats_sim/health"), None).await.0, 200);
+        let token = reqwest::Client::new()
+            .post(format!(
+                "{sail}/oauth/token?grant_type=client_credentials&client_id=x&client_secret=y"
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(token.status().as_u16(), 401);
+    });
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(
+        stderr.contains("pats-sim: sailpoint: GET /v3/nope answered 404"),
+        "{stderr}"
+    );
+    // Only the undescribed request is logged, not the others.
+    assert_eq!(stderr.matches("answered").count(), 1, "{stderr}");
+    assert!(stderr.contains("pats-sim: stopped"), "{stderr}");
 }
