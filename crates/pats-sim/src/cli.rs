@@ -27,6 +27,9 @@ pub enum Command {
     },
 }
 
+/// How many requests per provider `serve` keeps for `GET /_pats_sim/requests`.
+const SERVE_REQUEST_LOG: usize = 10_000;
+
 /// The usage text.
 pub const USAGE: &str = "\
 usage: pats-sim serve [--port N] [--state FILE] [--seed demo] [--provider P]
@@ -108,7 +111,11 @@ pub async fn run(command: Command, out: &mut dyn std::io::Write) -> Result<(), S
             demo,
             provider,
         } => {
-            let mut options = Options::default().port(port).threads(2).log_unknown(true);
+            let mut options = Options::default()
+                .port(port)
+                .threads(2)
+                .request_log(SERVE_REQUEST_LOG)
+                .log_unknown(true);
             if let Some(state) = state {
                 options = options.state_file(state);
             }

@@ -160,6 +160,12 @@ impl Options {
         self
     }
 
+    /// Keeps the last `n` requests of each provider (0: none).
+    pub fn request_log(mut self, n: usize) -> Self {
+        self.request_log = n;
+        self
+    }
+
     /// Logs requests answered 404/405 to stderr.
     pub fn log_unknown(mut self, log: bool) -> Self {
         self.log_unknown = log;
@@ -365,10 +371,25 @@ pub fn exports(pairs: &[(String, String)]) -> String {
         .collect()
 }
 
+/// The emulator, once `start` has finished: a request that arrives in the moment between a
+/// port being bound and `start` returning waits for it (at most a second).
+fn ready(slot: &OnceLock<Weak<Inner>>) -> Option<&Weak<Inner>> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        if let Some(inner) = slot.get() {
+            return Some(inner);
+        }
+        if std::time::Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 fn layer(slot: &Arc<OnceLock<Weak<Inner>>>, which: Which) -> Layer {
     let slot = slot.clone();
     Arc::new(move |request, inner| {
-        let emulator = slot.get().and_then(Weak::upgrade);
+        let emulator = ready(&slot).and_then(Weak::upgrade);
         if let Some(rest) = request.url.path().strip_prefix(ADMIN_PREFIX) {
             return match &emulator {
                 Some(emulator) => emulator.admin(which, rest, request),
