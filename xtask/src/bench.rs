@@ -1,17 +1,19 @@
 //! `cargo xtask bench [--quick] [--build-cost] [--section N]...`: the benchmarks of
-//! `crates/pats-bench`, in release mode, in two steps:
+//! `crates/pats-bench`, in release mode, in up to three steps:
 //!
 //! 1. `cargo bench -p pats-bench --bench calls`: criterion measures sections 1 and 2 (per-call
 //!    overhead, the Dfns signed change) and writes its estimates under `target/criterion/`;
-//! 2. `cargo run --release -p pats-bench`: runs sections 3 to 5, reads criterion's medians
+//! 2. `cargo build --release -p pats-sim --bin pats-sim`: the emulator's binary, whose
+//!    startup section 6 measures (only when section 6 runs, not with `--quick`);
+//! 3. `cargo run --release -p pats-bench`: runs sections 3 to 6, reads criterion's medians
 //!    (only those written by step 1 of this run), prints the markdown table and writes
 //!    `target/bench/results.md` and `target/bench/results.json`.
 //!
-//! - `--quick`: criterion's test mode (every benchmark once) and sections 3 to 5 once with
+//! - `--quick`: criterion's test mode (every benchmark once) and sections 3 to 6 once with
 //!   small sizes (what `cargo xtask test` runs);
 //! - `--build-cost`: also time a clean release build of `pats` per provider feature (slow:
 //!   minutes per build on a small machine);
-//! - `--section N`: only section N (1 to 5); criterion runs only when 1 or 2 is named.
+//! - `--section N`: only section N (1 to 6); criterion runs only when 1 or 2 is named.
 
 use crate::Error;
 use std::ffi::OsString;
@@ -19,11 +21,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// The two cargo invocations of a run.
+/// The cargo invocations of a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     /// `cargo bench` of the criterion sections, if any are wanted.
     pub criterion: Option<Vec<String>>,
+    /// `cargo build` of the `pats-sim` binary, if section 6 runs in full.
+    pub binary: Option<Vec<String>>,
     /// `cargo run` of the runner.
     pub runner: Vec<String>,
 }
@@ -41,8 +45,8 @@ pub fn plan(args: &[&str], criterion_dir: &Path, since: u64) -> Result<Plan, Err
     while let Some(&arg) = iter.next() {
         match arg {
             "--section" => match iter.next().and_then(|n| n.parse::<u8>().ok()) {
-                Some(n @ 1..=5) => sections.push(n),
-                _ => return Err(Error::new("--section needs a number from 1 to 5")),
+                Some(n @ 1..=6) => sections.push(n),
+                _ => return Err(Error::new("--section needs a number from 1 to 6")),
             },
             "--quick" => quick = true,
             "--build-cost" => {}
@@ -64,6 +68,17 @@ pub fn plan(args: &[&str], criterion_dir: &Path, since: u64) -> Result<Plan, Err
         a.push(filter.to_owned());
         a
     });
+    let binary = ((all || sections.contains(&6)) && !quick).then(|| {
+        strings(&[
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "pats-sim",
+            "--bin",
+            "pats-sim",
+        ])
+    });
     let mut runner = strings(&["run", "--release", "--quiet", "-p", "pats-bench", "--"]);
     runner.extend(args.iter().map(|&a| a.to_owned()));
     if criterion.is_some() && !quick {
@@ -72,7 +87,11 @@ pub fn plan(args: &[&str], criterion_dir: &Path, since: u64) -> Result<Plan, Err
         runner.push("--since".to_owned());
         runner.push(since.to_string());
     }
-    Ok(Plan { criterion, runner })
+    Ok(Plan {
+        criterion,
+        binary,
+        runner,
+    })
 }
 
 fn target_dir(root: &Path) -> PathBuf {
@@ -87,7 +106,11 @@ pub fn run(root: &Path, args: &[&str]) -> Result<(), Error> {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let plan = plan(args, &criterion_dir, since)?;
-    let steps = plan.criterion.iter().chain(std::iter::once(&plan.runner));
+    let steps = plan
+        .criterion
+        .iter()
+        .chain(plan.binary.iter())
+        .chain(std::iter::once(&plan.runner));
     for step in steps {
         println!("==> $ cargo {}", step.join(" "));
         let status = Command::new(&cargo)
@@ -132,6 +155,13 @@ mod tests {
             )
         );
         assert_eq!(
+            plan.binary
+                .as_deref()
+                .and_then(|a| a.last())
+                .map(String::as_str),
+            Some("pats-sim")
+        );
+        assert_eq!(
             plan.runner,
             strings(&[
                 "run",
@@ -160,6 +190,9 @@ mod tests {
             Some("^s2_")
         );
         assert_eq!(only(&["--section", "4"]).criterion, None);
+        assert_eq!(only(&["--section", "4"]).binary, None);
+        assert!(only(&["--section", "6"]).binary.is_some());
+        assert_eq!(only(&["--section", "6"]).criterion, None);
         assert!(
             !only(&["--section", "4"])
                 .runner
@@ -172,6 +205,7 @@ mod tests {
                 .is_some_and(|a| a.contains(&"--test".to_owned()))
         );
         assert_eq!(quick.runner.last().map(String::as_str), Some("--quick"));
+        assert_eq!(quick.binary, None);
         assert!(plan(&["--section", "9"], &dir(), 0).is_err());
         assert!(plan(&["--fast"], &dir(), 0).is_err());
     }

@@ -1,7 +1,7 @@
-//! A counting global allocator: the bytes live on the heap now and the highest value since
-//! the last [`reset_peak`].
+//! A counting global allocator: the bytes live on the heap now, the highest value since
+//! the last [`reset_peak`], and how many allocations were made in all.
 //!
-//! It wraps the system allocator and adds two relaxed atomic updates per allocation, the
+//! It wraps the system allocator and adds three relaxed atomic updates per allocation, the
 //! same for the `pats` calls and for their raw floors.
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 static CURRENT: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
+static COUNT: AtomicUsize = AtomicUsize::new(0);
 
 /// The system allocator, counting live and peak bytes.
 #[derive(Debug, Default, Clone, Copy)]
@@ -16,6 +17,7 @@ pub struct Counting;
 
 impl Counting {
     fn added(size: usize) {
+        COUNT.fetch_add(1, Ordering::Relaxed);
         let now = CURRENT.fetch_add(size, Ordering::Relaxed) + size;
         PEAK.fetch_max(now, Ordering::Relaxed);
     }
@@ -74,6 +76,11 @@ pub fn current() -> usize {
 /// The highest [`current`] since the last [`reset_peak`].
 pub fn peak() -> usize {
     PEAK.load(Ordering::Relaxed)
+}
+
+/// Allocations (and reallocations) made so far, in the whole process.
+pub fn allocations() -> usize {
+    COUNT.load(Ordering::Relaxed)
 }
 
 /// Starts a new peak measurement at the current heap size.

@@ -3,13 +3,33 @@
 use serde_json::{Value, json};
 
 /// The five sections of the run.
-pub const SECTIONS: [&str; 5] = [
+pub const SECTIONS: [&str; 6] = [
     "1. Overhead per call",
     "2. Dfns signed change",
     "3. SailPoint cold start under concurrency",
     "4. Large lists",
     "5. Build cost",
+    "6. Emulator (pats-sim)",
 ];
+
+/// An absolute target for a figure (the issue's "≥ 20,000 requests/s", "≤ 50 ms").
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Target {
+    /// The value must be at least this.
+    AtLeast(f64),
+    /// The value must be at most this.
+    AtMost(f64),
+}
+
+impl Target {
+    /// Whether `value` meets it.
+    pub fn met_by(self, value: f64) -> bool {
+        match self {
+            Self::AtLeast(t) => value >= t,
+            Self::AtMost(t) => value <= t,
+        }
+    }
+}
 
 /// One figure.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +46,8 @@ pub struct Row {
     pub floor: Option<f64>,
     /// The goal for `value / floor` (at most this), if the issue sets one.
     pub goal: Option<f64>,
+    /// An absolute target for `value`, if the issue sets one.
+    pub target: Option<Target>,
     /// Anything else worth reading next to the figure.
     pub note: String,
 }
@@ -40,6 +62,7 @@ impl Row {
             unit,
             floor: None,
             goal: None,
+            target: None,
             note: String::new(),
         }
     }
@@ -58,6 +81,20 @@ impl Row {
         self
     }
 
+    /// Adds the target: `value ≥ target`.
+    #[must_use]
+    pub fn at_least(mut self, target: f64) -> Self {
+        self.target = Some(Target::AtLeast(target));
+        self
+    }
+
+    /// Adds the target: `value ≤ target`.
+    #[must_use]
+    pub fn at_most(mut self, target: f64) -> Self {
+        self.target = Some(Target::AtMost(target));
+        self
+    }
+
     /// Adds a note.
     #[must_use]
     pub fn note(mut self, note: impl Into<String>) -> Self {
@@ -70,9 +107,44 @@ impl Row {
         self.floor.filter(|f| *f > 0.0).map(|f| self.value / f)
     }
 
-    /// Whether the ratio meets the goal (`None` without a goal).
+    /// Whether the ratio meets the goal and the value its target (`None` without either).
     pub fn pass(&self) -> Option<bool> {
-        Some(self.ratio()? <= self.goal?)
+        let goal = self.goal.and_then(|g| Some(self.ratio()? <= g));
+        let target = self.target.map(|t| t.met_by(self.value));
+        match (goal, target) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(true) && b.unwrap_or(true)),
+        }
+    }
+
+    /// What it misses, for a failure line: `ratio 1.234 > 1.10`, `15000 req/s < 20000`.
+    pub fn shortfall(&self) -> String {
+        let mut out = Vec::new();
+        if let (Some(r), Some(g)) = (self.ratio(), self.goal)
+            && r > g
+        {
+            out.push(format!("ratio {r:.3} > {g:.2}"));
+        }
+        match self.target {
+            Some(Target::AtLeast(t)) if self.value < t => {
+                out.push(format!(
+                    "{} {} < {}",
+                    number(self.value),
+                    self.unit,
+                    number(t)
+                ));
+            }
+            Some(Target::AtMost(t)) if self.value > t => {
+                out.push(format!(
+                    "{} {} > {}",
+                    number(self.value),
+                    self.unit,
+                    number(t)
+                ));
+            }
+            _ => {}
+        }
+        out.join(", ")
     }
 }
 
@@ -129,7 +201,12 @@ impl Report {
                     .floor
                     .map_or_else(String::new, |f| format!("{} {}", number(f), r.unit));
                 let ratio = r.ratio().map_or_else(String::new, |x| format!("{x:.3}"));
-                let goal = r.goal.map_or_else(String::new, |g| format!("≤ {g:.2}"));
+                let goal = match (r.goal, r.target) {
+                    (Some(g), _) => format!("≤ {g:.2}"),
+                    (None, Some(Target::AtLeast(t))) => format!("≥ {} {}", number(t), r.unit),
+                    (None, Some(Target::AtMost(t))) => format!("≤ {} {}", number(t), r.unit),
+                    (None, None) => String::new(),
+                };
                 let result = match r.pass() {
                     Some(true) => "pass",
                     Some(false) => "**FAIL**",
@@ -167,6 +244,10 @@ impl Report {
                     "floor": r.floor,
                     "ratio": r.ratio(),
                     "goal": r.goal,
+                    "target": r.target.map(|t| match t {
+                        Target::AtLeast(v) => json!({ "at_least": v }),
+                        Target::AtMost(v) => json!({ "at_most": v }),
+                    }),
                     "pass": r.pass(),
                     "note": r.note,
                 })
@@ -198,5 +279,26 @@ mod tests {
         };
         assert!(report.markdown().contains("**FAIL**"));
         assert_eq!(report.json()["rows"][0]["pass"], false);
+    }
+
+    #[test]
+    fn absolute_targets() {
+        let fast = Row::new(5, "x", 25_000.0, "req/s").at_least(20_000.0);
+        assert_eq!(fast.pass(), Some(true));
+        let slow = Row::new(5, "x", 15_000.0, "req/s")
+            .floor(60_000.0)
+            .at_least(20_000.0);
+        assert_eq!(slow.pass(), Some(false));
+        assert_eq!(slow.shortfall(), "15000 req/s < 20000");
+        assert_eq!(
+            Row::new(5, "x", 60.0, "ms").at_most(50.0).pass(),
+            Some(false)
+        );
+        let report = Report {
+            rows: vec![slow],
+            ..Report::default()
+        };
+        assert!(report.markdown().contains("≥ 20000 req/s"));
+        assert_eq!(report.json()["rows"][0]["target"]["at_least"], 20_000.0);
     }
 }

@@ -1,4 +1,4 @@
-//! Sections 3 to 5, once, in quick mode: `cargo test` (and so `cargo xtask test`) compiles
+//! Sections 3 to 6, once, in quick mode: `cargo test` (and so `cargo xtask test`) compiles
 //! the runner and runs it, so it never rots. Sections 1 and 2 are criterion benchmarks,
 //! which `cargo test -p pats-bench --benches` runs once each (another step of
 //! `cargo xtask test`); `calls::tests` checks how their medians become rows.

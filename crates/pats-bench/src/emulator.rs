@@ -1,0 +1,856 @@
+//! Section 6: the emulator (`pats-sim`) as a server other programs use: how many PAT lists
+//! it answers per second, how much memory a stored token costs, and how fast it starts.
+//!
+//! - **Throughput**: `GET /v3/personal-access-tokens` with 20 stored tokens (created
+//!   through the real create path), on the emulator started in-process with 2 server
+//!   threads, driven for a fixed time by a load generator: `N` keep-alive HTTP/1.1
+//!   connections on raw Tokio sockets (one request in flight per connection, no
+//!   pipelining), on one thread of its own. The floor is a minimal hyper server on the
+//!   same stack (hyper-util's auto builder, 2 worker threads) answering the emulator's
+//!   exact bytes, so `emulator / floor` is the emulator's own cost. A second emulator with
+//!   its request log off shows what the log costs. Variants take turns in rounds.
+//!   The per-token rate limit is lifted (`set_rate_limit(usize::MAX, 10 s)`: the limiter
+//!   still runs); the `contract` feature of pats-sim is off in this crate.
+//! - **Capacity**: `SailPointSim::seed_bulk(n)` (1,000,000 tokens), heap bytes per token
+//!   from the counting allocator, against the bytes of one token on the wire, and the
+//!   time to seed them.
+//! - **Startup**: from `pats_sim::start` to the first answered `GET /_pats_sim/health`,
+//!   against the same for the minimal hyper server; and from spawning the release
+//!   `pats-sim serve` binary to its first answer, against spawning `pats-sim --help` to
+//!   its exit (the process's own cost). Medians; target ≤ 50 ms.
+
+use crate::alloc;
+use crate::measure::{BoxError, Result, Samples};
+use crate::report::{Report, Row};
+use bytes::Bytes;
+use pats_sim::sailpoint::SailPointSim;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The section's index in [`crate::report::SECTIONS`].
+pub const SECTION: usize = 5;
+
+/// The issue's targets.
+pub const TARGET_REQUESTS_PER_SECOND: f64 = 20_000.0;
+/// Startup to first answer, at most.
+pub const TARGET_STARTUP_MS: f64 = 50.0;
+
+const LIST_PATH: &str = "/v3/personal-access-tokens";
+const HEALTH_PATH: &str = "/_pats_sim/health";
+
+/// How much to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sizes {
+    /// Concurrent connections of the load generator.
+    pub connections: usize,
+    /// Measured time per variant and round.
+    pub duration: Duration,
+    /// Warm-up time per variant (not measured), before the rounds.
+    pub warmup: Duration,
+    /// Rounds (every variant once per round, in a rotating order).
+    pub rounds: usize,
+    /// Tokens stored for the capacity figure.
+    pub bulk: usize,
+    /// Startups measured per variant.
+    pub startups: usize,
+    /// Whether to spawn the release binary.
+    pub binary: bool,
+}
+
+impl Sizes {
+    /// The full run.
+    pub fn full() -> Self {
+        Self {
+            connections: 16,
+            duration: Duration::from_secs(3),
+            warmup: Duration::from_millis(500),
+            rounds: 3,
+            bulk: 1_000_000,
+            startups: 21,
+            binary: true,
+        }
+    }
+
+    /// The quick test-mode run: tiny sizes, no binary.
+    pub fn quick() -> Self {
+        Self {
+            connections: 2,
+            duration: Duration::from_millis(50),
+            warmup: Duration::ZERO,
+            rounds: 1,
+            bulk: 1000,
+            startups: 1,
+            binary: false,
+        }
+    }
+}
+
+/// Section 6. Runs its own load-generator runtime, so call it outside any runtime.
+pub fn section6(sizes: Sizes, report: &mut Report) -> Result<()> {
+    // Startup first and capacity last: a start right after an emulator holding 1,000,000
+    // tokens was dropped in the same process took 1.4 s once (the allocator consolidating
+    // millions of freed chunks on the next large request), which is not what startup means.
+    eprintln!("section 6: emulator startup ...");
+    startup(sizes, report)?;
+    eprintln!("section 6: emulator throughput ...");
+    throughput(sizes, report)?;
+    eprintln!("section 6: emulator capacity ({} tokens) ...", sizes.bulk);
+    capacity(sizes.bulk, report)?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Throughput
+
+/// One emulator answering the list, and how to reach it.
+struct Target {
+    _emulator: pats_sim::Emulator,
+    addr: SocketAddr,
+    request: Arc<[u8]>,
+    key_file: Option<PathBuf>,
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        if let Some(file) = self.key_file.take() {
+            let _ = std::fs::remove_file(file);
+        }
+    }
+}
+
+fn addr_of(uri: &str) -> Result<SocketAddr> {
+    Ok(uri
+        .strip_prefix("http://")
+        .ok_or("not an http:// URI")?
+        .parse()?)
+}
+
+fn key_file(emulator: &pats_sim::Emulator) -> Option<PathBuf> {
+    emulator
+        .env(None)
+        .into_iter()
+        .find(|(k, _)| k == "ZITADEL_KEY_FILE")
+        .map(|(_, v)| PathBuf::from(v))
+}
+
+/// An emulator with 2 server threads, 20 tokens created through the real create path, the
+/// rate limit lifted, and a bearer; `request_log`: how many requests it remembers.
+fn seeded_emulator(request_log: Option<usize>) -> Result<Target> {
+    let mut options = pats_sim::Options::default().threads(2);
+    if let Some(n) = request_log {
+        options.request_log = n;
+    }
+    let emulator = pats_sim::start(options)?;
+    let key_file = key_file(&emulator);
+    let sailpoint = emulator.sailpoint();
+    for i in 0..20 {
+        sailpoint
+            .seed_pat(&format!("bench-{i:02}"))
+            .ok_or("the emulator refused to create a token")?;
+    }
+    sailpoint.set_rate_limit(usize::MAX, Duration::from_secs(10));
+    let bearer = sailpoint.issue_access_token(SailPointSim::IDENTITY_ID);
+    let addr = addr_of(&sailpoint.uri())?;
+    let request = format!(
+        "GET {LIST_PATH} HTTP/1.1\r\nhost: {addr}\r\naccept: application/json\r\nauthorization: Bearer {bearer}\r\n\r\n"
+    );
+    Ok(Target {
+        _emulator: emulator,
+        addr,
+        request: request.into_bytes().into(),
+        key_file,
+    })
+}
+
+/// A minimal hyper server (the emulator's stack: hyper-util's auto builder) answering
+/// `body` as JSON to every request, on its own thread and a runtime of `threads` workers.
+pub struct Floor {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Floor {
+    /// Binds a free loopback port and serves.
+    pub fn start(body: Bytes, threads: usize) -> Result<Self> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let runtime = if threads <= 1 {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+        } else {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(threads)
+                .thread_name("bench-floor")
+                .enable_all()
+                .build()?
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("bench-floor".to_owned())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                        return;
+                    };
+                    let accept = async {
+                        while let Ok((stream, _)) = listener.accept().await {
+                            tokio::spawn(serve_floor(stream, body.clone()));
+                        }
+                    };
+                    tokio::select! {
+                        () = accept => {}
+                        _ = stopped => {}
+                    }
+                });
+                runtime.shutdown_background();
+            })?;
+        Ok(Self {
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// Its address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+/// One connection of the floor server: every request is answered `body`, as JSON.
+async fn serve_floor(stream: tokio::net::TcpStream, body: Bytes) {
+    let _ = stream.set_nodelay(true);
+    let service = hyper::service::service_fn(move |_: hyper::Request<hyper::body::Incoming>| {
+        let mut response = hyper::Response::new(http_body_util::Full::new(body.clone()));
+        response.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static("application/json"),
+        );
+        std::future::ready(Ok::<_, std::convert::Infallible>(response))
+    });
+    let builder =
+        hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+    let _ = builder
+        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+        .await;
+}
+
+impl Drop for Floor {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Status and `content-length` of a response head.
+fn parse_head(head: &[u8]) -> Result<(u16, usize)> {
+    let head = std::str::from_utf8(head)?;
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or("no status in the answer")?;
+    let length = head
+        .split("\r\n")
+        .skip(1)
+        .filter_map(|line| line.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, value)| value.trim().parse().ok())
+        .ok_or("no content-length in the answer")?;
+    Ok((status, length))
+}
+
+/// Sends `request` on `stream` and reads the whole answer into `buf` (cleared first);
+/// returns the status and where the body starts.
+async fn exchange(
+    stream: &mut tokio::net::TcpStream,
+    request: &[u8],
+    buf: &mut Vec<u8>,
+) -> Result<(u16, usize)> {
+    stream.write_all(request).await?;
+    buf.clear();
+    let head_end = loop {
+        if let Some(at) = find(buf, b"\r\n\r\n") {
+            break at + 4;
+        }
+        if stream.read_buf(buf).await? == 0 {
+            return Err("the server closed the connection".into());
+        }
+    };
+    let (status, length) = parse_head(&buf[..head_end])?;
+    let end = head_end + length;
+    while buf.len() < end {
+        buf.reserve(end - buf.len());
+        if stream.read_buf(buf).await? == 0 {
+            return Err("the server closed the connection mid-body".into());
+        }
+    }
+    if buf.len() > end {
+        return Err("the server sent more than one answer".into());
+    }
+    Ok((status, head_end))
+}
+
+/// One answer to `request` on a fresh connection: its body.
+async fn fetch_body(addr: SocketAddr, request: &[u8]) -> Result<Vec<u8>> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let (status, body) = exchange(&mut stream, request, &mut buf).await?;
+    if status != 200 {
+        return Err(format!(
+            "the list was answered {status}: {}",
+            String::from_utf8_lossy(&buf[body..])
+        )
+        .into());
+    }
+    Ok(buf[body..].to_vec())
+}
+
+/// What one load run gave.
+struct Load {
+    requests: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+/// `connections` keep-alive connections sending `request` back to back for `duration`;
+/// every answer must be a 200 whose body is `expected_len` bytes long.
+async fn load(
+    addr: SocketAddr,
+    request: Arc<[u8]>,
+    expected_len: usize,
+    connections: usize,
+    duration: Duration,
+) -> Result<Load> {
+    // Connect first, so that connection setup is not part of the timed window.
+    let mut streams = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        streams.push(stream);
+    }
+    let start = Instant::now();
+    let until = start + duration;
+    let mut set = tokio::task::JoinSet::new();
+    for mut stream in streams {
+        let request = request.clone();
+        set.spawn(async move {
+            let mut buf = Vec::with_capacity(64 * 1024);
+            let mut latencies = Vec::with_capacity(64 * 1024);
+            loop {
+                let sent = Instant::now();
+                if sent >= until {
+                    break;
+                }
+                let (status, body) = exchange(&mut stream, &request, &mut buf).await?;
+                if status != 200 || buf.len() - body != expected_len {
+                    return Err::<_, BoxError>(
+                        format!(
+                            "unexpected answer under load: {status}, {} bytes",
+                            buf.len() - body
+                        )
+                        .into(),
+                    );
+                }
+                latencies.push(sent.elapsed());
+            }
+            Ok(latencies)
+        });
+    }
+    let mut latencies = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        latencies.extend(joined??);
+    }
+    Ok(Load {
+        requests: latencies.len(),
+        elapsed: start.elapsed(),
+        latencies,
+    })
+}
+
+#[derive(Default)]
+struct Totals {
+    requests: usize,
+    allocations: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+    rates: Vec<f64>,
+}
+
+impl Totals {
+    fn add(&mut self, run: Load, allocations: usize) {
+        self.allocations += allocations;
+        self.rates
+            .push(run.requests as f64 / run.elapsed.as_secs_f64().max(1e-9));
+        self.requests += run.requests;
+        self.elapsed += run.elapsed;
+        self.latencies.extend(run.latencies);
+    }
+
+    fn allocations_per_request(&self) -> f64 {
+        self.allocations as f64 / self.requests.max(1) as f64
+    }
+
+    fn rate(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    fn spread(&self) -> String {
+        let low = self.rates.iter().copied().fold(f64::INFINITY, f64::min);
+        let high = self.rates.iter().copied().fold(0.0, f64::max);
+        format!("rounds {low:.0} to {high:.0} req/s")
+    }
+}
+
+fn throughput(sizes: Sizes, report: &mut Report) -> Result<()> {
+    let emulator = seeded_emulator(None)?;
+    let unlogged = seeded_emulator(Some(0))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let body = runtime.block_on(fetch_body(emulator.addr, &emulator.request))?;
+    let listed = serde_json::from_slice::<serde_json::Value>(&body)?
+        .as_array()
+        .map_or(0, Vec::len);
+    if listed != 20 {
+        return Err(format!("the emulator listed {listed} tokens, not 20").into());
+    }
+    let floor = Floor::start(Bytes::from(body.clone()), 2)?;
+    let floor_request: Arc<[u8]> = emulator.request.clone();
+    if runtime.block_on(fetch_body(floor.addr(), &floor_request))? != body {
+        return Err("the floor does not answer the emulator's bytes".into());
+    }
+    let variants: [(SocketAddr, Arc<[u8]>); 3] = [
+        (floor.addr(), floor_request),
+        (emulator.addr, emulator.request.clone()),
+        (unlogged.addr, unlogged.request.clone()),
+    ];
+    let mut totals: [Totals; 3] = Default::default();
+    runtime.block_on(async {
+        if !sizes.warmup.is_zero() {
+            for (addr, request) in &variants {
+                load(
+                    *addr,
+                    request.clone(),
+                    body.len(),
+                    sizes.connections,
+                    sizes.warmup,
+                )
+                .await?;
+            }
+        }
+        for round in 0..sizes.rounds {
+            for k in 0..variants.len() {
+                let i = (round + k) % variants.len();
+                let (addr, request) = &variants[i];
+                let allocations = alloc::allocations();
+                let run = load(
+                    *addr,
+                    request.clone(),
+                    body.len(),
+                    sizes.connections,
+                    sizes.duration,
+                )
+                .await?;
+                totals[i].add(run, alloc::allocations() - allocations);
+            }
+        }
+        Ok::<(), BoxError>(())
+    })?;
+    drop(runtime);
+    // What the emulator holds after the run (its request log, mostly): the heap its drop
+    // frees, against the one whose log is off.
+    let held = |target: Target| {
+        let before = alloc::current();
+        drop(target);
+        before.saturating_sub(alloc::current())
+    };
+    let (held_logged, held_unlogged) = (held(emulator), held(unlogged));
+    drop(floor);
+    let [floor_t, emulator_t, unlogged_t] = totals;
+    let (f, e, u) = (floor_t.rate(), emulator_t.rate(), unlogged_t.rate());
+    let how = format!(
+        "{} keep-alive HTTP/1.1 connections, one request in flight each, {} rounds of {:.2} s per variant; load generator: 1 thread in the same process; body {} bytes",
+        sizes.connections,
+        sizes.rounds,
+        sizes.duration.as_secs_f64(),
+        body.len()
+    );
+    report.rows.push(
+        Row::new(
+            SECTION,
+            "emulator: SailPoint list of 20 tokens, 2 server threads",
+            e,
+            "req/s",
+        )
+        .floor(f)
+        .at_least(TARGET_REQUESTS_PER_SECOND)
+        .note(format!(
+            "floor: minimal hyper server (same stack, 2 threads) answering the same bytes, {}; emulator {}; {how}",
+            floor_t.spread(),
+            emulator_t.spread()
+        )),
+    );
+    report.rows.push(
+        Row::new(SECTION, "emulator with its request log off", u, "req/s")
+            .floor(f)
+            .at_least(TARGET_REQUESTS_PER_SECOND)
+            .note(format!(
+                "`Options::request_log = 0` (the default keeps 100,000 requests); {}",
+                unlogged_t.spread()
+            )),
+    );
+    let mib = |b: usize| b as f64 / (1024.0 * 1024.0);
+    report.rows.push(
+        Row::new(
+            SECTION,
+            "allocations per request: emulator",
+            emulator_t.allocations_per_request(),
+            "allocs",
+        )
+        .floor(floor_t.allocations_per_request())
+        .note(format!(
+            "the whole process (load generator included, the same for every variant); request log off: {:.0}; counted by the allocator",
+            unlogged_t.allocations_per_request()
+        )),
+    );
+    report.rows.push(
+        Row::new(
+            SECTION,
+            "heap the emulator holds after the run",
+            mib(held_logged),
+            "MiB",
+        )
+        .floor(mib(held_unlogged))
+        .note(format!(
+            "freed when it stops, after {} requests; floor: the emulator with its request log off, after {}",
+            emulator_t.requests, unlogged_t.requests
+        )),
+    );
+    let ms = |v: f64| v / 1e6;
+    for (name, t, floor_t) in [
+        ("emulator latency", &emulator_t, &floor_t),
+        ("emulator latency, request log off", &unlogged_t, &floor_t),
+    ] {
+        let s = Samples::new(t.latencies.iter().copied());
+        let fl = Samples::new(floor_t.latencies.iter().copied());
+        report.rows.push(
+            Row::new(SECTION, format!("{name} p50"), ms(s.median()), "ms")
+                .floor(ms(fl.median()))
+                .note(format!(
+                    "under load ({} connections), send to whole answer",
+                    sizes.connections
+                )),
+        );
+        report.rows.push(
+            Row::new(SECTION, format!("{name} p99"), ms(s.p99()), "ms")
+                .floor(ms(fl.p99()))
+                .note(format!("{} requests", s.len())),
+        );
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Capacity
+
+fn capacity(n: usize, report: &mut Report) -> Result<()> {
+    let before_start = alloc::current();
+    let emulator = pats_sim::start(pats_sim::Options::default())?;
+    let key = key_file(&emulator);
+    let started = alloc::current().saturating_sub(before_start);
+    let sailpoint = emulator.sailpoint();
+    // One token as the list answers it: the wire bytes it stands for.
+    sailpoint.seed_bulk(1);
+    let wire = serde_json::to_vec(
+        sailpoint
+            .stored_tokens()
+            .first()
+            .ok_or("seed_bulk stored nothing")?,
+    )?
+    .len();
+    let before = alloc::current();
+    alloc::reset_peak();
+    let t = Instant::now();
+    sailpoint.seed_bulk(n);
+    let seeding = t.elapsed();
+    let held = alloc::current().saturating_sub(before);
+    let peak = alloc::peak().saturating_sub(before);
+    let per_token = held as f64 / n as f64;
+    let mib = |b: usize| b as f64 / (1024.0 * 1024.0);
+    report.rows.push(
+        Row::new(
+            SECTION,
+            format!("{n} SailPoint tokens held (seed_bulk): heap per token"),
+            per_token,
+            "bytes",
+        )
+        .floor(wire as f64)
+        .note(format!(
+            "floor: one token's JSON on the wire ({wire} bytes); {:.0} MiB in all (peak while seeding {:.0} MiB); an emulator at start holds {:.2} MiB",
+            mib(held),
+            mib(peak),
+            mib(started)
+        )),
+    );
+    report.rows.push(
+        Row::new(
+            SECTION,
+            format!("time to seed {n} tokens"),
+            seeding.as_secs_f64() * 1e3,
+            "ms",
+        )
+        .note(format!(
+            "{:.2} µs per token",
+            seeding.as_secs_f64() * 1e6 / n as f64
+        )),
+    );
+    let t = Instant::now();
+    drop(emulator);
+    let freeing = t.elapsed();
+    if let Some(key) = key {
+        let _ = std::fs::remove_file(key);
+    }
+    report.rows.push(Row::new(
+        SECTION,
+        format!("time to stop an emulator holding {n} tokens"),
+        freeing.as_secs_f64() * 1e3,
+        "ms",
+    ));
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Startup
+
+/// `GET path` on a fresh blocking connection; the status.
+fn get_status(addr: SocketAddr, path: &str) -> std::io::Result<u16> {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(addr)?;
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"
+    )?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer)?;
+    let status = answer
+        .split(|&b| b == b' ')
+        .nth(1)
+        .and_then(|s| std::str::from_utf8(s).ok())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    Ok(status)
+}
+
+fn startup(sizes: Sizes, report: &mut Report) -> Result<()> {
+    let mut emulator = Vec::with_capacity(sizes.startups);
+    let mut floor = Vec::with_capacity(sizes.startups);
+    for _ in 0..sizes.startups {
+        let t = Instant::now();
+        let sim = pats_sim::start(pats_sim::Options::default())?;
+        let addr = addr_of(&sim.dfns().uri())?;
+        let status = get_status(addr, HEALTH_PATH)?;
+        let took = t.elapsed();
+        if status != 200 {
+            return Err(format!("the emulator's health answered {status}").into());
+        }
+        let key = key_file(&sim);
+        drop(sim);
+        if let Some(key) = key {
+            let _ = std::fs::remove_file(key);
+        }
+        emulator.push(took);
+
+        let t = Instant::now();
+        let server = Floor::start(Bytes::from_static(br#"{"status":"ok"}"#), 1)?;
+        let status = get_status(server.addr(), HEALTH_PATH)?;
+        let took = t.elapsed();
+        if status != 200 {
+            return Err(format!("the floor server answered {status}").into());
+        }
+        drop(server);
+        floor.push(took);
+    }
+    eprintln!(
+        "section 6: in-process startups (ms, in order): {}",
+        emulator
+            .iter()
+            .map(|d| format!("{:.2}", d.as_secs_f64() * 1e3))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let first = emulator.first().map_or(0.0, |d| d.as_secs_f64() * 1e3);
+    let e = Samples::new(emulator);
+    let f = Samples::new(floor);
+    report.rows.push(
+        Row::new(
+            SECTION,
+            "startup in-process: pats_sim::start to first answered health request",
+            e.median() / 1e6,
+            "ms",
+        )
+        .floor(f.median() / 1e6)
+        .at_most(TARGET_STARTUP_MS)
+        .note(format!(
+            "median of {} (first {first:.2} ms, max {:.2} ms); floor: one minimal hyper server bound and answering; the emulator binds three servers, creates the Dfns key pair and the ZITADEL users, writes the ZITADEL key file (with fsync)",
+            e.len(),
+            e.quantile(1.0) / 1e6
+        )),
+    );
+    if !sizes.binary {
+        report
+            .notes
+            .push("Section 6: the release `pats-sim` binary is not started in quick mode.".into());
+        return Ok(());
+    }
+    match binary() {
+        Some(binary) => binary_startup(&binary, sizes.startups, report)?,
+        None => report.notes.push(
+            "Section 6: no release `pats-sim` binary next to this one (`cargo build --release -p pats-sim`; `cargo xtask bench` builds it), so its startup was not measured."
+                .into(),
+        ),
+    }
+    Ok(())
+}
+
+/// The release `pats-sim` binary next to this one (`target/release/`).
+fn binary() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    // `cargo test` runs from target/release/deps.
+    [dir.to_path_buf(), dir.parent()?.to_path_buf()]
+        .into_iter()
+        .map(|d| d.join(format!("pats-sim{}", std::env::consts::EXE_SUFFIX)))
+        .find(|p| p.is_file())
+}
+
+/// A port `p` with `p`, `p + 1` and `p + 2` free on loopback right now.
+fn free_triple() -> Result<u16> {
+    for _ in 0..50 {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let p = probe.local_addr()?.port();
+        if p > u16::MAX - 2 {
+            continue;
+        }
+        let next = std::net::TcpListener::bind(("127.0.0.1", p + 1));
+        let last = std::net::TcpListener::bind(("127.0.0.1", p + 2));
+        if next.is_ok() && last.is_ok() {
+            return Ok(p);
+        }
+    }
+    Err("no three consecutive free ports".into())
+}
+
+/// Spawns `pats-sim serve --port P` and polls `GET /_pats_sim/health` until it answers.
+fn spawn_to_answer(binary: &Path) -> Result<Duration> {
+    use std::process::{Command, Stdio};
+    let port = free_triple()?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let t = Instant::now();
+    let mut child = Command::new(binary)
+        .args(["serve", "--port", &port.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let outcome = loop {
+        match get_status(addr, HEALTH_PATH) {
+            Ok(200) => break Ok(t.elapsed()),
+            // 503: listening, but `start` has not finished ("the emulator is starting").
+            Ok(status) if status != 503 => {
+                break Err(format!("the binary's health answered {status}").into());
+            }
+            _ if t.elapsed() > Duration::from_secs(10) => {
+                break Err("the binary did not answer within 10 s".into());
+            }
+            _ => {
+                if let Ok(Some(status)) = child.try_wait() {
+                    break Err(format!("the binary exited early: {status}").into());
+                }
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    // It writes its ZITADEL key file next to the others; the port names it.
+    let _ = std::fs::remove_file(
+        std::env::temp_dir().join(format!("pats-sim-{}-zitadel-key.json", port + 1)),
+    );
+    outcome
+}
+
+/// Spawns `pats-sim --help` and waits for it: what starting the process costs.
+fn spawn_to_exit(binary: &Path) -> Result<Duration> {
+    use std::process::{Command, Stdio};
+    let t = Instant::now();
+    let status = Command::new(binary)
+        .arg("--help")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?;
+    if !status.success() {
+        return Err(format!("pats-sim --help: {status}").into());
+    }
+    Ok(t.elapsed())
+}
+
+fn binary_startup(binary: &Path, runs: usize, report: &mut Report) -> Result<()> {
+    let mut served = Vec::with_capacity(runs);
+    let mut exited = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        served.push(spawn_to_answer(binary)?);
+        exited.push(spawn_to_exit(binary)?);
+    }
+    let s = Samples::new(served);
+    let x = Samples::new(exited);
+    report.rows.push(
+        Row::new(
+            SECTION,
+            "startup of the release binary: spawn `pats-sim serve` to first answered health request",
+            s.median() / 1e6,
+            "ms",
+        )
+        .floor(x.median() / 1e6)
+        .at_most(TARGET_STARTUP_MS)
+        .note(format!(
+            "median of {} (max {:.2} ms); health polled every 0.2 ms (refused, or 503 while the emulator is starting, until a 200); floor: spawning `pats-sim --help` to its exit",
+            s.len(),
+            s.quantile(1.0) / 1e6
+        )),
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heads_are_parsed() {
+        let (status, len) = parse_head(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nContent-Length: 12\r\n\r\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((status, len), (200, 12));
+        assert!(parse_head(b"HTTP/1.1 200 OK\r\n\r\n").is_err());
+    }
+}
