@@ -708,3 +708,118 @@ fn the_binary_logs_undescribed_requests_and_stops_on_sigint() {
     assert_eq!(stderr.matches("answered").count(), 1, "{stderr}");
     assert!(stderr.contains("pats-sim: stopped"), "{stderr}");
 }
+
+#[tokio::test]
+async fn seeding_refuses_bad_names_and_too_many_and_persists_what_it_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let sim = pats_sim::start(Options::default().state_file(&file)).unwrap();
+    let (dfns, sail) = (sim.dfns().uri(), sim.sailpoint().uri());
+    let long = "x".repeat(201);
+    for (base, body, says) in [
+        (&sail, json!({"tokens": [""]}), "non-empty"),
+        (&sail, json!({"tokens": [long]}), "non-empty"),
+        (&sail, json!({"tokens": [7]}), "non-empty"),
+        (&sail, json!({"users": ["ci"]}), "only be seeded on zitadel"),
+        (&dfns, json!({"users": ["ci"]}), "only be seeded on zitadel"),
+    ] {
+        let (status, answer) = post(&format!("{base}/_pats_sim/seed"), body.clone()).await;
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert!(answer["error"].as_str().unwrap().contains(says), "{answer}");
+    }
+    // At most 10,000 names per call, tokens and users together.
+    let users: Vec<String> = (0..10_000).map(|i| format!("u{i}")).collect();
+    let zitadel = sim.zitadel().uri();
+    let (status, answer) = post(
+        &format!("{zitadel}/_pats_sim/seed"),
+        json!({"tokens": ["one"], "users": users}),
+    )
+    .await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(!sim.zitadel().has_username("100000000000000001", "one"));
+    // A 200-character name is fine, and the seeded token is in the state file at once.
+    let (status, _) = post(
+        &format!("{sail}/_pats_sim/seed"),
+        json!({"tokens": ["y".repeat(200)]}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let on_disk: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(on_disk["sailpoint"]["pats"].as_array().unwrap().len(), 1);
+    // Seeding a ZITADEL user twice keeps one user of that name.
+    for _ in 0..2 {
+        let (status, _) = post(
+            &format!("{zitadel}/_pats_sim/seed"),
+            json!({"users": ["twice"]}),
+        )
+        .await;
+        assert_eq!(status, 201);
+    }
+    let state = sim.state();
+    let twice = state["zitadel"]["users"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|u| u["username"] == "twice")
+        .count();
+    assert_eq!(twice, 1);
+}
+
+#[tokio::test]
+async fn reset_disarms_faults() {
+    let sim = pats_sim::start(Options::default()).unwrap();
+    let env = env(&sim);
+    let sail = &env["SAIL_BASE_URL"];
+    for base in [&env["DFNS_BASE_URL"], sail] {
+        let (status, _) = post(
+            &format!("{base}/_pats_sim/faults"),
+            json!({"fault": "status", "status": 500, "path_contains": "/v3/"}),
+        )
+        .await;
+        assert_eq!(status, 201);
+    }
+    let token = sailpoint_token(&env).await;
+    let list = format!("{sail}/v3/personal-access-tokens");
+    assert_eq!(get(&list, Some(&token)).await.0, 500);
+    let (status, _) = post(
+        &format!("{}/_pats_sim/reset", env["DFNS_BASE_URL"]),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // Reset from another provider's port disarms SailPoint's faults too.
+    let token = sailpoint_token(&env).await;
+    assert_eq!(get(&list, Some(&token)).await.0, 200);
+}
+
+#[tokio::test]
+async fn a_state_path_that_cannot_be_read_is_an_io_error_not_a_fresh_start() {
+    let dir = tempfile::tempdir().unwrap();
+    // A directory where the file should be.
+    let err = pats_sim::start(Options::default().state_file(dir.path())).unwrap_err();
+    assert!(matches!(err, SimError::Io { .. }), "{err:?}");
+    assert!(err.to_string().contains("cannot read"), "{err}");
+}
+
+#[tokio::test]
+async fn an_oversized_fault_sends_that_many_bytes() {
+    let sim = pats_sim::start(Options::default()).unwrap();
+    let env = env(&sim);
+    let sail = &env["SAIL_BASE_URL"];
+    let token = sailpoint_token(&env).await;
+    post(
+        &format!("{sail}/_pats_sim/faults"),
+        json!({"fault": "oversized", "bytes": 5000, "times": 1}),
+    )
+    .await;
+    let body = reqwest::Client::new()
+        .get(format!("{sail}/v3/personal-access-tokens"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(body.len(), 5000 + r#"{"padding":""}"#.len());
+}
