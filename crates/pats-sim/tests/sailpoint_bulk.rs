@@ -147,6 +147,22 @@ async fn sets_and_clears_the_expiration_of_many_tokens_by_patch_or_post() {
     assert_eq!(stored["expirationDate"], Value::Null);
     assert_eq!(stored["userAwareTokenNeverExpires"], true);
 
+    // Replacing it with null clears it too (the description allows it; the value schema has
+    // no null: a recorded deviation).
+    let clear = json!({
+        "ids": [all[2]],
+        "patch": [
+            { "op": "replace", "path": "/expirationDate", "value": null },
+            { "op": "replace", "path": "/userAwareTokenNeverExpires", "value": true },
+        ],
+    });
+    let (status, answer) = bulk(&sim, "PATCH", &user, &clear).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        sim.stored_token(&all[2]).unwrap()["expirationDate"],
+        Value::Null
+    );
+
     // A past date is refused for every token, and nothing changes.
     let past = json!({
         "ids": all,
