@@ -3,6 +3,11 @@ SDK generation has (`/personal-access-tokens/v1`), with OAuth2 client credential
 Configuration posts a form-urlencoded body to {SAIL_BASE_URL}/oauth/token) and with a static
 bearer token (ConfigurationParams.access_token).
 
+The bulk update (`/personal-access-tokens/v1/bulk-update`) is for users only: its description
+says "API OAuth client credentials are not permitted to call this endpoint" (security: userAuth
+alone). So it logs in with the PAT it created (its id and secret as client id and secret at
+/oauth/token, which makes a user's token), and checks that the API client is refused (403).
+
 Configured only from SAIL_BASE_URL, SAIL_CLIENT_ID and SAIL_CLIENT_SECRET, which the SDK's
 Configuration reads from the environment itself.
 """
@@ -39,7 +44,7 @@ def main():
         check=lambda c: expect(c.access_token, "the SDK got no access token from /oauth/token"),
     )
     if not configuration:
-        for op in ("create", "list", "list-filter", "list-owner", "update", "update-scope", "bulk-update", "delete", "list-gone", "create-never-expires", "error-404", "auth:bearer"):
+        for op in ("create", "list", "list-filter", "list-owner", "update", "update-scope", "bulk-update-api-client", "bulk-update", "delete", "list-gone", "create-never-expires", "error-404", "auth:bearer"):
             r.skipped(op, "no access token")
         return
     api = PersonalAccessTokensApi(ApiClient(configuration))
@@ -89,17 +94,37 @@ def main():
         needs=need,
     )
     later = (datetime.now(timezone.utc) + timedelta(days=60)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+    def bulk_request():
+        return BulkUpdatePersonalAccessTokensRequest(
+            ids=[token_id],
+            patch=[JsonPatchOperation(op="replace", path="/expirationDate", value=JsonPatchOperationValue(later))],
+        )
+
+    # The API client's client-credentials token is refused, as the description says.
     r.step(
-        "bulk-update",
-        lambda: api.update_bulk_personal_access_tokens_v1(
-            BulkUpdatePersonalAccessTokensRequest(
-                ids=[token_id],
-                patch=[JsonPatchOperation(op="replace", path="/expirationDate", value=JsonPatchOperationValue(later))],
-            )
-        ),
-        check=lambda u: expect([t.id for t in u] == [token_id], f"answer lists {[t.id for t in u]}"),
+        "bulk-update-api-client",
+        lambda: expect_status(403, lambda: api.update_bulk_personal_access_tokens_v1(bulk_request())),
         needs=need,
     )
+
+    # A user's token: the PAT just created logs in with its id and secret.
+    def bulk_as_user():
+        params = ConfigurationParams()
+        params.base_url = env("SAIL_BASE_URL")
+        params.client_id = created.id
+        params.client_secret = created.secret
+        user = Configuration(params)
+        expect(user.access_token, "the SDK got no access token for the PAT's id and secret")
+        return PersonalAccessTokensApi(ApiClient(user)).update_bulk_personal_access_tokens_v1(bulk_request())
+
+    def bulk_check(updated):
+        expect([t.id for t in updated] == [token_id], f"answer lists {[t.id for t in updated]}")
+        got = updated[0].expiration_date
+        expect(got is not None and got.strftime("%Y-%m-%dT%H:%M:%S.000Z") == later,
+               f"expirationDate is {got}, not {later}")
+
+    r.step("bulk-update", bulk_as_user, check=bulk_check, needs=need)
     deleted = r.step("delete", lambda: api.delete_personal_access_token_v1(token_id), needs=need)
     r.step("list-gone", api.list_personal_access_tokens_v1,
            check=lambda l: expect(token_id not in [t.id for t in l], f"{token_id} still listed"),

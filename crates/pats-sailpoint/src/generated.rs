@@ -3,6 +3,16 @@
 
 #![allow(dead_code)]
 
+/// Request body for bulk updating personal access tokens.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct BulkUpdatePersonalAccessTokensRequest {
+    /// The IDs of the personal access tokens to update.
+    pub ids: Vec<String>,
+    /// A single [JSON Patch](https://tools.ietf.org/html/rfc6902) document that is applied identically to every personal access token referenced in `ids`.
+    pub patch: Vec<JsonPatchOperation>,
+}
+
 /// Object for specifying the name of a personal access token to create
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
@@ -521,6 +531,22 @@ pub mod operations {
         id: "v1.patchPersonalAccessTokenV1",
         method: "PATCH",
         path: "/personal-access-tokens/v1/{id}",
+        idempotent: false,
+    };
+
+    /// v1.updateBulkPersonalAccessTokensV1 (`v1.updateBulkPersonalAccessTokensV1`: `PATCH /personal-access-tokens/v1/bulk-update`).
+    pub const V1_UPDATE_BULK_PERSONAL_ACCESS_TOKENS_V1: Operation = Operation {
+        id: "v1.updateBulkPersonalAccessTokensV1",
+        method: "PATCH",
+        path: "/personal-access-tokens/v1/bulk-update",
+        idempotent: false,
+    };
+
+    /// v1.updateBulkPersonalAccessTokensV1Post (`v1.updateBulkPersonalAccessTokensV1Post`: `POST /personal-access-tokens/v1/bulk-update`).
+    pub const V1_UPDATE_BULK_PERSONAL_ACCESS_TOKENS_V1_POST: Operation = Operation {
+        id: "v1.updateBulkPersonalAccessTokensV1Post",
+        method: "POST",
+        path: "/personal-access-tokens/v1/bulk-update",
         idempotent: false,
     };
 

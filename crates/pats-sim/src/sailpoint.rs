@@ -10,7 +10,10 @@
 //! - `POST|GET /{v}/personal-access-tokens` and `PATCH|DELETE
 //!   /{v}/personal-access-tokens/{id}` for `v3`, `beta`, `v2024`, `v2025`, `v2026`, and the
 //!   same under `/personal-access-tokens/v1`: the operations of the vendored contract
-//!   (`contracts/sailpoint/openapi.json`). `X-SailPoint-Experimental: true` is required
+//!   (`contracts/sailpoint/openapi.json`); and `PATCH|POST /personal-access-tokens/v1/bulk-update`
+//!   (one JSON Patch of `/expirationDate` / `/userAwareTokenNeverExpires` for up to 25
+//!   tokens; refused with 403 to an API client's client-credentials token, allowed to a
+//!   PAT's). `X-SailPoint-Experimental: true` is required
 //!   exactly on the operations the contract marks `x-sailpoint-experimental` (400
 //!   otherwise), which no PAT operation is.
 //!
@@ -75,6 +78,12 @@ fn experimental_operations() -> &'static HashSet<(String, String)> {
     OPERATIONS.get_or_init(|| experimental_in(CONTRACT))
 }
 const MIN_VALIDITY: i64 = 15;
+/// The last segment of the V1 bulk update, `/personal-access-tokens/v1/bulk-update`.
+const BULK_UPDATE: &str = "bulk-update";
+/// The most tokens one bulk update may name.
+const BULK_MAX_IDS: usize = 25;
+/// The paths a bulk update may patch.
+const BULK_PATCHABLE: &[&str] = &["/expirationDate", "/userAwareTokenNeverExpires"];
 const MAX_VALIDITY: i64 = 43_200;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -128,6 +137,11 @@ struct AccessToken {
     identity_id: String,
     #[serde(with = "time::serde::rfc3339")]
     expires_at: OffsetDateTime,
+    /// Issued to a registered API client for its client credentials: not associated with a
+    /// user (SailPoint's `applicationAuth`), unlike a token of a PAT or a static bearer
+    /// (`userAuth`). State files written before this field read as user tokens.
+    #[serde(default)]
+    api_client: bool,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -421,7 +435,7 @@ impl SailPointSim {
     pub fn issue_access_token(&self, identity_id: &str) -> String {
         let mut s = lock(&self.state);
         let lifetime = s.token_lifetime;
-        issue(&mut s, identity_id, lifetime)
+        issue(&mut s, identity_id, lifetime, false)
     }
 
     /// Sets the lifetime (`expires_in`) of access tokens issued to API clients from now on.
@@ -501,7 +515,7 @@ impl SailPointSim {
     }
 }
 
-fn issue(state: &mut State, identity_id: &str, lifetime: Duration) -> String {
+fn issue(state: &mut State, identity_id: &str, lifetime: Duration, api_client: bool) -> String {
     let token = hex(40);
     let secs = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX / 2);
     state.access_tokens.insert(
@@ -509,6 +523,7 @@ fn issue(state: &mut State, identity_id: &str, lifetime: Duration) -> String {
         AccessToken {
             identity_id: identity_id.to_owned(),
             expires_at: OffsetDateTime::now_utc() + time::Duration::seconds(secs),
+            api_client,
         },
     );
     token
@@ -546,8 +561,10 @@ fn handle(state: &mut State, request: &Request) -> Answer {
         }
         _ => return not_found("no such endpoint"),
     };
+    let bulk = version == Version::V1 && rest == [BULK_UPDATE];
     let id = match rest {
         [] => None,
+        _ if bulk => None,
         [id] if !id.is_empty() => Some(*id),
         _ => return not_found("no such endpoint"),
     };
@@ -559,6 +576,7 @@ fn handle(state: &mut State, request: &Request) -> Answer {
         return answer;
     }
     let template = match (version, id) {
+        (Version::V1, None) if bulk => format!("/personal-access-tokens/v1/{BULK_UPDATE}"),
         (Version::V1, None) => "/personal-access-tokens/v1".to_owned(),
         (Version::V1, Some(_)) => "/personal-access-tokens/v1/{id}".to_owned(),
         (v, None) => format!("/{}/personal-access-tokens", v.as_str()),
@@ -576,6 +594,12 @@ fn handle(state: &mut State, request: &Request) -> Answer {
             );
         }
     }
+    if bulk {
+        return match method {
+            "PATCH" | "POST" => bulk_update(state, request, &caller),
+            _ => dto(405, "405 Method Not Allowed", "use PATCH or POST"),
+        };
+    }
     match (method, id) {
         ("POST", None) => create(state, request, version, &caller.identity_id),
         ("GET", None) => list(state, request, version, &caller.identity_id),
@@ -588,6 +612,7 @@ fn handle(state: &mut State, request: &Request) -> Answer {
 struct Caller {
     token: String,
     identity_id: String,
+    api_client: bool,
 }
 
 fn authenticate(state: &State, request: &Request) -> Result<Caller, Box<Answer>> {
@@ -615,6 +640,7 @@ fn authenticate(state: &State, request: &Request) -> Result<Caller, Box<Answer>>
     Ok(Caller {
         token: token.to_owned(),
         identity_id: known.identity_id.clone(),
+        api_client: known.api_client,
     })
 }
 
@@ -721,11 +747,11 @@ fn token_endpoint(state: &mut State, request: &Request) -> Answer {
     let (Some(client_id), Some(secret)) = (form.get("client_id"), form.get("client_secret")) else {
         return oauth(400, "invalid_request");
     };
-    let (identity, lifetime) = if let Some(c) = state.clients.get(client_id) {
+    let (identity, lifetime, api_client) = if let Some(c) = state.clients.get(client_id) {
         if &c.secret != secret {
             return oauth(401, "invalid_client");
         }
-        (c.identity_id.clone(), state.token_lifetime)
+        (c.identity_id.clone(), state.token_lifetime, true)
     } else {
         let at = now();
         let Some(pat) = state.pats.iter_mut().find(|p| p.id() == client_id) else {
@@ -748,9 +774,13 @@ fn token_endpoint(state: &mut State, request: &Request) -> Answer {
         if let Value::Object(m) = &mut pat.json {
             m.insert("lastUsed".into(), Value::String(format_time(at)));
         }
-        (pat.owner_id().to_owned(), Duration::from_secs(validity))
+        (
+            pat.owner_id().to_owned(),
+            Duration::from_secs(validity),
+            false,
+        )
     };
-    let token = issue(state, &identity, lifetime);
+    let token = issue(state, &identity, lifetime, api_client);
     Answer::new(200).set_body_json(json!({
         "access_token": token,
         "token_type": "bearer",
@@ -1064,6 +1094,158 @@ fn patch(state: &mut State, request: &Request, version: Version, id: &str) -> An
     let answer = render(&json, version);
     state.pats[index].json = json;
     Answer::new(200).set_body_json(answer)
+}
+
+/// `PATCH|POST /personal-access-tokens/v1/bulk-update`, as SailPoint's description of
+/// `updateBulkPersonalAccessTokensV1` says: only user tokens (an API client's
+/// client-credentials token gets 403), `application/json` (else 415), 1 to 25 distinct,
+/// non-blank `ids` naming existing tokens of the tenant and a JSON Patch of at least one
+/// operation touching only `/expirationDate` and `/userAwareTokenNeverExpires` (else 400;
+/// the description lists no 404). Clearing the expiration needs `userAwareTokenNeverExpires:
+/// true` in the same patch; a new expiration must lie in the future. All or nothing: one
+/// token the patch cannot apply to fails the whole request. Answers the updated tokens
+/// sorted by `id`, without `userAwareTokenNeverExpires` ("stored internally and is not
+/// returned in the response").
+fn bulk_update(state: &mut State, request: &Request, caller: &Caller) -> Answer {
+    if caller.api_client {
+        return dto(
+            403,
+            "403 Forbidden",
+            "API OAuth client credentials are not permitted to call this endpoint: use a personal access token",
+        );
+    }
+    if content_type(request) != "application/json" {
+        return dto(
+            415,
+            "415 Unsupported Media Type",
+            "Content-Type must be application/json",
+        );
+    }
+    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&request.body) else {
+        return bad_request("The request body must be a JSON object with ids and patch");
+    };
+    let Some(Value::Array(ids)) = body.get("ids") else {
+        return bad_request("ids is required: an array of personal access token ids");
+    };
+    if ids.is_empty() || ids.len() > BULK_MAX_IDS {
+        return bad_request(&format!(
+            "ids must name between 1 and {BULK_MAX_IDS} personal access tokens, not {}",
+            ids.len()
+        ));
+    }
+    let mut wanted: Vec<&str> = Vec::with_capacity(ids.len());
+    for id in ids {
+        match id.as_str() {
+            Some(id) if !id.trim().is_empty() => {
+                if wanted.contains(&id) {
+                    return bad_request(&format!("ids must not repeat '{id}'"));
+                }
+                wanted.push(id);
+            }
+            _ => return bad_request("ids must be non-blank strings"),
+        }
+    }
+    let ops = match body.get("patch") {
+        Some(Value::Array(items)) if !items.is_empty() => {
+            match serde_json::from_value::<json_patch::Patch>(Value::Array(items.clone())) {
+                Ok(ops) => ops,
+                Err(_) => return bad_request("patch must be a JSON Patch (RFC 6902) array"),
+            }
+        }
+        _ => return bad_request("patch is required: a JSON Patch of at least one operation"),
+    };
+    let mut acknowledged = false;
+    for op in &ops.0 {
+        let mut paths = vec![op.path().as_str()];
+        match op {
+            json_patch::PatchOperation::Move(m) => paths.push(m.from.as_str()),
+            json_patch::PatchOperation::Copy(c) => paths.push(c.from.as_str()),
+            json_patch::PatchOperation::Add(a)
+                if a.path.as_str() == "/userAwareTokenNeverExpires" =>
+            {
+                acknowledged = a.value == Value::Bool(true);
+            }
+            json_patch::PatchOperation::Replace(r)
+                if r.path.as_str() == "/userAwareTokenNeverExpires" =>
+            {
+                acknowledged = r.value == Value::Bool(true);
+            }
+            _ => {}
+        }
+        if let Some(p) = paths.into_iter().find(|p| !BULK_PATCHABLE.contains(p)) {
+            return bad_request(&format!(
+                "The path '{p}' cannot be patched in bulk: only /expirationDate and /userAwareTokenNeverExpires"
+            ));
+        }
+    }
+    let touches_expiration = ops
+        .0
+        .iter()
+        .any(|op| op.path().as_str() == "/expirationDate");
+    let unknown: Vec<&str> = wanted
+        .iter()
+        .copied()
+        .filter(|id| !state.pats.iter().any(|p| p.id() == *id))
+        .collect();
+    if !unknown.is_empty() {
+        return bad_request(&format!(
+            "No personal access token with the id(s) {} in this tenant",
+            unknown.join(", ")
+        ));
+    }
+    let at = now();
+    let mut updated: Vec<(usize, Value)> = Vec::with_capacity(wanted.len());
+    for id in &wanted {
+        let Some(index) = state.pats.iter().position(|p| p.id() == *id) else {
+            continue;
+        };
+        let before = &state.pats[index].json;
+        let mut doc = before.clone();
+        if let Err(e) = json_patch::patch(&mut doc, &ops.0) {
+            return bad_request(&format!("The patch could not be applied to '{id}': {e}"));
+        }
+        let Value::Object(mut m) = doc else {
+            return bad_request("The patch must leave an object");
+        };
+        if !matches!(m.get("userAwareTokenNeverExpires"), Some(Value::Bool(_))) {
+            return bad_request("userAwareTokenNeverExpires must be a boolean");
+        }
+        match m.get("expirationDate") {
+            None | Some(Value::Null) => {
+                if touches_expiration && !acknowledged {
+                    return bad_request(
+                        "Clearing expirationDate needs userAwareTokenNeverExpires set to true in the same patch",
+                    );
+                }
+                m.insert("expirationDate".into(), Value::Null);
+            }
+            Some(Value::String(s)) => {
+                let changed = before.get("expirationDate") != Some(&Value::String(s.clone()));
+                match parse_time(s) {
+                    Some(t) if !changed || t > at => {
+                        m.insert("expirationDate".into(), Value::String(format_time(t)));
+                    }
+                    _ => return bad_request("expirationDate must be a future date-time"),
+                }
+            }
+            Some(_) => return bad_request("expirationDate must be a date-time"),
+        }
+        updated.push((index, Value::Object(m)));
+    }
+    let mut answer: Vec<Value> = Vec::with_capacity(updated.len());
+    for (index, json) in updated {
+        let mut shown = render(&json, Version::V1);
+        if let Value::Object(m) = &mut shown {
+            m.remove("userAwareTokenNeverExpires");
+        }
+        answer.push(shown);
+        state.pats[index].json = json;
+    }
+    answer.sort_by(|a, b| {
+        let id = |v: &Value| v.get("id").and_then(Value::as_str).unwrap_or("").to_owned();
+        id(a).cmp(&id(b))
+    });
+    Answer::new(200).set_body_json(Value::Array(answer))
 }
 
 fn delete(state: &mut State, id: &str) -> Answer {

@@ -16,6 +16,13 @@
 //!   answers from RFC 6749 (sections 2.3.1, 4.4, 5.1, 5.2) and SailPoint's authentication
 //!   guide, as listed in `contracts/deviations.json`.
 //!
+//! Pages of SailPoint's developer site (`PAGES`) add operations `api-specs` does not have yet:
+//! the V1 bulk update (`/personal-access-tokens/v1/bulk-update`, which the official Python SDK
+//! `sailpoint` 2.1.72 calls; api-specs at 81ef79d lacks it). A page is the operation's
+//! dereferenced OpenAPI document in a fenced `yaml` block; its inline schemas with a `title`
+//! and `properties` or `enum` are treated as named schemas, so they merge with the files'
+//! schemas they equal. Its description's "also accessible via `POST`" adds the POST twin.
+//!
 //! Relative `$ref`s (`file.yaml`, `file.yaml#/pointer`, `#/pointer`) are resolved against
 //! the referring file; a reference to a file that is not vendored is an error naming the
 //! referring file and the reference.
@@ -72,6 +79,16 @@ const ROOTS: &[(&str, &str)] = &[
     ("v1", "idn/apis/personal-access-tokens/openapi.yaml"),
 ];
 
+/// Operations SailPoint publishes on its developer site before `api-specs` has them: (version,
+/// repository, path of the page). Each page is one operation's OpenAPI document, fully
+/// dereferenced, in the page's first fenced `yaml` block. Its paths join the version's; a
+/// path that `api-specs` also has is an error (the page is then no longer needed).
+const PAGES: &[(&str, &str, &str)] = &[(
+    "v1",
+    "sailpoint-oss/developer.sailpoint.com",
+    "docs/api/update-bulk-personal-access-tokens-v-1.md",
+)];
+
 /// The HTTP methods of a path item, in output order.
 const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch"];
 
@@ -83,13 +100,35 @@ pub fn extract(upstream: &Upstream) -> Result<Value, Error> {
         .filter(|f| f.repository == REPOSITORY)
         .map(|f| f.commit.clone())
         .collect();
-    extract_with(&|path| upstream.read(path), &commits)
+    let mut doc = extract_with(&|path| upstream.read(path), &commits, PAGES)?;
+    let pages: Vec<Value> = PAGES
+        .iter()
+        .map(|(_, repository, path)| {
+            let commit = upstream
+                .files()
+                .iter()
+                .find(|f| f.repository == *repository && f.path == *path)
+                .map(|f| f.commit.clone())
+                .ok_or_else(|| {
+                    Error::new(format!("the manifest does not pin {repository} {path}"))
+                })?;
+            Ok(json!({ "repository": repository, "path": path, "commit": commit }))
+        })
+        .collect::<Result<_, Error>>()?;
+    if let Some(source) = doc
+        .pointer_mut("/info/x-pats-source")
+        .and_then(Value::as_object_mut)
+    {
+        source.insert("pages".into(), Value::Array(pages));
+    }
+    Ok(doc)
 }
 
 /// [`extract`] over any reader of repository paths (tests give an in-memory one).
 pub(crate) fn extract_with(
     read: &dyn Fn(&str) -> Result<String, Error>,
     commits: &BTreeSet<String>,
+    pages: &[(&'static str, &str, &str)],
 ) -> Result<Value, Error> {
     let mut ex = Extractor {
         read,
@@ -98,6 +137,7 @@ pub(crate) fn extract_with(
         resolved: BTreeMap::new(),
         stack: Vec::new(),
         version: "",
+        page: false,
     };
     let mut paths = Map::new();
     let mut token_urls = BTreeSet::new();
@@ -136,6 +176,36 @@ pub(crate) fn extract_with(
             )));
         }
         collect_token_urls(&root, &mut token_urls);
+    }
+    for (version, _, page_path) in pages {
+        ex.version = version;
+        ex.page = true;
+        let root = ex.file(page_path)?;
+        let prefix = server_prefix(&root, page_path)?;
+        let page_paths = root
+            .get("paths")
+            .and_then(Value::as_object)
+            .ok_or_else(|| Error::new(format!("{page_path}: no `paths`")))?;
+        for (key, item) in page_paths {
+            let mut out = Map::new();
+            for method in METHODS {
+                let Some(op) = item.get(*method) else {
+                    continue;
+                };
+                let kept = ex.operation(version, method, op, item.get("parameters"), page_path)?;
+                out.insert((*method).to_owned(), kept);
+                if let Some(post) = also_post(method, op, &out) {
+                    out.insert("post".into(), post);
+                }
+            }
+            let full = format!("{prefix}{key}");
+            if paths.insert(full.clone(), Value::Object(out)).is_some() {
+                return Err(Error::new(format!(
+                    "{page_path}: path `{full}` is in api-specs too: drop the page"
+                )));
+            }
+        }
+        ex.page = false;
     }
     let token_path = match token_urls.len() {
         1 => token_urls.into_iter().next().unwrap_or_default(),
@@ -206,6 +276,9 @@ struct Extractor<'a> {
     stack: Vec<String>,
     /// The version being extracted.
     version: &'static str,
+    /// Whether a developer-site page is being read: its schemas are inline (dereferenced),
+    /// so an inline schema with a `title` and `properties` or `enum` is a named schema.
+    page: bool,
 }
 
 /// The placeholder `$ref` of a named schema variant, rewritten by [`rename_refs`].
@@ -219,7 +292,12 @@ impl Extractor<'_> {
         if let Some(value) = self.files.get(path) {
             return Ok(value.clone());
         }
-        let text = (self.read)(path)?;
+        let mut text = (self.read)(path)?;
+        if path.ends_with(".md") {
+            text = fenced_yaml(&text)
+                .ok_or_else(|| Error::new(format!("{path}: no fenced `yaml` block")))?
+                .to_owned();
+        }
         let yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text)
             .map_err(|e| Error::new(format!("{path}: not YAML: {e}")))?;
         let value = yaml_to_json(yaml).map_err(|e| Error::new(format!("{path}: {e}")))?;
@@ -427,6 +505,19 @@ impl Extractor<'_> {
             let (key, index) = self.named(reference, base)?;
             return Ok(json!({ "$ref": placeholder(&key, index) }));
         }
+        if self.page
+            && (object.contains_key("properties") || object.contains_key("enum"))
+            && let Some(title) = object.get("title").and_then(Value::as_str)
+        {
+            let name: String = title.chars().filter(char::is_ascii_alphanumeric).collect();
+            if !name.is_empty() {
+                let mut untitled = object.clone();
+                untitled.remove("title");
+                let resolved = self.schema(&Value::Object(untitled), base)?;
+                let (key, index) = self.register(name, resolved, base)?;
+                return Ok(json!({ "$ref": placeholder(&key, index) }));
+            }
+        }
         let mut out = Map::new();
         for (key, value) in object {
             let value = match key.as_str() {
@@ -489,6 +580,19 @@ impl Extractor<'_> {
         let resolved = self.schema(&target, &file);
         self.stack.pop();
         let resolved = resolved?;
+        let (key, index) = self.register(name, resolved, &file)?;
+        self.resolved.insert(id, (key.clone(), index));
+        Ok((key, index))
+    }
+
+    /// Registers a resolved schema under `name`: the variant it equals (descriptions aside),
+    /// else a new one.
+    fn register(
+        &mut self,
+        name: String,
+        resolved: Value,
+        file: &str,
+    ) -> Result<(String, usize), Error> {
         let key = name.to_ascii_lowercase();
         let comparable = serde_json::to_string(&without_descriptions(&resolved))
             .map_err(|e| Error::new(format!("{file}: {e}")))?;
@@ -505,7 +609,6 @@ impl Extractor<'_> {
                 variants.len() - 1
             }
         };
-        self.resolved.insert(id, (key.clone(), index));
         Ok((key, index))
     }
 
@@ -533,6 +636,33 @@ impl Extractor<'_> {
         }
         Ok(names)
     }
+}
+
+/// The body of the first fenced block whose info string starts with `yaml`.
+fn fenced_yaml(markdown: &str) -> Option<&str> {
+    let start = markdown.find("```yaml")?;
+    let body = &markdown[start..];
+    let body = &body[body.find('\n')? + 1..];
+    let end = body.find("\n```")?;
+    Some(&body[..=end])
+}
+
+/// The `POST` twin of a page's operation whose description says it is "also accessible via
+/// `POST` to the same path" and that "both methods behave identically" (the bulk update of
+/// V1 PATs): the same operation, `operationId` suffixed `Post`. The page's OpenAPI declares
+/// only the first method; listed in `contracts/deviations.json`.
+fn also_post(method: &str, op: &Value, kept: &Map<String, Value>) -> Option<Value> {
+    let description = op.get("description").and_then(Value::as_str)?;
+    if method == "post"
+        || !description.contains("also accessible via `POST` to the same path")
+        || !description.contains("both methods behave identically")
+    {
+        return None;
+    }
+    let mut post = kept.get(method)?.clone();
+    let id = post.get("operationId").and_then(Value::as_str)?.to_owned();
+    post["operationId"] = Value::String(format!("{id}Post"));
+    Some(post)
 }
 
 /// `V3`, `Beta`, `V2024`, ...
@@ -847,7 +977,70 @@ mod tests {
                 .ok_or_else(|| Error::new(format!("`{path}` is not a vendored file")))
         };
         let commits = BTreeSet::from(["c0ffee".to_owned()]);
-        extract_with(&read, &commits)
+        extract_with(&read, &commits, &[])
+    }
+
+    #[test]
+    fn a_page_adds_its_operation_with_inline_titled_schemas_named_and_its_post_twin() {
+        let mut files = fixture();
+        let page = "docs/page.md";
+        files.insert(
+            page.to_owned(),
+            "## OpenAPI\n\n```yaml PATCH /personal-access-tokens/v1/bulk\nopenapi: 3.0.1\n\
+             servers:\n  - url: https://{tenant}.api.identitynow.com\npaths:\n  \
+             /personal-access-tokens/v1/bulk:\n    patch:\n      operationId: bulk\n      \
+             description: Bulk. This operation is also accessible via `POST` to the same path; \
+             both methods behave identically.\n      requestBody:\n        content:\n          \
+             application/json:\n            schema:\n              type: object\n              \
+             title: Bulk Request\n              properties:\n                ids:\n                  \
+             type: array\n                  items:\n                    type: string\n      \
+             responses:\n        '200':\n          description: Done.\n          content:\n            \
+             application/json:\n              schema:\n                type: array\n                \
+             items:\n                  type: object\n                  title: Token\n                  \
+             description: Other words.\n                  properties:\n                    id:\n                      \
+             type: string\n                    owner:\n                      type: object\n                      \
+             title: Owner\n                      properties:\n                        id:\n                          type: string\n                    \
+             never:\n                      type: boolean\n```\n"
+                .to_owned(),
+        );
+        let read = |path: &str| -> Result<String, Error> {
+            files
+                .get(path)
+                .cloned()
+                .ok_or_else(|| Error::new(format!("`{path}` is not a vendored file")))
+        };
+        let commits = BTreeSet::from(["c0ffee".to_owned()]);
+        let doc = extract_with(&read, &commits, &[("v1", "o/site", page)]).unwrap();
+        let item = &doc["paths"]["/personal-access-tokens/v1/bulk"];
+        assert_eq!(item["patch"]["operationId"], "v1.bulk");
+        assert_eq!(item["post"]["operationId"], "v1.bulkPost");
+        assert_eq!(
+            item["patch"]["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/BulkRequest"
+        );
+        // The inline `Token` equals the v1 file's (descriptions aside): one schema, no new name.
+        assert_eq!(
+            item["patch"]["responses"]["200"]["content"]["application/json"]["schema"]["items"]["$ref"],
+            doc["paths"]["/personal-access-tokens/v1"]["get"]["responses"]["200"]["content"]["application/json"]
+                ["schema"]["items"]["$ref"]
+        );
+        // A path api-specs has too is an error.
+        let mut twice = files.clone();
+        twice.insert(
+            page.to_owned(),
+            files[page].replace(
+                "/personal-access-tokens/v1/bulk:",
+                "/personal-access-tokens/v1:",
+            ),
+        );
+        let read = |path: &str| -> Result<String, Error> {
+            twice
+                .get(path)
+                .cloned()
+                .ok_or_else(|| Error::new("missing"))
+        };
+        let err = extract_with(&read, &commits, &[("v1", "o/site", page)]).unwrap_err();
+        assert!(err.to_string().contains("drop the page"), "{err}");
     }
 
     #[test]
