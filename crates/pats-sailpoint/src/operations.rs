@@ -235,13 +235,23 @@ mod tests {
 
     const CONTRACT: &str = include_str!("../../../contracts/sailpoint/openapi.json");
 
+    /// Operations of the contract the client does not send: the V1 bulk update (one JSON
+    /// Patch of the expiration for up to 25 tokens, users only), which pats-sim serves for
+    /// other SDKs (the official Python SDK calls it); pats changes one token at a time.
+    const NOT_SENT: &[&str] = &[
+        "v1.updateBulkPersonalAccessTokensV1",
+        "v1.updateBulkPersonalAccessTokensV1Post",
+    ];
+
     #[test]
     fn the_table_is_the_contract() {
         let contract: Value = serde_json::from_str(CONTRACT).unwrap();
         let mut described = BTreeSet::new();
         for (path, item) in contract["paths"].as_object().unwrap() {
             for (method, op) in item.as_object().unwrap() {
-                if op["x-pats-api-version"] == "oauth" {
+                if op["x-pats-api-version"] == "oauth"
+                    || NOT_SENT.contains(&op["operationId"].as_str().unwrap())
+                {
                     continue;
                 }
                 described.insert((
