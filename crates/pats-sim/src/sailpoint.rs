@@ -792,6 +792,36 @@ fn token_endpoint(state: &mut State, request: &Request) -> Answer {
 }
 
 /// The token as `version` shows it.
+/// Checks that every operation of `ops` writes (and, for `move`/`copy`, reads) only
+/// `allowed` paths: the first other path is the error. Otherwise, whether the patch
+/// acknowledges a never-expiring token (`userAwareTokenNeverExpires` set to `true`, the
+/// last such operation winning).
+fn patch_paths<'a>(ops: &'a json_patch::Patch, allowed: &[&str]) -> Result<bool, &'a str> {
+    let mut acknowledged = false;
+    for op in &ops.0 {
+        let mut paths = vec![op.path().as_str()];
+        match op {
+            json_patch::PatchOperation::Move(m) => paths.push(m.from.as_str()),
+            json_patch::PatchOperation::Copy(c) => paths.push(c.from.as_str()),
+            json_patch::PatchOperation::Add(a)
+                if a.path.as_str() == "/userAwareTokenNeverExpires" =>
+            {
+                acknowledged = a.value == Value::Bool(true);
+            }
+            json_patch::PatchOperation::Replace(r)
+                if r.path.as_str() == "/userAwareTokenNeverExpires" =>
+            {
+                acknowledged = r.value == Value::Bool(true);
+            }
+            _ => {}
+        }
+        if let Some(p) = paths.into_iter().find(|p| !allowed.contains(p)) {
+            return Err(p);
+        }
+    }
+    Ok(acknowledged)
+}
+
 fn render(json: &Value, version: Version) -> Value {
     let mut json = json.clone();
     if !version.never_expires()
@@ -1016,32 +1046,14 @@ fn patch(state: &mut State, request: &Request, version: Version, id: &str) -> An
         return bad_request("The body must be a JSON Patch (RFC 6902) array");
     };
     let allowed = version.patchable();
-    let mut acknowledged = false;
     let touches_expiration = ops
         .0
         .iter()
         .any(|op| op.path().as_str() == "/expirationDate");
-    for op in &ops.0 {
-        let mut paths = vec![op.path().as_str()];
-        match op {
-            json_patch::PatchOperation::Move(m) => paths.push(m.from.as_str()),
-            json_patch::PatchOperation::Copy(c) => paths.push(c.from.as_str()),
-            json_patch::PatchOperation::Add(a)
-                if a.path.as_str() == "/userAwareTokenNeverExpires" =>
-            {
-                acknowledged = a.value == Value::Bool(true);
-            }
-            json_patch::PatchOperation::Replace(r)
-                if r.path.as_str() == "/userAwareTokenNeverExpires" =>
-            {
-                acknowledged = r.value == Value::Bool(true);
-            }
-            _ => {}
-        }
-        if let Some(p) = paths.into_iter().find(|p| !allowed.contains(p)) {
-            return bad_request(&format!("The path '{p}' is not patchable"));
-        }
-    }
+    let acknowledged = match patch_paths(&ops, allowed) {
+        Ok(acknowledged) => acknowledged,
+        Err(p) => return bad_request(&format!("The path '{p}' is not patchable")),
+    };
     let pat = &state.pats[index];
     let owner = pat.owner_id().to_owned();
     let mut doc = pat.json.clone();
@@ -1154,30 +1166,14 @@ fn bulk_update(state: &mut State, request: &Request, caller: &Caller) -> Answer 
         }
         _ => return bad_request("patch is required: a JSON Patch of at least one operation"),
     };
-    let mut acknowledged = false;
-    for op in &ops.0 {
-        let mut paths = vec![op.path().as_str()];
-        match op {
-            json_patch::PatchOperation::Move(m) => paths.push(m.from.as_str()),
-            json_patch::PatchOperation::Copy(c) => paths.push(c.from.as_str()),
-            json_patch::PatchOperation::Add(a)
-                if a.path.as_str() == "/userAwareTokenNeverExpires" =>
-            {
-                acknowledged = a.value == Value::Bool(true);
-            }
-            json_patch::PatchOperation::Replace(r)
-                if r.path.as_str() == "/userAwareTokenNeverExpires" =>
-            {
-                acknowledged = r.value == Value::Bool(true);
-            }
-            _ => {}
-        }
-        if let Some(p) = paths.into_iter().find(|p| !BULK_PATCHABLE.contains(p)) {
+    let acknowledged = match patch_paths(&ops, BULK_PATCHABLE) {
+        Ok(acknowledged) => acknowledged,
+        Err(p) => {
             return bad_request(&format!(
                 "The path '{p}' cannot be patched in bulk: only /expirationDate and /userAwareTokenNeverExpires"
             ));
         }
-    }
+    };
     let touches_expiration = ops
         .0
         .iter()
