@@ -490,3 +490,21 @@ impl<T: Unpin> futures_core::Stream for Frames<T> {
         std::task::Poll::Ready(self.0.next())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn debug_shows_where_it_listens() {
+        let server = HttpServer::start(
+            ServerOptions::default(),
+            Arc::new(|_: &Request| Answer::new(204)),
+        )
+        .unwrap();
+        let shown = format!("{server:?}");
+        assert!(shown.contains(&server.addr().to_string()), "{shown}");
+        assert_eq!(server.uri(), format!("http://{}", server.addr()));
+    }
+}

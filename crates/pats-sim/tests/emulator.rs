@@ -823,3 +823,112 @@ async fn an_oversized_fault_sends_that_many_bytes() {
         .unwrap();
     assert_eq!(body.len(), 5000 + r#"{"padding":""}"#.len());
 }
+
+#[tokio::test]
+async fn a_fault_with_a_method_hits_only_that_method() {
+    let sim = pats_sim::start(Options::default()).unwrap();
+    let env = env(&sim);
+    let sail = &env["SAIL_BASE_URL"];
+    let token = sailpoint_token(&env).await;
+    post(
+        &format!("{sail}/_pats_sim/faults"),
+        json!({"fault": "status", "status": 503, "method": "post", "path_contains": "/v3/"}),
+    )
+    .await;
+    let list = format!("{sail}/v3/personal-access-tokens");
+    assert_eq!(get(&list, Some(&token)).await.0, 200, "GET is not POST");
+    let created = reqwest::Client::new()
+        .post(&list)
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(r#"{"name":"x","scope":["sp:scopes:all"]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 503);
+}
+
+#[tokio::test]
+async fn a_body_under_the_limit_is_read() {
+    let sim = pats_sim::start(Options::default()).unwrap();
+    let env = env(&sim);
+    // 1 MiB of JSON: read whole and judged by the provider (a 400 in its shape), not 413.
+    let name = "n".repeat(1024 * 1024);
+    let response = reqwest::Client::new()
+        .post(format!("{}/oauth/token", env["SAIL_BASE_URL"]))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "grant_type=client_credentials&client_id={name}&client_secret=x"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+}
+
+#[tokio::test]
+async fn a_dropped_simulator_stops_listening() {
+    let sim = pats_sim::sailpoint::SailPointSim::start().await;
+    let address = sim.uri().trim_start_matches("http://").to_owned();
+    drop(sim);
+    let mut refused = false;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(&address).await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(
+        refused,
+        "{address} still accepts connections after the drop"
+    );
+}
+
+#[tokio::test]
+async fn a_truncated_answer_sends_exactly_half_its_announced_length() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let sim = pats_sim::start(Options::default()).unwrap();
+    let env = env(&sim);
+    let sail = env["SAIL_BASE_URL"].clone();
+    let token = sailpoint_token(&env).await;
+    post(
+        &format!("{sail}/_pats_sim/seed"),
+        json!({"tokens": ["a", "b", "c"]}),
+    )
+    .await;
+    post(
+        &format!("{sail}/_pats_sim/faults"),
+        json!({"fault": "truncated", "times": 1, "path_contains": "/v3/"}),
+    )
+    .await;
+    let mut stream = tokio::net::TcpStream::connect(sail.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    stream
+        .write_all(
+            format!(
+                "GET /v3/personal-access-tokens HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let text = String::from_utf8_lossy(&answer);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length: ")
+                .map(str::to_owned)
+        })
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(length > 100, "{head}");
+    assert_eq!(body.len(), length / 2, "{head}");
+}
