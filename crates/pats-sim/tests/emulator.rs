@@ -932,3 +932,20 @@ async fn a_truncated_answer_sends_exactly_half_its_announced_length() {
     assert!(length > 100, "{head}");
     assert_eq!(body.len(), length / 2, "{head}");
 }
+
+#[tokio::test]
+async fn bulk_seeding_adds_numbered_tokens_that_list_like_created_ones() {
+    let sim = pats_sim::start(Options::default()).unwrap();
+    let env = env(&sim);
+    sim.sailpoint().seed_bulk(3);
+    sim.sailpoint().seed_bulk(2);
+    assert_eq!(
+        sailpoint_names(&env).await,
+        ["bulk-0", "bulk-1", "bulk-2", "bulk-3", "bulk-4"]
+    );
+    let stored = sim.sailpoint().stored_tokens();
+    assert!(
+        stored.iter().all(|t| t["expirationDate"].is_string()),
+        "{stored:?}"
+    );
+}
