@@ -949,3 +949,15 @@ async fn bulk_seeding_adds_numbered_tokens_that_list_like_created_ones() {
         "{stored:?}"
     );
 }
+
+#[tokio::test]
+async fn the_key_file_goes_with_the_emulator() {
+    let sim = pats_sim::start(Options::default()).unwrap();
+    let key_file = env(&sim)["ZITADEL_KEY_FILE"].clone();
+    assert!(std::path::Path::new(&key_file).is_file());
+    drop(sim);
+    assert!(
+        !std::path::Path::new(&key_file).exists(),
+        "{key_file} left behind"
+    );
+}
