@@ -910,3 +910,22 @@ pub fn fetch_exports(port: u16, provider: Option<&str>) -> Result<String, SimErr
     }
     Ok(body.to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_during_start_waits_for_the_emulator() {
+        // What `ready` waits on, set from elsewhere a moment later (as `start` does once
+        // every port is bound); a `Weak` that never upgrades stands in for the emulator.
+        let slot: Arc<OnceLock<Weak<Inner>>> = Arc::new(OnceLock::new());
+        let setter = slot.clone();
+        let thread = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            let _ = setter.set(Weak::new());
+        });
+        assert!(ready(&slot).is_some(), "gave up before start finished");
+        let _ = thread.join();
+    }
+}
