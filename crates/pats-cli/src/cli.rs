@@ -130,6 +130,21 @@ pub enum Command {
     },
     /// Show the providers compiled in and what each supports.
     Providers,
+    /// Print the completion script of SHELL (bash, zsh, fish, powershell or elvish), e.g.
+    /// `pats completions bash > ~/.local/share/bash-completion/completions/pats`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page pats(1), or write it and one page per subcommand into DIR
+    /// (`pats man --dir ~/.local/share/man/man1`).
+    Man {
+        /// Write every page (pats.1, pats-list.1, …) into this directory, and print their
+        /// paths.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// The local emulator of every provider (`pats sim serve`, then `eval "$(pats sim env)"`).
     Sim {
         /// What to do with it.

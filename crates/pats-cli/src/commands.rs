@@ -25,6 +25,11 @@ pub async fn run(cli: Cli) -> Result<Exit, CliError> {
     if let Command::Sim { action } = &cli.command {
         return sim(action, cli.provider).await;
     }
+    match &cli.command {
+        Command::Completions { shell } => return crate::generate::completions(*shell),
+        Command::Man { dir } => return crate::generate::man(dir.as_deref()),
+        _ => {}
+    }
     let session = connect(&cli).await?;
     let ctx = Ctx {
         client: session.client(),
@@ -78,6 +83,8 @@ pub async fn run(cli: Cli) -> Result<Exit, CliError> {
         } => audit(&ctx, expiring_within, unused_for, never_expiring, owner).await,
         Command::Providers => providers(cli.json).await,
         Command::Sim { action } => sim(&action, cli.provider).await,
+        Command::Completions { shell } => crate::generate::completions(shell),
+        Command::Man { dir } => crate::generate::man(dir.as_deref()),
     }
 }
 

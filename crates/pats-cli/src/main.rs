@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod connect;
 mod error;
+mod generate;
 mod output;
 mod progress;
 mod secret_file;
