@@ -7,12 +7,14 @@
 //! - `test`: everything CI checks, in order, stopping at the first failure (see [`tasks`]);
 //! - `ci`: the same, with `--locked`;
 //! - `bench`: the benchmarks of `crates/pats-bench`, in release mode (see [`bench`]);
+//! - `msrv`: the publishable crates build with the declared `rust-version` (see [`msrv`]);
 //! - `interop`: the official Python and Node SDKs against `pats-sim serve` (see [`interop`]).
 
 pub mod bench;
 pub mod codegen;
 pub mod contracts;
 pub mod interop;
+pub mod msrv;
 pub mod tasks;
 
 use std::fmt;

@@ -16,6 +16,8 @@ commands:
   bench [--quick] [--build-cost] [--section N]...
                      benchmarks (release build): SDK overhead against raw HTTP, signing,
                      token caching, large lists, build cost; writes target/bench/results.*
+  msrv               check every publishable crate, with each feature set, with the
+                     workspace's rust-version (installed with rustup if missing)
   interop [--keep] [--work-dir DIR] [--only NAME]... [--exports FILE]
                      install the official Python and Node SDKs (pinned under interop/) in a
                      throw-away directory and run their PAT lifecycles against pats-sim serve;
@@ -48,8 +50,9 @@ fn main() -> ExitCode {
         ["test"] => xtask::tasks::run(&root, xtask::tasks::Mode::Test),
         ["ci"] => xtask::tasks::run(&root, xtask::tasks::Mode::Ci),
         ["bench", rest @ ..] => xtask::bench::run(&root, rest),
+        ["msrv"] => xtask::msrv::run(&root),
         ["interop", rest @ ..] => xtask::interop::run(&root, rest),
-        [command, ..] if ["codegen", "contracts", "test", "ci"].contains(command) => {
+        [command, ..] if ["codegen", "contracts", "test", "ci", "msrv"].contains(command) => {
             return usage_error(&format!("unexpected arguments for `{command}`"));
         }
         [command, ..] => return usage_error(&format!("unknown command `{command}`")),

@@ -1,0 +1,335 @@
+//! `cargo xtask msrv`: the declared minimum supported Rust version holds.
+//!
+//! Reads `rust-version` from the workspace's `Cargo.toml`, installs that toolchain with
+//! rustup when it is missing (`--profile minimal`), then runs `cargo +<version> check
+//! --locked` on every publishable crate (every package whose `publish` is not `false`) with
+//! each of its feature sets (see [`feature_sets`]), in `target/msrv` so that the stable
+//! build's artifacts are left alone. A dependency bump that needs a newer compiler fails
+//! here, naming the crate and features. `.ci/run` calls it.
+
+use crate::Error;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// A publishable package as `cargo metadata` describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Package {
+    /// Its name.
+    pub name: String,
+    /// Its features (`default` excluded), sorted.
+    pub features: Vec<String>,
+    /// Its `default` feature's members.
+    pub default: Vec<String>,
+}
+
+/// The features that pick a TLS backend: a provider crate refuses to build without one.
+const TLS_PREFIXES: &[&str] = &["rustls", "native-tls"];
+
+fn is_tls(feature: &str) -> bool {
+    TLS_PREFIXES.iter().any(|p| feature.starts_with(p))
+}
+
+/// One `cargo check` of a package: `None` means `--all-features`, else
+/// `--no-default-features --features <list>` (the list may be empty).
+pub type FeatureSet = Option<Vec<String>>;
+
+/// The feature sets checked for `package`: all features; the default set; and each feature
+/// alone — with the first TLS feature added when the package has TLS features and this one
+/// is not (a provider without TLS must not build, by design) — deduplicated.
+pub fn feature_sets(package: &Package) -> Vec<FeatureSet> {
+    // The default backend when the default set has one, else the first.
+    let tls = package
+        .default
+        .iter()
+        .chain(&package.features)
+        .find(|f| is_tls(f))
+        .cloned();
+    let mut seen = BTreeSet::new();
+    let mut sets = vec![None];
+    let mut add = |set: Vec<String>| {
+        let key: BTreeSet<String> = set.iter().cloned().collect();
+        if seen.insert(key) {
+            sets.push(Some(set));
+        }
+    };
+    add(package.default.clone());
+    for feature in &package.features {
+        let mut set = vec![feature.clone()];
+        if let Some(tls) = tls.as_ref().filter(|_| !is_tls(feature)) {
+            set.push(tls.clone());
+        }
+        add(set);
+    }
+    sets
+}
+
+/// The `rust-version` of `[workspace.package]` in `root/Cargo.toml`.
+pub fn rust_version(root: &Path) -> Result<String, Error> {
+    let path = root.join("Cargo.toml");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
+    parse_rust_version(&text).ok_or_else(|| {
+        Error::new(format!(
+            "{}: no [workspace.package] rust-version",
+            path.display()
+        ))
+    })
+}
+
+fn parse_rust_version(manifest: &str) -> Option<String> {
+    let value: toml::Table = toml::from_str(manifest).ok()?;
+    let version = value
+        .get("workspace")?
+        .get("package")?
+        .get("rust-version")?
+        .as_str()?;
+    // "1.88" or "1.88.0", nothing else: the name rustup installs.
+    let parts: Vec<&str> = version.split('.').collect();
+    let numeric = (2..=3).contains(&parts.len())
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    numeric.then(|| version.to_owned())
+}
+
+/// The publishable packages of the workspace (from `cargo metadata --no-deps`), in the
+/// order cargo lists them.
+pub fn publishable(cargo: &OsString, root: &Path) -> Result<Vec<Package>, Error> {
+    let output = Command::new(cargo)
+        .args(["metadata", "--no-deps", "--format-version", "1"])
+        .current_dir(root)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| Error::new(format!("could not run `cargo metadata`: {e}")))?;
+    if !output.status.success() {
+        return Err(Error::new(format!(
+            "`cargo metadata` failed ({})",
+            output.status
+        )));
+    }
+    let metadata: Value = serde_json::from_slice(&output.stdout)
+        .map_err(|e| Error::new(format!("`cargo metadata` printed no JSON: {e}")))?;
+    Ok(publishable_in(&metadata))
+}
+
+/// The packages of `metadata` whose `publish` is not `[]` (cargo's rendering of `false`).
+pub fn publishable_in(metadata: &Value) -> Vec<Package> {
+    let strings = |v: Option<&Value>| -> Vec<String> {
+        v.and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    metadata["packages"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter(|p| p["publish"].as_array().is_none_or(|a| !a.is_empty()))
+        .filter_map(|p| {
+            let features = p["features"].as_object()?;
+            Some(Package {
+                name: p["name"].as_str()?.to_owned(),
+                features: features
+                    .keys()
+                    .filter(|k| *k != "default")
+                    .cloned()
+                    .collect(),
+                default: strings(features.get("default")),
+            })
+        })
+        .collect()
+}
+
+/// The `cargo` arguments (after `+toolchain`) checking `package` with `set`.
+pub fn check_args(package: &str, set: &FeatureSet) -> Vec<String> {
+    let mut args: Vec<String> = ["check", "--locked", "--quiet", "-p", package]
+        .map(str::to_owned)
+        .to_vec();
+    match set {
+        None => args.push("--all-features".to_owned()),
+        Some(features) => {
+            args.push("--no-default-features".to_owned());
+            if !features.is_empty() {
+                args.push("--features".to_owned());
+                args.push(features.join(","));
+            }
+        }
+    }
+    args
+}
+
+fn installed(version: &str) -> bool {
+    Command::new("rustup")
+        .args(["run", version, "rustc", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// `cargo xtask msrv`.
+pub fn run(root: &Path) -> Result<(), Error> {
+    let version = rust_version(root)?;
+    if !installed(&version) {
+        println!("==> rustup toolchain install {version} --profile minimal");
+        let status = Command::new("rustup")
+            .args(["toolchain", "install", &version, "--profile", "minimal"])
+            .status()
+            .map_err(|e| Error::new(format!("could not run rustup: {e}")))?;
+        if !status.success() {
+            return Err(Error::new(format!(
+                "rustup could not install Rust {version} ({status})"
+            )));
+        }
+    }
+    // rustup's `cargo` proxy, so that `+<version>` is understood.
+    let cargo = OsString::from("cargo");
+    let packages = publishable(&cargo, root)?;
+    if packages.is_empty() {
+        return Err(Error::new("no publishable package in the workspace"));
+    }
+    let target = root.join("target").join("msrv");
+    let mut checked = 0;
+    for package in &packages {
+        for set in feature_sets(package) {
+            let args = check_args(&package.name, &set);
+            println!("==> cargo +{version} {}", args.join(" "));
+            let status = Command::new(&cargo)
+                .arg(format!("+{version}"))
+                .args(&args)
+                .arg("--target-dir")
+                .arg(&target)
+                .current_dir(root)
+                // The toolchain is chosen by `+version`, not by the one running xtask.
+                .env_remove("RUSTC")
+                .env_remove("RUSTUP_TOOLCHAIN")
+                .status()
+                .map_err(|e| Error::new(format!("could not run cargo +{version}: {e}")))?;
+            if !status.success() {
+                return Err(Error::new(format!(
+                    "`{}` does not build with Rust {version}, the declared rust-version: raise \
+                     it in Cargo.toml (and say so in CHANGELOG.md), or pin the dependency that \
+                     needs a newer compiler",
+                    args.join(" ")
+                )));
+            }
+            checked += 1;
+        }
+    }
+    println!(
+        "MSRV {version}: {checked} checks of {} publishable crates passed",
+        packages.len()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn package(features: &[&str], default: &[&str]) -> Package {
+        Package {
+            name: "p".to_owned(),
+            features: features.iter().map(|&f| f.to_owned()).collect(),
+            default: default.iter().map(|&f| f.to_owned()).collect(),
+        }
+    }
+
+    fn set(features: &[&str]) -> FeatureSet {
+        Some(features.iter().map(|&f| f.to_owned()).collect())
+    }
+
+    #[test]
+    fn a_provider_feature_is_checked_with_a_tls_backend() {
+        let p = package(
+            &["native-tls", "rustls", "sailpoint"],
+            &["sailpoint", "rustls"],
+        );
+        assert_eq!(
+            feature_sets(&p),
+            vec![
+                None,
+                set(&["sailpoint", "rustls"]),
+                set(&["native-tls"]),
+                set(&["rustls"]),
+            ]
+        );
+    }
+
+    #[test]
+    fn without_tls_features_each_feature_is_checked_alone() {
+        let p = package(&["contract", "dfns"], &["dfns"]);
+        assert_eq!(
+            feature_sets(&p),
+            vec![None, set(&["dfns"]), set(&["contract"])]
+        );
+        let none = package(&[], &[]);
+        assert_eq!(feature_sets(&none), vec![None, set(&[])]);
+    }
+
+    #[test]
+    fn check_arguments_name_the_package_and_features() {
+        assert_eq!(
+            check_args("pats", &None).join(" "),
+            "check --locked --quiet -p pats --all-features"
+        );
+        assert_eq!(
+            check_args("pats", &set(&["dfns", "rustls"])).join(" "),
+            "check --locked --quiet -p pats --no-default-features --features dfns,rustls"
+        );
+        assert_eq!(
+            check_args("pats", &set(&[])).join(" "),
+            "check --locked --quiet -p pats --no-default-features"
+        );
+    }
+
+    #[test]
+    fn the_rust_version_is_read_from_the_workspace_package() {
+        let manifest = "[workspace]\nmembers = []\n[workspace.package]\nrust-version = \"1.88\"\n";
+        assert_eq!(parse_rust_version(manifest).as_deref(), Some("1.88"));
+        assert_eq!(
+            parse_rust_version("[workspace.package]\nrust-version = \"1.88.1\"\n").as_deref(),
+            Some("1.88.1")
+        );
+        for bad in [
+            "[package]\nrust-version = \"1.88\"\n",
+            "[workspace.package]\nrust-version = \"stable\"\n",
+            "[workspace.package]\nrust-version = \"1\"\n",
+            "[workspace.package]\nrust-version = \"1..2\"\n",
+            "[workspace.package]\nrust-version = \"1.88; rm -rf\"\n",
+            "not toml [",
+        ] {
+            assert_eq!(parse_rust_version(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn unpublished_packages_are_left_out() {
+        let metadata = serde_json::json!({"packages": [
+            {"name": "pats", "publish": null, "features": {"default": ["dfns"], "dfns": []}},
+            {"name": "xtask", "publish": [], "features": {}},
+            {"name": "private-registry", "publish": ["corp"], "features": {}},
+        ]});
+        let names: Vec<String> = publishable_in(&metadata)
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(names, ["pats", "private-registry"]);
+        assert_eq!(
+            publishable_in(&metadata)[0],
+            Package {
+                name: "pats".to_owned(),
+                features: vec!["dfns".to_owned()],
+                default: vec!["dfns".to_owned()],
+            }
+        );
+    }
+}
