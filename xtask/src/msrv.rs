@@ -311,6 +311,69 @@ mod tests {
         }
     }
 
+    fn temp_dir(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("xtask-msrv-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn rust_version_reads_the_manifest_at_root() -> Result<(), Box<dyn std::error::Error>> {
+        let root = temp_dir("version");
+        std::fs::create_dir_all(&root)?;
+        let missing = rust_version(&root).map_err(|e| e.to_string());
+        std::fs::write(
+            root.join("Cargo.toml"),
+            "[workspace.package]\nrust-version = \"1.91\"\n",
+        )?;
+        let found = rust_version(&root);
+        std::fs::remove_dir_all(&root)?;
+        assert_eq!(found, Ok("1.91".to_owned()));
+        assert!(missing.is_err_and(|e| e.contains("Cargo.toml")));
+        Ok(())
+    }
+
+    #[test]
+    fn publishable_asks_cargo_metadata() -> Result<(), Box<dyn std::error::Error>> {
+        let root = temp_dir("metadata");
+        for (name, publish) in [("shipped", ""), ("internal", "publish = false\n")] {
+            std::fs::create_dir_all(root.join(name).join("src"))?;
+            std::fs::write(
+                root.join(name).join("Cargo.toml"),
+                format!(
+                    "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\
+                     {publish}[features]\ndefault = [\"a\"]\na = []\n"
+                ),
+            )?;
+            std::fs::write(root.join(name).join("src").join("lib.rs"), "")?;
+        }
+        std::fs::write(
+            root.join("Cargo.toml"),
+            "[workspace]\nmembers = [\"shipped\", \"internal\"]\nresolver = \"2\"\n",
+        )?;
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+        let found = publishable(&cargo, &root);
+        let empty = temp_dir("no-manifest");
+        std::fs::create_dir_all(&empty)?;
+        let outside = publishable(&cargo, &empty);
+        std::fs::remove_dir_all(&root)?;
+        std::fs::remove_dir_all(&empty)?;
+        assert_eq!(
+            found?,
+            [Package {
+                name: "shipped".to_owned(),
+                features: vec!["a".to_owned()],
+                default: vec!["a".to_owned()],
+            }]
+        );
+        // A directory without a manifest: cargo's failure, not an empty list.
+        assert!(
+            outside.is_err_and(|e| e.to_string().contains("cargo metadata")),
+            "a directory without Cargo.toml"
+        );
+        Ok(())
+    }
+
     #[test]
     fn unpublished_packages_are_left_out() {
         let metadata = serde_json::json!({"packages": [
