@@ -540,3 +540,32 @@ fn a_single_provider_file_still_works_with_secret_references() {
     assert_eq!(code, 0);
     assert_eq!(json(&out)["profiles"][0]["profile"], "default");
 }
+
+#[test]
+fn help_documents_profiles_all_and_the_exit_code_rule() {
+    let (code, out, _) = run(pats().arg("--help"));
+    assert_eq!(code, 0);
+    for text in [
+        "[profiles.NAME]",
+        "client_secret_env",
+        "client_secret_file",
+        "PATS_PROFILE",
+        "simulate = true",
+        "--profile <NAME>",
+        "With --all: 1 when any profile failed",
+    ] {
+        assert!(out.contains(text), "{text:?} not in --help:\n{out}");
+    }
+    let (code, out, _) = run(pats().args(["audit", "--help"]));
+    assert_eq!(code, 0);
+    for text in ["--all", "--concurrency <N>", "--per-provider <N>", "sarif"] {
+        assert!(out.contains(text), "{text:?} not in audit --help:\n{out}");
+    }
+    // The options of --all need --all.
+    let (code, _, err) = run(pats().args(["list", "--concurrency", "2"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("--all"), "{err}");
+    let (code, _, err) = run(pats().args(["audit", "--all", "--profile", "x"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot be used with"), "{err}");
+}
