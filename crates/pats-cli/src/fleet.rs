@@ -558,3 +558,188 @@ pub fn sarif(reports: &[ProfileReport]) -> Value {
         }]
     })
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use pats::{Capabilities, CreateToken, CreatedToken, PageToken, TokenId, TokenPage};
+    use std::sync::Mutex;
+
+    /// Answers pages of `sizes` tokens; each page's next position is `next(i)`.
+    struct Paged {
+        sizes: Vec<usize>,
+        next: fn(usize) -> Option<String>,
+        asked: Mutex<Vec<Option<String>>>,
+    }
+
+    #[async_trait::async_trait]
+    impl PersonalAccessTokens for Paged {
+        fn provider(&self) -> &'static str {
+            "fake"
+        }
+        fn capabilities(&self) -> Capabilities {
+            Capabilities::default()
+        }
+        async fn create(&self, _: &CreateToken) -> pats::Result<CreatedToken> {
+            Err(pats::Error::unsupported("fake", "create"))
+        }
+        async fn list(&self, query: &ListQuery) -> pats::Result<TokenPage> {
+            let mut asked = self.asked.lock().unwrap();
+            let at = query.page.as_ref().map(|p| p.as_str().to_owned());
+            asked.push(at);
+            let i = asked.len() - 1;
+            let size = self.sizes.get(i).copied().unwrap_or(1);
+            let items = (0..size)
+                .map(|n| TokenInfo::new(TokenId::new(format!("t{i}-{n}")).unwrap()))
+                .collect();
+            Ok(TokenPage::new(items, (self.next)(i).map(PageToken::new)))
+        }
+        async fn get(&self, _: &TokenId) -> pats::Result<TokenInfo> {
+            Err(pats::Error::unsupported("fake", "get"))
+        }
+        async fn revoke(&self, _: &TokenId) -> pats::Result<()> {
+            Err(pats::Error::unsupported("fake", "revoke"))
+        }
+    }
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn pages_are_handed_over_one_at_a_time_following_positions() {
+        let client = Paged {
+            sizes: vec![2, 3, 1],
+            next: |i| (i < 2).then(|| format!("p{}", i + 1)),
+            asked: Mutex::new(Vec::new()),
+        };
+        let mut seen = Vec::new();
+        let total = rt()
+            .block_on(each_page(&client, &ListQuery::new(), |page| {
+                seen.push(page.len());
+            }))
+            .unwrap();
+        assert_eq!((total, seen), (6, vec![2, 3, 1]));
+        assert_eq!(
+            *client.asked.lock().unwrap(),
+            [None, Some("p1".into()), Some("p2".into())]
+        );
+    }
+
+    #[test]
+    fn a_repeated_position_or_too_many_pages_stop_the_listing() {
+        let client = Paged {
+            sizes: vec![1; 10],
+            next: |_| Some("same".into()),
+            asked: Mutex::new(Vec::new()),
+        };
+        let err = rt()
+            .block_on(each_page(&client, &ListQuery::new(), |_| {}))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("repeated the position `same`"),
+            "{err}"
+        );
+        assert_eq!(client.asked.lock().unwrap().len(), 2);
+
+        let client = Paged {
+            sizes: vec![1; 10],
+            next: |i| Some(format!("p{i}")),
+            asked: Mutex::new(Vec::new()),
+        };
+        let query = ListQuery::new().limits(pats::ListLimits::new().max_pages(3));
+        let err = rt()
+            .block_on(each_page(&client, &query, |_| {}))
+            .unwrap_err();
+        assert!(
+            matches!(err, pats::Error::LimitExceeded { max: 3, .. }),
+            "{err}"
+        );
+        assert_eq!(client.asked.lock().unwrap().len(), 3);
+    }
+
+    fn report(
+        profile: &str,
+        findings: Option<Vec<FindingJson>>,
+        error: Option<&str>,
+    ) -> ProfileReport {
+        ProfileReport {
+            profile: profile.into(),
+            provider: Some("sailpoint".into()),
+            status: if error.is_some() { "failed" } else { "ok" },
+            error: error.map(str::to_owned),
+            tokens: 1,
+            checks: None,
+            findings,
+        }
+    }
+
+    #[test]
+    fn sarif_levels_follow_the_finding() {
+        let token = |id: &str| {
+            let mut t = TokenInfo::new(TokenId::new(id).unwrap());
+            t.name = Some("n".into());
+            TokenJson::new("sailpoint", &t)
+        };
+        let finding = |check, expired, id| FindingJson {
+            check,
+            reason: "r".into(),
+            expired,
+            token: token(id),
+        };
+        let log = sarif(&[
+            report(
+                "a",
+                Some(vec![
+                    finding("expiring", true, "x1"),
+                    finding("expiring", false, "x2"),
+                    finding("unused", false, "x3"),
+                    finding("never_expiring", false, "x4"),
+                ]),
+                None,
+            ),
+            report("b", None, Some("boom")),
+        ]);
+        let results = log["runs"][0]["results"].as_array().unwrap();
+        let levels: Vec<(&str, u64, &str)> = results
+            .iter()
+            .map(|r| {
+                (
+                    r["ruleId"].as_str().unwrap(),
+                    r["ruleIndex"].as_u64().unwrap(),
+                    r["level"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            levels,
+            [
+                ("expiring", 0, "error"),
+                ("expiring", 0, "warning"),
+                ("unused", 1, "note"),
+                ("never_expiring", 2, "warning"),
+            ]
+        );
+        assert_eq!(
+            results[2]["locations"][0]["logicalLocations"][0]["fullyQualifiedName"],
+            "a/x3"
+        );
+        let invocation = &log["runs"][0]["invocations"][0];
+        assert_eq!(invocation["executionSuccessful"], false);
+        assert_eq!(
+            invocation["toolExecutionNotifications"][0]["message"]["text"],
+            "profile b: boom"
+        );
+        let summary = audit_json(&[
+            report("a", Some(Vec::new()), None),
+            report("b", None, Some("x")),
+        ]);
+        assert_eq!(
+            summary["summary"],
+            json!({"profiles": 2, "failed": 1, "tokens_checked": 2, "findings": 0})
+        );
+    }
+}
