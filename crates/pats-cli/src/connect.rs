@@ -134,12 +134,20 @@ pub fn select(cli: &Cli) -> Result<(String, Target), CliError> {
 
 /// Connects to what a profile names.
 pub async fn connect_target(target: Target) -> Result<Session, CliError> {
+    connect_target_with(target, ClientOptions::default()).await
+}
+
+/// Connects to what a profile names, with `options` (a simulation ignores them).
+pub async fn connect_target_with(
+    target: Target,
+    options: ClientOptions,
+) -> Result<Session, CliError> {
     let config = match target {
         Target::Simulate(provider) => return simulate(provider).await,
         Target::Config(config) => config,
     };
-    let client = pats::connect_with(&config, ClientOptions::default())
-        .map_err(|e| CliError::config(e, config.provider()))?;
+    let client =
+        pats::connect_with(&config, options).map_err(|e| CliError::config(e, config.provider()))?;
     Ok(Session {
         client,
         simulated: false,

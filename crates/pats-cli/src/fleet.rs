@@ -14,11 +14,11 @@
 
 use crate::audit::{self, CheckJson, Checks, FindingJson};
 use crate::cli::Format;
-use crate::connect::connect_target;
+use crate::connect::connect_target_with;
 use crate::error::{CliError, Exit, one_line};
 use crate::output::{TokenJson, out, outln};
 use crate::profiles::Target;
-use pats::{ListQuery, PersonalAccessTokens, TokenInfo};
+use pats::{ClientOptions, ListQuery, PersonalAccessTokens, TokenInfo};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::cell::RefCell;
@@ -216,6 +216,7 @@ pub async fn run(entries: Vec<Entry>, job: Job, settings: Settings) -> Result<Ex
         )))),
         Job::Audit(_) => None,
     };
+    let options = shared_options()?;
     let global = Rc::new(Semaphore::new(settings.concurrency.max(1)));
     let mut per_provider: BTreeMap<String, Rc<Semaphore>> = BTreeMap::new();
     let local = tokio::task::LocalSet::new();
@@ -227,12 +228,13 @@ pub async fn run(entries: Vec<Entry>, job: Job, settings: Settings) -> Result<Ex
             .clone();
         let global = global.clone();
         let printer = printer.clone();
+        let options = options.clone();
         handles.push(local.spawn_local(async move {
             // The provider's cap first, so that a profile waiting for it holds no global
             // slot another provider's profile could use.
             let _cap = cap.acquire().await;
             let _slot = global.acquire().await;
-            one(entry, job, printer).await
+            one(entry, job, printer, options).await
         }));
     }
     let mut reports = Vec::new();
@@ -289,8 +291,28 @@ pub async fn run(entries: Vec<Entry>, job: Job, settings: Settings) -> Result<Ex
     Ok(if found > 0 { Exit::Found } else { Exit::Ok })
 }
 
+/// The client options of every profile: one `reqwest::Client` for all, built as each
+/// client would build its own (same user agent, timeouts, no redirects), so that the TLS
+/// configuration is loaded once and profiles on the same host share connections.
+fn shared_options() -> Result<ClientOptions, CliError> {
+    let defaults = ClientOptions::default();
+    let http = pats::reexports::reqwest::Client::builder()
+        .user_agent(pats::USER_AGENT)
+        .connect_timeout(defaults.connect_timeout)
+        .timeout(defaults.timeout)
+        .redirect(pats::reexports::reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| CliError::failed(format!("cannot build the HTTP client: {e}")))?;
+    Ok(defaults.with_http_client(http))
+}
+
 /// One profile: connect, follow the pages.
-async fn one(entry: Entry, job: Job, printer: Option<Rc<RefCell<ListPrinter>>>) -> ProfileReport {
+async fn one(
+    entry: Entry,
+    job: Job,
+    printer: Option<Rc<RefCell<ListPrinter>>>,
+    options: ClientOptions,
+) -> ProfileReport {
     let mut report = ProfileReport {
         profile: entry.name,
         provider: entry.provider,
@@ -301,7 +323,7 @@ async fn one(entry: Entry, job: Job, printer: Option<Rc<RefCell<ListPrinter>>>) 
         findings: None,
     };
     let result = async {
-        let session = connect_target(entry.target?).await?;
+        let session = connect_target_with(entry.target?, options).await?;
         let client = session.client();
         let provider = client.provider();
         report.provider = Some(provider.to_owned());
