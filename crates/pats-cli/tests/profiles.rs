@@ -228,7 +228,7 @@ fn audit_all_reports_every_profile_and_a_failure_wins_over_findings() {
     assert_eq!(row("real"), "real sailpoint ok 1");
     assert_eq!(row("down"), "down sailpoint failed -");
     assert!(out.contains("demo     expiring"), "{out}");
-    assert!(out.ends_with("2 finding(s).\n"), "{out}");
+    assert!(out.ends_with("\n2 finding(s).\n"), "{out}");
 }
 
 #[test]
