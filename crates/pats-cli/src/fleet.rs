@@ -450,7 +450,7 @@ fn print_audit_table(reports: &[ProfileReport]) {
     );
     out!("{}", status_table(reports, true));
     let mut t = crate::output::Table::new(&["PROFILE", "CHECK", "ID", "NAME", "FINDING"]);
-    let mut n = 0;
+    let mut n: usize = 0;
     for r in reports {
         for f in r.findings.iter().flatten() {
             n += 1;
