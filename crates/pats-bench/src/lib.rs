@@ -24,6 +24,9 @@
 //!    load (requests/s, target ≥ 20,000 on 2 cores; p50/p99) against a minimal hyper
 //!    server answering the same bytes; heap per token with 1,000,000 tokens stored; startup
 //!    to the first answer, in-process and as the release binary (target ≤ 50 ms).
+//! 7. **Many tenants** ([`fleet`]): `pats audit --all` over 100 profiles × 1,000 tokens on
+//!    the ZITADEL emulator against the same pages fetched with `reqwest` at the same
+//!    concurrency, and the `pats` process's peak RSS at 1,000 and 100 tokens per profile.
 //!
 //! The server ([`server`]) answers from pre-built bytes on its own thread, so it is never
 //! the bottleneck. Sections 1 and 2 are criterion benchmarks ([`calls`]); the runner's own
@@ -41,6 +44,7 @@ pub mod calls;
 pub mod cold_start;
 pub mod emulator;
 pub mod fixtures;
+pub mod fleet;
 pub mod large_lists;
 pub mod measure;
 pub mod raw;
@@ -219,6 +223,10 @@ pub fn run(options: &Options) -> Result<Report> {
             emulator::Sizes::full()
         };
         emulator::section6(sizes, &mut report)?;
+    }
+    if wanted(7) {
+        eprintln!("section 7: pats audit --all over many profiles ...");
+        fleet::section7(q, &options.workspace, &options.target, &mut report)?;
     }
     let missed: Vec<String> = report
         .failures()

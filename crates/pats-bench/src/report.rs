@@ -3,13 +3,14 @@
 use serde_json::{Value, json};
 
 /// The five sections of the run.
-pub const SECTIONS: [&str; 6] = [
+pub const SECTIONS: [&str; 7] = [
     "1. Overhead per call",
     "2. Dfns signed change",
     "3. SailPoint cold start under concurrency",
     "4. Large lists",
     "5. Build cost",
     "6. Emulator (pats-sim)",
+    "7. Many tenants: pats audit --all",
 ];
 
 /// An absolute target for a figure (the "≥ 20,000 requests/s", "≤ 50 ms").

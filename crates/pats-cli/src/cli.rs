@@ -8,8 +8,16 @@ use time::OffsetDateTime;
 
 const AFTER_HELP: &str = "\
 Configuration:
-  --config FILE        a TOML file: `provider = \"sailpoint\"` (or dfns, zitadel) and that
-                       provider's settings (e.g. base_url, client_id, client_secret)
+  profiles             $XDG_CONFIG_HOME/pats/config.toml (else ~/.config/pats/config.toml) or
+                       --config FILE: [profiles.NAME] tables, each `provider = \"sailpoint\"`
+                       (or dfns, zitadel) and its settings (base_url, client_id, ...); a secret
+                       is read from a variable (client_secret_env = \"VAR\") or a file
+                       (client_secret_file = \"PATH\") or written inline (client_secret);
+                       likewise auth_token, private_key, pat, access_token. `simulate = true`
+                       runs a profile on the embedded simulator. --profile NAME or
+                       PATS_PROFILE picks one (else default_profile, else the only one);
+                       --all runs list/audit over all. A file with a top-level `provider` is
+                       one profile, `default`.
   environment          PATS_PROVIDER and the provider's variables:
                          dfns:      DFNS_AUTH_TOKEN, DFNS_CRED_ID, DFNS_PRIVATE_KEY(_FILE),
                                     DFNS_BASE_URL
@@ -30,7 +38,9 @@ Exit codes:
   1  the operation failed: provider or network error, token not found, revoke failed
   2  usage or configuration error: bad argument or duration, unknown provider, missing
      variable or config file, something the provider does not support, secret file exists
-  3  audit found tokens that need attention";
+  3  audit found tokens that need attention
+  With --all: 1 when any profile failed (even if others found something: the audit is
+  incomplete), else 3 when anything was found, else 0; every profile is in the report.";
 
 /// List, create, revoke, rotate and audit personal access tokens on Dfns, ZITADEL and
 /// SailPoint.
@@ -46,6 +56,15 @@ pub struct Cli {
         help_heading = "Global options"
     )]
     pub config: Option<PathBuf>,
+    /// The profile of the config file to use (overrides PATS_PROFILE).
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        conflicts_with = "simulate",
+        help_heading = "Global options"
+    )]
+    pub profile: Option<String>,
     /// The provider to use (overrides PATS_PROVIDER).
     #[arg(long, global = true, value_name = "NAME", value_parser = parse_provider, help_heading = "Global options")]
     pub provider: Option<&'static str>,
@@ -66,8 +85,10 @@ pub enum Command {
     /// List tokens.
     List {
         /// Only the tokens of this owner (user, machine user or identity id).
-        #[arg(long, value_name = "ID")]
+        #[arg(long, value_name = "ID", conflicts_with = "all")]
         owner: Option<String>,
+        #[command(flatten)]
+        fleet: FleetArgs,
     },
     /// Show one token.
     Get {
@@ -125,9 +146,14 @@ pub enum Command {
         #[arg(long)]
         never_expiring: bool,
         /// Only the tokens of this owner.
-        #[arg(long, value_name = "ID")]
+        #[arg(long, value_name = "ID", conflicts_with = "all")]
         owner: Option<String>,
+        #[command(flatten)]
+        fleet: FleetArgs,
     },
+    /// List the profiles of the config file: name, provider, base URL and where each
+    /// secret comes from (never a secret).
+    Profiles,
     /// Show the providers compiled in and what each supports.
     Providers,
     /// Print the completion script of SHELL (bash, zsh, fish, powershell or elvish), e.g.
@@ -176,6 +202,38 @@ pub enum SimAction {
         #[arg(long, default_value_t = pats_sim::emulator::DEFAULT_PORT, value_parser = clap::value_parser!(u16).range(1..65534))]
         port: u16,
     },
+}
+
+/// `--all` and the report format of `list` and `audit`.
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    /// Run over every profile of the config file (--provider keeps one provider's), at
+    /// most --concurrency at a time; one report.
+    #[arg(long, conflicts_with_all = ["profile", "simulate"])]
+    pub all: bool,
+    /// With --all: profiles in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 8, requires = "all",
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// With --all: profiles of one provider in flight at once (each client still waits
+    /// out 429 answers as the provider's Retry-After says).
+    #[arg(long, value_name = "N", default_value_t = 4, requires = "all",
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub per_provider: u16,
+    /// The report: table, json (same as --json) or sarif (SARIF 2.1.0; audit only).
+    #[arg(long, value_name = "FORMAT", value_enum)]
+    pub format: Option<Format>,
+}
+
+/// A report format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A table for people.
+    Table,
+    /// JSON for scripts.
+    Json,
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    Sarif,
 }
 
 /// When a new token expires.

@@ -1,12 +1,14 @@
 //! The subcommands.
 
-use crate::cli::{Cli, Command, ExpiryArgs, TokenRef};
-use crate::connect::{Session, connect};
+use crate::audit::{self, AuditJson, Checks};
+use crate::cli::{Cli, Command, ExpiryArgs, FleetArgs, Format, TokenRef};
+use crate::connect::{Session, connect, process_env, profiles_file, select};
 use crate::error::{CliError, Exit, one_line};
+use crate::fleet::{self, Entry, Job, Settings};
 use crate::output::{self, ProviderJson, TokenJson, out, outln};
+use crate::profiles::{SecretSource, Target};
 use crate::progress::Progress;
 use crate::secret_file::SecretFile;
-use crate::span::{Span, human};
 use pats::reexports::secrecy::ExposeSecret;
 use pats::{
     ClientOptions, CreateToken, CreatedToken, Expiration, Expiry, ListQuery, NeverExpires,
@@ -14,7 +16,6 @@ use pats::{
 };
 use serde::Serialize;
 use std::path::Path;
-use time::OffsetDateTime;
 
 /// Runs the command line; the exit code on success (`Found` for an audit that found
 /// something).
@@ -30,15 +31,26 @@ pub async fn run(cli: Cli) -> Result<Exit, CliError> {
         Command::Man { dir } => return crate::generate::man(dir.as_deref()),
         _ => {}
     }
+    if let Command::Profiles = cli.command {
+        return profiles(&cli);
+    }
+    let format = match &cli.command {
+        Command::List { fleet, .. } | Command::Audit { fleet, .. } => report_format(&cli, fleet)?,
+        _ if cli.json => Format::Json,
+        _ => Format::Table,
+    };
+    if let Some(exit) = run_fleet(&cli, format).await? {
+        return Ok(exit);
+    }
     let session = connect(&cli).await?;
     let ctx = Ctx {
         client: session.client(),
-        json: cli.json,
+        json: format == Format::Json,
         progress: Progress::allowed(cli.json),
         session: &session,
     };
     match cli.command {
-        Command::List { owner } => list(&ctx, owner).await,
+        Command::List { owner, .. } => list(&ctx, owner).await,
         Command::Get { id } => get(&ctx, &id).await,
         Command::Create {
             name,
@@ -80,12 +92,187 @@ pub async fn run(cli: Cli) -> Result<Exit, CliError> {
             unused_for,
             never_expiring,
             owner,
-        } => audit(&ctx, expiring_within, unused_for, never_expiring, owner).await,
+            ..
+        } => {
+            let checks = Checks::new(expiring_within, unused_for, never_expiring)?;
+            audit(&ctx, checks, owner).await
+        }
         Command::Providers => providers(cli.json).await,
+        Command::Profiles => profiles(&cli),
         Command::Sim { action } => sim(&action, cli.provider).await,
         Command::Completions { shell } => crate::generate::completions(shell),
         Command::Man { dir } => crate::generate::man(dir.as_deref()),
     }
+}
+
+/// The report format: `--format`, or `--json`.
+fn report_format(cli: &Cli, fleet: &FleetArgs) -> Result<Format, CliError> {
+    let format = match (fleet.format, cli.json) {
+        (None, false) => Format::Table,
+        (None | Some(Format::Json), true) => Format::Json,
+        (Some(f), false) => f,
+        (Some(_), true) => {
+            return Err(CliError::usage(
+                "--json and --format disagree: give one of them",
+            ));
+        }
+    };
+    if format == Format::Sarif && matches!(cli.command, Command::List { .. }) {
+        return Err(CliError::usage(
+            "--format sarif is a report of findings: it applies to `pats audit`; use --json \
+             for a listing",
+        ));
+    }
+    Ok(format)
+}
+
+/// `list --all`, `audit --all`, and `audit --format sarif` (a report of one profile);
+/// `None` for everything else.
+async fn run_fleet(cli: &Cli, format: Format) -> Result<Option<Exit>, CliError> {
+    let (fleet, job) = match &cli.command {
+        Command::List { fleet, .. } => (fleet, Job::List),
+        Command::Audit {
+            expiring_within,
+            unused_for,
+            never_expiring,
+            fleet,
+            owner,
+        } => {
+            if !fleet.all && format != Format::Sarif {
+                return Ok(None);
+            }
+            if owner.is_some() {
+                return Err(CliError::usage(
+                    "--owner cannot be given with --format sarif: owner ids are per tenant",
+                ));
+            }
+            let checks = Checks::new(*expiring_within, *unused_for, *never_expiring)?;
+            (fleet, Job::Audit(checks))
+        }
+        _ => return Ok(None),
+    };
+    let settings = Settings {
+        format,
+        concurrency: usize::from(fleet.concurrency),
+        per_provider: usize::from(fleet.per_provider),
+    };
+    let entries = if fleet.all {
+        let Some(file) = profiles_file(cli, true)? else {
+            return Err(CliError::usage("--all needs a config file of profiles"));
+        };
+        file.profiles
+            .values()
+            .filter(|p| {
+                cli.provider
+                    .is_none_or(|w| p.provider.as_deref() == Some(w))
+            })
+            .map(|p| Entry {
+                name: p.name.clone(),
+                provider: p.provider.clone(),
+                // The report names the profile already.
+                target: p.resolve(&process_env).map_err(|e| CliError {
+                    message: e
+                        .message
+                        .strip_prefix(&format!("profile `{}`: ", p.name))
+                        .map(str::to_owned)
+                        .unwrap_or(e.message),
+                    ..e
+                }),
+            })
+            .collect()
+    } else if matches!(job, Job::Audit(_)) {
+        let (name, target) = select(cli)?;
+        let provider = match &target {
+            Target::Config(c) => c.provider(),
+            Target::Simulate(p) => p,
+        };
+        vec![Entry {
+            name,
+            provider: Some(provider.to_owned()),
+            target: Ok(target),
+        }]
+    } else {
+        return Ok(None);
+    };
+    fleet::run(entries, job, settings).await.map(Some)
+}
+
+/// `pats profiles`: every profile and where its secrets come from, never a secret.
+fn profiles(cli: &Cli) -> Result<Exit, CliError> {
+    let Some(file) = profiles_file(cli, true)? else {
+        return Err(CliError::usage("no config file of profiles"));
+    };
+    #[derive(Serialize)]
+    struct SecretJson {
+        field: &'static str,
+        #[serde(flatten)]
+        source: SecretSource,
+    }
+    #[derive(Serialize)]
+    struct ProfileJson {
+        name: String,
+        provider: Option<String>,
+        base_url: Option<String>,
+        simulate: bool,
+        secrets: Vec<SecretJson>,
+    }
+    let list: Vec<ProfileJson> = file
+        .profiles
+        .values()
+        .map(|p| ProfileJson {
+            name: p.name.clone(),
+            provider: p.provider.clone(),
+            base_url: p.shown_base_url(),
+            simulate: p.simulate,
+            secrets: if p.simulate {
+                Vec::new()
+            } else {
+                p.secrets()
+                    .into_iter()
+                    .map(|(field, source)| SecretJson { field, source })
+                    .collect()
+            },
+        })
+        .collect();
+    if cli.json {
+        print_json(&list)?;
+        return Ok(Exit::Ok);
+    }
+    if list.is_empty() {
+        outln!("No profiles in {}.", file.path.display());
+        return Ok(Exit::Ok);
+    }
+    let mut t = output::Table::new(&["PROFILE", "PROVIDER", "BASE URL", "SECRETS"]);
+    for p in &list {
+        let secrets = if p.simulate {
+            "simulate".to_owned()
+        } else if p.secrets.is_empty() {
+            "-".to_owned()
+        } else {
+            p.secrets
+                .iter()
+                .map(|s| format!("{}: {}", s.field, s.source))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        t.row(vec![
+            p.name.clone(),
+            p.provider.clone().unwrap_or_else(|| "-".into()),
+            p.base_url.clone().unwrap_or_else(|| "-".into()),
+            secrets,
+        ]);
+    }
+    out!("{}", t.render());
+    let default = file.default.as_deref().map(str::to_owned).or_else(|| {
+        (file.profiles.len() == 1)
+            .then(|| file.profiles.keys().next().cloned())
+            .flatten()
+    });
+    match default {
+        Some(d) => outln!("({}; default: {d})", file.path.display()),
+        None => outln!("({})", file.path.display()),
+    }
+    Ok(Exit::Ok)
 }
 
 struct Ctx<'a> {
@@ -550,239 +737,41 @@ async fn rotate(
     }
 }
 
-/// One audit check and whether it ran.
-#[derive(Serialize)]
-struct CheckJson {
-    check: &'static str,
-    threshold: Option<String>,
-    available: bool,
-    note: Option<String>,
-}
-
-#[derive(Serialize)]
-struct FindingJson {
-    check: &'static str,
-    reason: String,
-    token: TokenJson,
-}
-
-#[derive(Serialize)]
-struct AuditJson {
-    provider: &'static str,
-    tokens_checked: usize,
-    checks: Vec<CheckJson>,
-    findings: Vec<FindingJson>,
-}
-
-const DEFAULT_EXPIRING: &str = "14d";
-const DEFAULT_UNUSED: &str = "90d";
-
-async fn audit(
-    ctx: &Ctx<'_>,
-    expiring_within: Option<Span>,
-    unused_for: Option<Span>,
-    never_expiring: bool,
-    owner: Option<String>,
-) -> Result<Exit, CliError> {
-    let all = expiring_within.is_none() && unused_for.is_none() && !never_expiring;
-    let parse = |s: &str| s.parse::<Span>().map_err(CliError::usage);
-    let expiring_within = match expiring_within {
-        Some(s) => Some(s),
-        None if all => Some(parse(DEFAULT_EXPIRING)?),
-        None => None,
-    };
-    let unused_for = match unused_for {
-        Some(s) => Some(s),
-        None if all => Some(parse(DEFAULT_UNUSED)?),
-        None => None,
-    };
-    let never_expiring = never_expiring || all;
-    let caps = ctx.client.capabilities();
-    let tracks_last_use = output::tracks_last_use(&caps);
-    let unused_note = format!(
-        "{} does not report when a token was last used",
-        ctx.provider()
-    );
-    if unused_for.is_some() && !tracks_last_use && !all {
-        return Err(CliError::usage(format!(
-            "--unused-for cannot be checked: {unused_note}; drop --unused-for for this provider"
-        )));
-    }
-    let reports_expiry = caps.reports_expiry();
-    let expiry_note = format!("{} does not report when a token expires", ctx.provider());
-    if expiring_within.is_some() && !reports_expiry && !all {
-        return Err(CliError::usage(format!(
-            "--expiring-within cannot be checked: {expiry_note}; drop --expiring-within for \
-             this provider"
-        )));
-    }
-    // Where expiry is not reported, a token never expires only if the provider has such
-    // tokens at all: without them the check still holds (nothing can be found).
-    let sees_never_expiring = reports_expiry || !caps.never_expires;
-    if never_expiring && !sees_never_expiring && !all {
-        return Err(CliError::usage(format!(
-            "--never-expiring cannot be checked: {expiry_note}; drop --never-expiring for \
-             this provider"
-        )));
-    }
+async fn audit(ctx: &Ctx<'_>, checks: Checks, owner: Option<String>) -> Result<Exit, CliError> {
+    let plan = checks.plan(ctx.provider(), &ctx.client.capabilities(), true)?;
     let mut query = ListQuery::new();
     if let Some(owner) = owner {
         query = query.owner(owner);
     }
-    let tokens = ctx.list_all(query, "auditing tokens").await?;
-    let now = OffsetDateTime::now_utc();
-    let mut checks = Vec::new();
+    // One page at a time: only the findings are kept.
+    let progress = Progress::start(ctx.progress, "auditing tokens");
     let mut findings = Vec::new();
-    if let Some(span) = expiring_within {
-        checks.push(CheckJson {
-            check: "expiring",
-            threshold: Some(span.to_string()),
-            available: reports_expiry,
-            note: (!reports_expiry).then(|| format!("not available: {expiry_note}")),
-        });
-        let horizon = time::Duration::try_from(span.duration())
-            .ok()
-            .and_then(|d| now.checked_add(d));
-        for t in &tokens {
-            if let Expiration::At(at) = t.expires
-                && horizon.is_none_or(|h| at <= h)
-            {
-                let reason = if at <= now {
-                    format!("expired {} ago", human(unsigned(now - at)))
-                } else {
-                    format!("expires in {}", human(unsigned(at - now)))
-                };
-                findings.push(FindingJson {
-                    check: "expiring",
-                    reason,
-                    token: ctx.token(t),
-                });
-            }
+    let tokens_checked = fleet::each_page(ctx.client, &query, |page| {
+        progress.inc(page.len() as u64);
+        for t in &page {
+            plan.evaluate(t, &mut findings);
         }
-    }
-    if let Some(span) = unused_for {
-        checks.push(CheckJson {
-            check: "unused",
-            threshold: Some(span.to_string()),
-            available: tracks_last_use,
-            note: (!tracks_last_use).then(|| format!("not available: {unused_note}")),
-        });
-        if tracks_last_use {
-            let cutoff = time::Duration::try_from(span.duration())
-                .ok()
-                .and_then(|d| now.checked_sub(d));
-            for t in &tokens {
-                let reason = match (t.last_used, t.created) {
-                    (Some(used), _) if cutoff.is_none_or(|c| used < c) => {
-                        Some(format!("last used {} ago", human(unsigned(now - used))))
-                    }
-                    (None, Some(created)) if cutoff.is_none_or(|c| created < c) => Some(format!(
-                        "never used, created {} ago",
-                        human(unsigned(now - created))
-                    )),
-                    (None, None) => Some("never used (creation time unknown)".to_owned()),
-                    _ => None,
-                };
-                if let Some(reason) = reason {
-                    findings.push(FindingJson {
-                        check: "unused",
-                        reason,
-                        token: ctx.token(t),
-                    });
-                }
-            }
-        }
-    }
-    if never_expiring {
-        checks.push(CheckJson {
-            check: "never_expiring",
-            threshold: None,
-            available: sees_never_expiring,
-            note: (!sees_never_expiring).then(|| format!("not available: {expiry_note}")),
-        });
-        for t in &tokens {
-            if t.expires == Expiration::Never {
-                findings.push(FindingJson {
-                    check: "never_expiring",
-                    reason: "never expires".into(),
-                    token: ctx.token(t),
-                });
-            }
-        }
-    }
+    })
+    .await
+    .map_err(|e| ctx.error(e))?;
+    drop(progress);
+    audit::sort_findings(&mut findings);
     let report = AuditJson {
         provider: ctx.provider(),
-        tokens_checked: tokens.len(),
-        checks,
+        tokens_checked,
+        checks: plan.checks,
         findings,
     };
     if ctx.json {
         print_json(&report)?;
     } else {
-        print_audit(&report);
+        audit::print_audit(&report);
     }
     Ok(if report.findings.is_empty() {
         Exit::Ok
     } else {
         Exit::Found
     })
-}
-
-fn unsigned(d: time::Duration) -> std::time::Duration {
-    std::time::Duration::try_from(d).unwrap_or_default()
-}
-
-fn print_audit(report: &AuditJson) {
-    // Only the checks that could run are listed as audited; the others say why not.
-    let checks: Vec<String> = report
-        .checks
-        .iter()
-        .filter(|c| c.available)
-        .map(|c| match &c.threshold {
-            Some(t) => format!("{} ({t})", c.check),
-            None => c.check.to_owned(),
-        })
-        .collect();
-    if checks.is_empty() {
-        outln!(
-            "Audited {} token(s) on {}: no check could run.",
-            report.tokens_checked,
-            report.provider
-        );
-    } else {
-        outln!(
-            "Audited {} token(s) on {}: {}.",
-            report.tokens_checked,
-            report.provider,
-            checks.join(", ")
-        );
-    }
-    for c in &report.checks {
-        if let Some(note) = &c.note {
-            outln!("Skipped {}: {note}.", c.check);
-        }
-    }
-    if report.findings.is_empty() {
-        if checks.is_empty() {
-            outln!("Nothing could be checked.");
-        } else if checks.len() < report.checks.len() {
-            outln!("Nothing found by the checks that ran.");
-        } else {
-            outln!("Nothing found.");
-        }
-        return;
-    }
-    let mut t = output::Table::new(&["CHECK", "ID", "NAME", "FINDING"]);
-    for f in &report.findings {
-        t.row(vec![
-            f.check.to_owned(),
-            f.token.id.clone(),
-            f.token.name.clone().unwrap_or_else(|| "-".into()),
-            f.reason.clone(),
-        ]);
-    }
-    out!("{}", t.render());
-    outln!("{} finding(s).", report.findings.len());
 }
 
 async fn providers(json: bool) -> Result<Exit, CliError> {

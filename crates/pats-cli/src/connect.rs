@@ -1,7 +1,8 @@
-//! Building the client: `--simulate`, `--config FILE` or the environment.
+//! Building the client: `--simulate`, a profile of the config file, or the environment.
 
 use crate::cli::Cli;
 use crate::error::{CliError, one_line};
+use crate::profiles::{self, ProfilesFile, Target};
 use pats::simulate::Simulation;
 use pats::{ClientOptions, Config, CreateToken, Expiry, NeverExpires, PersonalAccessTokens};
 use pats_sim::zitadel::ZitadelSim;
@@ -38,54 +39,115 @@ impl Session {
     }
 }
 
-/// Connects as the global options say.
-pub async fn connect(cli: &Cli) -> Result<Session, CliError> {
-    if cli.simulate {
-        return simulate(cli.provider.unwrap_or(DEFAULT_SIMULATED)).await;
-    }
-    let config = match &cli.config {
-        Some(path) => {
-            let source = path.display().to_string();
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                CliError::usage(format!(
-                    "cannot read the config file {source}: {e}; give an existing TOML file, or \
-                     use the environment (see `pats --help`)"
-                ))
-            })?;
-            let config: Config = toml::from_str(&text).map_err(|e| {
-                // The message only: the error's own rendering quotes the file's line,
-                // which may hold a secret.
-                let line = e
-                    .span()
-                    .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
-                CliError::usage(format!(
-                    "config file {source}{}: {}; it needs `provider = \"dfns\" | \"zitadel\" | \
-                     \"sailpoint\"` and that provider's settings",
-                    line.map(|l| format!(" line {l}")).unwrap_or_default(),
-                    one_line(e.message())
-                ))
-            })?;
-            if let Some(wanted) = cli.provider
-                && wanted != config.provider()
-            {
+/// The process environment as a lookup.
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// The profile `--profile` or `PATS_PROFILE` names.
+pub fn wanted_profile(cli: &Cli) -> Option<String> {
+    cli.profile
+        .clone()
+        .or_else(|| process_env("PATS_PROFILE").filter(|p| !p.is_empty()))
+}
+
+/// The profiles file that applies: `--config FILE`; else the default location when a
+/// profile is named or `required` (`--all`, `pats profiles`), or when it exists and neither
+/// `--provider` nor `PATS_PROVIDER` asks for the environment. `None`: the environment.
+/// Warns about inline secrets in a file others can read.
+pub fn profiles_file(cli: &Cli, required: bool) -> Result<Option<ProfilesFile>, CliError> {
+    let path = match &cli.config {
+        Some(path) => path.clone(),
+        None => {
+            let Some(path) = profiles::default_path(&process_env) else {
+                if required || wanted_profile(cli).is_some() {
+                    return Err(CliError::usage(
+                        "no config file: neither XDG_CONFIG_HOME nor HOME is set; give                          --config FILE",
+                    ));
+                }
+                return Ok(None);
+            };
+            let env_asked = cli.provider.is_some() || process_env("PATS_PROVIDER").is_some();
+            if !(required || wanted_profile(cli).is_some()) && (env_asked || !path.exists()) {
+                return Ok(None);
+            }
+            if !path.exists() {
                 return Err(CliError::usage(format!(
-                    "--provider {wanted} does not match provider = \"{}\" in {source}",
-                    config.provider()
+                    "no config file at {}: create it with `[profiles.NAME]` tables, or give                      --config FILE (see `pats --help`)",
+                    path.display()
                 )));
             }
-            config
+            path
+        }
+    };
+    let file = ProfilesFile::read(&path)?;
+    file.warn_inline_secrets();
+    Ok(Some(file))
+}
+
+/// Connects as the global options say.
+pub async fn connect(cli: &Cli) -> Result<Session, CliError> {
+    connect_target(select(cli)?.1).await
+}
+
+/// What the global options select: a name for reports (the profile's, `simulate` or
+/// `environment`) and what to connect to.
+pub fn select(cli: &Cli) -> Result<(String, Target), CliError> {
+    if cli.simulate {
+        let provider = cli.provider.unwrap_or(DEFAULT_SIMULATED);
+        return Ok(("simulate".into(), Target::Simulate(provider)));
+    }
+    match profiles_file(cli, false)? {
+        Some(file) => {
+            let profile = file.select(wanted_profile(cli).as_deref())?;
+            let target = profile.resolve(&process_env).map_err(|e| CliError {
+                message: format!("config file {}: {}", file.path.display(), e.message),
+                ..e
+            })?;
+            let provider = match &target {
+                Target::Config(c) => c.provider(),
+                Target::Simulate(p) => p,
+            };
+            if let Some(wanted) = cli.provider
+                && wanted != provider
+            {
+                return Err(CliError::usage(format!(
+                    "--provider {wanted} does not match provider = \"{provider}\" of profile \
+                     `{}` in {}",
+                    profile.name,
+                    file.path.display()
+                )));
+            }
+            Ok((profile.name.clone(), target))
         }
         None => {
             let provider = cli.provider;
-            Config::from_lookup(|name| match (name, provider) {
+            let config = Config::from_lookup(|name| match (name, provider) {
                 ("PATS_PROVIDER", Some(p)) => Some(p.to_owned()),
                 _ => std::env::var(name).ok(),
             })
-            .map_err(|e| CliError::config(e, "environment"))?
+            .map_err(|e| CliError::config(e, "environment"))?;
+            Ok(("environment".into(), Target::Config(config)))
         }
+    }
+}
+
+/// Connects to what a profile names.
+pub async fn connect_target(target: Target) -> Result<Session, CliError> {
+    connect_target_with(target, ClientOptions::default()).await
+}
+
+/// Connects to what a profile names, with `options` (a simulation ignores them).
+pub async fn connect_target_with(
+    target: Target,
+    options: ClientOptions,
+) -> Result<Session, CliError> {
+    let config = match target {
+        Target::Simulate(provider) => return simulate(provider).await,
+        Target::Config(config) => config,
     };
-    let client = pats::connect_with(&config, ClientOptions::default())
-        .map_err(|e| CliError::config(e, config.provider()))?;
+    let client =
+        pats::connect_with(&config, options).map_err(|e| CliError::config(e, config.provider()))?;
     Ok(Session {
         client,
         simulated: false,

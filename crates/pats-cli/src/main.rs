@@ -1,12 +1,15 @@
 //! `pats`: list, create, revoke, rotate and audit personal access tokens on Dfns, ZITADEL
 //! and SailPoint from a shell. See `pats --help` and the crate README.
 
+mod audit;
 mod cli;
 mod commands;
 mod connect;
 mod error;
+mod fleet;
 mod generate;
 mod output;
+mod profiles;
 mod progress;
 mod secret_file;
 mod span;

@@ -263,7 +263,8 @@ pub fn token_table(tokens: &[TokenJson]) -> String {
     t.render()
 }
 
-fn token_cells(tok: &TokenJson) -> Vec<String> {
+/// The cells of `tok`'s row in [`token_table`].
+pub fn token_cells(tok: &TokenJson) -> Vec<String> {
     vec![
         tok.id.clone(),
         or_dash(tok.name.clone()),

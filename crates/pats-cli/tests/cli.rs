@@ -728,6 +728,12 @@ fn configuration_from_the_environment_and_a_file() {
         ),
     )
     .unwrap();
+    // Private, so that the inline secret draws no warning.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     let (code, out, err) = run(pats()
         .arg("--config")
         .arg(&file)

@@ -1,0 +1,597 @@
+//! The profiles file: `[profiles.NAME]` tables, each a provider and its settings, with
+//! secrets referenced from the environment (`FIELD_env = "VAR"`) or a file
+//! (`FIELD_file = "path"`) instead of written inline.
+//!
+//! The references are resolved here, in the CLI, and not in `pats::Config`: a library user
+//! already builds a `Config` from code or from the environment, with the secret in hand; a
+//! profiles file with indirections, a default location, a permission check and a listing
+//! that must never read a secret is an operator's concern. The resolved table is then
+//! deserialized into `pats::Config` unchanged, so every setting the library knows is a
+//! profile setting.
+//!
+//! A file with a top-level `provider` (the single-provider `--config` file of earlier
+//! versions) is one profile named `default`; the same secret references work in it.
+
+use crate::error::{CliError, one_line};
+use pats::Config;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use toml::{Table, Value};
+
+/// The name of the profile a single-provider file (top-level `provider`) is.
+pub const UNNAMED: &str = "default";
+
+/// A secret setting of a provider, and the library's own `_file` setting for it, if any.
+struct SecretField {
+    field: &'static str,
+    /// A `FIELD_file` the library reads itself when connecting (a key file).
+    library_file: bool,
+}
+
+const fn secret(field: &'static str) -> SecretField {
+    SecretField {
+        field,
+        library_file: false,
+    }
+}
+
+/// The secret settings of each provider.
+fn secret_fields(provider: &str) -> &'static [SecretField] {
+    const DFNS: &[SecretField] = &[
+        secret("auth_token"),
+        SecretField {
+            field: "private_key",
+            library_file: true,
+        },
+    ];
+    // `key_file` is a JWT-profile key file the library reads: already a reference.
+    const ZITADEL: &[SecretField] = &[secret("pat")];
+    const SAILPOINT: &[SecretField] = &[secret("client_secret"), secret("access_token")];
+    match provider {
+        "dfns" => DFNS,
+        "zitadel" => ZITADEL,
+        "sailpoint" => SAILPOINT,
+        _ => &[],
+    }
+}
+
+/// Where a secret comes from (never its value).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "source", content = "from", rename_all = "lowercase")]
+pub enum SecretSource {
+    /// An environment variable, by name.
+    Env(String),
+    /// A file, by path.
+    File(String),
+    /// Written in the profiles file.
+    Inline,
+}
+
+impl std::fmt::Display for SecretSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Env(var) => write!(f, "env {var}"),
+            Self::File(path) => write!(f, "file {path}"),
+            Self::Inline => f.write_str("inline"),
+        }
+    }
+}
+
+/// One profile as written, secrets unresolved.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    /// Its name.
+    pub name: String,
+    /// The provider named in it, as written (checked when it is resolved).
+    pub provider: Option<String>,
+    /// `simulate = true`: the embedded emulator, seeded with the demo tokens.
+    pub simulate: bool,
+    table: Table,
+}
+
+/// What running a profile needs.
+pub enum Target {
+    /// A real provider.
+    Config(Config),
+    /// The embedded emulator of this provider.
+    Simulate(&'static str),
+}
+
+impl Profile {
+    /// The base URL, without userinfo, query or fragment (they can hold credentials).
+    pub fn shown_base_url(&self) -> Option<String> {
+        if self.simulate {
+            return Some("(embedded simulator)".into());
+        }
+        match self.table.get("base_url") {
+            Some(Value::String(url)) => Some(shown_url(url)),
+            _ if self.provider.as_deref() == Some("dfns") => {
+                Some("https://api.dfns.io (default)".into())
+            }
+            _ => None,
+        }
+    }
+
+    /// Each secret setting and where it comes from, in the provider's order.
+    pub fn secrets(&self) -> Vec<(&'static str, SecretSource)> {
+        let mut out = Vec::new();
+        let Some(provider) = self.provider.as_deref() else {
+            return out;
+        };
+        for f in secret_fields(provider) {
+            let env = format!("{}_env", f.field);
+            let file = format!("{}_file", f.field);
+            if let Some(Value::String(var)) = self.table.get(&env) {
+                out.push((f.field, SecretSource::Env(var.clone())));
+            } else if let Some(Value::String(path)) = self.table.get(&file) {
+                out.push((f.field, SecretSource::File(path.clone())));
+            } else if self.table.contains_key(f.field) {
+                out.push((f.field, SecretSource::Inline));
+            }
+        }
+        if provider == "zitadel"
+            && let Some(Value::String(path)) = self.table.get("key_file")
+        {
+            out.push(("key", SecretSource::File(path.clone())));
+        }
+        out
+    }
+
+    /// The secret settings written inline.
+    pub fn inline_secrets(&self) -> Vec<&'static str> {
+        if self.simulate {
+            return Vec::new();
+        }
+        self.secrets()
+            .into_iter()
+            .filter(|(_, s)| *s == SecretSource::Inline)
+            .map(|(f, _)| f)
+            .collect()
+    }
+
+    /// Resolves the secret references (`env` looks a variable up) and the settings into
+    /// what running the profile needs. The errors name the profile and the setting or
+    /// variable, never a value.
+    pub fn resolve(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<Target, CliError> {
+        let name = &self.name;
+        let provider = match self.provider.as_deref() {
+            Some(p) => parse_provider(p)
+                .map_err(|e| CliError::usage(format!("profile `{name}`: provider {e}")))?,
+            None => {
+                return Err(CliError::usage(format!(
+                    "profile `{name}` names no provider: add `provider = \"dfns\" | \"zitadel\" \
+                     | \"sailpoint\"`"
+                )));
+            }
+        };
+        if self.simulate {
+            return Ok(Target::Simulate(provider));
+        }
+        let mut table = self.table.clone();
+        table.remove("simulate");
+        for f in secret_fields(provider) {
+            let env_key = format!("{}_env", f.field);
+            let file_key = format!("{}_file", f.field);
+            let given: Vec<&str> = [f.field, env_key.as_str(), file_key.as_str()]
+                .into_iter()
+                .filter(|k| table.contains_key(*k))
+                .collect();
+            if given.len() > 1 {
+                return Err(CliError::usage(format!(
+                    "profile `{name}`: give only one of {}",
+                    given
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            if let Some(value) = table.remove(&env_key) {
+                let Value::String(var) = value else {
+                    return Err(CliError::usage(format!(
+                        "profile `{name}`: `{env_key}` must be the name of an environment \
+                         variable"
+                    )));
+                };
+                let secret = env(&var).filter(|v| !v.is_empty()).ok_or_else(|| {
+                    CliError::usage(format!(
+                        "profile `{name}`: `{env_key}` names {var}, which is not set; export \
+                         it, or point `{file_key}` at a file holding the secret"
+                    ))
+                })?;
+                table.insert(f.field.to_owned(), Value::String(secret));
+            }
+            if f.library_file {
+                continue;
+            }
+            if let Some(value) = table.remove(&file_key) {
+                let Value::String(path) = value else {
+                    return Err(CliError::usage(format!(
+                        "profile `{name}`: `{file_key}` must be a file path"
+                    )));
+                };
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    CliError::usage(format!(
+                        "profile `{name}`: cannot read `{file_key}` {path}: {}",
+                        one_line(&e.to_string())
+                    ))
+                })?;
+                let secret = text.trim_end_matches(['\n', '\r']).to_owned();
+                if secret.is_empty() {
+                    return Err(CliError::usage(format!(
+                        "profile `{name}`: `{file_key}` {path} is empty"
+                    )));
+                }
+                table.insert(f.field.to_owned(), Value::String(secret));
+            }
+        }
+        table.insert("provider".into(), Value::String(provider.into()));
+        let config: Config = Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| {
+                // The message only: its rendering could quote a secret.
+                CliError::usage(format!(
+                    "profile `{name}`: {}; see `pats --help` for each provider's settings",
+                    one_line(e.message())
+                ))
+            })?;
+        Ok(Target::Config(config))
+    }
+}
+
+fn parse_provider(p: &str) -> Result<&'static str, String> {
+    let wanted = p.trim().to_ascii_lowercase();
+    pats::PROVIDERS
+        .iter()
+        .copied()
+        .find(|known| *known == wanted)
+        .ok_or_else(|| {
+            format!(
+                "`{p}` is unknown; this build has {}",
+                pats::PROVIDERS.join(", ")
+            )
+        })
+}
+
+/// `url` without userinfo, query or fragment.
+pub fn shown_url(url: &str) -> String {
+    let url = url.split(['?', '#']).next().unwrap_or_default();
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = match rest.find('/') {
+                Some(i) => rest.split_at(i),
+                None => (rest, ""),
+            };
+            let host = authority.rsplit('@').next().unwrap_or_default();
+            format!("{scheme}://{host}{path}")
+        }
+        None => url.rsplit('@').next().unwrap_or_default().to_owned(),
+    }
+}
+
+/// A profiles file, read.
+#[derive(Debug)]
+pub struct ProfilesFile {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// Its profiles, by name.
+    pub profiles: BTreeMap<String, Profile>,
+    /// `default_profile = "NAME"`.
+    pub default: Option<String>,
+    /// Whether group or others may read it (unix mode & 0o077).
+    pub readable_by_others: Option<u32>,
+}
+
+/// The default location: `$XDG_CONFIG_HOME/pats/config.toml`, else
+/// `$HOME/.config/pats/config.toml`.
+pub fn default_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let base = env("XDG_CONFIG_HOME")
+        .filter(|v| Path::new(v).is_absolute())
+        .map(PathBuf::from)
+        .or_else(|| {
+            env("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| Path::new(&h).join(".config"))
+        })?;
+    Some(base.join("pats").join("config.toml"))
+}
+
+#[cfg(unix)]
+fn loose_mode(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode();
+    (mode & 0o077 != 0).then_some(mode & 0o777)
+}
+
+#[cfg(not(unix))]
+fn loose_mode(_: &Path) -> Option<u32> {
+    None
+}
+
+impl ProfilesFile {
+    /// Reads and checks `path`.
+    pub fn read(path: &Path) -> Result<Self, CliError> {
+        let source = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            CliError::usage(format!(
+                "cannot read the config file {source}: {}; give an existing TOML file, or use \
+                 the environment (see `pats --help`)",
+                one_line(&e.to_string())
+            ))
+        })?;
+        let mut file = Self::parse(&text, &source)?;
+        file.path = path.to_owned();
+        file.readable_by_others = loose_mode(path);
+        Ok(file)
+    }
+
+    fn parse(text: &str, source: &str) -> Result<Self, CliError> {
+        let mut table: Table = text.parse().map_err(|e: toml::de::Error| {
+            // The message only: the error's own rendering quotes the file's line, which may
+            // hold a secret.
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+            CliError::usage(format!(
+                "config file {source}{}: {}",
+                line.map(|l| format!(" line {l}")).unwrap_or_default(),
+                one_line(e.message())
+            ))
+        })?;
+        let mut profiles = BTreeMap::new();
+        let single = table.contains_key("provider");
+        let default = match table.remove("default_profile") {
+            None => None,
+            Some(Value::String(name)) => Some(name),
+            Some(_) => {
+                return Err(CliError::usage(format!(
+                    "config file {source}: `default_profile` must be a profile name"
+                )));
+            }
+        };
+        if single {
+            if table.contains_key("profiles") {
+                return Err(CliError::usage(format!(
+                    "config file {source}: either a top-level `provider` (one profile) or \
+                     `[profiles.NAME]` tables, not both"
+                )));
+            }
+            profiles.insert(UNNAMED.to_owned(), Profile::new(UNNAMED, table));
+        } else {
+            let section = match table.remove("profiles") {
+                None => Table::new(),
+                Some(Value::Table(t)) => t,
+                Some(_) => {
+                    return Err(CliError::usage(format!(
+                        "config file {source}: `profiles` must be tables: `[profiles.NAME]`"
+                    )));
+                }
+            };
+            if let Some(key) = table.keys().next() {
+                return Err(CliError::usage(format!(
+                    "config file {source}: unknown top-level setting `{key}`; settings go in \
+                     `[profiles.NAME]` tables (or give a top-level `provider` for one profile)"
+                )));
+            }
+            for (name, value) in section {
+                let Value::Table(t) = value else {
+                    return Err(CliError::usage(format!(
+                        "config file {source}: `profiles.{name}` must be a table"
+                    )));
+                };
+                profiles.insert(name.clone(), Profile::new(&name, t));
+            }
+            if let Some(d) = &default
+                && !profiles.contains_key(d)
+            {
+                return Err(CliError::usage(format!(
+                    "config file {source}: default_profile `{d}` is not a profile; it has {}",
+                    known(&profiles)
+                )));
+            }
+        }
+        Ok(Self {
+            path: PathBuf::from(source),
+            profiles,
+            default,
+            readable_by_others: None,
+        })
+    }
+
+    /// The profile called `name`; an unknown name is a usage error listing the known ones.
+    pub fn get(&self, name: &str) -> Result<&Profile, CliError> {
+        self.profiles.get(name).ok_or_else(|| {
+            CliError::usage(format!(
+                "no profile `{name}` in {}; it has {}",
+                self.path.display(),
+                known(&self.profiles)
+            ))
+        })
+    }
+
+    /// The profile to use without `--all`: `wanted` (from `--profile` or `PATS_PROFILE`),
+    /// else `default_profile`, else the only one.
+    pub fn select(&self, wanted: Option<&str>) -> Result<&Profile, CliError> {
+        if let Some(name) = wanted.or(self.default.as_deref()) {
+            return self.get(name);
+        }
+        let mut all = self.profiles.values();
+        match (all.next(), all.next()) {
+            (Some(only), None) => Ok(only),
+            (None, _) => Err(CliError::usage(format!(
+                "{} has no profiles: add `[profiles.NAME]` tables (see `pats --help`)",
+                self.path.display()
+            ))),
+            (Some(_), Some(_)) => Err(CliError::usage(format!(
+                "{} has several profiles ({}): choose one with --profile NAME or PATS_PROFILE, \
+                 set `default_profile`, or run over all of them with --all",
+                self.path.display(),
+                known(&self.profiles)
+            ))),
+        }
+    }
+
+    /// Warns on stderr about every profile with an inline secret when the file is readable
+    /// by group or others.
+    pub fn warn_inline_secrets(&self) {
+        let Some(mode) = self.readable_by_others else {
+            return;
+        };
+        for p in self.profiles.values() {
+            let inline = p.inline_secrets();
+            if inline.is_empty() {
+                continue;
+            }
+            let fields = inline
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            eprintln!(
+                "pats: warning: profile `{}` has {fields} inline in {}, which group or others \
+                 can read (mode {mode:o}): chmod 600 it, or reference the secret with `{}_env` \
+                 or `{}_file`",
+                p.name,
+                self.path.display(),
+                inline[0],
+                inline[0]
+            );
+        }
+    }
+}
+
+fn known(profiles: &BTreeMap<String, Profile>) -> String {
+    if profiles.is_empty() {
+        return "no profiles".into();
+    }
+    profiles
+        .keys()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Profile {
+    fn new(name: &str, table: Table) -> Self {
+        let provider = match table.get("provider") {
+            Some(Value::String(p)) => Some(p.trim().to_ascii_lowercase()),
+            _ => None,
+        };
+        let simulate = matches!(table.get("simulate"), Some(Value::Boolean(true)));
+        Self {
+            name: name.to_owned(),
+            provider,
+            simulate,
+            table,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> ProfilesFile {
+        ProfilesFile::parse(text, "test.toml").unwrap()
+    }
+
+    #[test]
+    fn secrets_come_from_the_environment_a_file_or_inline() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("secret");
+        std::fs::write(&key, "from-file\n").unwrap();
+        let file = parse(&format!(
+            "[profiles.a]\nprovider = \"sailpoint\"\nbase_url = \"https://u:p@acme.example/x?k=v\"\n\
+             client_id = \"id\"\nclient_secret_env = \"A_SECRET\"\n\
+             [profiles.b]\nprovider = \"SailPoint\"\nbase_url = \"https://b.example\"\n\
+             access_token_file = {:?}\n\
+             [profiles.c]\nprovider = \"zitadel\"\nbase_url = \"https://c.example\"\npat = \"inline\"\n",
+            key.display().to_string()
+        ));
+        let a = file.get("a").unwrap();
+        assert_eq!(
+            a.secrets(),
+            [("client_secret", SecretSource::Env("A_SECRET".into()))]
+        );
+        assert_eq!(a.shown_base_url().unwrap(), "https://acme.example/x");
+        let env = |v: &str| (v == "A_SECRET").then(|| "from-env".to_owned());
+        let Target::Config(Config::SailPoint(c)) = a.resolve(&env).unwrap() else {
+            panic!("not sailpoint")
+        };
+        use pats::reexports::secrecy::ExposeSecret;
+        assert_eq!(c.client_secret.unwrap().expose_secret(), "from-env");
+        let Target::Config(Config::SailPoint(c)) = file.get("b").unwrap().resolve(&env).unwrap()
+        else {
+            panic!("not sailpoint")
+        };
+        assert_eq!(c.access_token.unwrap().expose_secret(), "from-file");
+        let c = file.get("c").unwrap();
+        assert_eq!(c.inline_secrets(), ["pat"]);
+        // A missing variable names it, and what to do.
+        let err = a.resolve(&|_| None).err().unwrap();
+        assert!(err.message.contains("A_SECRET, which is not set"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_profile_lists_the_known_ones() {
+        let file = parse("[profiles.x]\nprovider = \"dfns\"\n[profiles.y]\nprovider = \"dfns\"\n");
+        let err = file.get("z").err().unwrap();
+        assert!(err.message.contains("it has `x`, `y`"), "{err}");
+        let err = file.select(None).err().unwrap();
+        assert!(err.message.contains("--profile"), "{err}");
+        assert_eq!(file.select(Some("y")).unwrap().name, "y");
+    }
+
+    #[test]
+    fn a_single_provider_file_is_the_default_profile() {
+        let file =
+            parse("provider = \"zitadel\"\nbase_url = \"https://z.example\"\npat_env = \"P\"\n");
+        let p = file.select(None).unwrap();
+        assert_eq!(p.name, UNNAMED);
+        assert_eq!(p.secrets(), [("pat", SecretSource::Env("P".into()))]);
+    }
+
+    #[test]
+    fn two_sources_for_one_secret_are_refused() {
+        let file = parse(
+            "[profiles.x]\nprovider = \"sailpoint\"\nbase_url = \"https://x\"\n\
+             client_secret = \"s3cr3t\"\nclient_secret_env = \"V\"\n",
+        );
+        let err = file
+            .get("x")
+            .unwrap()
+            .resolve(&|_| Some("v".into()))
+            .err()
+            .unwrap();
+        assert!(err.message.contains("only one of"), "{err}");
+        assert!(!err.message.contains("s3cr3t"), "{err}");
+    }
+
+    #[test]
+    fn urls_are_shown_without_credentials() {
+        assert_eq!(shown_url("https://a:b@h:1/p?q=s#f"), "https://h:1/p");
+        assert_eq!(shown_url("http://127.0.0.1:4600"), "http://127.0.0.1:4600");
+        assert_eq!(shown_url("u@host"), "host");
+    }
+
+    #[test]
+    fn default_location_follows_xdg() {
+        let env = |v: &str| match v {
+            "XDG_CONFIG_HOME" => Some("/x".to_owned()),
+            "HOME" => Some("/h".to_owned()),
+            _ => None,
+        };
+        assert_eq!(
+            default_path(&env).unwrap(),
+            Path::new("/x/pats/config.toml")
+        );
+        let env = |v: &str| (v == "HOME").then(|| "/h".to_owned());
+        assert_eq!(
+            default_path(&env).unwrap(),
+            Path::new("/h/.config/pats/config.toml")
+        );
+        assert!(default_path(&|_| None).is_none());
+    }
+}
