@@ -38,6 +38,7 @@
 
 mod names;
 mod schema;
+pub mod sim_contracts;
 pub mod zitadel_grpc;
 
 use std::ffi::OsStr;
@@ -129,7 +130,7 @@ pub fn generate(spec: &Value, crate_name: &str) -> Result<String, CodegenError> 
     Ok(out)
 }
 
-/// One operation of `paths`, as [`emit_operations`] writes it.
+/// One operation of `paths`, as `emit_operations` writes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OperationDef {
     /// The `operationId`.
@@ -567,7 +568,8 @@ pub fn run(root: &Path, check: bool) -> Result<(), Error> {
     // The subsets first: stale generated code from a stale subset is one problem, not two.
     crate::contracts::run(root, check)?;
     generate_all(root, check)?;
-    zitadel_grpc::run(root, check)
+    zitadel_grpc::run(root, check)?;
+    sim_contracts::run(root, check)
 }
 
 /// The code generation half of [`run`], from the subsets as they are (no extraction).

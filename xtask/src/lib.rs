@@ -6,15 +6,17 @@
 //!   from the subsets (see [`codegen`]);
 //! - `test`: everything CI checks, in order, stopping at the first failure (see [`tasks`]);
 //! - `ci`: the same, with `--locked`;
-//! - `bench`: the benchmarks of `crates/pats-bench`, in release mode (see [`bench`]);
+//! - `bench`: the benchmarks of `crates/pats-bench`, in release mode (see [`mod@bench`]);
 //! - `msrv`: the publishable crates build with the declared `rust-version` (see [`msrv`]);
-//! - `interop`: the official Python and Node SDKs against `pats-sim serve` (see [`interop`]).
+//! - `interop`: the official Python and Node SDKs against `pats-sim serve` (see [`interop`]);
+//! - `release-check`: what would be published, in order, and what stops it (see [`release`]).
 
 pub mod bench;
 pub mod codegen;
 pub mod contracts;
 pub mod interop;
 pub mod msrv;
+pub mod release;
 pub mod tasks;
 
 use std::fmt;

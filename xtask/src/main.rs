@@ -22,7 +22,10 @@ commands:
                      install the official Python and Node SDKs (pinned under interop/) in a
                      throw-away directory and run their PAT lifecycles against pats-sim serve;
                      needs python3, node and npm (not part of `test`); --exports FILE uses a
-                     running emulator (`pats-sim env --port N > FILE`) instead";
+                     running emulator (`pats-sim env --port N > FILE`) instead
+  release-check      check what `cargo publish` needs (metadata, licence files, readmes,
+                     versions of path dependencies, a CHANGELOG section), package the
+                     publishable crates and list them in publish order with size and files";
 
 fn main() -> ExitCode {
     let mut args = Vec::new();
@@ -52,7 +55,10 @@ fn main() -> ExitCode {
         ["bench", rest @ ..] => xtask::bench::run(&root, rest),
         ["msrv"] => xtask::msrv::run(&root),
         ["interop", rest @ ..] => xtask::interop::run(&root, rest),
-        [command, ..] if ["codegen", "contracts", "test", "ci", "msrv"].contains(command) => {
+        ["release-check"] => xtask::release::run(&root),
+        [command, ..]
+            if ["codegen", "contracts", "test", "ci", "msrv", "release-check"].contains(command) =>
+        {
             return usage_error(&format!("unexpected arguments for `{command}`"));
         }
         [command, ..] => return usage_error(&format!("unknown command `{command}`")),

@@ -9,7 +9,12 @@
 //!    alone (with `rustls`), a provider without a TLS backend that must fail to compile
 //!    with its message, dependency-tree checks (one provider pulls in no other's crates; no
 //!    `wiremock` even with `simulate`), a `native-tls` build, and the README's
-//!    quickstart (`cargo run -p pats --features simulate --example quickstart`);
+//!    quickstart (`cargo run -p pats --features simulate --example quickstart`); then
+//!    the docs as docs.rs builds them (`cargo +<pinned nightly> doc --workspace
+//!    --all-features --no-deps` with `RUSTDOCFLAGS="-D warnings --cfg docsrs"`; the
+//!    toolchain is named in `xtask/nightly-docs`), and every publishable crate packaged
+//!    and built from its own tarball (`cargo package --workspace --exclude <internal>
+//!    --all-features`; see [`crate::release`]);
 //! 5. if `crates/pats-bench` exists, `cargo test -p pats-bench --benches`: every criterion
 //!    benchmark once, in criterion's test mode;
 //! 6. `cargo test --workspace --all-features` (unit, integration and doc tests), and a
@@ -50,6 +55,16 @@ pub enum Step {
         /// Text the error output must contain.
         expect: String,
     },
+    /// `cargo` of another toolchain (`rustup run <toolchain> cargo ...`), with extra
+    /// environment variables.
+    Toolchain {
+        /// The rustup toolchain name.
+        toolchain: String,
+        /// The arguments of cargo.
+        args: Vec<String>,
+        /// `(name, value)` set for the command.
+        env: Vec<(String, String)>,
+    },
     /// `cargo xtask codegen --check`, in process.
     CodegenCheck,
     /// Nothing to run; print this note.
@@ -73,6 +88,14 @@ impl Step {
             Step::CargoMustFail { args, expect } => {
                 format!("cargo {} (must fail with `{expect}`)", args.join(" "))
             }
+            Step::Toolchain {
+                toolchain,
+                args,
+                env,
+            } => {
+                let env: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v:?} ")).collect();
+                format!("{}cargo +{toolchain} {}", env.concat(), args.join(" "))
+            }
             Step::CodegenCheck => "cargo xtask codegen --check".to_owned(),
             Step::ContractReport => {
                 "contract report (requests and answers checked against contracts/)".to_owned()
@@ -87,6 +110,38 @@ impl Step {
             ),
         }
     }
+}
+
+/// The nightly toolchain of the docs.rs-style doc build: docs.rs builds with nightly, and
+/// `--cfg docsrs` turns on `feature(doc_cfg)` (the feature badges), which stable refuses.
+/// Pinned, so that a new nightly's lints do not break CI; `.ci/run` installs it.
+pub const NIGHTLY_DOCS: &str = include_str!("../nightly-docs");
+
+/// The docs.rs-style doc build (see [`NIGHTLY_DOCS`]).
+pub fn docs_step() -> Step {
+    Step::Toolchain {
+        toolchain: NIGHTLY_DOCS.trim().to_owned(),
+        args: ["doc", "--workspace", "--all-features", "--no-deps"]
+            .map(str::to_owned)
+            .to_vec(),
+        env: vec![(
+            "RUSTDOCFLAGS".to_owned(),
+            "-D warnings --cfg docsrs".to_owned(),
+        )],
+    }
+}
+
+/// `cargo package` of every publishable crate, each verified by building it from its own
+/// tarball (with every feature, so that files only a feature reads are caught too); the
+/// unpublished ones resolve each other through cargo's local-registry overlay.
+/// `--allow-dirty`: what is checked is the tree as it is.
+pub fn package_args() -> Vec<String> {
+    let mut args: Vec<String> = ["package", "--workspace"].map(str::to_owned).to_vec();
+    for internal in crate::release::INTERNAL {
+        args.extend(["--exclude".to_owned(), (*internal).to_owned()]);
+    }
+    args.extend(["--all-features", "--allow-dirty"].map(str::to_owned));
+    args
 }
 
 /// The facade crate whose feature combinations are checked.
@@ -211,6 +266,9 @@ pub fn plan(root: &Path, mode: Mode) -> Vec<Step> {
             ],
             true,
         ));
+        // Publishable: the docs as docs.rs renders them, and packages that build alone.
+        steps.push(docs_step());
+        steps.push(Step::Cargo(package_args()));
     } else {
         steps.push(Step::Note(
             "crates/pats/Cargo.toml does not exist; skipping the `pats` feature matrix".to_owned(),
@@ -273,6 +331,16 @@ pub fn run(root: &Path, mode: Mode) -> Result<(), Error> {
                     ))
                 })?;
             }
+            Step::Toolchain {
+                toolchain,
+                args,
+                env,
+            } => run_toolchain(root, toolchain, args, env).map_err(|e| {
+                Error::new(format!(
+                    "step {}/{total} `{description}` failed: {e}",
+                    index + 1
+                ))
+            })?,
             Step::CodegenCheck => codegen::run(root, true).map_err(|e| {
                 Error::new(format!(
                     "step {}/{total} `{description}` failed: {e}",
@@ -308,6 +376,46 @@ pub fn run(root: &Path, mode: Mode) -> Result<(), Error> {
     // One plain closing line for whoever reads the log: the totals of every test binary.
     println!("{} passed, {} failed", counts.passed, counts.failed);
     Ok(())
+}
+
+/// Runs `rustup run <toolchain> cargo <args>` with `env`; a toolchain that is not
+/// installed is an error saying how to install it.
+fn run_toolchain(
+    root: &Path,
+    toolchain: &str,
+    args: &[String],
+    env: &[(String, String)],
+) -> Result<(), Error> {
+    let rustup = |args: &[&str]| {
+        let mut command = Command::new("rustup");
+        command.args(args).current_dir(root);
+        // The stable tools `cargo xtask` runs under must not leak into the other toolchain.
+        for var in ["RUSTC", "RUSTDOC", "RUSTUP_TOOLCHAIN"] {
+            command.env_remove(var);
+        }
+        command
+    };
+    let installed = rustup(&["run", toolchain, "cargo", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|status| status.success())
+        .unwrap_or(false);
+    if !installed {
+        return Err(Error::new(format!(
+            "toolchain {toolchain} is not installed (or rustup is missing); install it with              `rustup toolchain install {toolchain} --profile minimal` (.ci/run does)"
+        )));
+    }
+    let mut command = rustup(&["run", toolchain, "cargo"]);
+    command.args(args).envs(env.iter().map(|(k, v)| (k, v)));
+    let status = command
+        .status()
+        .map_err(|e| Error::new(format!("could not run rustup: {e}")))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Error::new(format!("exit status {status}")))
+    }
 }
 
 /// Totals of the `test result:` lines cargo test printed.
@@ -743,6 +851,77 @@ mod tests {
                 failed: 2
             }
         );
+    }
+
+    #[test]
+    fn docs_build_like_docs_rs_with_the_pinned_nightly() {
+        // One place names the toolchain; .ci/run reads the same file.
+        let pinned = NIGHTLY_DOCS.trim();
+        assert!(pinned.starts_with("nightly-20"), "{pinned}");
+        assert_eq!(pinned.len(), "nightly-2026-05-20".len(), "{pinned}");
+        let ci = include_str!("../../.ci/run");
+        assert!(ci.contains("xtask/nightly-docs"), "{ci}");
+        assert!(
+            !ci.contains(pinned),
+            ".ci/run must read the name, not repeat it"
+        );
+        assert_eq!(
+            docs_step(),
+            Step::Toolchain {
+                toolchain: pinned.to_owned(),
+                args: vec![
+                    "doc".to_owned(),
+                    "--workspace".to_owned(),
+                    "--all-features".to_owned(),
+                    "--no-deps".to_owned()
+                ],
+                env: vec![(
+                    "RUSTDOCFLAGS".to_owned(),
+                    "-D warnings --cfg docsrs".to_owned()
+                )],
+            }
+        );
+        assert_eq!(
+            docs_step().describe(),
+            format!(
+                "RUSTDOCFLAGS=\"-D warnings --cfg docsrs\" cargo +{pinned} doc --workspace --all-features --no-deps"
+            )
+        );
+    }
+
+    #[test]
+    fn publishable_crates_are_packaged_and_internal_ones_excluded()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let root = std::env::temp_dir().join(format!("xtask-package-plan-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("crates/pats"))?;
+        std::fs::write(root.join("crates/pats/Cargo.toml"), "")?;
+        let steps = plan(&root, Mode::Ci);
+        std::fs::remove_dir_all(&root)?;
+        let package = steps
+            .iter()
+            .find(|s| args(s).first() == Some(&"package"))
+            .ok_or("no package step")?;
+        assert_eq!(
+            args(package),
+            [
+                "package",
+                "--workspace",
+                "--exclude",
+                "xtask",
+                "--exclude",
+                "pats-bench",
+                "--exclude",
+                "pats-conformance",
+                "--all-features",
+                "--allow-dirty"
+            ]
+        );
+        assert!(steps.contains(&docs_step()));
+        // Without the facade (no publishable crates), neither step.
+        let bare = plan(Path::new("/nonexistent-workspace"), Mode::Ci);
+        assert!(!bare.contains(&docs_step()));
+        assert!(!bare.iter().any(|s| args(s).first() == Some(&"package")));
+        Ok(())
     }
 
     #[test]

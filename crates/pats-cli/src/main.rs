@@ -1,5 +1,7 @@
 //! `pats`: list, create, revoke, rotate and audit personal access tokens on Dfns, ZITADEL
 //! and SailPoint from a shell. See `pats --help` and the crate README.
+// docs.rs (nightly, `--cfg docsrs`): mark feature-gated items with the feature they need.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod audit;
 mod cli;

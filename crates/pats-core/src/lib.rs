@@ -34,6 +34,8 @@
 //!     Ok(())
 //! }
 //! ```
+// docs.rs (nightly, `--cfg docsrs`): mark feature-gated items with the feature they need.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod api;
 mod capabilities;

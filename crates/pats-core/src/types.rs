@@ -476,9 +476,9 @@ impl PageToken {
 pub struct ListQuery {
     /// Only tokens of this owner.
     pub owner: Option<String>,
-    /// Only tokens last used before this time (see [`ListFilters::last_used_before`]).
+    /// Only tokens last used before this time (see [`ListFilters::last_used_before`](crate::ListFilters::last_used_before)).
     pub last_used_before: Option<OffsetDateTime>,
-    /// Only tokens never used (see [`ListFilters::never_used`]).
+    /// Only tokens never used (see [`ListFilters::never_used`](crate::ListFilters::never_used)).
     pub never_used: bool,
     /// Page size, where the provider pages.
     pub page_size: Option<u32>,

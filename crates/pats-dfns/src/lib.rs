@@ -156,6 +156,8 @@
 //! # Ok(())
 //! # }
 //! ```
+// docs.rs (nightly, `--cfg docsrs`): mark feature-gated items with the feature they need.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Without a TLS backend every https call would fail at run time: refuse to build instead.
 #[cfg(not(any(feature = "rustls", feature = "native-tls")))]

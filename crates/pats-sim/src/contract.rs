@@ -61,10 +61,10 @@ pub(crate) mod checker {
     use std::io::Write as _;
     use std::sync::{Arc, Mutex, OnceLock};
 
-    const DFNS: &str = include_str!("../../../contracts/dfns/openapi.json");
-    const SAILPOINT: &str = include_str!("../../../contracts/sailpoint/openapi.json");
-    const ZITADEL: &str = include_str!("../../../contracts/zitadel/openapi.json");
-    const DEVIATIONS: &str = include_str!("../../../contracts/deviations.json");
+    const DFNS: &str = include_str!("generated/contracts/dfns.openapi.json");
+    const SAILPOINT: &str = include_str!("generated/contracts/sailpoint.openapi.json");
+    const ZITADEL: &str = include_str!("generated/contracts/zitadel.openapi.json");
+    const DEVIATIONS: &str = include_str!("generated/contracts/deviations.json");
 
     /// One way in which an exchange is off the contract.
     #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,6 +19,8 @@
 //!
 //! Tests of a single provider start its simulator alone (`SailPointSim::start().await`).
 //! Nothing here listens anywhere but `127.0.0.1`.
+// docs.rs (nightly, `--cfg docsrs`): mark feature-gated items with the feature they need.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod answer;
 mod contract;
@@ -48,3 +50,8 @@ pub use server::{HttpServer, Request};
 /// the provider's contract (to see the simulator refuse it). Without it, the contract
 /// checks (feature `contract`) count any off-contract request from pats as a violation.
 pub const OFF_CONTRACT_HEADER: &str = "x-pats-test-off-contract";
+
+/// The crate README's examples (what crates.io shows), compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct CrateReadmeDoctests;

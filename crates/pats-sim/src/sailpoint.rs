@@ -46,8 +46,9 @@ use time::format_description::well_known::Rfc3339;
 
 const ALL_SCOPES: &str = "sp:scopes:all";
 
-/// The vendor contract the simulator plays (see `contracts/sailpoint`).
-const CONTRACT: &str = include_str!("../../../contracts/sailpoint/openapi.json");
+/// The vendor contract the simulator plays (`contracts/sailpoint`, copied into this crate by
+/// `cargo xtask codegen`).
+const CONTRACT: &str = include_str!("generated/contracts/sailpoint.openapi.json");
 
 /// `(method, path template)` of every operation `contract` marks
 /// `x-sailpoint-experimental: true`.

@@ -67,7 +67,7 @@ const USER_SERVICE: &str = "zitadel.user.v2.UserService";
 const MANAGEMENT_SERVICE: &str = "zitadel.management.v1.ManagementService";
 
 /// The vendor contract, where the REST route of each management method is read.
-const CONTRACT: &str = include_str!("../../../contracts/zitadel/openapi.json");
+const CONTRACT: &str = include_str!("generated/contracts/zitadel.openapi.json");
 
 /// The longest request message (gRPC's default receive limit).
 pub(crate) const MAX_MESSAGE: usize = 4 * 1024 * 1024;

@@ -65,6 +65,8 @@
 //! When you need a provider's own surface, its typed client is re-exported:
 //! [`dfns`] (feature `dfns`), [`zitadel`] (feature `zitadel`), [`sailpoint`] (feature
 //! `sailpoint`). Everything from `pats-core` is re-exported at the root.
+// docs.rs (nightly, `--cfg docsrs`): mark feature-gated items with the feature they need.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod config;
 
@@ -248,3 +250,8 @@ mod tests {
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
+
+/// The crate README's examples (what crates.io shows), compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct CrateReadmeDoctests;
