@@ -3,7 +3,8 @@
 //!
 //! 1. `cargo fmt --all -- --check`
 //! 2. `cargo clippy --workspace --all-targets --all-features -- -D warnings`
-//! 3. `cargo xtask codegen --check` (in process)
+//! 3. `cargo xtask codegen --check` (in process), then `cargo deny --offline check licenses
+//!    bans sources` (deny.toml: allowed licences, no duplicate versions, crates.io only);
 //! 4. if `crates/pats` exists, `cargo test -p pats --no-default-features --lib` (no provider),
 //!    `cargo check -p pats` with each of the `dfns`, `zitadel` and `sailpoint` features
 //!    alone (with `rustls`), a provider without a TLS backend that must fail to compile
@@ -144,6 +145,10 @@ pub fn package_args() -> Vec<String> {
     args
 }
 
+/// The cargo-deny release the licence, ban and source checks are written for (`.ci/run`
+/// installs it; `deny.toml` uses its configuration format).
+pub const CARGO_DENY_VERSION: &str = "0.20.2";
+
 /// The facade crate whose feature combinations are checked.
 const FACADE_FEATURES: &[&str] = &["dfns", "zitadel", "sailpoint"];
 
@@ -177,6 +182,12 @@ pub fn plan(root: &Path, mode: Mode) -> Vec<Step> {
             true,
         ),
         Step::CodegenCheck,
+        // Licences, banned and duplicate crates, and sources of every dependency of the
+        // published crates (deny.toml), from the lock file alone: no network.
+        cargo(
+            &["deny", "--offline", "check", "licenses", "bans", "sources"],
+            false,
+        ),
     ];
     if root
         .join("crates")
@@ -718,7 +729,7 @@ fn forbidden_in(tree: &str, forbidden: &[String]) -> Vec<String> {
 /// Fails early, with the fix, when rustfmt or clippy is not installed.
 fn check_components(cargo: &OsString, root: &Path) -> Result<(), Error> {
     let mut missing = Vec::new();
-    for tool in ["fmt", "clippy"] {
+    for tool in ["fmt", "clippy", "deny"] {
         let works = Command::new(cargo)
             .args([tool, "--version"])
             .current_dir(root)
@@ -735,7 +746,8 @@ fn check_components(cargo: &OsString, root: &Path) -> Result<(), Error> {
         Ok(())
     } else {
         Err(Error::new(format!(
-            "{} not available; run `rustup component add rustfmt clippy`",
+            "{} not available; run `rustup component add rustfmt clippy` and `cargo install \
+             --locked cargo-deny@{CARGO_DENY_VERSION}`",
             missing.join(" and ")
         )))
     }
@@ -928,7 +940,7 @@ mod tests {
     fn test_plan_without_facade() {
         let root = Path::new("/nonexistent-workspace");
         let steps = plan(root, Mode::Test);
-        assert_eq!(steps.len(), 6);
+        assert_eq!(steps.len(), 7);
         assert_eq!(args(&steps[0]), ["fmt", "--all", "--", "--check"]);
         assert_eq!(
             args(&steps[1]),
@@ -943,9 +955,13 @@ mod tests {
             ]
         );
         assert_eq!(steps[2], Step::CodegenCheck);
-        assert!(matches!(steps[3], Step::Note(_)));
-        assert_eq!(args(&steps[4]), ["test", "--workspace", "--all-features"]);
-        assert_eq!(steps[5], Step::ContractReport);
+        assert_eq!(
+            args(&steps[3]),
+            ["deny", "--offline", "check", "licenses", "bans", "sources"]
+        );
+        assert!(matches!(steps[4], Step::Note(_)));
+        assert_eq!(args(&steps[5]), ["test", "--workspace", "--all-features"]);
+        assert_eq!(steps[6], Step::ContractReport);
     }
 
     #[test]
@@ -965,8 +981,13 @@ mod tests {
                 "warnings"
             ]
         );
+        // cargo-deny reads the lock file; it takes no `--locked`.
         assert_eq!(
-            args(&steps[4]),
+            args(&steps[3]),
+            ["deny", "--offline", "check", "licenses", "bans", "sources"]
+        );
+        assert_eq!(
+            args(&steps[5]),
             ["test", "--workspace", "--all-features", "--locked"]
         );
     }
@@ -998,12 +1019,12 @@ mod tests {
         std::fs::write(root.join("crates/pats/Cargo.toml"), "")?;
         let steps = plan(&root, Mode::Test);
         std::fs::remove_dir_all(&root)?;
-        let matrix: Vec<Vec<&str>> = steps[3..8].iter().map(args).collect();
+        let matrix: Vec<Vec<&str>> = steps[4..9].iter().map(args).collect();
         assert!(matches!(
-            &steps[7],
+            &steps[8],
             Step::CargoMustFail { expect, .. } if expect == NO_TLS_MESSAGE
         ));
-        assert!(matches!(steps[8], Step::ForbiddenDeps { .. }));
+        assert!(matches!(steps[9], Step::ForbiddenDeps { .. }));
         assert_eq!(
             matrix,
             [
