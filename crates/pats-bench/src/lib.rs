@@ -38,6 +38,7 @@
 pub mod alloc;
 pub mod build_cost;
 pub mod calls;
+pub mod cold_client;
 pub mod cold_start;
 pub mod emulator;
 pub mod fixtures;
@@ -197,6 +198,8 @@ pub fn run(options: &Options) -> Result<Report> {
         if wanted(3) {
             eprintln!("section 3: SailPoint cold start ...");
             cold_start::section3(concurrency, rounds, &mut report).await?;
+            eprintln!("section 3: 1,000 SailPoint clients constructed ...");
+            cold_client::section3_cold_client(1000, rounds, &mut report).await?;
         }
         if wanted(4) {
             eprintln!("section 4: large lists ...");
