@@ -15,9 +15,14 @@
 //! Users normally depend on the `pats` facade crate, which re-exports all of this together
 //! with the provider clients.
 //!
-//! TLS comes from the feature `rustls` (default) or `native-tls`. Without either, the
-//! HTTP client pats builds reaches only plain-http loopback URLs; the provider crates
-//! (and so the facade with a provider) refuse to compile without one.
+//! TLS comes from the feature `rustls` (default: rustls on *ring*), `rustls-aws-lc` (rustls
+//! on aws-lc, a C build) or `native-tls` (the system's stack; wins if enabled with a rustls
+//! one). Without any, the HTTP client pats builds reaches only plain-http loopback URLs; the
+//! provider crates (and so the facade with a provider) refuse to compile without one.
+//!
+//! The `reqwest::Client` pats builds is shared per process and tokio runtime by all clients
+//! with the same timeouts (see [`ClientOptions::http_client`]): constructing a client costs
+//! no TLS set-up, and clients of one base URL share their connections.
 //!
 //! ```
 //! use pats_core::{CreateToken, Expiry, PersonalAccessTokens, PersonalAccessTokensExt, TokenId};
@@ -44,6 +49,7 @@ mod env;
 mod error;
 mod redact;
 mod retry;
+mod shared_http;
 mod transport;
 mod types;
 mod wire;

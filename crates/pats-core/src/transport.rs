@@ -16,6 +16,7 @@ use crate::credentials::TokenSource;
 use crate::error::{ApiError, Error, Result};
 use crate::redact;
 use crate::retry::{self, Clock, RetryPolicy, TokioClock};
+use crate::shared_http;
 use async_trait::async_trait;
 use bytes::Bytes;
 use reqwest::Method;
@@ -42,7 +43,10 @@ pub struct ClientOptions {
     pub retry: RetryPolicy,
     /// Largest accepted response body, in bytes.
     pub max_response_bytes: usize,
-    /// Your own `reqwest::Client` (proxies, custom roots); pats builds one otherwise.
+    /// Your own `reqwest::Client` (proxies, custom roots). Otherwise pats uses one it
+    /// builds and shares, per process, with every client of the same `connect_timeout`
+    /// and `timeout` in the same tokio runtime: constructing a client then costs no TLS
+    /// set-up, and clients of the same base URL share keep-alive connections.
     pub http_client: Option<reqwest::Client>,
     /// The clock the retry loop waits on.
     pub clock: Arc<dyn Clock>,
@@ -607,13 +611,10 @@ impl Transport {
         let base = parse_base_url(base_url)?;
         let http = match &options.http_client {
             Some(c) => c.clone(),
-            None => reqwest::Client::builder()
-                .user_agent(USER_AGENT)
-                .connect_timeout(options.connect_timeout)
-                .timeout(options.timeout)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .map_err(|e| transport_error("cannot build the HTTP client", e))?,
+            None => shared_http::client(shared_http::Settings::current(
+                options.connect_timeout,
+                options.timeout,
+            ))?,
         };
         Ok(Self {
             provider,
@@ -879,7 +880,7 @@ impl Transport {
     }
 }
 
-fn transport_error(what: &str, e: reqwest::Error) -> Error {
+pub(crate) fn transport_error(what: &str, e: reqwest::Error) -> Error {
     let e = e.without_url();
     let mut message = what.to_owned();
     let mut source: Option<&dyn std::error::Error> = Some(&e);

@@ -160,10 +160,10 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Without a TLS backend every https call would fail at run time: refuse to build instead.
-#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+#[cfg(not(any(feature = "rustls", feature = "rustls-aws-lc", feature = "native-tls")))]
 compile_error!(
     "pats-dfns has no TLS backend and could not reach Dfns over https: enable the cargo \
-     feature `rustls` (the default) or `native-tls` of pats-dfns, or of the facade: \
+     feature `rustls` (the default), `rustls-aws-lc` or `native-tls` of pats-dfns, or of the facade: \
      pats = { default-features = false, features = [\"dfns\", \"rustls\"] }"
 );
 

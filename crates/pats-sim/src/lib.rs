@@ -36,6 +36,8 @@ pub use emulator::{Emulator, Options, Seed, SimError, start};
 
 #[cfg(feature = "dfns")]
 pub mod dfns;
+#[cfg(feature = "zitadel")]
+pub mod jwt;
 #[cfg(feature = "sailpoint")]
 pub mod sailpoint;
 #[cfg(feature = "zitadel")]

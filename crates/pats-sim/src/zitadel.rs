@@ -50,8 +50,8 @@
 use crate::answer::Answer;
 use crate::contract::Provider;
 use crate::fault::Faults;
+use crate::jwt;
 use crate::server::{HttpServer, Layer, ServerOptions, layered};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -734,8 +734,8 @@ fn client_login(
 }
 
 fn verify_assertion(state: &State, assertion: &str) -> Result<(String, Value), &'static str> {
-    let header = jsonwebtoken::decode_header(assertion).map_err(|_| "malformed assertion")?;
-    if header.alg != Algorithm::RS256 {
+    let header = jwt::decode_header(assertion).map_err(|_| "malformed assertion")?;
+    if header.alg != "RS256" {
         return Err("assertion must be signed with RS256");
     }
     let kid = header.kid.ok_or("assertion has no kid")?;
@@ -749,16 +749,31 @@ fn verify_assertion(state: &State, assertion: &str) -> Result<(String, Value), &
                 .map(|(_, pem)| (id.clone(), pem.clone()))
         })
         .ok_or("unknown key id")?;
-    let key = DecodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| "registered key unusable")?;
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.leeway = 0;
-    validation.set_audience(&[state.base_url.as_str()]);
-    validation.set_issuer(&[user_id.as_str()]);
-    validation.sub = Some(user_id.clone());
-    validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
-    let data = jsonwebtoken::decode::<Value>(assertion, &key, &validation)
-        .map_err(|_| "assertion signature or claims invalid")?;
-    let claims = data.claims;
+    let claims = jwt::verify_rs256(assertion, &pem).map_err(|e| match e {
+        jwt::JwtError::BadKey => "registered key unusable",
+        _ => "assertion signature or claims invalid",
+    })?;
+    // RFC 7523 §3: iss and sub are the machine user, aud names the instance, exp is
+    // required and in the future (no leeway).
+    let invalid = "assertion signature or claims invalid";
+    if claims.get("iss").and_then(Value::as_str) != Some(user_id.as_str())
+        || claims.get("sub").and_then(Value::as_str) != Some(user_id.as_str())
+    {
+        return Err(invalid);
+    }
+    let audience = state.base_url.as_str();
+    let aud_ok = match claims.get("aud") {
+        Some(Value::String(aud)) => aud == audience,
+        Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(audience)),
+        _ => false,
+    };
+    if !aud_ok {
+        return Err(invalid);
+    }
+    match claims.get("exp").and_then(Value::as_i64) {
+        Some(exp) if exp > now().unix_timestamp() => {}
+        _ => return Err(invalid),
+    }
     let iat = claims
         .get("iat")
         .and_then(Value::as_i64)
@@ -1551,7 +1566,7 @@ impl ZitadelSim {
     /// Registers an RSA public key (PEM) with id `key_id` for machine user `user_id`.
     /// Returns false when the user is unknown or the key is not an RSA public key.
     pub fn register_key(&self, user_id: &str, key_id: &str, public_pem: &str) -> bool {
-        if DecodingKey::from_rsa_pem(public_pem.as_bytes()).is_err() {
+        if !jwt::is_rsa_public_key(public_pem) {
             return false;
         }
         let mut state = self.lock();

@@ -2,7 +2,7 @@
 //! machine user's client secret (client-credentials login).
 
 use crate::error::map_oauth_error;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use crate::rs256::SigningKey;
 use pats_core::Request;
 use pats_core::reexports::async_trait;
 use pats_core::reexports::reqwest::header::HeaderValue;
@@ -99,9 +99,8 @@ impl KeyFile {
         &self.key
     }
 
-    fn encoding_key(&self) -> Result<EncodingKey> {
-        EncodingKey::from_rsa_pem(self.key.expose_secret().as_bytes())
-            .map_err(|_| Error::invalid("key file", "`key` is not an RSA private key in PEM form"))
+    fn encoding_key(&self) -> Result<SigningKey> {
+        SigningKey::from_pem(self.key.expose_secret())
     }
 }
 
@@ -336,6 +335,13 @@ impl TokenFetcher for ClientCredentialsFetcher {
 }
 
 #[derive(serde::Serialize)]
+struct JwtHeader<'a> {
+    alg: &'static str,
+    typ: &'static str,
+    kid: &'a str,
+}
+
+#[derive(serde::Serialize)]
 struct Claims<'a> {
     iss: &'a str,
     sub: &'a str,
@@ -355,7 +361,7 @@ struct Claims<'a> {
 pub struct JwtProfileFetcher {
     transport: Transport,
     key_file: KeyFile,
-    key: EncodingKey,
+    key: SigningKey,
     audience: String,
 }
 
@@ -384,8 +390,11 @@ impl JwtProfileFetcher {
 
     /// Signs an assertion valid from `now` for five minutes (`ASSERTION_LIFETIME`).
     pub fn assertion(&self, now: time::OffsetDateTime) -> Result<SecretString> {
-        let mut header = Header::new(Algorithm::RS256);
-        header.kid = Some(self.key_file.key_id.clone());
+        let header = JwtHeader {
+            alg: "RS256",
+            typ: "JWT",
+            kid: &self.key_file.key_id,
+        };
         let iat = now.unix_timestamp();
         let claims = Claims {
             iss: &self.key_file.user_id,
@@ -394,12 +403,7 @@ impl JwtProfileFetcher {
             iat,
             exp: iat + ASSERTION_LIFETIME.as_secs().cast_signed(),
         };
-        jsonwebtoken::encode(&header, &claims, &self.key)
-            .map(SecretString::from)
-            .map_err(|e| Error::Signing {
-                message: "cannot sign the JWT-profile assertion".to_owned(),
-                source: Some(Box::new(e)),
-            })
+        self.key.sign_jwt(&header, &claims).map(SecretString::from)
     }
 }
 

@@ -73,10 +73,10 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Without a TLS backend every https call would fail at run time: refuse to build instead.
-#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+#[cfg(not(any(feature = "rustls", feature = "rustls-aws-lc", feature = "native-tls")))]
 compile_error!(
     "pats-zitadel has no TLS backend and could not reach ZITADEL over https: enable the cargo \
-     feature `rustls` (the default) or `native-tls` of pats-zitadel, or of the facade: \
+     feature `rustls` (the default), `rustls-aws-lc` or `native-tls` of pats-zitadel, or of the facade: \
      pats = { default-features = false, features = [\"zitadel\", \"rustls\"] }"
 );
 
@@ -85,6 +85,7 @@ mod client;
 mod error;
 mod generated;
 mod pats;
+mod rs256;
 
 pub use auth::{
     ClientAuthMethod, ClientCredentials, ClientCredentialsFetcher, JwtProfileFetcher, KeyFile,

@@ -68,8 +68,8 @@ async fn assertion_is_verified_and_the_access_token_is_used() {
         "openid urn:zitadel:iam:org:project:id:zitadel:aud"
     );
     assert_eq!(form.len(), 3);
-    let jwt_header = jsonwebtoken::decode_header(&form["assertion"]).unwrap();
-    assert_eq!(jwt_header.alg, jsonwebtoken::Algorithm::RS256);
+    let jwt_header = pats_sim::jwt::decode_header(&form["assertion"]).unwrap();
+    assert_eq!(jwt_header.alg, "RS256");
     assert_eq!(jwt_header.kid.as_deref(), Some(TEST_KEY_ID));
 
     let bearer = header(&requests[1], "authorization").unwrap();

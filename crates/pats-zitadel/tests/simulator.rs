@@ -4,16 +4,12 @@
 mod common;
 
 use common::{BOT, sim};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use pats_core::reexports::reqwest;
 use pats_sim::zitadel::{TEST_KEY_ID, TEST_PRIVATE_KEY_PEM, ZitadelSim};
 use serde_json::{Value, json};
 
 fn assertion(kid: &str, claims: &Value) -> String {
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some(kid.to_owned());
-    let key = EncodingKey::from_rsa_pem(TEST_PRIVATE_KEY_PEM.as_bytes()).unwrap();
-    jsonwebtoken::encode(&header, claims, &key).unwrap()
+    pats_sim::jwt::sign_rs256(TEST_PRIVATE_KEY_PEM, kid, claims).unwrap()
 }
 
 async fn exchange(sim: &ZitadelSim, assertion: &str) -> (u16, Value) {
