@@ -57,7 +57,15 @@ fn main() -> ExitCode {
         ["interop", rest @ ..] => xtask::interop::run(&root, rest),
         ["release-check"] => xtask::release::run(&root),
         [command, ..]
-            if ["codegen", "contracts", "test", "ci", "msrv", "release-check"].contains(command) =>
+            if [
+                "codegen",
+                "contracts",
+                "test",
+                "ci",
+                "msrv",
+                "release-check",
+            ]
+            .contains(command) =>
         {
             return usage_error(&format!("unexpected arguments for `{command}`"));
         }

@@ -8,13 +8,13 @@
 //! here, naming the crate and features. `.ci/run` calls it.
 
 use crate::Error;
-use serde_json::Value;
+use crate::release::{Crate, workspace_crates};
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-/// A publishable package as `cargo metadata` describes it.
+/// What the checks need of a publishable package.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Package {
     /// Its name.
@@ -23,6 +23,22 @@ pub struct Package {
     pub features: Vec<String>,
     /// Its `default` feature's members.
     pub default: Vec<String>,
+}
+
+impl Package {
+    /// The view of a workspace crate.
+    pub fn of(krate: &Crate) -> Self {
+        Package {
+            name: krate.name.clone(),
+            features: krate
+                .features
+                .keys()
+                .filter(|k| *k != "default")
+                .cloned()
+                .collect(),
+            default: krate.features.get("default").cloned().unwrap_or_default(),
+        }
+    }
 }
 
 /// The features that pick a TLS backend: a provider crate refuses to build without one.
@@ -95,57 +111,13 @@ fn parse_rust_version(manifest: &str) -> Option<String> {
     numeric.then(|| version.to_owned())
 }
 
-/// The publishable packages of the workspace (from `cargo metadata --no-deps`), in the
-/// order cargo lists them.
-pub fn publishable(cargo: &OsString, root: &Path) -> Result<Vec<Package>, Error> {
-    let output = Command::new(cargo)
-        .args(["metadata", "--no-deps", "--format-version", "1"])
-        .current_dir(root)
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| Error::new(format!("could not run `cargo metadata`: {e}")))?;
-    if !output.status.success() {
-        return Err(Error::new(format!(
-            "`cargo metadata` failed ({})",
-            output.status
-        )));
-    }
-    let metadata: Value = serde_json::from_slice(&output.stdout)
-        .map_err(|e| Error::new(format!("`cargo metadata` printed no JSON: {e}")))?;
-    Ok(publishable_in(&metadata))
-}
-
-/// The packages of `metadata` whose `publish` is not `[]` (cargo's rendering of `false`).
-pub fn publishable_in(metadata: &Value) -> Vec<Package> {
-    let strings = |v: Option<&Value>| -> Vec<String> {
-        v.and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    metadata["packages"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+/// The publishable packages of the workspace at `root`, in the order cargo lists them.
+pub fn publishable(root: &Path) -> Result<Vec<Package>, Error> {
+    Ok(workspace_crates(root)?
         .iter()
-        .filter(|p| p["publish"].as_array().is_none_or(|a| !a.is_empty()))
-        .filter_map(|p| {
-            let features = p["features"].as_object()?;
-            Some(Package {
-                name: p["name"].as_str()?.to_owned(),
-                features: features
-                    .keys()
-                    .filter(|k| *k != "default")
-                    .cloned()
-                    .collect(),
-                default: strings(features.get("default")),
-            })
-        })
-        .collect()
+        .filter(|c| c.publishable)
+        .map(Package::of)
+        .collect())
 }
 
 /// The `cargo` arguments (after `+toolchain`) checking `package` with `set`.
@@ -192,7 +164,7 @@ pub fn run(root: &Path) -> Result<(), Error> {
     }
     // rustup's `cargo` proxy, so that `+<version>` is understood.
     let cargo = OsString::from("cargo");
-    let packages = publishable(&cargo, root)?;
+    let packages = publishable(root)?;
     if packages.is_empty() {
         return Err(Error::new("no publishable package in the workspace"));
     }
@@ -351,11 +323,10 @@ mod tests {
             root.join("Cargo.toml"),
             "[workspace]\nmembers = [\"shipped\", \"internal\"]\nresolver = \"2\"\n",
         )?;
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
-        let found = publishable(&cargo, &root);
+        let found = publishable(&root);
         let empty = temp_dir("no-manifest");
         std::fs::create_dir_all(&empty)?;
-        let outside = publishable(&cargo, &empty);
+        let outside = publishable(&empty);
         std::fs::remove_dir_all(&root)?;
         std::fs::remove_dir_all(&empty)?;
         assert_eq!(
@@ -372,27 +343,5 @@ mod tests {
             "a directory without Cargo.toml"
         );
         Ok(())
-    }
-
-    #[test]
-    fn unpublished_packages_are_left_out() {
-        let metadata = serde_json::json!({"packages": [
-            {"name": "pats", "publish": null, "features": {"default": ["dfns"], "dfns": []}},
-            {"name": "xtask", "publish": [], "features": {}},
-            {"name": "private-registry", "publish": ["corp"], "features": {}},
-        ]});
-        let names: Vec<String> = publishable_in(&metadata)
-            .into_iter()
-            .map(|p| p.name)
-            .collect();
-        assert_eq!(names, ["pats", "private-registry"]);
-        assert_eq!(
-            publishable_in(&metadata)[0],
-            Package {
-                name: "pats".to_owned(),
-                features: vec!["dfns".to_owned()],
-                default: vec!["dfns".to_owned()],
-            }
-        );
     }
 }

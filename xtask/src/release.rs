@@ -87,6 +87,8 @@ pub struct Crate {
     pub documentation: Option<String>,
     /// Its dependencies.
     pub deps: Vec<Dep>,
+    /// Its features and what each enables (`default` included, if declared).
+    pub features: BTreeMap<String, Vec<String>>,
 }
 
 /// The workspace members of `cargo metadata --format-version 1 --no-deps` output.
@@ -146,7 +148,24 @@ pub fn crates_from_metadata(metadata: &Value) -> Result<Vec<Crate>, Error> {
                 path: dep.get("path").and_then(Value::as_str).is_some(),
             });
         }
+        let features = package
+            .get("features")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(feature, enables)| {
+                let enables = enables
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect();
+                (feature.clone(), enables)
+            })
+            .collect();
         crates.push(Crate {
+            features,
             description: text(package, "description"),
             license: text(package, "license"),
             readme: text(package, "readme"),
@@ -395,8 +414,9 @@ pub fn render(rows: &[Row]) -> String {
     out
 }
 
-/// Runs `cargo xtask release-check` in the workspace at `root`.
-pub fn run(root: &Path) -> Result<(), Error> {
+/// The workspace crates of the workspace at `root`, from `cargo metadata --no-deps` (no
+/// network).
+pub fn workspace_crates(root: &Path) -> Result<Vec<Crate>, Error> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
     let output = Command::new(&cargo)
         .args(["metadata", "--format-version", "1", "--no-deps"])
@@ -412,7 +432,13 @@ pub fn run(root: &Path) -> Result<(), Error> {
     }
     let metadata: Value = serde_json::from_slice(&output.stdout)
         .map_err(|e| Error::new(format!("cargo metadata: {e}")))?;
-    let crates = crates_from_metadata(&metadata)?;
+    crates_from_metadata(&metadata)
+}
+
+/// Runs `cargo xtask release-check` in the workspace at `root`.
+pub fn run(root: &Path) -> Result<(), Error> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+    let crates = workspace_crates(root)?;
     let changelog = std::fs::read_to_string(root.join("CHANGELOG.md"))
         .map_err(|e| Error::new(format!("CHANGELOG.md: {e}")))?;
     let found = problems(&crates, &changelog, &|path| path.is_file());
@@ -588,6 +614,19 @@ mod tests {
         // `publish = ["my-registry"]` is publishable; a package without a name is an error.
         let registries = json!({"packages": [package("a", json!(["r"]), json!([]))]});
         assert!(crates_from_metadata(&registries).unwrap()[0].publishable);
+        // Features, with what each enables.
+        let mut featured = package("f", Value::Null, json!([]));
+        featured["features"] = json!({"default": ["a"], "a": ["dep:x"], "b": []});
+        let featured = crates_from_metadata(&json!({"packages": [featured]})).unwrap();
+        assert_eq!(
+            featured[0].features,
+            BTreeMap::from([
+                ("a".to_owned(), vec!["dep:x".to_owned()]),
+                ("b".to_owned(), vec![]),
+                ("default".to_owned(), vec!["a".to_owned()]),
+            ])
+        );
+        assert!(xtask.features.is_empty());
         let nameless = json!({"packages": [{"version": "0.1.0"}]});
         assert_eq!(
             crates_from_metadata(&nameless).unwrap_err().to_string(),
