@@ -91,6 +91,8 @@ fn build(settings: Settings) -> crate::Result<reqwest::Client> {
 
 /// The process-wide rustls configuration.
 #[cfg(any(feature = "rustls", feature = "rustls-aws-lc"))]
+// With `native-tls` too (e.g. `--all-features`), native-tls is used and this is only tested.
+#[cfg_attr(feature = "native-tls", allow(dead_code))]
 pub(crate) mod tls {
     use rustls::ClientConfig;
     use rustls::crypto::CryptoProvider;
