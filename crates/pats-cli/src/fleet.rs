@@ -291,19 +291,13 @@ pub async fn run(entries: Vec<Entry>, job: Job, settings: Settings) -> Result<Ex
     Ok(if found > 0 { Exit::Found } else { Exit::Ok })
 }
 
-/// The client options of every profile: one `reqwest::Client` for all, built as each
-/// client would build its own (same user agent, timeouts, no redirects), so that the TLS
-/// configuration is loaded once and profiles on the same host share connections.
+/// The client options of every profile: the defaults. pats-core shares one
+/// `reqwest::Client` per process among clients with equal timeouts in one runtime, so the TLS
+/// configuration is loaded once and profiles on the same host share connections. (A
+/// `reqwest::Client` built here would also lack a TLS crypto provider in a `pats` built
+/// alone, where reqwest has only `rustls-no-provider`, and panic.)
 fn shared_options() -> Result<ClientOptions, CliError> {
-    let defaults = ClientOptions::default();
-    let http = pats::reexports::reqwest::Client::builder()
-        .user_agent(pats::USER_AGENT)
-        .connect_timeout(defaults.connect_timeout)
-        .timeout(defaults.timeout)
-        .redirect(pats::reexports::reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| CliError::failed(format!("cannot build the HTTP client: {e}")))?;
-    Ok(defaults.with_http_client(http))
+    Ok(ClientOptions::default())
 }
 
 /// One profile: connect, follow the pages.
