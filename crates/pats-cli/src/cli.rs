@@ -282,18 +282,19 @@ fn parse_token_ref(s: &str) -> Result<TokenRef, String> {
     }
 }
 
-fn parse_provider(s: &str) -> Result<&'static str, String> {
+/// The provider of this build named `s` (any case, surrounding spaces ignored).
+pub fn known_provider(s: &str) -> Option<&'static str> {
     let wanted = s.trim().to_ascii_lowercase();
-    pats::PROVIDERS
-        .iter()
-        .copied()
-        .find(|p| *p == wanted)
-        .ok_or_else(|| {
-            format!(
-                "unknown provider `{s}`; this build has {}",
-                pats::PROVIDERS.join(", ")
-            )
-        })
+    pats::PROVIDERS.iter().copied().find(|p| *p == wanted)
+}
+
+fn parse_provider(s: &str) -> Result<&'static str, String> {
+    known_provider(s).ok_or_else(|| {
+        format!(
+            "unknown provider `{s}`; this build has {}",
+            pats::PROVIDERS.join(", ")
+        )
+    })
 }
 
 fn parse_time(s: &str) -> Result<OffsetDateTime, String> {

@@ -241,17 +241,12 @@ impl Profile {
 }
 
 fn parse_provider(p: &str) -> Result<&'static str, String> {
-    let wanted = p.trim().to_ascii_lowercase();
-    pats::PROVIDERS
-        .iter()
-        .copied()
-        .find(|known| *known == wanted)
-        .ok_or_else(|| {
-            format!(
-                "`{p}` is unknown; this build has {}",
-                pats::PROVIDERS.join(", ")
-            )
-        })
+    crate::cli::known_provider(p).ok_or_else(|| {
+        format!(
+            "`{p}` is unknown; this build has {}",
+            pats::PROVIDERS.join(", ")
+        )
+    })
 }
 
 /// `url` without userinfo, query or fragment.
