@@ -17,9 +17,14 @@
 //! [`OFF_CONTRACT_HEADER`](crate::OFF_CONTRACT_HEADER) header. Deliberate differences are listed, with their reason, in
 //! `contracts/deviations.json`; a violation that one of them names is counted as such.
 //!
-//! Violations are printed to stderr at once. When `PATS_CONTRACT_LOG` names a directory,
-//! every outcome is also appended to `<dir>/<pid>.jsonl`; `cargo xtask test` sets it, sums
-//! the files up at the end, prints the counts and fails the run on any violation.
+//! Violations are printed to stderr at once and kept per simulator: when the simulator is
+//! dropped (its last clone, normally at the end of the test that started it), its
+//! [`ContractGuard`] panics with every violation, so the test that sent or received an
+//! off-contract exchange fails under any runner (`cargo test -p <crate>`, nextest, an IDE),
+//! as a `wiremock` `MockServer` verifies its expectations on drop. When `PATS_CONTRACT_LOG`
+//! names a directory, every outcome is also appended to `<dir>/<pid>.jsonl`; `cargo xtask
+//! test` sets it, sums the files up at the end and prints the totals (failing the run on
+//! any violation too).
 
 use crate::answer::Answer;
 
@@ -33,7 +38,6 @@ pub(crate) enum Provider {
 }
 
 impl Provider {
-    #[allow(dead_code)]
     fn name(self) -> &'static str {
         match self {
             Provider::Dfns => "dfns",
@@ -43,14 +47,72 @@ impl Provider {
     }
 }
 
-/// Offers one request and the simulator's (non-fault) answer to the contract checker.
+/// Offers one request and the simulator's (non-fault) answer to the contract checker;
+/// answers the violations found, one line each (none without the `contract` feature).
 #[cfg(not(feature = "contract"))]
-pub(crate) fn observe(_provider: Provider, _request: &crate::server::Request, _answer: &Answer) {}
+pub(crate) fn observe(
+    _provider: Provider,
+    _request: &crate::server::Request,
+    _answer: &Answer,
+) -> Vec<String> {
+    Vec::new()
+}
 
-/// Offers one request and the simulator's (non-fault) answer to the contract checker.
+/// Offers one request and the simulator's (non-fault) answer to the contract checker;
+/// answers the violations found, one line each (none without the `contract` feature).
 #[cfg(feature = "contract")]
-pub(crate) fn observe(provider: Provider, request: &crate::server::Request, answer: &Answer) {
-    checker::observe(provider, request, answer);
+pub(crate) fn observe(
+    provider: Provider,
+    request: &crate::server::Request,
+    answer: &Answer,
+) -> Vec<String> {
+    checker::observe(provider, request, answer)
+}
+
+/// Held by a simulator (all its clones share one): when the last clone is dropped, panics
+/// with the contract violations its exchanges had, so the test that caused them fails.
+/// Does nothing while the thread is already panicking (the test has failed anyway), or when
+/// nothing was found.
+pub(crate) struct ContractGuard {
+    provider: Provider,
+    violations: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl ContractGuard {
+    /// The guard of the simulator whose faults are `faults`.
+    pub(crate) fn new(provider: Provider, faults: &crate::Faults) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(ContractGuard {
+            provider,
+            violations: faults.violations(),
+        })
+    }
+}
+
+impl Drop for ContractGuard {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let violations = self.violations.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(message) = verdict(self.provider, &violations) {
+            panic!("{message}");
+        }
+    }
+}
+
+/// The message a dropped simulator with `violations` fails its test with, if any.
+fn verdict(provider: Provider, violations: &[String]) -> Option<String> {
+    if violations.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{} exchange(s) with this {} simulator were off the vendor contract (pats-sim \
+         feature `contract`):\n  {}\nFix the side that is wrong, or list a deliberate deviation \
+         with its reason in contracts/deviations.json",
+        violations.len(),
+        provider.name(),
+        violations.join("\n  ")
+    ))
 }
 
 #[cfg(feature = "contract")]
@@ -744,7 +806,11 @@ pub(crate) mod checker {
         }
     }
 
-    pub(super) fn observe(provider: Provider, request: &crate::server::Request, answer: &Answer) {
+    pub(super) fn observe(
+        provider: Provider,
+        request: &crate::server::Request,
+        answer: &Answer,
+    ) -> Vec<String> {
         let query: Vec<(String, String)> = request
             .url
             .query_pairs()
@@ -777,13 +843,14 @@ pub(crate) mod checker {
             answer_body: answer.body.as_ref().map(|(bytes, _)| bytes.as_slice()),
         };
         let outcome = Contract::of(provider).check(&exchange);
-        record(provider, &exchange, &outcome);
+        let lines = record(provider, &exchange, &outcome);
         if let Ok(mut recent) = RECENT.lock() {
             if recent.len() == RECENT_CAPACITY {
                 recent.pop_front();
             }
             recent.push_back((provider.name(), outcome));
         }
+        lines
     }
 
     const RECENT_CAPACITY: usize = 256;
@@ -799,21 +866,30 @@ pub(crate) mod checker {
             .unwrap_or_default()
     }
 
-    fn record(provider: Provider, exchange: &Exchange<'_>, outcome: &Outcome) {
+    /// Prints and logs one outcome; answers its violations, one line each.
+    fn record(provider: Provider, exchange: &Exchange<'_>, outcome: &Outcome) -> Vec<String> {
         let operation = outcome.operation.as_deref().unwrap_or("?");
-        for v in &outcome.violations {
-            eprintln!(
-                "CONTRACT VIOLATION [{}] {} {} ({operation}), {}: {}: {}",
-                provider.name(),
-                exchange.method,
-                exchange.path,
-                v.side,
-                v.rule,
-                v.detail
-            );
+        let lines: Vec<String> = outcome
+            .violations
+            .iter()
+            .map(|v| {
+                format!(
+                    "[{}] {} {} ({operation}) -> {}, {}: {}: {}",
+                    provider.name(),
+                    exchange.method,
+                    exchange.path,
+                    exchange.status,
+                    v.side,
+                    v.rule,
+                    v.detail
+                )
+            })
+            .collect();
+        for line in &lines {
+            eprintln!("CONTRACT VIOLATION {line}");
         }
         let Some(dir) = std::env::var_os("PATS_CONTRACT_LOG") else {
-            return;
+            return lines;
         };
         let line = json!({
             "provider": provider.name(),
@@ -840,6 +916,7 @@ pub(crate) mod checker {
             // One write per line: with O_APPEND, concurrent tests cannot interleave it.
             let _ = file.write_all(format!("{line}\n").as_bytes());
         }
+        lines
     }
 }
 
@@ -1152,5 +1229,61 @@ mod tests {
             to_json_schema(&json!({ "properties": { "type": { "type": "string", "x-y": 1 } } })),
             json!({ "properties": { "type": { "type": "string" } } })
         );
+    }
+}
+
+#[cfg(test)]
+mod guard_tests {
+    use super::{ContractGuard, Provider, verdict};
+
+    #[test]
+    fn no_violation_no_verdict() {
+        assert_eq!(verdict(Provider::SailPoint, &[]), None);
+    }
+
+    #[test]
+    fn the_verdict_names_the_provider_and_every_violation() {
+        let message = verdict(
+            Provider::Zitadel,
+            &["first one".to_owned(), "second one".to_owned()],
+        )
+        .expect("violations give a verdict");
+        assert!(
+            message.starts_with(
+                "2 exchange(s) with this zitadel simulator were off the vendor contract"
+            ),
+            "{message}"
+        );
+        assert!(
+            message.contains("\n  first one\n  second one\n"),
+            "{message}"
+        );
+        assert!(message.contains("contracts/deviations.json"), "{message}");
+    }
+
+    #[test]
+    fn a_guard_with_violations_panics_when_dropped() {
+        let faults = crate::Faults::default();
+        let guard = ContractGuard::new(Provider::Dfns, &faults);
+        faults
+            .violations()
+            .lock()
+            .expect("not poisoned")
+            .push("[dfns] GET /nowhere".to_owned());
+        let dropped = std::panic::catch_unwind(move || drop(guard));
+        let payload = dropped.expect_err("a guard with violations panics on drop");
+        let message = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default();
+        assert!(message.contains("this dfns simulator"), "{message}");
+        assert!(message.contains("[dfns] GET /nowhere"), "{message}");
+    }
+
+    #[test]
+    fn a_clean_guard_drops_quietly() {
+        let faults = crate::Faults::default();
+        let guard = ContractGuard::new(Provider::Dfns, &faults);
+        assert!(std::panic::catch_unwind(move || drop(guard)).is_ok());
     }
 }

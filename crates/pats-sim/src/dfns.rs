@@ -28,7 +28,7 @@
 //! [`Faults`] inject 429, 5xx, 202 (policy approval) answers and latency.
 
 use crate::answer::Answer;
-use crate::contract::Provider;
+use crate::contract::{ContractGuard, Provider};
 use crate::fault::{Fault, FaultRule, Faults};
 use crate::server::{HttpServer, Layer, Request, ServerOptions, layered};
 use base64::Engine as _;
@@ -836,6 +836,8 @@ pub struct DfnsSim {
     server: Arc<HttpServer>,
     state: Arc<Mutex<State>>,
     faults: Faults,
+    /// Fails the test whose exchanges were off the vendor contract, when the last clone drops.
+    _contract: Arc<ContractGuard>,
 }
 
 impl fmt::Debug for DfnsSim {
@@ -909,6 +911,7 @@ impl DfnsSim {
             user_actions: HashMap::new(),
         }));
         let faults = Faults::default();
+        let contract = ContractGuard::new(Provider::Dfns, &faults);
         // A server of its own: a request still in flight when a test ends must never reach
         // the next test's simulator.
         let (s, f) = (state.clone(), faults.clone());
@@ -917,6 +920,7 @@ impl DfnsSim {
             server: Arc::new(server),
             state,
             faults,
+            _contract: contract,
         })
     }
 

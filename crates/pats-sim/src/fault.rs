@@ -121,6 +121,9 @@ impl FaultRule {
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
     rules: Arc<Mutex<Vec<FaultRule>>>,
+    /// The contract violations of this simulator's exchanges (feature `contract`), which
+    /// its [`ContractGuard`](crate::contract::ContractGuard) reports when it is dropped.
+    violations: Arc<Mutex<Vec<String>>>,
 }
 
 impl Faults {
@@ -158,9 +161,20 @@ impl Faults {
     ) -> Answer {
         self.respond(request, || {
             let answer = normal();
-            crate::contract::observe(provider, request, &answer);
+            let found = crate::contract::observe(provider, request, &answer);
+            if !found.is_empty() {
+                // A poisoned lock only means a thread panicked while pushing; keep counting.
+                let mut violations = self.violations.lock().unwrap_or_else(|e| e.into_inner());
+                violations.extend(found);
+            }
             answer
         })
+    }
+
+    /// What the contract checks found wrong in this simulator's exchanges so far, shared
+    /// with the guard that reports them (see [`crate::contract::ContractGuard`]).
+    pub(crate) fn violations(&self) -> Arc<Mutex<Vec<String>>> {
+        Arc::clone(&self.violations)
     }
 
     /// The answer to `request`: the matching fault's, or `normal()` (which does the real

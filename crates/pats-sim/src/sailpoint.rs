@@ -34,7 +34,7 @@
 //! [`Faults`] are consulted first for every request (token endpoint included).
 
 use crate::answer::Answer;
-use crate::contract::Provider;
+use crate::contract::{ContractGuard, Provider};
 use crate::fault::Faults;
 use crate::server::{HttpServer, Layer, Request, ServerOptions, layered};
 use serde_json::{Map, Value, json};
@@ -188,6 +188,8 @@ pub struct SailPointSim {
     server: Arc<HttpServer>,
     state: Arc<Mutex<State>>,
     faults: Faults,
+    /// Fails the test whose exchanges were off the vendor contract, when the last clone drops.
+    _contract: Arc<ContractGuard>,
 }
 
 impl std::fmt::Debug for SailPointSim {
@@ -391,6 +393,7 @@ impl SailPointSim {
             windows: HashMap::new(),
         }));
         let faults = Faults::default();
+        let contract = ContractGuard::new(Provider::SailPoint, &faults);
         // A server of its own: a request still in flight when a test ends (a stalled
         // answer, say) must never reach the next test's simulator.
         let (s, f) = (state.clone(), faults.clone());
@@ -399,6 +402,7 @@ impl SailPointSim {
             server: Arc::new(server),
             state,
             faults,
+            _contract: contract,
         })
     }
 

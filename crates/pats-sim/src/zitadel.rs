@@ -48,7 +48,7 @@
 //! Faults armed with [`ZitadelSim::faults`] are applied before any of this.
 
 use crate::answer::Answer;
-use crate::contract::Provider;
+use crate::contract::{ContractGuard, Provider};
 use crate::fault::Faults;
 use crate::jwt;
 use crate::server::{HttpServer, Layer, ServerOptions, layered};
@@ -1371,6 +1371,8 @@ pub struct ZitadelSim {
     server: Arc<HttpServer>,
     state: Arc<Mutex<State>>,
     faults: Faults,
+    /// Fails the test whose exchanges were off the vendor contract, when the last clone drops.
+    _contract: Arc<ContractGuard>,
     admin_pat: String,
 }
 
@@ -1462,6 +1464,7 @@ impl ZitadelSim {
         let (_, admin_pat) = state.add_pat(Self::ADMIN_USER, Self::DEFAULT_ORG, never());
         let state = Arc::new(Mutex::new(state));
         let faults = Faults::default();
+        let contract = ContractGuard::new(Provider::Zitadel, &faults);
         let responder = Responder {
             state: state.clone(),
             faults: faults.clone(),
@@ -1474,6 +1477,7 @@ impl ZitadelSim {
             server: Arc::new(server),
             state,
             faults,
+            _contract: contract,
             admin_pat,
         })
     }
