@@ -1233,6 +1233,7 @@ mod tests {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod guard_tests {
     use super::{ContractGuard, Provider, verdict};
 
