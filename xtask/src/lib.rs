@@ -4,7 +4,10 @@
 //!   (or check) each provider's PAT subset (see [`contracts`]);
 //! - `codegen [--check]`: the same, then regenerate (or check) `crates/*/src/generated.rs`
 //!   from the subsets (see [`codegen`]);
-//! - `test`: everything CI checks, in order, stopping at the first failure (see [`tasks`]);
+//! - `test`: everything CI checks, in order, stopping at the first failure (see [`tasks`]),
+//!   after installing what it needs (see [`setup`]);
+//! - `fresh`: `.ci/run` in a clean clone with an empty `CARGO_HOME` (see [`fresh`]);
+//! - `mutants`: cargo-mutants on the project's critical files (see [`mutants`]);
 //! - `ci`: the same, with `--locked`;
 //! - `bench`: the benchmarks of `crates/pats-bench`, in release mode (see [`mod@bench`]);
 //! - `msrv`: the publishable crates build with the declared `rust-version` (see [`msrv`]);
@@ -14,9 +17,12 @@
 pub mod bench;
 pub mod codegen;
 pub mod contracts;
+pub mod fresh;
 pub mod interop;
 pub mod msrv;
+pub mod mutants;
 pub mod release;
+pub mod setup;
 pub mod tasks;
 
 use std::fmt;

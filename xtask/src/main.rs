@@ -11,8 +11,17 @@ commands:
                      each provider's PAT subset to contracts/*/openapi.json
   codegen [--check]  contracts, then generate crates/*/src/generated.rs from the subsets;
                      with --check, write nothing and fail if any file is stale or missing
-  test               fmt, clippy, codegen --check, tests and the `pats` feature matrix
-  ci                 the same as `test`, with --locked (the CI entry point)
+  test               installs what it needs (rustfmt, clippy, the pinned nightly and
+                     cargo-deny), then fmt, clippy, codegen --check, cargo-deny, the `pats`
+                     feature matrix, docs, packages, each publishable crate's tests alone,
+                     the conformance suite, all tests with all features; times each step
+  ci                 the same as `test`, with --locked
+  fresh [--keep]     `bash .ci/run` in a clean clone of HEAD with an empty CARGO_HOME (a
+                     fresh machine's run); prints how long it took
+  mutants [--file F]...
+                     cargo-mutants (pinned, installed if missing) on the critical files
+                     (or F) with each crate's own tests; a summary line per file; fails
+                     below 90 % of viable mutants caught
   bench [--quick] [--build-cost] [--section N]...
                      benchmarks (release build): SDK overhead against raw HTTP, signing,
                      token caching, large lists, build cost; writes target/bench/results.*
@@ -54,6 +63,8 @@ fn main() -> ExitCode {
         ["ci"] => xtask::tasks::run(&root, xtask::tasks::Mode::Ci),
         ["bench", rest @ ..] => xtask::bench::run(&root, rest),
         ["msrv"] => xtask::msrv::run(&root),
+        ["fresh", rest @ ..] => xtask::fresh::run(&root, rest),
+        ["mutants", rest @ ..] => xtask::mutants::run(&root, rest),
         ["interop", rest @ ..] => xtask::interop::run(&root, rest),
         ["release-check"] => xtask::release::run(&root),
         [command, ..]

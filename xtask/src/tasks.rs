@@ -1,10 +1,14 @@
 //! `cargo xtask test` and `cargo xtask ci`: every check CI runs, in order, stopping at the
-//! first failure.
+//! first failure, with each step's time printed after it and all of them at the end.
 //!
+//! 0. set-up: the `rustfmt` and `clippy` components, the pinned nightly and the pinned
+//!    cargo-deny are installed when missing, one line each (see [`crate::setup`]);
 //! 1. `cargo fmt --all -- --check`
 //! 2. `cargo clippy --workspace --all-targets --all-features -- -D warnings`
-//! 3. `cargo xtask codegen --check` (in process), then `cargo deny --offline check licenses
-//!    bans sources` (deny.toml: allowed licences, no duplicate versions, crates.io only);
+//! 3. `cargo xtask codegen --check` (in process), then `cargo fetch` (every target's
+//!    dependencies, which cargo-deny reads even where a Linux build never downloads them)
+//!    and `cargo deny --offline check licenses bans sources` (deny.toml: allowed licences,
+//!    no duplicate versions, crates.io only);
 //! 4. if `crates/pats` exists, `cargo test -p pats --no-default-features --lib` (no provider),
 //!    `cargo check -p pats` with each of the `dfns`, `zitadel` and `sailpoint` features
 //!    alone (with `rustls`), a provider without a TLS backend that must fail to compile
@@ -18,12 +22,18 @@
 //!    --all-features`; see [`crate::release`]);
 //! 5. if `crates/pats-bench` exists, `cargo test -p pats-bench --benches`: every criterion
 //!    benchmark once, in criterion's test mode;
-//! 6. `cargo test --workspace --all-features` (unit, integration and doc tests), and a
-//!    closing `N passed, N failed` line with the totals;
-//! 7. the contract report: every request the tests sent to a simulator and every answer a
-//!    simulator gave (in steps 4 to 6) was checked against the vendor contracts under
-//!    `contracts/` (see `pats-sim`'s `contract` feature); the counts are printed and
-//!    any violation fails the run, naming the operation and the rule.
+//! 6. what users build: `cargo test -p <crate>` for every publishable crate alone, with its
+//!    default features (so no other workspace member's features hide what that crate
+//!    lacks), then the conformance suite alone (`cargo test -p pats-conformance`: pats with
+//!    its default `rustls`);
+//! 7. one more configuration: `cargo test --workspace --all-features` (unit, integration
+//!    and doc tests, `native-tls` winning over `rustls`), and a closing `N passed, N
+//!    failed` line with the totals of every test run;
+//! 8. the contract report: every request the tests sent to a simulator and every answer a
+//!    simulator gave (in steps 4 to 7) was checked against the vendor contracts under
+//!    `contracts/` (see `pats-sim`'s `contract` feature; a violation also fails the test
+//!    that caused it); the counts are printed and any violation fails the run, naming the
+//!    operation and the rule.
 //!
 //! `ci` adds `--locked` to the commands that resolve dependencies. Cargo is run through the
 //! `CARGO` environment variable (set by `cargo xtask`), falling back to `cargo`.
@@ -32,7 +42,8 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::{Error, codegen};
+use crate::{Error, codegen, setup};
+use std::time::{Duration, Instant};
 
 /// Which command is running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,8 +166,12 @@ const FACADE_FEATURES: &[&str] = &["dfns", "zitadel", "sailpoint"];
 /// What a provider crate built without a TLS backend says (its `compile_error!`).
 pub const NO_TLS_MESSAGE: &str = "pats-sailpoint has no TLS backend";
 
-/// The steps [`run`] executes for `mode` in the workspace at `root`.
-pub fn plan(root: &Path, mode: Mode) -> Vec<Step> {
+/// The conformance crate, tested alone with its default features (pats on `rustls`).
+pub const CONFORMANCE: &str = "pats-conformance";
+
+/// The steps [`run`] executes for `mode` in the workspace at `root`, whose publishable
+/// crates are `publishable` (each is tested alone).
+pub fn plan(root: &Path, mode: Mode, publishable: &[String]) -> Vec<Step> {
     let locked = mode == Mode::Ci;
     let cargo = |args: &[&str], lockable: bool| {
         let mut args: Vec<String> = args.iter().map(|&a| a.to_owned()).collect();
@@ -182,8 +197,11 @@ pub fn plan(root: &Path, mode: Mode) -> Vec<Step> {
             true,
         ),
         Step::CodegenCheck,
+        // Every target's dependencies (Windows crates too): cargo-deny reads their
+        // manifests, and a Linux build never downloads them.
+        cargo(&["fetch"], true),
         // Licences, banned and duplicate crates, and sources of every dependency of the
-        // published crates (deny.toml), from the lock file alone: no network.
+        // published crates (deny.toml), from what was just fetched: no network.
         cargo(
             &["deny", "--offline", "check", "licenses", "bans", "sources"],
             false,
@@ -290,6 +308,16 @@ pub fn plan(root: &Path, mode: Mode) -> Vec<Step> {
     if root.join("crates/pats-bench/Cargo.toml").is_file() {
         steps.push(cargo(&["test", "-p", "pats-bench", "--benches"], true));
     }
+    // What users build: each publishable crate alone, with its default features, so that
+    // no other member's features (a test crate's reqwest TLS, say) hide what it lacks.
+    for krate in publishable {
+        steps.push(cargo(&["test", "-p", krate], true));
+    }
+    // The conformance suite on the default TLS path (pats with `rustls`).
+    if root.join("tests/Cargo.toml").is_file() {
+        steps.push(cargo(&["test", "-p", CONFORMANCE], true));
+    }
+    // One more configuration: every feature at once (`native-tls` wins over `rustls`).
     steps.push(cargo(&["test", "--workspace", "--all-features"], true));
     steps.push(Step::ContractReport);
     steps
@@ -298,9 +326,17 @@ pub fn plan(root: &Path, mode: Mode) -> Vec<Step> {
 /// Runs the [`plan`] for `mode`, printing each command before running it.
 pub fn run(root: &Path, mode: Mode) -> Result<(), Error> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
-    check_components(&cargo, root)?;
-    let steps = plan(root, mode);
+    let started = Instant::now();
+    setup::ensure(root, &cargo)?;
+    let setup_time = started.elapsed();
+    let publishable: Vec<String> = crate::release::workspace_crates(root)?
+        .into_iter()
+        .filter(|c| c.publishable)
+        .map(|c| c.name)
+        .collect();
+    let steps = plan(root, mode, &publishable);
     let total = steps.len();
+    let mut times = vec![("set-up".to_owned(), setup_time)];
     let mut counts = TestCounts::default();
     // Where the simulators log their contract checks (see `contract_report`); fresh per run.
     let contract_log = contract_log_dir(root);
@@ -315,78 +351,91 @@ pub fn run(root: &Path, mode: Mode) -> Result<(), Error> {
             continue;
         }
         println!("\n==> [{}/{total}] $ {description}", index + 1);
-        match step {
-            Step::Cargo(args) => {
-                let status = if args.first().map(String::as_str) == Some("test") {
-                    run_counting_tests(&cargo, args, root, &contract_log, &mut counts)
-                } else {
-                    Command::new(&cargo)
-                        .args(args)
-                        .current_dir(root)
-                        .env(CONTRACT_LOG_VAR, &contract_log)
-                        .status()
-                }
-                .map_err(|e| Error::new(format!("could not run `{description}`: {e}")))?;
-                if !status.success() {
-                    return Err(Error::new(format!(
-                        "step {}/{total} `{description}` failed ({status})",
-                        index + 1
-                    )));
-                }
-            }
-            Step::CargoMustFail { args, expect } => {
-                check_must_fail(&cargo, root, args, expect).map_err(|e| {
-                    Error::new(format!(
-                        "step {}/{total} `{description}` failed: {e}",
-                        index + 1
-                    ))
-                })?;
-            }
-            Step::Toolchain {
-                toolchain,
-                args,
-                env,
-            } => run_toolchain(root, toolchain, args, env).map_err(|e| {
-                Error::new(format!(
-                    "step {}/{total} `{description}` failed: {e}",
-                    index + 1
-                ))
-            })?,
-            Step::CodegenCheck => codegen::run(root, true).map_err(|e| {
-                Error::new(format!(
-                    "step {}/{total} `{description}` failed: {e}",
-                    index + 1
-                ))
-            })?,
-            Step::Note(_) => {}
-            Step::ContractReport => {
-                let report = ContractReport::read(&contract_log)?;
-                print!("{}", report.render());
-                report.verdict().map_err(|e| {
-                    Error::new(format!(
-                        "step {}/{total} `{description}` failed: {e}",
-                        index + 1
-                    ))
-                })?;
-            }
-            Step::ForbiddenDeps {
-                features,
-                forbidden,
-            } => check_forbidden_deps(&cargo, root, features, forbidden).map_err(|e| {
-                Error::new(format!(
-                    "step {}/{total} `{description}` failed: {e}",
-                    index + 1
-                ))
-            })?,
+        let step_started = Instant::now();
+        let outcome = run_step(&cargo, root, step, &contract_log, &mut counts);
+        let took = step_started.elapsed();
+        println!("<== [{}/{total}] {}", index + 1, seconds(took));
+        times.push((description.clone(), took));
+        if let Err(e) = outcome {
+            print!("{}", render_times(&times, started.elapsed()));
+            return Err(Error::new(format!(
+                "step {}/{total} `{description}` failed: {e}",
+                index + 1
+            )));
         }
     }
     println!("\nall {total} steps passed");
+    print!("{}", render_times(&times, started.elapsed()));
     if let Ok(report) = ContractReport::read(&contract_log) {
         println!("{}", report.summary());
     }
     // One plain closing line for whoever reads the log: the totals of every test binary.
     println!("{} passed, {} failed", counts.passed, counts.failed);
     Ok(())
+}
+
+/// `12.3 s`.
+pub fn seconds(d: Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
+}
+
+/// The time of each step, longest first, and the total.
+pub fn render_times(times: &[(String, Duration)], total: Duration) -> String {
+    let mut sorted: Vec<&(String, Duration)> = times.iter().collect();
+    sorted.sort_by_key(|t| std::cmp::Reverse(t.1));
+    let mut out = String::from("\nstep times (longest first):\n");
+    for (what, took) in sorted {
+        let short: String = what.chars().take(90).collect();
+        out.push_str(&format!("  {:>8}  {short}\n", seconds(*took)));
+    }
+    out.push_str(&format!("  {:>8}  total\n", seconds(total)));
+    out
+}
+
+/// Runs one step; the error says what failed.
+fn run_step(
+    cargo: &OsString,
+    root: &Path,
+    step: &Step,
+    contract_log: &Path,
+    counts: &mut TestCounts,
+) -> Result<(), Error> {
+    match step {
+        Step::Cargo(args) => {
+            let status = if args.first().map(String::as_str) == Some("test") {
+                run_counting_tests(cargo, args, root, contract_log, counts)
+            } else {
+                Command::new(cargo)
+                    .args(args)
+                    .current_dir(root)
+                    .env(CONTRACT_LOG_VAR, contract_log)
+                    .status()
+            }
+            .map_err(|e| Error::new(format!("could not run cargo: {e}")))?;
+            if status.success() {
+                Ok(())
+            } else {
+                Err(Error::new(status.to_string()))
+            }
+        }
+        Step::CargoMustFail { args, expect } => check_must_fail(cargo, root, args, expect),
+        Step::Toolchain {
+            toolchain,
+            args,
+            env,
+        } => run_toolchain(root, toolchain, args, env),
+        Step::CodegenCheck => codegen::run(root, true),
+        Step::Note(_) => Ok(()),
+        Step::ContractReport => {
+            let report = ContractReport::read(contract_log)?;
+            print!("{}", report.render());
+            report.verdict()
+        }
+        Step::ForbiddenDeps {
+            features,
+            forbidden,
+        } => check_forbidden_deps(cargo, root, features, forbidden),
+    }
 }
 
 /// Runs `rustup run <toolchain> cargo <args>` with `env`; a toolchain that is not
@@ -414,7 +463,8 @@ fn run_toolchain(
         .unwrap_or(false);
     if !installed {
         return Err(Error::new(format!(
-            "toolchain {toolchain} is not installed (or rustup is missing); install it with              `rustup toolchain install {toolchain} --profile minimal` (.ci/run does)"
+            "toolchain {toolchain} is not installed (or rustup is missing); install it with \
+             `rustup toolchain install {toolchain} --profile minimal`"
         )));
     }
     let mut command = rustup(&["run", toolchain, "cargo"]);
@@ -726,33 +776,6 @@ fn forbidden_in(tree: &str, forbidden: &[String]) -> Vec<String> {
     found
 }
 
-/// Fails early, with the fix, when rustfmt or clippy is not installed.
-fn check_components(cargo: &OsString, root: &Path) -> Result<(), Error> {
-    let mut missing = Vec::new();
-    for tool in ["fmt", "clippy", "deny"] {
-        let works = Command::new(cargo)
-            .args([tool, "--version"])
-            .current_dir(root)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success());
-        if !works {
-            missing.push(format!("cargo {tool}"));
-        }
-    }
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::new(format!(
-            "{} not available; run `rustup component add rustfmt clippy` and `cargo install \
-             --locked cargo-deny@{CARGO_DENY_VERSION}`",
-            missing.join(" and ")
-        )))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -866,16 +889,32 @@ mod tests {
     }
 
     #[test]
+    fn ci_runs_the_readme_test_command_and_msrv_and_installs_nothing_itself() {
+        let ci = include_str!("../../.ci/run");
+        let commands: Vec<&str> = ci
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .filter(|l| l.starts_with("cargo ") || l.starts_with("rustup "))
+            .collect();
+        assert_eq!(
+            commands,
+            ["cargo --version", "cargo xtask test", "cargo xtask msrv"]
+        );
+        let readme = include_str!("../../README.md");
+        assert!(readme.contains("```sh\ncargo xtask test\n```"), "README");
+    }
+
+    #[test]
     fn docs_build_like_docs_rs_with_the_pinned_nightly() {
-        // One place names the toolchain; .ci/run reads the same file.
+        // One place names the toolchain; the set-up installs it.
         let pinned = NIGHTLY_DOCS.trim();
         assert!(pinned.starts_with("nightly-20"), "{pinned}");
         assert_eq!(pinned.len(), "nightly-2026-05-20".len(), "{pinned}");
-        let ci = include_str!("../../.ci/run");
-        assert!(ci.contains("xtask/nightly-docs"), "{ci}");
         assert!(
-            !ci.contains(pinned),
-            ".ci/run must read the name, not repeat it"
+            crate::setup::tools()
+                .iter()
+                .any(|t| t.install.iter().any(|w| w == pinned))
         );
         assert_eq!(
             docs_step(),
@@ -907,7 +946,7 @@ mod tests {
         let root = std::env::temp_dir().join(format!("xtask-package-plan-{}", std::process::id()));
         std::fs::create_dir_all(root.join("crates/pats"))?;
         std::fs::write(root.join("crates/pats/Cargo.toml"), "")?;
-        let steps = plan(&root, Mode::Ci);
+        let steps = plan(&root, Mode::Ci, &[]);
         std::fs::remove_dir_all(&root)?;
         let package = steps
             .iter()
@@ -930,7 +969,7 @@ mod tests {
         );
         assert!(steps.contains(&docs_step()));
         // Without the facade (no publishable crates), neither step.
-        let bare = plan(Path::new("/nonexistent-workspace"), Mode::Ci);
+        let bare = plan(Path::new("/nonexistent-workspace"), Mode::Ci, &[]);
         assert!(!bare.contains(&docs_step()));
         assert!(!bare.iter().any(|s| args(s).first() == Some(&"package")));
         Ok(())
@@ -939,8 +978,8 @@ mod tests {
     #[test]
     fn test_plan_without_facade() {
         let root = Path::new("/nonexistent-workspace");
-        let steps = plan(root, Mode::Test);
-        assert_eq!(steps.len(), 7);
+        let steps = plan(root, Mode::Test, &[]);
+        assert_eq!(steps.len(), 8);
         assert_eq!(args(&steps[0]), ["fmt", "--all", "--", "--check"]);
         assert_eq!(
             args(&steps[1]),
@@ -955,18 +994,67 @@ mod tests {
             ]
         );
         assert_eq!(steps[2], Step::CodegenCheck);
+        assert_eq!(args(&steps[3]), ["fetch"]);
         assert_eq!(
-            args(&steps[3]),
+            args(&steps[4]),
             ["deny", "--offline", "check", "licenses", "bans", "sources"]
         );
-        assert!(matches!(steps[4], Step::Note(_)));
-        assert_eq!(args(&steps[5]), ["test", "--workspace", "--all-features"]);
-        assert_eq!(steps[6], Step::ContractReport);
+        assert!(matches!(steps[5], Step::Note(_)));
+        assert_eq!(args(&steps[6]), ["test", "--workspace", "--all-features"]);
+        assert_eq!(steps[7], Step::ContractReport);
+    }
+
+    #[test]
+    fn every_publishable_crate_is_tested_alone_then_conformance_then_all_features()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let root = std::env::temp_dir().join(format!("xtask-alone-plan-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("tests"))?;
+        std::fs::write(root.join("tests/Cargo.toml"), "")?;
+        let publishable = ["pats-core".to_owned(), "pats-cli".to_owned()];
+        let steps = plan(&root, Mode::Ci, &publishable);
+        std::fs::remove_dir_all(&root)?;
+        let tests: Vec<Vec<&str>> = steps
+            .iter()
+            .map(args)
+            .filter(|a| a.first() == Some(&"test"))
+            .collect();
+        assert_eq!(
+            tests,
+            [
+                vec!["test", "-p", "pats-core", "--locked"],
+                vec!["test", "-p", "pats-cli", "--locked"],
+                vec!["test", "-p", CONFORMANCE, "--locked"],
+                vec!["test", "--workspace", "--all-features", "--locked"],
+            ]
+        );
+        // Without the conformance crate, no step for it.
+        let bare = plan(
+            Path::new("/nonexistent-workspace"),
+            Mode::Test,
+            &publishable,
+        );
+        assert!(!bare.iter().any(|s| args(s).contains(&CONFORMANCE)));
+        Ok(())
+    }
+
+    #[test]
+    fn step_times_are_listed_longest_first_with_the_total() {
+        let times = vec![
+            ("fmt".to_owned(), Duration::from_millis(1_200)),
+            ("test".to_owned(), Duration::from_millis(95_040)),
+            ("clippy".to_owned(), Duration::from_millis(30_000)),
+        ];
+        assert_eq!(
+            render_times(&times, Duration::from_secs(130)),
+            "\nstep times (longest first):\n    95.0 s  test\n    30.0 s  clippy\n     1.2 s  fmt\n   \
+             130.0 s  total\n"
+        );
+        assert_eq!(seconds(Duration::from_millis(61_449)), "61.4 s");
     }
 
     #[test]
     fn ci_plan_is_locked() {
-        let steps = plan(Path::new("/nonexistent-workspace"), Mode::Ci);
+        let steps = plan(Path::new("/nonexistent-workspace"), Mode::Ci, &[]);
         assert_eq!(args(&steps[0]), ["fmt", "--all", "--", "--check"]);
         assert_eq!(
             args(&steps[1]),
@@ -981,13 +1069,14 @@ mod tests {
                 "warnings"
             ]
         );
+        assert_eq!(args(&steps[3]), ["fetch", "--locked"]);
         // cargo-deny reads the lock file; it takes no `--locked`.
         assert_eq!(
-            args(&steps[3]),
+            args(&steps[4]),
             ["deny", "--offline", "check", "licenses", "bans", "sources"]
         );
         assert_eq!(
-            args(&steps[5]),
+            args(&steps[6]),
             ["test", "--workspace", "--all-features", "--locked"]
         );
     }
@@ -997,7 +1086,7 @@ mod tests {
         let root = std::env::temp_dir().join(format!("xtask-bench-plan-{}", std::process::id()));
         std::fs::create_dir_all(root.join("crates/pats-bench"))?;
         std::fs::write(root.join("crates/pats-bench/Cargo.toml"), "")?;
-        let steps = plan(&root, Mode::Ci);
+        let steps = plan(&root, Mode::Ci, &[]);
         std::fs::remove_dir_all(&root)?;
         let n = steps.len();
         assert_eq!(
@@ -1017,14 +1106,14 @@ mod tests {
         let root = std::env::temp_dir().join(format!("xtask-plan-{}", std::process::id()));
         std::fs::create_dir_all(root.join("crates/pats"))?;
         std::fs::write(root.join("crates/pats/Cargo.toml"), "")?;
-        let steps = plan(&root, Mode::Test);
+        let steps = plan(&root, Mode::Test, &[]);
         std::fs::remove_dir_all(&root)?;
-        let matrix: Vec<Vec<&str>> = steps[4..9].iter().map(args).collect();
+        let matrix: Vec<Vec<&str>> = steps[5..10].iter().map(args).collect();
         assert!(matches!(
-            &steps[8],
+            &steps[9],
             Step::CargoMustFail { expect, .. } if expect == NO_TLS_MESSAGE
         ));
-        assert!(matches!(steps[9], Step::ForbiddenDeps { .. }));
+        assert!(matches!(steps[10], Step::ForbiddenDeps { .. }));
         assert_eq!(
             matrix,
             [

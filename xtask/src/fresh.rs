@@ -1,0 +1,230 @@
+//! `cargo xtask fresh [--keep]`: proves the README's test command works on a fresh
+//! machine. Clones the committed `HEAD` into a new temporary directory, gives it an empty
+//! `CARGO_HOME` (rustup's toolchains are shared: `RUSTUP_HOME` is left alone), puts that
+//! home's `bin` first on `PATH`, and runs `bash .ci/run` there as CI does (`CI=true`, no
+//! standard input), so that every download, install and build happens from nothing.
+//! Prints the time it took; removes the directory afterwards unless `--keep`.
+//!
+//! It takes as long as a CI run plus the downloads and the cargo-deny build (see the
+//! README); run it before resolving an issue that touches the build.
+
+use crate::Error;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+/// Options of `cargo xtask fresh`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Keep the clone and its cargo home afterwards.
+    pub keep: bool,
+}
+
+/// Parses the arguments after `fresh`.
+pub fn parse_args(args: &[&str]) -> Result<Options, Error> {
+    let mut options = Options::default();
+    for arg in args {
+        match *arg {
+            "--keep" => options.keep = true,
+            other => return Err(Error::new(format!("unexpected argument `{other}`"))),
+        }
+    }
+    Ok(options)
+}
+
+/// Variables of the calling cargo (and of rustup's proxy) that must not reach the fresh
+/// run: they would point it at this workspace's target, toolchain or tools.
+pub const INHERITED: &[&str] = &[
+    "CARGO",
+    "CARGO_HOME",
+    "CARGO_TARGET_DIR",
+    "CARGO_MANIFEST_DIR",
+    "CARGO_MANIFEST_PATH",
+    "CARGO_PKG_NAME",
+    "CARGO_PKG_VERSION",
+    "CARGO_PRIMARY_PACKAGE",
+    "CARGO_BUILD_TARGET_DIR",
+    "RUSTC",
+    "RUSTDOC",
+    "RUSTC_WRAPPER",
+    "RUSTC_WORKSPACE_WRAPPER",
+    "RUSTUP_TOOLCHAIN",
+    "RUSTFLAGS",
+    "PATS_CONTRACT_LOG",
+];
+
+/// `PATH` with `first` in front of `path`.
+pub fn path_with(
+    first: &Path,
+    path: Option<&std::ffi::OsStr>,
+) -> Result<std::ffi::OsString, Error> {
+    let mut dirs = vec![first.to_path_buf()];
+    if let Some(path) = path {
+        dirs.extend(std::env::split_paths(path));
+    }
+    std::env::join_paths(dirs).map_err(|e| Error::new(format!("PATH: {e}")))
+}
+
+/// A new directory under the system's temporary directory (created exclusively).
+fn new_dir() -> Result<PathBuf, Error> {
+    let base = std::env::temp_dir();
+    for attempt in 0..100u32 {
+        let dir = base.join(format!("pats-fresh-{}-{attempt}", std::process::id()));
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::new(format!("{}: {e}", dir.display()))),
+        }
+    }
+    Err(Error::new("no free temporary directory name"))
+}
+
+fn git(root: &Path, args: &[&str]) -> Result<String, Error> {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Error::new(format!("could not run git: {e}")))?;
+    if !output.status.success() {
+        return Err(Error::new(format!(
+            "git {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// Runs `.ci/run` in a clean clone with an empty cargo home (see the module docs).
+pub fn run(root: &Path, args: &[&str]) -> Result<(), Error> {
+    let options = parse_args(args)?;
+    let commit = git(root, &["rev-parse", "--short", "HEAD"])?;
+    if !git(root, &["status", "--porcelain"])?.is_empty() {
+        println!("fresh: uncommitted changes are not part of the clone; testing {commit}");
+    }
+    let dir = new_dir()?;
+    let outcome = run_in(root, &dir, &commit);
+    if options.keep {
+        println!("fresh: kept {}", dir.display());
+    } else if let Err(e) = std::fs::remove_dir_all(&dir) {
+        println!("fresh: could not remove {}: {e}", dir.display());
+    }
+    outcome
+}
+
+fn run_in(root: &Path, dir: &Path, commit: &str) -> Result<(), Error> {
+    let clone = dir.join("pats");
+    let cargo_home = dir.join("cargo-home");
+    std::fs::create_dir(&cargo_home)
+        .map_err(|e| Error::new(format!("{}: {e}", cargo_home.display())))?;
+    let source = root.to_string_lossy().into_owned();
+    let target = clone.to_string_lossy().into_owned();
+    git(
+        root,
+        &["clone", "--quiet", "--no-hardlinks", &source, &target],
+    )?;
+    // CI has the steering repository's `shared/` beside the clone; so does this run.
+    let shared = root.parent().map(|p| p.join("shared"));
+    if let Some(shared) = shared.filter(|s| s.is_dir()) {
+        copy_dir(&shared, &dir.join("shared"))?;
+    }
+    println!(
+        "fresh: clean clone of {commit} in {}, CARGO_HOME={} (empty)",
+        clone.display(),
+        cargo_home.display()
+    );
+    let path = path_with(&cargo_home.join("bin"), std::env::var_os("PATH").as_deref())?;
+    let mut command = Command::new("bash");
+    command
+        .arg(".ci/run")
+        .current_dir(&clone)
+        .stdin(Stdio::null())
+        .env("CARGO_HOME", &cargo_home)
+        .env("PATH", path)
+        .env("CI", "true");
+    for var in INHERITED.iter().filter(|v| **v != "CARGO_HOME") {
+        command.env_remove(var);
+    }
+    let started = Instant::now();
+    let status = command
+        .status()
+        .map_err(|e| Error::new(format!("could not run bash .ci/run: {e}")))?;
+    let took = crate::tasks::seconds(started.elapsed());
+    if status.success() {
+        println!("fresh: .ci/run passed in {took} (clean clone of {commit}, empty CARGO_HOME)");
+        Ok(())
+    } else {
+        Err(Error::new(format!(
+            "fresh: .ci/run failed ({status}) after {took} (clean clone of {commit}, empty \
+             CARGO_HOME)"
+        )))
+    }
+}
+
+/// Copies a directory tree of regular files and directories (symlinks are skipped).
+fn copy_dir(from: &Path, to: &Path) -> Result<(), Error> {
+    let err = |p: &Path, e: std::io::Error| Error::new(format!("{}: {e}", p.display()));
+    std::fs::create_dir_all(to).map_err(|e| err(to, e))?;
+    for entry in std::fs::read_dir(from).map_err(|e| err(from, e))? {
+        let entry = entry.map_err(|e| err(from, e))?;
+        let kind = entry.file_type().map_err(|e| err(&entry.path(), e))?;
+        let dest = to.join(entry.file_name());
+        if kind.is_dir() {
+            copy_dir(&entry.path(), &dest)?;
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), &dest).map_err(|e| err(&dest, e))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_keep_is_understood() {
+        assert_eq!(parse_args(&[]), Ok(Options { keep: false }));
+        assert_eq!(parse_args(&["--keep"]), Ok(Options { keep: true }));
+        assert!(parse_args(&["--kept"]).is_err());
+    }
+
+    #[test]
+    fn the_empty_homes_bin_comes_first_on_path() -> Result<(), Error> {
+        let path = path_with(Path::new("/tmp/x/bin"), Some("/usr/bin:/bin".as_ref()))?;
+        assert_eq!(path, "/tmp/x/bin:/usr/bin:/bin");
+        assert_eq!(path_with(Path::new("/tmp/x/bin"), None)?, "/tmp/x/bin");
+        Ok(())
+    }
+
+    #[test]
+    fn the_calling_cargos_variables_are_not_inherited() {
+        for var in [
+            "CARGO",
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "RUSTUP_TOOLCHAIN",
+        ] {
+            assert!(INHERITED.contains(&var), "{var}");
+        }
+        // rustup's own home is shared (toolchains are not downloaded again).
+        assert!(!INHERITED.contains(&"RUSTUP_HOME"));
+    }
+
+    #[test]
+    fn a_tree_is_copied_without_its_symlinks() -> Result<(), Box<dyn std::error::Error>> {
+        let base = std::env::temp_dir().join(format!("xtask-copy-{}", std::process::id()));
+        let from = base.join("from");
+        std::fs::create_dir_all(from.join("sub"))?;
+        std::fs::write(from.join("sub/a.md"), "a")?;
+        std::os::unix::fs::symlink("/etc/passwd", from.join("link"))?;
+        copy_dir(&from, &base.join("to"))?;
+        let copied = std::fs::read_to_string(base.join("to/sub/a.md"));
+        let link = base.join("to/link").symlink_metadata().is_ok();
+        std::fs::remove_dir_all(&base)?;
+        assert_eq!(copied?, "a");
+        assert!(!link);
+        Ok(())
+    }
+}
