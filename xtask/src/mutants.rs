@@ -209,11 +209,9 @@ pub fn mutants_args(file: &str, only: Option<&str>, output: &Path) -> Vec<OsStri
 
 /// `target/mutants/<file with / as __>`.
 fn output_dir(root: &Path, file: &str) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|d| if d.is_relative() { root.join(d) } else { d })
-        .unwrap_or_else(|| root.join("target"));
-    target.join("mutants").join(file.replace('/', "__"))
+    crate::release::target_dir(root)
+        .join("mutants")
+        .join(file.replace('/', "__"))
 }
 
 /// Runs cargo-mutants on the targets (see the module docs).

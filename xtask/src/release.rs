@@ -13,8 +13,8 @@
 //!   version, so that cargo strips it from the published manifest);
 //! - `CHANGELOG.md` has a `## [Unreleased]` section or one for the version.
 //!
-//! Then it packages them (`cargo package --no-verify`, the local-registry overlay resolving
-//! the unpublished ones among themselves) and prints, in publish order (every workspace
+//! Then it packages them and checks that the packages build together as users get them
+//! ([`check_packages`], also a step of `cargo xtask test`), and prints, in publish order (every workspace
 //! dependency, dev-dependencies included, before its dependents: crates.io refuses a crate
 //! whose dependencies it does not have), each crate's name, version, file count and
 //! compressed size. The repository URL cannot be checked offline; it is printed as not
@@ -453,22 +453,8 @@ pub fn run(root: &Path) -> Result<(), Error> {
     if order.is_empty() {
         return Err(Error::new("no publishable crate in the workspace"));
     }
-    // Package them all at once: the local-registry overlay lets each resolve the others.
-    let mut args: Vec<String> = ["package", "--no-verify", "--allow-dirty", "--quiet"]
-        .map(str::to_owned)
-        .to_vec();
-    for krate in &order {
-        args.extend(["-p".to_owned(), krate.name.clone()]);
-    }
-    println!("$ cargo {}", args.join(" "));
-    let status = Command::new(&cargo)
-        .args(&args)
-        .current_dir(root)
-        .status()
-        .map_err(|e| Error::new(format!("could not run cargo package: {e}")))?;
-    if !status.success() {
-        return Err(Error::new(format!("cargo package failed ({status})")));
-    }
+    // Package them all, and check that the packages build together as users get them.
+    check_packages(root)?;
     let package_dir = target_dir(root).join("package");
     let mut rows = Vec::new();
     for krate in &order {
@@ -517,8 +503,115 @@ pub fn run(root: &Path) -> Result<(), Error> {
     Ok(())
 }
 
+/// The packaged crates, checked together as users get them (see [`check_packages`]).
+pub const PACKAGE_CHECK_DIR: &str = "package-check";
+
+/// The manifest of the workspace in which the extracted packages `dirs` (directory names,
+/// `<name>-<version>`, with the package `names`) are checked: each is a member, and each
+/// replaces the crates.io crate of its name, so that they resolve each other as they will
+/// once published.
+pub fn package_check_manifest(members: &[(String, String)]) -> String {
+    let mut out = String::from(
+        "# Written by `cargo xtask test`: the packaged crates, extracted, checked together.\n\
+         [workspace]\nresolver = \"3\"\nmembers = [\n",
+    );
+    for (_, dir) in members {
+        out.push_str(&format!("    \"{dir}\",\n"));
+    }
+    out.push_str("]\n\n[patch.crates-io]\n");
+    for (name, dir) in members {
+        out.push_str(&format!("{name} = {{ path = \"{dir}\" }}\n"));
+    }
+    out
+}
+
+/// Packages every publishable crate (`cargo package --no-verify`), extracts the packages
+/// into `target/package-check` and checks them there together, as one workspace whose
+/// members replace their crates.io names (`cargo check --workspace --all-features`, the
+/// workspace's lock file, the workspace's target directory). A file a crate reads at build
+/// time from outside its package, or one its `include` list leaves out, fails here. This
+/// is one check instead of cargo's per-package verification, which built every crate with
+/// its own dependency graph (five builds of the TLS stack); that each crate builds and
+/// tests on its own with its default features is what `cargo test -p <crate>` checks.
+pub fn check_packages(root: &Path) -> Result<(), Error> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+    let crates = workspace_crates(root)?;
+    let order = publish_order(&crates)?;
+    let mut args: Vec<String> = ["package", "--no-verify", "--allow-dirty", "--quiet"]
+        .map(str::to_owned)
+        .to_vec();
+    for krate in &order {
+        args.extend(["-p".to_owned(), krate.name.clone()]);
+    }
+    println!("$ cargo {}", args.join(" "));
+    let status = Command::new(&cargo)
+        .args(&args)
+        .current_dir(root)
+        .status()
+        .map_err(|e| Error::new(format!("could not run cargo package: {e}")))?;
+    if !status.success() {
+        return Err(Error::new(format!("cargo package failed ({status})")));
+    }
+    let target = target_dir(root);
+    let dir = target.join(PACKAGE_CHECK_DIR);
+    let io = |p: &Path, e: std::io::Error| Error::new(format!("{}: {e}", p.display()));
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(|e| io(&dir, e))?;
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+    let mut members = Vec::new();
+    for krate in &order {
+        let file = target
+            .join("package")
+            .join(format!("{}-{}.crate", krate.name, krate.version));
+        // `-m`: the files get the time of extraction, not the fixed one cargo stores, so
+        // that cargo's fingerprints never take a changed file for the one checked before.
+        let status = Command::new("tar")
+            .arg("-xmzf")
+            .arg(&file)
+            .arg("-C")
+            .arg(&dir)
+            .status()
+            .map_err(|e| Error::new(format!("could not run tar: {e}")))?;
+        if !status.success() {
+            return Err(Error::new(format!(
+                "tar could not extract {} ({status})",
+                file.display()
+            )));
+        }
+        members.push((
+            krate.name.clone(),
+            format!("{}-{}", krate.name, krate.version),
+        ));
+    }
+    let manifest = dir.join("Cargo.toml");
+    std::fs::write(&manifest, package_check_manifest(&members)).map_err(|e| io(&manifest, e))?;
+    let lock = dir.join("Cargo.lock");
+    std::fs::copy(root.join("Cargo.lock"), &lock).map_err(|e| io(&lock, e))?;
+    let check = ["check", "--workspace", "--all-features", "--quiet"];
+    println!(
+        "$ cargo {} (in {}, the {} packages extracted)",
+        check.join(" "),
+        dir.display(),
+        members.len()
+    );
+    let status = Command::new(&cargo)
+        .args(check)
+        .current_dir(&dir)
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .map_err(|e| Error::new(format!("could not run cargo check: {e}")))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Error::new(format!(
+            "the packaged crates do not build from their packages ({status}); see above"
+        )))
+    }
+}
+
 /// `CARGO_TARGET_DIR`, or `<root>/target`.
-fn target_dir(root: &Path) -> PathBuf {
+pub fn target_dir(root: &Path) -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) {
         Some(dir) if dir.is_relative() => root.join(dir),
         Some(dir) => dir,
@@ -591,6 +684,23 @@ mod tests {
 
     fn find<'a>(crates: &'a mut [Crate], name: &str) -> &'a mut Crate {
         crates.iter_mut().find(|c| c.name == name).unwrap()
+    }
+
+    #[test]
+    fn the_package_check_workspace_has_every_package_as_member_and_patch() {
+        let manifest = package_check_manifest(&[
+            ("pats-core".to_owned(), "pats-core-0.1.0".to_owned()),
+            ("pats".to_owned(), "pats-0.1.0".to_owned()),
+        ]);
+        let parsed: toml::Table = toml::from_str(&manifest).unwrap();
+        assert_eq!(
+            parsed["workspace"]["members"],
+            toml::Value::Array(vec!["pats-core-0.1.0".into(), "pats-0.1.0".into()])
+        );
+        assert_eq!(parsed["workspace"]["resolver"].as_str(), Some("3"));
+        let patch = &parsed["patch"]["crates-io"];
+        assert_eq!(patch["pats-core"]["path"].as_str(), Some("pats-core-0.1.0"));
+        assert_eq!(patch["pats"]["path"].as_str(), Some("pats-0.1.0"));
     }
 
     #[test]

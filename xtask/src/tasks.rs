@@ -17,9 +17,8 @@
 //!    quickstart (`cargo run -p pats --features simulate --example quickstart`); then
 //!    the docs as docs.rs builds them (`cargo +<pinned nightly> doc --workspace
 //!    --all-features --no-deps` with `RUSTDOCFLAGS="-D warnings --cfg docsrs"`; the
-//!    toolchain is named in `xtask/nightly-docs`), and every publishable crate packaged
-//!    and built from its own tarball (`cargo package --workspace --exclude <internal>
-//!    --all-features`; see [`crate::release`]);
+//!    toolchain is named in `xtask/nightly-docs`), and every publishable crate packaged,
+//!    the packages extracted and checked together (see [`crate::release::check_packages`]);
 //! 5. if `crates/pats-bench` exists, `cargo test -p pats-bench --benches`: every criterion
 //!    benchmark once, in criterion's test mode;
 //! 6. what users build: `cargo test -p <crate>` for every publishable crate alone, with its
@@ -79,6 +78,9 @@ pub enum Step {
     },
     /// `cargo xtask codegen --check`, in process.
     CodegenCheck,
+    /// Every publishable crate packaged, the packages extracted and checked together
+    /// (see [`crate::release::check_packages`]).
+    PackageCheck,
     /// Nothing to run; print this note.
     Note(String),
     /// Sum up the contract checks the simulators logged during the run; fail on any
@@ -109,6 +111,11 @@ impl Step {
                 format!("{}cargo +{toolchain} {}", env.concat(), args.join(" "))
             }
             Step::CodegenCheck => "cargo xtask codegen --check".to_owned(),
+            Step::PackageCheck => {
+                "cargo package --no-verify (publishable crates), then cargo check --all-features \
+                 of the extracted packages together"
+                    .to_owned()
+            }
             Step::ContractReport => {
                 "contract report (requests and answers checked against contracts/)".to_owned()
             }
@@ -141,19 +148,6 @@ pub fn docs_step() -> Step {
             "-D warnings --cfg docsrs".to_owned(),
         )],
     }
-}
-
-/// `cargo package` of every publishable crate, each verified by building it from its own
-/// tarball (with every feature, so that files only a feature reads are caught too); the
-/// unpublished ones resolve each other through cargo's local-registry overlay.
-/// `--allow-dirty`: what is checked is the tree as it is.
-pub fn package_args() -> Vec<String> {
-    let mut args: Vec<String> = ["package", "--workspace"].map(str::to_owned).to_vec();
-    for internal in crate::release::INTERNAL {
-        args.extend(["--exclude".to_owned(), (*internal).to_owned()]);
-    }
-    args.extend(["--all-features", "--allow-dirty"].map(str::to_owned));
-    args
 }
 
 /// The cargo-deny release the licence, ban and source checks are written for (`.ci/run`
@@ -297,7 +291,7 @@ pub fn plan(root: &Path, mode: Mode, publishable: &[String]) -> Vec<Step> {
         ));
         // Publishable: the docs as docs.rs renders them, and packages that build alone.
         steps.push(docs_step());
-        steps.push(Step::Cargo(package_args()));
+        steps.push(Step::PackageCheck);
     } else {
         steps.push(Step::Note(
             "crates/pats/Cargo.toml does not exist; skipping the `pats` feature matrix".to_owned(),
@@ -425,6 +419,7 @@ fn run_step(
             env,
         } => run_toolchain(root, toolchain, args, env),
         Step::CodegenCheck => codegen::run(root, true),
+        Step::PackageCheck => crate::release::check_packages(root),
         Step::Note(_) => Ok(()),
         Step::ContractReport => {
             let report = ContractReport::read(contract_log)?;
@@ -541,17 +536,7 @@ pub const CONTRACT_LOG_VAR: &str = "PATS_CONTRACT_LOG";
 
 /// `<target dir>/contract-log`.
 fn contract_log_dir(root: &Path) -> std::path::PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .map(|dir| {
-            if dir.is_relative() {
-                root.join(dir)
-            } else {
-                dir
-            }
-        })
-        .unwrap_or_else(|| root.join("target"))
-        .join("contract-log")
+    crate::release::target_dir(root).join("contract-log")
 }
 
 /// What the simulators logged about the contract checks of one run.
@@ -941,37 +926,19 @@ mod tests {
     }
 
     #[test]
-    fn publishable_crates_are_packaged_and_internal_ones_excluded()
+    fn publishable_crates_are_packaged_and_checked_with_the_docs()
     -> Result<(), Box<dyn std::error::Error>> {
         let root = std::env::temp_dir().join(format!("xtask-package-plan-{}", std::process::id()));
         std::fs::create_dir_all(root.join("crates/pats"))?;
         std::fs::write(root.join("crates/pats/Cargo.toml"), "")?;
         let steps = plan(&root, Mode::Ci, &[]);
         std::fs::remove_dir_all(&root)?;
-        let package = steps
-            .iter()
-            .find(|s| args(s).first() == Some(&"package"))
-            .ok_or("no package step")?;
-        assert_eq!(
-            args(package),
-            [
-                "package",
-                "--workspace",
-                "--exclude",
-                "xtask",
-                "--exclude",
-                "pats-bench",
-                "--exclude",
-                "pats-conformance",
-                "--all-features",
-                "--allow-dirty"
-            ]
-        );
+        assert!(steps.contains(&Step::PackageCheck));
         assert!(steps.contains(&docs_step()));
         // Without the facade (no publishable crates), neither step.
         let bare = plan(Path::new("/nonexistent-workspace"), Mode::Ci, &[]);
         assert!(!bare.contains(&docs_step()));
-        assert!(!bare.iter().any(|s| args(s).first() == Some(&"package")));
+        assert!(!bare.contains(&Step::PackageCheck));
         Ok(())
     }
 
