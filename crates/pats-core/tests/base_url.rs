@@ -1,7 +1,8 @@
 //! A rejected base URL is explained without quoting the secrets it may hold (userinfo,
 //! query, fragment), in `Display`, in `Debug` and in TRACE logs.
 //!
-//! In its own test binary because it installs a global subscriber.
+//! The TRACE logs are this test's thread's (`common::Captured::this_thread`): other tests
+//! may run in the same process.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -32,7 +33,7 @@ const CASES: &[(&str, &str)] = &[
 
 #[test]
 fn base_url_errors_never_quote_the_secret() {
-    let captured = Captured::install_global();
+    let captured = Captured::this_thread();
 
     for (input, says) in CASES {
         let secret = input

@@ -1,7 +1,7 @@
 //! Request tracing: one span per attempt with its fields, never headers or bodies.
 //!
-//! In its own test binary because it installs a global subscriber (a thread-local one
-//! misses events whose callsites other test threads registered first).
+//! The TRACE logs are this test's thread's (`common::Captured::this_thread`): other tests
+//! may run in the same process.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -16,7 +16,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 #[tokio::test]
 async fn each_request_is_traced_without_headers_or_bodies() {
-    let captured = Captured::install_global();
+    let captured = Captured::this_thread();
 
     let server = MockServer::start().await;
     Mock::given(method("POST"))
