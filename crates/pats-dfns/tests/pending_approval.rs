@@ -1,7 +1,8 @@
 //! A 202 policy-pending answer keeps its details, scrubbed: no secret it quotes shows in
 //! `Debug`, `Display` or TRACE logs.
 //!
-//! In its own test binary because it installs a global subscriber.
+//! The TRACE logs are this test's thread's (`Captured::this_thread`): other tests may run
+//! in the same process.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -11,7 +12,8 @@ use pats_core::{Error, TokenId};
 use pats_dfns::NewPat;
 use pats_sim::{Fault, FaultRule};
 use serde_json::json;
-use std::sync::{Arc, Mutex};
+use std::cell::RefCell;
+use std::sync::{Arc, Mutex, Once};
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -26,16 +28,52 @@ impl std::io::Write for Captured {
     }
 }
 
+thread_local! {
+    /// Where the events of this thread go: nowhere unless a test of this thread asked.
+    static THIS_THREAD: RefCell<Option<Captured>> = const { RefCell::new(None) };
+}
+
+/// The writer of the global subscriber: the capture of the thread the event is on, if any.
+struct ToThisThread;
+
+impl std::io::Write for ToThisThread {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        THIS_THREAD.with_borrow_mut(|captured| match captured {
+            Some(captured) => std::io::Write::write(captured, buf),
+            None => Ok(buf.len()),
+        })
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    /// Captures what this thread logs from now on, at TRACE level: one global subscriber
+    /// (installed by the first caller) writes each event to the capture of the thread it is
+    /// emitted on, so tests running beside this one in the process are not read. The test
+    /// runs on one thread (`#[tokio::test]`'s current-thread runtime). A thread-local
+    /// subscriber would not do: it misses events whose callsites other test threads
+    /// registered first.
+    fn this_thread() -> Self {
+        static GLOBAL: Once = Once::new();
+        GLOBAL.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_writer(|| ToThisThread)
+                .with_ansi(false)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).unwrap();
+        });
+        let captured = Self::default();
+        THIS_THREAD.set(Some(captured.clone()));
+        captured
+    }
+}
+
 #[tokio::test]
 async fn pending_approval_details_are_scrubbed() {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || sink.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let captured = Captured::this_thread();
 
     let Env {
         sim, user, client, ..
