@@ -4,9 +4,7 @@
 //! may run in the same process.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::Captured;
+use crate::common::Captured;
 use std::sync::Arc;
 
 use pats_core::reexports::secrecy::SecretString;

@@ -1,4 +1,5 @@
 //! Shared by the tests that read what pats logs.
+#![allow(clippy::expect_used)]
 
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex, Once};

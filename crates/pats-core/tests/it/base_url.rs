@@ -5,9 +5,7 @@
 //! may run in the same process.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::Captured;
+use crate::common::Captured;
 
 use pats_core::__private::transport::parse_base_url;
 use pats_core::{ClientOptions, Error, Transport};
