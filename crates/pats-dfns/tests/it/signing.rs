@@ -1,10 +1,10 @@
 //! User Action Signing failures: each rejected with the right typed error.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
+use crate::common::*;
 use async_trait::async_trait;
-use common::*;
 use pats_core::reexports::reqwest::header::{HeaderName, HeaderValue};
 use pats_core::{Error, Request, TokenId};
 use pats_dfns::{DfnsClient, NewPat, P256Signer, USER_ACTION_HEADER, UserActionSigner};

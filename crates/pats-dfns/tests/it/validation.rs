@@ -1,9 +1,9 @@
 //! Bad input is refused before anything is sent; the simulator validates like the service.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
-use common::*;
+use crate::common::*;
 use pats_core::{
     CreateToken, Error, ErrorKind, Expiry, ListQuery, NeverExpires, PersonalAccessTokens, Request,
     TokenId,

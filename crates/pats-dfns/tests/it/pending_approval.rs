@@ -5,9 +5,7 @@
 //! in the same process.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use pats_core::{Error, TokenId};
 use pats_dfns::NewPat;
 use pats_sim::{Fault, FaultRule};

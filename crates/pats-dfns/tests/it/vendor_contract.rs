@@ -2,11 +2,11 @@
 //! each pinned to the fact of `contracts/dfns/upstream/dfns-pats.openapi.json`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
+use crate::common::*;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::*;
 use pats_core::{Error, Request, TokenId};
 use pats_dfns::NewPat;
 use secrecy::ExposeSecret as _;

@@ -2,9 +2,7 @@
 //! fields are ignored and unknown kinds kept.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use pats_core::{ClientOptions, Error, ErrorKind, RetryPolicy, TokenId};
 use pats_dfns::{DfnsClient, NewPat, PatKind};
 use pats_sim::{Fault, FaultRule};

@@ -1,9 +1,7 @@
 //! The whole life of a PAT against the simulator, typed and through the neutral trait.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use pats_core::{
     CreateToken, Error, Expiration, Expiry, ListQuery, PersonalAccessTokens,
     PersonalAccessTokensExt, TokenId,

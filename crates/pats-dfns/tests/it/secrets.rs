@@ -1,9 +1,7 @@
 //! The auth token, access tokens and private keys never show in Debug, Display or errors.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use pats_core::{CreateToken, PersonalAccessTokens};
 use pats_dfns::{DfnsClient, NewPat, P256Signer};
 use pats_sim::{Fault, FaultRule};
