@@ -2,10 +2,8 @@
 //! the client's credentials (§2.3.1), caching, errors and redaction.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
+use crate::common::{BOT, header, options, sim};
 use base64::Engine as _;
-use common::{BOT, header, options, sim};
 use pats_core::{ErrorKind, ListQuery, PersonalAccessTokens};
 use pats_sim::zitadel::ZitadelSim;
 use pats_zitadel::{ClientAuthMethod, ClientCredentials, ZitadelAuth, ZitadelClient};

@@ -9,9 +9,9 @@
 //! is a small strict checker for the subset's keywords, not a general validator.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-mod common;
+use crate::common;
 
-use common::{BOT, builder, sim};
+use crate::common::{BOT, builder, sim};
 use pats_core::{CreateToken, Expiry, ListQuery, NeverExpires, PersonalAccessTokens};
 use pats_sim::zitadel::ZitadelSim;
 use pats_zitadel::{
@@ -23,7 +23,7 @@ use serde_json::{Map, Value, json};
 use std::time::Duration;
 use time::OffsetDateTime;
 
-const CONTRACT: &str = include_str!("../../../contracts/zitadel/openapi.json");
+const CONTRACT: &str = include_str!("../../../../contracts/zitadel/openapi.json");
 
 struct Contract {
     doc: Value,

@@ -1,9 +1,7 @@
 //! Error bodies of both formats, protojson decoding, malformed answers, retries, secrets.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{BOT, api_requests, client, options, sim};
+use crate::common::{BOT, api_requests, client, options, sim};
 use pats_core::{
     Error, ErrorKind, Expiration, ListQuery, NeverExpires, PersonalAccessTokens, TokenId,
 };

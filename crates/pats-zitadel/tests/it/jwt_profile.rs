@@ -1,9 +1,9 @@
 //! JWT-profile authentication: the assertion, the exchange, caching and refresh.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
-use common::{BOT, api_requests, header, options, sim};
+use crate::common::{BOT, api_requests, header, options, sim};
 use pats_core::{ErrorKind, ListQuery, PersonalAccessTokens};
 use pats_sim::zitadel::{TEST_KEY_ID, ZitadelSim, test_key_file};
 use pats_zitadel::{KeyFile, ZitadelAuth, ZitadelClient};

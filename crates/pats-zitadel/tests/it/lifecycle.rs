@@ -1,9 +1,7 @@
 //! The token lifecycle through the provider-neutral trait, on the simulator.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{BOT, api_requests, body, builder, client, sim};
+use crate::common::{BOT, api_requests, body, builder, client, sim};
 use pats_core::{
     CreateToken, ErrorKind, Expiration, Expiry, ListQuery, NeverExpires, PageToken,
     PersonalAccessTokens, PersonalAccessTokensExt, TokenId,

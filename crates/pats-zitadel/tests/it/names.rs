@@ -2,9 +2,7 @@
 //! and what is refused before anything is sent.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{BOT, api_requests, body, builder, client, sim};
+use crate::common::{BOT, api_requests, body, builder, client, sim};
 use pats_core::{
     CreateToken, ErrorKind, Expiry, ListQuery, PersonalAccessTokens, PersonalAccessTokensExt,
     TokenId,

@@ -1,9 +1,7 @@
 //! The simulator's own rules, checked with hand-made requests (the client never sends these).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{BOT, sim};
+use crate::common::{BOT, sim};
 use pats_core::reexports::reqwest;
 use pats_sim::zitadel::{TEST_KEY_ID, TEST_PRIVATE_KEY_PEM, ZitadelSim};
 use serde_json::{Value, json};

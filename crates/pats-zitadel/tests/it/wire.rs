@@ -1,9 +1,7 @@
 //! Exact paths, headers and bodies of every call on both APIs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{BOT, api_requests, body, builder, client, header, sim};
+use crate::common::{BOT, api_requests, body, builder, client, header, sim};
 use pats_core::{NeverExpires, PersonalAccessTokens, TokenId};
 use pats_sim::zitadel::ZitadelSim;
 use pats_zitadel::{ApiVersion, ListPatsRequest, PatFilter};
