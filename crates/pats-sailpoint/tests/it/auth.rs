@@ -1,9 +1,9 @@
 //! Client-credentials caching and refresh, static bearer tokens, and secrets in output.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
-use common::{client, header};
+use crate::common::{client, header};
 use pats_core::{
     CreateToken, ErrorKind, Expiry, ListQuery, PersonalAccessTokens, PersonalAccessTokensExt,
 };

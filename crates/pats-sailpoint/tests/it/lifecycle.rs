@@ -1,9 +1,7 @@
 //! The lifecycle through `PersonalAccessTokens`, and how answers are mapped.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::client;
+use crate::common::client;
 use pats_core::{
     CreateToken, Error, ErrorKind, Expiration, Expiry, GetSupport, ListQuery, NeverExpires,
     PersonalAccessTokens, PersonalAccessTokensExt, TokenId,

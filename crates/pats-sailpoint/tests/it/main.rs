@@ -1,6 +1,6 @@
-//! The integration tests of `pats-sailpoint`, in one test binary: linking one binary per test file
-//! dominated the build (issue 24). Each module below was a file of `tests/` and its own
-//! binary; `common` holds the helpers they share.
+//! The integration tests of `pats-sailpoint`, in one binary: one link instead of one per
+//! test file (issue 24). Each module was a file of `tests/` and a binary of its own;
+//! `common` holds the helpers they share.
 
 mod auth;
 mod common;

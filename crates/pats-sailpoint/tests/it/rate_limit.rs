@@ -1,9 +1,7 @@
 //! 429 handling: honoured on idempotent calls, surfaced on creates.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::client_with_clock;
+use crate::common::client_with_clock;
 use pats_core::{CreateToken, Error, Expiry, VirtualClock};
 use pats_core::{ListQuery, PersonalAccessTokens};
 use pats_sailpoint::ApiVersion;

@@ -1,9 +1,9 @@
 //! The exact requests the client sends, for every operation and version.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
-use common::{client, header, json};
+use crate::common::{client, header, json};
 use pats_core::{NeverExpires, TokenId};
 use pats_sailpoint::{ApiVersion, ListTokens, NewToken, TokenFilter, TokenPatch};
 use pats_sim::sailpoint::SailPointSim;

@@ -1,9 +1,7 @@
 //! Every validation rule rejects before any request (token requests included).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::client;
+use crate::common::client;
 use pats_core::{
     CreateToken, Error, ErrorKind, Expiry, ListQuery, NeverExpires, PersonalAccessTokens, TokenId,
 };
