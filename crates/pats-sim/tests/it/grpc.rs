@@ -4,7 +4,6 @@
 //!
 //! Messages are built and read with `prost-reflect` from the same generated descriptor set
 //! the simulator uses, written as proto3 JSON here for readability.
-#![cfg(feature = "zitadel")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use bytes::{Buf as _, BufMut as _, Bytes};
@@ -22,7 +21,7 @@ const MANAGEMENT: &str = "zitadel.management.v1.ManagementService";
 
 fn pool() -> DescriptorPool {
     let mut pool = DescriptorPool::global();
-    pool.decode_file_descriptor_set(&include_bytes!("../src/generated/zitadel_grpc.binpb")[..])
+    pool.decode_file_descriptor_set(&include_bytes!("../../src/generated/zitadel_grpc.binpb")[..])
         .unwrap();
     pool
 }
