@@ -1,6 +1,5 @@
-//! The integration tests of `xtask`, in one test binary: linking one binary per test file
-//! dominated the build (issue 24). Each module below was a file of `tests/` and its own
-//! binary; they share no helpers.
+//! The integration tests of `xtask`, in one binary: one link instead of one per
+//! test file (issue 24). Each module was a file of `tests/` and a binary of its own.
 
 mod codegen;
 mod contracts;
