@@ -3,7 +3,7 @@
 //! Every check is written once against `&dyn PersonalAccessTokens` and runs against each
 //! provider's simulator through a [`Harness`]. Checks consult
 //! [`Capabilities`](pats::Capabilities) instead of knowing providers. A new provider gets
-//! the whole suite with one line in `tests/conformance.rs`:
+//! the whole suite with one line in `tests/it/conformance.rs`:
 //!
 //! ```ignore
 //! pats_conformance::conformance_suite!(acme, harness::AcmeHarness);

@@ -1,5 +1,5 @@
 //! README.md's provider table, rendered from each provider's [`Capabilities`] so the two
-//! cannot disagree (`tests/tests/readme.rs` compares them; `PATS_BLESS=1` rewrites it).
+//! cannot disagree (`tests/tests/it/readme.rs` compares them; `PATS_BLESS=1` rewrites it).
 
 use crate::Harness;
 use crate::harness::{DfnsHarness, ZitadelHarness};
