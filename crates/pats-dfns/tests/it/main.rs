@@ -7,6 +7,7 @@ mod decode;
 mod delegated;
 mod from_env;
 mod lifecycle;
+mod off_contract;
 mod pending_approval;
 mod secrets;
 mod signing;
