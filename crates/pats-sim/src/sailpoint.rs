@@ -354,16 +354,31 @@ impl SailPointSim {
         }
     }
 
+    // Used by the emulator, which needs all three providers.
+    #[cfg_attr(
+        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        allow(dead_code)
+    )]
     /// Its server (request log).
     pub(crate) fn server(&self) -> &HttpServer {
         &self.server
     }
 
+    // Used by the emulator, which needs all three providers.
+    #[cfg_attr(
+        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        allow(dead_code)
+    )]
     /// The state, for a state file.
     pub(crate) fn snapshot(&self) -> serde_json::Result<Value> {
         serde_json::to_value(&*lock(&self.state))
     }
 
+    // Used by the emulator, which needs all three providers.
+    #[cfg_attr(
+        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        allow(dead_code)
+    )]
     /// Replaces the state with one from a state file.
     pub(crate) fn restore(&self, state: Value) -> serde_json::Result<()> {
         let restored: State = serde_json::from_value(state)?;

@@ -1404,6 +1404,11 @@ impl ZitadelSim {
         }
     }
 
+    // Used by the emulator, which needs all three providers.
+    #[cfg_attr(
+        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        allow(dead_code)
+    )]
     /// Its server (request log).
     pub(crate) fn server(&self) -> &HttpServer {
         &self.server
@@ -1418,11 +1423,21 @@ impl ZitadelSim {
             .map(|(id, _)| id.clone())
     }
 
+    // Used by the emulator, which needs all three providers.
+    #[cfg_attr(
+        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        allow(dead_code)
+    )]
     /// The state, for a state file.
     pub(crate) fn snapshot(&self) -> serde_json::Result<Value> {
         serde_json::to_value(&*self.lock())
     }
 
+    // Used by the emulator, which needs all three providers.
+    #[cfg_attr(
+        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        allow(dead_code)
+    )]
     /// Replaces the state with one from a state file.
     pub(crate) fn restore(&self, state: Value) -> serde_json::Result<()> {
         let restored: State = serde_json::from_value(state)?;
