@@ -516,7 +516,7 @@ pub(crate) fn header_value(token: &SecretString) -> Result<HeaderValue> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use pats_core::ClientOptions;
