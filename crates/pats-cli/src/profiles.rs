@@ -589,4 +589,232 @@ mod tests {
         );
         assert!(default_path(&|_| None).is_none());
     }
+
+    /// The usage error `result` holds, its message.
+    fn usage<T>(result: Result<T, CliError>) -> String {
+        match result {
+            Err(e) => {
+                assert_eq!(e.exit, crate::error::Exit::Usage, "{e}");
+                e.message
+            }
+            Ok(_) => panic!("expected a usage error"),
+        }
+    }
+
+    #[test]
+    fn each_provider_lists_its_own_secret_settings() {
+        let file = parse(
+            "[profiles.d]\nprovider = \"dfns\"\nauth_token_env = \"T\"\n\
+             private_key_file = \"/k.pem\"\n\
+             [profiles.s]\nprovider = \"sailpoint\"\nclient_secret = \"x\"\n\
+             access_token_env = \"A\"\n\
+             [profiles.z]\nprovider = \"zitadel\"\npat_file = \"/p\"\nkey_file = \"/key.json\"\n\
+             [profiles.n]\nprovider = \"dfns\"\nkey_file = \"/key.json\"\n\
+             [profiles.u]\nprovider = \"other\"\npat = \"x\"\n",
+        );
+        assert_eq!(
+            file.get("d").unwrap().secrets(),
+            [
+                ("auth_token", SecretSource::Env("T".into())),
+                ("private_key", SecretSource::File("/k.pem".into())),
+            ]
+        );
+        assert_eq!(
+            file.get("s").unwrap().secrets(),
+            [
+                ("client_secret", SecretSource::Inline),
+                ("access_token", SecretSource::Env("A".into())),
+            ]
+        );
+        assert_eq!(file.get("s").unwrap().inline_secrets(), ["client_secret"]);
+        assert_eq!(
+            file.get("z").unwrap().secrets(),
+            [
+                ("pat", SecretSource::File("/p".into())),
+                ("key", SecretSource::File("/key.json".into())),
+            ]
+        );
+        // `key_file` is ZITADEL's key, not a Dfns secret; an unknown provider has none.
+        assert_eq!(file.get("n").unwrap().secrets(), []);
+        assert_eq!(file.get("u").unwrap().secrets(), []);
+        assert_eq!(SecretSource::Env("V".into()).to_string(), "env V");
+        assert_eq!(SecretSource::File("/p".into()).to_string(), "file /p");
+        assert_eq!(SecretSource::Inline.to_string(), "inline");
+    }
+
+    #[test]
+    fn the_shown_base_url_says_where_the_calls_go() {
+        let file = parse(
+            "[profiles.sim]\nprovider = \"sailpoint\"\nsimulate = true\nclient_secret = \"x\"\n\
+             [profiles.d]\nprovider = \"dfns\"\n\
+             [profiles.z]\nprovider = \"zitadel\"\n\
+             [profiles.u]\nprovider = \"zitadel\"\nbase_url = \"https://u:p@z.example/?a=b\"\n",
+        );
+        let sim = file.get("sim").unwrap();
+        assert_eq!(
+            sim.shown_base_url().as_deref(),
+            Some("(embedded simulator)")
+        );
+        // A simulated profile's secrets are the emulator's: nothing inline to warn about.
+        assert_eq!(sim.inline_secrets(), Vec::<&str>::new());
+        assert!(matches!(
+            sim.resolve(&|_| None),
+            Ok(Target::Simulate("sailpoint"))
+        ));
+        assert_eq!(
+            file.get("d").unwrap().shown_base_url().as_deref(),
+            Some("https://api.dfns.io (default)")
+        );
+        assert_eq!(file.get("z").unwrap().shown_base_url(), None);
+        assert_eq!(
+            file.get("u").unwrap().shown_base_url().as_deref(),
+            Some("https://z.example/")
+        );
+    }
+
+    #[test]
+    fn resolving_reads_references_and_leaves_the_library_its_key_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("token");
+        std::fs::write(&token, "tok-from-file\r\n").unwrap();
+        let file = parse(&format!(
+            "[profiles.d]\nprovider = \" DFNS \"\nauth_token_file = {:?}\n\
+             credential_id = \"cr-1\"\nprivate_key_file = \"/keys/k.pem\"\n",
+            token.display().to_string()
+        ));
+        let Target::Config(Config::Dfns(c)) = file.get("d").unwrap().resolve(&|_| None).unwrap()
+        else {
+            panic!("not dfns")
+        };
+        use pats::reexports::secrecy::ExposeSecret;
+        assert_eq!(c.auth_token.expose_secret(), "tok-from-file");
+        assert_eq!(c.credential_id, "cr-1");
+        assert_eq!(
+            c.private_key_file.as_deref(),
+            Some(Path::new("/keys/k.pem"))
+        );
+        assert!(c.private_key.is_none());
+    }
+
+    #[test]
+    fn bad_references_name_the_profile_and_the_setting() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "\n").unwrap();
+        let file = parse(&format!(
+            "[profiles.e]\nprovider = \"zitadel\"\nbase_url = \"https://z\"\npat_env = \"P\"\n\
+             [profiles.f]\nprovider = \"zitadel\"\nbase_url = \"https://z\"\npat_file = {:?}\n\
+             [profiles.m]\nprovider = \"zitadel\"\nbase_url = \"https://z\"\npat_file = {:?}\n\
+             [profiles.n]\nprovider = \"zitadel\"\nbase_url = \"https://z\"\npat_env = 1\n\
+             [profiles.p]\nprovider = \"zitadel\"\nbase_url = \"https://z\"\npat_file = 1\n\
+             [profiles.t]\nprovider = \"zitadel\"\nbase_url = \"https://z\"\npat = \"a\"\n\
+             pat_env = \"P\"\npat_file = \"/p\"\n\
+             [profiles.x]\nprovider = \"vault\"\n\
+             [profiles.y]\nbase_url = \"https://z\"\n",
+            empty.display().to_string(),
+            dir.path().join("missing").display().to_string(),
+        ));
+        let resolve = |name: &str, env: &dyn Fn(&str) -> Option<String>| {
+            usage(file.get(name).unwrap().resolve(env))
+        };
+        // An empty variable is as good as none.
+        let msg = resolve("e", &|_| Some(String::new()));
+        assert!(
+            msg.starts_with("profile `e`: `pat_env` names P, which is not set"),
+            "{msg}"
+        );
+        let msg = resolve("f", &|_| None);
+        assert!(
+            msg.starts_with("profile `f`: `pat_file` ") && msg.ends_with(" is empty"),
+            "{msg}"
+        );
+        let msg = resolve("m", &|_| None);
+        assert!(
+            msg.starts_with("profile `m`: cannot read `pat_file` "),
+            "{msg}"
+        );
+        assert_eq!(
+            resolve("n", &|_| None),
+            "profile `n`: `pat_env` must be the name of an environment variable"
+        );
+        assert_eq!(
+            resolve("p", &|_| None),
+            "profile `p`: `pat_file` must be a file path"
+        );
+        assert_eq!(
+            resolve("t", &|_| Some("v".into())),
+            "profile `t`: give only one of `pat`, `pat_env`, `pat_file`"
+        );
+        let msg = resolve("x", &|_| None);
+        assert!(
+            msg.starts_with("profile `x`: provider `vault` is unknown; this build has "),
+            "{msg}"
+        );
+        let msg = resolve("y", &|_| None);
+        assert!(msg.starts_with("profile `y` names no provider"), "{msg}");
+    }
+
+    #[test]
+    fn the_file_s_shape_is_checked() {
+        let err = |text: &str| usage(ProfilesFile::parse(text, "t.toml"));
+        assert_eq!(
+            err("default_profile = \"b\"\n[profiles.a]\nprovider = \"dfns\"\n"),
+            "config file t.toml: default_profile `b` is not a profile; it has `a`"
+        );
+        assert_eq!(
+            err("default_profile = \"b\"\n"),
+            "config file t.toml: default_profile `b` is not a profile; it has no profiles"
+        );
+        assert_eq!(
+            err("default_profile = 1\n"),
+            "config file t.toml: `default_profile` must be a profile name"
+        );
+        assert!(
+            err("provider = \"dfns\"\n[profiles.a]\nprovider = \"dfns\"\n").contains("not both")
+        );
+        assert!(err("profiles = 1\n").contains("`profiles` must be tables"));
+        assert!(err("[profiles]\na = 1\n").contains("`profiles.a` must be a table"));
+        assert!(err("base_url = \"x\"\n").contains("unknown top-level setting `base_url`"));
+        assert!(err("[profiles.a]\nx = \n").starts_with("config file t.toml line 2: "));
+        // A default profile that exists is the one chosen; no profiles at all is an error.
+        let file = parse(
+            "default_profile = \"b\"\n[profiles.a]\nprovider = \"dfns\"\n\
+             [profiles.b]\nprovider = \"dfns\"\n",
+        );
+        assert_eq!(file.select(None).unwrap().name, "b");
+        assert_eq!(file.select(Some("a")).unwrap().name, "a");
+        let msg = usage(parse("").select(None));
+        assert_eq!(
+            msg,
+            "test.toml has no profiles: add `[profiles.NAME]` tables (see `pats --help`)"
+        );
+    }
+
+    #[test]
+    fn a_blank_home_gives_no_default_location() {
+        let env = |v: &str| match v {
+            "XDG_CONFIG_HOME" => Some("relative".to_owned()),
+            "HOME" => Some(String::new()),
+            _ => None,
+        };
+        assert!(default_path(&env).is_none());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn reading_a_file_notes_whether_others_may_read_it() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "[profiles.a]\nprovider = \"dfns\"\n").unwrap();
+        for (mode, loose) in [(0o600, None), (0o640, Some(0o640)), (0o604, Some(0o604))] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            let file = ProfilesFile::read(&path).unwrap();
+            assert_eq!(file.readable_by_others, loose, "{mode:o}");
+            assert_eq!(file.path, path);
+            assert_eq!(file.get("a").unwrap().provider.as_deref(), Some("dfns"));
+        }
+        let msg = usage(ProfilesFile::read(&dir.path().join("missing.toml")));
+        assert!(msg.starts_with("cannot read the config file "), "{msg}");
+    }
 }

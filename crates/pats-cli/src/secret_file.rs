@@ -81,3 +81,77 @@ impl Drop for SecretFile {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_written_secret_file_holds_the_secret_and_a_newline_and_stays() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("token");
+        let file = SecretFile::create(&path).expect("a new secret file");
+        assert_eq!(file.path(), path);
+        // Created at once, empty, before anything is written.
+        assert_eq!(std::fs::read_to_string(&path).expect("the empty file"), "");
+        file.write("s3cr3t").expect("the secret written");
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("the written file"),
+            "s3cr3t\n"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path)
+                .expect("metadata")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        }
+    }
+
+    #[test]
+    fn an_unwritten_secret_file_is_removed() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("token");
+        let file = SecretFile::create(&path).expect("a new secret file");
+        assert!(path.exists());
+        drop(file);
+        assert!(!path.exists(), "the empty file was left behind");
+    }
+
+    #[test]
+    fn an_existing_file_is_never_overwritten_nor_removed() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("token");
+        std::fs::write(&path, "old secret\n").expect("an existing file");
+        let err = SecretFile::create(&path).expect_err("an existing file is refused");
+        assert_eq!(err.exit, crate::error::Exit::Usage);
+        assert!(
+            err.message
+                .contains("already exists; pats never overwrites a secret file"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("the old file"),
+            "old secret\n"
+        );
+    }
+
+    #[test]
+    fn a_path_that_cannot_be_created_says_why() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("missing-dir").join("token");
+        let err = SecretFile::create(&path).expect_err("no such directory");
+        assert_eq!(err.exit, crate::error::Exit::Usage);
+        assert!(
+            err.message.starts_with(&format!(
+                "cannot create the secret file {}: ",
+                path.display()
+            )),
+            "{err}"
+        );
+        assert!(err.message.ends_with("(nothing was created)"), "{err}");
+    }
+}

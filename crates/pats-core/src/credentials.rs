@@ -541,4 +541,14 @@ mod tests {
         assert!(!StaticToken::new(SecretString::from("t")).can_refresh());
         assert!(CachingTokenSource::new(Arc::new(Scripted::new(None))).can_refresh());
     }
+
+    #[tokio::test]
+    async fn a_static_token_is_handed_out_unchanged_even_after_a_refusal() {
+        let source = StaticToken::new(SecretString::from("pat-value"));
+        assert_eq!(source.token().await.unwrap().expose_secret(), "pat-value");
+        // Nothing to refresh: the same token again (and the caller knows not to replay).
+        source.invalidate(&SecretString::from("pat-value"));
+        assert_eq!(source.token().await.unwrap().expose_secret(), "pat-value");
+        assert!(!source.can_refresh());
+    }
 }

@@ -200,12 +200,12 @@ impl PendingChange {
                 Ok(())
             }
             _ => tampered(format!(
-                "a {:?} change {} a body",
+                "a {:?} change {}",
                 self.kind,
                 if self.body.is_some() {
-                    "has no"
+                    "has no body"
                 } else {
-                    "needs"
+                    "needs a body"
                 }
             )),
         }
@@ -394,5 +394,276 @@ impl DfnsClient {
         self.complete_change(pending, ChangeKind::DeletePat, assertion)
             .await?
             .json()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    /// A user action challenge as Dfns answers `POST /auth/action/init`.
+    fn challenge(identifier: &str) -> UserActionChallenge {
+        serde_json::from_value(serde_json::json!({
+            "challenge": "Y2hhbGxlbmdl",
+            "challengeIdentifier": identifier,
+            "allowCredentials": {"key": [{"type": "public-key", "id": "cr-key"}]},
+        }))
+        .expect("a user action challenge")
+    }
+
+    /// A pending change bound as `init_change` binds it.
+    fn pending(kind: ChangeKind, method: &str, path: &str, body: Option<&str>) -> PendingChange {
+        let challenge = challenge("id-1");
+        PendingChange {
+            kind,
+            method: method.to_owned(),
+            path: path.to_owned(),
+            body: body.map(str::to_owned),
+            binding: PendingChange::binding_of(kind, method, path, body, &challenge),
+            challenge,
+        }
+    }
+
+    /// The reason `pending.check(expected)` refuses it, after checking the error names the
+    /// pending change.
+    fn refused(pending: &PendingChange, expected: ChangeKind) -> String {
+        match pending.check(expected) {
+            Err(Error::InvalidInput { field, reason }) => {
+                assert_eq!(field, "pending change", "{reason}");
+                reason
+            }
+            other => panic!("{pending:?}: expected InvalidInput, got {other:?}"),
+        }
+    }
+
+    const UPDATE_BODY: &str = r#"{"name":"renamed"}"#;
+
+    #[test]
+    fn each_change_has_its_method_and_request_shape() {
+        assert_eq!(ChangeKind::CreatePat.method(), "POST");
+        for kind in [
+            ChangeKind::UpdatePat,
+            ChangeKind::ActivatePat,
+            ChangeKind::DeactivatePat,
+        ] {
+            assert_eq!(kind.method(), "PUT", "{kind:?}");
+        }
+        assert_eq!(ChangeKind::DeletePat.method(), "DELETE");
+        assert_eq!(ChangeKind::CreatePat.bodiless(), None);
+        assert_eq!(ChangeKind::UpdatePat.bodiless(), None);
+        assert_eq!(ChangeKind::ActivatePat.bodiless(), Some(Bodiless::Activate));
+        assert_eq!(
+            ChangeKind::DeactivatePat.bodiless(),
+            Some(Bodiless::Deactivate)
+        );
+        assert_eq!(ChangeKind::DeletePat.bodiless(), Some(Bodiless::Delete));
+    }
+
+    #[test]
+    fn well_formed_changes_pass_the_checks() {
+        let update = pending(
+            ChangeKind::UpdatePat,
+            "PUT",
+            "/auth/pats/to-1",
+            Some(UPDATE_BODY),
+        );
+        update.check(ChangeKind::UpdatePat).unwrap();
+        assert_eq!(update.kind(), ChangeKind::UpdatePat);
+        assert_eq!(update.method(), "PUT");
+        assert_eq!(update.path(), "/auth/pats/to-1");
+        assert_eq!(update.body(), Some(UPDATE_BODY));
+        assert_eq!(update.challenge().challenge(), "Y2hhbGxlbmdl");
+        for (kind, path) in [
+            (ChangeKind::ActivatePat, "/auth/pats/to-1/activate"),
+            (ChangeKind::DeactivatePat, "/auth/pats/to-1/deactivate"),
+            (ChangeKind::DeletePat, "/auth/pats/to-1"),
+        ] {
+            let change = pending(kind, kind.method(), path, None);
+            change.check(kind).unwrap();
+            assert_eq!(change.body(), None);
+        }
+    }
+
+    #[test]
+    fn the_binding_covers_every_part_and_the_challenge() {
+        let base = PendingChange::binding_of(
+            ChangeKind::UpdatePat,
+            "PUT",
+            "/auth/pats/to-1",
+            Some(UPDATE_BODY),
+            &challenge("id-1"),
+        );
+        assert_eq!(base.len(), 64, "{base}");
+        assert!(base.chars().all(|c| c.is_ascii_hexdigit()), "{base}");
+        for other in [
+            PendingChange::binding_of(
+                ChangeKind::UpdatePat,
+                "PUT",
+                "/auth/pats/to-1",
+                Some(UPDATE_BODY),
+                &challenge("id-2"),
+            ),
+            PendingChange::binding_of(
+                ChangeKind::UpdatePat,
+                "PUT",
+                "/auth/pats/to-2",
+                Some(UPDATE_BODY),
+                &challenge("id-1"),
+            ),
+            PendingChange::binding_of(
+                ChangeKind::UpdatePat,
+                "PUT",
+                "/auth/pats/to-1",
+                None,
+                &challenge("id-1"),
+            ),
+            PendingChange::binding_of(
+                ChangeKind::DeletePat,
+                "PUT",
+                "/auth/pats/to-1",
+                Some(UPDATE_BODY),
+                &challenge("id-1"),
+            ),
+        ] {
+            assert_ne!(other, base);
+        }
+    }
+
+    #[test]
+    fn a_change_edited_after_init_is_refused() {
+        let mut change = pending(
+            ChangeKind::UpdatePat,
+            "PUT",
+            "/auth/pats/to-1",
+            Some(UPDATE_BODY),
+        );
+        change.body = Some(r#"{"name":"other"}"#.to_owned());
+        assert_eq!(
+            refused(&change, ChangeKind::UpdatePat),
+            "its method, path, body or challenge differ from what was initiated"
+        );
+        let mut change = pending(ChangeKind::DeletePat, "DELETE", "/auth/pats/to-1", None);
+        change.path = "/auth/pats/to-2".to_owned();
+        assert!(refused(&change, ChangeKind::DeletePat).starts_with("its method, path"));
+        let mut change = pending(ChangeKind::DeletePat, "DELETE", "/auth/pats/to-1", None);
+        change.challenge = challenge("id-2");
+        assert!(refused(&change, ChangeKind::DeletePat).starts_with("its method, path"));
+    }
+
+    #[test]
+    fn a_change_completed_as_another_kind_is_refused() {
+        let change = pending(ChangeKind::DeletePat, "DELETE", "/auth/pats/to-1", None);
+        assert_eq!(
+            refused(&change, ChangeKind::ActivatePat),
+            "this is a DeletePat change, not a ActivatePat one"
+        );
+    }
+
+    #[test]
+    fn a_change_bound_with_the_wrong_method_or_path_is_refused() {
+        let change = pending(ChangeKind::DeletePat, "PUT", "/auth/pats/to-1", None);
+        assert_eq!(
+            refused(&change, ChangeKind::DeletePat),
+            "a DeletePat change is a DELETE, not a PUT"
+        );
+        for (kind, path) in [
+            (ChangeKind::CreatePat, "/auth/pats/to-1"),
+            (ChangeKind::CreatePat, "auth/pats"),
+            (ChangeKind::UpdatePat, "/auth/pats"),
+            (ChangeKind::UpdatePat, "/auth/pats/to-1/activate"),
+            (ChangeKind::ActivatePat, "/auth/pats/to-1/deactivate"),
+            (ChangeKind::DeactivatePat, "/auth/pats/to-1"),
+            (ChangeKind::DeletePat, "/auth/keys/to-1"),
+        ] {
+            let body = match kind {
+                ChangeKind::CreatePat | ChangeKind::UpdatePat => Some(UPDATE_BODY),
+                _ => None,
+            };
+            let change = pending(kind, kind.method(), path, body);
+            assert_eq!(
+                refused(&change, kind),
+                format!("`{path}` is not the path of a {kind:?} change")
+            );
+        }
+        // A path with something else than a token id where the id goes.
+        let change = pending(ChangeKind::DeletePat, "DELETE", "/auth/pats/key-1", None);
+        let err = change.check(ChangeKind::DeletePat).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidInput { field, .. } if field == "token id"),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn the_body_must_fit_the_change() {
+        let change = pending(
+            ChangeKind::ActivatePat,
+            "PUT",
+            "/auth/pats/to-1/activate",
+            Some("{}"),
+        );
+        assert_eq!(
+            refused(&change, ChangeKind::ActivatePat),
+            "a ActivatePat change has no body"
+        );
+        let change = pending(ChangeKind::UpdatePat, "PUT", "/auth/pats/to-1", None);
+        assert_eq!(
+            refused(&change, ChangeKind::UpdatePat),
+            "a UpdatePat change needs a body"
+        );
+        let change = pending(ChangeKind::CreatePat, "POST", "/auth/pats", None);
+        assert_eq!(
+            refused(&change, ChangeKind::CreatePat),
+            "a CreatePat change needs a body"
+        );
+        // The bodies pass the one-step calls' checks.
+        let change = pending(ChangeKind::UpdatePat, "PUT", "/auth/pats/to-1", Some("{}"));
+        let err = change.check(ChangeKind::UpdatePat).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidInput { field, .. } if field == "update"),
+            "{err:?}"
+        );
+        let change = pending(ChangeKind::UpdatePat, "PUT", "/auth/pats/to-1", Some("[1]"));
+        assert!(refused(&change, ChangeKind::UpdatePat).starts_with("body: "));
+        let change = pending(
+            ChangeKind::CreatePat,
+            "POST",
+            "/auth/pats",
+            Some("not json"),
+        );
+        assert!(refused(&change, ChangeKind::CreatePat).starts_with("body: "));
+        let change = pending(
+            ChangeKind::CreatePat,
+            "POST",
+            "/auth/pats",
+            Some(r#"{"name":" ","publicKey":"x"}"#),
+        );
+        let err = change.check(ChangeKind::CreatePat).unwrap_err();
+        assert_eq!(err.kind(), pats_core::ErrorKind::InvalidInput, "{err:?}");
+        assert!(
+            !matches!(&err, Error::InvalidInput { field, .. } if field == "pending change"),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn debug_shows_the_change_but_not_its_identifier_or_binding() {
+        let change = pending(
+            ChangeKind::UpdatePat,
+            "PUT",
+            "/auth/pats/to-1",
+            Some(UPDATE_BODY),
+        );
+        let dbg = format!("{change:?}");
+        assert!(
+            dbg.starts_with(
+                r#"PendingChange { kind: UpdatePat, method: "PUT", path: "/auth/pats/to-1", body: Some("{\"name\":\"renamed\"}"), challenge: UserActionChallenge {"#
+            ),
+            "{dbg}"
+        );
+        assert!(dbg.ends_with(", .. }"), "{dbg}");
+        assert!(!dbg.contains("id-1"), "{dbg}");
+        assert!(!dbg.contains(&change.binding), "{dbg}");
     }
 }

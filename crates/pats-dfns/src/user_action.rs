@@ -516,7 +516,7 @@ pub(crate) fn header_value(token: &SecretString) -> Result<HeaderValue> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use pats_core::ClientOptions;
@@ -646,5 +646,140 @@ mod tests {
         assert_eq!(json["kind"], "Fido2");
         assert_eq!(json["credentialAssertion"]["authenticatorData"], "YXV0aA");
         assert!(!format!("{passkey:?}").contains("YXV0aA"));
+    }
+
+    /// A signer for the hook's `Debug`.
+    fn test_signer() -> crate::P256Signer {
+        let pair = crate::PatKeyPair::generate().expect("a generated key pair");
+        crate::P256Signer::from_pkcs8_pem("cr-key", pair.private_key_pem())
+            .expect("the generated key as a signer")
+    }
+
+    #[test]
+    fn a_path_outside_the_base_prefix_is_signed_as_is() {
+        let proxied =
+            Transport::new("dfns", "http://127.0.0.1:9/dfns", ClientOptions::default()).unwrap();
+        // `/dfnsx/...` starts with `/dfns` but is not under it.
+        let url = url::Url::parse("http://127.0.0.1:9/dfnsx/auth/pats").unwrap();
+        assert_eq!(api_path(&proxied, &url), "/dfnsx/auth/pats");
+        let url = url::Url::parse("http://127.0.0.1:9/other/auth/pats?x=1").unwrap();
+        assert_eq!(api_path(&proxied, &url), "/other/auth/pats");
+        let url = url::Url::parse("http://127.0.0.1:9/dfns/auth/pats?x=1").unwrap();
+        assert_eq!(api_path(&proxied, &url), "/auth/pats");
+    }
+
+    #[test]
+    fn the_challenge_identifier_is_kept_and_compared() {
+        let challenge: UserActionChallenge = serde_json::from_str(DOCUMENTED).unwrap();
+        assert_eq!(challenge.identifier(), "eyJ0e.secret-identifier.fQNA");
+        assert_eq!(
+            challenge.challenge(),
+            "MWM0MmY5YTQ0MDRiNzdhNTFhNzY5ODQwNWI5ZTQ4Y2RhODZiNDk3ZTYzOTE5OGYyMDcxZjBjYzk4MmQ5YzY1MA"
+        );
+        assert_eq!(
+            challenge.details().rp.as_ref().map(|rp| rp.id.as_str()),
+            Some("dfns.io")
+        );
+        // Two challenges that differ only in their identifier are different sessions.
+        let other: UserActionChallenge = serde_json::from_str(
+            &DOCUMENTED.replace("eyJ0e.secret-identifier.fQNA", "another-identifier"),
+        )
+        .unwrap();
+        assert_ne!(other, challenge);
+        assert_eq!(other.identifier(), "another-identifier");
+    }
+
+    #[test]
+    fn the_key_client_data_is_the_exact_signed_json() {
+        let challenge: UserActionChallenge = serde_json::from_str(DOCUMENTED).unwrap();
+        assert_eq!(
+            String::from_utf8(challenge.key_client_data()).unwrap(),
+            format!(
+                r#"{{"type":"key.get","challenge":"{}"}}"#,
+                challenge.challenge()
+            )
+        );
+    }
+
+    #[test]
+    fn debug_output_names_what_it_shows_and_hides_the_rest() {
+        let challenge: UserActionChallenge = serde_json::from_str(DOCUMENTED).unwrap();
+        let dbg = format!("{challenge:?}");
+        assert!(dbg.starts_with("UserActionChallenge { details: "), "{dbg}");
+        assert!(dbg.contains(challenge.challenge()), "{dbg}");
+        assert!(
+            dbg.ends_with(r#"challenge_identifier: "[REDACTED]" }"#),
+            "{dbg}"
+        );
+
+        let key = SignedAssertion::key("cr-key", &challenge.key_client_data(), b"sig");
+        assert_eq!(
+            format!("{key:?}"),
+            r#"SignedAssertion { kind: Key, cred_id: Some("cr-key"), .. }"#
+        );
+
+        let hook = UserActionHook {
+            transport: Transport::new("dfns", "http://127.0.0.1:9", ClientOptions::default())
+                .unwrap(),
+            signer: Arc::new(test_signer()),
+        };
+        let dbg = format!("{hook:?}");
+        assert!(
+            dbg.starts_with("UserActionHook { signer: P256Signer {"),
+            "{dbg}"
+        );
+        assert!(dbg.contains(r#"credential_id: "cr-key""#), "{dbg}");
+        assert!(dbg.ends_with(", .. }"), "{dbg}");
+    }
+
+    #[test]
+    fn an_assertion_tells_its_kind_and_credential() {
+        let challenge: UserActionChallenge = serde_json::from_str(DOCUMENTED).unwrap();
+        let key = SignedAssertion::key("cr-key", &challenge.key_client_data(), b"sig");
+        assert_eq!(key.kind(), &AssertionKind::Key);
+        assert_eq!(key.credential_id(), Some("cr-key"));
+        let passkey = SignedAssertion::fido2("cr-passkey", b"{}", b"auth", b"sig", Some(b"u"));
+        assert_eq!(passkey.kind(), &AssertionKind::Fido2);
+        assert_eq!(passkey.credential_id(), Some("cr-passkey"));
+        // An assertion without a credentialAssertion (as a TOTP one comes) has no id, and
+        // is refused before anything is sent.
+        let totp: SignedAssertion = serde_json::from_str(r#"{"kind":"Totp"}"#).unwrap();
+        assert_eq!(totp.credential_id(), None);
+        let err = totp.check_against(&challenge).unwrap_err();
+        assert!(matches!(err, Error::Signing { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains("a Totp assertion without"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_refused_credential_is_named_with_the_allowed_ones_of_its_kind() {
+        let challenge: UserActionChallenge = serde_json::from_str(DOCUMENTED).unwrap();
+        let webauthn_data = format!(
+            r#"{{"type":"webauthn.get","challenge":"{}"}}"#,
+            challenge.challenge()
+        );
+        let err = SignedAssertion::fido2("cr-key", webauthn_data.as_bytes(), b"a", b"s", None)
+            .check_against(&challenge)
+            .unwrap_err();
+        assert!(matches!(err, Error::Signing { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains(
+                "the credential `cr-key` is not among the WebAuthn credentials Dfns allows for \
+                 this user (cr-passkey)"
+            ),
+            "{err}"
+        );
+        let err = SignedAssertion::key("cr-passkey", &challenge.key_client_data(), b"s")
+            .check_against(&challenge)
+            .unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "the credential `cr-passkey` is not among the key credentials Dfns allows for \
+                 this user (cr-key)"
+            ),
+            "{err}"
+        );
     }
 }

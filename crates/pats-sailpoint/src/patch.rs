@@ -389,4 +389,274 @@ mod tests {
             .is_ok()
         );
     }
+
+    const NOW: OffsetDateTime = datetime!(2026-01-01 0:00 UTC);
+
+    /// Checks the raw patch `doc` against `version` as of [`NOW`].
+    fn check_raw(version: ApiVersion, doc: Value) -> Result<()> {
+        let patch: Patch = serde_json::from_value(doc).expect("a JSON Patch document");
+        validate_patch(version, &patch, NOW)
+    }
+
+    /// The reason `doc` is refused, after checking it is refused as invalid field `patch`.
+    fn refused(version: ApiVersion, doc: Value) -> String {
+        match check_raw(version, doc.clone()) {
+            Err(Error::InvalidInput { field, reason }) => {
+                assert_eq!(field, "patch", "{reason}");
+                reason
+            }
+            other => panic!("{doc} on {version}: expected InvalidInput, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn is_empty_tells_whether_a_setter_was_called() {
+        assert!(TokenPatch::new().is_empty());
+        assert!(!TokenPatch::new().name("x").is_empty());
+        assert!(
+            !TokenPatch::new()
+                .never_expires(NeverExpires::I_UNDERSTAND_THE_RISK)
+                .is_empty()
+        );
+        let err = TokenPatch::new().to_patch(ApiVersion::V3).unwrap_err();
+        assert_eq!(err.kind(), pats_core::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("no operations"), "{err}");
+    }
+
+    #[test]
+    fn a_setter_called_twice_sends_its_last_value_once() {
+        let patch = TokenPatch::new()
+            .name("first")
+            .scope(["a"])
+            .name("second")
+            .to_patch(ApiVersion::V3)
+            .unwrap();
+        assert_eq!(
+            serde_json::to_value(&patch).unwrap(),
+            json!([
+                { "op": "replace", "path": "/scope", "value": ["a"] },
+                { "op": "replace", "path": "/name", "value": "second" },
+            ])
+        );
+    }
+
+    #[test]
+    fn times_are_sent_in_utc_with_milliseconds() {
+        let at = datetime!(2030-07-08 09:10:11.987654 +02:00);
+        assert_eq!(format_time(at), "2030-07-08T07:10:11.987Z");
+        assert_eq!(
+            format_time(datetime!(2031-12-31 23:59:59 UTC)),
+            "2031-12-31T23:59:59.000Z"
+        );
+    }
+
+    #[test]
+    fn move_and_copy_are_refused_and_their_from_is_checked() {
+        for op in ["move", "copy"] {
+            // Both paths patchable: refused all the same, naming the operation.
+            let reason = refused(
+                ApiVersion::V3,
+                json!([{"op": op, "from": "/name", "path": "/scope"}]),
+            );
+            assert_eq!(
+                reason,
+                format!("`{op} /scope`: move and copy between token fields are not meaningful")
+            );
+            // From a field no version may patch: the `from` is named.
+            let reason = refused(
+                ApiVersion::V2025,
+                json!([{"op": op, "from": "/owner", "path": "/name"}]),
+            );
+            assert_eq!(
+                reason,
+                format!(
+                    "`{op} /name`: `from` /owner is not patchable on {}",
+                    ApiVersion::V2025
+                )
+            );
+            // From a field only newer versions may patch.
+            let reason = refused(
+                ApiVersion::V3,
+                json!([{"op": op, "from": "/expirationDate", "path": "/name"}]),
+            );
+            assert!(reason.contains("`from` /expirationDate"), "{reason}");
+        }
+    }
+
+    #[test]
+    fn a_path_that_is_not_patchable_is_named_with_its_operation() {
+        for (op, doc) in [
+            (
+                "add",
+                json!([{"op": "add", "path": "/owner", "value": "x"}]),
+            ),
+            ("remove", json!([{"op": "remove", "path": "/owner"}])),
+            (
+                "replace",
+                json!([{"op": "replace", "path": "/owner", "value": "x"}]),
+            ),
+            (
+                "test",
+                json!([{"op": "test", "path": "/owner", "value": "x"}]),
+            ),
+        ] {
+            let reason = refused(ApiVersion::V3, doc);
+            assert!(
+                reason.starts_with(&format!(
+                    "`{op} /owner`: the path is not patchable on {}",
+                    ApiVersion::V3
+                )),
+                "{reason}"
+            );
+            assert!(reason.ends_with("(allowed: /name, /scope)"), "{reason}");
+        }
+        // A test of an allowed path is not checked for its value.
+        assert!(
+            check_raw(
+                ApiVersion::V3,
+                json!([{"op": "test", "path": "/scope", "value": 7}])
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn name_must_be_a_non_blank_string() {
+        for value in [json!(""), json!("  \t"), json!(7), json!(null)] {
+            assert_eq!(
+                refused(
+                    ApiVersion::V3,
+                    json!([{"op": "replace", "path": "/name", "value": value}])
+                ),
+                "`/name` must be a non-empty string"
+            );
+        }
+        assert_eq!(
+            refused(ApiVersion::V3, json!([{"op": "remove", "path": "/name"}])),
+            "`/name` cannot be removed"
+        );
+        assert!(
+            check_raw(
+                ApiVersion::V3,
+                json!([{"op": "add", "path": "/name", "value": " ci "}])
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn scope_is_a_non_empty_array_of_non_blank_strings_or_all_scopes() {
+        // `null` and removing it both mean all scopes.
+        for doc in [
+            json!([{"op": "replace", "path": "/scope", "value": null}]),
+            json!([{"op": "remove", "path": "/scope"}]),
+            json!([{"op": "add", "path": "/scope", "value": ["sp:scopes:all"]}]),
+        ] {
+            assert!(check_raw(ApiVersion::V3, doc.clone()).is_ok(), "{doc}");
+        }
+        assert_eq!(
+            refused(
+                ApiVersion::V3,
+                json!([{"op": "replace", "path": "/scope", "value": []}])
+            ),
+            "`/scope` needs at least one scope"
+        );
+        for items in [
+            json!(["a", " "]),
+            json!(["a", ""]),
+            json!([1]),
+            json!([null]),
+        ] {
+            assert_eq!(
+                refused(
+                    ApiVersion::V3,
+                    json!([{"op": "replace", "path": "/scope", "value": items}])
+                ),
+                "`/scope` must hold non-empty strings"
+            );
+        }
+        for value in [json!("sp:scopes:all"), json!({"a": 1}), json!(true)] {
+            assert_eq!(
+                refused(
+                    ApiVersion::V3,
+                    json!([{"op": "replace", "path": "/scope", "value": value}])
+                ),
+                "`/scope` must be an array of strings"
+            );
+        }
+    }
+
+    #[test]
+    fn expiration_date_is_a_future_time_or_an_acknowledged_null() {
+        let at =
+            |value: Value| json!([{"op": "replace", "path": "/expirationDate", "value": value}]);
+        assert!(check_raw(ApiVersion::V2026, at(json!("2026-01-01T00:00:00.001Z"))).is_ok());
+        for past in ["2026-01-01T00:00:00Z", "2025-12-31T23:59:59.999Z"] {
+            assert_eq!(
+                refused(ApiVersion::V2026, at(json!(past))),
+                "`/expirationDate` must be in the future"
+            );
+        }
+        assert_eq!(
+            refused(ApiVersion::V1, at(json!("next week"))),
+            "`/expirationDate` `next week` is not an RFC 3339 time"
+        );
+        for value in [
+            json!(1_900_000_000),
+            json!(true),
+            json!(["2030-01-01T00:00:00Z"]),
+        ] {
+            assert_eq!(
+                refused(ApiVersion::V2025, at(value)),
+                "`/expirationDate` must be a time or null"
+            );
+        }
+        // Clearing it needs the acknowledgement in the same patch, in either order.
+        let reason = refused(ApiVersion::V2025, at(json!(null)));
+        assert!(reason.starts_with("clearing `/expirationDate`"), "{reason}");
+        let reason = refused(
+            ApiVersion::V2025,
+            json!([{"op": "remove", "path": "/expirationDate"}]),
+        );
+        assert!(reason.starts_with("clearing `/expirationDate`"), "{reason}");
+        assert!(
+            check_raw(
+                ApiVersion::V2025,
+                json!([
+                    {"op": "replace", "path": "/userAwareTokenNeverExpires", "value": true},
+                    {"op": "remove", "path": "/expirationDate"}
+                ])
+            )
+            .is_ok()
+        );
+        // Acknowledging alone (a date set, or none touched) is fine.
+        assert!(
+            check_raw(
+                ApiVersion::V2025,
+                json!([{"op": "replace", "path": "/userAwareTokenNeverExpires", "value": true}])
+            )
+            .is_ok()
+        );
+        assert!(
+            check_raw(
+                ApiVersion::V2025,
+                json!([{"op": "replace", "path": "/userAwareTokenNeverExpires", "value": false}])
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn never_expires_must_be_a_boolean() {
+        for doc in [
+            json!([{"op": "replace", "path": "/userAwareTokenNeverExpires", "value": "true"}]),
+            json!([{"op": "replace", "path": "/userAwareTokenNeverExpires", "value": null}]),
+            json!([{"op": "remove", "path": "/userAwareTokenNeverExpires"}]),
+        ] {
+            assert_eq!(
+                refused(ApiVersion::V2026, doc),
+                "`/userAwareTokenNeverExpires` must be a boolean"
+            );
+        }
+    }
 }
