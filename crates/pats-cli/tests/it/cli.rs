@@ -406,6 +406,28 @@ fn secret_file_is_private_and_never_overwritten() {
 }
 
 #[test]
+fn a_dfns_private_key_printed_ends_its_line_once() {
+    // The key is the last thing printed: one line end after it, never a blank line, and
+    // never a key that runs into what the shell prints next.
+    let (code, out, err) = run(pats().args([
+        "--simulate",
+        "--provider",
+        "dfns",
+        "create",
+        "ci",
+        "--expires-in",
+        "7d",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let (_, key) = out
+        .split_once("Private key paired with the token:\n")
+        .expect("the key follows its heading");
+    assert!(key.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{key}");
+    assert!(key.ends_with("-----END PRIVATE KEY-----\n"), "{key:?}");
+    assert!(!key.ends_with("\n\n"), "{key:?}");
+}
+
+#[test]
 fn an_existing_secret_file_stops_before_anything_is_created() {
     let sim = Sim::start();
     let dir = tempfile::tempdir().unwrap();
