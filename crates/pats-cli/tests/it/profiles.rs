@@ -569,3 +569,22 @@ fn help_documents_profiles_all_and_the_exit_code_rule() {
     assert_eq!(code, 2);
     assert!(err.contains("cannot be used with"), "{err}");
 }
+
+#[test]
+fn a_profile_that_cannot_be_resolved_fails_alone_and_is_named_once() {
+    let fleet = Fleet::start();
+    // REAL_SECRET is not set: the `real` profile cannot be resolved; the others still run.
+    let (code, out, err) = run(pats()
+        .arg("--config")
+        .arg(&fleet.config)
+        .args(["audit", "--all", "--json"]));
+    assert_eq!(code, 1, "{err}");
+    let report = json(&out);
+    let real = by_profile(&report, "real");
+    assert_eq!(real["status"], "failed", "{real}");
+    let error = real["error"].as_str().unwrap();
+    assert!(error.contains("REAL_SECRET, which is not set"), "{error}");
+    // The report names the profile already; its error does not repeat it.
+    assert!(!error.contains("profile `real`"), "{error}");
+    assert_eq!(by_profile(&report, "demo")["status"], "ok", "{report}");
+}
