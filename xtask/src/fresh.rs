@@ -1,8 +1,11 @@
 //! `cargo xtask fresh [--keep]`: proves the README's test command works on a fresh
-//! machine. Clones the committed `HEAD` into a new temporary directory, gives it an empty
-//! `CARGO_HOME` (rustup's toolchains are shared: `RUSTUP_HOME` is left alone), puts that
-//! home's `bin` first on `PATH`, and runs `bash .ci/run` there as CI does (`CI=true`, no
-//! standard input), so that every download, install and build happens from nothing.
+//! machine. Clones the committed `HEAD` into a new temporary directory and gives it a new
+//! `CARGO_HOME` as a fresh rustup install has it: no registry, no installed tools, only the
+//! rustup proxies (`cargo`, `rustc`, ...) in its `bin` (rustup's toolchains are shared:
+//! `RUSTUP_HOME` is left alone). `PATH` gets that `bin` instead of the directory the proxies
+//! came from, so that no tool installed there (cargo-deny, cargo-mutants) is found. Then it
+//! runs `bash .ci/run` there as CI does (`CI=true`, no standard input), so that every
+//! download, install and build happens from nothing.
 //! Prints the time it took; removes the directory afterwards unless `--keep`.
 //!
 //! It takes as long as a CI run plus the downloads and the cargo-deny build (see the
@@ -53,16 +56,58 @@ pub const INHERITED: &[&str] = &[
     "PATS_CONTRACT_LOG",
 ];
 
-/// `PATH` with `first` in front of `path`.
+/// The programs a rustup install puts in `$CARGO_HOME/bin` (each a proxy of rustup).
+pub const RUSTUP_PROXIES: &[&str] = &[
+    "rustup",
+    "cargo",
+    "rustc",
+    "rustdoc",
+    "rustfmt",
+    "cargo-fmt",
+    "cargo-clippy",
+    "clippy-driver",
+    "rust-gdb",
+    "rust-gdbgui",
+    "rust-lldb",
+    "rust-analyzer",
+    "cargo-miri",
+];
+
+/// `PATH` with `first` in front of `path`, without `drop` (the directory of the proxies,
+/// where installed tools live too).
 pub fn path_with(
     first: &Path,
     path: Option<&std::ffi::OsStr>,
+    drop: Option<&Path>,
 ) -> Result<std::ffi::OsString, Error> {
     let mut dirs = vec![first.to_path_buf()];
     if let Some(path) = path {
-        dirs.extend(std::env::split_paths(path));
+        dirs.extend(std::env::split_paths(path).filter(|d| Some(d.as_path()) != drop));
     }
     std::env::join_paths(dirs).map_err(|e| Error::new(format!("PATH: {e}")))
+}
+
+/// The directory of the `rustup` found on `PATH`.
+fn rustup_dir(path: Option<&std::ffi::OsStr>) -> Result<PathBuf, Error> {
+    path.into_iter()
+        .flat_map(std::env::split_paths)
+        .find(|dir| dir.join("rustup").is_file())
+        .ok_or_else(|| Error::new("no rustup on PATH: a fresh machine has rustup"))
+}
+
+/// A `bin` of `cargo_home` holding links to the rustup proxies of `from`, as a fresh
+/// rustup install has it.
+fn link_proxies(from: &Path, cargo_home: &Path) -> Result<PathBuf, Error> {
+    let bin = cargo_home.join("bin");
+    std::fs::create_dir_all(&bin).map_err(|e| Error::new(format!("{}: {e}", bin.display())))?;
+    for proxy in RUSTUP_PROXIES {
+        let original = from.join(proxy);
+        if original.is_file() {
+            std::os::unix::fs::symlink(&original, bin.join(proxy))
+                .map_err(|e| Error::new(format!("{}: {e}", bin.join(proxy).display())))?;
+        }
+    }
+    Ok(bin)
 }
 
 /// A new directory under the system's temporary directory (created exclusively).
@@ -130,11 +175,14 @@ fn run_in(root: &Path, dir: &Path, commit: &str) -> Result<(), Error> {
         copy_dir(&shared, &dir.join("shared"))?;
     }
     println!(
-        "fresh: clean clone of {commit} in {}, CARGO_HOME={} (empty)",
+        "fresh: clean clone of {commit} in {}, CARGO_HOME={} (only rustup's proxies)",
         clone.display(),
         cargo_home.display()
     );
-    let path = path_with(&cargo_home.join("bin"), std::env::var_os("PATH").as_deref())?;
+    let path = std::env::var_os("PATH");
+    let proxies = rustup_dir(path.as_deref())?;
+    let bin = link_proxies(&proxies, &cargo_home)?;
+    let path = path_with(&bin, path.as_deref(), Some(&proxies))?;
     let mut command = Command::new("bash");
     command
         .arg(".ci/run")
@@ -191,10 +239,40 @@ mod tests {
     }
 
     #[test]
-    fn the_empty_homes_bin_comes_first_on_path() -> Result<(), Error> {
-        let path = path_with(Path::new("/tmp/x/bin"), Some("/usr/bin:/bin".as_ref()))?;
+    fn the_new_homes_bin_replaces_the_old_one_on_path() -> Result<(), Error> {
+        let path = path_with(
+            Path::new("/tmp/x/bin"),
+            Some("/root/.cargo/bin:/usr/bin:/bin".as_ref()),
+            Some(Path::new("/root/.cargo/bin")),
+        )?;
         assert_eq!(path, "/tmp/x/bin:/usr/bin:/bin");
-        assert_eq!(path_with(Path::new("/tmp/x/bin"), None)?, "/tmp/x/bin");
+        assert_eq!(
+            path_with(Path::new("/tmp/x/bin"), None, None)?,
+            "/tmp/x/bin"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn only_the_rustup_proxies_are_linked() -> Result<(), Box<dyn std::error::Error>> {
+        let base = std::env::temp_dir().join(format!("xtask-proxies-{}", std::process::id()));
+        let old = base.join("old-bin");
+        std::fs::create_dir_all(&old)?;
+        for name in ["rustup", "cargo", "cargo-deny", "cargo-mutants"] {
+            std::fs::write(old.join(name), "")?;
+        }
+        let path = std::env::join_paths([old.clone(), PathBuf::from("/usr/bin")])?;
+        let found = rustup_dir(Some(&path));
+        let bin = link_proxies(&old, &base.join("home"));
+        let mut names: Vec<String> = std::fs::read_dir(base.join("home/bin"))?
+            .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect::<Result<_, _>>()?;
+        names.sort();
+        std::fs::remove_dir_all(&base)?;
+        assert_eq!(found?, old);
+        assert_eq!(bin?, base.join("home/bin"));
+        assert_eq!(names, ["cargo", "rustup"]);
+        assert!(rustup_dir(Some("/nonexistent".as_ref())).is_err());
         Ok(())
     }
 

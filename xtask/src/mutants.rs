@@ -241,6 +241,9 @@ pub fn run(root: &Path, args: &[&str]) -> Result<(), Error> {
     let mut weak = Vec::new();
     for (file, only) in targets(&files) {
         let output = output_dir(root, &file);
+        // cargo-mutants creates `mutants.out` but not the directories above it.
+        std::fs::create_dir_all(&output)
+            .map_err(|e| Error::new(format!("{}: {e}", output.display())))?;
         println!(
             "\n==> cargo mutants --file {file}{}",
             only.map(|r| format!(" --re '{r}'")).unwrap_or_default()
@@ -252,8 +255,12 @@ pub fn run(root: &Path, args: &[&str]) -> Result<(), Error> {
             .status()
             .map_err(|e| Error::new(format!("could not run cargo mutants: {e}")))?;
         let outcomes = output.join("mutants.out").join("outcomes.json");
-        let text = std::fs::read_to_string(&outcomes)
-            .map_err(|e| Error::new(format!("{}: {e}", outcomes.display())))?;
+        let text = std::fs::read_to_string(&outcomes).map_err(|e| {
+            Error::new(format!(
+                "cargo mutants wrote no outcomes ({}: {e}); see its output above",
+                outcomes.display()
+            ))
+        })?;
         let counts = Counts::parse(&text)?;
         let label = match only {
             Some(re) => format!("{file} (--re '{re}')"),
