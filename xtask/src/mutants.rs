@@ -221,20 +221,7 @@ pub fn run(root: &Path, args: &[&str]) -> Result<(), Error> {
     crate::setup::ensure_tools(
         root,
         &cargo,
-        vec![Tool {
-            name: format!("cargo-mutants {CARGO_MUTANTS_VERSION}"),
-            probe: ["cargo", "mutants", "--version"]
-                .map(str::to_owned)
-                .to_vec(),
-            expect: Some(format!("cargo-mutants {CARGO_MUTANTS_VERSION}")),
-            install: vec![
-                "cargo".to_owned(),
-                "install".to_owned(),
-                "--locked".to_owned(),
-                "--quiet".to_owned(),
-                format!("cargo-mutants@{CARGO_MUTANTS_VERSION}"),
-            ],
-        }],
+        vec![Tool::cargo_install("mutants", CARGO_MUTANTS_VERSION)],
     )?;
     let mut total = Counts::default();
     let mut lines = Vec::new();

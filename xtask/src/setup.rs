@@ -22,6 +22,25 @@ pub struct Tool {
     pub install: Vec<String>,
 }
 
+impl Tool {
+    /// A cargo subcommand `cargo-<name>` at a pinned `version`, probed with
+    /// `cargo <name> --version` and installed with `cargo install --locked`.
+    pub fn cargo_install(name: &str, version: &str) -> Self {
+        Tool {
+            name: format!("cargo-{name} {version}"),
+            probe: vec!["cargo".to_owned(), name.to_owned(), "--version".to_owned()],
+            expect: Some(format!("cargo-{name} {version}")),
+            install: vec![
+                "cargo".to_owned(),
+                "install".to_owned(),
+                "--locked".to_owned(),
+                "--quiet".to_owned(),
+                format!("cargo-{name}@{version}"),
+            ],
+        }
+    }
+}
+
 /// What `cargo xtask test` needs, in the order it is checked.
 pub fn tools() -> Vec<Tool> {
     let words = |w: &[&str]| w.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
@@ -52,18 +71,7 @@ pub fn tools() -> Vec<Tool> {
                 "minimal",
             ]),
         },
-        Tool {
-            name: format!("cargo-deny {CARGO_DENY_VERSION}"),
-            probe: words(&["cargo", "deny", "--version"]),
-            expect: Some(format!("cargo-deny {CARGO_DENY_VERSION}")),
-            install: vec![
-                "cargo".to_owned(),
-                "install".to_owned(),
-                "--locked".to_owned(),
-                "--quiet".to_owned(),
-                format!("cargo-deny@{CARGO_DENY_VERSION}"),
-            ],
-        },
+        Tool::cargo_install("deny", CARGO_DENY_VERSION),
     ]
 }
 
