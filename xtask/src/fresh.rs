@@ -277,6 +277,36 @@ mod tests {
     }
 
     #[test]
+    fn a_new_directory_is_new_even_when_its_first_name_is_taken() -> Result<(), Error> {
+        let first = new_dir()?;
+        let second = new_dir()?;
+        let distinct = first != second && first.is_dir() && second.is_dir();
+        let named = first
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("pats-fresh-"));
+        let _ = std::fs::remove_dir_all(&first);
+        let _ = std::fs::remove_dir_all(&second);
+        assert!(distinct, "{first:?} {second:?}");
+        assert!(named, "{first:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn git_answers_its_output_or_its_error() -> Result<(), Error> {
+        let root = crate::workspace_root()?;
+        let head = git(&root, &["rev-parse", "HEAD"])?;
+        assert_eq!(head.len(), 40, "{head}");
+        assert!(head.chars().all(|c| c.is_ascii_hexdigit()), "{head}");
+        let bad = git(&root, &["rev-parse", "--verify", "no-such-revision-xyz"]);
+        assert!(
+            bad.as_ref()
+                .is_err_and(|e| e.to_string().starts_with("git rev-parse --verify")),
+            "{bad:?}"
+        );
+        Ok(())
+    }
+
+    #[test]
     fn the_calling_cargos_variables_are_not_inherited() {
         for var in [
             "CARGO",

@@ -194,6 +194,18 @@ impl Counts {
     }
 }
 
+/// Why the run of `label` fails the command, if it does: a failed baseline, or less than
+/// [`MIN_CAUGHT_PERCENT`] % of viable mutants caught.
+pub fn too_weak(label: &str, counts: &Counts) -> Option<String> {
+    if counts.baseline_failed {
+        Some(format!("{label}: the unmutated tree failed its tests"))
+    } else if counts.percent() < MIN_CAUGHT_PERCENT {
+        Some(format!("{label}: {} %", counts.percent()))
+    } else {
+        None
+    }
+}
+
 /// The arguments of `cargo mutants` for one target, writing under `output`.
 pub fn mutants_args(file: &str, only: Option<&str>, output: &Path) -> Vec<OsString> {
     let mut args: Vec<OsString> = ["mutants", "--no-shuffle", "--timeout", "300", "--file"]
@@ -253,11 +265,7 @@ pub fn run(root: &Path, args: &[&str]) -> Result<(), Error> {
             Some(re) => format!("{file} (--re '{re}')"),
             None => file.clone(),
         };
-        if counts.baseline_failed {
-            weak.push(format!("{label}: the unmutated tree failed its tests"));
-        } else if counts.percent() < MIN_CAUGHT_PERCENT {
-            weak.push(format!("{label}: {} %", counts.percent()));
-        }
+        weak.extend(too_weak(&label, &counts));
         lines.push(format!("mutants: {label}: {}", counts.summary()));
         for name in &counts.missed_names {
             lines.push(format!("  missed: {name}"));
@@ -284,7 +292,7 @@ mod tests {
     use super::*;
 
     const OUTCOMES: &str = r#"{
-        "total_mutants": 4, "missed": 1, "caught": 2, "timeout": 1, "unviable": 0,
+        "total_mutants": 6, "missed": 1, "caught": 2, "timeout": 1, "unviable": 2,
         "outcomes": [
             {"scenario": "Baseline", "summary": "Success"},
             {"scenario": {"Mutant": {"name": "a.rs:1:1: replace f -> bool with true"}}, "summary": "CaughtMutant"},
@@ -302,7 +310,7 @@ mod tests {
             Counts {
                 caught: 2,
                 missed: 1,
-                unviable: 0,
+                unviable: 2,
                 timeout: 1,
                 missed_names: vec!["a.rs:2:1: delete ! in g".to_owned()],
                 baseline_failed: false,
@@ -312,7 +320,7 @@ mod tests {
         assert_eq!(counts.percent(), 75);
         assert_eq!(
             counts.summary(),
-            "2 caught, 1 missed, 0 unviable, 1 timeouts: 75 % of 4 viable caught"
+            "2 caught, 1 missed, 2 unviable, 1 timeouts: 75 % of 4 viable caught"
         );
         Ok(())
     }
@@ -352,6 +360,41 @@ mod tests {
             (11, 22, 33, 4)
         );
         assert!(total.baseline_failed);
+    }
+
+    #[test]
+    fn a_file_under_the_bar_or_with_a_failed_baseline_fails_the_command() {
+        let counts = |caught, missed| Counts {
+            caught,
+            missed,
+            ..Counts::default()
+        };
+        assert_eq!(too_weak("a.rs", &counts(9, 1)), None);
+        assert_eq!(too_weak("a.rs", &counts(10, 0)), None);
+        assert_eq!(
+            too_weak("a.rs", &counts(8, 1)),
+            Some("a.rs: 88 %".to_owned())
+        );
+        let failed = Counts {
+            baseline_failed: true,
+            ..counts(10, 0)
+        };
+        assert_eq!(
+            too_weak("a.rs", &failed),
+            Some("a.rs: the unmutated tree failed its tests".to_owned())
+        );
+    }
+
+    #[test]
+    fn results_go_under_the_target_directory_one_per_file() -> Result<(), Error> {
+        let root = crate::workspace_root()?;
+        let dir = output_dir(&root, "crates/pats-cli/src/profiles.rs");
+        assert!(
+            dir.ends_with("mutants/crates__pats-cli__src__profiles.rs"),
+            "{dir:?}"
+        );
+        assert!(dir.starts_with(crate::release::target_dir(&root)));
+        Ok(())
     }
 
     #[test]

@@ -210,6 +210,73 @@ mod tests {
         );
     }
 
+    fn tool(probe: &[&str], install: &[&str], expect: Option<&str>) -> Tool {
+        let words = |w: &[&str]| w.iter().map(|s| (*s).to_owned()).collect();
+        Tool {
+            name: "the tool".to_owned(),
+            probe: words(probe),
+            expect: expect.map(str::to_owned),
+            install: words(install),
+        }
+    }
+
+    #[test]
+    fn a_present_tool_is_not_installed_a_missing_one_is_and_must_then_work() {
+        let root = Path::new("/");
+        let cargo = OsStr::new("cargo");
+        // Present: the install (which would fail) is never run.
+        assert_eq!(
+            ensure_tools(root, cargo, vec![tool(&["true"], &["false"], None)]),
+            Ok(())
+        );
+        assert!(probe(
+            root,
+            cargo,
+            &tool(&["sh", "-c", "echo v1"], &[], Some("v1"))
+        ));
+        assert!(!probe(
+            root,
+            cargo,
+            &tool(&["sh", "-c", "echo v2"], &[], Some("v1"))
+        ));
+        assert!(!probe(root, cargo, &tool(&["/nonexistent/x"], &[], None)));
+        // Missing, and the install fails: said, with the command.
+        let failed = ensure_tools(root, cargo, vec![tool(&["false"], &["false"], None)]);
+        assert!(
+            failed.as_ref().is_err_and(|e| e
+                .to_string()
+                .starts_with("installing the tool failed (exit status: 1): `false`")),
+            "{failed:?}"
+        );
+        // Missing, installed, still not found: said.
+        let lost = ensure_tools(root, cargo, vec![tool(&["false"], &["true"], None)]);
+        assert!(
+            lost.as_ref()
+                .is_err_and(|e| e.to_string().contains("was installed but `false` still")),
+            "{lost:?}"
+        );
+    }
+
+    #[test]
+    fn rustup_runs_without_the_calling_cargos_compiler() {
+        assert_eq!(
+            command_envs_removed(&["rustup", "--version"]),
+            ["RUSTC", "RUSTDOC"]
+        );
+        let cargo = command_envs_removed(&["cargo", "x"]);
+        assert!(cargo.is_empty(), "{cargo:?}");
+    }
+
+    fn command_envs_removed(argv: &[&str]) -> Vec<String> {
+        let argv: Vec<String> = argv.iter().map(|s| (*s).to_owned()).collect();
+        command(Path::new("/"), OsStr::new("cargo"), &argv)
+            .iter()
+            .flat_map(|c| c.get_envs())
+            .filter(|(_, value)| value.is_none())
+            .map(|(key, _)| key.to_string_lossy().into_owned())
+            .collect()
+    }
+
     #[test]
     fn cargo_in_a_command_is_the_running_cargo() {
         let argv = vec!["cargo".to_owned(), "deny".to_owned()];
