@@ -4,7 +4,9 @@ use crate::capabilities::{Capabilities, ExpiryAudit};
 use crate::error::{Error, Result};
 use crate::types::{CreateToken, CreatedToken, ListQuery, TokenId, TokenInfo};
 use async_trait::async_trait;
+use secrecy::SecretString;
 use std::collections::HashSet;
+use std::fmt;
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -72,22 +74,181 @@ pub trait PersonalAccessTokens: Send + Sync {
     }
 }
 
-/// The outcome of [`PersonalAccessTokensExt::rotate`]: the new token, always, whether the
-/// old one was revoked, and whether the new one took its name.
+/// A rotation half done: the new token exists and its secret is here, and the old token is
+/// still valid. Returned by [`PersonalAccessTokensExt::rotate`].
+///
+/// Store the new secret first ([`secret`](Self::secret), [`created`](Self::created)); only
+/// then call [`finish`](Self::finish), which revokes the old token (and gives the new one the
+/// requested name where it had to wait for it). If storing fails, do not finish: the old
+/// token keeps working, and [`undo`](Self::undo) revokes the new one. Dropping a pending
+/// rotation leaves both tokens valid: nothing is lost, the old token is simply not revoked.
+///
+/// Its `Display` says which token holds the new secret and how to finish or undo, never the
+/// secret.
 #[derive(Debug)]
-#[must_use = "the new token's secret is only shown once, and the old token may still be valid"]
+#[must_use = "store the new secret, then `finish` the rotation to revoke the old token"]
+pub struct PendingRotation {
+    provider: &'static str,
+    created: CreatedToken,
+    old: TokenId,
+    /// The requested name, where the new token was created under a temporary one.
+    final_name: Option<String>,
+}
+
+impl PendingRotation {
+    /// The new token, with its secret (shown only this once).
+    pub fn created(&self) -> &CreatedToken {
+        &self.created
+    }
+
+    /// The new token's secret (shown only this once).
+    pub fn secret(&self) -> &SecretString {
+        &self.created.secret
+    }
+
+    /// The id of the new token, which holds the new secret.
+    pub fn new_id(&self) -> &TokenId {
+        &self.created.info.id
+    }
+
+    /// The id of the old token, still valid until [`finish`](Self::finish).
+    pub fn old_id(&self) -> &TokenId {
+        &self.old
+    }
+
+    /// The temporary name of the new token, where names are unique per owner
+    /// ([`Capabilities::unique_names`]) and the old token still holds the requested one;
+    /// [`finish`](Self::finish) renames it to [`final_name`](Self::final_name).
+    pub fn temporary_name(&self) -> Option<&str> {
+        self.final_name
+            .as_ref()
+            .and(self.created.info.name.as_deref())
+    }
+
+    /// The name the new token gets once the old one is revoked, where it was created under a
+    /// [`temporary_name`](Self::temporary_name).
+    pub fn final_name(&self) -> Option<&str> {
+        self.final_name.as_deref()
+    }
+
+    /// The new token, without finishing: both tokens stay valid (an overlap in which
+    /// consumers switch to the new secret). Revoke the old one later with
+    /// [`PersonalAccessTokens::revoke`] on [`old_id`](Self::old_id), and, where there is a
+    /// [`temporary_name`](Self::temporary_name), rename the new one then.
+    pub fn into_created(self) -> CreatedToken {
+        self.created
+    }
+
+    /// Revokes the old token, then gives the new one its requested name where it was created
+    /// under a temporary one. Call it only once the new secret is stored.
+    ///
+    /// Never fails as a whole: the new token exists whatever happens, and [`Rotation`] says
+    /// whether the old one was revoked and the new one renamed.
+    pub async fn finish<P: PersonalAccessTokens + ?Sized>(self, pats: &P) -> Rotation {
+        let Self {
+            provider,
+            created,
+            old,
+            final_name,
+        } = self;
+        let mut new = created.info;
+        let revoked = pats.revoke(&old).await;
+        if let Err(e) = &revoked {
+            tracing::warn!(provider, old = %old, new = %new.id, error = %e, "rotation: revoking the old token failed; it is still valid");
+        }
+        let renamed = match (final_name, &revoked) {
+            (None, _) => Renamed::NotNeeded,
+            (Some(_), Err(_)) => Renamed::NotAttempted,
+            (Some(name), Ok(())) => match pats.rename(&new.id, &name).await {
+                Ok(info) => {
+                    new = info;
+                    Renamed::Done
+                }
+                Err(e) => {
+                    tracing::warn!(provider, new = %new.id, error = %e, "rotation: the new token kept its temporary name");
+                    Renamed::Failed(e)
+                }
+            },
+        };
+        Rotation {
+            new,
+            old,
+            revoked,
+            renamed,
+        }
+    }
+
+    /// Gives up the rotation: revokes the new token and leaves the old one valid (for when
+    /// the new secret could not be stored). On `Err` the new token may still exist: its id
+    /// is in the error's log line and was [`new_id`](Self::new_id).
+    pub async fn undo<P: PersonalAccessTokens + ?Sized>(self, pats: &P) -> Result<()> {
+        let result = pats.revoke(&self.created.info.id).await;
+        if let Err(e) = &result {
+            tracing::warn!(provider = self.provider, new = %self.created.info.id, error = %e, "rotation: revoking the new token failed");
+        }
+        result
+    }
+}
+
+impl fmt::Display for PendingRotation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: the new token {} holds the new secret",
+            self.provider, self.created.info.id
+        )?;
+        if let (Some(temporary), Some(name)) = (self.temporary_name(), &self.final_name) {
+            write!(f, " (named `{temporary}` until it takes `{name}`)")?;
+        }
+        write!(
+            f,
+            "; the old token {} is still valid: finish the rotation to revoke it once the \
+             secret is stored, or undo it to revoke the new token instead",
+            self.old
+        )
+    }
+}
+
+/// What [`PendingRotation::finish`] did: the new token as it is now, whether the old one was
+/// revoked, and whether the new one took the requested name.
+#[derive(Debug)]
+#[must_use = "the old token may still be valid: check `revoked`"]
 #[non_exhaustive]
 pub struct Rotation {
-    /// The new token, with its secret.
-    pub created: CreatedToken,
+    /// The new token (renamed, where [`renamed`](Self::renamed) is [`Renamed::Done`]).
+    pub new: TokenInfo,
+    /// The old token's id.
+    pub old: TokenId,
     /// The result of revoking the old token; on `Err` the old token may still be valid.
     pub revoked: Result<()>,
-    /// Where names are unique per owner ([`Capabilities::unique_names`]), the new token is
-    /// created under a temporary name and renamed to the requested one once the old token is
-    /// revoked: this is the result of that rename (`Ok` where none was needed). On `Err`
-    /// the new token works but is still called by its temporary name, shown in
-    /// `created.info.name`.
-    pub renamed: Result<()>,
+    /// Whether the new token took the requested name.
+    pub renamed: Renamed,
+}
+
+impl Rotation {
+    /// Whether everything was done: the old token revoked, the new one named as requested.
+    pub fn is_complete(&self) -> bool {
+        self.revoked.is_ok() && matches!(self.renamed, Renamed::NotNeeded | Renamed::Done)
+    }
+}
+
+/// Whether a rotated token took its requested name ([`Rotation::renamed`]).
+///
+/// Where names are unique per owner ([`Capabilities::unique_names`]), the old token holds the
+/// name until it is revoked, so the new one is created under a temporary name and renamed
+/// last.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Renamed {
+    /// The new token was created under its requested name (or none was requested).
+    NotNeeded,
+    /// The new token was renamed from its temporary name to the requested one.
+    Done,
+    /// Not tried: the old token was not revoked and still holds the name. The new token
+    /// works under its temporary name.
+    NotAttempted,
+    /// The rename failed; the new token works under its temporary name.
+    Failed(Error),
 }
 
 /// Helpers built on [`PersonalAccessTokens`], for every provider (including trait objects).
@@ -186,28 +347,49 @@ pub trait PersonalAccessTokensExt: PersonalAccessTokens {
         Ok(ExpiryAudit::of(self.list_all(query).await?, horizon))
     }
 
-    /// Replaces a token: creates the new one first, then revokes `old`.
+    /// Starts replacing the token `old`: creates the new token and hands it over with its
+    /// secret, leaving the old token valid. Store the secret, then
+    /// [`finish`](PendingRotation::finish) to revoke the old token:
     ///
-    /// If creating fails, nothing changed and the error is returned. If revoking fails,
-    /// the new token is still returned, with the revoke error in [`Rotation::revoked`]:
-    /// a rotation never loses a secret.
+    /// ```no_run
+    /// # use pats_core::{CreateToken, PersonalAccessTokens, PersonalAccessTokensExt, TokenId};
+    /// # async fn store(_: &pats_core::CreatedToken) -> std::io::Result<()> { Ok(()) }
+    /// # async fn run(pats: &dyn PersonalAccessTokens, old: &TokenId, request: &CreateToken)
+    /// # -> Result<(), Box<dyn std::error::Error>> {
+    /// let pending = pats.rotate(old, request).await?; // the old token still works
+    /// if let Err(e) = store(pending.created()).await {
+    ///     // Not stored: give the rotation up; the old token stays valid.
+    ///     pending.undo(pats).await?;
+    ///     return Err(e.into());
+    /// }
+    /// let rotation = pending.finish(pats).await; // revokes the old token
+    /// rotation.revoked?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// If creating fails, nothing changed and the error is returned. A timeout or a lost
+    /// answer ([`Error::is_outcome_unknown`]) means the new token may exist: look for it
+    /// before trying again.
     ///
     /// Where names are unique per owner ([`Capabilities::unique_names`], SailPoint), the
     /// old token still holds the name while the new one is created, so the new one is
-    /// created as `<name>-rotating-<n>` and renamed to `<name>` after the old one is
-    /// revoked ([`Rotation::renamed`]); this needs `rename`, and without it the request is
-    /// refused before anything is sent.
-    async fn rotate(&self, old: &TokenId, request: &CreateToken) -> Result<Rotation> {
+    /// created as `<name>-rotating-<n>` and renamed to `<name>` once the old one is revoked
+    /// ([`Rotation::renamed`]); this needs `rename`, and without it the request is refused
+    /// before anything is sent.
+    async fn rotate(&self, old: &TokenId, request: &CreateToken) -> Result<PendingRotation> {
         let caps = self.capabilities();
-        let name = request.name().filter(|_| caps.unique_names);
-        if name.is_some() && !caps.rename {
+        let final_name = request
+            .name()
+            .filter(|_| caps.unique_names)
+            .map(str::to_owned);
+        if final_name.is_some() && !caps.rename {
             return Err(Error::Unsupported {
                 provider: self.provider(),
                 operation: "rotate keeping a unique name",
                 hint: Some("names are unique and cannot be changed: rotate to another name"),
             });
         }
-        let mut created = match name {
+        let created = match &final_name {
             Some(name) => {
                 let mut temporary = request.clone();
                 temporary.set_name(rotating_name(name));
@@ -215,31 +397,11 @@ pub trait PersonalAccessTokensExt: PersonalAccessTokens {
             }
             None => self.create(request).await?,
         };
-        let revoked = self.revoke(old).await;
-        if let Err(e) = &revoked {
-            tracing::warn!(provider = self.provider(), old = %old, error = %e, "rotation: new token created, revoking the old one failed");
-        }
-        let renamed = match (name, &revoked) {
-            (Some(name), Ok(())) => match self.rename(&created.info.id, name).await {
-                Ok(info) => {
-                    created.info = info;
-                    Ok(())
-                }
-                Err(e) => {
-                    tracing::warn!(provider = self.provider(), new = %created.info.id, error = %e, "rotation: the new token kept its temporary name");
-                    Err(e)
-                }
-            },
-            (Some(_), Err(_)) => Err(Error::invalid(
-                "name",
-                "the old token was not revoked and still holds the name; the new token kept                  its temporary name",
-            )),
-            (None, _) => Ok(()),
-        };
-        Ok(Rotation {
+        Ok(PendingRotation {
+            provider: self.provider(),
             created,
-            revoked,
-            renamed,
+            old: old.clone(),
+            final_name,
         })
     }
 }

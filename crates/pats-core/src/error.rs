@@ -4,6 +4,9 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
+/// How a [`Error::Transport`] begins when the connection was never made (nothing was sent).
+pub(crate) const CONNECT_FAILED: &str = "connection failed";
+
 /// A boxed error source.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -307,6 +310,20 @@ impl Error {
             | Self::RateLimited { error: e, .. }
             | Self::Api(e) => Some(e),
             _ => None,
+        }
+    }
+
+    /// Whether the request may have taken effect although no answer says so: the answer
+    /// timed out, the connection broke after the request was sent, or a success answer
+    /// could not be read. After a create this means the token may exist: look for it (by
+    /// name) before creating it again. False when the connection was never made and for
+    /// every error answer.
+    pub fn is_outcome_unknown(&self) -> bool {
+        match self {
+            Self::Timeout { .. } => true,
+            Self::Transport { message, .. } => !message.starts_with(CONNECT_FAILED),
+            Self::Decode { status, .. } => *status < 400,
+            _ => false,
         }
     }
 

@@ -33,8 +33,10 @@
 //!         .name("deploy-bot")
 //!         .expiry(Expiry::In(Duration::from_secs(7 * 24 * 3600)))
 //!         .build()?;
-//!     let rotation = pats.rotate(old, &request).await?;
-//!     // Store `rotation.created.secret` first: it is shown only once.
+//!     let pending = pats.rotate(old, &request).await?;
+//!     // Store the new secret first (`pending.secret()`): it is shown only once, and the
+//!     // old token stays valid until `finish` revokes it.
+//!     let rotation = pending.finish(pats).await;
 //!     rotation.revoked?;
 //!     Ok(())
 //! }
@@ -54,7 +56,7 @@ mod transport;
 mod types;
 mod wire;
 
-pub use api::{PersonalAccessTokens, PersonalAccessTokensExt, Rotation};
+pub use api::{PendingRotation, PersonalAccessTokens, PersonalAccessTokensExt, Renamed, Rotation};
 pub use capabilities::{
     Capabilities, DefaultLifetime, ExpiryAudit, GetSupport, ListFilters, Naming, Reported,
 };

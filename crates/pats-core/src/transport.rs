@@ -869,7 +869,7 @@ impl Transport {
             }
         } else {
             let what = if e.is_connect() {
-                "connection failed"
+                crate::error::CONNECT_FAILED
             } else if e.is_body() || e.is_decode() {
                 "the answer was cut off or malformed"
             } else {

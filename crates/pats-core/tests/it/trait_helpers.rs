@@ -6,8 +6,8 @@ use pats_core::reexports::secrecy::{ExposeSecret, SecretString};
 use pats_core::reexports::time::OffsetDateTime;
 use pats_core::{
     ApiError, Capabilities, CreateToken, CreatedToken, Error, ErrorKind, Expiration, ListLimits,
-    ListQuery, PageToken, PersonalAccessTokens, PersonalAccessTokensExt, TokenId, TokenInfo,
-    TokenPage,
+    ListQuery, PageToken, PersonalAccessTokens, PersonalAccessTokensExt, Renamed, TokenId,
+    TokenInfo, TokenPage,
 };
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -407,30 +407,84 @@ async fn find_by_name_and_expiring_within() {
 }
 
 #[tokio::test]
-async fn rotate_creates_first_and_never_loses_the_new_secret() {
+async fn rotate_hands_over_the_secret_before_the_old_token_dies() {
     let pats = Memory::default();
     let old = pats.create(&request("ci", 1)).await.unwrap().info.id;
-    let rotation = pats.rotate(&old, &request("ci", 30)).await.unwrap();
-    rotation.revoked.unwrap();
-    assert!(pats.get(&old).await.is_err());
-    assert_eq!(rotation.created.secret.expose_secret(), "secret-2");
+    let pending = pats.rotate(&old, &request("ci", 30)).await.unwrap();
+    // Created, handed over, and nothing revoked yet.
+    assert_eq!(pending.secret().expose_secret(), "secret-2");
+    assert_eq!(pending.created().info.id, *pending.new_id());
+    assert_eq!(pending.old_id(), &old);
+    assert_eq!(pending.temporary_name(), None);
+    assert_eq!(pending.final_name(), None);
+    assert!(pats.get(&old).await.is_ok(), "the old token is still there");
+    assert_eq!(pats.list_all(&ListQuery::new()).await.unwrap().len(), 2);
+    let new_id = pending.new_id().clone();
+    let shown = pending.to_string();
+    assert_eq!(
+        shown,
+        format!(
+            "memory: the new token {new_id} holds the new secret; the old token {old} is still \
+             valid: finish the rotation to revoke it once the secret is stored, or undo it to \
+             revoke the new token instead"
+        )
+    );
+    assert!(!format!("{pending:?}").contains("secret-2"));
 
+    let rotation = pending.finish(&pats).await;
+    rotation.revoked.as_ref().unwrap();
+    assert!(matches!(rotation.renamed, Renamed::NotNeeded));
+    assert!(rotation.is_complete());
+    assert_eq!(rotation.new.id, new_id);
+    assert_eq!(rotation.old, old);
+    assert!(pats.get(&old).await.is_err());
+    assert!(pats.get(&new_id).await.is_ok());
+
+    // Revoking fails: the new token stays, the outcome says so.
     let failing = Memory {
         fail_revoke: true,
         ..Memory::default()
     };
     let old = failing.create(&request("ci", 1)).await.unwrap().info.id;
-    let rotation = failing.rotate(&old, &request("ci", 30)).await.unwrap();
-    assert_eq!(rotation.created.secret.expose_secret(), "secret-2");
+    let pending = failing.rotate(&old, &request("ci", 30)).await.unwrap();
+    assert_eq!(pending.secret().expose_secret(), "secret-2");
+    let rotation = pending.finish(&failing).await;
     assert!(matches!(
         rotation.revoked,
         Err(Error::Api(ref e)) if e.status == 500
     ));
+    assert!(!rotation.is_complete());
     assert!(
         failing.get(&old).await.is_ok(),
         "the old token is still there"
     );
-    assert!(!format!("{rotation:?}").contains("secret-2"));
+}
+
+#[tokio::test]
+async fn an_undone_rotation_keeps_the_old_token_and_removes_the_new() {
+    let pats = Memory::default();
+    let old = pats.create(&request("ci", 1)).await.unwrap().info.id;
+    let pending = pats.rotate(&old, &request("ci", 30)).await.unwrap();
+    let new_id = pending.new_id().clone();
+    pending.undo(&pats).await.unwrap();
+    assert!(pats.get(&old).await.is_ok());
+    assert!(pats.get(&new_id).await.is_err());
+
+    // Kept without finishing: both tokens stay.
+    let pending = pats.rotate(&old, &request("ci", 30)).await.unwrap();
+    let created = pending.into_created();
+    assert!(pats.get(&old).await.is_ok());
+    assert!(pats.get(&created.info.id).await.is_ok());
+
+    // An undo that fails says so.
+    let failing = Memory {
+        fail_revoke: true,
+        ..Memory::default()
+    };
+    let old = failing.create(&request("ci", 1)).await.unwrap().info.id;
+    let pending = failing.rotate(&old, &request("ci", 30)).await.unwrap();
+    let err = pending.undo(&failing).await.unwrap_err();
+    assert!(matches!(err, Error::Api(ref e) if e.status == 500));
 }
 
 #[tokio::test]
@@ -442,15 +496,29 @@ async fn rotate_under_unique_names_takes_the_name_last() {
     let old = pats.create(&request("ci", 1)).await.unwrap().info.id;
     // Creating under the taken name is what the provider refuses.
     assert!(pats.create(&request("ci", 30)).await.is_err());
-    let rotation = pats.rotate(&old, &request("ci", 30)).await.unwrap();
-    rotation.revoked.unwrap();
-    rotation.renamed.unwrap();
-    assert_eq!(rotation.created.info.name.as_deref(), Some("ci"));
+    let pending = pats.rotate(&old, &request("ci", 30)).await.unwrap();
+    let temporary = pending.temporary_name().unwrap().to_owned();
+    assert!(temporary.starts_with("ci-rotating-"), "{temporary}");
+    assert_eq!(pending.final_name(), Some("ci"));
+    assert_eq!(
+        pending.created().info.name.as_deref(),
+        Some(temporary.as_str())
+    );
+    let shown = pending.to_string();
+    assert!(
+        shown.contains(&format!("(named `{temporary}` until it takes `ci`)")),
+        "{shown}"
+    );
+    let rotation = pending.finish(&pats).await;
+    rotation.revoked.as_ref().unwrap();
+    assert!(matches!(rotation.renamed, Renamed::Done));
+    assert!(rotation.is_complete());
+    assert_eq!(rotation.new.name.as_deref(), Some("ci"));
     assert!(pats.get(&old).await.is_err());
     let all = pats.list_all(&ListQuery::new()).await.unwrap();
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].name.as_deref(), Some("ci"));
-    assert_eq!(all[0].id, rotation.created.info.id);
+    assert_eq!(all[0].id, rotation.new.id);
 
     // The old token is not revoked: the new one keeps its temporary name, and says why.
     let failing = Memory {
@@ -459,15 +527,19 @@ async fn rotate_under_unique_names_takes_the_name_last() {
         ..Memory::default()
     };
     let old = failing.create(&request("ci", 1)).await.unwrap().info.id;
-    let rotation = failing.rotate(&old, &request("ci", 30)).await.unwrap();
+    let rotation = failing
+        .rotate(&old, &request("ci", 30))
+        .await
+        .unwrap()
+        .finish(&failing)
+        .await;
     assert!(rotation.revoked.is_err());
-    let temporary = rotation.created.info.name.clone().unwrap();
+    let temporary = rotation.new.name.clone().unwrap();
     assert!(temporary.starts_with("ci-rotating-"), "{temporary}");
-    assert!(
-        matches!(rotation.renamed, Err(Error::InvalidInput { ref field, .. }) if field == "name")
-    );
+    assert!(matches!(rotation.renamed, Renamed::NotAttempted));
+    assert!(!rotation.is_complete());
     assert_eq!(
-        failing.get(&rotation.created.info.id).await.unwrap().name,
+        failing.get(&rotation.new.id).await.unwrap().name,
         Some(temporary)
     );
 
@@ -478,17 +550,16 @@ async fn rotate_under_unique_names_takes_the_name_last() {
         ..Memory::default()
     };
     let old = stuck.create(&request("ci", 1)).await.unwrap().info.id;
-    let rotation = stuck.rotate(&old, &request("ci", 30)).await.unwrap();
-    rotation.revoked.unwrap();
-    assert!(matches!(rotation.renamed, Err(Error::Api(ref e)) if e.status == 400));
-    assert!(
-        rotation
-            .created
-            .info
-            .name
-            .unwrap()
-            .starts_with("ci-rotating-")
-    );
+    let rotation = stuck
+        .rotate(&old, &request("ci", 30))
+        .await
+        .unwrap()
+        .finish(&stuck)
+        .await;
+    rotation.revoked.as_ref().unwrap();
+    assert!(matches!(rotation.renamed, Renamed::Failed(Error::Api(ref e)) if e.status == 400));
+    assert!(!rotation.is_complete());
+    assert!(rotation.new.name.unwrap().starts_with("ci-rotating-"));
 
     // A request without a name needs no dance.
     let pats = Memory {
@@ -497,9 +568,35 @@ async fn rotate_under_unique_names_takes_the_name_last() {
     };
     let old = pats.create(&request("ci", 1)).await.unwrap().info.id;
     let unnamed = CreateToken::builder().build().unwrap();
-    let rotation = pats.rotate(&old, &unnamed).await.unwrap();
-    rotation.renamed.unwrap();
-    assert_eq!(rotation.created.info.name, None);
+    let pending = pats.rotate(&old, &unnamed).await.unwrap();
+    assert_eq!(pending.temporary_name(), None);
+    let rotation = pending.finish(&pats).await;
+    assert!(matches!(rotation.renamed, Renamed::NotNeeded));
+    assert_eq!(rotation.new.name, None);
+}
+
+#[test]
+fn outcomes_are_unknown_only_when_the_request_may_have_landed() {
+    use std::time::Duration;
+    let timeout = Error::Timeout {
+        timeout: Duration::from_secs(1),
+    };
+    assert!(timeout.is_outcome_unknown());
+    let cut = Error::Transport {
+        message: "the answer was cut off or malformed: x".into(),
+        source: None,
+    };
+    assert!(cut.is_outcome_unknown());
+    let never_connected = Error::Transport {
+        message: "connection failed: refused".into(),
+        source: None,
+    };
+    assert!(!never_connected.is_outcome_unknown());
+    assert!(Error::decode(201, "bad JSON", b"{").is_outcome_unknown());
+    assert!(Error::decode(399, "bad JSON", b"{").is_outcome_unknown());
+    assert!(!Error::decode(400, "bad JSON", b"{").is_outcome_unknown());
+    assert!(!Error::Api(ApiError::new(500, "boom")).is_outcome_unknown());
+    assert!(!Error::invalid("name", "empty").is_outcome_unknown());
 }
 
 #[tokio::test]

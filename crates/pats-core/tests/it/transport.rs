@@ -218,6 +218,7 @@ async fn connection_refused_is_a_transport_error_retried_only_when_idempotent() 
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    assert!(!err.is_outcome_unknown(), "nothing was sent: {err}");
     assert!(clock.sleeps().is_empty());
 }
 
@@ -314,6 +315,10 @@ async fn a_truncated_body_is_a_transport_error_not_a_panic() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    assert!(
+        err.is_outcome_unknown(),
+        "the answer was lost after the request: {err}"
+    );
 }
 
 #[tokio::test]
