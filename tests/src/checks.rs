@@ -194,7 +194,8 @@ pub async fn never_expiring_needs_support<H: Harness>(h: &H) -> Vec<String> {
     }
 }
 
-/// `rotate` keeps the new secret when revoking the old token fails.
+/// `rotate` hands over the new secret while the old token still works; `finish` keeps the
+/// new secret when revoking the old token fails.
 pub async fn rotate_keeps_the_new_secret<H: Harness>(h: &H) -> Vec<String> {
     let pats = h.client(fast_options());
     let old = pats
@@ -204,22 +205,62 @@ pub async fn rotate_keeps_the_new_secret<H: Harness>(h: &H) -> Vec<String> {
     let mut seen = secrets_of(&old);
     h.faults()
         .inject(h.revoke_rule().times(1).with_fault(Fault::status(500)));
-    let rotation = pats
+    let pending = pats
         .rotate(
             &old.info.id,
             &h.create_request("rotate-new", Expiry::In(Duration::from_secs(DAY))),
         )
         .await
         .unwrap();
-    seen.extend(secrets_of(&rotation.created));
+    seen.extend(secrets_of(pending.created()));
     assert!(
-        h.secret_works(&rotation.created).await,
+        h.secret_works(pending.created()).await,
         "the new secret works"
     );
+    assert!(h.secret_works(&old).await, "the old one too, until finish");
+    assert_eq!(pending.old_id(), &old.info.id);
+    let new_id = pending.new_id().clone();
+    let rotation = pending.finish(pats.as_ref()).await;
+    assert_eq!(rotation.new.id, new_id);
+    assert_eq!(rotation.old, old.info.id);
     let err = rotation.revoked.as_ref().unwrap_err();
     assert_eq!(err.status(), Some(500), "{err}");
+    assert!(!rotation.is_complete());
     assert_clean(err, &seen);
     pats.get(&old.info.id).await.unwrap();
+    seen
+}
+
+/// A rotation given up with `undo` revokes the new token and leaves the old one working.
+pub async fn rotate_undo_keeps_the_old_token<H: Harness>(h: &H) -> Vec<String> {
+    let pats = h.client(fast_options());
+    let old = pats
+        .create(&h.create_request("undo-old", Expiry::In(Duration::from_secs(DAY))))
+        .await
+        .unwrap();
+    let mut seen = secrets_of(&old);
+    let pending = pats
+        .rotate(
+            &old.info.id,
+            &h.create_request("undo-new", Expiry::In(Duration::from_secs(DAY))),
+        )
+        .await
+        .unwrap();
+    seen.extend(secrets_of(pending.created()));
+    let new_id = pending.new_id().clone();
+    let shown = pending.to_string();
+    assert!(shown.contains(new_id.as_str()), "{shown}");
+    assert!(shown.contains(old.info.id.as_str()), "{shown}");
+    for secret in &seen {
+        assert!(!shown.contains(secret.as_str()), "a secret in {shown}");
+        assert!(!format!("{pending:?}").contains(secret.as_str()));
+    }
+    pending.undo(pats.as_ref()).await.unwrap();
+    assert_eq!(
+        pats.get(&new_id).await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    assert!(h.secret_works(&old).await, "the old token still works");
     seen
 }
 

@@ -122,6 +122,7 @@ macro_rules! conformance_suite {
                 expiry_lands_as_stored,
                 never_expiring_needs_support,
                 rotate_keeps_the_new_secret,
+                rotate_undo_keeps_the_old_token,
                 unknown_id_is_not_found,
                 bad_credentials_are_unauthenticated,
                 rate_limits_retry_reads_and_surface_on_create,

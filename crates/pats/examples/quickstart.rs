@@ -144,16 +144,19 @@ async fn lifecycle(pats: &dyn PersonalAccessTokens, table: &mut Table) {
         return;
     };
     let rotated = table
-        .step(p, "rotate", pats.rotate(&id, &next), |r| {
-            format!(
-                "new {}, old revoked: {}",
-                r.created.info.id,
-                r.revoked.is_ok()
-            )
-        })
+        .step(
+            p,
+            "rotate",
+            async {
+                // The new secret would be stored here, before `finish` revokes the old token.
+                let pending = pats.rotate(&id, &next).await?;
+                Ok(pending.finish(pats).await)
+            },
+            |r| format!("new {}, old revoked: {}", r.new.id, r.revoked.is_ok()),
+        )
         .await;
     if let Some(rotation) = rotated {
-        let new_id: TokenId = rotation.created.info.id.clone();
+        let new_id: TokenId = rotation.new.id.clone();
         table
             .step(p, "revoke", pats.revoke(&new_id), |_| "revoked".into())
             .await;

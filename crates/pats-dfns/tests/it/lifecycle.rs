@@ -165,11 +165,13 @@ async fn trait_lifecycle_and_capabilities() {
     );
 
     // Rotation: new token first, old one deleted.
-    let rotation = pats.rotate(&id, &request).await.unwrap();
+    let pending = pats.rotate(&id, &request).await.unwrap();
+    assert_eq!(pats.list_all(&ListQuery::new()).await.unwrap().len(), 2);
+    let rotation = pending.finish(pats).await;
     rotation.revoked.unwrap();
     let all = pats.list_all(&ListQuery::new()).await.unwrap();
     assert_eq!(all.len(), 1);
-    assert_eq!(all[0].id, rotation.created.info.id);
+    assert_eq!(all[0].id, rotation.new.id);
     pats.revoke(&all[0].id).await.unwrap();
     assert!(matches!(
         pats.revoke(&all[0].id).await,

@@ -166,6 +166,12 @@ async fn never_expiring_tokens_on_versions_that_have_them() {
         )
         .await
         .unwrap();
+    assert_eq!(
+        sim.stored_tokens().len(),
+        2,
+        "the old token stays until finish"
+    );
+    let rotated = rotated.finish(&pats).await;
     rotated.revoked.unwrap();
     assert_eq!(sim.stored_tokens().len(), 1);
 }

@@ -22,7 +22,7 @@ use std::time::Duration;
 const NAMES: [&str; 2] = ["ci-deploy", "portable-ci"];
 const AUDIT_WINDOW: Duration = Duration::from_secs(14 * 24 * 3600);
 
-async fn write_programs(pats: &dyn PersonalAccessTokens) -> pats::Result<()> {
+async fn write_programs(pats: &dyn PersonalAccessTokens) -> Result<(), pats::BoxError> {
     let p = pats.provider();
     rotate_ci_token(pats).await?;
     println!("{p}: README rotate-by-name: done");
@@ -54,7 +54,7 @@ fn print_audit(lines: &[programs::AuditLine]) {
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), pats::BoxError> {
     if std::env::var_os("PATS_PROVIDER").is_some() {
         let pats = pats::from_env()?;
         if std::env::args().any(|a| a == "--write") {

@@ -9,13 +9,15 @@
 
 // README: begin
 use pats::reexports::secrecy::SecretString;
-use pats::{CreateToken, Expiry, ListQuery, PersonalAccessTokens, PersonalAccessTokensExt};
+use pats::{
+    BoxError, CreateToken, Expiry, ListQuery, PersonalAccessTokens, PersonalAccessTokensExt,
+};
 use std::time::Duration;
 
 // `pats::from_env()?` or `pats::connect(&config)?` give a `Box<dyn PersonalAccessTokens>`;
 // switching provider changes the feature and the configuration, not this code.
 /// Replaces every token named `ci-deploy` with a new 30-day one.
-pub async fn rotate_ci_token(pats: &dyn PersonalAccessTokens) -> pats::Result<()> {
+pub async fn rotate_ci_token(pats: &dyn PersonalAccessTokens) -> Result<(), BoxError> {
     // 30 days, or the provider's maximum where that is shorter.
     let lifetime = pats
         .capabilities()
@@ -25,21 +27,28 @@ pub async fn rotate_ci_token(pats: &dyn PersonalAccessTokens) -> pats::Result<()
         .expiry(Expiry::In(lifetime))
         .build()?;
     for old in pats.find_by_name("ci-deploy", &ListQuery::new()).await? {
-        let rotation = pats.rotate(&old.id, &request).await?;
-        // The new secret is shown once; it is kept even if revoking the old token failed.
-        store(&rotation.created.secret);
+        // Creates the new token; the old one keeps working until `finish`.
+        let pending = pats.rotate(&old.id, &request).await?;
+        // The new secret is shown only this once: store it before the old token dies.
+        if let Err(e) = store(pending.secret()).await {
+            pending.undo(pats).await?; // gives the rotation up: the old token stays valid
+            return Err(e.into());
+        }
+        // Revokes the old token, then (where names are unique) renames the new one.
+        let rotation = pending.finish(pats).await;
         rotation.revoked?;
-        rotation.renamed?; // where names are unique, the new one takes the name last
     }
     Ok(())
 }
 
 /// Your secret store.
-fn store(_secret: &SecretString) {}
+async fn store(_secret: &SecretString) -> std::io::Result<()> {
+    Ok(())
+}
 // README: end
 
 use pats::reexports::time::OffsetDateTime;
-use pats::{TokenId, TokenInfo};
+use pats::{Renamed, TokenId, TokenInfo};
 
 /// What [`ci_token_lifecycle`] did and saw.
 #[derive(Debug)]
@@ -82,15 +91,18 @@ pub async fn ci_token_lifecycle(
         .iter()
         .any(|t| t.id == first);
 
-    let rotation = pats.rotate(&first, &request).await?;
-    vault(&rotation.created.info, &rotation.created.secret);
+    let pending = pats.rotate(&first, &request).await?;
+    vault(&pending.created().info, pending.secret());
+    let rotation = pending.finish(pats).await;
     rotation.revoked?;
-    rotation.renamed?;
+    if let Renamed::Failed(e) = rotation.renamed {
+        return Err(e);
+    }
     Ok(CiTokenRun {
         first,
         listed,
         found,
-        current: rotation.created.info,
+        current: rotation.new,
     })
 }
 
