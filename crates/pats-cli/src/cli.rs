@@ -35,10 +35,16 @@ Token ids: an id as `pats list` shows it, or @NAME for the one token with that n
 
 Exit codes:
   0  success (audit: nothing found)
-  1  the operation failed: provider or network error, token not found, revoke failed
+  1  the operation failed: provider or network error, token not found, revoke failed, the
+     output could not be written (a new secret that could not be delivered is named, and
+     on rotate the old token is left valid)
   2  usage or configuration error: bad argument or duration, unknown provider, missing
      variable or config file, something the provider does not support, secret file exists
   3  audit found tokens that need attention
+  4  create or rotate: the request was sent but its answer timed out or was lost; the token
+     may exist: check with `pats get @NAME` (or `pats list`) before creating it again
+  130, 143  interrupted by SIGINT (Ctrl-C) or SIGTERM; a secret already received is
+     delivered first, and what may be left to check is named
   With --all: 1 when any profile failed (even if others found something: the audit is
   incomplete), else 3 when anything was found, else 0; every profile is in the report.";
 
@@ -117,7 +123,8 @@ pub enum Command {
         #[arg(required = true, value_parser = parse_token_ref)]
         ids: Vec<TokenRef>,
     },
-    /// Replace a token: create a new one like it, then revoke the old one.
+    /// Replace a token: create a new one like it, hand over its secret, then revoke the old
+    /// one (unless --keep-old).
     Rotate {
         /// The token to replace: its id, or @NAME.
         #[arg(value_parser = parse_token_ref)]
@@ -132,6 +139,18 @@ pub enum Command {
         scopes: Vec<String>,
         #[command(flatten)]
         secret: SecretArgs,
+        /// Leave the old token valid, so that its users can switch to the new secret first;
+        /// the command that revokes it later is printed.
+        #[arg(long)]
+        keep_old: bool,
+    },
+    /// Rename a token (where the provider can: Dfns, SailPoint).
+    Rename {
+        /// The token: its id, or @NAME.
+        #[arg(value_parser = parse_token_ref)]
+        id: TokenRef,
+        /// Its new name.
+        name: String,
     },
     /// Find tokens that expire soon, were not used for long, or never expire; exits with 3
     /// when something is found. Without options, all three checks run (14d, 90d).

@@ -1,21 +1,18 @@
 //! The subcommands.
 
 use crate::audit::{self, AuditJson, Checks};
-use crate::cli::{Cli, Command, ExpiryArgs, FleetArgs, Format, TokenRef};
+use crate::cli::{Cli, Command, FleetArgs, Format, TokenRef};
 use crate::connect::{Session, connect, process_env, profiles_file, select};
-use crate::error::{CliError, Exit, one_line};
+use crate::error::{CliError, Exit};
 use crate::fleet::{self, Entry, Job, Settings};
+use crate::new_token;
 use crate::output::{self, ProviderJson, TokenJson, out, outln};
 use crate::profiles::{SecretSource, Target};
 use crate::progress::Progress;
-use crate::secret_file::SecretFile;
-use pats::reexports::secrecy::ExposeSecret;
 use pats::{
-    ClientOptions, CreateToken, CreatedToken, Expiration, Expiry, ListQuery, NeverExpires,
-    PersonalAccessTokens, PersonalAccessTokensExt, TokenId, TokenInfo,
+    ClientOptions, ListQuery, PersonalAccessTokens, PersonalAccessTokensExt, TokenId, TokenInfo,
 };
 use serde::Serialize;
-use std::path::Path;
 
 /// Runs the command line; the exit code on success (`Found` for an audit that found
 /// something).
@@ -59,7 +56,7 @@ pub async fn run(cli: Cli) -> Result<Exit, CliError> {
             owner,
             secret,
         } => {
-            create(
+            new_token::create(
                 &ctx,
                 name,
                 &expiry,
@@ -76,17 +73,20 @@ pub async fn run(cli: Cli) -> Result<Exit, CliError> {
             name,
             scopes,
             secret,
+            keep_old,
         } => {
-            rotate(
+            new_token::rotate(
                 &ctx,
                 &id,
                 &expiry,
                 name,
                 scopes,
                 secret.secret_file.as_deref(),
+                keep_old,
             )
             .await
         }
+        Command::Rename { id, name } => rename(&ctx, &id, &name).await,
         Command::Audit {
             expiring_within,
             unused_for,
@@ -275,19 +275,20 @@ fn profiles(cli: &Cli) -> Result<Exit, CliError> {
     Ok(Exit::Ok)
 }
 
-struct Ctx<'a> {
-    client: &'a dyn PersonalAccessTokens,
-    json: bool,
-    progress: bool,
-    session: &'a Session,
+/// What a command runs with.
+pub(crate) struct Ctx<'a> {
+    pub(crate) client: &'a dyn PersonalAccessTokens,
+    pub(crate) json: bool,
+    pub(crate) progress: bool,
+    pub(crate) session: &'a Session,
 }
 
 impl Ctx<'_> {
-    fn provider(&self) -> &'static str {
+    pub(crate) fn provider(&self) -> &'static str {
         self.client.provider()
     }
 
-    fn token(&self, info: &TokenInfo) -> TokenJson {
+    pub(crate) fn token(&self, info: &TokenInfo) -> TokenJson {
         TokenJson::new(self.provider(), info)
     }
 
@@ -305,7 +306,7 @@ impl Ctx<'_> {
     }
 
     /// A create error; a refused expiry says which options set one.
-    fn create_error(&self, e: pats::Error) -> CliError {
+    pub(crate) fn create_error(&self, e: pats::Error) -> CliError {
         let about_expiry = matches!(&e, pats::Error::InvalidInput { field, .. }
             if field.to_ascii_lowercase().contains("expir"));
         let mut err = self.error(e);
@@ -328,7 +329,7 @@ impl Ctx<'_> {
     }
 
     /// The token `r` names.
-    async fn resolve(&self, r: &TokenRef) -> Result<TokenInfo, CliError> {
+    pub(crate) async fn resolve(&self, r: &TokenRef) -> Result<TokenInfo, CliError> {
         match r {
             TokenRef::Id(id) => self.client.get(id).await.map_err(|e| self.error(e)),
             TokenRef::Name(name) if !self.client.capabilities().names() => {
@@ -417,172 +418,6 @@ async fn get(ctx: &Ctx<'_>, id: &TokenRef) -> Result<Exit, CliError> {
     Ok(Exit::Ok)
 }
 
-fn expiry_from(args: &ExpiryArgs) -> Option<Expiry> {
-    if let Some(span) = args.expires_in {
-        Some(Expiry::In(span.duration()))
-    } else if let Some(at) = args.expires_at {
-        Some(Expiry::At(at))
-    } else if args.never_expires && args.i_understand {
-        Some(Expiry::Never(NeverExpires::I_UNDERSTAND_THE_RISK))
-    } else {
-        None
-    }
-}
-
-/// The JSON of `create` and `rotate`.
-#[derive(Serialize)]
-struct CreatedJson {
-    token: TokenJson,
-    /// The secret; absent when it was written to `secret_file`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    secret: Option<String>,
-    /// The private key paired with the token (Dfns), PKCS#8 PEM; absent when written to a
-    /// file.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    private_key: Option<String>,
-    /// Where the secret was written.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    secret_file: Option<String>,
-    /// Where the private key was written.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    private_key_file: Option<String>,
-    /// For `rotate`: the replaced token and whether it was revoked.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    replaced: Option<ReplacedJson>,
-}
-
-#[derive(Serialize)]
-struct ReplacedJson {
-    id: String,
-    revoked: bool,
-    error: Option<String>,
-}
-
-/// The files `--secret-file` asks for, created before the token is.
-struct SecretFiles {
-    secret: SecretFile,
-    key: Option<SecretFile>,
-}
-
-fn key_path(path: &Path) -> std::path::PathBuf {
-    let mut key = path.as_os_str().to_owned();
-    key.push(".key");
-    key.into()
-}
-
-impl SecretFiles {
-    /// Creates PATH, and PATH.key where the provider hands out key material with its
-    /// tokens (Dfns: the core capabilities do not say so, hence the name check).
-    fn create(path: Option<&Path>, provider: &str) -> Result<Option<Self>, CliError> {
-        let Some(path) = path else { return Ok(None) };
-        let secret = SecretFile::create(path)?;
-        let key = if provider == "dfns" {
-            Some(SecretFile::create(&key_path(path))?)
-        } else {
-            None
-        };
-        Ok(Some(Self { secret, key }))
-    }
-}
-
-/// Prints (or writes) a new token and its secret, once.
-fn deliver(
-    ctx: &Ctx<'_>,
-    created: &CreatedToken,
-    files: Option<SecretFiles>,
-    replaced: Option<ReplacedJson>,
-) -> Result<(), CliError> {
-    let token = ctx.token(&created.info);
-    let mut out = CreatedJson {
-        token,
-        secret: None,
-        private_key: None,
-        secret_file: None,
-        private_key_file: None,
-        replaced,
-    };
-    match files {
-        Some(files) => {
-            out.secret_file = Some(files.secret.path().display().to_string());
-            let key_file = key_path(files.secret.path());
-            files.secret.write(created.secret.expose_secret())?;
-            if let Some(key) = &created.private_key {
-                let file = match files.key {
-                    Some(file) => file,
-                    None => SecretFile::create(&key_file)?,
-                };
-                out.private_key_file = Some(file.path().display().to_string());
-                file.write(key.expose_secret())?;
-            }
-        }
-        None => {
-            out.secret = Some(created.secret.expose_secret().to_owned());
-            out.private_key = created
-                .private_key
-                .as_ref()
-                .map(|k| k.expose_secret().to_owned());
-        }
-    }
-    if ctx.json {
-        return print_json(&out);
-    }
-    match &out.replaced {
-        Some(r) => outln!(
-            "Rotated {} on {}: new token {}, old token {}.",
-            r.id,
-            ctx.provider(),
-            out.token.id,
-            if r.revoked { "revoked" } else { "NOT revoked" }
-        ),
-        None => outln!("Created token {} on {}.", out.token.id, ctx.provider()),
-    }
-    out!("{}", output::token_details(&out.token));
-    if let Some(path) = &out.secret_file {
-        outln!("Secret written to {path} (mode 0600).");
-    }
-    if let Some(path) = &out.private_key_file {
-        outln!("Private key written to {path} (mode 0600).");
-    }
-    if let Some(secret) = &out.secret {
-        outln!("Secret (shown only this once; store it now):");
-        outln!("{secret}");
-    }
-    if let Some(key) = &out.private_key {
-        outln!("Private key paired with the token:");
-        out!("{key}");
-        if !key.ends_with('\n') {
-            outln!();
-        }
-    }
-    Ok(())
-}
-
-async fn create(
-    ctx: &Ctx<'_>,
-    name: String,
-    expiry: &ExpiryArgs,
-    scopes: Vec<String>,
-    owner: Option<String>,
-    secret_file: Option<&Path>,
-) -> Result<Exit, CliError> {
-    let mut builder = CreateToken::builder()
-        .name(name)
-        .scopes(scopes)
-        .expiry(expiry_from(expiry).unwrap_or_default());
-    if let Some(owner) = owner {
-        builder = builder.owner(owner);
-    }
-    let request = builder.build()?;
-    let files = SecretFiles::create(secret_file, ctx.provider())?;
-    let created = ctx
-        .client
-        .create(&request)
-        .await
-        .map_err(|e| ctx.create_error(e))?;
-    deliver(ctx, &created, files, None)?;
-    Ok(Exit::Ok)
-}
-
 #[derive(Serialize)]
 struct RevokedJson {
     id: String,
@@ -652,89 +487,22 @@ async fn revoke(ctx: &Ctx<'_>, ids: &[TokenRef]) -> Result<Exit, CliError> {
     }
 }
 
-async fn rotate(
-    ctx: &Ctx<'_>,
-    id: &TokenRef,
-    expiry: &ExpiryArgs,
-    name: Option<String>,
-    scopes: Vec<String>,
-    secret_file: Option<&Path>,
-) -> Result<Exit, CliError> {
-    let old = ctx.resolve(id).await?;
-    let caps = ctx.client.capabilities();
-    // Same lifetime as the old token unless told otherwise.
-    let expiry = expiry_from(expiry).unwrap_or(match (old.expires, old.created) {
-        (Expiration::At(at), Some(created)) if at > created => {
-            Expiry::In(std::time::Duration::from_secs(
-                u64::try_from((at - created).whole_seconds())
-                    .unwrap_or(0)
-                    .max(1),
-            ))
-        }
-        _ => Expiry::ProviderDefault,
-    });
-    // The new token takes the old one's name (where names are unique per owner, `rotate`
-    // gives it a temporary name until the old one is revoked). Where a name is its owner's
-    // name (ZITADEL), the owner below says it already.
-    let name = match (name, &old.name) {
-        (Some(name), _) => Some(name),
-        (None, Some(old_name)) => Some(old_name.clone()),
-        (None, None) if caps.naming == pats::Naming::PerToken => {
-            Some(format!("rotated-{}", old.id))
-        }
-        (None, None) => None,
-    };
-    let scopes = if scopes.is_empty() && caps.scopes {
-        old.scopes.clone()
-    } else {
-        scopes
-    };
-    let mut builder = CreateToken::builder().scopes(scopes).expiry(expiry);
-    if let Some(name) = name {
-        builder = builder.name(name);
-    }
-    if let (true, Some(owner)) = (caps.create_for_owner, &old.owner) {
-        builder = builder.owner(owner.id.clone());
-    }
-    let request = builder.build()?;
-    let files = SecretFiles::create(secret_file, ctx.provider())?;
-    let rotation = ctx
+/// `pats rename`: gives a token a new name (where the provider can rename tokens).
+async fn rename(ctx: &Ctx<'_>, id: &TokenRef, name: &str) -> Result<Exit, CliError> {
+    let id = ctx.resolve_id(id).await?;
+    let renamed = ctx
         .client
-        .rotate(&old.id, &request)
+        .rename(&id, name)
         .await
-        .map_err(|e| ctx.create_error(e))?;
-    if let (Ok(()), Err(e), Some(name)) = (&rotation.revoked, &rotation.renamed, request.name()) {
-        eprintln!(
-            "pats: note: the new token keeps the name `{}`: renaming it to `{name}` failed: {}",
-            rotation.created.info.name.as_deref().unwrap_or_default(),
-            one_line(&e.to_string())
-        );
+        .map_err(|e| ctx.error(e))?;
+    let token = ctx.token(&renamed);
+    if ctx.json {
+        print_json(&token)?;
+    } else {
+        outln!("Renamed {} on {}.", token.id, ctx.provider());
+        out!("{}", output::token_details(&token));
     }
-    let revoke_error = rotation
-        .revoked
-        .as_ref()
-        .err()
-        .map(|e| one_line(&e.to_string()));
-    let replaced = ReplacedJson {
-        id: old.id.to_string(),
-        revoked: revoke_error.is_none(),
-        error: revoke_error.clone(),
-    };
-    deliver(ctx, &rotation.created, files, Some(replaced))?;
-    match rotation.revoked {
-        Ok(()) => Ok(Exit::Ok),
-        Err(e) => Err(CliError {
-            exit: Exit::Failed,
-            message: format!(
-                "the new token {} was created, but revoking the old token {} failed: {}; \
-                 revoke it with `pats revoke {}`",
-                rotation.created.info.id,
-                old.id,
-                one_line(&e.to_string()),
-                old.id
-            ),
-        }),
-    }
+    Ok(Exit::Ok)
 }
 
 async fn audit(ctx: &Ctx<'_>, checks: Checks, owner: Option<String>) -> Result<Exit, CliError> {

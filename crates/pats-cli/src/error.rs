@@ -15,6 +15,22 @@ pub enum Exit {
     Usage = 2,
     /// 3: audit found something.
     Found = 3,
+    /// 4: a create was sent and its outcome is unknown (the answer timed out or was lost):
+    /// the token may exist.
+    Unknown = 4,
+    /// 130: interrupted by SIGINT (Ctrl-C).
+    Interrupted = 130,
+    /// 143: ended by SIGTERM.
+    Terminated = 143,
+}
+
+impl From<crate::interrupt::Signal> for Exit {
+    fn from(s: crate::interrupt::Signal) -> Self {
+        match s {
+            crate::interrupt::Signal::Interrupt => Self::Interrupted,
+            crate::interrupt::Signal::Terminate => Self::Terminated,
+        }
+    }
 }
 
 impl From<Exit> for ExitCode {

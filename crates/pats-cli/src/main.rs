@@ -10,6 +10,8 @@ mod connect;
 mod error;
 mod fleet;
 mod generate;
+mod interrupt;
+mod new_token;
 mod output;
 mod profiles;
 mod progress;
@@ -35,7 +37,10 @@ fn main() -> ExitCode {
             return error::Exit::Failed.into();
         }
     };
-    match runtime.block_on(commands::run(cli)) {
+    match runtime
+        .block_on(commands::run(cli))
+        .and_then(|exit| output::stdout_result().map(|()| exit))
+    {
         Ok(exit) => exit.into(),
         Err(e) => {
             eprintln!("pats: error: {e}");

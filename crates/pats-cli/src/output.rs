@@ -1,22 +1,90 @@
 //! What the CLI prints: the stable JSON schema and the tables for people.
 
-/// `print!` that ignores a closed stdout (`pats list | head -1`) instead of panicking.
+/// `print!` for what is not a secret (see [`emit`]).
 macro_rules! out {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = write!(std::io::stdout(), $($arg)*);
-    }};
+    ($($arg:tt)*) => {
+        $crate::output::emit(format_args!($($arg)*))
+    };
 }
 
-/// `println!` that ignores a closed stdout.
+/// `println!` for what is not a secret (see [`emit`]).
 macro_rules! outln {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
-    }};
+    () => {
+        $crate::output::emit(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::emit(format_args!("{}\n", format_args!($($arg)*)))
+    };
 }
 
 pub(crate) use {out, outln};
+
+use std::io::Write as _;
+use std::sync::OnceLock;
+
+/// The first failed write to stdout that was not a closed pipe.
+static STDOUT_FAILED: OnceLock<String> = OnceLock::new();
+
+fn remember(e: &std::io::Error) {
+    if e.kind() != std::io::ErrorKind::BrokenPipe {
+        let _ = STDOUT_FAILED.set(e.to_string());
+    }
+}
+
+/// Writes what is not a secret to stdout. A closed pipe (`pats list | head -1`) is not an
+/// error; any other failure (a full disk) is remembered, and [`stdout_result`] turns it into
+/// exit code 1 when the command ends.
+pub fn emit(args: std::fmt::Arguments<'_>) {
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        remember(&e);
+    }
+}
+
+/// Flushes stdout and reports the first write that failed, if any.
+pub fn stdout_result() -> Result<(), crate::error::CliError> {
+    if let Err(e) = std::io::stdout().lock().flush() {
+        remember(&e);
+    }
+    match STDOUT_FAILED.get() {
+        Some(e) => Err(crate::error::CliError::failed(format!(
+            "writing to standard output failed: {e}"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Writes `text`, which holds a secret, to stdout and flushes it: every failure is an
+/// error (a closed pipe too), for the caller to report before anything else happens.
+pub fn deliver(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+/// Whether stdout discards what is written to it: the null device, which is also what a
+/// closed stdout is at this point (the Rust runtime reopens a closed stdout on `/dev/null`
+/// before `main`). A secret printed there would be lost.
+#[cfg(unix)]
+pub fn stdout_discards() -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let Ok(fd) = std::io::stdout().as_fd().try_clone_to_owned() else {
+        return false;
+    };
+    let (Ok(out), Ok(null)) = (
+        std::fs::File::from(fd).metadata(),
+        std::fs::metadata("/dev/null"),
+    ) else {
+        return false;
+    };
+    out.file_type().is_char_device() && out.rdev() == null.rdev()
+}
+
+/// Whether stdout discards what is written to it (not detected here).
+#[cfg(not(unix))]
+pub fn stdout_discards() -> bool {
+    false
+}
 
 use pats::{Capabilities, DefaultLifetime, Expiration, GetSupport, Naming, Reported, TokenInfo};
 use serde::Serialize;

@@ -516,7 +516,8 @@ fn rotate_in_both_modes() {
         run(pats().args(["--simulate", "rotate", "@demo-legacy", "--expires-in", "2w"]));
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.starts_with("Rotated ") && out.contains("old token revoked"),
+        out.starts_with("Rotated ")
+            && out.ends_with(" revoked; the new token took the name `demo-legacy`.\n"),
         "{out}"
     );
     assert!(out.contains("Secret (shown only this once"), "{out}");
@@ -542,7 +543,12 @@ fn a_rotation_whose_revoke_fails_still_hands_over_the_new_secret() {
         .inject(FaultRule::new(Fault::status(403)).method("DELETE"));
     let (code, out, err) = run(sim.pats().args(["rotate", &old]));
     assert_eq!(code, 1, "{err}");
-    assert!(out.contains("old token NOT revoked"), "{out}");
+    assert!(
+        out.ends_with(&format!(
+            "\nOld token {old} NOT revoked: permission denied: HTTP 403: simulated failure\n"
+        )),
+        "{out}"
+    );
     let lines: Vec<&str> = out.lines().collect();
     let at = lines
         .iter()

@@ -137,7 +137,12 @@ fn the_readme_session_works_and_its_state_survives_a_restart() {
     assert_eq!(listed.as_array().unwrap().len(), 1);
     let (code, out, err) = pats_with(&env, &["rotate", "@ci"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("old token revoked"), "{out}");
+    assert!(
+        out.ends_with(&format!(
+            "\nOld token {first} revoked; the new token took the name `ci`.\n"
+        )),
+        "{out}"
+    );
     let (code, out, _) = pats_with(&env, &["audit"]);
     assert_eq!(code, 0, "{out}");
     serve.stop();
