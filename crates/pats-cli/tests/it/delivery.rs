@@ -266,8 +266,12 @@ impl Collector {
 }
 
 fn interrupt(child: &Child) {
+    signal(child, "-INT");
+}
+
+fn signal(child: &Child, which: &str) {
     let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([which, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
@@ -363,39 +367,43 @@ fn ctrl_c_while_the_old_token_is_revoked_still_delivers_the_new_secret() {
 
 #[test]
 fn ctrl_c_during_a_create_with_a_secret_file_leaves_no_file_and_says_what_to_check() {
-    let sim = Sim::start();
-    sim.sim.faults().inject(
-        FaultRule::new(Fault::Stall(Duration::from_secs(60)))
-            .method("POST")
-            .path_contains("personal-access-tokens"),
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("secret");
-    let child = sim
-        .pats()
-        .args(["create", "ci", "--expires-in", "1d", "--secret-file"])
-        .arg(&path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while sim.posts() == 0 {
-        assert!(Instant::now() < deadline, "the create never arrived");
-        std::thread::sleep(Duration::from_millis(20));
+    for (kill, code, name) in [("-INT", 130, "SIGINT"), ("-TERM", 143, "SIGTERM")] {
+        let sim = Sim::start();
+        sim.sim.faults().inject(
+            FaultRule::new(Fault::Stall(Duration::from_secs(60)))
+                .method("POST")
+                .path_contains("personal-access-tokens"),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        let child = sim
+            .pats()
+            .args(["create", "ci", "--expires-in", "1d", "--secret-file"])
+            .arg(&path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while sim.posts() == 0 {
+            assert!(Instant::now() < deadline, "the create never arrived");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        signal(&child, kill);
+        let (exit, stderr) = wait(child);
+        assert_eq!(exit, Some(code), "{stderr}");
+        assert_eq!(
+            error_line(&stderr),
+            format!(
+                "pats: error: interrupted ({name}) after the request was sent: the token `ci` may \
+             have been created on sailpoint; check with `pats get @ci` before creating it again"
+            )
+        );
+        assert!(
+            std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+            "neither the secret file nor its temporary file is left"
+        );
     }
-    interrupt(&child);
-    let (code, stderr) = wait(child);
-    assert_eq!(code, Some(130), "{stderr}");
-    assert_eq!(
-        error_line(&stderr),
-        "pats: error: interrupted (SIGINT) after the request was sent: the token `ci` may \
-         have been created on sailpoint; check with `pats get @ci` before creating it again"
-    );
-    assert!(
-        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
-        "neither the secret file nor its temporary file is left"
-    );
 }
 
 #[test]
