@@ -58,10 +58,15 @@ pub const CRITICAL: &[Target] = &[
         file: "crates/pats-cli/src/secret_file.rs",
         only: None,
     },
-    // The CLI's secret delivery (stdout or --secret-file).
+    // The CLI's secret delivery (stdout or --secret-file) and what is printed after it.
     Target {
-        file: "crates/pats-cli/src/commands.rs",
-        only: Some(r"\bdeliver\b"),
+        file: "crates/pats-cli/src/new_token.rs",
+        only: Some(r"\b(deliver|finish|json_head|text_head)\b"),
+    },
+    // Rotation: the secret is handed over before the old token is revoked.
+    Target {
+        file: "crates/pats-core/src/api.rs",
+        only: Some(r"PendingRotation|Rotation::|\brotate\b"),
     },
 ];
 
@@ -402,7 +407,7 @@ mod tests {
         assert_eq!(targets(&[]).len(), CRITICAL.len());
         let files = parse_args(&[
             "--file",
-            "crates/pats-cli/src/commands.rs",
+            "crates/pats-cli/src/new_token.rs",
             "--file",
             "x.rs",
         ])?;
@@ -410,8 +415,8 @@ mod tests {
             targets(&files),
             [
                 (
-                    "crates/pats-cli/src/commands.rs".to_owned(),
-                    Some(r"\bdeliver\b")
+                    "crates/pats-cli/src/new_token.rs".to_owned(),
+                    Some(r"\b(deliver|finish|json_head|text_head)\b")
                 ),
                 ("x.rs".to_owned(), None),
             ]
