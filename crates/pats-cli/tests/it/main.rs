@@ -5,3 +5,4 @@ mod cli;
 mod generate;
 mod profiles;
 mod sim;
+mod terminal;
