@@ -342,4 +342,50 @@ fn a_command_line_error_quoting_the_argument_is_escaped() {
     assert_eq!(err.lines().count(), 1, "{err}");
     // clap drops the escape sequence from its message itself; what is left is escaped.
     assert!(err.contains(r"\u{202e}id"), "{err}");
+    // Only the error: not clap's usage line or its pointer to --help.
+    assert!(err.starts_with("pats: error: invalid value "), "{err}");
+    assert!(
+        !err.contains("Usage:") && !err.contains("For more"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_profiles_footer_shows_the_path_and_the_default_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("evil\x1b]0;x\x07\n.toml");
+    let shown_path = printable_path(&path);
+    let config = |text: &str| {
+        std::fs::write(&path, text).unwrap();
+        let mut cmd = pats();
+        cmd.arg("--config").arg(&path).arg("profiles");
+        run(&mut cmd)
+    };
+    let (code, out, err) = config("");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, format!("No profiles in {shown_path}.\n"));
+
+    // The only profile is the default one.
+    let (code, out, err) = config("[profiles.\"solo\\u001b[2J\"]\nprovider = \"dfns\"\n");
+    assert_eq!(code, 0, "{err}");
+    assert_no_raw(&out);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[1].starts_with(r"solo\x1b[2J  dfns  "), "{out}");
+    assert_eq!(lines[2], format!(r"({shown_path}; default: solo\x1b[2J)"));
+
+    // Of two, neither is without `default_profile`.
+    let (code, out, err) =
+        config("[profiles.a]\nprovider = \"dfns\"\n[profiles.b]\nprovider = \"dfns\"\n");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().last(), Some(format!("({shown_path})").as_str()));
+}
+
+/// `path` as `pats` prints it: its control characters escaped.
+fn printable_path(path: &Path) -> String {
+    path.display()
+        .to_string()
+        .replace('\x1b', r"\x1b")
+        .replace('\x07', r"\x07")
+        .replace('\n', r"\n")
 }
