@@ -238,8 +238,10 @@ fn profiles(cli: &Cli) -> Result<Exit, CliError> {
         print_json(&list)?;
         return Ok(Exit::Ok);
     }
+    let path = file.path.display().to_string();
+    let path = output::printable(&path);
     if list.is_empty() {
-        outln!("No profiles in {}.", file.path.display());
+        outln!("No profiles in {path}.");
         return Ok(Exit::Ok);
     }
     let mut t = output::Table::new(&["PROFILE", "PROVIDER", "BASE URL", "SECRETS"]);
@@ -269,8 +271,8 @@ fn profiles(cli: &Cli) -> Result<Exit, CliError> {
             .flatten()
     });
     match default {
-        Some(d) => outln!("({}; default: {d})", file.path.display()),
-        None => outln!("({})", file.path.display()),
+        Some(d) => outln!("({path}; default: {})", output::printable(&d)),
+        None => outln!("({path})"),
     }
     Ok(Exit::Ok)
 }

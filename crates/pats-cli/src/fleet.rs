@@ -16,7 +16,7 @@ use crate::audit::{self, CheckJson, Checks, FindingJson};
 use crate::cli::Format;
 use crate::connect::connect_target_with;
 use crate::error::{CliError, Exit, one_line};
-use crate::output::{TokenJson, out, outln};
+use crate::output::{TokenJson, out, outln, printable};
 use crate::profiles::Target;
 use pats::{ClientOptions, ListQuery, PersonalAccessTokens, TokenInfo};
 use serde::Serialize;
@@ -158,6 +158,7 @@ impl ListPrinter {
         p
     }
 
+    /// One row, each cell [`printable`] and padded to its column's width.
     fn line(&self, cells: &[String]) -> String {
         let mut line = String::new();
         let widths = std::iter::once(self.profile_width).chain(LIST_COLUMNS.iter().map(|c| c.1));
@@ -165,7 +166,8 @@ impl ListPrinter {
             if i > 0 {
                 line.push_str("  ");
             }
-            line.push_str(cell);
+            let cell = printable(cell);
+            line.push_str(&cell);
             line.extend(std::iter::repeat_n(
                 ' ',
                 width.saturating_sub(cell.chars().count()),
@@ -205,7 +207,7 @@ pub async fn run(entries: Vec<Entry>, job: Job, settings: Settings) -> Result<Ex
     }
     let profile_width = entries
         .iter()
-        .map(|e| e.name.chars().count())
+        .map(|e| printable(&e.name).chars().count())
         .max()
         .unwrap_or(0)
         .max("PROFILE".len());

@@ -33,7 +33,11 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("pats: error: cannot start the async runtime: {e}");
+            let e = e.to_string();
+            eprintln!(
+                "pats: error: cannot start the async runtime: {}",
+                output::printable(&e)
+            );
             return error::Exit::Failed.into();
         }
     };
@@ -43,7 +47,9 @@ fn main() -> ExitCode {
     {
         Ok(exit) => exit.into(),
         Err(e) => {
-            eprintln!("pats: error: {e}");
+            // The message can quote a provider, a profile or a name: escaped, it stays one
+            // line that cannot drive the terminal.
+            eprintln!("pats: error: {}", output::printable(&e.message));
             e.exit.into()
         }
     }
@@ -68,6 +74,9 @@ fn usage_error(e: clap::Error) -> ExitCode {
         .join(" ")
         .replace(" tip: ", "; tip: ");
     let message = message.strip_prefix("error: ").unwrap_or(&message);
-    eprintln!("pats: error: {message}; see `pats --help`");
+    eprintln!(
+        "pats: error: {}; see `pats --help`",
+        output::printable(message)
+    );
     error::Exit::Usage.into()
 }

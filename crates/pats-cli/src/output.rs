@@ -88,8 +88,79 @@ pub fn stdout_discards() -> bool {
 
 use pats::{Capabilities, DefaultLifetime, Expiration, GetSupport, Naming, Reported, TokenInfo};
 use serde::Serialize;
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+
+/// Whether `c` is escaped by [`printable`]: a control character (C0, DEL, C1) or a bidi
+/// control (the embeddings and overrides U+202A–U+202E, the isolates U+2066–U+2069, and the
+/// marks U+200E, U+200F and U+061C), which could move the cursor, retitle or recolour the
+/// terminal, or make text read in another order than it is stored.
+fn escaped(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// Whether a backslash followed by `next` must be doubled: where it would otherwise read as
+/// the start of an escape (`\\`, `\n`, `\r`, `\t`, `\x`, `\u`, or an escaped character, whose
+/// escape starts with a backslash itself).
+fn doubled_before(next: Option<char>) -> bool {
+    next.is_some_and(|n| matches!(n, '\\' | 'n' | 'r' | 't' | 'x' | 'u') || escaped(n))
+}
+
+/// `text` as it may be printed on a terminal for people: untrusted text (token names, ids,
+/// owners, scopes, provider errors, profile names, paths) can neither drive the terminal
+/// nor forge a line or a column of the output.
+///
+/// Escaped, as visible text:
+/// - `\n`, `\r`, `\t` for line feed, carriage return and tab;
+/// - `\xHH` (two lowercase hex digits) for the other C0 controls (ESC is `\x1b`) and DEL;
+/// - `\u{H...}` (lowercase hex) for the C1 controls U+0080–U+009F and the bidi controls
+///   U+202A–U+202E, U+2066–U+2069, U+200E, U+200F and U+061C.
+///
+/// A backslash is doubled (`\\`) only where it would otherwise read as the start of one of
+/// these escapes: before `\`, `n`, `r`, `t`, `x`, `u` or an escaped character. So an
+/// ordinary path (`C:\Users\me`) prints as it is, and every printed text still reads back to
+/// exactly one original (a name spelled `a\x1b` prints as `a\\x1b`, a name with a real ESC
+/// as `a\x1b`). Everything else, ordinary Unicode included, is left as it is; text with
+/// nothing to escape is returned borrowed.
+///
+/// For text only: JSON and SARIF output keep the exact values (serde_json escapes control
+/// characters itself).
+pub(crate) fn printable(text: &str) -> Cow<'_, str> {
+    let mut chars = text.char_indices().peekable();
+    let first = loop {
+        let Some((i, c)) = chars.next() else {
+            return Cow::Borrowed(text);
+        };
+        if escaped(c) || (c == '\\' && doubled_before(chars.peek().map(|&(_, n)| n))) {
+            break i;
+        }
+    };
+    let mut out = String::with_capacity(text.len() + 8);
+    out.push_str(&text[..first]);
+    let mut chars = text[first..].chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\\' if doubled_before(chars.peek().copied()) => out.push_str("\\\\"),
+            c if escaped(c) && c.is_ascii() => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            c if escaped(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
 
 /// A token, the same for every provider. Every field is always present (`null` when the
 /// provider does not say).
@@ -278,13 +349,19 @@ impl Table {
         self.rows.push(cells);
     }
 
-    /// The table as text, columns separated by two spaces, no trailing blanks.
+    /// The table as text, columns separated by two spaces, no trailing blanks. Every cell is
+    /// [`printable`]: a cell is one line of one column whatever it holds, and the widths are
+    /// those of the cells as printed.
     pub fn render(&self) -> String {
-        let columns = self.rows.iter().map(Vec::len).max().unwrap_or(0);
+        let rows: Vec<Vec<Cow<'_, str>>> = self
+            .rows
+            .iter()
+            .map(|r| r.iter().map(|c| printable(c)).collect())
+            .collect();
+        let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
         let widths: Vec<usize> = (0..columns)
             .map(|i| {
-                self.rows
-                    .iter()
+                rows.iter()
                     .filter_map(|r| r.get(i))
                     .map(|c| c.chars().count())
                     .max()
@@ -292,7 +369,7 @@ impl Table {
             })
             .collect();
         let mut out = String::new();
-        for row in &self.rows {
+        for row in &rows {
             let mut line = String::new();
             for (i, cell) in row.iter().enumerate() {
                 if i > 0 {
@@ -408,6 +485,7 @@ pub fn provider_table(providers: &[ProviderJson]) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -416,6 +494,126 @@ mod tests {
         let mut t = Table::new(&["A", "BB"]);
         t.row(vec!["long".into(), "x".into()]);
         assert_eq!(t.render(), "A     BB\nlong  x\n");
+    }
+
+    #[test]
+    fn control_and_bidi_characters_are_escaped_visibly() {
+        let cases = [
+            ("esc\x1b[31mred", "esc\\x1b[31mred"),
+            ("\x1b]0;pwned\x07", "\\x1b]0;pwned\\x07"),
+            ("a\rb", "a\\rb"),
+            ("a\nforged row", "a\\nforged row"),
+            ("a\tb", "a\\tb"),
+            ("nul\0", "nul\\x00"),
+            ("us\x1f", "us\\x1f"),
+            ("del\x7f", "del\\x7f"),
+            ("csi\u{9b}31m", "csi\\u{9b}31m"),
+            ("c1\u{80}\u{9f}", "c1\\u{80}\\u{9f}"),
+            ("bidi\u{202e}gnp.exe", "bidi\\u{202e}gnp.exe"),
+            ("\u{202a}\u{202d}", "\\u{202a}\\u{202d}"),
+            ("\u{2066}\u{2069}", "\\u{2066}\\u{2069}"),
+            ("\u{200e}\u{200f}\u{61c}", "\\u{200e}\\u{200f}\\u{61c}"),
+        ];
+        for (raw, shown) in cases {
+            assert_eq!(printable(raw), shown, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn ordinary_text_is_borrowed_unchanged() {
+        for text in [
+            "",
+            "demo-ci-deploy",
+            "caf\u{e9} \u{65e5}\u{672c} \u{1f680} \u{a0}nbsp",
+            // Next to the escaped ranges, but printable.
+            "\u{7e}\u{a0}\u{200d}\u{2029}\u{202f}\u{2065}\u{206a}\u{61b}",
+            "C:\\Users\\me\\config.toml",
+            "trailing \\",
+        ] {
+            let shown = printable(text);
+            assert!(matches!(shown, Cow::Borrowed(_)), "{text:?}");
+            assert_eq!(shown, text);
+        }
+    }
+
+    #[test]
+    fn a_backslash_is_doubled_only_where_it_would_read_as_an_escape() {
+        let cases = [
+            ("a\\x1b", "a\\\\x1b"),
+            ("\\n \\r \\t \\u{9b}", "\\\\n \\\\r \\\\t \\\\u{9b}"),
+            ("\\\\", "\\\\\\"),
+            ("\\\\a", "\\\\\\a"),
+            // Before an escaped character, whose escape starts with a backslash.
+            ("\\\x1b", "\\\\\\x1b"),
+            ("\\\u{202e}", "\\\\\\u{202e}"),
+            // Elsewhere it stays single, also in text that has escapes.
+            ("C:\\Users\n", "C:\\Users\\n"),
+            ("\\a\\N\\X\\U\\", "\\a\\N\\X\\U\\"),
+        ];
+        for (raw, shown) in cases {
+            assert_eq!(printable(raw), shown, "{raw:?}");
+            assert_eq!(unescape(&printable(raw)), raw, "{raw:?}");
+        }
+    }
+
+    /// Reads [`printable`]'s output back, as its documentation says it reads.
+    fn unescape(shown: &str) -> String {
+        let mut out = String::new();
+        let mut rest = shown;
+        while let Some(at) = rest.find('\\') {
+            out.push_str(&rest[..at]);
+            let after = &rest[at + 1..];
+            let (c, len) = match after.chars().next() {
+                Some('\\') => ('\\', 1),
+                Some('n') => ('\n', 1),
+                Some('r') => ('\r', 1),
+                Some('t') => ('\t', 1),
+                Some('x') => (hex(&after[1..3]), 3),
+                Some('u') => {
+                    let end = after.find('}').unwrap();
+                    (hex(&after[2..end]), end + 1)
+                }
+                _ => ('\\', 0),
+            };
+            out.push(c);
+            rest = &after[len..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn hex(digits: &str) -> char {
+        char::from_u32(u32::from_str_radix(digits, 16).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn every_character_reads_back_after_a_backslash_or_alone() {
+        // Every code point up to U+3000 (all the escaped ones, and ASCII after a backslash).
+        for c in (0..0x3000).filter_map(char::from_u32) {
+            for raw in [
+                format!("{c}"),
+                format!("\\{c}"),
+                format!("{c}\\"),
+                format!("\\\\{c}x"),
+            ] {
+                let shown = printable(&raw);
+                assert!(!shown.chars().any(escaped), "{raw:?} -> {shown:?}");
+                assert_eq!(unescape(&shown), raw, "{raw:?} -> {shown:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn table_cells_are_escaped_and_aligned_as_printed() {
+        let mut t = Table::new(&["ID", "NAME"]);
+        t.row(vec!["t1".into(), "evil\nt2  forged\x1b]0;x\x07".into()]);
+        t.row(vec!["t3\u{202e}".into(), "ok".into()]);
+        assert_eq!(
+            t.render(),
+            "ID          NAME\n\
+             t1          evil\\nt2  forged\\x1b]0;x\\x07\n\
+             t3\\u{202e}  ok\n"
+        );
     }
 
     #[test]

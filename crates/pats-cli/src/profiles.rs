@@ -99,7 +99,8 @@ pub enum Target {
 }
 
 impl Profile {
-    /// The base URL, without userinfo, query or fragment (they can hold credentials).
+    /// The base URL as [`shown_url`] shows it: without userinfo, query or fragment (they
+    /// can hold credentials), `(invalid URL)` when it does not parse.
     pub fn shown_base_url(&self) -> Option<String> {
         if self.simulate {
             return Some("(embedded simulator)".into());
@@ -249,20 +250,12 @@ fn parse_provider(p: &str) -> Result<&'static str, String> {
     })
 }
 
-/// `url` without userinfo, query or fragment.
+/// `url` as the core's redaction shows it (`pats::__private::redact::shown_url`): without
+/// userinfo, query or fragment, which can hold credentials; `(invalid URL)` when it does
+/// not parse (it may hold anything: `https://svc:PW?x@host` is not a URL with a password
+/// but text with one).
 pub fn shown_url(url: &str) -> String {
-    let url = url.split(['?', '#']).next().unwrap_or_default();
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let (authority, path) = match rest.find('/') {
-                Some(i) => rest.split_at(i),
-                None => (rest, ""),
-            };
-            let host = authority.rsplit('@').next().unwrap_or_default();
-            format!("{scheme}://{host}{path}")
-        }
-        None => url.rsplit('@').next().unwrap_or_default().to_owned(),
-    }
+    pats::__private::redact::shown_url(url).unwrap_or_else(|| "(invalid URL)".into())
 }
 
 /// A profiles file, read.
@@ -567,8 +560,11 @@ mod tests {
     #[test]
     fn urls_are_shown_without_credentials() {
         assert_eq!(shown_url("https://a:b@h:1/p?q=s#f"), "https://h:1/p");
-        assert_eq!(shown_url("http://127.0.0.1:4600"), "http://127.0.0.1:4600");
-        assert_eq!(shown_url("u@host"), "host");
+        assert_eq!(shown_url("http://127.0.0.1:4600"), "http://127.0.0.1:4600/");
+        // Not a URL: it may hold anything, a password included.
+        for url in ["https://svc:PW?x@host", "https://svc:12/PW@host", "u@host"] {
+            assert_eq!(shown_url(url), "(invalid URL)", "{url}");
+        }
     }
 
     #[test]

@@ -50,23 +50,31 @@ pub fn snippet(body: &[u8], known: &[&str]) -> String {
     scrubbed[..end].to_owned()
 }
 
-/// A URL as `Debug` output may show it: scheme, host, port and path, without the userinfo,
-/// query and fragment, which can hold credentials (`https://user:pass@host/?token=...`).
-/// Text that is not a URL shows as `<not a URL>`, since it may be anything.
+/// `url` as it may be shown: scheme, host, port and path as the `url` crate normalizes
+/// them, without the userinfo, query and fragment, which can hold credentials
+/// (`https://user:pass@host/?token=...`). `None` when the text is not a URL, since it may
+/// be anything (`https://svc:PW?x@host` does not parse: its "port" is `PW`), and when the
+/// path holds an `@`: that is userinfo with a `/` in its password read as a path
+/// (`https://svc:12/34@host` is port 12 and path `/34@host`), so the path is not shown
+/// either.
+pub fn shown_url(url: &str) -> Option<String> {
+    let mut url = url::Url::parse(url).ok()?;
+    // Neither fails on a URL with a host; a URL without one has no userinfo.
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url.set_query(None);
+    url.set_fragment(None);
+    (!url.path().contains('@')).then(|| url.into())
+}
+
+/// A URL as `Debug` output may show it: [`shown_url`], quoted, or `<not a URL>`.
 pub struct ShownUrl<'a>(pub &'a str);
 
 impl std::fmt::Debug for ShownUrl<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match url::Url::parse(self.0) {
-            Ok(mut url) => {
-                // Neither fails on a URL with a host; a URL without one has no userinfo.
-                let _ = url.set_username("");
-                let _ = url.set_password(None);
-                url.set_query(None);
-                url.set_fragment(None);
-                std::fmt::Debug::fmt(url.as_str(), f)
-            }
-            Err(_) => f.write_str("<not a URL>"),
+        match shown_url(self.0) {
+            Some(url) => std::fmt::Debug::fmt(&url, f),
+            None => f.write_str("<not a URL>"),
         }
     }
 }
@@ -444,5 +452,37 @@ mod tests {
         );
         assert_eq!(shown("https://acme.example"), r#""https://acme.example/""#);
         assert_eq!(shown("not a url with hunter2-pass"), "<not a URL>");
+    }
+
+    #[test]
+    fn a_url_that_does_not_parse_or_hides_userinfo_in_its_path_is_not_shown() {
+        assert_eq!(
+            shown_url("https://alice:hunter2@acme.example:8443/api?token=q#f").as_deref(),
+            Some("https://acme.example:8443/api")
+        );
+        assert_eq!(
+            shown_url("http://127.0.0.1:4600").as_deref(),
+            Some("http://127.0.0.1:4600/")
+        );
+        // The password ends the authority early: a "port" that is not one, or a path.
+        for url in [
+            "https://svc:PW?x@host",
+            "https://svc:PW#x@host",
+            "https://svc:P/W@host",
+            "https://svc:12/34@host",
+            "u@host",
+            "",
+        ] {
+            assert_eq!(shown_url(url), None, "{url}");
+        }
+        // A `@` in the query or fragment goes with them; an encoded one is a path's.
+        assert_eq!(
+            shown_url("https://svc:12?34@host").as_deref(),
+            Some("https://svc:12/")
+        );
+        assert_eq!(
+            shown_url("https://h.example/%40scope/x").as_deref(),
+            Some("https://h.example/%40scope/x")
+        );
     }
 }

@@ -6,3 +6,4 @@ mod delivery;
 mod generate;
 mod profiles;
 mod sim;
+mod terminal;

@@ -395,7 +395,7 @@ fn profiles_lists_where_secrets_come_from_never_a_secret() {
     assert_eq!(
         lines[1],
         format!(
-            "badsecret sailpoint {uri} client_secret: file {}",
+            "badsecret sailpoint {uri}/ client_secret: file {}",
             wrong.display()
         )
     );
@@ -407,7 +407,7 @@ fn profiles_lists_where_secrets_come_from_never_a_secret() {
     assert!(lines[3].ends_with(" client_secret: inline"), "{out}");
     assert_eq!(
         lines[4],
-        format!("real sailpoint {uri} client_secret: env REAL_SECRET")
+        format!("real sailpoint {uri}/ client_secret: env REAL_SECRET")
     );
 
     let (code, out, _) = run(&mut fleet.pats(&["profiles", "--json"]));
