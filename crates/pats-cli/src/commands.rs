@@ -447,7 +447,11 @@ async fn revoke(ctx: &Ctx<'_>, ids: &[TokenRef]) -> Result<Exit, CliError> {
         match outcome {
             Ok(()) => {
                 if !ctx.json {
-                    outln!("Revoked {label} on {}.", ctx.provider());
+                    outln!(
+                        "Revoked {} on {}.",
+                        output::printable(&label),
+                        ctx.provider()
+                    );
                 }
                 results.push(RevokedJson {
                     id: label,
@@ -457,7 +461,11 @@ async fn revoke(ctx: &Ctx<'_>, ids: &[TokenRef]) -> Result<Exit, CliError> {
             }
             Err(e) => {
                 if !ctx.json && ids.len() > 1 {
-                    eprintln!("pats: error: revoking {label}: {e}");
+                    eprintln!(
+                        "pats: error: revoking {}: {}",
+                        output::printable(&label),
+                        output::printable(&e.message)
+                    );
                 }
                 results.push(RevokedJson {
                     id: label,
@@ -501,7 +509,11 @@ async fn rename(ctx: &Ctx<'_>, id: &TokenRef, name: &str) -> Result<Exit, CliErr
     if ctx.json {
         print_json(&token)?;
     } else {
-        outln!("Renamed {} on {}.", token.id, ctx.provider());
+        outln!(
+            "Renamed {} on {}.",
+            output::printable(&token.id),
+            ctx.provider()
+        );
         out!("{}", output::token_details(&token));
     }
     Ok(Exit::Ok)

@@ -72,7 +72,10 @@ pub fn man(dir: Option<&Path>) -> Result<Exit, CliError> {
         None => out!("{}", String::from_utf8_lossy(&man_page()?)),
         Some(dir) => {
             for path in man_pages(dir)? {
-                out!("{}\n", path.display());
+                out!(
+                    "{}\n",
+                    crate::output::printable(&path.display().to_string())
+                );
             }
         }
     }

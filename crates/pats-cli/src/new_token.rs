@@ -288,9 +288,10 @@ pub async fn rotate(
     };
     if let (Renamed::Failed(e), Some(name)) = (&rotation.renamed, request.name()) {
         eprintln!(
-            "pats: note: the new token keeps the name `{}`: renaming it to `{name}` failed: {}",
-            rotation.new.name.as_deref().unwrap_or_default(),
-            one_line(&e.to_string())
+            "pats: note: the new token keeps the name `{}`: renaming it to `{}` failed: {}",
+            output::printable(rotation.new.name.as_deref().unwrap_or_default()),
+            output::printable(name),
+            output::printable(&one_line(&e.to_string()))
         );
     }
     let revoke_error = rotation
@@ -468,36 +469,55 @@ fn json_head(doc: &SecretsJson) -> Result<String, CliError> {
     }
 }
 
-/// What people see about a new token, down to its secret.
+/// What people see about a new token, down to its secret. Untrusted text is escaped
+/// ([`output::printable`]); so is a secret or key holding control characters, which no
+/// provider hands out (`--json` gives it exactly), with a note on stderr.
 fn text_head(ctx: &Ctx<'_>, token: &TokenJson, doc: &SecretsJson, old: Option<&TokenId>) -> String {
+    use output::printable as p;
     let mut text = match old {
         Some(old) => format!(
-            "Rotated {old} on {}: new token {}.\n",
+            "Rotated {} on {}: new token {}.\n",
+            p(old.as_str()),
             ctx.provider(),
-            token.id
+            p(&token.id)
         ),
-        None => format!("Created token {} on {}.\n", token.id, ctx.provider()),
+        None => format!("Created token {} on {}.\n", p(&token.id), ctx.provider()),
     };
     text.push_str(&output::token_details(token));
     if let Some(path) = &doc.secret_file {
-        text.push_str(&format!("Secret written to {path} (mode 0600).\n"));
+        text.push_str(&format!("Secret written to {} (mode 0600).\n", p(path)));
     }
     if let Some(path) = &doc.private_key_file {
-        text.push_str(&format!("Private key written to {path} (mode 0600).\n"));
+        text.push_str(&format!(
+            "Private key written to {} (mode 0600).\n",
+            p(path)
+        ));
     }
     if let Some(secret) = &doc.secret {
         text.push_str("Secret (shown only this once; store it now):\n");
-        text.push_str(secret);
+        text.push_str(&shown_secret(secret));
         text.push('\n');
     }
     if let Some(key) = &doc.private_key {
         text.push_str("Private key paired with the token:\n");
-        text.push_str(key);
-        if !key.ends_with('\n') {
+        for line in key.lines() {
+            text.push_str(&shown_secret(line));
             text.push('\n');
         }
     }
     text
+}
+
+/// A line of a secret as printed for people: escaped if it holds control characters.
+fn shown_secret(line: &str) -> std::borrow::Cow<'_, str> {
+    let shown = output::printable(line);
+    if matches!(shown, std::borrow::Cow::Owned(_)) {
+        eprintln!(
+            "pats: note: the provider's secret holds control characters, shown escaped; \
+             --json gives it exactly"
+        );
+    }
+    shown
 }
 
 impl Report {
@@ -541,7 +561,7 @@ impl Report {
             );
         }
         for line in lines {
-            outln!("{line}");
+            outln!("{}", output::printable(line));
         }
     }
 }

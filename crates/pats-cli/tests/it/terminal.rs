@@ -389,3 +389,62 @@ fn printable_path(path: &Path) -> String {
         .replace('\x07', r"\x07")
         .replace('\n', r"\n")
 }
+
+#[test]
+fn create_rotate_and_revoke_print_names_and_errors_escaped() {
+    let sim = Sim::start();
+    let sim_env = |cmd: &mut Command| {
+        cmd.env("PATS_PROVIDER", "sailpoint")
+            .env("SAIL_BASE_URL", sim.sim.uri())
+            .env("SAIL_CLIENT_ID", SailPointSim::CLIENT_ID)
+            .env("SAIL_CLIENT_SECRET", SailPointSim::CLIENT_SECRET);
+    };
+    let mut cmd = pats();
+    sim_env(&mut cmd);
+    let (code, out, err) = run(cmd.args(["create", EVIL_NAME, "--expires-in", "1d"]));
+    assert_eq!(code, 0, "{err}");
+    assert_no_raw(&out);
+    assert!(
+        out.contains(&format!("name        {EVIL_SHOWN}\n")),
+        "{out}"
+    );
+
+    // Rotating it: the closing line names the new name escaped.
+    let mut cmd = pats();
+    sim_env(&mut cmd);
+    let (code, out, err) = run(cmd.args(["rotate", &format!("@{EVIL_NAME}")]));
+    assert_eq!(code, 0, "{err}");
+    assert_no_raw(&out);
+    assert_no_raw(&err);
+    assert!(
+        out.ends_with(&format!("the new token took the name `{EVIL_SHOWN}`.\n")),
+        "{out}"
+    );
+
+    // Revoking several, one of which fails with a hostile error: one escaped line each.
+    sim.sim.faults().inject(
+        FaultRule::new(Fault::Status {
+            status: 403,
+            body: serde_json::json!({ "message": EVIL_ERROR }),
+        })
+        .method("DELETE"),
+    );
+    let mut cmd = pats();
+    sim_env(&mut cmd);
+    let evil_ref = format!("@{EVIL_NAME}");
+    let (code, out, err) = run(cmd.args(["revoke", &evil_ref, "@no\x1b[2Jsuch"]));
+    assert_eq!(code, 1, "{err}");
+    assert_no_raw(&out);
+    assert_no_raw(&err);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 3, "{err}");
+    assert!(
+        lines[0].starts_with("pats: error: revoking ") && lines[0].contains(": permission denied"),
+        "{err}"
+    );
+    assert!(lines[0].contains(r"denied\x1b[31m red\x1b]0;pwned\x07"), "{err}");
+    assert!(
+        lines[1].starts_with(r"pats: error: revoking @no\x1b[2Jsuch: "),
+        "{err}"
+    );
+}
