@@ -32,10 +32,8 @@ impl SecretFile {
                 "the secret file {shown} names no file (nothing was created)"
             ))
         })?;
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
+        // `token` has the parent "", which `tempfile_in` takes as the current directory.
+        let dir = path.parent().unwrap_or(Path::new("."));
         let mut prefix = std::ffi::OsString::from(".");
         prefix.push(name);
         prefix.push(".");
@@ -98,6 +96,7 @@ fn sync_dir(path: &Path) {
         } else {
             dir
         };
+        // Not observable in a test (it matters only if the machine crashes).
         if let Ok(d) = std::fs::File::open(dir) {
             let _ = d.sync_all();
         }
