@@ -4,4 +4,5 @@
 mod cli;
 mod generate;
 mod profiles;
+mod settings;
 mod sim;
