@@ -9,11 +9,17 @@
 //! deserialized into `pats::Config` unchanged, so every setting the library knows is a
 //! profile setting.
 //!
+//! Files (the profiles file, `*_file` references) are read with `pats::files`: regular files
+//! of at most 64 KiB, so that a FIFO, a device or a huge file named by mistake is refused at
+//! once instead of hanging `pats` (and every other profile of `--all` with it). Errors name
+//! the profile, the setting and the path, never any content.
+//!
 //! A file with a top-level `provider` (the single-provider `--config` file of earlier
 //! versions) is one profile named `default`; the same secret references work in it.
 
 use crate::error::{CliError, one_line};
 use pats::Config;
+use pats::files::{self, FileError};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -211,11 +217,17 @@ impl Profile {
                         "profile `{name}`: `{file_key}` must be a file path"
                     )));
                 };
-                let text = std::fs::read_to_string(&path).map_err(|e| {
-                    CliError::usage(format!(
-                        "profile `{name}`: cannot read `{file_key}` {path}: {}",
-                        one_line(&e.to_string())
-                    ))
+                let text = files::read_to_string(&path).map_err(|e| {
+                    CliError::usage(match e {
+                        FileError::Io { error, .. } => format!(
+                            "profile `{name}`: cannot read `{file_key}` {path}: {}",
+                            one_line(&error.to_string())
+                        ),
+                        other => format!(
+                            "profile `{name}`: `{file_key}` {}",
+                            one_line(&other.to_string())
+                        ),
+                    })
                 })?;
                 let secret = text.trim_end_matches(['\n', '\r']).to_owned();
                 if secret.is_empty() {
@@ -308,12 +320,20 @@ impl ProfilesFile {
     /// Reads and checks `path`.
     pub fn read(path: &Path) -> Result<Self, CliError> {
         let source = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            CliError::usage(format!(
-                "cannot read the config file {source}: {}; give an existing TOML file, or use \
-                 the environment (see `pats --help`)",
-                one_line(&e.to_string())
-            ))
+        let text = files::read_to_string(path).map_err(|e| {
+            CliError::usage(match e {
+                FileError::Io { error, .. } => format!(
+                    "cannot read the config file {source}: {}; give an existing TOML file, or \
+                     use the environment (see `pats --help`)",
+                    one_line(&error.to_string())
+                ),
+                other => format!(
+                    "the config file {}; give a regular TOML file of at most {} KiB, or use \
+                     the environment (see `pats --help`)",
+                    one_line(&other.to_string()),
+                    files::MAX_LEN / 1024
+                ),
+            })
         })?;
         let mut file = Self::parse(&text, &source)?;
         file.path = path.to_owned();
@@ -816,5 +836,60 @@ mod tests {
         }
         let msg = usage(ProfilesFile::read(&dir.path().join("missing.toml")));
         assert!(msg.starts_with("cannot read the config file "), "{msg}");
+    }
+
+    /// The message of resolving profile `name` of `file`.
+    fn resolved(file: &ProfilesFile, name: &str) -> String {
+        usage(file.get(name).unwrap().resolve(&|_| None))
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn files_that_are_not_small_regular_files_are_refused_naming_the_setting() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success());
+        let big = dir.path().join("big");
+        std::fs::write(&big, "x".repeat(70_000)).unwrap();
+        let file = parse(&format!(
+            "[profiles.f]\nprovider = \"zitadel\"\nbase_url = \"https://z\"\npat_file = {:?}\n\
+             [profiles.b]\nprovider = \"sailpoint\"\nbase_url = \"https://s\"\n\
+             access_token_file = {:?}\n",
+            fifo.display().to_string(),
+            big.display().to_string(),
+        ));
+        assert_eq!(
+            resolved(&file, "f"),
+            format!(
+                "profile `f`: `pat_file` {} is a FIFO (named pipe), not a regular file",
+                fifo.display()
+            )
+        );
+        assert_eq!(
+            resolved(&file, "b"),
+            format!(
+                "profile `b`: `access_token_file` {} is 70000 bytes, more than the 65536-byte \
+                 limit of a secret, key or config file",
+                big.display()
+            )
+        );
+        // The config file itself.
+        for (path, what) in [
+            (fifo.as_path(), "is a FIFO (named pipe), not a regular file"),
+            (
+                big.as_path(),
+                "is 70000 bytes, more than the 65536-byte limit of a secret, key or config file",
+            ),
+        ] {
+            assert_eq!(
+                usage(ProfilesFile::read(path)),
+                format!(
+                    "the config file {} {what}; give a regular TOML file of at most 64 KiB, or \
+                     use the environment (see `pats --help`)",
+                    path.display()
+                )
+            );
+        }
     }
 }

@@ -1,8 +1,13 @@
-//! The `pats` binary and its settings: the messages about a missing config file, whole and
-//! without runs of spaces.
+//! The `pats` binary pointed at files that are not small regular files (a FIFO without a
+//! writer, `/dev/zero`, a directory, a huge file) as its config file or as a secret or key
+//! file: each is refused at once with a message naming the setting and the path, never any
+//! content, and with `--all` the other profiles still run.
+//! Also the messages about a missing config file, whole and without runs of spaces.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use assert_cmd::Command;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Values written in the config files: none may appear in any output.
@@ -44,6 +49,10 @@ fn run(cmd: &mut Command) -> (i32, String, String) {
     (code, out, err)
 }
 
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
 /// The one line `pats: error: MESSAGE` of `stderr`: MESSAGE.
 fn error_line(stderr: &str) -> &str {
     let lines: Vec<&str> = stderr.lines().collect();
@@ -51,6 +60,233 @@ fn error_line(stderr: &str) -> &str {
     lines[0]
         .strip_prefix("pats: error: ")
         .unwrap_or_else(|| panic!("not an error line: {stderr}"))
+}
+
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+/// A directory for a config file and the files it names.
+struct Dir {
+    dir: tempfile::TempDir,
+}
+
+impl Dir {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// Makes the FIFO `fifo` (no writer ever opens it).
+    #[cfg(unix)]
+    fn with_fifo() -> Self {
+        let dir = Self::new();
+        mkfifo(&dir.path("fifo"));
+        dir
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `name` as a TOML string.
+    fn toml_path(&self, name: &str) -> String {
+        format!("{:?}", self.path(name).display().to_string())
+    }
+
+    /// Writes the config file (mode 600) and returns its path.
+    fn config(&self, text: &str) -> PathBuf {
+        let path = self.path("config.toml");
+        std::fs::write(&path, text).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        path
+    }
+}
+
+/// A SailPoint profile on a closed port (never reached: its settings fail first) whose
+/// client secret is read from `secret_file`.
+fn sailpoint_with_secret_file(name: &str, secret_file: &str) -> String {
+    format!(
+        "[profiles.{name}]\nprovider = \"sailpoint\"\nbase_url = \"http://127.0.0.1:9\"\n\
+         client_id = \"id\"\nclient_secret_file = {secret_file}\n"
+    )
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_as_a_secret_file_is_refused_at_once() {
+    let dir = Dir::with_fifo();
+    let config = dir.config(&sailpoint_with_secret_file("p", &dir.toml_path("fifo")));
+    let (code, _, err) = run(pats().arg("--config").arg(&config).args(["list"]));
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(
+        error_line(&err),
+        format!(
+            "config file {}: profile `p`: `client_secret_file` {} is a FIFO (named pipe), not \
+             a regular file",
+            config.display(),
+            dir.path("fifo").display()
+        )
+    );
+}
+
+/// One profile per file a setting can name, each a FIFO, and one on the embedded
+/// simulator: the simulated one is audited, the others fail with their own setting named.
+#[cfg(unix)]
+#[test]
+fn audit_all_reports_the_good_profile_and_each_fifo_profile_without_hanging() {
+    let dir = Dir::with_fifo();
+    let fifo = dir.toml_path("fifo");
+    let config = dir.config(&format!(
+        "[profiles.demo]\nprovider = \"sailpoint\"\nsimulate = true\n\
+         {}\
+         [profiles.dfnskey]\nprovider = \"dfns\"\nbase_url = \"http://127.0.0.1:9\"\n\
+         auth_token = \"inline-s3cr3t\"\ncredential_id = \"cr-1\"\nprivate_key_file = {fifo}\n\
+         [profiles.zitadelkey]\nprovider = \"zitadel\"\nbase_url = \"http://127.0.0.1:9\"\n\
+         key_file = {fifo}\n",
+        sailpoint_with_secret_file("secretfile", &fifo)
+    ));
+    let fifo = dir.path("fifo").display().to_string();
+    let (code, out, err) = run(pats()
+        .arg("--config")
+        .arg(&config)
+        .args(["audit", "--all", "--json"]));
+    assert_eq!(code, 1, "{err}");
+    let report = json(&out);
+    let by_name = |name: &str| -> &Value {
+        report["profiles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["profile"] == name)
+            .unwrap_or_else(|| panic!("no profile {name} in {report}"))
+    };
+    let demo = by_name("demo");
+    assert_eq!(demo["status"], "ok", "{demo}");
+    assert_eq!(demo["tokens"], 3);
+    for (name, setting) in [
+        ("secretfile", "`client_secret_file`"),
+        ("dfnskey", "`private_key_file`"),
+        ("zitadelkey", "`key file`"),
+    ] {
+        let failed = by_name(name);
+        assert_eq!(failed["status"], "failed", "{failed}");
+        let error = failed["error"].as_str().unwrap();
+        assert!(
+            error.contains(&format!(
+                "{setting} {fifo} is a FIFO (named pipe), not a regular file"
+            )),
+            "{name}: {error}"
+        );
+    }
+    assert_eq!(report["summary"]["profiles"], 4);
+    assert_eq!(report["summary"]["failed"], 3);
+    assert_eq!(
+        error_line(&err),
+        "3 of 4 profile(s) failed: dfnskey, secretfile, zitadelkey (and the others have 2 \
+         finding(s))"
+    );
+
+    // The listing too.
+    let (code, out, err) = run(pats()
+        .arg("--config")
+        .arg(&config)
+        .args(["list", "--all", "--json"]));
+    assert_eq!(code, 1, "{err}");
+    let report = json(&out);
+    let listed = report["tokens"].as_array().unwrap();
+    assert_eq!(listed.len(), 3, "{report}");
+    assert!(listed.iter().all(|t| t["profile"] == "demo"), "{report}");
+}
+
+#[test]
+fn an_oversized_secret_file_is_refused_unread() {
+    let dir = Dir::new();
+    // One byte over the limit.
+    let over = dir.path("over");
+    std::fs::write(&over, "x".repeat(64 * 1024 + 1)).unwrap();
+    // 400 MiB (sparse: no disk used), a secret at its start.
+    let huge = dir.path("huge");
+    std::fs::write(&huge, "s3cr3t-in-a-huge-file\n").unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&huge)
+        .unwrap()
+        .set_len(400 << 20)
+        .unwrap();
+    for (file, size) in [("over", "65537"), ("huge", "419430400")] {
+        let config = dir.config(&sailpoint_with_secret_file("p", &dir.toml_path(file)));
+        let (code, _, err) = run(pats().arg("--config").arg(&config).args(["list"]));
+        assert_eq!(code, 2, "{err}");
+        assert_eq!(
+            error_line(&err),
+            format!(
+                "config file {}: profile `p`: `client_secret_file` {} is {size} bytes, more \
+                 than the 65536-byte limit of a secret, key or config file",
+                config.display(),
+                dir.path(file).display()
+            )
+        );
+    }
+    // Exactly the limit is a secret like any other (here, a wrong one: the port is closed).
+    std::fs::write(&over, "x".repeat(64 * 1024)).unwrap();
+    let config = dir.config(&sailpoint_with_secret_file("p", &dir.toml_path("over")));
+    let (code, _, err) = run(pats().arg("--config").arg(&config).args(["list"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("check the base URL"), "{err}");
+}
+
+#[test]
+fn a_config_file_that_is_not_a_regular_file_is_refused() {
+    let dir = Dir::new();
+    let advice = "give a regular TOML file of at most 64 KiB, or use the environment (see \
+                  `pats --help`)";
+    #[allow(unused_mut)]
+    let mut cases = vec![(dir.path("sub"), "a directory")];
+    std::fs::create_dir(dir.path("sub")).unwrap();
+    #[cfg(unix)]
+    {
+        mkfifo(&dir.path("fifo"));
+        cases.push((dir.path("fifo"), "a FIFO (named pipe)"));
+        cases.push((PathBuf::from("/dev/zero"), "a character device"));
+    }
+    for (path, what) in cases {
+        for args in [&["profiles"][..], &["audit", "--all"], &["list"]] {
+            let (code, out, err) = run(pats().arg("--config").arg(&path).args(args));
+            assert_eq!(code, 2, "{args:?}: {err}");
+            assert_eq!(out, "");
+            assert_eq!(
+                error_line(&err),
+                format!(
+                    "the config file {} is {what}, not a regular file; {advice}",
+                    path.display()
+                ),
+                "{args:?}"
+            );
+        }
+    }
+    let big = dir.path("big.toml");
+    std::fs::write(&big, format!("# {}\n", "x".repeat(70_000))).unwrap();
+    let (code, _, err) = run(pats().arg("--config").arg(&big).args(["profiles"]));
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(
+        error_line(&err),
+        format!(
+            "the config file {} is 70003 bytes, more than the 65536-byte limit of a secret, key \
+             or config file; {advice}",
+            big.display()
+        )
+    );
 }
 
 #[test]
