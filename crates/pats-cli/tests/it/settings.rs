@@ -1,7 +1,7 @@
 //! The `pats` binary pointed at files that are not small regular files (a FIFO without a
 //! writer, `/dev/zero`, a directory, a huge file) as its config file or as a secret or key
-//! file: each is refused at once with a message naming the setting and the path, never any
-//! content, and with `--all` the other profiles still run.
+//! file, and at wrongly typed settings: each is refused at once with a message naming the
+//! setting and the path, never a value, and with `--all` the other profiles still run.
 //! Also the messages about a missing config file, whole and without runs of spaces.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -287,6 +287,58 @@ fn a_config_file_that_is_not_a_regular_file_is_refused() {
             big.display()
         )
     );
+}
+
+#[test]
+fn a_wrongly_typed_setting_is_named_with_its_type_never_its_value() {
+    let dir = Dir::new();
+    let cases = [
+        (
+            "client_id = \"id\"\nclient_secret = 12345678",
+            "`client_secret` must be a string, not an integer",
+        ),
+        (
+            "client_id = \"id\"\nclient_secret = [\"inline-s3cr3t\"]",
+            "`client_secret` must be a string, not an array",
+        ),
+        (
+            "client_id = 12345678\nclient_secret = \"inline-s3cr3t\"",
+            "`client_id` must be a string, not an integer",
+        ),
+        (
+            "access_token = \"inline-s3cr3t\"\napi_version = 12345678",
+            "`api_version` must be a string, not an integer",
+        ),
+        (
+            "access_token = \"inline-s3cr3t\"\napi_version = \"12345678\"",
+            "`api_version` must be one of `v3`, `beta`, `v2024`, `v2025`, `v2026`, `v1`",
+        ),
+        (
+            "access_token = \"inline-s3cr3t\"\nsimulate = \"yes\"",
+            "`simulate` must be true or false (without quotes), not a string",
+        ),
+    ];
+    for (settings, said) in cases {
+        let config = dir.config(&format!(
+            "[profiles.p]\nprovider = \"sailpoint\"\nbase_url = \"http://127.0.0.1:9\"\n\
+             {settings}\n"
+        ));
+        let (code, _, err) = run(pats().arg("--config").arg(&config).args(["list"]));
+        assert_eq!(code, 2, "{settings}: {err}");
+        assert_eq!(
+            error_line(&err),
+            format!(
+                "config file {}: profile `p`: {said}{}",
+                config.display(),
+                if said.starts_with("`simulate`") {
+                    ""
+                } else {
+                    "; see `pats --help` for each provider's settings"
+                }
+            ),
+            "{settings}"
+        );
+    }
 }
 
 #[test]
