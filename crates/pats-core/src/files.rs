@@ -32,8 +32,10 @@
 //!
 //! match files::read_to_string("/run/secrets/client-secret") {
 //!     Ok(secret) => println!("read {} bytes", secret.len()),
+//!     Err(FileError::NotRegular { path, kind, .. }) => {
+//!         eprintln!("{} is {kind}: write the secret to a file", path.display())
+//!     }
 //!     // The message names the path and what is wrong with it, never the content.
-//!     Err(e @ FileError::NotRegular { .. }) => eprintln!("{e}"),
 //!     Err(e) => eprintln!("{e}"),
 //! }
 //! ```
