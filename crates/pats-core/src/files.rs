@@ -266,14 +266,18 @@ mod tests {
     /// Looks like a secret: no message may contain it.
     const SECRET: &str = "s3cr3t-in-the-file";
 
-    /// `read_to_string(path)`, failing the test if it takes more than ten seconds (a hang
-    /// would otherwise stall the whole test run).
-    fn read(path: &Path) -> Result<String, FileError> {
+    /// `f(path)` on a thread of its own, failing the test if it takes more than ten seconds
+    /// (a hang would otherwise stall the whole test run).
+    fn within_10_s<T: Send + 'static>(path: &Path, f: fn(&Path) -> T) -> T {
         let (tx, rx) = std::sync::mpsc::channel();
         let owned = path.to_owned();
-        std::thread::spawn(move || tx.send(read_to_string(&owned)));
+        std::thread::spawn(move || tx.send(f(&owned)));
         rx.recv_timeout(Duration::from_secs(10))
-            .unwrap_or_else(|_| panic!("reading {} hung", path.display()))
+            .unwrap_or_else(|_| panic!("{} hung", path.display()))
+    }
+
+    fn read(path: &Path) -> Result<String, FileError> {
+        within_10_s(path, |p| read_to_string(p))
     }
 
     /// The error of reading `path`, after checking its message names the path and quotes
@@ -542,7 +546,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("fifo");
         mkfifo(&path);
-        let handle = open(&path).expect("with O_NONBLOCK a FIFO opens at once");
+        let handle = within_10_s(&path, open).expect("with O_NONBLOCK, at once");
         let err = regular(&handle.metadata().unwrap(), &path).unwrap_err();
         assert!(
             matches!(
