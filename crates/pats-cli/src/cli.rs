@@ -17,7 +17,9 @@ Configuration:
                        runs a profile on the embedded simulator. --profile NAME or
                        PATS_PROFILE picks one (else default_profile, else the only one);
                        --all runs list/audit over all. A file with a top-level `provider` is
-                       one profile, `default`.
+                       one profile, `default`. The config file and the files settings name
+                       (*_file, private_key_file, key_file) must be regular files of at most
+                       64 KiB: a FIFO, a device or a directory is refused.
   environment          PATS_PROVIDER and the provider's variables:
                          dfns:      DFNS_AUTH_TOKEN, DFNS_CRED_ID, DFNS_PRIVATE_KEY(_FILE),
                                     DFNS_BASE_URL
@@ -53,7 +55,8 @@ Exit codes:
 #[derive(Debug, Parser)]
 #[command(name = "pats", version, after_help = AFTER_HELP, max_term_width = 100)]
 pub struct Cli {
-    /// Read the provider configuration from this TOML file instead of the environment.
+    /// Read the provider configuration from this TOML file instead of the environment (a
+    /// regular file of at most 64 KiB).
     #[arg(
         long,
         global = true,

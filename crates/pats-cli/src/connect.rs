@@ -62,7 +62,8 @@ pub fn profiles_file(cli: &Cli, required: bool) -> Result<Option<ProfilesFile>, 
             let Some(path) = profiles::default_path(&process_env) else {
                 if required || wanted_profile(cli).is_some() {
                     return Err(CliError::usage(
-                        "no config file: neither XDG_CONFIG_HOME nor HOME is set; give                          --config FILE",
+                        "no config file: neither XDG_CONFIG_HOME nor HOME is set; give \
+                         --config FILE",
                     ));
                 }
                 return Ok(None);
@@ -73,7 +74,8 @@ pub fn profiles_file(cli: &Cli, required: bool) -> Result<Option<ProfilesFile>, 
             }
             if !path.exists() {
                 return Err(CliError::usage(format!(
-                    "no config file at {}: create it with `[profiles.NAME]` tables, or give                      --config FILE (see `pats --help`)",
+                    "no config file at {}: create it with `[profiles.NAME]` tables, or give \
+                     --config FILE (see `pats --help`)",
                     path.display()
                 )));
             }

@@ -6,15 +6,23 @@
 //! already builds a `Config` from code or from the environment, with the secret in hand; a
 //! profiles file with indirections, a default location, a permission check and a listing
 //! that must never read a secret is an operator's concern. The resolved table is then
-//! deserialized into `pats::Config` unchanged, so every setting the library knows is a
-//! profile setting.
+//! deserialized into the provider's settings type of `pats::Config` unchanged, so every
+//! setting the library knows is a profile setting.
+//!
+//! Files (the profiles file, `*_file` references) are read with `pats::files`: regular files
+//! of at most 64 KiB, so that a FIFO, a device or a huge file named by mistake is refused at
+//! once instead of hanging `pats` (and every other profile of `--all` with it). Errors name
+//! the profile, the setting and the path, and never quote a value: a wrongly typed setting
+//! is reported by its name and the type it takes.
 //!
 //! A file with a top-level `provider` (the single-provider `--config` file of earlier
 //! versions) is one profile named `default`; the same secret references work in it.
 
 use crate::error::{CliError, one_line};
 use pats::Config;
+use pats::files::{self, FileError};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use toml::{Table, Value};
@@ -156,6 +164,20 @@ impl Profile {
     /// variable, never a value.
     pub fn resolve(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<Target, CliError> {
         let name = &self.name;
+        // The CLI's own settings, read in `Profile::new`: a wrong type is said, not ignored.
+        if let Some(value) = self.table.get("simulate").filter(|v| !v.is_bool()) {
+            return Err(CliError::usage(format!(
+                "profile `{name}`: `simulate` must be true or false (without quotes), not {}",
+                type_name(value)
+            )));
+        }
+        if let Some(value) = self.table.get("provider").filter(|v| !v.is_str()) {
+            return Err(CliError::usage(format!(
+                "profile `{name}`: `provider` must be a string, \"dfns\", \"zitadel\" or \
+                 \"sailpoint\", not {}",
+                type_name(value)
+            )));
+        }
         let provider = match self.provider.as_deref() {
             Some(p) => parse_provider(p)
                 .map_err(|e| CliError::usage(format!("profile `{name}`: provider {e}")))?,
@@ -212,11 +234,17 @@ impl Profile {
                         "profile `{name}`: `{file_key}` must be a file path"
                     )));
                 };
-                let text = std::fs::read_to_string(&path).map_err(|e| {
-                    CliError::usage(format!(
-                        "profile `{name}`: cannot read `{file_key}` {path}: {}",
-                        one_line(&e.to_string())
-                    ))
+                let text = files::read_to_string(&path).map_err(|e| {
+                    CliError::usage(match e {
+                        FileError::Io { error, .. } => format!(
+                            "profile `{name}`: cannot read `{file_key}` {path}: {}",
+                            one_line(&error.to_string())
+                        ),
+                        other => format!(
+                            "profile `{name}`: `{file_key}` {}",
+                            one_line(&other.to_string())
+                        ),
+                    })
                 })?;
                 let secret = text.trim_end_matches(['\n', '\r']).to_owned();
                 if secret.is_empty() {
@@ -227,17 +255,87 @@ impl Profile {
                 table.insert(f.field.to_owned(), Value::String(secret));
             }
         }
-        table.insert("provider".into(), Value::String(provider.into()));
-        let config: Config = Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| {
-                // The message only: its rendering could quote a secret.
-                CliError::usage(format!(
-                    "profile `{name}`: {}; see `pats --help` for each provider's settings",
-                    one_line(e.message())
-                ))
-            })?;
+        // Each provider's settings type directly rather than `Config`, which is tagged by
+        // `provider`: through a tagged enum, serde's errors lose the setting's name.
+        table.remove("provider");
+        let config = match provider {
+            "dfns" => settings::<pats::DfnsConfig>(&table),
+            "zitadel" => settings::<pats::ZitadelConfig>(&table),
+            "sailpoint" => settings::<pats::SailPointConfig>(&table),
+            other => {
+                let mut tagged = table.clone();
+                tagged.insert("provider".into(), Value::String(other.into()));
+                settings::<Config>(&tagged)
+            }
+        };
+        let config = config.map_err(|e| {
+            CliError::usage(format!(
+                "profile `{name}`: {}; see `pats --help` for each provider's settings",
+                settings_problem(&e, &table)
+            ))
+        })?;
         Ok(Target::Config(config))
+    }
+}
+
+/// A provider's settings from a profile's resolved table.
+fn settings<T: DeserializeOwned + Into<Config>>(table: &Table) -> Result<Config, toml::de::Error> {
+    Value::Table(table.clone()).try_into::<T>().map(Into::into)
+}
+
+/// Why a profile's settings did not deserialize, naming the setting and what it takes but
+/// never the value given: serde's messages quote it (``invalid type: integer `12345678`,
+/// expected a string``), and it may be a secret written without quotes.
+fn settings_problem(e: &toml::de::Error, table: &Table) -> String {
+    let message = one_line(e.message());
+    // toml names the setting on a last line ``in `KEY` `` of its rendering (the message
+    // alone does not, and the keys are not public); the rendering holds no input here, as
+    // the table was not parsed from text.
+    let rendered = e.to_string();
+    let setting = rendered
+        .lines()
+        .last()
+        .and_then(|line| line.strip_prefix("in `")?.strip_suffix('`'))
+        .and_then(|key| Some((key, table.get(key)?)));
+    let quotes_value = ["invalid type: ", "invalid value: ", "unknown variant "]
+        .iter()
+        .any(|p| message.starts_with(p));
+    if !quotes_value {
+        // `missing field`, `unknown field` (names only) and pats's own messages, which
+        // never quote a value.
+        return match setting {
+            Some((key, _)) => format!("`{key}` {message}"),
+            None => message,
+        };
+    }
+    let expected = message
+        .rsplit_once(", expected ")
+        .map(|(_, expected)| expected);
+    match (setting, expected) {
+        (Some((key, value)), Some(expected)) if message.starts_with("invalid type: ") => {
+            format!("`{key}` must be {expected}, not {}", type_name(value))
+        }
+        (Some((key, _)), Some(expected)) => {
+            format!("`{key}` has an invalid value; expected {expected}")
+        }
+        (Some((key, _)), None) => format!("`{key}` has an invalid value"),
+        (None, Some(expected)) => {
+            format!("a setting has a wrong type or value; expected {expected}")
+        }
+        (None, None) => "a setting has a wrong type or value".into(),
+    }
+}
+
+/// The type of a TOML value, with its article ("an integer").
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::String(_) => "a string",
+        Value::Integer(_) => "an integer",
+        Value::Float(_) => "a float",
+        Value::Boolean(_) => "a boolean",
+        Value::Datetime(_) => "a date-time",
+        Value::Array(_) => "an array",
+        Value::Table(_) => "a table",
     }
 }
 
@@ -301,12 +399,20 @@ impl ProfilesFile {
     /// Reads and checks `path`.
     pub fn read(path: &Path) -> Result<Self, CliError> {
         let source = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            CliError::usage(format!(
-                "cannot read the config file {source}: {}; give an existing TOML file, or use \
-                 the environment (see `pats --help`)",
-                one_line(&e.to_string())
-            ))
+        let text = files::read_to_string(path).map_err(|e| {
+            CliError::usage(match e {
+                FileError::Io { error, .. } => format!(
+                    "cannot read the config file {source}: {}; give an existing TOML file, or \
+                     use the environment (see `pats --help`)",
+                    one_line(&error.to_string())
+                ),
+                other => format!(
+                    "the config file {}; give a regular TOML file of at most {} KiB, or use \
+                     the environment (see `pats --help`)",
+                    one_line(&other.to_string()),
+                    files::MAX_LEN / 1024
+                ),
+            })
         })?;
         let mut file = Self::parse(&text, &source)?;
         file.path = path.to_owned();
@@ -812,5 +918,177 @@ mod tests {
         }
         let msg = usage(ProfilesFile::read(&dir.path().join("missing.toml")));
         assert!(msg.starts_with("cannot read the config file "), "{msg}");
+    }
+
+    /// The message of resolving profile `name` of `file`.
+    fn resolved(file: &ProfilesFile, name: &str) -> String {
+        usage(file.get(name).unwrap().resolve(&|_| None))
+    }
+
+    #[test]
+    fn a_wrongly_typed_setting_is_named_with_the_type_it_takes_never_its_value() {
+        let file = parse(
+            "[profiles.num]\nprovider = \"sailpoint\"\nbase_url = \"https://s\"\n\
+             client_id = \"id\"\nclient_secret = 12345678\n\
+             [profiles.arr]\nprovider = \"zitadel\"\nbase_url = \"https://z\"\n\
+             pat = [\"p4t-s3cr3t\"]\n\
+             [profiles.tbl]\nprovider = \"dfns\"\nauth_token = { v = \"t0k-s3cr3t\" }\n\
+             credential_id = \"c\"\nprivate_key = \"k\"\n\
+             [profiles.flt]\nprovider = \"dfns\"\nauth_token = \"t\"\ncredential_id = 1.5\n\
+             private_key = \"k\"\n\
+             [profiles.bool]\nprovider = \"zitadel\"\nbase_url = true\npat = \"p\"\n\
+             [profiles.api]\nprovider = \"zitadel\"\nbase_url = \"https://z\"\npat = \"p\"\n\
+             api = \"v9-s3cr3t\"\n\
+             [profiles.unknown]\nprovider = \"zitadel\"\nbase_url = \"https://z\"\npat = \"p\"\n\
+             colour = \"blue\"\n\
+             [profiles.missing]\nprovider = \"zitadel\"\npat = \"p\"\n",
+        );
+        let help = "; see `pats --help` for each provider's settings";
+        for (name, said) in [
+            ("num", "`client_secret` must be a string, not an integer"),
+            ("arr", "`pat` must be a string, not an array"),
+            ("tbl", "`auth_token` must be a string, not a table"),
+            ("flt", "`credential_id` must be a string, not a float"),
+            ("bool", "`base_url` must be a string, not a boolean"),
+            ("api", "`api` must be one of `v2`, `v1`"),
+            (
+                "unknown",
+                "unknown field `colour`, expected one of `base_url`, `pat`, `key_file`, \
+                 `organization_id`, `user_id`, `api`",
+            ),
+            ("missing", "missing field `base_url`"),
+        ] {
+            assert_eq!(
+                resolved(&file, name),
+                format!("profile `{name}`: {said}{help}")
+            );
+        }
+    }
+
+    #[test]
+    fn the_cli_s_own_settings_are_checked_for_their_type() {
+        let file = parse(
+            "[profiles.yes]\nprovider = \"sailpoint\"\nsimulate = \"yes\"\n\
+             [profiles.one]\nprovider = \"sailpoint\"\nsimulate = 1\n\
+             [profiles.day]\nprovider = \"sailpoint\"\nsimulate = 1979-05-27\n\
+             [profiles.prov]\nprovider = 3\nsimulate = true\n\
+             [profiles.off]\nprovider = \"sailpoint\"\nsimulate = false\n",
+        );
+        assert_eq!(
+            resolved(&file, "yes"),
+            "profile `yes`: `simulate` must be true or false (without quotes), not a string"
+        );
+        assert_eq!(
+            resolved(&file, "one"),
+            "profile `one`: `simulate` must be true or false (without quotes), not an integer"
+        );
+        assert_eq!(
+            resolved(&file, "day"),
+            "profile `day`: `simulate` must be true or false (without quotes), not a date-time"
+        );
+        assert_eq!(
+            resolved(&file, "prov"),
+            "profile `prov`: `provider` must be a string, \"dfns\", \"zitadel\" or \
+             \"sailpoint\", not an integer"
+        );
+        // `simulate = false` is the real provider, whose settings are then missing.
+        assert_eq!(
+            resolved(&file, "off"),
+            "profile `off`: missing field `base_url`; see `pats --help` for each provider's \
+             settings"
+        );
+    }
+
+    /// The renderings of serde's errors that `settings_problem` cannot tie to a setting of
+    /// the table, or that carry no expectation: still no value.
+    #[test]
+    fn a_settings_error_without_a_setting_or_an_expectation_quotes_no_value() {
+        #[derive(Debug, serde::Deserialize)]
+        enum Never {}
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Small {
+            n: u8,
+            never: Option<Never>,
+        }
+        let table = |text: &str| text.parse::<Table>().unwrap();
+        let problem = |text: &str| {
+            let t = table(text);
+            let e = Value::Table(t.clone()).try_into::<Small>().unwrap_err();
+            settings_problem(&e, &t)
+        };
+        assert_eq!(problem("n = 300"), "`n` has an invalid value; expected u8");
+        assert_eq!(
+            problem("n = 1\nnever = \"s3cr3t\""),
+            "`never` has an invalid value"
+        );
+        // Not a setting of the table (a value on its own): the expectation only.
+        let e = Value::Integer(300).try_into::<u8>().unwrap_err();
+        assert_eq!(
+            settings_problem(&e, &Table::new()),
+            "a setting has a wrong type or value; expected u8"
+        );
+        let e = Value::String("s3cr3t".into())
+            .try_into::<Never>()
+            .unwrap_err();
+        assert_eq!(
+            settings_problem(&e, &Table::new()),
+            "a setting has a wrong type or value"
+        );
+        let e = Value::Integer(1).try_into::<String>().unwrap_err();
+        assert_eq!(
+            settings_problem(&e, &Table::new()),
+            "a setting has a wrong type or value; expected a string"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn files_that_are_not_small_regular_files_are_refused_naming_the_setting() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success());
+        let big = dir.path().join("big");
+        std::fs::write(&big, "x".repeat(70_000)).unwrap();
+        let file = parse(&format!(
+            "[profiles.f]\nprovider = \"zitadel\"\nbase_url = \"https://z\"\npat_file = {:?}\n\
+             [profiles.b]\nprovider = \"sailpoint\"\nbase_url = \"https://s\"\n\
+             access_token_file = {:?}\n",
+            fifo.display().to_string(),
+            big.display().to_string(),
+        ));
+        assert_eq!(
+            resolved(&file, "f"),
+            format!(
+                "profile `f`: `pat_file` {} is a FIFO (named pipe), not a regular file",
+                fifo.display()
+            )
+        );
+        assert_eq!(
+            resolved(&file, "b"),
+            format!(
+                "profile `b`: `access_token_file` {} is 70000 bytes, more than the 65536-byte \
+                 limit of a secret, key or config file",
+                big.display()
+            )
+        );
+        // The config file itself.
+        for (path, what) in [
+            (fifo.as_path(), "is a FIFO (named pipe), not a regular file"),
+            (
+                big.as_path(),
+                "is 70000 bytes, more than the 65536-byte limit of a secret, key or config file",
+            ),
+        ] {
+            assert_eq!(
+                usage(ProfilesFile::read(path)),
+                format!(
+                    "the config file {} {what}; give a regular TOML file of at most 64 KiB, or \
+                     use the environment (see `pats --help`)",
+                    path.display()
+                )
+            );
+        }
     }
 }

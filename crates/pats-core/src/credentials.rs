@@ -489,6 +489,7 @@ mod tests {
             Error::unsupported("p", "op"),
             Error::Timeout {
                 timeout: Duration::from_secs(7),
+                attempts: 1,
             },
             Error::Transport {
                 message: "m".into(),

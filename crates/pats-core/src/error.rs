@@ -129,10 +129,17 @@ pub enum Error {
     #[error("API error: {0}")]
     Api(ApiError),
     /// No complete answer arrived within the configured timeout.
-    #[error("request timed out after {} s", timeout.as_secs_f64())]
+    ///
+    /// The timeout ([`ClientOptions::timeout`](crate::ClientOptions::timeout)) bounds each
+    /// attempt: an idempotent request that was retried took longer in all, and the message
+    /// says how many attempts there were.
+    #[error("{}", timeout_message(*timeout, *attempts))]
     Timeout {
-        /// The timeout that elapsed.
+        /// The timeout of each attempt, which the last attempt ran into.
         timeout: Duration,
+        /// How many attempts were made, the last of which timed out (1 when the request
+        /// was not retried).
+        attempts: u32,
     },
     /// The connection failed or broke (DNS, connect, reset, TLS, protocol).
     #[error("transport error: {message}")]
@@ -177,6 +184,20 @@ pub enum Error {
         /// What went past it, and how to raise it.
         message: String,
     },
+}
+
+/// The message of [`Error::Timeout`]: the timeout is per attempt, so with retries the
+/// message must not read as the time the whole call took.
+fn timeout_message(timeout: Duration, attempts: u32) -> String {
+    let secs = timeout.as_secs_f64();
+    if attempts > 1 {
+        format!(
+            "request timed out: no complete answer within {secs} s on the last of {attempts} \
+             attempts (the timeout applies to each attempt)"
+        )
+    } else {
+        format!("request timed out after {secs} s")
+    }
 }
 
 /// The kind of an [`Error`], for matching without caring about the details.
@@ -417,7 +438,10 @@ impl Error {
                 hint: *hint,
             },
             Error::Api(a) => Error::Api(a.clone()),
-            Error::Timeout { timeout } => Error::Timeout { timeout: *timeout },
+            Error::Timeout { timeout, attempts } => Error::Timeout {
+                timeout: *timeout,
+                attempts: *attempts,
+            },
             Error::Transport { message, source } => Error::Transport {
                 message: message.clone(),
                 source: replay_source(source.as_deref()),

@@ -10,7 +10,9 @@
 //!   [`CreatedToken`], ...);
 //! - one [`Error`] type whose kinds mean the same for every provider;
 //! - the HTTP [`Transport`] (base URL checks, timeouts, body cap, tracing), the
-//!   [`RetryPolicy`], and bearer-token [`credentials`].
+//!   [`RetryPolicy`], and bearer-token [`credentials`];
+//! - [`files::read_to_string`], the bounded reader of the secret, key and config files
+//!   settings point at (regular files of at most 64 KiB, never blocking on a FIFO).
 //!
 //! Users normally depend on the `pats` facade crate, which re-exports all of this together
 //! with the provider clients.
@@ -49,6 +51,7 @@ mod capabilities;
 pub mod credentials;
 mod env;
 mod error;
+pub mod files;
 mod redact;
 mod retry;
 mod shared_http;

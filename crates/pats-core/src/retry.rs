@@ -243,9 +243,10 @@ where
             Err(Error::Timeout { .. } | Error::Transport { .. }) => Some(policy.backoff(n)),
             Err(_) => None,
         };
+        // A timeout is always worth a retry (`wait` is `Some`): the returns below count.
         let Some(wait) = wait else { return outcome };
         if !idempotent || n >= policy.max_attempts {
-            return outcome;
+            return counted(outcome, n);
         }
         let elapsed = clock.now().saturating_sub(start);
         // A server-sent Retry-After may be near `Duration::MAX`: an overflow is past any budget.
@@ -254,12 +255,21 @@ where
             .is_none_or(|end| end > policy.budget)
         {
             tracing::debug!(attempt = n, ?wait, ?elapsed, "retry budget exhausted");
-            return outcome;
+            return counted(outcome, n);
         }
         tracing::debug!(attempt = n, ?wait, "retrying");
         clock.sleep(wait).await;
         n += 1;
     }
+}
+
+/// `outcome`, with a timeout's [`attempts`](Error::Timeout::attempts) set to the number
+/// made: the timeout bounds each attempt, so its message must say how many there were.
+fn counted(mut outcome: Result<Response>, attempts: u32) -> Result<Response> {
+    if let Err(Error::Timeout { attempts: n, .. }) = &mut outcome {
+        *n = attempts;
+    }
+    outcome
 }
 
 /// Parses a `Retry-After` value: whole seconds, or an HTTP date (counted from `now`) in
@@ -443,12 +453,87 @@ mod tests {
             async {
                 Err::<Response, _>(Error::Timeout {
                     timeout: Duration::from_secs(1),
+                    attempts: 1,
                 })
             }
         })
         .await;
         assert_eq!(calls, 1);
-        assert!(matches!(out, Err(Error::Timeout { .. })));
+        assert!(matches!(out, Err(Error::Timeout { attempts: 1, .. })));
+    }
+
+    fn timeout(_: u32) -> std::future::Ready<Result<Response>> {
+        std::future::ready(Err(Error::Timeout {
+            timeout: Duration::from_secs(30),
+            attempts: 1,
+        }))
+    }
+
+    /// The timeout bounds each attempt: a timeout after retries says how many attempts
+    /// there were, so that "30 s" is not read as the time the whole call took.
+    #[tokio::test(start_paused = true)]
+    async fn a_timeout_after_retries_counts_the_attempts() {
+        // Stopped by the attempt limit.
+        let clock = VirtualClock::new();
+        let out = run(&exact().with_max_attempts(3), &clock, true, timeout).await;
+        let err = out.err().unwrap();
+        assert!(
+            matches!(err, Error::Timeout { attempts: 3, timeout } if timeout.as_secs() == 30),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "request timed out: no complete answer within 30 s on the last of 3 attempts (the \
+             timeout applies to each attempt)"
+        );
+        // Stopped by the budget: the default policy (60 s) after two attempts of 30 s, as a
+        // stalled server does it on tokio's clock.
+        let clock = TokioClock::default();
+        let policy = RetryPolicy::default().with_jitter(0.0);
+        let out = run(&policy, &clock, true, |n| async move {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            timeout(n).await
+        })
+        .await;
+        assert!(
+            matches!(out, Err(Error::Timeout { attempts: 2, .. })),
+            "{out:?}"
+        );
+        assert_eq!(clock.now(), Duration::from_millis(60_200));
+        // A request that is not retried says only the timeout.
+        let out = run(&exact(), &VirtualClock::new(), false, timeout).await;
+        let err = out.err().unwrap();
+        assert!(matches!(err, Error::Timeout { attempts: 1, .. }), "{err:?}");
+        assert_eq!(err.to_string(), "request timed out after 30 s");
+        // A 503, then a timeout: the count is of attempts, whatever ended the earlier ones.
+        let out = run(
+            &exact().with_max_attempts(2),
+            &VirtualClock::new(),
+            true,
+            |n| {
+                std::future::ready(match n {
+                    1 => Ok(resp(503, None)),
+                    _ => Err(Error::Timeout {
+                        timeout: Duration::from_secs(30),
+                        attempts: 1,
+                    }),
+                })
+            },
+        )
+        .await;
+        assert!(
+            matches!(out, Err(Error::Timeout { attempts: 2, .. })),
+            "{out:?}"
+        );
+        // Other errors are returned as they were.
+        let out = run(
+            &exact().with_max_attempts(2),
+            &VirtualClock::new(),
+            true,
+            |_| std::future::ready(Err(Error::invalid("f", "r"))),
+        )
+        .await;
+        assert!(matches!(out, Err(Error::InvalidInput { .. })), "{out:?}");
     }
 
     /// Calls until the first non-429 answer, the first answering 429 with `retry_after`.

@@ -864,8 +864,10 @@ impl Transport {
 
     fn map_reqwest(&self, e: reqwest::Error) -> Error {
         if e.is_timeout() {
+            // One attempt; the retry loop counts the attempts it made.
             Error::Timeout {
                 timeout: self.options.timeout,
+                attempts: 1,
             }
         } else {
             let what = if e.is_connect() {

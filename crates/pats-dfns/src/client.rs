@@ -70,20 +70,17 @@ impl fmt::Debug for DfnsClientBuilder {
 impl DfnsClientBuilder {
     /// A builder filled from `lookup` (the environment for [`from_env`](Self::from_env)):
     /// `DFNS_AUTH_TOKEN`, `DFNS_CRED_ID`, `DFNS_PRIVATE_KEY` (PKCS#8 PEM) or
-    /// `DFNS_PRIVATE_KEY_FILE` (read here), `DFNS_BASE_URL`. The same variables as
-    /// `pats::Config::from_env`; a missing or malformed one is an [`Error::InvalidInput`]
-    /// whose field is the variable's name.
+    /// `DFNS_PRIVATE_KEY_FILE` (read here with [`pats_core::files::read_to_string`]: a
+    /// regular file of at most 64 KiB; a FIFO or a device is refused, never waited on),
+    /// `DFNS_BASE_URL`. The same variables as `pats::Config::from_env`; a missing or
+    /// malformed one is an [`Error::InvalidInput`] whose field is the variable's name.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
         let vars = pats_core::__private::env::dfns(&lookup)?;
         let (key, var) = match (vars.private_key, vars.private_key_file) {
             (Some(key), _) => (key, "DFNS_PRIVATE_KEY"),
             (None, Some(path)) => {
-                let pem = std::fs::read_to_string(&path).map_err(|e| {
-                    Error::invalid(
-                        "DFNS_PRIVATE_KEY_FILE",
-                        format!("cannot read {}: {}", path.display(), e.kind()),
-                    )
-                })?;
+                let pem = pats_core::files::read_to_string(&path)
+                    .map_err(|e| Error::invalid("DFNS_PRIVATE_KEY_FILE", e.to_string()))?;
                 (SecretString::from(pem), "DFNS_PRIVATE_KEY_FILE")
             }
             (None, None) => return Err(Error::invalid("DFNS_PRIVATE_KEY", "is not set")),

@@ -82,15 +82,12 @@ impl KeyFile {
         Ok(file)
     }
 
-    /// Reads and parses a key file.
+    /// Reads and parses a key file: a regular file of at most
+    /// [`MAX_LEN`](pats_core::files::MAX_LEN) bytes (64 KiB), read with
+    /// [`pats_core::files::read_to_string`] (a FIFO or a device is refused, never waited on).
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let json = std::fs::read_to_string(path).map_err(|e| {
-            Error::invalid(
-                "key file",
-                format!("cannot read `{}`: {}", path.display(), e.kind()),
-            )
-        })?;
+        let json = pats_core::files::read_to_string(path)
+            .map_err(|e| Error::invalid("key file", e.to_string()))?;
         Self::from_json(&json)
     }
 
@@ -153,7 +150,7 @@ impl ZitadelAuth {
         KeyFile::from_json(json).map(Self::KeyFile)
     }
 
-    /// A key file on disk (JWT profile).
+    /// A key file on disk (JWT profile), read as [`KeyFile::from_path`] does.
     pub fn key_file_path(path: impl AsRef<Path>) -> Result<Self> {
         KeyFile::from_path(path).map(Self::KeyFile)
     }

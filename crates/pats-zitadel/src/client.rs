@@ -108,7 +108,8 @@ impl ZitadelClientBuilder {
 
     /// A builder filled from `lookup` (the environment for [`from_env`](Self::from_env)):
     /// `ZITADEL_URL`, `ZITADEL_PAT` or `ZITADEL_KEY_FILE` (a JWT-profile key file, read
-    /// here), `ZITADEL_ORG_ID`, `ZITADEL_USER_ID`, `ZITADEL_API` (`v2` or `v1`). The same
+    /// here with [`pats_core::files::read_to_string`]: a regular file of at most 64 KiB; a
+    /// FIFO or a device is refused, never waited on), `ZITADEL_ORG_ID`, `ZITADEL_USER_ID`, `ZITADEL_API` (`v2` or `v1`). The same
     /// variables as `pats::Config::from_env`; a missing or malformed one is an
     /// [`Error::InvalidInput`] whose field is the variable's name.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {

@@ -19,6 +19,15 @@
 //! client's own `from_env` (for example `pats::sailpoint::SailPointClient::from_env`)
 //! reads the same variables.
 //!
+//! # Key files
+//!
+//! The files settings name (`DFNS_PRIVATE_KEY_FILE` and `private_key_file`,
+//! `ZITADEL_KEY_FILE` and `key_file`) are read when connecting, with
+//! [`files::read_to_string`](crate::files::read_to_string): each must be a regular file of
+//! at most [`files::MAX_LEN`](crate::files::MAX_LEN) bytes (64 KiB) of UTF-8 text. A FIFO, a
+//! device, a directory, a socket or a larger file is an [`Error::InvalidInput`] naming the
+//! setting and the path, returned at once (a FIFO is never waited on).
+//!
 //! # From code
 //!
 //! Each settings type has constructors for its ways to authenticate, and `with_*` setters
@@ -88,7 +97,8 @@ pub struct DfnsConfig {
     /// The credential's private key, PKCS#8 PEM (or give `private_key_file`).
     #[serde(default)]
     pub private_key: Option<SecretString>,
-    /// A file holding the credential's private key, PKCS#8 PEM.
+    /// A file holding the credential's private key, PKCS#8 PEM (a regular file of at most
+    /// 64 KiB, read when connecting; see [Key files](self#key-files)).
     #[serde(default)]
     pub private_key_file: Option<PathBuf>,
 }
@@ -103,7 +113,8 @@ pub struct ZitadelConfig {
     /// A machine user's PAT (or give `key_file`).
     #[serde(default)]
     pub pat: Option<SecretString>,
-    /// A JWT-profile key file (JSON with `keyId`, `key`, `userId`).
+    /// A JWT-profile key file (JSON with `keyId`, `key`, `userId`; a regular file of at
+    /// most 64 KiB, read when connecting; see [Key files](self#key-files)).
     #[serde(default)]
     pub key_file: Option<PathBuf>,
     /// The organization every call is scoped to (`x-zitadel-orgid`).

@@ -12,12 +12,10 @@ pub(crate) fn dfns(
     use secrecy::SecretString;
     let key = match (&c.private_key, &c.private_key_file) {
         (Some(key), _) => key.clone(),
-        (None, Some(path)) => SecretString::from(std::fs::read_to_string(path).map_err(|e| {
-            Error::invalid(
-                "private_key_file",
-                format!("cannot read {}: {e}", path.display()),
-            )
-        })?),
+        (None, Some(path)) => SecretString::from(
+            pats_core::files::read_to_string(path)
+                .map_err(|e| Error::invalid("private_key_file", e.to_string()))?,
+        ),
         (None, None) => {
             return Err(Error::invalid(
                 "private_key",

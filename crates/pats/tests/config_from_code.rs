@@ -249,3 +249,39 @@ fn debug_of_configs_and_builders_shows_no_url_credentials() {
         }
     }
 }
+
+/// The key files a configuration names are read with `pats::files`: a FIFO (with no
+/// writer: reading it used to hang) is refused at once, naming the setting and the path.
+#[cfg(all(unix, feature = "dfns", feature = "zitadel"))]
+#[test]
+fn a_key_file_that_is_a_fifo_is_refused_naming_the_setting() {
+    use pats::{DfnsConfig, ZitadelConfig};
+    let dir = std::env::temp_dir().join(format!("pats-config-fifo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("key");
+    let _ = std::fs::remove_file(&fifo);
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.unwrap().success());
+    let refused = |config: Config| match pats::connect(&config) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("connected"),
+    };
+    let dfns = DfnsConfig::from_private_key_file("tok".to_owned().into(), "cr-1", &fifo);
+    assert_eq!(
+        refused(dfns.into()),
+        format!(
+            "invalid input for `private_key_file`: {} is a FIFO (named pipe), not a regular \
+             file",
+            fifo.display()
+        )
+    );
+    let zitadel = ZitadelConfig::from_key_file("https://acme.zitadel.cloud", &fifo);
+    assert_eq!(
+        refused(zitadel.into()),
+        format!(
+            "invalid input for `key file`: {} is a FIFO (named pipe), not a regular file",
+            fifo.display()
+        )
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

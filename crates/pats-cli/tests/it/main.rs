@@ -5,5 +5,6 @@ mod cli;
 mod delivery;
 mod generate;
 mod profiles;
+mod settings;
 mod sim;
 mod terminal;

@@ -257,13 +257,51 @@ async fn a_server_that_never_answers_times_out_at_the_configured_timeout() {
         .unwrap_err();
     let waited = start.elapsed();
     assert!(
-        matches!(err, Error::Timeout { timeout } if timeout == Duration::from_secs(7)),
+        matches!(err, Error::Timeout { timeout, attempts: 1 } if timeout == Duration::from_secs(7)),
         "{err:?}"
     );
+    assert_eq!(err.to_string(), "request timed out after 7 s");
     assert!(
         waited >= Duration::from_secs(7) && waited < Duration::from_secs(8),
         "{waited:?}"
     );
+}
+
+/// The default options against a server that never answers: a read is retried once within
+/// the 60 s budget, so the call takes two 30 s timeouts; the error says so rather than
+/// "after 30 s". (tokio's paused clock: the times are exact, nothing waits for real.)
+#[tokio::test(start_paused = true)]
+async fn a_retried_timeout_says_the_timeout_is_per_attempt() {
+    let uri = raw_server(None).await;
+    let options = ClientOptions::default().with_retry(RetryPolicy::default().with_jitter(0.0));
+    let t = Transport::new("test", &uri, options).unwrap();
+    let start = tokio::time::Instant::now();
+    let err = t
+        .send(Request::get("/x").segments(["x"]))
+        .await
+        .unwrap_err();
+    let waited = start.elapsed();
+    assert!(
+        matches!(err, Error::Timeout { timeout, attempts: 2 } if timeout == Duration::from_secs(30)),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "request timed out: no complete answer within 30 s on the last of 2 attempts (the \
+         timeout applies to each attempt)"
+    );
+    // Two timeouts and the 200 ms backoff between them.
+    assert!(
+        waited >= Duration::from_millis(60_200) && waited < Duration::from_secs(61),
+        "{waited:?}"
+    );
+    // A create is sent once: its timeout is the whole wait.
+    let err = t
+        .send(Request::post("/x").segments(["x"]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout { attempts: 1, .. }), "{err:?}");
+    assert_eq!(err.to_string(), "request timed out after 30 s");
 }
 
 #[tokio::test]

@@ -90,3 +90,40 @@ fn errors_name_the_variable_never_its_value() {
     .unwrap_err();
     assert_eq!(field(err), "DFNS_PRIVATE_KEY_FILE");
 }
+
+/// A key file that is a FIFO (with no writer: reading it used to hang) or larger than
+/// 64 KiB is refused at once, naming the variable and the path.
+#[cfg(unix)]
+#[test]
+fn a_key_file_that_is_a_fifo_or_too_large_is_refused_naming_the_variable() {
+    let dir = std::env::temp_dir().join(format!("pats-dfns-key-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("fifo.pem");
+    let _ = std::fs::remove_file(&fifo);
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.unwrap().success());
+    let big = dir.join("big.pem");
+    std::fs::write(&big, "x".repeat(64 * 1024 + 1)).unwrap();
+    for (path, says) in [
+        (&fifo, "is a FIFO (named pipe), not a regular file"),
+        (
+            &big,
+            "is 65537 bytes, more than the 65536-byte limit of a secret, key or config file",
+        ),
+    ] {
+        let err = DfnsClientBuilder::from_lookup(lookup(&[
+            ("DFNS_AUTH_TOKEN", "tok"),
+            ("DFNS_CRED_ID", "cr-1"),
+            ("DFNS_PRIVATE_KEY_FILE", path.to_str().unwrap()),
+        ]))
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "invalid input for `DFNS_PRIVATE_KEY_FILE`: {} {says}",
+                path.display()
+            )
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
