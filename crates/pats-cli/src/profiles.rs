@@ -546,8 +546,8 @@ impl ProfilesFile {
                 "pats: warning: profile `{}` has {fields} inline in {}, which group or others \
                  can read (mode {mode:o}): chmod 600 it, or reference the secret with `{}_env` \
                  or `{}_file`",
-                p.name,
-                self.path.display(),
+                crate::output::printable(&p.name),
+                crate::output::printable(&self.path.display().to_string()),
                 inline[0],
                 inline[0]
             );

@@ -220,13 +220,22 @@ fn a_stdout_that_discards_is_refused_before_anything_is_created() {
     // A bare file name is in the current directory.
     let out = sim
         .pats()
-        .args(["create", "ci2", "--expires-in", "1d", "--secret-file", "bare"])
+        .args([
+            "create",
+            "ci2",
+            "--expires-in",
+            "1d",
+            "--secret-file",
+            "bare",
+        ])
         .current_dir(dir.path())
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     assert_eq!(
-        std::fs::read_to_string(dir.path().join("bare")).unwrap().len(),
+        std::fs::read_to_string(dir.path().join("bare"))
+            .unwrap()
+            .len(),
         65
     );
     let mut names: Vec<_> = std::fs::read_dir(dir.path())

@@ -442,7 +442,10 @@ fn create_rotate_and_revoke_print_names_and_errors_escaped() {
         lines[0].starts_with("pats: error: revoking ") && lines[0].contains(": permission denied"),
         "{err}"
     );
-    assert!(lines[0].contains(r"denied\x1b[31m red\x1b]0;pwned\x07"), "{err}");
+    assert!(
+        lines[0].contains(r"denied\x1b[31m red\x1b]0;pwned\x07"),
+        "{err}"
+    );
     assert!(
         lines[1].starts_with(r"pats: error: revoking @no\x1b[2Jsuch: "),
         "{err}"

@@ -580,6 +580,7 @@ fn outcomes_are_unknown_only_when_the_request_may_have_landed() {
     use std::time::Duration;
     let timeout = Error::Timeout {
         timeout: Duration::from_secs(1),
+        attempts: 1,
     };
     assert!(timeout.is_outcome_unknown());
     let cut = Error::Transport {
