@@ -536,3 +536,67 @@ fn keep_old_leaves_both_tokens_and_says_how_to_finish() {
     );
     assert_eq!(sim.tokens().len(), 2);
 }
+
+#[test]
+fn a_rotation_whose_create_answer_is_lost_may_have_created_and_revokes_nothing() {
+    let sim = Sim::start();
+    let old = sim.create("deploy");
+    sim.sim.faults().inject(
+        FaultRule::new(Fault::Truncated)
+            .method("POST")
+            .path_contains("personal-access-tokens")
+            .times(1),
+    );
+    let out = sim.pats().args(["rotate", &old]).output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    let stderr = stderr_of(&out);
+    // Names are unique on SailPoint: the new token has a temporary name, so the check is
+    // a listing.
+    assert!(
+        error_line(&stderr).ends_with(&format!(
+            "after the request was sent: the token `deploy` may have been created on \
+             sailpoint (the old token {old} was not revoked); check with `pats list` before \
+             creating it again"
+        )),
+        "{stderr}"
+    );
+    assert!(sim.sim.stored_token(&old).is_some());
+    assert_eq!(sim.tokens().len(), 2, "it was created indeed");
+}
+
+#[test]
+fn a_rotation_whose_create_is_refused_changes_nothing_and_says_so() {
+    let sim = Sim::start();
+    let old = sim.create("deploy");
+    sim.sim.faults().inject(
+        FaultRule::new(Fault::status(400))
+            .method("POST")
+            .path_contains("personal-access-tokens"),
+    );
+    let out = sim.pats().args(["rotate", &old]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = stderr_of(&out);
+    let line = error_line(&stderr);
+    assert!(line.contains("HTTP 400"), "{line}");
+    assert!(!line.contains("may have been created"), "{line}");
+    assert_eq!(sim.tokens().len(), 1);
+}
+
+#[test]
+fn rotate_takes_the_scopes_it_is_given() {
+    let sim = Sim::start();
+    let old = sim.create("deploy");
+    let out = sim
+        .pats()
+        .args(["rotate", &old, "--scope", "idn:all", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["token"]["scopes"], serde_json::json!(["idn:all"]));
+    let new = doc["token"]["id"].as_str().unwrap();
+    assert_eq!(
+        sim.sim.stored_token(new).unwrap()["scope"],
+        serde_json::json!(["idn:all"])
+    );
+}
