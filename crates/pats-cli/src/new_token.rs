@@ -22,7 +22,8 @@ fn expiry_from(args: &ExpiryArgs) -> Option<Expiry> {
         Some(Expiry::In(span.duration()))
     } else if let Some(at) = args.expires_at {
         Some(Expiry::At(at))
-    } else if args.never_expires && args.i_understand {
+    } else if args.never_expires {
+        // clap refuses --never-expires without --i-understand.
         Some(Expiry::Never(NeverExpires::I_UNDERSTAND_THE_RISK))
     } else {
         None

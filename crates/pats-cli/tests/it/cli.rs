@@ -2,34 +2,13 @@
 //! secret file, the audit exit code, configuration and bad input.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use assert_cmd::Command;
+use crate::common::{Sim, json, pats, run};
 use pats_sim::sailpoint::SailPointSim;
 use predicates::prelude::*;
 use serde_json::Value;
 use std::path::Path;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-
-/// The binary, with an empty environment (no configuration leaks in from the host).
-fn pats() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pats"));
-    cmd.env_clear();
-    cmd
-}
-
-/// Runs `args` and returns (exit code, stdout, stderr).
-fn run(cmd: &mut Command) -> (i32, String, String) {
-    let out = cmd.output().unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
-fn json(stdout: &str) -> Value {
-    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
-}
 
 fn time_of(v: &Value) -> OffsetDateTime {
     OffsetDateTime::parse(v.as_str().unwrap(), &Rfc3339).unwrap()
@@ -68,51 +47,6 @@ fn assert_token_schema(token: &Value) {
         .collect();
     keys.sort_unstable();
     assert_eq!(keys, TOKEN_FIELDS, "{token}");
-}
-
-/// A SailPoint simulator in this process, for what a `--simulate` run cannot set up:
-/// last-use data, and state to inspect after the command.
-struct Sim {
-    sim: SailPointSim,
-    runtime: tokio::runtime::Runtime,
-}
-
-impl Sim {
-    fn start() -> Self {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let sim = runtime.block_on(SailPointSim::start());
-        Self { sim, runtime }
-    }
-
-    /// `pats` configured for this simulator through the environment.
-    fn pats(&self) -> Command {
-        let mut cmd = pats();
-        cmd.env("PATS_PROVIDER", "sailpoint")
-            .env("SAIL_BASE_URL", self.sim.uri())
-            .env("SAIL_CLIENT_ID", SailPointSim::CLIENT_ID)
-            .env("SAIL_CLIENT_SECRET", SailPointSim::CLIENT_SECRET);
-        cmd
-    }
-
-    fn create(&self, name: &str) -> String {
-        let (code, out, err) =
-            run(self
-                .pats()
-                .args(["create", name, "--expires-in", "30d", "--json"]));
-        assert_eq!(code, 0, "{err}");
-        json(&out)["token"]["id"].as_str().unwrap().to_owned()
-    }
-
-    fn token_posts(&self) -> usize {
-        self.runtime
-            .block_on(self.sim.api_requests())
-            .iter()
-            .filter(|r| r.method.as_str() == "POST")
-            .count()
-    }
 }
 
 #[test]
@@ -439,7 +373,7 @@ fn an_existing_secret_file_stops_before_anything_is_created() {
         .arg(&path));
     assert_eq!(code, 2);
     assert_one_line_error(&err, "already exists");
-    assert_eq!(sim.token_posts(), 0);
+    assert_eq!(sim.posts(), 0);
     assert!(sim.sim.stored_tokens().is_empty());
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "keep me");
 }

@@ -4,6 +4,7 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use crate::common::Sim;
 use pats_sim::fault::{Fault, FaultRule};
 use pats_sim::sailpoint::SailPointSim;
 use serde_json::Value;
@@ -11,70 +12,6 @@ use std::io::Read as _;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-/// A SailPoint simulator in this process, and `pats` configured for it.
-struct Sim {
-    sim: SailPointSim,
-    runtime: tokio::runtime::Runtime,
-}
-
-impl Sim {
-    fn start() -> Self {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let sim = runtime.block_on(SailPointSim::start());
-        Self { sim, runtime }
-    }
-
-    fn pats(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pats"));
-        cmd.env_clear()
-            .env("PATS_PROVIDER", "sailpoint")
-            .env("SAIL_BASE_URL", self.sim.uri())
-            .env("SAIL_CLIENT_ID", SailPointSim::CLIENT_ID)
-            .env("SAIL_CLIENT_SECRET", SailPointSim::CLIENT_SECRET);
-        cmd
-    }
-
-    /// A token created through the binary; its id.
-    fn create(&self, name: &str) -> String {
-        let out = self
-            .pats()
-            .args(["create", name, "--expires-in", "30d", "--json"])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-        v["token"]["id"].as_str().unwrap().to_owned()
-    }
-
-    fn posts(&self) -> usize {
-        self.runtime
-            .block_on(self.sim.api_requests())
-            .iter()
-            .filter(|r| r.method.as_str() == "POST")
-            .count()
-    }
-
-    /// The stored tokens' (id, name).
-    fn tokens(&self) -> Vec<(String, String)> {
-        let mut all: Vec<_> = self
-            .sim
-            .stored_tokens()
-            .iter()
-            .map(|t| {
-                (
-                    t["id"].as_str().unwrap().to_owned(),
-                    t["name"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect();
-        all.sort();
-        all
-    }
-}
 
 fn dev_full() -> std::fs::File {
     std::fs::OpenOptions::new()
@@ -109,7 +46,7 @@ fn a_rotation_whose_secret_cannot_be_written_leaves_the_old_token() {
     for json in [false, true] {
         let sim = Sim::start();
         let old = sim.create("deploy");
-        let mut cmd = sim.pats();
+        let mut cmd = sim.command();
         cmd.args(["rotate", &old]);
         if json {
             cmd.arg("--json");
@@ -136,7 +73,7 @@ fn a_rotation_whose_secret_cannot_be_written_leaves_the_old_token() {
 fn a_create_whose_secret_cannot_be_written_names_the_token() {
     let sim = Sim::start();
     let out = sim
-        .pats()
+        .command()
         .args(["create", "ci", "--expires-in", "1d"])
         .stdout(dev_full())
         .output()
@@ -159,7 +96,7 @@ fn a_closed_pipe_is_a_failed_delivery() {
     let sim = Sim::start();
     let old = sim.create("deploy");
     let mut child = sim
-        .pats()
+        .command()
         .args(["rotate", &old, "--json"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -206,7 +143,7 @@ fn a_stdout_that_discards_is_refused_before_anything_is_created() {
     // A secret file is fine whatever stdout is.
     let dir = tempfile::tempdir().unwrap();
     let out = sim
-        .pats()
+        .command()
         .args(["create", "ci", "--expires-in", "1d", "--secret-file"])
         .arg(dir.path().join("s"))
         .stdout(Stdio::null())
@@ -219,7 +156,7 @@ fn a_stdout_that_discards_is_refused_before_anything_is_created() {
     );
     // A bare file name is in the current directory.
     let out = sim
-        .pats()
+        .command()
         .args([
             "create",
             "ci2",
@@ -335,7 +272,7 @@ fn ctrl_c_while_the_old_token_is_revoked_still_delivers_the_new_secret() {
         sim.sim
             .faults()
             .inject(FaultRule::new(Fault::Stall(Duration::from_secs(60))).method("DELETE"));
-        let mut cmd = sim.pats();
+        let mut cmd = sim.command();
         cmd.args(["rotate", &old]);
         if json {
             cmd.arg("--json");
@@ -404,7 +341,7 @@ fn ctrl_c_during_a_create_with_a_secret_file_leaves_no_file_and_says_what_to_che
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("secret");
         let child = sim
-            .pats()
+            .command()
             .args(["create", "ci", "--expires-in", "1d", "--secret-file"])
             .arg(&path)
             .stdout(Stdio::piped())
@@ -443,7 +380,7 @@ fn a_create_whose_answer_is_cut_off_may_have_happened() {
             .times(1),
     );
     let out = sim
-        .pats()
+        .command()
         .args(["create", "ci", "--expires-in", "1d"])
         .output()
         .unwrap();
@@ -469,7 +406,7 @@ fn a_create_whose_answer_is_cut_off_may_have_happened() {
             .times(1),
     );
     let out = sim
-        .pats()
+        .command()
         .args(["create", "other", "--expires-in", "1d", "--json"])
         .output()
         .unwrap();
@@ -487,7 +424,7 @@ fn keep_old_leaves_both_tokens_and_says_how_to_finish() {
     let sim = Sim::start();
     let old = sim.create("deploy");
     let out = sim
-        .pats()
+        .command()
         .args(["rotate", &old, "--keep-old"])
         .output()
         .unwrap();
@@ -510,10 +447,10 @@ fn keep_old_leaves_both_tokens_and_says_how_to_finish() {
     assert!(temporary.starts_with("deploy-rotating-"), "{temporary}");
 
     // Finishing by hand, as printed.
-    let out = sim.pats().args(["revoke", &old]).output().unwrap();
+    let out = sim.command().args(["revoke", &old]).output().unwrap();
     assert!(out.status.success(), "{out:?}");
     let out = sim
-        .pats()
+        .command()
         .args(["rename", &new, "deploy", "--json"])
         .output()
         .unwrap();
@@ -524,7 +461,7 @@ fn keep_old_leaves_both_tokens_and_says_how_to_finish() {
 
     // JSON says the old token was kept.
     let out = sim
-        .pats()
+        .command()
         .args(["rotate", &new, "--keep-old", "--json"])
         .output()
         .unwrap();
@@ -547,7 +484,7 @@ fn a_rotation_whose_create_answer_is_lost_may_have_created_and_revokes_nothing()
             .path_contains("personal-access-tokens")
             .times(1),
     );
-    let out = sim.pats().args(["rotate", &old]).output().unwrap();
+    let out = sim.command().args(["rotate", &old]).output().unwrap();
     assert_eq!(out.status.code(), Some(4), "{out:?}");
     let stderr = stderr_of(&out);
     // Names are unique on SailPoint: the new token has a temporary name, so the check is
@@ -573,7 +510,7 @@ fn a_rotation_whose_create_is_refused_changes_nothing_and_says_so() {
             .method("POST")
             .path_contains("personal-access-tokens"),
     );
-    let out = sim.pats().args(["rotate", &old]).output().unwrap();
+    let out = sim.command().args(["rotate", &old]).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let stderr = stderr_of(&out);
     let line = error_line(&stderr);
@@ -587,7 +524,7 @@ fn rotate_takes_the_scopes_it_is_given() {
     let sim = Sim::start();
     let old = sim.create("deploy");
     let out = sim
-        .pats()
+        .command()
         .args(["rotate", &old, "--scope", "idn:all", "--json"])
         .output()
         .unwrap();

@@ -2,6 +2,7 @@
 //! test file (issue 24). Each module was a file of `tests/` and a binary of its own.
 
 mod cli;
+mod common;
 mod delivery;
 mod generate;
 mod profiles;

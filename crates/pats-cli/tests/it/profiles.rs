@@ -4,6 +4,7 @@
 //! secret and one whose port is closed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::common::{json, pats};
 use assert_cmd::Command;
 use pats_sim::sailpoint::SailPointSim;
 use serde_json::Value;
@@ -12,12 +13,6 @@ use std::path::{Path, PathBuf};
 /// Secrets written in the profiles or the environment: none may appear in any output.
 const INLINE_SECRET: &str = "inline-s3cr3t-never-shown";
 const WRONG_SECRET: &str = "wrong-s3cr3t-from-a-file";
-
-fn pats() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pats"));
-    cmd.env_clear();
-    cmd
-}
 
 fn run(cmd: &mut Command) -> (i32, String, String) {
     let output = cmd.output().unwrap();
@@ -32,10 +27,6 @@ fn run(cmd: &mut Command) -> (i32, String, String) {
         );
     }
     (output.status.code().unwrap(), out, err)
-}
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
 /// A port nothing listens on.

@@ -5,6 +5,7 @@
 //! Also the messages about a missing config file, whole and without runs of spaces.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::common::json;
 use assert_cmd::Command;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -17,8 +18,8 @@ const SECRETS: [&str; 3] = ["12345678", "s3cr3t-in-a-huge-file", "inline-s3cr3t"
 const HANG: Duration = Duration::from_secs(60);
 
 fn pats() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pats"));
-    cmd.env_clear().timeout(HANG);
+    let mut cmd = crate::common::pats();
+    cmd.timeout(HANG);
     cmd
 }
 
@@ -47,10 +48,6 @@ fn run(cmd: &mut Command) -> (i32, String, String) {
     }
     assert!(!err.contains("  "), "a run of spaces in:\n{err}");
     (code, out, err)
-}
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
 /// The one line `pats: error: MESSAGE` of `stderr`: MESSAGE.

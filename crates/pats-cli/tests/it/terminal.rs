@@ -5,10 +5,10 @@
 //! when it does not parse.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::common::{Sim, json, pats, run};
 use assert_cmd::Command;
 use pats_sim::fault::{Fault, FaultRule};
 use pats_sim::sailpoint::SailPointSim;
-use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// A name that forges a row of `pats list` (newline, two spaces, an id-like word), retitles
@@ -28,66 +28,12 @@ fn assert_no_raw(text: &str) {
     assert!(!text.contains(RAW), "a raw control character in:\n{text:?}");
 }
 
-fn pats() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pats"));
-    cmd.env_clear();
-    cmd
+/// Profiles on the simulator.
+trait Profiles {
+    fn profile(&self, name: &str) -> String;
 }
 
-fn run(cmd: &mut Command) -> (i32, String, String) {
-    let out = cmd.output().unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-}
-
-/// A SailPoint simulator in this process.
-struct Sim {
-    sim: SailPointSim,
-    _runtime: tokio::runtime::Runtime,
-}
-
-impl Sim {
-    fn start() -> Self {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let sim = runtime.block_on(SailPointSim::start());
-        Self {
-            sim,
-            _runtime: runtime,
-        }
-    }
-
-    /// `pats` configured for this simulator through the environment.
-    fn pats(&self) -> Command {
-        let mut cmd = pats();
-        cmd.env("PATS_PROVIDER", "sailpoint")
-            .env("SAIL_BASE_URL", self.sim.uri())
-            .env("SAIL_CLIENT_ID", SailPointSim::CLIENT_ID)
-            .env("SAIL_CLIENT_SECRET", SailPointSim::CLIENT_SECRET);
-        cmd
-    }
-
-    /// Creates a token named `name` expiring in 30 days through `pats create --json`; its id.
-    fn create(&self, name: &str) -> String {
-        let (code, out, err) =
-            run(self
-                .pats()
-                .args(["create", name, "--expires-in", "30d", "--json"]));
-        assert_eq!(code, 0, "{err}");
-        let created = json(&out);
-        assert_eq!(created["token"]["name"], name, "{out}");
-        created["token"]["id"].as_str().unwrap().to_owned()
-    }
-
+impl Profiles for Sim {
     /// The profile `name` (a TOML key, quoted) on this simulator.
     fn profile(&self, name: &str) -> String {
         format!(
