@@ -537,3 +537,28 @@ fn rotate_takes_the_scopes_it_is_given() {
         serde_json::json!(["idn:all"])
     );
 }
+
+#[test]
+fn output_that_cannot_be_written_fails_except_into_a_closed_pipe() {
+    let pats = || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pats"));
+        cmd.env_clear().args(["--simulate", "list"]);
+        cmd
+    };
+    let out = pats().stdout(dev_full()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(
+        error_line(&stderr_of(&out)),
+        "pats: error: writing to standard output failed: No space left on device (os error 28)"
+    );
+    // `pats list | head -0`: the reader is gone, which is not an error for a listing.
+    let mut child = pats()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(stderr_of(&out), "");
+}
