@@ -11,8 +11,8 @@ use crate::output::{self, TokenJson, out, outln};
 use crate::secret_file::SecretFile;
 use pats::reexports::secrecy::ExposeSecret;
 use pats::{
-    CreateToken, CreatedToken, Expiration, Expiry, Naming, NeverExpires, PersonalAccessTokensExt,
-    Renamed, TokenId,
+    Capabilities, CreateToken, CreatedToken, Expiration, Expiry, Naming, NeverExpires,
+    PersonalAccessTokensExt, Renamed, TokenId, TokenInfo,
 };
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -189,40 +189,7 @@ pub async fn rotate(
             });
         }
     };
-    let caps = ctx.client.capabilities();
-    // Same lifetime as the old token unless told otherwise.
-    let expiry = expiry_from(expiry).unwrap_or(match (old.expires, old.created) {
-        (Expiration::At(at), Some(created)) if at > created => {
-            Expiry::In(std::time::Duration::from_secs(
-                u64::try_from((at - created).whole_seconds())
-                    .unwrap_or(0)
-                    .max(1),
-            ))
-        }
-        _ => Expiry::ProviderDefault,
-    });
-    // The new token takes the old one's name (where names are unique per owner, `rotate`
-    // gives it a temporary name until the old one is revoked). Where a name is its owner's
-    // name (ZITADEL), the owner below says it already.
-    let name = match (name, &old.name) {
-        (Some(name), _) => Some(name),
-        (None, Some(old_name)) => Some(old_name.clone()),
-        (None, None) if caps.naming == Naming::PerToken => Some(format!("rotated-{}", old.id)),
-        (None, None) => None,
-    };
-    let scopes = if scopes.is_empty() && caps.scopes {
-        old.scopes.clone()
-    } else {
-        scopes
-    };
-    let mut builder = CreateToken::builder().scopes(scopes).expiry(expiry);
-    if let Some(name) = name {
-        builder = builder.name(name);
-    }
-    if let (true, Some(owner)) = (caps.create_for_owner, &old.owner) {
-        builder = builder.owner(owner.id.clone());
-    }
-    let request = builder.build()?;
+    let request = replacement(&old, &ctx.client.capabilities(), expiry, name, scopes)?;
     let sink = Sink::prepare(secret_file, ctx.provider())?;
     let pending = match interrupts.guard(ctx.client.rotate(&old.id, &request)).await {
         Ok(Ok(pending)) => pending,
@@ -331,6 +298,50 @@ pub async fn rotate(
             ),
         }),
     }
+}
+
+/// The request that replaces `old`: its name, scopes, owner and lifetime unless the
+/// command line says otherwise.
+fn replacement(
+    old: &TokenInfo,
+    caps: &Capabilities,
+    expiry: &ExpiryArgs,
+    name: Option<String>,
+    scopes: Vec<String>,
+) -> Result<CreateToken, CliError> {
+    // Same lifetime as the old token unless told otherwise.
+    let expiry = expiry_from(expiry).unwrap_or(match (old.expires, old.created) {
+        (Expiration::At(at), Some(created)) if at > created => {
+            Expiry::In(std::time::Duration::from_secs(
+                u64::try_from((at - created).whole_seconds())
+                    .unwrap_or(0)
+                    .max(1),
+            ))
+        }
+        _ => Expiry::ProviderDefault,
+    });
+    // The new token takes the old one's name (where names are unique per owner, `rotate`
+    // gives it a temporary name until the old one is revoked). Where a name is its owner's
+    // name (ZITADEL), the owner below says it already.
+    let name = match (name, &old.name) {
+        (Some(name), _) => Some(name),
+        (None, Some(old_name)) => Some(old_name.clone()),
+        (None, None) if caps.naming == Naming::PerToken => Some(format!("rotated-{}", old.id)),
+        (None, None) => None,
+    };
+    let scopes = if scopes.is_empty() && caps.scopes {
+        old.scopes.clone()
+    } else {
+        scopes
+    };
+    let mut builder = CreateToken::builder().scopes(scopes).expiry(expiry);
+    if let Some(name) = name {
+        builder = builder.name(name);
+    }
+    if let (true, Some(owner)) = (caps.create_for_owner, &old.owner) {
+        builder = builder.owner(owner.id.clone());
+    }
+    Ok(builder.build()?)
 }
 
 /// The error (and, with `--json`, the document) of a create whose outcome is unknown: an
@@ -564,5 +575,78 @@ impl Report {
         for line in lines {
             outln!("{}", output::printable(line));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn no_expiry() -> ExpiryArgs {
+        ExpiryArgs {
+            expires_in: None,
+            expires_at: None,
+            never_expires: false,
+            i_understand: false,
+        }
+    }
+
+    fn old(expires: Expiration) -> TokenInfo {
+        let mut t = TokenInfo::new(TokenId::new("t1").expect("an id"));
+        t.created = Some(datetime!(2026-01-01 00:00 UTC));
+        t.expires = expires;
+        t
+    }
+
+    fn per_token() -> Capabilities {
+        let mut c = Capabilities::default();
+        c.naming = Naming::PerToken;
+        c
+    }
+
+    #[test]
+    fn the_replacement_keeps_the_lifetime_where_there_is_one() {
+        let kept = |expires| {
+            replacement(&old(expires), &per_token(), &no_expiry(), None, Vec::new())
+                .expect("a request")
+                .expiry()
+                .clone()
+        };
+        let a_day = Expiration::At(datetime!(2026-01-02 00:00 UTC));
+        assert_eq!(
+            kept(a_day),
+            Expiry::In(std::time::Duration::from_secs(86_400))
+        );
+        // An expiry at (or before) creation says no lifetime: the provider's default.
+        let at_creation = Expiration::At(datetime!(2026-01-01 00:00 UTC));
+        assert_eq!(kept(at_creation), Expiry::ProviderDefault);
+        let before = Expiration::At(datetime!(2025-12-31 00:00 UTC));
+        assert_eq!(kept(before), Expiry::ProviderDefault);
+        assert_eq!(kept(Expiration::Never), Expiry::ProviderDefault);
+    }
+
+    #[test]
+    fn an_unnamed_token_is_replaced_by_a_named_one_where_tokens_have_names() {
+        let unnamed = old(Expiration::Never);
+        let request =
+            replacement(&unnamed, &per_token(), &no_expiry(), None, Vec::new()).expect("a request");
+        assert_eq!(request.name(), Some("rotated-t1"));
+        // Where a name is its owner's (ZITADEL), none is made up.
+        let mut owner_named = Capabilities::default();
+        owner_named.naming = Naming::Owner;
+        let request =
+            replacement(&unnamed, &owner_named, &no_expiry(), None, Vec::new()).expect("a request");
+        assert_eq!(request.name(), None);
+        // A name given wins.
+        let request = replacement(
+            &unnamed,
+            &per_token(),
+            &no_expiry(),
+            Some("n".into()),
+            Vec::new(),
+        )
+        .expect("a request");
+        assert_eq!(request.name(), Some("n"));
     }
 }
