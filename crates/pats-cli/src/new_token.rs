@@ -579,6 +579,7 @@ impl Report {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use super::*;
     use time::macros::datetime;
@@ -611,7 +612,6 @@ mod tests {
             replacement(&old(expires), &per_token(), &no_expiry(), None, Vec::new())
                 .expect("a request")
                 .expiry()
-                .clone()
         };
         let a_day = Expiration::At(datetime!(2026-01-02 00:00 UTC));
         assert_eq!(
