@@ -64,22 +64,10 @@ impl Interrupts {
     pub async fn guard<F: Future>(&mut self, work: F) -> Result<F::Output, Signal> {
         #[cfg(unix)]
         {
-            let int = async {
-                match &mut self.int {
-                    Some(s) => s.recv().await,
-                    None => std::future::pending().await,
-                }
-            };
-            let term = async {
-                match &mut self.term {
-                    Some(s) => s.recv().await,
-                    None => std::future::pending().await,
-                }
-            };
             tokio::select! {
                 biased;
-                _ = int => Err(Signal::Interrupt),
-                _ = term => Err(Signal::Terminate),
+                _ = next(&mut self.int) => Err(Signal::Interrupt),
+                _ = next(&mut self.term) => Err(Signal::Terminate),
                 out = work => Ok(out),
             }
         }
@@ -91,6 +79,17 @@ impl Interrupts {
                 out = work => Ok(out),
             }
         }
+    }
+}
+
+/// The next delivery of `signal`; never, where its listener could not be installed.
+#[cfg(unix)]
+async fn next(signal: &mut Option<tokio::signal::unix::Signal>) {
+    match signal {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending().await,
     }
 }
 

@@ -70,6 +70,18 @@ struct ReplacedJson {
     error: Option<String>,
 }
 
+impl ReplacedJson {
+    /// `old`, kept on purpose or not; revoked unless kept or `error` says why not.
+    fn new(old: &TokenId, kept: bool, error: Option<String>) -> Self {
+        Self {
+            id: old.to_string(),
+            revoked: !kept && error.is_none(),
+            kept,
+            error,
+        }
+    }
+}
+
 /// The JSON printed when a create's outcome is unknown.
 #[derive(Serialize)]
 struct UnknownJson<'a> {
@@ -156,14 +168,14 @@ pub async fn create(
     let request = builder.build()?;
     let sink = Sink::prepare(secret_file, ctx.provider())?;
     let mut interrupts = Interrupts::listen();
-    let created = match interrupts.guard(ctx.client.create(&request)).await {
-        Ok(Ok(created)) => created,
-        Ok(Err(e)) if e.is_outcome_unknown() => {
-            return Err(unknown(ctx, request.name(), None, Err(e)));
-        }
-        Ok(Err(e)) => return Err(ctx.create_error(e)),
-        Err(signal) => return Err(unknown(ctx, request.name(), None, Ok(signal))),
-    };
+    let created = sent(
+        ctx,
+        &mut interrupts,
+        ctx.client.create(&request),
+        &request,
+        None,
+    )
+    .await?;
     let report = deliver(ctx, &created, sink, Verb::Create, None)?;
     report.finish(ctx, None, None, &[]);
     Ok(Exit::Ok)
@@ -191,14 +203,14 @@ pub async fn rotate(
     };
     let request = replacement(&old, &ctx.client.capabilities(), expiry, name, scopes)?;
     let sink = Sink::prepare(secret_file, ctx.provider())?;
-    let pending = match interrupts.guard(ctx.client.rotate(&old.id, &request)).await {
-        Ok(Ok(pending)) => pending,
-        Ok(Err(e)) if e.is_outcome_unknown() => {
-            return Err(unknown(ctx, request.name(), Some(&old.id), Err(e)));
-        }
-        Ok(Err(e)) => return Err(ctx.create_error(e)),
-        Err(signal) => return Err(unknown(ctx, request.name(), Some(&old.id), Ok(signal))),
-    };
+    let pending = sent(
+        ctx,
+        &mut interrupts,
+        ctx.client.rotate(&old.id, &request),
+        &request,
+        Some(&old.id),
+    )
+    .await?;
     // The secret is handed over first: if that fails, the old token is left alone.
     let report = deliver(ctx, pending.created(), sink, Verb::Rotate, Some(&old.id))?;
     let new_id = pending.new_id().clone();
@@ -211,12 +223,7 @@ pub async fn rotate(
         report.finish(
             ctx,
             None,
-            Some(ReplacedJson {
-                id: old.id.to_string(),
-                revoked: false,
-                kept: true,
-                error: None,
-            }),
+            Some(ReplacedJson::new(&old.id, true, None)),
             &[format!(
                 "The old token {} stays valid (--keep-old): revoke it with `pats revoke {}` \
                  once its users have the new secret{rename_later}.",
@@ -231,12 +238,11 @@ pub async fn rotate(
             report.finish(
                 ctx,
                 None,
-                Some(ReplacedJson {
-                    id: old.id.to_string(),
-                    revoked: false,
-                    kept: false,
-                    error: Some(format!("interrupted ({})", signal.name())),
-                }),
+                Some(ReplacedJson::new(
+                    &old.id,
+                    false,
+                    Some(format!("interrupted ({})", signal.name())),
+                )),
                 &[],
             );
             return Err(CliError {
@@ -279,12 +285,7 @@ pub async fn rotate(
     report.finish(
         ctx,
         Some(&rotation.new),
-        Some(ReplacedJson {
-            id: old.id.to_string(),
-            revoked: revoke_error.is_none(),
-            kept: false,
-            error: revoke_error.clone(),
-        }),
+        Some(ReplacedJson::new(&old.id, false, revoke_error.clone())),
         &[line],
     );
     match revoke_error {
@@ -342,6 +343,24 @@ fn replacement(
         builder = builder.owner(owner.id.clone());
     }
     Ok(builder.build()?)
+}
+
+/// The outcome of sending the create of `request` (a plain create, or a rotation's when
+/// `old` is given): its error, or [`unknown`]'s where the answer was lost or a signal came
+/// while it was in flight.
+async fn sent<T>(
+    ctx: &Ctx<'_>,
+    interrupts: &mut Interrupts,
+    create: impl std::future::Future<Output = pats::Result<T>>,
+    request: &CreateToken,
+    old: Option<&TokenId>,
+) -> Result<T, CliError> {
+    match interrupts.guard(create).await {
+        Ok(Ok(done)) => Ok(done),
+        Ok(Err(e)) if e.is_outcome_unknown() => Err(unknown(ctx, request.name(), old, Err(e))),
+        Ok(Err(e)) => Err(ctx.create_error(e)),
+        Err(signal) => Err(unknown(ctx, request.name(), old, Ok(signal))),
+    }
 }
 
 /// The error (and, with `--json`, the document) of a create whose outcome is unknown: an

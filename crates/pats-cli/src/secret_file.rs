@@ -32,8 +32,7 @@ impl SecretFile {
                 "the secret file {shown} names no file (nothing was created)"
             ))
         })?;
-        // `token` has the parent "", which `tempfile_in` takes as the current directory.
-        let dir = path.parent().unwrap_or(Path::new("."));
+        let dir = parent_dir(path);
         let mut prefix = std::ffi::OsString::from(".");
         prefix.push(name);
         prefix.push(".");
@@ -87,19 +86,20 @@ impl SecretFile {
     }
 }
 
-/// Syncs the directory of `path`, so the new name survives a crash (best effort).
+/// The directory `path` is in (`.` for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+/// Syncs the directory of `path`, so the new name survives a crash (best effort; not
+/// observable in a test).
 fn sync_dir(path: &Path) {
     #[cfg(unix)]
-    if let Some(dir) = path.parent() {
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
-        // Not observable in a test (it matters only if the machine crashes).
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
+    if let Ok(d) = std::fs::File::open(parent_dir(path)) {
+        let _ = d.sync_all();
     }
     #[cfg(not(unix))]
     let _ = path;
