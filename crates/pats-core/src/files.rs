@@ -282,6 +282,16 @@ mod tests {
 
     /// The error of reading `path`, after checking its message names the path and quotes
     /// no content.
+    /// [`refused`], as not a regular file but a `kind`.
+    fn refused_as(path: &Path, kind: FileKind) -> FileError {
+        let err = refused(path);
+        assert!(
+            matches!(&err, FileError::NotRegular { kind: k, .. } if *k == kind),
+            "{err:?}"
+        );
+        err
+    }
+
     fn refused(path: &Path) -> FileError {
         let err = read(path).expect_err("refused");
         let msg = err.to_string();
@@ -419,17 +429,7 @@ mod tests {
     #[test]
     fn a_directory_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let err = refused(dir.path());
-        assert!(
-            matches!(
-                err,
-                FileError::NotRegular {
-                    kind: FileKind::Directory,
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
+        let err = refused_as(dir.path(), FileKind::Directory);
         assert_eq!(
             err.to_string(),
             format!(
@@ -454,17 +454,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("fifo");
         mkfifo(&path);
-        let err = refused(&path);
-        assert!(
-            matches!(
-                err,
-                FileError::NotRegular {
-                    kind: FileKind::Fifo,
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
+        let err = refused_as(&path, FileKind::Fifo);
         assert_eq!(
             err.to_string(),
             format!(
@@ -482,33 +472,13 @@ mod tests {
         mkfifo(&fifo);
         let link = dir.path().join("secret");
         std::os::unix::fs::symlink(&fifo, &link).unwrap();
-        let err = refused(&link);
-        assert!(
-            matches!(
-                err,
-                FileError::NotRegular {
-                    kind: FileKind::Fifo,
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
+        refused_as(&link, FileKind::Fifo);
     }
 
     #[cfg(unix)]
     #[test]
     fn dev_zero_is_refused_not_read() {
-        let err = refused(Path::new("/dev/zero"));
-        assert!(
-            matches!(
-                err,
-                FileError::NotRegular {
-                    kind: FileKind::CharDevice,
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
+        let err = refused_as(Path::new("/dev/zero"), FileKind::CharDevice);
         assert_eq!(
             err.to_string(),
             "/dev/zero is a character device, not a regular file"
@@ -521,17 +491,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sock");
         let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
-        let err = refused(&path);
-        assert!(
-            matches!(
-                err,
-                FileError::NotRegular {
-                    kind: FileKind::Socket,
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
+        let err = refused_as(&path, FileKind::Socket);
         assert_eq!(
             err.to_string(),
             format!("{} is a socket, not a regular file", path.display())

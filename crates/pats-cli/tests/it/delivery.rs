@@ -91,20 +91,22 @@ fn a_create_whose_secret_cannot_be_written_names_the_token() {
     );
 }
 
-#[test]
-fn a_closed_pipe_is_a_failed_delivery() {
-    let sim = Sim::start();
-    let old = sim.create("deploy");
-    let mut child = sim
-        .command()
-        .args(["rotate", &old, "--json"])
+/// Runs `cmd` with stdout a pipe whose reader goes away before anything is written.
+fn with_the_reader_gone(cmd: &mut Command) -> std::process::Output {
+    let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // The reader goes away before anything is written.
     drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_closed_pipe_is_a_failed_delivery() {
+    let sim = Sim::start();
+    let old = sim.create("deploy");
+    let out = with_the_reader_gone(sim.command().args(["rotate", &old, "--json"]));
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let stderr = stderr_of(&out);
     assert!(error_line(&stderr).contains("Broken pipe"), "{stderr}");
@@ -552,13 +554,7 @@ fn output_that_cannot_be_written_fails_except_into_a_closed_pipe() {
         "pats: error: writing to standard output failed: No space left on device (os error 28)"
     );
     // `pats list | head -0`: the reader is gone, which is not an error for a listing.
-    let mut child = pats()
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap();
+    let out = with_the_reader_gone(&mut pats());
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert_eq!(stderr_of(&out), "");
 }
