@@ -98,22 +98,21 @@ pub(crate) mod tls {
     use rustls::crypto::CryptoProvider;
     use std::sync::{Arc, OnceLock};
 
-    /// The crypto provider: the process default if one is installed
-    /// (`CryptoProvider::install_default`); else aws-lc with feature `rustls-aws-lc`, or
-    /// *ring*, which is then installed as the process default, so that a
-    /// `reqwest::Client::new()` of your own (whose reqwest, with pats's features, has no
-    /// provider of its own) works too.
+    /// The crypto provider pats uses: the process default if the application installed
+    /// one before pats's first request (`CryptoProvider::install_default`), else its own
+    /// (aws-lc with feature `rustls-aws-lc`, else *ring*). pats never installs a process
+    /// default itself: see [`crate::tls::install_default_crypto_provider`] for
+    /// applications that want one.
     pub(crate) fn provider() -> Arc<CryptoProvider> {
-        if let Some(installed) = CryptoProvider::get_default() {
-            return Arc::clone(installed);
-        }
-        #[cfg(feature = "rustls-aws-lc")]
-        let ours = rustls::crypto::aws_lc_rs::default_provider;
-        #[cfg(not(feature = "rustls-aws-lc"))]
-        let ours = rustls::crypto::ring::default_provider;
-        // Another thread may install one first: then that one is the default.
-        let _ = ours().install_default();
         CryptoProvider::get_default().map_or_else(|| Arc::new(ours()), Arc::clone)
+    }
+
+    /// The provider the enabled feature selects.
+    pub(crate) fn ours() -> CryptoProvider {
+        #[cfg(feature = "rustls-aws-lc")]
+        return rustls::crypto::aws_lc_rs::default_provider();
+        #[cfg(not(feature = "rustls-aws-lc"))]
+        return rustls::crypto::ring::default_provider();
     }
 
     /// The client configuration, built once: the platform's verifier (its roots, as

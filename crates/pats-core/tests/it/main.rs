@@ -5,6 +5,7 @@
 mod base_url;
 mod common;
 mod shared_client;
+mod tls;
 mod tracing;
 mod trait_helpers;
 mod transport;
