@@ -236,8 +236,8 @@ fn emit_operations(out: &mut String, spec: &Value) -> Result<(), CodegenError> {
     }
     out.push_str(
         "\n/// The operations of the contract: the only methods and paths the client can send \
-         (`pats_core::__private::transport::Request::operation`).\npub mod operations {\n\
-         use pats_core::__private::transport::Operation;\n",
+         (`pats_core::Request::operation`).\npub mod operations {\n\
+         use pats_core::Operation;\n",
     );
     for op in &operations {
         out.push('\n');
@@ -251,7 +251,7 @@ fn emit_operations(out: &mut String, spec: &Value) -> Result<(), CodegenError> {
             op.id, op.method, op.path
         ));
         out.push_str(&format!(
-            "pub const {}: Operation = Operation {{ id: {:?}, method: {:?}, path: {:?}, idempotent: {} }};\n",
+            "pub const {}: Operation = Operation::new({:?}, {:?}, {:?}, {});\n",
             operation_const(&op.id),
             op.id,
             op.method,

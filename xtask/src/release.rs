@@ -8,8 +8,10 @@
 //! - `description`, `license`, `repository`, `documentation` and `readme` are set, the
 //!   readme file exists, and `LICENSE-MIT` and `LICENSE-APACHE` are in the crate directory
 //!   (symlinks to the root files; `cargo package` stores their content);
+//! - the publishable crates have one version (they are released in lockstep);
 //! - a dependency on a workspace crate names the version that crate has (`version = …` next
-//!   to `path`), and is not an internal crate (a dev-dependency on one must carry no
+//!   to `path`), exactly (`=X.Y.Z`) unless it is a dev-dependency, because the crates use
+//!   pats-core's `__private` items, which may change in any release; and is not an internal crate (a dev-dependency on one must carry no
 //!   version, so that cargo strips it from the published manifest);
 //! - `CHANGELOG.md` has a `## [Unreleased]` section or one for the version.
 //!
@@ -238,6 +240,18 @@ pub fn changelog_covers(changelog: &str, version: &str) -> bool {
 pub fn problems(crates: &[Crate], changelog: &str, exists: &dyn Fn(&Path) -> bool) -> Vec<String> {
     let mut out = Vec::new();
     let members: BTreeMap<&str, &Crate> = crates.iter().map(|c| (c.name.as_str(), c)).collect();
+    let versions: BTreeSet<&str> = crates
+        .iter()
+        .filter(|c| c.publishable)
+        .map(|c| c.version.as_str())
+        .collect();
+    if versions.len() > 1 {
+        out.push(format!(
+            "the publishable crates have different versions ({}): they are released in \
+             lockstep, with one version (`version.workspace = true`)",
+            versions.into_iter().collect::<Vec<_>>().join(", ")
+        ));
+    }
     for krate in crates {
         let listed_internal = INTERNAL.contains(&krate.name.as_str());
         if krate.publishable && listed_internal {
@@ -311,6 +325,15 @@ pub fn problems(crates: &[Crate], changelog: &str, exists: &dyn Fn(&Path) -> boo
             if dep.req == "*" {
                 out.push(format!(
                     "{name}: dependency `{}` has a path but no version (add version = \"{}\")",
+                    dep.name, target.version
+                ));
+                continue;
+            }
+            if dep.kind != DepKind::Dev && !dep.req.trim_start().starts_with('=') {
+                out.push(format!(
+                    "{name}: dependency `{}` must be pinned exactly (version = \"={}\"): the \
+                     workspace crates are released in lockstep and use each other's \
+                     `__private` items, which may change in any release",
                     dep.name, target.version
                 ));
                 continue;
@@ -651,15 +674,15 @@ mod tests {
                 {"name": "serde_json", "req": "^1", "kind": null}
             ])),
             package("pats-cli", Value::Null, json!([
-                path_dep("pats", "^0.1.0", Value::Null),
+                path_dep("pats", "=0.1.0", Value::Null),
                 path_dep("pats-sim", "^0.1.0", json!("dev")),
             ])),
             package("pats", Value::Null, json!([
-                path_dep("pats-core", "^0.1.0", Value::Null),
-                path_dep("pats-sailpoint", "^0.1.0", Value::Null),
+                path_dep("pats-core", "=0.1.0", Value::Null),
+                path_dep("pats-sailpoint", "=0.1.0", Value::Null),
             ])),
             package("pats-sailpoint", Value::Null, json!([
-                path_dep("pats-core", "^0.1.0", Value::Null),
+                path_dep("pats-core", "=0.1.0", Value::Null),
                 path_dep("pats-sim", "^0.1.0", json!("dev")),
             ])),
             package("pats-core", Value::Null, json!([
@@ -800,7 +823,7 @@ mod tests {
             kind: DepKind::Normal,
             path: true,
         });
-        find(&mut crates, "pats-sailpoint").deps[0].req = "^0.2.0".to_owned();
+        find(&mut crates, "pats-sailpoint").deps[0].req = "=0.2.0".to_owned();
         find(&mut crates, "pats-cli").deps[0].req = "*".to_owned();
         find(&mut crates, "pats-cli").deps.push(Dep {
             name: "pats-conformance".to_owned(),
@@ -821,8 +844,36 @@ mod tests {
                 "pats-cli: dependency `pats` has a path but no version (add version = \"0.1.0\")",
                 "pats-cli: dev-dependency `pats-conformance` is not published (publish = false) but carries a version; drop the version so cargo strips it",
                 "pats: depends on `pats-bench`, which is not published (publish = false)",
-                "pats-sailpoint: dependency `pats-core` asks for ^0.2.0 but the crate is at 0.1.0",
+                "pats-sailpoint: dependency `pats-core` asks for =0.2.0 but the crate is at 0.1.0",
             ]
+        );
+    }
+
+    #[test]
+    fn workspace_dependencies_are_pinned_exactly_and_versions_move_in_lockstep() {
+        let mut crates = workspace();
+        // A caret requirement lets `cargo update` pair this crate with a newer pats-core
+        // whose `__private` items changed.
+        find(&mut crates, "pats-sailpoint").deps[0].req = "^0.1.0".to_owned();
+        assert_eq!(
+            problems(&crates, CHANGELOG, &all_files),
+            [
+                "pats-sailpoint: dependency `pats-core` must be pinned exactly (version = \"=0.1.0\"): \
+              the workspace crates are released in lockstep and use each other's `__private` \
+              items, which may change in any release"
+            ]
+        );
+        // Dev-dependencies are not part of a user's build: a caret one is fine (the
+        // fixture's pats-sim ones are `^0.1.0`).
+        let mut crates = workspace();
+        find(&mut crates, "pats-sim").version = "0.1.1".to_owned();
+        // Internal crates do not count.
+        find(&mut crates, "xtask").version = "9.9.9".to_owned();
+        let found = problems(&crates, CHANGELOG, &all_files);
+        assert_eq!(
+            found[0],
+            "the publishable crates have different versions (0.1.0, 0.1.1): they are released \
+             in lockstep, with one version (`version.workspace = true`)"
         );
     }
 

@@ -233,8 +233,10 @@ impl fmt::Debug for Request {
 /// from `contracts/<provider>/openapi.json` (each provider crate's `generated::operations`).
 ///
 /// Clients build their requests with [`Request::operation`], so that a method or path the
-/// provider's description does not define cannot be sent.
+/// provider's description does not define cannot be sent. A provider crate of your own
+/// makes its operations with [`Operation::new`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Operation {
     /// The `operationId` in the contract.
     pub id: &'static str,
@@ -244,6 +246,24 @@ pub struct Operation {
     pub path: &'static str,
     /// Whether sending it twice has the effect of sending it once (so it may be retried).
     pub idempotent: bool,
+}
+
+impl Operation {
+    /// An operation: its `operationId`, HTTP method (upper case), path template (with
+    /// `{name}` placeholders for whole segments) and whether it may be retried.
+    pub const fn new(
+        id: &'static str,
+        method: &'static str,
+        path: &'static str,
+        idempotent: bool,
+    ) -> Self {
+        Self {
+            id,
+            method,
+            path,
+            idempotent,
+        }
+    }
 }
 
 impl Request {

@@ -870,79 +870,67 @@ impl From<UserVerificationRequirement> for String {
     }
 }
 
-/// The operations of the contract: the only methods and paths the client can send (`pats_core::__private::transport::Request::operation`).
+/// The operations of the contract: the only methods and paths the client can send (`pats_core::Request::operation`).
 pub mod operations {
-    use pats_core::__private::transport::Operation;
+    use pats_core::Operation;
 
     /// activatePersonalAccessToken (`activatePersonalAccessToken`: `PUT /auth/pats/{tokenId}/activate`).
-    pub const ACTIVATE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
-        id: "activatePersonalAccessToken",
-        method: "PUT",
-        path: "/auth/pats/{tokenId}/activate",
-        idempotent: true,
-    };
+    pub const ACTIVATE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
+        "activatePersonalAccessToken",
+        "PUT",
+        "/auth/pats/{tokenId}/activate",
+        true,
+    );
 
     /// createPersonalAccessToken (`createPersonalAccessToken`: `POST /auth/pats`).
-    pub const CREATE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
-        id: "createPersonalAccessToken",
-        method: "POST",
-        path: "/auth/pats",
-        idempotent: false,
-    };
+    pub const CREATE_PERSONAL_ACCESS_TOKEN: Operation =
+        Operation::new("createPersonalAccessToken", "POST", "/auth/pats", false);
 
     /// createUserActionChallenge (`createUserActionChallenge`: `POST /auth/action/init`).
-    pub const CREATE_USER_ACTION_CHALLENGE: Operation = Operation {
-        id: "createUserActionChallenge",
-        method: "POST",
-        path: "/auth/action/init",
-        idempotent: false,
-    };
+    pub const CREATE_USER_ACTION_CHALLENGE: Operation = Operation::new(
+        "createUserActionChallenge",
+        "POST",
+        "/auth/action/init",
+        false,
+    );
 
     /// createUserActionSignature (`createUserActionSignature`: `POST /auth/action`).
-    pub const CREATE_USER_ACTION_SIGNATURE: Operation = Operation {
-        id: "createUserActionSignature",
-        method: "POST",
-        path: "/auth/action",
-        idempotent: false,
-    };
+    pub const CREATE_USER_ACTION_SIGNATURE: Operation =
+        Operation::new("createUserActionSignature", "POST", "/auth/action", false);
 
     /// deactivatePersonalAccessToken (`deactivatePersonalAccessToken`: `PUT /auth/pats/{tokenId}/deactivate`).
-    pub const DEACTIVATE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
-        id: "deactivatePersonalAccessToken",
-        method: "PUT",
-        path: "/auth/pats/{tokenId}/deactivate",
-        idempotent: true,
-    };
+    pub const DEACTIVATE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
+        "deactivatePersonalAccessToken",
+        "PUT",
+        "/auth/pats/{tokenId}/deactivate",
+        true,
+    );
 
     /// deletePersonalAccessToken (`deletePersonalAccessToken`: `DELETE /auth/pats/{tokenId}`).
-    pub const DELETE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
-        id: "deletePersonalAccessToken",
-        method: "DELETE",
-        path: "/auth/pats/{tokenId}",
-        idempotent: true,
-    };
+    pub const DELETE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
+        "deletePersonalAccessToken",
+        "DELETE",
+        "/auth/pats/{tokenId}",
+        true,
+    );
 
     /// getPersonalAccessToken (`getPersonalAccessToken`: `GET /auth/pats/{tokenId}`).
-    pub const GET_PERSONAL_ACCESS_TOKEN: Operation = Operation {
-        id: "getPersonalAccessToken",
-        method: "GET",
-        path: "/auth/pats/{tokenId}",
-        idempotent: true,
-    };
+    pub const GET_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
+        "getPersonalAccessToken",
+        "GET",
+        "/auth/pats/{tokenId}",
+        true,
+    );
 
     /// listPersonalAccessTokens (`listPersonalAccessTokens`: `GET /auth/pats`).
-    pub const LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation {
-        id: "listPersonalAccessTokens",
-        method: "GET",
-        path: "/auth/pats",
-        idempotent: true,
-    };
+    pub const LIST_PERSONAL_ACCESS_TOKENS: Operation =
+        Operation::new("listPersonalAccessTokens", "GET", "/auth/pats", true);
 
     /// updatePersonalAccessToken (`updatePersonalAccessToken`: `PUT /auth/pats/{tokenId}`).
-    pub const UPDATE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
-        id: "updatePersonalAccessToken",
-        method: "PUT",
-        path: "/auth/pats/{tokenId}",
-        idempotent: true,
-    };
+    pub const UPDATE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
+        "updatePersonalAccessToken",
+        "PUT",
+        "/auth/pats/{tokenId}",
+        true,
+    );
 }

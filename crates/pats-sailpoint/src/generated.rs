@@ -458,223 +458,218 @@ impl From<PatOwnerType> for String {
     }
 }
 
-/// The operations of the contract: the only methods and paths the client can send (`pats_core::__private::transport::Request::operation`).
+/// The operations of the contract: the only methods and paths the client can send (`pats_core::Request::operation`).
 pub mod operations {
-    use pats_core::__private::transport::Operation;
+    use pats_core::Operation;
 
     /// Create personal access token (`beta.createPersonalAccessToken`: `POST /beta/personal-access-tokens`).
-    pub const BETA_CREATE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
-        id: "beta.createPersonalAccessToken",
-        method: "POST",
-        path: "/beta/personal-access-tokens",
-        idempotent: false,
-    };
+    pub const BETA_CREATE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
+        "beta.createPersonalAccessToken",
+        "POST",
+        "/beta/personal-access-tokens",
+        false,
+    );
 
     /// Delete personal access token (`beta.deletePersonalAccessToken`: `DELETE /beta/personal-access-tokens/{id}`).
-    pub const BETA_DELETE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
-        id: "beta.deletePersonalAccessToken",
-        method: "DELETE",
-        path: "/beta/personal-access-tokens/{id}",
-        idempotent: true,
-    };
+    pub const BETA_DELETE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
+        "beta.deletePersonalAccessToken",
+        "DELETE",
+        "/beta/personal-access-tokens/{id}",
+        true,
+    );
 
     /// List personal access tokens (`beta.listPersonalAccessTokens`: `GET /beta/personal-access-tokens`).
-    pub const BETA_LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation {
-        id: "beta.listPersonalAccessTokens",
-        method: "GET",
-        path: "/beta/personal-access-tokens",
-        idempotent: true,
-    };
+    pub const BETA_LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation::new(
+        "beta.listPersonalAccessTokens",
+        "GET",
+        "/beta/personal-access-tokens",
+        true,
+    );
 
     /// Patch personal access token (`beta.patchPersonalAccessToken`: `PATCH /beta/personal-access-tokens/{id}`).
-    pub const BETA_PATCH_PERSONAL_ACCESS_TOKEN: Operation = Operation {
-        id: "beta.patchPersonalAccessToken",
-        method: "PATCH",
-        path: "/beta/personal-access-tokens/{id}",
-        idempotent: false,
-    };
+    pub const BETA_PATCH_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
+        "beta.patchPersonalAccessToken",
+        "PATCH",
+        "/beta/personal-access-tokens/{id}",
+        false,
+    );
 
     /// Access token by the OAuth2 client-credentials grant (RFC 6749 section 4.4) (`oauth.token`: `POST /oauth/token`).
-    pub const OAUTH_TOKEN: Operation = Operation {
-        id: "oauth.token",
-        method: "POST",
-        path: "/oauth/token",
-        idempotent: true,
-    };
+    pub const OAUTH_TOKEN: Operation = Operation::new("oauth.token", "POST", "/oauth/token", true);
 
     /// Create personal access token (`v1.createPersonalAccessTokenV1`: `POST /personal-access-tokens/v1`).
-    pub const V1_CREATE_PERSONAL_ACCESS_TOKEN_V1: Operation = Operation {
-        id: "v1.createPersonalAccessTokenV1",
-        method: "POST",
-        path: "/personal-access-tokens/v1",
-        idempotent: false,
-    };
+    pub const V1_CREATE_PERSONAL_ACCESS_TOKEN_V1: Operation = Operation::new(
+        "v1.createPersonalAccessTokenV1",
+        "POST",
+        "/personal-access-tokens/v1",
+        false,
+    );
 
     /// Delete personal access token (`v1.deletePersonalAccessTokenV1`: `DELETE /personal-access-tokens/v1/{id}`).
-    pub const V1_DELETE_PERSONAL_ACCESS_TOKEN_V1: Operation = Operation {
-        id: "v1.deletePersonalAccessTokenV1",
-        method: "DELETE",
-        path: "/personal-access-tokens/v1/{id}",
-        idempotent: true,
-    };
+    pub const V1_DELETE_PERSONAL_ACCESS_TOKEN_V1: Operation = Operation::new(
+        "v1.deletePersonalAccessTokenV1",
+        "DELETE",
+        "/personal-access-tokens/v1/{id}",
+        true,
+    );
 
     /// List personal access tokens (`v1.listPersonalAccessTokensV1`: `GET /personal-access-tokens/v1`).
-    pub const V1_LIST_PERSONAL_ACCESS_TOKENS_V1: Operation = Operation {
-        id: "v1.listPersonalAccessTokensV1",
-        method: "GET",
-        path: "/personal-access-tokens/v1",
-        idempotent: true,
-    };
+    pub const V1_LIST_PERSONAL_ACCESS_TOKENS_V1: Operation = Operation::new(
+        "v1.listPersonalAccessTokensV1",
+        "GET",
+        "/personal-access-tokens/v1",
+        true,
+    );
 
     /// Patch personal access token (`v1.patchPersonalAccessTokenV1`: `PATCH /personal-access-tokens/v1/{id}`).
-    pub const V1_PATCH_PERSONAL_ACCESS_TOKEN_V1: Operation = Operation {
-        id: "v1.patchPersonalAccessTokenV1",
-        method: "PATCH",
-        path: "/personal-access-tokens/v1/{id}",
-        idempotent: false,
-    };
+    pub const V1_PATCH_PERSONAL_ACCESS_TOKEN_V1: Operation = Operation::new(
+        "v1.patchPersonalAccessTokenV1",
+        "PATCH",
+        "/personal-access-tokens/v1/{id}",
+        false,
+    );
 
     /// v1.updateBulkPersonalAccessTokensV1 (`v1.updateBulkPersonalAccessTokensV1`: `PATCH /personal-access-tokens/v1/bulk-update`).
-    pub const V1_UPDATE_BULK_PERSONAL_ACCESS_TOKENS_V1: Operation = Operation {
-        id: "v1.updateBulkPersonalAccessTokensV1",
-        method: "PATCH",
-        path: "/personal-access-tokens/v1/bulk-update",
-        idempotent: false,
-    };
+    pub const V1_UPDATE_BULK_PERSONAL_ACCESS_TOKENS_V1: Operation = Operation::new(
+        "v1.updateBulkPersonalAccessTokensV1",
+        "PATCH",
+        "/personal-access-tokens/v1/bulk-update",
+        false,
+    );
 
     /// v1.updateBulkPersonalAccessTokensV1Post (`v1.updateBulkPersonalAccessTokensV1Post`: `POST /personal-access-tokens/v1/bulk-update`).
-    pub const V1_UPDATE_BULK_PERSONAL_ACCESS_TOKENS_V1_POST: Operation = Operation {
-        id: "v1.updateBulkPersonalAccessTokensV1Post",
-        method: "POST",
-        path: "/personal-access-tokens/v1/bulk-update",
-        idempotent: false,
-    };
+    pub const V1_UPDATE_BULK_PERSONAL_ACCESS_TOKENS_V1_POST: Operation = Operation::new(
+        "v1.updateBulkPersonalAccessTokensV1Post",
+        "POST",
+        "/personal-access-tokens/v1/bulk-update",
+        false,
+    );
 
     /// Create personal access token (`v2024.createPersonalAccessToken`: `POST /v2024/personal-access-tokens`).
-    pub const V2024_CREATE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
-        id: "v2024.createPersonalAccessToken",
-        method: "POST",
-        path: "/v2024/personal-access-tokens",
-        idempotent: false,
-    };
+    pub const V2024_CREATE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
+        "v2024.createPersonalAccessToken",
+        "POST",
+        "/v2024/personal-access-tokens",
+        false,
+    );
 
     /// Delete personal access token (`v2024.deletePersonalAccessToken`: `DELETE /v2024/personal-access-tokens/{id}`).
-    pub const V2024_DELETE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
-        id: "v2024.deletePersonalAccessToken",
-        method: "DELETE",
-        path: "/v2024/personal-access-tokens/{id}",
-        idempotent: true,
-    };
+    pub const V2024_DELETE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
+        "v2024.deletePersonalAccessToken",
+        "DELETE",
+        "/v2024/personal-access-tokens/{id}",
+        true,
+    );
 
     /// List personal access tokens (`v2024.listPersonalAccessTokens`: `GET /v2024/personal-access-tokens`).
-    pub const V2024_LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation {
-        id: "v2024.listPersonalAccessTokens",
-        method: "GET",
-        path: "/v2024/personal-access-tokens",
-        idempotent: true,
-    };
+    pub const V2024_LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation::new(
+        "v2024.listPersonalAccessTokens",
+        "GET",
+        "/v2024/personal-access-tokens",
+        true,
+    );
 
     /// Patch personal access token (`v2024.patchPersonalAccessToken`: `PATCH /v2024/personal-access-tokens/{id}`).
-    pub const V2024_PATCH_PERSONAL_ACCESS_TOKEN: Operation = Operation {
-        id: "v2024.patchPersonalAccessToken",
-        method: "PATCH",
-        path: "/v2024/personal-access-tokens/{id}",
-        idempotent: false,
-    };
+    pub const V2024_PATCH_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
+        "v2024.patchPersonalAccessToken",
+        "PATCH",
+        "/v2024/personal-access-tokens/{id}",
+        false,
+    );
 
     /// Create personal access token (`v2025.createPersonalAccessToken`: `POST /v2025/personal-access-tokens`).
-    pub const V2025_CREATE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
-        id: "v2025.createPersonalAccessToken",
-        method: "POST",
-        path: "/v2025/personal-access-tokens",
-        idempotent: false,
-    };
+    pub const V2025_CREATE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
+        "v2025.createPersonalAccessToken",
+        "POST",
+        "/v2025/personal-access-tokens",
+        false,
+    );
 
     /// Delete personal access token (`v2025.deletePersonalAccessToken`: `DELETE /v2025/personal-access-tokens/{id}`).
-    pub const V2025_DELETE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
-        id: "v2025.deletePersonalAccessToken",
-        method: "DELETE",
-        path: "/v2025/personal-access-tokens/{id}",
-        idempotent: true,
-    };
+    pub const V2025_DELETE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
+        "v2025.deletePersonalAccessToken",
+        "DELETE",
+        "/v2025/personal-access-tokens/{id}",
+        true,
+    );
 
     /// List personal access tokens (`v2025.listPersonalAccessTokens`: `GET /v2025/personal-access-tokens`).
-    pub const V2025_LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation {
-        id: "v2025.listPersonalAccessTokens",
-        method: "GET",
-        path: "/v2025/personal-access-tokens",
-        idempotent: true,
-    };
+    pub const V2025_LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation::new(
+        "v2025.listPersonalAccessTokens",
+        "GET",
+        "/v2025/personal-access-tokens",
+        true,
+    );
 
     /// Patch personal access token (`v2025.patchPersonalAccessToken`: `PATCH /v2025/personal-access-tokens/{id}`).
-    pub const V2025_PATCH_PERSONAL_ACCESS_TOKEN: Operation = Operation {
-        id: "v2025.patchPersonalAccessToken",
-        method: "PATCH",
-        path: "/v2025/personal-access-tokens/{id}",
-        idempotent: false,
-    };
+    pub const V2025_PATCH_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
+        "v2025.patchPersonalAccessToken",
+        "PATCH",
+        "/v2025/personal-access-tokens/{id}",
+        false,
+    );
 
     /// Create personal access token (`v2026.createPersonalAccessToken`: `POST /v2026/personal-access-tokens`).
-    pub const V2026_CREATE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
-        id: "v2026.createPersonalAccessToken",
-        method: "POST",
-        path: "/v2026/personal-access-tokens",
-        idempotent: false,
-    };
+    pub const V2026_CREATE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
+        "v2026.createPersonalAccessToken",
+        "POST",
+        "/v2026/personal-access-tokens",
+        false,
+    );
 
     /// Delete personal access token (`v2026.deletePersonalAccessToken`: `DELETE /v2026/personal-access-tokens/{id}`).
-    pub const V2026_DELETE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
-        id: "v2026.deletePersonalAccessToken",
-        method: "DELETE",
-        path: "/v2026/personal-access-tokens/{id}",
-        idempotent: true,
-    };
+    pub const V2026_DELETE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
+        "v2026.deletePersonalAccessToken",
+        "DELETE",
+        "/v2026/personal-access-tokens/{id}",
+        true,
+    );
 
     /// List personal access tokens (`v2026.listPersonalAccessTokens`: `GET /v2026/personal-access-tokens`).
-    pub const V2026_LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation {
-        id: "v2026.listPersonalAccessTokens",
-        method: "GET",
-        path: "/v2026/personal-access-tokens",
-        idempotent: true,
-    };
+    pub const V2026_LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation::new(
+        "v2026.listPersonalAccessTokens",
+        "GET",
+        "/v2026/personal-access-tokens",
+        true,
+    );
 
     /// Patch personal access token (`v2026.patchPersonalAccessToken`: `PATCH /v2026/personal-access-tokens/{id}`).
-    pub const V2026_PATCH_PERSONAL_ACCESS_TOKEN: Operation = Operation {
-        id: "v2026.patchPersonalAccessToken",
-        method: "PATCH",
-        path: "/v2026/personal-access-tokens/{id}",
-        idempotent: false,
-    };
+    pub const V2026_PATCH_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
+        "v2026.patchPersonalAccessToken",
+        "PATCH",
+        "/v2026/personal-access-tokens/{id}",
+        false,
+    );
 
     /// Create personal access token (`v3.createPersonalAccessToken`: `POST /v3/personal-access-tokens`).
-    pub const V3_CREATE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
-        id: "v3.createPersonalAccessToken",
-        method: "POST",
-        path: "/v3/personal-access-tokens",
-        idempotent: false,
-    };
+    pub const V3_CREATE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
+        "v3.createPersonalAccessToken",
+        "POST",
+        "/v3/personal-access-tokens",
+        false,
+    );
 
     /// Delete personal access token (`v3.deletePersonalAccessToken`: `DELETE /v3/personal-access-tokens/{id}`).
-    pub const V3_DELETE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
-        id: "v3.deletePersonalAccessToken",
-        method: "DELETE",
-        path: "/v3/personal-access-tokens/{id}",
-        idempotent: true,
-    };
+    pub const V3_DELETE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
+        "v3.deletePersonalAccessToken",
+        "DELETE",
+        "/v3/personal-access-tokens/{id}",
+        true,
+    );
 
     /// List personal access tokens (`v3.listPersonalAccessTokens`: `GET /v3/personal-access-tokens`).
-    pub const V3_LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation {
-        id: "v3.listPersonalAccessTokens",
-        method: "GET",
-        path: "/v3/personal-access-tokens",
-        idempotent: true,
-    };
+    pub const V3_LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation::new(
+        "v3.listPersonalAccessTokens",
+        "GET",
+        "/v3/personal-access-tokens",
+        true,
+    );
 
     /// Patch personal access token (`v3.patchPersonalAccessToken`: `PATCH /v3/personal-access-tokens/{id}`).
-    pub const V3_PATCH_PERSONAL_ACCESS_TOKEN: Operation = Operation {
-        id: "v3.patchPersonalAccessToken",
-        method: "PATCH",
-        path: "/v3/personal-access-tokens/{id}",
-        idempotent: false,
-    };
+    pub const V3_PATCH_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
+        "v3.patchPersonalAccessToken",
+        "PATCH",
+        "/v3/personal-access-tokens/{id}",
+        false,
+    );
 }

@@ -9,7 +9,7 @@
 
 use crate::generated::operations;
 use crate::version::ApiVersion;
-use pats_core::__private::transport::Operation;
+use pats_core::Operation;
 
 /// A personal-access-token operation, as every version has it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -29,7 +29,7 @@ use crate::generated::{
     UserV2User as V2User, UserV2UserNameQuery as V2UserNameQuery, V1ListQuery,
     V1ObjectDetails as ObjectDetails,
 };
-use pats_core::__private::transport::Operation;
+use pats_core::Operation;
 use pats_core::reexports::reqwest::header::{HeaderName, HeaderValue};
 use pats_core::{
     CachingTokenSource, ClientOptions, Error, NeverExpires, Result, StaticToken, TokenId,

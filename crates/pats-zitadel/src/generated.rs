@@ -1739,87 +1739,82 @@ pub struct V1ObjectDetails {
     pub sequence: u64,
 }
 
-/// The operations of the contract: the only methods and paths the client can send (`pats_core::__private::transport::Request::operation`).
+/// The operations of the contract: the only methods and paths the client can send (`pats_core::Request::operation`).
 pub mod operations {
-    use pats_core::__private::transport::Operation;
+    use pats_core::Operation;
 
     /// Create a Personal-Access-Token (PAT) (`ManagementService_AddPersonalAccessToken`: `POST /management/v1/users/{user_id}/pats`).
-    pub const MANAGEMENT_SERVICE_ADD_PERSONAL_ACCESS_TOKEN: Operation = Operation {
-        id: "ManagementService_AddPersonalAccessToken",
-        method: "POST",
-        path: "/management/v1/users/{user_id}/pats",
-        idempotent: false,
-    };
+    pub const MANAGEMENT_SERVICE_ADD_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
+        "ManagementService_AddPersonalAccessToken",
+        "POST",
+        "/management/v1/users/{user_id}/pats",
+        false,
+    );
 
     /// Get Personal-Access-Token (PAT) by ID (`ManagementService_GetPersonalAccessTokenByIDs`: `GET /management/v1/users/{user_id}/pats/{token_id}`).
-    pub const MANAGEMENT_SERVICE_GET_PERSONAL_ACCESS_TOKEN_BY_IDS: Operation = Operation {
-        id: "ManagementService_GetPersonalAccessTokenByIDs",
-        method: "GET",
-        path: "/management/v1/users/{user_id}/pats/{token_id}",
-        idempotent: true,
-    };
+    pub const MANAGEMENT_SERVICE_GET_PERSONAL_ACCESS_TOKEN_BY_IDS: Operation = Operation::new(
+        "ManagementService_GetPersonalAccessTokenByIDs",
+        "GET",
+        "/management/v1/users/{user_id}/pats/{token_id}",
+        true,
+    );
 
     /// List Personal-Access-Tokens (PATs) (`ManagementService_ListPersonalAccessTokens`: `POST /management/v1/users/{user_id}/pats/_search`).
-    pub const MANAGEMENT_SERVICE_LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation {
-        id: "ManagementService_ListPersonalAccessTokens",
-        method: "POST",
-        path: "/management/v1/users/{user_id}/pats/_search",
-        idempotent: true,
-    };
+    pub const MANAGEMENT_SERVICE_LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation::new(
+        "ManagementService_ListPersonalAccessTokens",
+        "POST",
+        "/management/v1/users/{user_id}/pats/_search",
+        true,
+    );
 
     /// Remove a Personal-Access-Token (PAT) by ID (`ManagementService_RemovePersonalAccessToken`: `DELETE /management/v1/users/{user_id}/pats/{token_id}`).
-    pub const MANAGEMENT_SERVICE_REMOVE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
-        id: "ManagementService_RemovePersonalAccessToken",
-        method: "DELETE",
-        path: "/management/v1/users/{user_id}/pats/{token_id}",
-        idempotent: true,
-    };
+    pub const MANAGEMENT_SERVICE_REMOVE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
+        "ManagementService_RemovePersonalAccessToken",
+        "DELETE",
+        "/management/v1/users/{user_id}/pats/{token_id}",
+        true,
+    );
 
     /// OpenID Provider configuration (OpenID Connect Discovery 1.0 §4). (`OpenIdConfiguration`: `GET /.well-known/openid-configuration`).
-    pub const OPEN_ID_CONFIGURATION: Operation = Operation {
-        id: "OpenIdConfiguration",
-        method: "GET",
-        path: "/.well-known/openid-configuration",
-        idempotent: true,
-    };
+    pub const OPEN_ID_CONFIGURATION: Operation = Operation::new(
+        "OpenIdConfiguration",
+        "GET",
+        "/.well-known/openid-configuration",
+        true,
+    );
 
     /// Token endpoint: JWT-profile (RFC 7523) and client-credentials (RFC 6749 §4.4) grants. (`Token`: `POST /oauth/v2/token`).
-    pub const TOKEN: Operation = Operation {
-        id: "Token",
-        method: "POST",
-        path: "/oauth/v2/token",
-        idempotent: true,
-    };
+    pub const TOKEN: Operation = Operation::new("Token", "POST", "/oauth/v2/token", true);
 
     /// Add a Personal Access Token (`UserService_AddPersonalAccessToken`: `POST /zitadel.user.v2.UserService/AddPersonalAccessToken`).
-    pub const USER_SERVICE_ADD_PERSONAL_ACCESS_TOKEN: Operation = Operation {
-        id: "UserService_AddPersonalAccessToken",
-        method: "POST",
-        path: "/zitadel.user.v2.UserService/AddPersonalAccessToken",
-        idempotent: false,
-    };
+    pub const USER_SERVICE_ADD_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
+        "UserService_AddPersonalAccessToken",
+        "POST",
+        "/zitadel.user.v2.UserService/AddPersonalAccessToken",
+        false,
+    );
 
     /// Search Personal Access Tokens (`UserService_ListPersonalAccessTokens`: `POST /zitadel.user.v2.UserService/ListPersonalAccessTokens`).
-    pub const USER_SERVICE_LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation {
-        id: "UserService_ListPersonalAccessTokens",
-        method: "POST",
-        path: "/zitadel.user.v2.UserService/ListPersonalAccessTokens",
-        idempotent: true,
-    };
+    pub const USER_SERVICE_LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation::new(
+        "UserService_ListPersonalAccessTokens",
+        "POST",
+        "/zitadel.user.v2.UserService/ListPersonalAccessTokens",
+        true,
+    );
 
     /// Search Users (`UserService_ListUsers`: `POST /zitadel.user.v2.UserService/ListUsers`).
-    pub const USER_SERVICE_LIST_USERS: Operation = Operation {
-        id: "UserService_ListUsers",
-        method: "POST",
-        path: "/zitadel.user.v2.UserService/ListUsers",
-        idempotent: true,
-    };
+    pub const USER_SERVICE_LIST_USERS: Operation = Operation::new(
+        "UserService_ListUsers",
+        "POST",
+        "/zitadel.user.v2.UserService/ListUsers",
+        true,
+    );
 
     /// Remove a Personal Access Token (`UserService_RemovePersonalAccessToken`: `POST /zitadel.user.v2.UserService/RemovePersonalAccessToken`).
-    pub const USER_SERVICE_REMOVE_PERSONAL_ACCESS_TOKEN: Operation = Operation {
-        id: "UserService_RemovePersonalAccessToken",
-        method: "POST",
-        path: "/zitadel.user.v2.UserService/RemovePersonalAccessToken",
-        idempotent: true,
-    };
+    pub const USER_SERVICE_REMOVE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
+        "UserService_RemovePersonalAccessToken",
+        "POST",
+        "/zitadel.user.v2.UserService/RemovePersonalAccessToken",
+        true,
+    );
 }

@@ -489,7 +489,7 @@ fn operations_are_generated_from_paths_with_the_contracts_idempotency() -> TestR
     let generated = codegen::generate(&spec, "x")?;
     assert!(
         generated.contains(
-            r#"pub const V3_DELETE_THING: Operation = Operation { id: "v3.deleteThing", method: "DELETE", path: "/v3/things/{id}", idempotent: true };"#
+            r#"pub const V3_DELETE_THING: Operation = Operation::new("v3.deleteThing", "DELETE", "/v3/things/{id}", true);"#
         ),
         "{generated}"
     );
