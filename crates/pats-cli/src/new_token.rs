@@ -161,7 +161,9 @@ pub async fn create(
     let mut builder = CreateToken::builder()
         .name(name)
         .scopes(scopes)
-        .expiry(expiry_from(expiry).unwrap_or_default());
+        // No expiry flag: the provider's default, which ZITADEL and the SailPoint
+        // versions whose default never expires refuse with a message naming the flags.
+        .expiry(expiry_from(expiry).unwrap_or(Expiry::ProviderDefault));
     if let Some(owner) = owner {
         builder = builder.owner(owner);
     }

@@ -363,10 +363,12 @@ mod tests {
         }
     }
 
+    /// A request with a one-day lifetime unless `f` chooses another expiry.
     fn request(
-        f: impl FnOnce(crate::CreateTokenBuilder) -> crate::CreateTokenBuilder,
+        f: impl FnOnce(crate::CreateTokenBuilder<Expiry>) -> crate::CreateTokenBuilder<Expiry>,
     ) -> CreateToken {
-        f(CreateToken::builder()).build().unwrap()
+        let day = Expiry::In(std::time::Duration::from_secs(24 * 3600));
+        f(CreateToken::builder().expiry(day)).build().unwrap()
     }
 
     fn refused(c: &Capabilities, r: &CreateToken) -> Error {

@@ -260,16 +260,17 @@ impl NeverExpires {
     pub const I_UNDERSTAND_THE_RISK: NeverExpires = NeverExpires { _acknowledged: () };
 }
 
-/// When a token to be created should expire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// When a token to be created should expire. Every [`CreateToken`] names one: there is no
+/// default, because the providers' defaults differ (six months, or never).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Expiry {
     /// Whatever the provider does when no expiry is given, where that is a finite lifetime
     /// (Dfns; SailPoint v3/beta/v2024: six months). Where the provider's default is a token
     /// that never expires (ZITADEL; SailPoint v2025, v2026, V1) it is refused with
     /// [`Error::InvalidInput`] before anything is sent: a never-expiring token is only
-    /// created when asked for with [`Expiry::Never`].
-    #[default]
+    /// created when asked for with [`Expiry::Never`]. Portable code names a lifetime
+    /// ([`Expiry::In`] or [`Expiry::At`]) instead.
     ProviderDefault,
     /// At this time.
     At(OffsetDateTime),
@@ -301,7 +302,7 @@ impl Expiry {
 }
 
 /// A request to create a token. Build it with [`CreateToken::builder`].
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateToken {
     name: Option<String>,
     scopes: Vec<String>,
@@ -323,8 +324,21 @@ impl CreateToken {
     /// assert_eq!(request.name(), Some("ci-deploy"));
     /// # Ok::<(), pats_core::Error>(())
     /// ```
+    ///
+    /// The expiry is required: `build` exists only once one is chosen, so a request that
+    /// would fall back to a provider's default without saying so does not compile.
+    ///
+    /// ```compile_fail
+    /// # use pats_core::CreateToken;
+    /// let request = CreateToken::builder().name("ci-deploy").build();
+    /// ```
     pub fn builder() -> CreateTokenBuilder {
-        CreateTokenBuilder::default()
+        CreateTokenBuilder {
+            name: None,
+            scopes: Vec::new(),
+            owner: None,
+            expiry: NoExpiry(()),
+        }
     }
 
     /// The token name.
@@ -353,24 +367,32 @@ impl CreateToken {
     }
 }
 
-/// Builder of [`CreateToken`].
-#[derive(Debug, Clone, Default)]
-pub struct CreateTokenBuilder {
-    inner: CreateToken,
+/// Builder of [`CreateToken`]. [`build`](CreateTokenBuilder::build) is there once an
+/// expiry is chosen with [`expiry`](CreateTokenBuilder::expiry).
+#[derive(Debug, Clone)]
+pub struct CreateTokenBuilder<E = NoExpiry> {
+    name: Option<String>,
+    scopes: Vec<String>,
+    owner: Option<String>,
+    expiry: E,
 }
 
-impl CreateTokenBuilder {
+/// The state of a [`CreateTokenBuilder`] whose expiry is not chosen yet.
+#[derive(Debug, Clone, Copy)]
+pub struct NoExpiry(());
+
+impl<E> CreateTokenBuilder<E> {
     /// Sets the name.
     #[must_use]
     pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.inner.name = Some(name.into());
+        self.name = Some(name.into());
         self
     }
 
     /// Adds a scope.
     #[must_use]
     pub fn scope(mut self, scope: impl Into<String>) -> Self {
-        self.inner.scopes.push(scope.into());
+        self.scopes.push(scope.into());
         self
     }
 
@@ -381,31 +403,42 @@ impl CreateTokenBuilder {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.inner.scopes = scopes.into_iter().map(Into::into).collect();
+        self.scopes = scopes.into_iter().map(Into::into).collect();
         self
     }
 
     /// Sets the owner id.
     #[must_use]
     pub fn owner(mut self, owner: impl Into<String>) -> Self {
-        self.inner.owner = Some(owner.into());
+        self.owner = Some(owner.into());
         self
     }
 
-    /// Sets the expiry.
+    /// Sets (or replaces) the expiry, which [`build`](CreateTokenBuilder::build) needs.
     #[must_use]
-    pub fn expiry(mut self, expiry: Expiry) -> Self {
-        self.inner.expiry = expiry;
-        self
+    pub fn expiry(self, expiry: Expiry) -> CreateTokenBuilder<Expiry> {
+        CreateTokenBuilder {
+            name: self.name,
+            scopes: self.scopes,
+            owner: self.owner,
+            expiry,
+        }
     }
+}
 
+impl CreateTokenBuilder<Expiry> {
     /// Checks what every provider would refuse and returns the request.
     ///
     /// Refused: an empty or blank name, an empty scope or owner, a zero lifetime.
     /// Provider clients check their own rules (lifetime limits, a time in the past) again
     /// when the request is sent.
     pub fn build(self) -> Result<CreateToken> {
-        let r = self.inner;
+        let r = CreateToken {
+            name: self.name,
+            scopes: self.scopes,
+            owner: self.owner,
+            expiry: self.expiry,
+        };
         if r.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
             return Err(Error::invalid("name", "must not be empty"));
         }
@@ -650,9 +683,20 @@ mod tests {
 
     #[test]
     fn builder_rejects_what_no_provider_accepts() {
-        assert!(CreateToken::builder().name("  ").build().is_err());
-        assert!(CreateToken::builder().scope("").build().is_err());
-        assert!(CreateToken::builder().owner("").build().is_err());
+        let week = Expiry::In(Duration::from_secs(7 * 24 * 3600));
+        let field = |b: CreateTokenBuilder<Expiry>| b.build().unwrap_err().to_string();
+        assert!(field(CreateToken::builder().name("  ").expiry(week)).contains("`name`"));
+        assert!(field(CreateToken::builder().scope("").expiry(week)).contains("`scopes`"));
+        assert!(field(CreateToken::builder().owner("").expiry(week)).contains("`owner`"));
+        // The expiry may be chosen first and replaced; the last one counts.
+        let r = CreateToken::builder()
+            .expiry(Expiry::ProviderDefault)
+            .name("n")
+            .expiry(week)
+            .build()
+            .unwrap();
+        assert_eq!(r.expiry(), week);
+        assert_eq!(r.name(), Some("n"));
         assert!(
             CreateToken::builder()
                 .expiry(Expiry::In(Duration::ZERO))

@@ -356,12 +356,13 @@ impl PersonalAccessTokens for PagesWithoutNames<'_> {
 ///   one `ListUsers` call to report the owner's username. So `find_by_name` finds the tokens
 ///   of that machine user; [`ZitadelClient::tokens_of_machine_user`] does the same without
 ///   listing the whole organization. Both APIs (v2 and v1) read usernames through the v2
-///   `ListUsers`, so the credentials need `user.read` on the v2 user service.
+///   `ListUsers`, so names need `user.read` on the v2 user service: without it `list` (and
+///   so `list_all` and the audits) still answers, with every name `None` and a warning
+///   logged, while `get`, `find_by_name` and `create` with a name fail with the error.
 /// - Tokens have **no scopes**: non-empty scopes are refused with [`Error::Unsupported`]
 ///   before any request (`Capabilities::check_create`). A PAT has the permissions of its
 ///   machine user.
-/// - ZITADEL's default is a token that never expires, so `Expiry::ProviderDefault` (and so
-///   `CreateToken::default()`) is refused with [`Error::InvalidInput`] (field `expiry`)
+/// - ZITADEL's default is a token that never expires, so `Expiry::ProviderDefault` is refused with [`Error::InvalidInput`] (field `expiry`)
 ///   before sending: give `Expiry::In`/`Expiry::At`, or ask for a never-expiring token with
 ///   `Expiry::Never(NeverExpires::I_UNDERSTAND_THE_RISK)`, which sends no expiration (stored
 ///   as `9999-12-31T23:59:59Z`, read back as [`Expiration::Never`]). A time in the past is
@@ -485,9 +486,19 @@ impl PersonalAccessTokens for ZitadelClient {
     }
 
     async fn list(&self, query: &ListQuery) -> Result<TokenPage> {
-        let page = self.list_page(query).await?;
-        let items = self.with_names(page.items).await?;
-        Ok(TokenPage::new(items, page.next_page))
+        let mut page = self.list_page(query).await?;
+        // Names are best-effort here, so that credentials without `user.read` can still
+        // list (and audit) tokens: the page stands, its names stay `None`.
+        match self.usernames_of(&page.items).await {
+            Ok(names) => name_tokens(&mut page.items, &names),
+            Err(e) => tracing::warn!(
+                provider = PROVIDER,
+                error = %e,
+                "the tokens were listed; their owners' usernames (the token names) could not \
+                 be read, so the names are left empty (the credentials need `user.read`)"
+            ),
+        }
+        Ok(page)
     }
 
     /// The tokens of the machine user whose username is `name`

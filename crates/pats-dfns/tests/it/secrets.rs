@@ -43,7 +43,13 @@ async fn secrets_stay_out_of_debug_display_and_errors() {
 
     let pats: &dyn PersonalAccessTokens = &client;
     let neutral = pats
-        .create(&CreateToken::builder().name("neutral").build().unwrap())
+        .create(
+            &CreateToken::builder()
+                .name("neutral")
+                .expiry(pats_core::Expiry::ProviderDefault)
+                .build()
+                .unwrap(),
+        )
         .await
         .unwrap();
     let access2 = neutral.secret.expose_secret().to_owned();

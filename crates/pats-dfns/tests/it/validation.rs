@@ -101,17 +101,22 @@ async fn trait_mapping_refuses_what_dfns_does_not_offer() {
         .build()
         .unwrap();
     assert_invalid(pats.create(&tiny).await, "expiry");
-    let unnamed = CreateToken::builder().build().unwrap();
+    let unnamed = CreateToken::builder()
+        .expiry(Expiry::ProviderDefault)
+        .build()
+        .unwrap();
     assert_invalid(pats.create(&unnamed).await, "name");
     let two_scopes = CreateToken::builder()
         .name("a")
         .scopes(["p1", "p2"])
+        .expiry(Expiry::ProviderDefault)
         .build()
         .unwrap();
     assert_invalid(pats.create(&two_scopes).await, "scopes");
     let for_other = CreateToken::builder()
         .name("a")
         .owner("us-x")
+        .expiry(Expiry::ProviderDefault)
         .build()
         .unwrap();
     assert_eq!(

@@ -361,7 +361,13 @@ async fn an_unusable_token_id_from_the_server_is_a_decode_error() {
     let sim = SailPointSim::start().await;
     let pats = client(&sim, ApiVersion::V3);
     let created = pats
-        .create(&CreateToken::builder().name("n").build().unwrap())
+        .create(
+            &CreateToken::builder()
+                .name("n")
+                .expiry(Expiry::ProviderDefault)
+                .build()
+                .unwrap(),
+        )
         .await
         .unwrap();
     let stored = sim.stored_token(created.info.id.as_str()).unwrap();

@@ -75,7 +75,13 @@ async fn trait_create_rules() {
     let v2025 = client(&sim, ApiVersion::V2025);
     let req = |e: Expiry| CreateToken::builder().name("n").expiry(e).build().unwrap();
     assert_invalid(
-        v3.create(&CreateToken::builder().build().unwrap()).await,
+        v3.create(
+            &CreateToken::builder()
+                .expiry(Expiry::ProviderDefault)
+                .build()
+                .unwrap(),
+        )
+        .await,
         "name",
     );
     // Through the trait, a version without never-expiring tokens says so as Unsupported,
@@ -107,6 +113,7 @@ async fn trait_create_rules() {
     let for_other = CreateToken::builder()
         .name("n")
         .owner("someone-else")
+        .expiry(Expiry::ProviderDefault)
         .build()
         .unwrap();
     assert_eq!(

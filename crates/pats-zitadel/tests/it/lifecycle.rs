@@ -80,7 +80,11 @@ async fn lifecycle(api: ApiVersion) {
         .unwrap();
     assert_eq!(forever.info.expires, Expiration::Never);
     // No silent never-expiring default: the provider default is refused.
-    let refused = client.create(&CreateToken::default()).await.unwrap_err();
+    let provider_default = CreateToken::builder()
+        .expiry(Expiry::ProviderDefault)
+        .build()
+        .unwrap();
+    let refused = client.create(&provider_default).await.unwrap_err();
     assert_eq!(refused.kind(), ErrorKind::InvalidInput, "{refused}");
     let default = client
         .create(
@@ -138,19 +142,16 @@ async fn lifecycle_v1() {
     lifecycle(ApiVersion::V1).await;
 }
 
-/// ZITADEL's default is a token that never expires: `ProviderDefault` (and so
-/// `CreateToken::default()`) is refused before anything is sent, naming the fix; a
+/// ZITADEL's default is a token that never expires: `ProviderDefault` is refused before anything is sent, naming the fix; a
 /// never-expiring token is created only when asked for.
 async fn provider_default_is_refused(api: ApiVersion) {
     let sim = sim().await;
     let client = client(&sim, api);
-    for request in [
-        CreateToken::default(),
-        CreateToken::builder()
-            .expiry(Expiry::ProviderDefault)
-            .build()
-            .unwrap(),
-    ] {
+    for request in [CreateToken::builder()
+        .expiry(Expiry::ProviderDefault)
+        .build()
+        .unwrap()]
+    {
         let err = client.create(&request).await.unwrap_err();
         match &err {
             pats_core::Error::InvalidInput { field, reason } => {
@@ -332,7 +333,12 @@ async fn invalid_input_is_rejected_before_sending() {
         (
             "no owner",
             no_default
-                .create(&CreateToken::default())
+                .create(
+                    &CreateToken::builder()
+                        .expiry(Expiry::In(Duration::from_secs(3600)))
+                        .build()
+                        .unwrap(),
+                )
                 .await
                 .unwrap_err(),
         ),
@@ -377,7 +383,11 @@ async fn invalid_input_is_rejected_before_sending() {
         ErrorKind::InvalidInput
     );
     // Names are ignored, scopes and last-use filters are not offered.
-    let scoped = CreateToken::builder().scope("openid").build().unwrap();
+    let scoped = CreateToken::builder()
+        .scope("openid")
+        .expiry(Expiry::In(Duration::from_secs(3600)))
+        .build()
+        .unwrap();
     assert_eq!(
         v2.create(&scoped).await.unwrap_err().kind(),
         ErrorKind::Unsupported

@@ -335,6 +335,39 @@ async fn revoke_finds_the_tokens_own_user_and_an_unknown_token_is_not_found() {
         .unwrap();
 }
 
+/// Least-privilege credentials (no `user.read`) can list: the page comes back with its
+/// tokens, without names; reading one token by id still reports the missing permission.
+#[tokio::test]
+async fn list_without_user_read_answers_without_names() {
+    use pats_sim::{Fault, FaultRule};
+    let sim = named_sim().await;
+    sim.seed_pats(CI, 2);
+    let client = client(&sim, ApiVersion::V2);
+    sim.faults()
+        .inject(FaultRule::new(Fault::status(403)).path_contains("ListUsers"));
+    let page = client.list(&ListQuery::new().owner(CI)).await.unwrap();
+    assert_eq!(page.items.len(), 2);
+    for item in &page.items {
+        assert_eq!(item.name, None);
+        assert_eq!(item.owner.as_ref().unwrap().id, CI);
+        assert_eq!(item.owner.as_ref().unwrap().name, None);
+    }
+    let all = client.list_all(&ListQuery::new().owner(CI)).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(
+        client.get(&page.items[0].id).await.unwrap_err().kind(),
+        ErrorKind::PermissionDenied
+    );
+    // With the permission back, the same listing has the names.
+    sim.faults().clear();
+    let page = client.list(&ListQuery::new().owner(CI)).await.unwrap();
+    assert!(
+        page.items
+            .iter()
+            .all(|i| i.name.as_deref() == Some("ci-deploy"))
+    );
+}
+
 #[tokio::test]
 async fn a_failed_username_lookup_after_create_keeps_the_secret() {
     use pats_sim::{Fault, FaultRule};
