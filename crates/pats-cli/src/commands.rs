@@ -324,10 +324,14 @@ impl Ctx<'_> {
     /// Every token matching `query`, page by page, with a progress indicator.
     async fn list_all(&self, query: ListQuery, what: &str) -> Result<Vec<TokenInfo>, CliError> {
         let progress = Progress::start(self.progress, what);
-        self.client
-            .list_all_with(&query, &|n| progress.inc(n as u64))
-            .await
-            .map_err(|e| self.error(e))
+        let mut pages = self.client.pages(&query);
+        let mut items = Vec::new();
+        while let Some(page) = pages.next_page().await {
+            let page = page.map_err(|e| self.error(e))?;
+            progress.inc(page.items.len() as u64);
+            items.extend(page.items);
+        }
+        Ok(items)
     }
 
     /// The token `r` names.

@@ -18,11 +18,11 @@ use crate::connect::connect_target_with;
 use crate::error::{CliError, Exit, one_line};
 use crate::output::{TokenJson, out, outln, printable};
 use crate::profiles::Target;
-use pats::{ClientOptions, ListQuery, PersonalAccessTokens, TokenInfo};
+use pats::{ClientOptions, ListQuery, PersonalAccessTokens, PersonalAccessTokensExt, TokenInfo};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use tokio::sync::Semaphore;
 
@@ -77,48 +77,18 @@ pub struct ProfileReport {
     pub findings: Option<Vec<FindingJson>>,
 }
 
-/// Follows the pages of `query`, handing each to `on_page`; the number of tokens. Stops as
-/// `list_all` does: at `query.limits.max_pages`, or when a page position repeats.
+/// Follows the pages of `query` ([`pats::Pages`], with its bounds), handing each to
+/// `on_page`; the number of tokens.
 pub async fn each_page(
     client: &dyn PersonalAccessTokens,
     query: &ListQuery,
     mut on_page: impl FnMut(Vec<TokenInfo>),
 ) -> Result<usize, pats::Error> {
-    let mut query = query.clone();
-    let mut seen = HashSet::new();
-    let mut pages: u32 = 0;
-    let mut total = 0;
-    loop {
-        if pages >= query.limits.max_pages {
-            return Err(pats::Error::LimitExceeded {
-                provider: client.provider(),
-                limit: "ListLimits::max_pages",
-                max: u64::from(query.limits.max_pages),
-                message: format!("the listing has more than {} pages", query.limits.max_pages),
-            });
-        }
-        let page = client.list(&query).await?;
-        pages += 1;
-        total += page.items.len();
-        on_page(page.items);
-        match page.next_page {
-            None => return Ok(total),
-            Some(next) => {
-                if !seen.insert(next.clone()) {
-                    return Err(pats::Error::Decode {
-                        status: 200,
-                        reason: format!(
-                            "{}: pagination repeated the position `{}`",
-                            client.provider(),
-                            next.as_str()
-                        ),
-                        snippet: String::new(),
-                    });
-                }
-                query.page = Some(next);
-            }
-        }
+    let mut pages = client.pages(query);
+    while let Some(page) = pages.next_page().await {
+        on_page(page?.items);
     }
+    Ok(pages.items_fetched())
 }
 
 /// Fixed widths of the streamed `list --all` table (a longer cell pushes the row on).
@@ -647,8 +617,23 @@ mod tests {
         );
     }
 
+    /// The streamed `list --all`/`audit --all` keeps every bound of the listing (it once
+    /// had its own loop, which lost `max_items`).
     #[test]
-    fn a_repeated_position_or_too_many_pages_stop_the_listing() {
+    fn the_listings_bounds_stop_the_streamed_listing() {
+        let client = Paged {
+            sizes: vec![2; 10],
+            next: |i| Some(format!("p{i}")),
+            asked: Mutex::new(Vec::new()),
+        };
+        let query = ListQuery::new().limits(pats::ListLimits::new().max_items(3));
+        let mut handed = 0;
+        let err = rt()
+            .block_on(each_page(&client, &query, |page| handed += page.len()))
+            .unwrap_err();
+        assert!(err.to_string().contains("ListLimits::max_items"), "{err}");
+        assert_eq!((handed, client.asked.lock().unwrap().len()), (2, 2));
+
         let client = Paged {
             sizes: vec![1; 10],
             next: |_| Some("same".into()),
@@ -661,22 +646,6 @@ mod tests {
             err.to_string().contains("repeated the position `same`"),
             "{err}"
         );
-        assert_eq!(client.asked.lock().unwrap().len(), 2);
-
-        let client = Paged {
-            sizes: vec![1; 10],
-            next: |i| Some(format!("p{i}")),
-            asked: Mutex::new(Vec::new()),
-        };
-        let query = ListQuery::new().limits(pats::ListLimits::new().max_pages(3));
-        let err = rt()
-            .block_on(each_page(&client, &query, |_| {}))
-            .unwrap_err();
-        assert!(
-            matches!(err, pats::Error::LimitExceeded { max: 3, .. }),
-            "{err}"
-        );
-        assert_eq!(client.asked.lock().unwrap().len(), 3);
     }
 
     fn report(

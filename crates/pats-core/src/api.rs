@@ -2,10 +2,10 @@
 
 use crate::capabilities::{Capabilities, ExpiryAudit};
 use crate::error::{Error, Result};
+use crate::pages::Pages;
 use crate::types::{CreateToken, CreatedToken, ListQuery, TokenId, TokenInfo};
 use async_trait::async_trait;
 use secrecy::SecretString;
-use std::collections::HashSet;
 use std::fmt;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -254,7 +254,14 @@ pub enum Renamed {
 /// Helpers built on [`PersonalAccessTokens`], for every provider (including trait objects).
 #[async_trait]
 pub trait PersonalAccessTokensExt: PersonalAccessTokens {
-    /// Lists every token matching `query`, following pages.
+    /// The pages of the listing of `query`, fetched as they are asked for: see [`Pages`]
+    /// for its bounds. Every listing helper here (and the `pats` command) follows pages
+    /// with it.
+    fn pages<'a>(&'a self, query: &ListQuery) -> Pages<'a, Self> {
+        Pages::new(self, query)
+    }
+
+    /// Lists every token matching `query`, following pages ([`pages`](Self::pages)).
     ///
     /// Bounded by [`ListQuery::limits`](crate::ListQuery::limits): more pages than
     /// [`ListLimits::max_pages`](crate::ListLimits::max_pages) or more tokens than
@@ -263,69 +270,12 @@ pub trait PersonalAccessTokensExt: PersonalAccessTokens {
     /// [`Error::Decode`] if the provider hands back a page position it already gave (a
     /// listing that would never end).
     async fn list_all(&self, query: &ListQuery) -> Result<Vec<TokenInfo>> {
-        self.list_all_with(query, &|_| {}).await
-    }
-
-    /// [`list_all`](Self::list_all), calling `on_page` with the number of tokens of each
-    /// page as it arrives (for a progress indicator).
-    async fn list_all_with(
-        &self,
-        query: &ListQuery,
-        on_page: &(dyn Fn(usize) + Send + Sync),
-    ) -> Result<Vec<TokenInfo>> {
-        let limits = query.limits;
-        let mut query = query.clone();
+        let mut pages = self.pages(query);
         let mut items = Vec::new();
-        let mut seen = HashSet::new();
-        let mut pages: u32 = 0;
-        loop {
-            if pages >= limits.max_pages {
-                return Err(Error::LimitExceeded {
-                    provider: self.provider(),
-                    limit: "ListLimits::max_pages",
-                    max: u64::from(limits.max_pages),
-                    message: format!(
-                        "the listing has more than {} pages; if the tenant has that many \
-                         tokens, raise it with `ListQuery::limits(ListLimits::new().max_pages(..))`, \
-                         otherwise the server keeps handing out new page positions",
-                        limits.max_pages
-                    ),
-                });
-            }
-            let page = self.list(&query).await?;
-            pages += 1;
-            on_page(page.items.len());
-            if page.items.len() > limits.max_items.saturating_sub(items.len()) {
-                return Err(Error::LimitExceeded {
-                    provider: self.provider(),
-                    limit: "ListLimits::max_items",
-                    max: u64::try_from(limits.max_items).unwrap_or(u64::MAX),
-                    message: format!(
-                        "the listing has more than {} tokens; if the tenant has that many, \
-                         raise it with `ListQuery::limits(ListLimits::new().max_items(..))`",
-                        limits.max_items
-                    ),
-                });
-            }
-            items.extend(page.items);
-            match page.next_page {
-                None => return Ok(items),
-                Some(next) => {
-                    if !seen.insert(next.clone()) {
-                        return Err(Error::Decode {
-                            status: 200,
-                            reason: format!(
-                                "{}: pagination repeated the position `{}`",
-                                self.provider(),
-                                next.as_str()
-                            ),
-                            snippet: String::new(),
-                        });
-                    }
-                    query.page = Some(next);
-                }
-            }
+        while let Some(page) = pages.next_page().await {
+            items.extend(page?.items);
         }
+        Ok(items)
     }
 
     /// Every token (matching `query`) that expires within `within` from now, including

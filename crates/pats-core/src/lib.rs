@@ -22,6 +22,8 @@
 //! one). Without any, the HTTP client pats builds reaches only plain-http loopback URLs; the
 //! provider crates (and so the facade with a provider) refuse to compile without one.
 //!
+//! pats never installs a process-wide rustls `CryptoProvider`; see [`tls`].
+//!
 //! The `reqwest::Client` pats builds is shared per process and tokio runtime by all clients
 //! with the same timeouts (see [`ClientOptions::http_client`]): constructing a client costs
 //! no TLS set-up, and clients of one base URL share their connections.
@@ -52,9 +54,11 @@ pub mod credentials;
 mod env;
 mod error;
 pub mod files;
+mod pages;
 mod redact;
 mod retry;
 mod shared_http;
+pub mod tls;
 mod transport;
 mod types;
 mod wire;
@@ -65,14 +69,15 @@ pub use capabilities::{
 };
 pub use credentials::{CachingTokenSource, FetchedToken, StaticToken, TokenFetcher, TokenSource};
 pub use error::{ApiError, BoxError, Error, ErrorKind, Result};
+pub use pages::Pages;
 pub use retry::{BoxFuture, Clock, RetryPolicy, TokioClock, VirtualClock};
 pub use transport::{
-    AttemptContext, ClientOptions, Request, RequestHook, Response, Transport, USER_AGENT,
+    AttemptContext, ClientOptions, Operation, Request, RequestHook, Response, Transport, USER_AGENT,
 };
 pub use types::{
     CreateToken, CreateTokenBuilder, CreatedToken, Details, Expiration, Expiry, ListLimits,
-    ListQuery, MAX_TOKEN_ID_LEN, NeverExpires, Owner, PageToken, ProviderDetails, TokenId,
-    TokenInfo, TokenPage,
+    ListQuery, MAX_TOKEN_ID_LEN, NeverExpires, NoExpiry, Owner, PageToken, ProviderDetails,
+    TokenId, TokenInfo, TokenPage,
 };
 
 /// What the provider crates of this workspace share and users do not need: wire-format
@@ -108,6 +113,7 @@ pub mod __private {
 pub mod reexports {
     pub use async_trait::async_trait;
     pub use bytes;
+    pub use futures_core;
     pub use reqwest;
     pub use secrecy;
     pub use time;

@@ -176,17 +176,29 @@ async fn list_all_follows_pages_and_stops_on_a_repeated_position() {
     let all = dyn_pats.list_all(&ListQuery::new()).await.unwrap();
     let ids: Vec<_> = all.iter().map(|t| t.id.to_string()).collect();
     assert_eq!(ids, ["t1", "t2", "t3", "t4", "t5"]);
-    let pages = Mutex::new(Vec::new());
-    let again = dyn_pats
-        .list_all_with(&ListQuery::new(), &|n| pages.lock().unwrap().push(n))
-        .await
-        .unwrap();
-    assert_eq!(again.len(), 5);
+    // The same listing page by page: one request per page asked for, none after the last.
+    let mut pages = dyn_pats.pages(&ListQuery::new());
+    let mut sizes = Vec::new();
+    while let Some(page) = pages.next_page().await {
+        sizes.push(page.unwrap().items.len());
+    }
+    assert_eq!(sizes, [2, 2, 1], "one page at a time, with its size");
+    assert_eq!((pages.pages_fetched(), pages.items_fetched()), (3, 5));
+    assert!(pages.next_page().await.is_none());
     assert_eq!(
-        *pages.lock().unwrap(),
-        [2, 2, 1],
-        "one call per page, with its size"
+        pages.pages_fetched(),
+        3,
+        "nothing is sent after the last page"
     );
+    // And as a stream.
+    use futures_util::StreamExt;
+    let streamed: Vec<usize> = dyn_pats
+        .pages(&ListQuery::new())
+        .into_stream()
+        .map(|page| page.unwrap().items.len())
+        .collect()
+        .await;
+    assert_eq!(streamed, [2, 2, 1]);
 
     let broken = Memory {
         broken_paging: true,
@@ -297,12 +309,17 @@ async fn list_all_stops_an_endless_listing_at_the_default_page_limit() {
 #[tokio::test]
 async fn list_all_page_limit_is_configurable_and_exact() {
     let endless = Endless::new(1);
-    let pages = Mutex::new(Vec::new());
     let query = ListQuery::new().limits(ListLimits::new().max_pages(3));
-    let err = endless
-        .list_all_with(&query, &|n| pages.lock().unwrap().push(n))
-        .await
-        .unwrap_err();
+    let mut pages = endless.pages(&query);
+    let mut sizes = Vec::new();
+    let err = loop {
+        match pages.next_page().await.expect("an error ends the listing") {
+            Ok(page) => sizes.push(page.items.len()),
+            Err(e) => break e,
+        }
+    };
+    // After the error the listing is over: nothing more is sent.
+    assert!(pages.next_page().await.is_none());
     assert!(
         matches!(
             err,
@@ -315,7 +332,7 @@ async fn list_all_page_limit_is_configurable_and_exact() {
         "{err:?}"
     );
     assert_eq!(endless.calls(), 3, "exactly max_pages requests");
-    assert_eq!(*pages.lock().unwrap(), [1, 1, 1]);
+    assert_eq!(sizes, [1, 1, 1]);
 
     // A listing of exactly max_pages pages is complete, not an error.
     let pats = Memory::default();
@@ -567,7 +584,10 @@ async fn rotate_under_unique_names_takes_the_name_last() {
         ..Memory::default()
     };
     let old = pats.create(&request("ci", 1)).await.unwrap().info.id;
-    let unnamed = CreateToken::builder().build().unwrap();
+    let unnamed = CreateToken::builder()
+        .expiry(pats_core::Expiry::In(std::time::Duration::from_secs(3600)))
+        .build()
+        .unwrap();
     let pending = pats.rotate(&old, &unnamed).await.unwrap();
     assert_eq!(pending.temporary_name(), None);
     let rotation = pending.finish(&pats).await;
