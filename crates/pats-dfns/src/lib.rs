@@ -185,6 +185,5 @@ pub use generated::{
     PublicKeyCredentialType, RelyingParty, SupportedCredentialKind, UserVerificationRequirement,
 };
 pub use model::{CreatedPat, NewPat, PatPublicKey, PatUpdate};
-pub use provider::token_info;
 pub use signer::{P256Signer, PatKeyPair, UserActionSigner};
 pub use user_action::{SignedAssertion, USER_ACTION_HEADER, UserActionChallenge};

@@ -13,11 +13,18 @@ use pats_core::{DefaultLifetime, Naming, Reported};
 use std::time::Duration;
 use time::OffsetDateTime;
 
-/// A Dfns [`Pat`] as a provider-neutral [`TokenInfo`] (details: the [`Pat`] itself).
-///
-/// Dfns does not report when a PAT expires, so `expires` is [`Expiration::Unknown`];
-/// `scopes` holds the ids of the assigned permissions.
-pub fn token_info(pat: Pat) -> Result<TokenInfo> {
+impl DfnsClient {
+    /// The provider-neutral view of a Dfns [`Pat`] (details: the [`Pat`] itself).
+    ///
+    /// Dfns does not report when a PAT expires, so `expires` is [`Expiration::Unknown`];
+    /// `scopes` holds the ids of the assigned permissions.
+    pub fn token_info(&self, pat: Pat) -> Result<TokenInfo> {
+        token_info(pat)
+    }
+}
+
+/// See [`DfnsClient::token_info`].
+pub(crate) fn token_info(pat: Pat) -> Result<TokenInfo> {
     let id = TokenId::new(pat.token_id.clone())
         .map_err(|e| Error::decode(200, format!("the answer's tokenId is unusable: {e}"), &[]))?;
     let mut info = TokenInfo::new(id);

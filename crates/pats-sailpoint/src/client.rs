@@ -10,8 +10,8 @@ use crate::patch::{TokenPatch, format_time, validate_patch};
 use crate::version::{ApiVersion, six_months_after};
 use pats_core::reexports::reqwest::header::{HeaderName, HeaderValue};
 use pats_core::{
-    ApiError, CachingTokenSource, ClientOptions, Error, NeverExpires, Request, Result, StaticToken,
-    TokenId, TokenSource, Transport,
+    ApiError, CachingTokenSource, ClientOptions, Error, NeverExpires, Request, Response, Result,
+    RetryPolicy, StaticToken, TokenId, TokenSource, Transport,
 };
 use secrecy::SecretString;
 use serde_json::Value;
@@ -299,6 +299,27 @@ impl SailPointClientBuilder {
         self
     }
 
+    /// The per-attempt timeout (a shortcut into [`options`](Self::options)).
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.options = self.options.with_timeout(timeout);
+        self
+    }
+
+    /// The retry policy of idempotent requests (a shortcut into [`options`](Self::options)).
+    #[must_use]
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.options = self.options.with_retry(retry);
+        self
+    }
+
+    /// Your own `reqwest::Client` (a shortcut into [`options`](Self::options)).
+    #[must_use]
+    pub fn http_client(mut self, client: pats_core::reexports::reqwest::Client) -> Self {
+        self.options = self.options.with_http_client(client);
+        self
+    }
+
     /// How long before expiry a client-credentials token is refreshed (default 60 s; at
     /// most half the token's lifetime, which counts as at most one day, see
     /// [`pats_core::CachingTokenSource`]).
@@ -435,6 +456,22 @@ impl SailPointClient {
         self.version
     }
 
+    /// The transport (base URL, options).
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    /// Sends any request (for calls pats has no typed method for) with this client's
+    /// authentication; non-2xx answers become the matching [`Error`] kind.
+    pub async fn send(&self, request: Request) -> Result<Response> {
+        let response = self.transport.send(request).await?;
+        if response.is_success() {
+            Ok(response)
+        } else {
+            Err(map_error(&response))
+        }
+    }
+
     /// The default owner, if one was set.
     pub fn default_owner(&self) -> Option<&str> {
         self.default_owner.as_deref()
@@ -467,10 +504,7 @@ impl SailPointClient {
     pub async fn create_token(&self, token: &NewToken) -> Result<CreatedPat> {
         let body = token.to_body(self.version, OffsetDateTime::now_utc())?;
         let request = self.request(PatOperation::Create, None)?.json(&body)?;
-        let response = self.transport.send(request).await?;
-        if !response.is_success() {
-            return Err(map_error(&response));
-        }
+        let response = self.send(request).await?;
         let token: GetPersonalAccessTokenResponse = response.json()?;
         let secret: SecretField = response.json()?;
         if secret.secret.is_empty() {
@@ -501,10 +535,7 @@ impl SailPointClient {
         if let Some(filter) = &list.filter {
             request = request.query("filters", filter.expression());
         }
-        let response = self.transport.send(request).await?;
-        if !response.is_success() {
-            return Err(map_error(&response));
-        }
+        let response = self.send(request).await?;
         response.json()
     }
 
@@ -555,20 +586,14 @@ impl SailPointClient {
             .request(PatOperation::Patch, Some(id))?
             .body(bytes, HeaderValue::from_static(PATCH_CONTENT_TYPE))
             .idempotent(idempotent);
-        let response = self.transport.send(request).await?;
-        if !response.is_success() {
-            return Err(map_error(&response));
-        }
+        let response = self.send(request).await?;
         response.json()
     }
 
     /// `DELETE …/personal-access-tokens/{id}` (204).
     pub async fn delete_token(&self, id: &TokenId) -> Result<()> {
         let request = self.request(PatOperation::Delete, Some(id))?;
-        let response = self.transport.send(request).await?;
-        if !response.is_success() {
-            return Err(map_error(&response));
-        }
+        self.send(request).await?;
         Ok(())
     }
 }

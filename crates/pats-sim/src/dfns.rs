@@ -826,10 +826,6 @@ fn respond(state: &Mutex<State>, faults: &Faults, request: &Request) -> Answer {
     })
 }
 
-/// The old name of [`DfnsSim`] (the simulators are `DfnsSim`, `ZitadelSim`, `SailPointSim`).
-#[deprecated(note = "renamed to `DfnsSim`")]
-pub type DfnsSimulator = DfnsSim;
-
 /// The Dfns simulator. Cloning shares it; dropping the last clone stops the server.
 #[derive(Clone)]
 pub struct DfnsSim {

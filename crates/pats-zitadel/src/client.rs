@@ -35,10 +35,11 @@ use pats_core::{
     CachingTokenSource, ClientOptions, Error, NeverExpires, Result, StaticToken, TokenId,
     TokenSource, Transport,
 };
-use pats_core::{Request, Response};
+use pats_core::{Request, Response, RetryPolicy};
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 use time::OffsetDateTime;
 
 /// The provider name.
@@ -172,15 +173,27 @@ impl ZitadelClientBuilder {
         self
     }
 
-    /// The old name of [`api_version`](Self::api_version).
-    #[deprecated(note = "renamed to `api_version`, as on the other provider clients")]
-    pub fn api(self, api: ApiVersion) -> Self {
-        self.api_version(api)
-    }
-
     /// Timeouts, retries, body cap, HTTP client, clock.
     pub fn options(mut self, options: ClientOptions) -> Self {
         self.options = options;
+        self
+    }
+
+    /// The per-attempt timeout (a shortcut into [`options`](Self::options)).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.options = self.options.with_timeout(timeout);
+        self
+    }
+
+    /// The retry policy of idempotent requests (a shortcut into [`options`](Self::options)).
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.options = self.options.with_retry(retry);
+        self
+    }
+
+    /// Your own `reqwest::Client` (a shortcut into [`options`](Self::options)).
+    pub fn http_client(mut self, client: pats_core::reexports::reqwest::Client) -> Self {
+        self.options = self.options.with_http_client(client);
         self
     }
 
@@ -317,8 +330,10 @@ impl ZitadelClient {
         ManagementV1 { client: self }
     }
 
-    /// Sends an API request with the organization header; non-2xx answers become errors.
-    pub(crate) async fn send(&self, request: Request) -> Result<Response> {
+    /// Sends any request (for calls pats has no typed method for), with this client's
+    /// authentication and organization header; non-2xx answers become the matching
+    /// [`Error`] kind.
+    pub async fn send(&self, request: Request) -> Result<Response> {
         let request = match &self.org {
             Some(org) => {
                 request.header(HeaderName::from_static(ORG_HEADER), org_header_value(org)?)
@@ -437,11 +452,6 @@ pub struct CreatedPat {
     /// Change details (v1 only).
     pub details: Option<ObjectDetails>,
 }
-
-/// The old name of [`CreatedPat`] (every provider crate calls its create answer
-/// `CreatedPat`, with the secret in `secret`).
-#[deprecated(note = "renamed to `CreatedPat`; its `token` is now `secret`")]
-pub type AddedPat = CreatedPat;
 
 impl fmt::Debug for CreatedPat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -91,8 +91,6 @@ pub use auth::{
     ClientAuthMethod, ClientCredentials, ClientCredentialsFetcher, JwtProfileFetcher, KeyFile,
     ZitadelAuth,
 };
-#[allow(deprecated)]
-pub use client::AddedPat;
 pub use client::{
     AddedPatDetails, ApiVersion, CreatedPat, DEFAULT_PAGE_SIZE, ListPatsRequest, MAX_PAGE_SIZE,
     ManagementV1, NEVER_EXPIRES_AT, ORG_HEADER, PROVIDER, PatFilter, TokenExpiration,

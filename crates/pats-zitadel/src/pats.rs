@@ -49,6 +49,16 @@ fn unusable(what: &str, e: &Error) -> Error {
     )
 }
 
+impl ZitadelClient {
+    /// The provider-neutral view of a v2 [`V2Pat`] (what [`UserServiceV2`](crate::UserServiceV2)
+    /// lists), as the trait's `list` makes it but without the username lookup: `name` and
+    /// the owner's name are `None` (the wire value stays reachable through
+    /// `details.get::<V2Pat>()`).
+    pub fn token_info(&self, pat: V2Pat) -> Result<TokenInfo> {
+        info_from_v2(pat)
+    }
+}
+
 fn info_from_v2(pat: V2Pat) -> Result<TokenInfo> {
     let mut info = TokenInfo::new(id_from_server(&pat.id, "token id")?);
     if !pat.user_id.is_empty() {

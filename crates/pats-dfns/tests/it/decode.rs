@@ -34,6 +34,12 @@ async fn unknown_fields_are_ignored_and_unknown_kinds_kept() {
         items[0].date_created,
         time::macros::datetime!(2026-01-02 03:04:05.678 UTC)
     );
+    // The provider-neutral view the trait makes of the same wire value.
+    let info = client.token_info(items[1].clone()).unwrap();
+    assert_eq!(info.id.as_str(), items[1].token_id);
+    assert_eq!(info.name.as_deref(), Some(items[1].name.as_str()));
+    assert_eq!(info.expires, pats_core::Expiration::Unknown);
+    assert_eq!(info.details.get::<pats_dfns::Pat>(), Some(&items[1]));
 }
 
 #[tokio::test]

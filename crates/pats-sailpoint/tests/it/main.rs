@@ -7,5 +7,6 @@ mod common;
 mod lifecycle;
 mod list_size;
 mod rate_limit;
+mod raw;
 mod requests;
 mod validation;

@@ -10,5 +10,6 @@ mod from_env;
 mod jwt_profile;
 mod lifecycle;
 mod names;
+mod raw;
 mod simulator;
 mod wire;
