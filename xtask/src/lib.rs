@@ -12,8 +12,10 @@
 //! - `bench`: the benchmarks of `crates/pats-bench`, in release mode (see [`mod@bench`]);
 //! - `msrv`: the publishable crates build with the declared `rust-version` (see [`msrv`]);
 //! - `interop`: the official Python and Node SDKs against `pats-sim serve` (see [`interop`]);
-//! - `release-check`: what would be published, in order, and what stops it (see [`release`]).
+//! - `release-check`: what would be published, in order, and what stops it (see [`release`]);
+//! - `api [--check]`: the public API of each library crate, checked in (see [`api`]).
 
+pub mod api;
 pub mod bench;
 pub mod codegen;
 pub mod contracts;

@@ -9,6 +9,9 @@ commands:
   contracts [--check]
                      check the pinned vendor files (contracts/*/manifest.json) and extract
                      each provider's PAT subset to contracts/*/openapi.json
+  api [--check]      write crates/*/public-api.txt, the public API of each library crate
+                     (rustdoc JSON of the pinned nightly), and check the external crates in
+                     it against an allow-list; with --check, fail if a file is stale
   codegen [--check]  contracts, then generate crates/*/src/generated.rs from the subsets;
                      with --check, write nothing and fail if any file is stale or missing
   test               installs what it needs (rustfmt, clippy, the pinned nightly and
@@ -55,6 +58,8 @@ fn main() -> ExitCode {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
         }
+        ["api"] => xtask::api::run(&root, false),
+        ["api", "--check"] => xtask::api::run(&root, true),
         ["codegen"] => xtask::codegen::run(&root, false),
         ["codegen", "--check"] => xtask::codegen::run(&root, true),
         ["contracts"] => xtask::contracts::run(&root, false),

@@ -78,6 +78,9 @@ pub enum Step {
     },
     /// `cargo xtask codegen --check`, in process.
     CodegenCheck,
+    /// `cargo xtask api --check`, in process: the checked-in public API of every library
+    /// crate is current and uses only allowed external crates (see [`crate::api`]).
+    ApiCheck,
     /// Every publishable crate packaged, the packages extracted and checked together
     /// (see [`crate::release::check_packages`]).
     PackageCheck,
@@ -111,6 +114,7 @@ impl Step {
                 format!("{}cargo +{toolchain} {}", env.concat(), args.join(" "))
             }
             Step::CodegenCheck => "cargo xtask codegen --check".to_owned(),
+            Step::ApiCheck => "cargo xtask api --check".to_owned(),
             Step::PackageCheck => {
                 "cargo package --no-verify (publishable crates), then cargo check --all-features \
                  of the extracted packages together"
@@ -291,6 +295,8 @@ pub fn plan(root: &Path, mode: Mode, publishable: &[String]) -> Vec<Step> {
         ));
         // Publishable: the docs as docs.rs renders them, and packages that build alone.
         steps.push(docs_step());
+        // After the docs: the rustdoc JSON reuses that build's nightly dependencies.
+        steps.push(Step::ApiCheck);
         steps.push(Step::PackageCheck);
     } else {
         steps.push(Step::Note(
@@ -419,6 +425,7 @@ fn run_step(
             env,
         } => run_toolchain(root, toolchain, args, env),
         Step::CodegenCheck => codegen::run(root, true),
+        Step::ApiCheck => crate::api::run(root, true),
         Step::PackageCheck => crate::release::check_packages(root),
         Step::Note(_) => Ok(()),
         Step::ContractReport => {
@@ -935,6 +942,11 @@ mod tests {
         std::fs::remove_dir_all(&root)?;
         assert!(steps.contains(&Step::PackageCheck));
         assert!(steps.contains(&docs_step()));
+        let at = |step: &Step| steps.iter().position(|s| s == step);
+        assert!(
+            at(&docs_step()) < at(&Step::ApiCheck),
+            "the API check reuses the docs build"
+        );
         // Without the facade (no publishable crates), neither step.
         let bare = plan(Path::new("/nonexistent-workspace"), Mode::Ci, &[]);
         assert!(!bare.contains(&docs_step()));
