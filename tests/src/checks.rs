@@ -4,9 +4,10 @@
 use crate::{DefaultExpiry, Harness, fast_options};
 use pats::reexports::secrecy::ExposeSecret;
 use pats::reexports::time::OffsetDateTime;
+use pats::test_util::VirtualClock;
 use pats::{
     ClientOptions, CreatedToken, Error, ErrorKind, Expiration, Expiry, ListQuery, NeverExpires,
-    PersonalAccessTokensExt, RetryPolicy, VirtualClock,
+    PersonalAccessTokensExt, RetryPolicy,
 };
 use pats_sim::Fault;
 use std::sync::Arc;

@@ -22,15 +22,16 @@ use criterion::{BenchmarkGroup, Criterion, SamplingMode};
 use p256::ecdsa::signature::Signer as _;
 use p256::ecdsa::{Signature, SigningKey};
 use p256::pkcs8::DecodePrivateKey as _;
+use pats::credentials::StaticToken;
 use pats::dfns::{DfnsClient, P256Signer, PatKeyPair, PatUpdate};
 use pats::reexports::reqwest::Method;
 use pats::reexports::reqwest::header::{HeaderName, HeaderValue};
 use pats::sailpoint::{ListTokens, SailPointClient};
+use pats::transport::{Request, Transport};
 use pats::zitadel::V2PatFieldName;
 use pats::zitadel::{ListPatsRequest, PatFilter, ZitadelAuth, ZitadelClient};
 use pats::{
-    ClientOptions, CreateToken, Expiry, ListQuery, NeverExpires, PersonalAccessTokens, Request,
-    StaticToken, TokenId, Transport,
+    ClientOptions, CreateToken, Expiry, ListQuery, NeverExpires, PersonalAccessTokens, TokenId,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
@@ -775,7 +776,7 @@ pub fn anatomy(crit: &mut Criterion) {
             ))
         });
     });
-    let source: &dyn pats::TokenSource = &StaticToken::new(SecretString::from(BEARER));
+    let source: &dyn pats::credentials::TokenSource = &StaticToken::new(SecretString::from(BEARER));
     group.bench_function(authorization, |b| {
         b.to_async(&rt).iter(|| async move {
             let token = source.token().await.ok()?;

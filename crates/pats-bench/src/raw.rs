@@ -11,7 +11,7 @@ use std::time::Duration;
 /// total timeouts, no redirects, default connection pool (reused connections).
 pub fn http_client() -> Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
-        .user_agent(pats::USER_AGENT)
+        .user_agent(pats::transport::USER_AGENT)
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(30))
         .redirect(reqwest::redirect::Policy::none())

@@ -67,10 +67,13 @@ pub use api::{PendingRotation, PersonalAccessTokens, PersonalAccessTokensExt, Re
 pub use capabilities::{
     Capabilities, DefaultLifetime, ExpiryAudit, GetSupport, ListFilters, Naming, Reported,
 };
-pub use credentials::{CachingTokenSource, FetchedToken, StaticToken, TokenFetcher, TokenSource};
 pub use error::{ApiError, BoxError, Error, ErrorKind, Result};
 pub use pages::Pages;
-pub use retry::{BoxFuture, Clock, RetryPolicy, TokioClock, VirtualClock};
+pub use retry::RetryPolicy;
+/// Test seams: a clock the retry loop waits on, and one that does not wait.
+#[cfg(any(test, feature = "test-util"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub use retry::{BoxFuture, Clock, TokioClock, VirtualClock};
 pub use transport::{
     AttemptContext, ClientOptions, Operation, Request, RequestHook, Response, Transport, USER_AGENT,
 };

@@ -17,6 +17,7 @@ use crate::transport::Response;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+#[cfg(any(test, feature = "test-util"))]
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -157,11 +158,14 @@ impl Clock for TokioClock {
 ///
 /// Lets a test check exactly how long the retry loop waited, while requests go to a real
 /// loopback server.
+#[cfg(any(test, feature = "test-util"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 #[derive(Debug, Clone, Default)]
 pub struct VirtualClock {
     slept: Arc<Mutex<Vec<Duration>>>,
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl VirtualClock {
     /// A clock at time zero.
     pub fn new() -> Self {
@@ -174,6 +178,7 @@ impl VirtualClock {
     }
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl Clock for VirtualClock {
     fn now(&self) -> Duration {
         // Saturating: waits as long as a server may ask for must not overflow the sum.

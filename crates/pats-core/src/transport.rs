@@ -48,8 +48,8 @@ pub struct ClientOptions {
     /// and `timeout` in the same tokio runtime: constructing a client then costs no TLS
     /// set-up, and clients of the same base URL share keep-alive connections.
     pub http_client: Option<reqwest::Client>,
-    /// The clock the retry loop waits on.
-    pub clock: Arc<dyn Clock>,
+    /// The clock the retry loop waits on (a test seam: see `with_clock`).
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 impl fmt::Debug for ClientOptions {
@@ -116,6 +116,9 @@ impl ClientOptions {
     }
 
     /// Sets the clock the retry loop waits on (tests use [`VirtualClock`](crate::VirtualClock)).
+    /// A test seam: feature `test-util`.
+    #[cfg(any(test, feature = "test-util"))]
+    #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
     #[must_use]
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
@@ -464,7 +467,9 @@ impl fmt::Debug for Response {
 }
 
 impl Response {
-    /// An answer (transports make these; tests and simulators may too).
+    /// An answer, for tests (transports make the real ones). Feature `test-util`.
+    #[cfg(any(test, feature = "test-util"))]
+    #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
     pub fn new(status: u16, headers: HeaderMap, body: Bytes) -> Self {
         Self {
             status,

@@ -9,10 +9,10 @@ use crate::generated::{
 use crate::model::{CreatedPat, NewPat, PatPublicKey, PatUpdate};
 use crate::signer::{P256Signer, PatKeyPair, UserActionSigner, check_public_key_pem};
 use crate::user_action::{self, UserActionHook};
+use pats_core::credentials::{StaticToken, TokenSource};
 use pats_core::reexports::reqwest::header::{CONTENT_LENGTH, HeaderValue};
 use pats_core::{
-    ClientOptions, Error, Request, RequestHook, Response, Result, RetryPolicy, StaticToken,
-    TokenId, TokenSource, Transport,
+    ClientOptions, Error, Request, RequestHook, Response, Result, RetryPolicy, TokenId, Transport,
 };
 use secrecy::SecretString;
 use std::fmt;

@@ -1,6 +1,8 @@
 //! Authentication: OAuth2 client credentials (cached, refreshed) or a static bearer token.
 
-use pats_core::{FetchedToken, Result, TokenFetcher};
+use pats_core::Result;
+
+use pats_core::credentials::{FetchedToken, TokenFetcher};
 use pats_core::{Request, Transport};
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
@@ -51,7 +53,7 @@ impl fmt::Debug for Auth {
     }
 }
 
-/// The client-credentials exchange, for [`pats_core::CachingTokenSource`].
+/// The client-credentials exchange, for [`pats_core::credentials::CachingTokenSource`].
 pub(crate) struct ClientCredentialsFetcher {
     pub(crate) transport: Transport,
     pub(crate) client_id: String,

@@ -8,10 +8,11 @@ use crate::generated::CreatePersonalAccessTokenRequestV2025 as CreatePersonalAcc
 use crate::operations::PatOperation;
 use crate::patch::{TokenPatch, format_time, validate_patch};
 use crate::version::{ApiVersion, six_months_after};
+use pats_core::credentials::{CachingTokenSource, StaticToken, TokenSource};
 use pats_core::reexports::reqwest::header::{HeaderName, HeaderValue};
 use pats_core::{
-    ApiError, CachingTokenSource, ClientOptions, Error, NeverExpires, Request, Response, Result,
-    RetryPolicy, StaticToken, TokenId, TokenSource, Transport,
+    ApiError, ClientOptions, Error, NeverExpires, Request, Response, Result, RetryPolicy, TokenId,
+    Transport,
 };
 use secrecy::SecretString;
 use serde_json::Value;
@@ -322,7 +323,7 @@ impl SailPointClientBuilder {
 
     /// How long before expiry a client-credentials token is refreshed (default 60 s; at
     /// most half the token's lifetime, which counts as at most one day, see
-    /// [`pats_core::CachingTokenSource`]).
+    /// [`pats_core::credentials::CachingTokenSource`]).
     #[must_use]
     pub fn token_refresh_margin(mut self, margin: Duration) -> Self {
         self.refresh_margin = Some(margin);

@@ -4,9 +4,10 @@
 use crate::error::map_oauth_error;
 use crate::rs256::SigningKey;
 use pats_core::Request;
+use pats_core::credentials::{FetchedToken, TokenFetcher, TokenSource};
 use pats_core::reexports::async_trait;
 use pats_core::reexports::reqwest::header::HeaderValue;
-use pats_core::{Error, FetchedToken, Result, TokenFetcher, TokenSource, Transport};
+use pats_core::{Error, Result, Transport};
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
 use std::path::Path;
@@ -245,7 +246,7 @@ impl ClientCredentials {
 /// secret (and the Basic header made from it) is registered as a secret of the request, so
 /// it is scrubbed from any error built from the answer.
 ///
-/// Wrap it in [`pats_core::CachingTokenSource`] (the client does).
+/// Wrap it in [`pats_core::credentials::CachingTokenSource`] (the client does).
 pub struct ClientCredentialsFetcher {
     transport: Transport,
     credentials: ClientCredentials,
@@ -353,7 +354,7 @@ struct Claims<'a> {
 /// organization header; the assertion is registered as a secret, so it is scrubbed from
 /// any error built from the answer.
 ///
-/// Wrap it in [`pats_core::CachingTokenSource`] (the client does) so that one exchange serves
+/// Wrap it in [`pats_core::credentials::CachingTokenSource`] (the client does) so that one exchange serves
 /// every concurrent caller until shortly before the access token expires.
 pub struct JwtProfileFetcher {
     transport: Transport,

@@ -30,11 +30,9 @@ use crate::generated::{
     V1ObjectDetails as ObjectDetails,
 };
 use pats_core::Operation;
+use pats_core::credentials::{CachingTokenSource, StaticToken, TokenSource};
 use pats_core::reexports::reqwest::header::{HeaderName, HeaderValue};
-use pats_core::{
-    CachingTokenSource, ClientOptions, Error, NeverExpires, Result, StaticToken, TokenId,
-    TokenSource, Transport,
-};
+use pats_core::{ClientOptions, Error, NeverExpires, Result, TokenId, Transport};
 use pats_core::{Request, Response, RetryPolicy};
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;

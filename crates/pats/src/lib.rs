@@ -73,7 +73,36 @@ pub mod config;
 pub use config::{
     Config, DfnsConfig, SailPointApiVersion, SailPointConfig, ZitadelApi, ZitadelConfig,
 };
-pub use pats_core::*;
+// The root is what token code is written against: the trait and its helpers, the domain
+// types, the error, the options of `connect_with`. Building blocks are in modules.
+pub use pats_core::{
+    ApiError, BoxError, Capabilities, ClientOptions, CreateToken, CreateTokenBuilder, CreatedToken,
+    DefaultLifetime, Details, Error, ErrorKind, Expiration, Expiry, ExpiryAudit, GetSupport,
+    ListFilters, ListLimits, ListQuery, MAX_TOKEN_ID_LEN, Naming, NeverExpires, NoExpiry, Owner,
+    PageToken, Pages, PendingRotation, PersonalAccessTokens, PersonalAccessTokensExt,
+    ProviderDetails, Renamed, Reported, Result, RetryPolicy, Rotation, TokenId, TokenInfo,
+    TokenPage,
+};
+pub use pats_core::{credentials, files, reexports, tls};
+
+/// The HTTP transport provider clients are built on: for sending requests the typed
+/// clients have no method for (`send` on each client) or writing a provider of your own.
+pub mod transport {
+    pub use pats_core::{
+        AttemptContext, Operation, Request, RequestHook, Response, Transport, USER_AGENT,
+    };
+}
+
+/// Test seams for your own tests (feature `test-util`): a clock for the retry loop that
+/// does not wait and records how long it would have.
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod test_util {
+    pub use pats_core::{BoxFuture, Clock, TokioClock, VirtualClock};
+}
+
+#[doc(hidden)]
+pub use pats_core::__private;
 
 /// The Dfns client (`pats-dfns`).
 #[cfg(feature = "dfns")]

@@ -7,8 +7,9 @@
 use crate::common::Captured;
 use std::sync::Arc;
 
+use pats_core::credentials::StaticToken;
 use pats_core::reexports::secrecy::SecretString;
-use pats_core::{ClientOptions, Request, StaticToken, Transport};
+use pats_core::{ClientOptions, Request, Transport};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

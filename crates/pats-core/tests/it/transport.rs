@@ -1,11 +1,11 @@
 //! The transport against loopback servers: URL rules, retries, timeouts, body caps, secrets.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use pats_core::reexports::secrecy::SecretString;
-use pats_core::{
-    CachingTokenSource, ClientOptions, Error, FetchedToken, Request, RetryPolicy, StaticToken,
-    TokenFetcher, TokenId, TokenSource, Transport, VirtualClock,
+use pats_core::credentials::{
+    CachingTokenSource, FetchedToken, StaticToken, TokenFetcher, TokenSource,
 };
+use pats_core::reexports::secrecy::SecretString;
+use pats_core::{ClientOptions, Error, Request, RetryPolicy, TokenId, Transport, VirtualClock};
 use std::io::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
