@@ -1,6 +1,6 @@
 //! Three ordinary token programs, each written once against `&dyn PersonalAccessTokens`.
 //! They run unchanged on every provider: `main.rs` runs them on the embedded simulators or
-//! on a real provider, and the conformance suite (`tests/`, group "portable programs") runs
+//! on a real provider, and the conformance suite (`conformance/`, group "portable programs") runs
 //! them on every provider's simulator. Where a provider cannot do something, the program
 //! asks [`Capabilities`](pats::Capabilities) first instead of failing half-way.
 //!
