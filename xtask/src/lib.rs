@@ -22,6 +22,7 @@ pub mod interop;
 pub mod msrv;
 pub mod mutants;
 pub mod release;
+pub mod repo;
 pub mod setup;
 pub mod tasks;
 
