@@ -49,8 +49,10 @@
 //! - `/oauth/token` appears in the description only as the OAuth2 `tokenUrl`; its request
 //!   and answers follow RFC 6749 (listed in `contracts/deviations.json` with every other
 //!   deliberate difference).
-//! - V1's bulk update (`PATCH /personal-access-tokens/v1/bulk-update`) is not in the
-//!   description at the pinned commit, so it is not offered.
+//! - V1's bulk update (`PATCH /personal-access-tokens/v1/bulk-update`, vendored from
+//!   SailPoint's developer site until `api-specs` has it) is in the contract, and
+//!   `pats-sim` serves it for other SDKs; this client does not send it: it changes one
+//!   token at a time.
 //!
 //! To move to a newer upstream: copy the changed files from the new commit into
 //! `contracts/sailpoint/upstream/` (same paths), update their commit and SHA-256 in the
