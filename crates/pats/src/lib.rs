@@ -284,8 +284,8 @@ mod tests {
     }
 }
 
-/// The README's Rust examples, compiled as doc tests so they stay true (the portable
-/// programs' conformance group also runs the rotate example).
+/// The README's Rust examples, compiled as doc tests so they stay true (its first one is
+/// `examples/basic.rs`, which a conformance test keeps equal).
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
