@@ -60,7 +60,24 @@
 //! commit `openapi.json` and `generated.rs`; `cargo xtask codegen --check` fails while
 //! either is stale.
 //!
-//! Against the loopback simulator of `pats-sim`:
+//! # Example
+//!
+//! ```no_run
+//! use pats_core::{ListQuery, PersonalAccessTokens};
+//! use pats_sailpoint::SailPointClient;
+//!
+//! # async fn run() -> pats_core::Result<()> {
+//! // SAIL_BASE_URL=https://acme.api.identitynow.com SAIL_CLIENT_ID=... SAIL_CLIENT_SECRET=...
+//! let client = SailPointClient::from_env()?;
+//! for token in client.list(&ListQuery::new()).await?.items {
+//!     println!("{} {:?} expires {:?}", token.id, token.name, token.expires);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Testing
+//!
+//! Against the loopback simulator of `pats-sim` (a dev-dependency):
 //!
 //! ```
 //! use pats_core::{CreateToken, Expiry, PersonalAccessTokens, ListQuery};
