@@ -13,6 +13,9 @@
 //! - `msrv`: the publishable crates build with the declared `rust-version` (see [`msrv`]);
 //! - `interop`: the official Python and Node SDKs against `pats-sim serve` (see [`interop`]);
 //! - `release-check`: what would be published, in order, and what stops it (see [`release`]).
+//!
+//! Its unit tests also check the repository as a whole (see [`repo`]): generated files are
+//! marked in `.gitattributes`, and the markdown's relative links point at something.
 
 pub mod bench;
 pub mod codegen;
