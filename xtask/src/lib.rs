@@ -14,6 +14,9 @@
 //! - `interop`: the official Python and Node SDKs against `pats-sim serve` (see [`interop`]);
 //! - `release-check`: what would be published, in order, and what stops it (see [`release`]);
 //! - `api [--check]`: the public API of each library crate, checked in (see [`api`]).
+//!
+//! Its unit tests also check the repository as a whole (see [`repo`]): generated files are
+//! marked in `.gitattributes`, and the markdown's relative links point at something.
 
 pub mod api;
 pub mod bench;
@@ -24,6 +27,7 @@ pub mod interop;
 pub mod msrv;
 pub mod mutants;
 pub mod release;
+pub mod repo;
 pub mod setup;
 pub mod tasks;
 

@@ -314,7 +314,7 @@ pub fn plan(root: &Path, mode: Mode, publishable: &[String]) -> Vec<Step> {
         steps.push(cargo(&["test", "-p", krate], true));
     }
     // The conformance suite on the default TLS path (pats with `rustls`).
-    if root.join("tests/Cargo.toml").is_file() {
+    if root.join("conformance/Cargo.toml").is_file() {
         steps.push(cargo(&["test", "-p", CONFORMANCE], true));
     }
     // One more configuration: every feature at once (`native-tls` wins over `rustls`).
@@ -987,8 +987,8 @@ mod tests {
     fn every_publishable_crate_is_tested_alone_then_conformance_then_all_features()
     -> Result<(), Box<dyn std::error::Error>> {
         let root = std::env::temp_dir().join(format!("xtask-alone-plan-{}", std::process::id()));
-        std::fs::create_dir_all(root.join("tests"))?;
-        std::fs::write(root.join("tests/Cargo.toml"), "")?;
+        std::fs::create_dir_all(root.join("conformance"))?;
+        std::fs::write(root.join("conformance/Cargo.toml"), "")?;
         let publishable = ["pats-core".to_owned(), "pats-cli".to_owned()];
         let steps = plan(&root, Mode::Ci, &publishable);
         std::fs::remove_dir_all(&root)?;

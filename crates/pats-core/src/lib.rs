@@ -45,6 +45,10 @@
 //!     Ok(())
 //! }
 //! ```
+//!
+//! # Features
+//!
+#![doc = document_features::document_features!()]
 // docs.rs (nightly, `--cfg docsrs`): mark feature-gated items with the feature they need.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -122,7 +122,21 @@
 //!
 //! # Example
 //!
-//! Against the loopback simulator from `pats-sim`:
+//! ```no_run
+//! use pats_dfns::DfnsClient;
+//!
+//! # async fn run() -> pats_core::Result<()> {
+//! // DFNS_AUTH_TOKEN=... DFNS_CRED_ID=... DFNS_PRIVATE_KEY_FILE=key.pem
+//! let client = DfnsClient::from_env()?;
+//! for pat in client.list_pats().await? {
+//!     println!("{} {} active: {}", pat.token_id, pat.name, pat.is_active);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Testing
+//!
+//! Against the loopback simulator of `pats-sim` (a dev-dependency):
 //!
 //! ```
 //! use pats_dfns::{DfnsClient, NewPat, P256Signer, PatUpdate};
@@ -156,6 +170,10 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Features
+//!
+#![doc = document_features::document_features!()]
 // docs.rs (nightly, `--cfg docsrs`): mark feature-gated items with the feature they need.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -49,8 +49,10 @@
 //! - `/oauth/token` appears in the description only as the OAuth2 `tokenUrl`; its request
 //!   and answers follow RFC 6749 (listed in `contracts/deviations.json` with every other
 //!   deliberate difference).
-//! - V1's bulk update (`PATCH /personal-access-tokens/v1/bulk-update`) is not in the
-//!   description at the pinned commit, so it is not offered.
+//! - V1's bulk update (`PATCH /personal-access-tokens/v1/bulk-update`, vendored from
+//!   SailPoint's developer site until `api-specs` has it) is in the contract, and
+//!   `pats-sim` serves it for other SDKs; this client does not send it: it changes one
+//!   token at a time.
 //!
 //! To move to a newer upstream: copy the changed files from the new commit into
 //! `contracts/sailpoint/upstream/` (same paths), update their commit and SHA-256 in the
@@ -58,7 +60,24 @@
 //! commit `openapi.json` and `generated.rs`; `cargo xtask codegen --check` fails while
 //! either is stale.
 //!
-//! Against the loopback simulator of `pats-sim`:
+//! # Example
+//!
+//! ```no_run
+//! use pats_core::{ListQuery, PersonalAccessTokens};
+//! use pats_sailpoint::SailPointClient;
+//!
+//! # async fn run() -> pats_core::Result<()> {
+//! // SAIL_BASE_URL=https://acme.api.identitynow.com SAIL_CLIENT_ID=... SAIL_CLIENT_SECRET=...
+//! let client = SailPointClient::from_env()?;
+//! for token in client.list(&ListQuery::new()).await?.items {
+//!     println!("{} {:?} expires {:?}", token.id, token.name, token.expires);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Testing
+//!
+//! Against the loopback simulator of `pats-sim` (a dev-dependency):
 //!
 //! ```
 //! use pats_core::{CreateToken, Expiry, PersonalAccessTokens, ListQuery};
@@ -88,6 +107,10 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Features
+//!
+#![doc = document_features::document_features!()]
 // docs.rs (nightly, `--cfg docsrs`): mark feature-gated items with the feature they need.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

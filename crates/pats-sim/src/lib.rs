@@ -19,6 +19,10 @@
 //!
 //! Tests of a single provider start its simulator alone (`SailPointSim::start().await`).
 //! Nothing here listens anywhere but `127.0.0.1`.
+//!
+//! # Features
+//!
+#![doc = document_features::document_features!()]
 // docs.rs (nightly, `--cfg docsrs`): mark feature-gated items with the feature they need.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

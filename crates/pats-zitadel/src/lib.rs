@@ -39,6 +39,25 @@
 //! `cargo xtask contracts` and `cargo xtask codegen`, then the tests; the test `contract`
 //! checks every request the client sends against the new description.
 //!
+//! # Example
+//!
+//! ```no_run
+//! use pats_core::{ListQuery, PersonalAccessTokens};
+//! use pats_zitadel::ZitadelClient;
+//!
+//! # async fn run() -> pats_core::Result<()> {
+//! // ZITADEL_URL=https://acme.zitadel.cloud ZITADEL_KEY_FILE=key.json ZITADEL_USER_ID=...
+//! let client = ZitadelClient::from_env()?;
+//! for token in client.list(&ListQuery::new()).await?.items {
+//!     println!("{} {:?} expires {:?}", token.id, token.name, token.expires);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Testing
+//!
+//! Against the loopback simulator of `pats-sim` (a dev-dependency):
+//!
 //! ```
 //! use pats_core::{CreateToken, Expiry, ListQuery, PersonalAccessTokens, PersonalAccessTokensExt};
 //! use pats_sim::zitadel::ZitadelSim;
@@ -69,6 +88,10 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Features
+//!
+#![doc = document_features::document_features!()]
 // docs.rs (nightly, `--cfg docsrs`): mark feature-gated items with the feature they need.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

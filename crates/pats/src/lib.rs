@@ -8,10 +8,13 @@
 //! pats = { version = "0.1", default-features = false, features = ["sailpoint", "rustls"] }
 //! ```
 //!
-//! With `default-features = false`, name a TLS backend as well: `rustls` (in the defaults)
-//! or `native-tls` (the system's stack). Every provider talks https, so a provider feature
-//! without either is a compile error that says so, rather than a client whose every call
-//! fails.
+//! With `default-features = false`, name a TLS backend as well: `rustls` (in the defaults),
+//! `rustls-aws-lc` or `native-tls` (see [Features](#features)). Every provider talks https,
+//! so a provider feature without one is a compile error that says so, rather than a client
+//! whose every call fails.
+//!
+//! Connect to the provider the environment names (see [`config`] for the variables, a
+//! configuration file, or building a [`Config`] in code):
 //!
 //! ```no_run
 //! use pats::{CreateToken, Expiry, PersonalAccessTokensExt};
@@ -65,6 +68,42 @@
 //! When you need a provider's own surface, its typed client is re-exported:
 //! [`dfns`] (feature `dfns`), [`zitadel`] (feature `zitadel`), [`sailpoint`] (feature
 //! `sailpoint`). Everything from `pats-core` is re-exported at the root.
+//!
+//! # Testing
+//!
+//! Code written against `&dyn PersonalAccessTokens` can be tested without an account. With
+//! the feature `simulate` (a dev-dependency feature, typically), `pats::simulate::start`
+//! serves a provider's API on loopback (the simulators of `pats-sim`) and connects a
+//! client to it through the same [`Config`] path a real provider takes:
+//!
+//! ```
+//! # #[cfg(all(feature = "simulate", feature = "sailpoint"))]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> pats::Result<()> {
+//! use pats::{ClientOptions, CreateToken, Expiry, ListQuery, PersonalAccessTokensExt};
+//! use std::time::Duration;
+//!
+//! let sim = pats::simulate::start("sailpoint", ClientOptions::default()).await?;
+//! let tokens = sim.client();
+//! let request = CreateToken::builder()
+//!     .name("ci-deploy")
+//!     .expiry(Expiry::In(Duration::from_secs(7 * 24 * 3600)))
+//!     .build()?;
+//! let created = tokens.create(&request).await?;
+//! let found = tokens.find_by_name("ci-deploy", &ListQuery::new()).await?;
+//! assert_eq!(found[0].id, created.info.id);
+//! # Ok(()) }
+//! # #[cfg(not(all(feature = "simulate", feature = "sailpoint")))]
+//! # fn main() {}
+//! ```
+//!
+//! For a process any client (the `pats` command, the official SDKs) can reach, with a state
+//! file, an admin API and fault injection, use the emulator: `pats_sim::start` in Rust, or
+//! `pats sim serve` / `pats-sim serve` from a shell (crate `pats-sim`).
+//!
+//! # Features
+//!
+#![doc = document_features::document_features!()]
 // docs.rs (nightly, `--cfg docsrs`): mark feature-gated items with the feature they need.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -274,8 +313,8 @@ mod tests {
     }
 }
 
-/// The README's Rust examples, compiled as doc tests so they stay true (the portable
-/// programs' conformance group also runs the rotate example).
+/// The README's Rust examples, compiled as doc tests so they stay true (its first one is
+/// `examples/basic.rs`, which a conformance test keeps equal).
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;

@@ -1,4 +1,5 @@
-//! `pats sim serve` / `pats sim env`: the two-terminal session of the README, as processes.
+//! `pats sim serve` / `pats sim env`: the two-terminal session of the `pats-sim` README, as
+//! processes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;

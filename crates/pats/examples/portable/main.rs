@@ -5,8 +5,8 @@
 //! ```
 //!
 //! Without `PATS_PROVIDER` it starts the embedded simulators (loopback only) and runs all
-//! three programs on each: README's rotate-by-name, a 30-day CI token's lifecycle, and an
-//! expiry audit across the providers. With `PATS_PROVIDER` and that provider's variables
+//! three programs on each: the rotate-by-name README.md links to, a 30-day CI token's
+//! lifecycle, and an expiry audit across the providers. With `PATS_PROVIDER` and that provider's variables
 //! set (see `pats::config`) it runs on the real provider: the audit only, unless `--write`
 //! is given (the other two create, rotate and revoke tokens named `ci-deploy` and
 //! `portable-ci`; on ZITADEL, machine users of those usernames must exist). Secrets are

@@ -1,13 +1,12 @@
 //! Three ordinary token programs, each written once against `&dyn PersonalAccessTokens`.
 //! They run unchanged on every provider: `main.rs` runs them on the embedded simulators or
-//! on a real provider, and the conformance suite (`tests/`, group "portable programs") runs
+//! on a real provider, and the conformance suite (`conformance/`, group "portable programs") runs
 //! them on every provider's simulator. Where a provider cannot do something, the program
 //! asks [`Capabilities`](pats::Capabilities) first instead of failing half-way.
 //!
-//! The first one is README.md's example, verbatim: a test keeps the two equal.
+//! The first one is the rotation README.md links to.
 #![allow(dead_code)]
 
-// README: begin
 use pats::reexports::secrecy::SecretString;
 use pats::{
     BoxError, CreateToken, Expiry, ListQuery, PersonalAccessTokens, PersonalAccessTokensExt,
@@ -45,7 +44,6 @@ pub async fn rotate_ci_token(pats: &dyn PersonalAccessTokens) -> Result<(), BoxE
 async fn store(_secret: &SecretString) -> std::io::Result<()> {
     Ok(())
 }
-// README: end
 
 use pats::reexports::time::OffsetDateTime;
 use pats::{Renamed, TokenId, TokenInfo};

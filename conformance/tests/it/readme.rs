@@ -1,5 +1,5 @@
-//! README.md says what the code does: its example is the portable program the conformance
-//! suite runs, and its provider table is rendered from `Capabilities`.
+//! README.md says what the code does: its example is `crates/pats/examples/basic.rs` (which
+//! `cargo test` builds), and its provider table is rendered from `Capabilities`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -11,20 +11,20 @@ fn readme_path() -> std::path::PathBuf {
 }
 
 #[test]
-fn the_readme_example_is_the_portable_program() {
+fn the_readme_example_is_the_basic_example() {
     let readme = std::fs::read_to_string(readme_path()).unwrap();
-    let programs = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/pats/examples/portable/programs.rs"),
+    let example = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/pats/examples/basic.rs"),
     )
     .unwrap();
-    let section = programs
+    let section = example
         .split("// README: begin\n")
         .nth(1)
         .and_then(|rest| rest.split("// README: end\n").next())
-        .expect("programs.rs marks the README example");
+        .expect("basic.rs marks the README example");
     assert!(
-        readme.contains(&format!("```rust\n{section}```\n")),
-        "README.md's Rust example differs from crates/pats/examples/portable/programs.rs; \
+        readme.contains(&format!("```rust,no_run\n{section}```\n")),
+        "README.md's Rust example differs from crates/pats/examples/basic.rs; \
          copy the marked section into README.md"
     );
 }

@@ -1,5 +1,5 @@
 //! README.md's provider table, rendered from each provider's [`Capabilities`] so the two
-//! cannot disagree (`tests/tests/it/readme.rs` compares them; `PATS_BLESS=1` rewrites it).
+//! cannot disagree (`conformance/tests/it/readme.rs` compares them; `PATS_BLESS=1` rewrites it).
 
 use crate::Harness;
 use crate::harness::{DfnsHarness, ZitadelHarness};
@@ -8,7 +8,7 @@ use std::time::Duration;
 
 /// The marker lines around the generated table in README.md.
 pub const BEGIN: &str =
-    "<!-- capabilities: begin (generated from Capabilities by tests/src/readme.rs) -->";
+    "<!-- capabilities: begin (generated from Capabilities by conformance/src/readme.rs) -->";
 /// The end marker.
 pub const END: &str = "<!-- capabilities: end -->";
 

@@ -1,7 +1,7 @@
 //! The "portable programs" group: the ordinary programs of
-//! `crates/pats/examples/portable/programs.rs` (README's example among them), run unchanged
-//! on every provider's simulator, and every [`Capabilities`](pats::Capabilities) field
-//! checked against what the provider then does.
+//! `crates/pats/examples/portable/programs.rs` (the rotation README.md links to among
+//! them), run unchanged on every provider's simulator, and every
+//! [`Capabilities`](pats::Capabilities) field checked against what the provider then does.
 
 use crate::programs::{Finding, ci_token_lifecycle, expiry_audit, rotate_ci_token};
 use crate::{DefaultExpiry, Harness};
@@ -50,8 +50,8 @@ fn assert_expires_in(expires: Expiration, lifetime: Duration, what: &str) {
     }
 }
 
-/// README.md's example, on a provider holding one token named `ci-deploy`: afterwards that
-/// name holds exactly one new token, about 30 days long, and the old one is gone.
+/// The rotation README.md links to (`rotate_ci_token`), on a provider holding one token
+/// named `ci-deploy`: afterwards that name holds exactly one new token, about 30 days long, and the old one is gone.
 pub async fn readme_rotate_by_name<H: Harness>(h: &H) -> Vec<String> {
     h.provide_name("ci-deploy");
     let pats = h.portable_client();
