@@ -121,7 +121,7 @@ impl RetryPolicy {
 
 /// Time as the retry loop sees it: a monotonic reading and a way to wait.
 ///
-/// The default, [`TokioClock`], is tokio's clock (so tests may pause it). [`VirtualClock`]
+/// The default, [`TokioClock`], is tokio's clock (so tests may pause it). `VirtualClock`
 /// records waits and returns at once, for tests that talk to a real loopback server.
 pub trait Clock: Send + Sync + fmt::Debug {
     /// Monotonic time since an arbitrary origin.

@@ -110,7 +110,11 @@
 //!
 //! # Features
 //!
-#![doc = document_features::document_features!()]
+#![cfg_attr(feature = "document-features", doc = document_features::document_features!())]
+#![cfg_attr(
+    not(feature = "document-features"),
+    doc = "Listed, with what each does, in this crate's `Cargo.toml` (and here on docs.rs)."
+)]
 // docs.rs (nightly, `--cfg docsrs`): mark feature-gated items with the feature they need.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
