@@ -23,7 +23,8 @@ Configuration:
   environment          PATS_PROVIDER and the provider's variables:
                          dfns:      DFNS_AUTH_TOKEN, DFNS_CRED_ID, DFNS_PRIVATE_KEY(_FILE),
                                     DFNS_BASE_URL
-                         zitadel:   ZITADEL_URL, ZITADEL_PAT or ZITADEL_KEY_FILE,
+                         zitadel:   ZITADEL_URL, ZITADEL_PAT or ZITADEL_KEY_FILE or
+                                    ZITADEL_CLIENT_ID + ZITADEL_CLIENT_SECRET,
                                     ZITADEL_ORG_ID, ZITADEL_USER_ID, ZITADEL_API
                          sailpoint: SAIL_BASE_URL, SAIL_CLIENT_ID + SAIL_CLIENT_SECRET or
                                     SAIL_ACCESS_TOKEN, SAIL_API_VERSION, SAIL_OWNER_ID

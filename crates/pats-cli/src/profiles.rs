@@ -54,7 +54,7 @@ fn secret_fields(provider: &str) -> &'static [SecretField] {
         },
     ];
     // `key_file` is a JWT-profile key file the library reads: already a reference.
-    const ZITADEL: &[SecretField] = &[secret("pat")];
+    const ZITADEL: &[SecretField] = &[secret("pat"), secret("client_secret")];
     const SAILPOINT: &[SecretField] = &[secret("client_secret"), secret("access_token")];
     match provider {
         "dfns" => DFNS,
@@ -711,6 +711,7 @@ mod tests {
              [profiles.s]\nprovider = \"sailpoint\"\nclient_secret = \"x\"\n\
              access_token_env = \"A\"\n\
              [profiles.z]\nprovider = \"zitadel\"\npat_file = \"/p\"\nkey_file = \"/key.json\"\n\
+             [profiles.zc]\nprovider = \"zitadel\"\nclient_id = \"c\"\nclient_secret_env = \"ZS\"\n\
              [profiles.n]\nprovider = \"dfns\"\nkey_file = \"/key.json\"\n\
              [profiles.u]\nprovider = \"other\"\npat = \"x\"\n",
         );
@@ -735,6 +736,11 @@ mod tests {
                 ("pat", SecretSource::File("/p".into())),
                 ("key", SecretSource::File("/key.json".into())),
             ]
+        );
+        // ZITADEL's client secret is a secret setting too, referenced like the others.
+        assert_eq!(
+            file.get("zc").unwrap().secrets(),
+            [("client_secret", SecretSource::Env("ZS".into()))]
         );
         // `key_file` is ZITADEL's key, not a Dfns secret; an unknown provider has none.
         assert_eq!(file.get("n").unwrap().secrets(), []);
@@ -954,7 +960,7 @@ mod tests {
             (
                 "unknown",
                 "unknown field `colour`, expected one of `base_url`, `pat`, `key_file`, \
-                 `organization_id`, `user_id`, `api`",
+                 `client_id`, `client_secret`, `organization_id`, `user_id`, `api`",
             ),
             ("missing", "missing field `base_url`"),
         ] {

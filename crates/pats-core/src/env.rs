@@ -5,7 +5,7 @@
 //! | provider | variables (required in bold) |
 //! | --- | --- |
 //! | dfns | **`DFNS_AUTH_TOKEN`**, **`DFNS_CRED_ID`**, **`DFNS_PRIVATE_KEY`** (PKCS#8 PEM) or **`DFNS_PRIVATE_KEY_FILE`**, `DFNS_BASE_URL` |
-//! | zitadel | **`ZITADEL_URL`**, **`ZITADEL_PAT`** or **`ZITADEL_KEY_FILE`**, `ZITADEL_ORG_ID`, `ZITADEL_USER_ID`, `ZITADEL_API` |
+//! | zitadel | **`ZITADEL_URL`**, **`ZITADEL_PAT`** or **`ZITADEL_KEY_FILE`** or **`ZITADEL_CLIENT_ID`** + **`ZITADEL_CLIENT_SECRET`**, `ZITADEL_ORG_ID`, `ZITADEL_USER_ID`, `ZITADEL_API` |
 //! | sailpoint | **`SAIL_BASE_URL`**, **`SAIL_CLIENT_ID`** + **`SAIL_CLIENT_SECRET`** or **`SAIL_ACCESS_TOKEN`**, `SAIL_API_VERSION`, `SAIL_OWNER_ID` |
 //!
 //! An empty or blank variable counts as unset. Errors are
@@ -78,6 +78,10 @@ pub struct ZitadelVars {
     pub pat: Option<SecretString>,
     /// `ZITADEL_KEY_FILE`.
     pub key_file: Option<PathBuf>,
+    /// `ZITADEL_CLIENT_ID` (a machine user's client id).
+    pub client_id: Option<String>,
+    /// `ZITADEL_CLIENT_SECRET`.
+    pub client_secret: Option<SecretString>,
     /// `ZITADEL_ORG_ID`.
     pub organization_id: Option<String>,
     /// `ZITADEL_USER_ID`.
@@ -90,16 +94,28 @@ pub struct ZitadelVars {
 pub fn zitadel(lookup: Lookup<'_>) -> Result<ZitadelVars> {
     let pat = optional(lookup, "ZITADEL_PAT").map(SecretString::from);
     let key_file = optional(lookup, "ZITADEL_KEY_FILE").map(PathBuf::from);
+    let client_id = optional(lookup, "ZITADEL_CLIENT_ID");
+    let client_secret = optional(lookup, "ZITADEL_CLIENT_SECRET").map(SecretString::from);
     if pat.is_none() && key_file.is_none() {
-        return Err(Error::invalid(
-            "ZITADEL_PAT",
-            "is not set (nor ZITADEL_KEY_FILE)",
-        ));
+        match (&client_id, &client_secret) {
+            (Some(_), Some(_)) => {}
+            (Some(_), None) => return Err(Error::invalid("ZITADEL_CLIENT_SECRET", "is not set")),
+            (None, Some(_)) => return Err(Error::invalid("ZITADEL_CLIENT_ID", "is not set")),
+            (None, None) => {
+                return Err(Error::invalid(
+                    "ZITADEL_PAT",
+                    "is not set (nor ZITADEL_KEY_FILE, nor ZITADEL_CLIENT_ID and \
+                     ZITADEL_CLIENT_SECRET)",
+                ));
+            }
+        }
     }
     Ok(ZitadelVars {
         base_url: required(lookup, "ZITADEL_URL")?,
         pat,
         key_file,
+        client_id,
+        client_secret,
         organization_id: optional(lookup, "ZITADEL_ORG_ID"),
         user_id: optional(lookup, "ZITADEL_USER_ID"),
         api: optional(lookup, "ZITADEL_API"),

@@ -12,7 +12,7 @@
 //! | provider | variables (required in bold) |
 //! | --- | --- |
 //! | dfns | **`DFNS_AUTH_TOKEN`**, **`DFNS_CRED_ID`**, **`DFNS_PRIVATE_KEY`** (PKCS#8 PEM) or **`DFNS_PRIVATE_KEY_FILE`**, `DFNS_BASE_URL` (default `https://api.dfns.io`) |
-//! | zitadel | **`ZITADEL_URL`**, **`ZITADEL_PAT`** or **`ZITADEL_KEY_FILE`** (JWT-profile key JSON), `ZITADEL_ORG_ID`, `ZITADEL_USER_ID` (the machine user whose tokens are managed), `ZITADEL_API` (`v2` default, or `v1`) |
+//! | zitadel | **`ZITADEL_URL`**, **`ZITADEL_PAT`** or **`ZITADEL_KEY_FILE`** (JWT-profile key JSON) or **`ZITADEL_CLIENT_ID`** + **`ZITADEL_CLIENT_SECRET`** (a machine user's client secret), `ZITADEL_ORG_ID`, `ZITADEL_USER_ID` (the machine user whose tokens are managed), `ZITADEL_API` (`v2` default, or `v1`) |
 //! | sailpoint | **`SAIL_BASE_URL`**, **`SAIL_CLIENT_ID`** + **`SAIL_CLIENT_SECRET`** or **`SAIL_ACCESS_TOKEN`**, `SAIL_API_VERSION` (`v3` default, `beta`, `v2024`, `v2025`, `v2026`, `v1`), `SAIL_OWNER_ID` |
 //!
 //! Errors name the variable that is missing or malformed, never its value. Each provider
@@ -110,13 +110,20 @@ pub struct DfnsConfig {
 pub struct ZitadelConfig {
     /// The instance URL, for example `https://acme.zitadel.cloud`.
     pub base_url: String,
-    /// A machine user's PAT (or give `key_file`).
+    /// A machine user's PAT (or give `key_file`, or `client_id` and `client_secret`).
     #[serde(default)]
     pub pat: Option<SecretString>,
     /// A JWT-profile key file (JSON with `keyId`, `key`, `userId`; a regular file of at
     /// most 64 KiB, read when connecting; see [Key files](self#key-files)).
     #[serde(default)]
     pub key_file: Option<PathBuf>,
+    /// A machine user's client id, for the client-credentials grant (with
+    /// `client_secret`).
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// That machine user's client secret.
+    #[serde(default)]
+    pub client_secret: Option<SecretString>,
     /// The organization every call is scoped to (`x-zitadel-orgid`).
     #[serde(default)]
     pub organization_id: Option<String>,
@@ -174,6 +181,8 @@ impl fmt::Debug for ZitadelConfig {
             .field("base_url", &ShownUrl(&self.base_url))
             .field("pat", &self.pat)
             .field("key_file", &self.key_file)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
             .field("organization_id", &self.organization_id)
             .field("user_id", &self.user_id)
             .field("api", &self.api)
@@ -405,6 +414,8 @@ impl ZitadelConfig {
             base_url,
             pat: None,
             key_file: None,
+            client_id: None,
+            client_secret: None,
             organization_id: None,
             user_id: None,
             api: None,
@@ -423,6 +434,20 @@ impl ZitadelConfig {
     pub fn from_key_file(base_url: impl Into<String>, path: impl Into<PathBuf>) -> Self {
         Self {
             key_file: Some(path.into()),
+            ..Self::new(base_url.into())
+        }
+    }
+
+    /// Settings authenticating with a machine user's client id and secret (OAuth2 client
+    /// credentials, exchanged for an access token when the first call is made).
+    pub fn from_client_credentials(
+        base_url: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: SecretString,
+    ) -> Self {
+        Self {
+            client_id: Some(client_id.into()),
+            client_secret: Some(client_secret),
             ..Self::new(base_url.into())
         }
     }
@@ -459,6 +484,8 @@ impl ZitadelConfig {
             base_url: v.base_url,
             pat: v.pat,
             key_file: v.key_file,
+            client_id: v.client_id,
+            client_secret: v.client_secret,
             organization_id: v.organization_id,
             user_id: v.user_id,
             api: parse_var(v.api, "ZITADEL_API")?,

@@ -40,13 +40,22 @@ pub(crate) fn zitadel(
     options: ClientOptions,
 ) -> Result<Box<dyn PersonalAccessTokens>> {
     use pats_zitadel::{ApiVersion, ZitadelAuth, ZitadelClient};
-    let auth = match (&c.pat, &c.key_file) {
-        (Some(pat), _) => ZitadelAuth::pat(pat.clone()),
-        (None, Some(path)) => ZitadelAuth::key_file_path(path)?,
-        (None, None) => {
+    let auth = match (&c.pat, &c.key_file, &c.client_id, &c.client_secret) {
+        (Some(pat), _, _, _) => ZitadelAuth::pat(pat.clone()),
+        (None, Some(path), _, _) => ZitadelAuth::key_file_path(path)?,
+        (None, None, Some(id), Some(secret)) => {
+            ZitadelAuth::client_credentials(id.clone(), secret.clone())
+        }
+        (None, None, Some(_), None) => {
+            return Err(Error::invalid(
+                "client_secret",
+                "give the machine user's client secret with `client_id`",
+            ));
+        }
+        (None, None, None, _) => {
             return Err(Error::invalid(
                 "pat",
-                "give a PAT (`pat`) or a key file (`key_file`)",
+                "give a PAT (`pat`), a key file (`key_file`), or `client_id` and `client_secret`",
             ));
         }
     };

@@ -85,6 +85,51 @@ async fn zitadel_config_from_code_connects_on_both_apis() {
     assert_eq!(v1_calls, 2, "the v1 client creates and lists on the v1 API");
 }
 
+/// ZITADEL client credentials, from code and from the environment's variables.
+#[cfg(feature = "zitadel")]
+#[tokio::test]
+async fn zitadel_client_credentials_connect_from_code_and_from_the_environment() {
+    use pats::ZitadelConfig;
+    use pats_sim::zitadel::ZitadelSim;
+    let sim = ZitadelSim::start().await;
+    let user = "250000000000000008";
+    sim.add_named_machine_user(ZitadelSim::DEFAULT_ORG, user, "from-code-cc");
+    let (id, secret) = sim.add_client_secret(user).unwrap();
+    let config =
+        ZitadelConfig::from_client_credentials(sim.uri(), id.clone(), secret.clone().into())
+            .with_organization_id(ZitadelSim::DEFAULT_ORG)
+            .with_user_id(user);
+    assert!(!format!("{config:?}").contains(&secret), "{config:?}");
+    let client = pats::connect(&Config::from(config)).unwrap();
+    create_and_list(client.as_ref(), "from-code-cc").await;
+    assert_eq!(sim.token_exchanges(), 1);
+
+    let uri = sim.uri();
+    let vars = [
+        ("PATS_PROVIDER", "zitadel"),
+        ("ZITADEL_URL", uri.as_str()),
+        ("ZITADEL_CLIENT_ID", id.as_str()),
+        ("ZITADEL_CLIENT_SECRET", secret.as_str()),
+        ("ZITADEL_ORG_ID", ZitadelSim::DEFAULT_ORG),
+        ("ZITADEL_USER_ID", user),
+    ];
+    let config = Config::from_lookup(|k| {
+        vars.iter()
+            .find(|(name, _)| *name == k)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .unwrap();
+    let client = pats::connect(&config).unwrap();
+    use pats::PersonalAccessTokensExt;
+    let all = client.list_all(&pats::ListQuery::new()).await.unwrap();
+    assert!(
+        all.iter()
+            .any(|t| t.name.as_deref() == Some("from-code-cc")),
+        "{all:?}"
+    );
+    assert_eq!(sim.token_exchanges(), 2, "a second client, its own token");
+}
+
 #[cfg(feature = "sailpoint")]
 #[tokio::test]
 async fn sailpoint_config_from_code_connects() {

@@ -63,6 +63,41 @@ async fn a_client_from_the_zitadel_variables_manages_the_named_user() {
     assert_eq!(sim.pats_of(BOT).len(), 2);
 }
 
+/// `ZITADEL_CLIENT_ID` + `ZITADEL_CLIENT_SECRET` (what `pats sim env` exports beside the
+/// PAT) authenticate with the client-credentials grant.
+#[tokio::test]
+async fn client_credentials_from_the_variables_are_exchanged_for_a_token() {
+    let sim = ZitadelSim::start().await;
+    sim.add_machine_user(ZitadelSim::DEFAULT_ORG, BOT);
+    let (id, secret) = sim.add_client_secret(BOT).unwrap();
+    let uri = sim.uri();
+    let client = ZitadelClientBuilder::from_lookup(lookup(&[
+        ("ZITADEL_URL", &uri),
+        ("ZITADEL_CLIENT_ID", &id),
+        ("ZITADEL_CLIENT_SECRET", &secret),
+        ("ZITADEL_ORG_ID", ZitadelSim::DEFAULT_ORG),
+        ("ZITADEL_USER_ID", BOT),
+    ]))
+    .unwrap()
+    .build()
+    .unwrap();
+    client.list(&ListQuery::new().owner(BOT)).await.unwrap();
+    assert_eq!(sim.token_exchanges(), 1);
+    // Half a pair names the missing half, never the value given.
+    for (given, missing) in [
+        (("ZITADEL_CLIENT_ID", id.as_str()), "ZITADEL_CLIENT_SECRET"),
+        (
+            ("ZITADEL_CLIENT_SECRET", secret.as_str()),
+            "ZITADEL_CLIENT_ID",
+        ),
+    ] {
+        let err =
+            ZitadelClientBuilder::from_lookup(lookup(&[("ZITADEL_URL", &uri), given])).unwrap_err();
+        assert!(!format!("{err} {err:?}").contains(&secret));
+        assert_eq!(field(err), missing);
+    }
+}
+
 #[test]
 fn errors_name_the_variable_never_its_value() {
     let err = ZitadelClientBuilder::from_lookup(lookup(&[("ZITADEL_PAT", "pat-secret-value")]))
