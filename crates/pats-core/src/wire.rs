@@ -33,6 +33,62 @@ pub fn format_timestamp(t: OffsetDateTime) -> String {
 }
 
 /// `OffsetDateTime` as RFC 3339 text.
+/// Timestamps as the provider documents them "down to the millisecond": written in UTC with
+/// exactly three fractional digits and `Z` (`2023-02-05T10:59:27.214Z`; sub-millisecond
+/// digits are dropped), read as leniently as [`rfc3339`].
+pub mod rfc3339_millis {
+    use super::*;
+    use serde::Serializer;
+
+    /// `2023-02-05T10:59:27.214Z`.
+    pub fn format(t: OffsetDateTime) -> String {
+        let t = t.to_offset(time::UtcOffset::UTC);
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.millisecond()
+        )
+    }
+
+    /// Serializes with exactly three fractional digits, in UTC.
+    pub fn serialize<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format(*t))
+    }
+
+    /// Deserializes RFC 3339 text leniently (as [`rfc3339`](super::rfc3339)).
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
+        super::rfc3339::deserialize(d)
+    }
+
+    /// `Option<OffsetDateTime>`; `null` and an empty string read as `None`.
+    pub mod option {
+        use super::*;
+
+        /// Serializes `Some` with three fractional digits, `None` as `null`.
+        pub fn serialize<S: Serializer>(
+            t: &Option<OffsetDateTime>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => s.serialize_str(&format(*t)),
+                None => s.serialize_none(),
+            }
+        }
+
+        /// Deserializes `null`, `""` or RFC 3339 text.
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<OffsetDateTime>, D::Error> {
+            super::super::rfc3339::option::deserialize(d)
+        }
+    }
+}
+
 pub mod rfc3339 {
     use super::*;
     use serde::Serializer;
@@ -236,6 +292,39 @@ mod tests {
         assert_eq!(json["seq"], "18446744073709551615");
         assert_eq!(json["n"], -5);
         assert_eq!(json["maybe"], "2024-01-02T01:04:05.123456Z");
+    }
+
+    #[derive(Debug, Serialize, Deserialize, PartialEq)]
+    struct Millis {
+        #[serde(with = "rfc3339_millis")]
+        at: OffsetDateTime,
+        #[serde(default, with = "rfc3339_millis::option")]
+        maybe: Option<OffsetDateTime>,
+    }
+
+    #[test]
+    fn millisecond_timestamps_have_exactly_three_digits_in_utc_and_read_leniently() {
+        let m: Millis = serde_json::from_str(
+            r#"{"at":"2030-07-08T07:10:11.987654+02:00","maybe":"2030-07-08T05:10:11Z"}"#,
+        )
+        .unwrap();
+        let json = serde_json::to_value(&m).unwrap();
+        assert_eq!(
+            json["at"], "2030-07-08T05:10:11.987Z",
+            "UTC, sub-millisecond dropped"
+        );
+        assert_eq!(
+            json["maybe"], "2030-07-08T05:10:11.000Z",
+            "always three digits"
+        );
+        let none: Millis =
+            serde_json::from_str(r#"{"at":"2031-12-31T23:59:59Z","maybe":null}"#).unwrap();
+        assert_eq!(
+            serde_json::to_value(&none).unwrap()["maybe"],
+            serde_json::Value::Null
+        );
+        assert_eq!(none.maybe, None);
+        assert!(serde_json::from_str::<Millis>(r#"{"at":"soon"}"#).is_err());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::error::map_error;
 use crate::filter::ListTokens;
 use crate::generated::CreatePersonalAccessTokenRequestV2025 as CreatePersonalAccessTokenRequest;
 use crate::operations::PatOperation;
-use crate::patch::{TokenPatch, format_time, validate_patch};
+use crate::patch::{TokenPatch, validate_patch};
 use crate::version::{ApiVersion, six_months_after};
 use pats_core::credentials::{CachingTokenSource, StaticToken, TokenSource};
 use pats_core::reexports::reqwest::header::{HeaderName, HeaderValue};
@@ -147,9 +147,10 @@ impl NewToken {
             scope: self.scope.clone(),
             user_aware_token_never_expires: None,
         };
-        // Set on the JSON below: the generated model's serializer does not write the
-        // documented millisecond format.
-        let mut expiration_date: Option<Value> = None;
+        // A never-expiring token sends `"expirationDate": null` (the documented request); the
+        // model omits a `None`, so that null is set on the JSON below. A date goes through
+        // the model, which writes it down to the millisecond as the contract describes it.
+        let mut explicit_null = false;
         match self.expiration {
             TokenExpiration::Default if version.supports_never_expires() => {
                 return Err(Error::invalid(
@@ -164,7 +165,7 @@ impl NewToken {
             TokenExpiration::Default => {}
             TokenExpiration::At(at) => {
                 check_expiration(version, at, now)?;
-                expiration_date = Some(Value::String(format_time(at)));
+                wire.expiration_date = Some(at);
             }
             TokenExpiration::Never(_) if !version.supports_never_expires() => {
                 return Err(Error::invalid(
@@ -177,15 +178,13 @@ impl NewToken {
             }
             TokenExpiration::Never(_) => {
                 wire.user_aware_token_never_expires = Some(true);
-                expiration_date = Some(Value::Null);
+                explicit_null = true;
             }
         }
         let mut body = serde_json::to_value(&wire)
             .map_err(|e| Error::invalid("request body", format!("cannot serialize: {e}")))?;
-        if let Some(date) = expiration_date
-            && let Value::Object(map) = &mut body
-        {
-            map.insert("expirationDate".into(), date);
+        if explicit_null && let Value::Object(map) = &mut body {
+            map.insert("expirationDate".into(), Value::Null);
         }
         Ok(body)
     }

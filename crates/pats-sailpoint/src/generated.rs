@@ -28,7 +28,7 @@ pub struct CreatePersonalAccessTokenRequestV1 {
     #[serde(
         rename = "expirationDate",
         default,
-        with = "pats_core::__private::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339_millis::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub expiration_date: Option<time::OffsetDateTime>,
@@ -61,7 +61,7 @@ pub struct CreatePersonalAccessTokenRequestV2025 {
     #[serde(
         rename = "expirationDate",
         default,
-        with = "pats_core::__private::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339_millis::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub expiration_date: Option<time::OffsetDateTime>,
@@ -94,7 +94,7 @@ pub struct CreatePersonalAccessTokenRequestV3 {
     #[serde(
         rename = "expirationDate",
         default,
-        with = "pats_core::__private::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339_millis::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub expiration_date: Option<time::OffsetDateTime>,
@@ -113,13 +113,13 @@ pub struct CreatePersonalAccessTokenResponseV1 {
     #[serde(rename = "accessTokenValiditySeconds")]
     pub access_token_validity_seconds: i32,
     /// The date and time, down to the millisecond, when this personal access token was created.
-    #[serde(with = "pats_core::__private::wire::rfc3339")]
+    #[serde(with = "pats_core::__private::wire::rfc3339_millis")]
     pub created: time::OffsetDateTime,
     /// Date and time, down to the millisecond, when this personal access token will expire.
     #[serde(
         rename = "expirationDate",
         default,
-        with = "pats_core::__private::wire::rfc3339::option"
+        with = "pats_core::__private::wire::rfc3339_millis::option"
     )]
     pub expiration_date: Option<time::OffsetDateTime>,
     /// The ID of the personal access token (to be used as the username for Basic Auth).
@@ -141,13 +141,13 @@ pub struct CreatePersonalAccessTokenResponseV3 {
     #[serde(rename = "accessTokenValiditySeconds")]
     pub access_token_validity_seconds: i32,
     /// The date and time, down to the millisecond, when this personal access token was created.
-    #[serde(with = "pats_core::__private::wire::rfc3339")]
+    #[serde(with = "pats_core::__private::wire::rfc3339_millis")]
     pub created: time::OffsetDateTime,
     /// Date and time, down to the millisecond, when this personal access token will expire.
     #[serde(
         rename = "expirationDate",
         default,
-        with = "pats_core::__private::wire::rfc3339::option"
+        with = "pats_core::__private::wire::rfc3339_millis::option"
     )]
     pub expiration_date: Option<time::OffsetDateTime>,
     /// The ID of the personal access token (to be used as the username for Basic Auth).
@@ -218,13 +218,13 @@ pub struct GetPersonalAccessTokenResponseBeta {
     )]
     pub access_token_validity_seconds: Option<i32>,
     /// The date and time, down to the millisecond, when this personal access token was created.
-    #[serde(with = "pats_core::__private::wire::rfc3339")]
+    #[serde(with = "pats_core::__private::wire::rfc3339_millis")]
     pub created: time::OffsetDateTime,
     /// Date and time, down to the millisecond, when this personal access token will expire.
     #[serde(
         rename = "expirationDate",
         default,
-        with = "pats_core::__private::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339_millis::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub expiration_date: Option<time::OffsetDateTime>,
@@ -234,7 +234,7 @@ pub struct GetPersonalAccessTokenResponseBeta {
     #[serde(
         rename = "lastUsed",
         default,
-        with = "pats_core::__private::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339_millis::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub last_used: Option<time::OffsetDateTime>,
@@ -262,13 +262,13 @@ pub struct GetPersonalAccessTokenResponseV2025 {
     )]
     pub access_token_validity_seconds: Option<i32>,
     /// The date and time, down to the millisecond, when this personal access token was created.
-    #[serde(with = "pats_core::__private::wire::rfc3339")]
+    #[serde(with = "pats_core::__private::wire::rfc3339_millis")]
     pub created: time::OffsetDateTime,
     /// Date and time, down to the millisecond, when this personal access token will expire.
     #[serde(
         rename = "expirationDate",
         default,
-        with = "pats_core::__private::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339_millis::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub expiration_date: Option<time::OffsetDateTime>,
@@ -278,7 +278,7 @@ pub struct GetPersonalAccessTokenResponseV2025 {
     #[serde(
         rename = "lastUsed",
         default,
-        with = "pats_core::__private::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339_millis::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub last_used: Option<time::OffsetDateTime>,
@@ -313,13 +313,13 @@ pub struct GetPersonalAccessTokenResponseV3 {
     )]
     pub access_token_validity_seconds: Option<i32>,
     /// The date and time, down to the millisecond, when this personal access token was created.
-    #[serde(with = "pats_core::__private::wire::rfc3339")]
+    #[serde(with = "pats_core::__private::wire::rfc3339_millis")]
     pub created: time::OffsetDateTime,
     /// Date and time, down to the millisecond, when this personal access token will expire.
     #[serde(
         rename = "expirationDate",
         default,
-        with = "pats_core::__private::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339_millis::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub expiration_date: Option<time::OffsetDateTime>,
@@ -329,7 +329,7 @@ pub struct GetPersonalAccessTokenResponseV3 {
     #[serde(
         rename = "lastUsed",
         default,
-        with = "pats_core::__private::wire::rfc3339::option",
+        with = "pats_core::__private::wire::rfc3339_millis::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub last_used: Option<time::OffsetDateTime>,

@@ -97,19 +97,10 @@ impl TokenPatch {
 
 /// Formats a time as SailPoint documents it: UTC, exactly three fractional digits and `Z`
 /// (`2023-02-05T10:59:27.214Z`, the filter example of api-specs; "down to the millisecond"
-/// in every date-time field's description). Sub-millisecond digits are dropped.
+/// in every date-time field's description, which is also how the generated models write
+/// them). Sub-millisecond digits are dropped.
 pub(crate) fn format_time(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
+    pats_core::__private::wire::rfc3339_millis::format(t)
 }
 
 fn op_name(op: &PatchOperation) -> &'static str {

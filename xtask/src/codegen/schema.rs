@@ -120,20 +120,35 @@ pub(crate) struct VariantDef {
     pub(crate) ident: String,
 }
 
+/// What a date-time property's description says when the provider writes it with
+/// exactly three fractional digits (SailPoint: "Date and time, down to the millisecond, ...").
+const MILLIS_PHRASE: &str = "down to the millisecond";
+
 /// The Rust type of a property, before optionality.
 #[derive(Debug, Clone)]
 enum Ty {
     String,
-    DateTime,
+    /// `format: date-time`; `millis` when the description says it is given "down to the
+    /// millisecond" (SailPoint's date-times): written with exactly three fractional digits.
+    DateTime {
+        millis: bool,
+    },
     I32,
     I64,
-    Int64 { string: bool },
-    Uint64 { string: bool },
+    Int64 {
+        string: bool,
+    },
+    Uint64 {
+        string: bool,
+    },
     Bool,
     F64,
     Vec(Box<Ty>),
     Map(Box<Ty>),
-    Ref { key: String, name: String },
+    Ref {
+        key: String,
+        name: String,
+    },
     Json,
 }
 
@@ -141,7 +156,7 @@ impl Ty {
     fn rust(&self) -> String {
         match self {
             Ty::String => "String".to_owned(),
-            Ty::DateTime => "time::OffsetDateTime".to_owned(),
+            Ty::DateTime { .. } => "time::OffsetDateTime".to_owned(),
             Ty::I32 => "i32".to_owned(),
             Ty::I64 | Ty::Int64 { .. } => "i64".to_owned(),
             Ty::Uint64 { .. } => "u64".to_owned(),
@@ -157,7 +172,8 @@ impl Ty {
     /// The `pats_core::__private::wire` module for `#[serde(with)]`, if the type needs one.
     fn helper(&self) -> Option<&'static str> {
         match self {
-            Ty::DateTime => Some("pats_core::__private::wire::rfc3339"),
+            Ty::DateTime { millis: false } => Some("pats_core::__private::wire::rfc3339"),
+            Ty::DateTime { millis: true } => Some("pats_core::__private::wire::rfc3339_millis"),
             Ty::Int64 { string: false } => Some("pats_core::__private::wire::int64"),
             Ty::Int64 { string: true } => Some("pats_core::__private::wire::int64_string"),
             Ty::Uint64 { string: false } => Some("pats_core::__private::wire::uint64"),
@@ -485,7 +501,7 @@ impl<'a> Parser<'a> {
     /// In a protojson struct every field must implement `Default`.
     fn check_default(&self, key: &str, property: &str, ty: &Ty) -> Result<(), CodegenError> {
         let message = match ty {
-            Ty::DateTime => {
+            Ty::DateTime { .. } => {
                 "a required date-time has no default value, but `x-pats-protojson` schemas must \
                  default every field; make it optional (protojson omits unset timestamps)"
                     .to_owned()
@@ -614,7 +630,12 @@ impl<'a> Parser<'a> {
         let ty = match type_ {
             "string" => match format {
                 None => Ty::String,
-                Some("date-time") if position == Position::Property => Ty::DateTime,
+                Some("date-time") if position == Position::Property => Ty::DateTime {
+                    millis: schema
+                        .get("description")
+                        .and_then(Value::as_str)
+                        .is_some_and(|d| d.to_ascii_lowercase().contains(MILLIS_PHRASE)),
+                },
                 Some("date-time") => return Err(only_on_property("date-time")),
                 Some(format @ ("int64" | "uint64")) => {
                     return Err(error(format!(
