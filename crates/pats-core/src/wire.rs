@@ -32,7 +32,6 @@ pub fn format_timestamp(t: OffsetDateTime) -> String {
         .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
 
-/// `OffsetDateTime` as RFC 3339 text.
 /// Timestamps as the provider documents them "down to the millisecond": written in UTC with
 /// exactly three fractional digits and `Z` (`2023-02-05T10:59:27.214Z`; sub-millisecond
 /// digits are dropped), read as leniently as [`rfc3339`].
@@ -89,6 +88,7 @@ pub mod rfc3339_millis {
     }
 }
 
+/// `OffsetDateTime` as RFC 3339 text.
 pub mod rfc3339 {
     use super::*;
     use serde::Serializer;
