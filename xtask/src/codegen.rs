@@ -41,11 +41,8 @@ mod schema;
 pub mod sim_contracts;
 pub mod zitadel_grpc;
 
-use std::ffi::OsStr;
 use std::fmt;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
@@ -264,60 +261,49 @@ fn emit_operations(out: &mut String, spec: &Value) -> Result<(), CodegenError> {
 }
 
 /// [`generate`] followed by [`format_rust`]: the exact contents of `generated.rs`.
-///
-/// `dir` is where rustfmt runs, so that it picks up the same `rustfmt.toml` as `cargo fmt`
-/// does for the output file; pass the output file's directory.
-pub fn render(spec: &Value, crate_name: &str, dir: &Path) -> Result<String, Error> {
+pub fn render(spec: &Value, crate_name: &str) -> Result<String, Error> {
     let source = generate(spec, crate_name)?;
-    format_rust(&source, dir)
+    format_rust(&source)
 }
 
-/// Formats `source` with `rustfmt --edition 2024` (the `RUSTFMT` environment variable
-/// overrides the binary), running in `dir`.
-pub fn format_rust(source: &str, dir: &Path) -> Result<String, Error> {
-    let rustfmt = std::env::var_os("RUSTFMT").unwrap_or_else(|| "rustfmt".into());
-    format_with(&rustfmt, source, dir)
-}
-
-/// Formats `source` with the given `rustfmt` binary, running in `dir`.
-pub fn format_with(rustfmt: &OsStr, source: &str, dir: &Path) -> Result<String, Error> {
-    let hint = "install it with `rustup component add rustfmt`";
-    let mut child = Command::new(rustfmt)
-        .args(["--edition", "2024", "--emit", "stdout"])
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                Error::new(format!("rustfmt was not found; {hint}"))
-            } else {
-                Error::new(format!("could not run {}: {e}", rustfmt.to_string_lossy()))
-            }
-        })?;
-    // Write from a separate thread so that a large output cannot deadlock the pipes.
-    let mut stdin = child
-        .stdin
-        .take()
-        .ok_or_else(|| Error::new("could not open rustfmt's stdin"))?;
-    let input = source.to_owned();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let output = child
-        .wait_with_output()
-        .map_err(|e| Error::new(format!("could not run rustfmt: {e}")))?;
-    let written = writer
-        .join()
-        .map_err(|_| Error::new("rustfmt input thread panicked"))?;
-    if !output.status.success() {
-        return Err(Error::new(format!(
-            "rustfmt failed ({}); if it is not installed, {hint}:\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim_end()
-        )));
+/// Formats generated `source` in process with `prettyplease`, so that the output depends on
+/// the pinned `prettyplease` version only, not on the contributor's rustfmt (the generated
+/// modules are `#[rustfmt::skip]`, so `cargo fmt` leaves them as written). The leading `//`
+/// lines (the `@generated` header) are kept as they are: the parser drops comments.
+pub fn format_rust(source: &str) -> Result<String, Error> {
+    let body_at = source
+        .lines()
+        .take_while(|line| {
+            line.starts_with("//") && !line.starts_with("///") && !line.starts_with("//!")
+        })
+        .map(|line| line.len() + 1)
+        .sum::<usize>()
+        .min(source.len());
+    let (header, body) = source.split_at(body_at);
+    let file = syn::parse_file(body)
+        .map_err(|e| Error::new(format!("the generated code does not parse: {e}")))?;
+    // prettyplease puts top-level items next to each other; a blank line after each one
+    // (and after the inner attributes) keeps the file readable in review.
+    let mut out = String::from(header);
+    let unparsed = prettyplease::unparse(&file);
+    let mut lines = unparsed.lines().peekable();
+    while let Some(line) = lines.next() {
+        out.push_str(line);
+        out.push('\n');
+        let ends_item = line == "}"
+            || line.starts_with("#![")
+            || line.starts_with("//!")
+            || (line.ends_with(';') && !line.starts_with(' '));
+        let continues = |next: &&str| {
+            next.is_empty()
+                || (line.starts_with("#![") && next.starts_with("#!["))
+                || (line.starts_with("//!") && next.starts_with("//!"))
+        };
+        if ends_item && lines.peek().is_some_and(|next| !continues(next)) {
+            out.push('\n');
+        }
     }
-    written.map_err(|e| Error::new(format!("could not write to rustfmt: {e}")))?;
-    String::from_utf8(output.stdout).map_err(|_| Error::new("rustfmt produced invalid UTF-8"))
+    Ok(out)
 }
 
 fn emit_doc(out: &mut String, doc: &str) {
@@ -489,13 +475,7 @@ impl Target {
         if self.overlay.is_file() {
             merge_patch(&mut spec, &read(&self.overlay)?);
         }
-        let dir = self.output.parent().unwrap_or(Path::new("."));
-        let dir = if dir.is_dir() {
-            dir
-        } else {
-            self.spec.parent().unwrap_or(Path::new("."))
-        };
-        render(&spec, &self.crate_name, dir)
+        render(&spec, &self.crate_name)
             .map_err(|e| Error::new(format!("{}: {e}", self.spec.display())))
     }
 

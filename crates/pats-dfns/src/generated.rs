@@ -224,30 +224,18 @@ pub struct CreatePersonalAccessTokenBody {
     #[serde(rename = "daysValid", default, skip_serializing_if = "Option::is_none")]
     pub days_valid: Option<i64>,
     /// The `externalId` field.
-    #[serde(
-        rename = "externalId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "externalId", default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
     /// The `name` field.
     pub name: String,
     /// The `permissionId` field.
-    #[serde(
-        rename = "permissionId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "permissionId", default, skip_serializing_if = "Option::is_none")]
     pub permission_id: Option<String>,
     /// PEM public key.
     #[serde(rename = "publicKey")]
     pub public_key: String,
     /// The `secondsValid` field.
-    #[serde(
-        rename = "secondsValid",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "secondsValid", default, skip_serializing_if = "Option::is_none")]
     pub seconds_valid: Option<i64>,
 }
 
@@ -326,11 +314,7 @@ pub struct CreateUserActionSignatureBody {
     #[serde(rename = "firstFactor")]
     pub first_factor: UserActionAssertion,
     /// The `secondFactor` field.
-    #[serde(
-        rename = "secondFactor",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "secondFactor", default, skip_serializing_if = "Option::is_none")]
     pub second_factor: Option<UserActionAssertion>,
 }
 
@@ -357,11 +341,7 @@ pub struct CredentialAssertion {
     /// The `signature` field.
     pub signature: String,
     /// The `userHandle` field.
-    #[serde(
-        rename = "userHandle",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "userHandle", default, skip_serializing_if = "Option::is_none")]
     pub user_handle: Option<String>,
 }
 
@@ -607,28 +587,16 @@ impl From<PatKind> for String {
 #[non_exhaustive]
 pub struct PermissionAssignment {
     /// The `assignmentId` field.
-    #[serde(
-        rename = "assignmentId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "assignmentId", default, skip_serializing_if = "Option::is_none")]
     pub assignment_id: Option<String>,
     /// The `operations` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operations: Option<Vec<String>>,
     /// The `permissionId` field.
-    #[serde(
-        rename = "permissionId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "permissionId", default, skip_serializing_if = "Option::is_none")]
     pub permission_id: Option<String>,
     /// The `permissionName` field.
-    #[serde(
-        rename = "permissionName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "permissionName", default, skip_serializing_if = "Option::is_none")]
     pub permission_name: Option<String>,
 }
 
@@ -648,18 +616,10 @@ pub struct PersonalAccessToken {
     /// The `kind` field.
     pub kind: PatKind,
     /// The `linkedAppId` field.
-    #[serde(
-        rename = "linkedAppId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "linkedAppId", default, skip_serializing_if = "Option::is_none")]
     pub linked_app_id: Option<String>,
     /// The `linkedUserId` field.
-    #[serde(
-        rename = "linkedUserId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "linkedUserId", default, skip_serializing_if = "Option::is_none")]
     pub linked_user_id: Option<String>,
     /// The `name` field.
     pub name: String,
@@ -749,11 +709,7 @@ pub struct SupportedCredentialKind {
 #[non_exhaustive]
 pub struct UpdatePersonalAccessTokenBody {
     /// The `externalId` field.
-    #[serde(
-        rename = "externalId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "externalId", default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
     /// The `name` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -873,7 +829,6 @@ impl From<UserVerificationRequirement> for String {
 /// The operations of the contract: the only methods and paths the client can send (`pats_core::Request::operation`).
 pub mod operations {
     use pats_core::Operation;
-
     /// activatePersonalAccessToken (`activatePersonalAccessToken`: `PUT /auth/pats/{tokenId}/activate`).
     pub const ACTIVATE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
         "activatePersonalAccessToken",
@@ -881,11 +836,13 @@ pub mod operations {
         "/auth/pats/{tokenId}/activate",
         true,
     );
-
     /// createPersonalAccessToken (`createPersonalAccessToken`: `POST /auth/pats`).
-    pub const CREATE_PERSONAL_ACCESS_TOKEN: Operation =
-        Operation::new("createPersonalAccessToken", "POST", "/auth/pats", false);
-
+    pub const CREATE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
+        "createPersonalAccessToken",
+        "POST",
+        "/auth/pats",
+        false,
+    );
     /// createUserActionChallenge (`createUserActionChallenge`: `POST /auth/action/init`).
     pub const CREATE_USER_ACTION_CHALLENGE: Operation = Operation::new(
         "createUserActionChallenge",
@@ -893,11 +850,13 @@ pub mod operations {
         "/auth/action/init",
         false,
     );
-
     /// createUserActionSignature (`createUserActionSignature`: `POST /auth/action`).
-    pub const CREATE_USER_ACTION_SIGNATURE: Operation =
-        Operation::new("createUserActionSignature", "POST", "/auth/action", false);
-
+    pub const CREATE_USER_ACTION_SIGNATURE: Operation = Operation::new(
+        "createUserActionSignature",
+        "POST",
+        "/auth/action",
+        false,
+    );
     /// deactivatePersonalAccessToken (`deactivatePersonalAccessToken`: `PUT /auth/pats/{tokenId}/deactivate`).
     pub const DEACTIVATE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
         "deactivatePersonalAccessToken",
@@ -905,7 +864,6 @@ pub mod operations {
         "/auth/pats/{tokenId}/deactivate",
         true,
     );
-
     /// deletePersonalAccessToken (`deletePersonalAccessToken`: `DELETE /auth/pats/{tokenId}`).
     pub const DELETE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
         "deletePersonalAccessToken",
@@ -913,7 +871,6 @@ pub mod operations {
         "/auth/pats/{tokenId}",
         true,
     );
-
     /// getPersonalAccessToken (`getPersonalAccessToken`: `GET /auth/pats/{tokenId}`).
     pub const GET_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
         "getPersonalAccessToken",
@@ -921,11 +878,13 @@ pub mod operations {
         "/auth/pats/{tokenId}",
         true,
     );
-
     /// listPersonalAccessTokens (`listPersonalAccessTokens`: `GET /auth/pats`).
-    pub const LIST_PERSONAL_ACCESS_TOKENS: Operation =
-        Operation::new("listPersonalAccessTokens", "GET", "/auth/pats", true);
-
+    pub const LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation::new(
+        "listPersonalAccessTokens",
+        "GET",
+        "/auth/pats",
+        true,
+    );
     /// updatePersonalAccessToken (`updatePersonalAccessToken`: `PUT /auth/pats/{tokenId}`).
     pub const UPDATE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
         "updatePersonalAccessToken",

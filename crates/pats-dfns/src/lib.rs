@@ -192,6 +192,8 @@ compile_error!(
 mod client;
 mod delegated;
 mod error;
+// Formatted by `cargo xtask codegen` (prettyplease), not by rustfmt.
+#[rustfmt::skip]
 mod generated;
 mod model;
 mod provider;

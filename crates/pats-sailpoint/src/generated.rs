@@ -169,11 +169,7 @@ pub struct ErrorMessageDto {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locale: Option<String>,
     /// The `localeOrigin` field.
-    #[serde(
-        rename = "localeOrigin",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "localeOrigin", default, skip_serializing_if = "Option::is_none")]
     pub locale_origin: Option<LocaleOrigin>,
     /// Actual text of the error message in the indicated locale.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -188,21 +184,13 @@ pub struct ErrorResponseDto {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub causes: Option<Vec<ErrorMessageDto>>,
     /// Fine-grained error code providing more detail of the error.
-    #[serde(
-        rename = "detailCode",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "detailCode", default, skip_serializing_if = "Option::is_none")]
     pub detail_code: Option<String>,
     /// Generic localized reason for error
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub messages: Option<Vec<ErrorMessageDto>>,
     /// Unique tracking id for the error.
-    #[serde(
-        rename = "trackingId",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "trackingId", default, skip_serializing_if = "Option::is_none")]
     pub tracking_id: Option<String>,
 }
 
@@ -461,7 +449,6 @@ impl From<PatOwnerType> for String {
 /// The operations of the contract: the only methods and paths the client can send (`pats_core::Request::operation`).
 pub mod operations {
     use pats_core::Operation;
-
     /// Create personal access token (`beta.createPersonalAccessToken`: `POST /beta/personal-access-tokens`).
     pub const BETA_CREATE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
         "beta.createPersonalAccessToken",
@@ -469,7 +456,6 @@ pub mod operations {
         "/beta/personal-access-tokens",
         false,
     );
-
     /// Delete personal access token (`beta.deletePersonalAccessToken`: `DELETE /beta/personal-access-tokens/{id}`).
     pub const BETA_DELETE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
         "beta.deletePersonalAccessToken",
@@ -477,7 +463,6 @@ pub mod operations {
         "/beta/personal-access-tokens/{id}",
         true,
     );
-
     /// List personal access tokens (`beta.listPersonalAccessTokens`: `GET /beta/personal-access-tokens`).
     pub const BETA_LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation::new(
         "beta.listPersonalAccessTokens",
@@ -485,7 +470,6 @@ pub mod operations {
         "/beta/personal-access-tokens",
         true,
     );
-
     /// Patch personal access token (`beta.patchPersonalAccessToken`: `PATCH /beta/personal-access-tokens/{id}`).
     pub const BETA_PATCH_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
         "beta.patchPersonalAccessToken",
@@ -493,10 +477,13 @@ pub mod operations {
         "/beta/personal-access-tokens/{id}",
         false,
     );
-
     /// Access token by the OAuth2 client-credentials grant (RFC 6749 section 4.4) (`oauth.token`: `POST /oauth/token`).
-    pub const OAUTH_TOKEN: Operation = Operation::new("oauth.token", "POST", "/oauth/token", true);
-
+    pub const OAUTH_TOKEN: Operation = Operation::new(
+        "oauth.token",
+        "POST",
+        "/oauth/token",
+        true,
+    );
     /// Create personal access token (`v1.createPersonalAccessTokenV1`: `POST /personal-access-tokens/v1`).
     pub const V1_CREATE_PERSONAL_ACCESS_TOKEN_V1: Operation = Operation::new(
         "v1.createPersonalAccessTokenV1",
@@ -504,7 +491,6 @@ pub mod operations {
         "/personal-access-tokens/v1",
         false,
     );
-
     /// Delete personal access token (`v1.deletePersonalAccessTokenV1`: `DELETE /personal-access-tokens/v1/{id}`).
     pub const V1_DELETE_PERSONAL_ACCESS_TOKEN_V1: Operation = Operation::new(
         "v1.deletePersonalAccessTokenV1",
@@ -512,7 +498,6 @@ pub mod operations {
         "/personal-access-tokens/v1/{id}",
         true,
     );
-
     /// List personal access tokens (`v1.listPersonalAccessTokensV1`: `GET /personal-access-tokens/v1`).
     pub const V1_LIST_PERSONAL_ACCESS_TOKENS_V1: Operation = Operation::new(
         "v1.listPersonalAccessTokensV1",
@@ -520,7 +505,6 @@ pub mod operations {
         "/personal-access-tokens/v1",
         true,
     );
-
     /// Patch personal access token (`v1.patchPersonalAccessTokenV1`: `PATCH /personal-access-tokens/v1/{id}`).
     pub const V1_PATCH_PERSONAL_ACCESS_TOKEN_V1: Operation = Operation::new(
         "v1.patchPersonalAccessTokenV1",
@@ -528,7 +512,6 @@ pub mod operations {
         "/personal-access-tokens/v1/{id}",
         false,
     );
-
     /// v1.updateBulkPersonalAccessTokensV1 (`v1.updateBulkPersonalAccessTokensV1`: `PATCH /personal-access-tokens/v1/bulk-update`).
     pub const V1_UPDATE_BULK_PERSONAL_ACCESS_TOKENS_V1: Operation = Operation::new(
         "v1.updateBulkPersonalAccessTokensV1",
@@ -536,7 +519,6 @@ pub mod operations {
         "/personal-access-tokens/v1/bulk-update",
         false,
     );
-
     /// v1.updateBulkPersonalAccessTokensV1Post (`v1.updateBulkPersonalAccessTokensV1Post`: `POST /personal-access-tokens/v1/bulk-update`).
     pub const V1_UPDATE_BULK_PERSONAL_ACCESS_TOKENS_V1_POST: Operation = Operation::new(
         "v1.updateBulkPersonalAccessTokensV1Post",
@@ -544,7 +526,6 @@ pub mod operations {
         "/personal-access-tokens/v1/bulk-update",
         false,
     );
-
     /// Create personal access token (`v2024.createPersonalAccessToken`: `POST /v2024/personal-access-tokens`).
     pub const V2024_CREATE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
         "v2024.createPersonalAccessToken",
@@ -552,7 +533,6 @@ pub mod operations {
         "/v2024/personal-access-tokens",
         false,
     );
-
     /// Delete personal access token (`v2024.deletePersonalAccessToken`: `DELETE /v2024/personal-access-tokens/{id}`).
     pub const V2024_DELETE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
         "v2024.deletePersonalAccessToken",
@@ -560,7 +540,6 @@ pub mod operations {
         "/v2024/personal-access-tokens/{id}",
         true,
     );
-
     /// List personal access tokens (`v2024.listPersonalAccessTokens`: `GET /v2024/personal-access-tokens`).
     pub const V2024_LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation::new(
         "v2024.listPersonalAccessTokens",
@@ -568,7 +547,6 @@ pub mod operations {
         "/v2024/personal-access-tokens",
         true,
     );
-
     /// Patch personal access token (`v2024.patchPersonalAccessToken`: `PATCH /v2024/personal-access-tokens/{id}`).
     pub const V2024_PATCH_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
         "v2024.patchPersonalAccessToken",
@@ -576,7 +554,6 @@ pub mod operations {
         "/v2024/personal-access-tokens/{id}",
         false,
     );
-
     /// Create personal access token (`v2025.createPersonalAccessToken`: `POST /v2025/personal-access-tokens`).
     pub const V2025_CREATE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
         "v2025.createPersonalAccessToken",
@@ -584,7 +561,6 @@ pub mod operations {
         "/v2025/personal-access-tokens",
         false,
     );
-
     /// Delete personal access token (`v2025.deletePersonalAccessToken`: `DELETE /v2025/personal-access-tokens/{id}`).
     pub const V2025_DELETE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
         "v2025.deletePersonalAccessToken",
@@ -592,7 +568,6 @@ pub mod operations {
         "/v2025/personal-access-tokens/{id}",
         true,
     );
-
     /// List personal access tokens (`v2025.listPersonalAccessTokens`: `GET /v2025/personal-access-tokens`).
     pub const V2025_LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation::new(
         "v2025.listPersonalAccessTokens",
@@ -600,7 +575,6 @@ pub mod operations {
         "/v2025/personal-access-tokens",
         true,
     );
-
     /// Patch personal access token (`v2025.patchPersonalAccessToken`: `PATCH /v2025/personal-access-tokens/{id}`).
     pub const V2025_PATCH_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
         "v2025.patchPersonalAccessToken",
@@ -608,7 +582,6 @@ pub mod operations {
         "/v2025/personal-access-tokens/{id}",
         false,
     );
-
     /// Create personal access token (`v2026.createPersonalAccessToken`: `POST /v2026/personal-access-tokens`).
     pub const V2026_CREATE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
         "v2026.createPersonalAccessToken",
@@ -616,7 +589,6 @@ pub mod operations {
         "/v2026/personal-access-tokens",
         false,
     );
-
     /// Delete personal access token (`v2026.deletePersonalAccessToken`: `DELETE /v2026/personal-access-tokens/{id}`).
     pub const V2026_DELETE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
         "v2026.deletePersonalAccessToken",
@@ -624,7 +596,6 @@ pub mod operations {
         "/v2026/personal-access-tokens/{id}",
         true,
     );
-
     /// List personal access tokens (`v2026.listPersonalAccessTokens`: `GET /v2026/personal-access-tokens`).
     pub const V2026_LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation::new(
         "v2026.listPersonalAccessTokens",
@@ -632,7 +603,6 @@ pub mod operations {
         "/v2026/personal-access-tokens",
         true,
     );
-
     /// Patch personal access token (`v2026.patchPersonalAccessToken`: `PATCH /v2026/personal-access-tokens/{id}`).
     pub const V2026_PATCH_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
         "v2026.patchPersonalAccessToken",
@@ -640,7 +610,6 @@ pub mod operations {
         "/v2026/personal-access-tokens/{id}",
         false,
     );
-
     /// Create personal access token (`v3.createPersonalAccessToken`: `POST /v3/personal-access-tokens`).
     pub const V3_CREATE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
         "v3.createPersonalAccessToken",
@@ -648,7 +617,6 @@ pub mod operations {
         "/v3/personal-access-tokens",
         false,
     );
-
     /// Delete personal access token (`v3.deletePersonalAccessToken`: `DELETE /v3/personal-access-tokens/{id}`).
     pub const V3_DELETE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
         "v3.deletePersonalAccessToken",
@@ -656,7 +624,6 @@ pub mod operations {
         "/v3/personal-access-tokens/{id}",
         true,
     );
-
     /// List personal access tokens (`v3.listPersonalAccessTokens`: `GET /v3/personal-access-tokens`).
     pub const V3_LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation::new(
         "v3.listPersonalAccessTokens",
@@ -664,7 +631,6 @@ pub mod operations {
         "/v3/personal-access-tokens",
         true,
     );
-
     /// Patch personal access token (`v3.patchPersonalAccessToken`: `PATCH /v3/personal-access-tokens/{id}`).
     pub const V3_PATCH_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
         "v3.patchPersonalAccessToken",

@@ -130,6 +130,8 @@ mod auth;
 mod client;
 mod error;
 mod filter;
+// Formatted by `cargo xtask codegen` (prettyplease), not by rustfmt.
+#[rustfmt::skip]
 mod generated;
 mod operations;
 mod patch;

@@ -178,16 +178,10 @@ pub struct FilterV2PaginationRequest {
 #[non_exhaustive]
 pub struct FilterV2PaginationResponse {
     /// Applied limit from query, defines maximum amount of objects per request, to compare if all objects are returned.
-    #[serde(
-        rename = "appliedLimit",
-        with = "pats_core::__private::wire::uint64_string"
-    )]
+    #[serde(rename = "appliedLimit", with = "pats_core::__private::wire::uint64_string")]
     pub applied_limit: u64,
     /// Absolute number of objects matching the query, regardless of applied limit.
-    #[serde(
-        rename = "totalResult",
-        with = "pats_core::__private::wire::uint64_string"
-    )]
+    #[serde(rename = "totalResult", with = "pats_core::__private::wire::uint64_string")]
     pub total_result: u64,
 }
 
@@ -238,9 +232,13 @@ impl FilterV2TimestampFilterMethod {
         match self {
             Self::TimestampFilterMethodEquals => "TIMESTAMP_FILTER_METHOD_EQUALS",
             Self::TimestampFilterMethodAfter => "TIMESTAMP_FILTER_METHOD_AFTER",
-            Self::TimestampFilterMethodAfterOrEquals => "TIMESTAMP_FILTER_METHOD_AFTER_OR_EQUALS",
+            Self::TimestampFilterMethodAfterOrEquals => {
+                "TIMESTAMP_FILTER_METHOD_AFTER_OR_EQUALS"
+            }
             Self::TimestampFilterMethodBefore => "TIMESTAMP_FILTER_METHOD_BEFORE",
-            Self::TimestampFilterMethodBeforeOrEquals => "TIMESTAMP_FILTER_METHOD_BEFORE_OR_EQUALS",
+            Self::TimestampFilterMethodBeforeOrEquals => {
+                "TIMESTAMP_FILTER_METHOD_BEFORE_OR_EQUALS"
+            }
             Self::Other(value) => value.as_str(),
         }
     }
@@ -251,9 +249,13 @@ impl From<String> for FilterV2TimestampFilterMethod {
         match value.as_str() {
             "TIMESTAMP_FILTER_METHOD_EQUALS" => Self::TimestampFilterMethodEquals,
             "TIMESTAMP_FILTER_METHOD_AFTER" => Self::TimestampFilterMethodAfter,
-            "TIMESTAMP_FILTER_METHOD_AFTER_OR_EQUALS" => Self::TimestampFilterMethodAfterOrEquals,
+            "TIMESTAMP_FILTER_METHOD_AFTER_OR_EQUALS" => {
+                Self::TimestampFilterMethodAfterOrEquals
+            }
             "TIMESTAMP_FILTER_METHOD_BEFORE" => Self::TimestampFilterMethodBefore,
-            "TIMESTAMP_FILTER_METHOD_BEFORE_OR_EQUALS" => Self::TimestampFilterMethodBeforeOrEquals,
+            "TIMESTAMP_FILTER_METHOD_BEFORE_OR_EQUALS" => {
+                Self::TimestampFilterMethodBeforeOrEquals
+            }
             _ => Self::Other(value),
         }
     }
@@ -442,11 +444,7 @@ pub struct ObjectV2Details {
     )]
     pub change_date: Option<time::OffsetDateTime>,
     /// resource_owner is the organization or instance_id an object belongs to
-    #[serde(
-        rename = "resourceOwner",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "resourceOwner", default, skip_serializing_if = "Option::is_none")]
     pub resource_owner: Option<String>,
     /// sequence represents the order of events. It's always counting
     #[serde(
@@ -543,15 +541,21 @@ impl ObjectV2TextQueryMethod {
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::TextQueryMethodEquals => "TEXT_QUERY_METHOD_EQUALS",
-            Self::TextQueryMethodEqualsIgnoreCase => "TEXT_QUERY_METHOD_EQUALS_IGNORE_CASE",
+            Self::TextQueryMethodEqualsIgnoreCase => {
+                "TEXT_QUERY_METHOD_EQUALS_IGNORE_CASE"
+            }
             Self::TextQueryMethodStartsWith => "TEXT_QUERY_METHOD_STARTS_WITH",
             Self::TextQueryMethodStartsWithIgnoreCase => {
                 "TEXT_QUERY_METHOD_STARTS_WITH_IGNORE_CASE"
             }
             Self::TextQueryMethodContains => "TEXT_QUERY_METHOD_CONTAINS",
-            Self::TextQueryMethodContainsIgnoreCase => "TEXT_QUERY_METHOD_CONTAINS_IGNORE_CASE",
+            Self::TextQueryMethodContainsIgnoreCase => {
+                "TEXT_QUERY_METHOD_CONTAINS_IGNORE_CASE"
+            }
             Self::TextQueryMethodEndsWith => "TEXT_QUERY_METHOD_ENDS_WITH",
-            Self::TextQueryMethodEndsWithIgnoreCase => "TEXT_QUERY_METHOD_ENDS_WITH_IGNORE_CASE",
+            Self::TextQueryMethodEndsWithIgnoreCase => {
+                "TEXT_QUERY_METHOD_ENDS_WITH_IGNORE_CASE"
+            }
         }
     }
 }
@@ -684,10 +688,7 @@ impl From<UserV2AccessTokenType> for String {
 #[non_exhaustive]
 pub struct UserV2AddPersonalAccessTokenRequest {
     /// The timestamp when the token will expire.
-    #[serde(
-        rename = "expirationDate",
-        with = "pats_core::__private::wire::rfc3339"
-    )]
+    #[serde(rename = "expirationDate", with = "pats_core::__private::wire::rfc3339")]
     pub expiration_date: time::OffsetDateTime,
     /// The users resource ID.
     #[serde(rename = "userId")]
@@ -822,11 +823,7 @@ pub struct UserV2HumanEmail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// The `isVerified` field.
-    #[serde(
-        rename = "isVerified",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isVerified", default, skip_serializing_if = "Option::is_none")]
     pub is_verified: Option<bool>,
 }
 
@@ -836,11 +833,7 @@ pub struct UserV2HumanEmail {
 #[non_exhaustive]
 pub struct UserV2HumanPhone {
     /// The `isVerified` field.
-    #[serde(
-        rename = "isVerified",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "isVerified", default, skip_serializing_if = "Option::is_none")]
     pub is_verified: Option<bool>,
     /// The `phone` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -856,18 +849,10 @@ pub struct UserV2HumanProfile {
     #[serde(rename = "avatarUrl", default, skip_serializing_if = "Option::is_none")]
     pub avatar_url: Option<String>,
     /// The `displayName` field.
-    #[serde(
-        rename = "displayName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "displayName", default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
     /// The family name is the last name of the user
-    #[serde(
-        rename = "familyName",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "familyName", default, skip_serializing_if = "Option::is_none")]
     pub family_name: Option<String>,
     /// The `gender` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -896,11 +881,7 @@ pub struct UserV2HumanUser {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<UserV2HumanEmail>,
     /// Possible usable login names for the user.
-    #[serde(
-        rename = "loginNames",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "loginNames", default, skip_serializing_if = "Option::is_none")]
     pub login_names: Option<Vec<String>>,
     /// The time the User (Human) last skipped MFA initialization.
     #[serde(
@@ -954,11 +935,7 @@ pub struct UserV2HumanUser {
 #[non_exhaustive]
 pub struct UserV2InUserEmailsQuery {
     /// The `userEmails` field.
-    #[serde(
-        rename = "userEmails",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "userEmails", default, skip_serializing_if = "Option::is_none")]
     pub user_emails: Option<Vec<String>>,
 }
 
@@ -994,11 +971,7 @@ pub struct UserV2ListPersonalAccessTokensRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pagination: Option<FilterV2PaginationRequest>,
     /// The field the result is sorted by. The default is the creation date. Beware that if you change this, your result pagination might be inconsistent.
-    #[serde(
-        rename = "sortingColumn",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "sortingColumn", default, skip_serializing_if = "Option::is_none")]
     pub sorting_column: Option<UserV2PersonalAccessTokenFieldName>,
 }
 
@@ -1027,11 +1000,7 @@ pub struct UserV2ListUsersRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query: Option<ObjectV2ListQuery>,
     /// the field the result is sorted
-    #[serde(
-        rename = "sortingColumn",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "sortingColumn", default, skip_serializing_if = "Option::is_none")]
     pub sorting_column: Option<UserV2UserFieldName>,
 }
 
@@ -1047,11 +1016,7 @@ pub struct UserV2ListUsersResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<Vec<UserV2User>>,
     /// The `sortingColumn` field.
-    #[serde(
-        rename = "sortingColumn",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "sortingColumn", default, skip_serializing_if = "Option::is_none")]
     pub sorting_column: Option<UserV2UserFieldName>,
 }
 
@@ -1207,7 +1172,9 @@ impl UserV2PersonalAccessTokenFieldName {
                 "PERSONAL_ACCESS_TOKEN_FIELD_NAME_CREATED_DATE"
             }
             Self::PersonalAccessTokenFieldNameId => "PERSONAL_ACCESS_TOKEN_FIELD_NAME_ID",
-            Self::PersonalAccessTokenFieldNameUserId => "PERSONAL_ACCESS_TOKEN_FIELD_NAME_USER_ID",
+            Self::PersonalAccessTokenFieldNameUserId => {
+                "PERSONAL_ACCESS_TOKEN_FIELD_NAME_USER_ID"
+            }
             Self::PersonalAccessTokenFieldNameOrganizationId => {
                 "PERSONAL_ACCESS_TOKEN_FIELD_NAME_ORGANIZATION_ID"
             }
@@ -1229,7 +1196,9 @@ impl From<String> for UserV2PersonalAccessTokenFieldName {
                 Self::PersonalAccessTokenFieldNameCreatedDate
             }
             "PERSONAL_ACCESS_TOKEN_FIELD_NAME_ID" => Self::PersonalAccessTokenFieldNameId,
-            "PERSONAL_ACCESS_TOKEN_FIELD_NAME_USER_ID" => Self::PersonalAccessTokenFieldNameUserId,
+            "PERSONAL_ACCESS_TOKEN_FIELD_NAME_USER_ID" => {
+                Self::PersonalAccessTokenFieldNameUserId
+            }
             "PERSONAL_ACCESS_TOKEN_FIELD_NAME_ORGANIZATION_ID" => {
                 Self::PersonalAccessTokenFieldNameOrganizationId
             }
@@ -1276,18 +1245,10 @@ pub struct UserV2PersonalAccessTokensSearchFilter {
     )]
     pub organization_id_filter: Option<FilterV2IDFilter>,
     /// The `tokenIdFilter` field.
-    #[serde(
-        rename = "tokenIdFilter",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "tokenIdFilter", default, skip_serializing_if = "Option::is_none")]
     pub token_id_filter: Option<FilterV2IDFilter>,
     /// The `userIdFilter` field.
-    #[serde(
-        rename = "userIdFilter",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "userIdFilter", default, skip_serializing_if = "Option::is_none")]
     pub user_id_filter: Option<FilterV2IDFilter>,
 }
 
@@ -1342,18 +1303,10 @@ pub struct UserV2SearchQuery {
     )]
     pub display_name_query: Option<UserV2DisplayNameQuery>,
     /// The `emailQuery` field.
-    #[serde(
-        rename = "emailQuery",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "emailQuery", default, skip_serializing_if = "Option::is_none")]
     pub email_query: Option<UserV2EmailQuery>,
     /// The `firstNameQuery` field.
-    #[serde(
-        rename = "firstNameQuery",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "firstNameQuery", default, skip_serializing_if = "Option::is_none")]
     pub first_name_query: Option<UserV2FirstNameQuery>,
     /// The `inUserEmailsQuery` field.
     #[serde(
@@ -1363,32 +1316,16 @@ pub struct UserV2SearchQuery {
     )]
     pub in_user_emails_query: Option<UserV2InUserEmailsQuery>,
     /// The `inUserIdsQuery` field.
-    #[serde(
-        rename = "inUserIdsQuery",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "inUserIdsQuery", default, skip_serializing_if = "Option::is_none")]
     pub in_user_ids_query: Option<UserV2InUserIDQuery>,
     /// The `lastNameQuery` field.
-    #[serde(
-        rename = "lastNameQuery",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "lastNameQuery", default, skip_serializing_if = "Option::is_none")]
     pub last_name_query: Option<UserV2LastNameQuery>,
     /// The `loginNameQuery` field.
-    #[serde(
-        rename = "loginNameQuery",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "loginNameQuery", default, skip_serializing_if = "Option::is_none")]
     pub login_name_query: Option<UserV2LoginNameQuery>,
     /// The `nickNameQuery` field.
-    #[serde(
-        rename = "nickNameQuery",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "nickNameQuery", default, skip_serializing_if = "Option::is_none")]
     pub nick_name_query: Option<UserV2NickNameQuery>,
     /// The `organizationIdQuery` field.
     #[serde(
@@ -1398,28 +1335,16 @@ pub struct UserV2SearchQuery {
     )]
     pub organization_id_query: Option<UserV2OrganizationIdQuery>,
     /// The `phoneQuery` field.
-    #[serde(
-        rename = "phoneQuery",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "phoneQuery", default, skip_serializing_if = "Option::is_none")]
     pub phone_query: Option<UserV2PhoneQuery>,
     /// The `stateQuery` field.
-    #[serde(
-        rename = "stateQuery",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "stateQuery", default, skip_serializing_if = "Option::is_none")]
     pub state_query: Option<UserV2StateQuery>,
     /// The `typeQuery` field.
     #[serde(rename = "typeQuery", default, skip_serializing_if = "Option::is_none")]
     pub type_query: Option<UserV2TypeQuery>,
     /// The `userNameQuery` field.
-    #[serde(
-        rename = "userNameQuery",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "userNameQuery", default, skip_serializing_if = "Option::is_none")]
     pub user_name_query: Option<UserV2UserNameQuery>,
 }
 
@@ -1478,11 +1403,7 @@ pub struct UserV2User {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub human: Option<UserV2HumanUser>,
     /// The `loginNames` field.
-    #[serde(
-        rename = "loginNames",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "loginNames", default, skip_serializing_if = "Option::is_none")]
     pub login_names: Option<Vec<String>>,
     /// The `machine` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1681,10 +1602,7 @@ pub struct V1ListDetails {
     )]
     pub processed_sequence: u64,
     /// The `totalResult` field.
-    #[serde(
-        rename = "totalResult",
-        with = "pats_core::__private::wire::uint64_string"
-    )]
+    #[serde(rename = "totalResult", with = "pats_core::__private::wire::uint64_string")]
     pub total_result: u64,
     /// The `viewTimestamp` field.
     #[serde(
@@ -1742,7 +1660,6 @@ pub struct V1ObjectDetails {
 /// The operations of the contract: the only methods and paths the client can send (`pats_core::Request::operation`).
 pub mod operations {
     use pats_core::Operation;
-
     /// Create a Personal-Access-Token (PAT) (`ManagementService_AddPersonalAccessToken`: `POST /management/v1/users/{user_id}/pats`).
     pub const MANAGEMENT_SERVICE_ADD_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
         "ManagementService_AddPersonalAccessToken",
@@ -1750,7 +1667,6 @@ pub mod operations {
         "/management/v1/users/{user_id}/pats",
         false,
     );
-
     /// Get Personal-Access-Token (PAT) by ID (`ManagementService_GetPersonalAccessTokenByIDs`: `GET /management/v1/users/{user_id}/pats/{token_id}`).
     pub const MANAGEMENT_SERVICE_GET_PERSONAL_ACCESS_TOKEN_BY_IDS: Operation = Operation::new(
         "ManagementService_GetPersonalAccessTokenByIDs",
@@ -1758,7 +1674,6 @@ pub mod operations {
         "/management/v1/users/{user_id}/pats/{token_id}",
         true,
     );
-
     /// List Personal-Access-Tokens (PATs) (`ManagementService_ListPersonalAccessTokens`: `POST /management/v1/users/{user_id}/pats/_search`).
     pub const MANAGEMENT_SERVICE_LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation::new(
         "ManagementService_ListPersonalAccessTokens",
@@ -1766,7 +1681,6 @@ pub mod operations {
         "/management/v1/users/{user_id}/pats/_search",
         true,
     );
-
     /// Remove a Personal-Access-Token (PAT) by ID (`ManagementService_RemovePersonalAccessToken`: `DELETE /management/v1/users/{user_id}/pats/{token_id}`).
     pub const MANAGEMENT_SERVICE_REMOVE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
         "ManagementService_RemovePersonalAccessToken",
@@ -1774,7 +1688,6 @@ pub mod operations {
         "/management/v1/users/{user_id}/pats/{token_id}",
         true,
     );
-
     /// OpenID Provider configuration (OpenID Connect Discovery 1.0 §4). (`OpenIdConfiguration`: `GET /.well-known/openid-configuration`).
     pub const OPEN_ID_CONFIGURATION: Operation = Operation::new(
         "OpenIdConfiguration",
@@ -1782,10 +1695,13 @@ pub mod operations {
         "/.well-known/openid-configuration",
         true,
     );
-
     /// Token endpoint: JWT-profile (RFC 7523) and client-credentials (RFC 6749 §4.4) grants. (`Token`: `POST /oauth/v2/token`).
-    pub const TOKEN: Operation = Operation::new("Token", "POST", "/oauth/v2/token", true);
-
+    pub const TOKEN: Operation = Operation::new(
+        "Token",
+        "POST",
+        "/oauth/v2/token",
+        true,
+    );
     /// Add a Personal Access Token (`UserService_AddPersonalAccessToken`: `POST /zitadel.user.v2.UserService/AddPersonalAccessToken`).
     pub const USER_SERVICE_ADD_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
         "UserService_AddPersonalAccessToken",
@@ -1793,7 +1709,6 @@ pub mod operations {
         "/zitadel.user.v2.UserService/AddPersonalAccessToken",
         false,
     );
-
     /// Search Personal Access Tokens (`UserService_ListPersonalAccessTokens`: `POST /zitadel.user.v2.UserService/ListPersonalAccessTokens`).
     pub const USER_SERVICE_LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation::new(
         "UserService_ListPersonalAccessTokens",
@@ -1801,7 +1716,6 @@ pub mod operations {
         "/zitadel.user.v2.UserService/ListPersonalAccessTokens",
         true,
     );
-
     /// Search Users (`UserService_ListUsers`: `POST /zitadel.user.v2.UserService/ListUsers`).
     pub const USER_SERVICE_LIST_USERS: Operation = Operation::new(
         "UserService_ListUsers",
@@ -1809,7 +1723,6 @@ pub mod operations {
         "/zitadel.user.v2.UserService/ListUsers",
         true,
     );
-
     /// Remove a Personal Access Token (`UserService_RemovePersonalAccessToken`: `POST /zitadel.user.v2.UserService/RemovePersonalAccessToken`).
     pub const USER_SERVICE_REMOVE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
         "UserService_RemovePersonalAccessToken",

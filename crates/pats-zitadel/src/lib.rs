@@ -110,6 +110,8 @@ compile_error!(
 mod auth;
 mod client;
 mod error;
+// Formatted by `cargo xtask codegen` (prettyplease), not by rustfmt.
+#[rustfmt::skip]
 mod generated;
 mod pats;
 mod rs256;

@@ -21,7 +21,7 @@ fn fixture_matches_expected_output() -> TestResult {
     let spec: Value = serde_json::from_str(&std::fs::read_to_string(
         dir.join("kitchen_sink.openapi.json"),
     )?)?;
-    let generated = codegen::render(&spec, "kitchen-sink", &dir)?;
+    let generated = codegen::render(&spec, "kitchen-sink")?;
     let expected_path = dir.join("kitchen_sink.expected.rs");
     if std::env::var_os("XTASK_BLESS").is_some() {
         std::fs::write(&expected_path, &generated)?;
@@ -46,17 +46,14 @@ fn generation_is_deterministic() -> TestResult {
         codegen::generate(&spec, "x")?,
         codegen::generate(&spec, "x")?
     );
-    assert_eq!(
-        codegen::render(&spec, "x", &dir)?,
-        codegen::render(&spec, "x", &dir)?
-    );
+    assert_eq!(codegen::render(&spec, "x")?, codegen::render(&spec, "x")?);
     Ok(())
 }
 
 #[test]
 fn output_starts_with_header() -> TestResult {
     let spec = json!({ "components": { "schemas": {} } });
-    let generated = codegen::render(&spec, "pats-example", &fixtures())?;
+    let generated = codegen::render(&spec, "pats-example")?;
     let mut lines = generated.lines();
     assert_eq!(
         lines.next(),
@@ -397,11 +394,23 @@ fn rejects_malformed_documents_without_panicking() {
 }
 
 #[test]
-fn reports_missing_rustfmt() {
-    let missing = std::ffi::OsStr::new("/nonexistent/rustfmt");
-    let result = codegen::format_with(missing, "fn main() {}", &fixtures());
-    let error = result.err().map(|e| e.to_string()).unwrap_or_default();
-    assert!(error.contains("rustup component add rustfmt"), "{error:?}");
+fn formatting_keeps_the_header_and_refuses_code_that_does_not_parse() -> TestResult {
+    let formatted = codegen::format_rust(
+        "// @generated header\n//! Docs.\n//! More.\n#![allow(x)]\nstruct  A { x : u8 }\n\
+         const B: u8 = 1;\nfn c() {}",
+    )?;
+    // The header as written; one blank line after the docs, the attributes and each item.
+    assert_eq!(
+        formatted,
+        "// @generated header\n//! Docs.\n//! More.\n\n#![allow(x)]\n\nstruct A {\n    x: u8,\n}\n\n\
+         const B: u8 = 1;\n\nfn c() {}\n"
+    );
+    let error = codegen::format_rust("struct {")
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(error.contains("does not parse"), "{error}");
+    Ok(())
 }
 
 #[test]
