@@ -190,6 +190,11 @@ async fn list_all_follows_pages_and_stops_on_a_repeated_position() {
         3,
         "nothing is sent after the last page"
     );
+    let shown = format!("{pages:?}");
+    assert!(
+        shown.contains("pages: 3") && shown.contains("items: 5") && shown.contains("done: true"),
+        "{shown}"
+    );
     // And as a stream.
     use futures_util::StreamExt;
     let streamed: Vec<usize> = dyn_pats
