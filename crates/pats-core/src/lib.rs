@@ -120,6 +120,38 @@ pub mod __private {
     }
 }
 
+/// The builder shortcuts into `ClientOptions` that every provider client builder has
+/// (`timeout`, `retry`, `http_client`), written once. The builder must have an `options:
+/// ClientOptions` field; the attributes given (e.g. `#[must_use]`) go on each method.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __client_options_shortcuts {
+    ($(#[$attr:meta])*) => {
+        /// The per-attempt timeout (a shortcut into [`options`](Self::options)).
+        $(#[$attr])*
+        pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+            self.options = self.options.with_timeout(timeout);
+            self
+        }
+
+        /// The retry policy of idempotent requests (reads, updates, deletion; a create is
+        /// never retried), a shortcut into [`options`](Self::options).
+        $(#[$attr])*
+        pub fn retry(mut self, retry: $crate::RetryPolicy) -> Self {
+            self.options = self.options.with_retry(retry);
+            self
+        }
+
+        /// Your own `reqwest::Client` (proxies, custom roots), a shortcut into
+        /// [`options`](Self::options).
+        $(#[$attr])*
+        pub fn http_client(mut self, client: $crate::reexports::reqwest::Client) -> Self {
+            self.options = self.options.with_http_client(client);
+            self
+        }
+    };
+}
+
 /// Re-exports of crates that appear in this crate's API.
 pub mod reexports {
     pub use async_trait::async_trait;

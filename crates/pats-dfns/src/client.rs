@@ -11,13 +11,10 @@ use crate::signer::{P256Signer, PatKeyPair, UserActionSigner, check_public_key_p
 use crate::user_action::{self, UserActionHook};
 use pats_core::credentials::{StaticToken, TokenSource};
 use pats_core::reexports::reqwest::header::{CONTENT_LENGTH, HeaderValue};
-use pats_core::{
-    ClientOptions, Error, Request, RequestHook, Response, Result, RetryPolicy, TokenId, Transport,
-};
+use pats_core::{ClientOptions, Error, Request, RequestHook, Response, Result, TokenId, Transport};
 use secrecy::SecretString;
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The production API.
 pub const DEFAULT_BASE_URL: &str = "https://api.dfns.io";
@@ -143,26 +140,7 @@ impl DfnsClientBuilder {
         self
     }
 
-    /// The per-attempt timeout.
-    #[must_use]
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.options = self.options.with_timeout(timeout);
-        self
-    }
-
-    /// The retry policy of idempotent requests (reads, updates, activation, deletion).
-    #[must_use]
-    pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.options = self.options.with_retry(retry);
-        self
-    }
-
-    /// Your own `reqwest::Client`.
-    #[must_use]
-    pub fn http_client(mut self, client: pats_core::reexports::reqwest::Client) -> Self {
-        self.options = self.options.with_http_client(client);
-        self
-    }
+    pats_core::__client_options_shortcuts!(#[must_use]);
 
     /// Builds the client. [`Error::InvalidInput`] without an auth token or with a bad base URL.
     pub fn build(self) -> Result<DfnsClient> {

@@ -11,8 +11,7 @@ use crate::version::{ApiVersion, six_months_after};
 use pats_core::credentials::{CachingTokenSource, StaticToken, TokenSource};
 use pats_core::reexports::reqwest::header::{HeaderName, HeaderValue};
 use pats_core::{
-    ApiError, ClientOptions, Error, NeverExpires, Request, Response, Result, RetryPolicy, TokenId,
-    Transport,
+    ApiError, ClientOptions, Error, NeverExpires, Request, Response, Result, TokenId, Transport,
 };
 use secrecy::SecretString;
 use serde_json::Value;
@@ -299,26 +298,7 @@ impl SailPointClientBuilder {
         self
     }
 
-    /// The per-attempt timeout (a shortcut into [`options`](Self::options)).
-    #[must_use]
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.options = self.options.with_timeout(timeout);
-        self
-    }
-
-    /// The retry policy of idempotent requests (a shortcut into [`options`](Self::options)).
-    #[must_use]
-    pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.options = self.options.with_retry(retry);
-        self
-    }
-
-    /// Your own `reqwest::Client` (a shortcut into [`options`](Self::options)).
-    #[must_use]
-    pub fn http_client(mut self, client: pats_core::reexports::reqwest::Client) -> Self {
-        self.options = self.options.with_http_client(client);
-        self
-    }
+    pats_core::__client_options_shortcuts!(#[must_use]);
 
     /// How long before expiry a client-credentials token is refreshed (default 60 s; at
     /// most half the token's lifetime, which counts as at most one day, see

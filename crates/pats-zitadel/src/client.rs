@@ -33,11 +33,10 @@ use pats_core::Operation;
 use pats_core::credentials::{CachingTokenSource, StaticToken, TokenSource};
 use pats_core::reexports::reqwest::header::{HeaderName, HeaderValue};
 use pats_core::{ClientOptions, Error, NeverExpires, Result, TokenId, Transport};
-use pats_core::{Request, Response, RetryPolicy};
+use pats_core::{Request, Response};
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 use time::OffsetDateTime;
 
 /// The provider name.
@@ -180,23 +179,7 @@ impl ZitadelClientBuilder {
         self
     }
 
-    /// The per-attempt timeout (a shortcut into [`options`](Self::options)).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.options = self.options.with_timeout(timeout);
-        self
-    }
-
-    /// The retry policy of idempotent requests (a shortcut into [`options`](Self::options)).
-    pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.options = self.options.with_retry(retry);
-        self
-    }
-
-    /// Your own `reqwest::Client` (a shortcut into [`options`](Self::options)).
-    pub fn http_client(mut self, client: pats_core::reexports::reqwest::Client) -> Self {
-        self.options = self.options.with_http_client(client);
-        self
-    }
+    pats_core::__client_options_shortcuts!();
 
     /// Checks the settings and builds the client. A key file is only parsed here; the first
     /// token exchange happens with the first call.
