@@ -71,3 +71,26 @@ impl std::io::Write for Captured {
         Ok(())
     }
 }
+
+/// A loopback listener that accepts one connection and hands back the TLS ClientHello it
+/// reads (then drops the connection: no TLS server answers). Its port, and the hello.
+#[allow(clippy::unwrap_used, dead_code)]
+pub async fn client_hello_listener() -> (u16, tokio::task::JoinHandle<Vec<u8>>) {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hello = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let mut len = 0;
+        // The record header says how long the ClientHello is.
+        while len < 5 || len < 5 + usize::from(u16::from_be_bytes([buf[3], buf[4]])) {
+            let n = socket.read(&mut buf[len..]).await.unwrap();
+            assert!(n > 0, "closed before a whole ClientHello");
+            len += n;
+        }
+        buf.truncate(len);
+        buf
+    });
+    (port, hello)
+}

@@ -122,21 +122,7 @@ fn clients_in_different_runtimes_do_not_share_connections() {
 #[cfg(any(feature = "rustls", feature = "rustls-aws-lc", feature = "native-tls"))]
 #[tokio::test]
 async fn an_https_url_is_spoken_to_in_tls_with_alpn() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let hello = tokio::spawn(async move {
-        let (mut socket, _) = listener.accept().await.unwrap();
-        let mut buf = vec![0u8; 4096];
-        let mut len = 0;
-        // The record header says how long the ClientHello is.
-        while len < 5 || len < 5 + usize::from(u16::from_be_bytes([buf[3], buf[4]])) {
-            let n = socket.read(&mut buf[len..]).await.unwrap();
-            assert!(n > 0, "closed before a whole ClientHello");
-            len += n;
-        }
-        buf.truncate(len);
-        buf
-    });
+    let (port, hello) = crate::common::client_hello_listener().await;
     let transport = Transport::new(
         "test",
         &format!("https://localhost:{port}"),

@@ -10,8 +10,6 @@
 use pats_core::{ClientOptions, Request, Transport};
 use rustls::crypto::CryptoProvider;
 use std::time::Duration;
-use tokio::io::AsyncReadExt;
-use tokio::net::TcpListener;
 
 #[tokio::test]
 async fn building_and_using_clients_installs_no_process_crypto_provider() {
@@ -20,14 +18,7 @@ async fn building_and_using_clients_installs_no_process_crypto_provider() {
 
     // A TLS handshake through pats's own configuration: the listener reads the ClientHello,
     // then drops the connection.
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let server = tokio::spawn(async move {
-        let (mut socket, _) = listener.accept().await.unwrap();
-        let mut first = [0u8; 1];
-        socket.read_exact(&mut first).await.unwrap();
-        first[0]
-    });
+    let (port, hello) = crate::common::client_hello_listener().await;
     let transport = Transport::new(
         "test",
         &format!("https://localhost:{port}"),
@@ -36,7 +27,7 @@ async fn building_and_using_clients_installs_no_process_crypto_provider() {
     .unwrap();
     let result = transport.send(Request::get("/").idempotent(false)).await;
     assert!(result.is_err(), "no TLS server is listening: {result:?}");
-    assert_eq!(server.await.unwrap(), 0x16, "a TLS handshake was sent");
+    assert_eq!(hello.await.unwrap()[0], 0x16, "a TLS handshake was sent");
 
     assert!(
         CryptoProvider::get_default().is_none(),
