@@ -90,12 +90,12 @@ pub async fn each_page(
     let mut total = 0;
     loop {
         if pages >= query.limits.max_pages {
-            return Err(pats::Error::LimitExceeded {
-                provider: client.provider(),
-                limit: "ListLimits::max_pages",
-                max: u64::from(query.limits.max_pages),
-                message: format!("the listing has more than {} pages", query.limits.max_pages),
-            });
+            return Err(pats::Error::limit_exceeded(
+                client.provider(),
+                "ListLimits::max_pages",
+                u64::from(query.limits.max_pages),
+                format!("the listing has more than {} pages", query.limits.max_pages),
+            ));
         }
         let page = client.list(&query).await?;
         pages += 1;
@@ -105,15 +105,15 @@ pub async fn each_page(
             None => return Ok(total),
             Some(next) => {
                 if !seen.insert(next.clone()) {
-                    return Err(pats::Error::Decode {
-                        status: 200,
-                        reason: format!(
+                    return Err(pats::Error::decode(
+                        200,
+                        format!(
                             "{}: pagination repeated the position `{}`",
                             client.provider(),
                             next.as_str()
                         ),
-                        snippet: String::new(),
-                    });
+                        b"",
+                    ));
                 }
                 query.page = Some(next);
             }
@@ -672,10 +672,7 @@ mod tests {
         let err = rt()
             .block_on(each_page(&client, &query, |_| {}))
             .unwrap_err();
-        assert!(
-            matches!(err, pats::Error::LimitExceeded { max: 3, .. }),
-            "{err}"
-        );
+        assert_eq!(err.max(), Some(3), "{err}");
         assert_eq!(client.asked.lock().unwrap().len(), 3);
     }
 

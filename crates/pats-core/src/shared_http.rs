@@ -124,10 +124,7 @@ pub(crate) mod tls {
         CONFIG
             .get_or_init(build)
             .clone()
-            .map_err(|e| crate::Error::Transport {
-                message: format!("cannot set up TLS: {e}"),
-                source: Some(Box::new(e)),
-            })
+            .map_err(|e| crate::Error::transport("cannot set up TLS", e))
     }
 
     fn build() -> Result<ClientConfig, rustls::Error> {

@@ -111,15 +111,14 @@ impl ZitadelClientBuilder {
     /// here with [`pats_core::files::read_to_string`]: a regular file of at most 64 KiB; a
     /// FIFO or a device is refused, never waited on), `ZITADEL_ORG_ID`, `ZITADEL_USER_ID`, `ZITADEL_API` (`v2` or `v1`). The same
     /// variables as `pats::Config::from_env`; a missing or malformed one is an
-    /// [`Error::InvalidInput`] whose field is the variable's name.
+    /// [`InvalidInput`](pats_core::ErrorKind::InvalidInput) whose field is the variable's name.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
         let vars = pats_core::__private::env::zitadel(&lookup)?;
         let auth = match (vars.pat, vars.key_file) {
             (Some(pat), _) => ZitadelAuth::pat(pat),
-            (None, Some(path)) => ZitadelAuth::key_file_path(&path).map_err(|e| match e {
-                Error::InvalidInput { reason, .. } => Error::invalid("ZITADEL_KEY_FILE", reason),
-                other => other,
-            })?,
+            (None, Some(path)) => {
+                ZitadelAuth::key_file_path(&path).map_err(|e| e.with_field("ZITADEL_KEY_FILE"))?
+            }
             (None, None) => return Err(Error::invalid("ZITADEL_PAT", "is not set")),
         };
         let mut builder = Self::default().base_url(vars.base_url).auth(auth);

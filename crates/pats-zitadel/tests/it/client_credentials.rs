@@ -163,9 +163,6 @@ fn debug_never_shows_the_secret_and_bad_settings_are_refused() {
             ))
             .build()
             .unwrap_err();
-        match err {
-            pats_core::Error::InvalidInput { field: f, .. } => assert_eq!(f, field),
-            other => panic!("expected InvalidInput, got {other:?}"),
-        }
+        assert_eq!(err.field(), Some(field), "{err:?}");
     }
 }
