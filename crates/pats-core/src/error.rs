@@ -491,25 +491,29 @@ impl Error {
     }
 
     /// For [`InvalidInput`](ErrorKind::InvalidInput): the name under which the caller gave
-    /// the rejected value, so that it can be found and fixed. One vocabulary, by where the
-    /// value came from:
+    /// the rejected value, so that it can be found and fixed. One rule, by where the value
+    /// came from, and so one word without spaces:
     ///
-    /// - **An environment variable**: its name, in capitals (`DFNS_BASE_URL`,
-    ///   `ZITADEL_KEY_FILE`, `SAIL_CLIENT_SECRET`, `PATS_PROVIDER`).
-    /// - **A configuration file**: the key as written in the file, dotted below its table
-    ///   (`zitadel.base_url`).
-    /// - **A Rust argument**: the struct field or builder method that took it, in
-    ///   `snake_case`, unqualified when the operation has one argument of that name:
-    ///   `name`, `scopes`, `owner`, `expiry` (of [`CreateToken`](crate::CreateToken)),
-    ///   `page`, `page_size` (of [`ListQuery`](crate::ListQuery)), `token_id`
-    ///   ([`TokenId`](crate::TokenId) and ids in a request path), `base_url`, `client_id`,
-    ///   `client_secret`, `key_file`, `credential_id`, `public_key`, `access_token`,
-    ///   `patch`, `update`, `pending_change`; and `request` for a request pats could not
-    ///   build from the arguments (a body that does not serialize, an operation table
-    ///   that does not fit).
+    /// - **An environment variable**: its name (`DFNS_BASE_URL`, `ZITADEL_KEY_FILE`,
+    ///   `SAIL_API_VERSION`, `PATS_PROVIDER`).
+    /// - **A configuration file**: the key as written in the file (`private_key_file`,
+    ///   `client_secret`, `pat`).
+    /// - **A Rust argument**: the struct field, builder method or argument that took it, in
+    ///   `snake_case`, without its type: `name`, `scopes`, `owner`, `expiry` (of
+    ///   [`CreateToken`](crate::CreateToken)); `page`, `page_size` (of
+    ///   [`ListQuery`](crate::ListQuery)); `token_id` (a [`TokenId`](crate::TokenId));
+    ///   `base_url`, `auth_token`, `client_id`, `client_secret`, `key_file`,
+    ///   `credential_id`, `signing_key`, `public_key`, `default_user`, `user_id` (of the
+    ///   provider builders); `access_token` (from a [`TokenSource`](crate::TokenSource));
+    ///   `patch`, `update`, `pending_change` (of provider requests); `segments`, `body`,
+    ///   `operation` (of a [`Request`](crate::Request) pats could not build).
+    /// - **A field of a provider's wire request** (the typed request structs mirror the
+    ///   provider's JSON): its JSON name as the provider spells it (`daysValid`,
+    ///   `secondsValid`, `externalId`, `expirationDate`, `accessTokenValiditySeconds`).
     ///
-    /// Provider crates add their own names by the same rule and list them in their docs.
-    /// `None` for every other kind.
+    /// A value checked under one name and given under another is renamed with
+    /// [`with_field`](Self::with_field) (a base URL from `DFNS_BASE_URL` is reported as
+    /// `DFNS_BASE_URL`, not `base_url`). `None` for every other kind.
     pub fn field(&self) -> Option<&str> {
         match &self.0.repr {
             Repr::InvalidInput { field, .. } => Some(field),
@@ -1048,6 +1052,103 @@ mod tests {
         let err = Error::decode(200, "bad", b"").with_field("DFNS_BASE_URL");
         assert_eq!(err.field(), None);
         assert_eq!(err.reason(), Some("bad"));
+    }
+
+    /// Whether `field` follows the vocabulary of [`Error::field`]: one word, either an
+    /// environment variable (`SAIL_API_VERSION`), a Rust or configuration name
+    /// (`page_size`) or a provider's JSON name (`daysValid`).
+    fn follows_the_field_vocabulary(field: &str) -> bool {
+        let env = field
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+        let snake = field
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        let camel = field.bytes().all(|b| b.is_ascii_alphanumeric());
+        field
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic())
+            && (env || snake || camel)
+    }
+
+    #[test]
+    fn the_field_vocabulary_rule() {
+        for good in [
+            "name",
+            "page_size",
+            "DFNS_BASE_URL",
+            "daysValid",
+            "key_file",
+            "x1",
+        ] {
+            assert!(follows_the_field_vocabulary(good), "{good}");
+        }
+        for bad in [
+            "base URL", "owner-id", "", "_x", "1a", "Base_Url", "token id", "a.b",
+        ] {
+            assert!(!follows_the_field_vocabulary(bad), "{bad}");
+        }
+    }
+
+    /// Every field named by a literal anywhere in the workspace (`Error::invalid("…"`,
+    /// `with_field("…"`, `check_id("…"`) follows the vocabulary.
+    #[test]
+    fn every_field_literal_in_the_workspace_follows_the_vocabulary() {
+        fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let name = entry.file_name();
+                if path.is_dir() && name != "target" && name != "generated" {
+                    rust_files(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(path);
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut files = Vec::new();
+        for dir in ["crates", "tests", "xtask"] {
+            rust_files(&root.join(dir), &mut files);
+        }
+        assert!(files.len() > 50, "the workspace was not found: {files:?}");
+        let mut checked = 0;
+        let mut wrong = Vec::new();
+        for file in &files {
+            let Ok(text) = std::fs::read_to_string(file) else {
+                continue;
+            };
+            for call in ["invalid(", "with_field(", "check_id("] {
+                for (at, _) in text.match_indices(call) {
+                    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+                    let before = &text[line_start..at];
+                    // Comments, and the names of the calls in this test, are not calls.
+                    if before.trim_start().starts_with("//") || before.ends_with('"') {
+                        continue;
+                    }
+                    let rest = text[at + call.len()..].trim_start();
+                    let Some(literal) = rest.strip_prefix('"') else {
+                        continue;
+                    };
+                    let Some(end) = literal.find('"') else {
+                        continue;
+                    };
+                    checked += 1;
+                    let field = &literal[..end];
+                    if !follows_the_field_vocabulary(field) {
+                        wrong.push(format!("{}: {field:?}", file.display()));
+                    }
+                }
+            }
+        }
+        assert!(checked > 50, "only {checked} field literals found");
+        assert!(
+            wrong.is_empty(),
+            "fields outside the vocabulary: {wrong:#?}"
+        );
     }
 
     #[test]

@@ -131,7 +131,7 @@ impl ClientOptions {
 pub fn parse_base_url(input: &str) -> Result<Url> {
     let url = Url::parse(input.trim()).map_err(|e| {
         Error::invalid(
-            "base URL",
+            "base_url",
             format!("is not a valid URL ({e}); expected https://host[:port][/path]"),
         )
     })?;
@@ -140,7 +140,7 @@ pub fn parse_base_url(input: &str) -> Result<Url> {
         "http" if is_loopback(&url) => {}
         "http" => {
             return Err(Error::invalid(
-                "base URL",
+                "base_url",
                 format!(
                     "plain http is only allowed for loopback hosts (127.0.0.0/8, ::1, localhost); use https for `{}`",
                     url.host_str().unwrap_or_default()
@@ -149,23 +149,23 @@ pub fn parse_base_url(input: &str) -> Result<Url> {
         }
         other => {
             return Err(Error::invalid(
-                "base URL",
+                "base_url",
                 format!("scheme `{other}` is not supported; use https"),
             ));
         }
     }
     if url.host().is_none() {
-        return Err(Error::invalid("base URL", "has no host"));
+        return Err(Error::invalid("base_url", "has no host"));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(Error::invalid(
-            "base URL",
+            "base_url",
             "must not contain credentials; configure them separately",
         ));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(Error::invalid(
-            "base URL",
+            "base_url",
             "must not have a query or fragment",
         ));
     }
@@ -369,7 +369,7 @@ impl Request {
     /// Serializes `value` as the JSON body, once: the same bytes go out on every attempt.
     pub fn json<T: serde::Serialize + ?Sized>(self, value: &T) -> Result<Self> {
         let bytes = serde_json::to_vec(value)
-            .map_err(|e| Error::invalid("request body", format!("cannot serialize: {e}")))?;
+            .map_err(|e| Error::invalid("body", format!("cannot serialize: {e}")))?;
         Ok(self.body(bytes, HeaderValue::from_static("application/json")))
     }
 
@@ -657,13 +657,13 @@ impl Transport {
         let mut url = self.base.clone();
         let mut path = url
             .path_segments_mut()
-            .map_err(|()| Error::invalid("base URL", "cannot have path segments"))?;
+            .map_err(|()| Error::invalid("base_url", "cannot have path segments"))?;
         path.pop_if_empty();
         for s in segments {
             let s = s.as_ref();
             if s.is_empty() || s == "." || s == ".." {
                 return Err(Error::invalid(
-                    "path segment",
+                    "segments",
                     format!("`{s}` would change the request path"),
                 ));
             }
@@ -794,7 +794,7 @@ impl Transport {
             let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
                 .map_err(|_| {
                     Error::invalid(
-                        "access token",
+                        "access_token",
                         "contains characters not allowed in a header",
                     )
                 })?;

@@ -39,7 +39,7 @@ impl TokenId {
                 .map(|c| format!("must not contain {c:?}"))
         };
         match reason {
-            Some(reason) => Err(Error::invalid("token id", reason)),
+            Some(reason) => Err(Error::invalid("token_id", reason)),
             None => Ok(Self(id)),
         }
     }
@@ -625,7 +625,7 @@ mod tests {
             "", ".", "..", "a/b", "../x", "a?b", "a#b", "a%2Fb", "a\nb", "a\u{0}b", "a b", "a\\b",
         ] {
             let err = TokenId::new(bad).unwrap_err();
-            assert_eq!(err.field(), Some("token id"), "{bad:?}: {err}");
+            assert_eq!(err.field(), Some("token_id"), "{bad:?}: {err}");
         }
         assert!(TokenId::new("x".repeat(MAX_TOKEN_ID_LEN + 1)).is_err());
         for good in [

@@ -166,7 +166,7 @@ impl DfnsClientBuilder {
     pub fn build(self) -> Result<DfnsClient> {
         let auth = self.auth.ok_or_else(|| {
             Error::invalid(
-                "auth token",
+                "auth_token",
                 "a Dfns auth token (or token source) is required",
             )
         })?;
@@ -184,7 +184,7 @@ pub(crate) fn check_token_id(id: &TokenId) -> Result<()> {
     let rest = id.as_str().strip_prefix("to-").unwrap_or_default();
     if rest.is_empty() || !rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
         return Err(Error::invalid(
-            "token id",
+            "token_id",
             format!("`{id}` is not a Dfns token id (`to-` followed by letters, digits and `-`)"),
         ));
     }
@@ -227,7 +227,7 @@ pub(crate) fn create_body(
         }
         PatPublicKey::Generate => {
             return Err(Error::invalid(
-                "public key",
+                "public_key",
                 "a pending change never carries a private key: generate the PAT's key pair \
                  yourself (PatKeyPair::generate) and pass its public key",
             ));

@@ -37,11 +37,11 @@ impl P256Signer {
     pub fn from_pkcs8_pem(credential_id: impl Into<String>, pem: &SecretString) -> Result<Self> {
         let credential_id = credential_id.into();
         if credential_id.trim().is_empty() {
-            return Err(Error::invalid("credential id", "must not be empty"));
+            return Err(Error::invalid("credential_id", "must not be empty"));
         }
         let key = SigningKey::from_pkcs8_pem(pem.expose_secret().trim()).map_err(|_| {
             Error::invalid(
-                "signing key",
+                "signing_key",
                 "not a PKCS#8 PEM P-256 private key (`-----BEGIN PRIVATE KEY-----`)",
             )
         })?;
@@ -140,7 +140,7 @@ pub(crate) fn check_public_key_pem(pem: &str) -> Result<()> {
     use base64::Engine as _;
     const BEGIN: &str = "-----BEGIN PUBLIC KEY-----";
     const END: &str = "-----END PUBLIC KEY-----";
-    let bad = |reason: &str| Err(Error::invalid("public key", reason.to_owned()));
+    let bad = |reason: &str| Err(Error::invalid("public_key", reason.to_owned()));
     let text = pem.trim();
     let Some(rest) = text.strip_prefix(BEGIN) else {
         return bad("must be a PEM public key starting with `-----BEGIN PUBLIC KEY-----`");

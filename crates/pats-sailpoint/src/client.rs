@@ -180,7 +180,7 @@ impl NewToken {
             }
         }
         let mut body = serde_json::to_value(&wire)
-            .map_err(|e| Error::invalid("request body", format!("cannot serialize: {e}")))?;
+            .map_err(|e| Error::invalid("body", format!("cannot serialize: {e}")))?;
         if let Some(date) = expiration_date
             && let Value::Object(map) = &mut body
         {
@@ -370,7 +370,7 @@ impl SailPointClientBuilder {
     pub fn build(self) -> Result<SailPointClient> {
         let base = self
             .base_url
-            .ok_or_else(|| Error::invalid("base URL", "is required"))?;
+            .ok_or_else(|| Error::invalid("base_url", "is required"))?;
         let auth = self
             .auth
             .ok_or_else(|| Error::invalid("auth", "give client credentials or a bearer token"))?;
@@ -382,7 +382,7 @@ impl SailPointClientBuilder {
                 client_secret,
             } => {
                 if client_id.trim().is_empty() {
-                    return Err(Error::invalid("client id", "must not be empty"));
+                    return Err(Error::invalid("client_id", "must not be empty"));
                 }
                 let fetcher = ClientCredentialsFetcher {
                     transport: transport.clone(),
@@ -494,7 +494,7 @@ impl SailPointClient {
             .max_response_bytes(self.list_response_limit, LIST_RESPONSE_LIMIT_SETTING);
         if let Some(owner) = list.owner_id.as_ref().or(self.default_owner.as_ref()) {
             if owner.trim().is_empty() {
-                return Err(Error::invalid("owner-id", "must not be empty"));
+                return Err(Error::invalid("owner", "must not be empty"));
             }
             request = request.query("owner-id", owner);
         }

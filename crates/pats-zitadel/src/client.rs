@@ -188,13 +188,13 @@ impl ZitadelClientBuilder {
     pub fn build(self) -> Result<ZitadelClient> {
         let base = self
             .base_url
-            .ok_or_else(|| Error::invalid("base URL", "is required"))?;
+            .ok_or_else(|| Error::invalid("base_url", "is required"))?;
         let transport = Transport::new(PROVIDER, &base, self.options)?;
         if let Some(org) = &self.organization {
             org_header_value(org)?;
         }
         if let Some(user) = &self.default_user {
-            check_id("default user", user)?;
+            check_id("default_user", user)?;
         }
         let source: Arc<dyn TokenSource> = match self.auth {
             None => {
@@ -516,8 +516,8 @@ impl PatFilter {
             expiration_date_filter: None,
         };
         match self {
-            Self::TokenId(v) => f.token_id_filter = id("token id", v)?,
-            Self::UserId(v) => f.user_id_filter = id("user id", v)?,
+            Self::TokenId(v) => f.token_id_filter = id("token_id", v)?,
+            Self::UserId(v) => f.user_id_filter = id("user_id", v)?,
             Self::OrganizationId(v) => f.organization_id_filter = id("organization", v)?,
             Self::CreatedDate(m, at) => f.created_date_filter = ts(m, at),
             Self::ExpirationDate(m, at) => f.expiration_date_filter = ts(m, at),
@@ -657,7 +657,7 @@ impl UserServiceV2<'_> {
         expiration: impl Into<TokenExpiration>,
     ) -> Result<CreatedPat> {
         let expiration = expiration.into();
-        check_id("user id", user_id)?;
+        check_id("user_id", user_id)?;
         check_expiration(expiration.wire())?;
         let body = V2AddPatRequest {
             user_id: user_id.to_owned(),
@@ -754,12 +754,12 @@ impl UserServiceV2<'_> {
             .filter(|n| *n <= MAX_PAGE_SIZE)
             .ok_or_else(|| {
                 Error::invalid(
-                    "user ids",
+                    "ids",
                     format!("at most {MAX_PAGE_SIZE} ids per call, got {}", ids.len()),
                 )
             })?;
         for id in ids {
-            check_id("user id", id)?;
+            check_id("user_id", id)?;
         }
         let request = V2ListUsersRequest {
             query: Some(V2ListQuery {
@@ -783,7 +783,7 @@ impl UserServiceV2<'_> {
         user_id: &str,
         token_id: &TokenId,
     ) -> Result<V2RemovePatResponse> {
-        check_id("user id", user_id)?;
+        check_id("user_id", user_id)?;
         let body = V2RemovePatRequest {
             user_id: user_id.to_owned(),
             token_id: token_id.as_str().to_owned(),
@@ -810,7 +810,7 @@ impl ManagementV1<'_> {
         expiration: impl Into<TokenExpiration>,
     ) -> Result<CreatedPat> {
         let expiration = expiration.into().wire();
-        check_id("user id", user_id)?;
+        check_id("user_id", user_id)?;
         check_expiration(expiration)?;
         let body = V1AddPatRequest {
             expiration_date: expiration,
@@ -842,7 +842,7 @@ impl ManagementV1<'_> {
         limit: Option<u32>,
         asc: bool,
     ) -> Result<V1ListPatsResponse> {
-        check_id("user id", user_id)?;
+        check_id("user_id", user_id)?;
         let limit = check_limit(limit)?.unwrap_or(0);
         let body = V1ListPatsRequest {
             query: Some(V1ListQuery { offset, limit, asc }),
@@ -861,7 +861,7 @@ impl ManagementV1<'_> {
         user_id: &str,
         token_id: &TokenId,
     ) -> Result<V1Pat> {
-        check_id("user id", user_id)?;
+        check_id("user_id", user_id)?;
         let request = Request::operation(
             &ops::MANAGEMENT_SERVICE_GET_PERSONAL_ACCESS_TOKEN_BY_IDS,
             &[user_id, token_id.as_str()],
@@ -879,7 +879,7 @@ impl ManagementV1<'_> {
         user_id: &str,
         token_id: &TokenId,
     ) -> Result<V1RemovePatResponse> {
-        check_id("user id", user_id)?;
+        check_id("user_id", user_id)?;
         let request = Request::operation(
             &ops::MANAGEMENT_SERVICE_REMOVE_PERSONAL_ACCESS_TOKEN,
             &[user_id, token_id.as_str()],

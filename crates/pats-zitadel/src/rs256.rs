@@ -25,15 +25,15 @@ impl SigningKey {
     /// hold) or PKCS#8 (`PRIVATE KEY`). Errors never quote the key.
     pub(crate) fn from_pem(pem: &str) -> Result<Self> {
         const NOT_RSA: &str = "`key` is not an RSA private key in PEM form";
-        let (label, der) = pem_block(pem).ok_or_else(|| Error::invalid("key file", NOT_RSA))?;
+        let (label, der) = pem_block(pem).ok_or_else(|| Error::invalid("key_file", NOT_RSA))?;
         let pair = match label {
             "RSA PRIVATE KEY" => RsaKeyPair::from_der(&der),
             "PRIVATE KEY" => RsaKeyPair::from_pkcs8(&der),
-            _ => return Err(Error::invalid("key file", NOT_RSA)),
+            _ => return Err(Error::invalid("key_file", NOT_RSA)),
         }
         .map_err(|e| {
             // KeyRejected says why (too small, invalid encoding...), never the key.
-            Error::invalid("key file", format!("{NOT_RSA} ({e})"))
+            Error::invalid("key_file", format!("{NOT_RSA} ({e})"))
         })?;
         Ok(Self {
             pair,

@@ -273,7 +273,7 @@ fn a_key_file_that_is_a_fifo_is_refused_naming_the_setting() {
     assert_eq!(
         refused(zitadel.into()),
         format!(
-            "invalid input for `key file`: {} is a FIFO (named pipe), not a regular file",
+            "invalid input for `key_file`: {} is a FIFO (named pipe), not a regular file",
             fifo.display()
         )
     );

@@ -43,7 +43,7 @@ fn base_url_errors_never_quote_the_secret() {
             Transport::new("test", input, ClientOptions::default()).unwrap_err(),
         ];
         for err in errors {
-            assert_eq!(err.field(), Some("base URL"), "{input}: {err:?}");
+            assert_eq!(err.field(), Some("base_url"), "{input}: {err:?}");
             let display = err.to_string();
             let debug = format!("{err:?}");
             assert!(display.contains(says), "{input}: {display}");

@@ -43,7 +43,7 @@ fn plain_http_is_refused_for_non_loopback_hosts() {
         "ftp://localhost",
     ] {
         let err = Transport::new("test", url, ClientOptions::default()).unwrap_err();
-        assert_eq!(err.field(), Some("base URL"), "{url}: {err}");
+        assert_eq!(err.field(), Some("base_url"), "{url}: {err}");
     }
     let err = Transport::new("test", "http://api.dfns.io", ClientOptions::default()).unwrap_err();
     assert!(
@@ -77,7 +77,7 @@ async fn path_segments_cannot_change_the_path() {
     // URL rules would drop or collapse these, so they are refused.
     for bad in ["..", ".", ""] {
         let err = t.url(&["pats", bad]).unwrap_err();
-        assert_eq!(err.field(), Some("path segment"), "{bad:?}: {err}");
+        assert_eq!(err.field(), Some("segments"), "{bad:?}: {err}");
     }
     let err = t
         .send(Request::delete("/pats/{id}").segments(["pats", ".."]))

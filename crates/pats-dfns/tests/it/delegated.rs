@@ -190,7 +190,7 @@ async fn a_tampered_pending_change_is_refused_before_any_request() {
             .create_pat_complete(&tampered, &assertion)
             .await
             .unwrap_err();
-        assert_eq!(err.field(), Some("pending change"), "{field}: {err:?}");
+        assert_eq!(err.field(), Some("pending_change"), "{field}: {err:?}");
     }
     // A pending change of another kind is refused by the other completions.
     let err = client

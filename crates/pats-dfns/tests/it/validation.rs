@@ -41,7 +41,7 @@ async fn typed_validation_sends_nothing() {
             client
                 .create_pat(&NewPat::new("a").public_key_pem(key))
                 .await,
-            "public key",
+            "public_key",
         );
     }
     assert_invalid(
@@ -50,16 +50,16 @@ async fn typed_validation_sends_nothing() {
     );
 
     let malformed = TokenId::new("us-1234").unwrap();
-    assert_invalid(client.get_pat(&malformed).await, "token id");
+    assert_invalid(client.get_pat(&malformed).await, "token_id");
     assert_invalid(
         client
             .update_pat(&malformed, &PatUpdate::new().name("x"))
             .await,
-        "token id",
+        "token_id",
     );
-    assert_invalid(client.activate_pat(&malformed).await, "token id");
-    assert_invalid(client.deactivate_pat(&malformed).await, "token id");
-    assert_invalid(client.delete_pat(&malformed).await, "token id");
+    assert_invalid(client.activate_pat(&malformed).await, "token_id");
+    assert_invalid(client.deactivate_pat(&malformed).await, "token_id");
+    assert_invalid(client.delete_pat(&malformed).await, "token_id");
     let good = TokenId::new("to-abc").unwrap();
     assert_invalid(
         client.update_pat(&good, &PatUpdate::new().name("")).await,
