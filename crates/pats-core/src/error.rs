@@ -1207,7 +1207,8 @@ mod tests {
 
     fn leaky() -> Leaky {
         Leaky {
-            text: "error sending request",
+            text: "error sending request for url \
+                   (https://svc:pw-hunter2@h.example/pats?token=t0ps3cret&client_secret=cs-77x)",
             below: Some(Box::new(Leaky {
                 text: "client error: Authorization: Bearer abcdef0123456789secret",
                 below: Some(Box::new(Leaky {
@@ -1232,8 +1233,19 @@ mod tests {
         texts
     }
 
+    fn joined_count(texts: &[String], needle: &str) -> usize {
+        texts.join(": ").matches(needle).count()
+    }
+
     fn assert_no_secret(text: &str) {
-        for secret in ["abcdef0123456789secret", "s3cr3t-value", JWT] {
+        for secret in [
+            "abcdef0123456789secret",
+            "s3cr3t-value",
+            JWT,
+            "pw-hunter2",
+            "t0ps3cret",
+            "cs-77x",
+        ] {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
     }
@@ -1247,7 +1259,12 @@ mod tests {
         ] {
             let texts = chain(&err);
             assert_eq!(texts.len(), 4, "{texts:?}");
-            assert_eq!(texts[1], "error sending request");
+            assert_eq!(
+                texts[1],
+                "error sending request for url (https://[REDACTED]@h.example/pats?token=[REDACTED]\
+                 &client_secret=[REDACTED])"
+            );
+            assert_eq!(joined_count(&texts, "client error"), 1, "{texts:?}");
             assert!(
                 texts[2].starts_with("client error: Authorization: "),
                 "{texts:?}"

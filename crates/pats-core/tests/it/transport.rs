@@ -210,7 +210,24 @@ async fn connection_refused_is_a_transport_error_retried_only_when_idempotent() 
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Transport, "{err:?}");
     assert!(!err.is_outcome_unknown(), "nothing was sent: {err}");
+    assert!(err.is_connect(), "{err:?}");
     assert!(clock.sleeps().is_empty());
+    // The message is printed once; the causes follow as `source()`, each level once and
+    // without the request's URL.
+    assert_eq!(err.to_string(), "transport error: connection failed");
+    let mut levels = Vec::new();
+    let mut next = std::error::Error::source(&err);
+    while let Some(cause) = next {
+        levels.push(cause.to_string());
+        next = cause.source();
+    }
+    assert!(!levels.is_empty(), "{err:?}");
+    for (i, level) in levels.iter().enumerate() {
+        assert!(!level.contains(&uri), "{levels:?}");
+        for below in &levels[i + 1..] {
+            assert!(!level.contains(below.as_str()), "{levels:?}");
+        }
+    }
 }
 
 /// A server that accepts connections, reads the request and answers with `raw` (or never).
