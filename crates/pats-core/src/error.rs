@@ -10,9 +10,8 @@
 //! `Display` prints one line about this error only; the underlying cause (a connection
 //! failure, a TLS error, ...) is in [`source`](std::error::Error::source), one level per
 //! cause, so `anyhow`'s `{:#}`, `eyre` or a loop over `source()` print each level once. The
-//! causes are kept as their text, scrubbed of secrets (see [`redact`](crate::redact)) when
-//! the error is made: no level, and no `Debug` output, shows a token, a client secret or a
-//! credential in a URL.
+//! causes are kept as their text, scrubbed of secrets when the error is made: no level,
+//! and no `Debug` output, shows a token, a client secret or a credential in a URL.
 
 use std::borrow::Cow;
 use std::fmt;

@@ -151,9 +151,9 @@ fn debug_never_shows_the_secret_and_bad_settings_are_refused() {
     assert!(!format!("{client:?}").contains(secret));
 
     for (id, secret, field) in [
-        ("", "s", "client id"),
-        ("id\n", "s", "client id"),
-        ("id", "", "client secret"),
+        ("", "s", "client_id"),
+        ("id\n", "s", "client_id"),
+        ("id", "", "client_secret"),
     ] {
         let err = ZitadelClient::builder()
             .base_url("https://example.zitadel.cloud")
