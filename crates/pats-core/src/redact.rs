@@ -297,8 +297,9 @@ fn scrub_key_values(text: &str) -> String {
             i += 1;
             continue;
         }
+        // Already scrubbed: the value is left as it is (`[REDACTED]` holds no `=`).
         if text[i + 1..].starts_with(REDACTED) {
-            i += 1 + REDACTED.len();
+            i += 1;
             continue;
         }
         let mut key_start = i;
@@ -330,7 +331,9 @@ fn scrub_userinfo(text: &str) -> String {
         let (head, tail) = rest.split_at(at + 3);
         out.push_str(head);
         let authority_end = tail
-            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace() || c == ')')
+            .find(|c: char| {
+                matches!(c, '/' | '?' | '#' | ')' | '>' | '"' | '\'') || c.is_whitespace()
+            })
             .unwrap_or(tail.len());
         match tail[..authority_end].rfind('@') {
             Some(userinfo_end) if userinfo_end > 0 && &tail[..userinfo_end] != REDACTED => {
@@ -369,6 +372,8 @@ mod tests {
         for kept in [
             "a == b, x=1, token_id=to-1, token=, https://h.example/a@b, key:=",
             "mailto://@h, =token, token_type=Bearer, expires_in=3600",
+            "see (https://h.example)@home, <https://h.example>@x",
+            "https://h.example/a?b=c@d https://h.example#x@y",
         ] {
             assert_eq!(scrub(kept, &[]), kept);
         }
