@@ -306,12 +306,13 @@ fn scrub_key_values(text: &str) -> String {
         while key_start > 0 && is_key_byte(bytes[key_start - 1]) {
             key_start -= 1;
         }
-        let mut end = i + 1;
-        while end < bytes.len() && !ends_value(bytes[end]) {
-            end += 1;
-        }
+        let end = bytes[i + 1..]
+            .iter()
+            .position(|&b| ends_value(b))
+            .map_or(bytes.len(), |n| i + 1 + n);
         let value = &text[i + 1..end];
-        if key_start < i && !value.is_empty() && is_sensitive_key(&text[key_start..i]) {
+        // An empty key (`=x`) names no secret.
+        if !value.is_empty() && is_sensitive_key(&text[key_start..i]) {
             out.push_str(&text[copied..=i]);
             out.push_str(REDACTED);
             copied = end;
