@@ -311,7 +311,7 @@ pub async fn rate_limits_retry_reads_and_surface_on_create<H: Harness>(h: &H) ->
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(7)),
+        (err.kind(), err.retry_after()) == (ErrorKind::RateLimited, Some(Duration::from_secs(7))),
         "{err:?}"
     );
     assert_eq!(

@@ -184,9 +184,9 @@ pub async fn expiry_audit_reports_every_token<H: Harness>(h: &H) -> Vec<String> 
 }
 
 fn refused_field(err: &Error) -> String {
-    match err {
-        Error::InvalidInput { field, .. } => field.to_string(),
-        other => panic!("expected InvalidInput, got {other:?}"),
+    match err.field() {
+        Some(field) => field.to_owned(),
+        None => panic!("expected InvalidInput, got {err:?}"),
     }
 }
 

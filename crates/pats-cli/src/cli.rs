@@ -298,10 +298,14 @@ fn parse_token_ref(s: &str) -> Result<TokenRef, String> {
     match s.strip_prefix('@') {
         Some("") => Err("`@` needs a token name after it".into()),
         Some(name) => Ok(TokenRef::Name(name.to_owned())),
-        None => TokenId::new(s).map(TokenRef::Id).map_err(|e| match e {
-            pats::Error::InvalidInput { reason, .. } => format!("not a token id: it {reason}"),
-            other => other.to_string(),
-        }),
+        None => TokenId::new(s)
+            .map(TokenRef::Id)
+            .map_err(|e| match e.reason() {
+                Some(reason) if e.kind() == pats::ErrorKind::InvalidInput => {
+                    format!("not a token id: it {reason}")
+                }
+                _ => e.to_string(),
+            }),
     }
 }
 

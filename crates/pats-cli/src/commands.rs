@@ -309,8 +309,9 @@ impl Ctx<'_> {
 
     /// A create error; a refused expiry says which options set one.
     pub(crate) fn create_error(&self, e: pats::Error) -> CliError {
-        let about_expiry = matches!(&e, pats::Error::InvalidInput { field, .. }
-            if field.to_ascii_lowercase().contains("expir"));
+        let about_expiry = e
+            .field()
+            .is_some_and(|field| field.to_ascii_lowercase().contains("expir"));
         let mut err = self.error(e);
         if about_expiry {
             err.message.push_str(

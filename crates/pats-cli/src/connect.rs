@@ -1,7 +1,7 @@
 //! Building the client: `--simulate`, a profile of the config file, or the environment.
 
 use crate::cli::Cli;
-use crate::error::{CliError, one_line};
+use crate::error::{CliError, full_text};
 use crate::profiles::{self, ProfilesFile, Target};
 use pats::simulate::Simulation;
 use pats::{ClientOptions, Config, CreateToken, Expiry, NeverExpires, PersonalAccessTokens};
@@ -221,10 +221,7 @@ async fn seed(client: &dyn PersonalAccessTokens) -> Result<(), CliError> {
         let request = CreateToken::builder().name(name).expiry(expiry).build()?;
         // The demo secrets are dropped unseen.
         let _created = client.create(&request).await.map_err(|e| {
-            CliError::failed(format!(
-                "seeding the simulation failed: {}",
-                one_line(&e.to_string())
-            ))
+            CliError::failed(format!("seeding the simulation failed: {}", full_text(&e)))
         })?;
     }
     Ok(())

@@ -68,16 +68,16 @@ impl CliError {
     /// A configuration error from the facade (names the variable or setting, never its
     /// value).
     pub fn config(e: Error, source: &str) -> Self {
-        let message = match &e {
-            Error::InvalidInput { field, reason } if field == "PATS_PROVIDER" => format!(
+        let message = match (e.field(), e.reason()) {
+            (Some("PATS_PROVIDER"), Some(reason)) => format!(
                 "PATS_PROVIDER {reason}: name a provider with --provider or PATS_PROVIDER and \
                  set its variables, give --config FILE, or try --simulate (see `pats --help`)"
             ),
-            Error::InvalidInput { field, reason } => format!(
+            (Some(field), Some(reason)) => format!(
                 "configuration ({source}): `{field}` {reason}; set it, or see `pats --help` for \
                  the settings each provider needs"
             ),
-            other => format!("configuration ({source}): {}", one_line(&other.to_string())),
+            _ => format!("configuration ({source}): {}", full_text(&e)),
         };
         Self::usage(message)
     }
@@ -92,6 +92,19 @@ impl fmt::Display for CliError {
 /// `text` on one line.
 pub fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `e` and its causes on one line, each once: `Display` of a pats error prints only its
+/// own message, and the causes (already scrubbed of secrets) are its `source()` chain.
+pub fn full_text(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    one_line(&text)
 }
 
 /// The exit code for a provider error: usage for what the caller can fix by asking
@@ -122,7 +135,7 @@ fn advice(e: &Error) -> Option<&'static str> {
 
 impl From<Error> for CliError {
     fn from(e: Error) -> Self {
-        let mut message = one_line(&e.to_string());
+        let mut message = full_text(&e);
         if let Some(advice) = advice(&e) {
             message.push_str("; ");
             message.push_str(advice);

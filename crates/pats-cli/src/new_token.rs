@@ -5,7 +5,7 @@
 
 use crate::cli::{ExpiryArgs, TokenRef};
 use crate::commands::Ctx;
-use crate::error::{CliError, Exit, one_line};
+use crate::error::{CliError, Exit, full_text};
 use crate::interrupt::{Interrupts, Signal};
 use crate::output::{self, TokenJson, out, outln};
 use crate::secret_file::SecretFile;
@@ -267,14 +267,10 @@ pub async fn rotate(
             "pats: note: the new token keeps the name `{}`: renaming it to `{}` failed: {}",
             output::printable(rotation.new.name.as_deref().unwrap_or_default()),
             output::printable(name),
-            output::printable(&one_line(&e.to_string()))
+            output::printable(&full_text(&e))
         );
     }
-    let revoke_error = rotation
-        .revoked
-        .as_ref()
-        .err()
-        .map(|e| one_line(&e.to_string()));
+    let revoke_error = rotation.revoked.as_ref().err().map(|e| full_text(&e));
     let line = match (&revoke_error, &rotation.renamed) {
         (None, Renamed::Done) => format!(
             "Old token {} revoked; the new token took the name `{}`.",
@@ -385,7 +381,7 @@ fn unknown(
             Exit::from(*signal),
             format!("interrupted ({})", signal.name()),
         ),
-        Err(e) => (Exit::Unknown, one_line(&e.to_string())),
+        Err(e) => (Exit::Unknown, full_text(&e)),
     };
     let token = match name {
         Some(name) => format!("the token `{name}`"),

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 /// Personal Access Token management, the same for every provider.
 ///
 /// Object-safe: use it as `Box<dyn PersonalAccessTokens>` or `Arc<dyn PersonalAccessTokens>`.
-/// Optional operations return [`Error::Unsupported`] unless the provider offers them;
+/// Optional operations return [`Unsupported`](crate::ErrorKind::Unsupported) unless the provider offers them;
 /// [`capabilities`](Self::capabilities) says which do. Helpers built on these
 /// calls live in [`PersonalAccessTokensExt`].
 #[async_trait]
@@ -33,26 +33,23 @@ pub trait PersonalAccessTokens: Send + Sync {
     /// Lists one page of tokens.
     async fn list(&self, query: &ListQuery) -> Result<crate::TokenPage>;
 
-    /// Fetches one token. [`Error::NotFound`] when it does not exist.
+    /// Fetches one token. [`NotFound`](crate::ErrorKind::NotFound) when it does not exist.
     async fn get(&self, id: &TokenId) -> Result<TokenInfo>;
 
-    /// Revokes (deletes) a token. [`Error::NotFound`] when it does not exist.
+    /// Revokes (deletes) a token. [`NotFound`](crate::ErrorKind::NotFound) when it does not exist.
     async fn revoke(&self, id: &TokenId) -> Result<()>;
 
     /// Every token (matching `query`) whose name is exactly `name` (see
     /// [`Naming`](crate::Naming) for what a name is on each provider).
     ///
-    /// [`Error::Unsupported`], before any request, where tokens have no names. The default
+    /// [`Unsupported`](crate::ErrorKind::Unsupported), before any request, where tokens have no names. The default
     /// lists every token and keeps those named `name`; a provider whose names are owners'
     /// names ([`Naming::Owner`](crate::Naming::Owner)) looks the owner up and lists only
     /// its tokens.
     async fn find_by_name(&self, name: &str, query: &ListQuery) -> Result<Vec<TokenInfo>> {
         if !self.capabilities().names() {
-            return Err(Error::Unsupported {
-                provider: self.provider(),
-                operation: "find_by_name",
-                hint: Some("tokens of this provider have no names"),
-            });
+            return Err(Error::unsupported(self.provider(), "find_by_name")
+                .with_hint("tokens of this provider have no names"));
         }
         let all = PersonalAccessTokensExt::list_all(self, query).await?;
         Ok(all
@@ -266,8 +263,8 @@ pub trait PersonalAccessTokensExt: PersonalAccessTokens {
     /// Bounded by [`ListQuery::limits`](crate::ListQuery::limits): more pages than
     /// [`ListLimits::max_pages`](crate::ListLimits::max_pages) or more tokens than
     /// [`ListLimits::max_items`](crate::ListLimits::max_items) stop the listing with
-    /// [`Error::LimitExceeded`], whose message names the bound to raise. Fails with
-    /// [`Error::Decode`] if the provider hands back a page position it already gave (a
+    /// [`LimitExceeded`](crate::ErrorKind::LimitExceeded), whose message names the bound to raise. Fails with
+    /// [`Decode`](crate::ErrorKind::Decode) if the provider hands back a page position it already gave (a
     /// listing that would never end).
     async fn list_all(&self, query: &ListQuery) -> Result<Vec<TokenInfo>> {
         let mut pages = self.pages(query);
@@ -333,11 +330,10 @@ pub trait PersonalAccessTokensExt: PersonalAccessTokens {
             .filter(|_| caps.unique_names)
             .map(str::to_owned);
         if final_name.is_some() && !caps.rename {
-            return Err(Error::Unsupported {
-                provider: self.provider(),
-                operation: "rotate keeping a unique name",
-                hint: Some("names are unique and cannot be changed: rotate to another name"),
-            });
+            return Err(
+                Error::unsupported(self.provider(), "rotate keeping a unique name")
+                    .with_hint("names are unique and cannot be changed: rotate to another name"),
+            );
         }
         let created = match &final_name {
             Some(name) => {

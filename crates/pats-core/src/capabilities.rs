@@ -36,7 +36,7 @@ pub struct ListFilters {
 #[non_exhaustive]
 pub enum Naming {
     /// Tokens have no names: a name given to `create` is refused before sending and
-    /// `find_by_name` is [`Error::Unsupported`].
+    /// `find_by_name` is [`Unsupported`](crate::ErrorKind::Unsupported).
     #[default]
     None,
     /// Each token keeps the name it was created with (Dfns, SailPoint). Names need not be
@@ -55,7 +55,7 @@ pub enum DefaultLifetime {
     /// Accepted: the provider gives the token a finite lifetime of its own, this long
     /// where the provider documents it.
     Finite(Option<Duration>),
-    /// Refused with [`Error::InvalidInput`] before sending: the provider's own default
+    /// Refused with [`InvalidInput`](crate::ErrorKind::InvalidInput) before sending: the provider's own default
     /// would be a token that never expires, which is only created when asked for with
     /// [`Expiry::Never`].
     Refused,
@@ -88,7 +88,7 @@ impl Reported {
 }
 
 /// What a provider (as configured) supports and how it differs. Consult it instead of
-/// guessing: an operation it says is missing returns [`Error::Unsupported`], and a create
+/// guessing: an operation it says is missing returns [`Unsupported`](crate::ErrorKind::Unsupported), and a create
 /// request it says is refused is refused by [`check_create`](Self::check_create) before
 /// anything is sent, with the same error the client gives.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -175,12 +175,12 @@ impl Capabilities {
     /// Clients call it first in `create`, so what it refuses is what `create` refuses,
     /// with the same error:
     ///
-    /// - scopes where there are none ([`Error::Unsupported`]), or more than
-    ///   [`max_scopes`](Self::max_scopes) ([`Error::InvalidInput`], field `scopes`);
+    /// - scopes where there are none ([`Unsupported`](crate::ErrorKind::Unsupported)), or more than
+    ///   [`max_scopes`](Self::max_scopes) ([`InvalidInput`](crate::ErrorKind::InvalidInput), field `scopes`);
     /// - a name where tokens have none, or none where one is required (`name`);
-    /// - an owner where tokens always belong to the caller ([`Error::Unsupported`]), or
+    /// - an owner where tokens always belong to the caller ([`Unsupported`](crate::ErrorKind::Unsupported)), or
     ///   none where one is required (`owner`);
-    /// - [`Expiry::Never`] where it is not offered ([`Error::Unsupported`]);
+    /// - [`Expiry::Never`] where it is not offered ([`Unsupported`](crate::ErrorKind::Unsupported));
     ///   [`Expiry::ProviderDefault`] where it is [`DefaultLifetime::Refused`], an expiry in
     ///   the past, or a lifetime outside [`min_lifetime`](Self::min_lifetime) ..
     ///   [`max_lifetime`](Self::max_lifetime) (`expiry`; the message gives the bound).
@@ -193,11 +193,8 @@ impl Capabilities {
         let provider = self.provider;
         let scopes = request.scopes().len();
         if scopes > 0 && !self.scopes {
-            return Err(Error::Unsupported {
-                provider,
-                operation: "token scopes",
-                hint: Some("tokens of this provider have no scopes; leave them empty"),
-            });
+            return Err(Error::unsupported(provider, "token scopes")
+                .with_hint("tokens of this provider have no scopes; leave them empty"));
         }
         if let Some(max) = self.max_scopes.filter(|max| scopes > *max) {
             return Err(Error::invalid(
@@ -223,11 +220,8 @@ impl Capabilities {
         let named_owner = self.naming == Naming::Owner && request.name().is_some();
         match request.owner() {
             Some(_) if !self.create_for_owner => {
-                return Err(Error::Unsupported {
-                    provider,
-                    operation: "create for another owner",
-                    hint: Some("a token of this provider always belongs to its creator"),
-                });
+                return Err(Error::unsupported(provider, "create for another owner")
+                    .with_hint("a token of this provider always belongs to its creator"));
             }
             None if self.requires_owner && !named_owner => {
                 return Err(Error::invalid(
@@ -252,11 +246,8 @@ impl Capabilities {
         let provider = self.provider;
         let seconds = match expiry {
             Expiry::Never(_) if !self.never_expires => {
-                return Err(Error::Unsupported {
-                    provider,
-                    operation: "never-expiring tokens",
-                    hint: Some("tokens of this provider always expire; give a lifetime"),
-                });
+                return Err(Error::unsupported(provider, "never-expiring tokens")
+                    .with_hint("tokens of this provider always expire; give a lifetime"));
             }
             Expiry::ProviderDefault if self.default_lifetime == DefaultLifetime::Refused => {
                 return Err(Error::invalid(
@@ -347,6 +338,7 @@ impl ExpiryAudit {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::ErrorKind;
     use crate::types::{NeverExpires, TokenId};
     use time::macros::datetime;
 
@@ -376,24 +368,16 @@ mod tests {
     }
 
     fn field(e: &Error) -> &str {
-        match e {
-            Error::InvalidInput { field, .. } => field,
-            other => panic!("expected InvalidInput, got {other:?}"),
+        match e.field() {
+            Some(field) => field,
+            None => panic!("expected InvalidInput, got {e:?}"),
         }
     }
 
     fn unsupported(e: &Error) -> &'static str {
-        match e {
-            Error::Unsupported {
-                operation,
-                provider,
-                ..
-            } => {
-                assert_eq!(*provider, "acme");
-                operation
-            }
-            other => panic!("expected Unsupported, got {other:?}"),
-        }
+        assert_eq!(e.kind(), ErrorKind::Unsupported, "{e:?}");
+        assert_eq!(e.provider(), Some("acme"));
+        e.operation().unwrap_or_default()
     }
 
     #[test]

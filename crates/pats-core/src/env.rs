@@ -9,7 +9,7 @@
 //! | sailpoint | **`SAIL_BASE_URL`**, **`SAIL_CLIENT_ID`** + **`SAIL_CLIENT_SECRET`** or **`SAIL_ACCESS_TOKEN`**, `SAIL_API_VERSION`, `SAIL_OWNER_ID` |
 //!
 //! An empty or blank variable counts as unset. Errors are
-//! [`InvalidInput`](crate::Error::InvalidInput) naming the variable, never its value.
+//! [`InvalidInput`](crate::ErrorKind::InvalidInput) naming the variable, never its value.
 
 use crate::{Error, Result};
 use secrecy::SecretString;

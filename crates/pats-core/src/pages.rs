@@ -12,9 +12,9 @@ use std::collections::HashSet;
 ///
 /// It owns the listing's bounds, [`ListQuery::limits`]: asking for more pages than
 /// [`ListLimits::max_pages`] or collecting more tokens than [`ListLimits::max_items`] ends
-/// the listing with [`Error::LimitExceeded`], whose message names the bound to raise. A page
+/// the listing with [`LimitExceeded`](crate::ErrorKind::LimitExceeded), whose message names the bound to raise. A page
 /// position the provider already handed out (a listing that would never end) ends it with
-/// [`Error::Decode`]. After the last page or an error, [`next_page`](Self::next_page)
+/// [`Decode`](crate::ErrorKind::Decode). After the last page or an error, [`next_page`](Self::next_page)
 /// answers `None` and nothing more is sent.
 ///
 /// ```no_run
@@ -79,43 +79,43 @@ impl<'a, P: PersonalAccessTokens + ?Sized> Pages<'a, P> {
     async fn fetch(&mut self) -> Result<TokenPage> {
         let provider = self.pats.provider();
         if self.pages >= self.limits.max_pages {
-            return Err(Error::LimitExceeded {
+            return Err(Error::limit_exceeded(
                 provider,
-                limit: "ListLimits::max_pages",
-                max: u64::from(self.limits.max_pages),
-                message: format!(
+                "ListLimits::max_pages",
+                u64::from(self.limits.max_pages),
+                format!(
                     "the listing has more than {} pages; if the tenant has that many \
                      tokens, raise it with `ListQuery::limits(ListLimits::new().max_pages(..))`, \
                      otherwise the server keeps handing out new page positions",
                     self.limits.max_pages
                 ),
-            });
+            ));
         }
         let page = self.pats.list(&self.query).await?;
         self.pages += 1;
         if page.items.len() > self.limits.max_items.saturating_sub(self.items) {
-            return Err(Error::LimitExceeded {
+            return Err(Error::limit_exceeded(
                 provider,
-                limit: "ListLimits::max_items",
-                max: u64::try_from(self.limits.max_items).unwrap_or(u64::MAX),
-                message: format!(
+                "ListLimits::max_items",
+                u64::try_from(self.limits.max_items).unwrap_or(u64::MAX),
+                format!(
                     "the listing has more than {} tokens; if the tenant has that many, \
                      raise it with `ListQuery::limits(ListLimits::new().max_items(..))`",
                     self.limits.max_items
                 ),
-            });
+            ));
         }
         self.items += page.items.len();
         if let Some(next) = &page.next_page {
             if !self.seen.insert(next.clone()) {
-                return Err(Error::Decode {
-                    status: 200,
-                    reason: format!(
+                return Err(Error::decode(
+                    200,
+                    format!(
                         "{provider}: pagination repeated the position `{}`",
                         next.as_str()
                     ),
-                    snippet: String::new(),
-                });
+                    b"",
+                ));
             }
             self.query.page = Some(next.clone());
         }

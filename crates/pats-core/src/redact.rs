@@ -7,6 +7,9 @@
 //!   `client_secret`, `password`, `key`, `apiKey`, `privateKey`, `assertion`,
 //!   `client_assertion`, `authorization`, `credential(s)`, `userAction`, ...; case and
 //!   `_`/`-` do not matter), even when the body is cut off in the middle of the value;
+//! - `key=value` values under the same keys, as in a URL's query or a form body
+//!   (`?token=...`, `client_secret=...`), and the userinfo of a URL
+//!   (`https://user:password@host`);
 //! - anything shaped like a JWT, a `Bearer` credential or a PEM private key.
 //!
 //! Every step is one pass over the text: scrubbing a hostile body of megabytes costs time
@@ -35,6 +38,8 @@ pub fn scrub(text: &str, known: &[&str]) -> String {
     let out = scrub_pem(&out);
     let out = scrub_bearer(&out);
     let out = scrub_jwt(&out);
+    let out = scrub_key_values(&out);
+    let out = scrub_userinfo(&out);
     scrub_json_fields(&out)
 }
 
@@ -265,9 +270,117 @@ fn scrub_pem(text: &str) -> String {
     out
 }
 
+/// Whether `b` may be part of a `key` in `key=value`.
+fn is_key_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')
+}
+
+/// Whether `b` ends a value in `key=value` (query and form separators, quotes, brackets,
+/// white space).
+fn ends_value(b: u8) -> bool {
+    matches!(
+        b,
+        b'&' | b';' | b',' | b'#' | b'"' | b'\'' | b')' | b']' | b'>' | b'<'
+    ) || b.is_ascii_whitespace()
+}
+
+/// Replaces the value of every `key=value` whose key names a secret (`?token=...`,
+/// `&client_secret=...`). One pass: each key is read back from its `=` to the previous
+/// non-key byte.
+fn scrub_key_values(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'=' {
+            i += 1;
+            continue;
+        }
+        // Already scrubbed: the value is left as it is (`[REDACTED]` holds no `=`).
+        if text[i + 1..].starts_with(REDACTED) {
+            i += 1;
+            continue;
+        }
+        let mut key_start = i;
+        while key_start > 0 && is_key_byte(bytes[key_start - 1]) {
+            key_start -= 1;
+        }
+        let end = bytes[i + 1..]
+            .iter()
+            .position(|&b| ends_value(b))
+            .map_or(bytes.len(), |n| i + 1 + n);
+        let value = &text[i + 1..end];
+        // An empty key (`=x`) names no secret.
+        if !value.is_empty() && is_sensitive_key(&text[key_start..i]) {
+            out.push_str(&text[copied..=i]);
+            out.push_str(REDACTED);
+            copied = end;
+        }
+        i = end;
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// Replaces the userinfo of every URL (`https://user:password@host` gives
+/// `https://[REDACTED]@host`).
+fn scrub_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        let authority_end = tail
+            .find(|c: char| {
+                matches!(c, '/' | '?' | '#' | ')' | '>' | '"' | '\'') || c.is_whitespace()
+            })
+            .unwrap_or(tail.len());
+        match tail[..authority_end].rfind('@') {
+            Some(userinfo_end) if userinfo_end > 0 && &tail[..userinfo_end] != REDACTED => {
+                out.push_str(REDACTED);
+                rest = &tail[userinfo_end..];
+            }
+            _ => rest = tail,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn url_queries_form_bodies_and_userinfo_lose_their_secrets() {
+        let s = scrub(
+            "error sending request for url (https://svc:hunter2@h.example/x?token=t0ps3cret&page=2&client_secret=abc%2F1#f)",
+            &[],
+        );
+        assert_eq!(
+            s,
+            "error sending request for url (https://[REDACTED]@h.example/x?token=[REDACTED]&page=2&client_secret=[REDACTED]#f)"
+        );
+        assert_eq!(
+            scrub(
+                "grant_type=client_credentials&client_id=me&password=pw 'api-key=k1'",
+                &[]
+            ),
+            "grant_type=client_credentials&client_id=me&password=[REDACTED] 'api-key=[REDACTED]'"
+        );
+        // Ordinary text, ids, empty values and URLs without userinfo are kept.
+        for kept in [
+            "a == b, x=1, token_id=to-1, token=, https://h.example/a@b, key:=",
+            "mailto://@h, =token, token_type=Bearer, expires_in=3600",
+            "see (https://h.example)@home, <https://h.example>@x",
+            "https://h.example/a?b=c@d https://h.example#x@y",
+        ] {
+            assert_eq!(scrub(kept, &[]), kept);
+        }
+        // Scrubbing twice changes nothing more.
+        assert_eq!(scrub(&s, &[]), s);
+    }
 
     #[test]
     fn known_secrets_are_removed() {

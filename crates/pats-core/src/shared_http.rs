@@ -86,7 +86,9 @@ fn build(settings: Settings) -> crate::Result<reqwest::Client> {
     let builder = builder.tls_backend_preconfigured(tls::config()?);
     builder
         .build()
-        .map_err(|e| crate::transport::transport_error("cannot build the HTTP client", e))
+        // Nothing was sent: building the client is not an attempt (`is_outcome_unknown` is
+        // false).
+        .map_err(|e| crate::Error::connect("cannot build the HTTP client", e.without_url()))
 }
 
 /// The process-wide rustls configuration.
@@ -123,10 +125,7 @@ pub(crate) mod tls {
         CONFIG
             .get_or_init(build)
             .clone()
-            .map_err(|e| crate::Error::Transport {
-                message: format!("cannot set up TLS: {e}"),
-                source: Some(Box::new(e)),
-            })
+            .map_err(|e| crate::Error::connect("cannot set up TLS", e))
     }
 
     fn build() -> Result<ClientConfig, rustls::Error> {

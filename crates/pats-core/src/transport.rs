@@ -134,7 +134,7 @@ impl ClientOptions {
 pub fn parse_base_url(input: &str) -> Result<Url> {
     let url = Url::parse(input.trim()).map_err(|e| {
         Error::invalid(
-            "base URL",
+            "base_url",
             format!("is not a valid URL ({e}); expected https://host[:port][/path]"),
         )
     })?;
@@ -143,7 +143,7 @@ pub fn parse_base_url(input: &str) -> Result<Url> {
         "http" if is_loopback(&url) => {}
         "http" => {
             return Err(Error::invalid(
-                "base URL",
+                "base_url",
                 format!(
                     "plain http is only allowed for loopback hosts (127.0.0.0/8, ::1, localhost); use https for `{}`",
                     url.host_str().unwrap_or_default()
@@ -152,23 +152,23 @@ pub fn parse_base_url(input: &str) -> Result<Url> {
         }
         other => {
             return Err(Error::invalid(
-                "base URL",
+                "base_url",
                 format!("scheme `{other}` is not supported; use https"),
             ));
         }
     }
     if url.host().is_none() {
-        return Err(Error::invalid("base URL", "has no host"));
+        return Err(Error::invalid("base_url", "has no host"));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(Error::invalid(
-            "base URL",
+            "base_url",
             "must not contain credentials; configure them separately",
         ));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(Error::invalid(
-            "base URL",
+            "base_url",
             "must not have a query or fragment",
         ));
     }
@@ -274,7 +274,7 @@ impl Request {
     /// placeholders in order (each one encoded as a single segment). Retried only if the
     /// contract marks the operation idempotent.
     ///
-    /// A wrong number of parameters, or an empty one, is [`Error::InvalidInput`]: nothing
+    /// A wrong number of parameters, or an empty one, is [`InvalidInput`](crate::ErrorKind::InvalidInput): nothing
     /// is sent.
     pub fn operation(operation: &Operation, params: &[&str]) -> Result<Self> {
         let method = Method::from_bytes(operation.method.as_bytes()).map_err(|_| {
@@ -392,7 +392,7 @@ impl Request {
     /// Serializes `value` as the JSON body, once: the same bytes go out on every attempt.
     pub fn json<T: serde::Serialize + ?Sized>(self, value: &T) -> Result<Self> {
         let bytes = serde_json::to_vec(value)
-            .map_err(|e| Error::invalid("request body", format!("cannot serialize: {e}")))?;
+            .map_err(|e| Error::invalid("body", format!("cannot serialize: {e}")))?;
         Ok(self.body(bytes, HeaderValue::from_static("application/json")))
     }
 
@@ -527,19 +527,15 @@ impl Response {
         redact::snippet(&self.body, &known)
     }
 
-    /// A [`Error::Decode`] for this answer.
+    /// A [`Decode`](crate::ErrorKind::Decode) for this answer.
     pub fn decode_error(&self, reason: impl Into<String>) -> Error {
-        Error::Decode {
-            status: self.status,
-            reason: reason.into(),
-            snippet: self.snippet(),
-        }
+        Error::decode_with_snippet(self.status, reason, self.snippet())
     }
 
     /// Checks an access token that a token endpoint sent in this answer before it is used:
     /// not empty, and only the visible ASCII characters a bearer token is made of
     /// (RFC 6750). A token that breaks either is the server's fault, so an
-    /// [`Error::Decode`] (its value is not quoted), not the caller's `InvalidInput`.
+    /// [`Decode`](crate::ErrorKind::Decode) (its value is not quoted), not the caller's `InvalidInput`.
     pub fn check_access_token(&self, token: &str) -> Result<()> {
         if token.is_empty() {
             return Err(self.decode_error("the token endpoint sent an empty `access_token`"));
@@ -571,7 +567,7 @@ impl Response {
     }
 
     /// Decodes the JSON body. A non-JSON content type, an empty body or JSON that does not
-    /// fit `T` is an [`Error::Decode`] with a scrubbed snippet.
+    /// fit `T` is an [`Decode`](crate::ErrorKind::Decode) with a scrubbed snippet.
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
         if !self.is_json() {
             return Err(self.decode_error(format!(
@@ -686,13 +682,13 @@ impl Transport {
         let mut url = self.base.clone();
         let mut path = url
             .path_segments_mut()
-            .map_err(|()| Error::invalid("base URL", "cannot have path segments"))?;
+            .map_err(|()| Error::invalid("base_url", "cannot have path segments"))?;
         path.pop_if_empty();
         for s in segments {
             let s = s.as_ref();
             if s.is_empty() || s == "." || s == ".." {
                 return Err(Error::invalid(
-                    "path segment",
+                    "segments",
                     format!("`{s}` would change the request path"),
                 ));
             }
@@ -823,7 +819,7 @@ impl Transport {
             let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
                 .map_err(|_| {
                     Error::invalid(
-                        "access token",
+                        "access_token",
                         "contains characters not allowed in a header",
                     )
                 })?;
@@ -846,14 +842,14 @@ impl Transport {
         if let Some(len) = resp.content_length()
             && usize::try_from(len).map_or(true, |l| l > limit)
         {
-            return Err(Error::Decode {
+            return Err(Error::decode(
                 status,
-                reason: format!(
+                format!(
                     "the body of {len} bytes is larger than the {limit}-byte limit \
                      (raise it with `{setting}`)"
                 ),
-                snippet: String::new(),
-            });
+                b"",
+            ));
         }
         // The answer's headers are taken, not cloned; the body buffer is sized once when
         // the length is announced (already checked against the cap).
@@ -865,13 +861,13 @@ impl Transport {
         );
         while let Some(chunk) = resp.chunk().await.map_err(|e| self.map_reqwest(e))? {
             if body.len() + chunk.len() > limit {
-                return Err(Error::Decode {
+                return Err(Error::decode(
                     status,
-                    reason: format!(
+                    format!(
                         "the body is larger than the {limit}-byte limit (raise it with `{setting}`)"
                     ),
-                    snippet: String::new(),
-                });
+                    b"",
+                ));
             }
             body.extend_from_slice(&chunk);
         }
@@ -890,14 +886,12 @@ impl Transport {
     fn map_reqwest(&self, e: reqwest::Error) -> Error {
         if e.is_timeout() {
             // One attempt; the retry loop counts the attempts it made.
-            Error::Timeout {
-                timeout: self.options.timeout,
-                attempts: 1,
-            }
+            Error::timed_out(self.options.timeout, 1)
+        } else if e.is_connect() {
+            // Nothing was sent: the outcome is known.
+            Error::connect("connection failed", e.without_url())
         } else {
-            let what = if e.is_connect() {
-                crate::error::CONNECT_FAILED
-            } else if e.is_body() || e.is_decode() {
+            let what = if e.is_body() || e.is_decode() {
                 "the answer was cut off or malformed"
             } else {
                 "request failed"
@@ -907,19 +901,10 @@ impl Transport {
     }
 }
 
+/// A transport error after which the request may have been sent, caused by `e` (kept
+/// without its URL, scrubbed, as the error's source).
 pub(crate) fn transport_error(what: &str, e: reqwest::Error) -> Error {
-    let e = e.without_url();
-    let mut message = what.to_owned();
-    let mut source: Option<&dyn std::error::Error> = Some(&e);
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
-    Error::Transport {
-        message: redact::scrub(&message, &[]),
-        source: Some(Box::new(e)),
-    }
+    Error::transport(what, e.without_url())
 }
 
 #[cfg(test)]
@@ -941,8 +926,9 @@ mod tests {
             "nul\0",
         ] {
             let err = response.check_access_token(bad).unwrap_err();
+            assert_eq!(err.status(), Some(200), "{bad:?}: {err}");
             assert!(
-                matches!(&err, Error::Decode { status: 200, reason, .. } if reason.contains("`access_token`")),
+                err.reason().is_some_and(|r| r.contains("`access_token`")),
                 "{bad:?}: {err}"
             );
         }
@@ -952,7 +938,7 @@ mod tests {
 #[cfg(test)]
 mod operation_tests {
     use super::{Method, Operation, Request};
-    use crate::Error;
+    use crate::ErrorKind;
 
     const DELETE: Operation = Operation {
         id: "deleteThing",
@@ -999,7 +985,7 @@ mod operation_tests {
         for params in [&["a"][..], &["a", "b", "c"], &["", "b"], &["a", ""]] {
             let result = Request::operation(&DELETE, params);
             assert!(
-                matches!(result, Err(Error::InvalidInput { .. })),
+                matches!(result, Err(ref e) if e.kind() == ErrorKind::InvalidInput),
                 "{params:?}: {result:?}"
             );
         }
@@ -1009,7 +995,7 @@ mod operation_tests {
         };
         assert!(matches!(
             Request::operation(&bad, &[]),
-            Err(Error::InvalidInput { .. })
+            Err(ref e) if e.kind() == ErrorKind::InvalidInput
         ));
     }
 }

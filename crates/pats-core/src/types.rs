@@ -39,7 +39,7 @@ impl TokenId {
                 .map(|c| format!("must not contain {c:?}"))
         };
         match reason {
-            Some(reason) => Err(Error::invalid("token id", reason)),
+            Some(reason) => Err(Error::invalid("token_id", reason)),
             None => Ok(Self(id)),
         }
     }
@@ -268,9 +268,9 @@ pub enum Expiry {
     /// Whatever the provider does when no expiry is given, where that is a finite lifetime
     /// (Dfns; SailPoint v3/beta/v2024: six months). Where the provider's default is a token
     /// that never expires (ZITADEL; SailPoint v2025, v2026, V1) it is refused with
-    /// [`Error::InvalidInput`] before anything is sent: a never-expiring token is only
-    /// created when asked for with [`Expiry::Never`]. Portable code names a lifetime
-    /// ([`Expiry::In`] or [`Expiry::At`]) instead.
+    /// [`InvalidInput`](crate::ErrorKind::InvalidInput) before anything is sent: a
+    /// never-expiring token is only created when asked for with [`Expiry::Never`].
+    /// Portable code names a lifetime ([`Expiry::In`] or [`Expiry::At`]) instead.
     ProviderDefault,
     /// At this time.
     At(OffsetDateTime),
@@ -577,7 +577,7 @@ impl ListQuery {
 /// [`expiring_within`](crate::PersonalAccessTokensExt::expiring_within)) collect at most.
 ///
 /// A server that keeps handing out new page positions would otherwise be followed forever.
-/// When a bound is reached the listing stops with [`Error::LimitExceeded`]; a tenant with
+/// When a bound is reached the listing stops with [`LimitExceeded`](crate::ErrorKind::LimitExceeded); a tenant with
 /// more tokens than the defaults needs larger bounds:
 ///
 /// ```
@@ -658,10 +658,7 @@ mod tests {
             "", ".", "..", "a/b", "../x", "a?b", "a#b", "a%2Fb", "a\nb", "a\u{0}b", "a b", "a\\b",
         ] {
             let err = TokenId::new(bad).unwrap_err();
-            assert!(
-                matches!(err, Error::InvalidInput { ref field, .. } if field == "token id"),
-                "{bad:?}: {err}"
-            );
+            assert_eq!(err.field(), Some("token_id"), "{bad:?}: {err}");
         }
         assert!(TokenId::new("x".repeat(MAX_TOKEN_ID_LEN + 1)).is_err());
         for good in [

@@ -70,7 +70,7 @@ impl DfnsClientBuilder {
     /// `DFNS_PRIVATE_KEY_FILE` (read here with [`pats_core::files::read_to_string`]: a
     /// regular file of at most 64 KiB; a FIFO or a device is refused, never waited on),
     /// `DFNS_BASE_URL`. The same variables as `pats::Config::from_env`; a missing or
-    /// malformed one is an [`Error::InvalidInput`] whose field is the variable's name.
+    /// malformed one is an [`InvalidInput`](pats_core::ErrorKind::InvalidInput) whose field is the variable's name.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
         let vars = pats_core::__private::env::dfns(&lookup)?;
         let (key, var) = match (vars.private_key, vars.private_key_file) {
@@ -82,10 +82,8 @@ impl DfnsClientBuilder {
             }
             (None, None) => return Err(Error::invalid("DFNS_PRIVATE_KEY", "is not set")),
         };
-        let signer = P256Signer::from_pkcs8_pem(vars.credential_id, &key).map_err(|e| match e {
-            Error::InvalidInput { reason, .. } => Error::invalid(var, reason),
-            other => other,
-        })?;
+        let signer =
+            P256Signer::from_pkcs8_pem(vars.credential_id, &key).map_err(|e| e.with_field(var))?;
         let mut builder = Self::default().auth_token(vars.auth_token).signer(signer);
         if let Some(url) = vars.base_url {
             builder = builder.base_url(url);
@@ -142,11 +140,11 @@ impl DfnsClientBuilder {
 
     pats_core::__client_options_shortcuts!(#[must_use]);
 
-    /// Builds the client. [`Error::InvalidInput`] without an auth token or with a bad base URL.
+    /// Builds the client. [`InvalidInput`](pats_core::ErrorKind::InvalidInput) without an auth token or with a bad base URL.
     pub fn build(self) -> Result<DfnsClient> {
         let auth = self.auth.ok_or_else(|| {
             Error::invalid(
-                "auth token",
+                "auth_token",
                 "a Dfns auth token (or token source) is required",
             )
         })?;
@@ -164,7 +162,7 @@ pub(crate) fn check_token_id(id: &TokenId) -> Result<()> {
     let rest = id.as_str().strip_prefix("to-").unwrap_or_default();
     if rest.is_empty() || !rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
         return Err(Error::invalid(
-            "token id",
+            "token_id",
             format!("`{id}` is not a Dfns token id (`to-` followed by letters, digits and `-`)"),
         ));
     }
@@ -207,7 +205,7 @@ pub(crate) fn create_body(
         }
         PatPublicKey::Generate => {
             return Err(Error::invalid(
-                "public key",
+                "public_key",
                 "a pending change never carries a private key: generate the PAT's key pair \
                  yourself (PatKeyPair::generate) and pass its public key",
             ));
@@ -351,7 +349,7 @@ impl DfnsClient {
     }
 
     /// Sends any request and maps the answer: 2xx (but 202) is returned, 202 is
-    /// [`Error::PendingApproval`], any other status the matching error kind.
+    /// [`PendingApproval`](pats_core::ErrorKind::PendingApproval), any other status the matching error kind.
     pub async fn send(&self, request: Request) -> Result<Response> {
         check(self.transport.send(request).await?)
     }
@@ -375,7 +373,7 @@ impl DfnsClient {
     /// Checked before anything is sent: a non-empty name, positive lifetimes, a PEM public
     /// key. With [`PatPublicKey::Generate`] the client makes a P-256 key pair and returns
     /// its private key in [`CreatedPat::private_key`]; if the create then waits for a policy
-    /// approval ([`Error::PendingApproval`]) that key is lost, so where PAT creation is
+    /// approval ([`PendingApproval`](pats_core::ErrorKind::PendingApproval)) that key is lost, so where PAT creation is
     /// governed by policies generate a [`PatKeyPair`] first and pass its public key.
     pub async fn create_pat(&self, pat: &NewPat) -> Result<CreatedPat> {
         let (body, private_key) = create_body(pat, true)?;
@@ -420,6 +418,7 @@ impl DfnsClient {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use pats_core::ErrorKind;
 
     #[test]
     fn token_ids() {
@@ -436,16 +435,15 @@ mod tests {
 
     #[test]
     fn builder_needs_a_token_and_a_safe_url() {
-        assert!(matches!(
-            DfnsClient::builder().build(),
-            Err(Error::InvalidInput { .. })
-        ));
+        assert!(
+            matches!(DfnsClient::builder().build(), Err(ref e) if e.kind() == ErrorKind::InvalidInput)
+        );
         let err = DfnsClient::builder()
             .auth_token(SecretString::from("t"))
             .base_url("http://api.dfns.io")
             .build()
             .unwrap_err();
-        assert!(matches!(err, Error::InvalidInput { .. }));
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
         let client = DfnsClient::builder()
             .auth_token(SecretString::from("t"))
             .build()

@@ -137,7 +137,7 @@ impl PendingChange {
 
     /// Everything [complete](DfnsClient::create_pat_complete) checks before sending.
     fn check(&self, expected: ChangeKind) -> Result<()> {
-        let tampered = |reason: String| Err(Error::invalid("pending change", reason));
+        let tampered = |reason: String| Err(Error::invalid("pending_change", reason));
         if self.kind != expected {
             return tampered(format!(
                 "this is a {:?} change, not a {expected:?} one",
@@ -188,12 +188,12 @@ impl PendingChange {
         match (self.kind, self.body.as_deref()) {
             (ChangeKind::CreatePat, Some(body)) => {
                 let parsed: CreatePersonalAccessTokenBody = serde_json::from_str(body)
-                    .map_err(|e| Error::invalid("pending change", format!("body: {e}")))?;
+                    .map_err(|e| Error::invalid("pending_change", format!("body: {e}")))?;
                 check_create_body(&parsed)
             }
             (ChangeKind::UpdatePat, Some(body)) => {
                 let parsed: UpdatePersonalAccessTokenBody = serde_json::from_str(body)
-                    .map_err(|e| Error::invalid("pending change", format!("body: {e}")))?;
+                    .map_err(|e| Error::invalid("pending_change", format!("body: {e}")))?;
                 check_update_body(&parsed)
             }
             (ChangeKind::ActivatePat | ChangeKind::DeactivatePat | ChangeKind::DeletePat, None) => {
@@ -291,7 +291,7 @@ impl DfnsClient {
     pub async fn create_pat_init(&self, pat: &NewPat) -> Result<PendingChange> {
         let (body, _) = create_body(pat, false)?;
         let body = serde_json::to_string(&body)
-            .map_err(|e| Error::invalid("request body", format!("cannot serialize: {e}")))?;
+            .map_err(|e| Error::invalid("body", format!("cannot serialize: {e}")))?;
         self.init_change(ChangeKind::CreatePat, "/auth/pats".to_owned(), Some(body))
             .await
     }
@@ -314,7 +314,7 @@ impl DfnsClient {
     pub async fn update_pat_init(&self, id: &TokenId, update: &PatUpdate) -> Result<PendingChange> {
         check_token_id(id)?;
         let body = serde_json::to_string(&update_body(update)?)
-            .map_err(|e| Error::invalid("request body", format!("cannot serialize: {e}")))?;
+            .map_err(|e| Error::invalid("body", format!("cannot serialize: {e}")))?;
         self.init_change(
             ChangeKind::UpdatePat,
             format!("/auth/pats/{id}"),
@@ -401,6 +401,7 @@ impl DfnsClient {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use pats_core::ErrorKind;
 
     /// A user action challenge as Dfns answers `POST /auth/action/init`.
     fn challenge(identifier: &str) -> UserActionChallenge {
@@ -429,9 +430,9 @@ mod tests {
     /// pending change.
     fn refused(pending: &PendingChange, expected: ChangeKind) -> String {
         match pending.check(expected) {
-            Err(Error::InvalidInput { field, reason }) => {
-                assert_eq!(field, "pending change", "{reason}");
-                reason
+            Err(e) if e.kind() == ErrorKind::InvalidInput => {
+                assert_eq!(e.field(), Some("pending_change"), "{e}");
+                e.reason().unwrap_or_default().to_owned()
             }
             other => panic!("{pending:?}: expected InvalidInput, got {other:?}"),
         }
@@ -589,10 +590,7 @@ mod tests {
         // A path with something else than a token id where the id goes.
         let change = pending(ChangeKind::DeletePat, "DELETE", "/auth/pats/key-1", None);
         let err = change.check(ChangeKind::DeletePat).unwrap_err();
-        assert!(
-            matches!(&err, Error::InvalidInput { field, .. } if field == "token id"),
-            "{err:?}"
-        );
+        assert_eq!(err.field(), Some("token_id"), "{err:?}");
     }
 
     #[test]
@@ -620,10 +618,7 @@ mod tests {
         // The bodies pass the one-step calls' checks.
         let change = pending(ChangeKind::UpdatePat, "PUT", "/auth/pats/to-1", Some("{}"));
         let err = change.check(ChangeKind::UpdatePat).unwrap_err();
-        assert!(
-            matches!(&err, Error::InvalidInput { field, .. } if field == "update"),
-            "{err:?}"
-        );
+        assert_eq!(err.field(), Some("update"), "{err:?}");
         let change = pending(ChangeKind::UpdatePat, "PUT", "/auth/pats/to-1", Some("[1]"));
         assert!(refused(&change, ChangeKind::UpdatePat).starts_with("body: "));
         let change = pending(
@@ -641,10 +636,7 @@ mod tests {
         );
         let err = change.check(ChangeKind::CreatePat).unwrap_err();
         assert_eq!(err.kind(), pats_core::ErrorKind::InvalidInput, "{err:?}");
-        assert!(
-            !matches!(&err, Error::InvalidInput { field, .. } if field == "pending change"),
-            "{err:?}"
-        );
+        assert_ne!(err.field(), Some("pending_change"), "{err:?}");
     }
 
     #[test]

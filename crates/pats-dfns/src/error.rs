@@ -6,7 +6,7 @@ use pats_core::{Error, Response, Result};
 /// The provider name.
 pub(crate) const PROVIDER: &str = "dfns";
 
-/// Returns a 2xx answer other than 202; turns 202 into [`Error::PendingApproval`] and every
+/// Returns a 2xx answer other than 202; turns 202 into [`PendingApproval`](pats_core::ErrorKind::PendingApproval) and every
 /// other status into the error its status stands for, keeping Dfns's error id and message.
 pub(crate) fn check(resp: Response) -> Result<Response> {
     if resp.status() == 202 {
@@ -57,11 +57,7 @@ fn pending(resp: &Response) -> Error {
         .iter()
         .find_map(|p| details.pointer(p).and_then(|v| v.as_str()))
         .map(str::to_owned);
-    Error::PendingApproval {
-        provider: PROVIDER,
-        approval_id,
-        details,
-    }
+    Error::pending_approval(PROVIDER, approval_id, details)
 }
 
 /// The JSON body with every secret removed: values under keys that name secrets, the secrets

@@ -47,8 +47,8 @@
 //! body bound by a SHA-256 at init; the body passes the one-step checks) and that the
 //! assertion signs this challenge with a credential Dfns allows, then sends
 //! `POST /auth/action` and the change with `X-DFNS-USERACTION`. A tampered pending change
-//! is [`InvalidInput`](pats_core::Error::InvalidInput); a mismatched assertion is
-//! [`Signing`](pats_core::Error::Signing). Neither step needs a configured signer.
+//! is [`InvalidInput`](pats_core::ErrorKind::InvalidInput); a mismatched assertion is
+//! [`Signing`](pats_core::ErrorKind::Signing). Neither step needs a configured signer.
 //!
 //! ```
 //! use pats_dfns::{DfnsClient, NewPat, P256Signer, PatKeyPair, PendingChange, SignedAssertion};
@@ -89,9 +89,9 @@
 //!
 //! An empty name, `daysValid`/`secondsValid` ≤ 0, a public key that is not an SPKI PEM and
 //! a token id that is not `to-` followed by letters, digits and `-` are
-//! [`InvalidInput`](pats_core::Error::InvalidInput); nothing is sent. A signer whose
+//! [`InvalidInput`](pats_core::ErrorKind::InvalidInput); nothing is sent. A signer whose
 //! credential id is not among the challenge's `allowCredentials.key` fails with
-//! [`Signing`](pats_core::Error::Signing) before `POST /auth/action`.
+//! [`Signing`](pats_core::ErrorKind::Signing) before `POST /auth/action`.
 //!
 //! # The PAT's own key pair
 //!
@@ -106,7 +106,7 @@
 //! - `create`: a name is required; the client generates the PAT's P-256 key pair and
 //!   returns the private key in [`CreatedToken::private_key`](pats_core::CreatedToken);
 //!   `Expiry::In`/`At` become `secondsValid`, `ProviderDefault` leaves Dfns's default, and
-//!   `Expiry::Never` is [`Unsupported`](pats_core::Error::Unsupported) (Dfns PATs expire).
+//!   `Expiry::Never` is [`Unsupported`](pats_core::ErrorKind::Unsupported) (Dfns PATs expire).
 //!   One scope becomes `permissionId`; more than one is `InvalidInput`. An owner other than
 //!   the caller is `Unsupported`.
 //! - `list` returns one page with everything (no pagination); owner and last-use filters are
@@ -118,7 +118,7 @@
 //!   there it is `Unknown` and `Capabilities::expiry` is `Reported::WhenCreated`; an expiry
 //!   audit reports Dfns tokens as not judgeable rather than leaving them out.
 //! - A 202 (change waiting for a policy approval) is
-//!   [`Error::PendingApproval`](pats_core::Error::PendingApproval).
+//!   [`Error::PendingApproval`](pats_core::ErrorKind::PendingApproval).
 //!
 //! # Example
 //!

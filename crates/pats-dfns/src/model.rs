@@ -76,7 +76,7 @@ impl NewPat {
 
     /// Sets a caller-chosen unique id (`externalId`; a duplicate is [`AlreadyExists`]).
     ///
-    /// [`AlreadyExists`]: pats_core::Error::AlreadyExists
+    /// [`AlreadyExists`]: pats_core::ErrorKind::AlreadyExists
     #[must_use]
     pub fn external_id(mut self, id: impl Into<String>) -> Self {
         self.external_id = Some(id.into());

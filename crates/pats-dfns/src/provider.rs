@@ -53,11 +53,8 @@ impl DfnsClient {
             )
         })?;
         if request.owner().is_some() {
-            return Err(Error::Unsupported {
-                provider: PROVIDER,
-                operation: "create for another owner",
-                hint: Some("a Dfns PAT always belongs to the user whose auth token creates it"),
-            });
+            return Err(Error::unsupported(PROVIDER, "create for another owner")
+                .with_hint("a Dfns PAT always belongs to the user whose auth token creates it"));
         }
         let mut pat = NewPat::new(name);
         match request.scopes() {
@@ -73,13 +70,11 @@ impl DfnsClient {
         match request.expiry() {
             Expiry::ProviderDefault => {}
             Expiry::Never(_) => {
-                return Err(Error::Unsupported {
-                    provider: PROVIDER,
-                    operation: "never-expiring tokens",
-                    hint: Some(
+                return Err(
+                    Error::unsupported(PROVIDER, "never-expiring tokens").with_hint(
                         "Dfns PATs always expire; give a lifetime (Expiry::In or Expiry::At)",
                     ),
-                });
+                );
             }
             expiry @ (Expiry::In(_) | Expiry::At(_)) => {
                 let seconds = expiry.seconds_from(now).unwrap_or_default();
@@ -150,11 +145,7 @@ impl PersonalAccessTokens for DfnsClient {
     }
 
     async fn list(&self, query: &ListQuery) -> Result<TokenPage> {
-        let unsupported = |operation, hint| Error::Unsupported {
-            provider: PROVIDER,
-            operation,
-            hint: Some(hint),
-        };
+        let unsupported = |operation, hint| Error::unsupported(PROVIDER, operation).with_hint(hint);
         if query.owner.is_some() {
             return Err(unsupported(
                 "list filter `owner`",
@@ -220,15 +211,6 @@ mod tests {
             .build()
             .unwrap();
         let err = DfnsClient::new_pat_from(&request, OffsetDateTime::now_utc()).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::Unsupported {
-                    operation: "never-expiring tokens",
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
+        assert_eq!(err.operation(), Some("never-expiring tokens"), "{err:?}");
     }
 }

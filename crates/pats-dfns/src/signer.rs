@@ -32,16 +32,16 @@ pub struct P256Signer {
 impl P256Signer {
     /// Loads a PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`) P-256 private key.
     ///
-    /// Fails with [`Error::InvalidInput`] when the credential id is empty or the PEM is not
+    /// Fails with [`InvalidInput`](pats_core::ErrorKind::InvalidInput) when the credential id is empty or the PEM is not
     /// a P-256 PKCS#8 private key (the message never quotes the key).
     pub fn from_pkcs8_pem(credential_id: impl Into<String>, pem: &SecretString) -> Result<Self> {
         let credential_id = credential_id.into();
         if credential_id.trim().is_empty() {
-            return Err(Error::invalid("credential id", "must not be empty"));
+            return Err(Error::invalid("credential_id", "must not be empty"));
         }
         let key = SigningKey::from_pkcs8_pem(pem.expose_secret().trim()).map_err(|_| {
             Error::invalid(
-                "signing key",
+                "signing_key",
                 "not a PKCS#8 PEM P-256 private key (`-----BEGIN PRIVATE KEY-----`)",
             )
         })?;
@@ -73,10 +73,10 @@ impl UserActionSigner for P256Signer {
     }
 
     async fn sign(&self, client_data: &[u8]) -> Result<Vec<u8>> {
-        let signature: Signature = self.key.try_sign(client_data).map_err(|e| Error::Signing {
-            message: "ECDSA P-256 signing failed".to_owned(),
-            source: Some(Box::new(e)),
-        })?;
+        let signature: Signature = self
+            .key
+            .try_sign(client_data)
+            .map_err(|e| Error::signing_with_source("ECDSA P-256 signing failed", e))?;
         Ok(signature.to_der().as_bytes().to_vec())
     }
 }
@@ -140,7 +140,7 @@ pub(crate) fn check_public_key_pem(pem: &str) -> Result<()> {
     use base64::Engine as _;
     const BEGIN: &str = "-----BEGIN PUBLIC KEY-----";
     const END: &str = "-----END PUBLIC KEY-----";
-    let bad = |reason: &str| Err(Error::invalid("public key", reason.to_owned()));
+    let bad = |reason: &str| Err(Error::invalid("public_key", reason.to_owned()));
     let text = pem.trim();
     let Some(rest) = text.strip_prefix(BEGIN) else {
         return bad("must be a PEM public key starting with `-----BEGIN PUBLIC KEY-----`");
@@ -161,6 +161,7 @@ mod tests {
     use super::*;
     use p256::ecdsa::signature::Verifier as _;
     use p256::pkcs8::DecodePublicKey as _;
+    use pats_core::ErrorKind;
 
     #[tokio::test]
     async fn signs_der_that_verifies_and_hides_the_key() {
@@ -184,7 +185,7 @@ mod tests {
     fn bad_keys_are_invalid_input_without_quoting_them() {
         let err =
             P256Signer::from_pkcs8_pem("cr-1", &SecretString::from("not a key-xyzzy")).unwrap_err();
-        assert!(matches!(err, Error::InvalidInput { .. }));
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
         assert!(!err.to_string().contains("xyzzy"));
         let pair = PatKeyPair::generate().unwrap();
         assert!(P256Signer::from_pkcs8_pem(" ", pair.private_key_pem()).is_err());
@@ -202,7 +203,7 @@ mod tests {
             "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----",
         ] {
             assert!(
-                matches!(check_public_key_pem(bad), Err(Error::InvalidInput { .. })),
+                matches!(check_public_key_pem(bad), Err(ref e) if e.kind() == ErrorKind::InvalidInput),
                 "{bad:?}"
             );
         }

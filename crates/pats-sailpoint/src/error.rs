@@ -95,28 +95,25 @@ mod tests {
                "causes":[{"locale":"en-US","localeOrigin":"DEFAULT","text":"name is required"}]}"#,
             None,
         ));
-        match e {
-            Error::Api(pats_core::ApiError {
-                status,
-                code,
-                message,
-                request_id,
-                ..
-            }) => {
-                assert_eq!(status, 400);
-                assert_eq!(code.as_deref(), Some("400.1 Bad Request Content"));
-                assert!(
-                    message.starts_with("The request was syntactically"),
-                    "{message}"
-                );
-                assert!(message.contains("name is required"), "{message}");
-                assert_eq!(
-                    request_id.as_deref(),
-                    Some("e7eab60924f64aa284175b9fa3309599")
-                );
-            }
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(e.kind(), ErrorKind::Api, "{e:?}");
+        let pats_core::ApiError {
+            status,
+            code,
+            message,
+            request_id,
+            ..
+        } = e.api_error().unwrap().clone();
+        assert_eq!(status, 400);
+        assert_eq!(code.as_deref(), Some("400.1 Bad Request Content"));
+        assert!(
+            message.starts_with("The request was syntactically"),
+            "{message}"
+        );
+        assert!(message.contains("name is required"), "{message}");
+        assert_eq!(
+            request_id.as_deref(),
+            Some("e7eab60924f64aa284175b9fa3309599")
+        );
         let e = map_error(&resp(
             404,
             r#"{"detailCode":"404 Not found","trackingId":"t1","messages":[]}"#,
@@ -136,13 +133,9 @@ mod tests {
             r#"{"message":"Rate Limit Exceeded"}"#,
             Some("7"),
         ));
-        match e {
-            Error::RateLimited { retry_after, error } => {
-                assert_eq!(retry_after, Some(std::time::Duration::from_secs(7)));
-                assert_eq!(error.message, "Rate Limit Exceeded");
-            }
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(e.kind(), ErrorKind::RateLimited, "{e:?}");
+        assert_eq!(e.retry_after(), Some(std::time::Duration::from_secs(7)));
+        assert_eq!(e.api_error().unwrap().message, "Rate Limit Exceeded");
         let e = map_error(&resp(502, "<html>bad gateway</html>", None));
         assert_eq!(e.kind(), ErrorKind::Api);
     }

@@ -17,8 +17,8 @@
 //!   [`ClientOptions`](pats_core::ClientOptions) body cap (4 MiB, some thousands of tokens);
 //!   a larger tenant raises it for listings alone with
 //!   [`SailPointClientBuilder::list_response_limit`], and a listing over it fails with
-//!   [`pats_core::Error::Decode`] naming that setting.
-//! - Checked before anything is sent ([`pats_core::Error::InvalidInput`]): an empty name;
+//!   [`Decode`](pats_core::ErrorKind::Decode) naming that setting.
+//! - Checked before anything is sent ([`InvalidInput`](pats_core::ErrorKind::InvalidInput)): an empty name;
 //!   `accessTokenValiditySeconds` outside 15..=43200; an expiration in the past or, on
 //!   v3/beta/v2024, more than six months ahead; a never-expiring token on a version without
 //!   them, or without the acknowledgement; patch paths and values the version does not allow.

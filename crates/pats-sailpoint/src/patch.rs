@@ -124,7 +124,7 @@ fn op_name(op: &PatchOperation) -> &'static str {
 /// - `/userAwareTokenNeverExpires`: a boolean.
 ///
 /// `test` operations are checked for their path only. Errors are
-/// [`Error::InvalidInput`] with field `patch`.
+/// [`InvalidInput`](pats_core::ErrorKind::InvalidInput) with field `patch`.
 pub fn validate_patch(version: ApiVersion, patch: &Patch, now: OffsetDateTime) -> Result<()> {
     let bad = |reason: String| Error::invalid("patch", reason);
     if patch.0.is_empty() {
@@ -220,6 +220,7 @@ pub fn validate_patch(version: ApiVersion, patch: &Patch, now: OffsetDateTime) -
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use pats_core::ErrorKind;
     use serde_json::json;
     use time::macros::datetime;
 
@@ -392,9 +393,9 @@ mod tests {
     /// The reason `doc` is refused, after checking it is refused as invalid field `patch`.
     fn refused(version: ApiVersion, doc: Value) -> String {
         match check_raw(version, doc.clone()) {
-            Err(Error::InvalidInput { field, reason }) => {
-                assert_eq!(field, "patch", "{reason}");
-                reason
+            Err(e) if e.kind() == ErrorKind::InvalidInput => {
+                assert_eq!(e.field(), Some("patch"), "{e}");
+                e.reason().unwrap_or_default().to_owned()
             }
             other => panic!("{doc} on {version}: expected InvalidInput, got {other:?}"),
         }

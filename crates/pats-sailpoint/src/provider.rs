@@ -19,10 +19,12 @@ impl SailPointClient {
     /// A null `expirationDate` reads as [`Expiration::Never`] on v2025, v2026 and V1 (or
     /// when `userAwareTokenNeverExpires` is true) and as [`Expiration::Unknown`] otherwise.
     pub fn token_info(&self, token: GetPersonalAccessTokenResponse) -> Result<TokenInfo> {
-        let id = TokenId::new(token.id.clone()).map_err(|e| Error::Decode {
-            status: 200,
-            reason: format!("SailPoint sent an unusable token id: {e}"),
-            snippet: String::new(),
+        let id = TokenId::new(token.id.clone()).map_err(|e| {
+            Error::decode(
+                200,
+                format!("SailPoint sent an unusable token id: {e}"),
+                b"",
+            )
         })?;
         let mut info = TokenInfo::new(id);
         info.name = Some(token.name.clone());

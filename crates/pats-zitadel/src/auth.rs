@@ -69,15 +69,15 @@ impl KeyFile {
         let file: KeyFile = serde_json::from_str(json).map_err(|e| {
             // serde_json's messages name fields and positions, never values.
             Error::invalid(
-                "key file",
+                "key_file",
                 format!("not a ZITADEL key file ({})", json_problem(&e)),
             )
         })?;
         if file.key_id.trim().is_empty() {
-            return Err(Error::invalid("key file", "`keyId` is empty"));
+            return Err(Error::invalid("key_file", "`keyId` is empty"));
         }
         if file.user_id.trim().is_empty() {
-            return Err(Error::invalid("key file", "`userId` is empty"));
+            return Err(Error::invalid("key_file", "`userId` is empty"));
         }
         file.encoding_key()?;
         Ok(file)
@@ -88,7 +88,7 @@ impl KeyFile {
     /// [`pats_core::files::read_to_string`] (a FIFO or a device is refused, never waited on).
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self> {
         let json = pats_core::files::read_to_string(path)
-            .map_err(|e| Error::invalid("key file", e.to_string()))?;
+            .map_err(|e| Error::invalid("key_file", e.to_string()))?;
         Self::from_json(&json)
     }
 
@@ -225,16 +225,16 @@ impl ClientCredentials {
     /// Refuses an empty id or secret, and an id with a control character.
     pub(crate) fn check(&self) -> Result<()> {
         if self.client_id.trim().is_empty() {
-            return Err(Error::invalid("client id", "must not be empty"));
+            return Err(Error::invalid("client_id", "must not be empty"));
         }
         if self.client_id.chars().any(char::is_control) {
             return Err(Error::invalid(
-                "client id",
+                "client_id",
                 "must not contain control characters",
             ));
         }
         if self.client_secret.expose_secret().is_empty() {
-            return Err(Error::invalid("client secret", "must not be empty"));
+            return Err(Error::invalid("client_secret", "must not be empty"));
         }
         Ok(())
     }
@@ -288,7 +288,7 @@ impl ClientCredentialsFetcher {
                 );
                 let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
                 let mut value = HeaderValue::from_str(&format!("Basic {encoded}"))
-                    .map_err(|_| Error::invalid("client id", "cannot go into a header"))?;
+                    .map_err(|_| Error::invalid("client_id", "cannot go into a header"))?;
                 value.set_sensitive(true);
                 request = request
                     .header(pats_core::reexports::reqwest::header::AUTHORIZATION, value)
@@ -467,6 +467,7 @@ fn http_value(s: &'static str) -> HeaderValue {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use pats_core::ErrorKind;
 
     #[test]
     fn bad_key_files_are_rejected_without_quoting_them() {
@@ -477,7 +478,7 @@ mod tests {
             r#"{"keyId":"","userId":"u","key":"x"}"#,
         ] {
             let err = KeyFile::from_json(bad).unwrap_err();
-            assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
             assert!(!err.to_string().contains("secret-material"), "{err}");
         }
     }

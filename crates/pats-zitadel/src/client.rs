@@ -111,15 +111,14 @@ impl ZitadelClientBuilder {
     /// `ZITADEL_CLIENT_SECRET` (a machine user's client secret; the first of the three that
     /// is set is used), `ZITADEL_ORG_ID`, `ZITADEL_USER_ID`, `ZITADEL_API` (`v2` or `v1`). The same
     /// variables as `pats::Config::from_env`; a missing or malformed one is an
-    /// [`Error::InvalidInput`] whose field is the variable's name.
+    /// [`InvalidInput`](pats_core::ErrorKind::InvalidInput) whose field is the variable's name.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
         let vars = pats_core::__private::env::zitadel(&lookup)?;
         let auth = match (vars.pat, vars.key_file, vars.client_id, vars.client_secret) {
             (Some(pat), _, _, _) => ZitadelAuth::pat(pat),
-            (None, Some(path), _, _) => ZitadelAuth::key_file_path(&path).map_err(|e| match e {
-                Error::InvalidInput { reason, .. } => Error::invalid("ZITADEL_KEY_FILE", reason),
-                other => other,
-            })?,
+            (None, Some(path), _, _) => {
+                ZitadelAuth::key_file_path(&path).map_err(|e| e.with_field("ZITADEL_KEY_FILE"))?
+            }
             (None, None, Some(id), Some(secret)) => ZitadelAuth::client_credentials(id, secret),
             _ => return Err(Error::invalid("ZITADEL_PAT", "is not set")),
         };
@@ -186,13 +185,13 @@ impl ZitadelClientBuilder {
     pub fn build(self) -> Result<ZitadelClient> {
         let base = self
             .base_url
-            .ok_or_else(|| Error::invalid("base URL", "is required"))?;
+            .ok_or_else(|| Error::invalid("base_url", "is required"))?;
         let transport = Transport::new(PROVIDER, &base, self.options)?;
         if let Some(org) = &self.organization {
             org_header_value(org)?;
         }
         if let Some(user) = &self.default_user {
-            check_id("default user", user)?;
+            check_id("default_user", user)?;
         }
         let source: Arc<dyn TokenSource> = match self.auth {
             None => {
@@ -511,8 +510,8 @@ impl PatFilter {
             expiration_date_filter: None,
         };
         match self {
-            Self::TokenId(v) => f.token_id_filter = id("token id", v)?,
-            Self::UserId(v) => f.user_id_filter = id("user id", v)?,
+            Self::TokenId(v) => f.token_id_filter = id("token_id", v)?,
+            Self::UserId(v) => f.user_id_filter = id("user_id", v)?,
             Self::OrganizationId(v) => f.organization_id_filter = id("organization", v)?,
             Self::CreatedDate(m, at) => f.created_date_filter = ts(m, at),
             Self::ExpirationDate(m, at) => f.expiration_date_filter = ts(m, at),
@@ -652,7 +651,7 @@ impl UserServiceV2<'_> {
         expiration: impl Into<TokenExpiration>,
     ) -> Result<CreatedPat> {
         let expiration = expiration.into();
-        check_id("user id", user_id)?;
+        check_id("user_id", user_id)?;
         check_expiration(expiration.wire())?;
         let body = V2AddPatRequest {
             user_id: user_id.to_owned(),
@@ -749,12 +748,12 @@ impl UserServiceV2<'_> {
             .filter(|n| *n <= MAX_PAGE_SIZE)
             .ok_or_else(|| {
                 Error::invalid(
-                    "user ids",
+                    "ids",
                     format!("at most {MAX_PAGE_SIZE} ids per call, got {}", ids.len()),
                 )
             })?;
         for id in ids {
-            check_id("user id", id)?;
+            check_id("user_id", id)?;
         }
         let request = V2ListUsersRequest {
             query: Some(V2ListQuery {
@@ -778,7 +777,7 @@ impl UserServiceV2<'_> {
         user_id: &str,
         token_id: &TokenId,
     ) -> Result<V2RemovePatResponse> {
-        check_id("user id", user_id)?;
+        check_id("user_id", user_id)?;
         let body = V2RemovePatRequest {
             user_id: user_id.to_owned(),
             token_id: token_id.as_str().to_owned(),
@@ -805,7 +804,7 @@ impl ManagementV1<'_> {
         expiration: impl Into<TokenExpiration>,
     ) -> Result<CreatedPat> {
         let expiration = expiration.into().wire();
-        check_id("user id", user_id)?;
+        check_id("user_id", user_id)?;
         check_expiration(expiration)?;
         let body = V1AddPatRequest {
             expiration_date: expiration,
@@ -837,7 +836,7 @@ impl ManagementV1<'_> {
         limit: Option<u32>,
         asc: bool,
     ) -> Result<V1ListPatsResponse> {
-        check_id("user id", user_id)?;
+        check_id("user_id", user_id)?;
         let limit = check_limit(limit)?.unwrap_or(0);
         let body = V1ListPatsRequest {
             query: Some(V1ListQuery { offset, limit, asc }),
@@ -856,7 +855,7 @@ impl ManagementV1<'_> {
         user_id: &str,
         token_id: &TokenId,
     ) -> Result<V1Pat> {
-        check_id("user id", user_id)?;
+        check_id("user_id", user_id)?;
         let request = Request::operation(
             &ops::MANAGEMENT_SERVICE_GET_PERSONAL_ACCESS_TOKEN_BY_IDS,
             &[user_id, token_id.as_str()],
@@ -874,7 +873,7 @@ impl ManagementV1<'_> {
         user_id: &str,
         token_id: &TokenId,
     ) -> Result<V1RemovePatResponse> {
-        check_id("user id", user_id)?;
+        check_id("user_id", user_id)?;
         let request = Request::operation(
             &ops::MANAGEMENT_SERVICE_REMOVE_PERSONAL_ACCESS_TOKEN,
             &[user_id, token_id.as_str()],

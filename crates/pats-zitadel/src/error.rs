@@ -4,8 +4,8 @@
 //! `details[]` (for example `COMMAND-4m9s`) goes into [`ApiError::code`] when present,
 //! otherwise the code's canonical name (`not_found`, ...).
 
+use pats_core::Error;
 use pats_core::Response;
-use pats_core::{ApiError, Error};
 use serde_json::Value;
 
 /// A gRPC status code as ZITADEL sends it (a number in REST bodies, a name in Connect bodies).
@@ -168,29 +168,16 @@ pub(crate) fn map_api_error(response: &Response) -> Error {
     let Some(code) = parsed.code else {
         return base;
     };
-    let api = match api_error_of(base) {
-        Ok(api) => api,
-        Err(other) => return other,
+    let Some(api) = base.api_error().cloned() else {
+        return base;
     };
     match code {
-        GrpcCode::Unauthenticated => Error::Unauthenticated(api),
-        GrpcCode::PermissionDenied => Error::PermissionDenied(api),
-        GrpcCode::NotFound => Error::NotFound(api),
-        GrpcCode::AlreadyExists => Error::AlreadyExists(api),
-        GrpcCode::ResourceExhausted => Error::RateLimited {
-            retry_after: response.retry_after(),
-            error: api,
-        },
-        _ => Error::Api(api),
-    }
-}
-
-/// Takes the [`ApiError`] back out of an error built by [`Response::api_error`].
-fn api_error_of(error: Error) -> Result<ApiError, Error> {
-    match error {
-        Error::Unauthenticated(e) | Error::PermissionDenied(e) | Error::NotFound(e) => Ok(e),
-        Error::AlreadyExists(e) | Error::RateLimited { error: e, .. } | Error::Api(e) => Ok(e),
-        other => Err(other),
+        GrpcCode::Unauthenticated => Error::unauthenticated(api),
+        GrpcCode::PermissionDenied => Error::permission_denied(api),
+        GrpcCode::NotFound => Error::not_found(api),
+        GrpcCode::AlreadyExists => Error::already_exists(api),
+        GrpcCode::ResourceExhausted => Error::rate_limited(api, response.retry_after()),
+        _ => Error::api(api),
     }
 }
 
@@ -208,10 +195,12 @@ pub(crate) fn map_oauth_error(response: &Response) -> Error {
     let message = body.error_description.as_deref().unwrap_or(&body.error);
     let base = response.api_error(Some(body.error.clone()), Some(message), None);
     match body.error.as_str() {
-        "invalid_grant" | "invalid_client" | "unauthorized_client" => match api_error_of(base) {
-            Ok(api) => Error::Unauthenticated(api),
-            Err(other) => other,
-        },
+        "invalid_grant" | "invalid_client" | "unauthorized_client" => {
+            match base.api_error().cloned() {
+                Some(api) => Error::unauthenticated(api),
+                None => base,
+            }
+        }
         _ => base,
     }
 }

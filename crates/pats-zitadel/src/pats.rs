@@ -32,15 +32,15 @@ pub fn expiration_of(date: Option<OffsetDateTime>) -> Expiration {
 }
 
 /// An id ZITADEL sent, checked: one that fails the check is the server's fault, so it is a
-/// [`Error::Decode`], never the caller's [`Error::InvalidInput`].
+/// [`Decode`](pats_core::ErrorKind::Decode), never the caller's [`InvalidInput`](pats_core::ErrorKind::InvalidInput).
 fn id_from_server(id: &str, what: &str) -> Result<TokenId> {
     TokenId::new(id).map_err(|e| unusable(what, &e))
 }
 
 fn unusable(what: &str, e: &Error) -> Error {
-    let why = match e {
-        Error::InvalidInput { reason, .. } => reason.clone(),
-        other => other.to_string(),
+    let why = match e.reason() {
+        Some(reason) => reason.to_owned(),
+        None => e.to_string(),
     };
     Error::decode(
         200,
@@ -81,7 +81,7 @@ fn info_from_v1(pat: V1Pat, user_id: &str) -> Result<TokenInfo> {
 }
 
 fn not_found(id: &TokenId) -> Error {
-    Error::NotFound(
+    Error::not_found(
         ApiError::new(
             404,
             format!("no personal access token `{id}` visible in this organization"),
@@ -109,7 +109,7 @@ fn name_tokens(items: &mut [TokenInfo], usernames: &BTreeMap<String, String>) {
 impl ZitadelClient {
     /// The id and username of the machine user named exactly `name`: the token owner a
     /// name stands for. No such user, or more than one, is the caller's
-    /// [`Error::InvalidInput`] (field `name`).
+    /// [`InvalidInput`](pats_core::ErrorKind::InvalidInput) (field `name`).
     async fn machine_user_named(&self, name: &str) -> Result<(String, String)> {
         let mut found = self.v2().machine_users_named(name).await?;
         match found.len() {
@@ -202,11 +202,8 @@ impl ZitadelClient {
     /// One page of tokens, without names.
     async fn list_page(&self, query: &ListQuery) -> Result<TokenPage> {
         if query.last_used_before.is_some() || query.never_used {
-            return Err(Error::Unsupported {
-                provider: PROVIDER,
-                operation: "listing by last use",
-                hint: Some("ZITADEL does not record when a PAT was last used"),
-            });
+            return Err(Error::unsupported(PROVIDER, "listing by last use")
+                .with_hint("ZITADEL does not record when a PAT was last used"));
         }
         if let Some(size) = query.page_size
             && (size == 0 || size > MAX_PAGE_SIZE)
@@ -362,24 +359,25 @@ impl PersonalAccessTokens for PagesWithoutNames<'_> {
 ///   machine user of exactly that username (one `ListUsers` call, `userNameQuery` EQUALS and
 ///   `typeQuery` MACHINE, plus `organizationIdQuery` for a client scoped to an organization)
 ///   and creates the token for it: no such user, several, or an explicit owner that is
-///   another user is [`Error::InvalidInput`] (field `name`). `create` without a name makes
+///   another user is [`InvalidInput`](pats_core::ErrorKind::InvalidInput) (field `name`). `create` without a name makes
 ///   one `ListUsers` call to report the owner's username. So `find_by_name` finds the tokens
 ///   of that machine user; [`ZitadelClient::tokens_of_machine_user`] does the same without
 ///   listing the whole organization. Both APIs (v2 and v1) read usernames through the v2
 ///   `ListUsers`, so names need `user.read` on the v2 user service: without it `list` (and
 ///   so `list_all` and the audits) still answers, with every name `None` and a warning
 ///   logged, while `get`, `find_by_name` and `create` with a name fail with the error.
-/// - Tokens have **no scopes**: non-empty scopes are refused with [`Error::Unsupported`]
+/// - Tokens have **no scopes**: non-empty scopes are refused with [`Unsupported`](pats_core::ErrorKind::Unsupported)
 ///   before any request (`Capabilities::check_create`). A PAT has the permissions of its
 ///   machine user.
-/// - ZITADEL's default is a token that never expires, so `Expiry::ProviderDefault` is refused with [`Error::InvalidInput`] (field `expiry`)
+/// - ZITADEL's default is a token that never expires, so `Expiry::ProviderDefault` is
+///   refused with [`InvalidInput`](pats_core::ErrorKind::InvalidInput) (field `expiry`)
 ///   before sending: give `Expiry::In`/`Expiry::At`, or ask for a never-expiring token with
 ///   `Expiry::Never(NeverExpires::I_UNDERSTAND_THE_RISK)`, which sends no expiration (stored
 ///   as `9999-12-31T23:59:59Z`, read back as [`Expiration::Never`]). A time in the past is
 ///   refused before sending.
 /// - `get` uses v1 `GET` (needs `default_user`) or a v2 `tokenIdFilter` listing.
 /// - `revoke` on v2 looks the token up first (a `tokenIdFilter` listing) and removes it for
-///   its own machine user; an unknown token is [`Error::NotFound`]. On v1 it needs
+///   its own machine user; an unknown token is [`NotFound`](pats_core::ErrorKind::NotFound). On v1 it needs
 ///   `default_user` and reaches only that user's tokens (v1 `get` and `list` likewise).
 /// - On v2, listing without an owner lists every PAT of the organization (`default_user`
 ///   does not narrow it: it is the owner of tokens created without a name or owner); on v1

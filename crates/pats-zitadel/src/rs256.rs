@@ -25,15 +25,15 @@ impl SigningKey {
     /// hold) or PKCS#8 (`PRIVATE KEY`). Errors never quote the key.
     pub(crate) fn from_pem(pem: &str) -> Result<Self> {
         const NOT_RSA: &str = "`key` is not an RSA private key in PEM form";
-        let (label, der) = pem_block(pem).ok_or_else(|| Error::invalid("key file", NOT_RSA))?;
+        let (label, der) = pem_block(pem).ok_or_else(|| Error::invalid("key_file", NOT_RSA))?;
         let pair = match label {
             "RSA PRIVATE KEY" => RsaKeyPair::from_der(&der),
             "PRIVATE KEY" => RsaKeyPair::from_pkcs8(&der),
-            _ => return Err(Error::invalid("key file", NOT_RSA)),
+            _ => return Err(Error::invalid("key_file", NOT_RSA)),
         }
         .map_err(|e| {
             // KeyRejected says why (too small, invalid encoding...), never the key.
-            Error::invalid("key file", format!("{NOT_RSA} ({e})"))
+            Error::invalid("key_file", format!("{NOT_RSA} ({e})"))
         })?;
         Ok(Self {
             pair,
@@ -53,10 +53,7 @@ impl SigningKey {
         let mut signature = vec![0; self.modulus_len()];
         self.pair
             .sign(&RSA_PKCS1_SHA256, &self.rng, jwt.as_bytes(), &mut signature)
-            .map_err(|_| Error::Signing {
-                message: "cannot sign the JWT-profile assertion".to_owned(),
-                source: None,
-            })?;
+            .map_err(|_| Error::signing("cannot sign the JWT-profile assertion"))?;
         jwt.push('.');
         jwt.push_str(&URL_SAFE_NO_PAD.encode(signature));
         Ok(jwt)
@@ -74,10 +71,7 @@ impl SigningKey {
 }
 
 fn to_json(value: &impl serde::Serialize) -> Result<Vec<u8>> {
-    serde_json::to_vec(value).map_err(|e| Error::Signing {
-        message: "cannot serialize the JWT".to_owned(),
-        source: Some(Box::new(e)),
-    })
+    serde_json::to_vec(value).map_err(|e| Error::signing_with_source("cannot serialize the JWT", e))
 }
 
 /// The label and DER bytes of the PEM block that `text` is (RFC 7468), or `None`.
@@ -97,6 +91,7 @@ fn pem_block(text: &str) -> Option<(&str, Vec<u8>)> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use pats_core::ErrorKind;
     use pats_sim::zitadel::{TEST_PRIVATE_KEY_PEM, TEST_PUBLIC_KEY_PEM};
     use serde_json::json;
 
@@ -141,7 +136,7 @@ mod tests {
             ),
         ] {
             let err = SigningKey::from_pem(&bad).err().unwrap();
-            assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
             assert!(!err.to_string().contains(&body[..40]), "{err}");
         }
     }

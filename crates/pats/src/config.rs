@@ -25,7 +25,7 @@
 //! `ZITADEL_KEY_FILE` and `key_file`) are read when connecting, with
 //! [`files::read_to_string`](crate::files::read_to_string): each must be a regular file of
 //! at most [`files::MAX_LEN`](crate::files::MAX_LEN) bytes (64 KiB) of UTF-8 text. A FIFO, a
-//! device, a directory, a socket or a larger file is an [`Error::InvalidInput`] naming the
+//! device, a directory, a socket or a larger file is an [`InvalidInput`](crate::ErrorKind::InvalidInput) naming the
 //! setting and the path, returned at once (a FIFO is never waited on).
 //!
 //! # From code
@@ -52,7 +52,7 @@
 
 use pats_core::__private::env;
 use pats_core::__private::redact::ShownUrl;
-use pats_core::{Error, Result};
+use pats_core::{Error, ErrorKind, Result};
 use secrecy::SecretString;
 use serde::Deserialize;
 use std::fmt;
@@ -223,9 +223,9 @@ where
     T: FromStr<Err = Error>,
 {
     let text = String::deserialize(d)?;
-    text.parse().map_err(|e: Error| match e {
-        Error::InvalidInput { reason, .. } => serde::de::Error::custom(reason),
-        other => serde::de::Error::custom(other),
+    text.parse().map_err(|e: Error| match e.reason() {
+        Some(reason) if e.kind() == ErrorKind::InvalidInput => serde::de::Error::custom(reason),
+        _ => serde::de::Error::custom(e),
     })
 }
 
@@ -344,13 +344,8 @@ fn parse_var<T: FromStr<Err = Error>>(
     text: Option<String>,
     var: &'static str,
 ) -> Result<Option<T>> {
-    text.map(|t| {
-        t.parse().map_err(|e: Error| match e {
-            Error::InvalidInput { reason, .. } => Error::invalid(var, reason),
-            other => other,
-        })
-    })
-    .transpose()
+    text.map(|t| t.parse().map_err(|e: Error| e.with_field(var)))
+        .transpose()
 }
 
 impl DfnsConfig {

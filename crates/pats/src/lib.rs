@@ -63,7 +63,7 @@
 //!
 //! `cargo run -p pats --features simulate --example portable` runs three such programs
 //! unchanged on every provider; an operation a provider does not offer returns
-//! [`Error::Unsupported`].
+//! [`Unsupported`](crate::ErrorKind::Unsupported).
 //!
 //! When you need a provider's own surface, its typed client is re-exported:
 //! [`dfns`] (feature `dfns`), [`zitadel`] (feature `zitadel`), [`sailpoint`] (feature
@@ -180,7 +180,7 @@ pub fn connect(config: &Config) -> Result<Box<dyn PersonalAccessTokens>> {
 /// Connects to the provider `config` names, with `options` (timeouts, retries, your own
 /// `reqwest::Client`).
 ///
-/// A provider whose cargo feature is off gives [`Error::InvalidInput`] naming the feature.
+/// A provider whose cargo feature is off gives [`InvalidInput`](crate::ErrorKind::InvalidInput) naming the feature.
 pub fn connect_with(
     config: &Config,
     options: ClientOptions,
@@ -229,9 +229,9 @@ mod tests {
     }
 
     fn field(err: Error) -> String {
-        match err {
-            Error::InvalidInput { field, .. } => field.into_owned(),
-            other => panic!("not InvalidInput: {other}"),
+        match err.field() {
+            Some(field) => field.to_owned(),
+            None => panic!("not InvalidInput: {err}"),
         }
     }
 

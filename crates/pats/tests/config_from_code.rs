@@ -227,10 +227,7 @@ fn api_versions_read_from_files_and_environment_as_before() {
         ("ZITADEL_API", "v3"),
     ]))
     .unwrap_err();
-    match err {
-        pats::Error::InvalidInput { field, .. } => assert_eq!(field, "ZITADEL_API"),
-        other => panic!("{other}"),
-    }
+    assert_eq!(err.field(), Some("ZITADEL_API"), "{err}");
     let err = Config::from_lookup(lookup(&[
         ("PATS_PROVIDER", "sailpoint"),
         ("SAIL_BASE_URL", "https://s.example"),
@@ -238,10 +235,7 @@ fn api_versions_read_from_files_and_environment_as_before() {
         ("SAIL_API_VERSION", "v9"),
     ]))
     .unwrap_err();
-    match err {
-        pats::Error::InvalidInput { field, .. } => assert_eq!(field, "SAIL_API_VERSION"),
-        other => panic!("{other}"),
-    }
+    assert_eq!(err.field(), Some("SAIL_API_VERSION"), "{err}");
 }
 
 /// A base URL can carry credentials (`user:pass@`, `?token=`): `Debug` of a configuration or
@@ -324,7 +318,7 @@ fn a_key_file_that_is_a_fifo_is_refused_naming_the_setting() {
     assert_eq!(
         refused(zitadel.into()),
         format!(
-            "invalid input for `key file`: {} is a FIFO (named pipe), not a regular file",
+            "invalid input for `key_file`: {} is a FIFO (named pipe), not a regular file",
             fifo.display()
         )
     );

@@ -174,7 +174,7 @@ fn audit_all_reports_the_good_profile_and_each_fifo_profile_without_hanging() {
     for (name, setting) in [
         ("secretfile", "`client_secret_file`"),
         ("dfnskey", "`private_key_file`"),
-        ("zitadelkey", "`key file`"),
+        ("zitadelkey", "`key_file`"),
     ] {
         let failed = by_name(name);
         assert_eq!(failed["status"], "failed", "{failed}");

@@ -54,7 +54,7 @@ impl PersonalAccessTokens for Memory {
 
     async fn create(&self, request: &CreateToken) -> pats_core::Result<CreatedToken> {
         if self.name_taken(request.name()) {
-            return Err(Error::Api(ApiError::new(400, "name taken")));
+            return Err(Error::api(ApiError::new(400, "name taken")));
         }
         let n = {
             let mut next = self.next.lock().unwrap();
@@ -96,12 +96,12 @@ impl PersonalAccessTokens for Memory {
             .iter()
             .find(|t| &t.id == id)
             .cloned()
-            .ok_or_else(|| Error::NotFound(ApiError::new(404, "no such token")))
+            .ok_or_else(|| Error::not_found(ApiError::new(404, "no such token")))
     }
 
     async fn revoke(&self, id: &TokenId) -> pats_core::Result<()> {
         if self.fail_revoke {
-            return Err(Error::Api(pats_core::ApiError::new(500, "revoke failed")));
+            return Err(Error::api(pats_core::ApiError::new(500, "revoke failed")));
         }
         self.tokens.lock().unwrap().retain(|t| &t.id != id);
         Ok(())
@@ -112,7 +112,7 @@ impl PersonalAccessTokens for Memory {
             return Err(Error::unsupported("memory", "rename"));
         }
         if self.fail_rename || self.name_taken(Some(name)) {
-            return Err(Error::Api(ApiError::new(400, "rename refused")));
+            return Err(Error::api(ApiError::new(400, "rename refused")));
         }
         let mut tokens = self.tokens.lock().unwrap();
         let token = tokens.iter_mut().find(|t| &t.id == id).unwrap();
@@ -149,15 +149,9 @@ async fn the_trait_works_boxed_and_shared() {
     assert_eq!(shared.get(&id).await.unwrap().name.as_deref(), Some("b"));
     // Optional operations say what is missing.
     let err = shared.rename(&id, "c").await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Unsupported {
-                provider: "memory",
-                operation: "rename",
-                ..
-            }
-        ),
+    assert_eq!(
+        (err.kind(), err.provider(), err.operation()),
+        (ErrorKind::Unsupported, Some("memory"), Some("rename")),
         "{err}"
     );
     assert_eq!(
@@ -268,7 +262,7 @@ impl PersonalAccessTokens for Endless {
     }
 
     async fn get(&self, _: &TokenId) -> pats_core::Result<TokenInfo> {
-        Err(Error::NotFound(ApiError::new(404, "no such token")))
+        Err(Error::not_found(ApiError::new(404, "no such token")))
     }
 
     async fn revoke(&self, _: &TokenId) -> pats_core::Result<()> {
@@ -285,23 +279,13 @@ async fn list_all_stops_an_endless_listing_at_the_default_page_limit() {
     assert_eq!(err.kind(), ErrorKind::LimitExceeded);
     assert!(err.status().is_none());
     assert!(!err.is_retryable());
-    match &err {
-        Error::LimitExceeded {
-            provider,
-            limit,
-            max,
-            message,
-        } => {
-            assert_eq!(*provider, "endless");
-            assert_eq!(*limit, "ListLimits::max_pages");
-            assert_eq!(*max, 10_000);
-            assert!(
-                message.contains("ListLimits::new().max_pages("),
-                "{message}"
-            );
-        }
-        other => panic!("expected LimitExceeded, got {other:?}"),
-    }
+    assert_eq!(err.provider(), Some("endless"));
+    assert_eq!(err.limit(), Some("ListLimits::max_pages"));
+    assert_eq!(err.max(), Some(10_000));
+    assert!(
+        err.to_string().contains("ListLimits::new().max_pages("),
+        "{err}"
+    );
     assert_eq!(
         err.to_string(),
         "endless: the limit `ListLimits::max_pages` (10000) was reached: the listing has more \
@@ -325,15 +309,9 @@ async fn list_all_page_limit_is_configurable_and_exact() {
     };
     // After the error the listing is over: nothing more is sent.
     assert!(pages.next_page().await.is_none());
-    assert!(
-        matches!(
-            err,
-            Error::LimitExceeded {
-                limit: "ListLimits::max_pages",
-                max: 3,
-                ..
-            }
-        ),
+    assert_eq!(
+        (err.limit(), err.max()),
+        (Some("ListLimits::max_pages"), Some(3)),
         "{err:?}"
     );
     assert_eq!(endless.calls(), 3, "exactly max_pages requests");
@@ -358,23 +336,14 @@ async fn list_all_item_limit_is_configurable_and_exact() {
     let endless = Endless::new(3);
     let query = ListQuery::new().limits(ListLimits::new().max_items(7));
     let err = endless.list_all(&query).await.unwrap_err();
-    match &err {
-        Error::LimitExceeded {
-            limit,
-            max,
-            message,
-            ..
-        } => {
-            assert_eq!(*limit, "ListLimits::max_items");
-            assert_eq!(*max, 7);
-            assert!(
-                message.contains("more than 7 tokens")
-                    && message.contains("ListLimits::new().max_items("),
-                "{message}"
-            );
-        }
-        other => panic!("expected LimitExceeded, got {other:?}"),
-    }
+    assert_eq!(err.kind(), ErrorKind::LimitExceeded);
+    assert_eq!(err.limit(), Some("ListLimits::max_items"));
+    assert_eq!(err.max(), Some(7));
+    let message = err.to_string();
+    assert!(
+        message.contains("more than 7 tokens") && message.contains("ListLimits::new().max_items("),
+        "{message}"
+    );
     assert_eq!(
         endless.calls(),
         3,
@@ -390,10 +359,7 @@ async fn list_all_item_limit_is_configurable_and_exact() {
     let exact = ListQuery::new().limits(ListLimits::new().max_items(5));
     assert_eq!(pats.list_all(&exact).await.unwrap().len(), 5);
     let short = ListQuery::new().limits(ListLimits::new().max_items(4));
-    assert!(matches!(
-        pats.list_all(&short).await.unwrap_err(),
-        Error::LimitExceeded { max: 4, .. }
-    ));
+    assert_eq!(pats.list_all(&short).await.unwrap_err().max(), Some(4));
 }
 
 #[tokio::test]
@@ -473,7 +439,7 @@ async fn rotate_hands_over_the_secret_before_the_old_token_dies() {
     let rotation = pending.finish(&failing).await;
     assert!(matches!(
         rotation.revoked,
-        Err(Error::Api(ref e)) if e.status == 500
+        Err(ref e) if e.kind() == ErrorKind::Api && e.status() == Some(500)
     ));
     assert!(!rotation.is_complete());
     assert!(
@@ -506,7 +472,7 @@ async fn an_undone_rotation_keeps_the_old_token_and_removes_the_new() {
     let old = failing.create(&request("ci", 1)).await.unwrap().info.id;
     let pending = failing.rotate(&old, &request("ci", 30)).await.unwrap();
     let err = pending.undo(&failing).await.unwrap_err();
-    assert!(matches!(err, Error::Api(ref e) if e.status == 500));
+    assert_eq!((err.kind(), err.status()), (ErrorKind::Api, Some(500)));
 }
 
 #[tokio::test]
@@ -579,7 +545,9 @@ async fn rotate_under_unique_names_takes_the_name_last() {
         .finish(&stuck)
         .await;
     rotation.revoked.as_ref().unwrap();
-    assert!(matches!(rotation.renamed, Renamed::Failed(Error::Api(ref e)) if e.status == 400));
+    assert!(
+        matches!(rotation.renamed, Renamed::Failed(ref e) if e.kind() == ErrorKind::Api && e.status() == Some(400))
+    );
     assert!(!rotation.is_complete());
     assert!(rotation.new.name.unwrap().starts_with("ci-rotating-"));
 
@@ -603,25 +571,16 @@ async fn rotate_under_unique_names_takes_the_name_last() {
 #[test]
 fn outcomes_are_unknown_only_when_the_request_may_have_landed() {
     use std::time::Duration;
-    let timeout = Error::Timeout {
-        timeout: Duration::from_secs(1),
-        attempts: 1,
-    };
+    let timeout = Error::timed_out(Duration::from_secs(1), 1);
     assert!(timeout.is_outcome_unknown());
-    let cut = Error::Transport {
-        message: "the answer was cut off or malformed: x".into(),
-        source: None,
-    };
+    let cut = Error::transport("the answer was cut off or malformed", "x");
     assert!(cut.is_outcome_unknown());
-    let never_connected = Error::Transport {
-        message: "connection failed: refused".into(),
-        source: None,
-    };
+    let never_connected = Error::connect("connection failed", "refused");
     assert!(!never_connected.is_outcome_unknown());
     assert!(Error::decode(201, "bad JSON", b"{").is_outcome_unknown());
     assert!(Error::decode(399, "bad JSON", b"{").is_outcome_unknown());
     assert!(!Error::decode(400, "bad JSON", b"{").is_outcome_unknown());
-    assert!(!Error::Api(ApiError::new(500, "boom")).is_outcome_unknown());
+    assert!(!Error::api(ApiError::new(500, "boom")).is_outcome_unknown());
     assert!(!Error::invalid("name", "empty").is_outcome_unknown());
 }
 

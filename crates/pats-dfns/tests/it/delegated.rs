@@ -6,7 +6,7 @@ use crate::common::*;
 use p256::ecdsa::signature::Signer as _;
 use p256::ecdsa::{Signature, SigningKey};
 use p256::pkcs8::DecodePrivateKey as _;
-use pats_core::{Error, TokenId, VirtualClock};
+use pats_core::{ErrorKind, TokenId, VirtualClock};
 use pats_dfns::{
     ChangeKind, DfnsClient, NewPat, PatKeyPair, PatUpdate, PendingChange, SignedAssertion,
 };
@@ -190,17 +190,14 @@ async fn a_tampered_pending_change_is_refused_before_any_request() {
             .create_pat_complete(&tampered, &assertion)
             .await
             .unwrap_err();
-        assert!(
-            matches!(err, Error::InvalidInput { ref field, .. } if field == "pending change"),
-            "{field}: {err:?}"
-        );
+        assert_eq!(err.field(), Some("pending_change"), "{field}: {err:?}");
     }
     // A pending change of another kind is refused by the other completions.
     let err = client
         .delete_pat_complete(&original, &assertion)
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err:?}");
     assert_eq!(
         env.sim.received_requests().await.len(),
         sent,
@@ -230,7 +227,7 @@ async fn an_assertion_for_another_challenge_or_credential_is_refused_before_send
         .create_pat_complete(&pending, &for_other)
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Signing { .. }), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Signing, "{err:?}");
 
     let data = pending.challenge().key_client_data();
     let unknown_credential = SignedAssertion::key("cr-unknown", &data, b"sig");
@@ -238,7 +235,7 @@ async fn an_assertion_for_another_challenge_or_credential_is_refused_before_send
         .create_pat_complete(&pending, &unknown_credential)
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Signing { .. }), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Signing, "{err:?}");
     assert_eq!(env.sim.received_requests().await.len(), sent);
 }
 
@@ -259,7 +256,10 @@ async fn a_wrong_signature_is_refused_by_the_simulator() {
         signature.to_der().as_bytes(),
     );
     match client.create_pat_complete(&pending, &forged).await {
-        Err(Error::Unauthenticated(e)) => assert!(e.message.contains("invalid signature"), "{e}"),
+        Err(e) if e.kind() == ErrorKind::Unauthenticated => {
+            let e = e.api_error().unwrap();
+            assert!(e.message.contains("invalid signature"), "{e}");
+        }
         other => panic!("expected Unauthenticated, got {other:?}"),
     }
     assert_eq!(env.sim.request_count("POST", "/auth/pats").await, 0);
@@ -272,7 +272,7 @@ async fn init_refuses_bad_input_and_a_generated_key_pair() {
     let client = delegating_client(&env);
     for pat in [NewPat::new("no key"), NewPat::new("").public_key_pem("x")] {
         let err = client.create_pat_init(&pat).await.unwrap_err();
-        assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err:?}");
     }
     let bad_id = TokenId::new("us-1").unwrap();
     assert!(client.delete_pat_init(&bad_id).await.is_err());
@@ -403,7 +403,8 @@ async fn a_passkey_assertion_completes_a_change() {
         pending.challenge().challenge(),
     );
     match client.delete_pat_complete(&pending, &wrong_rp).await {
-        Err(Error::Unauthenticated(e)) => {
+        Err(e) if e.kind() == ErrorKind::Unauthenticated => {
+            let e = e.api_error().unwrap();
             assert!(e.message.contains("another relying party"), "{e}");
         }
         other => panic!("expected Unauthenticated, got {other:?}"),

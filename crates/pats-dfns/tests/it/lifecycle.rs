@@ -3,7 +3,7 @@
 
 use crate::common::*;
 use pats_core::{
-    CreateToken, Error, Expiration, Expiry, ListQuery, PersonalAccessTokens,
+    CreateToken, ErrorKind, Expiration, Expiry, ListQuery, PersonalAccessTokens,
     PersonalAccessTokensExt, TokenId,
 };
 use pats_dfns::{DfnsClient, NewPat, Pat, PatKeyPair, PatKind, PatUpdate};
@@ -61,7 +61,7 @@ async fn typed_create_list_get_update_deactivate_activate_delete() {
 
     client.delete_pat(&id).await.unwrap();
     assert!(client.list_pats().await.unwrap().is_empty());
-    assert!(matches!(client.get_pat(&id).await, Err(Error::NotFound(_))));
+    assert!(matches!(client.get_pat(&id).await, Err(ref e) if e.kind() == ErrorKind::NotFound));
     assert!(!sim.accepts_bearer(&token));
     assert_eq!(sim.pats()[0]["deleted"], true);
 }
@@ -84,16 +84,13 @@ async fn the_new_access_token_reads_but_cannot_create_pats() {
         .unwrap();
     assert_eq!(as_pat.list_pats().await.unwrap().len(), 1);
     let err = as_pat.create_pat(&NewPat::new("nope")).await.unwrap_err();
-    match err {
-        Error::PermissionDenied(e) => {
-            assert_eq!(e.status, 403);
-            assert!(
-                e.message.contains("Personal Access Token not allowed"),
-                "{e}"
-            );
-        }
-        other => panic!("expected PermissionDenied, got {other:?}"),
-    }
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err:?}");
+    let e = err.api_error().unwrap().clone();
+    assert_eq!(e.status, 403);
+    assert!(
+        e.message.contains("Personal Access Token not allowed"),
+        "{e}"
+    );
     assert_eq!(sim.pats().len(), 1);
 }
 
@@ -173,10 +170,7 @@ async fn trait_lifecycle_and_capabilities() {
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].id, rotation.new.id);
     pats.revoke(&all[0].id).await.unwrap();
-    assert!(matches!(
-        pats.revoke(&all[0].id).await,
-        Err(Error::NotFound(_))
-    ));
+    assert!(matches!(pats.revoke(&all[0].id).await, Err(ref e) if e.kind() == ErrorKind::NotFound));
 }
 
 #[tokio::test]
@@ -185,18 +179,11 @@ async fn policy_pending_202_is_its_own_outcome() {
     let created = client.create_pat(&NewPat::new("a")).await.unwrap();
     let id = TokenId::new(created.pat.token_id).unwrap();
     sim.require_approval("PUT", "/deactivate", "ap-123", 1);
-    match client.deactivate_pat(&id).await.unwrap_err() {
-        Error::PendingApproval {
-            provider,
-            approval_id,
-            details,
-        } => {
-            assert_eq!(provider, "dfns");
-            assert_eq!(approval_id.as_deref(), Some("ap-123"));
-            assert_eq!(details["status"], "Pending");
-        }
-        other => panic!("expected PendingApproval, got {other:?}"),
-    }
+    let err = client.deactivate_pat(&id).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PendingApproval, "{err:?}");
+    assert_eq!(err.provider(), Some("dfns"));
+    assert_eq!(err.approval_id(), Some("ap-123"));
+    assert_eq!(err.details().unwrap()["status"], "Pending");
     assert!(client.get_pat(&id).await.unwrap().is_active);
     // Only that once: the next attempt goes through.
     assert!(!client.deactivate_pat(&id).await.unwrap().is_active);
@@ -216,7 +203,7 @@ async fn duplicate_external_id_is_already_exists() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::AlreadyExists(ref e) if e.status == 409),
+        (err.kind(), err.status()) == (ErrorKind::AlreadyExists, Some(409)),
         "{err:?}"
     );
 }
@@ -240,10 +227,7 @@ async fn caller_supplied_public_key_is_sent_as_is() {
         .create_pat(&NewPat::new("governed").public_key_pem(pair.public_key_pem()))
         .await
         .unwrap_err();
-    assert!(
-        matches!(err, Error::PendingApproval { approval_id: Some(ref id), .. } if id == "ap-9"),
-        "{err:?}"
-    );
+    assert_eq!(err.approval_id(), Some("ap-9"), "{err:?}");
     assert_eq!(sim.pats().len(), 1);
 }
 
@@ -260,13 +244,11 @@ async fn errors_keep_the_provider_id_message_and_retry_after() {
         .times(1),
     );
     let id = TokenId::new("to-abc").unwrap();
-    match client.get_pat(&id).await.unwrap_err() {
-        Error::NotFound(e) => {
-            assert_eq!(e.code.as_deref(), Some("er-77"));
-            assert_eq!(e.message, "Token not found");
-        }
-        other => panic!("{other:?}"),
-    }
+    let err = client.get_pat(&id).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err:?}");
+    let e = err.api_error().unwrap().clone();
+    assert_eq!(e.code.as_deref(), Some("er-77"));
+    assert_eq!(e.message, "Token not found");
     sim.faults().inject(
         FaultRule::new(Fault::Status {
             status: 500,
@@ -274,15 +256,13 @@ async fn errors_keep_the_provider_id_message_and_retry_after() {
         })
         .times(1),
     );
-    match client.list_pats().await.unwrap_err() {
-        Error::Api(pats_core::ApiError {
-            status, message, ..
-        }) => {
-            assert_eq!(status, 500);
-            assert_eq!(message, "flat message");
-        }
-        other => panic!("{other:?}"),
-    }
+    let err = client.list_pats().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Api, "{err:?}");
+    let pats_core::ApiError {
+        status, message, ..
+    } = err.api_error().unwrap().clone();
+    assert_eq!(status, 500);
+    assert_eq!(message, "flat message");
     // 429 on a read: retried after Retry-After, then succeeds.
     sim.faults().inject(
         FaultRule::new(Fault::RateLimited {
@@ -302,7 +282,7 @@ async fn errors_keep_the_provider_id_message_and_retry_after() {
     );
     let err = client.create_pat(&NewPat::new("x")).await.unwrap_err();
     assert!(
-        matches!(err, Error::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(3)),
+        (err.kind(), err.retry_after()) == (ErrorKind::RateLimited, Some(Duration::from_secs(3))),
         "{err:?}"
     );
     assert_eq!(sim.request_count("POST", "/auth/pats").await, 1);
@@ -312,10 +292,7 @@ async fn errors_keep_the_provider_id_message_and_retry_after() {
         .auth_token(SecretString::from("wrong-token"))
         .build()
         .unwrap();
-    assert!(matches!(
-        bad.list_pats().await,
-        Err(Error::Unauthenticated(_))
-    ));
+    assert!(matches!(bad.list_pats().await, Err(ref e) if e.kind() == ErrorKind::Unauthenticated));
 }
 
 #[tokio::test]
@@ -329,7 +306,7 @@ async fn a_create_is_never_sent_twice() {
     );
     let err = client.create_pat(&NewPat::new("x")).await.unwrap_err();
     assert!(
-        matches!(err, Error::Api(ref e) if e.status == 503),
+        (err.kind(), err.status()) == (ErrorKind::Api, Some(503)),
         "{err:?}"
     );
     assert_eq!(sim.request_count("POST", "/auth/pats").await, 1);
@@ -355,6 +332,6 @@ async fn injected_latency_past_the_timeout_is_a_timeout() {
             .times(1),
     );
     let err = client.create_pat(&NewPat::new("slow")).await.unwrap_err();
-    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err:?}");
     assert_eq!(sim.request_count("POST", "/auth/pats").await, 1);
 }

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::common::*;
-use pats_core::{Error, TokenId};
+use pats_core::{ErrorKind, TokenId};
 use pats_dfns::NewPat;
 use pats_sim::{Fault, FaultRule};
 use serde_json::json;
@@ -110,16 +110,11 @@ async fn pending_approval_details_are_scrubbed() {
     let err = client.deactivate_pat(&id).await.unwrap_err();
     tracing::trace!(error = %err, debug = ?err, "pending approval");
 
-    let Error::PendingApproval {
-        approval_id,
-        details,
-        ..
-    } = &err
-    else {
-        panic!("expected PendingApproval, got {err:?}");
-    };
+    assert_eq!(err.kind(), ErrorKind::PendingApproval, "{err:?}");
+    let approval_id = err.approval_id();
+    let details = err.details().unwrap();
     // What is safe stays usable.
-    assert_eq!(approval_id.as_deref(), Some("ap-7"));
+    assert_eq!(approval_id, Some("ap-7"));
     assert_eq!(details["status"], "Pending");
     assert_eq!(details["activity"]["kind"], "Pats:Update");
     assert_eq!(

@@ -6,7 +6,7 @@ use crate::common;
 use crate::common::*;
 use async_trait::async_trait;
 use pats_core::reexports::reqwest::header::{HeaderName, HeaderValue};
-use pats_core::{Error, Request, TokenId};
+use pats_core::{ErrorKind, Request, TokenId};
 use pats_dfns::{DfnsClient, NewPat, P256Signer, USER_ACTION_HEADER, UserActionSigner};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -42,10 +42,9 @@ async fn a_body_tampered_after_signing_is_unauthenticated() {
         .send(update_request(&id, &tampered, &token))
         .await
         .unwrap_err();
-    match err {
-        Error::Unauthenticated(e) => assert!(e.message.contains("payload"), "{e}"),
-        other => panic!("expected Unauthenticated, got {other:?}"),
-    }
+    assert_eq!(err.kind(), ErrorKind::Unauthenticated, "{err:?}");
+    let e = err.api_error().unwrap();
+    assert!(e.message.contains("payload"), "{e}");
     assert_eq!(env.client.get_pat(&id).await.unwrap().name, "orig");
 }
 
@@ -70,10 +69,9 @@ async fn a_user_action_is_single_use() {
         .send(update_request(&id, &body, &token))
         .await
         .unwrap_err();
-    match err {
-        Error::Unauthenticated(e) => assert!(e.message.contains("already used"), "{e}"),
-        other => panic!("expected Unauthenticated, got {other:?}"),
-    }
+    assert_eq!(err.kind(), ErrorKind::Unauthenticated, "{err:?}");
+    let e = err.api_error().unwrap();
+    assert!(e.message.contains("already used"), "{e}");
 }
 
 #[tokio::test]
@@ -89,7 +87,7 @@ async fn a_wrong_method_or_path_is_unauthenticated() {
         .unwrap();
     assert!(matches!(
         env.client.send(update_request(&id, &body, &token)).await,
-        Err(Error::Unauthenticated(_))
+        Err(ref e) if e.kind() == ErrorKind::Unauthenticated
     ));
     let token = env
         .client
@@ -98,7 +96,7 @@ async fn a_wrong_method_or_path_is_unauthenticated() {
         .unwrap();
     assert!(matches!(
         env.client.send(update_request(&id, &body, &token)).await,
-        Err(Error::Unauthenticated(_))
+        Err(ref e) if e.kind() == ErrorKind::Unauthenticated
     ));
     // Without any user action.
     let unsigned = common::off_contract(Request::put("/auth/pats/{tokenId}").segments([
@@ -108,10 +106,9 @@ async fn a_wrong_method_or_path_is_unauthenticated() {
     ]))
     .json(&body)
     .unwrap();
-    assert!(matches!(
-        env.client.send(unsigned).await,
-        Err(Error::Unauthenticated(_))
-    ));
+    assert!(
+        matches!(env.client.send(unsigned).await, Err(ref e) if e.kind() == ErrorKind::Unauthenticated)
+    );
 }
 
 #[tokio::test]
@@ -129,13 +126,10 @@ async fn a_credential_id_not_allowed_fails_before_auth_action() {
         .build()
         .unwrap();
     let err = client.create_pat(&NewPat::new("x")).await.unwrap_err();
-    match &err {
-        Error::Signing { message, .. } => {
-            assert!(message.contains("cr-not-registered"), "{message}");
-            assert!(message.contains(&env.user.credential_id), "{message}");
-        }
-        other => panic!("expected Signing, got {other:?}"),
-    }
+    assert_eq!(err.kind(), ErrorKind::Signing, "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains("cr-not-registered"), "{message}");
+    assert!(message.contains(&env.user.credential_id), "{message}");
     assert_eq!(calls(&env.sim).await, [pair("POST", "/auth/action/init")]);
 }
 
@@ -156,10 +150,9 @@ async fn a_signature_by_another_key_is_unauthenticated() {
         .build()
         .unwrap();
     let err = client.create_pat(&NewPat::new("x")).await.unwrap_err();
-    match err {
-        Error::Unauthenticated(e) => assert!(e.message.contains("invalid signature"), "{e}"),
-        other => panic!("expected Unauthenticated, got {other:?}"),
-    }
+    assert_eq!(err.kind(), ErrorKind::Unauthenticated, "{err:?}");
+    let e = err.api_error().unwrap();
+    assert!(e.message.contains("invalid signature"), "{e}");
     assert_eq!(
         calls(&env.sim).await,
         [
@@ -218,6 +211,6 @@ async fn without_a_signer_changes_fail_before_sending() {
         .unwrap();
     assert!(client.list_pats().await.unwrap().is_empty());
     let err = client.create_pat(&NewPat::new("x")).await.unwrap_err();
-    assert!(matches!(err, Error::Signing { .. }), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Signing, "{err:?}");
     assert_eq!(calls(&env.sim).await, [pair("GET", "/auth/pats")]);
 }

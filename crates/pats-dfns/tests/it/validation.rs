@@ -5,8 +5,7 @@ use crate::common;
 
 use crate::common::*;
 use pats_core::{
-    CreateToken, Error, ErrorKind, Expiry, ListQuery, NeverExpires, PersonalAccessTokens, Request,
-    TokenId,
+    CreateToken, ErrorKind, Expiry, ListQuery, NeverExpires, PersonalAccessTokens, Request, TokenId,
 };
 use pats_dfns::{NewPat, PatUpdate};
 use serde_json::json;
@@ -15,7 +14,7 @@ use time::OffsetDateTime;
 
 fn assert_invalid(result: pats_core::Result<impl std::fmt::Debug>, field: &str) {
     match result {
-        Err(Error::InvalidInput { field: f, .. }) => assert_eq!(f, field),
+        Err(e) if e.kind() == ErrorKind::InvalidInput => assert_eq!(e.field(), Some(field)),
         other => panic!("expected InvalidInput for {field}, got {other:?}"),
     }
 }
@@ -42,7 +41,7 @@ async fn typed_validation_sends_nothing() {
             client
                 .create_pat(&NewPat::new("a").public_key_pem(key))
                 .await,
-            "public key",
+            "public_key",
         );
     }
     assert_invalid(
@@ -51,16 +50,16 @@ async fn typed_validation_sends_nothing() {
     );
 
     let malformed = TokenId::new("us-1234").unwrap();
-    assert_invalid(client.get_pat(&malformed).await, "token id");
+    assert_invalid(client.get_pat(&malformed).await, "token_id");
     assert_invalid(
         client
             .update_pat(&malformed, &PatUpdate::new().name("x"))
             .await,
-        "token id",
+        "token_id",
     );
-    assert_invalid(client.activate_pat(&malformed).await, "token id");
-    assert_invalid(client.deactivate_pat(&malformed).await, "token id");
-    assert_invalid(client.delete_pat(&malformed).await, "token id");
+    assert_invalid(client.activate_pat(&malformed).await, "token_id");
+    assert_invalid(client.deactivate_pat(&malformed).await, "token_id");
+    assert_invalid(client.delete_pat(&malformed).await, "token_id");
     let good = TokenId::new("to-abc").unwrap();
     assert_invalid(
         client.update_pat(&good, &PatUpdate::new().name("")).await,
@@ -80,13 +79,10 @@ async fn trait_mapping_refuses_what_dfns_does_not_offer() {
         .expiry(Expiry::Never(NeverExpires::I_UNDERSTAND_THE_RISK))
         .build()
         .unwrap();
-    match pats.create(&never).await.unwrap_err() {
-        Error::Unsupported { provider, hint, .. } => {
-            assert_eq!(provider, "dfns");
-            assert!(hint.unwrap().contains("expire"));
-        }
-        other => panic!("{other:?}"),
-    }
+    let err = pats.create(&never).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err:?}");
+    assert_eq!(err.provider(), Some("dfns"));
+    assert!(err.hint().unwrap().contains("expire"));
     let past = CreateToken::builder()
         .name("a")
         .expiry(Expiry::At(
@@ -174,16 +170,14 @@ async fn the_simulator_validates_bodies_like_the_service() {
             "secondsValid",
         ),
     ] {
-        match client.send(create(body.clone())).await.unwrap_err() {
-            Error::Api(pats_core::ApiError {
-                status: 400,
-                message,
-                ..
-            }) => {
-                assert!(message.contains(needle), "{body}: {message}")
-            }
-            other => panic!("{body}: {other:?}"),
-        }
+        let err = client.send(create(body.clone())).await.unwrap_err();
+        assert_eq!(
+            (err.kind(), err.status()),
+            (ErrorKind::Api, Some(400)),
+            "{body}: {err:?}"
+        );
+        let message = &err.api_error().unwrap().message;
+        assert!(message.contains(needle), "{body}: {message}");
     }
     assert!(sim.pats().is_empty());
 
@@ -211,6 +205,6 @@ async fn the_simulator_validates_bodies_like_the_service() {
         .unwrap();
     assert!(matches!(
         client.send(update).await,
-        Err(Error::Api(ref e)) if e.status == 400
+        Err(ref e) if e.kind() == ErrorKind::Api && e.status() == Some(400)
     ));
 }

@@ -7,7 +7,7 @@ use crate::common;
 use crate::common::*;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use pats_core::{Error, Request, TokenId};
+use pats_core::{ErrorKind, Request, TokenId};
 use pats_dfns::NewPat;
 use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
@@ -110,7 +110,10 @@ async fn user_action_server_kind_is_optional_and_api_or_staff() {
     let mut body = base;
     body["userActionServerKind"] = json!("Other");
     match init_raw(&env, body).await {
-        Err(Error::Api(e)) => assert_eq!(e.status, 400),
+        Err(e) if e.kind() == ErrorKind::Api => {
+            let e = e.api_error().unwrap();
+            assert_eq!(e.status, 400);
+        }
         other => panic!("expected 400, got {other:?}"),
     }
     // The client names the server kind it signs for, as both SDKs do.

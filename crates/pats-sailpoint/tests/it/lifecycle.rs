@@ -3,7 +3,7 @@
 
 use crate::common::client;
 use pats_core::{
-    CreateToken, Error, ErrorKind, Expiration, Expiry, GetSupport, ListQuery, NeverExpires,
+    CreateToken, ErrorKind, Expiration, Expiry, GetSupport, ListQuery, NeverExpires,
     PersonalAccessTokens, PersonalAccessTokensExt, TokenId,
 };
 use pats_sailpoint::ApiVersion;
@@ -54,18 +54,13 @@ async fn lifecycle_through_the_trait() {
         assert_eq!(wire.managed, Some(false));
 
         // Duplicate names are refused by the service, with a tracking id.
-        match pats.create(&request).await.unwrap_err() {
-            Error::Api(pats_core::ApiError {
-                status: 400,
-                request_id: Some(tracking),
-                message,
-                ..
-            }) => {
-                assert_eq!(tracking.len(), 32);
-                assert!(message.contains("already exists"), "{message}");
-            }
-            other => panic!("{other:?}"),
-        }
+        let err = pats.create(&request).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Api, "{err:?}");
+        let api = err.api_error().unwrap();
+        assert_eq!(api.status, 400);
+        let (tracking, message) = (api.request_id.as_deref().unwrap(), &api.message);
+        assert_eq!(tracking.len(), 32);
+        assert!(message.contains("already exists"), "{message}");
 
         // Filters: never used, then used long ago.
         let never = pats.list(&ListQuery::new().never_used()).await.unwrap();
@@ -136,7 +131,8 @@ async fn lifecycle_through_the_trait() {
         assert_eq!(pats.get(&id).await.unwrap_err().kind(), ErrorKind::NotFound);
         let err = pats.revoke(&id).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound);
-        assert!(matches!(&err, Error::NotFound(e) if e.request_id.is_some()));
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{err:?}");
+        assert!(err.api_error().is_some_and(|e| e.request_id.is_some()));
     }
 }
 

@@ -2,7 +2,7 @@
 //! with an error naming the setting that raises it, and raising it makes it succeed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use pats_core::{ClientOptions, Error, PersonalAccessTokens, TokenId};
+use pats_core::{ClientOptions, ErrorKind, PersonalAccessTokens, TokenId};
 use pats_sailpoint::{ListTokens, SailPointClient};
 use secrecy::SecretString;
 use wiremock::matchers::{method, path};
@@ -64,18 +64,18 @@ async fn a_listing_over_the_default_cap_names_the_setting_and_a_raised_cap_reads
     let client = builder(&server).build().unwrap();
     assert_eq!(client.list_response_limit(), DEFAULT_CAP);
     let err = client.list_tokens(&ListTokens::new()).await.unwrap_err();
-    match &err {
-        Error::Decode { status, reason, .. } => {
-            assert_eq!(*status, 200);
+    match (err.kind(), err.status(), err.reason()) {
+        (ErrorKind::Decode, Some(status), Some(reason)) => {
+            assert_eq!(status, 200);
             assert_eq!(
                 reason,
-                &format!(
+                format!(
                     "the body of {len} bytes is larger than the {DEFAULT_CAP}-byte limit \
                      (raise it with `SailPointClientBuilder::list_response_limit`)"
                 )
             );
         }
-        other => panic!("expected Decode, got {other:?}"),
+        _ => panic!("expected Decode, got {err:?}"),
     }
     // `get` lists too, through the trait as well.
     let id = TokenId::new(format!("{:032x}", 5)).unwrap();
@@ -106,7 +106,9 @@ async fn the_list_cap_follows_the_client_options_unless_set() {
     assert_eq!(small.list_response_limit(), len - 1);
     let err = small.list_tokens(&ListTokens::new()).await.unwrap_err();
     assert!(
-        matches!(&err, Error::Decode { reason, .. } if reason.contains(&format!("{}-byte limit", len - 1)) && reason.contains("`SailPointClientBuilder::list_response_limit`")),
+        err.reason()
+            .is_some_and(|reason| reason.contains(&format!("{}-byte limit", len - 1))
+                && reason.contains("`SailPointClientBuilder::list_response_limit`")),
         "{err}"
     );
     // The listing's own setting wins over the general cap, in both directions.

@@ -20,9 +20,9 @@ fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
 }
 
 fn field(err: Error) -> String {
-    match err {
-        Error::InvalidInput { field, .. } => field.into_owned(),
-        other => panic!("not InvalidInput: {other}"),
+    match err.field() {
+        Some(field) => field.to_owned(),
+        None => panic!("not InvalidInput: {err}"),
     }
 }
 

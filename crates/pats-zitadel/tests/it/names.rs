@@ -75,14 +75,12 @@ async fn an_unknown_name_says_to_create_the_machine_user_and_creates_nothing() {
     let sim = named_sim().await;
     let client = client(&sim, ApiVersion::V2);
     let err = client.create(&named("ci")).await.unwrap_err();
-    match &err {
-        pats_core::Error::InvalidInput { field, reason } => {
-            assert_eq!(field, "name");
-            assert!(reason.contains("create the machine user `ci`"), "{reason}");
-            assert!(reason.contains("one machine user per purpose"), "{reason}");
-        }
-        other => panic!("expected InvalidInput, got {other:?}"),
-    }
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err:?}");
+    let field = err.field().unwrap_or_default();
+    let reason = err.reason().unwrap_or_default();
+    assert_eq!(field, "name");
+    assert!(reason.contains("create the machine user `ci`"), "{reason}");
+    assert!(reason.contains("one machine user per purpose"), "{reason}");
     // A prefix is not a name: only the lookup was sent.
     assert_eq!(paths(&api_requests(&sim).await), ["ListUsers"]);
     assert!(sim.pats_of(CI).is_empty() && sim.pats_of(BOT).is_empty());
@@ -99,13 +97,11 @@ async fn a_name_of_another_owner_is_refused_before_creating() {
         .build()
         .unwrap();
     let err = client.create(&request).await.unwrap_err();
-    match &err {
-        pats_core::Error::InvalidInput { field, reason } => {
-            assert_eq!(field, "name");
-            assert!(reason.contains(CI) && reason.contains(OTHER), "{reason}");
-        }
-        other => panic!("expected InvalidInput, got {other:?}"),
-    }
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err:?}");
+    let field = err.field().unwrap_or_default();
+    let reason = err.reason().unwrap_or_default();
+    assert_eq!(field, "name");
+    assert!(reason.contains(CI) && reason.contains(OTHER), "{reason}");
     assert_eq!(paths(&api_requests(&sim).await), ["ListUsers"]);
     // The matching owner is fine.
     let request = CreateToken::builder()
@@ -452,14 +448,5 @@ async fn find_by_name_asks_for_the_users_tokens_only_and_keeps_the_listing_bound
         .page_size(1)
         .limits(pats_core::ListLimits::new().max_pages(2));
     let err = pats.find_by_name("ci-deploy", &bounded).await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            pats_core::Error::LimitExceeded {
-                limit: "ListLimits::max_pages",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_eq!(err.limit(), Some("ListLimits::max_pages"), "{err:?}");
 }
