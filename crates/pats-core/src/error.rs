@@ -1109,6 +1109,11 @@ mod tests {
             }
         }
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        // Run from the published package there is no workspace to read; in the workspace
+        // (CI) there always is, and the count below fails if the scan finds too little.
+        if !root.join("xtask/Cargo.toml").is_file() {
+            return;
+        }
         let mut files = Vec::new();
         for dir in ["crates", "conformance", "xtask"] {
             rust_files(&root.join(dir), &mut files);
