@@ -3,7 +3,7 @@
 
 use crate::api::PersonalAccessTokens;
 use crate::error::{Error, Result};
-use crate::types::{ListLimits, ListQuery, PageToken, TokenPage};
+use crate::types::{ListQuery, PageToken, TokenPage};
 use futures_core::Stream;
 use std::collections::HashSet;
 
@@ -11,7 +11,8 @@ use std::collections::HashSet;
 /// ([`PersonalAccessTokensExt::pages`](crate::PersonalAccessTokensExt::pages)).
 ///
 /// It owns the listing's bounds, [`ListQuery::limits`]: asking for more pages than
-/// [`ListLimits::max_pages`] or collecting more tokens than [`ListLimits::max_items`] ends
+/// [`ListLimits::max_pages`](crate::ListLimits::max_pages) or collecting more tokens than
+/// [`ListLimits::max_items`](crate::ListLimits::max_items) ends
 /// the listing with [`LimitExceeded`](crate::ErrorKind::LimitExceeded), whose message names the bound to raise. A page
 /// position the provider already handed out (a listing that would never end) ends it with
 /// [`Decode`](crate::ErrorKind::Decode). After the last page or an error, [`next_page`](Self::next_page)
@@ -32,7 +33,6 @@ use std::collections::HashSet;
 pub struct Pages<'a, P: ?Sized> {
     pats: &'a P,
     query: ListQuery,
-    limits: ListLimits,
     seen: HashSet<PageToken>,
     pages: u32,
     items: usize,
@@ -55,7 +55,6 @@ impl<'a, P: PersonalAccessTokens + ?Sized> Pages<'a, P> {
     pub fn new(pats: &'a P, query: &ListQuery) -> Self {
         Self {
             pats,
-            limits: query.limits,
             query: query.clone(),
             seen: HashSet::new(),
             pages: 0,
@@ -78,30 +77,30 @@ impl<'a, P: PersonalAccessTokens + ?Sized> Pages<'a, P> {
 
     async fn fetch(&mut self) -> Result<TokenPage> {
         let provider = self.pats.provider();
-        if self.pages >= self.limits.max_pages {
+        if self.pages >= self.query.limits.max_pages {
             return Err(Error::limit_exceeded(
                 provider,
                 "ListLimits::max_pages",
-                u64::from(self.limits.max_pages),
+                u64::from(self.query.limits.max_pages),
                 format!(
                     "the listing has more than {} pages; if the tenant has that many \
                      tokens, raise it with `ListQuery::limits(ListLimits::new().max_pages(..))`, \
                      otherwise the server keeps handing out new page positions",
-                    self.limits.max_pages
+                    self.query.limits.max_pages
                 ),
             ));
         }
         let page = self.pats.list(&self.query).await?;
         self.pages += 1;
-        if page.items.len() > self.limits.max_items.saturating_sub(self.items) {
+        if page.items.len() > self.query.limits.max_items.saturating_sub(self.items) {
             return Err(Error::limit_exceeded(
                 provider,
                 "ListLimits::max_items",
-                u64::try_from(self.limits.max_items).unwrap_or(u64::MAX),
+                u64::try_from(self.query.limits.max_items).unwrap_or(u64::MAX),
                 format!(
                     "the listing has more than {} tokens; if the tenant has that many, \
                      raise it with `ListQuery::limits(ListLimits::new().max_items(..))`",
-                    self.limits.max_items
+                    self.query.limits.max_items
                 ),
             ));
         }

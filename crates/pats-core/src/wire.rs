@@ -32,6 +32,19 @@ pub fn format_timestamp(t: OffsetDateTime) -> String {
         .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
 
+/// `Some` written with `format`, `None` as `null`: the `option` serializers of both
+/// timestamp formats.
+fn serialize_option<S: serde::Serializer>(
+    t: &Option<OffsetDateTime>,
+    s: S,
+    format: fn(OffsetDateTime) -> String,
+) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&format(*t)),
+        None => s.serialize_none(),
+    }
+}
+
 /// Timestamps as the provider documents them "down to the millisecond": written in UTC with
 /// exactly three fractional digits and `Z` (`2023-02-05T10:59:27.214Z`; sub-millisecond
 /// digits are dropped), read as leniently as [`rfc3339`].
@@ -73,10 +86,7 @@ pub mod rfc3339_millis {
             t: &Option<OffsetDateTime>,
             s: S,
         ) -> Result<S::Ok, S::Error> {
-            match t {
-                Some(t) => s.serialize_str(&format(*t)),
-                None => s.serialize_none(),
-            }
+            super::super::serialize_option(t, s, format)
         }
 
         /// Deserializes `null`, `""` or RFC 3339 text.
@@ -114,10 +124,7 @@ pub mod rfc3339 {
             t: &Option<OffsetDateTime>,
             s: S,
         ) -> Result<S::Ok, S::Error> {
-            match t {
-                Some(t) => s.serialize_str(&format_timestamp(*t)),
-                None => s.serialize_none(),
-            }
+            super::super::serialize_option(t, s, format_timestamp)
         }
 
         /// Deserializes `null`, `""` or RFC 3339 text.
