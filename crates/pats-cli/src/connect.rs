@@ -167,7 +167,7 @@ async fn simulate(provider: &'static str) -> Result<Session, CliError> {
     let simulation = pats::simulate::start(provider, ClientOptions::default()).await?;
     let mut config = simulation.config().clone();
     if let Config::SailPoint(c) = &mut config {
-        c.api_version = Some(pats::SailPointApiVersion::V2025);
+        c.api_version = Some(pats::sailpoint::ApiVersion::V2025);
     }
     let client = pats::connect(&config)?;
     seed(client.as_ref()).await?;

@@ -30,38 +30,38 @@ use toml::{Table, Value};
 /// The name of the profile a single-provider file (top-level `provider`) is.
 pub const UNNAMED: &str = "default";
 
-/// A secret setting of a provider, and the library's own `_file` setting for it, if any.
+/// A secret setting of a provider, and whether the library reads its `_file` setting
+/// itself (a key file).
 struct SecretField {
     field: &'static str,
     /// A `FIELD_file` the library reads itself when connecting (a key file).
     library_file: bool,
 }
 
-const fn secret(field: &'static str) -> SecretField {
-    SecretField {
-        field,
-        library_file: false,
-    }
+/// The secret settings of each provider, as its configuration type lists them.
+fn secret_fields(provider: &str) -> Vec<SecretField> {
+    let files = Config::key_file_fields(provider).unwrap_or_default();
+    Config::secret_fields(provider)
+        .unwrap_or_default()
+        .iter()
+        .map(|&field| SecretField {
+            field,
+            library_file: files.iter().any(|f| f.strip_suffix("_file") == Some(field)),
+        })
+        .collect()
 }
 
-/// The secret settings of each provider.
-fn secret_fields(provider: &str) -> &'static [SecretField] {
-    const DFNS: &[SecretField] = &[
-        secret("auth_token"),
-        SecretField {
-            field: "private_key",
-            library_file: true,
-        },
-    ];
-    // `key_file` is a JWT-profile key file the library reads: already a reference.
-    const ZITADEL: &[SecretField] = &[secret("pat"), secret("client_secret")];
-    const SAILPOINT: &[SecretField] = &[secret("client_secret"), secret("access_token")];
-    match provider {
-        "dfns" => DFNS,
-        "zitadel" => ZITADEL,
-        "sailpoint" => SAILPOINT,
-        _ => &[],
-    }
+/// The key files the library reads that hold no secret setting of their own (ZITADEL's
+/// `key_file`), by the name of what they hold (`key`).
+fn key_files(provider: &str) -> impl Iterator<Item = (&'static str, &'static str)> {
+    let secrets = Config::secret_fields(provider).unwrap_or_default();
+    Config::key_file_fields(provider)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(move |&file| {
+            let held = file.strip_suffix("_file")?;
+            (!secrets.contains(&held)).then_some((file, held))
+        })
 }
 
 /// Where a secret comes from (never its value).
@@ -128,7 +128,7 @@ impl Profile {
         let Some(provider) = self.provider.as_deref() else {
             return out;
         };
-        for f in secret_fields(provider) {
+        for f in &secret_fields(provider) {
             let env = format!("{}_env", f.field);
             let file = format!("{}_file", f.field);
             if let Some(Value::String(var)) = self.table.get(&env) {
@@ -139,10 +139,10 @@ impl Profile {
                 out.push((f.field, SecretSource::Inline));
             }
         }
-        if provider == "zitadel"
-            && let Some(Value::String(path)) = self.table.get("key_file")
-        {
-            out.push(("key", SecretSource::File(path.clone())));
+        for (file, held) in key_files(provider) {
+            if let Some(Value::String(path)) = self.table.get(file) {
+                out.push((held, SecretSource::File(path.clone())));
+            }
         }
         out
     }
@@ -193,7 +193,7 @@ impl Profile {
         }
         let mut table = self.table.clone();
         table.remove("simulate");
-        for f in secret_fields(provider) {
+        for f in &secret_fields(provider) {
             let env_key = format!("{}_env", f.field);
             let file_key = format!("{}_file", f.field);
             let given: Vec<&str> = [f.field, env_key.as_str(), file_key.as_str()]

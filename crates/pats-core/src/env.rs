@@ -1,19 +1,13 @@
-//! Reading each provider's conventional environment variables, once for the whole
-//! workspace: the `pats` facade (`Config::from_env`) and every provider client's
-//! `from_env` go through these functions, so both read the same variables the same way.
-//!
-//! | provider | variables (required in bold) |
-//! | --- | --- |
-//! | dfns | **`DFNS_AUTH_TOKEN`**, **`DFNS_CRED_ID`**, **`DFNS_PRIVATE_KEY`** (PKCS#8 PEM) or **`DFNS_PRIVATE_KEY_FILE`**, `DFNS_BASE_URL` |
-//! | zitadel | **`ZITADEL_URL`**, **`ZITADEL_PAT`** or **`ZITADEL_KEY_FILE`** or **`ZITADEL_CLIENT_ID`** + **`ZITADEL_CLIENT_SECRET`**, `ZITADEL_ORG_ID`, `ZITADEL_USER_ID`, `ZITADEL_API` |
-//! | sailpoint | **`SAIL_BASE_URL`**, **`SAIL_CLIENT_ID`** + **`SAIL_CLIENT_SECRET`** or **`SAIL_ACCESS_TOKEN`**, `SAIL_API_VERSION`, `SAIL_OWNER_ID` |
-//!
-//! An empty or blank variable counts as unset. Errors are
-//! [`InvalidInput`](crate::ErrorKind::InvalidInput) naming the variable, never its value.
+//! The building blocks every provider's configuration uses to read its environment
+//! variables and to name its settings in errors. Each provider crate owns its variables
+//! (`DfnsConfig::from_env`, `ZitadelConfig::from_env`, `SailPointConfig::from_env`); these
+//! helpers make them read the same way: an empty or blank variable counts as unset, and
+//! errors are [`InvalidInput`](crate::ErrorKind::InvalidInput) naming the variable, never
+//! its value.
 
-use crate::{Error, Result};
-use secrecy::SecretString;
-use std::path::PathBuf;
+use crate::{Error, ErrorKind, Result};
+use std::borrow::Cow;
+use std::str::FromStr;
 
 /// A variable name to its value (the process environment, or a map in tests).
 pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -35,131 +29,129 @@ pub fn optional(lookup: Lookup<'_>, var: &str) -> Option<String> {
     lookup(var).filter(|v| !v.trim().is_empty())
 }
 
-/// The Dfns variables.
-#[derive(Debug)]
-pub struct DfnsVars {
-    /// `DFNS_BASE_URL`.
-    pub base_url: Option<String>,
-    /// `DFNS_AUTH_TOKEN`.
-    pub auth_token: SecretString,
-    /// `DFNS_CRED_ID`.
-    pub credential_id: String,
-    /// `DFNS_PRIVATE_KEY`.
-    pub private_key: Option<SecretString>,
-    /// `DFNS_PRIVATE_KEY_FILE`.
-    pub private_key_file: Option<PathBuf>,
-}
+/// How a configuration's settings are named in its errors: as the fields of its file and
+/// code form ([`Names::FIELDS`]), or as the environment variables they were read from.
+#[derive(Debug, Clone, Copy)]
+pub struct Names(&'static [(&'static str, &'static str)]);
 
-/// Reads the Dfns variables; one of the two key variables is required.
-pub fn dfns(lookup: Lookup<'_>) -> Result<DfnsVars> {
-    let private_key = optional(lookup, "DFNS_PRIVATE_KEY").map(SecretString::from);
-    let private_key_file = optional(lookup, "DFNS_PRIVATE_KEY_FILE").map(PathBuf::from);
-    if private_key.is_none() && private_key_file.is_none() {
-        return Err(Error::invalid(
-            "DFNS_PRIVATE_KEY",
-            "is not set (nor DFNS_PRIVATE_KEY_FILE)",
-        ));
+impl Names {
+    /// Settings named as fields (`client_secret`).
+    pub const FIELDS: Names = Names(&[]);
+
+    /// Settings named by the variables of `table` (field, variable); a field missing from
+    /// the table keeps its name.
+    pub const fn env(table: &'static [(&'static str, &'static str)]) -> Names {
+        Names(table)
     }
-    Ok(DfnsVars {
-        base_url: optional(lookup, "DFNS_BASE_URL"),
-        auth_token: required(lookup, "DFNS_AUTH_TOKEN")?.into(),
-        credential_id: required(lookup, "DFNS_CRED_ID")?,
-        private_key,
-        private_key_file,
-    })
-}
 
-/// The ZITADEL variables.
-#[derive(Debug)]
-pub struct ZitadelVars {
-    /// `ZITADEL_URL`.
-    pub base_url: String,
-    /// `ZITADEL_PAT`.
-    pub pat: Option<SecretString>,
-    /// `ZITADEL_KEY_FILE`.
-    pub key_file: Option<PathBuf>,
-    /// `ZITADEL_CLIENT_ID` (a machine user's client id).
-    pub client_id: Option<String>,
-    /// `ZITADEL_CLIENT_SECRET`.
-    pub client_secret: Option<SecretString>,
-    /// `ZITADEL_ORG_ID`.
-    pub organization_id: Option<String>,
-    /// `ZITADEL_USER_ID`.
-    pub user_id: Option<String>,
-    /// `ZITADEL_API`, as written.
-    pub api: Option<String>,
-}
+    /// The name of `field`.
+    pub fn of(self, field: &'static str) -> &'static str {
+        self.0
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map_or(field, |(_, var)| var)
+    }
 
-/// Reads the ZITADEL variables; `ZITADEL_PAT` or `ZITADEL_KEY_FILE` is required.
-pub fn zitadel(lookup: Lookup<'_>) -> Result<ZitadelVars> {
-    let pat = optional(lookup, "ZITADEL_PAT").map(SecretString::from);
-    let key_file = optional(lookup, "ZITADEL_KEY_FILE").map(PathBuf::from);
-    let client_id = optional(lookup, "ZITADEL_CLIENT_ID");
-    let client_secret = optional(lookup, "ZITADEL_CLIENT_SECRET").map(SecretString::from);
-    if pat.is_none() && key_file.is_none() {
-        match (&client_id, &client_secret) {
-            (Some(_), Some(_)) => {}
-            (Some(_), None) => return Err(Error::invalid("ZITADEL_CLIENT_SECRET", "is not set")),
-            (None, Some(_)) => return Err(Error::invalid("ZITADEL_CLIENT_ID", "is not set")),
-            (None, None) => {
-                return Err(Error::invalid(
-                    "ZITADEL_PAT",
-                    "is not set (nor ZITADEL_KEY_FILE, nor ZITADEL_CLIENT_ID and \
-                     ZITADEL_CLIENT_SECRET)",
-                ));
-            }
+    /// `err` with its field renamed, when it names one of these settings.
+    pub fn rename(self, err: Error) -> Error {
+        let var = err
+            .field()
+            .and_then(|field| self.0.iter().find(|(f, _)| *f == field))
+            .map(|(_, var)| *var);
+        match var {
+            Some(var) => err.with_field(var),
+            None => err,
         }
     }
-    Ok(ZitadelVars {
-        base_url: required(lookup, "ZITADEL_URL")?,
-        pat,
-        key_file,
-        client_id,
-        client_secret,
-        organization_id: optional(lookup, "ZITADEL_ORG_ID"),
-        user_id: optional(lookup, "ZITADEL_USER_ID"),
-        api: optional(lookup, "ZITADEL_API"),
+}
+
+/// Parses `text` case-insensitively as the one of `all` that `name` names, else
+/// `InvalidInput` for `field` listing the names.
+pub fn parse_name<T: Copy>(
+    text: &str,
+    all: &[T],
+    name: fn(T) -> &'static str,
+    field: impl Into<Cow<'static, str>>,
+) -> Result<T> {
+    let text = text.trim();
+    all.iter()
+        .copied()
+        .find(|v| name(*v).eq_ignore_ascii_case(text))
+        .ok_or_else(|| {
+            let names: Vec<String> = all.iter().map(|v| format!("`{}`", name(*v))).collect();
+            Error::invalid(field, format!("must be one of {}", names.join(", ")))
+        })
+}
+
+/// Deserializes a [`FromStr`] value from a string; an invalid one is a serde error with the
+/// parse error's reason (serde adds which setting it was).
+pub fn deserialize_str<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: FromStr<Err = Error>,
+{
+    let text = <Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+    text.parse().map_err(|e: Error| match e.reason() {
+        Some(reason) if e.kind() == ErrorKind::InvalidInput => serde::de::Error::custom(reason),
+        _ => serde::de::Error::custom(e),
     })
 }
 
-/// The SailPoint variables.
-#[derive(Debug)]
-pub struct SailPointVars {
-    /// `SAIL_BASE_URL`.
-    pub base_url: String,
-    /// `SAIL_CLIENT_ID`.
-    pub client_id: Option<String>,
-    /// `SAIL_CLIENT_SECRET`.
-    pub client_secret: Option<SecretString>,
-    /// `SAIL_ACCESS_TOKEN`.
-    pub access_token: Option<SecretString>,
-    /// `SAIL_API_VERSION`, as written.
-    pub api_version: Option<String>,
-    /// `SAIL_OWNER_ID`.
-    pub owner_id: Option<String>,
+/// A variable parsed with [`FromStr`], the error naming the variable.
+pub fn parse_var<T: FromStr<Err = Error>>(
+    lookup: Lookup<'_>,
+    var: &'static str,
+) -> Result<Option<T>> {
+    optional(lookup, var)
+        .map(|t| t.parse().map_err(|e: Error| e.with_field(var)))
+        .transpose()
 }
 
-/// Reads the SailPoint variables; without `SAIL_ACCESS_TOKEN`, `SAIL_CLIENT_ID` and
-/// `SAIL_CLIENT_SECRET` are required.
-pub fn sailpoint(lookup: Lookup<'_>) -> Result<SailPointVars> {
-    let access_token = optional(lookup, "SAIL_ACCESS_TOKEN").map(SecretString::from);
-    let (client_id, client_secret) = if access_token.is_some() {
-        (
-            optional(lookup, "SAIL_CLIENT_ID"),
-            optional(lookup, "SAIL_CLIENT_SECRET").map(SecretString::from),
-        )
-    } else {
-        (
-            Some(required(lookup, "SAIL_CLIENT_ID")?),
-            Some(required(lookup, "SAIL_CLIENT_SECRET")?.into()),
-        )
-    };
-    Ok(SailPointVars {
-        base_url: required(lookup, "SAIL_BASE_URL")?,
-        client_id,
-        client_secret,
-        access_token,
-        api_version: optional(lookup, "SAIL_API_VERSION"),
-        owner_id: optional(lookup, "SAIL_OWNER_ID"),
-    })
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const ENV: Names = Names::env(&[("client_secret", "X_CLIENT_SECRET")]);
+
+    #[test]
+    fn names_are_fields_or_variables() {
+        assert_eq!(Names::FIELDS.of("client_secret"), "client_secret");
+        assert_eq!(ENV.of("client_secret"), "X_CLIENT_SECRET");
+        assert_eq!(ENV.of("pat"), "pat");
+        let err = ENV.rename(Error::invalid("client_secret", "is not set"));
+        assert_eq!(err.field(), Some("X_CLIENT_SECRET"));
+        let err = ENV.rename(Error::invalid("pat", "is not set"));
+        assert_eq!(err.field(), Some("pat"));
+        assert_eq!(
+            Names::FIELDS.rename(Error::invalid("a", "b")).field(),
+            Some("a")
+        );
+    }
+
+    #[test]
+    fn blank_variables_are_unset() {
+        let lookup = |k: &str| match k {
+            "BLANK" => Some("  ".to_owned()),
+            "SET" => Some("v".to_owned()),
+            _ => None,
+        };
+        assert_eq!(optional(&lookup, "BLANK"), None);
+        assert_eq!(optional(&lookup, "SET").as_deref(), Some("v"));
+        assert_eq!(
+            required(&lookup, "BLANK").unwrap_err().field(),
+            Some("BLANK")
+        );
+        assert_eq!(required(&lookup, "SET").unwrap(), "v");
+    }
+
+    #[test]
+    fn names_parse_in_any_case_and_errors_list_them() {
+        let name = |v: u8| if v == 1 { "v1" } else { "v2" };
+        assert_eq!(parse_name(" V2 ", &[1, 2], name, "api").unwrap(), 2);
+        assert_eq!(parse_name("v1", &[1, 2], name, "api").unwrap(), 1);
+        let err = parse_name("v3", &[1, 2], name, "api").unwrap_err();
+        assert_eq!(err.field(), Some("api"));
+        assert_eq!(err.reason(), Some("must be one of `v1`, `v2`"));
+    }
 }

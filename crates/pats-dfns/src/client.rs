@@ -1,13 +1,14 @@
 //! The Dfns client: builder, typed PAT endpoints and signed raw calls.
 
 use crate::Pat;
+use crate::config::DfnsConfig;
 use crate::error::{PROVIDER, check};
 use crate::generated::operations as ops;
 use crate::generated::{
     CreatePersonalAccessTokenBody, ListPersonalAccessTokensResponse, UpdatePersonalAccessTokenBody,
 };
 use crate::model::{CreatedPat, NewPat, PatPublicKey, PatUpdate};
-use crate::signer::{P256Signer, PatKeyPair, UserActionSigner, check_public_key_pem};
+use crate::signer::{PatKeyPair, UserActionSigner, check_public_key_pem};
 use crate::user_action::{self, UserActionHook};
 use pats_core::credentials::{StaticToken, TokenSource};
 use pats_core::reexports::reqwest::header::{CONTENT_LENGTH, HeaderValue};
@@ -66,29 +67,11 @@ impl fmt::Debug for DfnsClientBuilder {
 
 impl DfnsClientBuilder {
     /// A builder filled from `lookup` (the environment for [`from_env`](Self::from_env)):
-    /// `DFNS_AUTH_TOKEN`, `DFNS_CRED_ID`, `DFNS_PRIVATE_KEY` (PKCS#8 PEM) or
-    /// `DFNS_PRIVATE_KEY_FILE` (read here with [`pats_core::files::read_to_string`]: a
-    /// regular file of at most 64 KiB; a FIFO or a device is refused, never waited on),
-    /// `DFNS_BASE_URL`. The same variables as `pats::Config::from_env`; a missing or
-    /// malformed one is an [`InvalidInput`](pats_core::ErrorKind::InvalidInput) whose field is the variable's name.
+    /// the variables of [`DfnsConfig`], the key file read here. A missing or malformed one
+    /// is an [`InvalidInput`](pats_core::ErrorKind::InvalidInput) whose field is the
+    /// variable's name.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let vars = pats_core::__private::env::dfns(&lookup)?;
-        let (key, var) = match (vars.private_key, vars.private_key_file) {
-            (Some(key), _) => (key, "DFNS_PRIVATE_KEY"),
-            (None, Some(path)) => {
-                let pem = pats_core::files::read_to_string(&path)
-                    .map_err(|e| Error::invalid("DFNS_PRIVATE_KEY_FILE", e.to_string()))?;
-                (SecretString::from(pem), "DFNS_PRIVATE_KEY_FILE")
-            }
-            (None, None) => return Err(Error::invalid("DFNS_PRIVATE_KEY", "is not set")),
-        };
-        let signer =
-            P256Signer::from_pkcs8_pem(vars.credential_id, &key).map_err(|e| e.with_field(var))?;
-        let mut builder = Self::default().auth_token(vars.auth_token).signer(signer);
-        if let Some(url) = vars.base_url {
-            builder = builder.base_url(url);
-        }
-        Ok(builder)
+        DfnsConfig::from_lookup(lookup)?.env_builder()
     }
 
     /// A builder filled from the environment (see [`from_lookup`](Self::from_lookup)).

@@ -190,6 +190,7 @@ compile_error!(
 );
 
 mod client;
+mod config;
 mod delegated;
 mod error;
 // Formatted by `cargo xtask codegen` (prettyplease), not by rustfmt.
@@ -201,6 +202,7 @@ mod signer;
 mod user_action;
 
 pub use client::{DEFAULT_BASE_URL, DfnsClient, DfnsClientBuilder};
+pub use config::DfnsConfig;
 pub use delegated::{ChangeKind, PendingChange};
 pub use generated::{
     AllowCredential, AllowCredentials, AssertionKind, AttestationConveyancePreference,

@@ -332,34 +332,11 @@ impl SailPointClientBuilder {
     }
 
     /// A builder filled from `lookup` (the environment for [`from_env`](Self::from_env)):
-    /// `SAIL_BASE_URL`, `SAIL_CLIENT_ID` + `SAIL_CLIENT_SECRET` or `SAIL_ACCESS_TOKEN`,
-    /// `SAIL_API_VERSION` (`v3`, `beta`, `v2024`, `v2025`, `v2026`, `v1`), `SAIL_OWNER_ID`.
-    /// The same variables as `pats::Config::from_env`; a missing or malformed one is an
-    /// [`InvalidInput`](pats_core::ErrorKind::InvalidInput) whose field is the variable's name.
+    /// the variables of [`SailPointConfig`](crate::SailPointConfig). A missing or malformed
+    /// one is an [`InvalidInput`](pats_core::ErrorKind::InvalidInput) whose field is the
+    /// variable's name.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let vars = pats_core::__private::env::sailpoint(&lookup)?;
-        let mut builder = Self::default().base_url(vars.base_url);
-        builder = match (vars.access_token, vars.client_id, vars.client_secret) {
-            (Some(token), _, _) => builder.bearer_token(token),
-            (None, Some(id), Some(secret)) => builder.client_credentials(id, secret),
-            _ => return Err(Error::invalid(ENV_CLIENT_SECRET, "is not set")),
-        };
-        if let Some(version) = vars.api_version {
-            let version = ApiVersion::ALL
-                .into_iter()
-                .find(|known| known.as_str().eq_ignore_ascii_case(version.trim()))
-                .ok_or_else(|| {
-                    Error::invalid(
-                        "SAIL_API_VERSION",
-                        "must be one of `v3`, `beta`, `v2024`, `v2025`, `v2026`, `v1`",
-                    )
-                })?;
-            builder = builder.api_version(version);
-        }
-        if let Some(owner) = vars.owner_id {
-            builder = builder.default_owner(owner);
-        }
-        Ok(builder)
+        crate::SailPointConfig::from_lookup(lookup)?.env_builder()
     }
 
     /// A builder filled from the environment (see [`from_lookup`](Self::from_lookup)).

@@ -128,6 +128,7 @@ compile_error!(
 
 mod auth;
 mod client;
+mod config;
 mod error;
 mod filter;
 // Formatted by `cargo xtask codegen` (prettyplease), not by rustfmt.
@@ -144,6 +145,7 @@ pub use client::{
     MIN_ACCESS_TOKEN_VALIDITY_SECONDS, NewToken, PROVIDER, SailPointClient, SailPointClientBuilder,
     TokenExpiration,
 };
+pub use config::SailPointConfig;
 pub use filter::{ListTokens, TokenFilter};
 pub use operations::{OPERATIONS, OperationInfo, PatOperation};
 // The wire models the typed calls return; the rest of the generated module is private.

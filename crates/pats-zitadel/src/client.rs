@@ -105,38 +105,11 @@ impl ZitadelClientBuilder {
     }
 
     /// A builder filled from `lookup` (the environment for [`from_env`](Self::from_env)):
-    /// `ZITADEL_URL`, `ZITADEL_PAT` or `ZITADEL_KEY_FILE` (a JWT-profile key file, read
-    /// here with [`pats_core::files::read_to_string`]: a regular file of at most 64 KiB; a
-    /// FIFO or a device is refused, never waited on) or `ZITADEL_CLIENT_ID` and
-    /// `ZITADEL_CLIENT_SECRET` (a machine user's client secret; the first of the three that
-    /// is set is used), `ZITADEL_ORG_ID`, `ZITADEL_USER_ID`, `ZITADEL_API` (`v2` or `v1`). The same
-    /// variables as `pats::Config::from_env`; a missing or malformed one is an
-    /// [`InvalidInput`](pats_core::ErrorKind::InvalidInput) whose field is the variable's name.
+    /// the variables of [`ZitadelConfig`](crate::ZitadelConfig), the key file read here. A
+    /// missing or malformed one is an [`InvalidInput`](pats_core::ErrorKind::InvalidInput)
+    /// whose field is the variable's name.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let vars = pats_core::__private::env::zitadel(&lookup)?;
-        let auth = match (vars.pat, vars.key_file, vars.client_id, vars.client_secret) {
-            (Some(pat), _, _, _) => ZitadelAuth::pat(pat),
-            (None, Some(path), _, _) => {
-                ZitadelAuth::key_file_path(&path).map_err(|e| e.with_field("ZITADEL_KEY_FILE"))?
-            }
-            (None, None, Some(id), Some(secret)) => ZitadelAuth::client_credentials(id, secret),
-            _ => return Err(Error::invalid("ZITADEL_PAT", "is not set")),
-        };
-        let mut builder = Self::default().base_url(vars.base_url).auth(auth);
-        if let Some(org) = vars.organization_id {
-            builder = builder.organization(org);
-        }
-        if let Some(user) = vars.user_id {
-            builder = builder.default_user(user);
-        }
-        if let Some(api) = vars.api {
-            builder = builder.api_version(match api.trim().to_ascii_lowercase().as_str() {
-                "v2" => ApiVersion::V2,
-                "v1" => ApiVersion::V1,
-                _ => return Err(Error::invalid("ZITADEL_API", "must be `v2` or `v1`")),
-            });
-        }
-        Ok(builder)
+        crate::ZitadelConfig::from_lookup(lookup)?.env_builder()
     }
 
     /// A builder filled from the environment (see [`from_lookup`](Self::from_lookup)).

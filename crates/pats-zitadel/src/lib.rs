@@ -109,6 +109,7 @@ compile_error!(
 
 mod auth;
 mod client;
+mod config;
 mod error;
 // Formatted by `cargo xtask codegen` (prettyplease), not by rustfmt.
 #[rustfmt::skip]
@@ -125,6 +126,7 @@ pub use client::{
     ManagementV1, NEVER_EXPIRES_AT, ORG_HEADER, PROVIDER, PatFilter, TokenExpiration,
     UserServiceV2, ZitadelClient, ZitadelClientBuilder,
 };
+pub use config::ZitadelConfig;
 pub use error::GrpcCode;
 // The wire models the typed calls return or take; the rest of the generated module is
 // private. Their names are the vendor's (see `contracts/zitadel`); the short names below

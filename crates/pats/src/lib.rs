@@ -113,9 +113,13 @@
 
 pub mod config;
 
-pub use config::{
-    Config, DfnsConfig, SailPointApiVersion, SailPointConfig, ZitadelApi, ZitadelConfig,
-};
+pub use config::Config;
+#[cfg(feature = "dfns")]
+pub use pats_dfns::DfnsConfig;
+#[cfg(feature = "sailpoint")]
+pub use pats_sailpoint::SailPointConfig;
+#[cfg(feature = "zitadel")]
+pub use pats_zitadel::ZitadelConfig;
 // The root is what token code is written against: the trait and its helpers, the domain
 // types, the error, the options of `connect_with`. Building blocks are in modules.
 pub use pats_core::{
@@ -180,37 +184,35 @@ pub fn connect(config: &Config) -> Result<Box<dyn PersonalAccessTokens>> {
 /// Connects to the provider `config` names, with `options` (timeouts, retries, your own
 /// `reqwest::Client`).
 ///
-/// A provider whose cargo feature is off gives [`InvalidInput`](crate::ErrorKind::InvalidInput) naming the feature.
+/// For the provider's typed client instead, use its `from_config`
+/// (`pats::zitadel::ZitadelClientBuilder::from_config(&c)?.options(options).build()`).
 pub fn connect_with(
     config: &Config,
     options: ClientOptions,
 ) -> Result<Box<dyn PersonalAccessTokens>> {
-    match config {
+    let _ = &options;
+    match *config {
         #[cfg(feature = "dfns")]
-        Config::Dfns(c) => providers::dfns(c, options),
+        Config::Dfns(ref c) => Ok(Box::new(
+            dfns::DfnsClientBuilder::from_config(c)?
+                .options(options)
+                .build()?,
+        )),
         #[cfg(feature = "zitadel")]
-        Config::Zitadel(c) => providers::zitadel(c, options),
+        Config::Zitadel(ref c) => Ok(Box::new(
+            zitadel::ZitadelClientBuilder::from_config(c)?
+                .options(options)
+                .build()?,
+        )),
         #[cfg(feature = "sailpoint")]
-        Config::SailPoint(c) => providers::sailpoint(c, options),
-        #[allow(unreachable_patterns)]
-        other => {
-            let _ = options;
-            Err(feature_off(other.provider()))
-        }
+        Config::SailPoint(ref c) => Ok(Box::new(
+            sailpoint::SailPointClientBuilder::from_config(c)?
+                .options(options)
+                .build()?,
+        )),
     }
 }
 
-fn feature_off(provider: &'static str) -> Error {
-    Error::invalid(
-        "provider",
-        format!(
-            "this build of pats does not include `{provider}`; enable the cargo feature: pats = {{ features = [\"{provider}\"] }}"
-        ),
-    )
-}
-
-#[cfg(any(feature = "dfns", feature = "zitadel", feature = "sailpoint"))]
-mod providers;
 #[cfg(feature = "simulate")]
 pub mod simulate;
 
@@ -244,6 +246,11 @@ mod tests {
         let err = Config::from_lookup(lookup(&[("PATS_PROVIDER", "okta-secret-ish")])).unwrap_err();
         assert!(!err.to_string().contains("okta-secret-ish"), "{err}");
         assert_eq!(field(err), "PATS_PROVIDER");
+    }
+
+    #[cfg(all(feature = "dfns", feature = "zitadel", feature = "sailpoint"))]
+    #[test]
+    fn provider_errors_name_the_variable_never_its_value() {
         let err = Config::from_lookup(lookup(&[
             ("PATS_PROVIDER", "sailpoint"),
             ("SAIL_BASE_URL", "https://acme.api.identitynow.com"),
@@ -268,25 +275,63 @@ mod tests {
     }
 
     #[test]
-    fn a_provider_whose_feature_is_off_names_the_feature() {
-        let config = Config::from_lookup(lookup(&[
-            ("PATS_PROVIDER", "dfns"),
+    fn a_provider_whose_feature_is_off_is_refused_by_name_when_read() {
+        let vars = [
+            ("PATS_PROVIDER", "Dfns"),
             ("DFNS_AUTH_TOKEN", "tok"),
             ("DFNS_CRED_ID", "cr-1"),
             ("DFNS_PRIVATE_KEY", "not a key"),
-        ]))
-        .unwrap();
-        let err = connect(&config).err().expect("refused either way");
-        if cfg!(feature = "dfns") {
+        ];
+        let from_env = Config::from_lookup(lookup(&vars));
+        let from_file = serde_json::from_value::<Config>(serde_json::json!({
+            "provider": "dfns", "auth_token": "tok", "credential_id": "cr-1"
+        }));
+        #[cfg(feature = "dfns")]
+        {
             // Enabled: the configuration reaches the Dfns client, which refuses the key.
-            assert!(!err.to_string().contains("does not include"), "{err}");
-        } else {
-            let message = err.to_string();
-            assert!(message.contains("features = [\"dfns\"]"), "{message}");
-            assert_eq!(field(err), "provider");
+            let err = connect(&from_env.unwrap()).err().expect("not a key");
+            assert_eq!(field(err), "private_key");
+            // A file without a key reads, and connecting names the missing setting.
+            let err = connect(&from_file.unwrap()).err().expect("no key");
+            assert_eq!(err.reason(), Some("is not set (nor private_key_file)"));
+            assert_eq!(field(err), "private_key");
+        }
+        #[cfg(not(feature = "dfns"))]
+        {
+            let err = from_env.unwrap_err();
+            assert!(err.to_string().contains("features = [\"dfns\"]"), "{err}");
+            assert_eq!(field(err), "PATS_PROVIDER");
+            let err = from_file.unwrap_err().to_string();
+            assert!(err.contains("features = [\"dfns\"]"), "{err}");
+        }
+        let err = serde_json::from_value::<Config>(serde_json::json!({
+            "provider": "okta-secret-ish", "base_url": "https://a.example.com"
+        }))
+        .unwrap_err()
+        .to_string();
+        assert!(!err.contains("okta-secret-ish"), "{err}");
+        assert!(
+            err.contains("must be one of `dfns`, `zitadel`, `sailpoint`"),
+            "{err}"
+        );
+        for (json, said) in [
+            (
+                serde_json::json!({"base_url": "x"}),
+                "missing field `provider`",
+            ),
+            (
+                serde_json::json!({"provider": 3}),
+                "`provider` must be a string",
+            ),
+        ] {
+            let err = serde_json::from_value::<Config>(json)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(said), "{err}");
         }
     }
 
+    #[cfg(feature = "sailpoint")]
     #[test]
     fn env_and_files_give_the_same_config() {
         let from_env = Config::from_lookup(lookup(&[
@@ -297,23 +342,37 @@ mod tests {
             ("SAIL_API_VERSION", "v2025"),
         ]))
         .unwrap();
+        // The tag may come anywhere, in any case.
         let from_json: Config = serde_json::from_value(serde_json::json!({
-            "provider": "sailpoint",
             "base_url": "https://acme.api.identitynow.com",
             "client_id": "cid",
             "client_secret": "client-secret-value",
-            "api_version": "v2025"
+            "api_version": "v2025",
+            "provider": "SailPoint"
         }))
         .unwrap();
         for c in [&from_env, &from_json] {
+            #[allow(irrefutable_let_patterns)]
             let Config::SailPoint(s) = c else {
                 panic!("{c:?}")
             };
             assert_eq!(s.client_id.as_deref(), Some("cid"));
-            assert_eq!(s.api_version, Some(SailPointApiVersion::V2025));
+            assert_eq!(s.api_version, Some(sailpoint::ApiVersion::V2025));
             assert!(!format!("{c:?}").contains("client-secret-value"));
         }
         assert_eq!(from_env.provider(), "sailpoint");
+        assert_eq!(
+            Config::secret_fields("sailpoint"),
+            Some(SailPointConfig::SECRET_FIELDS)
+        );
+        assert_eq!(Config::secret_fields("okta"), None);
+        // A provider's own error keeps naming the setting.
+        let err = serde_json::from_value::<Config>(serde_json::json!({
+            "provider": "sailpoint", "base_url": "https://a.example.com", "api_version": "v4"
+        }))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("must be one of `v3`"), "{err}");
     }
 }
 

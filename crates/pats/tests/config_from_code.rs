@@ -1,7 +1,11 @@
 //! Every provider configuration can be built from code, and connects.
 
+// Without a provider there is no configuration to build (the lib tests cover that build).
+#![cfg(any(feature = "dfns", feature = "zitadel", feature = "sailpoint"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+// Only `sailpoint`'s tests do not name `Config`.
+#[allow(unused_imports)]
 use pats::{Config, CreateToken, Expiry, ListQuery, PersonalAccessTokens};
 use std::time::Duration;
 
@@ -60,7 +64,8 @@ async fn dfns_config_from_code_connects() {
 #[cfg(feature = "zitadel")]
 #[tokio::test]
 async fn zitadel_config_from_code_connects_on_both_apis() {
-    use pats::{ZitadelApi, ZitadelConfig};
+    use pats::ZitadelConfig;
+    use pats::zitadel::ApiVersion as ZitadelApi;
     use pats_sim::zitadel::ZitadelSim;
     let sim = ZitadelSim::start().await;
     let user = "250000000000000009";
@@ -133,7 +138,8 @@ async fn zitadel_client_credentials_connect_from_code_and_from_the_environment()
 #[cfg(feature = "sailpoint")]
 #[tokio::test]
 async fn sailpoint_config_from_code_connects() {
-    use pats::{SailPointApiVersion, SailPointConfig};
+    use pats::SailPointConfig;
+    use pats::sailpoint::ApiVersion as SailPointApiVersion;
     use pats_sim::sailpoint::SailPointSim;
     let sim = SailPointSim::start().await;
     let config = SailPointConfig::from_client_credentials(
@@ -158,11 +164,58 @@ async fn sailpoint_config_from_code_connects() {
     let client = pats::connect(&config.into()).unwrap();
     create_and_list(client.as_ref(), "from-code-5").await;
     assert_eq!(sim.stored_tokens().len(), 2);
+
+    // The typed client, from the same configuration.
+    let config = SailPointConfig::from_access_token(
+        sim.uri(),
+        sim.issue_access_token(SailPointSim::IDENTITY_ID).into(),
+    )
+    .with_api_version(SailPointApiVersion::V1);
+    let typed = pats::sailpoint::SailPointClient::from_config(&config).unwrap();
+    assert_eq!(typed.api_version(), SailPointApiVersion::V1);
+    let listed = typed.list_tokens(&Default::default()).await.unwrap();
+    assert_eq!(listed.len(), 2, "{listed:?}");
 }
 
+/// A configuration read from a file gives the provider's typed client, with options.
+#[cfg(feature = "zitadel")]
+#[tokio::test]
+async fn a_typed_client_from_a_file_configuration() {
+    use pats_sim::zitadel::ZitadelSim;
+    let sim = ZitadelSim::start().await;
+    let user = "250000000000000007";
+    sim.add_named_machine_user(ZitadelSim::DEFAULT_ORG, user, "typed");
+    let config: Config = serde_json::from_value(serde_json::json!({
+        "provider": "zitadel",
+        "base_url": sim.uri(),
+        "pat": sim.admin_pat(),
+        "organization_id": ZitadelSim::DEFAULT_ORG,
+        "user_id": user,
+    }))
+    .unwrap();
+    #[allow(irrefutable_let_patterns)]
+    let Config::Zitadel(settings) = &config else {
+        panic!("{config:?}")
+    };
+    let typed = pats::zitadel::ZitadelClientBuilder::from_config(settings)
+        .unwrap()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    assert_eq!(typed.organization(), Some(ZitadelSim::DEFAULT_ORG));
+    let created = typed.create(&request("typed")).await.unwrap();
+    assert_eq!(sim.pats_of(user).len(), 1);
+    assert_eq!(
+        created.info.owner.as_ref().map(|o| o.id.as_str()),
+        Some(user)
+    );
+}
+
+#[cfg(all(feature = "zitadel", feature = "sailpoint"))]
 #[test]
 fn api_versions_read_from_files_and_environment_as_before() {
-    use pats::{SailPointApiVersion, ZitadelApi};
+    use pats::sailpoint::ApiVersion as SailPointApiVersion;
+    use pats::zitadel::ApiVersion as ZitadelApi;
     // Files: the same strings as before the enums, any case.
     let c: Config = serde_json::from_value(serde_json::json!({
         "provider": "zitadel", "base_url": "https://z.example", "pat": "p", "api": "V1"
@@ -251,7 +304,8 @@ fn debug_of_configs_and_builders_shows_no_url_credentials() {
         "field-secret-3456",
     ];
     let secret = || pats::reexports::secrecy::SecretString::from("field-secret-3456");
-    let mut shown = Vec::new();
+    #[allow(unused_mut)]
+    let mut shown: Vec<String> = Vec::new();
     #[cfg(feature = "dfns")]
     {
         let config =
