@@ -12,9 +12,10 @@
 //! 4. if `crates/pats` exists, `cargo test -p pats --no-default-features --lib` (no provider),
 //!    `cargo check -p pats` with each of the `dfns`, `zitadel` and `sailpoint` features
 //!    alone (with `rustls`), a provider without a TLS backend that must fail to compile
-//!    with its message, dependency-tree checks (one provider pulls in no other's crates; no
-//!    `wiremock` even with `simulate`), a `native-tls` build, and the README's
-//!    quickstart (`cargo run -p pats --features simulate --example quickstart`); then
+//!    with its message, dependency-tree checks (one provider pulls in no other's crates;
+//!    with every feature, no simulator: neither `pats-sim` nor `wiremock`), a `native-tls`
+//!    build, and the README's quickstart (`cargo run -p pats --example quickstart`, on
+//!    `pats-sim` as a dev-dependency); then
 //!    the docs as docs.rs builds them (`cargo +<pinned nightly> doc --workspace
 //!    --all-features --no-deps` with `RUSTDOCFLAGS="-D warnings --cfg docsrs"`; the
 //!    toolchain is named in `xtask/nightly-docs`), and every publishable crate packaged,
@@ -161,6 +162,12 @@ pub const CARGO_DENY_VERSION: &str = "0.20.2";
 /// The facade crate whose feature combinations are checked.
 const FACADE_FEATURES: &[&str] = &["dfns", "zitadel", "sailpoint"];
 
+/// Every feature of the facade (`crates/pats/Cargo.toml`), for the dependency-tree check
+/// that the library, however configured, carries no simulator (tested against the
+/// manifest).
+const FACADE_ALL_FEATURES: &str =
+    "dfns,zitadel,sailpoint,rustls,rustls-aws-lc,native-tls,test-util,document-features";
+
 /// What a provider crate built without a TLS backend says (its `compile_error!`).
 pub const NO_TLS_MESSAGE: &str = "pats-sailpoint has no TLS backend";
 
@@ -261,11 +268,11 @@ pub fn plan(root: &Path, mode: Mode, publishable: &[String]) -> Vec<Step> {
             .map(str::to_owned)
             .to_vec(),
         });
-        // The embedded simulators (and so `pats-cli`) run on pats-sim's own server: no
-        // mock-server crate in what users build.
+        // The simulators are for tests and examples (pats-sim, a dev-dependency): with
+        // every feature, the library pulls in no simulator and no mock server.
         steps.push(Step::ForbiddenDeps {
-            features: "dfns,zitadel,sailpoint,rustls,simulate".to_owned(),
-            forbidden: vec!["wiremock".to_owned()],
+            features: FACADE_ALL_FEATURES.to_owned(),
+            forbidden: ["pats-sim", "wiremock"].map(str::to_owned).to_vec(),
         });
         // The system TLS stack instead of rustls.
         steps.push(cargo(
@@ -281,16 +288,7 @@ pub fn plan(root: &Path, mode: Mode, publishable: &[String]) -> Vec<Step> {
         ));
         // The README's quickstart: the lifecycle on every simulator must run.
         steps.push(cargo(
-            &[
-                "run",
-                "--quiet",
-                "-p",
-                "pats",
-                "--features",
-                "simulate",
-                "--example",
-                "quickstart",
-            ],
+            &["run", "--quiet", "-p", "pats", "--example", "quickstart"],
             true,
         ));
         // Publishable: the docs as docs.rs renders them, and packages that build alone.
@@ -792,6 +790,45 @@ mod tests {
             panic!("a failure for another reason must not pass");
         };
         assert!(other.to_string().contains("unresolved import"), "{other}");
+    }
+
+    #[test]
+    fn the_all_features_list_is_every_feature_of_the_facade()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let manifest: toml::Table = include_str!("../../crates/pats/Cargo.toml").parse()?;
+        let features = manifest
+            .get("features")
+            .and_then(toml::Value::as_table)
+            .ok_or("no [features]")?;
+        let mut expected: Vec<String> = features
+            .keys()
+            .filter(|name| name.as_str() != "default")
+            .cloned()
+            .collect();
+        // An optional dependency no feature names with `dep:` is a feature of its own.
+        let named = |dep: &str| {
+            features.values().any(|v| {
+                v.as_array().is_some_and(|list| {
+                    list.iter()
+                        .any(|f| f.as_str() == Some(format!("dep:{dep}").as_str()))
+                })
+            })
+        };
+        let deps = manifest
+            .get("dependencies")
+            .and_then(toml::Value::as_table)
+            .ok_or("no [dependencies]")?;
+        for (dep, spec) in deps {
+            let optional = spec.get("optional").and_then(toml::Value::as_bool) == Some(true);
+            if optional && !named(dep) {
+                expected.push(dep.clone());
+            }
+        }
+        expected.sort();
+        let mut listed: Vec<&str> = FACADE_ALL_FEATURES.split(',').collect();
+        listed.sort_unstable();
+        assert_eq!(listed, expected);
+        Ok(())
     }
 
     #[test]

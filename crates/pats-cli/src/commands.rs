@@ -9,9 +9,7 @@ use crate::new_token;
 use crate::output::{self, ProviderJson, TokenJson, out, outln};
 use crate::profiles::{SecretSource, Target};
 use crate::progress::Progress;
-use pats::{
-    ClientOptions, ListQuery, PersonalAccessTokens, PersonalAccessTokensExt, TokenId, TokenInfo,
-};
+use pats::{ListQuery, PersonalAccessTokens, PersonalAccessTokensExt, TokenId, TokenInfo};
 use serde::Serialize;
 
 /// Runs the command line; the exit code on success (`Found` for an audit that found
@@ -563,12 +561,12 @@ async fn audit(ctx: &Ctx<'_>, checks: Checks, owner: Option<String>) -> Result<E
 
 async fn providers(json: bool) -> Result<Exit, CliError> {
     // Capabilities with each provider's default settings, read from its simulator.
-    let simulations = pats::simulate::start_all(ClientOptions::default())
+    let simulations = crate::sim::start_all()
         .await
         .map_err(|e| CliError::failed(format!("cannot start the simulators: {e}")))?;
     let list: Vec<ProviderJson> = simulations
         .iter()
-        .map(|s| ProviderJson::new(s.provider(), &s.client().capabilities()))
+        .map(|s| ProviderJson::new(s.provider, &s.client.capabilities()))
         .collect();
     if json {
         print_json(&list)?;

@@ -3,9 +3,8 @@
 use crate::cli::Cli;
 use crate::error::{CliError, full_text};
 use crate::profiles::{self, ProfilesFile, Target};
-use pats::simulate::Simulation;
+use crate::sim;
 use pats::{ClientOptions, Config, CreateToken, Expiry, NeverExpires, PersonalAccessTokens};
-use pats_sim::zitadel::ZitadelSim;
 use std::time::Duration;
 
 /// The provider `--simulate` uses without `--provider`.
@@ -23,8 +22,7 @@ pub const DEMO_TOKENS: [(&str, Option<u64>); 3] = [
 pub struct Session {
     client: Box<dyn PersonalAccessTokens>,
     simulated: bool,
-    _simulation: Option<Simulation>,
-    _zitadel: Option<ZitadelSim>,
+    _simulator: Option<sim::Server>,
 }
 
 impl Session {
@@ -153,60 +151,20 @@ pub async fn connect_target_with(
     Ok(Session {
         client,
         simulated: false,
-        _simulation: None,
-        _zitadel: None,
+        _simulator: None,
     })
 }
 
-/// Starts the simulator of `provider` and seeds the demo tokens. SailPoint is simulated
-/// on API v2025, where tokens may never expire.
+/// Starts the simulator of `provider` and seeds the demo tokens (see
+/// [`sim::start_demo`]).
 async fn simulate(provider: &'static str) -> Result<Session, CliError> {
-    if provider == "zitadel" {
-        return simulate_zitadel().await;
-    }
-    let simulation = pats::simulate::start(provider, ClientOptions::default()).await?;
-    let mut config = simulation.config().clone();
-    if let Config::SailPoint(c) = &mut config {
-        c.api_version = Some(pats::sailpoint::ApiVersion::V2025);
-    }
-    let client = pats::connect(&config)?;
-    seed(client.as_ref()).await?;
+    let names = DEMO_TOKENS.map(|(name, _)| name);
+    let simulation = sim::start_demo(provider, &names).await?;
+    seed(simulation.client.as_ref()).await?;
     Ok(Session {
-        client,
+        client: simulation.client,
         simulated: true,
-        _simulation: Some(simulation),
-        _zitadel: None,
-    })
-}
-
-/// The organization of the ZITADEL demo.
-const DEMO_ZITADEL_ORG: &str = "300000000000000001";
-
-/// The ZITADEL simulation: on ZITADEL a token's name is its machine user's username (one
-/// machine user per purpose), so each demo token gets a machine user of that username
-/// before it is created by name. The client is configured as `pats::simulate` does it
-/// (default user [`pats::simulate::ZITADEL_MACHINE_USER`]), in an organization of its own.
-async fn simulate_zitadel() -> Result<Session, CliError> {
-    let sim = ZitadelSim::start().await;
-    // An organization of its own, so that a listing shows the demo tokens only (the admin
-    // PAT the client authenticates with lives in the default organization).
-    let org = DEMO_ZITADEL_ORG;
-    sim.add_org(org);
-    sim.add_machine_user(org, pats::simulate::ZITADEL_MACHINE_USER);
-    for (n, (name, _)) in DEMO_TOKENS.iter().enumerate() {
-        sim.add_named_machine_user(org, &format!("{}", 260_000_000_000_000_001 + n), name);
-    }
-    let config: Config = pats::ZitadelConfig::from_pat(sim.uri(), sim.admin_pat().into())
-        .with_organization_id(org)
-        .with_user_id(pats::simulate::ZITADEL_MACHINE_USER)
-        .into();
-    let client = pats::connect(&config)?;
-    seed(client.as_ref()).await?;
-    Ok(Session {
-        client,
-        simulated: true,
-        _simulation: None,
-        _zitadel: Some(sim),
+        _simulator: Some(simulation.server),
     })
 }
 

@@ -16,6 +16,7 @@ mod output;
 mod profiles;
 mod progress;
 mod secret_file;
+mod sim;
 mod span;
 
 use clap::Parser;

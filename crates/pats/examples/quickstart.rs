@@ -1,10 +1,12 @@
 //! The token lifecycle through one trait, on every provider.
 //!
 //! ```sh
-//! cargo run -p pats --features simulate --example quickstart
+//! cargo run -p pats --example quickstart
 //! ```
 //!
-//! Without `PATS_PROVIDER` it starts the embedded simulators (loopback only) and runs
+//! Without `PATS_PROVIDER` it starts the `pats-sim` emulator (a dev-dependency; loopback
+//! only), configures a client for each provider from the variables the emulator gives (as
+//! a real provider's are read from the environment), and runs
 //! create → list → get → rename → deactivate/activate → rotate → revoke on each, through
 //! `&dyn PersonalAccessTokens`, printing one table. With `PATS_PROVIDER` and that
 //! provider's variables set (see `pats::config`) it talks to the real provider instead:
@@ -15,6 +17,7 @@
 use pats::{
     CreateToken, Expiry, ListQuery, PersonalAccessTokens, PersonalAccessTokensExt, TokenId,
 };
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 struct Row {
@@ -211,12 +214,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             read_only(pats.as_ref(), &mut table).await;
         }
     } else {
-        println!("No PATS_PROVIDER set: running against the embedded simulators on 127.0.0.1.\n");
-        for sim in pats::simulate::start_all(pats::ClientOptions::default()).await? {
-            for name in NAMES {
-                sim.provide_name(name);
-            }
-            lifecycle(sim.client(), &mut table).await;
+        println!("No PATS_PROVIDER set: running against the pats-sim emulator on 127.0.0.1.\n");
+        let emulator = pats_sim::start(pats_sim::Options::default())?;
+        // On ZITADEL a token's name is its machine user's username: machine users of the
+        // names the lifecycle uses, as a provider's administrator would add them.
+        let org = pats_sim::zitadel::ZitadelSim::DEFAULT_ORG;
+        emulator.zitadel().add_named_machine_users(org, &NAMES);
+        for provider in pats::PROVIDERS {
+            // What `pats sim env --provider <provider>` prints, read as the environment is.
+            let vars: HashMap<String, String> = emulator.env(Some(provider)).into_iter().collect();
+            let config = pats::Config::from_lookup(|name| vars.get(name).cloned())?;
+            let pats = pats::connect(&config)?;
+            lifecycle(pats.as_ref(), &mut table).await;
         }
     }
     table.print();

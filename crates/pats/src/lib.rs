@@ -61,8 +61,8 @@
 //!   only when creating it, so an audit lists its tokens as not judgeable
 //!   ([`PersonalAccessTokensExt::audit_expiry`]) rather than leaving them out.
 //!
-//! `cargo run -p pats --features simulate --example portable` runs three such programs
-//! unchanged on every provider; an operation a provider does not offer returns
+//! `cargo run -p pats --example portable` runs three such programs unchanged on every
+//! provider; an operation a provider does not offer returns
 //! [`Unsupported`](crate::ErrorKind::Unsupported).
 //!
 //! When you need a provider's own surface, its typed client is re-exported:
@@ -71,35 +71,14 @@
 //!
 //! # Testing
 //!
-//! Code written against `&dyn PersonalAccessTokens` can be tested without an account. With
-//! the feature `simulate` (a dev-dependency feature, typically), `pats::simulate::start`
-//! serves a provider's API on loopback (the simulators of `pats-sim`) and connects a
-//! client to it through the same [`Config`] path a real provider takes:
-//!
-//! ```
-//! # #[cfg(all(feature = "simulate", feature = "sailpoint"))]
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> pats::Result<()> {
-//! use pats::{ClientOptions, CreateToken, Expiry, ListQuery, PersonalAccessTokensExt};
-//! use std::time::Duration;
-//!
-//! let sim = pats::simulate::start("sailpoint", ClientOptions::default()).await?;
-//! let tokens = sim.client();
-//! let request = CreateToken::builder()
-//!     .name("ci-deploy")
-//!     .expiry(Expiry::In(Duration::from_secs(7 * 24 * 3600)))
-//!     .build()?;
-//! let created = tokens.create(&request).await?;
-//! let found = tokens.find_by_name("ci-deploy", &ListQuery::new()).await?;
-//! assert_eq!(found[0].id, created.info.id);
-//! # Ok(()) }
-//! # #[cfg(not(all(feature = "simulate", feature = "sailpoint")))]
-//! # fn main() {}
-//! ```
-//!
-//! For a process any client (the `pats` command, the official SDKs) can reach, with a state
-//! file, an admin API and fault injection, use the emulator: `pats_sim::start` in Rust, or
-//! `pats sim serve` / `pats-sim serve` from a shell (crate `pats-sim`).
+//! Code written against `&dyn PersonalAccessTokens` can be tested without an account: the
+//! [`pats-sim`](https://docs.rs/pats-sim) crate, as a dev-dependency, serves each
+//! provider's API on loopback. Its emulator (`pats_sim::start`) gives the variables a
+//! client needs (`Emulator::env`, what `pats sim env` prints), so a test connects through
+//! the same [`Config::from_lookup`] path as a real provider; the `quickstart` and
+//! `portable` examples do exactly that. For a process any client (the `pats` command, the
+//! official SDKs) can reach, with a state file, an admin API and fault injection, run
+//! `pats sim serve` or `pats-sim serve` from a shell.
 //!
 //! # Features
 //!
@@ -212,9 +191,6 @@ pub fn connect_with(
         )),
     }
 }
-
-#[cfg(feature = "simulate")]
-pub mod simulate;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]

@@ -1,21 +1,23 @@
 //! The portable programs of `programs.rs`, unchanged on every provider.
 //!
 //! ```sh
-//! cargo run -p pats --features simulate --example portable
+//! cargo run -p pats --example portable
 //! ```
 //!
-//! Without `PATS_PROVIDER` it starts the embedded simulators (loopback only) and runs all
-//! three programs on each: the rotate-by-name README.md links to, a 30-day CI token's
-//! lifecycle, and an expiry audit across the providers. With `PATS_PROVIDER` and that provider's variables
-//! set (see `pats::config`) it runs on the real provider: the audit only, unless `--write`
-//! is given (the other two create, rotate and revoke tokens named `ci-deploy` and
-//! `portable-ci`; on ZITADEL, machine users of those usernames must exist). Secrets are
-//! never printed.
+//! Without `PATS_PROVIDER` it starts the `pats-sim` emulator (a dev-dependency; loopback
+//! only), configures a client for each provider from the variables the emulator gives, and
+//! runs all three programs on each: the rotate-by-name README.md links to, a 30-day CI
+//! token's lifecycle, and an expiry audit across the providers. With `PATS_PROVIDER` and
+//! that provider's variables set (see `pats::config`) it runs on the real provider: the
+//! audit only, unless `--write` is given (the other two create, rotate and revoke tokens
+//! named `ci-deploy` and `portable-ci`; on ZITADEL, machine users of those usernames must
+//! exist). Secrets are never printed.
 
 mod programs;
 
-use pats::{ClientOptions, CreateToken, Expiry, PersonalAccessTokens};
+use pats::{CreateToken, Expiry, PersonalAccessTokens};
 use programs::{Finding, ci_token_lifecycle, expiry_audit, rotate_ci_token};
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// The names the programs use.
@@ -65,12 +67,22 @@ async fn main() -> Result<(), pats::BoxError> {
         print_audit(&expiry_audit(&[pats.as_ref()], AUDIT_WINDOW).await?);
         return Ok(());
     }
-    let sims = pats::simulate::start_all(ClientOptions::default()).await?;
-    for sim in &sims {
-        for name in NAMES.iter().chain(&["audit-soon"]) {
-            sim.provide_name(name);
-        }
-        let pats = sim.client();
+    let emulator = pats_sim::start(pats_sim::Options::default())?;
+    // On ZITADEL a token's name is its machine user's username: machine users of the names
+    // the programs use, as a provider's administrator would add them.
+    let org = pats_sim::zitadel::ZitadelSim::DEFAULT_ORG;
+    emulator
+        .zitadel()
+        .add_named_machine_users(org, &[NAMES[0], NAMES[1], "audit-soon"]);
+    let mut clients = Vec::new();
+    for provider in pats::PROVIDERS {
+        // What `pats sim env --provider <provider>` prints, read as the environment is.
+        let vars: HashMap<String, String> = emulator.env(Some(provider)).into_iter().collect();
+        let config = pats::Config::from_lookup(|name| vars.get(name).cloned())?;
+        clients.push(pats::connect(&config)?);
+    }
+    for pats in &clients {
+        let pats = pats.as_ref();
         // Something to rotate, and something for the audit to find.
         let lifetime = |days: u64| Expiry::In(Duration::from_secs(days * 24 * 3600));
         let seed = |name: &str, days| {
@@ -83,7 +95,7 @@ async fn main() -> Result<(), pats::BoxError> {
         let _ = pats.create(&seed("audit-soon", 5)?).await?;
         write_programs(pats).await?;
     }
-    let clients: Vec<&dyn PersonalAccessTokens> = sims.iter().map(|s| s.client()).collect();
+    let clients: Vec<&dyn PersonalAccessTokens> = clients.iter().map(AsRef::as_ref).collect();
     print_audit(&expiry_audit(&clients, AUDIT_WINDOW).await?);
     Ok(())
 }
