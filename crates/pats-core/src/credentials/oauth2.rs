@@ -679,6 +679,10 @@ mod tests {
             credentials(ClientAuthMethod::Basic).auth_method(),
             ClientAuthMethod::Basic
         );
+        assert_eq!(
+            credentials(ClientAuthMethod::Post).auth_method(),
+            ClientAuthMethod::Post
+        );
         assert_eq!(ClientAuthMethod::default(), ClientAuthMethod::Basic);
         assert_eq!(
             credentials(ClientAuthMethod::Basic).client_id(),
