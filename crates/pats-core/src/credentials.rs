@@ -4,7 +4,10 @@
 //! always hands the same one. [`CachingTokenSource`] asks a [`TokenFetcher`] (an OAuth2
 //! client-credentials exchange, a JWT-profile exchange, ...) for a token, keeps it until
 //! shortly before it expires, and makes exactly one fetch however many tasks ask at once
-//! (a failed fetch too: every task that waited on it gets its error).
+//! (a failed fetch too: every task that waited on it gets its error). [`oauth2`] is the
+//! OAuth2 token exchange (client credentials, or any grant's form) the providers fetch with.
+
+pub mod oauth2;
 
 use crate::error::{Error, Result};
 use async_trait::async_trait;

@@ -1,12 +1,11 @@
 //! Authentication: OAuth2 client credentials (cached, refreshed) or a static bearer token.
 
-use pats_core::Result;
-
-use pats_core::credentials::{FetchedToken, TokenFetcher};
-use pats_core::{Request, Transport};
-use secrecy::{ExposeSecret, SecretString};
+use pats_core::credentials::oauth2::{
+    ClientAuthMethod, ClientCredentials, ClientCredentialsFetcher, TokenEndpoint,
+};
+use pats_core::{Result, Transport};
+use secrecy::SecretString;
 use std::fmt;
-use std::time::Duration;
 
 /// How the client authenticates.
 #[derive(Clone)]
@@ -53,60 +52,20 @@ impl fmt::Debug for Auth {
     }
 }
 
-/// The client-credentials exchange, for [`pats_core::credentials::CachingTokenSource`].
-pub(crate) struct ClientCredentialsFetcher {
-    pub(crate) transport: Transport,
-    pub(crate) client_id: String,
-    pub(crate) client_secret: SecretString,
-}
-
-impl fmt::Debug for ClientCredentialsFetcher {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SailPointClientCredentials")
-            .field("base", &self.transport.base_url().as_str())
-            .field("client_id", &self.client_id)
-            .finish_non_exhaustive()
-    }
-}
-
-/// The fields of the token answer pats reads (no `Debug`: it holds the token).
-#[derive(serde::Deserialize)]
-struct TokenAnswer {
-    access_token: String,
-    #[serde(default, with = "pats_core::__private::wire::uint64::option")]
-    expires_in: Option<u64>,
-}
-
-#[pats_core::reexports::async_trait]
-impl TokenFetcher for ClientCredentialsFetcher {
-    async fn fetch(&self) -> Result<FetchedToken> {
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("grant_type", "client_credentials")
-            .append_pair("client_id", &self.client_id)
-            .append_pair("client_secret", self.client_secret.expose_secret())
-            .finish();
-        // Asking for a token changes nothing on the server: the contract marks it
-        // idempotent, so it is retried.
-        let request = Request::operation(&crate::generated::operations::OAUTH_TOKEN, &[])?
-            .without_auth()
-            .secret(self.client_secret.clone())
-            .body(
-                body.into_bytes(),
-                pats_core::reexports::reqwest::header::HeaderValue::from_static(
-                    "application/x-www-form-urlencoded",
-                ),
-            );
-        let response = self.transport.send(request).await?;
-        if !response.is_success() {
-            return Err(crate::error::map_error(&response));
-        }
-        let answer: TokenAnswer = response.json()?;
-        response.check_access_token(&answer.access_token)?;
-        Ok(FetchedToken::new(
-            SecretString::from(answer.access_token),
-            answer.expires_in.map(Duration::from_secs),
-        ))
-    }
+/// The client-credentials login at `POST {base}/oauth/token`, for
+/// [`pats_core::credentials::CachingTokenSource`]: `grant_type=client_credentials` with the
+/// client id and secret in the form body and no scope; errors are read as SailPoint's.
+/// Retried as the contract says (idempotent: a login changes nothing on the server).
+pub(crate) fn client_credentials_fetcher(
+    transport: Transport,
+    client_id: String,
+    client_secret: SecretString,
+) -> Result<ClientCredentialsFetcher> {
+    let endpoint = TokenEndpoint::new(transport, &crate::generated::operations::OAUTH_TOKEN)
+        .with_error_mapper(crate::error::map_error);
+    let credentials =
+        ClientCredentials::new(client_id, client_secret).method(ClientAuthMethod::Post);
+    ClientCredentialsFetcher::new(endpoint, credentials)
 }
 
 /// Checks that an error holds nothing of `secrets` (used in debug assertions of tests).

@@ -1,7 +1,7 @@
 //! The SailPoint PAT client and its builder.
 
 use crate::GetPersonalAccessTokenResponse;
-use crate::auth::{Auth, ClientCredentialsFetcher};
+use crate::auth::{Auth, client_credentials_fetcher};
 use crate::error::map_error;
 use crate::filter::ListTokens;
 use crate::generated::CreatePersonalAccessTokenRequestV2025 as CreatePersonalAccessTokenRequest;
@@ -362,11 +362,8 @@ impl SailPointClientBuilder {
                 if client_id.trim().is_empty() {
                     return Err(Error::invalid("client_id", "must not be empty"));
                 }
-                let fetcher = ClientCredentialsFetcher {
-                    transport: transport.clone(),
-                    client_id,
-                    client_secret,
-                };
+                let fetcher =
+                    client_credentials_fetcher(transport.clone(), client_id, client_secret)?;
                 let mut cache = CachingTokenSource::new(Arc::new(fetcher));
                 if let Some(margin) = self.refresh_margin {
                     cache = cache.with_margin(margin);

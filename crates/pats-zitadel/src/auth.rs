@@ -4,9 +4,9 @@
 use crate::error::map_oauth_error;
 use crate::rs256::SigningKey;
 use pats_core::Request;
+use pats_core::credentials::oauth2::{self, TokenEndpoint};
 use pats_core::credentials::{FetchedToken, TokenFetcher, TokenSource};
 use pats_core::reexports::async_trait;
-use pats_core::reexports::reqwest::header::HeaderValue;
 use pats_core::{Error, Result, Transport};
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
@@ -17,10 +17,10 @@ use std::time::Duration;
 /// The OAuth grant type of the JWT-profile exchange.
 pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
-/// The OAuth grant type of the client-credentials login (RFC 6749 §4.4).
-pub const CLIENT_CREDENTIALS_GRANT: &str = "client_credentials";
+pub use pats_core::credentials::oauth2::{ClientAuthMethod, ClientCredentials};
 
-/// The scope asked for in the JWT-profile exchange: an access token valid for ZITADEL's APIs.
+/// The scope asked for in the JWT-profile exchange and the client-credentials login: an
+/// access token valid for ZITADEL's APIs.
 pub const API_SCOPE: &str = "openid urn:zitadel:iam:org:project:id:zitadel:aud";
 
 /// How long a signed assertion is valid (ZITADEL accepts at most one hour).
@@ -163,83 +163,6 @@ impl ZitadelAuth {
     }
 }
 
-/// How the client authenticates itself at the token endpoint (RFC 6749 §2.3.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum ClientAuthMethod {
-    /// `Authorization: Basic base64(urlencode(client_id) ":" urlencode(client_secret))`
-    /// (`client_secret_basic`, which every authorization server must support).
-    #[default]
-    Basic,
-    /// `client_id` and `client_secret` in the form body (`client_secret_post`).
-    Post,
-}
-
-/// A machine user's client credentials.
-///
-/// `Debug` shows the client id and the method, never the secret.
-#[derive(Clone)]
-pub struct ClientCredentials {
-    client_id: String,
-    client_secret: SecretString,
-    method: ClientAuthMethod,
-}
-
-impl fmt::Debug for ClientCredentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientCredentials")
-            .field("client_id", &self.client_id)
-            .field("client_secret", &"[REDACTED]")
-            .field("method", &self.method)
-            .finish()
-    }
-}
-
-impl ClientCredentials {
-    /// Credentials sent by HTTP Basic.
-    pub fn new(client_id: impl Into<String>, client_secret: SecretString) -> Self {
-        Self {
-            client_id: client_id.into(),
-            client_secret,
-            method: ClientAuthMethod::Basic,
-        }
-    }
-
-    /// Sends them with `method` instead.
-    #[must_use]
-    pub fn method(mut self, method: ClientAuthMethod) -> Self {
-        self.method = method;
-        self
-    }
-
-    /// The client id.
-    pub fn client_id(&self) -> &str {
-        &self.client_id
-    }
-
-    /// How they are sent.
-    pub fn auth_method(&self) -> ClientAuthMethod {
-        self.method
-    }
-
-    /// Refuses an empty id or secret, and an id with a control character.
-    pub(crate) fn check(&self) -> Result<()> {
-        if self.client_id.trim().is_empty() {
-            return Err(Error::invalid("client_id", "must not be empty"));
-        }
-        if self.client_id.chars().any(char::is_control) {
-            return Err(Error::invalid(
-                "client_id",
-                "must not contain control characters",
-            ));
-        }
-        if self.client_secret.expose_secret().is_empty() {
-            return Err(Error::invalid("client_secret", "must not be empty"));
-        }
-        Ok(())
-    }
-}
-
 /// Logs in with client credentials at `/oauth/v2/token` (RFC 6749 §4.4): `grant_type=
 /// client_credentials` and the API scope in a form body, the client authenticated as
 /// [`ClientAuthMethod`] says. No bearer token and no organization header are sent; the
@@ -247,89 +170,39 @@ impl ClientCredentials {
 /// it is scrubbed from any error built from the answer.
 ///
 /// Wrap it in [`pats_core::credentials::CachingTokenSource`] (the client does).
-pub struct ClientCredentialsFetcher {
-    transport: Transport,
-    credentials: ClientCredentials,
-}
+pub struct ClientCredentialsFetcher(oauth2::ClientCredentialsFetcher);
 
 impl fmt::Debug for ClientCredentialsFetcher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientCredentialsFetcher")
-            .field("credentials", &self.credentials)
-            .finish_non_exhaustive()
+        self.0.fmt(f)
     }
 }
 
 impl ClientCredentialsFetcher {
-    /// A fetcher for the instance behind `transport`.
+    /// A fetcher for the instance behind `transport`. An empty client id or secret, or a
+    /// client id with a control character, is [`InvalidInput`](pats_core::ErrorKind::InvalidInput).
     pub fn new(transport: Transport, credentials: ClientCredentials) -> Result<Self> {
-        credentials.check()?;
-        Ok(Self {
-            transport,
-            credentials,
-        })
+        oauth2::ClientCredentialsFetcher::new(token_endpoint(transport), credentials)
+            .map(|fetcher| Self(fetcher.scope(API_SCOPE)))
     }
 
     /// The token request, exactly as it is sent.
     pub fn request(&self) -> Result<Request> {
-        use base64::Engine as _;
-        let creds = &self.credentials;
-        let mut form = url::form_urlencoded::Serializer::new(String::new());
-        form.append_pair("grant_type", CLIENT_CREDENTIALS_GRANT)
-            .append_pair("scope", API_SCOPE);
-        let mut request = Request::operation(&crate::generated::operations::TOKEN, &[])?;
-        match creds.method {
-            ClientAuthMethod::Basic => {
-                // RFC 6749 §2.3.1: both halves form-urlencoded, then base64.
-                let pair = format!(
-                    "{}:{}",
-                    form_encode(&creds.client_id),
-                    form_encode(creds.client_secret.expose_secret())
-                );
-                let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
-                let mut value = HeaderValue::from_str(&format!("Basic {encoded}"))
-                    .map_err(|_| Error::invalid("client_id", "cannot go into a header"))?;
-                value.set_sensitive(true);
-                request = request
-                    .header(pats_core::reexports::reqwest::header::AUTHORIZATION, value)
-                    .secret(SecretString::from(encoded));
-            }
-            ClientAuthMethod::Post => {
-                form.append_pair("client_id", &creds.client_id)
-                    .append_pair("client_secret", creds.client_secret.expose_secret());
-            }
-        }
-        Ok(request
-            .body(
-                form.finish(),
-                http_value("application/x-www-form-urlencoded"),
-            )
-            // A login has no side effect but a new token: safe to retry.
-            .idempotent(true)
-            .without_auth()
-            .secret(creds.client_secret.clone()))
+        self.0.request()
     }
-}
-
-/// `application/x-www-form-urlencoded` encoding of one value.
-fn form_encode(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 #[async_trait]
 impl TokenFetcher for ClientCredentialsFetcher {
     async fn fetch(&self) -> Result<FetchedToken> {
-        let response = self.transport.send(self.request()?).await?;
-        if !response.is_success() {
-            return Err(map_oauth_error(&response));
-        }
-        let answer: TokenAnswer = response.json()?;
-        response.check_access_token(answer.access_token.expose_secret())?;
-        Ok(FetchedToken::new(
-            answer.access_token,
-            answer.expires_in.map(Duration::from_secs),
-        ))
+        self.0.fetch().await
     }
+}
+
+/// ZITADEL's token endpoint, `POST /oauth/v2/token`, whose errors are OAuth or gRPC bodies.
+fn token_endpoint(transport: Transport) -> TokenEndpoint {
+    TokenEndpoint::new(transport, &crate::generated::operations::TOKEN)
+        .with_error_mapper(map_oauth_error)
 }
 
 #[derive(serde::Serialize)]
@@ -357,7 +230,7 @@ struct Claims<'a> {
 /// Wrap it in [`pats_core::credentials::CachingTokenSource`] (the client does) so that one exchange serves
 /// every concurrent caller until shortly before the access token expires.
 pub struct JwtProfileFetcher {
-    transport: Transport,
+    endpoint: TokenEndpoint,
     key_file: KeyFile,
     key: SigningKey,
     audience: String,
@@ -379,7 +252,7 @@ impl JwtProfileFetcher {
         let key = key_file.encoding_key()?;
         let audience = instance_audience(transport.base_url());
         Ok(Self {
-            transport,
+            endpoint: token_endpoint(transport),
             key_file,
             key,
             audience,
@@ -410,57 +283,20 @@ pub(crate) fn instance_audience(base: &url::Url) -> String {
     base.as_str().trim_end_matches('/').to_owned()
 }
 
-struct TokenAnswer {
-    access_token: SecretString,
-    expires_in: Option<u64>,
-}
-
-impl<'de> serde::Deserialize<'de> for TokenAnswer {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        #[derive(serde::Deserialize)]
-        struct Raw {
-            access_token: String,
-            #[serde(default, with = "pats_core::__private::wire::uint64::option")]
-            expires_in: Option<u64>,
-        }
-        let raw = Raw::deserialize(d)?;
-        Ok(Self {
-            access_token: SecretString::from(raw.access_token),
-            expires_in: raw.expires_in,
-        })
-    }
-}
-
 #[async_trait]
 impl TokenFetcher for JwtProfileFetcher {
     async fn fetch(&self) -> Result<FetchedToken> {
         let assertion = self.assertion(time::OffsetDateTime::now_utc())?;
-        let form = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("grant_type", JWT_BEARER_GRANT)
-            .append_pair("scope", API_SCOPE)
-            .append_pair("assertion", assertion.expose_secret())
-            .finish();
-        let request = Request::operation(&crate::generated::operations::TOKEN, &[])?
-            .body(form, http_value("application/x-www-form-urlencoded"))
-            // Exchanging an assertion has no side effect: safe to retry.
-            .idempotent(true)
-            .without_auth()
-            .secret(assertion);
-        let response = self.transport.send(request).await?;
-        if !response.is_success() {
-            return Err(map_oauth_error(&response));
-        }
-        let answer: TokenAnswer = response.json()?;
-        response.check_access_token(answer.access_token.expose_secret())?;
-        Ok(FetchedToken::new(
-            answer.access_token,
-            answer.expires_in.map(Duration::from_secs),
-        ))
+        let request = self
+            .endpoint
+            .request(&[
+                ("grant_type", JWT_BEARER_GRANT),
+                ("scope", API_SCOPE),
+                ("assertion", assertion.expose_secret()),
+            ])?
+            .secret(assertion.clone());
+        self.endpoint.exchange(request).await
     }
-}
-
-fn http_value(s: &'static str) -> HeaderValue {
-    HeaderValue::from_static(s)
 }
 
 #[cfg(test)]

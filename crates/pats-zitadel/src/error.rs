@@ -181,28 +181,10 @@ pub(crate) fn map_api_error(response: &Response) -> Error {
     }
 }
 
-/// Maps a non-2xx answer of `/oauth/v2/token` (`{"error", "error_description"}`).
+/// Maps a non-2xx answer of `/oauth/v2/token`: an OAuth error (`{"error",
+/// "error_description"}`, read by pats-core), else a gRPC error body.
 pub(crate) fn map_oauth_error(response: &Response) -> Error {
-    #[derive(serde::Deserialize)]
-    struct OAuthError {
-        error: String,
-        #[serde(default)]
-        error_description: Option<String>,
-    }
-    let Ok(body) = serde_json::from_slice::<OAuthError>(response.body()) else {
-        return map_api_error(response);
-    };
-    let message = body.error_description.as_deref().unwrap_or(&body.error);
-    let base = response.api_error(Some(body.error.clone()), Some(message), None);
-    match body.error.as_str() {
-        "invalid_grant" | "invalid_client" | "unauthorized_client" => {
-            match base.api_error().cloned() {
-                Some(api) => Error::unauthenticated(api),
-                None => base,
-            }
-        }
-        _ => base,
-    }
+    pats_core::credentials::oauth2::oauth_error_or(response, map_api_error)
 }
 
 #[cfg(test)]

@@ -302,3 +302,19 @@ async fn no_secret_or_token_in_debug_display_or_errors() {
     assert!(err.to_string().contains("invalid_client"), "{err}");
     assert!(!format!("{err} {err:?}").contains("wrong-secret-value-999"));
 }
+
+#[test]
+fn an_empty_secret_or_a_control_character_in_the_id_is_refused_at_build() {
+    for (id, secret, field) in [
+        ("cid-1", "", "client_secret"),
+        ("cid\n1", "a-secret-value", "client_id"),
+    ] {
+        let err = SailPointClient::builder()
+            .base_url("https://tenant.api.identitynow.com")
+            .client_credentials(id, SecretString::from(secret))
+            .build()
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+        assert_eq!(err.field(), Some(field), "{err:?}");
+    }
+}

@@ -166,3 +166,33 @@ fn debug_never_shows_the_secret_and_bad_settings_are_refused() {
         assert_eq!(err.field(), Some(field), "{err:?}");
     }
 }
+
+#[tokio::test]
+async fn an_oauth_error_code_that_echoes_the_secret_is_scrubbed() {
+    let secret = "echoed-secret-value-77";
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::path("/oauth/v2/token"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(400)
+                .set_body_json(serde_json::json!({"error": format!("invalid_request {secret}")})),
+        )
+        .mount(&server)
+        .await;
+    let client = ZitadelClient::builder()
+        .base_url(server.uri())
+        .auth(ZitadelAuth::client_credentials(
+            "bot",
+            SecretString::from(secret.to_owned()),
+        ))
+        .options(options().0)
+        .build()
+        .unwrap();
+    let err = client.list(&ListQuery::new().owner(BOT)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Api, "{err}");
+    let api = err.api_error().unwrap();
+    assert!(
+        !api.code.as_deref().unwrap_or_default().contains(secret),
+        "{api:?}"
+    );
+    assert!(!format!("{err} {err:?}").contains(secret), "{err:?}");
+}
