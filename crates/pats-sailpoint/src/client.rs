@@ -359,9 +359,7 @@ impl SailPointClientBuilder {
                 client_id,
                 client_secret,
             } => {
-                if client_id.trim().is_empty() {
-                    return Err(Error::invalid("client_id", "must not be empty"));
-                }
+                // The fetcher refuses an empty id or secret (pats-core's one check).
                 let fetcher =
                     client_credentials_fetcher(transport.clone(), client_id, client_secret)?;
                 let mut cache = CachingTokenSource::new(Arc::new(fetcher));
