@@ -145,6 +145,61 @@ mod tests {
         assert_eq!(required(&lookup, "SET").unwrap(), "v");
     }
 
+    /// A setting parsed from text, for the generic readers.
+    #[derive(Debug, PartialEq)]
+    struct Level(u8);
+
+    impl FromStr for Level {
+        type Err = Error;
+        fn from_str(s: &str) -> Result<Self> {
+            match s {
+                "low" => Ok(Level(1)),
+                "odd" => Err(Error::decode(200, "not a level at all", b"")),
+                _ => Err(Error::invalid("level", "must be `low`")),
+            }
+        }
+    }
+
+    #[test]
+    fn the_process_environment_is_read() {
+        // Cargo sets it for every test binary it runs.
+        assert_eq!(
+            process_env("CARGO_PKG_NAME").as_deref(),
+            Some(env!("CARGO_PKG_NAME"))
+        );
+        assert_eq!(process_env("PATS_SURELY_UNSET_VARIABLE_1234"), None);
+    }
+
+    #[test]
+    fn variables_and_strings_parse_with_their_errors() {
+        let lookup = |k: &str| match k {
+            "LEVEL" => Some("low".to_owned()),
+            "BAD" => Some("high".to_owned()),
+            _ => None,
+        };
+        assert_eq!(
+            parse_var::<Level>(&lookup, "LEVEL").unwrap(),
+            Some(Level(1))
+        );
+        assert_eq!(parse_var::<Level>(&lookup, "UNSET").unwrap(), None);
+        let err = parse_var::<Level>(&lookup, "BAD").unwrap_err();
+        assert_eq!(err.field(), Some("BAD"));
+        let de = |text: &str| {
+            deserialize_str::<_, Level>(
+                serde::de::value::StrDeserializer::<serde::de::value::Error>::new(text),
+            )
+        };
+        assert_eq!(de("low").unwrap(), Level(1));
+        // An invalid value says why without the field (serde names the setting); another
+        // error is shown whole.
+        assert_eq!(de("high").unwrap_err().to_string(), "must be `low`");
+        let other = de("odd").unwrap_err().to_string();
+        assert!(
+            other.contains("not a level at all") && other != "not a level at all",
+            "{other}"
+        );
+    }
+
     #[test]
     fn names_parse_in_any_case_and_errors_list_them() {
         let name = |v: u8| if v == 1 { "v1" } else { "v2" };

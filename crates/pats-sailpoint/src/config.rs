@@ -291,6 +291,33 @@ mod tests {
     }
 
     #[test]
+    fn constructors_and_from_config_carry_every_setting() {
+        let config = SailPointConfig::from_access_token("https://acme.example.com", "t".into())
+            .with_api_version(ApiVersion::V2025)
+            .with_owner_id("owner-1");
+        assert!(config.access_token.is_some());
+        let client = SailPointClientBuilder::from_config(&config)
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(client.api_version(), ApiVersion::V2025);
+        assert_eq!(client.default_owner(), Some("owner-1"));
+        let client = SailPointClient::from_config(&SailPointConfig::from_client_credentials(
+            "https://acme.example.com",
+            "id",
+            "s".into(),
+        ))
+        .unwrap();
+        assert_eq!(client.api_version(), ApiVersion::V3);
+        assert_eq!(client.default_owner(), None);
+        let text = format!("{config:?}");
+        assert!(
+            text.contains("acme.example.com") && text.contains("owner-1"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn every_version_parses_from_its_name() {
         for version in ApiVersion::ALL {
             assert_eq!(version.as_str().parse::<ApiVersion>().unwrap(), version);

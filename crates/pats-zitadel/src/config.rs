@@ -392,6 +392,41 @@ mod tests {
     }
 
     #[test]
+    fn constructors_and_from_config_carry_every_setting() {
+        let config = ZitadelConfig::from_client_credentials(
+            "https://acme.zitadel.cloud",
+            "client-1",
+            "s".into(),
+        )
+        .with_organization_id("org-1")
+        .with_user_id("250000000000000001")
+        .with_api(ApiVersion::V1);
+        assert_eq!(config.client_id.as_deref(), Some("client-1"));
+        assert!(config.client_secret.is_some());
+        let client = ZitadelClientBuilder::from_config(&config)
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(client.organization(), Some("org-1"));
+        assert_eq!(client.default_user(), Some("250000000000000001"));
+        assert_eq!(client.api_version(), ApiVersion::V1);
+        let text = format!("{config:?}");
+        assert!(
+            text.contains("acme.zitadel.cloud") && text.contains("client-1"),
+            "{text}"
+        );
+        let config = ZitadelConfig::from_key_file("https://acme.zitadel.cloud", "k.json");
+        assert_eq!(config.key_file.as_deref(), Some(Path::new("k.json")));
+        let client = ZitadelClient::from_config(&ZitadelConfig::from_pat(
+            "https://acme.zitadel.cloud",
+            "p".into(),
+        ))
+        .unwrap();
+        assert_eq!(client.api_version(), ApiVersion::V2);
+        assert_eq!(client.organization(), None);
+    }
+
+    #[test]
     fn api_versions_are_named_in_any_case() {
         for api in ApiVersion::ALL {
             assert_eq!(

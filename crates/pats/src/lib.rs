@@ -307,6 +307,23 @@ mod tests {
         }
     }
 
+    #[cfg(all(feature = "dfns", feature = "zitadel", feature = "sailpoint"))]
+    #[test]
+    fn each_provider_names_its_secret_and_key_file_settings() {
+        for (provider, secrets, files) in [
+            (
+                "dfns",
+                &["auth_token", "private_key"][..],
+                &["private_key_file"][..],
+            ),
+            ("zitadel", &["pat", "client_secret"][..], &["key_file"][..]),
+            ("sailpoint", &["client_secret", "access_token"][..], &[][..]),
+        ] {
+            assert_eq!(Config::secret_fields(provider), Some(secrets), "{provider}");
+            assert_eq!(Config::key_file_fields(provider), Some(files), "{provider}");
+        }
+    }
+
     #[cfg(feature = "sailpoint")]
     #[test]
     fn env_and_files_give_the_same_config() {
@@ -342,6 +359,7 @@ mod tests {
             Some(SailPointConfig::SECRET_FIELDS)
         );
         assert_eq!(Config::secret_fields("okta"), None);
+        assert_eq!(Config::key_file_fields("okta"), None);
         // A provider's own error keeps naming the setting.
         let err = serde_json::from_value::<Config>(serde_json::json!({
             "provider": "sailpoint", "base_url": "https://a.example.com", "api_version": "v4"
