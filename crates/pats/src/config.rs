@@ -1,9 +1,8 @@
 //! Which provider to use and how to reach it, from a file, from code or from the
 //! environment.
 //!
-//! Each provider crate owns its settings ([`DfnsConfig`](crate::dfns::DfnsConfig),
-//! [`ZitadelConfig`](crate::zitadel::ZitadelConfig),
-//! [`SailPointConfig`](crate::sailpoint::SailPointConfig), re-exported at the root): their
+//! Each provider crate owns its settings ([`DfnsConfig`], [`ZitadelConfig`],
+//! [`SailPointConfig`], re-exported at the root): their
 //! fields, their environment variables, and the typed client they build
 //! (`ZitadelClient::from_config`). [`Config`] is one of them, tagged by `provider`, for
 //! code that chooses the provider at run time.
