@@ -57,7 +57,8 @@ pub struct DfnsConfig {
     pub private_key_file: Option<PathBuf>,
 }
 
-/// Each field's environment variable.
+/// Each field's environment variable: what `from_lookup` reads, and how errors of the
+/// environment path name a setting.
 const ENV: Names = Names::env(&[
     ("base_url", "DFNS_BASE_URL"),
     ("auth_token", "DFNS_AUTH_TOKEN"),
@@ -153,13 +154,13 @@ impl DfnsConfig {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
         let lookup: env::Lookup<'_> = &lookup;
         // The key is checked first: with nothing set, it is what to read about.
-        let private_key = env::optional(lookup, "DFNS_PRIVATE_KEY").map(SecretString::from);
-        let private_key_file = env::optional(lookup, "DFNS_PRIVATE_KEY_FILE").map(PathBuf::from);
+        let private_key = env::optional(lookup, ENV.of("private_key")).map(SecretString::from);
+        let private_key_file = env::optional(lookup, ENV.of("private_key_file")).map(PathBuf::from);
         key(private_key.as_ref(), private_key_file.as_deref(), ENV)?;
         Ok(Self {
-            base_url: env::optional(lookup, "DFNS_BASE_URL"),
-            auth_token: env::required(lookup, "DFNS_AUTH_TOKEN")?.into(),
-            credential_id: env::required(lookup, "DFNS_CRED_ID")?,
+            base_url: env::optional(lookup, ENV.of("base_url")),
+            auth_token: env::required(lookup, ENV.of("auth_token"))?.into(),
+            credential_id: env::required(lookup, ENV.of("credential_id"))?,
             private_key,
             private_key_file,
         })

@@ -1,7 +1,9 @@
 //! [`SailPointConfig`]: the settings of a SailPoint client, from a file, from code or from
 //! the environment.
 
-use crate::client::{SailPointClient, SailPointClientBuilder};
+use crate::client::{
+    ENV_BASE_URL, ENV_CLIENT_ID, ENV_CLIENT_SECRET, SailPointClient, SailPointClientBuilder,
+};
 use crate::version::ApiVersion;
 use pats_core::__private::env::{self, Names};
 use pats_core::__private::redact::ShownUrl;
@@ -59,11 +61,12 @@ pub struct SailPointConfig {
     pub owner_id: Option<String>,
 }
 
-/// Each field's environment variable.
+/// Each field's environment variable: what `from_lookup` reads, and how errors of the
+/// environment path name a setting.
 const ENV: Names = Names::env(&[
-    ("base_url", "SAIL_BASE_URL"),
-    ("client_id", "SAIL_CLIENT_ID"),
-    ("client_secret", "SAIL_CLIENT_SECRET"),
+    ("base_url", ENV_BASE_URL),
+    ("client_id", ENV_CLIENT_ID),
+    ("client_secret", ENV_CLIENT_SECRET),
     ("access_token", "SAIL_ACCESS_TOKEN"),
     ("api_version", "SAIL_API_VERSION"),
     ("owner_id", "SAIL_OWNER_ID"),
@@ -153,15 +156,15 @@ impl SailPointConfig {
         let lookup: env::Lookup<'_> = &lookup;
         // The credential is checked first: with nothing set, it is what to read about.
         let mut config = Self {
-            client_id: env::optional(lookup, "SAIL_CLIENT_ID"),
-            client_secret: env::optional(lookup, "SAIL_CLIENT_SECRET").map(SecretString::from),
-            access_token: env::optional(lookup, "SAIL_ACCESS_TOKEN").map(SecretString::from),
+            client_id: env::optional(lookup, ENV.of("client_id")),
+            client_secret: env::optional(lookup, ENV.of("client_secret")).map(SecretString::from),
+            access_token: env::optional(lookup, ENV.of("access_token")).map(SecretString::from),
             ..Self::new(String::new())
         };
         config.credential(ENV)?;
-        config.base_url = env::required(lookup, "SAIL_BASE_URL")?;
-        config.api_version = env::parse_var(lookup, "SAIL_API_VERSION")?;
-        config.owner_id = env::optional(lookup, "SAIL_OWNER_ID");
+        config.base_url = env::required(lookup, ENV.of("base_url"))?;
+        config.api_version = env::parse_var(lookup, ENV.of("api_version"))?;
+        config.owner_id = env::optional(lookup, ENV.of("owner_id"));
         Ok(config)
     }
 

@@ -69,7 +69,8 @@ pub struct ZitadelConfig {
     pub api: Option<ApiVersion>,
 }
 
-/// Each field's environment variable.
+/// Each field's environment variable: what `from_lookup` reads, and how errors of the
+/// environment path name a setting.
 const ENV: Names = Names::env(&[
     ("base_url", "ZITADEL_URL"),
     ("pat", "ZITADEL_PAT"),
@@ -188,17 +189,17 @@ impl ZitadelConfig {
         let lookup: env::Lookup<'_> = &lookup;
         // The credential is checked first: with nothing set, it is what to read about.
         let mut config = Self {
-            pat: env::optional(lookup, "ZITADEL_PAT").map(SecretString::from),
-            key_file: env::optional(lookup, "ZITADEL_KEY_FILE").map(PathBuf::from),
-            client_id: env::optional(lookup, "ZITADEL_CLIENT_ID"),
-            client_secret: env::optional(lookup, "ZITADEL_CLIENT_SECRET").map(SecretString::from),
+            pat: env::optional(lookup, ENV.of("pat")).map(SecretString::from),
+            key_file: env::optional(lookup, ENV.of("key_file")).map(PathBuf::from),
+            client_id: env::optional(lookup, ENV.of("client_id")),
+            client_secret: env::optional(lookup, ENV.of("client_secret")).map(SecretString::from),
             ..Self::new(String::new())
         };
         config.credential(ENV)?;
-        config.base_url = env::required(lookup, "ZITADEL_URL")?;
-        config.organization_id = env::optional(lookup, "ZITADEL_ORG_ID");
-        config.user_id = env::optional(lookup, "ZITADEL_USER_ID");
-        config.api = env::parse_var(lookup, "ZITADEL_API")?;
+        config.base_url = env::required(lookup, ENV.of("base_url"))?;
+        config.organization_id = env::optional(lookup, ENV.of("organization_id"));
+        config.user_id = env::optional(lookup, ENV.of("user_id"));
+        config.api = env::parse_var(lookup, ENV.of("api"))?;
         Ok(config)
     }
 
