@@ -171,29 +171,30 @@ impl Config {
     /// The settings of `provider` naming a file its client reads when connecting (a key
     /// file), or `None` for a provider that is not compiled in.
     pub fn key_file_fields(provider: &str) -> Option<&'static [&'static str]> {
-        match provider {
-            #[cfg(feature = "dfns")]
-            "dfns" => Some(DfnsConfig::KEY_FILE_FIELDS),
-            #[cfg(feature = "zitadel")]
-            "zitadel" => Some(ZitadelConfig::KEY_FILE_FIELDS),
-            #[cfg(feature = "sailpoint")]
-            "sailpoint" => Some(SailPointConfig::KEY_FILE_FIELDS),
-            _ => None,
-        }
+        field_tables(provider).map(|(_, files)| files)
     }
 
     /// The settings of `provider` that hold secrets (a file's `client_secret`), or `None`
     /// for a provider that is not compiled in.
     pub fn secret_fields(provider: &str) -> Option<&'static [&'static str]> {
-        match provider {
-            #[cfg(feature = "dfns")]
-            "dfns" => Some(DfnsConfig::SECRET_FIELDS),
-            #[cfg(feature = "zitadel")]
-            "zitadel" => Some(ZitadelConfig::SECRET_FIELDS),
-            #[cfg(feature = "sailpoint")]
-            "sailpoint" => Some(SailPointConfig::SECRET_FIELDS),
-            _ => None,
-        }
+        field_tables(provider).map(|(secrets, _)| secrets)
+    }
+}
+
+/// A provider's settings that hold secrets, and those naming a key file, as its
+/// configuration type lists them.
+fn field_tables(provider: &str) -> Option<(&'static [&'static str], &'static [&'static str])> {
+    match provider {
+        #[cfg(feature = "dfns")]
+        "dfns" => Some((DfnsConfig::SECRET_FIELDS, DfnsConfig::KEY_FILE_FIELDS)),
+        #[cfg(feature = "zitadel")]
+        "zitadel" => Some((ZitadelConfig::SECRET_FIELDS, ZitadelConfig::KEY_FILE_FIELDS)),
+        #[cfg(feature = "sailpoint")]
+        "sailpoint" => Some((
+            SailPointConfig::SECRET_FIELDS,
+            SailPointConfig::KEY_FILE_FIELDS,
+        )),
+        _ => None,
     }
 }
 
