@@ -4,8 +4,14 @@
 //! Behaves like the service as far as the pats reference describes it:
 //! - every API call needs `Authorization: Bearer <token>`: a machine user's PAT or an
 //!   access token issued by `POST /oauth/v2/token`; otherwise 401 `unauthenticated`;
-//! - `x-zitadel-orgid` scopes a call to an organization (default: the caller's own); users
-//!   and tokens of other organizations are `not_found` (or missing from listings);
+//! - `x-zitadel-orgid` scopes a v1 management call to an organization (default: the
+//!   caller's own); users and tokens of other organizations are `not_found` (or missing
+//!   from listings). The v2 user service ignores it, as ZITADEL does: users and tokens are
+//!   addressed by id, and `ListPersonalAccessTokens` answers for the whole instance unless an
+//!   `organizationIdFilter` narrows it (`ListUsers` is still scoped by the header: a recorded
+//!   deviation, ZITADEL answers for the instance there too). Every
+//!   authenticated caller has instance-wide rights (one made powerless with
+//!   [`ZitadelSim::restrict_user`] is `permission_denied`);
 //! - only machine users can have PATs (others: `failed_precondition`); an expiration in the
 //!   past is `invalid_argument`; on v1 a missing expiration is stored as
 //!   `9999-12-31T23:59:59Z`, on v2 it is `invalid_argument` (the request message requires
@@ -543,9 +549,9 @@ impl Responder {
                     }));
                 }
                 body_object(&request.body).and_then(|body| match name {
-                    "AddPersonalAccessToken" => v2_add(&mut state, &org, &body),
-                    "ListPersonalAccessTokens" => v2_list(&state, &org, &body),
-                    "RemovePersonalAccessToken" => v2_remove(&mut state, &org, &body),
+                    "AddPersonalAccessToken" => v2_add(&mut state, &body),
+                    "ListPersonalAccessTokens" => v2_list(&state, &body),
+                    "RemovePersonalAccessToken" => v2_remove(&mut state, &body),
                     "ListUsers" => v2_list_users(&state, &org, &body),
                     _ => Err(Fail(
                         Code::Unimplemented,
@@ -1001,7 +1007,22 @@ fn v1_delete(state: &mut State, org: &str, user: &str, token: &str) -> Outcome {
     Ok(json!({ "details": details }))
 }
 
-fn v2_add(state: &mut State, org: &str, body: &Map<String, Value>) -> Outcome {
+/// The organization of user `user_id`: where the v2 user service acts. Its resources are
+/// addressed by id, so `x-zitadel-orgid` does not scope them (ZITADEL's command looks the
+/// user up with no resource owner); the caller's permissions do, and every caller the
+/// simulator authenticates has instance-wide rights (see [`ZitadelSim::restrict_user`]).
+fn org_of_user(state: &State, user_id: &str) -> Result<String, Fail> {
+    if user_id.is_empty() {
+        return Err(USER_ID_MISSING);
+    }
+    state
+        .users
+        .get(user_id)
+        .map(|u| u.org.clone())
+        .ok_or(USER_NOT_FOUND)
+}
+
+fn v2_add(state: &mut State, body: &Map<String, Value>) -> Outcome {
     known_fields(body, &["userId", "expirationDate"])?;
     let user = str_field(body, "userId")?.to_owned();
     // `validate.rules` of AddPersonalAccessTokenRequest: `timestamp.required` (unlike v1,
@@ -1009,13 +1030,14 @@ fn v2_add(state: &mut State, org: &str, body: &Map<String, Value>) -> Outcome {
     if matches!(body.get("expirationDate"), None | Some(Value::Null)) {
         return Err(EXPIRATION_MISSING);
     }
-    machine_user(state, org, &user)?;
+    let org = org_of_user(state, &user)?;
+    machine_user(state, &org, &user)?;
     let expiration = expiration_field(body.get("expirationDate"))?;
-    let (pat, secret) = state.add_pat(&user, org, expiration);
+    let (pat, secret) = state.add_pat(&user, &org, expiration);
     Ok(json!({ "creationDate": ts(pat.created), "tokenId": pat.id, "token": secret }))
 }
 
-fn v2_remove(state: &mut State, org: &str, body: &Map<String, Value>) -> Outcome {
+fn v2_remove(state: &mut State, body: &Map<String, Value>) -> Outcome {
     known_fields(body, &["userId", "tokenId"])?;
     let user = str_field(body, "userId")?.to_owned();
     let token = str_field(body, "tokenId")?.to_owned();
@@ -1031,7 +1053,10 @@ fn v2_remove(state: &mut State, org: &str, body: &Map<String, Value>) -> Outcome
     }
     // "The personal access token was either successfully removed or it was not found in
     // the first place" (user_service.proto): a token that is not there is OK too.
-    match remove_pat(state, org, &user, &token) {
+    let Some(org) = state.users.get(&user).map(|u| u.org.clone()) else {
+        return Ok(json!({}));
+    };
+    match remove_pat(state, &org, &user, &token) {
         Ok(_) => Ok(json!({ "deletionDate": ts(now()) })),
         Err(fail) if fail.1 == PAT_NOT_FOUND.1 => Ok(json!({})),
         Err(fail) => Err(fail),
@@ -1105,7 +1130,10 @@ fn v2_filter(filter: &Value) -> Result<Predicate, Fail> {
     })
 }
 
-fn v2_list(state: &State, org: &str, body: &Map<String, Value>) -> Outcome {
+/// `ListPersonalAccessTokens`: "by default all personal access tokens of the instance on
+/// which the caller has permission to read the owning users" (user_service.proto), so not
+/// scoped by `x-zitadel-orgid`; an `organizationIdFilter` narrows it to one organization.
+fn v2_list(state: &State, body: &Map<String, Value>) -> Outcome {
     known_fields(body, &["pagination", "sortingColumn", "filters"])?;
     known_nested(body.get("pagination"), &["offset", "limit", "asc"])?;
     let empty = Map::new();
@@ -1139,7 +1167,6 @@ fn v2_list(state: &State, org: &str, body: &Map<String, Value>) -> Outcome {
     let items: Vec<&StoredPat> = state
         .pats
         .iter()
-        .filter(|p| p.org_id == org)
         .filter(|p| filters.iter().all(|f| f(p)))
         .collect();
     let (total, page) = sorted_page(items, offset, limit, asc, key);
@@ -1299,7 +1326,11 @@ fn v2_user(id: &str, user: &User) -> Value {
     out
 }
 
-/// `ListUsers`: the users of the call's organization matching every query.
+/// `ListUsers`: the users of the call's organization matching every query. ZITADEL answers
+/// for the whole instance ("by default, we will return all users of your instance that you
+/// have permission to read", user_service.proto); the simulator keeps the narrower answer
+/// (a recorded deviation, `contracts/deviations.json`), which pats does not rely on: a
+/// client with an organization sends an `organizationIdQuery`.
 fn v2_list_users(state: &State, org: &str, body: &Map<String, Value>) -> Outcome {
     known_fields(body, &["query", "sortingColumn", "queries"])?;
     known_nested(body.get("query"), &["offset", "limit", "asc"])?;
@@ -1540,6 +1571,59 @@ impl ZitadelSim {
         );
     }
 
+    /// Creates a user named `username` in organization `org_id` (which must exist; see
+    /// [`add_org`](Self::add_org)), a machine user or a human one, with a new id, which it
+    /// returns. Refused (with the reason) when the organization is unknown or the username
+    /// is empty, longer than 200 characters or taken in that organization.
+    pub fn create_user(
+        &self,
+        org_id: &str,
+        username: &str,
+        machine: bool,
+    ) -> Result<String, String> {
+        let len = username.chars().count();
+        if len == 0 || len > 200 {
+            return Err("a username has 1 to 200 characters".to_owned());
+        }
+        let mut state = self.lock();
+        if !state.orgs.iter().any(|o| o == org_id) {
+            return Err(format!("no organization {org_id}"));
+        }
+        if state
+            .users
+            .values()
+            .any(|u| u.org == org_id && u.username == username)
+        {
+            return Err(format!(
+                "username {username} is taken in organization {org_id}"
+            ));
+        }
+        let id = state.new_id();
+        state.users.insert(
+            id.clone(),
+            User {
+                org: org_id.to_owned(),
+                machine,
+                username: username.to_owned(),
+                keys: Vec::new(),
+            },
+        );
+        Ok(id)
+    }
+
+    /// Whether organization `org_id` exists.
+    pub fn has_org(&self, org_id: &str) -> bool {
+        self.lock().orgs.iter().any(|o| o == org_id)
+    }
+
+    /// Creates an organization with a new id, which it returns.
+    pub fn create_org(&self) -> String {
+        let mut state = self.lock();
+        let id = state.new_id();
+        state.orgs.push(id.clone());
+        id
+    }
+
     /// Adds a machine user (which can have PATs) to an organization; its username is its id.
     pub fn add_machine_user(&self, org_id: &str, user_id: &str) {
         self.add_user(org_id, user_id, true, user_id);
@@ -1596,6 +1680,22 @@ impl ZitadelSim {
             }
             _ => false,
         }
+    }
+
+    /// Registers an RSA public key (PEM) for machine user `user_id` under a new key id,
+    /// which it returns (`None`: no such machine user, or not an RSA public key).
+    pub fn add_key(&self, user_id: &str, public_pem: &str) -> Option<String> {
+        if !jwt::is_rsa_public_key(public_pem) {
+            return None;
+        }
+        let mut state = self.lock();
+        if !state.users.get(user_id).is_some_and(|u| u.machine) {
+            return None;
+        }
+        let key_id = state.new_id();
+        let user = state.users.get_mut(user_id)?;
+        user.keys.push((key_id.clone(), public_pem.to_owned()));
+        Some(key_id)
     }
 
     /// Registers the fixture test key ([`TEST_KEY_ID`]) for `user_id` and returns the key

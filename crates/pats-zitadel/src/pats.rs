@@ -227,6 +227,7 @@ impl ZitadelClient {
                     check_id("owner", owner)?;
                     request = request.filter(PatFilter::UserId(owner.to_owned()));
                 }
+                request = self.in_organization(request)?;
                 let page = self.v2().list_personal_access_tokens(&request).await?;
                 let total = page.pagination.as_ref().map_or(0, |p| p.total_result);
                 let returned = page.result.len();
@@ -288,11 +289,30 @@ impl ZitadelClient {
         }
     }
 
+    /// `request` narrowed to the client's organization, when it has one.
+    ///
+    /// The v2 `ListPersonalAccessTokens` answers for every organization the caller may read
+    /// (the proto's "by default all personal access tokens of the instance on which the
+    /// caller has permission to read the owning users"); `x-zitadel-orgid` does not scope
+    /// it. A client configured with an organization means that organization, so its
+    /// listings carry an `organizationIdFilter`.
+    fn in_organization(&self, request: ListPatsRequest) -> Result<ListPatsRequest> {
+        match self.organization() {
+            Some(org) => {
+                check_id("organization", org)?;
+                Ok(request.filter(PatFilter::OrganizationId(org.to_owned())))
+            }
+            None => Ok(request),
+        }
+    }
+
     /// Looks a token up with a v2 `tokenIdFilter` (one listing call).
     async fn find_v2(&self, id: &TokenId) -> Result<V2Pat> {
-        let request = ListPatsRequest::new()
-            .limit(1)
-            .filter(PatFilter::TokenId(id.as_str().to_owned()));
+        let request = self.in_organization(
+            ListPatsRequest::new()
+                .limit(1)
+                .filter(PatFilter::TokenId(id.as_str().to_owned())),
+        )?;
         let page = self.v2().list_personal_access_tokens(&request).await?;
         page.result
             .into_iter()
@@ -379,9 +399,12 @@ impl PersonalAccessTokens for PagesWithoutNames<'_> {
 /// - `revoke` on v2 looks the token up first (a `tokenIdFilter` listing) and removes it for
 ///   its own machine user; an unknown token is [`NotFound`](pats_core::ErrorKind::NotFound). On v1 it needs
 ///   `default_user` and reaches only that user's tokens (v1 `get` and `list` likewise).
-/// - On v2, listing without an owner lists every PAT of the organization (`default_user`
-///   does not narrow it: it is the owner of tokens created without a name or owner); on v1
-///   an owner is required (`default_user` when none is given).
+/// - On v2, listing without an owner lists every PAT of the client's organization: the v2
+///   API is not scoped by `x-zitadel-orgid`, so the client adds an `organizationIdFilter`
+///   (to `get`'s `tokenIdFilter` lookup too). A client without an organization lists every
+///   PAT its caller may read, across organizations. `default_user` does not narrow it (it
+///   is the owner of tokens created without a name or owner). On v1 an owner is required
+///   (`default_user` when none is given).
 /// - Listing pages by offset; the page token is the next offset. `page_size` is at most
 ///   1000 (ZITADEL's maximum; its default is 100). Results are oldest first.
 #[async_trait]

@@ -463,7 +463,7 @@ fn sim_admin() -> &'static str {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_org_header_scopes_calls() {
+async fn the_org_header_scopes_v1_calls_and_not_v2_ones() {
     let sim = ZitadelSim::start().await;
     sim.add_machine_user("500", "501");
     let mut client = Client::connect(&sim).await;
@@ -471,40 +471,63 @@ async fn the_org_header_scopes_calls() {
     let expiration = in_30_days();
     let add = json!({"userId": "501", "expirationDate": expiration});
 
-    // Without the header the call is in the caller's organization, where 501 is not.
-    let outside = client
-        .call(
-            "AddPersonalAccessToken",
-            add.clone(),
-            &[("authorization", bearer.as_str())],
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(outside.code(), Code::NotFound);
-
-    let in_org = [
+    // The v2 user service addresses users by id, whatever `x-zitadel-orgid` says (as
+    // ZITADEL's command looks the user up with no resource owner): the token is created in
+    // 501's own organization.
+    let in_other_org = [
         ("authorization", bearer.as_str()),
-        ("x-zitadel-orgid", "500"),
+        ("x-zitadel-orgid", ZitadelSim::DEFAULT_ORG),
     ];
     let added = client
-        .call("AddPersonalAccessToken", add, &in_org)
+        .call("AddPersonalAccessToken", add, &in_other_org)
         .await
         .unwrap();
     let token_id = added["tokenId"].as_str().unwrap().to_owned();
-    let listed = client
-        .call("ListPersonalAccessTokens", json!({}), &in_org)
+    assert_eq!(sim.pats_of("501")[0].org_id, "500");
+
+    // Listings answer for the instance, not the header's organization; the
+    // `organizationIdFilter` narrows them.
+    let everywhere = client
+        .call("ListPersonalAccessTokens", json!({}), &in_other_org)
         .await
         .unwrap();
-    assert_eq!(ids(&listed), [token_id.as_str()]);
-    let default_org = client
+    assert!(ids(&everywhere).contains(&token_id), "{everywhere}");
+    assert!(ids(&everywhere).len() > 1, "{everywhere}");
+    let in_500 = client
         .call(
             "ListPersonalAccessTokens",
-            json!({}),
+            json!({"filters": [{"organizationIdFilter": {"id": "500"}}]}),
             &[("authorization", bearer.as_str())],
         )
         .await
         .unwrap();
-    assert!(!ids(&default_org).contains(&token_id), "{default_org}");
+    assert_eq!(ids(&in_500), [token_id.as_str()]);
+    let in_default = client
+        .call(
+            "ListPersonalAccessTokens",
+            json!({"filters": [{"organizationIdFilter": {"id": ZitadelSim::DEFAULT_ORG}}]}),
+            &[("authorization", bearer.as_str())],
+        )
+        .await
+        .unwrap();
+    assert!(!ids(&in_default).contains(&token_id), "{in_default}");
+
+    // v1 management calls are scoped by the header: 501's tokens are not listed from the
+    // default organization, only from its own.
+    for (org, expected) in [
+        (ZitadelSim::DEFAULT_ORG, vec![]),
+        ("500", vec![token_id.clone()]),
+    ] {
+        let listed = client
+            .call(
+                "ManagementService/ListPersonalAccessTokens",
+                json!({"userId": "501"}),
+                &[("authorization", bearer.as_str()), ("x-zitadel-orgid", org)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(ids(&listed), expected, "{org}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -272,7 +272,7 @@ async fn find_by_name_and_the_typed_fast_path_find_the_machine_users_tokens() {
         assert_eq!(paths(&sent), ["ListUsers", "ListPersonalAccessTokens"]);
         assert_eq!(
             body(&sent[1])["filters"],
-            json!([{"userIdFilter": {"id": CI}}])
+            json!([{"userIdFilter": {"id": CI}}, {"organizationIdFilter": {"id": ORG}}])
         );
         assert!(
             client

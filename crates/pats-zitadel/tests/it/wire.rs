@@ -223,12 +223,13 @@ async fn org_header_follows_configuration_and_per_call_override() {
         .await
         .unwrap();
     assert_eq!(in_b.items.len(), 1);
-    // The default organization has no user `bot-b`: its tokens are invisible there.
-    let from_default = plain
+    // A client without an organization answers for every organization its caller may
+    // read, as the v2 listing does: `bot-b`'s token shows there too.
+    let from_instance = plain
         .list(&pats_core::ListQuery::new().owner("bot-b"))
         .await
         .unwrap();
-    assert!(from_default.items.is_empty());
+    assert_eq!(from_instance.items.len(), 1);
 
     let configured = builder(&sim, ApiVersion::V2)
         .organization(ZitadelSim::DEFAULT_ORG)
@@ -261,7 +262,75 @@ async fn org_header_follows_configuration_and_per_call_override() {
             Some("org-b".to_owned()),
             None,
             None,
+            None,
             Some(ZitadelSim::DEFAULT_ORG.to_owned()),
         ]
     );
+}
+
+/// The v2 listing answers for every organization the caller may read (`x-zitadel-orgid`
+/// does not scope it), so a client scoped to an organization sends an
+/// `organizationIdFilter` on `list` and on `get`'s lookup; one without lists them all.
+#[tokio::test]
+async fn v2_list_and_get_of_a_scoped_client_filter_by_its_organization() {
+    const OTHER_ORG: &str = "700000000000000001";
+    const OTHER_BOT: &str = "700000000000000002";
+    let sim = sim().await;
+    sim.add_org(OTHER_ORG);
+    sim.add_machine_user(OTHER_ORG, OTHER_BOT);
+    let (mine, _) = sim.issue_pat(BOT).unwrap();
+    let (theirs, _) = sim.issue_pat(OTHER_BOT).unwrap();
+
+    let scoped = builder(&sim, ApiVersion::V2)
+        .organization(ZitadelSim::DEFAULT_ORG)
+        .build()
+        .unwrap();
+    let listed = scoped.list(&pats_core::ListQuery::default()).await.unwrap();
+    let ids: Vec<&str> = listed.items.iter().map(|t| t.id.as_str()).collect();
+    assert!(ids.contains(&mine.as_str()), "{ids:?}");
+    assert!(
+        !ids.contains(&theirs.as_str()),
+        "another organization's token: {ids:?}"
+    );
+    let list_call = api_requests(&sim)
+        .await
+        .into_iter()
+        .find(|r| r.url.path().ends_with("/ListPersonalAccessTokens"))
+        .unwrap();
+    assert_eq!(
+        body(&list_call)["filters"],
+        json!([{"organizationIdFilter": {"id": ZitadelSim::DEFAULT_ORG}}])
+    );
+    let err = scoped
+        .get(&TokenId::new(theirs.clone()).unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), pats_core::ErrorKind::NotFound, "{err}");
+    assert_eq!(
+        scoped
+            .get(&TokenId::new(mine.clone()).unwrap())
+            .await
+            .unwrap()
+            .id
+            .as_str(),
+        mine
+    );
+
+    let unscoped = builder(&sim, ApiVersion::V2).build().unwrap();
+    let all = unscoped
+        .list(&pats_core::ListQuery::default())
+        .await
+        .unwrap();
+    let ids: Vec<&str> = all.items.iter().map(|t| t.id.as_str()).collect();
+    assert!(
+        ids.contains(&mine.as_str()) && ids.contains(&theirs.as_str()),
+        "{ids:?}"
+    );
+    let list_call = api_requests(&sim)
+        .await
+        .into_iter()
+        .rev()
+        .find(|r| r.url.path().ends_with("/ListPersonalAccessTokens"))
+        .unwrap();
+    assert_eq!(body(&list_call).get("filters"), None);
 }
