@@ -22,6 +22,24 @@ def env(name):
     return value
 
 
+def admin_post(base_url, path, body):
+    """POST `body` to the emulator's admin API on `base_url` (the port of the provider it acts
+    on), with the per-run admin token of the exports when there is one; the JSON answer."""
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{base_url}/_pats_sim/{path}",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"content-type": "application/json"},
+    )
+    token = os.environ.get("PATS_SIM_ADMIN_TOKEN")
+    if token:
+        request.add_header("authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback only
+        return json.load(answer)
+
+
 def unique(prefix):
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 

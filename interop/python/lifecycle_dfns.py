@@ -15,7 +15,7 @@ from dfns_sdk import (
     KeySigner,
 )
 
-from common import Reporter, env, expect, expect_status, unique
+from common import Reporter, admin_post, env, expect, expect_status, unique
 
 
 def new_public_key_pem():
@@ -133,12 +133,48 @@ def delegated_lifecycle(base_url, auth_token, signer):
     client.close()
 
 
+def own_signer(base_url):
+    """The SDK's own signer with a key made here: only its public half is registered with the
+    emulator (`POST /_pats_sim/users`), as a Dfns user registers a credential; the SDK signs
+    every change with the private half."""
+    r = Reporter("python/dfns-sdk own-key")
+    key = ec.generate_private_key(ec.SECP256R1())
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+    credential_id = unique("cr-interop-py")
+    user = r.step(
+        "register-credential",
+        lambda: admin_post(base_url, "users", {"credentialId": credential_id, "publicKey": public_pem}),
+        check=lambda u: expect(u.get("authToken") and "privateKey" not in u, f"keys {sorted(u)}"),
+    )
+    need = True if user else "registering the credential failed"
+    signer = KeySigner(credential_id=credential_id, private_key=private_pem)
+    client = user and DfnsClient(DfnsClientConfig(auth_token=user["authToken"], base_url=base_url, signer=signer))
+    name = unique("interop-py-own")
+    created = r.step(
+        "create",
+        lambda: client.auth.create_personal_access_token({"name": name, "publicKey": new_public_key_pem()}),
+        check=lambda c: expect(c.get("name") == name, f"name is {c.get('name')!r}"),
+        needs=need,
+    )
+    token_id = created and created["tokenId"]
+    r.step("delete", lambda: client.auth.delete_personal_access_token(token_id),
+           needs=True if created else "create failed")
+    if client:
+        client.close()
+
+
 def main():
     base_url = env("DFNS_BASE_URL")
     auth_token = env("DFNS_AUTH_TOKEN")
     signer = KeySigner(credential_id=env("DFNS_CRED_ID"), private_key=env("DFNS_PRIVATE_KEY"))
     signed_lifecycle(base_url, auth_token, signer)
     delegated_lifecycle(base_url, auth_token, signer)
+    own_signer(base_url)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from zitadel_client.models import (
 )
 from zitadel_client.transport_options import TransportOptions
 
-from common import Reporter, env, expect
+from common import Reporter, admin_post, env, expect, unique
 
 LIFECYCLE = ("create", "list", "get", "list-filter", "list-page", "delete", "list-gone")
 
@@ -109,6 +109,48 @@ def lifecycle(flow, connect):
            needs=True if deleted else "delete failed")
 
 
+def across_organizations(url):
+    """Calls in an organization other than the caller's: the emulator's admin API creates an
+    organization and a machine user in it; the SDK (authenticated with the admin PAT, whose
+    user lives in the default organization) creates a token for that user with no
+    organization header, as the v2 user service addresses users by id, and the instance-wide
+    listing narrowed by an `organizationIdFilter` shows exactly that token."""
+    r = Reporter("python/zitadel-client v2 other-org")
+    org = r.step("create-org", lambda: admin_post(url, "orgs", {}),
+                 check=lambda o: expect(o.get("orgId"), f"keys {sorted(o)}"))
+    bot = org and r.step(
+        "create-user",
+        lambda: admin_post(url, "users", {"orgId": org["orgId"], "username": unique("interop-bot")}),
+        check=lambda u: expect(u.get("userId"), f"keys {sorted(u)}"),
+    )
+    need = True if bot else "creating the organization or its user failed"
+    users = Zitadel.with_access_token(url, env("ZITADEL_PAT")).users
+    expires = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=1)
+    created = r.step(
+        "create",
+        lambda: users.add_personal_access_token(
+            UserServiceAddPersonalAccessTokenRequest(user_id=bot["userId"], expiration_date=expires)
+        ),
+        check=lambda c: expect(c.token_id, f"no tokenId: {c}"),
+        needs=need,
+    )
+
+    def in_org():
+        return users.list_personal_access_tokens(
+            UserServiceListPersonalAccessTokensRequest(
+                filters=[UserServicePersonalAccessTokensSearchFilter(
+                    organization_id_filter=UserServiceIDFilter(id=org["orgId"])
+                )]
+            )
+        )
+
+    def check_org(answer):
+        expect(ids_of(answer) == [created.token_id], f"organizationIdFilter gave {ids_of(answer)}")
+        expect(answer.result[0].organization_id == org["orgId"], f"organizationId {answer.result[0].organization_id}")
+
+    r.step("list-filter", in_org, check=check_org, needs=True if created else "create failed")
+
+
 def main():
     url = env("ZITADEL_URL")
     options = TransportOptions(default_headers={"x-zitadel-orgid": env("ZITADEL_ORG_ID")})
@@ -121,6 +163,7 @@ def main():
     )
     lifecycle("jwt-profile",
               lambda: Zitadel.with_private_key(url, env("ZITADEL_KEY_FILE"), transport_options=options))
+    across_organizations(url)
 
 
 if __name__ == "__main__":

@@ -1018,6 +1018,35 @@ impl DfnsSim {
         }
     }
 
+    /// Registers a user whose signing credential is the caller's own: `credential_id` and
+    /// its SPKI PEM P-256 public key (the private key stays with the caller, as with an
+    /// official SDK's own signer). Returns the user id and its bearer token, or `None` when
+    /// the key is not a P-256 public key or `credential_id` is empty.
+    pub fn register_user_with_credential(
+        &self,
+        credential_id: &str,
+        public_key_pem: &str,
+    ) -> Option<(String, String)> {
+        let key = VerifyingKey::from_public_key_pem(public_key_pem.trim()).ok()?;
+        if credential_id.is_empty() {
+            return None;
+        }
+        let user_id = new_id("us");
+        let mut state = self.state();
+        let auth_token = mint_token(&state.org_id, &user_id, "Token", 86_400);
+        state.users.insert(
+            user_id.clone(),
+            User {
+                credentials: vec![(credential_id.to_owned(), key)],
+                webauthn: Vec::new(),
+            },
+        );
+        state
+            .bearers
+            .insert(auth_token.clone(), Principal::User(user_id.clone()));
+        Some((user_id, auth_token))
+    }
+
     /// Registers another signing credential (an SPKI PEM P-256 public key) for `user_id`.
     /// Returns `false` when the user is unknown or the key is not a P-256 public key.
     pub fn add_credential(&self, user_id: &str, credential_id: &str, public_key_pem: &str) -> bool {

@@ -26,6 +26,15 @@
 //! | `GET /_pats_sim/state` | the whole state, as the state file holds it |
 //! | `POST /_pats_sim/reset` | back to the state at start (credentials kept) |
 //! | `POST /_pats_sim/seed` `{"tokens": ["name", …], "users": ["name", …]}` | creates tokens (and, on ZITADEL, machine users) on this port's provider |
+//! | `PUT /_pats_sim/state` (a state document) | loads it into the running emulator, all or nothing |
+//! | Dfns: `POST /_pats_sim/users` `{"credentialId", "publicKey"}` or `{}` | a user with the caller's own P-256 credential, or a generated one (private key in the answer) |
+//! | Dfns: `POST /_pats_sim/users/{id}/credentials` `{"credentialId", "publicKey", "kind"}` | another credential, `Key` (default) or `Fido2` |
+//! | ZITADEL: `POST /_pats_sim/orgs` `{"id"?}` | an organization |
+//! | ZITADEL: `POST /_pats_sim/users` `{"orgId"?, "username", "type"?}` | a `machine` (default) or `human` user |
+//! | ZITADEL: `POST /_pats_sim/users/{id}/keys` `{"publicKey"?}` | a JWT-profile key: the caller's RSA key, or the fixture key and its key file |
+//! | ZITADEL: `POST /_pats_sim/users/{id}/secrets` `{}` | a client secret (client credentials) |
+//! | SailPoint: `POST /_pats_sim/identities` `{"id"?, "name"}` | an identity |
+//! | SailPoint: `POST /_pats_sim/clients` `{"identityId"?, "clientId"?, "clientSecret"?}` | an API client acting as that identity |
 //! | `GET /_pats_sim/requests` | this port's request log, oldest first |
 //! | `DELETE /_pats_sim/requests` | empties it |
 //! | `POST /_pats_sim/faults` `{"fault": …, "times": n, "method": …, "path_contains": …}` | arms a fault on this port's provider |
@@ -38,6 +47,9 @@
 //! working; ZITADEL and SailPoint).
 //!
 //! # State file
+//!
+//! The state document (the file, `GET` and `PUT /_pats_sim/state`) is versioned and described
+//! by the JSON Schema `schema/state.v1.schema.json` of this crate.
 //!
 //! With [`Options::state`], the state (tokens, users, credentials) is written after every
 //! request that can change it, atomically (a temporary file in the same directory, then a
@@ -54,6 +66,8 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
+
+mod provision;
 
 /// Where the admin API lives on every port.
 pub const ADMIN_PREFIX: &str = "/_pats_sim/";
@@ -480,6 +494,9 @@ impl Inner {
 
     fn admin(&self, which: Which, rest: &str, request: &Request) -> Answer {
         let method = request.method.as_str();
+        if let Some(answer) = provision::route(self, which, method, rest, request) {
+            return self.persisted(method, answer);
+        }
         let answer = match (method, rest) {
             ("GET", "health") => Answer::new(200).set_body_json(json!({ "status": "ok" })),
             ("GET", "env") => {
@@ -547,7 +564,12 @@ impl Inner {
             }
             _ => admin_error(404, "no such admin endpoint"),
         };
-        if matches!(method, "POST" | "DELETE")
+        self.persisted(method, answer)
+    }
+
+    /// `answer`, once a successful admin write has reached the state file.
+    fn persisted(&self, method: &str, answer: Answer) -> Answer {
+        if matches!(method, "POST" | "PUT" | "DELETE")
             && answer.status < 300
             && let Err(e) = self.persist()
         {
@@ -771,17 +793,23 @@ fn read_state(path: &Path) -> Result<Option<Value>, SimError> {
     };
     let value: Value = serde_json::from_slice(&bytes)
         .map_err(|e| bad(format!("not a pats-sim state file (not JSON: {e})")))?;
+    check_state_document(&value).map_err(bad)?;
+    Ok(Some(value))
+}
+
+/// Whether `value` is a state document this build reads: its `format` and `version`.
+fn check_state_document(value: &Value) -> Result<(), String> {
     if value.get("format").and_then(Value::as_str) != Some(STATE_FORMAT) {
-        return Err(bad(format!(
+        return Err(format!(
             "not a pats-sim state file (no \"format\": \"{STATE_FORMAT}\")"
-        )));
+        ));
     }
     match value.get("version").and_then(Value::as_u64) {
-        Some(STATE_VERSION) => Ok(Some(value)),
-        other => Err(bad(format!(
+        Some(STATE_VERSION) => Ok(()),
+        other => Err(format!(
             "state file version {} is not the version this pats-sim reads ({STATE_VERSION})",
             other.map_or_else(|| "(none)".to_owned(), |v| v.to_string())
-        ))),
+        )),
     }
 }
 

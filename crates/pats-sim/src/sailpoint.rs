@@ -431,6 +431,28 @@ impl SailPointSim {
         &self.faults
     }
 
+    /// Adds (or renames) an identity, which API clients can then act as.
+    pub fn add_identity(&self, identity_id: &str, name: &str) {
+        lock(&self.state)
+            .identities
+            .insert(identity_id.to_owned(), name.to_owned());
+    }
+
+    /// The name of identity `identity_id`, if it is known.
+    pub fn identity_name(&self, identity_id: &str) -> Option<String> {
+        lock(&self.state).identities.get(identity_id).cloned()
+    }
+
+    /// Whether `identity_id` is a known identity.
+    pub fn has_identity(&self, identity_id: &str) -> bool {
+        lock(&self.state).identities.contains_key(identity_id)
+    }
+
+    /// Whether `client_id` is a registered API client.
+    pub fn has_client(&self, client_id: &str) -> bool {
+        lock(&self.state).clients.contains_key(client_id)
+    }
+
     /// Registers an API client acting as a new (or known) identity.
     pub fn register_client(
         &self,

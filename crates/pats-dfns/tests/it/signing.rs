@@ -214,3 +214,47 @@ async fn without_a_signer_changes_fail_before_sending() {
     assert_eq!(err.kind(), ErrorKind::Signing, "{err:?}");
     assert_eq!(calls(&env.sim).await, [pair("GET", "/auth/pats")]);
 }
+
+/// A user whose credential is the caller's own key (registered by its public key only, as
+/// the emulator's `POST /_pats_sim/users` does for an official SDK's signer): a client
+/// signing with that key creates a token, and one signing with another key is refused.
+#[tokio::test]
+async fn a_user_registered_with_its_own_public_key_signs_with_it() {
+    let sim = pats_sim::dfns::DfnsSim::start().await;
+    let pair = pats_dfns::PatKeyPair::generate().unwrap();
+    let (private, public) = pair.into_parts();
+    let (user_id, auth_token) = sim
+        .register_user_with_credential("cr-own-key", &public)
+        .unwrap();
+    assert!(user_id.starts_with("us-"), "{user_id}");
+    let clock = pats_core::VirtualClock::new();
+    let own = DfnsClient::builder()
+        .base_url(sim.uri())
+        .auth_token(SecretString::from(auth_token.clone()))
+        .signer(P256Signer::from_pkcs8_pem("cr-own-key", &private).unwrap())
+        .options(options(&clock))
+        .build()
+        .unwrap();
+    let created = own.create_pat(&NewPat::new("own-key")).await.unwrap();
+    assert_eq!(created.pat.name, "own-key");
+
+    let stranger = pats_dfns::PatKeyPair::generate().unwrap();
+    let other = DfnsClient::builder()
+        .base_url(sim.uri())
+        .auth_token(SecretString::from(auth_token))
+        .signer(P256Signer::from_pkcs8_pem("cr-own-key", stranger.private_key_pem()).unwrap())
+        .options(options(&clock))
+        .build()
+        .unwrap();
+    let err = other
+        .create_pat(&NewPat::new("not-mine"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthenticated, "{err}");
+
+    assert!(sim.register_user_with_credential("", &public).is_none());
+    assert!(
+        sim.register_user_with_credential("cr-x", "not a key")
+            .is_none()
+    );
+}

@@ -4,4 +4,6 @@
 mod emulator;
 #[cfg(feature = "zitadel")]
 mod grpc;
+#[cfg(all(feature = "dfns", feature = "zitadel", feature = "sailpoint"))]
+mod provision;
 mod sailpoint_bulk;
