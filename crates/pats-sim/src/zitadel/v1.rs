@@ -1,0 +1,107 @@
+//! The management v1 REST API: `/management/v1/users/{user}/pats…`, scoped to the
+//! organization of `x-zitadel-orgid`.
+
+use super::proto::*;
+use super::state::*;
+use serde_json::{Map, Value, json};
+
+pub(super) fn object_details(state: &State, pat: &StoredPat, sequence: u64) -> Value {
+    let mut d = Map::new();
+    if sequence != 0 {
+        d.insert("sequence".into(), state.int64(sequence));
+    }
+    d.insert("creationDate".into(), json!(ts(pat.created)));
+    d.insert("changeDate".into(), json!(ts(pat.created)));
+    d.insert("resourceOwner".into(), json!(pat.org_id));
+    Value::Object(d)
+}
+
+pub(super) fn v1_pat(state: &State, pat: &StoredPat) -> Value {
+    json!({
+        "id": pat.id,
+        "details": object_details(state, pat, pat.sequence),
+        "expirationDate": ts(pat.expiration),
+    })
+}
+
+pub(super) fn v1_add(
+    state: &mut State,
+    org: &str,
+    user: &str,
+    body: &Map<String, Value>,
+) -> Outcome {
+    known_fields(body, &["expirationDate"])?;
+    machine_user(state, org, user)?;
+    let expiration = expiration_field(body.get("expirationDate"))?;
+    let (pat, secret) = state.add_pat(user, org, expiration);
+    let details = object_details(state, &pat, pat.sequence);
+    Ok(json!({ "tokenId": pat.id, "token": secret, "details": details }))
+}
+
+pub(super) fn v1_search(
+    state: &State,
+    org: &str,
+    user: &str,
+    body: &Map<String, Value>,
+) -> Outcome {
+    known_fields(body, &["query"])?;
+    known_nested(body.get("query"), &["offset", "limit", "asc"])?;
+    let empty = Map::new();
+    let query = match body.get("query") {
+        None | Some(Value::Null) => &empty,
+        Some(Value::Object(q)) => q,
+        Some(_) => return Err(BAD_BODY),
+    };
+    let offset = u64_field(query.get("offset"))?;
+    let limit = limit_field(query.get("limit"))?;
+    let asc = matches!(query.get("asc"), Some(Value::Bool(true)));
+    let items: Vec<&StoredPat> = state
+        .pats
+        .iter()
+        .filter(|p| p.user_id == user && p.org_id == org)
+        .collect();
+    let (total, page) = sorted_page(items, offset, limit, asc, |_| String::new());
+    let result = page.into_iter().map(|p| v1_pat(state, p)).collect();
+    Ok(list_envelope(state, total, result, None))
+}
+
+pub(super) fn find_pat<'a>(
+    state: &'a State,
+    org: &str,
+    user: &str,
+    token: &str,
+) -> Result<&'a StoredPat, Fail> {
+    state
+        .pats
+        .iter()
+        .find(|p| p.id == token && p.user_id == user && p.org_id == org)
+        .ok_or(PAT_NOT_FOUND)
+}
+
+pub(super) fn v1_get(state: &State, org: &str, user: &str, token: &str) -> Outcome {
+    let pat = find_pat(state, org, user, token)?;
+    Ok(json!({ "token": v1_pat(state, pat) }))
+}
+
+pub(super) fn remove_pat(
+    state: &mut State,
+    org: &str,
+    user: &str,
+    token: &str,
+) -> Result<StoredPat, Fail> {
+    let pat = find_pat(state, org, user, token)?.clone();
+    state.pats.retain(|p| p.id != pat.id);
+    state.pat_secrets.remove(&pat.id);
+    Ok(pat)
+}
+
+pub(super) fn v1_delete(state: &mut State, org: &str, user: &str, token: &str) -> Outcome {
+    let pat = remove_pat(state, org, user, token)?;
+    let sequence = state.next_sequence();
+    let mut details = object_details(state, &pat, sequence);
+    if let Some(d) = details.as_object_mut() {
+        d.remove("creationDate");
+        d.insert("changeDate".into(), json!(ts(now())));
+    }
+    Ok(json!({ "details": details }))
+}
