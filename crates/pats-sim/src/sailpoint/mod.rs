@@ -1,0 +1,487 @@
+//! A stateful simulator of SailPoint Identity Security Cloud personal access tokens.
+//!
+//! [`SailPointSim::start`] serves on loopback:
+//!
+//! - `POST /oauth/token` (`grant_type=client_credentials`, `client_id`, `client_secret`
+//!   as a form-encoded body, a `multipart/form-data` body or query parameters, as the real
+//!   endpoint takes them): bearer tokens for registered API clients and for PATs (a PAT's
+//!   id is its client id), with a configurable lifetime; wrong credentials → 401
+//!   `{"error": "invalid_client"}`. Using a PAT sets its `lastUsed`.
+//! - `POST|GET /{v}/personal-access-tokens` and `PATCH|DELETE
+//!   /{v}/personal-access-tokens/{id}` for `v3`, `beta`, `v2024`, `v2025`, `v2026`, and the
+//!   same under `/personal-access-tokens/v1`: the operations of the vendored contract
+//!   (`contracts/sailpoint/openapi.json`); and `PATCH|POST /personal-access-tokens/v1/bulk-update`
+//!   (one JSON Patch of `/expirationDate` / `/userAwareTokenNeverExpires` for up to 25
+//!   tokens; refused with 403 to an API client's client-credentials token, allowed to a
+//!   PAT's). `X-SailPoint-Experimental: true` is required
+//!   exactly on the operations the contract marks `x-sailpoint-experimental` (400
+//!   otherwise), which no PAT operation is.
+//!
+//! Every date-time answered is UTC with exactly three fractional digits
+//! (`2023-02-05T10:59:27.214Z`), as SailPoint documents them.
+//!
+//! Every API request needs a live bearer token (401 `{"error": …}` when missing, unknown or
+//! expired) and is rate limited per token (default 100 requests / 10 s; 429
+//! `{"message": …}` with `Retry-After`). Validation follows the reference: unique names
+//! per owner, `accessTokenValiditySeconds` 15..=43200, expiration in the future and, on
+//! v3/beta/v2024, at most six months ahead (the default), never-expiring tokens only on
+//! v2025+/V1 with `userAwareTokenNeverExpires: true` (a field v3/beta/v2024 refuse).
+//! Patches (`application/json-patch+json`, else 415) may only touch `/name`, `/scope`
+//! (+ `/expirationDate`, `/userAwareTokenNeverExpires` on v2025+/V1); they are applied
+//! with the `json-patch` crate to the stored JSON, then the result is validated. Errors
+//! are ErrorResponseDto bodies with a `trackingId`.
+//!
+//! [`Faults`] are consulted first for every request (token endpoint included).
+
+use crate::answer::Answer;
+use crate::contract::{ContractGuard, Provider};
+use crate::fault::Faults;
+use crate::server::{HttpServer, Layer, Request, ServerOptions, layered};
+use serde_json::{Map, Value, json};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+mod auth;
+mod pats;
+mod state;
+
+use auth::*;
+use pats::*;
+use state::*;
+
+const ALL_SCOPES: &str = "sp:scopes:all";
+
+/// The loopback SailPoint simulator. Cloning shares the server and its state.
+#[derive(Clone)]
+pub struct SailPointSim {
+    server: Arc<HttpServer>,
+    state: Arc<Mutex<State>>,
+    faults: Faults,
+    /// Fails the test whose exchanges were off the vendor contract, when the last clone drops.
+    _contract: Arc<ContractGuard>,
+}
+
+impl std::fmt::Debug for SailPointSim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SailPointSim")
+            .field("uri", &self.server.uri())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SailPointSim {
+    /// The client id of the API client registered at start.
+    pub const CLIENT_ID: &'static str = "sim-client-2c91808a7f3b";
+    /// Its client secret.
+    pub const CLIENT_SECRET: &'static str = "sim-secret-7d1e0c4b9a8f4e6d";
+    /// The identity that API client acts as.
+    pub const IDENTITY_ID: &'static str = "2c9180867b50d088017b554662fb281e";
+    /// That identity's display name.
+    pub const IDENTITY_NAME: &'static str = "Sim Admin";
+
+    /// Starts a simulator on loopback with one API client ([`Self::CLIENT_ID`] /
+    /// [`Self::CLIENT_SECRET`] acting as [`Self::IDENTITY_ID`]), 12-hour access tokens and
+    /// a rate limit of 100 requests per 10 s per token.
+    ///
+    /// # Panics
+    ///
+    /// When no loopback port can be bound.
+    pub async fn start() -> Self {
+        match Self::serve(ServerOptions::default(), None) {
+            Ok(sim) => sim,
+            Err(e) => panic!("cannot start the SailPoint simulator on 127.0.0.1: {e}"),
+        }
+    }
+
+    /// Creates a PAT named `name` for [`Self::IDENTITY_ID`] through `POST
+    /// /v3/personal-access-tokens`, as a seeding administrator would; answers what that
+    /// answers (the secret included), or `None` when it is refused (a taken name, say).
+    pub fn seed_pat(&self, name: &str) -> Option<Value> {
+        let bearer = self.issue_access_token(Self::IDENTITY_ID);
+        let body = json!({ "name": name, "scope": [ALL_SCOPES] }).to_string();
+        let url = url::Url::parse("http://127.0.0.1/v3/personal-access-tokens").ok()?;
+        let mut request = Request::new("POST", url, body.into_bytes());
+        let auth = http::HeaderValue::from_str(&format!("Bearer {bearer}")).ok()?;
+        request.headers.insert(http::header::AUTHORIZATION, auth);
+        request.headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        let answer = handle(&mut lock(&self.state), &request);
+        lock(&self.state).access_tokens.remove(&bearer);
+        (answer.status == 201 || answer.status == 200)
+            .then(|| answer.json())
+            .flatten()
+    }
+
+    /// Stores `n` more tokens of [`Self::IDENTITY_ID`] directly (named `bulk-<i>`), for
+    /// benchmarks that need a large state quickly.
+    pub fn seed_bulk(&self, n: usize) {
+        let mut state = lock(&self.state);
+        let owner_name = state
+            .identities
+            .get(Self::IDENTITY_ID)
+            .cloned()
+            .unwrap_or_default();
+        let at = now();
+        let (created, expires) = (format_time(at), format_time(six_months_after(at)));
+        let start = state.pats.len();
+        state.pats.reserve(n);
+        for i in start..start + n {
+            state.pats.push(StoredPat {
+                json: json!({
+                    "id": hex(32),
+                    "name": format!("bulk-{i}"),
+                    "scope": [ALL_SCOPES],
+                    "owner": { "type": "IDENTITY", "id": Self::IDENTITY_ID, "name": owner_name },
+                    "created": created,
+                    "lastUsed": null,
+                    "managed": false,
+                    "accessTokenValiditySeconds": 43_200,
+                    "expirationDate": expires,
+                    "userAwareTokenNeverExpires": false,
+                }),
+                secret: hex(64),
+            });
+        }
+    }
+
+    // Used by the emulator, which needs all three providers.
+    #[cfg_attr(
+        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        allow(dead_code)
+    )]
+    /// Its server (request log).
+    pub(crate) fn server(&self) -> &HttpServer {
+        &self.server
+    }
+
+    // Used by the emulator, which needs all three providers.
+    #[cfg_attr(
+        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        allow(dead_code)
+    )]
+    /// The state, for a state file.
+    pub(crate) fn snapshot(&self) -> serde_json::Result<Value> {
+        serde_json::to_value(&*lock(&self.state))
+    }
+
+    // Used by the emulator, which needs all three providers.
+    #[cfg_attr(
+        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        allow(dead_code)
+    )]
+    /// Replaces the state with one from a state file.
+    pub(crate) fn restore(&self, state: Value) -> serde_json::Result<()> {
+        let restored: State = serde_json::from_value(state)?;
+        *lock(&self.state) = restored;
+        Ok(())
+    }
+
+    /// Starts a simulator with these server options, its handler wrapped in `layer`.
+    pub(crate) fn serve(options: ServerOptions, layer: Option<Layer>) -> std::io::Result<Self> {
+        let mut identities = HashMap::new();
+        identities.insert(Self::IDENTITY_ID.to_owned(), Self::IDENTITY_NAME.to_owned());
+        let mut clients = HashMap::new();
+        clients.insert(
+            Self::CLIENT_ID.to_owned(),
+            ApiClient {
+                secret: Self::CLIENT_SECRET.to_owned(),
+                identity_id: Self::IDENTITY_ID.to_owned(),
+            },
+        );
+        let state = Arc::new(Mutex::new(State {
+            identities,
+            clients,
+            access_tokens: HashMap::new(),
+            pats: Vec::new(),
+            token_lifetime: Duration::from_secs(43_200),
+            rate_limit: (100, Duration::from_secs(10)),
+            windows: HashMap::new(),
+        }));
+        let faults = Faults::default();
+        let contract = ContractGuard::new(Provider::SailPoint, &faults);
+        // A server of its own: a request still in flight when a test ends (a stalled
+        // answer, say) must never reach the next test's simulator.
+        let (s, f) = (state.clone(), faults.clone());
+        let server = HttpServer::start(options, layered(layer, move |r| respond(&s, &f, r)))?;
+        Ok(Self {
+            server: Arc::new(server),
+            state,
+            faults,
+            _contract: contract,
+        })
+    }
+
+    /// The base URL (`http://127.0.0.1:<port>`).
+    pub fn uri(&self) -> String {
+        self.server.uri()
+    }
+
+    /// The armed faults.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// Adds (or renames) an identity, which API clients can then act as.
+    pub fn add_identity(&self, identity_id: &str, name: &str) {
+        lock(&self.state)
+            .identities
+            .insert(identity_id.to_owned(), name.to_owned());
+    }
+
+    /// The name of identity `identity_id`, if it is known.
+    pub fn identity_name(&self, identity_id: &str) -> Option<String> {
+        lock(&self.state).identities.get(identity_id).cloned()
+    }
+
+    /// Whether `identity_id` is a known identity.
+    pub fn has_identity(&self, identity_id: &str) -> bool {
+        lock(&self.state).identities.contains_key(identity_id)
+    }
+
+    /// Whether `client_id` is a registered API client.
+    pub fn has_client(&self, client_id: &str) -> bool {
+        lock(&self.state).clients.contains_key(client_id)
+    }
+
+    /// Registers an API client acting as a new (or known) identity.
+    pub fn register_client(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        identity_id: &str,
+        identity_name: &str,
+    ) {
+        let mut s = lock(&self.state);
+        s.identities
+            .insert(identity_id.to_owned(), identity_name.to_owned());
+        s.clients.insert(
+            client_id.to_owned(),
+            ApiClient {
+                secret: client_secret.to_owned(),
+                identity_id: identity_id.to_owned(),
+            },
+        );
+    }
+
+    /// Issues an access token for `identity_id` directly (for static-bearer clients).
+    pub fn issue_access_token(&self, identity_id: &str) -> String {
+        let mut s = lock(&self.state);
+        let lifetime = s.token_lifetime;
+        issue(&mut s, identity_id, lifetime, false)
+    }
+
+    /// Sets the lifetime (`expires_in`) of access tokens issued to API clients from now on.
+    pub fn set_token_lifetime(&self, lifetime: Duration) {
+        lock(&self.state).token_lifetime = lifetime;
+    }
+
+    /// Makes every access token issued so far expired (refused with 401 from now on).
+    pub fn expire_access_tokens(&self) {
+        let past = OffsetDateTime::now_utc() - time::Duration::seconds(1);
+        for t in lock(&self.state).access_tokens.values_mut() {
+            t.expires_at = past;
+        }
+    }
+
+    /// Sets the rate limit: at most `max` requests per `window` per access token.
+    pub fn set_rate_limit(&self, max: usize, window: Duration) {
+        let mut s = lock(&self.state);
+        s.rate_limit = (max, window);
+        s.windows.clear();
+    }
+
+    /// Every stored token, as wire JSON without the secret, in creation order.
+    pub fn stored_tokens(&self) -> Vec<Value> {
+        lock(&self.state)
+            .pats
+            .iter()
+            .map(|p| p.json.clone())
+            .collect()
+    }
+
+    /// One stored token, as wire JSON without the secret.
+    pub fn stored_token(&self, id: &str) -> Option<Value> {
+        lock(&self.state)
+            .pats
+            .iter()
+            .find(|p| p.id() == id)
+            .map(|p| p.json.clone())
+    }
+
+    /// Sets a token's `lastUsed`; false when there is no such token.
+    pub fn set_last_used(&self, id: &str, last_used: Option<OffsetDateTime>) -> bool {
+        let mut s = lock(&self.state);
+        let Some(p) = s.pats.iter_mut().find(|p| p.id() == id) else {
+            return false;
+        };
+        if let Value::Object(m) = &mut p.json {
+            m.insert(
+                "lastUsed".into(),
+                last_used.map_or(Value::Null, |t| Value::String(format_time(t))),
+            );
+        }
+        true
+    }
+
+    /// Every request received so far (token endpoint included).
+    pub async fn requests(&self) -> Vec<Request> {
+        self.server.requests()
+    }
+
+    /// Requests received at `POST /oauth/token`.
+    pub async fn token_requests(&self) -> Vec<Request> {
+        self.requests()
+            .await
+            .into_iter()
+            .filter(|r| r.url.path() == "/oauth/token")
+            .collect()
+    }
+
+    /// Requests received anywhere but the token endpoint.
+    pub async fn api_requests(&self) -> Vec<Request> {
+        self.requests()
+            .await
+            .into_iter()
+            .filter(|r| r.url.path() != "/oauth/token")
+            .collect()
+    }
+}
+
+fn respond(state: &Mutex<State>, faults: &Faults, request: &Request) -> Answer {
+    faults.respond_checked(Provider::SailPoint, request, || {
+        handle(&mut lock(state), request)
+    })
+}
+
+fn handle(state: &mut State, request: &Request) -> Answer {
+    let path = request.url.path();
+    let method = request.method.as_str();
+    if path == "/oauth/token" {
+        return if method == "POST" {
+            token_endpoint(state, request)
+        } else {
+            dto(405, "405 Method Not Allowed", "use POST")
+        };
+    }
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let (version, rest) = match segments.as_slice() {
+        ["personal-access-tokens", "v1", rest @ ..] => (Version::V1, rest),
+        [v, "personal-access-tokens", rest @ ..] => {
+            let version = match *v {
+                "v3" => Version::V3,
+                "beta" => Version::Beta,
+                "v2024" => Version::V2024,
+                "v2025" => Version::V2025,
+                "v2026" => Version::V2026,
+                _ => return not_found("unknown API version"),
+            };
+            (version, rest)
+        }
+        _ => return not_found("no such endpoint"),
+    };
+    let bulk = version == Version::V1 && rest == [BULK_UPDATE];
+    let id = match rest {
+        [] => None,
+        _ if bulk => None,
+        [id] if !id.is_empty() => Some(*id),
+        _ => return not_found("no such endpoint"),
+    };
+    let caller = match authenticate(state, request) {
+        Ok(c) => c,
+        Err(answer) => return *answer,
+    };
+    if let Some(answer) = rate_limit(state, &caller.token) {
+        return answer;
+    }
+    let template = match (version, id) {
+        (Version::V1, None) if bulk => format!("/personal-access-tokens/v1/{BULK_UPDATE}"),
+        (Version::V1, None) => "/personal-access-tokens/v1".to_owned(),
+        (Version::V1, Some(_)) => "/personal-access-tokens/v1/{id}".to_owned(),
+        (v, None) => format!("/{}/personal-access-tokens", v.as_str()),
+        (v, Some(_)) => format!("/{}/personal-access-tokens/{{id}}", v.as_str()),
+    };
+    if experimental_operations().contains(&(method.to_ascii_lowercase(), template)) {
+        let ok = request
+            .headers
+            .get("x-sailpoint-experimental")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        if !ok {
+            return bad_request(
+                "This is an experimental endpoint: send the header X-SailPoint-Experimental: true",
+            );
+        }
+    }
+    if bulk {
+        return match method {
+            "PATCH" | "POST" => bulk_update(state, request, &caller),
+            _ => dto(405, "405 Method Not Allowed", "use PATCH or POST"),
+        };
+    }
+    match (method, id) {
+        ("POST", None) => create(state, request, version, &caller.identity_id),
+        ("GET", None) => list(state, request, version, &caller.identity_id),
+        ("PATCH", Some(id)) => patch(state, request, version, id),
+        ("DELETE", Some(id)) => delete(state, id),
+        _ => dto(405, "405 Method Not Allowed", "method not allowed here"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn experimental_operations_come_from_the_contract() {
+        // api-specs marks no PAT operation experimental, on any version.
+        assert!(experimental_operations().is_empty());
+        let marked = r#"{"paths": {"/v2025/personal-access-tokens": {
+            "get": {"x-sailpoint-experimental": true},
+            "post": {"x-sailpoint-experimental": false}}}}"#;
+        assert_eq!(
+            experimental_in(marked),
+            HashSet::from([("get".to_owned(), "/v2025/personal-access-tokens".to_owned())])
+        );
+        assert!(experimental_in("not json").is_empty());
+    }
+
+    #[test]
+    fn timestamps_have_exactly_three_fractional_digits() {
+        assert_eq!(
+            format_time(datetime!(2026-02-05 10:00 UTC)),
+            "2026-02-05T10:00:00.000Z"
+        );
+        assert_eq!(
+            format_time(datetime!(2026-02-05 12:59:27.2149 +02:00)),
+            "2026-02-05T10:59:27.214Z"
+        );
+    }
+
+    #[test]
+    fn six_months() {
+        assert_eq!(
+            six_months_after(datetime!(2026-08-31 10:00 UTC)),
+            datetime!(2027-02-28 10:00 UTC)
+        );
+    }
+
+    #[test]
+    fn filters() {
+        assert!(matches!(
+            parse_filter("lastUsed isnull"),
+            Some(Filter::LastUsedIsNull)
+        ));
+        assert!(matches!(
+            parse_filter("lastUsed le 2023-02-05T10:59:27.214Z"),
+            Some(Filter::LastUsedLe(t)) if t == datetime!(2023-02-05 10:59:27.214 UTC)
+        ));
+        assert!(parse_filter("lastUsed ge 2023-02-05T10:59:27.214Z").is_none());
+        assert!(parse_filter("name eq x").is_none());
+    }
+}
