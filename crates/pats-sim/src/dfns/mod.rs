@@ -1,0 +1,529 @@
+//! A stateful simulator of the Dfns PAT API, including User Action Signing.
+//!
+//! [`DfnsSim::start`] serves on loopback:
+//!
+//! - `GET /auth/pats`, `GET /auth/pats/{id}`, and the signed changes `POST /auth/pats`,
+//!   `PUT /auth/pats/{id}`, `PUT /auth/pats/{id}/activate`, `PUT /auth/pats/{id}/deactivate`,
+//!   `DELETE /auth/pats/{id}`;
+//! - `POST /auth/action/init` (`userActionServerKind` optional, `Api` or `Staff`; a fresh
+//!   random challenge, a JWT challenge identifier, `supportedCredentialKinds` in the user
+//!   action shape `[{kind, factor, requiresSecondFactor}]`) and `POST /auth/action`, which
+//!   verifies the ECDSA P-256 signature over the client data against the user's registered
+//!   credential (`type == "key.get"`) or a WebAuthn `Fido2` assertion of a credential from
+//!   [`DfnsSim::add_webauthn_credential`], checks the challenge, that it is unused,
+//!   and issues a single-use user action token bound to the signed method, path and body.
+//!
+//! The answers follow the Dfns contract (`contracts/dfns/`); what differs on purpose is in
+//! `contracts/deviations.json`. Tokens are JWTs carrying `iss`, `aud`, `sub`, `iat`, `exp`
+//! and `https://custom/app_metadata` with `orgId`, `userId` and `tokenKind`, as the official
+//! TypeScript SDK reads them. A POST or PUT without `Content-Length` (or chunked encoding)
+//! is answered 411.
+//!
+//! Every request needs `Authorization: Bearer` with a registered user's token or the access
+//! token of an active PAT (PATs cannot create PATs). Bodies are validated as documented:
+//! unknown fields are refused (400), `name` is required, lifetimes must be positive, a
+//! duplicate `externalId` is 409 and an unknown token id 404. Errors use the body
+//! `{"error": {"status": …, "message": …}}`; any user action mismatch answers 401.
+//!
+//! [`Faults`] inject 429, 5xx, 202 (policy approval) answers and latency.
+
+use crate::answer::Answer;
+use crate::contract::{ContractGuard, Provider};
+use crate::fault::{Fault, FaultRule, Faults};
+use crate::server::{HttpServer, Layer, Request, ServerOptions, layered};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use p256::ecdsa::signature::Verifier as _;
+use p256::ecdsa::{Signature, VerifyingKey};
+use p256::pkcs8::{DecodePublicKey as _, EncodePrivateKey as _, EncodePublicKey as _, LineEnding};
+use rand_core::{OsRng, RngCore as _};
+use serde_json::{Map, Value, json};
+use sha2::Digest as _;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+mod auth;
+mod pats;
+mod state;
+mod wire;
+
+use auth::*;
+use state::*;
+use wire::*;
+
+/// The header carrying the user action token.
+pub const USER_ACTION_HEADER: &str = "x-dfns-useraction";
+
+/// A user registered with the simulator, with everything a client needs to act as them.
+///
+/// `Debug` hides the auth token and the private key.
+#[derive(Clone)]
+pub struct RegisteredUser {
+    /// The user id (`us-…`).
+    pub user_id: String,
+    /// The bearer token to send as `Authorization: Bearer …`.
+    pub auth_token: String,
+    /// The id of the user's signing credential (`cr-…`).
+    pub credential_id: String,
+    /// The credential's private key, PKCS#8 PEM (P-256).
+    pub private_key_pem: String,
+    /// The credential's public key, SPKI PEM.
+    pub public_key_pem: String,
+}
+
+impl fmt::Debug for RegisteredUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RegisteredUser")
+            .field("user_id", &self.user_id)
+            .field("auth_token", &"[REDACTED]")
+            .field("credential_id", &self.credential_id)
+            .field("private_key_pem", &"[REDACTED]")
+            .finish_non_exhaustive()
+    }
+}
+
+/// The relying party id of the simulator's WebAuthn challenges (`rp.id`): a passkey
+/// assertion's authenticator data starts with its SHA-256.
+pub const RP_ID: &str = "localhost";
+
+/// The issuer of the simulator's tokens.
+pub const TOKEN_ISSUER: &str = "auth.dfns.io";
+/// The audience of the simulator's tokens.
+pub const TOKEN_AUDIENCE: &str = "dfns:auth:user";
+/// The claim that carries `{orgId, userId, tokenKind}` in Dfns tokens (`@dfns/sdk` reads
+/// `orgId` from it, `utils/authToken.ts`).
+pub const APP_METADATA_CLAIM: &str = "https://custom/app_metadata";
+
+impl State {
+    fn handle(&mut self, request: &Request) -> Answer {
+        length_given(request)
+            .and_then(|()| self.dispatch(request))
+            .unwrap_or_else(Reject::into_answer)
+    }
+
+    fn principal(&self, request: &Request) -> Result<Principal, Reject> {
+        let token = request
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| error(401, "Unauthorized: missing bearer token"))?;
+        let principal = self
+            .bearers
+            .get(token)
+            .cloned()
+            .ok_or_else(|| error(401, "Unauthorized: invalid or expired token"))?;
+        if let Principal::Pat { token_id, .. } = &principal {
+            let usable = self
+                .pats
+                .iter()
+                .any(|p| &p.token_id == token_id && p.is_active && !p.deleted);
+            if !usable {
+                return Err(error(401, "Unauthorized: token is deactivated or deleted"));
+            }
+        }
+        Ok(principal)
+    }
+
+    fn dispatch(&mut self, request: &Request) -> Outcome {
+        let principal = self.principal(request)?;
+        let path = request.url.path().to_owned();
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        match (request.method.as_str(), segments.as_slice()) {
+            ("POST", ["auth", "action", "init"]) => self.action_init(request, &principal),
+            ("POST", ["auth", "action"]) => self.action(request, &principal),
+            ("GET", ["auth", "pats"]) => Ok(self.list(&principal)),
+            ("POST", ["auth", "pats"]) => {
+                if matches!(principal, Principal::Pat { .. }) {
+                    return Err(error(403, "Personal Access Token not allowed"));
+                }
+                self.consume_user_action(request, &principal)?;
+                self.create(request, &principal)
+            }
+            ("GET", ["auth", "pats", id]) => self.get(&principal, id),
+            ("PUT", ["auth", "pats", id]) => {
+                self.consume_user_action(request, &principal)?;
+                self.update(request, &principal, id)
+            }
+            ("DELETE", ["auth", "pats", id]) => {
+                self.consume_user_action(request, &principal)?;
+                no_body(request)?;
+                let pat = self.find_mut(&principal, id)?;
+                pat.deleted = true;
+                pat.is_active = false;
+                Ok(ok(self.json_of(id)))
+            }
+            ("PUT", ["auth", "pats", id, verb @ ("activate" | "deactivate")]) => {
+                self.consume_user_action(request, &principal)?;
+                no_body(request)?;
+                let active = *verb == "activate";
+                self.find_mut(&principal, id)?.is_active = active;
+                Ok(ok(self.json_of(id)))
+            }
+            _ => Err(error(404, format!("{} {path} not found", request.method))),
+        }
+    }
+}
+
+fn respond(state: &Mutex<State>, faults: &Faults, request: &Request) -> Answer {
+    faults.respond_checked(Provider::Dfns, request, || match state.lock() {
+        Ok(mut state) => state.handle(request),
+        Err(_) => error(500, "simulator state is poisoned").into_answer(),
+    })
+}
+
+/// The Dfns simulator. Cloning shares it; dropping the last clone stops the server.
+#[derive(Clone)]
+pub struct DfnsSim {
+    server: Arc<HttpServer>,
+    state: Arc<Mutex<State>>,
+    faults: Faults,
+    /// Fails the test whose exchanges were off the vendor contract, when the last clone drops.
+    _contract: Arc<ContractGuard>,
+}
+
+impl fmt::Debug for DfnsSim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DfnsSim")
+            .field("uri", &self.server.uri())
+            .finish_non_exhaustive()
+    }
+}
+
+impl DfnsSim {
+    /// Starts a simulator on `127.0.0.1` (any free port) with one empty organization.
+    ///
+    /// # Panics
+    ///
+    /// When no loopback port can be bound.
+    pub async fn start() -> Self {
+        match Self::serve(ServerOptions::default(), None) {
+            Ok(sim) => sim,
+            Err(e) => panic!("cannot start the Dfns simulator on 127.0.0.1: {e}"),
+        }
+    }
+
+    /// Creates a PAT named `name` for `user_id` as an administrator would, without the
+    /// user-action round trip; answers the token as `POST /auth/pats` does (access token
+    /// included).
+    pub fn seed_pat(&self, user_id: &str, name: &str) -> Option<Value> {
+        let public_key = p256::SecretKey::random(&mut OsRng)
+            .public_key()
+            .to_public_key_pem(LineEnding::LF)
+            .ok()?;
+        let body = json!({ "name": name, "publicKey": public_key }).to_string();
+        let url = url::Url::parse("http://127.0.0.1/auth/pats").ok()?;
+        let request = Request::new("POST", url, body.into_bytes());
+        let mut state = self.state();
+        if !state.users.contains_key(user_id) {
+            return None;
+        }
+        let answer = state
+            .create(&request, &Principal::User(user_id.to_owned()))
+            .ok()?;
+        answer.json()
+    }
+
+    // Used by the emulator, which needs all three providers.
+    #[cfg_attr(
+        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        allow(dead_code)
+    )]
+    /// Its server (request log).
+    pub(crate) fn server(&self) -> &HttpServer {
+        &self.server
+    }
+
+    // Used by the emulator, which needs all three providers.
+    #[cfg_attr(
+        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        allow(dead_code)
+    )]
+    /// The state, for a state file.
+    pub(crate) fn snapshot(&self) -> serde_json::Result<Value> {
+        serde_json::to_value(&*self.state())
+    }
+
+    // Used by the emulator, which needs all three providers.
+    #[cfg_attr(
+        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        allow(dead_code)
+    )]
+    /// Replaces the state with one from a state file.
+    pub(crate) fn restore(&self, state: Value) -> serde_json::Result<()> {
+        let restored: State = serde_json::from_value(state)?;
+        *self.state() = restored;
+        Ok(())
+    }
+
+    /// Starts a simulator with these server options, its handler wrapped in `layer`.
+    pub(crate) fn serve(options: ServerOptions, layer: Option<Layer>) -> std::io::Result<Self> {
+        let state = Arc::new(Mutex::new(State {
+            org_id: new_id("or"),
+            app_id: new_id("ap"),
+            users: HashMap::new(),
+            bearers: HashMap::new(),
+            pats: Vec::new(),
+            challenges: HashMap::new(),
+            user_actions: HashMap::new(),
+        }));
+        let faults = Faults::default();
+        let contract = ContractGuard::new(Provider::Dfns, &faults);
+        // A server of its own: a request still in flight when a test ends must never reach
+        // the next test's simulator.
+        let (s, f) = (state.clone(), faults.clone());
+        let server = HttpServer::start(options, layered(layer, move |r| respond(&s, &f, r)))?;
+        Ok(Self {
+            server: Arc::new(server),
+            state,
+            faults,
+            _contract: contract,
+        })
+    }
+
+    /// The base URL (`http://127.0.0.1:<port>`).
+    pub fn uri(&self) -> String {
+        self.server.uri()
+    }
+
+    /// The faults armed on this simulator.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A poisoned lock only means a test panicked while holding it; the data is fine.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Makes the next `times` requests with `method` whose path contains `path_contains`
+    /// wait for a policy approval: they answer 202 with an approval body whose `id` is
+    /// `approval_id`, and change nothing.
+    pub fn require_approval(
+        &self,
+        method: &str,
+        path_contains: &str,
+        approval_id: &str,
+        times: usize,
+    ) {
+        self.faults.inject(
+            FaultRule::new(Fault::Status {
+                status: 202,
+                body: json!({
+                    "id": approval_id,
+                    "status": "Pending",
+                    "dateCreated": now_rfc3339(),
+                    "decisions": [],
+                }),
+            })
+            .method(method)
+            .path_contains(path_contains)
+            .times(times),
+        );
+    }
+
+    /// The organization id.
+    pub fn org_id(&self) -> String {
+        self.state().org_id.clone()
+    }
+
+    /// Registers a user with a bearer token and a freshly generated P-256 signing credential.
+    pub fn register_user(&self) -> RegisteredUser {
+        let secret = p256::SecretKey::random(&mut OsRng);
+        let private_key_pem = secret
+            .to_pkcs8_pem(LineEnding::LF)
+            .map(|pem| pem.as_str().to_owned())
+            .unwrap_or_default();
+        let public_key_pem = secret
+            .public_key()
+            .to_public_key_pem(LineEnding::LF)
+            .unwrap_or_default();
+        let user_id = new_id("us");
+        let credential_id = new_id("cr");
+        let mut state = self.state();
+        let auth_token = mint_token(&state.org_id, &user_id, "Token", 86_400);
+        state.users.insert(
+            user_id.clone(),
+            User {
+                credentials: vec![(
+                    credential_id.clone(),
+                    VerifyingKey::from(secret.public_key()),
+                )],
+                webauthn: Vec::new(),
+            },
+        );
+        state
+            .bearers
+            .insert(auth_token.clone(), Principal::User(user_id.clone()));
+        RegisteredUser {
+            user_id,
+            auth_token,
+            credential_id,
+            private_key_pem,
+            public_key_pem,
+        }
+    }
+
+    /// Registers a user whose signing credential is the caller's own: `credential_id` and
+    /// its SPKI PEM P-256 public key (the private key stays with the caller, as with an
+    /// official SDK's own signer). Returns the user id and its bearer token, or `None` when
+    /// the key is not a P-256 public key or `credential_id` is empty.
+    pub fn register_user_with_credential(
+        &self,
+        credential_id: &str,
+        public_key_pem: &str,
+    ) -> Option<(String, String)> {
+        let key = VerifyingKey::from_public_key_pem(public_key_pem.trim()).ok()?;
+        if credential_id.is_empty() {
+            return None;
+        }
+        let user_id = new_id("us");
+        let mut state = self.state();
+        let auth_token = mint_token(&state.org_id, &user_id, "Token", 86_400);
+        state.users.insert(
+            user_id.clone(),
+            User {
+                credentials: vec![(credential_id.to_owned(), key)],
+                webauthn: Vec::new(),
+            },
+        );
+        state
+            .bearers
+            .insert(auth_token.clone(), Principal::User(user_id.clone()));
+        Some((user_id, auth_token))
+    }
+
+    /// Registers another signing credential (an SPKI PEM P-256 public key) for `user_id`.
+    /// Returns `false` when the user is unknown or the key is not a P-256 public key.
+    pub fn add_credential(&self, user_id: &str, credential_id: &str, public_key_pem: &str) -> bool {
+        let Ok(key) = VerifyingKey::from_public_key_pem(public_key_pem.trim()) else {
+            return false;
+        };
+        match self.state().users.get_mut(user_id) {
+            Some(user) => {
+                user.credentials.push((credential_id.to_owned(), key));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Registers a WebAuthn (Fido2, passkey) credential, an SPKI PEM P-256 public key, for
+    /// `user_id`: it is listed in `allowCredentials.webauthn`, and `Fido2` assertions by it
+    /// are verified (client data `webauthn.get`, authenticator data for [`RP_ID`] with user
+    /// presence and verification, ES256 over authenticator data and SHA-256 of the client
+    /// data). Returns `false` when the user is unknown or the key is not a P-256 key.
+    pub fn add_webauthn_credential(
+        &self,
+        user_id: &str,
+        credential_id: &str,
+        public_key_pem: &str,
+    ) -> bool {
+        let Ok(key) = VerifyingKey::from_public_key_pem(public_key_pem.trim()) else {
+            return false;
+        };
+        match self.state().users.get_mut(user_id) {
+            Some(user) => {
+                user.webauthn.push((credential_id.to_owned(), key));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Every stored PAT (deleted ones included) as the service would describe it, plus
+    /// `"deleted": true|false`; never the access token.
+    pub fn pats(&self) -> Vec<Value> {
+        let state = self.state();
+        state
+            .pats
+            .iter()
+            .map(|p| {
+                let mut v = p.to_json(&state.org_id, &state.app_id);
+                if let Value::Object(map) = &mut v {
+                    map.insert("deleted".to_owned(), Value::Bool(p.deleted));
+                }
+                v
+            })
+            .collect()
+    }
+
+    /// Whether `token` is currently accepted as a bearer token.
+    pub fn accepts_bearer(&self, token: &str) -> bool {
+        let state = self.state();
+        match state.bearers.get(token) {
+            Some(Principal::User(_)) => true,
+            Some(Principal::Pat { token_id, .. }) => state
+                .pats
+                .iter()
+                .any(|p| &p.token_id == token_id && p.is_active && !p.deleted),
+            None => false,
+        }
+    }
+
+    /// Every request received so far, in order.
+    pub async fn received_requests(&self) -> Vec<Request> {
+        self.server.requests()
+    }
+
+    /// How many requests with `method` and exactly `path` were received.
+    pub async fn request_count(&self, method: &str, path: &str) -> usize {
+        self.received_requests()
+            .await
+            .iter()
+            .filter(|r| r.method.as_str() == method && r.url.path() == path)
+            .count()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_tokens_have_the_documented_shapes() {
+        let id = new_id("to");
+        assert!(id.starts_with("to-"));
+        assert!(
+            id[3..]
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        );
+        let token = mint_token("or-1", "us-1", "Pat", 60);
+        assert_eq!(token.split('.').count(), 3);
+        assert!(token.starts_with("eyJ"));
+        assert_ne!(mint_token("or-1", "us-1", "Pat", 60), token);
+    }
+
+    #[test]
+    fn pem_public_keys_are_recognised() {
+        assert!(!is_pem_public_key("abc"));
+        assert!(!is_pem_public_key(
+            "-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----"
+        ));
+        assert!(is_pem_public_key(
+            "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"
+        ));
+    }
+
+    #[tokio::test]
+    async fn registered_users_have_working_credentials_and_hidden_secrets() {
+        let sim = DfnsSim::start().await;
+        assert!(sim.uri().starts_with("http://127.0.0.1:"));
+        let user = sim.register_user();
+        assert!(sim.accepts_bearer(&user.auth_token));
+        assert!(!sim.accepts_bearer("nope"));
+        let dbg = format!("{user:?}");
+        assert!(!dbg.contains(&user.auth_token));
+        assert!(!dbg.contains("PRIVATE KEY"));
+        let other = sim.register_user();
+        assert!(sim.add_credential(&user.user_id, "cr-extra", &other.public_key_pem));
+        assert!(!sim.add_credential("us-unknown", "cr-x", &other.public_key_pem));
+        assert!(!sim.add_credential(&user.user_id, "cr-x", "not a key"));
+        assert!(sim.pats().is_empty());
+    }
+}

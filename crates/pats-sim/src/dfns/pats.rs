@@ -1,0 +1,184 @@
+//! The PAT API: `/auth/pats` list, get, create, update, activate, deactivate, delete.
+
+use super::*;
+
+/// A PAT's lifetime: `secondsValid`, else `daysValid`, else one year.
+pub(super) fn pat_lifetime(days: Option<i64>, seconds: Option<i64>) -> i64 {
+    seconds.unwrap_or_else(|| days.unwrap_or(365).saturating_mul(86_400))
+}
+
+impl StoredPat {
+    pub(super) fn to_json(&self, org_id: &str, app_id: &str) -> Value {
+        let assignments: Vec<Value> = match (&self.permission_id, &self.assignment_id) {
+            (Some(pid), Some(aid)) => vec![json!({
+                "permissionName": format!("Permission {pid}"),
+                "permissionId": pid,
+                "assignmentId": aid,
+                "operations": ["Auth:Pats:Read"],
+            })],
+            _ => Vec::new(),
+        };
+        json!({
+            "dateCreated": self.date_created,
+            "credId": self.cred_id,
+            "isActive": self.is_active && !self.deleted,
+            "kind": "Pat",
+            "linkedUserId": self.linked_user_id,
+            "linkedAppId": app_id,
+            "name": self.name,
+            "orgId": org_id,
+            "publicKey": self.public_key,
+            "tokenId": self.token_id,
+            "permissionAssignments": assignments,
+        })
+    }
+}
+
+impl State {
+    pub(super) fn visible(&self, principal: &Principal) -> impl Iterator<Item = &StoredPat> {
+        let user = principal.user_id().to_owned();
+        self.pats
+            .iter()
+            .filter(move |p| !p.deleted && p.linked_user_id == user)
+    }
+
+    pub(super) fn list(&self, principal: &Principal) -> Answer {
+        let items: Vec<Value> = self
+            .visible(principal)
+            .map(|p| p.to_json(&self.org_id, &self.app_id))
+            .collect();
+        ok(json!({ "items": items }))
+    }
+
+    pub(super) fn get(&self, principal: &Principal, id: &str) -> Outcome {
+        self.visible(principal)
+            .find(|p| p.token_id == id)
+            .map(|p| ok(p.to_json(&self.org_id, &self.app_id)))
+            .ok_or_else(|| error(404, format!("Personal access token {id} not found")))
+    }
+
+    pub(super) fn find_mut(
+        &mut self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<&mut StoredPat, Reject> {
+        let user = principal.user_id();
+        self.pats
+            .iter_mut()
+            .find(|p| !p.deleted && p.token_id == id && p.linked_user_id == user)
+            .ok_or_else(|| error(404, format!("Personal access token {id} not found")))
+    }
+
+    pub(super) fn json_of(&self, id: &str) -> Value {
+        self.pats
+            .iter()
+            .find(|p| p.token_id == id)
+            .map(|p| p.to_json(&self.org_id, &self.app_id))
+            .unwrap_or(Value::Null)
+    }
+
+    pub(super) fn external_id_taken(&self, external_id: &str, except: Option<&str>) -> bool {
+        self.pats.iter().any(|p| {
+            !p.deleted
+                && p.external_id.as_deref() == Some(external_id)
+                && Some(p.token_id.as_str()) != except
+        })
+    }
+
+    pub(super) fn create(&mut self, request: &Request, principal: &Principal) -> Outcome {
+        let body = object_body(
+            request,
+            &[
+                "name",
+                "publicKey",
+                "permissionId",
+                "externalId",
+                "daysValid",
+                "secondsValid",
+            ],
+        )?;
+        let name = required_string(&body, "name")?;
+        if name.is_empty() {
+            return Err(error(400, "\"name\" must be at least 1 character long"));
+        }
+        let public_key = required_string(&body, "publicKey")?;
+        if !is_pem_public_key(&public_key) {
+            return Err(error(400, "\"publicKey\" must be a PEM public key"));
+        }
+        let permission_id = optional_string(&body, "permissionId")?;
+        let external_id = optional_string(&body, "externalId")?;
+        let days = positive_integer(&body, "daysValid")?;
+        let seconds = positive_integer(&body, "secondsValid")?;
+        if let Some(ext) = &external_id
+            && self.external_id_taken(ext, None)
+        {
+            return Err(error(
+                409,
+                format!("a token with externalId {ext} already exists"),
+            ));
+        }
+        let token_id = new_id("to");
+        let mut pat = StoredPat {
+            token_id: token_id.clone(),
+            cred_id: new_id("cr"),
+            name,
+            is_active: true,
+            date_created: now_rfc3339(),
+            linked_user_id: principal.user_id().to_owned(),
+            public_key,
+            assignment_id: permission_id.as_ref().map(|_| new_id("as")),
+            permission_id,
+            external_id,
+            access_token: String::new(),
+            deleted: false,
+        };
+        pat.access_token = mint_token(
+            &self.org_id,
+            &pat.linked_user_id,
+            "Pat",
+            pat_lifetime(days, seconds),
+        );
+        self.bearers.insert(
+            pat.access_token.clone(),
+            Principal::Pat {
+                user_id: pat.linked_user_id.clone(),
+                token_id: pat.token_id.clone(),
+            },
+        );
+        let mut answer = pat.to_json(&self.org_id, &self.app_id);
+        if let Value::Object(map) = &mut answer {
+            map.insert(
+                "accessToken".to_owned(),
+                Value::String(pat.access_token.clone()),
+            );
+        }
+        self.pats.push(pat);
+        Ok(ok(answer))
+    }
+
+    pub(super) fn update(&mut self, request: &Request, principal: &Principal, id: &str) -> Outcome {
+        let body = object_body(request, &["name", "externalId"])?;
+        let name = optional_string(&body, "name")?;
+        if name.as_deref() == Some("") {
+            return Err(error(400, "\"name\" must be at least 1 character long"));
+        }
+        let external_id = optional_string(&body, "externalId")?;
+        self.find_mut(principal, id)?;
+        if let Some(ext) = &external_id
+            && self.external_id_taken(ext, Some(id))
+        {
+            return Err(error(
+                409,
+                format!("a token with externalId {ext} already exists"),
+            ));
+        }
+        let pat = self.find_mut(principal, id)?;
+        if let Some(name) = name {
+            pat.name = name;
+        }
+        if let Some(ext) = external_id {
+            pat.external_id = Some(ext);
+        }
+        Ok(ok(self.json_of(id)))
+    }
+}
