@@ -21,6 +21,24 @@ export function env(name) {
   return value;
 }
 
+/**
+ * POSTs `body` to the emulator's admin API on `baseUrl` (the port of the provider it acts on),
+ * with the per-run admin token of the exports when there is one; the JSON answer.
+ */
+export async function adminPost(baseUrl, path, body) {
+  const headers = { "content-type": "application/json" };
+  if (process.env.PATS_SIM_ADMIN_TOKEN) headers.authorization = `Bearer ${process.env.PATS_SIM_ADMIN_TOKEN}`;
+  const answer = await fetch(`${baseUrl}/_pats_sim/${path}`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const json = await answer.json();
+  if (!answer.ok) throw new Error(`admin ${path} answered ${answer.status}: ${JSON.stringify(json)}`);
+  return json;
+}
+
 export function unique(prefix) {
   return `${prefix}-${randomBytes(5).toString("hex")}`;
 }

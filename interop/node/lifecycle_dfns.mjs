@@ -10,7 +10,7 @@
 import { generateKeyPairSync } from "node:crypto";
 import { DfnsApiClient, DfnsDelegatedApiClient } from "@dfns/sdk";
 import { AsymmetricKeySigner } from "@dfns/sdk-keysigner";
-import { Reporter, env, expect, expectStatus, unique } from "./common.mjs";
+import { Reporter, adminPost, env, expect, expectStatus, unique } from "./common.mjs";
 
 function newPublicKeyPem() {
   const { publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
@@ -140,6 +140,34 @@ async function delegatedLifecycle(options, signer) {
   });
 }
 
+/**
+ * The SDK's own signer with a key made here: only its public half is registered with the
+ * emulator (`POST /_pats_sim/users`), as a Dfns user registers a credential; the SDK signs
+ * every change with the private half.
+ */
+async function ownKey(options) {
+  const r = new Reporter("node/@dfns/sdk own-key");
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const credId = unique("cr-interop-node");
+  const user = await r.step(
+    "register-credential",
+    () => adminPost(options.baseUrl, "users", { credentialId: credId, publicKey: publicKey.export({ type: "spki", format: "pem" }) }),
+    { check: (u) => expect(u.authToken && !("privateKey" in u), `keys ${Object.keys(u)}`) },
+  );
+  const needs = user ? true : "registering the credential failed";
+  const signer = new AsymmetricKeySigner({ credId, privateKey: privateKey.export({ type: "pkcs8", format: "pem" }) });
+  const client = user && new DfnsApiClient({ ...options, authToken: user.authToken, signer });
+  const name = unique("interop-node-own");
+  const created = await r.step(
+    "create",
+    () => client.auth.createPersonalAccessToken({ body: { name, publicKey: newPublicKeyPem() } }),
+    { check: (c) => expect(c.name === name, `name is ${c.name}`), needs },
+  );
+  await r.step("delete", () => client.auth.archivePersonalAccessToken({ tokenId: created.tokenId }), {
+    needs: created ? true : "create failed",
+  });
+}
+
 const options = {
   baseUrl: env("DFNS_BASE_URL"),
   orgId: env("DFNS_ORG_ID"),
@@ -148,3 +176,4 @@ const options = {
 const signer = new AsymmetricKeySigner({ credId: env("DFNS_CRED_ID"), privateKey: env("DFNS_PRIVATE_KEY") });
 await signedLifecycle(options, signer);
 await delegatedLifecycle(options, signer);
+await ownKey(options);

@@ -234,6 +234,9 @@ async fn zitadel_organizations_users_keys_and_secrets_work_across_organizations(
 
     for (path, body, expected) in [
         ("orgs", json!({"id": "not-digits"}), 400),
+        ("orgs", json!({"id": ""}), 400),
+        ("orgs", json!({"id": "1".repeat(31)}), 400),
+        ("orgs", json!({"id": "1".repeat(30)}), 201),
         ("users", json!({"orgId": "999", "username": "x"}), 404),
         ("users", json!({"username": ""}), 400),
         ("users", json!({"username": "x", "type": "robot"}), 400),
@@ -312,7 +315,19 @@ async fn sailpoint_identities_and_api_clients_log_in_as_themselves() {
         ("clients", json!({"clientSecret": "has space"}), 400),
         ("identities", json!({"id": identity_id, "name": "dup"}), 409),
         ("identities", json!({"id": "UPPER", "name": "x"}), 400),
+        (
+            "identities",
+            json!({"id": "A".repeat(32), "name": "x"}),
+            400,
+        ),
+        (
+            "identities",
+            json!({"id": "a".repeat(31), "name": "x"}),
+            400,
+        ),
         ("identities", json!({"name": ""}), 400),
+        ("identities", json!({"name": "n".repeat(129)}), 400),
+        ("identities", json!({"name": "n".repeat(128)}), 201),
         ("users", json!({}), 404),
     ] {
         let (status, answer) = admin(&sim, &sail, "POST", path, body.clone()).await;
