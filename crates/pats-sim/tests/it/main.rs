@@ -4,4 +4,6 @@
 mod emulator;
 #[cfg(feature = "zitadel")]
 mod grpc;
+#[cfg(feature = "sailpoint")]
+mod limits;
 mod sailpoint_bulk;
