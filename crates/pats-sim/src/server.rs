@@ -1118,6 +1118,34 @@ mod tests {
     }
 
     #[test]
+    fn headers_that_never_end_are_dropped() {
+        let (server, seen) = counting(short());
+        let mut stream = connect(&server);
+        stream.write_all(b"GET /x HTTP/1.1\r\nHost: 127.0").unwrap();
+        assert_eq!(until_closed(&mut stream).unwrap(), "");
+        assert_eq!(seen.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn an_idle_h2_connection_is_closed() {
+        let (server, seen) = counting(short());
+        let stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+        let (mut sender, connection) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+                .await
+                .unwrap();
+        let connection = tokio::spawn(connection);
+        let request = http::Request::get(format!("{}/x", server.uri()))
+            .body(http_body_util::Empty::<Bytes>::new())
+            .unwrap();
+        assert_eq!(sender.send_request(request).await.unwrap().status(), 204);
+        // The client keeps it open; the server ends it once idle.
+        let ended = tokio::time::timeout(Duration::from_secs(10), connection).await;
+        assert!(ended.is_ok(), "the idle h2 connection is still open");
+        assert_eq!(seen.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
     fn a_delayed_answer_outlives_the_idle_timeout() {
         let limits = short();
         let delay = limits.idle * 4;
