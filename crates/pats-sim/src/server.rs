@@ -1327,6 +1327,18 @@ mod tests {
         assert_eq!(log.bytes, 210);
         log.clear();
         assert_eq!(log.bytes, 0);
+        // Exactly at the cap is within it.
+        let mut full = RequestLog::new(10, 100);
+        full.push(logged("/a", 40));
+        full.push(logged("/b", 40));
+        assert_eq!(full.bytes, 100);
+        assert_eq!(paths(&full), ["/a", "/b"]);
+        // Headers count by name and value length.
+        let mut with_header = logged("/a", 0);
+        with_header
+            .headers
+            .insert("abc", http::HeaderValue::from_static("12345"));
+        assert_eq!(with_header.footprint(), 10 + 3 + 5);
         let mut none = RequestLog::new(0, 100);
         none.push(logged("/a", 1));
         assert!(none.requests.is_empty());
