@@ -1196,7 +1196,10 @@ mod tests {
         let address = sim.uri().trim_start_matches("http://").to_owned();
         let mut stream = std::net::TcpStream::connect(&address)?;
         stream.write_all(
-            b"GET /contract-probe/nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            format!(
+                "GET /contract-probe/nowhere HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+            )
+            .as_bytes(),
         )?;
         let mut answer = String::new();
         stream.read_to_string(&mut answer)?;

@@ -5,6 +5,14 @@
 //! The server turns each HTTP request into a [`Request`], records it, hands it to the
 //! simulator's handler and writes its answer back, including the answers no real
 //! provider means to give: a delay, a connection reset, a truncated body.
+//!
+//! It is meant for a developer's machine, where a web page or another local user may reach
+//! it, so it keeps limits (see [`Limits`]): it answers only requests addressed to itself
+//! (`Host` `127.0.0.1:<port>`, `localhost:<port>` or `[::1]:<port>`, against DNS
+//! rebinding), closes connections that send nothing or sit idle, drops a body that does not
+//! arrive in time, refuses a declared oversize body before reading it, serves a bounded
+//! number of connections, backs off when `accept` fails, and bounds its request log in
+//! bytes as well as in count.
 
 use crate::answer::{Answer, Delivery};
 use bytes::Bytes;
@@ -16,17 +24,49 @@ use std::convert::Infallible;
 use std::future::Future as _;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use tokio::sync::watch;
+use std::time::Duration;
+use tokio::sync::{Semaphore, watch};
 use url::Url;
 
 /// The largest request body a simulator reads (larger: 413).
 pub const MAX_REQUEST_BODY: usize = 4 * 1024 * 1024;
 
 /// How long a client may take to send a request's headers before its connection is closed.
-const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How many requests a server remembers by default (older ones are forgotten first).
 pub const DEFAULT_REQUEST_LOG: usize = 100_000;
+
+/// A connection that sends no byte within this long is closed (this also bounds the
+/// HTTP version sniffing of the auto builder, which reads with no timeout of its own).
+pub(crate) const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A connection with no request in flight for this long is closed (HTTP/1 keep-alive and
+/// HTTP/2 alike). A request whose answer is delayed (a `Delay` or `Stall` fault) is in
+/// flight: its connection stays open however long the delay.
+pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A request's whole body must arrive within this long of its headers, or the answer is
+/// 408 and the connection closes.
+pub(crate) const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How many connections one server serves at once; one more is closed as soon as it is
+/// accepted (a client sees the connection closed or reset, and may retry).
+pub(crate) const MAX_CONNECTIONS: usize = 256;
+
+/// How many bytes (bodies, headers and URLs) a server's request log keeps at most; the
+/// oldest requests are forgotten first.
+pub(crate) const LOG_BYTES: usize = 32 * 1024 * 1024;
+
+/// How much of each body the request log keeps (the handler always gets the whole body).
+pub(crate) const LOG_BODY: usize = 64 * 1024;
+
+/// The header a logged request carries when the log kept only the first [`LOG_BODY`]
+/// bytes of its body: the length of the body as sent.
+const TRUNCATED_HEADER: &str = "x-pats-sim-body-truncated";
+
+/// The first and the longest pause after a failed `accept` (out of file descriptors, say).
+const ACCEPT_BACKOFF: (Duration, Duration) = (Duration::from_millis(10), Duration::from_secs(1));
 
 /// One request a simulator received: what a test checks its client sent.
 #[derive(Debug, Clone)]
@@ -47,24 +87,58 @@ impl Request {
         serde_json::from_slice(&self.body)
     }
 
-    /// A copy that owns its header bytes: header values hyper parsed are slices of its
-    /// read buffer, which a logged clone would keep alive (8 KiB per request).
-    fn detached(&self) -> Self {
-        let headers = self
+    /// When this request comes from a server's request log and the log kept only the
+    /// first 64 KiB of its body: the length of the body as sent. `None` when `body` is the
+    /// whole body. (The log marks a cut body with the header `x-pats-sim-body-truncated`,
+    /// which it removes from what clients send.)
+    pub fn body_truncated(&self) -> Option<usize> {
+        self.headers
+            .get(TRUNCATED_HEADER)?
+            .to_str()
+            .ok()?
+            .parse()
+            .ok()
+    }
+
+    /// The copy the log keeps: it owns its header bytes (header values hyper parsed are
+    /// slices of its read buffer, which a logged clone would keep alive, 8 KiB per
+    /// request), and its body is cut to `max_body` bytes, marked with [`TRUNCATED_HEADER`].
+    fn detached(&self, max_body: usize) -> Self {
+        let mut headers: http::HeaderMap = self
             .headers
             .iter()
+            .filter(|(name, _)| name.as_str() != TRUNCATED_HEADER)
             .filter_map(|(name, value)| {
                 http::HeaderValue::from_bytes(value.as_bytes())
                     .ok()
                     .map(|v| (name.clone(), v))
             })
             .collect();
+        let body = if self.body.len() > max_body {
+            headers.insert(
+                http::HeaderName::from_static(TRUNCATED_HEADER),
+                http::HeaderValue::from(self.body.len()),
+            );
+            self.body[..max_body].to_vec()
+        } else {
+            self.body.clone()
+        };
         Self {
             method: self.method.clone(),
             url: self.url.clone(),
             headers,
-            body: self.body.clone(),
+            body,
         }
+    }
+
+    /// What the request log counts for it: body, URL and headers.
+    fn footprint(&self) -> usize {
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len())
+            .sum();
+        self.body.len() + self.url.as_str().len() + headers
     }
 
     /// A request built in memory (for handlers called without a server: benchmarks, the
@@ -97,22 +171,50 @@ pub(crate) fn layered(
     }
 }
 
-/// The requests a server received, oldest first, at most `cap` of them.
+/// The requests a server received, oldest first: at most `cap` of them, and at most
+/// `max_bytes` of [`Request::footprint`] (the newest request is kept even when it alone is
+/// over).
 #[derive(Debug)]
 pub(crate) struct RequestLog {
     cap: usize,
+    max_bytes: usize,
+    bytes: usize,
     requests: VecDeque<Request>,
 }
 
 impl RequestLog {
+    fn new(cap: usize, max_bytes: usize) -> Self {
+        Self {
+            cap,
+            max_bytes,
+            bytes: 0,
+            requests: VecDeque::new(),
+        }
+    }
+
     fn push(&mut self, request: Request) {
         if self.cap == 0 {
             return;
         }
-        if self.requests.len() == self.cap {
-            self.requests.pop_front();
+        let size = request.footprint();
+        while self.requests.len() >= self.cap
+            || (!self.requests.is_empty() && self.bytes + size > self.max_bytes)
+        {
+            self.pop();
         }
+        self.bytes += size;
         self.requests.push_back(request);
+    }
+
+    fn pop(&mut self) {
+        if let Some(old) = self.requests.pop_front() {
+            self.bytes = self.bytes.saturating_sub(old.footprint());
+        }
+    }
+
+    fn clear(&mut self) {
+        self.requests.clear();
+        self.bytes = 0;
     }
 }
 
@@ -154,16 +256,54 @@ impl Default for ServerOptions {
     }
 }
 
+/// What a server refuses to wait for or to keep (see the module docs). Separate from
+/// [`ServerOptions`], which callers build field by field; tests make these short.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// No byte within this long after the connection opens: it is closed.
+    pub(crate) first_byte: Duration,
+    /// No request in flight for this long: the connection is closed.
+    pub(crate) idle: Duration,
+    /// The whole body must arrive within this long, or 408 and the connection closes.
+    pub(crate) body: Duration,
+    /// Connections served at once; more are closed as soon as they are accepted.
+    pub(crate) connections: usize,
+    /// Bytes the request log keeps (oldest forgotten first).
+    pub(crate) log_bytes: usize,
+    /// Bytes of each body the request log keeps.
+    pub(crate) log_body: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            first_byte: FIRST_BYTE_TIMEOUT,
+            idle: IDLE_TIMEOUT,
+            body: BODY_TIMEOUT,
+            connections: MAX_CONNECTIONS,
+            log_bytes: LOG_BYTES,
+            log_body: LOG_BODY,
+        }
+    }
+}
+
 impl HttpServer {
-    /// Binds `127.0.0.1:<port>` and serves `handler` until dropped.
+    /// Binds `127.0.0.1:<port>` and serves `handler` until dropped, with the default
+    /// [`Limits`].
     pub(crate) fn start(options: ServerOptions, handler: Handler) -> std::io::Result<Self> {
+        Self::start_limited(options, Limits::default(), handler)
+    }
+
+    /// [`HttpServer::start`] with these limits.
+    pub(crate) fn start_limited(
+        options: ServerOptions,
+        limits: Limits,
+        handler: Handler,
+    ) -> std::io::Result<Self> {
         let listener = std::net::TcpListener::bind(("127.0.0.1", options.port))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let log = Arc::new(Mutex::new(RequestLog {
-            cap: options.log,
-            requests: VecDeque::new(),
-        }));
+        let log = Arc::new(Mutex::new(RequestLog::new(options.log, limits.log_bytes)));
         let (shutdown, stop) = watch::channel(false);
         let runtime = if options.threads <= 1 {
             tokio::runtime::Builder::new_current_thread()
@@ -175,11 +315,17 @@ impl HttpServer {
                 .enable_all()
                 .build()?
         };
-        let served = log.clone();
+        let shared = Arc::new(Shared {
+            handler,
+            log: log.clone(),
+            base: format!("http://{addr}"),
+            port: addr.port(),
+            limits,
+        });
         let thread = std::thread::Builder::new()
             .name(format!("pats-sim:{}", addr.port()))
             .spawn(move || {
-                runtime.block_on(serve(listener, handler, served, stop));
+                runtime.block_on(serve(listener, shared, stop));
                 // In-flight connections end with the runtime.
                 runtime.shutdown_background();
             })?;
@@ -202,6 +348,12 @@ impl HttpServer {
     }
 
     /// The requests received so far, oldest first.
+    ///
+    /// The log is bounded: besides its count, it keeps at most 32 MiB of requests
+    /// (forgetting the oldest first), and of each body only the first 64 KiB; a request
+    /// whose body was cut says so in [`Request::body_truncated`] (the handler always got the
+    /// whole body). Requests the server refused before its handler (a foreign `Host`, a
+    /// declared body over [`MAX_REQUEST_BODY`]) are not logged.
     pub fn requests(&self) -> Vec<Request> {
         match self.log.lock() {
             Ok(log) => log.requests.iter().cloned().collect(),
@@ -212,8 +364,8 @@ impl HttpServer {
     /// Forgets the requests received so far.
     pub fn clear_requests(&self) {
         match self.log.lock() {
-            Ok(mut log) => log.requests.clear(),
-            Err(poisoned) => poisoned.into_inner().requests.clear(),
+            Ok(mut log) => log.clear(),
+            Err(poisoned) => poisoned.into_inner().clear(),
         }
     }
 }
@@ -230,54 +382,204 @@ impl Drop for HttpServer {
     }
 }
 
-async fn serve(
-    listener: std::net::TcpListener,
+/// What every connection of one server shares.
+struct Shared {
     handler: Handler,
     log: Arc<Mutex<RequestLog>>,
+    /// `http://127.0.0.1:<port>`.
+    base: String,
+    /// The port it is bound to, which a request's `Host` must name.
+    port: u16,
+    limits: Limits,
+}
+
+/// The pause after each failed `accept`: doubling from the first to the longest, and back
+/// to the first after a success, so a server out of file descriptors does not spin.
+#[derive(Debug)]
+struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    fn new() -> Self {
+        Self {
+            next: ACCEPT_BACKOFF.0,
+        }
+    }
+
+    /// How long to pause after this failure.
+    fn failed(&mut self) -> Duration {
+        let pause = self.next;
+        self.next = (self.next * 2).min(ACCEPT_BACKOFF.1);
+        pause
+    }
+
+    fn succeeded(&mut self) {
+        self.next = ACCEPT_BACKOFF.0;
+    }
+}
+
+/// Whether a connection has a request in flight, and since when it has had none.
+struct Activity {
+    /// Requests in flight, and when the last one ended (or the connection opened).
+    state: Mutex<(usize, tokio::time::Instant)>,
+}
+
+impl Activity {
+    fn new() -> Arc<Self> {
+        Arc::new(Self {
+            state: Mutex::new((0, tokio::time::Instant::now())),
+        })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, (usize, tokio::time::Instant)> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A request starts; it is in flight until the guard (held by its answer's body) drops.
+    fn begin(self: &Arc<Self>) -> InFlight {
+        self.state().0 += 1;
+        InFlight(self.clone())
+    }
+
+    /// Resolves once no request has been in flight for `limit`.
+    async fn idle(&self, limit: Duration) {
+        loop {
+            let (busy, since) = *self.state();
+            if busy > 0 {
+                tokio::time::sleep(limit).await;
+                continue;
+            }
+            let end = since + limit;
+            if tokio::time::Instant::now() >= end {
+                return;
+            }
+            tokio::time::sleep_until(end).await;
+        }
+    }
+}
+
+/// One request in flight on a connection.
+struct InFlight(Arc<Activity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut state = self.0.state();
+        state.0 = state.0.saturating_sub(1);
+        state.1 = tokio::time::Instant::now();
+    }
+}
+
+/// An answer's body that keeps its request in flight until it is dropped; the rest, size
+/// included (a `Content-Length` instead of chunks), is the body's.
+struct Tracked {
+    body: Body,
+    _in_flight: InFlight,
+}
+
+impl hyper::body::Body for Tracked {
+    type Data = Bytes;
+    type Error = Dropped;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Bytes>, Dropped>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+async fn serve(
+    listener: std::net::TcpListener,
+    shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
 ) {
     let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
         return;
     };
-    let base = Arc::new(format!(
-        "http://{}",
-        listener
-            .local_addr()
-            .map_or_else(|_| "127.0.0.1".to_owned(), |a| a.to_string())
-    ));
+    let permits = Arc::new(Semaphore::new(shared.limits.connections));
+    let mut backoff = Backoff::new();
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             _ = stop.changed() => return,
         };
-        let Ok((stream, _)) = accepted else {
+        let stream = match accepted {
+            Ok((stream, _)) => {
+                backoff.succeeded();
+                stream
+            }
+            Err(_) => {
+                tokio::select! {
+                    () = tokio::time::sleep(backoff.failed()) => continue,
+                    _ = stop.changed() => return,
+                }
+            }
+        };
+        // Over the cap: closed at once (dropping it), not queued.
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let handler = handler.clone();
-        let log = log.clone();
-        let base = base.clone();
-        let mut stop = stop.clone();
+        let shared = shared.clone();
+        let stop = stop.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request| {
-                let handler = handler.clone();
-                let log = log.clone();
-                let base = base.clone();
-                async move { answer(request, &base, &handler, &log).await }
-            });
-            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            // A client that never finishes its headers is dropped, not waited for.
-            builder
-                .http1()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_READ_TIMEOUT);
-            builder.http2().timer(TokioTimer::new());
-            let connection = builder.serve_connection(TokioIo::new(stream), service);
-            tokio::select! {
-                _ = connection => {}
-                _ = stop.changed() => {}
-            }
+            connection(stream, shared, stop).await;
+            drop(permit);
         });
+    }
+}
+
+/// Serves one connection until it ends, goes silent or idle, or the server stops.
+async fn connection(
+    stream: tokio::net::TcpStream,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let limits = shared.limits;
+    // The auto builder sniffs the HTTP version with no timeout: wait for a first byte here.
+    let mut first = [0u8; 1];
+    match tokio::time::timeout(limits.first_byte, stream.peek(&mut first)).await {
+        Ok(Ok(n)) if n > 0 => {}
+        _ => return,
+    }
+    let activity = Activity::new();
+    let busy = activity.clone();
+    let service = hyper::service::service_fn(move |request| {
+        let in_flight = busy.begin();
+        let shared = shared.clone();
+        async move {
+            let response = answer(request, &shared).await?;
+            // The request stays in flight until its answer's body is sent (or dropped).
+            Ok::<_, Dropped>(response.map(|body| {
+                Tracked {
+                    body,
+                    _in_flight: in_flight,
+                }
+                .boxed_unsync()
+            }))
+        }
+    });
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    // A client that never finishes its headers is dropped, not waited for.
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    builder.http2().timer(TokioTimer::new());
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::select! {
+        _ = connection => {}
+        () = activity.idle(limits.idle) => {}
+        _ = stop.changed() => {}
     }
 }
 
@@ -297,14 +599,46 @@ type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, Dropped>;
 
 async fn answer(
     request: hyper::Request<Incoming>,
-    base: &str,
-    handler: &Handler,
-    log: &Mutex<RequestLog>,
+    shared: &Shared,
 ) -> Result<hyper::Response<Body>, Dropped> {
-    let (parts, body) = request.into_parts();
-    let body = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
-        Ok(collected) => collected.to_bytes().to_vec(),
-        Err(error) => {
+    let (mut parts, body) = request.into_parts();
+    if !addressed_to(&parts, shared.port) {
+        // DNS rebinding: a web page's request names its own host. Neither handled nor logged.
+        return Ok(closing(
+            refusal(
+                &parts.headers,
+                421,
+                "7",
+                "this server answers only requests for 127.0.0.1, localhost or [::1] at its own port",
+            ),
+            parts.version,
+        ));
+    }
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_REQUEST_BODY as u64) {
+        // Refused before a byte of the body is read (none is kept): a client that sends
+        // it anyway reads the 413 instead of a broken pipe.
+        discard(body, shared.limits.body);
+        return Ok(too_large_answer(&parts.headers));
+    }
+    let collected = tokio::time::timeout(
+        shared.limits.body,
+        Limited::new(body, MAX_REQUEST_BODY).collect(),
+    )
+    .await;
+    let body = match collected {
+        Err(_) => {
+            return Ok(closing(
+                plain(408, "request body not received in time"),
+                parts.version,
+            ));
+        }
+        Ok(Ok(collected)) => collected.to_bytes().to_vec(),
+        Ok(Err(error)) => {
             let too_large = error
                 .downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some();
@@ -319,45 +653,114 @@ async fn answer(
         .uri
         .path_and_query()
         .map_or("/", http::uri::PathAndQuery::as_str);
-    let Ok(url) = Url::parse(&format!("{base}{target}")) else {
+    let Ok(url) = Url::parse(&format!("{}{target}", shared.base)) else {
         return Ok(plain(400, "malformed request target"));
     };
+    // Only the request log may say a body was cut.
+    parts.headers.remove(TRUNCATED_HEADER);
     let request = Request {
         method: parts.method,
         url,
         headers: parts.headers,
         body,
     };
-    if let Ok(mut log) = log.lock() {
-        log.push(request.detached());
+    if let Ok(mut log) = shared.log.lock() {
+        log.push(request.detached(shared.limits.log_body));
     }
-    let answer = handler(&request);
+    let answer = (shared.handler)(&request);
     if let Some(delay) = answer.delay {
         tokio::time::sleep(delay).await;
     }
     respond(answer)
 }
 
-/// 413, or for a gRPC call the gRPC way: 200 with `grpc-status: 8` (RESOURCE_EXHAUSTED)
-/// and no body, which gRPC clients read as a status instead of an unknown error.
-fn too_large_answer(headers: &http::HeaderMap) -> hyper::Response<Body> {
-    let grpc = headers
+/// Reads `body` and throws it away, in the background, for at most `limit`.
+fn discard(mut body: Incoming, limit: Duration) {
+    tokio::spawn(tokio::time::timeout(limit, async move {
+        while let Some(Ok(_)) = body.frame().await {}
+    }));
+}
+
+/// Whether the request names this server: its `Host` (HTTP/1) and its URI's authority
+/// (HTTP/2's `:authority`, or an HTTP/1 absolute-form target), whichever it has, are each
+/// `127.0.0.1:<port>`, `localhost:<port>` or `[::1]:<port>`; one of them is required, and
+/// a second `Host` is refused.
+fn addressed_to(parts: &http::request::Parts, port: u16) -> bool {
+    let mut hosts = parts.headers.get_all(http::header::HOST).iter();
+    let host = hosts.next();
+    if hosts.next().is_some() {
+        return false;
+    }
+    let host = match host.map(|v| v.to_str()) {
+        Some(Ok(host)) => Some(host),
+        Some(Err(_)) => return false,
+        None => None,
+    };
+    let authority = parts.uri.authority().map(http::uri::Authority::as_str);
+    (host.is_some() || authority.is_some())
+        && host.is_none_or(|h| loopback(h, port))
+        && authority.is_none_or(|a| loopback(a, port))
+}
+
+/// `127.0.0.1:<port>`, `localhost:<port>` or `[::1]:<port>` (any case), exactly.
+fn loopback(authority: &str, port: u16) -> bool {
+    let Some((host, given)) = authority.rsplit_once(':') else {
+        return false;
+    };
+    given == port.to_string()
+        && ["127.0.0.1", "localhost", "[::1]"]
+            .iter()
+            .any(|h| host.eq_ignore_ascii_case(h))
+}
+
+/// Whether the request is a gRPC call.
+fn is_grpc(headers: &http::HeaderMap) -> bool {
+    headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/grpc"));
-    if !grpc {
-        return plain(413, "request body too large");
+        .is_some_and(|ct| ct.starts_with("application/grpc"))
+}
+
+/// `status` with `text`, or for a gRPC call the gRPC way: 200 with `grpc-status` and
+/// `grpc-message` and no body, which gRPC clients read as a status instead of an unknown
+/// error.
+fn refusal(
+    headers: &http::HeaderMap,
+    status: u16,
+    grpc_status: &str,
+    text: &'static str,
+) -> hyper::Response<Body> {
+    if !is_grpc(headers) {
+        return plain(status, text);
     }
     let mut response = hyper::Response::new(full(Bytes::new()));
     let headers = response.headers_mut();
     insert(headers, "content-type", "application/grpc");
-    insert(headers, "grpc-status", "8");
-    insert(
-        headers,
-        "grpc-message",
-        "request body over the simulator's 4 MiB limit",
-    );
+    insert(headers, "grpc-status", grpc_status);
+    insert(headers, "grpc-message", text);
     response
+}
+
+/// The response, with `Connection: close` on HTTP/1 (a body left unread, or one that did
+/// not arrive, leaves nothing to keep the connection for).
+fn closing(mut response: hyper::Response<Body>, version: http::Version) -> hyper::Response<Body> {
+    if version < http::Version::HTTP_2 {
+        response.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+    }
+    response
+}
+
+/// 413, or for a gRPC call `grpc-status: 8` (RESOURCE_EXHAUSTED).
+fn too_large_answer(headers: &http::HeaderMap) -> hyper::Response<Body> {
+    refusal(
+        headers,
+        413,
+        "8",
+        "request body over the simulator's 4 MiB limit",
+    )
 }
 
 fn plain(status: u16, text: &'static str) -> hyper::Response<Body> {
@@ -495,6 +898,8 @@ impl<T: Unpin> futures_core::Stream for Frames<T> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use std::io::{Read as _, Write as _};
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[test]
     fn debug_shows_where_it_listens() {
@@ -506,5 +911,471 @@ mod tests {
         let shown = format!("{server:?}");
         assert!(shown.contains(&server.addr().to_string()), "{shown}");
         assert_eq!(server.uri(), format!("http://{}", server.addr()));
+    }
+
+    /// Limits short enough for tests; the safety net of every read is far longer.
+    fn short() -> Limits {
+        Limits {
+            first_byte: Duration::from_millis(200),
+            idle: Duration::from_millis(300),
+            body: Duration::from_millis(200),
+            ..Limits::default()
+        }
+    }
+
+    /// A server answering 204 that counts the requests its handler got.
+    fn counting(limits: Limits) -> (HttpServer, Arc<AtomicUsize>) {
+        let seen = Arc::new(AtomicUsize::new(0));
+        let count = seen.clone();
+        let server = HttpServer::start_limited(
+            ServerOptions::default(),
+            limits,
+            Arc::new(move |_: &Request| {
+                count.fetch_add(1, Ordering::SeqCst);
+                Answer::new(204)
+            }),
+        )
+        .unwrap();
+        (server, seen)
+    }
+
+    /// A connection whose reads give up after 10 s, so a server that keeps it open fails
+    /// the test instead of hanging it.
+    fn connect(server: &HttpServer) -> std::net::TcpStream {
+        let stream = std::net::TcpStream::connect(server.addr()).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream
+    }
+
+    /// Everything until the server closes the connection; an error when it did not close
+    /// it within the read timeout.
+    fn until_closed(stream: &mut std::net::TcpStream) -> std::io::Result<String> {
+        let mut all = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf) {
+                Ok(0) => return Ok(String::from_utf8_lossy(&all).into_owned()),
+                Ok(n) => all.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                    return Ok(String::from_utf8_lossy(&all).into_owned());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The head of one answer (up to its blank line), leaving the connection open.
+    fn head(stream: &mut std::net::TcpStream) -> String {
+        let mut all = Vec::new();
+        let mut byte = [0u8; 1];
+        while !all.ends_with(b"\r\n\r\n") {
+            match stream.read(&mut byte) {
+                Ok(1) => all.push(byte[0]),
+                _ => break,
+            }
+        }
+        String::from_utf8_lossy(&all).into_owned()
+    }
+
+    fn get(server: &HttpServer, host: &str) -> String {
+        let mut stream = connect(server);
+        let request = format!("GET /x HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).unwrap();
+        until_closed(&mut stream).unwrap()
+    }
+
+    #[test]
+    fn a_foreign_host_is_refused_before_the_handler_and_the_log() {
+        let (server, seen) = counting(Limits::default());
+        let port = server.addr().port();
+        for host in [
+            format!("evil.example:{port}"),
+            format!("127.0.0.1:{}", port.wrapping_add(1)),
+            format!("127.0.0.1:+{port}"),
+            format!("localhost.:{port}"),
+            format!("user@127.0.0.1:{port}"),
+            "127.0.0.1".to_owned(),
+            "localhost".to_owned(),
+            String::new(),
+        ] {
+            let answer = get(&server, &host);
+            assert!(answer.starts_with("HTTP/1.1 421"), "{host:?}: {answer}");
+            assert!(answer.contains("only requests for 127.0.0.1"), "{answer}");
+        }
+        // No Host at all, two of them, an absolute-form target naming another host.
+        for request in [
+            "GET /x HTTP/1.1\r\nConnection: close\r\n\r\n".to_owned(),
+            format!(
+                "GET /x HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nHost: evil.example:{port}\r\nConnection: close\r\n\r\n"
+            ),
+            format!(
+                "GET http://evil.example:{port}/x HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+            ),
+        ] {
+            let mut stream = connect(&server);
+            stream.write_all(request.as_bytes()).unwrap();
+            let answer = until_closed(&mut stream).unwrap();
+            assert!(answer.starts_with("HTTP/1.1 421"), "{request:?}: {answer}");
+        }
+        assert_eq!(seen.load(Ordering::SeqCst), 0);
+        assert!(server.requests().is_empty());
+    }
+
+    #[test]
+    fn the_loopback_names_at_the_own_port_are_answered() {
+        let (server, seen) = counting(Limits::default());
+        let port = server.addr().port();
+        let hosts = [
+            format!("127.0.0.1:{port}"),
+            format!("localhost:{port}"),
+            format!("LocalHost:{port}"),
+            format!("[::1]:{port}"),
+        ];
+        for host in &hosts {
+            let answer = get(&server, host);
+            assert!(answer.starts_with("HTTP/1.1 204"), "{host}: {answer}");
+        }
+        assert_eq!(seen.load(Ordering::SeqCst), hosts.len());
+        assert_eq!(server.requests().len(), hosts.len());
+    }
+
+    #[test]
+    fn a_foreign_host_gets_a_grpc_status_on_a_grpc_call() {
+        let (server, seen) = counting(Limits::default());
+        let mut stream = connect(&server);
+        stream
+            .write_all(b"POST /x HTTP/1.1\r\nHost: evil.example\r\ncontent-type: application/grpc\r\ncontent-length: 0\r\n\r\n")
+            .unwrap();
+        let answer = until_closed(&mut stream).unwrap().to_ascii_lowercase();
+        assert!(answer.starts_with("http/1.1 200"), "{answer}");
+        assert!(answer.contains("grpc-status: 7"), "{answer}");
+        assert_eq!(seen.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn a_foreign_authority_is_refused_over_h2() {
+        let (server, seen) = counting(Limits::default());
+        let port = server.addr().port();
+        let stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+        let (mut sender, connection) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+                .await
+                .unwrap();
+        tokio::spawn(connection);
+        for (authority, status) in [
+            (format!("evil.example:{port}"), 421),
+            (format!("localhost:{port}"), 204),
+            (format!("127.0.0.1:{port}"), 204),
+        ] {
+            let request = http::Request::get(format!("http://{authority}/x"))
+                .body(http_body_util::Empty::<Bytes>::new())
+                .unwrap();
+            let response = sender.send_request(request).await.unwrap();
+            assert_eq!(response.status().as_u16(), status, "{authority}");
+        }
+        assert_eq!(seen.load(Ordering::SeqCst), 2);
+        assert_eq!(server.requests().len(), 2);
+    }
+
+    #[test]
+    fn a_connection_that_sends_nothing_is_closed() {
+        let (server, _) = counting(short());
+        let mut stream = connect(&server);
+        assert_eq!(until_closed(&mut stream).unwrap(), "");
+    }
+
+    #[test]
+    fn a_body_that_does_not_arrive_is_dropped() {
+        let (server, seen) = counting(short());
+        let port = server.addr().port();
+        let mut stream = connect(&server);
+        let request = format!(
+            "POST /x HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 100\r\n\r\nabcde"
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        let answer = until_closed(&mut stream).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert_eq!(seen.load(Ordering::SeqCst), 0);
+        assert!(server.requests().is_empty());
+    }
+
+    #[test]
+    fn an_idle_keep_alive_connection_is_closed() {
+        let (server, seen) = counting(short());
+        let port = server.addr().port();
+        let mut stream = connect(&server);
+        let request = format!("GET /x HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+        stream.write_all(request.as_bytes()).unwrap();
+        assert!(head(&mut stream).starts_with("HTTP/1.1 204"));
+        // Kept alive: a second request on it is answered.
+        stream.write_all(request.as_bytes()).unwrap();
+        assert!(head(&mut stream).starts_with("HTTP/1.1 204"));
+        // Then nothing: closed after the idle timeout.
+        assert_eq!(until_closed(&mut stream).unwrap(), "");
+        assert_eq!(seen.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn headers_that_never_end_are_dropped() {
+        let (server, seen) = counting(short());
+        let mut stream = connect(&server);
+        stream.write_all(b"GET /x HTTP/1.1\r\nHost: 127.0").unwrap();
+        assert_eq!(until_closed(&mut stream).unwrap(), "");
+        assert_eq!(seen.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn an_idle_h2_connection_is_closed() {
+        let (server, seen) = counting(short());
+        let stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+        let (mut sender, connection) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+                .await
+                .unwrap();
+        let connection = tokio::spawn(connection);
+        let request = http::Request::get(format!("{}/x", server.uri()))
+            .body(http_body_util::Empty::<Bytes>::new())
+            .unwrap();
+        assert_eq!(sender.send_request(request).await.unwrap().status(), 204);
+        // The client keeps it open; the server ends it once idle.
+        let ended = tokio::time::timeout(Duration::from_secs(10), connection).await;
+        assert!(ended.is_ok(), "the idle h2 connection is still open");
+        assert_eq!(seen.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_delayed_answer_outlives_the_idle_timeout() {
+        let limits = short();
+        let delay = limits.idle * 4;
+        let server = HttpServer::start_limited(
+            ServerOptions::default(),
+            limits,
+            Arc::new(move |_: &Request| {
+                Answer::new(200)
+                    .set_body_raw(b"late".to_vec(), "text/plain")
+                    .set_delay(delay)
+            }),
+        )
+        .unwrap();
+        let port = server.addr().port();
+        let answer = get(&server, &format!("127.0.0.1:{port}"));
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with("late"), "{answer}");
+    }
+
+    #[tokio::test]
+    async fn a_delayed_answer_outlives_the_idle_timeout_over_h2() {
+        let limits = short();
+        let delay = limits.idle * 4;
+        let server = HttpServer::start_limited(
+            ServerOptions::default(),
+            limits,
+            Arc::new(move |_: &Request| Answer::new(200).set_delay(delay)),
+        )
+        .unwrap();
+        let stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+        let (mut sender, connection) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+                .await
+                .unwrap();
+        tokio::spawn(connection);
+        let request = http::Request::get(format!("{}/x", server.uri()))
+            .body(http_body_util::Empty::<Bytes>::new())
+            .unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        assert_eq!(response.status(), 200);
+    }
+
+    #[test]
+    fn a_declared_oversize_body_is_refused_before_it_is_sent() {
+        // A body timeout far longer than the read timeout: only an early 413 passes.
+        let limits = Limits {
+            body: Duration::from_secs(60),
+            ..Limits::default()
+        };
+        let (server, seen) = counting(limits);
+        let port = server.addr().port();
+        for (content_type, expected) in [
+            ("application/json", "http/1.1 413"),
+            ("application/grpc", "grpc-status: 8"),
+        ] {
+            let mut stream = connect(&server);
+            let request = format!(
+                "POST /x HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\ncontent-type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+                MAX_REQUEST_BODY + 1
+            );
+            stream.write_all(request.as_bytes()).unwrap();
+            let answer = head(&mut stream).to_ascii_lowercase();
+            assert!(answer.contains(expected), "{answer}");
+        }
+        assert_eq!(seen.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn connections_over_the_cap_are_closed() {
+        let limits = Limits {
+            connections: 2,
+            ..Limits::default()
+        };
+        let (server, seen) = counting(limits);
+        let port = server.addr().port();
+        let request = format!("GET /x HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+        let mut first = connect(&server);
+        first.write_all(request.as_bytes()).unwrap();
+        assert!(head(&mut first).starts_with("HTTP/1.1 204"));
+        let mut second = connect(&server);
+        second.write_all(request.as_bytes()).unwrap();
+        assert!(head(&mut second).starts_with("HTTP/1.1 204"));
+        // The third is closed unanswered.
+        let mut third = connect(&server);
+        let _ = third.write_all(request.as_bytes());
+        assert_eq!(until_closed(&mut third).unwrap(), "");
+        assert_eq!(seen.load(Ordering::SeqCst), 2);
+        // Once one closes, a new one is served.
+        drop(first);
+        let served = (0..100).any(|_| {
+            let mut next = connect(&server);
+            let _ = next.write_all(request.as_bytes());
+            if head(&mut next).starts_with("HTTP/1.1 204") {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+            false
+        });
+        assert!(served);
+    }
+
+    #[test]
+    fn the_log_truncates_bodies_and_forgets_the_oldest_past_its_bytes() {
+        let limits = Limits {
+            log_body: 1024,
+            log_bytes: 4096,
+            ..Limits::default()
+        };
+        let sizes = Arc::new(Mutex::new(Vec::new()));
+        let seen = sizes.clone();
+        let server = HttpServer::start_limited(
+            ServerOptions::default(),
+            limits,
+            Arc::new(move |r: &Request| {
+                seen.lock().unwrap().push(r.body.len());
+                Answer::new(204)
+            }),
+        )
+        .unwrap();
+        let port = server.addr().port();
+        for i in 0..6 {
+            let mut stream = connect(&server);
+            let body = vec![b'a' + i; 10_000];
+            let head = format!(
+                "POST /{i} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nx-pats-sim-body-truncated: 1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            stream.write_all(head.as_bytes()).unwrap();
+            stream.write_all(&body).unwrap();
+            assert!(
+                until_closed(&mut stream)
+                    .unwrap()
+                    .starts_with("HTTP/1.1 204")
+            );
+        }
+        assert_eq!(*sizes.lock().unwrap(), vec![10_000; 6]);
+        let logged = server.requests();
+        let paths: Vec<&str> = logged.iter().map(|r| r.url.path()).collect();
+        // About 1.1 KiB each: the last three fit in 4 KiB.
+        assert_eq!(paths, ["/3", "/4", "/5"]);
+        for (request, fill) in logged.iter().zip([b'd', b'e', b'f']) {
+            assert_eq!(request.body, vec![fill; 1024]);
+            assert_eq!(request.body_truncated(), Some(10_000));
+        }
+        server.clear_requests();
+        assert!(server.requests().is_empty());
+    }
+
+    fn logged(path: &str, body: usize) -> Request {
+        Request::new(
+            "POST",
+            Url::parse(&format!("http://h{path}")).unwrap(),
+            vec![0; body],
+        )
+    }
+
+    #[test]
+    fn the_log_counts_bytes_and_entries() {
+        let mut log = RequestLog::new(3, 100);
+        let paths = |log: &RequestLog| -> Vec<String> {
+            log.requests
+                .iter()
+                .map(|r| r.url.path().to_owned())
+                .collect()
+        };
+        // "http://h/a" is 10 bytes: each entry is 10 + its body.
+        log.push(logged("/a", 30));
+        log.push(logged("/b", 30));
+        assert_eq!(log.bytes, 80);
+        log.push(logged("/c", 30)); // 120 > 100: /a goes
+        assert_eq!(paths(&log), ["/b", "/c"]);
+        assert_eq!(log.bytes, 80);
+        log.push(logged("/d", 0));
+        log.push(logged("/e", 0)); // a fourth entry: /b goes
+        assert_eq!(paths(&log), ["/c", "/d", "/e"]);
+        assert_eq!(log.bytes, 60);
+        log.push(logged("/f", 200)); // alone over the cap: kept alone
+        assert_eq!(paths(&log), ["/f"]);
+        assert_eq!(log.bytes, 210);
+        log.clear();
+        assert_eq!(log.bytes, 0);
+        // Exactly at the cap is within it.
+        let mut full = RequestLog::new(10, 100);
+        full.push(logged("/a", 40));
+        full.push(logged("/b", 40));
+        assert_eq!(full.bytes, 100);
+        assert_eq!(paths(&full), ["/a", "/b"]);
+        // Headers count by name and value length.
+        let mut with_header = logged("/a", 0);
+        with_header
+            .headers
+            .insert("abc", http::HeaderValue::from_static("12345"));
+        assert_eq!(with_header.footprint(), 10 + 3 + 5);
+        let mut none = RequestLog::new(0, 100);
+        none.push(logged("/a", 1));
+        assert!(none.requests.is_empty());
+    }
+
+    #[test]
+    fn detached_copies_cut_the_body_and_say_so() {
+        let mut request = logged("/a", 10);
+        request
+            .headers
+            .insert(TRUNCATED_HEADER, http::HeaderValue::from_static("99"));
+        assert_eq!(request.detached(10).body_truncated(), None);
+        assert_eq!(request.detached(10).body.len(), 10);
+        let cut = request.detached(4);
+        assert_eq!(cut.body.len(), 4);
+        assert_eq!(cut.body_truncated(), Some(10));
+        assert_eq!(request.body.len(), 10);
+    }
+
+    #[test]
+    fn accept_backoff_doubles_to_a_second_and_resets() {
+        let mut backoff = Backoff::new();
+        let pauses: Vec<u128> = (0..9).map(|_| backoff.failed().as_millis()).collect();
+        assert_eq!(pauses, [10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
+        backoff.succeeded();
+        assert_eq!(backoff.failed(), Duration::from_millis(10));
+    }
+
+    #[test]
+    fn loopback_authorities() {
+        assert!(loopback("127.0.0.1:80", 80));
+        assert!(loopback("LOCALHOST:80", 80));
+        assert!(loopback("[::1]:80", 80));
+        assert!(!loopback("[::1]:81", 80));
+        assert!(!loopback("[::2]:80", 80));
+        assert!(!loopback("127.0.0.1:080", 80));
+        assert!(!loopback("127.0.0.1", 80));
+        assert!(!loopback("x127.0.0.1:80", 80));
     }
 }

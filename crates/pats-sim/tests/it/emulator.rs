@@ -495,10 +495,14 @@ async fn garbage_on_the_wire_is_refused_and_the_server_keeps_answering() {
     let sim = pats_sim::start(Options::default()).unwrap();
     for base in [sim.dfns().uri(), sim.zitadel().uri(), sim.sailpoint().uri()] {
         let address = base.trim_start_matches("http://").to_owned();
+        // The Host the server answers (any other is refused before the body is read).
+        let cut_body = format!(
+            "POST /v3/personal-access-tokens HTTP/1.1\r\nHost: {address}\r\nContent-Length: 10\r\n\r\n{{\"na"
+        );
         for garbage in [
             &b"\x00\x01\x02 not http at all\r\n\r\n"[..],
             b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n",
-            b"POST /v3/personal-access-tokens HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{\"na",
+            cut_body.as_bytes(),
             b"GET /\xff\xfe HTTP/1.1\r\n\r\n",
         ] {
             let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
@@ -908,7 +912,8 @@ async fn a_truncated_answer_sends_exactly_half_its_announced_length() {
     stream
         .write_all(
             format!(
-                "GET /v3/personal-access-tokens HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n"
+                "GET /v3/personal-access-tokens HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\n\r\n",
+                sail.trim_start_matches("http://")
             )
             .as_bytes(),
         )

@@ -692,7 +692,9 @@ async fn raw_h1(sim: &ZitadelSim, path: &str, headers: &[(&str, &str)], body: Ve
             .await
             .unwrap();
     tokio::spawn(connection);
-    let mut request = http::Request::post(path).header("host", "127.0.0.1");
+    // The server answers only a Host naming it, port included.
+    let host = sim.uri().trim_start_matches("http://").to_owned();
+    let mut request = http::Request::post(path).header("host", host);
     for (name, value) in headers {
         request = request.header(*name, *value);
     }

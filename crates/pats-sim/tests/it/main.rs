@@ -4,6 +4,8 @@
 mod emulator;
 #[cfg(feature = "zitadel")]
 mod grpc;
+#[cfg(feature = "sailpoint")]
+mod limits;
 #[cfg(all(feature = "dfns", feature = "zitadel", feature = "sailpoint"))]
 mod provision;
 mod sailpoint_bulk;
