@@ -9,3 +9,5 @@ mod limits;
 #[cfg(all(feature = "dfns", feature = "zitadel", feature = "sailpoint"))]
 mod provision;
 mod sailpoint_bulk;
+#[cfg(feature = "zitadel")]
+mod zitadel_v2;

@@ -239,6 +239,10 @@ async fn zitadel_organizations_users_keys_and_secrets_work_across_organizations(
         ("orgs", json!({"id": "1".repeat(30)}), 201),
         ("users", json!({"orgId": "999", "username": "x"}), 404),
         ("users", json!({"username": ""}), 400),
+        ("users", json!({"username": "u".repeat(201)}), 400),
+        ("users", json!({"username": "u".repeat(200)}), 201),
+        // A username is unique in its organization only.
+        ("users", json!({"username": "ci-bot"}), 201),
         ("users", json!({"username": "x", "type": "robot"}), 400),
         (&format!("users/{human_id}/secrets"), json!({}), 404),
         (&format!("users/{human_id}/keys"), json!({}), 404),
@@ -283,6 +287,10 @@ async fn sailpoint_identities_and_api_clients_log_in_as_themselves() {
     )
     .await;
     assert_eq!(status, 201, "{client}");
+    assert_eq!(
+        sim.sailpoint().identity_name(&identity_id).as_deref(),
+        Some("Release Bot")
+    );
     let login = reqwest::Client::new()
         .post(format!("{sail}/oauth/token"))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -295,6 +303,21 @@ async fn sailpoint_identities_and_api_clients_log_in_as_themselves() {
         .await
         .unwrap();
     assert_eq!(login.status().as_u16(), 200);
+    // Tokens the client creates are owned by its identity, under the identity's name.
+    let login: Value = serde_json::from_slice(&login.bytes().await.unwrap()).unwrap();
+    let created = reqwest::Client::new()
+        .post(format!("{sail}/v3/personal-access-tokens"))
+        .bearer_auth(login["access_token"].as_str().unwrap())
+        .header("content-type", "application/json")
+        .body(r#"{"name":"release","scope":["sp:scopes:all"]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 200);
+    let created: Value = serde_json::from_slice(&created.bytes().await.unwrap()).unwrap();
+    assert_eq!(created["owner"]["id"], identity_id.as_str(), "{created}");
+    assert_eq!(created["owner"]["name"], "Release Bot", "{created}");
+    assert_eq!(sim.sailpoint().identity_name("0".repeat(32).as_str()), None);
 
     let (status, fixed) = admin(
         &sim,
