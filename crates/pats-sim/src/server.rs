@@ -7,12 +7,13 @@
 //! provider means to give: a delay, a connection reset, a truncated body.
 //!
 //! It is meant for a developer's machine, where a web page or another local user may reach
-//! it, so it keeps limits (see [`Limits`]): it answers only requests addressed to itself
-//! (`Host` `127.0.0.1:<port>`, `localhost:<port>` or `[::1]:<port>`, against DNS
-//! rebinding), closes connections that send nothing or sit idle, drops a body that does not
-//! arrive in time, refuses a declared oversize body before reading it, serves a bounded
-//! number of connections, backs off when `accept` fails, and bounds its request log in
-//! bytes as well as in count.
+//! it, so it keeps limits: it answers only requests addressed to itself (`Host`
+//! `127.0.0.1:<port>`, `localhost:<port>` or `[::1]:<port>`, against DNS rebinding; 421
+//! otherwise), closes connections that send nothing for 10 s or sit idle for 60 s with no
+//! request in flight, drops a body that has not arrived 30 s after its headers (408),
+//! refuses a declared body over [`MAX_REQUEST_BODY`] before reading it (413), serves 256
+//! connections at a time, backs off when `accept` fails, and bounds its request log to
+//! 32 MiB as well as to a count, keeping the first 64 KiB of each body.
 
 use crate::answer::{Answer, Delivery};
 use bytes::Bytes;
