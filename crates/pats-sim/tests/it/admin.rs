@@ -25,6 +25,10 @@ fn exchange(
     body: &str,
 ) -> (u16, Value) {
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    // A bounded wait: a server that never answers fails the test instead of hanging it.
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
     let mut request = format!(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
@@ -568,11 +572,28 @@ fn serve_json(runtime: &Path, args: &[&str]) -> (Child, Value) {
     let mut child = serve(runtime, &[&["--port", "0", "--json"], args].concat())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let started: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    // Read on a thread, for a bounded wait: a server that prints no line fails the test
+    // instead of hanging it.
+    let stdout = child.stdout.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = sender.send(line);
+    });
+    let Ok(line) = receiver.recv_timeout(std::time::Duration::from_secs(20)) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("serve printed no line within 20 s");
+    };
+    let started: Value = match serde_json::from_str(&line) {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{e}: {line:?}");
+        }
+    };
     (child, started)
 }
 
