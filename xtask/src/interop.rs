@@ -33,7 +33,6 @@ use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::fs;
 use std::io::{BufRead as _, BufReader, Read as _};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -321,9 +320,8 @@ fn run_in(
         }
         None => {
             let sim = build_sim(root)?;
-            let port = free_port_triple()?;
-            let mut server = Server::start(&sim, port, &work.join("logs").join("pats-sim.log"))?;
-            let exports = server.exports(&sim)?;
+            let server = Server::start(&sim, &work.join("logs").join("pats-sim.log"))?;
+            let exports = server.exports.clone();
             (Some(server), exports)
         }
     };
@@ -629,90 +627,75 @@ fn build_sim(root: &Path) -> Result<PathBuf, Error> {
         .ok_or_else(|| Error::new("cargo build -p pats-sim reported no pats-sim executable"))
 }
 
-/// A port N such that N, N+1 and N+2 are free on 127.0.0.1 (checked, then released).
-fn free_port_triple() -> Result<u16, Error> {
-    for _ in 0..50 {
-        let first = TcpListener::bind(("127.0.0.1", 0))
-            .map_err(|e| Error::new(format!("could not bind a loopback port: {e}")))?;
-        let port = first
-            .local_addr()
-            .map_err(|e| Error::new(format!("could not read a bound port: {e}")))?
-            .port();
-        if port > u16::MAX - 2 {
-            continue;
-        }
-        let others = (1..=2).all(|i| TcpListener::bind(("127.0.0.1", port + i)).is_ok());
-        if others {
-            return Ok(port);
-        }
-    }
-    Err(Error::new("found no three consecutive free loopback ports"))
-}
-
+/// A running `pats-sim serve --port 0 --json`: it binds three free ports itself (no race
+/// for them) and says which, and the variables, on its first line.
 struct Server {
     child: Child,
-    port: u16,
+    /// The shell exports of the variables it printed.
+    exports: String,
+    /// Its stdout, kept open until it stops.
+    _stdout: Option<BufReader<std::process::ChildStdout>>,
 }
 
 impl Server {
-    fn start(sim: &Path, port: u16, log: &Path) -> Result<Self, Error> {
-        let file = fs::File::create(log)
+    fn start(sim: &Path, log: &Path) -> Result<Self, Error> {
+        let err = fs::File::create(log)
             .map_err(|e| Error::new(format!("could not create {}: {e}", log.display())))?;
-        let err = file
-            .try_clone()
-            .map_err(|e| Error::new(format!("could not open {}: {e}", log.display())))?;
-        println!("==> pats-sim serve --port {port}");
-        let child = Command::new(sim)
-            .args(["serve", "--port", &port.to_string()])
+        println!("==> pats-sim serve --port 0 --json");
+        let mut child = Command::new(sim)
+            .args(["serve", "--port", "0", "--json"])
             .stdin(Stdio::null())
-            .stdout(file)
+            .stdout(Stdio::piped())
             .stderr(err)
             .spawn()
             .map_err(|e| Error::new(format!("could not start {}: {e}", sim.display())))?;
-        let mut server = Server { child, port };
-        let deadline = Instant::now() + STARTUP_LIMIT;
-        loop {
-            let up = (0..3).all(|i| TcpStream::connect(("127.0.0.1", port + i)).is_ok());
-            if up {
-                return Ok(server);
+        let stdout = child.stdout.take();
+        let mut server = Server {
+            child,
+            exports: String::new(),
+            _stdout: None,
+        };
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let mut reader = stdout.map(BufReader::new);
+            let read = match reader.as_mut() {
+                Some(r) => r.read_line(&mut line).map(|_| line),
+                None => Err(std::io::Error::other("no stdout")),
+            };
+            let _ = sender.send((read, reader));
+        });
+        let fail = |server: &mut Server, what: String| {
+            server.stop();
+            Err(Error::new(format!(
+                "pats-sim {what}; see {}",
+                log.display()
+            )))
+        };
+        let (line, reader) = match receiver.recv_timeout(STARTUP_LIMIT) {
+            Ok((Ok(line), reader)) if !line.is_empty() => (line, reader),
+            Ok(_) => return fail(&mut server, "exited before serving".to_owned()),
+            Err(_) => {
+                return fail(
+                    &mut server,
+                    format!("did not serve within {}s", STARTUP_LIMIT.as_secs()),
+                );
             }
-            if let Ok(Some(status)) = server.child.try_wait() {
-                return Err(Error::new(format!(
-                    "pats-sim exited before serving ({status}); see {}",
-                    log.display()
-                )));
-            }
-            if Instant::now() > deadline {
-                server.stop();
-                return Err(Error::new(format!(
-                    "pats-sim did not listen on ports {port}..={} within {}s; see {}",
-                    port + 2,
-                    STARTUP_LIMIT.as_secs(),
-                    log.display()
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        };
+        server._stdout = reader;
+        let started: Value = match serde_json::from_str(&line) {
+            Ok(v) => v,
+            Err(e) => return fail(&mut server, format!("printed no JSON line ({e})")),
+        };
+        match shell_exports(&started["env"]) {
+            Ok(exports) => server.exports = exports,
+            Err(e) => return fail(&mut server, e),
         }
-    }
-
-    /// The shell exports of `pats-sim env --port N`.
-    fn exports(&mut self, sim: &Path) -> Result<String, Error> {
-        let output = Command::new(sim)
-            .args(["env", "--port", &self.port.to_string()])
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| Error::new(format!("could not run pats-sim env: {e}")))?;
-        let text = String::from_utf8_lossy(&output.stdout).into_owned();
-        if !output.status.success() || !text.contains("export ") {
-            self.stop();
-            return Err(Error::new(format!(
-                "pats-sim env --port {} failed ({}): {}",
-                self.port,
-                output.status,
-                String::from_utf8_lossy(&output.stderr).trim()
-            )));
-        }
-        Ok(text)
+        println!(
+            "==> pats-sim serves Dfns on {}, ZITADEL on {}, SailPoint on {}",
+            started["dfns"], started["zitadel"], started["sailpoint"]
+        );
+        Ok(server)
     }
 
     /// Stops the server as Ctrl-C would (SIGINT, for its clean shutdown), then kills it if
@@ -739,6 +722,26 @@ impl Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `env` (`{"NAME": "value"}`) as shell `export` lines, each value single-quoted.
+fn shell_exports(env: &Value) -> Result<String, String> {
+    let env = env.as_object().ok_or("printed no \"env\" object")?;
+    let mut out = String::new();
+    for (name, value) in env {
+        let valid = name
+            .bytes()
+            .enumerate()
+            .all(|(i, b)| b == b'_' || b.is_ascii_uppercase() || (i > 0 && b.is_ascii_digit()));
+        let value = value.as_str().filter(|v| !v.contains('\0'));
+        match value {
+            Some(v) if valid && !name.is_empty() => {
+                let _ = writeln!(out, "export {name}='{}'", v.replace('\'', r"'\''"));
+            }
+            _ => return Err(format!("printed an unusable variable {name:?}")),
+        }
+    }
+    Ok(out)
 }
 
 impl Drop for Server {
@@ -903,6 +906,25 @@ mod tests {
             op: op.to_owned(),
             result: result.to_owned(),
             detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_servers_variables_become_quoted_exports_and_odd_names_are_refused() {
+        let env = serde_json::json!({"A_1": "it's $(x)", "B": "two\nlines"});
+        assert_eq!(
+            shell_exports(&env),
+            Ok("export A_1='it'\\''s $(x)'\nexport B='two\nlines'\n".to_owned())
+        );
+        for bad in [
+            serde_json::json!({"X;touch p": "1"}),
+            serde_json::json!({"1A": "1"}),
+            serde_json::json!({"": "1"}),
+            serde_json::json!({"A": 1}),
+            serde_json::json!({"A": "nul\u{0}"}),
+            serde_json::json!("export A=1"),
+        ] {
+            assert!(shell_exports(&bad).is_err(), "{bad}");
         }
     }
 

@@ -741,59 +741,56 @@ fn binary() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// A port `p` with `p`, `p + 1` and `p + 2` free on loopback right now.
-fn free_triple() -> Result<u16> {
-    for _ in 0..50 {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
-        let p = probe.local_addr()?.port();
-        if p > u16::MAX - 2 {
-            continue;
-        }
-        let next = std::net::TcpListener::bind(("127.0.0.1", p + 1));
-        let last = std::net::TcpListener::bind(("127.0.0.1", p + 2));
-        if next.is_ok() && last.is_ok() {
-            return Ok(p);
-        }
-    }
-    Err("no three consecutive free ports".into())
-}
-
-/// Spawns `pats-sim serve --port P` and polls `GET /_pats_sim/health` until it answers.
+/// Spawns `pats-sim serve --port 0 --json` (it binds three free ports itself and names
+/// them on its first line), then polls `GET /_pats_sim/health` until it answers; stops it
+/// with `SIGTERM`, on which it removes its key and token files.
 fn spawn_to_answer(binary: &Path) -> Result<Duration> {
+    use std::io::BufRead as _;
     use std::process::{Command, Stdio};
-    let port = free_triple()?;
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let t = Instant::now();
     let mut child = Command::new(binary)
-        .args(["serve", "--port", &port.to_string()])
+        .args(["serve", "--port", "0", "--json"])
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()?;
-    let outcome = loop {
-        match get_status(addr, HEALTH_PATH) {
-            Ok(200) => break Ok(t.elapsed()),
-            // 503: listening, but `start` has not finished ("the emulator is starting").
-            Ok(status) if status != 503 => {
-                break Err(format!("the binary's health answered {status}").into());
-            }
-            _ if t.elapsed() > Duration::from_secs(10) => {
-                break Err("the binary did not answer within 10 s".into());
-            }
-            _ => {
-                if let Ok(Some(status)) = child.try_wait() {
-                    break Err(format!("the binary exited early: {status}").into());
+    let mut line = String::new();
+    let read = match child.stdout.take() {
+        Some(stdout) => std::io::BufReader::new(stdout).read_line(&mut line),
+        None => Ok(0),
+    };
+    let port = read
+        .ok()
+        .and_then(|_| serde_json::from_str::<serde_json::Value>(&line).ok())
+        .and_then(|started| started["dfns"].as_u64())
+        .and_then(|p| u16::try_from(p).ok());
+    let outcome = match port {
+        None => Err("the binary printed no JSON line with its ports".into()),
+        Some(port) => {
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            loop {
+                match get_status(addr, HEALTH_PATH) {
+                    Ok(200) => break Ok(t.elapsed()),
+                    // 503: listening, but `start` has not finished ("the emulator is starting").
+                    Ok(status) if status != 503 => {
+                        break Err(format!("the binary's health answered {status}").into());
+                    }
+                    _ if t.elapsed() > Duration::from_secs(10) => {
+                        break Err("the binary did not answer within 10 s".into());
+                    }
+                    _ => std::thread::sleep(Duration::from_micros(200)),
                 }
-                std::thread::sleep(Duration::from_micros(200));
             }
         }
     };
-    let _ = child.kill();
+    let terminated = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !terminated {
+        let _ = child.kill();
+    }
     let _ = child.wait();
-    // It writes its ZITADEL key file next to the others; the port names it.
-    let _ = std::fs::remove_file(
-        std::env::temp_dir().join(format!("pats-sim-{}-zitadel-key.json", port + 1)),
-    );
     outcome
 }
 
@@ -832,7 +829,7 @@ fn binary_startup(binary: &Path, runs: usize, report: &mut Report) -> Result<()>
         .floor(x.median() / 1e6)
         .at_most(TARGET_STARTUP_MS)
         .note(format!(
-            "median of {} (max {:.2} ms); health polled every 0.2 ms (refused, or 503 while the emulator is starting, until a 200); floor: spawning `pats-sim --help` to its exit",
+            "median of {} (max {:.2} ms); `serve --port 0 --json`, its line read, then health polled every 0.2 ms (503 while the emulator is starting, until a 200); floor: spawning `pats-sim --help` to its exit",
             s.len(),
             s.quantile(1.0) / 1e6
         )),

@@ -206,23 +206,31 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum SimAction {
     /// Serve Dfns on 127.0.0.1:PORT, ZITADEL on PORT+1 and SailPoint on PORT+2 until
-    /// Ctrl-C, and print the shell exports that point `pats` (or any SDK) at them;
-    /// --provider sets PATS_PROVIDER in them (default sailpoint).
+    /// Ctrl-C, SIGTERM or SIGHUP, and print the shell exports that point `pats` (or any
+    /// SDK) at them; --provider sets PATS_PROVIDER in them (default sailpoint), --json
+    /// prints one JSON line instead ({"dfns": PORT, "zitadel": PORT, "sailpoint": PORT,
+    /// "env": {NAME: VALUE}}). The admin API needs the exported PATS_SIM_ADMIN_TOKEN.
     Serve {
-        /// Dfns' port; ZITADEL and SailPoint take the next two.
-        #[arg(long, default_value_t = pats_sim::emulator::DEFAULT_PORT, value_parser = clap::value_parser!(u16).range(1..65534))]
+        /// Dfns' port; ZITADEL and SailPoint take the next two (0: three free ports).
+        #[arg(long, default_value_t = pats_sim::emulator::DEFAULT_PORT, value_parser = clap::value_parser!(u16).range(0..65534))]
         port: u16,
-        /// Keep the state in FILE: written on every change, read at start.
+        /// Keep the state in FILE: written on every change, read at start, locked by one
+        /// server at a time (a symbolic link is resolved once, at start).
         #[arg(long, value_name = "FILE")]
         state: Option<PathBuf>,
         /// Start a new state with demo data (a few tokens on every provider).
         #[arg(long, value_name = "SEED", value_parser = ["demo"])]
         seed: Option<String>,
+        /// Leave the admin API open to anyone who can reach the ports (throwaway CI
+        /// machines only).
+        #[arg(long)]
+        no_admin_token: bool,
     },
-    /// Print the shell exports of a running emulator again: eval "$(pats sim env)".
+    /// Print the shell exports of a running emulator of yours again:
+    /// eval "$(pats sim env)" (checked against the admin token it wrote, values quoted).
     Env {
         /// Any of its ports.
-        #[arg(long, default_value_t = pats_sim::emulator::DEFAULT_PORT, value_parser = clap::value_parser!(u16).range(1..65534))]
+        #[arg(long, default_value_t = pats_sim::emulator::DEFAULT_PORT, value_parser = clap::value_parser!(u16).range(1..))]
         port: u16,
     },
 }

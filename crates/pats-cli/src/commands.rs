@@ -19,7 +19,7 @@ pub async fn run(cli: Cli) -> Result<Exit, CliError> {
         return providers(cli.json).await;
     }
     if let Command::Sim { action } = &cli.command {
-        return sim(action, cli.provider).await;
+        return sim(action, cli.provider, cli.json).await;
     }
     match &cli.command {
         Command::Completions { shell } => return crate::generate::completions(*shell),
@@ -97,7 +97,7 @@ pub async fn run(cli: Cli) -> Result<Exit, CliError> {
         }
         Command::Providers => providers(cli.json).await,
         Command::Profiles => profiles(&cli),
-        Command::Sim { action } => sim(&action, cli.provider).await,
+        Command::Sim { action } => sim(&action, cli.provider, cli.json).await,
         Command::Completions { shell } => crate::generate::completions(shell),
         Command::Man { dir } => crate::generate::man(dir.as_deref()),
     }
@@ -580,17 +580,29 @@ async fn providers(json: bool) -> Result<Exit, CliError> {
     Ok(Exit::Ok)
 }
 
-/// `pats sim serve|env`: the emulator's own commands (`pats_sim::cli`).
-async fn sim(action: &crate::cli::SimAction, provider: Option<&str>) -> Result<Exit, CliError> {
+/// `pats sim serve|env`: the emulator's own commands (`pats_sim::cli`); `--json` makes
+/// `serve` print one JSON line instead of the exports.
+async fn sim(
+    action: &crate::cli::SimAction,
+    provider: Option<&str>,
+    json: bool,
+) -> Result<Exit, CliError> {
     use crate::cli::SimAction;
     use pats_sim::cli::Command as Sim;
     let provider = provider.map(str::to_owned);
     let command = match action {
-        SimAction::Serve { port, state, seed } => Sim::Serve {
+        SimAction::Serve {
+            port,
+            state,
+            seed,
+            no_admin_token,
+        } => Sim::Serve {
             port: *port,
             state: state.clone(),
             demo: seed.is_some(),
             provider,
+            json,
+            admin_token: !no_admin_token,
         },
         SimAction::Env { port } => Sim::Env {
             port: *port,

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Command {
-    /// Serve until Ctrl-C.
+    /// Serve until Ctrl-C, `SIGTERM` or `SIGHUP`.
     Serve {
-        /// Dfns' port (ZITADEL: +1, SailPoint: +2).
+        /// Dfns' port (ZITADEL: +1, SailPoint: +2); 0: three free ports.
         port: u16,
         /// The state file.
         state: Option<PathBuf>,
@@ -17,10 +17,14 @@ pub enum Command {
         demo: bool,
         /// `PATS_PROVIDER` in the printed exports.
         provider: Option<String>,
+        /// Print one JSON line (the ports and the environment) instead of the exports.
+        json: bool,
+        /// Require the admin token on the admin API (`--no-admin-token`: `false`).
+        admin_token: bool,
     },
     /// Print the exports of a running emulator.
     Env {
-        /// Any of its ports.
+        /// Any of its ports (any of the three; with `serve --port 0`, as printed).
         port: u16,
         /// `PATS_PROVIDER` in the printed exports.
         provider: Option<String>,
@@ -32,15 +36,25 @@ const SERVE_REQUEST_LOG: usize = 10_000;
 
 /// The usage text.
 pub const USAGE: &str = "\
-usage: pats-sim serve [--port N] [--state FILE] [--seed demo] [--provider P]
+usage: pats-sim serve [--port N] [--state FILE] [--seed demo] [--provider P] [--json]
+                      [--no-admin-token]
        pats-sim env   [--port N] [--provider P]
 
-serve  runs Dfns on 127.0.0.1:N, ZITADEL on N+1 and SailPoint on N+2 (default N: 4600)
-       and prints the shell exports a client needs; Ctrl-C stops it.
-env    prints those exports again, for eval \"$(pats-sim env)\".
---state FILE   keep the state in FILE (written on every change, read at start)
+serve  runs Dfns on 127.0.0.1:N, ZITADEL on N+1 and SailPoint on N+2 (default N: 4600;
+       0: three free ports) and prints the shell exports a client needs; Ctrl-C, SIGTERM
+       or SIGHUP stops it (the state saved, its key and token files removed).
+env    prints those exports again, for eval \"$(pats-sim env)\": it asks the emulator on
+       port N (any of its three) with the admin token that emulator wrote for the same
+       user, checks the answer and quotes every value itself.
+--state FILE   keep the state in FILE (written on every change, read at start; locked by
+               one server at a time; a symbolic link is resolved once, at start, and the
+               state written next to its target)
 --seed demo    start a new state with a few tokens on every provider
---provider P   PATS_PROVIDER in the exports: dfns, zitadel or sailpoint (default)";
+--provider P   PATS_PROVIDER in the exports: dfns, zitadel or sailpoint (default)
+--json         print one JSON line instead of the exports, for launchers:
+               {\"dfns\": PORT, \"zitadel\": PORT, \"sailpoint\": PORT, \"env\": {NAME: VALUE}}
+--no-admin-token  leave the admin API open to anyone who can reach the ports (throwaway
+               CI machines only); by default it needs PATS_SIM_ADMIN_TOKEN";
 
 /// Parses `serve …` or `env …` (without the program name).
 pub fn parse(args: &[String]) -> Result<Command, String> {
@@ -49,6 +63,9 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     let mut state = None;
     let mut demo = false;
     let mut provider = None;
+    let mut json = false;
+    let mut admin_token = true;
+    let serve = verb == "serve";
     let mut it = rest.iter();
     while let Some(flag) = it.next() {
         let mut value = || {
@@ -59,14 +76,21 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         match flag.as_str() {
             "--port" => {
                 let v = value()?;
-                port = v
-                    .parse()
-                    .ok()
-                    .filter(|p| *p > 0 && *p <= u16::MAX - 2)
-                    .ok_or_else(|| format!("--port {v}: not a port from 1 to 65533"))?;
+                let parsed: Option<u16> = v.parse().ok();
+                port = if serve {
+                    parsed
+                        .filter(|p| *p <= u16::MAX - 2)
+                        .ok_or_else(|| format!("--port {v}: not a port from 0 to 65533"))?
+                } else {
+                    parsed
+                        .filter(|p| *p > 0)
+                        .ok_or_else(|| format!("--port {v}: not a port from 1 to 65535"))?
+                };
             }
-            "--state" if verb == "serve" => state = Some(PathBuf::from(value()?)),
-            "--seed" if verb == "serve" => match value()?.as_str() {
+            "--json" if serve => json = true,
+            "--no-admin-token" if serve => admin_token = false,
+            "--state" if serve => state = Some(PathBuf::from(value()?)),
+            "--seed" if serve => match value()?.as_str() {
                 "demo" => demo = true,
                 other => return Err(format!("--seed {other}: the only seed is `demo`")),
             },
@@ -88,13 +112,16 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             state,
             demo,
             provider,
+            json,
+            admin_token,
         }),
         "env" => Ok(Command::Env { port, provider }),
         other => Err(format!("unknown command {other:?}")),
     }
 }
 
-/// Runs `command`: `serve` until Ctrl-C, `env` once. What it prints goes to `out`.
+/// Runs `command`: `serve` until Ctrl-C (or, on Unix, `SIGTERM` or `SIGHUP`), `env` once.
+/// What it prints goes to `out`.
 pub async fn run(command: Command, out: &mut dyn std::io::Write) -> Result<(), SimError> {
     let io = |e: std::io::Error| SimError::Io {
         what: "cannot write to stdout".to_owned(),
@@ -110,18 +137,24 @@ pub async fn run(command: Command, out: &mut dyn std::io::Write) -> Result<(), S
             state,
             demo,
             provider,
+            json,
+            admin_token,
         } => {
             let mut options = Options::default()
                 .port(port)
                 .threads(2)
                 .request_log(SERVE_REQUEST_LOG)
-                .log_unknown(true);
+                .log_unknown(true)
+                .admin_token(admin_token);
             if let Some(state) = state {
                 options = options.state_file(state);
             }
             if demo {
                 options = options.seed(Seed::Demo);
             }
+            // Listening before the first line is printed: a launcher may stop the server
+            // as soon as it has read it.
+            let stop = Stop::listen()?;
             let sim = emulator::start(options)?;
             eprintln!(
                 "pats-sim: Dfns {} · ZITADEL {} · SailPoint {} · admin under {} · Ctrl-C stops",
@@ -130,19 +163,87 @@ pub async fn run(command: Command, out: &mut dyn std::io::Write) -> Result<(), S
                 sim.sailpoint().uri(),
                 emulator::ADMIN_PREFIX
             );
-            out.write_all(sim.exports(provider.as_deref()).as_bytes())
-                .map_err(io)?;
+            let printed = if json {
+                json_line(&sim, provider.as_deref())
+            } else {
+                sim.exports(provider.as_deref())
+            };
+            out.write_all(printed.as_bytes()).map_err(io)?;
             out.flush().map_err(io)?;
-            tokio::signal::ctrl_c().await.map_err(|e| SimError::Io {
-                what: "cannot wait for Ctrl-C".to_owned(),
-                source: e,
-            })?;
-            sim.save().map_err(|e| SimError::Io {
+            stop.wait().await;
+            let saved = sim.save().map_err(|e| SimError::Io {
                 what: "cannot write the state file".to_owned(),
                 source: e,
-            })?;
+            });
+            drop(sim);
+            saved?;
             eprintln!("pats-sim: stopped");
             Ok(())
+        }
+    }
+}
+
+/// `serve --json`'s line: `{"dfns": port, "zitadel": port, "sailpoint": port, "env": {…}}`.
+fn json_line(sim: &emulator::Emulator, provider: Option<&str>) -> String {
+    let [dfns, zitadel, sailpoint] = sim.ports();
+    let env: serde_json::Map<String, serde_json::Value> = sim
+        .env(provider)
+        .into_iter()
+        .map(|(k, v)| (k, serde_json::Value::String(v)))
+        .collect();
+    let line = serde_json::json!({
+        "dfns": dfns,
+        "zitadel": zitadel,
+        "sailpoint": sailpoint,
+        "env": env,
+    });
+    format!("{line}\n")
+}
+
+/// The signals that stop `serve`: Ctrl-C, and on Unix `SIGTERM` and `SIGHUP` as well.
+struct Stop {
+    #[cfg(unix)]
+    signals: [tokio::signal::unix::Signal; 3],
+}
+
+impl Stop {
+    /// Installs the handlers (from now on, those signals no longer kill the process).
+    fn listen() -> Result<Self, SimError> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let listen = |kind: SignalKind| {
+                signal(kind).map_err(|e| SimError::Io {
+                    what: "cannot listen for signals".to_owned(),
+                    source: e,
+                })
+            };
+            Ok(Self {
+                signals: [
+                    listen(SignalKind::interrupt())?,
+                    listen(SignalKind::terminate())?,
+                    listen(SignalKind::hangup())?,
+                ],
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    /// Waits for one of them.
+    async fn wait(self) {
+        #[cfg(unix)]
+        {
+            let [mut int, mut term, mut hup] = self.signals;
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+                _ = hup.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
         }
     }
 }

@@ -12,17 +12,27 @@
 //! # Ports
 //!
 //! With `port: N`, Dfns is served at `http://127.0.0.1:N`, ZITADEL at `N+1` and SailPoint at
-//! `N+2`; with `port: 0` (the default) each gets a free port.
+//! `N+2`; with `port: 0` (the default) each gets a free port (not necessarily consecutive:
+//! read them from [`Emulator::ports`] or [`Emulator::env`]).
 //!
 //! # Admin API
 //!
 //! Under [`ADMIN_PREFIX`] on every port (no provider uses that prefix). Endpoints that act on
 //! one provider act on the provider of the port they are called on.
 //!
+//! Every endpoint but `GET /_pats_sim/health` needs `Authorization: Bearer <token>`, the
+//! run's admin token ([`Emulator::admin_token`], exported as [`ADMIN_TOKEN_VAR`]): a random
+//! 256-bit value, 64 hex digits, new on every start; without it the answer is 401. Requests
+//! that change something (`POST`, `PUT`, `DELETE`, body or not) must also say
+//! `content-type: application/json` (415 otherwise), which a web page cannot send to
+//! another origin without the browser asking first. [`Options::admin_token`]`(false)` (the
+//! `--no-admin-token` of `pats-sim serve`) turns the token off, for throwaway CI machines
+//! where nothing else runs; the content type is still checked.
+//!
 //! | request | what it does |
 //! | --- | --- |
-//! | `GET /_pats_sim/health` | `{"status": "ok"}` |
-//! | `GET /_pats_sim/env[?provider=P]` | the shell exports ([`Emulator::exports`]) |
+//! | `GET /_pats_sim/health` | `{"status": "ok"}` (no token needed) |
+//! | `GET /_pats_sim/env[?provider=P]` | `{"env": {"NAME": "value", …}}`: [`Emulator::env`] |
 //! | `GET /_pats_sim/state` | the whole state, as the state file holds it |
 //! | `POST /_pats_sim/reset` | back to the state at start (credentials kept) |
 //! | `POST /_pats_sim/seed` `{"tokens": ["name", …], "users": ["name", …]}` | creates tokens (and, on ZITADEL, machine users) on this port's provider |
@@ -52,9 +62,28 @@
 //! by the JSON Schema `schema/state.v1.schema.json` of this crate.
 //!
 //! With [`Options::state`], the state (tokens, users, credentials) is written after every
-//! request that can change it, atomically (a temporary file in the same directory, then a
-//! rename), and read back at start. A file that is not a pats-sim state file, or is corrupt,
-//! is an error: it is never replaced.
+//! request that can change it, atomically (a new file of a random name in the same
+//! directory, created exclusively and readable by its owner only, then a rename), and read
+//! back at start. A file that is not a pats-sim state file, or is corrupt, is an error: it
+//! is never replaced. A state path that is a symbolic link is resolved once, at start: the
+//! state is written next to the link's target, and the link keeps pointing at it (a link
+//! whose target's directory does not exist is an error).
+//!
+//! One emulator at a time uses a state file: it holds an exclusive lock (`flock`) on
+//! `<state>.lock`, which holds its pid; a second one fails, naming that pid. The lock file
+//! is removed when the emulator stops.
+//!
+//! # Files
+//!
+//! The ZITADEL key file and one admin token file per port (`admin-token-<port>`, which
+//! `pats-sim env --port <port>` reads) live in a private directory of the user:
+//! `$XDG_RUNTIME_DIR/pats-sim` when that variable names a directory of the user, else
+//! `<temp dir>/pats-sim-<uid>`. It is created with mode 0700, and checked on every start:
+//! a symbolic link, a directory of another user or one with another mode than 0700 is an
+//! error (pats-sim never changes a directory it did not create). Files are created
+//! exclusively (`O_EXCL`, `O_NOFOLLOW`), with a random component in their name and mode
+//! 0600, then written and synced. They are removed when the [`Emulator`] is dropped (the
+//! `serve` command drops it on Ctrl-C, `SIGTERM` and `SIGHUP`) and when a start fails.
 
 use crate::answer::Answer;
 use crate::dfns::DfnsSim;
@@ -71,6 +100,40 @@ mod provision;
 
 /// Where the admin API lives on every port.
 pub const ADMIN_PREFIX: &str = "/_pats_sim/";
+
+/// The variable the admin token is exported as.
+pub const ADMIN_TOKEN_VAR: &str = "PATS_SIM_ADMIN_TOKEN";
+
+/// Every variable [`Emulator::env`] can give, in the order it gives them. [`fetch_env`]
+/// accepts no other name from a server.
+pub const ENV_NAMES: &[&str] = &[
+    "PATS_SIM_URL",
+    ADMIN_TOKEN_VAR,
+    "PATS_PROVIDER",
+    "DFNS_BASE_URL",
+    "DFNS_ORG_ID",
+    "DFNS_USER_ID",
+    "DFNS_AUTH_TOKEN",
+    "DFNS_CRED_ID",
+    "DFNS_PRIVATE_KEY",
+    "ZITADEL_URL",
+    "ZITADEL_ORG_ID",
+    "ZITADEL_USER_ID",
+    "ZITADEL_PAT",
+    "ZITADEL_CLIENT_ID",
+    "ZITADEL_CLIENT_SECRET",
+    "ZITADEL_KEY_FILE",
+    "SAIL_BASE_URL",
+    "SAIL_IDENTITY_ID",
+    "SAIL_CLIENT_ID",
+    "SAIL_CLIENT_SECRET",
+];
+
+/// The admin token's length in random bytes (hex: twice as many characters).
+const ADMIN_TOKEN_BYTES: usize = 32;
+
+/// The most `fetch_env` reads of an answer.
+const MAX_ENV_ANSWER: u64 = 64 * 1024;
 
 /// The `format` of a state file.
 const STATE_FORMAT: &str = "pats-sim-state";
@@ -108,6 +171,36 @@ pub enum SimError {
         /// Why it did not answer.
         reason: String,
     },
+    /// Something answered, but not as the emulator of this user that wrote the admin token
+    /// file for that port; nothing of its answer was used.
+    #[error("{url} answered, but not as your pats-sim: {reason}; its answer was not used")]
+    NotTheEmulator {
+        /// Where it was asked.
+        url: String,
+        /// What was wrong with the answer (never a value it held).
+        reason: String,
+    },
+    /// Another emulator is serving with this state file.
+    #[error(
+        "{path} is in use by another pats-sim (pid {}); stop it, or give another state file",
+        holder.map_or_else(|| "unknown".to_owned(), |p| p.to_string())
+    )]
+    StateInUse {
+        /// The state file.
+        path: PathBuf,
+        /// The pid the lock file names, if it names one.
+        holder: Option<u32>,
+    },
+    /// The private directory for the key and token files is not safe to use.
+    #[error(
+        "{path}: {reason}; pats-sim keeps credentials there and will not use it (remove it, and pats-sim creates it afresh)"
+    )]
+    PrivateDir {
+        /// The directory.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// Seed data to start with.
@@ -134,6 +227,9 @@ pub struct Options {
     pub request_log: usize,
     /// Print a line to stderr for every request answered 404 or 405.
     pub log_unknown: bool,
+    /// Require the run's admin token on the admin API (the default; see the
+    /// [module documentation](self)).
+    pub admin_token: bool,
 }
 
 impl Default for Options {
@@ -145,6 +241,7 @@ impl Default for Options {
             threads: 1,
             request_log: crate::server::DEFAULT_REQUEST_LOG,
             log_unknown: false,
+            admin_token: true,
         }
     }
 }
@@ -183,6 +280,14 @@ impl Options {
     /// Logs requests answered 404/405 to stderr.
     pub fn log_unknown(mut self, log: bool) -> Self {
         self.log_unknown = log;
+        self
+    }
+
+    /// Requires an admin token on the admin API (`true`, the default), or leaves it open
+    /// (`false`: for throwaway CI machines only; any local process, and any web page the
+    /// user opens, can then read every credential).
+    pub fn admin_token(mut self, required: bool) -> Self {
+        self.admin_token = required;
         self
     }
 }
@@ -230,16 +335,21 @@ struct Inner {
     /// Serializes state file writes.
     writing: Mutex<()>,
     log_unknown: bool,
+    /// The admin token, when the admin API needs one.
+    admin_token: Option<String>,
+    /// The files this run wrote and the state file's lock, released when it ends.
+    written: Written,
 }
 
-/// The running emulator. Dropping it stops every server and removes the key file it wrote.
+/// The running emulator. Dropping it stops every server and removes the files it wrote
+/// (the key file, the admin token files, the state file's lock).
 pub struct Emulator {
     inner: Arc<Inner>,
 }
 
 impl Drop for Emulator {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.inner.key_file);
+        self.inner.written.remove_all();
     }
 }
 
@@ -254,10 +364,21 @@ impl std::fmt::Debug for Emulator {
     }
 }
 
-/// Starts the emulator: binds the three ports, loads (or creates) the state, and serves
-/// until the [`Emulator`] is dropped.
+/// Starts the emulator: binds the three ports, loads (or creates) the state, writes the key
+/// and admin token files, and serves until the [`Emulator`] is dropped. A failed start
+/// removes whatever it wrote.
 pub fn start(options: Options) -> Result<Emulator, SimError> {
-    let loaded = match &options.state {
+    let written = Written::default();
+    let dir = private_dir()?;
+    let state_file = match &options.state {
+        Some(path) => {
+            let path = resolve_state(path)?;
+            written.lock_state(&path)?;
+            Some(path)
+        }
+        None => None,
+    };
+    let loaded = match &state_file {
         Some(path) => read_state(path)?,
         None => None,
     };
@@ -281,14 +402,15 @@ pub fn start(options: Options) -> Result<Emulator, SimError> {
         .map_err(|e| bind(Which::Zitadel, e))?;
     let sailpoint = SailPointSim::serve(server(2), Some(layer(&slot, Which::SailPoint)))
         .map_err(|e| bind(Which::SailPoint, e))?;
-    let key_file = std::env::temp_dir().join(format!(
-        "pats-sim-{}-zitadel-key.json",
-        zitadel.uri().rsplit(':').next().unwrap_or("0")
-    ));
+    let ports = [
+        port_of(&dfns.uri()),
+        port_of(&zitadel.uri()),
+        port_of(&sailpoint.uri()),
+    ];
 
     let credentials = match loaded {
         Some(file) => {
-            let path = options.state.clone().unwrap_or_default();
+            let path = state_file.clone().unwrap_or_default();
             restore(&file, &dfns, &zitadel, &sailpoint)
                 .map_err(|reason| SimError::StateFile { path, reason })?
         }
@@ -302,32 +424,38 @@ pub fn start(options: Options) -> Result<Emulator, SimError> {
     };
     // The key of the user the JWT profile authenticates as (the admin machine user, whose
     // key `bootstrap` registered), not of the user whose tokens are managed.
-    write_private(
-        &key_file,
-        &crate::zitadel::test_key_file(ZitadelSim::ADMIN_USER),
-    )
-    .map_err(|e| SimError::Io {
-        what: format!("cannot write {}", key_file.display()),
-        source: e,
-    })?;
+    let key_file = dir.join(format!("zitadel-key-{}-{}.json", ports[1], random_hex(8)));
+    let key = crate::zitadel::test_key_file(ZitadelSim::ADMIN_USER);
+    written.write_new(&key_file, key.as_bytes())?;
+    let admin_token = options.admin_token.then(|| random_hex(ADMIN_TOKEN_BYTES));
+    if let Some(token) = &admin_token {
+        for port in ports {
+            written.write_token(&dir, port, token)?;
+        }
+    }
     let mut inner = Inner {
         initial: Value::Null,
         dfns,
         zitadel,
         sailpoint,
         credentials: Mutex::new(credentials),
-        state_file: options.state.clone(),
+        state_file,
         key_file,
         writing: Mutex::new(()),
         log_unknown: options.log_unknown,
+        admin_token,
+        written,
     };
     inner.initial = inner.snapshot();
     let inner = Arc::new(inner);
     let _ = slot.set(Arc::downgrade(&inner));
-    inner.persist().map_err(|e| SimError::Io {
+    let emulator = Emulator { inner };
+    // On an error, dropping `emulator` removes what was written.
+    emulator.inner.persist().map_err(|e| SimError::Io {
         what: format!(
             "cannot write the state file {}",
-            inner
+            emulator
+                .inner
                 .state_file
                 .as_deref()
                 .unwrap_or(Path::new(""))
@@ -335,7 +463,15 @@ pub fn start(options: Options) -> Result<Emulator, SimError> {
         ),
         source: e,
     })?;
-    Ok(Emulator { inner })
+    Ok(emulator)
+}
+
+/// The port of `http://127.0.0.1:<port>`.
+fn port_of(uri: &str) -> u16 {
+    uri.rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0)
 }
 
 impl Emulator {
@@ -374,6 +510,21 @@ impl Emulator {
     /// Writes the state file now (it is also written after every change).
     pub fn save(&self) -> std::io::Result<()> {
         self.inner.persist()
+    }
+
+    /// The admin token the admin API needs (`Authorization: Bearer <token>`); `None` when
+    /// it was started with [`Options::admin_token`]`(false)`.
+    pub fn admin_token(&self) -> Option<&str> {
+        self.inner.admin_token.as_deref()
+    }
+
+    /// The ports of Dfns, ZITADEL and SailPoint, in that order.
+    pub fn ports(&self) -> [u16; 3] {
+        [
+            port_of(&self.inner.dfns.uri()),
+            port_of(&self.inner.zitadel.uri()),
+            port_of(&self.inner.sailpoint.uri()),
+        ]
     }
 }
 
@@ -439,9 +590,14 @@ impl Inner {
         };
         let pairs = [
             ("PATS_SIM_URL", self.dfns.uri()),
+            (
+                ADMIN_TOKEN_VAR,
+                self.admin_token.clone().unwrap_or_default(),
+            ),
             ("PATS_PROVIDER", provider.unwrap_or("sailpoint").to_owned()),
             ("DFNS_BASE_URL", self.dfns.uri()),
             ("DFNS_ORG_ID", self.dfns.org_id()),
+            ("DFNS_USER_ID", c.dfns_user_id),
             ("DFNS_AUTH_TOKEN", c.dfns_auth_token),
             ("DFNS_CRED_ID", c.dfns_credential_id),
             ("DFNS_PRIVATE_KEY", c.dfns_private_key_pem),
@@ -453,10 +609,15 @@ impl Inner {
             ("ZITADEL_CLIENT_SECRET", c.zitadel_client_secret),
             ("ZITADEL_KEY_FILE", self.key_file.display().to_string()),
             ("SAIL_BASE_URL", self.sailpoint.uri()),
+            ("SAIL_IDENTITY_ID", SailPointSim::IDENTITY_ID.to_owned()),
             ("SAIL_CLIENT_ID", SailPointSim::CLIENT_ID.to_owned()),
             ("SAIL_CLIENT_SECRET", SailPointSim::CLIENT_SECRET.to_owned()),
         ];
-        pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+        pairs
+            .into_iter()
+            .filter(|(k, _)| *k != ADMIN_TOKEN_VAR || self.admin_token.is_some())
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect()
     }
 
     fn snapshot(&self) -> Value {
@@ -487,13 +648,18 @@ impl Inner {
         let name = path
             .file_name()
             .map_or_else(|| "state".into(), |n| n.to_string_lossy().into_owned());
-        let temp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-        write_private(&temp, std::str::from_utf8(&bytes).unwrap_or_default())?;
-        std::fs::rename(&temp, path)
+        let temp = path.with_file_name(format!(".{name}.{}.tmp", random_hex(8)));
+        write_new_private(&temp, &bytes)?;
+        std::fs::rename(&temp, path).inspect_err(|_| {
+            let _ = std::fs::remove_file(&temp);
+        })
     }
 
     fn admin(&self, which: Which, rest: &str, request: &Request) -> Answer {
         let method = request.method.as_str();
+        if let Some(refused) = self.admin_refusal(method, rest, request) {
+            return refused;
+        }
         if let Some(answer) = provision::route(self, which, method, rest, request) {
             return self.persisted(method, answer);
         }
@@ -510,10 +676,12 @@ impl Inner {
                 {
                     return admin_error(400, "provider must be dfns, zitadel or sailpoint");
                 }
-                Answer::new(200).set_body_raw(
-                    exports(&self.env(provider.as_deref())).into_bytes(),
-                    "text/plain; charset=utf-8",
-                )
+                let env: serde_json::Map<String, Value> = self
+                    .env(provider.as_deref())
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::String(v)))
+                    .collect();
+                Answer::new(200).set_body_json(json!({ "env": env }))
             }
             ("GET", "state") => Answer::new(200).set_body_json(self.snapshot()),
             ("POST", "reset") => match restore_sims(self, &self.initial) {
@@ -576,6 +744,39 @@ impl Inner {
             return admin_error(500, &format!("cannot write the state file: {e}"));
         }
         answer
+    }
+
+    /// The answer to an admin request that lacks the admin token (401) or, when it changes
+    /// something, the JSON content type (415); `None` when it may go on. `GET health` is
+    /// always open.
+    fn admin_refusal(&self, method: &str, rest: &str, request: &Request) -> Option<Answer> {
+        if method == "GET" && rest == "health" {
+            return None;
+        }
+        if let Some(token) = &self.admin_token {
+            let given = request
+                .headers
+                .get(http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or("");
+            if !same_secret(given.trim(), token) {
+                return Some(
+                    admin_error(
+                        401,
+                        "the admin API needs `Authorization: Bearer $PATS_SIM_ADMIN_TOKEN`",
+                    )
+                    .insert_header("www-authenticate", "Bearer"),
+                );
+            }
+        }
+        if !matches!(method, "GET" | "HEAD" | "OPTIONS") && !is_json(request) {
+            return Some(admin_error(
+                415,
+                "admin requests that change something must say content-type: application/json (a body-less DELETE too)",
+            ));
+        }
+        None
     }
 
     fn faults(&self, which: Which) -> &crate::Faults {
@@ -885,29 +1086,393 @@ fn seed_demo(
     }
 }
 
-/// Writes `text` to `path`, readable by its owner only (it holds credentials).
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write as _;
+/// `n` random bytes from the operating system, in hex.
+fn random_hex(n: usize) -> String {
+    use rand_core::RngCore as _;
+    let mut bytes = vec![0u8; n];
+    rand_core::OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether two secrets are equal, in a time that does not depend on where they differ.
+fn same_secret(given: &str, expected: &str) -> bool {
+    let (a, b) = (given.as_bytes(), expected.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
+/// Whether the request says `content-type: application/json` (parameters allowed).
+fn is_json(request: &Request) -> bool {
+    request
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// Creates `path`, which must not exist (not even as a symbolic link), readable and
+/// writable by its owner only.
+fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
     }
-    let mut file = options.open(path)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()
+    options.open(path)
 }
 
-/// Asks the emulator on `127.0.0.1:port` (any of its ports) for its shell exports.
-pub fn fetch_exports(port: u16, provider: Option<&str>) -> Result<String, SimError> {
+/// Writes `bytes` to a new file `path` ([`create_private`]), flushed and synced; a file it
+/// could not finish is removed.
+fn write_new_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut file = create_private(path)?;
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| file.flush())
+        .and_then(|()| file.sync_all());
+    if written.is_err() {
+        let _ = std::fs::remove_file(path);
+    }
+    written
+}
+
+/// The admin token file of `port` in the private directory `dir`.
+fn token_file(dir: &Path, port: u16) -> PathBuf {
+    dir.join(format!("admin-token-{port}"))
+}
+
+/// The user's private directory for the key and token files (see the module
+/// documentation), created if missing, and checked.
+#[cfg(unix)]
+fn private_dir() -> Result<PathBuf, SimError> {
+    use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, PermissionsExt as _};
+    let uid = rustix::process::geteuid().as_raw();
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|d| d.is_absolute())
+        .filter(|d| std::fs::metadata(d).is_ok_and(|m| m.is_dir() && m.uid() == uid));
+    let dir = match runtime {
+        Some(runtime) => runtime.join("pats-sim"),
+        None => std::env::temp_dir().join(format!("pats-sim-{uid}")),
+    };
+    let unsafe_dir = |reason: String| SimError::PrivateDir {
+        path: dir.clone(),
+        reason,
+    };
+    match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+        // Ours, just made: the umask may have taken bits away.
+        Ok(()) => std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| unsafe_dir(format!("cannot set its mode to 0700: {e}")))?,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(unsafe_dir(format!("cannot create it: {e}"))),
+    }
+    let meta =
+        std::fs::symlink_metadata(&dir).map_err(|e| unsafe_dir(format!("cannot read it: {e}")))?;
+    if meta.file_type().is_symlink() {
+        return Err(unsafe_dir("it is a symbolic link".to_owned()));
+    }
+    if !meta.is_dir() {
+        return Err(unsafe_dir("it is not a directory".to_owned()));
+    }
+    if meta.uid() != uid {
+        return Err(unsafe_dir(format!(
+            "it belongs to uid {}, not to you (uid {uid})",
+            meta.uid()
+        )));
+    }
+    let mode = meta.mode() & 0o7777;
+    if mode != 0o700 {
+        return Err(unsafe_dir(format!("its mode is {mode:04o}, not 0700")));
+    }
+    Ok(dir)
+}
+
+/// The private directory where there are no owners and modes to check.
+#[cfg(not(unix))]
+fn private_dir() -> Result<PathBuf, SimError> {
+    let dir = std::env::temp_dir().join("pats-sim");
+    std::fs::create_dir_all(&dir).map_err(|e| SimError::PrivateDir {
+        path: dir.clone(),
+        reason: format!("cannot create it: {e}"),
+    })?;
+    Ok(dir)
+}
+
+/// The state file to use for `path`: `path`, or the target of the symbolic link it is.
+fn resolve_state(path: &Path) -> Result<PathBuf, SimError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            // A link to a file yet to be created: resolve its directory.
+            let target = std::fs::read_link(path).map_err(|e| SimError::Io {
+                what: format!("cannot read the symbolic link {}", path.display()),
+                source: e,
+            })?;
+            let target = match path.parent() {
+                Some(parent) => parent.join(target),
+                None => target,
+            };
+            match std::fs::canonicalize(&target) {
+                Ok(resolved) => Ok(resolved),
+                Err(_) => {
+                    let name = target.file_name().ok_or_else(|| SimError::StateFile {
+                        path: path.to_owned(),
+                        reason: "a symbolic link to no file name".to_owned(),
+                    })?;
+                    let parent = target.parent().unwrap_or(Path::new("."));
+                    let parent = std::fs::canonicalize(parent).map_err(|e| SimError::Io {
+                        what: format!(
+                            "cannot resolve the symbolic link {} (to {})",
+                            path.display(),
+                            target.display()
+                        ),
+                        source: e,
+                    })?;
+                    Ok(parent.join(name))
+                }
+            }
+        }
+        _ => Ok(path.to_owned()),
+    }
+}
+
+/// The files a run wrote and the state file's lock: removed and released by
+/// [`remove_all`](Self::remove_all), at the latest when dropped (a failed start drops it).
+#[derive(Default)]
+struct Written {
+    files: Mutex<Vec<PathBuf>>,
+    lock: Mutex<Option<StateLock>>,
+}
+
+impl Written {
+    /// Writes a new private file, to be removed at the end.
+    fn write_new(&self, path: &Path, bytes: &[u8]) -> Result<(), SimError> {
+        write_new_private(path, bytes).map_err(|e| SimError::Io {
+            what: format!("cannot write {}", path.display()),
+            source: e,
+        })?;
+        self.remember(path.to_owned());
+        Ok(())
+    }
+
+    /// Writes the admin token file of `port` (a new file of a random name, renamed over
+    /// whatever a run that could not clean up left there).
+    fn write_token(&self, dir: &Path, port: u16, token: &str) -> Result<(), SimError> {
+        let file = token_file(dir, port);
+        let temp = dir.join(format!(".admin-token-{port}-{}.tmp", random_hex(8)));
+        let io = |e: std::io::Error| SimError::Io {
+            what: format!("cannot write {}", file.display()),
+            source: e,
+        };
+        write_new_private(&temp, token.as_bytes()).map_err(io)?;
+        if let Err(e) = std::fs::rename(&temp, &file) {
+            let _ = std::fs::remove_file(&temp);
+            return Err(io(e));
+        }
+        self.remember(file);
+        Ok(())
+    }
+
+    fn remember(&self, path: PathBuf) {
+        match self.files.lock() {
+            Ok(mut files) => files.push(path),
+            Err(p) => p.into_inner().push(path),
+        }
+    }
+
+    /// Takes the state file's lock, to be released at the end.
+    fn lock_state(&self, state: &Path) -> Result<(), SimError> {
+        let lock = StateLock::acquire(state)?;
+        match self.lock.lock() {
+            Ok(mut l) => *l = Some(lock),
+            Err(p) => *p.into_inner() = Some(lock),
+        }
+        Ok(())
+    }
+
+    /// Removes every file and releases the lock (once; later calls do nothing).
+    fn remove_all(&self) {
+        let files = match self.files.lock() {
+            Ok(mut f) => std::mem::take(&mut *f),
+            Err(p) => std::mem::take(&mut *p.into_inner()),
+        };
+        for file in files {
+            let _ = std::fs::remove_file(file);
+        }
+        let lock = match self.lock.lock() {
+            Ok(mut l) => l.take(),
+            Err(p) => p.into_inner().take(),
+        };
+        if let Some(lock) = lock {
+            lock.release();
+        }
+    }
+}
+
+impl Drop for Written {
+    fn drop(&mut self) {
+        self.remove_all();
+    }
+}
+
+/// An exclusive lock on `<state>.lock`, which holds the holder's pid.
+struct StateLock {
+    path: PathBuf,
+    #[cfg(unix)]
+    _file: std::fs::File,
+}
+
+impl StateLock {
+    /// The lock file of `state`.
+    fn path(state: &Path) -> PathBuf {
+        let mut name = state.file_name().unwrap_or_default().to_os_string();
+        name.push(".lock");
+        state.with_file_name(name)
+    }
+
+    #[cfg(unix)]
+    fn acquire(state: &Path) -> Result<Self, SimError> {
+        use std::io::{Read as _, Write as _};
+        use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
+        let path = Self::path(state);
+        let io = |e: std::io::Error| SimError::Io {
+            what: format!("cannot lock {}", path.display()),
+            source: e,
+        };
+        // A holder removes the file as it exits: one that was locked after its removal
+        // is not the file at `path` any more, and is tried again.
+        for _ in 0..20 {
+            let mut file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&path)
+                .map_err(io)?;
+            let held = file.metadata().map_err(io)?;
+            if !held.is_file() {
+                return Err(io(std::io::Error::other("not a regular file")));
+            }
+            match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+                Ok(()) => {}
+                Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
+                    let mut text = String::new();
+                    let _ = (&mut file).take(32).read_to_string(&mut text);
+                    return Err(SimError::StateInUse {
+                        path: state.to_owned(),
+                        holder: text.trim().parse().ok(),
+                    });
+                }
+                Err(e) => return Err(io(e.into())),
+            }
+            let current = std::fs::symlink_metadata(&path);
+            if current.is_ok_and(|c| c.dev() == held.dev() && c.ino() == held.ino()) {
+                file.set_len(0).map_err(io)?;
+                writeln!(file, "{}", std::process::id()).map_err(io)?;
+                file.sync_all().map_err(io)?;
+                return Ok(Self { path, _file: file });
+            }
+        }
+        Err(io(std::io::Error::other(
+            "the lock file kept being replaced",
+        )))
+    }
+
+    /// Without `flock`: no lock.
+    #[cfg(not(unix))]
+    fn acquire(state: &Path) -> Result<Self, SimError> {
+        let _ = state;
+        Ok(Self {
+            path: PathBuf::new(),
+        })
+    }
+
+    /// Removes the lock file, then unlocks it (by closing it).
+    fn release(self) {
+        if !self.path.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Reads the admin token file of `port` (a regular file of this user, readable by this
+/// user only, holding a token).
+fn read_token_file(port: u16) -> Result<String, String> {
+    use std::io::Read as _;
+    let dir = private_dir().map_err(|e| e.to_string())?;
+    let path = token_file(&dir, port);
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let file = options.open(&path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            format!(
+                "no admin token file {} (a pats-sim of yours writes one for each of its ports; one started with --no-admin-token cannot be asked: use the exports `serve` printed)",
+                path.display()
+            )
+        } else {
+            format!("cannot read {}: {e}", path.display())
+        }
+    })?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if !meta.is_file() {
+        return Err(format!("{} is not a regular file", path.display()));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        if meta.uid() != rustix::process::geteuid().as_raw() || meta.mode() & 0o077 != 0 {
+            return Err(format!("{} is not a private file of yours", path.display()));
+        }
+    }
+    let mut token = String::new();
+    file.take(256)
+        .read_to_string(&mut token)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let token = token.trim().to_owned();
+    if token.len() != 2 * ADMIN_TOKEN_BYTES || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!("{} holds no admin token", path.display()));
+    }
+    Ok(token)
+}
+
+/// Asks the emulator on `127.0.0.1:port` (any of its ports) for its environment
+/// ([`Emulator::env`]), as the same user that started it: the admin token comes from the
+/// token file that emulator wrote for that port, and the answer must carry that same
+/// token. Every name must be one of [`ENV_NAMES`], every value a string without control
+/// characters other than newlines; anything else is [`SimError::NotTheEmulator`].
+pub fn fetch_env(port: u16, provider: Option<&str>) -> Result<Vec<(String, String)>, SimError> {
     use std::io::{Read as _, Write as _};
     let url = format!("http://127.0.0.1:{port}{ADMIN_PREFIX}env");
     let not_running = |reason: String| SimError::NotRunning {
         url: url.clone(),
         reason,
     };
+    let not_it = |reason: String| SimError::NotTheEmulator {
+        url: url.clone(),
+        reason,
+    };
+    if let Some(p) = provider
+        && !matches!(p, "dfns" | "zitadel" | "sailpoint")
+    {
+        return Err(not_running(
+            "the provider must be dfns, zitadel or sailpoint".to_owned(),
+        ));
+    }
+    let token = read_token_file(port).map_err(&not_running)?;
     let timeout = Duration::from_secs(5);
     let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let mut stream = std::net::TcpStream::connect_timeout(&address, timeout)
@@ -917,26 +1482,78 @@ pub fn fetch_exports(port: u16, provider: Option<&str>) -> Result<String, SimErr
     let query = provider.map_or_else(String::new, |p| format!("?provider={p}"));
     write!(
         stream,
-        "GET {ADMIN_PREFIX}env{query} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+        "GET {ADMIN_PREFIX}env{query} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
     )
     .map_err(|e| not_running(e.to_string()))?;
     let mut response = Vec::new();
     stream
-        .take(1024 * 1024)
+        .take(MAX_ENV_ANSWER + 1)
         .read_to_end(&mut response)
         .map_err(|e| not_running(e.to_string()))?;
-    let text = String::from_utf8_lossy(&response);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| not_running("a malformed answer".to_owned()))?;
+    if response.len() as u64 > MAX_ENV_ANSWER {
+        return Err(not_it(format!(
+            "the answer is larger than {MAX_ENV_ANSWER} bytes"
+        )));
+    }
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| not_it("a malformed HTTP answer".to_owned()))?;
+    let (head, body) = (&response[..split], &response[split + 4..]);
+    let head = String::from_utf8_lossy(head);
     let status = head.split_whitespace().nth(1).unwrap_or("");
-    if status != "200" {
-        return Err(not_running(format!("answered {status}: {}", body.trim())));
+    match status {
+        "200" => {}
+        "401" => {
+            return Err(not_it(
+                "it refused the admin token of the token file".to_owned(),
+            ));
+        }
+        other => {
+            let status: String = other.chars().take(3).filter(char::is_ascii_digit).collect();
+            return Err(not_running(format!("it answered {status}")));
+        }
     }
-    if !body.starts_with("export ") {
-        return Err(not_running("the answer is not pats-sim's".to_owned()));
+    let answer: Value =
+        serde_json::from_slice(body).map_err(|_| not_it("the answer is not JSON".to_owned()))?;
+    let env = answer
+        .get("env")
+        .and_then(Value::as_object)
+        .ok_or_else(|| not_it("the answer has no \"env\" object".to_owned()))?;
+    for (name, value) in env {
+        if !ENV_NAMES.contains(&name.as_str()) {
+            let shown: String = name.chars().take(40).collect();
+            return Err(not_it(format!("it sent an unknown variable {shown:?}")));
+        }
+        let Some(value) = value.as_str() else {
+            return Err(not_it(format!("{name} is not a string")));
+        };
+        if value.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(not_it(format!("{name} holds control characters")));
+        }
     }
-    Ok(body.to_owned())
+    let answered = env
+        .get(ADMIN_TOKEN_VAR)
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if !same_secret(answered, &token) {
+        return Err(not_it(format!(
+            "its {ADMIN_TOKEN_VAR} is not the one of the token file"
+        )));
+    }
+    Ok(ENV_NAMES
+        .iter()
+        .filter_map(|name| {
+            env.get(*name)
+                .and_then(Value::as_str)
+                .map(|v| ((*name).to_owned(), v.to_owned()))
+        })
+        .collect())
+}
+
+/// [`fetch_env`] as shell `export` lines ([`exports`]), for `eval "$(pats sim env)"`.
+pub fn fetch_exports(port: u16, provider: Option<&str>) -> Result<String, SimError> {
+    Ok(exports(&fetch_env(port, provider)?))
 }
 
 #[cfg(test)]

@@ -150,7 +150,14 @@ fn the_readme_session_works_and_its_state_survives_a_restart() {
 
     // A new process on the same state file: the rotated token and the same credentials.
     let serve = Serve::start(port, &state);
-    assert_eq!(parse_exports(&serve.exports), env);
+    // The same credentials; the admin token and the key file's (random) name are new on
+    // every start.
+    let mut again = parse_exports(&serve.exports);
+    let mut before = env.clone();
+    for per_run in ["PATS_SIM_ADMIN_TOKEN", "ZITADEL_KEY_FILE"] {
+        assert_ne!(again.remove(per_run), before.remove(per_run), "{per_run}");
+    }
+    assert_eq!(again, before);
     let (code, out, _) = pats_with(&env, &["--json", "list"]);
     assert_eq!(code, 0);
     let listed: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -230,4 +237,33 @@ fn every_provider_and_login_in_the_exports_works() {
         !std::path::Path::new(&key_file).exists(),
         "{key_file} left behind"
     );
+}
+
+#[test]
+fn serve_on_port_0_prints_one_json_line_and_its_admin_api_needs_the_token() {
+    let mut child = pats()
+        .args(["sim", "serve", "--port", "0", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    // SIGTERM: a clean stop, which removes its token and key files.
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert!(child.wait().unwrap().success());
+    let printed: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let port = printed["sailpoint"].as_u64().unwrap();
+    assert!(port > 0, "{line}");
+    let env = &printed["env"];
+    assert_eq!(env["SAIL_BASE_URL"], format!("http://127.0.0.1:{port}"));
+    let token = env["PATS_SIM_ADMIN_TOKEN"].as_str().unwrap();
+    assert_eq!(token.len(), 64);
+    for name in ["DFNS_USER_ID", "SAIL_IDENTITY_ID", "ZITADEL_ORG_ID"] {
+        assert!(env[name].as_str().is_some_and(|v| !v.is_empty()), "{name}");
+    }
 }

@@ -25,6 +25,29 @@ async fn get(url: &str, bearer: Option<&str>) -> (u16, Value) {
     )
 }
 
+/// A `GET` of the admin API, with the emulator's admin token.
+async fn admin_get(sim: &pats_sim::Emulator, url: &str) -> (u16, Value) {
+    get(url, sim.admin_token()).await
+}
+
+/// A `POST` of the admin API, with the emulator's admin token.
+async fn admin_post(sim: &pats_sim::Emulator, url: &str, body: Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(url)
+        .bearer_auth(sim.admin_token().unwrap())
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
 async fn post(url: &str, body: Value) -> (u16, Value) {
     let response = reqwest::Client::new()
         .post(url)
@@ -230,7 +253,8 @@ async fn the_admin_api_seeds_logs_and_resets() {
         (200, json!({"status": "ok"}))
     );
 
-    let (status, seeded) = post(
+    let (status, seeded) = admin_post(
+        &sim,
         &format!("{sail}/_pats_sim/seed"),
         json!({"tokens": ["a", "b"]}),
     )
@@ -239,15 +263,26 @@ async fn the_admin_api_seeds_logs_and_resets() {
     assert_eq!(seeded["created"].as_array().unwrap().len(), 2);
     assert_eq!(sailpoint_names(&env).await, ["a", "b"]);
     // SailPoint names are unique per owner: seeding a taken one is refused.
-    let (status, _) = post(&format!("{sail}/_pats_sim/seed"), json!({"tokens": ["a"]})).await;
+    let (status, _) = admin_post(
+        &sim,
+        &format!("{sail}/_pats_sim/seed"),
+        json!({"tokens": ["a"]}),
+    )
+    .await;
     assert_eq!(status, 409);
-    let (status, refused) = post(&format!("{sail}/_pats_sim/seed"), json!({"tokens": "a"})).await;
+    let (status, refused) = admin_post(
+        &sim,
+        &format!("{sail}/_pats_sim/seed"),
+        json!({"tokens": "a"}),
+    )
+    .await;
     assert_eq!(status, 400);
     assert!(refused["error"].as_str().unwrap().contains("array"));
 
     // ZITADEL seeding makes machine users of those names.
     let zitadel = &env["ZITADEL_URL"];
-    let (status, _) = post(
+    let (status, _) = admin_post(
+        &sim,
         &format!("{zitadel}/_pats_sim/seed"),
         json!({"users": ["ci"], "tokens": ["deploy"]}),
     )
@@ -257,7 +292,7 @@ async fn the_admin_api_seeds_logs_and_resets() {
     assert!(sim.zitadel().has_username("100000000000000001", "deploy"));
 
     // The request log shows what was sent, per provider.
-    let (_, log) = get(&format!("{sail}/_pats_sim/requests"), None).await;
+    let (_, log) = admin_get(&sim, &format!("{sail}/_pats_sim/requests")).await;
     let paths: Vec<&str> = log
         .as_array()
         .unwrap()
@@ -268,7 +303,7 @@ async fn the_admin_api_seeds_logs_and_resets() {
     assert!(!paths.iter().any(|p| p.contains("zitadel")), "{paths:?}");
 
     // Reset: back to the state at start, credentials unchanged.
-    let (status, _) = post(&format!("{sail}/_pats_sim/reset"), json!({})).await;
+    let (status, _) = admin_post(&sim, &format!("{sail}/_pats_sim/reset"), json!({})).await;
     assert_eq!(status, 200);
     assert!(sailpoint_names(&env).await.is_empty());
     assert!(!sim.zitadel().has_username("100000000000000001", "ci"));
@@ -276,8 +311,14 @@ async fn the_admin_api_seeds_logs_and_resets() {
     assert_eq!(again, env);
 
     // Unknown admin endpoints and methods.
-    assert_eq!(get(&format!("{sail}/_pats_sim/nope"), None).await.0, 404);
-    assert_eq!(get(&format!("{sail}/_pats_sim/reset"), None).await.0, 405);
+    assert_eq!(
+        admin_get(&sim, &format!("{sail}/_pats_sim/nope")).await.0,
+        404
+    );
+    assert_eq!(
+        admin_get(&sim, &format!("{sail}/_pats_sim/reset")).await.0,
+        405
+    );
 }
 
 #[tokio::test]
@@ -289,7 +330,7 @@ async fn faults_are_armed_over_http_and_hit_only_their_provider() {
     let list = format!("{sail}/v3/personal-access-tokens");
     let client = reqwest::Client::new();
     let faults = format!("{sail}/_pats_sim/faults");
-    let arm = |fault: Value| post(&faults, fault);
+    let arm = |fault: Value| admin_post(&sim, &faults, fault);
 
     // A 5xx burst of two, then normal answers.
     let (status, _) = arm(json!({
@@ -351,14 +392,16 @@ async fn faults_are_armed_over_http_and_hit_only_their_provider() {
     arm(json!({"fault": "status", "status": 500})).await;
     let (status, _) = get(&format!("{dfns}/auth/pats"), Some(&env["DFNS_AUTH_TOKEN"])).await;
     assert_eq!(status, 200);
-    let (status, body) = post(
+    let (status, body) = admin_post(
+        &sim,
         &format!("{dfns}/_pats_sim/faults"),
         json!({"fault": "explode"}),
     )
     .await;
     assert_eq!(status, 400);
     assert!(body["error"].as_str().unwrap().contains("explode"));
-    let (status, _) = post(
+    let (status, _) = admin_post(
+        &sim,
         &format!("{dfns}/_pats_sim/faults"),
         json!({"fault": "status", "status": 42}),
     )
@@ -366,6 +409,8 @@ async fn faults_are_armed_over_http_and_hit_only_their_provider() {
     assert_eq!(status, 400);
     let response = client
         .delete(format!("{sail}/_pats_sim/faults"))
+        .bearer_auth(sim.admin_token().unwrap())
+        .header("content-type", "application/json")
         .send()
         .await
         .unwrap();
@@ -461,8 +506,23 @@ fn the_command_line_is_checked() {
             state: Some("s.json".into()),
             demo: true,
             provider: Some("dfns".to_owned()),
+            json: false,
+            admin_token: true,
         })
     );
+    assert!(matches!(
+        parse(&args("serve --port 0 --json --no-admin-token")),
+        Ok(Command::Serve {
+            port: 0,
+            json: true,
+            admin_token: false,
+            ..
+        })
+    ));
+    assert!(matches!(
+        parse(&args("env --port 65535")),
+        Ok(Command::Env { port: 65535, .. })
+    ));
     assert!(matches!(
         parse(&args("serve --port 65533")),
         Ok(Command::Serve { port: 65533, .. })
@@ -475,7 +535,10 @@ fn the_command_line_is_checked() {
         })
     );
     for (bad, says) in [
-        ("serve --port 0", "not a port"),
+        ("env --port 0", "not a port"),
+        ("env --json", "unexpected argument"),
+        ("env --no-admin-token", "unexpected argument"),
+        ("serve --port x", "not a port"),
         ("serve --port 65534", "not a port"),
         ("env --seed demo", "unexpected argument"),
         ("serve --port", "needs a value"),
@@ -607,19 +670,21 @@ async fn the_state_is_readable_and_saved_on_demand() {
     assert_eq!(after, sim.state());
     // The admin API serves the same state, and empties the request log on DELETE.
     let sail = sim.sailpoint().uri();
-    let (status, served) = get(&format!("{sail}/_pats_sim/state"), None).await;
+    let (status, served) = admin_get(&sim, &format!("{sail}/_pats_sim/state")).await;
     assert_eq!(status, 200);
     assert_eq!(served, sim.state());
-    let (_, log) = get(&format!("{sail}/_pats_sim/requests"), None).await;
+    let (_, log) = admin_get(&sim, &format!("{sail}/_pats_sim/requests")).await;
     assert!(!log.as_array().unwrap().is_empty());
     let response = reqwest::Client::new()
         .delete(format!("{sail}/_pats_sim/requests"))
+        .bearer_auth(sim.admin_token().unwrap())
+        .header("content-type", "application/json")
         .send()
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 204);
     // Only the GET that reads the log is in it now.
-    let (_, log) = get(&format!("{sail}/_pats_sim/requests"), None).await;
+    let (_, log) = admin_get(&sim, &format!("{sail}/_pats_sim/requests")).await;
     assert_eq!(log.as_array().unwrap().len(), 1, "{log}");
 }
 
@@ -727,14 +792,16 @@ async fn seeding_refuses_bad_names_and_too_many_and_persists_what_it_made() {
         (&sail, json!({"users": ["ci"]}), "only be seeded on zitadel"),
         (&dfns, json!({"users": ["ci"]}), "only be seeded on zitadel"),
     ] {
-        let (status, answer) = post(&format!("{base}/_pats_sim/seed"), body.clone()).await;
+        let (status, answer) =
+            admin_post(&sim, &format!("{base}/_pats_sim/seed"), body.clone()).await;
         assert_eq!(status, 400, "{body}: {answer}");
         assert!(answer["error"].as_str().unwrap().contains(says), "{answer}");
     }
     // At most 10,000 names per call, tokens and users together.
     let users: Vec<String> = (0..10_000).map(|i| format!("u{i}")).collect();
     let zitadel = sim.zitadel().uri();
-    let (status, answer) = post(
+    let (status, answer) = admin_post(
+        &sim,
         &format!("{zitadel}/_pats_sim/seed"),
         json!({"tokens": ["one"], "users": users}),
     )
@@ -742,7 +809,8 @@ async fn seeding_refuses_bad_names_and_too_many_and_persists_what_it_made() {
     assert_eq!(status, 400, "{answer}");
     assert!(!sim.zitadel().has_username("100000000000000001", "one"));
     // A 200-character name is fine, and the seeded token is in the state file at once.
-    let (status, _) = post(
+    let (status, _) = admin_post(
+        &sim,
         &format!("{sail}/_pats_sim/seed"),
         json!({"tokens": ["y".repeat(200)]}),
     )
@@ -752,7 +820,8 @@ async fn seeding_refuses_bad_names_and_too_many_and_persists_what_it_made() {
     assert_eq!(on_disk["sailpoint"]["pats"].as_array().unwrap().len(), 1);
     // Seeding a ZITADEL user twice keeps one user of that name.
     for _ in 0..2 {
-        let (status, _) = post(
+        let (status, _) = admin_post(
+            &sim,
             &format!("{zitadel}/_pats_sim/seed"),
             json!({"users": ["twice"]}),
         )
@@ -775,7 +844,8 @@ async fn reset_disarms_faults() {
     let env = env(&sim);
     let sail = &env["SAIL_BASE_URL"];
     for base in [&env["DFNS_BASE_URL"], sail] {
-        let (status, _) = post(
+        let (status, _) = admin_post(
+            &sim,
             &format!("{base}/_pats_sim/faults"),
             json!({"fault": "status", "status": 500, "path_contains": "/v3/"}),
         )
@@ -785,7 +855,8 @@ async fn reset_disarms_faults() {
     let token = sailpoint_token(&env).await;
     let list = format!("{sail}/v3/personal-access-tokens");
     assert_eq!(get(&list, Some(&token)).await.0, 500);
-    let (status, _) = post(
+    let (status, _) = admin_post(
+        &sim,
         &format!("{}/_pats_sim/reset", env["DFNS_BASE_URL"]),
         json!({}),
     )
@@ -811,7 +882,8 @@ async fn an_oversized_fault_sends_that_many_bytes() {
     let env = env(&sim);
     let sail = &env["SAIL_BASE_URL"];
     let token = sailpoint_token(&env).await;
-    post(
+    admin_post(
+        &sim,
         &format!("{sail}/_pats_sim/faults"),
         json!({"fault": "oversized", "bytes": 5000, "times": 1}),
     )
@@ -834,7 +906,8 @@ async fn a_fault_with_a_method_hits_only_that_method() {
     let env = env(&sim);
     let sail = &env["SAIL_BASE_URL"];
     let token = sailpoint_token(&env).await;
-    post(
+    admin_post(
+        &sim,
         &format!("{sail}/_pats_sim/faults"),
         json!({"fault": "status", "status": 503, "method": "post", "path_contains": "/v3/"}),
     )
@@ -896,12 +969,14 @@ async fn a_truncated_answer_sends_exactly_half_its_announced_length() {
     let env = env(&sim);
     let sail = env["SAIL_BASE_URL"].clone();
     let token = sailpoint_token(&env).await;
-    post(
+    admin_post(
+        &sim,
         &format!("{sail}/_pats_sim/seed"),
         json!({"tokens": ["a", "b", "c"]}),
     )
     .await;
-    post(
+    admin_post(
+        &sim,
         &format!("{sail}/_pats_sim/faults"),
         json!({"fault": "truncated", "times": 1, "path_contains": "/v3/"}),
     )

@@ -7,14 +7,15 @@
 use pats_sim::{Emulator, Options};
 use serde_json::{Value, json};
 
-/// `method` `/_pats_sim/<path>` on `base` with a JSON body, as an admin client sends it.
+/// `method` `/_pats_sim/<path>` on `base` with a JSON body and the admin token, as an
+/// admin client sends it.
 async fn admin(sim: &Emulator, base: &str, method: &str, path: &str, body: Value) -> (u16, Value) {
-    let _ = sim;
     let response = reqwest::Client::new()
         .request(
             reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
             format!("{base}/_pats_sim/{path}"),
         )
+        .bearer_auth(sim.admin_token().unwrap())
         .header("content-type", "application/json")
         .body(body.to_string())
         .send()
