@@ -139,6 +139,9 @@ async fn zitadel_organizations_users_keys_and_secrets_work_across_organizations(
     assert_eq!(status, 201, "{org}");
     let org_id = org["orgId"].as_str().unwrap().to_owned();
     assert!(sim.zitadel().has_org(&org_id));
+    // The simulator's own call refuses an organization that does not exist.
+    let unknown = sim.zitadel().create_user("999", "x", true).unwrap_err();
+    assert!(unknown.contains("no organization 999"), "{unknown}");
     let (status, again) = admin(&sim, &zitadel, "POST", "orgs", json!({"id": org_id})).await;
     assert_eq!(status, 409, "{again}");
 
