@@ -341,23 +341,9 @@ impl DfnsSim {
             .public_key()
             .to_public_key_pem(LineEnding::LF)
             .unwrap_or_default();
-        let user_id = new_id("us");
         let credential_id = new_id("cr");
-        let mut state = self.state();
-        let auth_token = mint_token(&state.org_id, &user_id, "Token", 86_400);
-        state.users.insert(
-            user_id.clone(),
-            User {
-                credentials: vec![(
-                    credential_id.clone(),
-                    VerifyingKey::from(secret.public_key()),
-                )],
-                webauthn: Vec::new(),
-            },
-        );
-        state
-            .bearers
-            .insert(auth_token.clone(), Principal::User(user_id.clone()));
+        let (user_id, auth_token) =
+            self.insert_user(&credential_id, VerifyingKey::from(secret.public_key()));
         RegisteredUser {
             user_id,
             auth_token,
@@ -380,6 +366,12 @@ impl DfnsSim {
         if credential_id.is_empty() {
             return None;
         }
+        Some(self.insert_user(credential_id, key))
+    }
+
+    /// A new user whose one signing credential is `key`, with a bearer token of its own:
+    /// `(user id, auth token)`.
+    fn insert_user(&self, credential_id: &str, key: VerifyingKey) -> (String, String) {
         let user_id = new_id("us");
         let mut state = self.state();
         let auth_token = mint_token(&state.org_id, &user_id, "Token", 86_400);
@@ -393,7 +385,7 @@ impl DfnsSim {
         state
             .bearers
             .insert(auth_token.clone(), Principal::User(user_id.clone()));
-        Some((user_id, auth_token))
+        (user_id, auth_token)
     }
 
     /// Registers another signing credential (an SPKI PEM P-256 public key) for `user_id`.

@@ -515,22 +515,24 @@ impl ZitadelSim {
     /// Registers an RSA public key (PEM) with id `key_id` for machine user `user_id`.
     /// Returns false when the user is unknown or the key is not an RSA public key.
     pub fn register_key(&self, user_id: &str, key_id: &str, public_pem: &str) -> bool {
-        if !jwt::is_rsa_public_key(public_pem) {
-            return false;
-        }
-        let mut state = self.lock();
-        match state.users.get_mut(user_id) {
-            Some(user) if user.machine => {
-                user.keys.push((key_id.to_owned(), public_pem.to_owned()));
-                true
-            }
-            _ => false,
-        }
+        self.push_key(user_id, public_pem, |_| key_id.to_owned())
+            .is_some()
     }
 
     /// Registers an RSA public key (PEM) for machine user `user_id` under a new key id,
     /// which it returns (`None`: no such machine user, or not an RSA public key).
     pub fn add_key(&self, user_id: &str, public_pem: &str) -> Option<String> {
+        self.push_key(user_id, public_pem, State::new_id)
+    }
+
+    /// Adds `public_pem` to machine user `user_id`'s keys under the id `key_id` gives (asked
+    /// only once the key and the user are known good); the id, or `None`.
+    fn push_key(
+        &self,
+        user_id: &str,
+        public_pem: &str,
+        key_id: impl FnOnce(&mut State) -> String,
+    ) -> Option<String> {
         if !jwt::is_rsa_public_key(public_pem) {
             return None;
         }
@@ -538,7 +540,7 @@ impl ZitadelSim {
         if !state.users.get(user_id).is_some_and(|u| u.machine) {
             return None;
         }
-        let key_id = state.new_id();
+        let key_id = key_id(&mut state);
         let user = state.users.get_mut(user_id)?;
         user.keys.push((key_id.clone(), public_pem.to_owned()));
         Some(key_id)
