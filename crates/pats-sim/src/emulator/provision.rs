@@ -7,7 +7,7 @@
 //! (unknown fields are refused) and answers 201 with what was created, 400 for a bad
 //! body, 404 for an unknown user or identity, 409 for a name or id already taken.
 
-use super::{Inner, Which, admin_error, restore_sims};
+use super::{Inner, Which, admin_error, random_hex, restore_sims};
 use crate::answer::Answer;
 use crate::sailpoint::SailPointSim;
 use crate::server::Request;
@@ -277,7 +277,8 @@ fn sailpoint_identity(inner: &Inner, body: SailPointIdentity) -> Answer {
         return admin_error(400, "name has 1 to 128 characters");
     }
     let id = match body.id {
-        None => random_hex(32),
+        // 16 bytes: 32 hex digits, the shape of SailPoint ids.
+        None => random_hex(16),
         Some(id) if is_sailpoint_id(&id) => id,
         Some(_) => return admin_error(400, "id must be 32 lowercase hex digits"),
     };
@@ -308,8 +309,8 @@ fn sailpoint_client(inner: &Inner, body: SailPointClient) -> Answer {
     }
     let client_id = body
         .client_id
-        .unwrap_or_else(|| format!("sim-client-{}", random_hex(12)));
-    let client_secret = body.client_secret.unwrap_or_else(|| random_hex(40));
+        .unwrap_or_else(|| format!("sim-client-{}", random_hex(6)));
+    let client_secret = body.client_secret.unwrap_or_else(|| random_hex(20));
     let printable =
         |s: &str| !s.is_empty() && s.len() <= 200 && s.bytes().all(|b| b.is_ascii_graphic());
     if !printable(&client_id) || !printable(&client_secret) {
@@ -334,12 +335,6 @@ fn sailpoint_client(inner: &Inner, body: SailPointClient) -> Answer {
 
 fn is_sailpoint_id(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-fn random_hex(len: usize) -> String {
-    (0..len)
-        .map(|_| char::from_digit(fastrand::u32(0..16), 16).unwrap_or('0'))
-        .collect()
 }
 
 /// `PUT /_pats_sim/state`: replaces the whole state with the body, a state document as
