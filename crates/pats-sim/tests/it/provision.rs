@@ -10,28 +10,20 @@ use serde_json::{Value, json};
 /// `method` `/_pats_sim/<path>` on `base` with a JSON body and the admin token, as an
 /// admin client sends it.
 async fn admin(sim: &Emulator, base: &str, method: &str, path: &str, body: Value) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .request(
-            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
-            format!("{base}/_pats_sim/{path}"),
-        )
-        .bearer_auth(sim.admin_token().unwrap())
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let bytes = response.bytes().await.unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    let token = sim.admin_token().unwrap();
+    send(method, &format!("{base}/_pats_sim/{path}"), token, body).await
 }
 
+/// A provider API call: `POST url` with a JSON body and a bearer token.
 async fn call(url: &str, bearer: &str, body: Value) -> (u16, Value) {
+    send("POST", url, bearer, body).await
+}
+
+/// `method url` with a bearer token and a JSON body: the status and the JSON answer
+/// (`Null` when it is not JSON).
+async fn send(method: &str, url: &str, bearer: &str, body: Value) -> (u16, Value) {
     let response = reqwest::Client::new()
-        .post(url)
+        .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url)
         .bearer_auth(bearer)
         .header("content-type", "application/json")
         .body(body.to_string())
