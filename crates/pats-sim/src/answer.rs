@@ -26,6 +26,29 @@ pub(crate) struct Answer {
     pub(crate) trailers: Vec<(String, String)>,
     pub(crate) delay: Option<Duration>,
     pub(crate) delivery: Delivery,
+    /// What must be on disk before the answer leaves (the emulator's journal).
+    pub(crate) durable: Option<Box<Durable>>,
+}
+
+/// A ticket of the emulator's journal: the answer leaves once the journal's writer has
+/// synced every ticket up to it (or has stopped).
+#[derive(Debug, Clone)]
+pub(crate) struct Durable {
+    committed: tokio::sync::watch::Receiver<u64>,
+    ticket: u64,
+}
+
+#[allow(dead_code)] // only the emulator journals
+impl Durable {
+    pub(crate) fn new(committed: tokio::sync::watch::Receiver<u64>, ticket: u64) -> Self {
+        Durable { committed, ticket }
+    }
+
+    /// Waits for the ticket to be on disk, without holding a thread.
+    pub(crate) async fn wait(mut self) {
+        let ticket = self.ticket;
+        let _ = self.committed.wait_for(|c| *c >= ticket).await;
+    }
 }
 
 #[allow(dead_code)] // the full builder, whether or not every simulator uses each call
@@ -39,6 +62,7 @@ impl Answer {
             trailers: Vec::new(),
             delay: None,
             delivery: Delivery::Whole,
+            durable: None,
         }
     }
 

@@ -61,11 +61,29 @@
 //! The state document (the file, `GET` and `PUT /_pats_sim/state`) is versioned and described
 //! by the JSON Schema `schema/state.v1.schema.json` of this crate.
 //!
-//! With [`Options::state`], the state (tokens, users, credentials) is written after every
-//! request that can change it, atomically (a new file of a random name in the same
-//! directory, created exclusively and readable by its owner only, then a rename), and read
-//! back at start. A file that is not a pats-sim state file, or is corrupt, is an error: it
-//! is never replaced. A state path that is a symbolic link is resolved once, at start: the
+//! With [`Options::state`], the state (tokens, users, credentials) outlives the process.
+//! What a request changed is on disk before its answer leaves, and a write costs what it
+//! changed, not what the state holds:
+//!
+//! - Each simulator keeps its tokens, secrets, users and sessions in tables that record
+//!   which rows changed. After a request that may change something (any method but `GET`,
+//!   `HEAD` and `OPTIONS`, the admin API's included), those rows, and the simulator's
+//!   small fields, become one JSON line of the journal `<state>.journal.<n>`, appended and
+//!   synced by a writer thread; the answer waits for it without holding a server thread.
+//! - When the journal outgrows the state file (and 1 MiB), when a whole state was loaded
+//!   (`PUT /_pats_sim/state`, `reset`), on [`Emulator::save`] and when the emulator stops,
+//!   the writer writes the whole state file (atomically: a new file of a random name in the
+//!   same directory, created exclusively and readable by its owner only, then a rename),
+//!   naming the journal that follows it (`"journal": n`), and removes the older journal.
+//!   A stopped emulator leaves the state file alone.
+//! - At start, the state file is read, then its journals in order. A last line a crash cut
+//!   short (it has no newline) was never answered and is dropped; any other line that is
+//!   not a journal entry is an error naming the file and line.
+//!
+//! A file that is not a pats-sim state file, or is corrupt, is an error: it is never
+//! replaced. A write that fails is reported on stderr, and the emulator goes on answering.
+//! Changes made through the Rust API ([`Emulator::dfns`] and the others) are written with
+//! the next request's line, or by [`Emulator::save`]. A state path that is a symbolic link is resolved once, at start: the
 //! state is written next to the link's target, and the link keeps pointing at it (a link
 //! whose target's directory does not exist is an error).
 //!
@@ -96,6 +114,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
+mod journal;
 mod provision;
 
 /// Where the admin API lives on every port.
@@ -332,8 +351,8 @@ struct Inner {
     initial: Value,
     state_file: Option<PathBuf>,
     key_file: PathBuf,
-    /// Serializes state file writes.
-    writing: Mutex<()>,
+    /// The state file's journal, once started.
+    journal: OnceLock<journal::Journal>,
     log_unknown: bool,
     /// The admin token, when the admin API needs one.
     admin_token: Option<String>,
@@ -349,6 +368,11 @@ pub struct Emulator {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
+        if let Some(journal) = self.inner.journal.get()
+            && let Err(e) = journal.stop()
+        {
+            eprintln!("pats-sim: cannot write the state file: {e}");
+        }
         self.inner.written.remove_all();
     }
 }
@@ -378,6 +402,8 @@ pub fn start(options: Options) -> Result<Emulator, SimError> {
         }
         None => None,
     };
+    // The journal generation the state was read up to.
+    let mut generation = 0;
     let loaded = match &state_file {
         Some(path) => read_state(path)?,
         None => None,
@@ -411,8 +437,19 @@ pub fn start(options: Options) -> Result<Emulator, SimError> {
     let credentials = match loaded {
         Some(file) => {
             let path = state_file.clone().unwrap_or_default();
-            restore(&file, &dfns, &zitadel, &sailpoint)
-                .map_err(|reason| SimError::StateFile { path, reason })?
+            let bad = |reason| SimError::StateFile {
+                path: path.clone(),
+                reason,
+            };
+            let credentials = restore(&file, &dfns, &zitadel, &sailpoint).map_err(bad)?;
+            let (lines, last) = journal::read_journals(&path, journal_generation(&file))
+                .map_err(|e| bad(format!("its journal: {e}")))?;
+            for line in &lines {
+                replay(line, &dfns, &zitadel, &sailpoint)
+                    .map_err(|e| bad(format!("its journal: {e}")))?;
+            }
+            generation = last;
+            credentials
         }
         None => {
             let credentials = bootstrap(&dfns, &zitadel);
@@ -441,7 +478,7 @@ pub fn start(options: Options) -> Result<Emulator, SimError> {
         credentials: Mutex::new(credentials),
         state_file,
         key_file,
-        writing: Mutex::new(()),
+        journal: OnceLock::new(),
         log_unknown: options.log_unknown,
         admin_token,
         written,
@@ -451,18 +488,18 @@ pub fn start(options: Options) -> Result<Emulator, SimError> {
     let _ = slot.set(Arc::downgrade(&inner));
     let emulator = Emulator { inner };
     // On an error, dropping `emulator` removes what was written.
-    emulator.inner.persist().map_err(|e| SimError::Io {
-        what: format!(
-            "cannot write the state file {}",
-            emulator
-                .inner
-                .state_file
-                .as_deref()
-                .unwrap_or(Path::new(""))
-                .display()
-        ),
-        source: e,
-    })?;
+    if let Some(path) = emulator.inner.state_file.clone() {
+        // What start did is in the first state file: the journal begins after it.
+        let _ = emulator.inner.changes();
+        let io = |e| SimError::Io {
+            what: format!("cannot write the state file {}", path.display()),
+            source: e,
+        };
+        let files = journal::Files::create(&path, generation + 1, &emulator.inner).map_err(io)?;
+        let journal =
+            journal::Journal::start(files, Arc::downgrade(&emulator.inner)).map_err(io)?;
+        let _ = emulator.inner.journal.set(journal);
+    }
     Ok(emulator)
 }
 
@@ -507,9 +544,13 @@ impl Emulator {
         self.inner.snapshot()
     }
 
-    /// Writes the state file now (it is also written after every change).
+    /// Writes the whole state file now, folding the journal into it (every change is on
+    /// disk before its answer anyway, in the journal; see the module documentation).
     pub fn save(&self) -> std::io::Result<()> {
-        self.inner.persist()
+        match self.inner.journal.get() {
+            Some(journal) => journal.save(),
+            None => Ok(()),
+        }
     }
 
     /// The admin token the admin API needs (`Authorization: Bearer <token>`); `None` when
@@ -561,7 +602,7 @@ fn layer(slot: &Arc<OnceLock<Weak<Inner>>>, which: Which) -> Layer {
                 None => admin_error(503, "the emulator is starting"),
             };
         }
-        let answer = inner(request);
+        let mut answer = inner(request);
         if let Some(emulator) = emulator {
             if emulator.log_unknown && matches!(answer.status, 404 | 405) {
                 eprintln!(
@@ -572,10 +613,8 @@ fn layer(slot: &Arc<OnceLock<Weak<Inner>>>, which: Which) -> Layer {
                     answer.status
                 );
             }
-            if !matches!(request.method.as_str(), "GET" | "HEAD" | "OPTIONS")
-                && let Err(e) = emulator.persist()
-            {
-                eprintln!("pats-sim: cannot write the state file: {e}");
+            if !matches!(request.method.as_str(), "GET" | "HEAD" | "OPTIONS") {
+                answer.durable = emulator.record();
             }
         }
         answer
@@ -635,24 +674,36 @@ impl Inner {
         })
     }
 
-    /// Writes the state file (when there is one): a temporary file, then a rename.
-    fn persist(&self) -> std::io::Result<()> {
-        let Some(path) = &self.state_file else {
-            return Ok(());
+    /// The state document, naming the journal `generation` that follows it when given.
+    fn document(&self, generation: Option<u64>) -> Value {
+        let mut document = self.snapshot();
+        if let (Some(generation), Value::Object(map)) = (generation, &mut document) {
+            map.insert("journal".into(), json!(generation));
+        }
+        document
+    }
+
+    /// What the simulators changed since they were last asked, as a journal line, and
+    /// whether one of them replaced its whole state.
+    fn changes(&self) -> (Option<Vec<u8>>, bool) {
+        let full = |e: serde_json::Error| {
+            eprintln!("pats-sim: a change does not serialize ({e}); writing the whole state");
+            crate::table::Changes::Everything
         };
-        let _writing = match self.writing.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        let bytes = serde_json::to_vec_pretty(&self.snapshot()).map_err(std::io::Error::other)?;
-        let name = path
-            .file_name()
-            .map_or_else(|| "state".into(), |n| n.to_string_lossy().into_owned());
-        let temp = path.with_file_name(format!(".{name}.{}.tmp", random_hex(8)));
-        write_new_private(&temp, &bytes)?;
-        std::fs::rename(&temp, path).inspect_err(|_| {
-            let _ = std::fs::remove_file(&temp);
-        })
+        journal::entry([
+            ("dfns", self.dfns.take_changes().unwrap_or_else(full)),
+            ("zitadel", self.zitadel.take_changes().unwrap_or_else(full)),
+            (
+                "sailpoint",
+                self.sailpoint.take_changes().unwrap_or_else(full),
+            ),
+        ])
+    }
+
+    /// Hands what a request changed to the journal (when there is a state file); what its
+    /// answer waits for.
+    fn record(&self) -> Option<Box<crate::answer::Durable>> {
+        self.journal.get()?.record(self)
     }
 
     fn admin(&self, which: Which, rest: &str, request: &Request) -> Answer {
@@ -735,13 +786,10 @@ impl Inner {
         self.persisted(method, answer)
     }
 
-    /// `answer`, once a successful admin write has reached the state file.
-    fn persisted(&self, method: &str, answer: Answer) -> Answer {
-        if matches!(method, "POST" | "PUT" | "DELETE")
-            && answer.status < 300
-            && let Err(e) = self.persist()
-        {
-            return admin_error(500, &format!("cannot write the state file: {e}"));
+    /// `answer`, made to wait until what an admin write changed is on disk.
+    fn persisted(&self, method: &str, mut answer: Answer) -> Answer {
+        if matches!(method, "POST" | "PUT" | "DELETE") {
+            answer.durable = self.record();
         }
         answer
     }
@@ -1031,6 +1079,30 @@ fn restore(
         .restore(file["sailpoint"].clone())
         .map_err(|e| format!("corrupt sailpoint state: {e}"))?;
     Ok(credentials)
+}
+
+/// The journal generation a state document is followed by (`0` for one without).
+fn journal_generation(document: &Value) -> u64 {
+    document.get("journal").and_then(Value::as_u64).unwrap_or(0)
+}
+
+/// Applies one journal line to the simulators.
+fn replay(
+    line: &Value,
+    dfns: &DfnsSim,
+    zitadel: &ZitadelSim,
+    sailpoint: &SailPointSim,
+) -> Result<(), String> {
+    for (name, change) in line.as_object().into_iter().flatten() {
+        match name.as_str() {
+            "dfns" => dfns.apply_changes(change),
+            "zitadel" => zitadel.apply_changes(change),
+            "sailpoint" => sailpoint.apply_changes(change),
+            other => Err(format!("no simulator {other}")),
+        }
+        .map_err(|e| format!("{name}: {e}"))?;
+    }
+    Ok(())
 }
 
 fn restore_sims(inner: &Inner, file: &Value) -> Result<(), String> {

@@ -38,6 +38,8 @@
 )]
 
 mod answer;
+#[macro_use]
+mod table;
 mod contract;
 pub mod fault;
 pub mod server;

@@ -668,7 +668,10 @@ async fn answer(
     if let Ok(mut log) = shared.log.lock() {
         log.push(request.detached(shared.limits.log_body));
     }
-    let answer = (shared.handler)(&request);
+    let mut answer = (shared.handler)(&request);
+    if let Some(durable) = answer.durable.take() {
+        durable.wait().await;
+    }
     if let Some(delay) = answer.delay {
         tokio::time::sleep(delay).await;
     }

@@ -31,6 +31,7 @@ use crate::answer::Answer;
 use crate::contract::{ContractGuard, Provider};
 use crate::fault::{Fault, FaultRule, Faults};
 use crate::server::{HttpServer, Layer, Request, ServerOptions, layered};
+use crate::table::Table;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use p256::ecdsa::signature::Verifier as _;
@@ -39,7 +40,6 @@ use p256::pkcs8::{DecodePublicKey as _, EncodePrivateKey as _, EncodePublicKey a
 use rand_core::{OsRng, RngCore as _};
 use serde_json::{Map, Value, json};
 use sha2::Digest as _;
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use time::OffsetDateTime;
@@ -119,8 +119,8 @@ impl State {
         if let Principal::Pat { token_id, .. } = &principal {
             let usable = self
                 .pats
-                .iter()
-                .any(|p| &p.token_id == token_id && p.is_active && !p.deleted);
+                .get(token_id)
+                .is_some_and(|p| p.is_active && !p.deleted);
             if !usable {
                 return Err(error(401, "Unauthorized: token is deactivated or deleted"));
             }
@@ -254,9 +254,41 @@ impl DfnsSim {
     )]
     /// Replaces the state with one from a state file.
     pub(crate) fn restore(&self, state: Value) -> serde_json::Result<()> {
-        let restored: State = serde_json::from_value(state)?;
+        let mut state = state;
+        // Files written before tokens had a `seq` list them in creation order.
+        if let Some(Value::Array(pats)) = state.get_mut("pats") {
+            for (i, pat) in pats.iter_mut().enumerate() {
+                if let Value::Object(pat) = pat {
+                    pat.entry("seq").or_insert(json!(i));
+                }
+            }
+        }
+        let mut restored: State = serde_json::from_value(state)?;
+        let next = restored.pats.values().map(|p| p.seq + 1).max().unwrap_or(0);
+        restored.next_seq = restored.next_seq.max(next);
+        restored.replaced = true;
         *self.state() = restored;
         Ok(())
+    }
+
+    // Used by the emulator, which needs all three providers.
+    #[cfg_attr(
+        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        allow(dead_code)
+    )]
+    /// What changed since the last call, for the emulator's journal.
+    pub(crate) fn take_changes(&self) -> serde_json::Result<crate::table::Changes> {
+        self.state().take_changes()
+    }
+
+    // Used by the emulator, which needs all three providers.
+    #[cfg_attr(
+        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        allow(dead_code)
+    )]
+    /// Replays what [`take_changes`](Self::take_changes) returned.
+    pub(crate) fn apply_changes(&self, change: &Value) -> Result<(), String> {
+        self.state().apply_changes(change)
     }
 
     /// Starts a simulator with these server options, its handler wrapped in `layer`.
@@ -264,11 +296,14 @@ impl DfnsSim {
         let state = Arc::new(Mutex::new(State {
             org_id: new_id("or"),
             app_id: new_id("ap"),
-            users: HashMap::new(),
-            bearers: HashMap::new(),
-            pats: Vec::new(),
-            challenges: HashMap::new(),
-            user_actions: HashMap::new(),
+            users: Table::new(),
+            bearers: Table::new(),
+            pats: Table::new(),
+            challenges: Table::new(),
+            user_actions: Table::new(),
+            next_seq: 0,
+            journaled: Value::Null,
+            replaced: false,
         }));
         let faults = Faults::default();
         let contract = ContractGuard::new(Provider::Dfns, &faults);
@@ -430,9 +465,9 @@ impl DfnsSim {
     /// `"deleted": true|false`; never the access token.
     pub fn pats(&self) -> Vec<Value> {
         let state = self.state();
-        state
-            .pats
-            .iter()
+        let mut pats: Vec<&StoredPat> = state.pats.values().collect();
+        pats.sort_by_key(|p| p.seq);
+        pats.into_iter()
             .map(|p| {
                 let mut v = p.to_json(&state.org_id, &state.app_id);
                 if let Value::Object(map) = &mut v {
@@ -450,8 +485,8 @@ impl DfnsSim {
             Some(Principal::User(_)) => true,
             Some(Principal::Pat { token_id, .. }) => state
                 .pats
-                .iter()
-                .any(|p| &p.token_id == token_id && p.is_active && !p.deleted),
+                .get(token_id)
+                .is_some_and(|p| p.is_active && !p.deleted),
             None => false,
         }
     }

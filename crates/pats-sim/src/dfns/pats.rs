@@ -35,24 +35,36 @@ impl StoredPat {
 }
 
 impl State {
-    pub(super) fn visible(&self, principal: &Principal) -> impl Iterator<Item = &StoredPat> {
-        let user = principal.user_id().to_owned();
-        self.pats
-            .iter()
-            .filter(move |p| !p.deleted && p.linked_user_id == user)
+    /// The principal's live tokens, in creation order.
+    pub(super) fn visible(&self, principal: &Principal) -> Vec<&StoredPat> {
+        let user = principal.user_id();
+        let mut mine: Vec<&StoredPat> = self
+            .pats
+            .values()
+            .filter(|p| !p.deleted && p.linked_user_id == user)
+            .collect();
+        mine.sort_by_key(|p| p.seq);
+        mine
     }
 
     pub(super) fn list(&self, principal: &Principal) -> Answer {
         let items: Vec<Value> = self
             .visible(principal)
+            .into_iter()
             .map(|p| p.to_json(&self.org_id, &self.app_id))
             .collect();
         ok(json!({ "items": items }))
     }
 
+    /// The principal's live token `id`.
+    fn mine(&self, principal: &Principal, id: &str) -> Option<&StoredPat> {
+        self.pats
+            .get(id)
+            .filter(|p| !p.deleted && p.linked_user_id == principal.user_id())
+    }
+
     pub(super) fn get(&self, principal: &Principal, id: &str) -> Outcome {
-        self.visible(principal)
-            .find(|p| p.token_id == id)
+        self.mine(principal, id)
             .map(|p| ok(p.to_json(&self.org_id, &self.app_id)))
             .ok_or_else(|| error(404, format!("Personal access token {id} not found")))
     }
@@ -62,23 +74,23 @@ impl State {
         principal: &Principal,
         id: &str,
     ) -> Result<&mut StoredPat, Reject> {
-        let user = principal.user_id();
+        if self.mine(principal, id).is_none() {
+            return Err(error(404, format!("Personal access token {id} not found")));
+        }
         self.pats
-            .iter_mut()
-            .find(|p| !p.deleted && p.token_id == id && p.linked_user_id == user)
+            .get_mut(id)
             .ok_or_else(|| error(404, format!("Personal access token {id} not found")))
     }
 
     pub(super) fn json_of(&self, id: &str) -> Value {
         self.pats
-            .iter()
-            .find(|p| p.token_id == id)
+            .get(id)
             .map(|p| p.to_json(&self.org_id, &self.app_id))
             .unwrap_or(Value::Null)
     }
 
     pub(super) fn external_id_taken(&self, external_id: &str, except: Option<&str>) -> bool {
-        self.pats.iter().any(|p| {
+        self.pats.values().any(|p| {
             !p.deleted
                 && p.external_id.as_deref() == Some(external_id)
                 && Some(p.token_id.as_str()) != except
@@ -131,7 +143,9 @@ impl State {
             external_id,
             access_token: String::new(),
             deleted: false,
+            seq: self.next_seq,
         };
+        self.next_seq += 1;
         pat.access_token = mint_token(
             &self.org_id,
             &pat.linked_user_id,
@@ -152,7 +166,7 @@ impl State {
                 Value::String(pat.access_token.clone()),
             );
         }
-        self.pats.push(pat);
+        self.pats.insert(token_id, pat);
         Ok(ok(answer))
     }
 

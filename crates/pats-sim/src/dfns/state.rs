@@ -2,6 +2,7 @@
 //! challenges and user action tokens; ids and timestamps.
 
 use super::*;
+use crate::table::{Row, Table, as_rows};
 
 #[derive(serde::Serialize, serde::Deserialize)]
 pub(super) struct User {
@@ -72,6 +73,17 @@ pub(super) struct StoredPat {
     pub(super) external_id: Option<String>,
     pub(super) access_token: String,
     pub(super) deleted: bool,
+    /// Its place in creation order (the order lists answer in). State files written before
+    /// it existed number their tokens in the order they list them.
+    #[serde(default)]
+    pub(super) seq: u64,
+}
+
+impl Row for StoredPat {
+    type Key = String;
+    fn key(&self) -> String {
+        self.token_id.clone()
+    }
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -97,12 +109,27 @@ pub(super) struct UserAction {
 pub(super) struct State {
     pub(super) org_id: String,
     pub(super) app_id: String,
-    pub(super) users: HashMap<String, User>,
-    pub(super) bearers: HashMap<String, Principal>,
-    pub(super) pats: Vec<StoredPat>,
-    pub(super) challenges: HashMap<String, Challenge>,
-    pub(super) user_actions: HashMap<String, UserAction>,
+    pub(super) users: Table<String, User>,
+    pub(super) bearers: Table<String, Principal>,
+    #[serde(with = "as_rows")]
+    pub(super) pats: Table<String, StoredPat>,
+    pub(super) challenges: Table<String, Challenge>,
+    pub(super) user_actions: Table<String, UserAction>,
+    /// The `seq` of the next token.
+    #[serde(default)]
+    pub(super) next_seq: u64,
+    /// The small fields as the journal last wrote them.
+    #[serde(skip)]
+    pub(super) journaled: Value,
+    /// Whether the whole state was replaced since the journal last asked.
+    #[serde(skip)]
+    pub(super) replaced: bool,
 }
+
+journaled!(State {
+    scalars: [org_id, app_id, next_seq],
+    tables: [users, bearers, pats, challenges, user_actions],
+});
 
 /// `len` random lowercase letters and digits (ids; not secret).
 pub(super) fn id_part(len: usize) -> String {

@@ -167,29 +167,19 @@ pub(super) fn token_endpoint(state: &mut State, request: &Request) -> Answer {
         (c.identity_id.clone(), state.token_lifetime, true)
     } else {
         let at = now();
-        let Some(pat) = state.pats.iter_mut().find(|p| p.id() == client_id) else {
+        let usable =
+            |p: &StoredPat| p.secret_matches(secret) && p.expiration.is_none_or(|e| e > at);
+        let Some(key) = parse_id(client_id).filter(|k| state.pats.get(k).is_some_and(usable))
+        else {
             return oauth(401, "invalid_client");
         };
-        let expired = pat
-            .json
-            .get("expirationDate")
-            .and_then(Value::as_str)
-            .and_then(parse_time)
-            .is_some_and(|e| e <= at);
-        if &pat.secret != secret || expired {
+        let Some(pat) = state.pats.get_mut(&key) else {
             return oauth(401, "invalid_client");
-        }
-        let validity = pat
-            .json
-            .get("accessTokenValiditySeconds")
-            .and_then(Value::as_u64)
-            .unwrap_or(43_200);
-        if let Value::Object(m) = &mut pat.json {
-            m.insert("lastUsed".into(), Value::String(format_time(at)));
-        }
+        };
+        pat.last_used = Some(at);
         (
-            pat.owner_id().to_owned(),
-            Duration::from_secs(validity),
+            pat.owner_id.clone(),
+            Duration::from_secs(u64::from(pat.validity)),
             false,
         )
     };

@@ -37,6 +37,7 @@ use crate::answer::Answer;
 use crate::contract::{ContractGuard, Provider};
 use crate::fault::Faults;
 use crate::server::{HttpServer, Layer, Request, ServerOptions, layered};
+use crate::table::Table;
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -127,25 +128,26 @@ impl SailPointSim {
             .cloned()
             .unwrap_or_default();
         let at = now();
-        let (created, expires) = (format_time(at), format_time(six_months_after(at)));
+        let expires = six_months_after(at);
         let start = state.pats.len();
-        state.pats.reserve(n);
         for i in start..start + n {
-            state.pats.push(StoredPat {
-                json: json!({
-                    "id": hex(32),
-                    "name": format!("bulk-{i}"),
-                    "scope": [ALL_SCOPES],
-                    "owner": { "type": "IDENTITY", "id": Self::IDENTITY_ID, "name": owner_name },
-                    "created": created,
-                    "lastUsed": null,
-                    "managed": false,
-                    "accessTokenValiditySeconds": 43_200,
-                    "expirationDate": expires,
-                    "userAwareTokenNeverExpires": false,
-                }),
-                secret: hex(64),
-            });
+            let pat = StoredPat {
+                id: fastrand::u128(..),
+                seq: state.next_seq,
+                name: format!("bulk-{i}"),
+                scope: Vec::new(),
+                owner_id: Self::IDENTITY_ID.to_owned(),
+                owner_name: owner_name.clone(),
+                created: at,
+                validity: 43_200,
+                expiration: Some(expires),
+                last_used: None,
+                managed: false,
+                never_expires: false,
+                secret: StoredPat::new_secret(),
+            };
+            state.next_seq += 1;
+            state.pats.insert(pat.id, pat);
         }
     }
 
@@ -176,16 +178,48 @@ impl SailPointSim {
     )]
     /// Replaces the state with one from a state file.
     pub(crate) fn restore(&self, state: Value) -> serde_json::Result<()> {
-        let restored: State = serde_json::from_value(state)?;
+        let mut state = state;
+        // Files written before tokens had a `seq` list them in creation order.
+        if let Some(Value::Array(pats)) = state.get_mut("pats") {
+            for (i, pat) in pats.iter_mut().enumerate() {
+                if let Value::Object(pat) = pat {
+                    pat.entry("seq").or_insert(json!(i));
+                }
+            }
+        }
+        let mut restored: State = serde_json::from_value(state)?;
+        let next = restored.pats.values().map(|p| p.seq + 1).max().unwrap_or(0);
+        restored.next_seq = restored.next_seq.max(next);
+        restored.replaced = true;
         *lock(&self.state) = restored;
         Ok(())
     }
 
+    // Used by the emulator, which needs all three providers.
+    #[cfg_attr(
+        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        allow(dead_code)
+    )]
+    /// What changed since the last call, for the emulator's journal.
+    pub(crate) fn take_changes(&self) -> serde_json::Result<crate::table::Changes> {
+        lock(&self.state).take_changes()
+    }
+
+    // Used by the emulator, which needs all three providers.
+    #[cfg_attr(
+        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        allow(dead_code)
+    )]
+    /// Replays what [`take_changes`](Self::take_changes) returned.
+    pub(crate) fn apply_changes(&self, change: &Value) -> Result<(), String> {
+        lock(&self.state).apply_changes(change)
+    }
+
     /// Starts a simulator with these server options, its handler wrapped in `layer`.
     pub(crate) fn serve(options: ServerOptions, layer: Option<Layer>) -> std::io::Result<Self> {
-        let mut identities = HashMap::new();
+        let mut identities = Table::new();
         identities.insert(Self::IDENTITY_ID.to_owned(), Self::IDENTITY_NAME.to_owned());
-        let mut clients = HashMap::new();
+        let mut clients = Table::new();
         clients.insert(
             Self::CLIENT_ID.to_owned(),
             ApiClient {
@@ -196,11 +230,14 @@ impl SailPointSim {
         let state = Arc::new(Mutex::new(State {
             identities,
             clients,
-            access_tokens: HashMap::new(),
-            pats: Vec::new(),
+            access_tokens: Table::new(),
+            pats: Table::new(),
             token_lifetime: Duration::from_secs(43_200),
             rate_limit: (100, Duration::from_secs(10)),
             windows: HashMap::new(),
+            next_seq: 0,
+            journaled: Value::Null,
+            replaced: false,
         }));
         let faults = Faults::default();
         let contract = ContractGuard::new(Provider::SailPoint, &faults);
@@ -283,8 +320,12 @@ impl SailPointSim {
     /// Makes every access token issued so far expired (refused with 401 from now on).
     pub fn expire_access_tokens(&self) {
         let past = OffsetDateTime::now_utc() - time::Duration::seconds(1);
-        for t in lock(&self.state).access_tokens.values_mut() {
-            t.expires_at = past;
+        let mut state = lock(&self.state);
+        let tokens: Vec<String> = state.access_tokens.keys().cloned().collect();
+        for token in tokens {
+            if let Some(t) = state.access_tokens.get_mut(&token) {
+                t.expires_at = past;
+            }
         }
     }
 
@@ -297,34 +338,28 @@ impl SailPointSim {
 
     /// Every stored token, as wire JSON without the secret, in creation order.
     pub fn stored_tokens(&self) -> Vec<Value> {
-        lock(&self.state)
-            .pats
-            .iter()
-            .map(|p| p.json.clone())
-            .collect()
+        let state = lock(&self.state);
+        let mut pats: Vec<&StoredPat> = state.pats.values().collect();
+        pats.sort_unstable_by_key(|p| p.seq);
+        pats.into_iter().map(|p| p.to_json(Version::V1)).collect()
     }
 
     /// One stored token, as wire JSON without the secret.
     pub fn stored_token(&self, id: &str) -> Option<Value> {
+        let key = parse_id(id)?;
         lock(&self.state)
             .pats
-            .iter()
-            .find(|p| p.id() == id)
-            .map(|p| p.json.clone())
+            .get(&key)
+            .map(|p| p.to_json(Version::V1))
     }
 
     /// Sets a token's `lastUsed`; false when there is no such token.
     pub fn set_last_used(&self, id: &str, last_used: Option<OffsetDateTime>) -> bool {
         let mut s = lock(&self.state);
-        let Some(p) = s.pats.iter_mut().find(|p| p.id() == id) else {
+        let Some(p) = parse_id(id).and_then(|key| s.pats.get_mut(&key)) else {
             return false;
         };
-        if let Value::Object(m) = &mut p.json {
-            m.insert(
-                "lastUsed".into(),
-                last_used.map_or(Value::Null, |t| Value::String(format_time(t))),
-            );
-        }
+        p.last_used = last_used;
         true
     }
 
@@ -449,6 +484,130 @@ mod tests {
             HashSet::from([("get".to_owned(), "/v2025/personal-access-tokens".to_owned())])
         );
         assert!(experimental_in("not json").is_empty());
+    }
+
+    fn stored(seq: u64) -> StoredPat {
+        StoredPat {
+            id: 0x0123_4567_89ab_cdef_0123_4567_89ab_cdef,
+            seq,
+            name: "ci".into(),
+            scope: vec!["idn:read".into()],
+            owner_id: "owner".into(),
+            owner_name: "Owner Name".into(),
+            created: datetime!(2026-02-05 10:00:00.123 UTC),
+            validity: 900,
+            expiration: None,
+            last_used: Some(datetime!(2026-02-06 10:00 UTC)),
+            managed: true,
+            never_expires: true,
+            secret: [0xab; 32],
+        }
+    }
+
+    #[test]
+    fn a_typed_token_shows_and_stores_what_the_wire_json_held() {
+        let pat = stored(7);
+        let shown = pat.to_json(Version::V2025);
+        assert_eq!(
+            shown,
+            json!({
+                "accessTokenValiditySeconds": 900,
+                "created": "2026-02-05T10:00:00.123Z",
+                "expirationDate": null,
+                "id": "0123456789abcdef0123456789abcdef",
+                "lastUsed": "2026-02-06T10:00:00.000Z",
+                "managed": true,
+                "name": "ci",
+                "owner": {"id": "owner", "name": "Owner Name", "type": "IDENTITY"},
+                "scope": ["idn:read"],
+                "userAwareTokenNeverExpires": true,
+            })
+        );
+        assert!(
+            pat.to_json(Version::V3)
+                .get("userAwareTokenNeverExpires")
+                .is_none()
+        );
+        let file = serde_json::to_value(&pat).unwrap_or_default();
+        assert_eq!(file["json"], shown);
+        assert_eq!(file["secret"], "ab".repeat(32));
+        assert_eq!(file["seq"], 7);
+        let back: StoredPat =
+            serde_json::from_value(file.clone()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(serde_json::to_value(&back).unwrap_or_default(), file);
+        assert!(back.secret_matches(&"ab".repeat(32)));
+        assert!(!back.secret_matches(&"AB".repeat(32)));
+        // The default scope takes no heap, and shows as every scope.
+        let mut all = stored(0);
+        all.take_patched(
+            json!({"scope": [ALL_SCOPES]})
+                .as_object()
+                .unwrap_or(&Map::new()),
+        );
+        assert!(all.scope.is_empty());
+        assert_eq!(all.to_json(Version::V3)["scope"], json!([ALL_SCOPES]));
+    }
+
+    #[test]
+    fn a_state_file_token_needs_an_id_and_secret_the_simulator_could_have_made() {
+        let good = serde_json::to_value(stored(0)).unwrap_or_default();
+        for (pointer, value, reason) in [
+            (
+                "/json/id",
+                json!("0123456789ABCDEF0123456789ABCDEF"),
+                "32 lowercase",
+            ),
+            ("/json/id", json!("0123"), "32 lowercase"),
+            ("/secret", json!("ab"), "64 lowercase"),
+            (
+                "/json/created",
+                json!("yesterday"),
+                "created is not RFC 3339",
+            ),
+            ("/json/owner", json!({"name": "x"}), "owner has no id"),
+        ] {
+            let mut bad = good.clone();
+            if let Some(slot) = bad.pointer_mut(pointer) {
+                *slot = value;
+            }
+            let err = serde_json::from_value::<StoredPat>(bad)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains(reason), "{pointer}: {err}");
+        }
+        assert_eq!(parse_id("0123456789abcdef0123456789abcdeg"), None);
+        assert_eq!(parse_id(&id_text(5)), Some(5));
+    }
+
+    #[tokio::test]
+    async fn a_state_file_without_creation_numbers_lists_in_its_own_order() {
+        let sim = SailPointSim::start().await;
+        let mut tokens = Vec::new();
+        for (i, name) in ["zeta", "alpha", "mid"].iter().enumerate() {
+            let mut file = serde_json::to_value(stored(0)).unwrap_or_default();
+            file["json"]["name"] = json!(name);
+            file["json"]["id"] = json!(id_text(100 - i as u128));
+            if let Value::Object(m) = &mut file {
+                m.remove("seq");
+            }
+            tokens.push(file);
+        }
+        let mut state = sim.snapshot().unwrap_or_default();
+        state["pats"] = Value::Array(tokens);
+        sim.restore(state).unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<Value> = sim
+            .stored_tokens()
+            .iter()
+            .map(|t| t["name"].clone())
+            .collect();
+        assert_eq!(names, [json!("zeta"), json!("alpha"), json!("mid")]);
+        assert!(sim.seed_pat("next").is_some());
+        assert_eq!(
+            sim.stored_tokens()[3]["name"],
+            "next",
+            "new tokens come after"
+        );
     }
 
     #[test]

@@ -140,16 +140,6 @@ pub(super) fn patch_paths<'a>(
     Ok(acknowledged)
 }
 
-pub(super) fn render(json: &Value, version: Version) -> Value {
-    let mut json = json.clone();
-    if !version.never_expires()
-        && let Value::Object(m) = &mut json
-    {
-        m.remove("userAwareTokenNeverExpires");
-    }
-    json
-}
-
 pub(super) fn check_scope(value: Option<&Value>) -> Result<Value, Box<Answer>> {
     match value {
         None | Some(Value::Null) => Ok(json!([ALL_SCOPES])),
@@ -167,11 +157,11 @@ pub(super) fn check_scope(value: Option<&Value>) -> Result<Value, Box<Answer>> {
     }
 }
 
-pub(super) fn name_taken(state: &State, owner: &str, name: &str, except: Option<&str>) -> bool {
+pub(super) fn name_taken(state: &State, owner: &str, name: &str, except: Option<u128>) -> bool {
     state
         .pats
-        .iter()
-        .any(|p| p.owner_id() == owner && p.name() == name && Some(p.id()) != except)
+        .values()
+        .any(|p| p.owner_id == owner && p.name == name && Some(p.id) != except)
 }
 
 pub(super) fn create(
@@ -230,9 +220,9 @@ pub(super) fn create(
                     "expirationDate is null: userAwareTokenNeverExpires must be true",
                 );
             }
-            Value::Null
+            None
         }
-        None | Some(Value::Null) => Value::String(format_time(six_months_after(at))),
+        None | Some(Value::Null) => Some(six_months_after(at)),
         Some(Value::String(s)) => {
             let Some(t) = parse_time(s) else {
                 return bad_request("expirationDate must be an ISO-8601 date-time");
@@ -243,37 +233,35 @@ pub(super) fn create(
             if !version.never_expires() && t > six_months_after(at) {
                 return bad_request("expirationDate must be at most six months from now");
             }
-            Value::String(format_time(t))
+            Some(t)
         }
         Some(_) => return bad_request("expirationDate must be a date-time"),
     };
     let owner_name = state.identities.get(owner).cloned().unwrap_or_default();
-    let mut json = Map::new();
-    json.insert("id".into(), Value::String(hex(32)));
-    json.insert("name".into(), Value::String(name));
-    json.insert("scope".into(), scope);
-    json.insert(
-        "owner".into(),
-        json!({ "type": "IDENTITY", "id": owner, "name": owner_name }),
-    );
-    json.insert("created".into(), Value::String(format_time(at)));
-    json.insert("accessTokenValiditySeconds".into(), json!(validity));
-    json.insert("expirationDate".into(), expiration);
-    json.insert("lastUsed".into(), Value::Null);
-    json.insert("managed".into(), Value::Bool(false));
-    json.insert(
-        "userAwareTokenNeverExpires".into(),
-        Value::Bool(acknowledged),
-    );
     let pat = StoredPat {
-        json: Value::Object(json),
-        secret: hex(64),
+        id: fastrand::u128(..),
+        seq: state.next_seq,
+        name,
+        scope: match &scope {
+            Value::Array(items) => scopes(items),
+            _ => Vec::new(),
+        },
+        owner_id: owner.to_owned(),
+        owner_name,
+        created: at,
+        validity: u32::try_from(validity).unwrap_or(43_200),
+        expiration,
+        last_used: None,
+        managed: false,
+        never_expires: acknowledged,
+        secret: StoredPat::new_secret(),
     };
-    let mut answer = render(&pat.json, version);
+    state.next_seq += 1;
+    let mut answer = pat.to_json(version);
     if let Value::Object(m) = &mut answer {
-        m.insert("secret".into(), Value::String(pat.secret.clone()));
+        m.insert("secret".into(), Value::String(pat.secret_text()));
     }
-    state.pats.push(pat);
+    state.pats.insert(pat.id, pat);
     Answer::new(200).set_body_json(answer)
 }
 
@@ -309,53 +297,27 @@ pub(super) fn list(state: &State, request: &Request, version: Version, caller: &
             _ => {}
         }
     }
-    let items: Vec<Rendered<'_>> = state
+    let mut items: Vec<&StoredPat> = state
         .pats
-        .iter()
-        .filter(|p| owner.as_deref().is_none_or(|o| p.owner_id() == o))
-        .filter(|p| {
-            let last_used = p
-                .json
-                .get("lastUsed")
-                .and_then(Value::as_str)
-                .and_then(parse_time);
-            match (&filter, last_used) {
-                (None, _) => true,
-                (Some(Filter::LastUsedIsNull), l) => l.is_none(),
-                (Some(Filter::LastUsedLe(t)), Some(l)) => l <= *t,
-                (Some(Filter::LastUsedLe(_)), None) => false,
-            }
+        .values()
+        .filter(|p| owner.as_deref().is_none_or(|o| p.owner_id == o))
+        .filter(|p| match (&filter, p.last_used) {
+            (None, _) => true,
+            (Some(Filter::LastUsedIsNull), l) => l.is_none(),
+            (Some(Filter::LastUsedLe(t)), Some(l)) => l <= *t,
+            (Some(Filter::LastUsedLe(_)), None) => false,
         })
-        .map(|p| Rendered(&p.json, version))
         .collect();
+    items.sort_unstable_by_key(|p| p.seq);
+    let items: Vec<Rendered<'_>> = items.into_iter().map(|p| Rendered(p, version)).collect();
     // Written straight from the stored tokens: no copy of each one (a list is the
     // emulator's hottest path).
     let body = serde_json::to_vec(&items).unwrap_or_default();
     Answer::new(200).set_body_raw(body, "application/json")
 }
 
-/// A stored token as `version` shows it, serialized without copying it (see [`render`]).
-pub(super) struct Rendered<'a>(&'a Value, Version);
-
-impl serde::Serialize for Rendered<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let Value::Object(fields) = self.0 else {
-            return self.0.serialize(s);
-        };
-        let hidden = (!self.1.never_expires()).then_some("userAwareTokenNeverExpires");
-        let mut map = s.serialize_map(None)?;
-        for (k, v) in fields {
-            if Some(k.as_str()) != hidden {
-                map.serialize_entry(k, v)?;
-            }
-        }
-        map.end()
-    }
-}
-
 pub(super) fn patch(state: &mut State, request: &Request, version: Version, id: &str) -> Answer {
-    let Some(index) = state.pats.iter().position(|p| p.id() == id) else {
+    let Some(pat) = parse_id(id).and_then(|key| state.pats.get(&key)) else {
         return not_found(&format!("personal access token '{id}' not found"));
     };
     if content_type(request) != "application/json-patch+json" {
@@ -377,9 +339,8 @@ pub(super) fn patch(state: &mut State, request: &Request, version: Version, id: 
         Ok(acknowledged) => acknowledged,
         Err(p) => return bad_request(&format!("The path '{p}' is not patchable")),
     };
-    let pat = &state.pats[index];
-    let owner = pat.owner_id().to_owned();
-    let mut doc = pat.json.clone();
+    let owner = pat.owner_id.clone();
+    let mut doc = pat.to_json(Version::V1);
     if let Err(e) = json_patch::patch(&mut doc, &ops.0) {
         return bad_request(&format!("The patch could not be applied: {e}"));
     }
@@ -390,7 +351,7 @@ pub(super) fn patch(state: &mut State, request: &Request, version: Version, id: 
         Some(Value::String(n)) if !n.trim().is_empty() => n.clone(),
         _ => return bad_request("name must be a non-empty string"),
     };
-    if name_taken(state, &owner, &name, Some(id)) {
+    if name_taken(state, &owner, &name, Some(pat.id)) {
         return bad_request(&format!(
             "A personal access token named '{name}' already exists for this owner"
         ));
@@ -414,7 +375,7 @@ pub(super) fn patch(state: &mut State, request: &Request, version: Version, id: 
             m.insert("expirationDate".into(), Value::Null);
         }
         Some(Value::String(s)) => {
-            let changed = pat.json.get("expirationDate") != Some(&Value::String(s.clone()));
+            let changed = pat.expiration.map(format_time).as_ref() != Some(s);
             match parse_time(s) {
                 Some(t) if !changed || t > now() => {
                     // Stored and answered in the documented format, not as sent.
@@ -425,9 +386,10 @@ pub(super) fn patch(state: &mut State, request: &Request, version: Version, id: 
         }
         Some(_) => return bad_request("expirationDate must be a date-time"),
     }
-    let json = Value::Object(m);
-    let answer = render(&json, version);
-    state.pats[index].json = json;
+    let mut updated = pat.clone();
+    updated.take_patched(&m);
+    let answer = updated.to_json(version);
+    state.pats.insert(updated.id, updated);
     Answer::new(200).set_body_json(answer)
 }
 
@@ -504,7 +466,7 @@ pub(super) fn bulk_update(state: &mut State, request: &Request, caller: &Caller)
     let unknown: Vec<&str> = wanted
         .iter()
         .copied()
-        .filter(|id| !state.pats.iter().any(|p| p.id() == *id))
+        .filter(|id| !parse_id(id).is_some_and(|key| state.pats.contains_key(&key)))
         .collect();
     if !unknown.is_empty() {
         return bad_request(&format!(
@@ -513,12 +475,12 @@ pub(super) fn bulk_update(state: &mut State, request: &Request, caller: &Caller)
         ));
     }
     let at = now();
-    let mut updated: Vec<(usize, Value)> = Vec::with_capacity(wanted.len());
+    let mut updated: Vec<StoredPat> = Vec::with_capacity(wanted.len());
     for id in &wanted {
-        let Some(index) = state.pats.iter().position(|p| p.id() == *id) else {
+        let Some(pat) = parse_id(id).and_then(|key| state.pats.get(&key)) else {
             continue;
         };
-        let before = &state.pats[index].json;
+        let before = pat.to_json(Version::V1);
         let mut doc = before.clone();
         if let Err(e) = json_patch::patch(&mut doc, &ops.0) {
             return bad_request(&format!("The patch could not be applied to '{id}': {e}"));
@@ -549,16 +511,15 @@ pub(super) fn bulk_update(state: &mut State, request: &Request, caller: &Caller)
             }
             Some(_) => return bad_request("expirationDate must be a date-time"),
         }
-        updated.push((index, Value::Object(m)));
+        let mut pat = pat.clone();
+        pat.take_patched(&m);
+        updated.push(pat);
     }
     let mut answer: Vec<Value> = Vec::with_capacity(updated.len());
-    for (index, json) in updated {
-        let mut shown = render(&json, Version::V1);
-        if let Value::Object(m) = &mut shown {
-            m.remove("userAwareTokenNeverExpires");
-        }
-        answer.push(shown);
-        state.pats[index].json = json;
+    for pat in updated {
+        // "stored internally and is not returned in the response"
+        answer.push(pat.to_json(Version::V3));
+        state.pats.insert(pat.id, pat);
     }
     answer.sort_by(|a, b| {
         let id = |v: &Value| v.get("id").and_then(Value::as_str).unwrap_or("").to_owned();
@@ -568,9 +529,10 @@ pub(super) fn bulk_update(state: &mut State, request: &Request, caller: &Caller)
 }
 
 pub(super) fn delete(state: &mut State, id: &str) -> Answer {
-    let before = state.pats.len();
-    state.pats.retain(|p| p.id() != id);
-    if state.pats.len() == before {
+    if parse_id(id)
+        .and_then(|key| state.pats.remove(&key))
+        .is_none()
+    {
         return not_found(&format!("personal access token '{id}' not found"));
     }
     Answer::new(204)

@@ -2,6 +2,7 @@
 //! helpers every answer uses.
 
 use super::*;
+use crate::table::{Table, as_rows};
 
 #[derive(serde::Serialize, serde::Deserialize)]
 pub(super) struct ApiClient {
@@ -21,42 +22,274 @@ pub(super) struct AccessToken {
     pub(super) api_client: bool,
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
+/// A PAT as the simulator keeps it: typed, about 300 bytes of heap (the bench's capacity
+/// row). A state file holds it as `{"json": <the token as the API shows it, every
+/// version's fields>, "secret": …, "seq": …}` ([`WirePat`]).
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "WirePat", into = "WirePat")]
 pub(super) struct StoredPat {
-    /// The wire JSON, without `secret` (all fields, whatever the version).
-    pub(super) json: Value,
-    pub(super) secret: String,
+    /// 32 hexadecimal digits, as the simulator makes ids.
+    pub(super) id: u128,
+    /// Its place in creation order (the order lists answer in).
+    pub(super) seq: u64,
+    pub(super) name: String,
+    /// The scopes; empty for the default, every scope (`[ALL_SCOPES]`).
+    pub(super) scope: Vec<String>,
+    pub(super) owner_id: String,
+    pub(super) owner_name: String,
+    pub(super) created: OffsetDateTime,
+    pub(super) validity: u32,
+    /// `None`: never expires.
+    pub(super) expiration: Option<OffsetDateTime>,
+    pub(super) last_used: Option<OffsetDateTime>,
+    pub(super) managed: bool,
+    pub(super) never_expires: bool,
+    /// 64 hexadecimal digits, as bytes.
+    pub(super) secret: [u8; 32],
+}
+
+/// A token id as the API writes it.
+pub(super) fn id_text(id: u128) -> String {
+    format!("{id:032x}")
+}
+
+/// A token id from the API, when it is one the simulator could have made.
+pub(super) fn parse_id(text: &str) -> Option<u128> {
+    (text.len() == 32 && text.bytes().all(is_lower_hex))
+        .then(|| u128::from_str_radix(text, 16).ok())
+        .flatten()
+}
+
+/// A digit of lowercase hexadecimal, as the simulator writes ids and secrets.
+fn is_lower_hex(b: u8) -> bool {
+    b.is_ascii_digit() || (b'a'..=b'f').contains(&b)
+}
+
+fn secret_text(secret: &[u8; 32]) -> String {
+    secret.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn parse_secret(text: &str) -> Option<[u8; 32]> {
+    if text.len() != 64 || !text.bytes().all(is_lower_hex) {
+        return None;
+    }
+    let mut out = [0_u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(i * 2..i * 2 + 2)?, 16).ok()?;
+    }
+    Some(out)
 }
 
 impl StoredPat {
-    pub(super) fn id(&self) -> &str {
-        self.json.get("id").and_then(Value::as_str).unwrap_or("")
+    /// A new token's secret: 64 random hexadecimal digits.
+    pub(super) fn new_secret() -> [u8; 32] {
+        std::array::from_fn(|_| fastrand::u8(..))
     }
 
-    pub(super) fn owner_id(&self) -> &str {
-        self.json
-            .pointer("/owner/id")
+    pub(super) fn secret_matches(&self, given: &str) -> bool {
+        parse_secret(given).is_some_and(|s| s == self.secret)
+    }
+
+    pub(super) fn secret_text(&self) -> String {
+        secret_text(&self.secret)
+    }
+
+    /// The token as `version` shows it (without the secret).
+    pub(super) fn to_json(&self, version: Version) -> Value {
+        serde_json::to_value(Rendered(self, version)).unwrap_or(Value::Null)
+    }
+
+    /// Takes what a JSON Patch may change (`name`, `scope`, `expirationDate`,
+    /// `userAwareTokenNeverExpires`) from `doc`, which the caller validated.
+    pub(super) fn take_patched(&mut self, doc: &Map<String, Value>) {
+        if let Some(Value::String(name)) = doc.get("name") {
+            self.name.clone_from(name);
+        }
+        if let Some(Value::Array(scope)) = doc.get("scope") {
+            self.scope = scopes(scope);
+        }
+        self.expiration = doc
+            .get("expirationDate")
             .and_then(Value::as_str)
-            .unwrap_or("")
+            .and_then(parse_time);
+        if let Some(Value::Bool(b)) = doc.get("userAwareTokenNeverExpires") {
+            self.never_expires = *b;
+        }
     }
+}
 
-    pub(super) fn name(&self) -> &str {
-        self.json.get("name").and_then(Value::as_str).unwrap_or("")
+/// Scope names as stored: the default, every scope, as nothing.
+pub(super) fn scopes(items: &[Value]) -> Vec<String> {
+    let names: Vec<String> = items
+        .iter()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect();
+    if names == [ALL_SCOPES] {
+        Vec::new()
+    } else {
+        names
+    }
+}
+
+impl crate::table::Row for StoredPat {
+    type Key = u128;
+    fn key(&self) -> u128 {
+        self.id
+    }
+}
+
+/// A stored token as it is shown: the fields of `version`, in the order `serde_json` sorts
+/// them, written straight from the stored token (a list is the emulator's hottest path).
+pub(super) struct Rendered<'a>(pub(super) &'a StoredPat, pub(super) Version);
+
+impl serde::Serialize for Rendered<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let Rendered(p, version) = self;
+        let time = |t: Option<OffsetDateTime>| t.map(format_time);
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("accessTokenValiditySeconds", &p.validity)?;
+        map.serialize_entry("created", &format_time(p.created))?;
+        map.serialize_entry("expirationDate", &time(p.expiration))?;
+        map.serialize_entry("id", &id_text(p.id))?;
+        map.serialize_entry("lastUsed", &time(p.last_used))?;
+        map.serialize_entry("managed", &p.managed)?;
+        map.serialize_entry("name", &p.name)?;
+        #[derive(serde::Serialize)]
+        struct Owner<'a> {
+            id: &'a str,
+            name: &'a str,
+            #[serde(rename = "type")]
+            kind: &'a str,
+        }
+        map.serialize_entry(
+            "owner",
+            &Owner {
+                id: &p.owner_id,
+                name: &p.owner_name,
+                kind: "IDENTITY",
+            },
+        )?;
+        if p.scope.is_empty() {
+            map.serialize_entry("scope", &[ALL_SCOPES])?;
+        } else {
+            map.serialize_entry("scope", &p.scope)?;
+        }
+        if version.never_expires() {
+            map.serialize_entry("userAwareTokenNeverExpires", &p.never_expires)?;
+        }
+        map.end()
+    }
+}
+
+/// A token in a state file.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(super) struct WirePat {
+    /// The token as the API describes it (every version's fields), without its secret.
+    json: Value,
+    secret: String,
+    /// Absent in files written before it: they list their tokens in creation order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    seq: Option<u64>,
+}
+
+impl From<StoredPat> for WirePat {
+    fn from(p: StoredPat) -> Self {
+        WirePat {
+            json: p.to_json(Version::V1),
+            secret: p.secret_text(),
+            seq: Some(p.seq),
+        }
+    }
+}
+
+impl TryFrom<WirePat> for StoredPat {
+    type Error = String;
+
+    fn try_from(w: WirePat) -> Result<Self, String> {
+        let j = &w.json;
+        let text = |field: &str| {
+            j.get(field)
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("a SailPoint token has no {field}"))
+        };
+        let time = |field: &str| -> Result<Option<OffsetDateTime>, String> {
+            match j.get(field) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(t)) => parse_time(t)
+                    .map(Some)
+                    .ok_or_else(|| format!("a SailPoint token's {field} is not RFC 3339")),
+                Some(_) => Err(format!("a SailPoint token's {field} is not a date-time")),
+            }
+        };
+        let id = parse_id(text("id")?).ok_or(
+            "a SailPoint token id must be 32 lowercase hexadecimal digits, as the simulator makes them",
+        )?;
+        let secret = parse_secret(&w.secret).ok_or(
+            "a SailPoint token secret must be 64 lowercase hexadecimal digits, as the simulator makes them",
+        )?;
+        let owner = j.get("owner").ok_or("a SailPoint token has no owner")?;
+        let owner_text = |field: &str| {
+            owner
+                .get(field)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| format!("a SailPoint token's owner has no {field}"))
+        };
+        let flag = |field: &str| j.get(field).and_then(Value::as_bool).unwrap_or(false);
+        Ok(StoredPat {
+            id,
+            seq: w.seq.unwrap_or(0),
+            name: text("name")?.to_owned(),
+            scope: match j.get("scope") {
+                Some(Value::Array(items)) => scopes(items),
+                _ => Vec::new(),
+            },
+            owner_id: owner_text("id")?,
+            owner_name: owner_text("name").unwrap_or_default(),
+            created: time("created")?.ok_or("a SailPoint token has no created")?,
+            validity: j
+                .get("accessTokenValiditySeconds")
+                .and_then(Value::as_u64)
+                .and_then(|v| u32::try_from(v).ok())
+                .unwrap_or(43_200),
+            expiration: time("expirationDate")?,
+            last_used: time("lastUsed")?,
+            managed: flag("managed"),
+            never_expires: flag("userAwareTokenNeverExpires"),
+            secret,
+        })
     }
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
 pub(super) struct State {
-    pub(super) identities: HashMap<String, String>,
-    pub(super) clients: HashMap<String, ApiClient>,
-    pub(super) access_tokens: HashMap<String, AccessToken>,
-    pub(super) pats: Vec<StoredPat>,
+    pub(super) identities: Table<String, String>,
+    pub(super) clients: Table<String, ApiClient>,
+    pub(super) access_tokens: Table<String, AccessToken>,
+    #[serde(with = "as_rows")]
+    pub(super) pats: Table<u128, StoredPat>,
     pub(super) token_lifetime: Duration,
     pub(super) rate_limit: (usize, Duration),
     /// Recent requests per access token (not kept: rate windows restart with the server).
     #[serde(skip)]
     pub(super) windows: HashMap<String, VecDeque<Instant>>,
+    /// The `seq` of the next token.
+    #[serde(default)]
+    pub(super) next_seq: u64,
+    /// The small fields as the journal last wrote them.
+    #[serde(skip)]
+    pub(super) journaled: Value,
+    /// Whether the whole state was replaced since the journal last asked.
+    #[serde(skip)]
+    pub(super) replaced: bool,
 }
+
+journaled!(State {
+    scalars: [token_lifetime, rate_limit, next_seq],
+    tables: [identities, clients, access_tokens, pats],
+});
 
 pub(super) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     match state.lock() {

@@ -68,7 +68,7 @@ impl Responder {
                     state.last_client_auth = Some(how);
                     user_id
                 }
-                Err(answer) => return answer,
+                Err(answer) => return *answer,
             }
         } else {
             let Some(assertion) = form.get("assertion") else {
@@ -88,7 +88,7 @@ impl Responder {
         let expires = now() + time::Duration::seconds(lifetime_i64);
         state
             .access_tokens
-            .insert(token.clone(), (user_id, expires));
+            .insert(token.clone(), Issued(user_id, expires));
         state.exchanges += 1;
         Answer::new(200).set_body_json(json!({
             "access_token": token,
@@ -104,11 +104,13 @@ pub(super) fn client_login(
     state: &State,
     request: &crate::server::Request,
     form: &HashMap<String, String>,
-) -> Result<(String, &'static str), Answer> {
+) -> Result<(String, &'static str), Box<Answer>> {
     use base64::Engine as _;
     let invalid_client = || {
-        oauth_error(401, "invalid_client", "client authentication failed")
-            .insert_header("www-authenticate", "Basic realm=\"zitadel\"")
+        Box::new(
+            oauth_error(401, "invalid_client", "client authentication failed")
+                .insert_header("www-authenticate", "Basic realm=\"zitadel\""),
+        )
     };
     let basic = request
         .headers
@@ -118,11 +120,11 @@ pub(super) fn client_login(
     let in_form = form.contains_key("client_id") || form.contains_key("client_secret");
     let (id, secret, how) = match (basic, in_form) {
         (Some(_), true) => {
-            return Err(oauth_error(
+            return Err(Box::new(oauth_error(
                 400,
                 "invalid_request",
                 "more than one client authentication method",
-            ));
+            )));
         }
         (Some(encoded), false) => {
             let decoded = base64::engine::general_purpose::STANDARD
@@ -232,14 +234,14 @@ pub(super) fn authenticate(
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or(UNAUTHENTICATED)?;
     let t = now();
-    let user_id = if let Some((user, expires)) = state.access_tokens.get(token) {
+    let user_id = if let Some(Issued(user, expires)) = state.access_tokens.get(token) {
         (*expires > t).then(|| user.clone())
     } else {
         state
             .pat_secrets
             .iter()
             .find(|(_, secret)| secret.as_str() == token)
-            .and_then(|(id, _)| state.pats.iter().find(|p| &p.id == id))
+            .and_then(|(id, _)| state.pats.get(id))
             .filter(|p| p.expiration > t)
             .map(|p| p.user_id.clone())
     }

@@ -58,8 +58,8 @@ use crate::contract::{ContractGuard, Provider};
 use crate::fault::Faults;
 use crate::jwt;
 use crate::server::{HttpServer, Layer, ServerOptions, layered};
+use crate::table::Table;
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The throwaway test RSA private key (PKCS#1 PEM) of `fixtures/zitadel/`.
@@ -317,7 +317,8 @@ impl ZitadelSim {
     )]
     /// Replaces the state with one from a state file.
     pub(crate) fn restore(&self, state: Value) -> serde_json::Result<()> {
-        let restored: State = serde_json::from_value(state)?;
+        let mut restored: State = serde_json::from_value(state)?;
+        restored.replaced = true;
         let mut state = self.lock();
         let base_url = std::mem::take(&mut state.base_url);
         *state = restored;
@@ -325,15 +326,35 @@ impl ZitadelSim {
         Ok(())
     }
 
+    // Used by the emulator, which needs all three providers.
+    #[cfg_attr(
+        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        allow(dead_code)
+    )]
+    /// What changed since the last call, for the emulator's journal.
+    pub(crate) fn take_changes(&self) -> serde_json::Result<crate::table::Changes> {
+        self.lock().take_changes()
+    }
+
+    // Used by the emulator, which needs all three providers.
+    #[cfg_attr(
+        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        allow(dead_code)
+    )]
+    /// Replays what [`take_changes`](Self::take_changes) returned.
+    pub(crate) fn apply_changes(&self, change: &Value) -> Result<(), String> {
+        self.lock().apply_changes(change)
+    }
+
     /// Starts a simulator with these server options, its handler wrapped in `layer`.
     pub(crate) fn serve(options: ServerOptions, layer: Option<Layer>) -> std::io::Result<Self> {
         let mut state = State {
             base_url: String::new(),
-            users: BTreeMap::new(),
+            users: Table::new(),
             orgs: vec![Self::DEFAULT_ORG.to_owned()],
-            pats: Vec::new(),
-            pat_secrets: HashMap::new(),
-            access_tokens: HashMap::new(),
+            pats: Table::new(),
+            pat_secrets: Table::new(),
+            access_tokens: Table::new(),
             next_id: 200_000_000_000_000_000,
             sequence: 0,
             access_token_lifetime: 3600,
@@ -341,8 +362,10 @@ impl ZitadelSim {
             int64_as_numbers: false,
             last_assertion: None,
             restricted: Vec::new(),
-            client_secrets: HashMap::new(),
+            client_secrets: Table::new(),
             last_client_auth: None,
+            journaled: Value::Null,
+            replaced: false,
         };
         state.users.insert(
             Self::ADMIN_USER.to_owned(),
@@ -576,14 +599,14 @@ impl ZitadelSim {
 
     /// Every stored PAT, in creation order (the admin's included).
     pub fn pats(&self) -> Vec<StoredPat> {
-        self.lock().pats.clone()
+        self.lock().pats.values().cloned().collect()
     }
 
     /// The stored PATs of `user_id`.
     pub fn pats_of(&self, user_id: &str) -> Vec<StoredPat> {
         self.lock()
             .pats
-            .iter()
+            .values()
             .filter(|p| p.user_id == user_id)
             .cloned()
             .collect()

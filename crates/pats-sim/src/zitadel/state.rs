@@ -2,8 +2,8 @@
 //! and the time helpers every API shares.
 
 use super::proto::{Fail, NOT_MACHINE, USER_ID_MISSING, USER_NOT_FOUND};
+use crate::table::{Row, Table, as_rows};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -27,6 +27,21 @@ pub struct StoredPat {
     pub sequence: u64,
 }
 
+impl Row for StoredPat {
+    type Key = String;
+    fn key(&self) -> String {
+        self.id.clone()
+    }
+}
+
+/// An issued access token: its user and when it expires (a state file writes it as
+/// `[user id, expiry (RFC 3339)]`).
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(super) struct Issued(
+    pub(super) String,
+    #[serde(with = "time::serde::rfc3339")] pub(super) OffsetDateTime,
+);
+
 #[derive(serde::Serialize, serde::Deserialize)]
 pub(super) struct User {
     pub(super) org: String,
@@ -41,12 +56,13 @@ pub(super) struct State {
     /// Where it is served now (not kept: a restart may serve elsewhere).
     #[serde(skip)]
     pub(super) base_url: String,
-    pub(super) users: BTreeMap<String, User>,
+    pub(super) users: Table<String, User>,
     pub(super) orgs: Vec<String>,
-    pub(super) pats: Vec<StoredPat>,
-    pub(super) pat_secrets: HashMap<String, String>,
-    #[serde(with = "access_tokens")]
-    pub(super) access_tokens: HashMap<String, (String, OffsetDateTime)>,
+    /// By id: ids are numbers of one length, so their order is creation order.
+    #[serde(with = "as_rows")]
+    pub(super) pats: Table<String, StoredPat>,
+    pub(super) pat_secrets: Table<String, String>,
+    pub(super) access_tokens: Table<String, Issued>,
     pub(super) next_id: u64,
     pub(super) sequence: u64,
     pub(super) access_token_lifetime: u64,
@@ -56,41 +72,30 @@ pub(super) struct State {
     pub(super) last_assertion: Option<Value>,
     pub(super) restricted: Vec<String>,
     /// client id → (user id, client secret).
-    pub(super) client_secrets: HashMap<String, (String, String)>,
+    pub(super) client_secrets: Table<String, (String, String)>,
     /// How the last successful client-credentials login authenticated: `basic` or `post`.
     #[serde(skip)]
     pub(super) last_client_auth: Option<&'static str>,
+    /// The small fields as the journal last wrote them.
+    #[serde(skip)]
+    pub(super) journaled: Value,
+    /// Whether the whole state was replaced since the journal last asked.
+    #[serde(skip)]
+    pub(super) replaced: bool,
 }
 
-/// Access tokens in a state file: token → `[user id, expiry (RFC 3339)]`.
-pub(super) mod access_tokens {
-    use serde::{Deserialize as _, Deserializer, Serializer, de::Error as _};
-    use std::collections::HashMap;
-    use time::OffsetDateTime;
-    use time::format_description::well_known::Rfc3339;
-
-    pub(super) fn serialize<S: Serializer>(
-        tokens: &HashMap<String, (String, OffsetDateTime)>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        s.collect_map(tokens.iter().map(|(token, (user, expiry))| {
-            (token, (user, expiry.format(&Rfc3339).unwrap_or_default()))
-        }))
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<HashMap<String, (String, OffsetDateTime)>, D::Error> {
-        HashMap::<String, (String, String)>::deserialize(d)?
-            .into_iter()
-            .map(|(token, (user, expiry))| {
-                OffsetDateTime::parse(&expiry, &Rfc3339)
-                    .map(|t| (token, (user, t)))
-                    .map_err(|_| D::Error::custom("an access token expiry is not RFC 3339"))
-            })
-            .collect()
-    }
-}
+journaled!(State {
+    scalars: [
+        orgs,
+        next_id,
+        sequence,
+        access_token_lifetime,
+        exchanges,
+        int64_as_numbers,
+        restricted
+    ],
+    tables: [users, pats, pat_secrets, access_tokens, client_secrets],
+});
 
 impl State {
     pub(super) fn new_id(&mut self) -> String {
@@ -127,7 +132,7 @@ impl State {
             expiration,
             sequence: self.next_sequence(),
         };
-        self.pats.push(pat.clone());
+        self.pats.insert(id.clone(), pat.clone());
         self.pat_secrets.insert(id, secret.clone());
         (pat, secret)
     }

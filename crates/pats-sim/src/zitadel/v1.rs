@@ -57,7 +57,7 @@ pub(super) fn v1_search(
     let asc = matches!(query.get("asc"), Some(Value::Bool(true)));
     let items: Vec<&StoredPat> = state
         .pats
-        .iter()
+        .values()
         .filter(|p| p.user_id == user && p.org_id == org)
         .collect();
     let (total, page) = sorted_page(items, offset, limit, asc, |_| String::new());
@@ -73,8 +73,8 @@ pub(super) fn find_pat<'a>(
 ) -> Result<&'a StoredPat, Fail> {
     state
         .pats
-        .iter()
-        .find(|p| p.id == token && p.user_id == user && p.org_id == org)
+        .get(token)
+        .filter(|p| p.user_id == user && p.org_id == org)
         .ok_or(PAT_NOT_FOUND)
 }
 
@@ -90,7 +90,7 @@ pub(super) fn remove_pat(
     token: &str,
 ) -> Result<StoredPat, Fail> {
     let pat = find_pat(state, org, user, token)?.clone();
-    state.pats.retain(|p| p.id != pat.id);
+    state.pats.remove(&pat.id);
     state.pat_secrets.remove(&pat.id);
     Ok(pat)
 }

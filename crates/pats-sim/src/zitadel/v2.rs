@@ -171,7 +171,7 @@ pub(super) fn v2_list(state: &State, body: &Map<String, Value>) -> Outcome {
     };
     let items: Vec<&StoredPat> = state
         .pats
-        .iter()
+        .values()
         .filter(|p| filters.iter().all(|f| f(p)))
         .collect();
     let (total, page) = sorted_page(items, offset, limit, asc, key);

@@ -730,7 +730,10 @@ fn a_failed_start_leaves_no_files_and_a_second_server_names_the_first() {
     assert!(String::from_utf8_lossy(&third.stderr).contains("cannot serve dfns"));
     // Neither wrote anything that is left.
     assert_eq!(names(&private), before);
-    assert_eq!(names(work.path()), ["state.json", "state.json.lock"]);
+    assert_eq!(
+        names(work.path()),
+        ["state.json", "state.json.journal.1", "state.json.lock"]
+    );
     signal(&first, "TERM");
     assert!(first.wait().unwrap().success());
     assert!(names(&private).is_empty());

@@ -5,6 +5,8 @@ mod admin;
 mod emulator;
 #[cfg(feature = "zitadel")]
 mod grpc;
+#[cfg(all(feature = "dfns", feature = "zitadel", feature = "sailpoint"))]
+mod journal;
 #[cfg(feature = "sailpoint")]
 mod limits;
 #[cfg(all(feature = "dfns", feature = "zitadel", feature = "sailpoint"))]

@@ -1,0 +1,356 @@
+//! The state file and its journal: every answered change is on disk before its answer, a
+//! restart from what is on disk sees what the running emulator holds, a crash's torn last
+//! line is dropped, and a stopped emulator leaves one state file.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use pats_sim::Options;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The files an emulator keeps its state in (`state.json` and its journals), copied while
+/// it runs, as a crash would leave them.
+fn copy_state_files(file: &Path, to: &Path) {
+    let dir = file.parent().unwrap();
+    let name = file.file_name().unwrap().to_string_lossy().into_owned();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let other = entry.file_name().to_string_lossy().into_owned();
+        if other == name || other.starts_with(&format!("{name}.journal.")) {
+            std::fs::copy(entry.path(), to.join(&other)).unwrap();
+        }
+    }
+}
+
+/// What an emulator started from a copy of `file` and its journals holds: what a restart
+/// after a crash would see.
+pub(crate) fn on_disk(file: &Path) -> Value {
+    let copy = tempfile::tempdir().unwrap();
+    copy_state_files(file, copy.path());
+    let restarted =
+        pats_sim::start(Options::default().state_file(copy.path().join(file.file_name().unwrap())))
+            .unwrap();
+    restarted.state()
+}
+
+fn env(sim: &pats_sim::Emulator) -> HashMap<String, String> {
+    sim.env(None).into_iter().collect()
+}
+
+async fn send(
+    method: &str,
+    url: &str,
+    bearer: &str,
+    headers: &[(&str, &str)],
+    content_type: &str,
+    body: String,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url)
+        .bearer_auth(bearer)
+        .header("content-type", content_type)
+        .body(body);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+async fn admin(sim: &pats_sim::Emulator, base: &str, path: &str, body: Value) -> u16 {
+    let token = sim.admin_token().unwrap().to_owned();
+    let url = format!("{base}/_pats_sim/{path}");
+    send(
+        "POST",
+        &url,
+        &token,
+        &[],
+        "application/json",
+        body.to_string(),
+    )
+    .await
+    .0
+}
+
+async fn sailpoint_login(env: &HashMap<String, String>) -> String {
+    let (status, body) = send(
+        "POST",
+        &format!("{}/oauth/token", env["SAIL_BASE_URL"]),
+        "",
+        &[],
+        "application/x-www-form-urlencoded",
+        format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}",
+            env["SAIL_CLIENT_ID"], env["SAIL_CLIENT_SECRET"]
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// The ids of `state`'s SailPoint tokens.
+fn sailpoint_ids(state: &Value) -> Vec<String> {
+    state["sailpoint"]["pats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["json"]["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `(user, token id)` of `state`'s ZITADEL tokens but the admin's.
+fn zitadel_tokens(state: &Value) -> Vec<(String, String)> {
+    state["zitadel"]["pats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["user_id"].as_str().unwrap().to_owned(),
+                p["id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .filter(|(user, _)| user != "100000000000000002")
+        .collect()
+}
+
+/// Random changes on every provider, through their APIs and the admin API, with saves and
+/// resets between them: after each answer, a restart from a copy of the files on disk
+/// holds exactly what the running emulator holds. A mutation site a journal missed, a line
+/// written after its answer, or a replay that differs from the live change fails here.
+#[tokio::test]
+async fn a_restart_from_disk_sees_every_answered_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let sim = pats_sim::start(Options::default().state_file(&file)).unwrap();
+    let env = env(&sim);
+    let seed = std::env::var("PATS_SIM_JOURNAL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| fastrand::u64(..));
+    eprintln!("PATS_SIM_JOURNAL_SEED={seed}");
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let sail = env["SAIL_BASE_URL"].clone();
+    let zitadel = env["ZITADEL_URL"].clone();
+    let dfns = env["DFNS_BASE_URL"].clone();
+    let org = env["ZITADEL_ORG_ID"].clone();
+    let zitadel_pat = env["ZITADEL_PAT"].clone();
+    let mut bearer = sailpoint_login(&env).await;
+    for step in 0..40 {
+        let state = sim.state();
+        let what = rng.u8(0..11);
+        match what {
+            0 => {
+                let name = format!("d{step}");
+                assert_eq!(
+                    admin(&sim, &dfns, "seed", json!({"tokens": [name]})).await,
+                    201
+                );
+            }
+            1 => assert_eq!(admin(&sim, &dfns, "users", json!({})).await, 201),
+            2 => {
+                let user = format!("u{step}");
+                let status = admin(
+                    &sim,
+                    &zitadel,
+                    "seed",
+                    json!({"users": [user], "tokens": [format!("z{step}")]}),
+                )
+                .await;
+                assert_eq!(status, 201);
+            }
+            3 => {
+                let tokens = zitadel_tokens(&state);
+                if let Some((user, id)) = tokens.get(rng.usize(..tokens.len().max(1))) {
+                    let (status, body) = send(
+                        "DELETE",
+                        &format!("{zitadel}/management/v1/users/{user}/pats/{id}"),
+                        &zitadel_pat,
+                        &[("x-zitadel-orgid", &org)],
+                        "application/json",
+                        String::new(),
+                    )
+                    .await;
+                    assert_eq!(status, 200, "{body}");
+                }
+            }
+            4 => assert_eq!(admin(&sim, &zitadel, "orgs", json!({})).await, 201),
+            5 => {
+                let (status, body) = send(
+                    "POST",
+                    &format!("{sail}/v2025/personal-access-tokens"),
+                    &bearer,
+                    &[],
+                    "application/json",
+                    json!({"name": format!("s{step}"), "scope": ["sp:scopes:all"], "expirationDate": null, "userAwareTokenNeverExpires": true}).to_string(),
+                )
+                .await;
+                assert_eq!(status, 200, "{body}");
+            }
+            6 | 7 => {
+                let ids = sailpoint_ids(&state);
+                if let Some(id) = ids.get(rng.usize(..ids.len().max(1))) {
+                    let (method, body, content_type) = if what == 6 {
+                        ("DELETE", String::new(), "application/json")
+                    } else {
+                        (
+                            "PATCH",
+                            json!([{"op": "replace", "path": "/name", "value": format!("p{step}")}])
+                                .to_string(),
+                            "application/json-patch+json",
+                        )
+                    };
+                    let url = format!("{sail}/v2025/personal-access-tokens/{id}");
+                    let (status, answer) =
+                        send(method, &url, &bearer, &[], content_type, body).await;
+                    assert!(matches!(status, 200 | 204), "{method} {status} {answer}");
+                }
+            }
+            8 => bearer = sailpoint_login(&env).await,
+            9 => {
+                let token = sim.admin_token().unwrap().to_owned();
+                let url = format!("{sail}/_pats_sim/reset");
+                let (status, _) =
+                    send("POST", &url, &token, &[], "application/json", "{}".into()).await;
+                assert_eq!(status, 200);
+                bearer = sailpoint_login(&env).await;
+            }
+            _ => {
+                // A change through the Rust API reaches the disk with the next write, or
+                // with `save`.
+                sim.sailpoint()
+                    .add_identity(&format!("id-{step}"), "someone");
+                sim.save().unwrap();
+            }
+        }
+        assert_eq!(
+            on_disk(&file),
+            sim.state(),
+            "after step {step} ({what}); PATS_SIM_JOURNAL_SEED={seed}"
+        );
+    }
+}
+
+/// A journal line cut short (a crash mid-write) is dropped; a line that is not a journal
+/// entry anywhere else is an error naming the file and the line, and nothing is replaced.
+#[tokio::test]
+async fn a_torn_last_line_is_dropped_and_a_corrupt_line_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let sim = pats_sim::start(Options::default().state_file(&file)).unwrap();
+    let sail = sim.sailpoint().uri();
+    assert_eq!(
+        admin(&sim, &sail, "seed", json!({"tokens": ["kept"]})).await,
+        201
+    );
+    let live = sim.state();
+
+    let crashed = tempfile::tempdir().unwrap();
+    copy_state_files(&file, crashed.path());
+    let journal = crashed.path().join("state.json.journal.1");
+    let mut bytes = std::fs::read(&journal).unwrap();
+    assert!(bytes.ends_with(b"\n"), "one whole line per change");
+    bytes.extend_from_slice(br#"{"sailpoint": {"rows": {"pats""#);
+    std::fs::write(&journal, &bytes).unwrap();
+    let restarted =
+        pats_sim::start(Options::default().state_file(crashed.path().join("state.json"))).unwrap();
+    assert_eq!(restarted.state(), live);
+    drop(restarted);
+
+    let corrupt = tempfile::tempdir().unwrap();
+    copy_state_files(&file, corrupt.path());
+    let journal = corrupt.path().join("state.json.journal.1");
+    let mut bytes = b"not json\n".to_vec();
+    bytes.extend_from_slice(&std::fs::read(&journal).unwrap());
+    std::fs::write(&journal, &bytes).unwrap();
+    let state_before = std::fs::read(corrupt.path().join("state.json")).unwrap();
+    let err = pats_sim::start(Options::default().state_file(corrupt.path().join("state.json")))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("state.json.journal.1 line 1"), "{err}");
+    assert_eq!(
+        std::fs::read(corrupt.path().join("state.json")).unwrap(),
+        state_before
+    );
+}
+
+/// A write costs what it changed: a journal line holds the changed rows only, and a
+/// journal that outgrows the state is folded into a new state file by the writer.
+#[tokio::test]
+async fn a_line_holds_what_changed_and_a_grown_journal_is_compacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let sim = pats_sim::start(Options::default().state_file(&file)).unwrap();
+    let sail = sim.sailpoint().uri();
+    let journal = |g: u32| dir.path().join(format!("state.json.journal.{g}"));
+    assert_eq!(
+        admin(&sim, &sail, "seed", json!({"tokens": ["one"]})).await,
+        201
+    );
+    let text = std::fs::read_to_string(journal(1)).unwrap();
+    let line: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        line["sailpoint"]["rows"]["pats"].as_object().unwrap().len(),
+        1
+    );
+    assert!(
+        line.get("dfns").is_none() && line.get("zitadel").is_none(),
+        "{line}"
+    );
+
+    // 4,000 tokens made in-process are one line of the next write: over 1 MiB, more than
+    // the state file, so the writer compacts.
+    sim.sailpoint().seed_bulk(4000);
+    assert_eq!(
+        admin(&sim, &sail, "seed", json!({"tokens": ["two"]})).await,
+        201
+    );
+    for _ in 0..200 {
+        if !journal(1).exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(
+        !journal(1).exists(),
+        "the old journal is removed after compaction"
+    );
+    assert!(journal(2).exists());
+    let written: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(written["journal"], 2);
+    assert_eq!(written["sailpoint"]["pats"].as_array().unwrap().len(), 4002);
+    assert_eq!(on_disk(&file), sim.state());
+}
+
+/// Stopping writes the whole state and removes the journal and the lock.
+#[tokio::test]
+async fn a_stopped_emulator_leaves_one_state_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let sim = pats_sim::start(Options::default().state_file(&file)).unwrap();
+    let sail = sim.sailpoint().uri();
+    assert_eq!(
+        admin(&sim, &sail, "seed", json!({"tokens": ["kept"]})).await,
+        201
+    );
+    // Made in-process, never journaled: the last write has it.
+    sim.sailpoint().add_identity("late", "Late Identity");
+    let live = sim.state();
+    drop(sim);
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["state.json"]);
+    let mut written: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    written.as_object_mut().unwrap().remove("journal");
+    assert_eq!(written, live);
+}
