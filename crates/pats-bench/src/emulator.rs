@@ -11,9 +11,15 @@
 //!   its request log off shows what the log costs. Variants take turns in rounds.
 //!   The per-token rate limit is lifted (`set_rate_limit(usize::MAX, 10 s)`: the limiter
 //!   still runs); the `contract` feature of pats-sim is off in this crate.
-//! - **Capacity**: `SailPointSim::seed_bulk(n)` (1,000,000 tokens), heap bytes per token
-//!   from the counting allocator, against the bytes of one token on the wire, and the
-//!   time to seed them.
+//! - **Capacity**: heap bytes per stored token from the counting allocator, against the
+//!   bytes of one token on the wire, for each provider: `SailPointSim::seed_bulk(n)`
+//!   (1,000,000 tokens), ZITADEL's `seed_pats` and Dfns's `seed_pat` (a tenth of that: each
+//!   Dfns token mints its signed access token). Target: at most 400 bytes.
+//! - **Writes**: with a state file, the time of one SailPoint create (a journal line,
+//!   synced, before the answer) when 10 tokens are stored, and when 10,000 are; the floor
+//!   of the first is the same create on an emulator without a state file, the floor of the
+//!   second is the first. Target: the second at most 5× the first. Sequential requests on
+//!   one keep-alive connection; medians.
 //! - **Startup**: from `pats_sim::start` to the first answered `GET /_pats_sim/health`,
 //!   against the same for the minimal hyper server; and from spawning the release
 //!   `pats-sim serve` binary to its first answer, against spawning `pats-sim --help` to
@@ -24,6 +30,7 @@ use crate::measure::{BoxError, Result, Samples};
 use crate::report::{Report, Row};
 use bytes::Bytes;
 use pats_sim::sailpoint::SailPointSim;
+use pats_sim::zitadel::ZitadelSim;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -37,6 +44,10 @@ pub const SECTION: usize = 5;
 pub const TARGET_REQUESTS_PER_SECOND: f64 = 20_000.0;
 /// Startup to first answer, at most.
 pub const TARGET_STARTUP_MS: f64 = 50.0;
+/// Heap per stored token, at most.
+pub const TARGET_BYTES_PER_TOKEN: f64 = 400.0;
+/// A write at 10,000 tokens, at most this many times a write at 10.
+pub const TARGET_WRITE_GROWTH: f64 = 5.0;
 
 const LIST_PATH: &str = "/v3/personal-access-tokens";
 const HEALTH_PATH: &str = "/_pats_sim/health";
@@ -54,6 +65,8 @@ pub struct Sizes {
     pub rounds: usize,
     /// Tokens stored for the capacity figure.
     pub bulk: usize,
+    /// Creates timed per write-cost figure.
+    pub writes: usize,
     /// Startups measured per variant.
     pub startups: usize,
     /// Whether to spawn the release binary.
@@ -69,6 +82,7 @@ impl Sizes {
             warmup: Duration::from_millis(500),
             rounds: 3,
             bulk: 1_000_000,
+            writes: 201,
             startups: 21,
             binary: true,
         }
@@ -82,6 +96,7 @@ impl Sizes {
             warmup: Duration::ZERO,
             rounds: 1,
             bulk: 1000,
+            writes: 5,
             startups: 1,
             binary: false,
         }
@@ -97,6 +112,8 @@ pub fn section6(sizes: Sizes, report: &mut Report) -> Result<()> {
     startup(sizes, report)?;
     eprintln!("section 6: emulator throughput ...");
     throughput(sizes, report)?;
+    eprintln!("section 6: emulator writes with a state file ...");
+    writes(sizes.writes, report)?;
     eprintln!("section 6: emulator capacity ({} tokens) ...", sizes.bulk);
     capacity(sizes.bulk, report)?;
     Ok(())
@@ -601,6 +618,7 @@ fn capacity(n: usize, report: &mut Report) -> Result<()> {
             "bytes",
         )
         .floor(wire as f64)
+        .at_most(TARGET_BYTES_PER_TOKEN)
         .note(format!(
             "floor: one token's JSON on the wire ({wire} bytes); {:.0} MiB in all (peak while seeding {:.0} MiB); an emulator at start holds {:.2} MiB",
             mib(held),
@@ -620,6 +638,79 @@ fn capacity(n: usize, report: &mut Report) -> Result<()> {
             seeding.as_secs_f64() * 1e6 / n as f64
         )),
     );
+    let others = (n / 10).max(1);
+    let zitadel = emulator.zitadel();
+    let user = ZitadelSim::ADMIN_USER;
+    // A list builds the lookups (by owner, and of older secrets) that the stored tokens
+    // are then kept in.
+    let pat = emulator
+        .env(None)
+        .into_iter()
+        .find(|(k, _)| k == "ZITADEL_PAT")
+        .map(|(_, v)| v)
+        .ok_or("no ZITADEL PAT")?;
+    let body = format!(r#"{{"filters":[{{"userIdFilter":{{"id":"{user}"}}}}]}}"#);
+    let status = post_status(
+        addr_of(&zitadel.uri())?,
+        "/zitadel.user.v2.UserService/ListPersonalAccessTokens",
+        &pat,
+        &body,
+    )?;
+    if status != 200 {
+        return Err(format!("the ZITADEL list answered {status}").into());
+    }
+    let before = alloc::current();
+    drop(zitadel.seed_pats(user, others));
+    let held = alloc::current().saturating_sub(before);
+    let wire = zitadel
+        .pats()
+        .last()
+        .map_or(0, |p| serde_json::to_vec(&p).map_or(0, |v| v.len()));
+    report.rows.push(
+        Row::new(
+            SECTION,
+            format!("{others} ZITADEL tokens held (seed_pats): heap per token"),
+            held as f64 / others as f64,
+            "bytes",
+        )
+        .floor(wire as f64)
+        .at_most(TARGET_BYTES_PER_TOKEN)
+        .note(format!(
+            "the token, its secret and the lookups; floor: the stored token as JSON ({wire} bytes)"
+        )),
+    );
+    let dfns = emulator.dfns();
+    let user = emulator
+        .env(None)
+        .into_iter()
+        .find(|(k, _)| k == "DFNS_USER_ID")
+        .map(|(_, v)| v)
+        .ok_or("no Dfns user")?;
+    let before = alloc::current();
+    for i in 0..others {
+        drop(
+            dfns.seed_pat(&user, &format!("bulk-{i}"))
+                .ok_or("the Dfns simulator refused a token")?,
+        );
+    }
+    let held = alloc::current().saturating_sub(before);
+    let wire = dfns
+        .pats()
+        .last()
+        .map_or(0, |p| serde_json::to_vec(p).map_or(0, |v| v.len()));
+    report.rows.push(
+        Row::new(
+            SECTION,
+            format!("{others} Dfns tokens held (seed_pat): heap per token"),
+            held as f64 / others as f64,
+            "bytes",
+        )
+        .floor(wire as f64)
+        .at_most(TARGET_BYTES_PER_TOKEN)
+        .note(format!(
+            "the token and its bearer lookup; floor: the token as the API lists it ({wire} bytes)"
+        )),
+    );
     let t = Instant::now();
     drop(emulator);
     let freeing = t.elapsed();
@@ -632,6 +723,100 @@ fn capacity(n: usize, report: &mut Report) -> Result<()> {
         freeing.as_secs_f64() * 1e3,
         "ms",
     ));
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Writes
+
+/// An emulator (with a state file in `dir` when given) and what a create needs: the
+/// SailPoint address and a bearer; the rate limit lifted.
+fn writer(dir: Option<&Path>) -> Result<(pats_sim::Emulator, SocketAddr, String)> {
+    let mut options = pats_sim::Options::default().threads(2);
+    options.request_log = 0;
+    if let Some(dir) = dir {
+        options = options.state_file(dir.join("state.json"));
+    }
+    let emulator = pats_sim::start(options)?;
+    let sailpoint = emulator.sailpoint();
+    sailpoint.set_rate_limit(usize::MAX, Duration::from_secs(10));
+    let bearer = sailpoint.issue_access_token(SailPointSim::IDENTITY_ID);
+    let addr = addr_of(&sailpoint.uri())?;
+    Ok((emulator, addr, bearer))
+}
+
+/// The median time of `n` creates, one after the other on one keep-alive connection, in
+/// nanoseconds.
+fn time_creates(addr: SocketAddr, bearer: &str, n: usize, tag: &str) -> Result<f64> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let times = runtime.block_on(async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let mut buf = Vec::with_capacity(4096);
+        let mut times = Vec::with_capacity(n);
+        for i in 0..n {
+            let body = format!(r#"{{"name":"write-{tag}-{i}","scope":["sp:scopes:all"]}}"#);
+            let request = format!(
+                "POST {LIST_PATH} HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {bearer}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            let t = Instant::now();
+            let (status, _) = exchange(&mut stream, request.as_bytes(), &mut buf).await?;
+            times.push(t.elapsed());
+            if status != 200 {
+                return Err::<_, BoxError>(format!("a create was answered {status}").into());
+            }
+        }
+        Ok(times)
+    })?;
+    Ok(Samples::new(times).median())
+}
+
+fn writes(n: usize, report: &mut Report) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (emulator, addr, bearer) = writer(Some(dir.path()))?;
+    emulator.sailpoint().seed_bulk(10);
+    emulator.save()?;
+    let at_10 = time_creates(addr, &bearer, n, "a")?;
+    emulator.sailpoint().seed_bulk(10_000 - 10 - n);
+    emulator.save()?;
+    let at_10k = time_creates(addr, &bearer, n, "b")?;
+    let stored = emulator.sailpoint().stored_tokens().len();
+    let state_bytes = std::fs::metadata(dir.path().join("state.json"))?.len();
+    drop(emulator);
+    let (unsaved, addr, bearer) = writer(None)?;
+    unsaved.sailpoint().seed_bulk(10);
+    let in_memory = time_creates(addr, &bearer, n, "c")?;
+    drop(unsaved);
+    let ms = |ns: f64| ns / 1e6;
+    report.rows.push(
+        Row::new(
+            SECTION,
+            "SailPoint create with a state file, 10 tokens stored",
+            ms(at_10),
+            "ms",
+        )
+        .floor(ms(in_memory))
+        .note(format!(
+            "median of {n} creates on one connection, the journal line synced before each answer; floor: the same create without a state file"
+        )),
+    );
+    report.rows.push(
+        Row::new(
+            SECTION,
+            "SailPoint create with a state file, 10,000 tokens stored",
+            ms(at_10k),
+            "ms",
+        )
+        .floor(ms(at_10))
+        .goal(TARGET_WRITE_GROWTH)
+        .note(format!(
+            "{stored} tokens at the end, a state file of {:.1} MiB; floor: the create at 10 tokens (goal: at most {TARGET_WRITE_GROWTH}×)",
+            state_bytes as f64 / (1024.0 * 1024.0)
+        )),
+    );
     Ok(())
 }
 
@@ -657,6 +842,26 @@ fn get_status(addr: SocketAddr, path: &str) -> std::io::Result<u16> {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     Ok(status)
+}
+
+/// `POST path` with a bearer and a JSON body on a fresh blocking connection; the status.
+fn post_status(addr: SocketAddr, path: &str, bearer: &str, body: &str) -> std::io::Result<u16> {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {bearer}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer)?;
+    Ok(answer
+        .split(|&b| b == b' ')
+        .nth(1)
+        .and_then(|s| std::str::from_utf8(s).ok())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0))
 }
 
 fn startup(sizes: Sizes, report: &mut Report) -> Result<()> {

@@ -369,7 +369,7 @@ pub struct Emulator {
 impl Drop for Emulator {
     fn drop(&mut self) {
         if let Some(journal) = self.inner.journal.get()
-            && let Err(e) = journal.stop()
+            && let Err(e) = journal.stop(&self.inner)
         {
             eprintln!("pats-sim: cannot write the state file: {e}");
         }
@@ -548,7 +548,7 @@ impl Emulator {
     /// disk before its answer anyway, in the journal; see the module documentation).
     pub fn save(&self) -> std::io::Result<()> {
         match self.inner.journal.get() {
-            Some(journal) => journal.save(),
+            Some(journal) => journal.save(&self.inner),
             None => Ok(()),
         }
     }

@@ -41,8 +41,8 @@ impl<K: Ord + Clone, V> Default for Table<K, V> {
 pub(crate) trait Row {
     /// The key type.
     type Key;
-    /// This row's key.
-    fn key(&self) -> Self::Key;
+    /// This row's key, or why it has none.
+    fn key(&self) -> Result<Self::Key, String>;
 }
 
 #[allow(dead_code)] // the whole table API, whichever simulators are compiled in
@@ -241,10 +241,11 @@ pub(crate) mod as_rows {
         V: Row<Key = K> + Deserialize<'de>,
         D: Deserializer<'de>,
     {
-        Ok(Vec::<V>::deserialize(d)?
+        Vec::<V>::deserialize(d)?
             .into_iter()
-            .map(|row| (row.key(), row))
-            .collect())
+            .map(|row| row.key().map(|k| (k, row)))
+            .collect::<Result<_, _>>()
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -399,8 +400,8 @@ mod tests {
 
     impl Row for Item {
         type Key = String;
-        fn key(&self) -> String {
-            self.id.clone()
+        fn key(&self) -> Result<String, String> {
+            Ok(self.id.clone())
         }
     }
 

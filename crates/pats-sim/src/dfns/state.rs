@@ -81,8 +81,8 @@ pub(super) struct StoredPat {
 
 impl Row for StoredPat {
     type Key = String;
-    fn key(&self) -> String {
-        self.token_id.clone()
+    fn key(&self) -> Result<String, String> {
+        Ok(self.token_id.clone())
     }
 }
 

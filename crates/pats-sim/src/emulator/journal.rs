@@ -274,10 +274,14 @@ impl Journal {
         let mut draining = lock(&self.draining);
         let to_writer = draining.to_writer.clone()?;
         let (line, everything) = inner.changes();
-        if let Some(line) = line {
+        if let Some(line) = line
+            && !everything
+        {
             draining.last += 1;
             let _ = to_writer.send(Message::Line(draining.last, line));
         }
+        // A whole state was replaced: the state file written next holds it, and every row
+        // just taken.
         if everything {
             draining.last += 1;
             let _ = to_writer.send(Message::Compact {
@@ -295,26 +299,29 @@ impl Journal {
     }
 
     /// Writes the whole state now, and waits for it.
-    pub(super) fn save(&self) -> std::io::Result<()> {
-        self.compact(false)
+    pub(super) fn save(&self, inner: &Inner) -> std::io::Result<()> {
+        self.compact(inner, false)
     }
 
     /// Writes the whole state one last time, removes the journal and stops the writer.
-    pub(super) fn stop(&self) -> std::io::Result<()> {
-        let result = self.compact(true);
+    pub(super) fn stop(&self, inner: &Inner) -> std::io::Result<()> {
+        let result = self.compact(inner, true);
         if let Some(writer) = lock(&self.writer).take() {
             let _ = writer.join();
         }
         result
     }
 
-    fn compact(&self, stop: bool) -> std::io::Result<()> {
+    fn compact(&self, inner: &Inner, stop: bool) -> std::io::Result<()> {
         let (done, finished) = mpsc::channel();
         {
             let mut draining = lock(&self.draining);
             let Some(to_writer) = draining.to_writer.clone() else {
                 return Err(std::io::Error::other("the emulator has stopped"));
             };
+            // The state file the writer takes after this holds what changed until now;
+            // a request that changed it waits for this ticket (it takes one after it).
+            let _ = inner.changes();
             draining.last += 1;
             let message = Message::Compact {
                 ticket: draining.last,

@@ -147,7 +147,7 @@ impl SailPointSim {
                 secret: StoredPat::new_secret(),
             };
             state.next_seq += 1;
-            state.pats.insert(pat.id, pat);
+            state.put_pat(pat);
         }
     }
 
@@ -212,7 +212,9 @@ impl SailPointSim {
     )]
     /// Replays what [`take_changes`](Self::take_changes) returned.
     pub(crate) fn apply_changes(&self, change: &Value) -> Result<(), String> {
-        lock(&self.state).apply_changes(change)
+        let mut state = lock(&self.state);
+        state.names = None;
+        state.apply_changes(change)
     }
 
     /// Starts a simulator with these server options, its handler wrapped in `layer`.
@@ -235,6 +237,7 @@ impl SailPointSim {
             token_lifetime: Duration::from_secs(43_200),
             rate_limit: (100, Duration::from_secs(10)),
             windows: HashMap::new(),
+            names: None,
             next_seq: 0,
             journaled: Value::Null,
             replaced: false,
@@ -608,6 +611,30 @@ mod tests {
             "next",
             "new tokens come after"
         );
+    }
+
+    #[tokio::test]
+    async fn a_name_is_taken_while_a_token_of_its_owner_has_it() {
+        let sim = SailPointSim::start().await;
+        assert!(sim.seed_pat("a").is_some());
+        assert!(sim.seed_pat("a").is_none(), "the same name twice");
+        let owner = SailPointSim::IDENTITY_ID;
+        let mut state = lock(&sim.state);
+        let Some(mut renamed) = state.pats.values().next().cloned() else {
+            panic!("no token");
+        };
+        let id = renamed.id;
+        renamed.name = "b".into();
+        state.put_pat(renamed);
+        assert!(!state.name_taken(owner, "a", None), "renamed away");
+        assert!(state.name_taken(owner, "b", None));
+        assert!(!state.name_taken(owner, "b", Some(id)), "its own name");
+        assert!(!state.name_taken("someone-else", "b", None));
+        assert!(state.remove_pat(id).is_some());
+        assert!(!state.name_taken(owner, "b", None), "removed");
+        assert!(state.remove_pat(id).is_none());
+        drop(state);
+        assert!(sim.seed_pat("b").is_some());
     }
 
     #[test]

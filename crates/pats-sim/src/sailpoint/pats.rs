@@ -157,13 +157,6 @@ pub(super) fn check_scope(value: Option<&Value>) -> Result<Value, Box<Answer>> {
     }
 }
 
-pub(super) fn name_taken(state: &State, owner: &str, name: &str, except: Option<u128>) -> bool {
-    state
-        .pats
-        .values()
-        .any(|p| p.owner_id == owner && p.name == name && Some(p.id) != except)
-}
-
 pub(super) fn create(
     state: &mut State,
     request: &Request,
@@ -184,7 +177,7 @@ pub(super) fn create(
         Some(Value::String(n)) if !n.trim().is_empty() => n.clone(),
         _ => return bad_request("name is required"),
     };
-    if name_taken(state, owner, &name, None) {
+    if state.name_taken(owner, &name, None) {
         return bad_request(&format!(
             "A personal access token named '{name}' already exists for this owner"
         ));
@@ -261,7 +254,7 @@ pub(super) fn create(
     if let Value::Object(m) = &mut answer {
         m.insert("secret".into(), Value::String(pat.secret_text()));
     }
-    state.pats.insert(pat.id, pat);
+    state.put_pat(pat);
     Answer::new(200).set_body_json(answer)
 }
 
@@ -317,7 +310,7 @@ pub(super) fn list(state: &State, request: &Request, version: Version, caller: &
 }
 
 pub(super) fn patch(state: &mut State, request: &Request, version: Version, id: &str) -> Answer {
-    let Some(pat) = parse_id(id).and_then(|key| state.pats.get(&key)) else {
+    let Some(pat) = parse_id(id).and_then(|key| state.pats.get(&key)).cloned() else {
         return not_found(&format!("personal access token '{id}' not found"));
     };
     if content_type(request) != "application/json-patch+json" {
@@ -351,7 +344,7 @@ pub(super) fn patch(state: &mut State, request: &Request, version: Version, id: 
         Some(Value::String(n)) if !n.trim().is_empty() => n.clone(),
         _ => return bad_request("name must be a non-empty string"),
     };
-    if name_taken(state, &owner, &name, Some(pat.id)) {
+    if name != pat.name && state.name_taken(&owner, &name, Some(pat.id)) {
         return bad_request(&format!(
             "A personal access token named '{name}' already exists for this owner"
         ));
@@ -389,7 +382,7 @@ pub(super) fn patch(state: &mut State, request: &Request, version: Version, id: 
     let mut updated = pat.clone();
     updated.take_patched(&m);
     let answer = updated.to_json(version);
-    state.pats.insert(updated.id, updated);
+    state.put_pat(updated);
     Answer::new(200).set_body_json(answer)
 }
 
@@ -519,7 +512,7 @@ pub(super) fn bulk_update(state: &mut State, request: &Request, caller: &Caller)
     for pat in updated {
         // "stored internally and is not returned in the response"
         answer.push(pat.to_json(Version::V3));
-        state.pats.insert(pat.id, pat);
+        state.put_pat(pat);
     }
     answer.sort_by(|a, b| {
         let id = |v: &Value| v.get("id").and_then(Value::as_str).unwrap_or("").to_owned();
@@ -529,10 +522,7 @@ pub(super) fn bulk_update(state: &mut State, request: &Request, caller: &Caller)
 }
 
 pub(super) fn delete(state: &mut State, id: &str) -> Answer {
-    if parse_id(id)
-        .and_then(|key| state.pats.remove(&key))
-        .is_none()
-    {
+    if parse_id(id).and_then(|key| state.remove_pat(key)).is_none() {
         return not_found(&format!("personal access token '{id}' not found"));
     }
     Answer::new(204)

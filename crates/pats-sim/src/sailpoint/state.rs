@@ -134,8 +134,8 @@ pub(super) fn scopes(items: &[Value]) -> Vec<String> {
 
 impl crate::table::Row for StoredPat {
     type Key = u128;
-    fn key(&self) -> u128 {
-        self.id
+    fn key(&self) -> Result<u128, String> {
+        Ok(self.id)
     }
 }
 
@@ -278,12 +278,80 @@ pub(super) struct State {
     /// The `seq` of the next token.
     #[serde(default)]
     pub(super) next_seq: u64,
+    /// How many tokens each (owner, name) hash has, so that a create checks a name in
+    /// O(1) instead of against every token; built when first needed, dropped when the
+    /// tokens are replaced wholesale.
+    #[serde(skip)]
+    pub(super) names: Option<HashMap<u64, u32>>,
     /// The small fields as the journal last wrote them.
     #[serde(skip)]
     pub(super) journaled: Value,
     /// Whether the whole state was replaced since the journal last asked.
     #[serde(skip)]
     pub(super) replaced: bool,
+}
+
+/// The hash of a token's owner and name, for [`State::names`].
+fn name_key(owner: &str, name: &str) -> u64 {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut h = std::hash::DefaultHasher::new();
+    (owner, name).hash(&mut h);
+    h.finish()
+}
+
+impl State {
+    fn names(&mut self) -> &mut HashMap<u64, u32> {
+        let pats = &self.pats;
+        self.names.get_or_insert_with(|| {
+            let mut names = HashMap::with_capacity(pats.len());
+            for p in pats.values() {
+                *names.entry(name_key(&p.owner_id, &p.name)).or_insert(0) += 1;
+            }
+            names
+        })
+    }
+
+    fn count_name(&mut self, owner: &str, name: &str, up: bool) {
+        if let Some(names) = &mut self.names {
+            let key = name_key(owner, name);
+            let n = names.entry(key).or_insert(0);
+            if up {
+                *n += 1;
+            } else {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    names.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// Whether `owner` has another token (not `except`) named `name`: O(1) unless a token
+    /// of that owner and name hash exists.
+    pub(super) fn name_taken(&mut self, owner: &str, name: &str, except: Option<u128>) -> bool {
+        if !self.names().contains_key(&name_key(owner, name)) {
+            return false;
+        }
+        self.pats
+            .values()
+            .any(|p| p.owner_id == owner && p.name == name && Some(p.id) != except)
+    }
+
+    /// Stores `pat` (a new token, or a new version of one).
+    pub(super) fn put_pat(&mut self, pat: StoredPat) {
+        let (owner, name) = (pat.owner_id.clone(), pat.name.clone());
+        if let Some(old) = self.pats.insert(pat.id, pat) {
+            self.count_name(&old.owner_id, &old.name, false);
+        }
+        self.count_name(&owner, &name, true);
+    }
+
+    /// Removes token `id`.
+    pub(super) fn remove_pat(&mut self, id: u128) -> Option<StoredPat> {
+        let old = self.pats.remove(&id)?;
+        self.count_name(&old.owner_id, &old.name, false);
+        Some(old)
+    }
 }
 
 journaled!(State {

@@ -238,10 +238,7 @@ pub(super) fn authenticate(
         (*expires > t).then(|| user.clone())
     } else {
         state
-            .pat_secrets
-            .iter()
-            .find(|(_, secret)| secret.as_str() == token)
-            .and_then(|(id, _)| state.pats.get(id))
+            .pat_by_secret(token)
             .filter(|p| p.expiration > t)
             .map(|p| p.user_id.clone())
     }

@@ -343,7 +343,9 @@ impl ZitadelSim {
     )]
     /// Replays what [`take_changes`](Self::take_changes) returned.
     pub(crate) fn apply_changes(&self, change: &Value) -> Result<(), String> {
-        self.lock().apply_changes(change)
+        let mut state = self.lock();
+        state.index.take();
+        state.apply_changes(change)
     }
 
     /// Starts a simulator with these server options, its handler wrapped in `layer`.
@@ -354,6 +356,7 @@ impl ZitadelSim {
             orgs: vec![Self::DEFAULT_ORG.to_owned()],
             pats: Table::new(),
             pat_secrets: Table::new(),
+            index: std::cell::OnceCell::new(),
             access_tokens: Table::new(),
             next_id: 200_000_000_000_000_000,
             sequence: 0,

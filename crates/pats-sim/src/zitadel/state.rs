@@ -4,6 +4,8 @@
 use super::proto::{Fail, NOT_MACHINE, USER_ID_MISSING, USER_NOT_FOUND};
 use crate::table::{Row, Table, as_rows};
 use serde_json::{Value, json};
+use std::cell::OnceCell;
+use std::collections::{BTreeSet, HashMap};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -28,10 +30,39 @@ pub struct StoredPat {
 }
 
 impl Row for StoredPat {
-    type Key = String;
-    fn key(&self) -> String {
-        self.id.clone()
+    type Key = u64;
+    fn key(&self) -> Result<u64, String> {
+        token_key(&self.id).ok_or_else(|| {
+            "a ZITADEL token id must be a decimal number, as ZITADEL's are".to_owned()
+        })
     }
+}
+
+/// The table key of token id `text`: its number, when it is written as ZITADEL writes ids
+/// (decimal digits, no leading zero).
+pub(super) fn token_key(text: &str) -> Option<u64> {
+    let canonical = !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && (text.len() == 1 || !text.starts_with('0'));
+    canonical.then(|| text.parse().ok()).flatten()
+}
+
+/// What the simulator finds tokens by, besides their id; rebuilt from the tables when
+/// first needed after they were replaced, and kept up to date by [`State::add_pat`] and
+/// [`State::remove_pat`].
+#[derive(Default)]
+pub(super) struct Index {
+    /// (organization, user) → the user's token ids, in creation order.
+    pub(super) by_owner: HashMap<(String, String), BTreeSet<u64>>,
+    /// Secrets that do not name their token (state files written before they did) → id.
+    legacy: HashMap<String, u64>,
+}
+
+/// A PAT secret names its token: `sim_pat_<id>_<random>`.
+fn secret_key(secret: &str) -> Option<u64> {
+    let rest = secret.strip_prefix("sim_pat_")?;
+    let (id, _) = rest.split_once('_')?;
+    token_key(id)
 }
 
 /// An issued access token: its user and when it expires (a state file writes it as
@@ -58,10 +89,13 @@ pub(super) struct State {
     pub(super) base_url: String,
     pub(super) users: Table<String, User>,
     pub(super) orgs: Vec<String>,
-    /// By id: ids are numbers of one length, so their order is creation order.
+    /// By id (a number): their order is creation order.
     #[serde(with = "as_rows")]
-    pub(super) pats: Table<String, StoredPat>,
-    pub(super) pat_secrets: Table<String, String>,
+    pub(super) pats: Table<u64, StoredPat>,
+    pub(super) pat_secrets: Table<u64, Box<str>>,
+    /// Lookups by owner and by secret ([`State::index`]).
+    #[serde(skip)]
+    pub(super) index: OnceCell<Index>,
     pub(super) access_tokens: Table<String, Issued>,
     pub(super) next_id: u64,
     pub(super) sequence: u64,
@@ -123,18 +157,76 @@ impl State {
         expiration: OffsetDateTime,
     ) -> (StoredPat, String) {
         let id = self.new_id();
-        let secret = format!("sim_pat_{}", fastrand_token(40));
+        let key = self.next_id;
+        let secret = format!("sim_pat_{id}_{}", fastrand_token(24));
         let pat = StoredPat {
-            id: id.clone(),
+            id,
             user_id: user_id.to_owned(),
             org_id: org_id.to_owned(),
             created: now(),
             expiration,
             sequence: self.next_sequence(),
         };
-        self.pats.insert(id.clone(), pat.clone());
-        self.pat_secrets.insert(id, secret.clone());
+        self.pats.insert(key, pat.clone());
+        self.pat_secrets
+            .insert(key, secret.clone().into_boxed_str());
+        if let Some(index) = self.index.get_mut() {
+            index
+                .by_owner
+                .entry((org_id.to_owned(), user_id.to_owned()))
+                .or_default()
+                .insert(key);
+        }
         (pat, secret)
+    }
+
+    /// Removes token `key` and its secret.
+    pub(super) fn remove_pat(&mut self, key: u64) -> Option<StoredPat> {
+        let pat = self.pats.remove(&key)?;
+        let secret = self.pat_secrets.remove(&key);
+        if let Some(index) = self.index.get_mut() {
+            let owner = (pat.org_id.clone(), pat.user_id.clone());
+            if let Some(ids) = index.by_owner.get_mut(&owner) {
+                ids.remove(&key);
+                if ids.is_empty() {
+                    index.by_owner.remove(&owner);
+                }
+            }
+            if let Some(secret) = secret {
+                index.legacy.remove(&*secret);
+            }
+        }
+        Some(pat)
+    }
+
+    /// The lookups, built from the tables if they were replaced since.
+    pub(super) fn index(&self) -> &Index {
+        self.index.get_or_init(|| {
+            let mut index = Index::default();
+            for (key, pat) in self.pats.iter() {
+                index
+                    .by_owner
+                    .entry((pat.org_id.clone(), pat.user_id.clone()))
+                    .or_default()
+                    .insert(*key);
+            }
+            for (key, secret) in self.pat_secrets.iter() {
+                if secret_key(secret) != Some(*key) {
+                    index.legacy.insert(secret.to_string(), *key);
+                }
+            }
+            index
+        })
+    }
+
+    /// The token whose secret is `secret`: found through the id the secret names, or the
+    /// index of older secrets; never by comparing with every secret.
+    pub(super) fn pat_by_secret(&self, secret: &str) -> Option<&StoredPat> {
+        let key = match secret_key(secret) {
+            Some(key) if self.pat_secrets.get(&key).is_some_and(|s| &**s == secret) => key,
+            _ => *self.index().legacy.get(secret)?,
+        };
+        self.pats.get(&key)
     }
 }
 

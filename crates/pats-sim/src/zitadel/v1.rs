@@ -55,12 +55,8 @@ pub(super) fn v1_search(
     let offset = u64_field(query.get("offset"))?;
     let limit = limit_field(query.get("limit"))?;
     let asc = matches!(query.get("asc"), Some(Value::Bool(true)));
-    let items: Vec<&StoredPat> = state
-        .pats
-        .values()
-        .filter(|p| p.user_id == user && p.org_id == org)
-        .collect();
-    let (total, page) = sorted_page(items, offset, limit, asc, |_| String::new());
+    // The user's tokens from the index, in creation order: O(offset + page).
+    let (total, page) = owner_page(state, org, user, offset, limit, asc);
     let result = page.into_iter().map(|p| v1_pat(state, p)).collect();
     Ok(list_envelope(state, total, result, None))
 }
@@ -71,9 +67,8 @@ pub(super) fn find_pat<'a>(
     user: &str,
     token: &str,
 ) -> Result<&'a StoredPat, Fail> {
-    state
-        .pats
-        .get(token)
+    token_key(token)
+        .and_then(|key| state.pats.get(&key))
         .filter(|p| p.user_id == user && p.org_id == org)
         .ok_or(PAT_NOT_FOUND)
 }
@@ -89,10 +84,10 @@ pub(super) fn remove_pat(
     user: &str,
     token: &str,
 ) -> Result<StoredPat, Fail> {
-    let pat = find_pat(state, org, user, token)?.clone();
-    state.pats.remove(&pat.id);
-    state.pat_secrets.remove(&pat.id);
-    Ok(pat)
+    find_pat(state, org, user, token)?;
+    token_key(token)
+        .and_then(|key| state.remove_pat(key))
+        .ok_or(PAT_NOT_FOUND)
 }
 
 pub(super) fn v1_delete(state: &mut State, org: &str, user: &str, token: &str) -> Outcome {
@@ -104,4 +99,35 @@ pub(super) fn v1_delete(state: &mut State, org: &str, user: &str, token: &str) -
         d.insert("changeDate".into(), json!(ts(now())));
     }
     Ok(json!({ "details": details }))
+}
+
+/// A page of the tokens of `user` in `org`, in creation order (newest first unless `asc`),
+/// and how many there are: from the index, in O(offset + page).
+pub(super) fn owner_page<'a>(
+    state: &'a State,
+    org: &str,
+    user: &str,
+    offset: u64,
+    limit: usize,
+    asc: bool,
+) -> (usize, Vec<&'a StoredPat>) {
+    let Some(ids) = state
+        .index()
+        .by_owner
+        .get(&(org.to_owned(), user.to_owned()))
+    else {
+        return (0, Vec::new());
+    };
+    let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+    let ordered: Box<dyn Iterator<Item = &u64>> = if asc {
+        Box::new(ids.iter())
+    } else {
+        Box::new(ids.iter().rev())
+    };
+    let page = ordered
+        .skip(skip)
+        .take(limit)
+        .filter_map(|key| state.pats.get(key))
+        .collect();
+    (ids.len(), page)
 }

@@ -4,7 +4,7 @@
 
 use super::proto::*;
 use super::state::*;
-use super::v1::remove_pat;
+use super::v1::{owner_page, remove_pat};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
@@ -169,14 +169,80 @@ pub(super) fn v2_list(state: &State, body: &Map<String, Value>) -> Outcome {
         "PERSONAL_ACCESS_TOKEN_FIELD_NAME_EXPIRATION_DATE" => |p| ts(p.expiration),
         _ => return Err(BAD_BODY),
     };
-    let items: Vec<&StoredPat> = state
-        .pats
-        .values()
-        .filter(|p| filters.iter().all(|f| f(p)))
-        .collect();
-    let (total, page) = sorted_page(items, offset, limit, asc, key);
+    let (total, page) = match in_creation_order(state, body.get("filters"), column) {
+        Some(Scope::Instance) => {
+            let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+            let page: Vec<&StoredPat> = if asc {
+                state.pats.values().skip(skip).take(limit).collect()
+            } else {
+                state.pats.values().rev().skip(skip).take(limit).collect()
+            };
+            (state.pats.len(), page)
+        }
+        Some(Scope::Owner(org, user)) => owner_page(state, &org, &user, offset, limit, asc),
+        None => {
+            let items: Vec<&StoredPat> = state
+                .pats
+                .values()
+                .filter(|p| filters.iter().all(|f| f(p)))
+                .collect();
+            sorted_page(items, offset, limit, asc, key)
+        }
+    };
     let result = page.into_iter().map(v2_pat).collect();
     Ok(list_envelope(state, total, result, Some(limit)))
+}
+
+/// What a list that can be answered in creation order from the tables covers.
+pub(super) enum Scope {
+    /// Every token of the instance.
+    Instance,
+    /// The tokens of (organization, user).
+    Owner(String, String),
+}
+
+/// The scope of a `ListPersonalAccessTokens` whose page is a walk in creation order, in
+/// O(offset + page): no filter, or a `userIdFilter` (with at most an
+/// `organizationIdFilter`), sorted by creation date or id (the order ids are made in).
+/// `None` for any other list, which is filtered and sorted in full.
+pub(super) fn in_creation_order(
+    state: &State,
+    filters: Option<&Value>,
+    column: &str,
+) -> Option<Scope> {
+    if !matches!(
+        column,
+        "PERSONAL_ACCESS_TOKEN_FIELD_NAME_UNSPECIFIED"
+            | "PERSONAL_ACCESS_TOKEN_FIELD_NAME_CREATED_DATE"
+            | "PERSONAL_ACCESS_TOKEN_FIELD_NAME_ID"
+    ) {
+        return None;
+    }
+    let filters = match filters {
+        None | Some(Value::Null) => return Some(Scope::Instance),
+        Some(Value::Array(f)) if f.is_empty() => return Some(Scope::Instance),
+        Some(Value::Array(f)) => f,
+        Some(_) => return None,
+    };
+    let (mut user, mut org) = (None, None);
+    for filter in filters {
+        let (kind, value) = filter.as_object()?.iter().next()?;
+        let id = value.get("id")?.as_str()?.to_owned();
+        let slot = match kind.as_str() {
+            "userIdFilter" => &mut user,
+            "organizationIdFilter" => &mut org,
+            _ => return None,
+        };
+        if slot.replace(id).is_some() {
+            return None;
+        }
+    }
+    let user = user?;
+    let org = match org {
+        Some(org) => org,
+        None => state.users.get(&user)?.org.clone(),
+    };
+    Some(Scope::Owner(org, user))
 }
 
 /// A user matcher of a `ListUsers` query.

@@ -354,3 +354,63 @@ async fn a_stopped_emulator_leaves_one_state_file() {
     written.as_object_mut().unwrap().remove("journal");
     assert_eq!(written, live);
 }
+
+/// A state file written before PAT secrets named their token still works: its secrets are
+/// found through an index of them, which forgets a removed token's secret.
+#[tokio::test]
+async fn older_zitadel_secrets_still_authenticate() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let first = pats_sim::start(Options::default().state_file(&file)).unwrap();
+    let user = first
+        .zitadel()
+        .add_named_machine_users("100000000000000001", &["bot"])
+        .remove(0);
+    let (bot_token, _) = first.zitadel().issue_pat(&user).unwrap();
+    drop(first);
+    let mut state: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let old_admin = "sim_pat_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN".to_owned();
+    let old_bot = "sim_pat_0123456789abcdefghijklmnopqrstuvwxyzAB".to_owned();
+    let admin_pat = state["credentials"]["zitadel_pat"].clone();
+    let secrets = state["zitadel"]["pat_secrets"].as_object_mut().unwrap();
+    let admin_id = secrets
+        .iter()
+        .find(|(_, s)| **s == admin_pat)
+        .map(|(id, _)| id.clone())
+        .unwrap();
+    secrets.insert(admin_id, json!(old_admin));
+    secrets.insert(bot_token.clone(), json!(old_bot));
+    state["credentials"]["zitadel_pat"] = json!(old_admin);
+    std::fs::write(&file, serde_json::to_vec(&state).unwrap()).unwrap();
+
+    let sim = pats_sim::start(Options::default().state_file(&file)).unwrap();
+    let env = env(&sim);
+    let zitadel = env["ZITADEL_URL"].clone();
+    let list = |bearer: String| {
+        let url = format!("{zitadel}/zitadel.user.v2.UserService/ListPersonalAccessTokens");
+        async move {
+            send("POST", &url, &bearer, &[], "application/json", "{}".into())
+                .await
+                .0
+        }
+    };
+    assert_eq!(list(old_admin.clone()).await, 200);
+    assert_eq!(list(old_bot.clone()).await, 200);
+    let url = format!("{zitadel}/management/v1/users/{user}/pats/{bot_token}");
+    let (status, _) = send(
+        "DELETE",
+        &url,
+        &old_admin,
+        &[("x-zitadel-orgid", "100000000000000001")],
+        "application/json",
+        String::new(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        list(old_bot).await,
+        401,
+        "a removed token's secret is forgotten"
+    );
+    assert_eq!(list(old_admin).await, 200);
+}

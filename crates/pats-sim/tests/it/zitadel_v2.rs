@@ -161,3 +161,128 @@ async fn the_expiration_column_sorts_by_expiry() {
     .await;
     assert_eq!(ids(&answer), [sooner, later]);
 }
+
+/// `{"pagination": …, "filters": …}` for `ListPersonalAccessTokens`.
+async fn list(sim: &ZitadelSim, filters: Value, offset: u64, limit: u64, asc: bool) -> Value {
+    let (status, body) = connect(
+        sim,
+        "ListPersonalAccessTokens",
+        json!({
+            "pagination": {"offset": offset.to_string(), "limit": limit, "asc": asc},
+            "filters": filters,
+        }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// Pages answered from the index (no filter, or a user's tokens) are the pages a full
+/// filter-and-sort gives: same tokens, same order, same total, for every offset, limit
+/// and direction, with tokens removed in between.
+#[tokio::test]
+async fn pages_walked_in_creation_order_match_a_full_sort() {
+    let sim = ZitadelSim::start().await;
+    sim.add_machine_user("900", "901");
+    sim.add_machine_user("900", "902");
+    sim.add_machine_user("903", "904");
+    let mut made = Vec::new();
+    for i in 0..12 {
+        let user = ["901", "902", "904"][i % 3];
+        made.push((user, sim.issue_pat(user).unwrap().0));
+    }
+    for (user, token) in [&made[3], &made[7]] {
+        let (status, _) = connect(
+            &sim,
+            "RemovePersonalAccessToken",
+            json!({"userId": user, "tokenId": token}),
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    // An expiration filter every token passes sends a list down the full path.
+    let everything = json!({"expirationDateFilter": {"timestamp": "1971-01-01T00:00:00Z", "method": "TIMESTAMP_FILTER_METHOD_AFTER"}});
+    let created: Vec<(String, String)> =
+        sim.pats().into_iter().map(|p| (p.user_id, p.id)).collect();
+    for (filters, user) in [
+        (json!([]), None),
+        (json!([{"userIdFilter": {"id": "901"}}]), Some("901")),
+        (
+            json!([{"userIdFilter": {"id": "904"}}, {"organizationIdFilter": {"id": "903"}}]),
+            Some("904"),
+        ),
+    ] {
+        let mut full = filters.as_array().unwrap().clone();
+        full.push(everything.clone());
+        let mine: Vec<String> = created
+            .iter()
+            .filter(|(u, _)| user.is_none_or(|user| u == user))
+            .map(|(_, id)| id.clone())
+            .collect();
+        for asc in [true, false] {
+            for (offset, limit) in [(0, 100), (0, 2), (1, 3), (3, 2), (50, 5)] {
+                let fast = list(&sim, filters.clone(), offset, limit, asc).await;
+                let slow = list(&sim, Value::Array(full.clone()), offset, limit, asc).await;
+                assert_eq!(
+                    fast["result"], slow["result"],
+                    "{filters} {offset} {limit} {asc}"
+                );
+                assert_eq!(fast["pagination"]["totalResult"], mine.len().to_string());
+                assert_eq!(fast["pagination"], slow["pagination"]);
+                let mut expected = mine.clone();
+                if !asc {
+                    expected.reverse();
+                }
+                let expected: Vec<String> = expected
+                    .into_iter()
+                    .skip(offset as usize)
+                    .take(limit as usize)
+                    .collect();
+                assert_eq!(ids(&fast), expected, "{filters} {offset} {limit} {asc}");
+            }
+        }
+    }
+    // Another organization's filter on a user finds nothing.
+    let none = list(
+        &sim,
+        json!([{"userIdFilter": {"id": "901"}}, {"organizationIdFilter": {"id": "903"}}]),
+        0,
+        10,
+        true,
+    )
+    .await;
+    assert_eq!(ids(&none), Vec::<String>::new());
+}
+
+/// The status of a v2 list with `bearer`.
+async fn call(uri: &str, bearer: &str) -> u16 {
+    reqwest::Client::new()
+        .post(format!(
+            "{uri}/zitadel.user.v2.UserService/ListPersonalAccessTokens"
+        ))
+        .bearer_auth(bearer)
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// A PAT is found by the id its secret names, and only with the whole secret.
+#[tokio::test]
+async fn a_pat_authenticates_only_with_its_whole_secret() {
+    let sim = ZitadelSim::start().await;
+    sim.add_machine_user("900", "901");
+    let (id, secret) = sim.issue_pat("901").unwrap();
+    assert!(secret.starts_with(&format!("sim_pat_{id}_")), "{secret}");
+    let uri = sim.uri();
+    assert_eq!(call(&uri, &secret).await, 200);
+    let mut wrong = secret.clone();
+    wrong.pop();
+    wrong.push(if secret.ends_with('a') { 'b' } else { 'a' });
+    assert_eq!(call(&uri, &wrong).await, 401);
+    assert_eq!(call(&uri, &format!("sim_pat_{id}_")).await, 401);
+    assert_eq!(call(&uri, &format!("sim_pat_0{id}_x")).await, 401);
+}
