@@ -18,6 +18,9 @@
 //! ```
 //!
 //! Tests of a single provider start its simulator alone (`SailPointSim::start().await`).
+//!
+//! Feature `gitlab` adds a fourth, standalone simulator, [`gitlab`] (`GitLabSim`), for
+//! `pats-gitlab`'s tests; it is not yet in the emulator nor in the default features.
 //! Nothing here listens anywhere but `127.0.0.1`.
 //!
 //! # Features
@@ -33,7 +36,12 @@
 // checks) is compiled, and nothing uses it: that build exists for `cargo xtask msrv`'s
 // feature matrix, not for users.
 #![cfg_attr(
-    not(any(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+    not(any(
+        feature = "dfns",
+        feature = "zitadel",
+        feature = "sailpoint",
+        feature = "gitlab"
+    )),
     allow(dead_code)
 )]
 
@@ -51,6 +59,8 @@ pub use emulator::{Emulator, Options, Seed, SimError, start};
 
 #[cfg(feature = "dfns")]
 pub mod dfns;
+#[cfg(feature = "gitlab")]
+pub mod gitlab;
 #[cfg(feature = "zitadel")]
 pub mod jwt;
 #[cfg(feature = "sailpoint")]

@@ -689,14 +689,21 @@ async fn a_native_rotation_revokes_nothing_more_and_cannot_be_undone() {
     let rotation = pending.finish(&pats).await;
     rotation.revoked.as_ref().unwrap();
     assert!(rotation.is_complete());
-    assert_eq!(pats.revokes.load(Ordering::SeqCst), 0, "finish sent nothing");
+    assert_eq!(
+        pats.revokes.load(Ordering::SeqCst),
+        0,
+        "finish sent nothing"
+    );
 
     let pending = pats.rotate(&new_id, &request("ci", 30)).await.unwrap();
     let newest = pending.new_id().clone();
     let err = pending.undo(&pats).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
     assert_eq!(pats.revokes.load(Ordering::SeqCst), 0, "undo sent nothing");
-    assert!(pats.get(&newest).await.is_ok(), "the only valid token stays");
+    assert!(
+        pats.get(&newest).await.is_ok(),
+        "the only valid token stays"
+    );
 
     // The default of the trait: no native rotation.
     let err = Memory::default()
