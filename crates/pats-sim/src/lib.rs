@@ -32,16 +32,12 @@
 )]
 // docs.rs (nightly, `--cfg docsrs`): mark feature-gated items with the feature they need.
 #![cfg_attr(docsrs, feature(doc_cfg))]
-// Without any simulator feature only the shared plumbing (server, faults, answers, contract
-// checks) is compiled, and nothing uses it: that build exists for `cargo xtask msrv`'s
-// feature matrix, not for users.
+// Without any of the three emulated providers only the shared plumbing (server, faults,
+// answers, contract checks) is compiled, and not all of it is used (the standalone GitLab
+// simulator uses neither the contract checks nor the emulator's layers yet): that build
+// exists for `cargo xtask msrv`'s feature matrix and for pats-gitlab's tests.
 #![cfg_attr(
-    not(any(
-        feature = "dfns",
-        feature = "zitadel",
-        feature = "sailpoint",
-        feature = "gitlab"
-    )),
+    not(any(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
     allow(dead_code)
 )]
 
