@@ -96,15 +96,16 @@ impl Page {
             match fence {
                 Some(true) => {
                     if let Some(endpoint) = endpoint_line(trimmed) {
-                        let i = match page.endpoints.iter().position(|e| {
-                            e.method == endpoint.method && e.path == endpoint.path
-                        }) {
-                            Some(i) => i,
-                            None => {
-                                page.endpoints.push(endpoint);
-                                page.endpoints.len() - 1
-                            }
-                        };
+                        let i =
+                            match page.endpoints.iter().position(|e| {
+                                e.method == endpoint.method && e.path == endpoint.path
+                            }) {
+                                Some(i) => i,
+                                None => {
+                                    page.endpoints.push(endpoint);
+                                    page.endpoints.len() - 1
+                                }
+                            };
                         if !open.contains(&i) {
                             open.push(i);
                         }
@@ -143,11 +144,7 @@ fn endpoint_line(line: &str) -> Option<Endpoint> {
 
 /// `| `name` | type | yes | … |` → `(name, true)`; other lines → `None`.
 fn table_row(line: &str) -> Option<(String, bool)> {
-    let cells: Vec<&str> = line
-        .strip_prefix('|')?
-        .split('|')
-        .map(str::trim)
-        .collect();
+    let cells: Vec<&str> = line.strip_prefix('|')?.split('|').map(str::trim).collect();
     let name = cells.first()?.strip_prefix('`')?.strip_suffix('`')?;
     if name.is_empty() || name.contains('`') {
         return None;
@@ -340,7 +337,9 @@ mod tests {
             .collect();
         assert_eq!(ids.len(), 9, "{ids:?}");
         assert_eq!(
-            out.pointer("/paths/~1api~1v4~1personal_access_tokens~1{id}~1rotate/post/x-pats-idempotent"),
+            out.pointer(
+                "/paths/~1api~1v4~1personal_access_tokens~1{id}~1rotate/post/x-pats-idempotent"
+            ),
             Some(&Value::Bool(false))
         );
         assert_eq!(
@@ -366,7 +365,10 @@ mod tests {
         extra["paths"]["/api/v4/personal_access_tokens/{id}"]["put"] =
             extra["paths"]["/api/v4/personal_access_tokens/{id}"]["get"].clone();
         let err = check_against_pages(&extra, &pages).unwrap_err();
-        assert!(err.contains("PUT /api/v4/personal_access_tokens/{id}"), "{err}");
+        assert!(
+            err.contains("PUT /api/v4/personal_access_tokens/{id}"),
+            "{err}"
+        );
 
         let mut query = fragment.clone();
         query["paths"]["/api/v4/personal_access_tokens"]["get"]["parameters"]

@@ -1,0 +1,8 @@
+//! The integration tests of `pats-gitlab`, in one binary, against `pats-sim`'s
+//! `GitLabSim`; `common` holds the helpers they share.
+
+mod common;
+mod errors;
+mod lifecycle;
+mod provider;
+mod requests;
