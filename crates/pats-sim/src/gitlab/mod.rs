@@ -309,3 +309,329 @@ impl Route<'_> {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    struct Setup {
+        state: State,
+        admin: String,
+        alice: String,
+    }
+
+    fn setup() -> Setup {
+        let mut state = State::default();
+        let root = state.add_user("root", true);
+        let alice = state.add_user("alice", false);
+        let token = |state: &mut State, user, scopes: &[&str]| {
+            state
+                .add_token(NewToken {
+                    user_id: user,
+                    name: "t".into(),
+                    description: None,
+                    scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+                    expires_at: None,
+                    previous: None,
+                })
+                .1
+        };
+        let admin = token(&mut state, root, &["api"]);
+        let alice = token(&mut state, alice, &["self_rotate"]);
+        Setup {
+            state,
+            admin,
+            alice,
+        }
+    }
+
+    fn call(
+        state: &mut State,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<(&str, &str)>,
+    ) -> Answer {
+        let url = url::Url::parse(&format!("http://127.0.0.1{path}")).unwrap();
+        let mut request = Request::new(method, url, Vec::new());
+        request
+            .headers
+            .insert("private-token", http::HeaderValue::from_str(token).unwrap());
+        if let Some((content_type, body)) = body {
+            request.body = body.as_bytes().to_vec();
+            request.headers.insert(
+                "content-type",
+                http::HeaderValue::from_str(content_type).unwrap(),
+            );
+        }
+        handle(state, &request)
+    }
+
+    const JSON: &str = "application/json";
+    const FORM: &str = "application/x-www-form-urlencoded";
+
+    #[test]
+    fn routes_are_gitlabs_and_unknown_ones_answer_before_authentication() {
+        let Setup { mut state, .. } = setup();
+        assert_eq!(
+            call(&mut state, "x", "GET", "/api/v4/nothing", None).status,
+            404
+        );
+        assert_eq!(
+            call(&mut state, "x", "GET", "/personal_access_tokens", None).status,
+            404
+        );
+        assert_eq!(
+            call(
+                &mut state,
+                "x",
+                "PUT",
+                "/api/v4/personal_access_tokens/1",
+                None
+            )
+            .status,
+            405
+        );
+        let answer = call(
+            &mut state,
+            "glpat-nope",
+            "GET",
+            "/api/v4/personal_access_tokens",
+            None,
+        );
+        assert_eq!(answer.status, 401);
+        assert_eq!(
+            answer.json().unwrap(),
+            serde_json::json!({"message": "401 Unauthorized"})
+        );
+    }
+
+    #[test]
+    fn creates_validate_like_gitlab_and_take_json_or_forms() {
+        let Setup {
+            mut state, admin, ..
+        } = setup();
+        let path = "/api/v4/users/2/personal_access_tokens";
+        let mut create =
+            |body: &str, ct: &str| call(&mut state, &admin, "POST", path, Some((ct, body)));
+        let cases = [
+            (
+                r#"{"scopes": ["api"]}"#,
+                serde_json::json!({"error": "name is missing"}),
+            ),
+            (
+                r#"{"name": "n"}"#,
+                serde_json::json!({"error": "scopes is missing"}),
+            ),
+            (
+                r#"{"name": "n", "scopes": []}"#,
+                serde_json::json!({"error": "scopes does not have a valid value"}),
+            ),
+            (
+                r#"{"name": "n", "scopes": ["nope"]}"#,
+                serde_json::json!({"error": "scopes does not have a valid value"}),
+            ),
+            (
+                r#"{"name": " ", "scopes": ["api"]}"#,
+                serde_json::json!({"message": {"name": ["can't be blank"]}}),
+            ),
+            (
+                r#"{"name": "n", "scopes": ["api"], "expires_at": "tomorrow"}"#,
+                serde_json::json!({"error": "expires_at is invalid"}),
+            ),
+            (
+                r#"{"name": "n", "scopes": ["api"], "expires_at": "2001-01-01"}"#,
+                serde_json::json!({"message": {"expires_at": ["must not be in the past"]}}),
+            ),
+            (
+                "[1]",
+                serde_json::json!({"message": "400 Bad request - The request body is not a JSON object"}),
+            ),
+        ];
+        for (body, expected) in cases {
+            let answer = create(body, JSON);
+            assert_eq!(
+                (answer.status, answer.json().unwrap()),
+                (400, expected),
+                "{body}"
+            );
+        }
+        let long = format!(
+            r#"{{"name": "n", "scopes": ["api"], "description": "{}"}}"#,
+            "x".repeat(256)
+        );
+        assert_eq!(create(&long, JSON).status, 400);
+        let answer = create("name=form&scopes[]=read_api&scopes[]=read_user", FORM);
+        assert_eq!(answer.status, 201);
+        let body = answer.json().unwrap();
+        assert_eq!(body["scopes"], serde_json::json!(["read_api", "read_user"]));
+        assert_eq!(body["user_id"], 2);
+        assert!(body["token"].as_str().unwrap().starts_with("glpat-"));
+        // The maximum lifetime when no date is given.
+        let max = date_after(365);
+        assert_eq!(body["expires_at"], serde_json::json!(max));
+        assert_eq!(
+            call(
+                &mut state,
+                &admin,
+                "POST",
+                "/api/v4/users/9/personal_access_tokens",
+                Some((JSON, r#"{"name": "n", "scopes": ["api"]}"#))
+            )
+            .status,
+            404
+        );
+    }
+
+    fn date_after(days: i64) -> String {
+        pats::date_text(state::today() + time::Duration::days(days))
+    }
+
+    #[test]
+    fn rotation_revokes_the_old_token_and_keeps_what_it_was() {
+        let Setup {
+            mut state,
+            admin,
+            alice,
+        } = setup();
+        // alice's token may only self-rotate.
+        assert_eq!(
+            call(
+                &mut state,
+                &alice,
+                "GET",
+                "/api/v4/personal_access_tokens",
+                None
+            )
+            .status,
+            403
+        );
+        assert_eq!(
+            call(
+                &mut state,
+                &alice,
+                "POST",
+                "/api/v4/personal_access_tokens/2/rotate",
+                None
+            )
+            .status,
+            403
+        );
+        let answer = call(
+            &mut state,
+            &alice,
+            "POST",
+            "/api/v4/personal_access_tokens/self/rotate",
+            Some((JSON, &format!(r#"{{"expires_at": "{}"}}"#, date_after(3)))),
+        );
+        assert_eq!(answer.status, 200);
+        let body = answer.json().unwrap();
+        assert_eq!(
+            (body["id"].as_u64(), body["name"].as_str()),
+            (Some(3), Some("t"))
+        );
+        assert_eq!(body["scopes"], serde_json::json!(["self_rotate"]));
+        assert_eq!(body["expires_at"], serde_json::json!(date_after(3)));
+        assert!(state.tokens[&2].revoked);
+        assert_eq!(state.tokens[&3].previous, Some(2));
+        assert_eq!(
+            call(
+                &mut state,
+                &alice,
+                "GET",
+                "/api/v4/personal_access_tokens/self",
+                None
+            )
+            .status,
+            401
+        );
+        // By id, as an administrator: a week by default; a missing token is a 404.
+        let answer = call(
+            &mut state,
+            &admin,
+            "POST",
+            "/api/v4/personal_access_tokens/3/rotate",
+            None,
+        );
+        assert_eq!(
+            answer.json().unwrap()["expires_at"],
+            serde_json::json!(date_after(7))
+        );
+        assert_eq!(
+            call(
+                &mut state,
+                &admin,
+                "POST",
+                "/api/v4/personal_access_tokens/99/rotate",
+                None
+            )
+            .status,
+            404
+        );
+        assert_eq!(
+            call(
+                &mut state,
+                &admin,
+                "POST",
+                "/api/v4/personal_access_tokens/x/rotate",
+                None
+            )
+            .status,
+            400
+        );
+        // Reuse of a revoked token: the family (2, 3, 4) is revoked.
+        assert_eq!(
+            call(
+                &mut state,
+                &admin,
+                "POST",
+                "/api/v4/personal_access_tokens/2/rotate",
+                None
+            )
+            .status,
+            401
+        );
+        assert!(state.tokens[&4].revoked);
+        assert!(!state.tokens[&1].revoked);
+    }
+
+    #[test]
+    fn self_calls_need_no_scope_and_revoke_the_caller() {
+        let Setup {
+            mut state, alice, ..
+        } = setup();
+        let answer = call(
+            &mut state,
+            &alice,
+            "GET",
+            "/api/v4/personal_access_tokens/self",
+            None,
+        );
+        assert_eq!(answer.status, 200);
+        assert!(answer.json().unwrap()["last_used_at"].is_string());
+        assert_eq!(
+            call(
+                &mut state,
+                &alice,
+                "DELETE",
+                "/api/v4/personal_access_tokens/self",
+                None
+            )
+            .status,
+            204
+        );
+        assert!(state.tokens[&2].revoked);
+        assert_eq!(
+            call(
+                &mut state,
+                &alice,
+                "DELETE",
+                "/api/v4/personal_access_tokens/self",
+                None
+            )
+            .status,
+            401
+        );
+    }
+}
