@@ -29,9 +29,11 @@
 //!
 //! State is typed: users and tokens in `BTreeMap`s keyed by their integer ids (a page in id
 //! order is a range), token values kept only as SHA-256 digests, indexed for the bearer
-//! lookup. [`Faults`] are consulted first for every request.
+//! lookup. [`Faults`] are consulted first for every request. With feature `contract`, every
+//! other exchange is checked against `contracts/gitlab/openapi.json` (see `crate::contract`).
 
 use crate::answer::Answer;
+use crate::contract::{ContractGuard, Provider};
 use crate::fault::Faults;
 use crate::server::{HttpServer, Request, ServerOptions};
 use std::sync::{Arc, Mutex};
@@ -80,6 +82,8 @@ pub struct GitLabSim {
     server: Arc<HttpServer>,
     state: Arc<Mutex<State>>,
     faults: Faults,
+    /// Fails the test whose exchanges were off the vendor contract, when the last clone drops.
+    _contract: Arc<ContractGuard>,
 }
 
 impl std::fmt::Debug for GitLabSim {
@@ -108,15 +112,19 @@ impl GitLabSim {
     pub(crate) fn serve(options: ServerOptions) -> std::io::Result<Self> {
         let state = Arc::new(Mutex::new(State::default()));
         let faults = Faults::default();
+        let contract = ContractGuard::new(Provider::GitLab, &faults);
         let (s, f) = (state.clone(), faults.clone());
         let server = HttpServer::start(
             options,
-            Arc::new(move |r: &Request| f.respond(r, || handle(&mut lock(&s), r))),
+            Arc::new(move |r: &Request| {
+                f.respond_checked(Provider::GitLab, r, || handle(&mut lock(&s), r))
+            }),
         )?;
         Ok(Self {
             server: Arc::new(server),
             state,
             faults,
+            _contract: contract,
         })
     }
 
