@@ -70,45 +70,6 @@ pub struct PersonalAccessToken {
     pub user_id: i64,
 }
 
-/// The `PersonalAccessTokenWithToken` schema.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[non_exhaustive]
-pub struct PersonalAccessTokenWithToken {
-    /// The `active` field.
-    pub active: bool,
-    /// The `created_at` field.
-    #[serde(with = "pats_core::__private::wire::rfc3339")]
-    pub created_at: time::OffsetDateTime,
-    /// The `description` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// ISO date (YYYY-MM-DD).
-    #[serde(default)]
-    pub expires_at: Option<String>,
-    /// The `id` field.
-    #[serde(with = "pats_core::__private::wire::int64")]
-    pub id: i64,
-    /// The `last_used_at` field.
-    #[serde(
-        default,
-        with = "pats_core::__private::wire::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub last_used_at: Option<time::OffsetDateTime>,
-    /// The `last_used_ips` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_used_ips: Option<Vec<String>>,
-    /// The `name` field.
-    pub name: String,
-    /// The `revoked` field.
-    pub revoked: bool,
-    /// The `scopes` field.
-    pub scopes: Vec<String>,
-    /// The `user_id` field.
-    #[serde(with = "pats_core::__private::wire::int64")]
-    pub user_id: i64,
-}
-
 /// The `RotatePersonalAccessTokenBody` schema.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
