@@ -352,22 +352,28 @@ impl GitLabClient {
         Ok(())
     }
 
-    /// Sends a create or rotate and reads the new token and its value.
+    /// Sends a create or rotate of a personal access token.
     async fn new_pat(&self, request: Request) -> Result<NewPat> {
+        let (pat, token) = self.new_token(request).await?;
+        Ok(NewPat { pat, token })
+    }
+
+    /// Sends a create or rotate and reads the new token (as `T`) and its value.
+    pub(crate) async fn new_token<T: serde::de::DeserializeOwned>(
+        &self,
+        request: Request,
+    ) -> Result<(T, SecretString)> {
         let response = self.send(request).await?;
-        let pat: PersonalAccessToken = response.json()?;
+        let pat: T = response.json()?;
         let token: TokenField = response.json()?;
         if token.token.is_empty() {
             return Err(response.decode_error("the answer has an empty `token`"));
         }
-        Ok(NewPat {
-            pat,
-            token: SecretString::from(token.token),
-        })
+        Ok((pat, SecretString::from(token.token)))
     }
 }
 
-fn rotate_body(expires_at: Option<Date>) -> Result<RotatePersonalAccessTokenBody> {
+pub(crate) fn rotate_body(expires_at: Option<Date>) -> Result<RotatePersonalAccessTokenBody> {
     let today = OffsetDateTime::now_utc().date();
     Ok(RotatePersonalAccessTokenBody {
         expires_at: expires_at

@@ -19,6 +19,24 @@ pub struct CreatePersonalAccessTokenBody {
     pub scopes: Vec<String>,
 }
 
+/// The `CreateProjectAccessTokenBody` schema.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct CreateProjectAccessTokenBody {
+    /// Default 40 (Maintainer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_level: Option<i32>,
+    /// The `description` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// ISO date (YYYY-MM-DD).
+    pub expires_at: String,
+    /// The `name` field.
+    pub name: String,
+    /// The `scopes` field.
+    pub scopes: Vec<String>,
+}
+
 /// The `ErrorBody` schema.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
@@ -35,6 +53,47 @@ pub struct ErrorBody {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct PersonalAccessToken {
+    /// The `active` field.
+    pub active: bool,
+    /// The `created_at` field.
+    #[serde(with = "pats_core::__private::wire::rfc3339")]
+    pub created_at: time::OffsetDateTime,
+    /// The `description` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// ISO date (YYYY-MM-DD).
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    /// The `id` field.
+    #[serde(with = "pats_core::__private::wire::int64")]
+    pub id: i64,
+    /// The `last_used_at` field.
+    #[serde(
+        default,
+        with = "pats_core::__private::wire::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_used_at: Option<time::OffsetDateTime>,
+    /// The `last_used_ips` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_ips: Option<Vec<String>>,
+    /// The `name` field.
+    pub name: String,
+    /// The `revoked` field.
+    pub revoked: bool,
+    /// The `scopes` field.
+    pub scopes: Vec<String>,
+    /// The `user_id` field.
+    #[serde(with = "pats_core::__private::wire::int64")]
+    pub user_id: i64,
+}
+
+/// The `ResourceAccessToken` schema.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct ResourceAccessToken {
+    /// The token's role: 10 (Guest), 15 (Planner), 20 (Reporter), 30 (Developer), 40 (Maintainer), 50 (Owner).
+    pub access_level: i32,
     /// The `active` field.
     pub active: bool,
     /// The `created_at` field.
@@ -96,6 +155,13 @@ pub mod operations {
         "/api/v4/users/{user_id}/personal_access_tokens",
         false,
     );
+    /// Create a project access token (`createProjectAccessToken`: `POST /api/v4/projects/{id}/access_tokens`).
+    pub const CREATE_PROJECT_ACCESS_TOKEN: Operation = Operation::new(
+        "createProjectAccessToken",
+        "POST",
+        "/api/v4/projects/{id}/access_tokens",
+        false,
+    );
     /// Get details on a personal access token (`getPersonalAccessToken`: `GET /api/v4/personal_access_tokens/{id}`).
     pub const GET_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
         "getPersonalAccessToken",
@@ -110,11 +176,25 @@ pub mod operations {
         "/api/v4/personal_access_tokens/self",
         true,
     );
+    /// Get details on a project access token (`getProjectAccessToken`: `GET /api/v4/projects/{id}/access_tokens/{token_id}`).
+    pub const GET_PROJECT_ACCESS_TOKEN: Operation = Operation::new(
+        "getProjectAccessToken",
+        "GET",
+        "/api/v4/projects/{id}/access_tokens/{token_id}",
+        true,
+    );
     /// List all personal access tokens (`listPersonalAccessTokens`: `GET /api/v4/personal_access_tokens`).
     pub const LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation::new(
         "listPersonalAccessTokens",
         "GET",
         "/api/v4/personal_access_tokens",
+        true,
+    );
+    /// List all project access tokens (`listProjectAccessTokens`: `GET /api/v4/projects/{id}/access_tokens`).
+    pub const LIST_PROJECT_ACCESS_TOKENS: Operation = Operation::new(
+        "listProjectAccessTokens",
+        "GET",
+        "/api/v4/projects/{id}/access_tokens",
         true,
     );
     /// Revoke a personal access token (`revokePersonalAccessToken`: `DELETE /api/v4/personal_access_tokens/{id}`).
@@ -131,6 +211,13 @@ pub mod operations {
         "/api/v4/personal_access_tokens/self",
         true,
     );
+    /// Revoke a project access token (`revokeProjectAccessToken`: `DELETE /api/v4/projects/{id}/access_tokens/{token_id}`).
+    pub const REVOKE_PROJECT_ACCESS_TOKEN: Operation = Operation::new(
+        "revokeProjectAccessToken",
+        "DELETE",
+        "/api/v4/projects/{id}/access_tokens/{token_id}",
+        true,
+    );
     /// Rotate a personal access token: revokes it and returns a new one (`rotatePersonalAccessToken`: `POST /api/v4/personal_access_tokens/{id}/rotate`).
     pub const ROTATE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
         "rotatePersonalAccessToken",
@@ -143,6 +230,20 @@ pub mod operations {
         "rotatePersonalAccessTokenSelf",
         "POST",
         "/api/v4/personal_access_tokens/self/rotate",
+        false,
+    );
+    /// Rotate a project access token: revokes it and returns a new one (`rotateProjectAccessToken`: `POST /api/v4/projects/{id}/access_tokens/{token_id}/rotate`).
+    pub const ROTATE_PROJECT_ACCESS_TOKEN: Operation = Operation::new(
+        "rotateProjectAccessToken",
+        "POST",
+        "/api/v4/projects/{id}/access_tokens/{token_id}/rotate",
+        false,
+    );
+    /// Rotate the project access token that authenticates the request (`rotateProjectAccessTokenSelf`: `POST /api/v4/projects/{id}/access_tokens/self/rotate`).
+    pub const ROTATE_PROJECT_ACCESS_TOKEN_SELF: Operation = Operation::new(
+        "rotateProjectAccessTokenSelf",
+        "POST",
+        "/api/v4/projects/{id}/access_tokens/self/rotate",
         false,
     );
 }

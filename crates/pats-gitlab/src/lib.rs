@@ -28,14 +28,25 @@
 //!   status; a 429 keeps `Retry-After`, which reads honour and creates and rotations never
 //!   retry. Token values (`glpat-…`) are scrubbed from every message.
 //!
-//! Project and group access tokens (`/projects/:id/access_tokens`,
-//! `/groups/:id/access_tokens`) are not in this preview.
+//! - Project access tokens, typed calls only (they belong to a bot user with a role in the
+//!   project, not to a person, so they are not in the neutral trait's view):
+//!   [`list_project_tokens`](GitLabClient::list_project_tokens),
+//!   [`get_project_token`](GitLabClient::get_project_token),
+//!   [`create_project_token`](GitLabClient::create_project_token) ([`NewProjectToken`],
+//!   [`AccessLevel`]), [`rotate_project_token`](GitLabClient::rotate_project_token) and
+//!   [`rotate_project_token_self`](GitLabClient::rotate_project_token_self),
+//!   [`revoke_project_token`](GitLabClient::revoke_project_token). A project is its id or
+//!   its full path (sent URL-encoded).
+//!
+//! Group access tokens are not in this preview: the stored copy of GitLab's
+//! `group_access_tokens.md` predates their rotate endpoint and filters, so no current
+//! description could be pinned.
 //!
 //! # Contract
 //!
 //! What this crate sends and reads comes from GitLab's REST API documentation
-//! (`doc/api/personal_access_tokens.md` and `doc/api/user_tokens.md` of the GitLab
-//! repository, vendored at pinned commits under `contracts/gitlab/upstream/`), written down
+//! (`doc/api/personal_access_tokens.md`, `doc/api/user_tokens.md` and
+//! `doc/api/project_access_tokens.md` of the GitLab repository, vendored at pinned commits under `contracts/gitlab/upstream/`), written down
 //! as an OpenAPI fragment that `cargo xtask contracts` checks against the pages in both
 //! directions and turns into `contracts/gitlab/openapi.json`; `cargo xtask codegen`
 //! generates the wire models and the operations from it (`src/generated.rs`; `token` is
@@ -111,6 +122,7 @@ mod error;
 #[rustfmt::skip]
 mod generated;
 mod list;
+mod project;
 mod provider;
 
 pub use client::{
@@ -118,8 +130,9 @@ pub use client::{
     MAX_DESCRIPTION_CHARS, NewPat, NewToken, PROVIDER, TokenFor,
 };
 // The wire model the typed calls return; the rest of the generated module is private.
-pub use generated::PersonalAccessToken;
+pub use generated::{PersonalAccessToken, ResourceAccessToken};
 pub use list::{ListTokens, MAX_PER_PAGE, TokenListPage, TokenSort, TokenState};
+pub use project::{AccessLevel, NewProjectPat, NewProjectToken};
 pub use provider::SELF_ID;
 
 /// The operations of the contract (method, path template, idempotency), generated from

@@ -263,12 +263,13 @@ impl ListTokens {
     }
 }
 
-/// One page of a listing, with GitLab's pagination headers.
+/// One page of a listing, with GitLab's pagination headers: personal access tokens (the
+/// default), or [`ResourceAccessToken`](crate::ResourceAccessToken)s of a project.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-pub struct TokenListPage {
+pub struct TokenListPage<T = PersonalAccessToken> {
     /// The tokens of this page.
-    pub tokens: Vec<PersonalAccessToken>,
+    pub tokens: Vec<T>,
     /// The next page (`X-Next-Page`, else the `page` of the `Link` header's `rel="next"`);
     /// `None` on the last page.
     pub next_page: Option<u32>,
@@ -278,12 +279,12 @@ pub struct TokenListPage {
     pub total_pages: Option<u32>,
 }
 
-impl TokenListPage {
+impl<T: serde::de::DeserializeOwned> TokenListPage<T> {
     /// Reads a listing answer. A header GitLab sends with a value that is not a number is
     /// a [`Decode`](pats_core::ErrorKind::Decode) error (it would otherwise end or loop the
     /// paging silently).
     pub fn from_response(response: &Response) -> Result<Self> {
-        let tokens: Vec<PersonalAccessToken> = response.json()?;
+        let tokens: Vec<T> = response.json()?;
         let number = |name: &str| -> Result<Option<u64>> {
             match response.header_str(name).map(str::trim) {
                 None | Some("") => Ok(None),
@@ -423,7 +424,7 @@ mod tests {
 
     #[test]
     fn pages_from_gitlab_headers_or_the_link_header() {
-        let page = TokenListPage::from_response(&answer(
+        let page = TokenListPage::<PersonalAccessToken>::from_response(&answer(
             &[
                 ("x-next-page", "3"),
                 ("x-total", "41"),
@@ -437,14 +438,20 @@ mod tests {
             (Some(3), Some(41), Some(5))
         );
         // The last page: X-Next-Page is empty.
-        let page = TokenListPage::from_response(&answer(&[("x-next-page", "")], "[]")).unwrap();
+        let page = TokenListPage::<PersonalAccessToken>::from_response(&answer(
+            &[("x-next-page", "")],
+            "[]",
+        ))
+        .unwrap();
         assert_eq!(page.next_page, None);
         // Only a Link header (as with keyset pagination, or a proxy that drops X-*).
         let link = "<https://gitlab.example.com/api/v4/personal_access_tokens?page=1&per_page=2>; \
                     rel=\"first\", <https://gitlab.example.com/api/v4/personal_access_tokens?per_page=2&page=7>; rel=\"next\"";
-        let page = TokenListPage::from_response(&answer(&[("link", link)], "[]")).unwrap();
+        let page =
+            TokenListPage::<PersonalAccessToken>::from_response(&answer(&[("link", link)], "[]"))
+                .unwrap();
         assert_eq!(page.next_page, Some(7));
-        let page = TokenListPage::from_response(&answer(
+        let page = TokenListPage::<PersonalAccessToken>::from_response(&answer(
             &[("link", "<https://x/?page=1>; rel=\"first\"")],
             "[]",
         ))
@@ -463,10 +470,12 @@ mod tests {
             vec![("link", "<https://x/?per_page=2>; rel=\"next\"")],
             vec![("link", "<https://x/?page=z>; rel=\"next\"")],
         ] {
-            let err = TokenListPage::from_response(&answer(&headers, "[]")).unwrap_err();
+            let err = TokenListPage::<PersonalAccessToken>::from_response(&answer(&headers, "[]"))
+                .unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Decode, "{headers:?}: {err}");
         }
-        let err = TokenListPage::from_response(&answer(&[], "{\"id\": 1}")).unwrap_err();
+        let err = TokenListPage::<PersonalAccessToken>::from_response(&answer(&[], "{\"id\": 1}"))
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Decode);
     }
 }

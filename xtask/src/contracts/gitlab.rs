@@ -4,22 +4,22 @@
 //! GitLab publishes `doc/api/openapi/openapi_v2.yaml` (Swagger 2.0, about 2 MB); no snapshot
 //! of that file could be brought here whole, so the contract is, like Dfns', our own OpenAPI
 //! 3.0 fragment (`upstream/gitlab-pats.openapi.json`), written from the REST documentation
-//! pages vendored next to it (`upstream/doc/api/personal_access_tokens.md`,
-//! `upstream/doc/api/user_tokens.md`, pinned in the manifest). Every operation and schema
+//! pages vendored next to it ([`PAGES`], pinned in the manifest). Every operation and schema
 //! names its page and section in `x-pats-source`.
 //!
 //! [`extract`] ties the fragment to the pages in both directions before building the subset
 //! with [`super::dfns::subset_of`]:
 //!
-//! - every `METHOD /path` line of a page's `plaintext` blocks that is in scope (a path with
-//!   `personal_access_tokens`, except `self/associations`) is an operation of the fragment,
-//!   at `/api/v4` + the path with `:name` written `{name}`; and every operation of the
-//!   fragment is such a line, or the documented `self` keyword in place of `:id`;
-//! - the query parameters of `GET /personal_access_tokens` are exactly the attributes of the
-//!   page's table for it, plus `page` and `per_page` (offset pagination, from
+//! - every `METHOD path` line of a page's `plaintext` blocks that is in scope (a path with
+//!   `personal_access_tokens` or `/access_tokens`, except `self/associations`) is an
+//!   operation of the fragment, at `/api/v4` + the path with `:name` written `{name}`; and
+//!   every operation of the fragment is such a line, or one with `self` in place of the
+//!   path attribute whose description offers "the keyword `self`";
+//! - the query parameters of a `GET` are exactly the non-path attributes of the page's
+//!   table for it, plus `page` and `per_page` on a collection (offset pagination, from
 //!   `doc/api/rest/_index.md`, recorded in `contracts/deviations.json`);
-//! - the body properties of a create are exactly the non-path attributes of its table, with
-//!   the same `required`.
+//! - the body properties of a `POST` (a create or a rotate) are exactly the non-path
+//!   attributes of its table, with the same `required`.
 
 use std::collections::BTreeSet;
 
@@ -35,6 +35,7 @@ pub const FRAGMENT: &str = "gitlab-pats.openapi.json";
 pub const PAGES: &[&str] = &[
     "doc/api/personal_access_tokens.md",
     "doc/api/user_tokens.md",
+    "doc/api/project_access_tokens.md",
 ];
 
 /// The prefix GitLab's REST paths carry (its OpenAPI writes them the same way).
@@ -63,6 +64,8 @@ pub struct Endpoint {
     pub path: String,
     /// `(attribute, required)` of the table after the block.
     pub attributes: Vec<(String, bool)>,
+    /// The path attribute whose description says it takes "the keyword `self`".
+    pub self_param: Option<String>,
 }
 
 /// What a page documents: its endpoints.
@@ -114,11 +117,14 @@ impl Page {
                 Some(false) => {}
                 None if trimmed.starts_with('#') => open.clear(),
                 None => {
-                    if let Some((name, required)) = table_row(trimmed) {
+                    if let Some((name, required, takes_self)) = table_row(trimmed) {
                         for &i in &open {
-                            let attributes = &mut page.endpoints[i].attributes;
-                            if !attributes.iter().any(|(n, _)| *n == name) {
-                                attributes.push((name.clone(), required));
+                            let endpoint = &mut page.endpoints[i];
+                            if takes_self {
+                                endpoint.self_param = Some(name.clone());
+                            }
+                            if !endpoint.attributes.iter().any(|(n, _)| *n == name) {
+                                endpoint.attributes.push((name.clone(), required));
                             }
                         }
                     }
@@ -129,28 +135,37 @@ impl Page {
     }
 }
 
-/// `GET /personal_access_tokens?revoked=true` → the endpoint `GET /personal_access_tokens`.
+/// `GET /personal_access_tokens?revoked=true` → the endpoint `GET /personal_access_tokens`;
+/// the pages write some paths without the leading `/` (`GET projects/:id/access_tokens`).
 fn endpoint_line(line: &str) -> Option<Endpoint> {
     let (method, rest) = line.split_once(' ')?;
-    if !matches!(method, "GET" | "POST" | "PUT" | "PATCH" | "DELETE") || !rest.starts_with('/') {
+    let rest = rest.trim();
+    if !matches!(method, "GET" | "POST" | "PUT" | "PATCH" | "DELETE")
+        || rest.is_empty()
+        || rest.contains(' ')
+    {
         return None;
     }
+    let path = rest.split('?').next().unwrap_or(rest);
     Some(Endpoint {
         method: method.to_owned(),
-        path: rest.split('?').next().unwrap_or(rest).to_owned(),
+        path: format!("/{}", path.trim_start_matches('/')),
         attributes: Vec::new(),
+        self_param: None,
     })
 }
 
-/// `| `name` | type | yes | … |` → `(name, true)`; other lines → `None`.
-fn table_row(line: &str) -> Option<(String, bool)> {
+/// `| `name` | type | yes | … |` → `(name, true, takes_self)`, where `takes_self` says the
+/// description offers "the keyword `self`"; other lines → `None`.
+fn table_row(line: &str) -> Option<(String, bool, bool)> {
     let cells: Vec<&str> = line.strip_prefix('|')?.split('|').map(str::trim).collect();
     let name = cells.first()?.strip_prefix('`')?.strip_suffix('`')?;
     if name.is_empty() || name.contains('`') {
         return None;
     }
     let required = cells.get(2)?.eq_ignore_ascii_case("yes");
-    Some((name.to_owned(), required))
+    let takes_self = cells.get(3).is_some_and(|d| d.contains("keyword `self`"));
+    Some((name.to_owned(), required, takes_self))
 }
 
 /// `/personal_access_tokens/:id/rotate` → `/api/v4/personal_access_tokens/{id}/rotate`.
@@ -165,9 +180,11 @@ pub fn template(path: &str) -> String {
     format!("{PREFIX}{}", parts.join("/"))
 }
 
-/// Whether a page's endpoint is one pats describes.
+/// Whether a page's endpoint is one pats describes: personal and project access tokens,
+/// not the token associations.
 fn in_scope(endpoint: &Endpoint) -> bool {
-    endpoint.path.contains("personal_access_tokens") && !endpoint.path.ends_with("/associations")
+    (endpoint.path.contains("personal_access_tokens") || endpoint.path.contains("/access_tokens"))
+        && !endpoint.path.ends_with("/associations")
 }
 
 /// The checks of the module docs.
@@ -199,9 +216,12 @@ pub fn check_against_pages(fragment: &Value, pages: &[Page]) -> Result<(), Strin
                 endpoint.method, endpoint.path, key.0, key.1
             ));
         }
-        // The documented `self` keyword in place of `:id`.
-        if endpoint.path.contains(":id") {
-            documented.insert((key.0.clone(), key.1.replace("{id}", "self")));
+        // The documented `self` keyword in place of the attribute that takes it.
+        if let Some(param) = &endpoint.self_param {
+            documented.insert((
+                key.0.clone(),
+                key.1.replace(&format!("{{{param}}}"), "self"),
+            ));
         }
         documented.insert(key);
     }
@@ -235,7 +255,8 @@ fn check_attributes(fragment: &Value, endpoint: &Endpoint) -> Result<(), String>
     type Attributes = BTreeSet<(String, bool)>;
     let (described, expected): (Attributes, Attributes) = if endpoint.method == "GET" {
         let mut expected = table;
-        if endpoint.path == "/personal_access_tokens" {
+        // A collection (its path ends with a literal): offset pagination.
+        if !path.ends_with('}') {
             expected.insert(("page".to_owned(), false));
             expected.insert(("per_page".to_owned(), false));
         }
@@ -319,6 +340,7 @@ mod tests {
                 method: "GET".to_owned(),
                 path: "/things".to_owned(),
                 attributes: vec![("state".to_owned(), false), ("id".to_owned(), true)],
+                self_param: None,
             }]
         );
         assert_eq!(template("/users/:user_id/x"), "/api/v4/users/{user_id}/x");
@@ -335,7 +357,8 @@ mod tests {
             .flat_map(|item| item.as_object().unwrap().values())
             .map(|op| op["operationId"].as_str().unwrap())
             .collect();
-        assert_eq!(ids.len(), 9, "{ids:?}");
+        assert_eq!(ids.len(), 15, "{ids:?}");
+        assert!(ids.contains("rotateProjectAccessTokenSelf"), "{ids:?}");
         assert_eq!(
             out.pointer(
                 "/paths/~1api~1v4~1personal_access_tokens~1{id}~1rotate/post/x-pats-idempotent"
@@ -383,6 +406,17 @@ mod tests {
             serde_json::json!(["name"]);
         let err = check_against_pages(&body, &pages).unwrap_err();
         assert!(err.contains("scopes"), "{err}");
+
+        // A `self` form the page does not offer (project tokens: only rotate takes `self`).
+        let mut project = fragment.clone();
+        project["paths"]["/api/v4/projects/{id}/access_tokens/self"] = serde_json::json!({
+            "delete": project["paths"]["/api/v4/projects/{id}/access_tokens/{token_id}"]["delete"].clone()
+        });
+        let err = check_against_pages(&project, &pages).unwrap_err();
+        assert!(
+            err.contains("DELETE /api/v4/projects/{id}/access_tokens/self"),
+            "{err}"
+        );
 
         let mut rotate = fragment;
         rotate["components"]["schemas"]["RotatePersonalAccessTokenBody"]["properties"]["ttl"] =

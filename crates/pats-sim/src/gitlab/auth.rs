@@ -176,6 +176,7 @@ mod tests {
             scopes: vec!["read_api".into()],
             expires_at: None,
             previous: None,
+            resource: None,
         });
         (state, value)
     }

@@ -15,7 +15,12 @@
 //!   revoked token revokes its whole token family and answers 401;
 //! - `POST /users/:user_id/personal_access_tokens` (administrators) and
 //!   `POST /user/personal_access_tokens` (scopes `k8s_proxy` and `self_rotate` only), with a
-//!   JSON or form body; 201 with the token's value.
+//!   JSON or form body; 201 with the token's value;
+//! - project access tokens, `/projects/:id/access_tokens` (`:id` a number or the
+//!   URL-encoded path): list (the same filters but `user_id`, and pages), create (a bot
+//!   user per token, a role up to the creator's), get, revoke, rotate and `self/rotate`;
+//!   administrators and Maintainers of the project manage them (seed projects and roles
+//!   with [`GitLabSim::seed_project`] and [`GitLabSim::seed_member`]).
 //!
 //! Requests authenticate with `PRIVATE-TOKEN`, `Authorization: Bearer` or the
 //! `private_token` query parameter (401 `{"message": "401 Unauthorized"}` when missing,
@@ -42,6 +47,7 @@ use time::{Date, OffsetDateTime};
 
 mod auth;
 mod pats;
+mod projects;
 mod state;
 
 use auth::{Caller, authenticate, message, rate_limit, require_scope};
@@ -74,6 +80,10 @@ pub struct StoredToken {
     pub revoked: bool,
     /// The token it was rotated from.
     pub rotated_from: Option<u64>,
+    /// A project access token's project.
+    pub project_id: Option<u64>,
+    /// A project access token's role.
+    pub access_level: Option<u8>,
 }
 
 /// The loopback GitLab simulator. Cloning shares the server and its state.
@@ -165,8 +175,27 @@ impl GitLabSim {
                 scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
                 expires_at,
                 previous: None,
+                resource: None,
             })
             .1
+    }
+
+    /// Adds a project at `path` (`group/project`); answers its id.
+    pub fn seed_project(&self, path: &str) -> u64 {
+        lock(&self.state).add_project(path)
+    }
+
+    /// Makes `user_id` a member of `project_id` at `access_level` (10 Guest, 15 Planner,
+    /// 20 Reporter, 30 Developer, 40 Maintainer, 50 Owner); false when there is no such
+    /// project.
+    pub fn seed_member(&self, project_id: u64, user_id: u64, access_level: u8) -> bool {
+        match lock(&self.state).projects.get_mut(&project_id) {
+            Some(project) => {
+                project.members.insert(user_id, access_level);
+                true
+            }
+            None => false,
+        }
     }
 
     /// The id of the token whose value is `value`.
@@ -187,6 +216,8 @@ impl GitLabSim {
             expires_at: t.expires_at,
             revoked: t.revoked,
             rotated_from: t.previous,
+            project_id: t.resource.map(|r| r.project),
+            access_level: t.resource.map(|r| r.access_level),
         })
     }
 
@@ -233,6 +264,22 @@ fn handle(state: &mut State, request: &Request) -> Answer {
     let segments: Vec<&str> = rest.trim_start_matches('/').split('/').collect();
     let method = request.method.as_str();
     // Route first (an unknown path is a 404 whoever asks), then authenticate.
+    if let ["projects", project, "access_tokens", rest @ ..] = segments.as_slice() {
+        let route = match (method, rest) {
+            ("GET", []) => projects::Route::List(project),
+            ("POST", []) => projects::Route::Create(project),
+            ("POST", ["self", "rotate"]) => projects::Route::RotateSelf(project),
+            ("GET", [id]) => projects::Route::Get(project, id),
+            ("DELETE", [id]) => projects::Route::Revoke(project, id),
+            ("POST", [id, "rotate"]) => projects::Route::Rotate(project, id),
+            (_, [] | [_] | [_, "rotate"]) => return message(405, "405 Method Not Allowed"),
+            _ => return message(404, "404 Not Found"),
+        };
+        return match authenticated(state, request) {
+            Ok(caller) => route.run(state, request, &caller),
+            Err(answer) => answer,
+        };
+    }
     let route = match (method, segments.as_slice()) {
         ("GET", ["personal_access_tokens"]) => Route::List,
         ("GET", ["personal_access_tokens", "self"]) => Route::GetSelf,
@@ -253,14 +300,19 @@ fn handle(state: &mut State, request: &Request) -> Answer {
         }
         _ => return message(404, "404 Not Found"),
     };
-    let caller = match authenticate(state, request) {
-        Ok(c) => c,
-        Err(answer) => return answer,
-    };
-    if let Some(answer) = rate_limit(state, caller.token_id) {
-        return answer;
+    match authenticated(state, request) {
+        Ok(caller) => route.run(state, request, &caller),
+        Err(answer) => answer,
     }
-    route.run(state, request, &caller)
+}
+
+/// The caller, once authenticated and within the throttle.
+fn authenticated(state: &mut State, request: &Request) -> Result<Caller, Answer> {
+    let caller = authenticate(state, request)?;
+    match rate_limit(state, caller.token_id) {
+        Some(answer) => Err(answer),
+        None => Ok(caller),
+    }
 }
 
 /// What a request asks for.
@@ -342,6 +394,7 @@ mod tests {
                     scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
                     expires_at: None,
                     previous: None,
+                    resource: None,
                 })
                 .1
         };

@@ -39,9 +39,10 @@ const MAX_PER_PAGE: usize = 100;
 /// A rotated token's lifetime when none is given: one week.
 const ROTATED_DAYS: i64 = 7;
 
-/// A token as GitLab answers it (without its value).
+/// A token as GitLab answers it (without its value); a project access token also has its
+/// `access_level`.
 pub(super) fn wire(token: &Token) -> Value {
-    json!({
+    let mut body = json!({
         "id": token.id,
         "name": token.name,
         "revoked": token.revoked,
@@ -53,7 +54,11 @@ pub(super) fn wire(token: &Token) -> Value {
         "last_used_ips": [],
         "active": token.active(today()),
         "expires_at": token.expires_at.map(date_text),
-    })
+    });
+    if let (Value::Object(map), Some(resource)) = (&mut body, token.resource) {
+        map.insert("access_level".into(), json!(resource.access_level));
+    }
+    body
 }
 
 /// `2020-07-23T14:31:47.729Z`.
@@ -184,21 +189,31 @@ pub(super) fn list(state: &State, request: &Request, caller: &Caller) -> Answer 
         Ok(p) => p,
         Err(answer) => return answer,
     };
-    let filter = match Filter::parse(&params, caller) {
+    let filter = match Filter::parse(&params).and_then(|f| f.for_caller(caller)) {
         Ok(f) => f,
         Err(answer) => return answer,
     };
-    let page = match positive(&params, "page") {
+    page_of(state, request, &params, &filter)
+}
+
+/// One page of the tokens `filter` keeps, in id order or `sort`'s, with GitLab's headers.
+pub(super) fn page_of(
+    state: &State,
+    request: &Request,
+    params: &Map<String, Value>,
+    filter: &Filter,
+) -> Answer {
+    let page = match positive(params, "page") {
         Ok(p) => usize::try_from(p.unwrap_or(1)).unwrap_or(usize::MAX),
         Err(answer) => return answer,
     };
-    let per_page = match positive(&params, "per_page") {
+    let per_page = match positive(params, "per_page") {
         Ok(p) => p.map_or(DEFAULT_PER_PAGE, |n| {
             usize::try_from(n).unwrap_or(MAX_PER_PAGE).min(MAX_PER_PAGE)
         }),
         Err(answer) => return answer,
     };
-    let sort = text(&params, "sort");
+    let sort = text(params, "sort");
     let today = today();
     let matching = state.tokens.values().filter(|t| filter.keeps(t, today));
     let skip = (page - 1).saturating_mul(per_page);
@@ -295,12 +310,13 @@ pub(super) struct Filter {
     last_used_before: Option<OffsetDateTime>,
     expires_after: Option<Date>,
     expires_before: Option<Date>,
+    /// Only this project's access tokens.
+    pub(super) project: Option<u64>,
 }
 
 impl Filter {
-    /// Reads and checks the filters; a non-administrator sees only their own tokens, and
-    /// asking for another user's is a 401 (as GitLab documents).
-    pub(super) fn parse(params: &Map<String, Value>, caller: &Caller) -> Result<Self, Answer> {
+    /// Reads and checks the filters of a listing's parameters.
+    pub(super) fn parse(params: &Map<String, Value>) -> Result<Self, Answer> {
         let time = |name: &str| -> Result<Option<OffsetDateTime>, Answer> {
             text(params, name)
                 .map(|t| parse_time(&t).ok_or_else(|| error(400, &format!("{name} is invalid"))))
@@ -334,13 +350,19 @@ impl Filter {
             Some("false") => Some(false),
             Some(_) => return Err(error(400, "revoked is invalid")),
         };
+        Ok(filter)
+    }
+
+    /// A non-administrator sees only their own tokens, and asking for another user's is a
+    /// 401 (as GitLab documents).
+    pub(super) fn for_caller(mut self, caller: &Caller) -> Result<Self, Answer> {
         if !caller.admin {
-            match filter.user_id {
+            match self.user_id {
                 Some(id) if id != caller.user_id => return Err(unauthorized()),
-                _ => filter.user_id = Some(caller.user_id),
+                _ => self.user_id = Some(caller.user_id),
             }
         }
-        Ok(filter)
+        Ok(self)
     }
 
     /// Whether `token` passes every filter.
@@ -350,6 +372,9 @@ impl Filter {
             .as_ref()
             .is_none_or(|s| token.name.to_lowercase().contains(&s.to_lowercase()));
         self.user_id.is_none_or(|u| token.user_id == u)
+            && self
+                .project
+                .is_none_or(|p| token.resource.is_some_and(|r| r.project == p))
             && self.active.is_none_or(|a| token.active(today) == a)
             && self.revoked.is_none_or(|r| token.revoked == r)
             && search
@@ -402,6 +427,11 @@ pub(super) fn revoke(state: &mut State, caller: &Caller, id: u64) -> Answer {
     if let Err(answer) = visible(state, caller, id) {
         return answer;
     }
+    revoke_stored(state, id)
+}
+
+/// Revokes a stored token (204), or 400 when it already is.
+pub(super) fn revoke_stored(state: &mut State, id: u64) -> Answer {
     match state.tokens.get_mut(&id) {
         Some(token) if token.revoked => message(400, "400 Bad request - Token already revoked"),
         Some(token) => {
@@ -416,10 +446,18 @@ pub(super) fn revoke(state: &mut State, caller: &Caller, id: u64) -> Answer {
 /// its name, description and scopes, returned. Rotating a revoked token revokes its whole
 /// family (reuse detection) and answers 401; an expired one is a 401.
 pub(super) fn rotate(state: &mut State, request: &Request, caller: &Caller, id: u64) -> Answer {
-    let old = match visible(state, caller, id) {
-        Ok(token) => token.clone(),
-        Err(answer) => return answer,
-    };
+    match visible(state, caller, id) {
+        Ok(token) => {
+            let old = token.clone();
+            rotate_stored(state, request, old)
+        }
+        Err(answer) => answer,
+    }
+}
+
+/// Rotates `old` (a stored token the caller may rotate): see [`rotate`].
+pub(super) fn rotate_stored(state: &mut State, request: &Request, old: Token) -> Answer {
+    let id = old.id;
     let params = match params(request) {
         Ok(p) => p,
         Err(answer) => return answer,
@@ -452,6 +490,7 @@ pub(super) fn rotate(state: &mut State, request: &Request, caller: &Caller, id: 
         scopes: old.scopes,
         expires_at: Some(expires_at),
         previous: Some(id),
+        resource: old.resource,
     });
     match state.tokens.get(&new_id) {
         Some(token) => Answer::new(200).set_body_json(with_value(token, &value)),
@@ -505,63 +544,91 @@ pub(super) fn create(
         Ok(p) => p,
         Err(answer) => return answer,
     };
-    let Some(name) = text(&params, "name") else {
-        return error(400, "name is missing");
-    };
-    let scopes: Vec<String> = match params.get("scopes") {
-        None => return error(400, "scopes is missing"),
-        Some(Value::Array(items)) => {
-            let scopes: Option<Vec<String>> = items
-                .iter()
-                .map(|s| s.as_str().map(str::to_owned))
-                .collect();
-            match scopes {
-                Some(s) => s,
-                None => return error(400, "scopes is invalid"),
-            }
-        }
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(_) => return error(400, "scopes is invalid"),
-    };
     let allowed = if for_user.is_some() {
         SCOPES
     } else {
         SELF_SCOPES
     };
+    let new = match parse_new(state, &params, allowed) {
+        Ok(new) => new,
+        Err(answer) => return answer,
+    };
+    let (id, value) = state.add_token(NewToken {
+        user_id,
+        name: new.name,
+        description: new.description,
+        scopes: new.scopes,
+        expires_at: new.expires_at,
+        previous: None,
+        resource: None,
+    });
+    created(state, id, &value)
+}
+
+/// 201 with the stored token `id` and its `value`.
+pub(super) fn created(state: &State, id: u64, value: &str) -> Answer {
+    match state.tokens.get(&id) {
+        Some(token) => Answer::new(201).set_body_json(with_value(token, value)),
+        None => message(500, "500 Internal Server Error"),
+    }
+}
+
+/// What a create asks for, checked.
+pub(super) struct Asked {
+    pub(super) name: String,
+    pub(super) description: Option<String>,
+    pub(super) scopes: Vec<String>,
+    pub(super) expires_at: Option<Date>,
+}
+
+/// Reads and checks a create's `name`, `scopes` (among `allowed`), `description` and
+/// `expires_at` (the maximum lifetime when absent and required).
+pub(super) fn parse_new(
+    state: &State,
+    params: &Map<String, Value>,
+    allowed: &[&str],
+) -> Result<Asked, Answer> {
+    let Some(name) = text(params, "name") else {
+        return Err(error(400, "name is missing"));
+    };
+    let scopes: Vec<String> = match params.get("scopes") {
+        None => return Err(error(400, "scopes is missing")),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|s| s.as_str().map(str::to_owned))
+            .collect::<Option<Vec<String>>>()
+            .ok_or_else(|| error(400, "scopes is invalid"))?,
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(_) => return Err(error(400, "scopes is invalid")),
+    };
     if scopes.is_empty() || scopes.iter().any(|s| !allowed.contains(&s.as_str())) {
-        return error(400, "scopes does not have a valid value");
+        return Err(error(400, "scopes does not have a valid value"));
     }
     if name.trim().is_empty() {
-        return invalid("name", "can't be blank");
+        return Err(invalid("name", "can't be blank"));
     }
-    let description = text(&params, "description");
+    let description = text(params, "description");
     if description
         .as_ref()
         .is_some_and(|d| d.chars().count() > 255)
     {
-        return invalid("description", "is too long (maximum is 255 characters)");
+        return Err(invalid(
+            "description",
+            "is too long (maximum is 255 characters)",
+        ));
     }
     let today = today();
-    let expires_at = match text(&params, "expires_at") {
-        Some(t) => match check_expiry(state, &t, today) {
-            Ok(d) => Some(d),
-            Err(answer) => return answer,
-        },
+    let expires_at = match text(params, "expires_at") {
+        Some(t) => Some(check_expiry(state, &t, today)?),
         None if state.require_expiry => today.checked_add(Duration::days(state.max_lifetime_days)),
         None => None,
     };
-    let (id, value) = state.add_token(NewToken {
-        user_id,
+    Ok(Asked {
         name,
         description,
         scopes,
         expires_at,
-        previous: None,
-    });
-    match state.tokens.get(&id) {
-        Some(token) => Answer::new(201).set_body_json(with_value(token, &value)),
-        None => message(500, "500 Internal Server Error"),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -582,6 +649,7 @@ mod tests {
                 scopes: vec!["api".into()],
                 expires_at: Some(date!(2099 - 06 - 01)),
                 previous: None,
+                resource: None,
             });
             state.tokens.get_mut(&id).unwrap().created_at =
                 datetime!(2026-01-01 00:00 UTC) + time::Duration::days(i as i64);

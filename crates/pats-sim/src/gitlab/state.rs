@@ -14,7 +14,23 @@ pub(super) struct User {
     pub(super) admin: bool,
 }
 
-/// A personal access token, without its value.
+/// A project with its members' roles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Project {
+    /// The full path (`group/project`).
+    pub(super) path: String,
+    /// User id → access level (10, 15, 20, 30, 40, 50).
+    pub(super) members: BTreeMap<u64, u8>,
+}
+
+/// What a project access token belongs to: its project, and its role there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Resource {
+    pub(super) project: u64,
+    pub(super) access_level: u8,
+}
+
+/// A personal (or project) access token, without its value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Token {
     pub(super) id: u64,
@@ -28,6 +44,8 @@ pub(super) struct Token {
     pub(super) revoked: bool,
     /// The token this one was rotated from (its token family).
     pub(super) previous: Option<u64>,
+    /// A project access token's project and role (its user is the token's bot).
+    pub(super) resource: Option<Resource>,
     pub(super) digest: [u8; 32],
 }
 
@@ -46,6 +64,8 @@ impl Token {
 /// Everything the simulator knows.
 pub(super) struct State {
     pub(super) users: BTreeMap<u64, User>,
+    pub(super) projects: BTreeMap<u64, Project>,
+    pub(super) next_project: u64,
     /// By id: a page in id order is a range of this map.
     pub(super) tokens: BTreeMap<u64, Token>,
     /// SHA-256 of a token's value → its id.
@@ -67,6 +87,8 @@ impl Default for State {
     fn default() -> Self {
         Self {
             users: BTreeMap::new(),
+            projects: BTreeMap::new(),
+            next_project: 1,
             tokens: BTreeMap::new(),
             by_digest: HashMap::new(),
             next_user: 1,
@@ -87,9 +109,38 @@ pub(super) struct NewToken {
     pub(super) scopes: Vec<String>,
     pub(super) expires_at: Option<Date>,
     pub(super) previous: Option<u64>,
+    pub(super) resource: Option<Resource>,
 }
 
 impl State {
+    /// Adds a project at `path`; answers its id.
+    pub(super) fn add_project(&mut self, path: &str) -> u64 {
+        let id = self.next_project;
+        self.next_project += 1;
+        self.projects.insert(
+            id,
+            Project {
+                path: path.to_owned(),
+                members: BTreeMap::new(),
+            },
+        );
+        id
+    }
+
+    /// The project a path segment names: its id, or its full path (URL-decoded).
+    pub(super) fn project_id(&self, segment: &str) -> Option<u64> {
+        if let Ok(id) = segment.parse::<u64>() {
+            return self.projects.contains_key(&id).then_some(id);
+        }
+        let path = url::form_urlencoded::parse(format!("p={segment}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())?;
+        self.projects
+            .iter()
+            .find(|(_, p)| p.path == path)
+            .map(|(id, _)| *id)
+    }
+
     /// Adds a user; answers its id.
     pub(super) fn add_user(&mut self, username: &str, admin: bool) -> u64 {
         let id = self.next_user;
@@ -124,6 +175,7 @@ impl State {
                 expires_at: new.expires_at,
                 revoked: false,
                 previous: new.previous,
+                resource: new.resource,
                 digest,
             },
         );
@@ -205,6 +257,7 @@ mod tests {
                 scopes: vec!["api".into()],
                 expires_at: None,
                 previous,
+                resource: None,
             })
             .0
     }
@@ -220,6 +273,7 @@ mod tests {
             scopes: vec!["api".into()],
             expires_at: None,
             previous: None,
+            resource: None,
         });
         assert!(value.starts_with("glpat-") && value.len() == 26, "{value}");
         assert_eq!(state.token_by_value(&value).map(|t| t.id), Some(id));
@@ -240,6 +294,16 @@ mod tests {
             assert!(state.tokens[&id].revoked, "{id}");
         }
         assert!(!state.tokens[&other].revoked);
+    }
+
+    #[test]
+    fn projects_are_named_by_id_or_encoded_path() {
+        let mut state = State::default();
+        let id = state.add_project("group/sub/app");
+        assert_eq!(state.project_id("1"), Some(id));
+        assert_eq!(state.project_id("group%2Fsub%2Fapp"), Some(id));
+        assert_eq!(state.project_id("group%2Fother"), None);
+        assert_eq!(state.project_id("2"), None);
     }
 
     #[test]
