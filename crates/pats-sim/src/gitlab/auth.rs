@@ -124,7 +124,7 @@ pub(super) fn rate_limit(state: &mut State, token_id: u64) -> Option<Answer> {
     let wait = seen.front().map_or(window, |first| {
         window.saturating_sub(now.duration_since(*first))
     });
-    let retry_after = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let retry_after = whole_seconds_up(wait);
     let reset = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -147,6 +147,12 @@ pub(super) fn rate_limit(state: &mut State, token_id: u64) -> Option<Answer> {
             .insert_header("RateLimit-Reset", &reset.to_string())
             .insert_header("RateLimit-ResetTime", &reset_time),
     )
+}
+
+/// `d` in whole seconds, rounded up (a client that waits `Retry-After` is then past the
+/// window).
+fn whole_seconds_up(d: std::time::Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 
 #[cfg(test)]
@@ -220,6 +226,14 @@ mod tests {
     }
 
     #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        assert_eq!(whole_seconds_up(Duration::from_secs(30)), 30);
+        assert_eq!(whole_seconds_up(Duration::from_millis(29_001)), 30);
+        assert_eq!(whole_seconds_up(Duration::from_nanos(1)), 1);
+        assert_eq!(whole_seconds_up(Duration::ZERO), 0);
+    }
+
+    #[test]
     fn the_throttle_answers_429_with_its_headers() {
         let (mut state, _) = seeded();
         state.rate_limit = (2, Duration::from_secs(30));
@@ -239,6 +253,15 @@ mod tests {
         assert_eq!(header("RateLimit-Limit"), "2");
         assert_eq!(header("RateLimit-Remaining"), "0");
         assert_eq!(header("RateLimit-Observed"), "3");
+        // The reset is when the window ends, as a Unix time.
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let reset: u64 = header("RateLimit-Reset").parse().unwrap();
+        assert!((now + 29..=now + 31).contains(&reset), "{reset} vs {now}");
+        let reset_time = header("RateLimit-ResetTime");
+        assert!(reset_time.ends_with(" +0000"), "{reset_time}");
         // Another token has its own window.
         assert!(rate_limit(&mut state, 2).is_none());
     }
