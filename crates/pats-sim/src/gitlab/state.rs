@@ -233,7 +233,11 @@ pub(super) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 
 /// Now, to the millisecond (as GitLab's answers are).
 pub(super) fn now() -> OffsetDateTime {
-    let t = OffsetDateTime::now_utc();
+    to_millis(OffsetDateTime::now_utc())
+}
+
+/// `t` without its digits below the millisecond.
+fn to_millis(t: OffsetDateTime) -> OffsetDateTime {
     t.replace_nanosecond(u32::from(t.millisecond()) * 1_000_000)
         .unwrap_or(t)
 }
@@ -294,6 +298,15 @@ mod tests {
             assert!(state.tokens[&id].revoked, "{id}");
         }
         assert!(!state.tokens[&other].revoked);
+    }
+
+    #[test]
+    fn times_are_kept_to_the_millisecond() {
+        assert_eq!(
+            to_millis(time::macros::datetime!(2026-03-01 12:00:00.123_456_789 UTC)),
+            time::macros::datetime!(2026-03-01 12:00:00.123 UTC)
+        );
+        assert_eq!(now().nanosecond() % 1_000_000, 0);
     }
 
     #[test]
