@@ -22,6 +22,7 @@ pub const CRATES: &[&str] = &[
     "pats-dfns",
     "pats-zitadel",
     "pats-sailpoint",
+    "pats-gitlab",
     "pats",
     "pats-sim",
 ];
@@ -83,6 +84,18 @@ pub const EXTERNAL_ALLOWED: &[(&str, &[&str])] = &[
         &[
             "async_trait",
             "json_patch",
+            "reqwest",
+            "secrecy",
+            "serde",
+            "serde_core",
+            "serde_json",
+            "time",
+        ],
+    ),
+    (
+        "pats-gitlab",
+        &[
+            "async_trait",
             "reqwest",
             "secrecy",
             "serde",

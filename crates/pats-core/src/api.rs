@@ -69,6 +69,19 @@ pub trait PersonalAccessTokens: Send + Sync {
         let _ = (id, active);
         Err(Error::unsupported(self.provider(), "set_active"))
     }
+
+    /// Rotates `old` in one call where the provider has a rotate endpoint
+    /// ([`Capabilities::native_rotate`]): the server revokes `old` at once and returns the
+    /// new token, with its secret. `request` gives the new token's expiry; a provider whose
+    /// rotation keeps the name and scopes refuses a request that asks for others, before
+    /// sending.
+    ///
+    /// Never retried automatically (the old token is gone after the first attempt).
+    /// [`PersonalAccessTokensExt::rotate`] calls it when the capability says so.
+    async fn rotate_native(&self, old: &TokenId, request: &CreateToken) -> Result<CreatedToken> {
+        let _ = (old, request);
+        Err(Error::unsupported(self.provider(), "rotate_native"))
+    }
 }
 
 /// A rotation half done: the new token exists and its secret is here, and the old token is
@@ -90,6 +103,8 @@ pub struct PendingRotation {
     old: TokenId,
     /// The requested name, where the new token was created under a temporary one.
     final_name: Option<String>,
+    /// The server revoked the old token when it rotated ([`Capabilities::native_rotate`]).
+    old_revoked: bool,
 }
 
 impl PendingRotation {
@@ -108,9 +123,17 @@ impl PendingRotation {
         &self.created.info.id
     }
 
-    /// The id of the old token, still valid until [`finish`](Self::finish).
+    /// The id of the old token, still valid until [`finish`](Self::finish) (unless
+    /// [`old_revoked`](Self::old_revoked)).
     pub fn old_id(&self) -> &TokenId {
         &self.old
+    }
+
+    /// The server already revoked the old token: the provider rotated in one call
+    /// ([`Capabilities::native_rotate`]). [`finish`](Self::finish) sends nothing more and
+    /// [`undo`](Self::undo) is refused.
+    pub fn old_revoked(&self) -> bool {
+        self.old_revoked
     }
 
     /// The temporary name of the new token, where names are unique per owner
@@ -147,9 +170,14 @@ impl PendingRotation {
             created,
             old,
             final_name,
+            old_revoked,
         } = self;
         let mut new = created.info;
-        let revoked = pats.revoke(&old).await;
+        let revoked = if old_revoked {
+            Ok(())
+        } else {
+            pats.revoke(&old).await
+        };
         if let Err(e) = &revoked {
             tracing::warn!(provider, old = %old, new = %new.id, error = %e, "rotation: revoking the old token failed; it is still valid");
         }
@@ -178,7 +206,14 @@ impl PendingRotation {
     /// Gives up the rotation: revokes the new token and leaves the old one valid (for when
     /// the new secret could not be stored). On `Err` the new token may still exist: its id
     /// is in the error's log line and was [`new_id`](Self::new_id).
+    ///
+    /// Refused ([`Unsupported`](crate::ErrorKind::Unsupported), nothing sent) after a native
+    /// rotation: the old token is already revoked, and revoking the new one would leave none.
     pub async fn undo<P: PersonalAccessTokens + ?Sized>(self, pats: &P) -> Result<()> {
+        if self.old_revoked {
+            return Err(Error::unsupported(self.provider, "undo a native rotation")
+                .with_hint("the server revoked the old token when it rotated; the new token is the only valid one"));
+        }
         let result = pats.revoke(&self.created.info.id).await;
         if let Err(e) = &result {
             tracing::warn!(provider = self.provider, new = %self.created.info.id, error = %e, "rotation: revoking the new token failed");
@@ -196,6 +231,13 @@ impl fmt::Display for PendingRotation {
         )?;
         if let (Some(temporary), Some(name)) = (self.temporary_name(), &self.final_name) {
             write!(f, " (named `{temporary}` until it takes `{name}`)")?;
+        }
+        if self.old_revoked {
+            return write!(
+                f,
+                "; the server revoked the old token {} when it rotated: store the new secret",
+                self.old
+            );
         }
         write!(
             f,
@@ -323,8 +365,23 @@ pub trait PersonalAccessTokensExt: PersonalAccessTokens {
     /// created as `<name>-rotating-<n>` and renamed to `<name>` once the old one is revoked
     /// ([`Rotation::renamed`]); this needs `rename`, and without it the request is refused
     /// before anything is sent.
+    ///
+    /// Where the provider rotates in one call ([`Capabilities::native_rotate`], GitLab), this
+    /// is [`rotate_native`](PersonalAccessTokens::rotate_native): the old token is revoked
+    /// by the server at once, [`PendingRotation::old_revoked`] says so, `finish` sends
+    /// nothing more and `undo` is refused.
     async fn rotate(&self, old: &TokenId, request: &CreateToken) -> Result<PendingRotation> {
         let caps = self.capabilities();
+        if caps.native_rotate {
+            let created = self.rotate_native(old, request).await?;
+            return Ok(PendingRotation {
+                provider: self.provider(),
+                created,
+                old: old.clone(),
+                final_name: None,
+                old_revoked: true,
+            });
+        }
         let final_name = request
             .name()
             .filter(|_| caps.unique_names)
@@ -348,6 +405,7 @@ pub trait PersonalAccessTokensExt: PersonalAccessTokens {
             created,
             old: old.clone(),
             final_name,
+            old_revoked: false,
         })
     }
 }

@@ -138,6 +138,13 @@ pub struct Capabilities {
     pub list_filters: ListFilters,
     /// `list` returns pages (follow them with `list_all`).
     pub pagination: bool,
+    /// The provider rotates a token in one call
+    /// ([`rotate_native`](crate::PersonalAccessTokens::rotate_native), GitLab): the server
+    /// revokes the old token at once and returns a new one with the old one's name and
+    /// scopes. [`rotate`](crate::PersonalAccessTokensExt::rotate) then uses it, so there is
+    /// no overlap in which both tokens are valid: [`PendingRotation::finish`](crate::PendingRotation::finish)
+    /// revokes nothing and [`undo`](crate::PendingRotation::undo) is refused.
+    pub native_rotate: bool,
 }
 
 impl Capabilities {

@@ -10,7 +10,9 @@
 //! - `key=value` values under the same keys, as in a URL's query or a form body
 //!   (`?token=...`, `client_secret=...`), and the userinfo of a URL
 //!   (`https://user:password@host`);
-//! - anything shaped like a JWT, a `Bearer` credential or a PEM private key.
+//! - anything shaped like a JWT, a `Bearer` credential or a PEM private key;
+//! - GitLab tokens, which carry a prefix (`glpat-`, `gloas-`, `glrt-`, ...: `gl`, a few
+//!   lowercase letters, `-`, then at least 16 token characters).
 //!
 //! Every step is one pass over the text: scrubbing a hostile body of megabytes costs time
 //! proportional to its size.
@@ -38,6 +40,7 @@ pub fn scrub(text: &str, known: &[&str]) -> String {
     let out = scrub_pem(&out);
     let out = scrub_bearer(&out);
     let out = scrub_jwt(&out);
+    let out = scrub_gitlab(&out);
     let out = scrub_key_values(&out);
     let out = scrub_userinfo(&out);
     scrub_json_fields(&out)
@@ -205,6 +208,46 @@ fn scrub_jwt(text: &str) -> String {
             copied = end;
         }
         i = end.max(start + 3);
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// Removes GitLab's prefixed tokens (`glpat-…`, `glrt-…`, ...), in one pass over the text:
+/// `gl` at the start of a word, 1 to 8 lowercase letters, `-`, and 16 or more of
+/// `[A-Za-z0-9_.-]`.
+fn scrub_gitlab(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut i = 0;
+    while let Some(pos) = text[i..].find("gl") {
+        let start = i + pos;
+        i = start + 2;
+        if start > 0 && (bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_') {
+            continue;
+        }
+        let mut end = start + 2;
+        while end < bytes.len() && bytes[end].is_ascii_lowercase() && end - start < 10 {
+            end += 1;
+        }
+        if end == start + 2 || end >= bytes.len() || bytes[end] != b'-' {
+            continue;
+        }
+        let value_start = end + 1;
+        let mut value_end = value_start;
+        while value_end < bytes.len()
+            && (bytes[value_end].is_ascii_alphanumeric()
+                || matches!(bytes[value_end], b'_' | b'-' | b'.'))
+        {
+            value_end += 1;
+        }
+        if value_end - value_start >= 16 {
+            out.push_str(&text[copied..start]);
+            out.push_str(REDACTED);
+            copied = value_end;
+        }
+        i = value_end.max(i);
     }
     out.push_str(&text[copied..]);
     out
@@ -399,6 +442,23 @@ mod tests {
         assert!(!s.contains("x\\\"y"), "{s}");
         assert!(!s.contains("trunc"), "{s}");
         assert!(s.contains(r#""accessToken":"[REDACTED]""#), "{s}");
+    }
+
+    #[test]
+    fn gitlab_prefixed_tokens_are_removed() {
+        let text = "old glpat-AbCdEfGhIjKlMnOpQrSt and glrt-t1_Ab.Cd-Ef_Gh12345678, \
+                    not glpat-short, not xglpat-AbCdEfGhIjKlMnOpQrSt, gl-AbCdEfGhIjKlMnOpQrSt";
+        assert_eq!(
+            scrub(text, &[]),
+            "old [REDACTED] and [REDACTED], not glpat-short, not xglpat-AbCdEfGhIjKlMnOpQrSt, \
+             gl-AbCdEfGhIjKlMnOpQrSt"
+        );
+        assert_eq!(scrub("glpat-", &[]), "glpat-");
+        assert_eq!(scrub("gl", &[]), "gl");
+        assert_eq!(
+            scrub("glé-AbCdEfGhIjKlMnOpQrSt", &[]),
+            "glé-AbCdEfGhIjKlMnOpQrSt"
+        );
     }
 
     #[test]

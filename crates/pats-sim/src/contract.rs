@@ -35,6 +35,9 @@ pub(crate) enum Provider {
     Dfns,
     SailPoint,
     Zitadel,
+    // Only the standalone GitLab simulator (feature `gitlab`) checks against it.
+    #[cfg_attr(not(feature = "gitlab"), allow(dead_code))]
+    GitLab,
 }
 
 impl Provider {
@@ -43,6 +46,7 @@ impl Provider {
             Provider::Dfns => "dfns",
             Provider::SailPoint => "sailpoint",
             Provider::Zitadel => "zitadel",
+            Provider::GitLab => "gitlab",
         }
     }
 }
@@ -126,6 +130,7 @@ pub(crate) mod checker {
     const DFNS: &str = include_str!("generated/contracts/dfns.openapi.json");
     const SAILPOINT: &str = include_str!("generated/contracts/sailpoint.openapi.json");
     const ZITADEL: &str = include_str!("generated/contracts/zitadel.openapi.json");
+    const GITLAB: &str = include_str!("generated/contracts/gitlab.openapi.json");
     const DEVIATIONS: &str = include_str!("generated/contracts/deviations.json");
 
     /// One way in which an exchange is off the contract.
@@ -199,12 +204,17 @@ pub(crate) mod checker {
 
     impl Contract {
         pub(crate) fn of(provider: Provider) -> &'static Contract {
-            static CONTRACTS: [OnceLock<Contract>; 3] =
-                [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+            static CONTRACTS: [OnceLock<Contract>; 4] = [
+                OnceLock::new(),
+                OnceLock::new(),
+                OnceLock::new(),
+                OnceLock::new(),
+            ];
             let (slot, text) = match provider {
                 Provider::Dfns => (&CONTRACTS[0], DFNS),
                 Provider::SailPoint => (&CONTRACTS[1], SAILPOINT),
                 Provider::Zitadel => (&CONTRACTS[2], ZITADEL),
+                Provider::GitLab => (&CONTRACTS[3], GITLAB),
             };
             slot.get_or_init(|| {
                 let document: Value = serde_json::from_str(text).unwrap_or(Value::Null);

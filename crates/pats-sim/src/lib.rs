@@ -18,6 +18,9 @@
 //! ```
 //!
 //! Tests of a single provider start its simulator alone (`SailPointSim::start().await`).
+//!
+//! Feature `gitlab` adds a fourth, standalone simulator, [`gitlab`] (`GitLabSim`), for
+//! `pats-gitlab`'s tests; it is not yet in the emulator nor in the default features.
 //! Nothing here listens anywhere but `127.0.0.1`.
 //!
 //! # Features
@@ -29,9 +32,10 @@
 )]
 // docs.rs (nightly, `--cfg docsrs`): mark feature-gated items with the feature they need.
 #![cfg_attr(docsrs, feature(doc_cfg))]
-// Without any simulator feature only the shared plumbing (server, faults, answers, contract
-// checks) is compiled, and nothing uses it: that build exists for `cargo xtask msrv`'s
-// feature matrix, not for users.
+// Without any of the three emulated providers only the shared plumbing (server, faults,
+// answers, contract checks) is compiled, and not all of it is used (the standalone GitLab
+// simulator uses neither the contract checks nor the emulator's layers yet): that build
+// exists for `cargo xtask msrv`'s feature matrix and for pats-gitlab's tests.
 #![cfg_attr(
     not(any(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
     allow(dead_code)
@@ -53,6 +57,8 @@ pub use emulator::{Emulator, Options, Seed, SimError, start};
 
 #[cfg(feature = "dfns")]
 pub mod dfns;
+#[cfg(feature = "gitlab")]
+pub mod gitlab;
 #[cfg(feature = "zitadel")]
 pub mod jwt;
 #[cfg(feature = "sailpoint")]

@@ -1,7 +1,7 @@
 //! The vendor contracts inside `pats-sim`'s package.
 //!
 //! The emulator reads the PAT subsets of the contracts at compile time (SailPoint's
-//! experimental operations, ZITADEL's REST routes, and with feature `contract` all three
+//! experimental operations, ZITADEL's REST routes, and with feature `contract` all four
 //! subsets and `deviations.json`). A published crate can only read files of its own
 //! package, so `cargo xtask codegen` copies them, byte for byte, from `contracts/` (the one
 //! source of truth) to `crates/pats-sim/src/generated/contracts/`, with a side file saying
@@ -17,6 +17,7 @@ pub const DIR: &str = "crates/pats-sim/src/generated/contracts";
 /// `(source under contracts/, file name under DIR)`, in the order the side file lists them.
 pub const FILES: &[(&str, &str)] = &[
     ("contracts/dfns/openapi.json", "dfns.openapi.json"),
+    ("contracts/gitlab/openapi.json", "gitlab.openapi.json"),
     ("contracts/sailpoint/openapi.json", "sailpoint.openapi.json"),
     ("contracts/zitadel/openapi.json", "zitadel.openapi.json"),
     ("contracts/deviations.json", "deviations.json"),

@@ -47,7 +47,13 @@ pub fn extract(upstream: &Upstream) -> Result<Value, Error> {
 }
 
 /// Checks the fragment and turns it into the subset (see the module docs).
-pub fn subset(mut doc: Value) -> Result<Value, String> {
+pub fn subset(doc: Value) -> Result<Value, String> {
+    subset_of(doc, &format!("contracts/dfns/upstream/{FRAGMENT}"))
+}
+
+/// [`subset`] for any provider's own fragment at `fragment` (its path from the root, named
+/// in `info.x-pats-source.fragment`): the GitLab contract is built the same way.
+pub fn subset_of(mut doc: Value, fragment: &str) -> Result<Value, String> {
     let version = doc
         .get("openapi")
         .and_then(Value::as_str)
@@ -167,7 +173,7 @@ pub fn subset(mut doc: Value) -> Result<Value, String> {
     info.insert(
         "x-pats-source".to_owned(),
         json!({
-            "fragment": format!("contracts/dfns/upstream/{FRAGMENT}"),
+            "fragment": fragment,
             "facts": fragment_source,
             "schemas": sources,
         }),

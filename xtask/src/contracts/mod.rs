@@ -1,10 +1,11 @@
 //! `cargo xtask contracts [--check]`: the vendor API descriptions under `contracts/`.
 //!
-//! Layout, per provider (`dfns`, `sailpoint`, `zitadel`):
+//! Layout, per provider (`dfns`, `gitlab`, `sailpoint`, `zitadel`):
 //!
 //! - `contracts/<provider>/upstream/…`: verbatim copies of the provider's published files
 //!   (for Dfns, our own OpenAPI fragment of the facts its official SDKs are generated
-//!   from, with a source note on every path and schema);
+//!   from, with a source note on every path and schema; for GitLab, our own fragment next
+//!   to the vendored documentation pages it is checked against);
 //! - `contracts/<provider>/manifest.json`: for every upstream file its source repository,
 //!   path, commit and SHA-256. Files marked `"vendored": false` were read at that commit
 //!   but are not committed (their facts are in our fragment); their hash cannot be checked
@@ -22,6 +23,7 @@
 //! fails when a committed subset differs from what extraction produces.
 
 mod dfns;
+mod gitlab;
 mod sailpoint;
 mod zitadel;
 
@@ -38,6 +40,11 @@ pub const PROVIDERS: &[Provider] = &[
         name: "dfns",
         crate_name: "pats-dfns",
         extract: dfns::extract,
+    },
+    Provider {
+        name: "gitlab",
+        crate_name: "pats-gitlab",
+        extract: gitlab::extract,
     },
     Provider {
         name: "sailpoint",

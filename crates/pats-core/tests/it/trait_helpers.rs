@@ -623,3 +623,92 @@ async fn rotate_refuses_unique_names_it_cannot_hand_over() {
         "nothing created"
     );
 }
+
+/// Rotates in one call, as GitLab does: the old token is gone when the new one comes back.
+struct Native {
+    inner: Memory,
+    revokes: AtomicU32,
+    rotates: AtomicU32,
+}
+
+#[async_trait]
+impl PersonalAccessTokens for Native {
+    fn provider(&self) -> &'static str {
+        "native"
+    }
+    fn capabilities(&self) -> Capabilities {
+        let mut c = self.inner.capabilities();
+        c.native_rotate = true;
+        c
+    }
+    async fn create(&self, r: &CreateToken) -> pats_core::Result<CreatedToken> {
+        self.inner.create(r).await
+    }
+    async fn list(&self, q: &ListQuery) -> pats_core::Result<TokenPage> {
+        self.inner.list(q).await
+    }
+    async fn get(&self, id: &TokenId) -> pats_core::Result<TokenInfo> {
+        self.inner.get(id).await
+    }
+    async fn revoke(&self, id: &TokenId) -> pats_core::Result<()> {
+        self.revokes.fetch_add(1, Ordering::SeqCst);
+        self.inner.revoke(id).await
+    }
+    async fn rotate_native(
+        &self,
+        old: &TokenId,
+        r: &CreateToken,
+    ) -> pats_core::Result<CreatedToken> {
+        self.rotates.fetch_add(1, Ordering::SeqCst);
+        let created = self.inner.create(r).await?;
+        self.inner.revoke(old).await?;
+        Ok(created)
+    }
+}
+
+#[tokio::test]
+async fn a_native_rotation_revokes_nothing_more_and_cannot_be_undone() {
+    let pats = Native {
+        inner: Memory::default(),
+        revokes: AtomicU32::new(0),
+        rotates: AtomicU32::new(0),
+    };
+    let old = pats.create(&request("ci", 1)).await.unwrap().info.id;
+    let pending = pats.rotate(&old, &request("ci", 30)).await.unwrap();
+    assert_eq!(pats.rotates.load(Ordering::SeqCst), 1);
+    assert!(pending.old_revoked());
+    assert!(pats.get(&old).await.is_err(), "the server revoked it");
+    let new_id = pending.new_id().clone();
+    assert_eq!(
+        pending.to_string(),
+        format!(
+            "native: the new token {new_id} holds the new secret; the server revoked the old \
+             token {old} when it rotated: store the new secret"
+        )
+    );
+    let rotation = pending.finish(&pats).await;
+    rotation.revoked.as_ref().unwrap();
+    assert!(rotation.is_complete());
+    assert_eq!(
+        pats.revokes.load(Ordering::SeqCst),
+        0,
+        "finish sent nothing"
+    );
+
+    let pending = pats.rotate(&new_id, &request("ci", 30)).await.unwrap();
+    let newest = pending.new_id().clone();
+    let err = pending.undo(&pats).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    assert_eq!(pats.revokes.load(Ordering::SeqCst), 0, "undo sent nothing");
+    assert!(
+        pats.get(&newest).await.is_ok(),
+        "the only valid token stays"
+    );
+
+    // The default of the trait: no native rotation.
+    let err = Memory::default()
+        .rotate_native(&old, &request("ci", 30))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported);
+}

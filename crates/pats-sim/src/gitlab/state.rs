@@ -1,0 +1,337 @@
+//! The simulator's state: users and tokens, typed and keyed by id; secrets are kept only as
+//! SHA-256 digests, indexed for the bearer lookup.
+
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use time::{Date, OffsetDateTime};
+
+/// A user account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct User {
+    pub(super) username: String,
+    pub(super) admin: bool,
+}
+
+/// A project with its members' roles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Project {
+    /// The full path (`group/project`).
+    pub(super) path: String,
+    /// User id → access level (10, 15, 20, 30, 40, 50).
+    pub(super) members: BTreeMap<u64, u8>,
+}
+
+/// What a project access token belongs to: its project, and its role there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Resource {
+    pub(super) project: u64,
+    pub(super) access_level: u8,
+}
+
+/// A personal (or project) access token, without its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Token {
+    pub(super) id: u64,
+    pub(super) user_id: u64,
+    pub(super) name: String,
+    pub(super) description: Option<String>,
+    pub(super) scopes: Vec<String>,
+    pub(super) created_at: OffsetDateTime,
+    pub(super) last_used_at: Option<OffsetDateTime>,
+    pub(super) expires_at: Option<Date>,
+    pub(super) revoked: bool,
+    /// The token this one was rotated from (its token family).
+    pub(super) previous: Option<u64>,
+    /// A project access token's project and role (its user is the token's bot).
+    pub(super) resource: Option<Resource>,
+    pub(super) digest: [u8; 32],
+}
+
+impl Token {
+    /// Neither revoked nor expired (a token stops working on its `expires_at` day).
+    pub(super) fn active(&self, today: Date) -> bool {
+        !self.revoked && self.expires_at.is_none_or(|d| d > today)
+    }
+
+    /// Whether it has `scope`.
+    pub(super) fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+}
+
+/// Everything the simulator knows.
+pub(super) struct State {
+    pub(super) users: BTreeMap<u64, User>,
+    pub(super) projects: BTreeMap<u64, Project>,
+    pub(super) next_project: u64,
+    /// By id: a page in id order is a range of this map.
+    pub(super) tokens: BTreeMap<u64, Token>,
+    /// SHA-256 of a token's value → its id.
+    pub(super) by_digest: HashMap<[u8; 32], u64>,
+    pub(super) next_user: u64,
+    pub(super) next_token: u64,
+    /// Whether a new token without `expires_at` gets the maximum lifetime (GitLab's
+    /// "require expiration" setting, on by default) or none.
+    pub(super) require_expiry: bool,
+    /// The longest lifetime, in days (GitLab's default maximum: 365).
+    pub(super) max_lifetime_days: i64,
+    /// At most this many API requests per window per token.
+    pub(super) rate_limit: (usize, Duration),
+    /// Recent requests per token (rate windows).
+    pub(super) windows: HashMap<u64, VecDeque<Instant>>,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self {
+            users: BTreeMap::new(),
+            projects: BTreeMap::new(),
+            next_project: 1,
+            tokens: BTreeMap::new(),
+            by_digest: HashMap::new(),
+            next_user: 1,
+            next_token: 1,
+            require_expiry: true,
+            max_lifetime_days: 365,
+            rate_limit: (600, Duration::from_secs(60)),
+            windows: HashMap::new(),
+        }
+    }
+}
+
+/// What a new token is made of (its id and digest are the state's to give).
+pub(super) struct NewToken {
+    pub(super) user_id: u64,
+    pub(super) name: String,
+    pub(super) description: Option<String>,
+    pub(super) scopes: Vec<String>,
+    pub(super) expires_at: Option<Date>,
+    pub(super) previous: Option<u64>,
+    pub(super) resource: Option<Resource>,
+}
+
+impl State {
+    /// Adds a project at `path`; answers its id.
+    pub(super) fn add_project(&mut self, path: &str) -> u64 {
+        let id = self.next_project;
+        self.next_project += 1;
+        self.projects.insert(
+            id,
+            Project {
+                path: path.to_owned(),
+                members: BTreeMap::new(),
+            },
+        );
+        id
+    }
+
+    /// The project a path segment names: its id, or its full path (URL-decoded).
+    pub(super) fn project_id(&self, segment: &str) -> Option<u64> {
+        if let Ok(id) = segment.parse::<u64>() {
+            return self.projects.contains_key(&id).then_some(id);
+        }
+        let path = url::form_urlencoded::parse(format!("p={segment}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())?;
+        self.projects
+            .iter()
+            .find(|(_, p)| p.path == path)
+            .map(|(id, _)| *id)
+    }
+
+    /// Adds a user; answers its id.
+    pub(super) fn add_user(&mut self, username: &str, admin: bool) -> u64 {
+        let id = self.next_user;
+        self.next_user += 1;
+        self.users.insert(
+            id,
+            User {
+                username: username.to_owned(),
+                admin,
+            },
+        );
+        id
+    }
+
+    /// Stores a new token with a fresh value; answers its id and value.
+    pub(super) fn add_token(&mut self, new: NewToken) -> (u64, String) {
+        let id = self.next_token;
+        self.next_token += 1;
+        let value = new_value();
+        let digest = digest(&value);
+        self.by_digest.insert(digest, id);
+        self.tokens.insert(
+            id,
+            Token {
+                id,
+                user_id: new.user_id,
+                name: new.name,
+                description: new.description,
+                scopes: new.scopes,
+                created_at: now(),
+                last_used_at: None,
+                expires_at: new.expires_at,
+                revoked: false,
+                previous: new.previous,
+                resource: new.resource,
+                digest,
+            },
+        );
+        (id, value)
+    }
+
+    /// The token whose value is `value`.
+    pub(super) fn token_by_value(&self, value: &str) -> Option<&Token> {
+        let id = self.by_digest.get(&digest(value))?;
+        self.tokens.get(id)
+    }
+
+    /// Revokes every active token of the family of `id` (its predecessors and successors):
+    /// GitLab's answer to the reuse of a revoked token in a rotation.
+    pub(super) fn revoke_family(&mut self, id: u64) {
+        let mut family = vec![id];
+        // Predecessors.
+        let mut at = id;
+        while let Some(prev) = self.tokens.get(&at).and_then(|t| t.previous) {
+            family.push(prev);
+            at = prev;
+        }
+        // Successors, in id order (a successor always has a larger id).
+        for token in self.tokens.range(id + 1..) {
+            if token.1.previous.is_some_and(|p| family.contains(&p)) {
+                family.push(*token.0);
+            }
+        }
+        for member in family {
+            if let Some(token) = self.tokens.get_mut(&member) {
+                token.revoked = true;
+            }
+        }
+    }
+}
+
+/// SHA-256 of a token value.
+pub(super) fn digest(value: &str) -> [u8; 32] {
+    Sha256::digest(value.as_bytes()).into()
+}
+
+/// A token value as GitLab's look: `glpat-` and 20 characters.
+fn new_value() -> String {
+    let body: String = (0..20).map(|_| fastrand::alphanumeric()).collect();
+    format!("glpat-{body}")
+}
+
+/// The state, even after a panic in another request.
+pub(super) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    match state.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// Now, to the millisecond (as GitLab's answers are).
+pub(super) fn now() -> OffsetDateTime {
+    to_millis(OffsetDateTime::now_utc())
+}
+
+/// `t` without its digits below the millisecond.
+fn to_millis(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_nanosecond(u32::from(t.millisecond()) * 1_000_000)
+        .unwrap_or(t)
+}
+
+/// Today (UTC).
+pub(super) fn today() -> Date {
+    OffsetDateTime::now_utc().date()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn token(state: &mut State, user: u64, previous: Option<u64>) -> u64 {
+        state
+            .add_token(NewToken {
+                user_id: user,
+                name: "t".into(),
+                description: None,
+                scopes: vec!["api".into()],
+                expires_at: None,
+                previous,
+                resource: None,
+            })
+            .0
+    }
+
+    #[test]
+    fn values_are_found_by_digest_only() {
+        let mut state = State::default();
+        let user = state.add_user("alice", false);
+        let (id, value) = state.add_token(NewToken {
+            user_id: user,
+            name: "ci".into(),
+            description: None,
+            scopes: vec!["api".into()],
+            expires_at: None,
+            previous: None,
+            resource: None,
+        });
+        assert!(value.starts_with("glpat-") && value.len() == 26, "{value}");
+        assert_eq!(state.token_by_value(&value).map(|t| t.id), Some(id));
+        assert!(state.token_by_value("glpat-other").is_none());
+        assert_eq!(state.tokens[&id].digest, digest(&value));
+    }
+
+    #[test]
+    fn a_family_is_revoked_whole_and_nothing_else() {
+        let mut state = State::default();
+        let user = state.add_user("alice", false);
+        let first = token(&mut state, user, None);
+        let other = token(&mut state, user, None);
+        let second = token(&mut state, user, Some(first));
+        let third = token(&mut state, user, Some(second));
+        state.revoke_family(second);
+        for id in [first, second, third] {
+            assert!(state.tokens[&id].revoked, "{id}");
+        }
+        assert!(!state.tokens[&other].revoked);
+    }
+
+    #[test]
+    fn times_are_kept_to_the_millisecond() {
+        assert_eq!(
+            to_millis(time::macros::datetime!(2026-03-01 12:00:00.123_456_789 UTC)),
+            time::macros::datetime!(2026-03-01 12:00:00.123 UTC)
+        );
+        assert_eq!(now().nanosecond() % 1_000_000, 0);
+    }
+
+    #[test]
+    fn projects_are_named_by_id_or_encoded_path() {
+        let mut state = State::default();
+        let id = state.add_project("group/sub/app");
+        assert_eq!(state.project_id("1"), Some(id));
+        assert_eq!(state.project_id("group%2Fsub%2Fapp"), Some(id));
+        assert_eq!(state.project_id("group%2Fother"), None);
+        assert_eq!(state.project_id("2"), None);
+    }
+
+    #[test]
+    fn a_token_stops_on_its_expiry_day() {
+        let mut state = State::default();
+        let user = state.add_user("alice", false);
+        let id = token(&mut state, user, None);
+        let day = time::macros::date!(2026 - 03 - 01);
+        let t = state.tokens.get_mut(&id).unwrap();
+        t.expires_at = Some(day);
+        assert!(t.active(day.previous_day().unwrap()));
+        assert!(!t.active(day));
+        t.expires_at = None;
+        assert!(t.active(day));
+        t.revoked = true;
+        assert!(!t.active(day));
+    }
+}
