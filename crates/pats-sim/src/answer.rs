@@ -24,7 +24,8 @@ pub(crate) struct Answer {
     pub(crate) body: Option<(Vec<u8>, String)>,
     /// HTTP/2 trailers (gRPC status).
     pub(crate) trailers: Vec<(String, String)>,
-    pub(crate) delay: Option<Duration>,
+    /// Boxed: a delay is rare (faults), and the answer stays small.
+    pub(crate) delay: Option<Box<Duration>>,
     pub(crate) delivery: Delivery,
     /// What must be on disk before the answer leaves (the emulator's journal).
     pub(crate) durable: Option<Box<Durable>>,
@@ -88,7 +89,7 @@ impl Answer {
 
     /// Answers after `delay`.
     pub(crate) fn set_delay(mut self, delay: Duration) -> Self {
-        self.delay = Some(delay);
+        self.delay = Some(Box::new(delay));
         self
     }
 

@@ -672,8 +672,8 @@ async fn answer(
     if let Some(durable) = answer.durable.take() {
         durable.wait().await;
     }
-    if let Some(delay) = answer.delay {
-        tokio::time::sleep(delay).await;
+    if let Some(delay) = answer.delay.take() {
+        tokio::time::sleep(*delay).await;
     }
     respond(answer)
 }

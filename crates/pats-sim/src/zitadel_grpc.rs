@@ -364,7 +364,7 @@ fn from_connect(
     method: &MethodDescriptor,
     answer: Answer,
 ) -> Answer {
-    let delay = answer.delay;
+    let delay = answer.delay.clone();
     let delivery = answer.delivery;
     let keep: Vec<(String, String)> = answer
         .headers
@@ -390,7 +390,7 @@ fn from_connect(
         out = out.insert_header(&name, &value);
     }
     if let Some(delay) = delay {
-        out = out.set_delay(delay);
+        out = out.set_delay(*delay);
     }
     out.set_delivery(delivery)
 }
