@@ -55,10 +55,6 @@ impl<K: Ord + Clone, V> Table<K, V> {
         self.rows.len()
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
     pub(crate) fn get<Q>(&self, key: &Q) -> Option<&V>
     where
         K: std::borrow::Borrow<Q>,
@@ -135,19 +131,6 @@ impl<K: Ord + Clone, V> Table<K, V> {
 
     pub(crate) fn keys(&self) -> impl DoubleEndedIterator<Item = &K> {
         self.rows.keys()
-    }
-
-    /// The rows whose keys are in `range`, in key order.
-    pub(crate) fn range<R: std::ops::RangeBounds<K>>(
-        &self,
-        range: R,
-    ) -> impl DoubleEndedIterator<Item = (&K, &V)> {
-        self.rows.range(range)
-    }
-
-    /// Whether anything changed since the last [`take_changes`](Self::take_changes).
-    pub(crate) fn is_changed(&self) -> bool {
-        !self.changed.is_empty()
     }
 
     /// Forgets what changed (after the whole table was written).
@@ -348,6 +331,9 @@ mod tests {
         let mut live: Table<String, u32> = Table::new();
         live.insert("untracked".into(), 0);
         live.remove("untracked");
+        live.insert("untracked".into(), 0);
+        live.retain(|_, _| false);
+        assert!(live.get("untracked").is_none());
         assert_eq!(
             live.take_changes().unwrap(),
             None,
@@ -376,7 +362,18 @@ mod tests {
             replica.iter().collect::<Vec<_>>(),
             live.iter().collect::<Vec<_>>()
         );
-        assert!(!live.is_changed());
+        assert_eq!(live.take_changes().unwrap(), None);
+
+        // Clearing records every row; forgetting drops what was recorded.
+        live.clear();
+        assert_eq!(live.len(), 0);
+        assert_eq!(
+            live.take_changes().unwrap(),
+            Some(json!({"a": null, "d": null}))
+        );
+        live.insert("e".into(), 5);
+        live.forget_changes();
+        assert_eq!(live.take_changes().unwrap(), None);
     }
 
     #[test]
@@ -426,7 +423,17 @@ mod tests {
                 n: 1
             })
         );
-        assert!(!holder.items.is_changed(), "loading is not a change");
+        let mut items = holder.items;
+        items.track();
+        assert_eq!(
+            items.take_changes().unwrap(),
+            None,
+            "loading is not a change"
+        );
+        let holder = Holder {
+            items,
+            map: holder.map,
+        };
         assert_eq!(
             serde_json::to_value(&holder).unwrap(),
             json!({"items": [{"id": "a", "n": 1}, {"id": "b", "n": 2}], "map": {"x": 1}})
