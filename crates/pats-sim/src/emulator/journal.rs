@@ -57,6 +57,14 @@ struct Draining {
     to_writer: Option<mpsc::Sender<Message>>,
 }
 
+impl Draining {
+    /// The next ticket.
+    fn next(&mut self) -> u64 {
+        self.last += 1;
+        self.last
+    }
+}
+
 /// The journal of a running emulator with a state file.
 pub(super) struct Journal {
     draining: Mutex<Draining>,
@@ -277,15 +285,13 @@ impl Journal {
         if let Some(line) = line
             && !everything
         {
-            draining.last += 1;
-            let _ = to_writer.send(Message::Line(draining.last, line));
+            let _ = to_writer.send(Message::Line(draining.next(), line));
         }
         // A whole state was replaced: the state file written next holds it, and every row
         // just taken.
         if everything {
-            draining.last += 1;
             let _ = to_writer.send(Message::Compact {
-                ticket: draining.last,
+                ticket: draining.next(),
                 stop: false,
                 done: None,
             });
@@ -322,9 +328,8 @@ impl Journal {
             // The state file the writer takes after this holds what changed until now;
             // a request that changed it waits for this ticket (it takes one after it).
             let _ = inner.changes();
-            draining.last += 1;
             let message = Message::Compact {
-                ticket: draining.last,
+                ticket: draining.next(),
                 stop,
                 done: Some(done),
             };
@@ -440,5 +445,41 @@ pub(super) fn entry(changes: [(&str, Changes); 3]) -> (Option<Vec<u8>>, bool) {
         }
         // Rows that do not serialize cannot be journaled: a full write records them.
         Err(_) => (None, true),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn journals_are_the_files_beside_the_state_named_by_a_generation() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("s.json");
+        for name in [
+            "s.json",
+            "s.json.journal.2",
+            "s.json.journal.10",
+            "s.json.journal.+3",
+            "s.json.journal.",
+            "s.json.journal.4.tmp",
+            "other.json.journal.5",
+        ] {
+            std::fs::write(dir.path().join(name), b"").unwrap();
+        }
+        let found: Vec<u64> = journals(&state)
+            .unwrap()
+            .into_iter()
+            .map(|(g, _)| g)
+            .collect();
+        assert_eq!(found, [2, 10]);
+        assert_eq!(journal_path(&state, 7), dir.path().join("s.json.journal.7"));
+        // A state named without a directory has its journals in the working directory.
+        assert!(
+            journals(Path::new("pats-sim-test-no-such-state.json"))
+                .unwrap()
+                .is_empty()
+        );
     }
 }

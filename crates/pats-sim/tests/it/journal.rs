@@ -264,6 +264,20 @@ async fn a_torn_last_line_is_dropped_and_a_corrupt_line_refused() {
     assert_eq!(restarted.state(), live);
     drop(restarted);
 
+    // A whole entry without its newline was cut too (a line is written with its newline
+    // in one write): dropped, not replayed.
+    let unfinished = tempfile::tempdir().unwrap();
+    copy_state_files(&file, unfinished.path());
+    let journal = unfinished.path().join("state.json.journal.1");
+    let mut bytes = std::fs::read(&journal).unwrap();
+    bytes.extend_from_slice(br#"{"sailpoint": {"scalars": {"next_seq": 99}}}"#);
+    std::fs::write(&journal, &bytes).unwrap();
+    let restarted =
+        pats_sim::start(Options::default().state_file(unfinished.path().join("state.json")))
+            .unwrap();
+    assert_eq!(restarted.state(), live);
+    drop(restarted);
+
     let corrupt = tempfile::tempdir().unwrap();
     copy_state_files(&file, corrupt.path());
     let journal = corrupt.path().join("state.json.journal.1");
@@ -295,6 +309,17 @@ async fn a_line_holds_what_changed_and_a_grown_journal_is_compacted() {
         201
     );
     let text = std::fs::read_to_string(journal(1)).unwrap();
+    // A journal under 1 MiB is not compacted, even when it outgrows the state file.
+    for i in 0..30 {
+        let body = json!({"tokens": [format!("small-{i}")]});
+        assert_eq!(admin(&sim, &sail, "seed", body).await, 201);
+    }
+    let journal_bytes = std::fs::metadata(journal(1)).unwrap().len();
+    assert!(
+        journal_bytes > std::fs::metadata(&file).unwrap().len(),
+        "{journal_bytes}"
+    );
+    assert!(!journal(2).exists());
     let line: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     assert_eq!(
         line["sailpoint"]["rows"]["pats"].as_object().unwrap().len(),
@@ -325,7 +350,7 @@ async fn a_line_holds_what_changed_and_a_grown_journal_is_compacted() {
     assert!(journal(2).exists());
     let written: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     assert_eq!(written["journal"], 2);
-    assert_eq!(written["sailpoint"]["pats"].as_array().unwrap().len(), 4002);
+    assert_eq!(written["sailpoint"]["pats"].as_array().unwrap().len(), 4032);
     assert_eq!(on_disk(&file), sim.state());
 }
 
