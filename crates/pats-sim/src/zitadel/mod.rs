@@ -16,7 +16,14 @@
 //!   past is `invalid_argument`; on v1 a missing expiration is stored as
 //!   `9999-12-31T23:59:59Z`, on v2 it is `invalid_argument` (the request message requires
 //!   one);
-//! - listings page by offset, default limit 100, at most 1000 (more: `invalid_argument`);
+//! - listings page by offset, default limit 100, at most 1000 (more: `invalid_argument`).
+//!   A user's tokens (v1 `_search`; v2 with a `userIdFilter`, and maybe an
+//!   `organizationIdFilter`) and the unfiltered v2 list, sorted by creation date or id, are
+//!   walked in creation order from an index: a page costs O(offset + page), whatever else
+//!   is stored; other filters and sorting columns filter and sort every token;
+//! - a PAT's secret is `sim_pat_<token id>_<24 random letters and digits>`: a call with
+//!   it finds its token by that id (secrets of older state files, which do not name their
+//!   token, through an index of them), and only the whole secret matches;
 //! - users have usernames ([`ZitadelSim::add_named_machine_user`]; by default the id);
 //!   v2 `ListUsers` lists the users of the call's organization matching every query
 //!   (`userNameQuery` with each text method, `typeQuery`, `inUserIdsQuery`,
