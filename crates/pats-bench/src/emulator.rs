@@ -835,13 +835,17 @@ fn get_status(addr: SocketAddr, path: &str) -> std::io::Result<u16> {
     )?;
     let mut answer = Vec::new();
     stream.read_to_end(&mut answer)?;
-    let status = answer
+    Ok(status_of(&answer))
+}
+
+/// The status of a whole HTTP/1.1 answer (0 when it has none).
+fn status_of(answer: &[u8]) -> u16 {
+    answer
         .split(|&b| b == b' ')
         .nth(1)
         .and_then(|s| std::str::from_utf8(s).ok())
         .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    Ok(status)
+        .unwrap_or(0)
 }
 
 /// `POST path` with a bearer and a JSON body on a fresh blocking connection; the status.
@@ -856,12 +860,7 @@ fn post_status(addr: SocketAddr, path: &str, bearer: &str, body: &str) -> std::i
     )?;
     let mut answer = Vec::new();
     stream.read_to_end(&mut answer)?;
-    Ok(answer
-        .split(|&b| b == b' ')
-        .nth(1)
-        .and_then(|s| std::str::from_utf8(s).ok())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0))
+    Ok(status_of(&answer))
 }
 
 fn startup(sizes: Sizes, report: &mut Report) -> Result<()> {

@@ -232,6 +232,20 @@ pub(crate) mod as_rows {
     }
 }
 
+/// Numbers the rows of the list-shaped table `table` of a simulator's state document that
+/// have no `seq` by their place in the list: files written before rows had one list them
+/// in creation order.
+#[allow(dead_code)] // Dfns and SailPoint only
+pub(crate) fn number_rows(state: &mut Value, table: &str) {
+    if let Some(Value::Array(rows)) = state.get_mut(table) {
+        for (i, row) in rows.iter_mut().enumerate() {
+            if let Value::Object(row) = row {
+                row.entry("seq").or_insert(serde_json::json!(i));
+            }
+        }
+    }
+}
+
 /// What a simulator's state changed since it was last asked
 /// (the `take_changes` that `journaled!` writes).
 #[allow(dead_code)] // only the emulator asks

@@ -85,19 +85,22 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// The state file's name (`state` for a path without one).
+fn file_name(state: &Path) -> String {
+    state
+        .file_name()
+        .map_or_else(|| "state".into(), |n| n.to_string_lossy().into_owned())
+}
+
 /// `<state>.journal.<generation>`, beside the state file.
 pub(super) fn journal_path(state: &Path, generation: u64) -> PathBuf {
-    let name = state
-        .file_name()
-        .map_or_else(|| "state".into(), |n| n.to_string_lossy().into_owned());
+    let name = file_name(state);
     state.with_file_name(format!("{name}.journal.{generation}"))
 }
 
 /// The journals beside `state`, by generation.
 fn journals(state: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
-    let name = state
-        .file_name()
-        .map_or_else(|| "state".into(), |n| n.to_string_lossy().into_owned());
+    let name = file_name(state);
     let prefix = format!("{name}.journal.");
     let dir = match state.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
@@ -198,9 +201,7 @@ fn remove_older(state: &Path, generation: u64) {
 /// name beside it, synced, then renamed over it. Returns its size.
 pub(super) fn write_state(path: &Path, document: &Value) -> std::io::Result<u64> {
     let bytes = serde_json::to_vec_pretty(document).map_err(std::io::Error::other)?;
-    let name = path
-        .file_name()
-        .map_or_else(|| "state".into(), |n| n.to_string_lossy().into_owned());
+    let name = file_name(path);
     let temp = path.with_file_name(format!(".{name}.{}.tmp", super::random_hex(8)));
     super::write_new_private(&temp, &bytes)?;
     std::fs::rename(&temp, path).inspect_err(|_| {

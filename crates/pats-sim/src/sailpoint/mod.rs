@@ -179,14 +179,7 @@ impl SailPointSim {
     /// Replaces the state with one from a state file.
     pub(crate) fn restore(&self, state: Value) -> serde_json::Result<()> {
         let mut state = state;
-        // Files written before tokens had a `seq` list them in creation order.
-        if let Some(Value::Array(pats)) = state.get_mut("pats") {
-            for (i, pat) in pats.iter_mut().enumerate() {
-                if let Value::Object(pat) = pat {
-                    pat.entry("seq").or_insert(json!(i));
-                }
-            }
-        }
+        crate::table::number_rows(&mut state, "pats");
         let mut restored: State = serde_json::from_value(state)?;
         let next = restored.pats.values().map(|p| p.seq + 1).max().unwrap_or(0);
         restored.next_seq = restored.next_seq.max(next);

@@ -118,16 +118,24 @@ pub(super) fn owner_page<'a>(
     else {
         return (0, Vec::new());
     };
-    let skip = usize::try_from(offset).unwrap_or(usize::MAX);
-    let ordered: Box<dyn Iterator<Item = &u64>> = if asc {
-        Box::new(ids.iter())
-    } else {
-        Box::new(ids.iter().rev())
-    };
-    let page = ordered
-        .skip(skip)
-        .take(limit)
+    let page = walk(ids.iter(), offset, limit, asc)
+        .into_iter()
         .filter_map(|key| state.pats.get(key))
         .collect();
     (ids.len(), page)
+}
+
+/// The page at `offset` of `items` (in creation order), newest first unless `asc`.
+pub(super) fn walk<T>(
+    items: impl DoubleEndedIterator<Item = T>,
+    offset: u64,
+    limit: usize,
+    asc: bool,
+) -> Vec<T> {
+    let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+    if asc {
+        items.skip(skip).take(limit).collect()
+    } else {
+        items.rev().skip(skip).take(limit).collect()
+    }
 }

@@ -4,7 +4,7 @@
 
 use super::proto::*;
 use super::state::*;
-use super::v1::{owner_page, remove_pat};
+use super::v1::{owner_page, remove_pat, walk};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
@@ -170,15 +170,10 @@ pub(super) fn v2_list(state: &State, body: &Map<String, Value>) -> Outcome {
         _ => return Err(BAD_BODY),
     };
     let (total, page) = match in_creation_order(state, body.get("filters"), column) {
-        Some(Scope::Instance) => {
-            let skip = usize::try_from(offset).unwrap_or(usize::MAX);
-            let page: Vec<&StoredPat> = if asc {
-                state.pats.values().skip(skip).take(limit).collect()
-            } else {
-                state.pats.values().rev().skip(skip).take(limit).collect()
-            };
-            (state.pats.len(), page)
-        }
+        Some(Scope::Instance) => (
+            state.pats.len(),
+            walk(state.pats.values(), offset, limit, asc),
+        ),
         Some(Scope::Owner(org, user)) => owner_page(state, &org, &user, offset, limit, asc),
         None => {
             let items: Vec<&StoredPat> = state
