@@ -266,3 +266,22 @@ pub(super) fn machine_user(state: &State, org: &str, user_id: &str) -> Result<()
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_id_is_read_only_as_zitadel_writes_ids() {
+        assert_eq!(
+            token_key("200000000000000001"),
+            Some(200_000_000_000_000_001)
+        );
+        assert_eq!(token_key("0"), Some(0));
+        for bad in ["", "+200", "0200", "2x", "-1", " 2"] {
+            assert_eq!(token_key(bad), None, "{bad:?}");
+        }
+        assert_eq!(secret_key("sim_pat_200_abc"), Some(200));
+        assert_eq!(secret_key("sim_pat_+200_abc"), None);
+    }
+}
