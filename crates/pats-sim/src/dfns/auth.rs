@@ -79,7 +79,7 @@ impl State {
                 "\"userActionServerKind\" must be one of [Api, Staff]",
             ));
         }
-        let user_id = principal.user_id().to_owned();
+        let user_id = principal.user_id();
         let listed = |pick: fn(&User) -> &Vec<(String, VerifyingKey)>| -> Vec<Value> {
             self.users
                 .get(&user_id)
@@ -94,7 +94,7 @@ impl State {
         let credentials = listed(|u| &u.credentials);
         let webauthn = listed(|u| &u.webauthn);
         let challenge = random_b64(32);
-        let identifier = mint_token(&self.org_id, &user_id, "Temp", 300);
+        let identifier = mint_token(&self.org_id, &user_id.to_string(), "Temp", 300);
         self.challenges.insert(
             identifier.clone(),
             Challenge {
@@ -175,7 +175,7 @@ impl State {
         challenge.used = true;
         let key = self
             .users
-            .get(principal.user_id())
+            .get(&principal.user_id())
             .and_then(|u| {
                 let list = if fido2 { &u.webauthn } else { &u.credentials };
                 list.iter().find(|(id, _)| *id == cred_id)
@@ -216,9 +216,9 @@ impl State {
         };
         key.verify(&signed, &signature)
             .map_err(|_| unauthorized("invalid signature"))?;
-        let token = mint_token(&self.org_id, &challenge.user_id, "Temp", 300);
+        let token = mint_token(&self.org_id, &challenge.user_id.to_string(), "Temp", 300);
         let action = UserAction {
-            user_id: challenge.user_id.clone(),
+            user_id: challenge.user_id,
             method: challenge.method.clone(),
             path: challenge.path.clone(),
             payload: challenge.payload.clone(),

@@ -46,11 +46,13 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 mod auth;
+mod compact;
 mod pats;
 mod state;
 mod wire;
 
 use auth::*;
+use compact::*;
 use state::*;
 use wire::*;
 
@@ -111,21 +113,21 @@ impl State {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(|| error(401, "Unauthorized: missing bearer token"))?;
-        let principal = self
-            .bearers
-            .get(token)
-            .cloned()
-            .ok_or_else(|| error(401, "Unauthorized: invalid or expired token"))?;
-        if let Principal::Pat { token_id, .. } = &principal {
-            let usable = self
-                .pats
-                .get(token_id)
-                .is_some_and(|p| p.is_active && !p.deleted);
-            if !usable {
-                return Err(error(401, "Unauthorized: token is deactivated or deleted"));
-            }
+        match self.bearers.get(&TokenDigest::of(token)) {
+            None => Err(error(401, "Unauthorized: invalid or expired token")),
+            Some(Bearer::User(id)) => Ok(Principal::User(*id)),
+            Some(Bearer::Pat(token_id)) => self
+                .usable_pat(token_id)
+                .map(|p| Principal::Pat {
+                    user_id: p.linked_user_id,
+                })
+                .ok_or_else(|| error(401, "Unauthorized: token is deactivated or deleted")),
         }
-        Ok(principal)
+    }
+
+    /// The token `id` if it is active and not deleted.
+    fn usable_pat(&self, id: &Id) -> Option<&StoredPat> {
+        self.pats.get(id).filter(|p| p.is_active && !p.deleted)
     }
 
     fn dispatch(&mut self, request: &Request) -> Outcome {
@@ -217,13 +219,12 @@ impl DfnsSim {
         let body = json!({ "name": name, "publicKey": public_key }).to_string();
         let url = url::Url::parse("http://127.0.0.1/auth/pats").ok()?;
         let request = Request::new("POST", url, body.into_bytes());
+        let user_id = Id::parse(user_id)?;
         let mut state = self.state();
-        if !state.users.contains_key(user_id) {
+        if !state.users.contains_key(&user_id) {
             return None;
         }
-        let answer = state
-            .create(&request, &Principal::User(user_id.to_owned()))
-            .ok()?;
+        let answer = state.create(&request, &Principal::User(user_id)).ok()?;
         answer.json()
     }
 
@@ -343,7 +344,7 @@ impl DfnsSim {
                 body: json!({
                     "id": approval_id,
                     "status": "Pending",
-                    "dateCreated": now_rfc3339(),
+                    "dateCreated": rfc3339_ms(now_ms()),
                     "decisions": [],
                 }),
             })
@@ -400,11 +401,11 @@ impl DfnsSim {
     /// A new user whose one signing credential is `key`, with a bearer token of its own:
     /// `(user id, auth token)`.
     fn insert_user(&self, credential_id: &str, key: VerifyingKey) -> (String, String) {
-        let user_id = new_id("us");
+        let user_id = Id::random(*b"us");
         let mut state = self.state();
-        let auth_token = mint_token(&state.org_id, &user_id, "Token", 86_400);
+        let auth_token = mint_token(&state.org_id, &user_id.to_string(), "Token", 86_400);
         state.users.insert(
-            user_id.clone(),
+            user_id,
             User {
                 credentials: vec![(credential_id.to_owned(), key)],
                 webauthn: Vec::new(),
@@ -412,8 +413,8 @@ impl DfnsSim {
         );
         state
             .bearers
-            .insert(auth_token.clone(), Principal::User(user_id.clone()));
-        (user_id, auth_token)
+            .insert(TokenDigest::of(&auth_token), Bearer::User(user_id));
+        (user_id.to_string(), auth_token)
     }
 
     /// Registers another signing credential (an SPKI PEM P-256 public key) for `user_id`.
@@ -422,7 +423,8 @@ impl DfnsSim {
         let Ok(key) = VerifyingKey::from_public_key_pem(public_key_pem.trim()) else {
             return false;
         };
-        match self.state().users.get_mut(user_id) {
+        let mut state = self.state();
+        match Id::parse(user_id).and_then(|id| state.users.get_mut(&id)) {
             Some(user) => {
                 user.credentials.push((credential_id.to_owned(), key));
                 true
@@ -445,7 +447,8 @@ impl DfnsSim {
         let Ok(key) = VerifyingKey::from_public_key_pem(public_key_pem.trim()) else {
             return false;
         };
-        match self.state().users.get_mut(user_id) {
+        let mut state = self.state();
+        match Id::parse(user_id).and_then(|id| state.users.get_mut(&id)) {
             Some(user) => {
                 user.webauthn.push((credential_id.to_owned(), key));
                 true
@@ -474,12 +477,9 @@ impl DfnsSim {
     /// Whether `token` is currently accepted as a bearer token.
     pub fn accepts_bearer(&self, token: &str) -> bool {
         let state = self.state();
-        match state.bearers.get(token) {
-            Some(Principal::User(_)) => true,
-            Some(Principal::Pat { token_id, .. }) => state
-                .pats
-                .get(token_id)
-                .is_some_and(|p| p.is_active && !p.deleted),
+        match state.bearers.get(&TokenDigest::of(token)) {
+            Some(Bearer::User(_)) => true,
+            Some(Bearer::Pat(token_id)) => state.usable_pat(token_id).is_some(),
             None => false,
         }
     }
@@ -545,5 +545,79 @@ mod tests {
         assert!(!sim.add_credential("us-unknown", "cr-x", &other.public_key_pem));
         assert!(!sim.add_credential(&user.user_id, "cr-x", "not a key"));
         assert!(sim.pats().is_empty());
+    }
+
+    /// Every field of a stored token survives the state document and the journal's rows,
+    /// and a deleted or deactivated token's access token stops working.
+    #[tokio::test]
+    async fn tokens_survive_the_state_document_with_every_field() {
+        let sim = DfnsSim::start().await;
+        let user = sim.register_user();
+        let ed25519 = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n";
+        let body = json!({
+            "name": "everything",
+            "publicKey": ed25519,
+            "permissionId": "pm-1",
+            "externalId": "ext-1",
+            "secondsValid": 60,
+        });
+        let request = Request::new(
+            "POST",
+            url::Url::parse("http://127.0.0.1/auth/pats").unwrap(),
+            body.to_string().into_bytes(),
+        );
+        let principal = Principal::User(Id::parse(&user.user_id).unwrap());
+        let created = sim
+            .state()
+            .create(&request, &principal)
+            .ok()
+            .unwrap()
+            .json()
+            .unwrap();
+        let plain = sim.seed_pat(&user.user_id, "plain").unwrap();
+        assert_eq!(created["publicKey"], json!(ed25519));
+        assert_eq!(
+            created["permissionAssignments"][0]["permissionId"],
+            json!("pm-1")
+        );
+        let assignment = created["permissionAssignments"][0]["assignmentId"].clone();
+        assert!(assignment.as_str().unwrap().starts_with("as-"));
+        let token = created["accessToken"].as_str().unwrap().to_owned();
+        assert!(sim.accepts_bearer(&token));
+        assert!(sim.accepts_bearer(plain["accessToken"].as_str().unwrap()));
+
+        let listed = sim.pats();
+        let document = sim.snapshot().unwrap();
+        let text = document.to_string();
+        assert!(!text.contains(&token), "the document holds an access token");
+        let copy = DfnsSim::start().await;
+        copy.restore(document.clone()).unwrap();
+        assert_eq!(copy.pats(), listed);
+        assert_eq!(copy.snapshot().unwrap(), document);
+        assert!(copy.accepts_bearer(&token));
+        assert!(copy.accepts_bearer(&user.auth_token));
+        assert!(!copy.accepts_bearer("eyJ.other.token"));
+
+        // Deactivated, then deleted: refused either way.
+        let id = created["tokenId"].as_str().unwrap();
+        copy.state()
+            .pats
+            .get_mut(&Id::parse(id).unwrap())
+            .unwrap()
+            .is_active = false;
+        assert!(!copy.accepts_bearer(&token));
+        let key = Id::parse(id).unwrap();
+        let pat = copy.state().pats.remove(&key).unwrap();
+        copy.state().pats.insert(
+            key,
+            StoredPat {
+                is_active: true,
+                deleted: true,
+                ..pat
+            },
+        );
+        assert!(!copy.accepts_bearer(&token));
+        let refused = copy.restore(json!({"users": {"us-1": {"credentials": [], "webauthn": []}}}));
+        assert!(refused.is_err());
     }
 }

@@ -9,7 +9,7 @@ pub(super) fn pat_lifetime(days: Option<i64>, seconds: Option<i64>) -> i64 {
 
 impl StoredPat {
     pub(super) fn to_json(&self, org_id: &str, app_id: &str) -> Value {
-        let assignments: Vec<Value> = match (&self.permission_id, &self.assignment_id) {
+        let assignments: Vec<Value> = match (self.permission_id(), self.assignment_id()) {
             (Some(pid), Some(aid)) => vec![json!({
                 "permissionName": format!("Permission {pid}"),
                 "permissionId": pid,
@@ -19,7 +19,7 @@ impl StoredPat {
             _ => Vec::new(),
         };
         json!({
-            "dateCreated": self.date_created,
+            "dateCreated": rfc3339_ms(self.created_ms),
             "credId": self.cred_id,
             "isActive": self.is_active && !self.deleted,
             "kind": "Pat",
@@ -27,7 +27,7 @@ impl StoredPat {
             "linkedAppId": app_id,
             "name": self.name,
             "orgId": org_id,
-            "publicKey": self.public_key,
+            "publicKey": self.public_key.pem(),
             "tokenId": self.token_id,
             "permissionAssignments": assignments,
         })
@@ -56,10 +56,10 @@ impl State {
         ok(json!({ "items": items }))
     }
 
-    /// The principal's live token `id`.
+    /// The principal's live token `id` (`None` too when `id` is not a token id).
     fn mine(&self, principal: &Principal, id: &str) -> Option<&StoredPat> {
         self.pats
-            .get(id)
+            .get(&Id::parse(id)?)
             .filter(|p| !p.deleted && p.linked_user_id == principal.user_id())
     }
 
@@ -74,26 +74,22 @@ impl State {
         principal: &Principal,
         id: &str,
     ) -> Result<&mut StoredPat, Reject> {
-        if self.mine(principal, id).is_none() {
-            return Err(error(404, format!("Personal access token {id} not found")));
-        }
-        self.pats
-            .get_mut(id)
-            .ok_or_else(|| error(404, format!("Personal access token {id} not found")))
+        let not_found = || error(404, format!("Personal access token {id} not found"));
+        let key = self.mine(principal, id).ok_or_else(not_found)?.token_id;
+        self.pats.get_mut(&key).ok_or_else(not_found)
     }
 
     pub(super) fn json_of(&self, id: &str) -> Value {
-        self.pats
-            .get(id)
+        Id::parse(id)
+            .and_then(|id| self.pats.get(&id))
             .map(|p| p.to_json(&self.org_id, &self.app_id))
             .unwrap_or(Value::Null)
     }
 
     pub(super) fn external_id_taken(&self, external_id: &str, except: Option<&str>) -> bool {
+        let except = except.and_then(Id::parse);
         self.pats.values().any(|p| {
-            !p.deleted
-                && p.external_id.as_deref() == Some(external_id)
-                && Some(p.token_id.as_str()) != except
+            !p.deleted && p.external_id() == Some(external_id) && Some(p.token_id) != except
         })
     }
 
@@ -129,42 +125,38 @@ impl State {
                 format!("a token with externalId {ext} already exists"),
             ));
         }
-        let token_id = new_id("to");
-        let mut pat = StoredPat {
-            token_id: token_id.clone(),
-            cred_id: new_id("cr"),
-            name,
-            is_active: true,
-            date_created: now_rfc3339(),
-            linked_user_id: principal.user_id().to_owned(),
-            public_key,
-            assignment_id: permission_id.as_ref().map(|_| new_id("as")),
-            permission_id,
-            external_id,
-            access_token: String::new(),
-            deleted: false,
+        let token_id = Id::random(*b"to");
+        let extras = Extras {
+            assignment_id: permission_id.as_ref().map(|_| Id::random(*b"as")),
+            permission_id: permission_id.map(Into::into),
+            external_id: external_id.map(Into::into),
+        };
+        let has_extras = extras.permission_id.is_some() || extras.external_id.is_some();
+        let pat = StoredPat {
+            token_id,
+            cred_id: Id::random(*b"cr"),
+            linked_user_id: principal.user_id(),
+            name: name.into(),
+            created_ms: now_ms(),
+            public_key: PublicKey::new(&public_key),
+            extras: has_extras.then(|| Box::new(extras)),
             seq: self.next_seq,
+            is_active: true,
+            deleted: false,
         };
         self.next_seq += 1;
-        pat.access_token = mint_token(
+        // The access token is answered once and kept only as its digest.
+        let access_token = mint_token(
             &self.org_id,
-            &pat.linked_user_id,
+            &pat.linked_user_id.to_string(),
             "Pat",
             pat_lifetime(days, seconds),
         );
-        self.bearers.insert(
-            pat.access_token.clone(),
-            Principal::Pat {
-                user_id: pat.linked_user_id.clone(),
-                token_id: pat.token_id.clone(),
-            },
-        );
+        self.bearers
+            .insert(TokenDigest::of(&access_token), Bearer::Pat(token_id));
         let mut answer = pat.to_json(&self.org_id, &self.app_id);
         if let Value::Object(map) = &mut answer {
-            map.insert(
-                "accessToken".to_owned(),
-                Value::String(pat.access_token.clone()),
-            );
+            map.insert("accessToken".to_owned(), Value::String(access_token));
         }
         self.pats.insert(token_id, pat);
         Ok(ok(answer))
@@ -188,10 +180,10 @@ impl State {
         }
         let pat = self.find_mut(principal, id)?;
         if let Some(name) = name {
-            pat.name = name;
+            pat.name = name.into();
         }
         if let Some(ext) = external_id {
-            pat.external_id = Some(ext);
+            pat.extras.get_or_insert_default().external_id = Some(ext.into());
         }
         Ok(ok(self.json_of(id)))
     }

@@ -439,3 +439,103 @@ async fn older_zitadel_secrets_still_authenticate() {
     );
     assert_eq!(list(old_admin).await, 200);
 }
+
+/// A state file written before Dfns bearer tokens were kept as digests (keyed by the token
+/// itself, a PAT's bearer naming its user and token, each PAT holding its access token)
+/// still loads: the user's and the PAT's tokens still authenticate, and what is written
+/// next holds neither token.
+#[tokio::test]
+async fn older_dfns_state_files_load_and_keep_no_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let first = pats_sim::start(Options::default().state_file(&file)).unwrap();
+    let user = env(&first)["DFNS_USER_ID"].clone();
+    let created = first.dfns().seed_pat(&user, "old").unwrap();
+    let pat_token = created["accessToken"].as_str().unwrap().to_owned();
+    let token_id = created["tokenId"].as_str().unwrap().to_owned();
+    drop(first);
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        !written.contains(&pat_token),
+        "the state file holds the PAT's access token"
+    );
+
+    // The same state as the previous format wrote it.
+    let mut state: Value = serde_json::from_str(&written).unwrap();
+    let user_token = state["credentials"]["dfns_auth_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dfns = &mut state["dfns"];
+    let bearers = dfns["bearers"].as_object().unwrap().clone();
+    assert_eq!(bearers.len(), 2, "{bearers:?}");
+    assert!(
+        bearers.keys().all(|k| k.len() == 32),
+        "bearers are keyed by digest: {bearers:?}"
+    );
+    assert!(bearers.values().any(|b| b == &json!({ "Pat": token_id })));
+    dfns["bearers"] = json!({
+        user_token.clone(): { "User": user },
+        pat_token.clone(): { "Pat": { "user_id": user, "token_id": token_id } },
+    });
+    let pat = dfns["pats"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|p| p["token_id"] == json!(token_id))
+        .unwrap();
+    pat["access_token"] = json!(pat_token);
+    pat.as_object_mut().unwrap().remove("seq");
+    #[cfg(feature = "contract")]
+    {
+        let schema: Value =
+            serde_json::from_str(include_str!("../../schema/state.v1.schema.json")).unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        assert!(validator.is_valid(&state), "the older form is version 1");
+    }
+    std::fs::write(&file, serde_json::to_vec(&state).unwrap()).unwrap();
+
+    let sim = pats_sim::start(Options::default().state_file(&file)).unwrap();
+    let base = env(&sim)["DFNS_BASE_URL"].clone();
+    let url = format!("{base}/auth/pats");
+    for bearer in [&user_token, &pat_token] {
+        let (status, list) =
+            send("GET", &url, bearer, &[], "application/json", String::new()).await;
+        assert_eq!(status, 200, "{list}");
+        assert_eq!(list["items"][0]["tokenId"], json!(token_id));
+        assert_eq!(list["items"][0]["name"], json!("old"));
+    }
+    assert!(sim.dfns().accepts_bearer(&pat_token));
+    assert!(!sim.dfns().accepts_bearer("eyJ.not.issued"));
+    drop(sim);
+    let rewritten = std::fs::read_to_string(&file).unwrap();
+    assert!(!rewritten.contains(&pat_token));
+    let state: Value = serde_json::from_str(&rewritten).unwrap();
+    let pats = state["dfns"]["pats"].as_array().unwrap();
+    assert!(pats.iter().all(|p| p.get("access_token").is_none()));
+    assert!(
+        state["dfns"]["bearers"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .all(|k| k.len() == 32 && k.chars().all(|c| c.is_ascii_hexdigit()))
+    );
+}
+
+/// A Dfns token comes back from a state file exactly as it was answered: dates to the
+/// millisecond, its public key as sent (a P-256 key kept as its coordinates, any other key
+/// as its text), its optional fields.
+#[tokio::test]
+async fn dfns_tokens_come_back_from_the_state_file_as_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let first = pats_sim::start(Options::default().state_file(&file)).unwrap();
+    let user = env(&first)["DFNS_USER_ID"].clone();
+    let _ = first.dfns().seed_pat(&user, "p256").unwrap();
+    let before = first.dfns().pats();
+    let live = first.state();
+    drop(first);
+    let sim = pats_sim::start(Options::default().state_file(&file)).unwrap();
+    assert_eq!(sim.dfns().pats(), before);
+    assert_eq!(sim.state()["dfns"], live["dfns"]);
+}
