@@ -1,7 +1,8 @@
-//! A stateful simulator of GitLab's personal access token API (REST v4), standalone: not
-//! yet part of the emulator ([`crate::start`]).
+//! A stateful simulator of GitLab's personal access token API (REST v4): alone
+//! ([`GitLabSim::start`], for tests of one provider) or as the emulator's fourth port
+//! ([`crate::start`], `pats-sim serve`).
 //!
-//! [`GitLabSim::start`] serves on loopback, under `/api/v4`:
+//! It serves on loopback, under `/api/v4`:
 //!
 //! - `GET /personal_access_tokens` with every documented filter (`user_id`, `state`,
 //!   `revoked`, `search`, `created_after`/`_before`, `last_used_after`/`_before`,
@@ -32,15 +33,15 @@
 //! Each token is throttled (default 600 requests a minute): 429 `Retry later` with
 //! `Retry-After` and `RateLimit-*` headers.
 //!
-//! State is typed: users and tokens in `BTreeMap`s keyed by their integer ids (a page in id
-//! order is a range), token values kept only as SHA-256 digests, indexed for the bearer
-//! lookup. [`Faults`] are consulted first for every request. With feature `contract`, every
+//! State is typed: users, projects and tokens in tables keyed by their integer ids (a page
+//! in id order is a walk of the table; the emulator journals the rows a request changed),
+//! token values kept only as SHA-256 digests, indexed for the bearer lookup. [`Faults`] are consulted first for every request. With feature `contract`, every
 //! other exchange is checked against `contracts/gitlab/openapi.json` (see `crate::contract`).
 
 use crate::answer::Answer;
 use crate::contract::{ContractGuard, Provider};
 use crate::fault::Faults;
-use crate::server::{HttpServer, Request, ServerOptions};
+use crate::server::{HttpServer, Layer, Request, ServerOptions, layered};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use time::{Date, OffsetDateTime};
@@ -112,21 +113,21 @@ impl GitLabSim {
     ///
     /// When no loopback port can be bound.
     pub async fn start() -> Self {
-        match Self::serve(ServerOptions::default()) {
+        match Self::serve(ServerOptions::default(), None) {
             Ok(sim) => sim,
             Err(e) => panic!("cannot start the GitLab simulator on 127.0.0.1: {e}"),
         }
     }
 
-    /// Starts a simulator with these server options.
-    pub(crate) fn serve(options: ServerOptions) -> std::io::Result<Self> {
+    /// Starts a simulator with these server options, its handler wrapped in `layer`.
+    pub(crate) fn serve(options: ServerOptions, layer: Option<Layer>) -> std::io::Result<Self> {
         let state = Arc::new(Mutex::new(State::default()));
         let faults = Faults::default();
         let contract = ContractGuard::new(Provider::GitLab, &faults);
         let (s, f) = (state.clone(), faults.clone());
         let server = HttpServer::start(
             options,
-            Arc::new(move |r: &Request| {
+            layered(layer, move |r: &Request| {
                 f.respond_checked(Provider::GitLab, r, || handle(&mut lock(&s), r))
             }),
         )?;
@@ -250,9 +251,122 @@ impl GitLabSim {
         lock(&self.state).require_expiry = required;
     }
 
+    /// The id of the user named `username`.
+    pub fn user_id(&self, username: &str) -> Option<u64> {
+        lock(&self.state)
+            .users
+            .iter()
+            .find(|(_, u)| u.username == username)
+            .map(|(id, _)| *id)
+    }
+
+    /// The id of the project at `path`.
+    pub fn project_id(&self, path: &str) -> Option<u64> {
+        lock(&self.state)
+            .projects
+            .iter()
+            .find(|(_, p)| p.path == path)
+            .map(|(id, _)| *id)
+    }
+
+    /// Adds a token of `user_id` named `name` as `POST /users/:id/personal_access_tokens`
+    /// without `expires_at` would (scope `api`, the maximum lifetime when expiry is
+    /// required); answers its id and value, or `None` when there is no such user.
+    pub fn seed_pat(&self, user_id: u64, name: &str) -> Option<(u64, String)> {
+        let mut state = lock(&self.state);
+        if !state.users.contains_key(&user_id) {
+            return None;
+        }
+        let expires_at = state.default_expiry();
+        Some(state.add_token(NewToken {
+            user_id,
+            name: name.to_owned(),
+            description: None,
+            scopes: vec!["api".to_owned()],
+            expires_at,
+            previous: None,
+            resource: None,
+        }))
+    }
+
     /// Every request received so far.
     pub async fn requests(&self) -> Vec<Request> {
         self.server.requests()
+    }
+}
+
+/// What the emulator asks of the simulator.
+#[cfg_attr(
+    not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+    allow(dead_code)
+)]
+impl GitLabSim {
+    /// Its server (request log).
+    pub(crate) fn server(&self) -> &HttpServer {
+        &self.server
+    }
+
+    /// The state, for a state document.
+    pub(crate) fn snapshot(&self) -> serde_json::Result<serde_json::Value> {
+        serde_json::to_value(&*lock(&self.state))
+    }
+
+    /// Replaces the state with one from a state document (rate windows start afresh).
+    pub(crate) fn restore(&self, state: serde_json::Value) -> serde_json::Result<()> {
+        let mut restored: State = serde_json::from_value(state)?;
+        restored.replaced = true;
+        *lock(&self.state) = restored;
+        Ok(())
+    }
+
+    /// What changed since the last call, for the emulator's journal.
+    pub(crate) fn take_changes(&self) -> serde_json::Result<crate::table::Changes> {
+        lock(&self.state).take_changes()
+    }
+
+    /// Replays what [`take_changes`](Self::take_changes) returned.
+    pub(crate) fn apply_changes(&self, change: &serde_json::Value) -> Result<(), String> {
+        let mut state = lock(&self.state);
+        // Replayed rows may carry digests the index does not know: rebuilt when needed.
+        state.by_digest = None;
+        state.apply_changes(change)
+    }
+
+    /// Replaces the state with an empty one (no users, no tokens).
+    pub(crate) fn clear(&self) {
+        let mut state = lock(&self.state);
+        *state = State::default();
+        state.replaced = true;
+    }
+
+    /// The user of the token whose value is `value` (revoked or not).
+    pub fn token_user(&self, value: &str) -> Option<u64> {
+        lock(&self.state).token_by_value(value).map(|t| t.user_id)
+    }
+
+    /// Whether user `id` exists.
+    pub(crate) fn has_user(&self, id: u64) -> bool {
+        lock(&self.state).users.contains_key(&id)
+    }
+
+    /// The expiry a token created without `expires_at` gets now.
+    pub(crate) fn default_expiry(&self) -> Option<Date> {
+        lock(&self.state).default_expiry()
+    }
+
+    /// Whether `scope` is one GitLab documents for personal access tokens.
+    pub(crate) fn is_scope(scope: &str) -> bool {
+        pats::SCOPES.contains(&scope)
+    }
+
+    /// Whether `level` is a role GitLab documents (10, 15, 20, 30, 40, 50).
+    pub(crate) fn is_access_level(level: u8) -> bool {
+        projects::LEVELS.contains(&level)
+    }
+
+    /// A `YYYY-MM-DD` day.
+    pub(crate) fn parse_day(text: &str) -> Option<Date> {
+        pats::parse_date(text)
     }
 }
 
@@ -594,8 +708,8 @@ mod tests {
         );
         assert_eq!(body["scopes"], serde_json::json!(["self_rotate"]));
         assert_eq!(body["expires_at"], serde_json::json!(date_after(3)));
-        assert!(state.tokens[&2].revoked);
-        assert_eq!(state.tokens[&3].previous, Some(2));
+        assert!(state.tokens.get(&2).unwrap().revoked);
+        assert_eq!(state.tokens.get(&3).unwrap().previous, Some(2));
         assert_eq!(
             call(
                 &mut state,
@@ -653,8 +767,8 @@ mod tests {
             .status,
             401
         );
-        assert!(state.tokens[&4].revoked);
-        assert!(!state.tokens[&1].revoked);
+        assert!(state.tokens.get(&4).unwrap().revoked);
+        assert!(!state.tokens.get(&1).unwrap().revoked);
     }
 
     #[test]
@@ -682,7 +796,7 @@ mod tests {
             .status,
             204
         );
-        assert!(state.tokens[&2].revoked);
+        assert!(state.tokens.get(&2).unwrap().revoked);
         assert_eq!(
             call(
                 &mut state,

@@ -620,8 +620,7 @@ pub(super) fn parse_new(
     let today = today();
     let expires_at = match text(params, "expires_at") {
         Some(t) => Some(check_expiry(state, &t, today)?),
-        None if state.require_expiry => today.checked_add(Duration::days(state.max_lifetime_days)),
-        None => None,
+        None => state.default_expiry(),
     };
     Ok(Asked {
         name,

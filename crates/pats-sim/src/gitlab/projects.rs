@@ -18,7 +18,7 @@ use serde_json::Value;
 const MAINTAINER: u8 = 40;
 
 /// The roles GitLab documents for a project access token.
-const LEVELS: &[u8] = &[10, 15, 20, 30, 40, 50];
+pub(super) const LEVELS: &[u8] = &[10, 15, 20, 30, 40, 50];
 
 /// The level `caller` has in `project` (an administrator counts as Owner), or the answer
 /// for a caller who may not manage its tokens.
