@@ -50,6 +50,8 @@
 //! | GitLab: `POST /_pats_sim/users/{id}/tokens` `{"name", "scopes"?, "expiresAt"?}` | a personal access token of that user (scopes default `["api"]`; `expiresAt` a `YYYY-MM-DD` day or `null` for none; absent: the maximum lifetime) |
 //! | GitLab: `POST /_pats_sim/projects` `{"path"}` | a project at that full path (`group/project`) |
 //! | GitLab: `POST /_pats_sim/projects/{id}/members` `{"userId", "accessLevel"}` | that user's role in the project (10, 15, 20, 30, 40 or 50) |
+//! | GitLab: `POST /_pats_sim/groups` `{"path"}` | a group at that full path (`group`, `group/subgroup`) |
+//! | GitLab: `POST /_pats_sim/groups/{id}/members` `{"userId", "accessLevel"}` | that user's role in the group |
 //! | `GET /_pats_sim/requests` | this port's request log, oldest first |
 //! | `DELETE /_pats_sim/requests` | empties it |
 //! | `POST /_pats_sim/faults` `{"fault": …, "times": n, "method": …, "path_contains": …}` | arms a fault on this port's provider |

@@ -1,7 +1,7 @@
 //! Admin endpoints that create what a user of an official SDK needs before its first call,
 //! on a running emulator (no state-file editing, no restart): Dfns users with their own
 //! signing credential, ZITADEL organizations, users, keys and client secrets, SailPoint
-//! identities and API clients, GitLab users, their tokens, projects and project members;
+//! identities and API clients, GitLab users, their tokens, projects, groups and members;
 //! and `PUT /_pats_sim/state`, which loads a whole state.
 //!
 //! Each endpoint acts on the provider of the port it is called on, takes a JSON object
@@ -57,11 +57,13 @@ pub(super) fn route(
         (Which::GitLab, "POST", ["users", user, "tokens"]) => {
             body(request).map_or_else(bad, |b| gitlab_token(inner, user, b))
         }
-        (Which::GitLab, "POST", ["projects"]) => {
-            body(request).map_or_else(bad, |b| gitlab_project(inner, b))
+        (Which::GitLab, "POST", [kind @ ("projects" | "groups")]) => {
+            let group = *kind == "groups";
+            body(request).map_or_else(bad, |b| gitlab_namespace(inner, group, b))
         }
-        (Which::GitLab, "POST", ["projects", project, "members"]) => {
-            body(request).map_or_else(bad, |b| gitlab_member(inner, project, b))
+        (Which::GitLab, "POST", [kind @ ("projects" | "groups"), id, "members"]) => {
+            let group = *kind == "groups";
+            body(request).map_or_else(bad, |b| gitlab_member(inner, group, id, b))
         }
         // Anything else (another provider's endpoint, another method) is the general admin
         // API's, which answers 404 or 405.
@@ -431,34 +433,57 @@ fn gitlab_token(inner: &Inner, user: &str, body: GitLabToken) -> Answer {
     Answer::new(201).set_body_json(json!({ "id": id, "token": token, "userId": user }))
 }
 
-/// `POST /_pats_sim/projects` on GitLab: a project at `path` (`group/project`).
+/// `POST /_pats_sim/projects` and `POST /_pats_sim/groups` on GitLab: a project at `path`
+/// (`group/project`), a group at `path` (`group`, `group/subgroup`).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct GitLabProject {
+struct GitLabNamespace {
     path: String,
 }
 
-fn gitlab_project(inner: &Inner, body: GitLabProject) -> Answer {
+fn gitlab_namespace(inner: &Inner, group: bool, body: GitLabNamespace) -> Answer {
     let path = &body.path;
     let segment = |s: &str| {
         !s.is_empty()
             && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
     };
-    if path.len() > 255 || !path.contains('/') || !path.split('/').all(segment) {
+    let (what, key) = if group {
+        ("group", "groupId")
+    } else {
+        ("project", "projectId")
+    };
+    if path.len() > 255 || !(group || path.contains('/')) || !path.split('/').all(segment) {
         return admin_error(
             400,
-            "path is a namespace and a name (`group/project`) of letters, digits, '_', '-' or '.'",
+            &format!(
+                "path is a {} of letters, digits, '_', '-' or '.'",
+                if group {
+                    "group path (`group`, `group/subgroup`)"
+                } else {
+                    "namespace and a name (`group/project`)"
+                }
+            ),
         );
     }
-    if inner.gitlab.project_id(path).is_some() {
-        return admin_error(409, &format!("project {path} exists"));
+    let taken = if group {
+        inner.gitlab.group_id(path)
+    } else {
+        inner.gitlab.project_id(path)
+    };
+    if taken.is_some() {
+        return admin_error(409, &format!("{what} {path} exists"));
     }
-    let id = inner.gitlab.seed_project(path);
-    Answer::new(201).set_body_json(json!({ "projectId": id, "path": path }))
+    let id = if group {
+        inner.gitlab.seed_group(path)
+    } else {
+        inner.gitlab.seed_project(path)
+    };
+    Answer::new(201).set_body_json(json!({ key: id, "path": path }))
 }
 
-/// `POST /_pats_sim/projects/{id}/members` on GitLab: a user's role in the project.
+/// `POST /_pats_sim/projects/{id}/members` and `POST /_pats_sim/groups/{id}/members` on
+/// GitLab: a user's role in the project or group.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct GitLabMember {
@@ -466,27 +491,34 @@ struct GitLabMember {
     access_level: u8,
 }
 
-fn gitlab_member(inner: &Inner, project: &str, body: GitLabMember) -> Answer {
+fn gitlab_member(inner: &Inner, group: bool, id: &str, body: GitLabMember) -> Answer {
     if !GitLabSim::is_access_level(body.access_level) {
         return admin_error(400, "accessLevel must be 10, 15, 20, 30, 40 or 50");
     }
     if !inner.gitlab.has_user(body.user_id) {
         return admin_error(404, &format!("no user {}", body.user_id));
     }
-    let Some(project) = project.parse::<u64>().ok() else {
-        return admin_error(404, &format!("no project {project}"));
+    let (what, key) = if group {
+        ("group", "groupId")
+    } else {
+        ("project", "projectId")
     };
-    if !inner
-        .gitlab
-        .seed_member(project, body.user_id, body.access_level)
-    {
-        return admin_error(404, &format!("no project {project}"));
+    let added = id.parse::<u64>().ok().filter(|id| {
+        let (user, level) = (body.user_id, body.access_level);
+        if group {
+            inner.gitlab.seed_group_member(*id, user, level)
+        } else {
+            inner.gitlab.seed_member(*id, user, level)
+        }
+    });
+    match added {
+        Some(id) => Answer::new(201).set_body_json(json!({
+            key: id,
+            "userId": body.user_id,
+            "accessLevel": body.access_level,
+        })),
+        None => admin_error(404, &format!("no {what} {id}")),
     }
-    Answer::new(201).set_body_json(json!({
-        "projectId": project,
-        "userId": body.user_id,
-        "accessLevel": body.access_level,
-    }))
 }
 
 /// `PUT /_pats_sim/state`: replaces the whole state with the body, a state document as

@@ -1,8 +1,8 @@
-//! The simulator's state: users, projects and tokens, typed, in [`Table`]s keyed by id
+//! The simulator's state: users, projects, groups and tokens, typed, in [`Table`]s keyed by id
 //! (so the emulator journals the rows a request changed, `crate::table`); secrets are kept
 //! only as SHA-256 digests, indexed for the bearer lookup.
 //!
-//! In a state document (the emulator's `"gitlab"` section) users and projects are objects
+//! In a state document (the emulator's `"gitlab"` section) users, projects and groups are objects
 //! keyed by id, tokens a list in id order; times are RFC 3339, days `YYYY-MM-DD`, digests
 //! 64 hexadecimal digits.
 
@@ -21,19 +21,38 @@ pub(super) struct User {
     pub(super) admin: bool,
 }
 
-/// A project with its members' roles.
+/// A project or a group, with its members' roles.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(super) struct Project {
-    /// The full path (`group/project`).
+pub(super) struct Namespace {
+    /// The full path (`group/project`, `group/subgroup`).
     pub(super) path: String,
     /// User id → access level (10, 15, 20, 30, 40, 50).
     pub(super) members: BTreeMap<u64, u8>,
 }
 
-/// What a project access token belongs to: its project, and its role there.
+/// Which kind of resource an access token belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum Kind {
+    Project,
+    Group,
+}
+
+impl Kind {
+    /// The word GitLab's messages use (`404 Project Not Found`).
+    pub(super) fn title(self) -> &'static str {
+        match self {
+            Kind::Project => "Project",
+            Kind::Group => "Group",
+        }
+    }
+}
+
+/// What a project or group access token belongs to, and its role there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct Resource {
-    pub(super) project: u64,
+    pub(super) kind: Kind,
+    pub(super) id: u64,
     pub(super) access_level: u8,
 }
 
@@ -54,7 +73,7 @@ pub(super) struct Token {
     pub(super) revoked: bool,
     /// The token this one was rotated from (its token family).
     pub(super) previous: Option<u64>,
-    /// A project access token's project and role (its user is the token's bot).
+    /// A project or group access token's resource and role (its user is the token's bot).
     pub(super) resource: Option<Resource>,
     #[serde(with = "hex_digest")]
     pub(super) digest: [u8; 32],
@@ -83,12 +102,14 @@ impl Token {
 #[derive(Serialize, Deserialize)]
 pub(super) struct State {
     pub(super) users: Table<u64, User>,
-    pub(super) projects: Table<u64, Project>,
+    pub(super) projects: Table<u64, Namespace>,
+    pub(super) groups: Table<u64, Namespace>,
     /// By id: a page in id order is a walk of this table.
     #[serde(with = "as_rows")]
     pub(super) tokens: Table<u64, Token>,
     pub(super) next_user: u64,
     pub(super) next_project: u64,
+    pub(super) next_group: u64,
     pub(super) next_token: u64,
     /// Whether a new token without `expires_at` gets the maximum lifetime (GitLab's
     /// "require expiration" setting, on by default) or none.
@@ -116,12 +137,13 @@ journaled!(State {
     scalars: [
         next_user,
         next_project,
+        next_group,
         next_token,
         require_expiry,
         max_lifetime_days,
         rate_limit
     ],
-    tables: [users, projects, tokens],
+    tables: [users, projects, groups, tokens],
 });
 
 impl Default for State {
@@ -129,9 +151,11 @@ impl Default for State {
         Self {
             users: Table::new(),
             projects: Table::new(),
+            groups: Table::new(),
             tokens: Table::new(),
             next_user: 1,
             next_project: 1,
+            next_group: 1,
             next_token: 1,
             require_expiry: true,
             max_lifetime_days: 365,
@@ -156,13 +180,33 @@ pub(super) struct NewToken {
 }
 
 impl State {
-    /// Adds a project at `path`; answers its id.
-    pub(super) fn add_project(&mut self, path: &str) -> u64 {
-        let id = self.next_project;
-        self.next_project += 1;
-        self.projects.insert(
+    /// The projects or the groups.
+    pub(super) fn namespaces(&self, kind: Kind) -> &Table<u64, Namespace> {
+        match kind {
+            Kind::Project => &self.projects,
+            Kind::Group => &self.groups,
+        }
+    }
+
+    /// The projects or the groups, to change.
+    pub(super) fn namespaces_mut(&mut self, kind: Kind) -> &mut Table<u64, Namespace> {
+        match kind {
+            Kind::Project => &mut self.projects,
+            Kind::Group => &mut self.groups,
+        }
+    }
+
+    /// Adds a project or group at `path`; answers its id.
+    pub(super) fn add_namespace(&mut self, kind: Kind, path: &str) -> u64 {
+        let next = match kind {
+            Kind::Project => &mut self.next_project,
+            Kind::Group => &mut self.next_group,
+        };
+        let id = *next;
+        *next += 1;
+        self.namespaces_mut(kind).insert(
             id,
-            Project {
+            Namespace {
                 path: path.to_owned(),
                 members: BTreeMap::new(),
             },
@@ -170,15 +214,16 @@ impl State {
         id
     }
 
-    /// The project a path segment names: its id, or its full path (URL-decoded).
-    pub(super) fn project_id(&self, segment: &str) -> Option<u64> {
+    /// The project or group a path segment names: its id, or its full path (URL-decoded).
+    pub(super) fn namespace_id(&self, kind: Kind, segment: &str) -> Option<u64> {
+        let namespaces = self.namespaces(kind);
         if let Ok(id) = segment.parse::<u64>() {
-            return self.projects.contains_key(&id).then_some(id);
+            return namespaces.contains_key(&id).then_some(id);
         }
         let path = url::form_urlencoded::parse(format!("p={segment}").as_bytes())
             .next()
             .map(|(_, v)| v.into_owned())?;
-        self.projects
+        namespaces
             .iter()
             .find(|(_, p)| p.path == path)
             .map(|(id, _)| *id)
@@ -421,11 +466,19 @@ mod tests {
     #[test]
     fn projects_are_named_by_id_or_encoded_path() {
         let mut state = State::default();
-        let id = state.add_project("group/sub/app");
-        assert_eq!(state.project_id("1"), Some(id));
-        assert_eq!(state.project_id("group%2Fsub%2Fapp"), Some(id));
-        assert_eq!(state.project_id("group%2Fother"), None);
-        assert_eq!(state.project_id("2"), None);
+        let id = state.add_namespace(Kind::Project, "group/sub/app");
+        let group = state.add_namespace(Kind::Group, "group/sub");
+        assert_eq!((id, group), (1, 1), "each kind numbers its own");
+        assert_eq!(state.namespace_id(Kind::Project, "1"), Some(id));
+        assert_eq!(
+            state.namespace_id(Kind::Project, "group%2Fsub%2Fapp"),
+            Some(id)
+        );
+        assert_eq!(state.namespace_id(Kind::Project, "group%2Fsub"), None);
+        assert_eq!(state.namespace_id(Kind::Group, "group%2Fsub"), Some(group));
+        assert_eq!(state.namespace_id(Kind::Project, "group%2Fother"), None);
+        assert_eq!(state.namespace_id(Kind::Project, "2"), None);
+        assert_eq!(state.add_namespace(Kind::Group, "other"), 2);
     }
 
     #[test]

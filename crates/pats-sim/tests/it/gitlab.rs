@@ -358,6 +358,58 @@ async fn the_admin_api_seeds_users_tokens_projects_and_members() {
             .project_id,
         Some(id)
     );
+
+    // groups, groups/{id}/members: a group's Owner makes a group access token.
+    let (status, group) = admin(&sim, "POST", "groups", json!({"path": "acme"})).await;
+    assert_eq!(status, 201, "{group}");
+    let gid = group["groupId"].as_u64().unwrap();
+    assert_eq!(group, json!({"groupId": gid, "path": "acme"}));
+    assert_eq!(
+        admin(&sim, "POST", "groups", json!({"path": "acme"}))
+            .await
+            .0,
+        409
+    );
+    assert_eq!(
+        admin(&sim, "POST", "groups", json!({"path": "a/"})).await.0,
+        400
+    );
+    assert_eq!(sim.gitlab().group_id("acme"), Some(gid));
+    let (status, member) = admin(
+        &sim,
+        "POST",
+        &format!("groups/{gid}/members"),
+        json!({"userId": bob, "accessLevel": 50}),
+    )
+    .await;
+    assert_eq!(status, 201, "{member}");
+    assert_eq!(member["groupId"], gid);
+    assert_eq!(
+        admin(
+            &sim,
+            "POST",
+            "groups/99/members",
+            json!({"userId": bob, "accessLevel": 50})
+        )
+        .await
+        .0,
+        404
+    );
+    let (status, _, made) = api(
+        &env,
+        bob_api["token"].as_str().unwrap(),
+        "POST",
+        "groups/acme/access_tokens",
+        Some(json!({"name": "group-ci", "scopes": ["read_api"]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(made["access_level"], 40, "GitLab's default role");
+    let stored = sim
+        .gitlab()
+        .stored_token(made["id"].as_u64().unwrap())
+        .unwrap();
+    assert_eq!((stored.group_id, stored.project_id), (Some(gid), None));
 }
 
 #[tokio::test]

@@ -64,6 +64,16 @@ async fn send(
 }
 
 async fn admin(sim: &pats_sim::Emulator, base: &str, path: &str, body: Value) -> u16 {
+    admin_answer(sim, base, path, body).await.0
+}
+
+/// An admin `POST`: its status and answer.
+async fn admin_answer(
+    sim: &pats_sim::Emulator,
+    base: &str,
+    path: &str,
+    body: Value,
+) -> (u16, Value) {
     let token = sim.admin_token().unwrap().to_owned();
     let url = format!("{base}/_pats_sim/{path}");
     send(
@@ -75,7 +85,6 @@ async fn admin(sim: &pats_sim::Emulator, base: &str, path: &str, body: Value) ->
         body.to_string(),
     )
     .await
-    .0
 }
 
 async fn sailpoint_login(env: &HashMap<String, String>) -> String {
@@ -285,14 +294,23 @@ async fn a_restart_from_disk_sees_every_answered_change() {
                 .await;
             }
             16 => {
-                let path = format!("group/p{step}");
-                assert_eq!(
-                    admin(&sim, &gitlab_base, "projects", json!({ "path": path })).await,
-                    201
-                );
-                let project = sim.gitlab().project_id(&path).unwrap();
-                let body = json!({"name": format!("bot{step}"), "scopes": ["api"], "access_level": 30, "expires_at": (time::OffsetDateTime::now_utc().date() + time::Duration::days(30)).to_string()});
-                let path = format!("projects/{project}/access_tokens");
+                // A project or a group, and an access token of it.
+                let (kind, path) = if step % 2 == 0 {
+                    ("projects", format!("group/p{step}"))
+                } else {
+                    ("groups", format!("g{step}"))
+                };
+                let (status, made) =
+                    admin_answer(&sim, &gitlab_base, kind, json!({ "path": path })).await;
+                assert_eq!(status, 201, "{made}");
+                let id = made["projectId"]
+                    .as_u64()
+                    .or(made["groupId"].as_u64())
+                    .unwrap();
+                let expires =
+                    (time::OffsetDateTime::now_utc().date() + time::Duration::days(30)).to_string();
+                let body = json!({"name": format!("bot{step}"), "scopes": ["api"], "access_level": 30, "expires_at": expires});
+                let path = format!("{kind}/{id}/access_tokens");
                 assert_eq!(gitlab(&env, "POST", &path, body).await, 201);
             }
             9 => {
