@@ -496,4 +496,59 @@ mod tests {
         t.revoked = true;
         assert!(!t.active(day));
     }
+
+    #[test]
+    fn a_state_document_round_trips_and_refuses_bad_digests_and_days() {
+        let mut state = State::default();
+        let user = state.add_user("alice", false);
+        let id = token(&mut state, user, None);
+        state.tokens.get_mut(&id).unwrap().expires_at = Some(time::macros::date!(2026 - 03 - 01));
+        let group = state.add_namespace(Kind::Group, "acme");
+        state
+            .groups
+            .get_mut(&group)
+            .unwrap()
+            .members
+            .insert(user, 50);
+        let document = serde_json::to_value(&state).unwrap();
+        let token_json = &document["tokens"][0];
+        assert_eq!(token_json["expires_at"], "2026-03-01");
+        let digest_text = token_json["digest"].as_str().unwrap();
+        assert_eq!(digest_text.len(), 64);
+        assert_eq!(
+            hex_digest::parse(digest_text),
+            Some(state.tokens.get(&id).unwrap().digest)
+        );
+        assert_eq!(
+            document["groups"]["1"],
+            serde_json::json!({"path": "acme", "members": {"1": 50}})
+        );
+        let mut back: State = serde_json::from_value(document.clone()).unwrap();
+        assert_eq!(back.tokens.get(&id), state.tokens.get(&id));
+        assert_eq!(back.groups.get(&group), state.groups.get(&group));
+        // The digest index is rebuilt from the rows.
+        let (_, value) = back.add_token(NewToken {
+            user_id: user,
+            name: "later".into(),
+            description: None,
+            scopes: vec!["api".into()],
+            expires_at: None,
+            previous: None,
+            resource: None,
+        });
+        assert!(back.token_by_value(&value).is_some());
+        for (field, bad) in [
+            ("digest", serde_json::json!("AB".repeat(32))),
+            ("digest", serde_json::json!("ab")),
+            ("expires_at", serde_json::json!("2026-02-30")),
+        ] {
+            let mut wrong = document.clone();
+            wrong["tokens"][0][field] = bad.clone();
+            assert!(
+                serde_json::from_value::<State>(wrong).is_err(),
+                "{field} {bad}"
+            );
+        }
+        assert_eq!(hex_digest::parse(&"0g".repeat(32)), None);
+    }
 }
