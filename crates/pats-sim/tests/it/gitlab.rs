@@ -293,6 +293,21 @@ async fn the_admin_api_seeds_users_tokens_projects_and_members() {
             .0,
         400
     );
+    // A path has at most 255 characters.
+    let longest = format!("a/{}", "b".repeat(253));
+    assert_eq!(
+        admin(&sim, "POST", "projects", json!({ "path": longest }))
+            .await
+            .0,
+        201
+    );
+    let longer = format!("a/{}", "c".repeat(254));
+    assert_eq!(
+        admin(&sim, "POST", "projects", json!({ "path": longer }))
+            .await
+            .0,
+        400
+    );
     let members = format!("projects/{id}/members");
     for (body, expected) in [
         (json!({"userId": bob, "accessLevel": 35}), 400),
