@@ -5,6 +5,7 @@
 
 use pats::{Config, PersonalAccessTokens};
 use pats_sim::dfns::DfnsSim;
+use pats_sim::gitlab::GitLabSim;
 use pats_sim::sailpoint::SailPointSim;
 use pats_sim::zitadel::ZitadelSim;
 
@@ -34,10 +35,11 @@ pub enum Server {
     Dfns(DfnsSim),
     Zitadel(ZitadelSim),
     SailPoint(SailPointSim),
+    GitLab(GitLabSim),
 }
 
-/// Starts the simulator of `provider` (`dfns`, `zitadel` or `sailpoint`) with the
-/// provider's default settings.
+/// Starts the simulator of `provider` (`dfns`, `zitadel`, `sailpoint` or `gitlab`) with
+/// the provider's default settings.
 pub async fn start(provider: &str) -> pats::Result<Simulation> {
     launch(provider, None).await
 }
@@ -54,7 +56,8 @@ pub async fn start_all() -> pats::Result<Vec<Simulation>> {
 /// Starts the `--simulate` demo of `provider`, ready for tokens named `names`: SailPoint on
 /// API v2025, where tokens may never expire; ZITADEL, where a token's name is its machine
 /// user's username (one machine user per purpose), in an organization of its own with a
-/// machine user of each name.
+/// machine user of each name; GitLab as a new instance (an administrator, `root`, whose
+/// token the client uses).
 pub async fn start_demo(provider: &str, names: &[&str]) -> pats::Result<Simulation> {
     launch(provider, Some(names)).await
 }
@@ -105,6 +108,13 @@ async fn launch(provider: &str, demo: Option<&[&str]>) -> pats::Result<Simulatio
                 vars.push(("SAIL_API_VERSION", "v2025".to_owned()));
             }
             ("sailpoint", Server::SailPoint(sim))
+        }
+        "gitlab" => {
+            let sim = GitLabSim::start().await;
+            let root = sim.seed_user("root", true);
+            let token = sim.seed_token(root, "pats", &["api"]);
+            vars.extend([("GITLAB_BASE_URL", sim.uri()), ("GITLAB_TOKEN", token)]);
+            ("gitlab", Server::GitLab(sim))
         }
         other => {
             return Err(pats::Error::invalid(

@@ -3,6 +3,22 @@
 
 #![allow(dead_code)]
 
+/// The `CreateGroupAccessTokenBody` schema.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct CreateGroupAccessTokenBody {
+    /// Default 40 (Maintainer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_level: Option<i32>,
+    /// ISO date (YYYY-MM-DD); absent: the maximum allowable lifetime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// The `name` field.
+    pub name: String,
+    /// The `scopes` field.
+    pub scopes: Vec<String>,
+}
+
 /// The `CreatePersonalAccessTokenBody` schema.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
@@ -141,6 +157,13 @@ pub struct RotatePersonalAccessTokenBody {
 /// The operations of the contract: the only methods and paths the client can send (`pats_core::Request::operation`).
 pub mod operations {
     use pats_core::Operation;
+    /// Create a group access token (`createGroupAccessToken`: `POST /api/v4/groups/{id}/access_tokens`).
+    pub const CREATE_GROUP_ACCESS_TOKEN: Operation = Operation::new(
+        "createGroupAccessToken",
+        "POST",
+        "/api/v4/groups/{id}/access_tokens",
+        false,
+    );
     /// Create a personal access token for your account (scopes k8s_proxy and self_rotate only) (`createPersonalAccessToken`: `POST /api/v4/user/personal_access_tokens`).
     pub const CREATE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
         "createPersonalAccessToken",
@@ -161,6 +184,13 @@ pub mod operations {
         "POST",
         "/api/v4/projects/{id}/access_tokens",
         false,
+    );
+    /// Get details on a group access token (`getGroupAccessToken`: `GET /api/v4/groups/{id}/access_tokens/{token_id}`).
+    pub const GET_GROUP_ACCESS_TOKEN: Operation = Operation::new(
+        "getGroupAccessToken",
+        "GET",
+        "/api/v4/groups/{id}/access_tokens/{token_id}",
+        true,
     );
     /// Get details on a personal access token (`getPersonalAccessToken`: `GET /api/v4/personal_access_tokens/{id}`).
     pub const GET_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(
@@ -183,6 +213,13 @@ pub mod operations {
         "/api/v4/projects/{id}/access_tokens/{token_id}",
         true,
     );
+    /// List all group access tokens (`listGroupAccessTokens`: `GET /api/v4/groups/{id}/access_tokens`).
+    pub const LIST_GROUP_ACCESS_TOKENS: Operation = Operation::new(
+        "listGroupAccessTokens",
+        "GET",
+        "/api/v4/groups/{id}/access_tokens",
+        true,
+    );
     /// List all personal access tokens (`listPersonalAccessTokens`: `GET /api/v4/personal_access_tokens`).
     pub const LIST_PERSONAL_ACCESS_TOKENS: Operation = Operation::new(
         "listPersonalAccessTokens",
@@ -195,6 +232,13 @@ pub mod operations {
         "listProjectAccessTokens",
         "GET",
         "/api/v4/projects/{id}/access_tokens",
+        true,
+    );
+    /// Revoke a group access token (`revokeGroupAccessToken`: `DELETE /api/v4/groups/{id}/access_tokens/{token_id}`).
+    pub const REVOKE_GROUP_ACCESS_TOKEN: Operation = Operation::new(
+        "revokeGroupAccessToken",
+        "DELETE",
+        "/api/v4/groups/{id}/access_tokens/{token_id}",
         true,
     );
     /// Revoke a personal access token (`revokePersonalAccessToken`: `DELETE /api/v4/personal_access_tokens/{id}`).
@@ -217,6 +261,20 @@ pub mod operations {
         "DELETE",
         "/api/v4/projects/{id}/access_tokens/{token_id}",
         true,
+    );
+    /// Rotate a group access token: revokes it and returns a new one (`rotateGroupAccessToken`: `POST /api/v4/groups/{id}/access_tokens/{token_id}/rotate`).
+    pub const ROTATE_GROUP_ACCESS_TOKEN: Operation = Operation::new(
+        "rotateGroupAccessToken",
+        "POST",
+        "/api/v4/groups/{id}/access_tokens/{token_id}/rotate",
+        false,
+    );
+    /// Rotate the group access token that authenticates the request (`rotateGroupAccessTokenSelf`: `POST /api/v4/groups/{id}/access_tokens/self/rotate`).
+    pub const ROTATE_GROUP_ACCESS_TOKEN_SELF: Operation = Operation::new(
+        "rotateGroupAccessTokenSelf",
+        "POST",
+        "/api/v4/groups/{id}/access_tokens/self/rotate",
+        false,
     );
     /// Rotate a personal access token: revokes it and returns a new one (`rotatePersonalAccessToken`: `POST /api/v4/personal_access_tokens/{id}/rotate`).
     pub const ROTATE_PERSONAL_ACCESS_TOKEN: Operation = Operation::new(

@@ -38,15 +38,22 @@
 //!   [`revoke_project_token`](GitLabClient::revoke_project_token). A project is its id or
 //!   its full path (sent URL-encoded).
 //!
-//! Group access tokens are not in this preview: the stored copy of GitLab's
-//! `group_access_tokens.md` predates their rotate endpoint and filters, so no current
-//! description could be pinned.
+//! - Group access tokens, typed calls only, the same way:
+//!   [`list_group_tokens`](GitLabClient::list_group_tokens) (GitLab documents `state` and
+//!   pages for it; other filters are refused before sending),
+//!   [`get_group_token`](GitLabClient::get_group_token),
+//!   [`create_group_token`](GitLabClient::create_group_token) ([`NewGroupToken`]; without a
+//!   date GitLab gives the maximum lifetime),
+//!   [`rotate_group_token`](GitLabClient::rotate_group_token) and
+//!   [`rotate_group_token_self`](GitLabClient::rotate_group_token_self),
+//!   [`revoke_group_token`](GitLabClient::revoke_group_token).
 //!
 //! # Contract
 //!
 //! What this crate sends and reads comes from GitLab's REST API documentation
 //! (`doc/api/personal_access_tokens.md`, `doc/api/user_tokens.md` and
-//! `doc/api/project_access_tokens.md` of the GitLab repository, vendored at pinned commits under `contracts/gitlab/upstream/`), written down
+//! `doc/api/project_access_tokens.md` and `doc/api/group_access_tokens.md` of the GitLab
+//! repository, vendored at pinned commits under `contracts/gitlab/upstream/`), written down
 //! as an OpenAPI fragment that `cargo xtask contracts` checks against the pages in both
 //! directions and turns into `contracts/gitlab/openapi.json`; `cargo xtask codegen`
 //! generates the wire models and the operations from it (`src/generated.rs`; `token` is
@@ -121,6 +128,7 @@ mod error;
 // Formatted by `cargo xtask codegen` (prettyplease), not by rustfmt.
 #[rustfmt::skip]
 mod generated;
+mod group;
 mod list;
 mod project;
 mod provider;
@@ -131,6 +139,7 @@ pub use client::{
 };
 // The wire model the typed calls return; the rest of the generated module is private.
 pub use generated::{PersonalAccessToken, ResourceAccessToken};
+pub use group::NewGroupToken;
 pub use list::{ListTokens, MAX_PER_PAGE, TokenListPage, TokenSort, TokenState};
 pub use project::{AccessLevel, NewProjectPat, NewProjectToken};
 pub use provider::SELF_ID;

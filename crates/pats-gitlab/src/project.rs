@@ -8,7 +8,7 @@
 use crate::client::GitLabClient;
 use crate::generated::{CreateProjectAccessTokenBody, ResourceAccessToken, operations};
 use crate::list::{ListTokens, TokenListPage};
-use pats_core::{Error, Request, Result};
+use pats_core::{Error, Operation, Request, Result};
 use secrecy::SecretString;
 use time::{Date, OffsetDateTime};
 
@@ -119,8 +119,8 @@ impl NewProjectToken {
     }
 }
 
-/// A project access token GitLab has just created or rotated, and its value (shown only
-/// this once).
+/// A project or group access token GitLab has just created or rotated, and its value
+/// (shown only this once).
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct NewProjectPat {
@@ -130,13 +130,13 @@ pub struct NewProjectPat {
     pub token: SecretString,
 }
 
-/// A project as a path segment: its numeric id or its full path (`group/project`, sent
-/// URL-encoded as one segment, as GitLab expects).
-fn project(project: &str) -> Result<&str> {
-    if project.trim().is_empty() {
-        return Err(Error::invalid("project", "give a project id or path"));
+/// A project or group (`what`) as a path segment: its numeric id or its full path
+/// (`group/project`, sent URL-encoded as one segment, as GitLab expects).
+fn resource<'a>(what: &'static str, id: &'a str) -> Result<&'a str> {
+    if id.trim().is_empty() {
+        return Err(Error::invalid(what, format!("give a {what} id or path")));
     }
-    Ok(project)
+    Ok(id)
 }
 
 fn token_id(id: u64) -> Result<String> {
@@ -145,6 +145,30 @@ fn token_id(id: u64) -> Result<String> {
     }
     Ok(id.to_string())
 }
+
+/// The operations of one kind of resource access token (a project's or a group's): the
+/// same six calls on `/projects/:id/access_tokens` and `/groups/:id/access_tokens`.
+pub(crate) struct ResourceCalls {
+    /// `project` or `group`: the field named in a refusal.
+    pub(crate) what: &'static str,
+    pub(crate) list: &'static Operation,
+    pub(crate) get: &'static Operation,
+    pub(crate) create: &'static Operation,
+    pub(crate) rotate: &'static Operation,
+    pub(crate) rotate_self: &'static Operation,
+    pub(crate) revoke: &'static Operation,
+}
+
+/// A project's.
+const PROJECT: ResourceCalls = ResourceCalls {
+    what: "project",
+    list: &operations::LIST_PROJECT_ACCESS_TOKENS,
+    get: &operations::GET_PROJECT_ACCESS_TOKEN,
+    create: &operations::CREATE_PROJECT_ACCESS_TOKEN,
+    rotate: &operations::ROTATE_PROJECT_ACCESS_TOKEN,
+    rotate_self: &operations::ROTATE_PROJECT_ACCESS_TOKEN_SELF,
+    revoke: &operations::REVOKE_PROJECT_ACCESS_TOKEN,
+};
 
 impl GitLabClient {
     /// `GET /projects/:id/access_tokens` with `list`'s filters (all but `user_id`, which
@@ -160,15 +184,8 @@ impl GitLabClient {
                 "a project's token listing has no user filter",
             ));
         }
-        let mut request = Request::operation(
-            &operations::LIST_PROJECT_ACCESS_TOKENS,
-            &[project(project_id)?],
-        )?;
-        for (key, value) in list.query_pairs()? {
-            request = request.query(key, value);
-        }
-        let response = self.send(request).await?;
-        TokenListPage::from_response(&response)
+        self.list_resource_tokens(&PROJECT, project_id, list.query_pairs()?)
+            .await
     }
 
     /// `GET /projects/:id/access_tokens/:token_id`.
@@ -177,12 +194,7 @@ impl GitLabClient {
         project_id: &str,
         id: u64,
     ) -> Result<ResourceAccessToken> {
-        let id = token_id(id)?;
-        let request = Request::operation(
-            &operations::GET_PROJECT_ACCESS_TOKEN,
-            &[project(project_id)?, &id],
-        )?;
-        self.send(request).await?.json()
+        self.get_resource_token(&PROJECT, project_id, id).await
     }
 
     /// `POST /projects/:id/access_tokens`. Never retried.
@@ -192,12 +204,8 @@ impl GitLabClient {
         token: &NewProjectToken,
     ) -> Result<NewProjectPat> {
         let body = token.to_body(OffsetDateTime::now_utc().date())?;
-        let request = Request::operation(
-            &operations::CREATE_PROJECT_ACCESS_TOKEN,
-            &[project(project_id)?],
-        )?
-        .json(&body)?;
-        self.new_project_pat(request).await
+        self.create_resource_token(&PROJECT, project_id, &body)
+            .await
     }
 
     /// `POST /projects/:id/access_tokens/:token_id/rotate`: GitLab revokes the token at once
@@ -208,14 +216,8 @@ impl GitLabClient {
         id: u64,
         expires_at: Option<Date>,
     ) -> Result<NewProjectPat> {
-        let id = token_id(id)?;
-        let body = crate::client::rotate_body(expires_at)?;
-        let request = Request::operation(
-            &operations::ROTATE_PROJECT_ACCESS_TOKEN,
-            &[project(project_id)?, &id],
-        )?
-        .json(&body)?;
-        self.new_project_pat(request).await
+        self.rotate_resource_token(&PROJECT, project_id, Some(id), expires_at)
+            .await
     }
 
     /// `POST /projects/:id/access_tokens/self/rotate`: a project access token rotates itself
@@ -225,22 +227,78 @@ impl GitLabClient {
         project_id: &str,
         expires_at: Option<Date>,
     ) -> Result<NewProjectPat> {
-        let body = crate::client::rotate_body(expires_at)?;
-        let request = Request::operation(
-            &operations::ROTATE_PROJECT_ACCESS_TOKEN_SELF,
-            &[project(project_id)?],
-        )?
-        .json(&body)?;
-        self.new_project_pat(request).await
+        self.rotate_resource_token(&PROJECT, project_id, None, expires_at)
+            .await
     }
 
     /// `DELETE /projects/:id/access_tokens/:token_id` (204).
     pub async fn revoke_project_token(&self, project_id: &str, id: u64) -> Result<()> {
+        self.revoke_resource_token(&PROJECT, project_id, id).await
+    }
+
+    /// One page of a resource's tokens, with these (checked) query pairs.
+    pub(crate) async fn list_resource_tokens(
+        &self,
+        calls: &ResourceCalls,
+        resource_id: &str,
+        pairs: Vec<(&'static str, String)>,
+    ) -> Result<TokenListPage<ResourceAccessToken>> {
+        let mut request = Request::operation(calls.list, &[resource(calls.what, resource_id)?])?;
+        for (key, value) in pairs {
+            request = request.query(key, value);
+        }
+        let response = self.send(request).await?;
+        TokenListPage::from_response(&response)
+    }
+
+    pub(crate) async fn get_resource_token(
+        &self,
+        calls: &ResourceCalls,
+        resource_id: &str,
+        id: u64,
+    ) -> Result<ResourceAccessToken> {
         let id = token_id(id)?;
-        let request = Request::operation(
-            &operations::REVOKE_PROJECT_ACCESS_TOKEN,
-            &[project(project_id)?, &id],
-        )?;
+        let request = Request::operation(calls.get, &[resource(calls.what, resource_id)?, &id])?;
+        self.send(request).await?.json()
+    }
+
+    pub(crate) async fn create_resource_token(
+        &self,
+        calls: &ResourceCalls,
+        resource_id: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<NewProjectPat> {
+        let request =
+            Request::operation(calls.create, &[resource(calls.what, resource_id)?])?.json(body)?;
+        self.new_project_pat(request).await
+    }
+
+    /// Token `id`, or the caller's own with `None` (`self/rotate`).
+    pub(crate) async fn rotate_resource_token(
+        &self,
+        calls: &ResourceCalls,
+        resource_id: &str,
+        id: Option<u64>,
+        expires_at: Option<Date>,
+    ) -> Result<NewProjectPat> {
+        let body = crate::client::rotate_body(expires_at)?;
+        let resource_id = resource(calls.what, resource_id)?;
+        let request = match id {
+            Some(id) => Request::operation(calls.rotate, &[resource_id, &token_id(id)?])?,
+            None => Request::operation(calls.rotate_self, &[resource_id])?,
+        }
+        .json(&body)?;
+        self.new_project_pat(request).await
+    }
+
+    pub(crate) async fn revoke_resource_token(
+        &self,
+        calls: &ResourceCalls,
+        resource_id: &str,
+        id: u64,
+    ) -> Result<()> {
+        let id = token_id(id)?;
+        let request = Request::operation(calls.revoke, &[resource(calls.what, resource_id)?, &id])?;
         self.send(request).await?;
         Ok(())
     }
@@ -294,7 +352,10 @@ mod tests {
             .to_body(today)
             .unwrap_err();
         assert_eq!(err.field(), Some("scopes"));
-        assert_eq!(project(" ").unwrap_err().field(), Some("project"));
+        assert_eq!(
+            resource("project", " ").unwrap_err().field(),
+            Some("project")
+        );
         assert_eq!(token_id(0).unwrap_err().field(), Some("token_id"));
     }
 }

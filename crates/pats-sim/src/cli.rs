@@ -9,7 +9,7 @@ use std::path::PathBuf;
 pub enum Command {
     /// Serve until Ctrl-C, `SIGTERM` or `SIGHUP`.
     Serve {
-        /// Dfns' port (ZITADEL: +1, SailPoint: +2); 0: three free ports.
+        /// Dfns' port (ZITADEL: +1, SailPoint: +2, GitLab: +3); 0: four free ports.
         port: u16,
         /// The state file.
         state: Option<PathBuf>,
@@ -24,7 +24,7 @@ pub enum Command {
     },
     /// Print the exports of a running emulator.
     Env {
-        /// Any of its ports (any of the three; with `serve --port 0`, as printed).
+        /// Any of its ports (any of the four; with `serve --port 0`, as printed).
         port: u16,
         /// `PATS_PROVIDER` in the printed exports.
         provider: Option<String>,
@@ -40,19 +40,19 @@ usage: pats-sim serve [--port N] [--state FILE] [--seed demo] [--provider P] [--
                       [--no-admin-token]
        pats-sim env   [--port N] [--provider P]
 
-serve  runs Dfns on 127.0.0.1:N, ZITADEL on N+1 and SailPoint on N+2 (default N: 4600;
-       0: three free ports) and prints the shell exports a client needs; Ctrl-C, SIGTERM
-       or SIGHUP stops it (the state saved, its key and token files removed).
+serve  runs Dfns on 127.0.0.1:N, ZITADEL on N+1, SailPoint on N+2 and GitLab on N+3
+       (default N: 4600; 0: four free ports) and prints the shell exports a client needs;
+       Ctrl-C, SIGTERM or SIGHUP stops it (the state saved, its key and token files removed).
 env    prints those exports again, for eval \"$(pats-sim env)\": it asks the emulator on
-       port N (any of its three) with the admin token that emulator wrote for the same
+       port N (any of its four) with the admin token that emulator wrote for the same
        user, checks the answer and quotes every value itself.
 --state FILE   keep the state in FILE (written on every change, read at start; locked by
                one server at a time; a symbolic link is resolved once, at start, and the
                state written next to its target)
 --seed demo    start a new state with a few tokens on every provider
---provider P   PATS_PROVIDER in the exports: dfns, zitadel or sailpoint (default)
---json         print one JSON line instead of the exports, for launchers:
-               {\"dfns\": PORT, \"zitadel\": PORT, \"sailpoint\": PORT, \"env\": {NAME: VALUE}}
+--provider P   PATS_PROVIDER in the exports: dfns, zitadel, sailpoint (default) or gitlab
+--json         print one JSON line instead of the exports, for launchers: {\"dfns\": PORT,
+               \"zitadel\": PORT, \"sailpoint\": PORT, \"gitlab\": PORT, \"env\": {NAME: VALUE}}
 --no-admin-token  leave the admin API open to anyone who can reach the ports (throwaway
                CI machines only); by default it needs PATS_SIM_ADMIN_TOKEN";
 
@@ -79,8 +79,8 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                 let parsed: Option<u16> = v.parse().ok();
                 port = if serve {
                     parsed
-                        .filter(|p| *p <= u16::MAX - 2)
-                        .ok_or_else(|| format!("--port {v}: not a port from 0 to 65533"))?
+                        .filter(|p| *p <= u16::MAX - 3)
+                        .ok_or_else(|| format!("--port {v}: not a port from 0 to 65532"))?
                 } else {
                     parsed
                         .filter(|p| *p > 0)
@@ -96,9 +96,9 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             },
             "--provider" => {
                 let v = value()?;
-                if !matches!(v.as_str(), "dfns" | "zitadel" | "sailpoint") {
+                if !matches!(v.as_str(), "dfns" | "zitadel" | "sailpoint" | "gitlab") {
                     return Err(format!(
-                        "--provider {v}: must be dfns, zitadel or sailpoint"
+                        "--provider {v}: must be dfns, zitadel, sailpoint or gitlab"
                     ));
                 }
                 provider = Some(v);
@@ -157,10 +157,11 @@ pub async fn run(command: Command, out: &mut dyn std::io::Write) -> Result<(), S
             let stop = Stop::listen()?;
             let sim = emulator::start(options)?;
             eprintln!(
-                "pats-sim: Dfns {} · ZITADEL {} · SailPoint {} · admin under {} · Ctrl-C stops",
+                "pats-sim: Dfns {} · ZITADEL {} · SailPoint {} · GitLab {} · admin under {} · Ctrl-C stops",
                 sim.dfns().uri(),
                 sim.zitadel().uri(),
                 sim.sailpoint().uri(),
+                sim.gitlab().uri(),
                 emulator::ADMIN_PREFIX
             );
             let printed = if json {
@@ -183,9 +184,10 @@ pub async fn run(command: Command, out: &mut dyn std::io::Write) -> Result<(), S
     }
 }
 
-/// `serve --json`'s line: `{"dfns": port, "zitadel": port, "sailpoint": port, "env": {…}}`.
+/// `serve --json`'s line: `{"dfns": port, "zitadel": port, "sailpoint": port, "gitlab":
+/// port, "env": {…}}`.
 fn json_line(sim: &emulator::Emulator, provider: Option<&str>) -> String {
-    let [dfns, zitadel, sailpoint] = sim.ports();
+    let [dfns, zitadel, sailpoint, gitlab] = sim.ports();
     let env: serde_json::Map<String, serde_json::Value> = sim
         .env(provider)
         .into_iter()
@@ -195,6 +197,7 @@ fn json_line(sim: &emulator::Emulator, provider: Option<&str>) -> String {
         "dfns": dfns,
         "zitadel": zitadel,
         "sailpoint": sailpoint,
+        "gitlab": gitlab,
         "env": env,
     });
     format!("{line}\n")

@@ -35,8 +35,6 @@ pub(crate) enum Provider {
     Dfns,
     SailPoint,
     Zitadel,
-    // Only the standalone GitLab simulator (feature `gitlab`) checks against it.
-    #[cfg_attr(not(feature = "gitlab"), allow(dead_code))]
     GitLab,
 }
 

@@ -1,4 +1,4 @@
-//! The emulator: the three simulators in one process, each at the root of a loopback
+//! The emulator: the four simulators in one process, each at the root of a loopback
 //! origin of its own (so any client, in any language, reaches it with nothing but a base
 //! URL), with an admin API and, optionally, a state file that outlives the process.
 //!
@@ -11,9 +11,10 @@
 //!
 //! # Ports
 //!
-//! With `port: N`, Dfns is served at `http://127.0.0.1:N`, ZITADEL at `N+1` and SailPoint at
-//! `N+2`; with `port: 0` (the default) each gets a free port (not necessarily consecutive:
-//! read them from [`Emulator::ports`] or [`Emulator::env`]).
+//! With `port: N`, Dfns is served at `http://127.0.0.1:N`, ZITADEL at `N+1`, SailPoint at
+//! `N+2` and GitLab at `N+3` (its API under `/api/v4`, as on any GitLab instance); with
+//! `port: 0` (the default) each gets a free port (not necessarily consecutive: read them
+//! from [`Emulator::ports`] or [`Emulator::env`]).
 //!
 //! # Admin API
 //!
@@ -35,7 +36,7 @@
 //! | `GET /_pats_sim/env[?provider=P]` | `{"env": {"NAME": "value", …}}`: [`Emulator::env`] |
 //! | `GET /_pats_sim/state` | the whole state, as the state file holds it |
 //! | `POST /_pats_sim/reset` | back to the state at start (credentials kept) |
-//! | `POST /_pats_sim/seed` `{"tokens": ["name", …], "users": ["name", …]}` | creates tokens (and, on ZITADEL, machine users) on this port's provider |
+//! | `POST /_pats_sim/seed` `{"tokens": ["name", …], "users": ["name", …]}` | creates tokens (and, on ZITADEL and GitLab, users) on this port's provider; GitLab's tokens belong to the user of `GITLAB_TOKEN` |
 //! | `PUT /_pats_sim/state` (a state document) | loads it into the running emulator, all or nothing |
 //! | Dfns: `POST /_pats_sim/users` `{"credentialId", "publicKey"}` or `{}` | a user with the caller's own P-256 credential, or a generated one (private key in the answer) |
 //! | Dfns: `POST /_pats_sim/users/{id}/credentials` `{"credentialId", "publicKey", "kind"}` | another credential, `Key` (default) or `Fido2` |
@@ -45,6 +46,12 @@
 //! | ZITADEL: `POST /_pats_sim/users/{id}/secrets` `{}` | a client secret (client credentials) |
 //! | SailPoint: `POST /_pats_sim/identities` `{"id"?, "name"}` | an identity |
 //! | SailPoint: `POST /_pats_sim/clients` `{"identityId"?, "clientId"?, "clientSecret"?}` | an API client acting as that identity |
+//! | GitLab: `POST /_pats_sim/users` `{"username", "admin"?}` | a user (an administrator with `"admin": true`) |
+//! | GitLab: `POST /_pats_sim/users/{id}/tokens` `{"name", "scopes"?, "expiresAt"?}` | a personal access token of that user (scopes default `["api"]`; `expiresAt` a `YYYY-MM-DD` day or `null` for none; absent: the maximum lifetime) |
+//! | GitLab: `POST /_pats_sim/projects` `{"path"}` | a project at that full path (`group/project`) |
+//! | GitLab: `POST /_pats_sim/projects/{id}/members` `{"userId", "accessLevel"}` | that user's role in the project (10, 15, 20, 30, 40 or 50) |
+//! | GitLab: `POST /_pats_sim/groups` `{"path"}` | a group at that full path (`group`, `group/subgroup`) |
+//! | GitLab: `POST /_pats_sim/groups/{id}/members` `{"userId", "accessLevel"}` | that user's role in the group |
 //! | `GET /_pats_sim/requests` | this port's request log, oldest first |
 //! | `DELETE /_pats_sim/requests` | empties it |
 //! | `POST /_pats_sim/faults` `{"fault": …, "times": n, "method": …, "path_contains": …}` | arms a fault on this port's provider |
@@ -54,7 +61,7 @@
 //! (`retry_after` seconds), `"stall"` (`seconds`), `"delay"` (`ms`), `"reset"`,
 //! `"truncated"`, `"oversized"` (`bytes`), `"invalid_json"`, `"html"` (`status`),
 //! `"wrong_content_type"`, and `"expired_token"` (every access token issued so far stops
-//! working; ZITADEL and SailPoint).
+//! working; ZITADEL and SailPoint: Dfns and GitLab authenticate with long-lived tokens).
 //!
 //! # State file
 //!
@@ -67,9 +74,10 @@
 //!
 //! - Each simulator keeps its tokens, secrets, users and sessions in tables that record
 //!   which rows changed. After a request that may change something (any method but `GET`,
-//!   `HEAD` and `OPTIONS`, the admin API's included), those rows, and the simulator's
-//!   small fields, become one JSON line of the journal `<state>.journal.<n>`, appended and
-//!   synced by a writer thread; the answer waits for it without holding a server thread.
+//!   `HEAD` and `OPTIONS`, the admin API's included; on GitLab every request, as using a
+//!   token sets its `last_used_at`), those rows, and the simulator's small fields, become
+//!   one JSON line of the journal `<state>.journal.<n>`, appended and synced by a writer
+//!   thread; the answer waits for it without holding a server thread.
 //! - When the journal outgrows the state file (and 1 MiB), when a whole state was loaded
 //!   (`PUT /_pats_sim/state`, `reset`), on [`Emulator::save`] and when the emulator stops,
 //!   the writer writes the whole state file (atomically: a new file of a random name in the
@@ -106,6 +114,7 @@
 use crate::answer::Answer;
 use crate::dfns::DfnsSim;
 use crate::fault::{Fault, FaultRule};
+use crate::gitlab::GitLabSim;
 use crate::sailpoint::SailPointSim;
 use crate::server::{Layer, Request, ServerOptions};
 use crate::zitadel::ZitadelSim;
@@ -146,6 +155,8 @@ pub const ENV_NAMES: &[&str] = &[
     "SAIL_IDENTITY_ID",
     "SAIL_CLIENT_ID",
     "SAIL_CLIENT_SECRET",
+    "GITLAB_BASE_URL",
+    "GITLAB_TOKEN",
 ];
 
 /// The admin token's length in random bytes (hex: twice as many characters).
@@ -159,7 +170,8 @@ const STATE_FORMAT: &str = "pats-sim-state";
 /// The `version` of the state file format this build reads and writes.
 const STATE_VERSION: u64 = 1;
 
-/// The port `pats sim serve` uses when none is given (Dfns; ZITADEL and SailPoint follow).
+/// The port `pats sim serve` uses when none is given (Dfns; ZITADEL, SailPoint and GitLab
+/// follow).
 pub const DEFAULT_PORT: u16 = 4600;
 
 /// What a failed start or state file is.
@@ -234,7 +246,8 @@ pub enum Seed {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Options {
-    /// Dfns' port; ZITADEL gets the next, SailPoint the one after (0: any free ports).
+    /// Dfns' port; ZITADEL gets the next, SailPoint and GitLab the two after (0: any free
+    /// ports).
     pub port: u16,
     /// Where the state is kept across runs.
     pub state: Option<PathBuf>,
@@ -322,6 +335,11 @@ struct Credentials {
     zitadel_user_id: String,
     zitadel_client_id: String,
     zitadel_client_secret: String,
+    /// An administrator's personal access token (`GITLAB_TOKEN`). State documents written
+    /// before GitLab was emulated have none (and no `gitlab` section): a GitLab state is
+    /// made for them, with a new token.
+    #[serde(default)]
+    gitlab_token: String,
 }
 
 /// Which provider a port serves.
@@ -330,6 +348,7 @@ enum Which {
     Dfns,
     Zitadel,
     SailPoint,
+    GitLab,
 }
 
 impl Which {
@@ -338,14 +357,19 @@ impl Which {
             Self::Dfns => "dfns",
             Self::Zitadel => "zitadel",
             Self::SailPoint => "sailpoint",
+            Self::GitLab => "gitlab",
         }
     }
 }
+
+/// The providers `PATS_PROVIDER` may name in the exports.
+const PROVIDER_NAMES: [&str; 4] = ["dfns", "zitadel", "sailpoint", "gitlab"];
 
 struct Inner {
     dfns: DfnsSim,
     zitadel: ZitadelSim,
     sailpoint: SailPointSim,
+    gitlab: GitLabSim,
     credentials: Mutex<Credentials>,
     /// The state right after start, for `reset`.
     initial: Value,
@@ -383,12 +407,13 @@ impl std::fmt::Debug for Emulator {
             .field("dfns", &self.inner.dfns.uri())
             .field("zitadel", &self.inner.zitadel.uri())
             .field("sailpoint", &self.inner.sailpoint.uri())
+            .field("gitlab", &self.inner.gitlab.uri())
             .field("state_file", &self.inner.state_file)
             .finish_non_exhaustive()
     }
 }
 
-/// Starts the emulator: binds the three ports, loads (or creates) the state, writes the key
+/// Starts the emulator: binds the four ports, loads (or creates) the state, writes the key
 /// and admin token files, and serves until the [`Emulator`] is dropped. A failed start
 /// removes whatever it wrote.
 pub fn start(options: Options) -> Result<Emulator, SimError> {
@@ -428,10 +453,13 @@ pub fn start(options: Options) -> Result<Emulator, SimError> {
         .map_err(|e| bind(Which::Zitadel, e))?;
     let sailpoint = SailPointSim::serve(server(2), Some(layer(&slot, Which::SailPoint)))
         .map_err(|e| bind(Which::SailPoint, e))?;
+    let gitlab = GitLabSim::serve(server(3), Some(layer(&slot, Which::GitLab)))
+        .map_err(|e| bind(Which::GitLab, e))?;
     let ports = [
         port_of(&dfns.uri()),
         port_of(&zitadel.uri()),
         port_of(&sailpoint.uri()),
+        port_of(&gitlab.uri()),
     ];
 
     let credentials = match loaded {
@@ -441,20 +469,20 @@ pub fn start(options: Options) -> Result<Emulator, SimError> {
                 path: path.clone(),
                 reason,
             };
-            let credentials = restore(&file, &dfns, &zitadel, &sailpoint).map_err(bad)?;
+            let credentials = restore(&file, &dfns, &zitadel, &sailpoint, &gitlab).map_err(bad)?;
             let (lines, last) = journal::read_journals(&path, journal_generation(&file))
                 .map_err(|e| bad(format!("its journal: {e}")))?;
             for line in &lines {
-                replay(line, &dfns, &zitadel, &sailpoint)
+                replay(line, &dfns, &zitadel, &sailpoint, &gitlab)
                     .map_err(|e| bad(format!("its journal: {e}")))?;
             }
             generation = last;
             credentials
         }
         None => {
-            let credentials = bootstrap(&dfns, &zitadel);
+            let credentials = bootstrap(&dfns, &zitadel, &gitlab);
             if options.seed == Some(Seed::Demo) {
-                seed_demo(&dfns, &zitadel, &sailpoint, &credentials);
+                seed_demo(&dfns, &zitadel, &sailpoint, &gitlab, &credentials);
             }
             credentials
         }
@@ -475,6 +503,7 @@ pub fn start(options: Options) -> Result<Emulator, SimError> {
         dfns,
         zitadel,
         sailpoint,
+        gitlab,
         credentials: Mutex::new(credentials),
         state_file,
         key_file,
@@ -527,8 +556,14 @@ impl Emulator {
         &self.inner.sailpoint
     }
 
+    /// The GitLab simulator.
+    pub fn gitlab(&self) -> &GitLabSim {
+        &self.inner.gitlab
+    }
+
     /// The environment a client needs, as `(name, value)` pairs: every provider's base URL
-    /// and credentials under the names `pats` reads (`DFNS_*`, `ZITADEL_*`, `SAIL_*`), the
+    /// and credentials under the names `pats` reads (`DFNS_*`, `ZITADEL_*`, `SAIL_*`,
+    /// `GITLAB_*`: python-gitlab's and glab's users set the same two), the
     /// admin URL as `PATS_SIM_URL`, and `PATS_PROVIDER` (`provider`, default `sailpoint`).
     pub fn env(&self, provider: Option<&str>) -> Vec<(String, String)> {
         self.inner.env(provider)
@@ -559,12 +594,13 @@ impl Emulator {
         self.inner.admin_token.as_deref()
     }
 
-    /// The ports of Dfns, ZITADEL and SailPoint, in that order.
-    pub fn ports(&self) -> [u16; 3] {
+    /// The ports of Dfns, ZITADEL, SailPoint and GitLab, in that order.
+    pub fn ports(&self) -> [u16; 4] {
         [
             port_of(&self.inner.dfns.uri()),
             port_of(&self.inner.zitadel.uri()),
             port_of(&self.inner.sailpoint.uri()),
+            port_of(&self.inner.gitlab.uri()),
         ]
     }
 }
@@ -613,7 +649,10 @@ fn layer(slot: &Arc<OnceLock<Weak<Inner>>>, which: Which) -> Layer {
                     answer.status
                 );
             }
-            if !matches!(request.method.as_str(), "GET" | "HEAD" | "OPTIONS") {
+            // GitLab's reads change state too: using a token sets its `last_used_at`.
+            if which == Which::GitLab
+                || !matches!(request.method.as_str(), "GET" | "HEAD" | "OPTIONS")
+            {
                 answer.durable = emulator.record();
             }
         }
@@ -651,6 +690,8 @@ impl Inner {
             ("SAIL_IDENTITY_ID", SailPointSim::IDENTITY_ID.to_owned()),
             ("SAIL_CLIENT_ID", SailPointSim::CLIENT_ID.to_owned()),
             ("SAIL_CLIENT_SECRET", SailPointSim::CLIENT_SECRET.to_owned()),
+            ("GITLAB_BASE_URL", self.gitlab.uri()),
+            ("GITLAB_TOKEN", c.gitlab_token),
         ];
         pairs
             .into_iter()
@@ -671,6 +712,7 @@ impl Inner {
             "dfns": self.dfns.snapshot().unwrap_or(Value::Null),
             "zitadel": self.zitadel.snapshot().unwrap_or(Value::Null),
             "sailpoint": self.sailpoint.snapshot().unwrap_or(Value::Null),
+            "gitlab": self.gitlab.snapshot().unwrap_or(Value::Null),
         })
     }
 
@@ -697,6 +739,7 @@ impl Inner {
                 "sailpoint",
                 self.sailpoint.take_changes().unwrap_or_else(full),
             ),
+            ("gitlab", self.gitlab.take_changes().unwrap_or_else(full)),
         ])
     }
 
@@ -723,9 +766,9 @@ impl Inner {
                     .find(|(k, _)| k == "provider")
                     .map(|(_, v)| v.into_owned());
                 if let Some(p) = &provider
-                    && !matches!(p.as_str(), "dfns" | "zitadel" | "sailpoint")
+                    && !PROVIDER_NAMES.contains(&p.as_str())
                 {
-                    return admin_error(400, "provider must be dfns, zitadel or sailpoint");
+                    return admin_error(400, "provider must be dfns, zitadel, sailpoint or gitlab");
                 }
                 let env: serde_json::Map<String, Value> = self
                     .env(provider.as_deref())
@@ -767,9 +810,12 @@ impl Inner {
                         self.zitadel.revoke_access_tokens();
                         Answer::new(201).set_body_json(json!({ "expired": true }))
                     }
-                    Which::Dfns => admin_error(
+                    Which::Dfns | Which::GitLab => admin_error(
                         400,
-                        "expired_token is not available for dfns (its bearer tokens are long-lived)",
+                        &format!(
+                            "expired_token is not available for {} (its bearer tokens are long-lived)",
+                            which.name()
+                        ),
                     ),
                 },
                 Err(e) => admin_error(400, &e),
@@ -832,11 +878,12 @@ impl Inner {
             Which::Dfns => self.dfns.faults(),
             Which::Zitadel => self.zitadel.faults(),
             Which::SailPoint => self.sailpoint.faults(),
+            Which::GitLab => self.gitlab.faults(),
         }
     }
 
     fn clear_faults(&self) {
-        for which in [Which::Dfns, Which::Zitadel, Which::SailPoint] {
+        for which in [Which::Dfns, Which::Zitadel, Which::SailPoint, Which::GitLab] {
             self.faults(which).clear();
         }
     }
@@ -846,6 +893,7 @@ impl Inner {
             Which::Dfns => self.dfns.server().requests(),
             Which::Zitadel => self.zitadel.server().requests(),
             Which::SailPoint => self.sailpoint.server().requests(),
+            Which::GitLab => self.gitlab.server().requests(),
         }
     }
 
@@ -854,6 +902,7 @@ impl Inner {
             Which::Dfns => self.dfns.server().clear_requests(),
             Which::Zitadel => self.zitadel.server().clear_requests(),
             Which::SailPoint => self.sailpoint.server().clear_requests(),
+            Which::GitLab => self.gitlab.server().clear_requests(),
         }
     }
 
@@ -891,7 +940,7 @@ impl Inner {
         match which {
             Which::Dfns => {
                 if !users.is_empty() {
-                    return admin_error(400, "users can only be seeded on zitadel");
+                    return admin_error(400, "users can only be seeded on zitadel and gitlab");
                 }
                 for name in &tokens {
                     match self.dfns.seed_pat(&credentials.dfns_user_id, name) {
@@ -902,7 +951,7 @@ impl Inner {
             }
             Which::SailPoint => {
                 if !users.is_empty() {
-                    return admin_error(400, "users can only be seeded on zitadel");
+                    return admin_error(400, "users can only be seeded on zitadel and gitlab");
                 }
                 for name in &tokens {
                     match self.sailpoint.seed_pat(name) {
@@ -929,6 +978,24 @@ impl Inner {
                     };
                     if let Some((id, secret)) = self.zitadel.issue_pat(&user) {
                         created.push(json!({ "tokenId": id, "token": secret, "userId": user }));
+                    }
+                }
+            }
+            Which::GitLab => {
+                for name in &users {
+                    if self.gitlab.user_id(name).is_none() {
+                        self.gitlab.seed_user(name, false);
+                    }
+                }
+                if tokens.is_empty() {
+                    return Answer::new(201).set_body_json(json!({ "created": created }));
+                }
+                let Some(owner) = self.gitlab.token_user(&credentials.gitlab_token) else {
+                    return admin_error(409, "the user of GITLAB_TOKEN is gone");
+                };
+                for name in &tokens {
+                    if let Some((id, token)) = self.gitlab.seed_pat(owner, name) {
+                        created.push(json!({ "id": id, "token": token, "userId": owner }));
                     }
                 }
             }
@@ -1067,9 +1134,20 @@ fn restore(
     dfns: &DfnsSim,
     zitadel: &ZitadelSim,
     sailpoint: &SailPointSim,
+    gitlab: &GitLabSim,
 ) -> Result<Credentials, String> {
-    let credentials: Credentials = serde_json::from_value(file["credentials"].clone())
+    let mut credentials: Credentials = serde_json::from_value(file["credentials"].clone())
         .map_err(|e| format!("corrupt credentials: {e}"))?;
+    // A document written before GitLab was emulated has none: it gets a new GitLab state.
+    match file.get("gitlab") {
+        None | Some(Value::Null) => {
+            gitlab.clear();
+            credentials.gitlab_token = bootstrap_gitlab(gitlab);
+        }
+        Some(state) => gitlab
+            .restore(state.clone())
+            .map_err(|e| format!("corrupt gitlab state: {e}"))?,
+    }
     dfns.restore(file["dfns"].clone())
         .map_err(|e| format!("corrupt dfns state: {e}"))?;
     zitadel
@@ -1092,12 +1170,14 @@ fn replay(
     dfns: &DfnsSim,
     zitadel: &ZitadelSim,
     sailpoint: &SailPointSim,
+    gitlab: &GitLabSim,
 ) -> Result<(), String> {
     for (name, change) in line.as_object().into_iter().flatten() {
         match name.as_str() {
             "dfns" => dfns.apply_changes(change),
             "zitadel" => zitadel.apply_changes(change),
             "sailpoint" => sailpoint.apply_changes(change),
+            "gitlab" => gitlab.apply_changes(change),
             other => Err(format!("no simulator {other}")),
         }
         .map_err(|e| format!("{name}: {e}"))?;
@@ -1106,7 +1186,13 @@ fn replay(
 }
 
 fn restore_sims(inner: &Inner, file: &Value) -> Result<(), String> {
-    let credentials = restore(file, &inner.dfns, &inner.zitadel, &inner.sailpoint)?;
+    let credentials = restore(
+        file,
+        &inner.dfns,
+        &inner.zitadel,
+        &inner.sailpoint,
+        &inner.gitlab,
+    )?;
     match inner.credentials.lock() {
         Ok(mut c) => *c = credentials,
         Err(p) => *p.into_inner() = credentials,
@@ -1115,8 +1201,8 @@ fn restore_sims(inner: &Inner, file: &Value) -> Result<(), String> {
 }
 
 /// A fresh state's credentials: a Dfns user with a signing key, a ZITADEL machine user
-/// (`pats-demo`) with the admin's PAT and a client secret.
-fn bootstrap(dfns: &DfnsSim, zitadel: &ZitadelSim) -> Credentials {
+/// (`pats-demo`) with the admin's PAT and a client secret, a GitLab administrator's token.
+fn bootstrap(dfns: &DfnsSim, zitadel: &ZitadelSim, gitlab: &GitLabSim) -> Credentials {
     let user = dfns.register_user();
     let org = ZitadelSim::DEFAULT_ORG;
     let managed = zitadel
@@ -1137,21 +1223,34 @@ fn bootstrap(dfns: &DfnsSim, zitadel: &ZitadelSim) -> Credentials {
         zitadel_user_id: managed,
         zitadel_client_id: client_id,
         zitadel_client_secret: client_secret,
+        gitlab_token: bootstrap_gitlab(gitlab),
     }
 }
 
+/// GitLab's administrator (`root`, as on a new instance) and its token (scope `api`, never
+/// expiring, as one made before GitLab required expiry): answers the token.
+fn bootstrap_gitlab(gitlab: &GitLabSim) -> String {
+    let root = gitlab.seed_user("root", true);
+    gitlab.seed_token(root, "pats-sim", &["api"])
+}
+
 /// The demo data: three tokens on each provider (on ZITADEL, machine users of those names
-/// with a token each).
+/// with a token each; on GitLab, tokens of the user of `GITLAB_TOKEN`).
 fn seed_demo(
     dfns: &DfnsSim,
     zitadel: &ZitadelSim,
     sailpoint: &SailPointSim,
+    gitlab: &GitLabSim,
     credentials: &Credentials,
 ) {
     const NAMES: [&str; 3] = ["deploy", "backup", "metrics"];
+    let gitlab_user = gitlab.token_user(&credentials.gitlab_token);
     for name in NAMES {
         let _ = dfns.seed_pat(&credentials.dfns_user_id, name);
         let _ = sailpoint.seed_pat(name);
+        if let Some(user) = gitlab_user {
+            let _ = gitlab.seed_pat(user, name);
+        }
     }
     for id in zitadel.add_named_machine_users(ZitadelSim::DEFAULT_ORG, &NAMES) {
         let _ = zitadel.issue_pat(&id);
@@ -1538,10 +1637,10 @@ pub fn fetch_env(port: u16, provider: Option<&str>) -> Result<Vec<(String, Strin
         reason,
     };
     if let Some(p) = provider
-        && !matches!(p, "dfns" | "zitadel" | "sailpoint")
+        && !PROVIDER_NAMES.contains(&p)
     {
         return Err(not_running(
-            "the provider must be dfns, zitadel or sailpoint".to_owned(),
+            "the provider must be dfns, zitadel, sailpoint or gitlab".to_owned(),
         ));
     }
     let token = read_token_file(port).map_err(&not_running)?;

@@ -1,4 +1,4 @@
-//! `pats-sim`: a local emulator of the Dfns, ZITADEL and SailPoint PAT APIs.
+//! `pats-sim`: a local emulator of the Dfns, ZITADEL, SailPoint and GitLab PAT APIs.
 //!
 //! Each provider module (behind the feature of the same name) has a simulator that keeps
 //! state (users, tokens, credentials), validates requests the way the service does, and
@@ -6,9 +6,11 @@
 //! HTTP/1.1 and HTTP/2 without TLS) on `127.0.0.1`. Every simulator accepts [`Faults`] to
 //! inject failures, and remembers the [`Request`]s it received.
 //!
-//! With all three features (the default), [`start`] runs the [`emulator`]: the three
-//! simulators in one process, each at the root of its own port, with an admin API and a
-//! state file; the `pats-sim` binary ([`cli`]) and `pats sim serve` run it until Ctrl-C:
+//! With the features `dfns`, `zitadel` and `sailpoint` (all default), [`start`] runs the
+//! [`emulator`]: the four simulators (GitLab's comes with the emulator, whatever the
+//! `gitlab` feature says) in one process, each at the root of its own port, with an admin
+//! API and a state file; the `pats-sim` binary ([`cli`]) and `pats sim serve` run it until
+//! Ctrl-C:
 //!
 //! ```no_run
 //! # fn demo() -> Result<(), pats_sim::SimError> {
@@ -19,9 +21,9 @@
 //!
 //! Tests of a single provider start its simulator alone (`SailPointSim::start().await`).
 //!
-//! Feature `gitlab` adds a fourth, standalone simulator, [`gitlab`] (`GitLabSim`), for
-//! `pats-gitlab`'s tests; it is not yet in the emulator nor in the default features.
-//! Nothing here listens anywhere but `127.0.0.1`.
+//! Feature `gitlab` (default) gives the GitLab simulator, [`gitlab`] (`GitLabSim`), also
+//! without the emulator (as `pats-gitlab`'s tests use it). Nothing here listens anywhere
+//! but `127.0.0.1`.
 //!
 //! # Features
 //!
@@ -32,10 +34,10 @@
 )]
 // docs.rs (nightly, `--cfg docsrs`): mark feature-gated items with the feature they need.
 #![cfg_attr(docsrs, feature(doc_cfg))]
-// Without any of the three emulated providers only the shared plumbing (server, faults,
-// answers, contract checks) is compiled, and not all of it is used (the standalone GitLab
-// simulator uses neither the contract checks nor the emulator's layers yet): that build
-// exists for `cargo xtask msrv`'s feature matrix and for pats-gitlab's tests.
+// Without any of the three other providers only the shared plumbing (server, faults,
+// answers, contract checks) and maybe the GitLab simulator are compiled, and not all of it
+// is used (a lone GitLab simulator needs no journal): that build exists for
+// `cargo xtask msrv`'s feature matrix and for pats-gitlab's tests.
 #![cfg_attr(
     not(any(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
     allow(dead_code)
@@ -57,7 +59,13 @@ pub use emulator::{Emulator, Options, Seed, SimError, start};
 
 #[cfg(feature = "dfns")]
 pub mod dfns;
-#[cfg(feature = "gitlab")]
+// The emulator serves GitLab too: with the three other providers the simulator is there
+// without the feature (its only dependency, sha2, comes with `dfns`), so a dependent that
+// names those three (as `pats-cli` does) gets all four ports.
+#[cfg(any(
+    feature = "gitlab",
+    all(feature = "dfns", feature = "zitadel", feature = "sailpoint")
+))]
 pub mod gitlab;
 #[cfg(feature = "zitadel")]
 pub mod jwt;

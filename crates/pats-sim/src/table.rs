@@ -133,6 +133,14 @@ impl<K: Ord + Clone, V> Table<K, V> {
         self.rows.keys()
     }
 
+    /// The rows whose keys are in `range`, in key order.
+    pub(crate) fn range<R: std::ops::RangeBounds<K>>(
+        &self,
+        range: R,
+    ) -> impl DoubleEndedIterator<Item = (&K, &V)> {
+        self.rows.range(range)
+    }
+
     /// Forgets what changed (after the whole table was written).
     pub(crate) fn forget_changes(&mut self) {
         self.changed.clear();
@@ -264,6 +272,7 @@ pub(crate) enum Changes {
 /// are its [`Table`]s, of which only changed rows are written. The state needs two fields
 /// of its own, skipped by serde: `journaled: serde_json::Value` (the scalars last written)
 /// and `replaced: bool` (set when the whole state was replaced).
+#[allow(unused_macros)] // without any simulator (`--no-default-features`)
 macro_rules! journaled {
     ($state:ty { scalars: [$($s:ident),* $(,)?], tables: [$($t:ident),* $(,)?] $(,)? }) => {
         #[allow(dead_code)] // only the emulator journals

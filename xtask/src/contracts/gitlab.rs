@@ -36,6 +36,7 @@ pub const PAGES: &[&str] = &[
     "doc/api/personal_access_tokens.md",
     "doc/api/user_tokens.md",
     "doc/api/project_access_tokens.md",
+    "doc/api/group_access_tokens.md",
 ];
 
 /// The prefix GitLab's REST paths carry (its OpenAPI writes them the same way).
@@ -180,8 +181,8 @@ pub fn template(path: &str) -> String {
     format!("{PREFIX}{}", parts.join("/"))
 }
 
-/// Whether a page's endpoint is one pats describes: personal and project access tokens,
-/// not the token associations.
+/// Whether a page's endpoint is one pats describes: personal, project and group access
+/// tokens, not the token associations.
 fn in_scope(endpoint: &Endpoint) -> bool {
     (endpoint.path.contains("personal_access_tokens") || endpoint.path.contains("/access_tokens"))
         && !endpoint.path.ends_with("/associations")
@@ -357,8 +358,26 @@ mod tests {
             .flat_map(|item| item.as_object().unwrap().values())
             .map(|op| op["operationId"].as_str().unwrap())
             .collect();
-        assert_eq!(ids.len(), 15, "{ids:?}");
+        assert_eq!(ids.len(), 21, "{ids:?}");
         assert!(ids.contains("rotateProjectAccessTokenSelf"), "{ids:?}");
+        for group in [
+            "listGroupAccessTokens",
+            "getGroupAccessToken",
+            "createGroupAccessToken",
+            "rotateGroupAccessToken",
+            "rotateGroupAccessTokenSelf",
+            "revokeGroupAccessToken",
+        ] {
+            assert!(ids.contains(group), "{group}: {ids:?}");
+        }
+        assert_eq!(
+            out.pointer(
+                "/paths/~1api~1v4~1groups~1{id}~1access_tokens/post/requestBody/content/application~1json/schema/required"
+            )
+            .or_else(|| out.pointer("/components/schemas/CreateGroupAccessTokenBody/required")),
+            Some(&serde_json::json!(["name", "scopes"])),
+            "the group page leaves expires_at optional"
+        );
         assert_eq!(
             out.pointer(
                 "/paths/~1api~1v4~1personal_access_tokens~1{id}~1rotate/post/x-pats-idempotent"

@@ -3,6 +3,7 @@
 
 mod common;
 mod errors;
+mod groups;
 mod lifecycle;
 mod projects;
 mod provider;

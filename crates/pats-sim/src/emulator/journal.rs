@@ -422,9 +422,9 @@ fn report(state: &Path, what: &str, e: &std::io::Error) {
     );
 }
 
-/// The line of a journal entry: `{"dfns": …, "zitadel": …, "sailpoint": …}` with the
-/// simulators that changed rows, and whether one replaced its whole state.
-pub(super) fn entry(changes: [(&str, Changes); 3]) -> (Option<Vec<u8>>, bool) {
+/// The line of a journal entry: `{"dfns": …, "zitadel": …, "sailpoint": …, "gitlab": …}`
+/// with the simulators that changed rows, and whether one replaced its whole state.
+pub(super) fn entry(changes: [(&str, Changes); 4]) -> (Option<Vec<u8>>, bool) {
     let mut line = Map::new();
     let mut everything = false;
     for (name, change) in changes {

@@ -1,7 +1,8 @@
 //! Admin endpoints that create what a user of an official SDK needs before its first call,
 //! on a running emulator (no state-file editing, no restart): Dfns users with their own
 //! signing credential, ZITADEL organizations, users, keys and client secrets, SailPoint
-//! identities and API clients; and `PUT /_pats_sim/state`, which loads a whole state.
+//! identities and API clients, GitLab users, their tokens, projects, groups and members;
+//! and `PUT /_pats_sim/state`, which loads a whole state.
 //!
 //! Each endpoint acts on the provider of the port it is called on, takes a JSON object
 //! (unknown fields are refused) and answers 201 with what was created, 400 for a bad
@@ -9,6 +10,7 @@
 
 use super::{Inner, Which, admin_error, random_hex, restore_sims};
 use crate::answer::Answer;
+use crate::gitlab::GitLabSim;
 use crate::sailpoint::SailPointSim;
 use crate::server::Request;
 use crate::zitadel::ZitadelSim;
@@ -48,6 +50,20 @@ pub(super) fn route(
         }
         (Which::SailPoint, "POST", ["clients"]) => {
             body(request).map_or_else(bad, |b| sailpoint_client(inner, b))
+        }
+        (Which::GitLab, "POST", ["users"]) => {
+            body(request).map_or_else(bad, |b| gitlab_user(inner, b))
+        }
+        (Which::GitLab, "POST", ["users", user, "tokens"]) => {
+            body(request).map_or_else(bad, |b| gitlab_token(inner, user, b))
+        }
+        (Which::GitLab, "POST", [kind @ ("projects" | "groups")]) => {
+            let group = *kind == "groups";
+            body(request).map_or_else(bad, |b| gitlab_namespace(inner, group, b))
+        }
+        (Which::GitLab, "POST", [kind @ ("projects" | "groups"), id, "members"]) => {
+            let group = *kind == "groups";
+            body(request).map_or_else(bad, |b| gitlab_member(inner, group, id, b))
         }
         // Anything else (another provider's endpoint, another method) is the general admin
         // API's, which answers 404 or 405.
@@ -335,6 +351,174 @@ fn sailpoint_client(inner: &Inner, body: SailPointClient) -> Answer {
 
 fn is_sailpoint_id(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// `POST /_pats_sim/users` on GitLab: a user named `username` (an administrator with
+/// `"admin": true`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GitLabUser {
+    username: String,
+    #[serde(default)]
+    admin: bool,
+}
+
+fn gitlab_user(inner: &Inner, body: GitLabUser) -> Answer {
+    let name = &body.username;
+    let valid = (1..=255).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if !valid {
+        return admin_error(
+            400,
+            "username is 1 to 255 letters, digits, '_', '-' or '.', as GitLab's are",
+        );
+    }
+    if inner.gitlab.user_id(name).is_some() {
+        return admin_error(409, &format!("user {name} exists"));
+    }
+    let id = inner.gitlab.seed_user(name, body.admin);
+    Answer::new(201).set_body_json(json!({
+        "userId": id,
+        "username": name,
+        "admin": body.admin,
+    }))
+}
+
+/// `POST /_pats_sim/users/{id}/tokens` on GitLab: a personal access token of the user.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct GitLabToken {
+    name: String,
+    scopes: Option<Vec<String>>,
+    /// Absent: the maximum lifetime (when expiry is required); `null`: never expires.
+    #[serde(default, deserialize_with = "present")]
+    expires_at: Option<Option<String>>,
+}
+
+/// A field that may be given as `null`: `Some(None)`, unlike an absent one (`None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+fn gitlab_token(inner: &Inner, user: &str, body: GitLabToken) -> Answer {
+    let Some(user) = user
+        .parse::<u64>()
+        .ok()
+        .filter(|u| inner.gitlab.has_user(*u))
+    else {
+        return admin_error(404, &format!("no user {user}"));
+    };
+    if body.name.trim().is_empty() {
+        return admin_error(400, "name must not be blank");
+    }
+    let scopes = body.scopes.unwrap_or_else(|| vec!["api".to_owned()]);
+    if scopes.is_empty() || scopes.iter().any(|s| !GitLabSim::is_scope(s)) {
+        return admin_error(400, "scopes must be GitLab personal access token scopes");
+    }
+    let expires_at = match body.expires_at {
+        None => inner.gitlab.default_expiry(),
+        Some(None) => None,
+        Some(Some(day)) => match GitLabSim::parse_day(&day) {
+            Some(d) => Some(d),
+            None => return admin_error(400, "expiresAt must be a YYYY-MM-DD day"),
+        },
+    };
+    let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+    let token = inner
+        .gitlab
+        .seed_token_expiring(user, &body.name, &scopes, expires_at);
+    let id = inner.gitlab.token_id(&token);
+    Answer::new(201).set_body_json(json!({ "id": id, "token": token, "userId": user }))
+}
+
+/// `POST /_pats_sim/projects` and `POST /_pats_sim/groups` on GitLab: a project at `path`
+/// (`group/project`), a group at `path` (`group`, `group/subgroup`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GitLabNamespace {
+    path: String,
+}
+
+fn gitlab_namespace(inner: &Inner, group: bool, body: GitLabNamespace) -> Answer {
+    let path = &body.path;
+    let segment = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    };
+    let (what, key) = if group {
+        ("group", "groupId")
+    } else {
+        ("project", "projectId")
+    };
+    if path.len() > 255 || !(group || path.contains('/')) || !path.split('/').all(segment) {
+        return admin_error(
+            400,
+            &format!(
+                "path is a {} of letters, digits, '_', '-' or '.'",
+                if group {
+                    "group path (`group`, `group/subgroup`)"
+                } else {
+                    "namespace and a name (`group/project`)"
+                }
+            ),
+        );
+    }
+    let taken = if group {
+        inner.gitlab.group_id(path)
+    } else {
+        inner.gitlab.project_id(path)
+    };
+    if taken.is_some() {
+        return admin_error(409, &format!("{what} {path} exists"));
+    }
+    let id = if group {
+        inner.gitlab.seed_group(path)
+    } else {
+        inner.gitlab.seed_project(path)
+    };
+    Answer::new(201).set_body_json(json!({ key: id, "path": path }))
+}
+
+/// `POST /_pats_sim/projects/{id}/members` and `POST /_pats_sim/groups/{id}/members` on
+/// GitLab: a user's role in the project or group.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct GitLabMember {
+    user_id: u64,
+    access_level: u8,
+}
+
+fn gitlab_member(inner: &Inner, group: bool, id: &str, body: GitLabMember) -> Answer {
+    if !GitLabSim::is_access_level(body.access_level) {
+        return admin_error(400, "accessLevel must be 10, 15, 20, 30, 40 or 50");
+    }
+    if !inner.gitlab.has_user(body.user_id) {
+        return admin_error(404, &format!("no user {}", body.user_id));
+    }
+    let (what, key) = if group {
+        ("group", "groupId")
+    } else {
+        ("project", "projectId")
+    };
+    let added = id.parse::<u64>().ok().filter(|id| {
+        let (user, level) = (body.user_id, body.access_level);
+        if group {
+            inner.gitlab.seed_group_member(*id, user, level)
+        } else {
+            inner.gitlab.seed_member(*id, user, level)
+        }
+    });
+    match added {
+        Some(id) => Answer::new(201).set_body_json(json!({
+            key: id,
+            "userId": body.user_id,
+            "accessLevel": body.access_level,
+        })),
+        None => admin_error(404, &format!("no {what} {id}")),
+    }
 }
 
 /// `PUT /_pats_sim/state`: replaces the whole state with the body, a state document as

@@ -202,7 +202,7 @@ mod tests {
                 (1, 1, true)
             );
         }
-        assert!(state.tokens[&1].last_used_at.is_some());
+        assert!(state.tokens.get(&1).unwrap().last_used_at.is_some());
         for r in [
             request(&[], ""),
             request(&[("private-token", "glpat-unknown")], ""),

@@ -1,7 +1,8 @@
-//! A stateful simulator of GitLab's personal access token API (REST v4), standalone: not
-//! yet part of the emulator ([`crate::start`]).
+//! A stateful simulator of GitLab's personal access token API (REST v4): alone
+//! ([`GitLabSim::start`], for tests of one provider) or as the emulator's fourth port
+//! ([`crate::start`], `pats-sim serve`).
 //!
-//! [`GitLabSim::start`] serves on loopback, under `/api/v4`:
+//! It serves on loopback, under `/api/v4`:
 //!
 //! - `GET /personal_access_tokens` with every documented filter (`user_id`, `state`,
 //!   `revoked`, `search`, `created_after`/`_before`, `last_used_after`/`_before`,
@@ -20,7 +21,10 @@
 //!   URL-encoded path): list (the same filters but `user_id`, and pages), create (a bot
 //!   user per token, a role up to the creator's), get, revoke, rotate and `self/rotate`;
 //!   administrators and Maintainers of the project manage them (seed projects and roles
-//!   with [`GitLabSim::seed_project`] and [`GitLabSim::seed_member`]).
+//!   with [`GitLabSim::seed_project`] and [`GitLabSim::seed_member`]);
+//! - group access tokens, `/groups/:id/access_tokens`, the same calls for a group (its
+//!   Owners create them; seed groups with [`GitLabSim::seed_group`] and
+//!   [`GitLabSim::seed_group_member`]).
 //!
 //! Requests authenticate with `PRIVATE-TOKEN`, `Authorization: Bearer` or the
 //! `private_token` query parameter (401 `{"message": "401 Unauthorized"}` when missing,
@@ -32,26 +36,26 @@
 //! Each token is throttled (default 600 requests a minute): 429 `Retry later` with
 //! `Retry-After` and `RateLimit-*` headers.
 //!
-//! State is typed: users and tokens in `BTreeMap`s keyed by their integer ids (a page in id
-//! order is a range), token values kept only as SHA-256 digests, indexed for the bearer
-//! lookup. [`Faults`] are consulted first for every request. With feature `contract`, every
+//! State is typed: users, projects and tokens in tables keyed by their integer ids (a page
+//! in id order is a walk of the table; the emulator journals the rows a request changed),
+//! token values kept only as SHA-256 digests, indexed for the bearer lookup. [`Faults`] are consulted first for every request. With feature `contract`, every
 //! other exchange is checked against `contracts/gitlab/openapi.json` (see `crate::contract`).
 
 use crate::answer::Answer;
 use crate::contract::{ContractGuard, Provider};
 use crate::fault::Faults;
-use crate::server::{HttpServer, Request, ServerOptions};
+use crate::server::{HttpServer, Layer, Request, ServerOptions, layered};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use time::{Date, OffsetDateTime};
 
 mod auth;
 mod pats;
-mod projects;
+mod resources;
 mod state;
 
 use auth::{Caller, authenticate, message, rate_limit, require_scope};
-use state::{NewToken, State, lock};
+use state::{Kind, NewToken, State, lock};
 
 /// The prefix of every path.
 const PREFIX: &str = "/api/v4";
@@ -82,6 +86,8 @@ pub struct StoredToken {
     pub rotated_from: Option<u64>,
     /// A project access token's project.
     pub project_id: Option<u64>,
+    /// A group access token's group.
+    pub group_id: Option<u64>,
     /// A project access token's role.
     pub access_level: Option<u8>,
 }
@@ -112,21 +118,21 @@ impl GitLabSim {
     ///
     /// When no loopback port can be bound.
     pub async fn start() -> Self {
-        match Self::serve(ServerOptions::default()) {
+        match Self::serve(ServerOptions::default(), None) {
             Ok(sim) => sim,
             Err(e) => panic!("cannot start the GitLab simulator on 127.0.0.1: {e}"),
         }
     }
 
-    /// Starts a simulator with these server options.
-    pub(crate) fn serve(options: ServerOptions) -> std::io::Result<Self> {
+    /// Starts a simulator with these server options, its handler wrapped in `layer`.
+    pub(crate) fn serve(options: ServerOptions, layer: Option<Layer>) -> std::io::Result<Self> {
         let state = Arc::new(Mutex::new(State::default()));
         let faults = Faults::default();
         let contract = ContractGuard::new(Provider::GitLab, &faults);
         let (s, f) = (state.clone(), faults.clone());
         let server = HttpServer::start(
             options,
-            Arc::new(move |r: &Request| {
+            layered(layer, move |r: &Request| {
                 f.respond_checked(Provider::GitLab, r, || handle(&mut lock(&s), r))
             }),
         )?;
@@ -182,16 +188,31 @@ impl GitLabSim {
 
     /// Adds a project at `path` (`group/project`); answers its id.
     pub fn seed_project(&self, path: &str) -> u64 {
-        lock(&self.state).add_project(path)
+        lock(&self.state).add_namespace(Kind::Project, path)
     }
 
     /// Makes `user_id` a member of `project_id` at `access_level` (10 Guest, 15 Planner,
     /// 20 Reporter, 30 Developer, 40 Maintainer, 50 Owner); false when there is no such
     /// project.
     pub fn seed_member(&self, project_id: u64, user_id: u64, access_level: u8) -> bool {
-        match lock(&self.state).projects.get_mut(&project_id) {
-            Some(project) => {
-                project.members.insert(user_id, access_level);
+        self.add_member(Kind::Project, project_id, user_id, access_level)
+    }
+
+    /// Adds a group at `path` (`group`, `group/subgroup`); answers its id.
+    pub fn seed_group(&self, path: &str) -> u64 {
+        lock(&self.state).add_namespace(Kind::Group, path)
+    }
+
+    /// Makes `user_id` a member of `group_id` at `access_level` (as
+    /// [`seed_member`](Self::seed_member)); false when there is no such group.
+    pub fn seed_group_member(&self, group_id: u64, user_id: u64, access_level: u8) -> bool {
+        self.add_member(Kind::Group, group_id, user_id, access_level)
+    }
+
+    fn add_member(&self, kind: Kind, id: u64, user_id: u64, access_level: u8) -> bool {
+        match lock(&self.state).namespaces_mut(kind).get_mut(&id) {
+            Some(namespace) => {
+                namespace.members.insert(user_id, access_level);
                 true
             }
             None => false,
@@ -216,7 +237,8 @@ impl GitLabSim {
             expires_at: t.expires_at,
             revoked: t.revoked,
             rotated_from: t.previous,
-            project_id: t.resource.map(|r| r.project),
+            project_id: t.resource.filter(|r| r.kind == Kind::Project).map(|r| r.id),
+            group_id: t.resource.filter(|r| r.kind == Kind::Group).map(|r| r.id),
             access_level: t.resource.map(|r| r.access_level),
         })
     }
@@ -250,9 +272,131 @@ impl GitLabSim {
         lock(&self.state).require_expiry = required;
     }
 
+    /// The id of the user named `username`.
+    pub fn user_id(&self, username: &str) -> Option<u64> {
+        lock(&self.state)
+            .users
+            .iter()
+            .find(|(_, u)| u.username == username)
+            .map(|(id, _)| *id)
+    }
+
+    /// The id of the project at `path`.
+    pub fn project_id(&self, path: &str) -> Option<u64> {
+        self.namespace_id(Kind::Project, path)
+    }
+
+    /// The id of the group at `path`.
+    pub fn group_id(&self, path: &str) -> Option<u64> {
+        self.namespace_id(Kind::Group, path)
+    }
+
+    fn namespace_id(&self, kind: Kind, path: &str) -> Option<u64> {
+        lock(&self.state)
+            .namespaces(kind)
+            .iter()
+            .find(|(_, p)| p.path == path)
+            .map(|(id, _)| *id)
+    }
+
+    /// Adds a token of `user_id` named `name` as `POST /users/:id/personal_access_tokens`
+    /// without `expires_at` would (scope `api`, the maximum lifetime when expiry is
+    /// required); answers its id and value, or `None` when there is no such user.
+    pub fn seed_pat(&self, user_id: u64, name: &str) -> Option<(u64, String)> {
+        let mut state = lock(&self.state);
+        if !state.users.contains_key(&user_id) {
+            return None;
+        }
+        let expires_at = state.default_expiry();
+        Some(state.add_token(NewToken {
+            user_id,
+            name: name.to_owned(),
+            description: None,
+            scopes: vec!["api".to_owned()],
+            expires_at,
+            previous: None,
+            resource: None,
+        }))
+    }
+
     /// Every request received so far.
     pub async fn requests(&self) -> Vec<Request> {
         self.server.requests()
+    }
+}
+
+/// What the emulator asks of the simulator.
+#[cfg_attr(
+    not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+    allow(dead_code)
+)]
+impl GitLabSim {
+    /// Its server (request log).
+    pub(crate) fn server(&self) -> &HttpServer {
+        &self.server
+    }
+
+    /// The state, for a state document.
+    pub(crate) fn snapshot(&self) -> serde_json::Result<serde_json::Value> {
+        serde_json::to_value(&*lock(&self.state))
+    }
+
+    /// Replaces the state with one from a state document (rate windows start afresh).
+    pub(crate) fn restore(&self, state: serde_json::Value) -> serde_json::Result<()> {
+        let mut restored: State = serde_json::from_value(state)?;
+        restored.replaced = true;
+        *lock(&self.state) = restored;
+        Ok(())
+    }
+
+    /// What changed since the last call, for the emulator's journal.
+    pub(crate) fn take_changes(&self) -> serde_json::Result<crate::table::Changes> {
+        lock(&self.state).take_changes()
+    }
+
+    /// Replays what [`take_changes`](Self::take_changes) returned.
+    pub(crate) fn apply_changes(&self, change: &serde_json::Value) -> Result<(), String> {
+        let mut state = lock(&self.state);
+        // Replayed rows may carry digests the index does not know: rebuilt when needed.
+        state.by_digest = None;
+        state.apply_changes(change)
+    }
+
+    /// Replaces the state with an empty one (no users, no tokens).
+    pub(crate) fn clear(&self) {
+        let mut state = lock(&self.state);
+        *state = State::default();
+        state.replaced = true;
+    }
+
+    /// The user of the token whose value is `value` (revoked or not).
+    pub fn token_user(&self, value: &str) -> Option<u64> {
+        lock(&self.state).token_by_value(value).map(|t| t.user_id)
+    }
+
+    /// Whether user `id` exists.
+    pub(crate) fn has_user(&self, id: u64) -> bool {
+        lock(&self.state).users.contains_key(&id)
+    }
+
+    /// The expiry a token created without `expires_at` gets now.
+    pub(crate) fn default_expiry(&self) -> Option<Date> {
+        lock(&self.state).default_expiry()
+    }
+
+    /// Whether `scope` is one GitLab documents for personal access tokens.
+    pub(crate) fn is_scope(scope: &str) -> bool {
+        pats::SCOPES.contains(&scope)
+    }
+
+    /// Whether `level` is a role GitLab documents (10, 15, 20, 30, 40, 50).
+    pub(crate) fn is_access_level(level: u8) -> bool {
+        resources::LEVELS.contains(&level)
+    }
+
+    /// A `YYYY-MM-DD` day.
+    pub(crate) fn parse_day(text: &str) -> Option<Date> {
+        pats::parse_date(text)
     }
 }
 
@@ -264,19 +408,30 @@ fn handle(state: &mut State, request: &Request) -> Answer {
     let segments: Vec<&str> = rest.trim_start_matches('/').split('/').collect();
     let method = request.method.as_str();
     // Route first (an unknown path is a 404 whoever asks), then authenticate.
-    if let ["projects", project, "access_tokens", rest @ ..] = segments.as_slice() {
+    if let [
+        kind @ ("projects" | "groups"),
+        resource,
+        "access_tokens",
+        rest @ ..,
+    ] = segments.as_slice()
+    {
+        let kind = if *kind == "groups" {
+            Kind::Group
+        } else {
+            Kind::Project
+        };
         let route = match (method, rest) {
-            ("GET", []) => projects::Route::List(project),
-            ("POST", []) => projects::Route::Create(project),
-            ("POST", ["self", "rotate"]) => projects::Route::RotateSelf(project),
-            ("GET", [id]) => projects::Route::Get(project, id),
-            ("DELETE", [id]) => projects::Route::Revoke(project, id),
-            ("POST", [id, "rotate"]) => projects::Route::Rotate(project, id),
+            ("GET", []) => resources::Route::List(resource),
+            ("POST", []) => resources::Route::Create(resource),
+            ("POST", ["self", "rotate"]) => resources::Route::RotateSelf(resource),
+            ("GET", [id]) => resources::Route::Get(resource, id),
+            ("DELETE", [id]) => resources::Route::Revoke(resource, id),
+            ("POST", [id, "rotate"]) => resources::Route::Rotate(resource, id),
             (_, [] | [_] | [_, "rotate"]) => return message(405, "405 Method Not Allowed"),
             _ => return message(404, "404 Not Found"),
         };
         return match authenticated(state, request) {
-            Ok(caller) => route.run(state, request, &caller),
+            Ok(caller) => route.run(kind, state, request, &caller),
             Err(answer) => answer,
         };
     }
@@ -594,8 +749,8 @@ mod tests {
         );
         assert_eq!(body["scopes"], serde_json::json!(["self_rotate"]));
         assert_eq!(body["expires_at"], serde_json::json!(date_after(3)));
-        assert!(state.tokens[&2].revoked);
-        assert_eq!(state.tokens[&3].previous, Some(2));
+        assert!(state.tokens.get(&2).unwrap().revoked);
+        assert_eq!(state.tokens.get(&3).unwrap().previous, Some(2));
         assert_eq!(
             call(
                 &mut state,
@@ -653,8 +808,8 @@ mod tests {
             .status,
             401
         );
-        assert!(state.tokens[&4].revoked);
-        assert!(!state.tokens[&1].revoked);
+        assert!(state.tokens.get(&4).unwrap().revoked);
+        assert!(!state.tokens.get(&1).unwrap().revoked);
     }
 
     #[test]
@@ -682,7 +837,7 @@ mod tests {
             .status,
             204
         );
-        assert!(state.tokens[&2].revoked);
+        assert!(state.tokens.get(&2).unwrap().revoked);
         assert_eq!(
             call(
                 &mut state,
@@ -693,6 +848,143 @@ mod tests {
             )
             .status,
             401
+        );
+    }
+
+    #[test]
+    fn group_access_tokens_are_made_by_owners_and_live_in_their_group() {
+        let Setup {
+            mut state, admin, ..
+        } = setup();
+        let group = state.add_namespace(Kind::Group, "acme");
+        let other = state.add_namespace(Kind::Group, "other");
+        let bob = state.add_user("bob", false);
+        let bob_token = state
+            .add_token(NewToken {
+                user_id: bob,
+                name: "bob".into(),
+                description: None,
+                scopes: vec!["api".into()],
+                expires_at: None,
+                previous: None,
+                resource: None,
+            })
+            .1;
+        let member = |state: &mut State, level| {
+            state
+                .groups
+                .get_mut(&group)
+                .unwrap()
+                .members
+                .insert(bob, level);
+        };
+        let create = r#"{"name": "ci", "scopes": ["read_api", "self_rotate"], "access_level": 30}"#;
+        let base = "/api/v4/groups/acme/access_tokens";
+        // Not a member: the group is not visible; a Maintainer may not create.
+        let answer = call(&mut state, &bob_token, "POST", base, Some((JSON, create)));
+        assert_eq!(
+            (answer.status, answer.json().unwrap()),
+            (404, serde_json::json!({"message": "404 Group Not Found"}))
+        );
+        member(&mut state, 40);
+        assert_eq!(
+            call(&mut state, &bob_token, "POST", base, Some((JSON, create))).status,
+            403
+        );
+        member(&mut state, 50);
+        let answer = call(&mut state, &bob_token, "POST", base, Some((JSON, create)));
+        assert_eq!(answer.status, 201);
+        let made = answer.json().unwrap();
+        assert_eq!(made["access_level"], 30);
+        // No expires_at: the maximum lifetime, as the page says.
+        assert_eq!(made["expires_at"], serde_json::json!(date_after(365)));
+        let id = made["id"].as_u64().unwrap();
+        let bot = made["user_id"].as_u64().unwrap();
+        assert_eq!(
+            state.users.get(&bot).unwrap().username,
+            format!("group_{group}_bot_{bot}")
+        );
+        assert_eq!(
+            state.groups.get(&group).unwrap().members.get(&bot),
+            Some(&30)
+        );
+        let resource = state.tokens.get(&id).unwrap().resource.unwrap();
+        assert_eq!((resource.kind, resource.id), (Kind::Group, group));
+
+        // Listed and found in its group only; a project of the same id is another thing.
+        let list = call(
+            &mut state,
+            &admin,
+            "GET",
+            &format!("{base}?state=active"),
+            None,
+        );
+        let ids: Vec<u64> = list
+            .json()
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_u64().unwrap())
+            .collect();
+        assert_eq!(ids, [id]);
+        let url = |g: u64, rest: &str| format!("/api/v4/groups/{g}/access_tokens/{rest}");
+        assert_eq!(
+            call(
+                &mut state,
+                &admin,
+                "GET",
+                &url(group, &id.to_string()),
+                None
+            )
+            .status,
+            200
+        );
+        assert_eq!(
+            call(
+                &mut state,
+                &admin,
+                "GET",
+                &url(other, &id.to_string()),
+                None
+            )
+            .status,
+            404
+        );
+        let project = format!("/api/v4/projects/{group}/access_tokens/{id}");
+        assert_eq!(call(&mut state, &admin, "GET", &project, None).status, 404);
+
+        // It rotates itself on its group (scope self_rotate), not on another.
+        let value = made["token"].as_str().unwrap().to_owned();
+        assert_eq!(
+            call(&mut state, &value, "POST", &url(other, "self/rotate"), None).status,
+            404
+        );
+        let answer = call(&mut state, &value, "POST", &url(group, "self/rotate"), None);
+        assert_eq!(answer.status, 200);
+        let rotated = answer.json().unwrap();
+        assert_eq!(rotated["access_level"], 30);
+        let new_id = rotated["id"].as_u64().unwrap();
+        assert!(state.tokens.get(&id).unwrap().revoked);
+        assert_eq!(state.tokens.get(&new_id).unwrap().resource, Some(resource));
+        // A personal token has no group: 405.
+        assert_eq!(
+            call(&mut state, &admin, "POST", &url(group, "self/rotate"), None).status,
+            405
+        );
+        // Revoked by its group's Owner; twice is a 400.
+        let revoke = url(group, &new_id.to_string());
+        assert_eq!(
+            call(&mut state, &bob_token, "DELETE", &revoke, None).status,
+            204
+        );
+        assert_eq!(
+            call(&mut state, &bob_token, "DELETE", &revoke, None).status,
+            400
+        );
+        assert_eq!(
+            call(&mut state, &admin, "PUT", &url(group, "1"), None).status,
+            405
         );
     }
 }

@@ -1,7 +1,7 @@
 //! The personal access token endpoints: parameters, validation, answers, pagination.
 
 use super::auth::{Caller, error, forbidden, invalid, message, not_found, unauthorized};
-use super::state::{NewToken, State, Token, today};
+use super::state::{Kind, NewToken, State, Token, today};
 use crate::answer::Answer;
 use crate::server::Request;
 use serde_json::{Map, Value, json};
@@ -310,8 +310,8 @@ pub(super) struct Filter {
     last_used_before: Option<OffsetDateTime>,
     expires_after: Option<Date>,
     expires_before: Option<Date>,
-    /// Only this project's access tokens.
-    pub(super) project: Option<u64>,
+    /// Only this project's or group's access tokens.
+    pub(super) resource: Option<(Kind, u64)>,
 }
 
 impl Filter {
@@ -372,9 +372,9 @@ impl Filter {
             .as_ref()
             .is_none_or(|s| token.name.to_lowercase().contains(&s.to_lowercase()));
         self.user_id.is_none_or(|u| token.user_id == u)
-            && self
-                .project
-                .is_none_or(|p| token.resource.is_some_and(|r| r.project == p))
+            && self.resource.is_none_or(|(kind, id)| {
+                token.resource.is_some_and(|r| r.kind == kind && r.id == id)
+            })
             && self.active.is_none_or(|a| token.active(today) == a)
             && self.revoked.is_none_or(|r| token.revoked == r)
             && search
@@ -620,8 +620,7 @@ pub(super) fn parse_new(
     let today = today();
     let expires_at = match text(params, "expires_at") {
         Some(t) => Some(check_expiry(state, &t, today)?),
-        None if state.require_expiry => today.checked_add(Duration::days(state.max_lifetime_days)),
-        None => None,
+        None => state.default_expiry(),
     };
     Ok(Asked {
         name,

@@ -72,11 +72,12 @@ fn the_admin_api_needs_the_token_and_json_writes_but_health_is_open() {
     assert_eq!(token.len(), 64);
     assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
     let bearer = format!("Bearer {token}");
-    let [dfns, zitadel, sail] = sim.ports();
+    let [dfns, zitadel, sail, gitlab] = sim.ports();
 
     // Health is open; everything else is 401 without the token, or with another one.
     assert_eq!(exchange(sail, "GET", "/_pats_sim/health", &[], "").0, 200);
-    for port in [dfns, zitadel, sail] {
+    assert_eq!(exchange(gitlab, "GET", "/_pats_sim/health", &[], "").0, 200);
+    for port in [dfns, zitadel, sail, gitlab] {
         for path in [
             "/_pats_sim/env",
             "/_pats_sim/requests",
@@ -627,7 +628,7 @@ fn sigterm_and_sighup_save_the_state_and_remove_every_file() {
             serve_json(runtime.path(), &["--state", state.to_str().unwrap()]);
         let private = runtime.path().join("pats-sim");
         assert_eq!(mode(&private), 0o700);
-        let ports: Vec<u16> = ["dfns", "zitadel", "sailpoint"]
+        let ports: Vec<u16> = ["dfns", "zitadel", "sailpoint", "gitlab"]
             .iter()
             .map(|p| u16::try_from(started[p].as_u64().unwrap()).unwrap())
             .collect();

@@ -1,4 +1,4 @@
-//! The emulator as a client sees it: one process, three providers at the roots of their own
+//! The emulator as a client sees it: one process, four providers at the roots of their own
 //! origins, the admin API, faults on demand and a state file that outlives the process.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -524,8 +524,8 @@ fn the_command_line_is_checked() {
         Ok(Command::Env { port: 65535, .. })
     ));
     assert!(matches!(
-        parse(&args("serve --port 65533")),
-        Ok(Command::Serve { port: 65533, .. })
+        parse(&args("serve --port 65532")),
+        Ok(Command::Serve { port: 65532, .. })
     ));
     assert_eq!(
         parse(&args("env")),
@@ -539,7 +539,7 @@ fn the_command_line_is_checked() {
         ("env --json", "unexpected argument"),
         ("env --no-admin-token", "unexpected argument"),
         ("serve --port x", "not a port"),
-        ("serve --port 65534", "not a port"),
+        ("serve --port 65533", "not a port"),
         ("env --seed demo", "unexpected argument"),
         ("serve --port", "needs a value"),
         ("serve --seed big", "only seed"),
@@ -590,7 +590,7 @@ async fn garbage_on_the_wire_is_refused_and_the_server_keeps_answering() {
     }
 }
 
-/// A base port whose next two ports are free too.
+/// A base port whose next three ports are free too.
 fn free_ports() -> u16 {
     for _ in 0..50 {
         let base = std::net::TcpListener::bind("127.0.0.1:0")
@@ -599,16 +599,16 @@ fn free_ports() -> u16 {
             .unwrap()
             .port();
         if base < 65_000
-            && (0..3).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok())
+            && (0..4).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok())
         {
             return base;
         }
     }
-    panic!("no three consecutive free ports")
+    panic!("no four consecutive free ports")
 }
 
 #[tokio::test]
-async fn a_given_port_puts_the_providers_on_it_and_the_next_two() {
+async fn a_given_port_puts_the_providers_on_it_and_the_next_three() {
     let port = free_ports();
     let sim = pats_sim::start(Options::default().port(port).threads(2)).unwrap();
     assert_eq!(sim.dfns().uri(), format!("http://127.0.0.1:{port}"));
@@ -620,9 +620,13 @@ async fn a_given_port_puts_the_providers_on_it_and_the_next_two() {
         sim.sailpoint().uri(),
         format!("http://127.0.0.1:{}", port + 2)
     );
+    assert_eq!(sim.gitlab().uri(), format!("http://127.0.0.1:{}", port + 3));
+    assert_eq!(sim.ports(), [port, port + 1, port + 2, port + 3]);
     let shown = format!("{sim:?}");
     assert!(shown.contains(&sim.zitadel().uri()), "{shown}");
     assert!(!shown.contains(&env(&sim)["ZITADEL_PAT"]), "{shown}");
+    assert!(shown.contains(&sim.gitlab().uri()), "{shown}");
+    assert!(!shown.contains(&env(&sim)["GITLAB_TOKEN"]), "{shown}");
     // Taken ports are an error that names the provider.
     let err = pats_sim::start(Options::default().port(port)).unwrap_err();
     assert!(err.to_string().contains("cannot serve dfns"), "{err}");
@@ -647,10 +651,29 @@ async fn the_demo_seed_fills_every_provider() {
             .unwrap();
         assert_eq!(sim.zitadel().pats_of(&user).len(), 1, "{name}");
     }
+    // GitLab: tokens of the administrator whose token GITLAB_TOKEN is (its own first).
+    let root = sim.gitlab().token_user(&env["GITLAB_TOKEN"]).unwrap();
+    let gitlab: Vec<(u64, String)> = (1..=4)
+        .map(|id| {
+            let t = sim.gitlab().stored_token(id).unwrap();
+            (t.user_id, t.name)
+        })
+        .collect();
+    assert_eq!(
+        gitlab,
+        [
+            (root, "pats-sim".to_owned()),
+            (root, "deploy".to_owned()),
+            (root, "backup".to_owned()),
+            (root, "metrics".to_owned())
+        ]
+    );
+    assert_eq!(sim.gitlab().token_count(), 4);
     // Without the seed, nothing.
     let empty = pats_sim::start(Options::default()).unwrap();
     assert!(empty.sailpoint().stored_tokens().is_empty());
     assert!(empty.dfns().pats().is_empty());
+    assert_eq!(empty.gitlab().token_count(), 1, "GITLAB_TOKEN's only");
 }
 
 #[tokio::test]

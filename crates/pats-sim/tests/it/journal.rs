@@ -64,6 +64,16 @@ async fn send(
 }
 
 async fn admin(sim: &pats_sim::Emulator, base: &str, path: &str, body: Value) -> u16 {
+    admin_answer(sim, base, path, body).await.0
+}
+
+/// An admin `POST`: its status and answer.
+async fn admin_answer(
+    sim: &pats_sim::Emulator,
+    base: &str,
+    path: &str,
+    body: Value,
+) -> (u16, Value) {
     let token = sim.admin_token().unwrap().to_owned();
     let url = format!("{base}/_pats_sim/{path}");
     send(
@@ -75,7 +85,6 @@ async fn admin(sim: &pats_sim::Emulator, base: &str, path: &str, body: Value) ->
         body.to_string(),
     )
     .await
-    .0
 }
 
 async fn sailpoint_login(env: &HashMap<String, String>) -> String {
@@ -121,6 +130,37 @@ fn zitadel_tokens(state: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `(id, revoked)` of `state`'s GitLab tokens.
+fn gitlab_tokens(state: &Value) -> Vec<(u64, bool)> {
+    state["gitlab"]["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["id"].as_u64().unwrap(), t["revoked"].as_bool().unwrap()))
+        .collect()
+}
+
+/// A GitLab API call with the token of `GITLAB_TOKEN`.
+async fn gitlab(env: &HashMap<String, String>, method: &str, path: &str, body: Value) -> u16 {
+    let token = env["GITLAB_TOKEN"].clone();
+    let url = format!("{}/api/v4/{path}", env["GITLAB_BASE_URL"]);
+    let (status, answer) = send(
+        method,
+        &url,
+        "",
+        &[("private-token", &token)],
+        "application/json",
+        if body.is_null() {
+            String::new()
+        } else {
+            body.to_string()
+        },
+    )
+    .await;
+    assert!(status < 300, "{method} {path}: {status} {answer}");
+    status
+}
+
 /// Random changes on every provider, through their APIs and the admin API, with saves and
 /// resets between them: after each answer, a restart from a copy of the files on disk
 /// holds exactly what the running emulator holds. A mutation site a journal missed, a line
@@ -142,10 +182,18 @@ async fn a_restart_from_disk_sees_every_answered_change() {
     let dfns = env["DFNS_BASE_URL"].clone();
     let org = env["ZITADEL_ORG_ID"].clone();
     let zitadel_pat = env["ZITADEL_PAT"].clone();
+    let gitlab_base = env["GITLAB_BASE_URL"].clone();
+    let credential = sim.gitlab().token_id(&env["GITLAB_TOKEN"]).unwrap();
+    let root = sim.gitlab().token_user(&env["GITLAB_TOKEN"]).unwrap();
     let mut bearer = sailpoint_login(&env).await;
-    for step in 0..40 {
+    for step in 0..60 {
         let state = sim.state();
-        let what = rng.u8(0..11);
+        // GitLab's tokens but the one the calls authenticate with.
+        let others: Vec<(u64, bool)> = gitlab_tokens(&state)
+            .into_iter()
+            .filter(|(id, _)| *id != credential)
+            .collect();
+        let what = rng.u8(0..17);
         match what {
             0 => {
                 let name = format!("d{step}");
@@ -214,6 +262,57 @@ async fn a_restart_from_disk_sees_every_answered_change() {
                 }
             }
             8 => bearer = sailpoint_login(&env).await,
+            11 => {
+                let body = json!({"tokens": [format!("g{step}")], "users": [format!("gu{step}")]});
+                assert_eq!(admin(&sim, &gitlab_base, "seed", body).await, 201);
+            }
+            12 => {
+                let body = json!({"name": format!("api{step}"), "scopes": ["read_api"]});
+                let path = format!("users/{root}/personal_access_tokens");
+                assert_eq!(gitlab(&env, "POST", &path, body).await, 201);
+            }
+            13 | 14 => {
+                let active: Vec<u64> = others.iter().filter(|t| !t.1).map(|t| t.0).collect();
+                if let Some(id) = active.get(rng.usize(..active.len().max(1))) {
+                    if what == 13 {
+                        let path = format!("personal_access_tokens/{id}/rotate");
+                        gitlab(&env, "POST", &path, Value::Null).await;
+                    } else {
+                        let path = format!("personal_access_tokens/{id}");
+                        gitlab(&env, "DELETE", &path, Value::Null).await;
+                    }
+                }
+            }
+            15 => {
+                // A read sets the token's last_used_at: on disk before the answer too.
+                gitlab(
+                    &env,
+                    "GET",
+                    "personal_access_tokens?per_page=5",
+                    Value::Null,
+                )
+                .await;
+            }
+            16 => {
+                // A project or a group, and an access token of it.
+                let (kind, path) = if step % 2 == 0 {
+                    ("projects", format!("group/p{step}"))
+                } else {
+                    ("groups", format!("g{step}"))
+                };
+                let (status, made) =
+                    admin_answer(&sim, &gitlab_base, kind, json!({ "path": path })).await;
+                assert_eq!(status, 201, "{made}");
+                let id = made["projectId"]
+                    .as_u64()
+                    .or(made["groupId"].as_u64())
+                    .unwrap();
+                let expires =
+                    (time::OffsetDateTime::now_utc().date() + time::Duration::days(30)).to_string();
+                let body = json!({"name": format!("bot{step}"), "scopes": ["api"], "access_level": 30, "expires_at": expires});
+                let path = format!("{kind}/{id}/access_tokens");
+                assert_eq!(gitlab(&env, "POST", &path, body).await, 201);
+            }
             9 => {
                 let token = sim.admin_token().unwrap().to_owned();
                 let url = format!("{sail}/_pats_sim/reset");

@@ -3,6 +3,8 @@
 
 mod admin;
 mod emulator;
+#[cfg(all(feature = "dfns", feature = "zitadel", feature = "sailpoint"))]
+mod gitlab;
 #[cfg(feature = "zitadel")]
 mod grpc;
 #[cfg(all(feature = "dfns", feature = "zitadel", feature = "sailpoint"))]

@@ -409,6 +409,36 @@ async fn the_state_document_follows_its_json_schema() {
         .add_named_machine_users(pats_sim::zitadel::ZitadelSim::DEFAULT_ORG, &["three"]);
     let _ = sim.zitadel().issue_pat(&bot[0]).unwrap();
     let _ = sim.zitadel().add_client_secret(&bot[0]).unwrap();
+    // GitLab: a user, a project with a member, and a project access token made through the
+    // API (its bot user, its resource; the caller's last_used_at), one rotated.
+    let gitlab = sim.gitlab();
+    let root = gitlab.user_id("root").unwrap();
+    let project = gitlab.seed_project("acme/app");
+    assert!(gitlab.seed_member(project, gitlab.seed_user("alice", false), 30));
+    let (four, _) = gitlab.seed_pat(root, "four").unwrap();
+    let client = reqwest::Client::new();
+    let token = credentials["gitlab_token"].as_str().unwrap();
+    for (path, body) in [
+        (
+            format!("projects/{project}/access_tokens"),
+            json!({"name": "bot", "scopes": ["api"], "access_level": 40, "expires_at": (time::OffsetDateTime::now_utc().date() + time::Duration::days(30)).to_string()}),
+        ),
+        (format!("personal_access_tokens/{four}/rotate"), json!({})),
+    ] {
+        let response = client
+            .post(format!("{}/api/v4/{path}", gitlab.uri()))
+            .header("private-token", token)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+    }
     let schema: Value =
         serde_json::from_str(include_str!("../../schema/state.v1.schema.json")).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
@@ -421,4 +451,19 @@ async fn the_state_document_follows_its_json_schema() {
     let mut wrong = state.clone();
     wrong["zitadel"]["orgs"] = json!("one");
     assert!(!validator.is_valid(&wrong));
+    let mut wrong = state.clone();
+    wrong["gitlab"]["tokens"][0]["digest"] = json!("glpat-in-the-clear");
+    assert!(!validator.is_valid(&wrong));
+    // A document from before GitLab was emulated is valid.
+    let mut older = state.clone();
+    older.as_object_mut().unwrap().remove("gitlab");
+    older["credentials"]
+        .as_object_mut()
+        .unwrap()
+        .remove("gitlab_token");
+    let errors: Vec<String> = validator
+        .iter_errors(&older)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
 }
