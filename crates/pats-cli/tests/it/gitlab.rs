@@ -235,6 +235,28 @@ fn a_rotated_secret_that_cannot_be_written_names_the_new_token_to_rotate_again()
 }
 
 #[test]
+fn a_rotation_whose_answer_is_lost_says_the_old_token_may_be_revoked_already() {
+    let gl = GitLab::start();
+    let (old, _) = gl.create("deploy");
+    gl.sim.faults().inject(
+        pats_sim::fault::FaultRule::new(pats_sim::fault::Fault::Truncated)
+            .method("POST")
+            .path_contains("/rotate")
+            .times(1),
+    );
+    let (code, out, err) = gl.run(&["rotate", &old]);
+    assert_eq!(code, 4, "{out}{err}");
+    assert!(
+        err.contains(&format!(
+            "may have been created on gitlab (if it rotated, gitlab also revoked the old token \
+             {old}: check it with `pats get {old}`); check with `pats list`"
+        )),
+        "{err}"
+    );
+    assert!(gl.stored(&old).revoked, "the server did rotate");
+}
+
+#[test]
 fn untrusted_names_are_escaped_and_unsupported_updates_are_usage_errors() {
     let gl = GitLab::start();
     gl.sim
