@@ -4,7 +4,7 @@
 //! [`Capabilities`](pats::Capabilities) field checked against what the provider then does.
 
 use crate::programs::{Finding, ci_token_lifecycle, expiry_audit, rotate_ci_token};
-use crate::{DefaultExpiry, Harness};
+use crate::{DefaultExpiry, Harness, assert_revoked};
 use pats::reexports::secrecy::{ExposeSecret, SecretString};
 use pats::reexports::time::{self, OffsetDateTime};
 use pats::{
@@ -38,12 +38,14 @@ fn secret_of(created: &CreatedToken) -> Vec<String> {
     out
 }
 
-/// `expires` is about `now + lifetime` (within a minute).
-fn assert_expires_in(expires: Expiration, lifetime: Duration, what: &str) {
+/// `expires` is about `now + lifetime` (within a minute, or up to the harness's
+/// [`expiry_resolution`](Harness::expiry_resolution) later).
+fn assert_expires_in<H: Harness>(h: &H, expires: Expiration, lifetime: Duration, what: &str) {
     let expected = OffsetDateTime::now_utc() + time::Duration::try_from(lifetime).unwrap();
+    let late = i64::try_from(h.expiry_resolution().as_secs()).unwrap();
     match expires {
         Expiration::At(at) => assert!(
-            (at - expected).whole_seconds().abs() <= 60,
+            (-60..=late + 60).contains(&(at - expected).whole_seconds()),
             "{what}: expires {at}, expected about {expected}"
         ),
         other => panic!("{what}: expires {other:?}, expected about {expected}"),
@@ -73,15 +75,12 @@ pub async fn readme_rotate_by_name<H: Harness>(h: &H) -> Vec<String> {
     assert_eq!(new.name.as_deref(), Some("ci-deploy"));
     let lifetime = caps.fit_lifetime(30 * DAY);
     if caps.reports_expiry() {
-        assert_expires_in(new.expires, lifetime, "the rotated token");
+        assert_expires_in(h, new.expires, lifetime, "the rotated token");
     }
     if h.default_expiry() != DefaultExpiry::NotReported {
-        assert_expires_in(h.stored_expiry(&new.id).await, lifetime, "stored");
+        assert_expires_in(h, h.stored_expiry(&new.id).await, lifetime, "stored");
     }
-    assert_eq!(
-        pats.get(&old.info.id).await.unwrap_err().kind(),
-        ErrorKind::NotFound
-    );
+    assert_revoked(pats.as_ref(), &old.info.id, "the rotated token").await;
     seen
 }
 
@@ -110,14 +109,15 @@ pub async fn ci_token_lifecycle_30_days<H: Harness>(h: &H) -> Vec<String> {
     assert_ne!(seen[0], seen[1]);
     let current = CreatedToken::new(run.current.clone(), vault[1].1.clone());
     assert!(h.secret_works(&current).await, "the stored secret works");
-    assert_eq!(
-        pats.get(&run.first).await.unwrap_err().kind(),
-        ErrorKind::NotFound,
-        "the old token is revoked"
-    );
+    assert_revoked(pats.as_ref(), &run.first, "the old token").await;
     let lifetime = pats.capabilities().fit_lifetime(30 * DAY);
     if h.default_expiry() != DefaultExpiry::NotReported {
-        assert_expires_in(h.stored_expiry(&run.current.id).await, lifetime, "stored");
+        assert_expires_in(
+            h,
+            h.stored_expiry(&run.current.id).await,
+            lifetime,
+            "stored",
+        );
     }
     seen
 }
@@ -144,7 +144,7 @@ pub async fn expiry_audit_reports_every_token<H: Harness>(h: &H) -> Vec<String> 
     };
     // Where expiry is known at creation, the created token says so.
     if caps.expiry != Reported::No {
-        assert_expires_in(soon.info.expires, 5 * DAY, "created");
+        assert_expires_in(h, soon.info.expires, 5 * DAY, "created");
     }
 
     let lines = expiry_audit(&[pats.as_ref()], 14 * DAY).await.unwrap();
@@ -152,7 +152,9 @@ pub async fn expiry_audit_reports_every_token<H: Harness>(h: &H) -> Vec<String> 
     assert!(lines.iter().all(|l| l.provider == pats.provider()));
     if caps.reports_expiry() {
         match finding(&soon.info.id) {
-            Some(Finding::Expiring(at)) => assert_expires_in(Expiration::At(*at), 5 * DAY, "audit"),
+            Some(Finding::Expiring(at)) => {
+                assert_expires_in(h, Expiration::At(*at), 5 * DAY, "audit")
+            }
             other => panic!("the 5-day token: {other:?}"),
         }
         assert_eq!(finding(&later.info.id), None, "the 60-day token is fine");
@@ -325,7 +327,12 @@ pub async fn capabilities_match_behaviour<H: Harness>(h: &H) -> Vec<String> {
         let created = accepted(ninety).await;
         seen.extend(secret_of(&created));
         if h.default_expiry() != DefaultExpiry::NotReported {
-            assert_expires_in(h.stored_expiry(&created.info.id).await, 90 * DAY, "90 days");
+            assert_expires_in(
+                h,
+                h.stored_expiry(&created.info.id).await,
+                90 * DAY,
+                "90 days",
+            );
         }
     }
     if !caps.never_expires {
@@ -348,11 +355,11 @@ pub async fn capabilities_match_behaviour<H: Harness>(h: &H) -> Vec<String> {
         .expect("listed");
     match caps.expiry {
         Reported::Always => {
-            assert_expires_in(created.info.expires, DAY, "created");
-            assert_expires_in(listed.expires, DAY, "listed");
+            assert_expires_in(h, created.info.expires, DAY, "created");
+            assert_expires_in(h, listed.expires, DAY, "listed");
         }
         Reported::WhenCreated => {
-            assert_expires_in(created.info.expires, DAY, "created");
+            assert_expires_in(h, created.info.expires, DAY, "created");
             assert_eq!(listed.expires, Expiration::Unknown);
         }
         _ => assert_eq!(listed.expires, Expiration::Unknown),

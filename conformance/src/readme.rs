@@ -2,7 +2,7 @@
 //! cannot disagree (`conformance/tests/it/readme.rs` compares them; `PATS_BLESS=1` rewrites it).
 
 use crate::Harness;
-use crate::harness::{DfnsHarness, ZitadelHarness};
+use crate::harness::{DfnsHarness, GitLabHarness, ZitadelHarness};
 use pats::{Capabilities, DefaultLifetime, GetSupport, Naming, PersonalAccessTokens, Reported};
 use std::time::Duration;
 
@@ -37,6 +37,7 @@ pub async fn columns() -> Vec<(&'static str, Capabilities)> {
     };
     let dfns = DfnsHarness::start().await;
     let zitadel = ZitadelHarness::start().await;
+    let gitlab = GitLabHarness::start().await;
     vec![
         ("Dfns", dfns.portable_client().capabilities()),
         ("ZITADEL", zitadel.portable_client().capabilities()),
@@ -48,6 +49,7 @@ pub async fn columns() -> Vec<(&'static str, Capabilities)> {
             "SailPoint v2025, v2026, v1",
             ["v2025", "v2026", "v1"].map(sailpoint).into(),
         ),
+        ("GitLab (preview)", gitlab.portable_client().capabilities()),
     ]
 }
 
@@ -134,6 +136,14 @@ fn rows() -> Vec<Row> {
             }
         }),
         ("paged listing", |c| yes(c.pagination)),
+        ("rotation (`native_rotate`)", |c| {
+            if c.native_rotate {
+                "one call: the server revokes the old token at once"
+            } else {
+                "a new token, then the old one revoked by `finish`"
+            }
+            .to_owned()
+        }),
     ]
 }
 

@@ -160,13 +160,13 @@ pub fn docs_step() -> Step {
 pub const CARGO_DENY_VERSION: &str = "0.20.2";
 
 /// The facade crate whose feature combinations are checked.
-const FACADE_FEATURES: &[&str] = &["dfns", "zitadel", "sailpoint"];
+const FACADE_FEATURES: &[&str] = &["dfns", "zitadel", "sailpoint", "gitlab"];
 
 /// Every feature of the facade (`crates/pats/Cargo.toml`), for the dependency-tree check
 /// that the library, however configured, carries no simulator (tested against the
 /// manifest).
 const FACADE_ALL_FEATURES: &str =
-    "dfns,zitadel,sailpoint,rustls,rustls-aws-lc,native-tls,test-util,document-features";
+    "dfns,zitadel,sailpoint,gitlab,rustls,rustls-aws-lc,native-tls,test-util,document-features";
 
 /// What a provider crate built without a TLS backend says (its `compile_error!`).
 pub const NO_TLS_MESSAGE: &str = "pats-sailpoint has no TLS backend";
@@ -1124,12 +1124,12 @@ mod tests {
         std::fs::write(root.join("crates/pats/Cargo.toml"), "")?;
         let steps = plan(&root, Mode::Test, &[]);
         std::fs::remove_dir_all(&root)?;
-        let matrix: Vec<Vec<&str>> = steps[5..10].iter().map(args).collect();
+        let matrix: Vec<Vec<&str>> = steps[5..11].iter().map(args).collect();
         assert!(matches!(
-            &steps[9],
+            &steps[10],
             Step::CargoMustFail { expect, .. } if expect == NO_TLS_MESSAGE
         ));
-        assert!(matches!(steps[10], Step::ForbiddenDeps { .. }));
+        assert!(matches!(steps[11], Step::ForbiddenDeps { .. }));
         assert_eq!(
             matrix,
             [
@@ -1157,6 +1157,14 @@ mod tests {
                     "--no-default-features",
                     "--features",
                     "sailpoint,rustls"
+                ],
+                vec![
+                    "check",
+                    "-p",
+                    "pats",
+                    "--no-default-features",
+                    "--features",
+                    "gitlab,rustls"
                 ],
                 vec![
                     "check",

@@ -2,12 +2,14 @@
 
 mod dfns;
 mod emulated;
+mod gitlab;
 mod sailpoint;
 mod zitadel;
 
 pub use emulated::{Emulated, OnSim};
 
 pub use dfns::DfnsHarness;
+pub use gitlab::GitLabHarness;
 pub use sailpoint::SailPointHarness;
 pub use zitadel::ZitadelHarness;
 

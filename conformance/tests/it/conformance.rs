@@ -3,18 +3,21 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use pats_conformance::conformance_suite;
-use pats_conformance::harness::{DfnsHarness, Emulated, SailPointHarness, ZitadelHarness};
+use pats_conformance::harness::{
+    DfnsHarness, Emulated, GitLabHarness, SailPointHarness, ZitadelHarness,
+};
 
 conformance_suite!(dfns, DfnsHarness);
 conformance_suite!(zitadel, ZitadelHarness);
 conformance_suite!(sailpoint, SailPointHarness);
 conformance_suite!(sailpoint_v2025, SailPointHarness<true>);
+conformance_suite!(gitlab, GitLabHarness);
 // The same suite against the emulator `pats sim serve` runs (admin API, state file).
 conformance_suite!(emulated_dfns, Emulated<DfnsHarness>);
 conformance_suite!(emulated_zitadel, Emulated<ZitadelHarness>);
 conformance_suite!(emulated_sailpoint, Emulated<SailPointHarness>);
 
-/// The audit program over all three providers at once: every provider's token expiring
+/// The audit program over every provider at once: every provider's token expiring
 /// within 14 days is found, and the ones a provider cannot judge are reported as such.
 #[tokio::test]
 async fn portable_expiry_audit_across_providers() {
@@ -25,10 +28,12 @@ async fn portable_expiry_audit_across_providers() {
     let dfns = DfnsHarness::start().await;
     let zitadel = ZitadelHarness::start().await;
     let sailpoint = <SailPointHarness>::start().await;
+    let gitlab = GitLabHarness::start().await;
     let clients = [
         dfns.portable_client(),
         zitadel.portable_client(),
         sailpoint.portable_client(),
+        gitlab.portable_client(),
     ];
     zitadel.provide_name("audit-soon");
     let mut soon = Vec::new();

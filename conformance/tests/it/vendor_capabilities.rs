@@ -6,7 +6,7 @@
 
 use pats::{Capabilities, Naming, Reported};
 use pats_conformance::Harness;
-use pats_conformance::harness::{DfnsHarness, ZitadelHarness};
+use pats_conformance::harness::{DfnsHarness, GitLabHarness, ZitadelHarness};
 use serde_json::Value;
 use std::path::Path;
 
@@ -174,4 +174,61 @@ async fn zitadel_capabilities_follow_the_description() {
     assert!(required(add, "userId") && caps.create_for_owner);
     // The description requires an expiration; "never" is the far-future date pats sends.
     assert!(required(add, "expirationDate") && caps.never_expires);
+}
+
+#[tokio::test]
+async fn gitlab_capabilities_follow_the_description() {
+    let doc = contract("gitlab");
+    let caps = GitLabHarness::start()
+        .await
+        .portable_client()
+        .capabilities();
+    let token = schema(&doc, "PersonalAccessToken");
+    let create = schema(&doc, "CreatePersonalAccessTokenBody");
+    let rotate = schema(&doc, "RotatePersonalAccessTokenBody");
+    let paths = &doc["paths"];
+    // Expiry (a date) and last use are on every token.
+    assert!(required(token, "expires_at") && caps.expiry == Reported::Always);
+    assert_eq!(token["properties"]["expires_at"]["format"], "date");
+    assert!(has(token, "last_used_at") && caps.last_use == Reported::Always);
+    // A name of its own, required; scopes, a list of at least one, no documented limit.
+    assert!(required(create, "name") && has(token, "name"));
+    assert_eq!((caps.naming, caps.requires_name), (Naming::PerToken, true));
+    assert!(!caps.unique_names);
+    assert_eq!(create["properties"]["scopes"]["type"], "array");
+    assert!(required(create, "scopes") && caps.scopes && caps.max_scopes.is_none());
+    // Created for a user by id (administrators), or for oneself.
+    assert!(paths["/api/v4/users/{user_id}/personal_access_tokens"]["post"].is_object());
+    assert!(paths["/api/v4/user/personal_access_tokens"]["post"].is_object());
+    assert!(caps.create_for_owner && !caps.requires_owner);
+    // Nothing to ask for "never": an expiry is a date or left to the instance.
+    assert!(!any_property(create, |k| k.contains("never")) && !caps.never_expires);
+    // A rotate endpoint, whose body is only the new expiry (name and scopes are kept).
+    assert!(paths["/api/v4/personal_access_tokens/{id}/rotate"]["post"].is_object());
+    let kept: Vec<&String> = rotate["properties"].as_object().unwrap().keys().collect();
+    assert_eq!(kept, ["expires_at"]);
+    assert!(caps.native_rotate);
+    // No rename or deactivation: only get, rotate and revoke on a token.
+    let one: Vec<&String> = paths["/api/v4/personal_access_tokens/{id}"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert!(!one.iter().any(|m| *m == "patch" || *m == "put"), "{one:?}");
+    assert!(!caps.rename && !caps.set_active);
+    // The listing filters by user and last use, and pages.
+    let params: Vec<&str> = paths["/api/v4/personal_access_tokens"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    for (param, offered) in [
+        ("user_id", caps.list_filters.owner),
+        ("last_used_before", caps.list_filters.last_used_before),
+        ("page", caps.pagination),
+    ] {
+        assert_eq!(params.contains(&param), offered, "{param}");
+    }
+    assert!(!caps.list_filters.never_used);
 }

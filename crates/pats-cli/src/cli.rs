@@ -10,10 +10,10 @@ const AFTER_HELP: &str = "\
 Configuration:
   profiles             $XDG_CONFIG_HOME/pats/config.toml (else ~/.config/pats/config.toml) or
                        --config FILE: [profiles.NAME] tables, each `provider = \"sailpoint\"`
-                       (or dfns, zitadel) and its settings (base_url, client_id, ...); a secret
+                       (or dfns, zitadel, gitlab) and its settings (base_url, client_id, ...); a secret
                        is read from a variable (client_secret_env = \"VAR\") or a file
                        (client_secret_file = \"PATH\") or written inline (client_secret);
-                       likewise auth_token, private_key, pat, access_token. `simulate = true`
+                       likewise auth_token, private_key, pat, access_token, token. `simulate = true`
                        runs a profile on the embedded simulator. --profile NAME or
                        PATS_PROFILE picks one (else default_profile, else the only one);
                        --all runs list/audit over all. A file with a top-level `provider` is
@@ -28,6 +28,10 @@ Configuration:
                                     ZITADEL_ORG_ID, ZITADEL_USER_ID, ZITADEL_API
                          sailpoint: SAIL_BASE_URL, SAIL_CLIENT_ID + SAIL_CLIENT_SECRET or
                                     SAIL_ACCESS_TOKEN, SAIL_API_VERSION, SAIL_OWNER_ID
+                         gitlab:    GITLAB_TOKEN, GITLAB_BASE_URL (default https://gitlab.com),
+                                    GITLAB_USER_ID (whose tokens; an administrator's token
+                                    creates for others), GITLAB_SCOPES (comma-separated, for
+                                    a create without --scope)
   --simulate           no configuration: an embedded simulator on 127.0.0.1 of --provider
                        (default sailpoint, API v2025), seeded with 3 demo tokens
                        (demo-ci-deploy, demo-expiring, demo-legacy); every run starts afresh
@@ -40,7 +44,8 @@ Exit codes:
   0  success (audit: nothing found)
   1  the operation failed: provider or network error, token not found, revoke failed, the
      output could not be written (a new secret that could not be delivered is named, and
-     on rotate the old token is left valid)
+     on rotate the old token is left valid; on GitLab, which rotates in one call, the
+     server has already revoked it, so the new token is named to rotate again)
   2  usage or configuration error: bad argument or duration, unknown provider, missing
      variable or config file, something the provider does not support, secret file exists
   3  audit found tokens that need attention
@@ -51,8 +56,8 @@ Exit codes:
   With --all: 1 when any profile failed (even if others found something: the audit is
   incomplete), else 3 when anything was found, else 0; every profile is in the report.";
 
-/// List, create, revoke, rotate and audit personal access tokens on Dfns, ZITADEL and
-/// SailPoint.
+/// List, create, revoke, rotate and audit personal access tokens on Dfns, ZITADEL,
+/// SailPoint and GitLab.
 #[derive(Debug, Parser)]
 #[command(name = "pats", version, after_help = AFTER_HELP, max_term_width = 100)]
 pub struct Cli {
@@ -115,7 +120,8 @@ pub enum Command {
         /// A scope or permission (repeat for several).
         #[arg(long = "scope", value_name = "S")]
         scopes: Vec<String>,
-        /// Create the token for this owner (where the provider allows it: ZITADEL).
+        /// Create the token for this owner (where the provider allows it: ZITADEL, GitLab
+        /// with an administrator's token).
         #[arg(long, value_name = "ID")]
         owner: Option<String>,
         #[command(flatten)]
@@ -128,7 +134,8 @@ pub enum Command {
         ids: Vec<TokenRef>,
     },
     /// Replace a token: create a new one like it, hand over its secret, then revoke the old
-    /// one (unless --keep-old).
+    /// one (unless --keep-old). On GitLab the server rotates in one call and revokes the old
+    /// token at once (no --keep-old).
     Rotate {
         /// The token to replace: its id, or @NAME.
         #[arg(value_parser = parse_token_ref)]

@@ -135,7 +135,11 @@ impl Sink {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Verb {
     Create,
+    /// A rotation that leaves the old token valid until it is finished.
     Rotate,
+    /// A rotation the provider did in one call ([`Capabilities::native_rotate`]): the
+    /// server has already revoked the old token, so the new secret is the only one left.
+    RotateNative,
 }
 
 /// A delivered secret, and what is left to print about it.
@@ -203,7 +207,14 @@ pub async fn rotate(
             });
         }
     };
-    let request = replacement(&old, &ctx.client.capabilities(), expiry, name, scopes)?;
+    let caps = ctx.client.capabilities();
+    if keep_old && caps.native_rotate {
+        return Err(CliError::usage(format!(
+            "--keep-old cannot be honoured: {} rotates in one call and revokes the old token              at once (nothing was rotated); rotate without --keep-old, or create a second              token with `pats create` and revoke the old one later",
+            ctx.provider()
+        )));
+    }
+    let request = replacement(&old, &caps, expiry, name, scopes)?;
     let sink = Sink::prepare(secret_file, ctx.provider())?;
     let pending = sent(
         ctx,
@@ -213,8 +224,14 @@ pub async fn rotate(
         Some(&old.id),
     )
     .await?;
-    // The secret is handed over first: if that fails, the old token is left alone.
-    let report = deliver(ctx, pending.created(), sink, Verb::Rotate, Some(&old.id))?;
+    // The secret is handed over first: if that fails, the old token is left alone (or,
+    // where the server already revoked it, the new token's id is named to rotate again).
+    let verb = if pending.old_revoked() {
+        Verb::RotateNative
+    } else {
+        Verb::Rotate
+    };
+    let report = deliver(ctx, pending.created(), sink, verb, Some(&old.id))?;
     let new_id = pending.new_id().clone();
     let rename_later = pending
         .final_name()
@@ -272,6 +289,11 @@ pub async fn rotate(
     }
     let revoke_error = rotation.revoked.as_ref().err().map(|e| full_text(&e));
     let line = match (&revoke_error, &rotation.renamed) {
+        (None, _) if verb == Verb::RotateNative => format!(
+            "Old token {} already revoked: {} revoked it when it rotated.",
+            old.id,
+            ctx.provider()
+        ),
         (None, Renamed::Done) => format!(
             "Old token {} revoked; the new token took the name `{}`.",
             old.id,
@@ -300,7 +322,9 @@ pub async fn rotate(
 }
 
 /// The request that replaces `old`: its name, scopes, owner and lifetime unless the
-/// command line says otherwise.
+/// command line says otherwise. Where the provider rotates in one call (the server keeps
+/// the name, scopes and owner), only what the command line gives: the provider refuses
+/// other scopes or owners, and checks a name, before sending.
 fn replacement(
     old: &TokenInfo,
     caps: &Capabilities,
@@ -322,6 +346,13 @@ fn replacement(
     // The new token takes the old one's name (where names are unique per owner, `rotate`
     // gives it a temporary name until the old one is revoked). Where a name is its owner's
     // name (ZITADEL), the owner below says it already.
+    if caps.native_rotate {
+        let mut builder = CreateToken::builder().scopes(scopes).expiry(expiry);
+        if let Some(name) = name {
+            builder = builder.name(name);
+        }
+        return Ok(builder.build()?);
+    }
     let name = match (name, &old.name) {
         (Some(name), _) => Some(name),
         (None, Some(old_name)) => Some(old_name.clone()),
@@ -387,9 +418,14 @@ fn unknown(
         Some(name) => format!("the token `{name}`"),
         None => "the token".to_owned(),
     };
-    let old_note = old
-        .map(|id| format!(" (the old token {id} was not revoked)"))
-        .unwrap_or_default();
+    let old_note = match old {
+        Some(id) if caps.native_rotate => format!(
+            " (if it rotated, {} also revoked the old token {id}: check it with `pats get {id}`)",
+            ctx.provider()
+        ),
+        Some(id) => format!(" (the old token {id} was not revoked)"),
+        None => String::new(),
+    };
     if ctx.json {
         let doc = UnknownJson {
             outcome: "unknown",
@@ -425,6 +461,15 @@ fn deliver(
     let id = &created.info.id;
     let lost = |what: String| {
         let (old_note, again) = match (verb, old) {
+            (Verb::RotateNative, Some(old)) => {
+                return CliError::failed(format!(
+                    "{what}: the new token {id} on {} holds that secret, and the old token \
+                     {old} is already revoked ({} revoked it when it rotated): rotate the new \
+                     token with `pats rotate {id}` to get a secret you can store",
+                    ctx.provider(),
+                    ctx.provider()
+                ));
+            }
             (Verb::Rotate, Some(old)) => (
                 format!("; the old token {old} was not revoked and still works"),
                 "rotate again",
@@ -665,5 +710,43 @@ mod tests {
         )
         .expect("a request");
         assert_eq!(request.name(), Some("n"));
+    }
+
+    #[test]
+    fn a_native_rotation_carries_only_what_the_command_line_gives() {
+        let mut caps = per_token();
+        caps.scopes = true;
+        caps.create_for_owner = true;
+        let mut token = old(Expiration::At(datetime!(2026-01-31 00:00 UTC)));
+        token.name = Some("ci".into());
+        token.scopes = vec!["api".into()];
+        token.owner = Some(pats::Owner::new("7"));
+        // Where the old token is replaced by a new create, it carries the old one's.
+        let request =
+            replacement(&token, &caps, &no_expiry(), None, Vec::new()).expect("a request");
+        assert_eq!(request.name(), Some("ci"));
+        assert_eq!(request.scopes(), ["api"]);
+        assert_eq!(request.owner(), Some("7"));
+        // Where the server rotates (and keeps them), only the lifetime is carried.
+        caps.native_rotate = true;
+        let request =
+            replacement(&token, &caps, &no_expiry(), None, Vec::new()).expect("a request");
+        assert_eq!(request.name(), None);
+        assert!(request.scopes().is_empty());
+        assert_eq!(request.owner(), None);
+        assert_eq!(
+            request.expiry(),
+            Expiry::In(std::time::Duration::from_secs(30 * 86_400))
+        );
+        let request = replacement(
+            &token,
+            &caps,
+            &no_expiry(),
+            Some("ci".into()),
+            vec!["read_api".into()],
+        )
+        .expect("a request");
+        assert_eq!(request.name(), Some("ci"));
+        assert_eq!(request.scopes(), ["read_api"]);
     }
 }

@@ -273,6 +273,9 @@ pub struct ProviderJson {
     pub max_lifetime_seconds: Option<u64>,
     /// Shortest lifetime, seconds.
     pub min_lifetime_seconds: Option<u64>,
+    /// `rotate` is one call to the provider, which revokes the old token at once (no
+    /// `--keep-old`).
+    pub native_rotate: bool,
 }
 
 /// Whether the provider reports when a token was last used.
@@ -326,6 +329,7 @@ impl ProviderJson {
             pagination: c.pagination,
             max_lifetime_seconds: c.max_lifetime.map(|d| d.as_secs()),
             min_lifetime_seconds: c.min_lifetime.map(|d| d.as_secs()),
+            native_rotate: c.native_rotate,
         }
     }
 }
@@ -462,6 +466,7 @@ pub fn provider_table(providers: &[ProviderJson]) -> String {
         "LAST USED",
         "PAGED",
         "MAX LIFETIME",
+        "ROTATE",
     ]);
     for p in providers {
         t.row(vec![
@@ -479,6 +484,12 @@ pub fn provider_table(providers: &[ProviderJson]) -> String {
             p.max_lifetime_seconds
                 .map(|s| crate::span::human(std::time::Duration::from_secs(s)))
                 .unwrap_or_else(|| "-".into()),
+            if p.native_rotate {
+                "native"
+            } else {
+                "create+revoke"
+            }
+            .into(),
         ]);
     }
     t.render()

@@ -173,8 +173,8 @@ impl Profile {
         }
         if let Some(value) = self.table.get("provider").filter(|v| !v.is_str()) {
             return Err(CliError::usage(format!(
-                "profile `{name}`: `provider` must be a string, \"dfns\", \"zitadel\" or \
-                 \"sailpoint\", not {}",
+                "profile `{name}`: `provider` must be a string, \"dfns\", \"zitadel\", \
+                 \"sailpoint\" or \"gitlab\", not {}",
                 type_name(value)
             )));
         }
@@ -184,7 +184,7 @@ impl Profile {
             None => {
                 return Err(CliError::usage(format!(
                     "profile `{name}` names no provider: add `provider = \"dfns\" | \"zitadel\" \
-                     | \"sailpoint\"`"
+                     | \"sailpoint\" | \"gitlab\"`"
                 )));
             }
         };
@@ -262,6 +262,7 @@ impl Profile {
             "dfns" => settings::<pats::DfnsConfig>(&table),
             "zitadel" => settings::<pats::ZitadelConfig>(&table),
             "sailpoint" => settings::<pats::SailPointConfig>(&table),
+            "gitlab" => settings::<pats::GitLabConfig>(&table),
             other => {
                 let mut tagged = table.clone();
                 tagged.insert("provider".into(), Value::String(other.into()));
@@ -994,8 +995,8 @@ mod tests {
         );
         assert_eq!(
             resolved(&file, "prov"),
-            "profile `prov`: `provider` must be a string, \"dfns\", \"zitadel\" or \
-             \"sailpoint\", not an integer"
+            "profile `prov`: `provider` must be a string, \"dfns\", \"zitadel\", \
+             \"sailpoint\" or \"gitlab\", not an integer"
         );
         // `simulate = false` is the real provider, whose settings are then missing.
         assert_eq!(

@@ -151,6 +151,8 @@ pub struct GitLabClientBuilder {
     base_url: Option<String>,
     token: Option<SecretString>,
     options: ClientOptions,
+    default_owner: Option<u64>,
+    default_scopes: Vec<String>,
 }
 
 impl std::fmt::Debug for GitLabClientBuilder {
@@ -166,6 +168,8 @@ impl std::fmt::Debug for GitLabClientBuilder {
             )
             .field("token", &self.token)
             .field("options", &self.options)
+            .field("default_owner", &self.default_owner)
+            .field("default_scopes", &self.default_scopes)
             .finish()
     }
 }
@@ -197,18 +201,36 @@ impl GitLabClientBuilder {
 
     pats_core::__client_options_shortcuts!(#[must_use]);
 
+    /// The user whose tokens the provider-neutral calls manage when they name no owner
+    /// (`PersonalAccessTokens::create` and `list`): creates become an administrator's
+    /// `POST /users/:id/personal_access_tokens` and listings filter on `user_id`. Without
+    /// it a create makes a token of the caller (which GitLab limits to the scopes
+    /// `k8s_proxy` and `self_rotate`) and a listing shows every token the caller may see.
+    #[must_use]
+    pub fn default_owner(mut self, user_id: u64) -> Self {
+        self.default_owner = Some(user_id);
+        self
+    }
+
+    /// The scopes a provider-neutral create gets when its request names none (GitLab
+    /// needs at least one). Without them such a create is refused before sending.
+    #[must_use]
+    pub fn default_scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.default_scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// A builder filled from `lookup` (the environment for [`from_env`](Self::from_env)):
-    /// `GITLAB_TOKEN` (required) and `GITLAB_BASE_URL` (default `https://gitlab.com`). A
-    /// missing variable is an [`InvalidInput`](pats_core::ErrorKind::InvalidInput) naming it,
-    /// never its value.
+    /// the variables of [`GitLabConfig`](crate::GitLabConfig), `GITLAB_TOKEN` (required),
+    /// `GITLAB_BASE_URL` (default `https://gitlab.com`), `GITLAB_USER_ID` and
+    /// `GITLAB_SCOPES`. A missing or malformed variable is an
+    /// [`InvalidInput`](pats_core::ErrorKind::InvalidInput) naming it, never its value.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let lookup: pats_core::__private::env::Lookup<'_> = &lookup;
-        let token = pats_core::__private::env::required(lookup, ENV_TOKEN)?;
-        let mut builder = Self::default().token(SecretString::from(token));
-        if let Some(url) = pats_core::__private::env::optional(lookup, ENV_BASE_URL) {
-            builder = builder.base_url(url);
-        }
-        Ok(builder)
+        crate::GitLabConfig::from_lookup(lookup)?.env_builder()
     }
 
     /// A builder filled from the process environment (see
@@ -226,9 +248,22 @@ impl GitLabClientBuilder {
         if secrecy::ExposeSecret::expose_secret(&token).is_empty() {
             return Err(Error::invalid("token", "must not be empty"));
         }
+        if self.default_owner == Some(0) {
+            return Err(Error::invalid(
+                "user_id",
+                "a GitLab user id is a positive integer",
+            ));
+        }
+        if self.default_scopes.iter().any(|s| s.trim().is_empty()) {
+            return Err(Error::invalid("scopes", "a scope must not be empty"));
+        }
         let transport = Transport::new(PROVIDER, &base, self.options)?
             .with_auth(Arc::new(StaticToken::new(token)));
-        Ok(GitLabClient { transport })
+        Ok(GitLabClient {
+            transport,
+            default_owner: self.default_owner,
+            default_scopes: self.default_scopes,
+        })
     }
 }
 
@@ -238,6 +273,8 @@ impl GitLabClientBuilder {
 #[derive(Debug, Clone)]
 pub struct GitLabClient {
     transport: Transport,
+    pub(crate) default_owner: Option<u64>,
+    pub(crate) default_scopes: Vec<String>,
 }
 
 impl GitLabClient {
@@ -254,6 +291,18 @@ impl GitLabClient {
     /// The transport (base URL, options).
     pub fn transport(&self) -> &Transport {
         &self.transport
+    }
+
+    /// The user whose tokens the provider-neutral calls manage when they name no owner
+    /// (see [`GitLabClientBuilder::default_owner`]).
+    pub fn default_owner(&self) -> Option<u64> {
+        self.default_owner
+    }
+
+    /// The scopes of a provider-neutral create that names none (see
+    /// [`GitLabClientBuilder::default_scopes`]).
+    pub fn default_scopes(&self) -> &[String] {
+        &self.default_scopes
     }
 
     /// Sends any request (for calls pats has no typed method for) with this client's

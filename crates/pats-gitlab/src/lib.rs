@@ -3,7 +3,9 @@
 //! - [`GitLabClient`]: an instance's base URL (default [`DEFAULT_BASE_URL`],
 //!   `https://gitlab.com`), an access token sent as `Authorization: Bearer`, and the core
 //!   `ClientOptions` (timeouts, retries, body cap); [`GitLabClient::from_env`] reads
-//!   `GITLAB_TOKEN` (required) and `GITLAB_BASE_URL` (optional).
+//!   `GITLAB_TOKEN` (required) and `GITLAB_BASE_URL` (optional), and [`GitLabConfig`]
+//!   holds the same settings for a file or code (with `GITLAB_USER_ID` and
+//!   `GITLAB_SCOPES`: the user and scopes of provider-neutral calls that name none).
 //! - Every personal access token operation of GitLab's REST API v4, typed:
 //!   [`list_tokens`](GitLabClient::list_tokens) ([`ListTokens`]: every documented filter,
 //!   `page`/`per_page`; [`TokenListPage`] reads `X-Next-Page`, `X-Total`, `X-Total-Pages`,
@@ -124,6 +126,7 @@ compile_error!(
 );
 
 mod client;
+mod config;
 mod error;
 // Formatted by `cargo xtask codegen` (prettyplease), not by rustfmt.
 #[rustfmt::skip]
@@ -137,6 +140,7 @@ pub use client::{
     DEFAULT_BASE_URL, ENV_BASE_URL, ENV_TOKEN, GitLabClient, GitLabClientBuilder,
     MAX_DESCRIPTION_CHARS, NewPat, NewToken, PROVIDER, TokenFor,
 };
+pub use config::{ENV_SCOPES, ENV_USER_ID, GitLabConfig};
 // The wire model the typed calls return; the rest of the generated module is private.
 pub use generated::{PersonalAccessToken, ResourceAccessToken};
 pub use group::NewGroupToken;

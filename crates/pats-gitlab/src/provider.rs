@@ -147,19 +147,36 @@ impl PersonalAccessTokens for GitLabClient {
         c
     }
 
-    /// With an owner: `POST /users/:owner/personal_access_tokens` (administrators); without:
-    /// `POST /user/personal_access_tokens`. Never retried.
+    /// With an owner (the request's, else the client's
+    /// [`default_owner`](crate::GitLabClientBuilder::default_owner)):
+    /// `POST /users/:owner/personal_access_tokens` (administrators); without:
+    /// `POST /user/personal_access_tokens`. A request without scopes gets the client's
+    /// [`default_scopes`](crate::GitLabClientBuilder::default_scopes), and is refused
+    /// (`InvalidInput`, field `scopes`) before sending where there are none. Never retried.
     async fn create(&self, request: &CreateToken) -> Result<CreatedToken> {
         let now = OffsetDateTime::now_utc();
         self.capabilities().check_create_at(request, now)?;
         let name = request
             .name()
             .ok_or_else(|| Error::invalid("name", "GitLab tokens need a name"))?;
-        let owner = match request.owner() {
-            Some(owner) => TokenFor::User(owner_id(owner)?),
-            None => TokenFor::Me,
+        let owner = match (request.owner(), self.default_owner) {
+            (Some(owner), _) => TokenFor::User(owner_id(owner)?),
+            (None, Some(id)) => TokenFor::User(id),
+            (None, None) => TokenFor::Me,
         };
-        let mut token = NewToken::new(name, request.scopes().iter().cloned());
+        let scopes = if request.scopes().is_empty() {
+            if self.default_scopes.is_empty() {
+                return Err(Error::invalid(
+                    "scopes",
+                    "GitLab needs at least one scope: give scopes, or set the client's \
+                     default scopes (`scopes`, GITLAB_SCOPES)",
+                ));
+            }
+            &self.default_scopes[..]
+        } else {
+            request.scopes()
+        };
+        let mut token = NewToken::new(name, scopes.iter().cloned());
         if let Some(date) = Self::expiry_date(request.expiry(), now)? {
             token = token.expires_at(date);
         }
@@ -167,8 +184,8 @@ impl PersonalAccessTokens for GitLabClient {
         self.created(created)
     }
 
-    /// Active tokens only (`state=active`: revoked and expired ones are left out); owner →
-    /// `user_id`, `last_used_before`, `page_size` → `per_page` (at most 100), pages by
+    /// Active tokens only (`state=active`: revoked and expired ones are left out); owner (or
+    /// the client's default owner) → `user_id`, `last_used_before`, `page_size` → `per_page` (at most 100), pages by
     /// number.
     async fn list(&self, query: &ListQuery) -> Result<TokenPage> {
         if query.never_used {
@@ -176,8 +193,10 @@ impl PersonalAccessTokens for GitLabClient {
                 .with_hint("GitLab has no filter for tokens never used"));
         }
         let mut list = ListTokens::new().state(TokenState::Active);
-        if let Some(owner) = &query.owner {
-            list = list.user_id(owner_id(owner)?);
+        match (&query.owner, self.default_owner) {
+            (Some(owner), _) => list = list.user_id(owner_id(owner)?),
+            (None, Some(id)) => list = list.user_id(id),
+            (None, None) => {}
         }
         list.last_used_before = query.last_used_before;
         if let Some(size) = query.page_size {

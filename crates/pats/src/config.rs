@@ -2,20 +2,21 @@
 //! environment.
 //!
 //! Each provider crate owns its settings ([`DfnsConfig`], [`ZitadelConfig`],
-//! [`SailPointConfig`], re-exported at the root): their
+//! [`SailPointConfig`], [`GitLabConfig`], re-exported at the root): their
 //! fields, their environment variables, and the typed client they build
 //! (`ZitadelClient::from_config`). [`Config`] is one of them, tagged by `provider`, for
 //! code that chooses the provider at run time.
 //!
 //! # Environment
 //!
-//! `PATS_PROVIDER` names the provider (`dfns`, `zitadel` or `sailpoint`), then:
+//! `PATS_PROVIDER` names the provider (`dfns`, `zitadel`, `sailpoint` or `gitlab`), then:
 //!
 //! | provider | variables (required in bold) |
 //! | --- | --- |
 //! | dfns | **`DFNS_AUTH_TOKEN`**, **`DFNS_CRED_ID`**, **`DFNS_PRIVATE_KEY`** (PKCS#8 PEM) or **`DFNS_PRIVATE_KEY_FILE`**, `DFNS_BASE_URL` (default `https://api.dfns.io`) |
 //! | zitadel | **`ZITADEL_URL`**, **`ZITADEL_PAT`** or **`ZITADEL_KEY_FILE`** (JWT-profile key JSON) or **`ZITADEL_CLIENT_ID`** + **`ZITADEL_CLIENT_SECRET`** (a machine user's client secret), `ZITADEL_ORG_ID`, `ZITADEL_USER_ID` (the machine user whose tokens are managed), `ZITADEL_API` (`v2` default, or `v1`) |
 //! | sailpoint | **`SAIL_BASE_URL`**, **`SAIL_CLIENT_ID`** + **`SAIL_CLIENT_SECRET`** or **`SAIL_ACCESS_TOKEN`**, `SAIL_API_VERSION` (`v3` default, `beta`, `v2024`, `v2025`, `v2026`, `v1`), `SAIL_OWNER_ID` |
+//! | gitlab | **`GITLAB_TOKEN`**, `GITLAB_BASE_URL` (default `https://gitlab.com`), `GITLAB_USER_ID` (the user whose tokens are managed when a call names none; creating for a user needs an administrator's token), `GITLAB_SCOPES` (comma-separated: the scopes of a create that names none) |
 //!
 //! Errors name the variable that is missing or malformed, never its value. Each provider's
 //! own `from_env` (`SailPointConfig::from_env`, `SailPointClient::from_env`) reads the same
@@ -70,6 +71,8 @@ use serde::Deserialize;
 
 #[cfg(feature = "dfns")]
 use pats_dfns::DfnsConfig;
+#[cfg(feature = "gitlab")]
+use pats_gitlab::GitLabConfig;
 #[cfg(feature = "sailpoint")]
 use pats_sailpoint::SailPointConfig;
 #[cfg(feature = "zitadel")]
@@ -91,10 +94,13 @@ pub enum Config {
     /// SailPoint Identity Security Cloud.
     #[cfg(feature = "sailpoint")]
     SailPoint(SailPointConfig),
+    /// GitLab.
+    #[cfg(feature = "gitlab")]
+    GitLab(GitLabConfig),
 }
 
 /// Every provider name, compiled in or not.
-const KNOWN: &[&str] = &["dfns", "zitadel", "sailpoint"];
+const KNOWN: &[&str] = &["dfns", "zitadel", "sailpoint", "gitlab"];
 
 /// The error for a provider name that this build cannot configure: one whose feature is
 /// off, or none at all. Never quotes an unknown name (it may be a misplaced secret).
@@ -110,7 +116,10 @@ pub(crate) fn not_compiled_in(provider: &str, field: &'static str) -> Error {
                  pats = {{ features = [\"{known}\"] }}"
             ),
         ),
-        None => Error::invalid(field, "must be one of `dfns`, `zitadel`, `sailpoint`"),
+        None => Error::invalid(
+            field,
+            "must be one of `dfns`, `zitadel`, `sailpoint`, `gitlab`",
+        ),
     }
 }
 
@@ -135,6 +144,13 @@ impl From<SailPointConfig> for Config {
     }
 }
 
+#[cfg(feature = "gitlab")]
+impl From<GitLabConfig> for Config {
+    fn from(c: GitLabConfig) -> Self {
+        Self::GitLab(c)
+    }
+}
+
 impl Config {
     /// Reads the configuration from the process environment (see the module docs).
     pub fn from_env() -> Result<Self> {
@@ -152,6 +168,8 @@ impl Config {
             "zitadel" => Ok(Self::Zitadel(ZitadelConfig::from_lookup(lookup)?)),
             #[cfg(feature = "sailpoint")]
             "sailpoint" => Ok(Self::SailPoint(SailPointConfig::from_lookup(lookup)?)),
+            #[cfg(feature = "gitlab")]
+            "gitlab" => Ok(Self::GitLab(GitLabConfig::from_lookup(lookup)?)),
             other => Err(not_compiled_in(other, "PATS_PROVIDER")),
         }
     }
@@ -165,6 +183,8 @@ impl Config {
             Self::Zitadel(_) => "zitadel",
             #[cfg(feature = "sailpoint")]
             Self::SailPoint(_) => "sailpoint",
+            #[cfg(feature = "gitlab")]
+            Self::GitLab(_) => "gitlab",
         }
     }
 
@@ -194,11 +214,13 @@ fn field_tables(provider: &str) -> Option<(&'static [&'static str], &'static [&'
             SailPointConfig::SECRET_FIELDS,
             SailPointConfig::KEY_FILE_FIELDS,
         )),
+        #[cfg(feature = "gitlab")]
+        "gitlab" => Some((GitLabConfig::SECRET_FIELDS, GitLabConfig::KEY_FILE_FIELDS)),
         _ => None,
     }
 }
 
-/// A table tagged by `provider` (`"dfns"`, `"zitadel"` or `"sailpoint"`, any case) with that
+/// A table tagged by `provider` (`"dfns"`, `"zitadel"`, `"sailpoint"` or `"gitlab"`, any case) with that
 /// provider's settings.
 impl<'de> Deserialize<'de> for Config {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
@@ -224,6 +246,10 @@ impl<'de> Deserialize<'de> for Config {
             #[cfg(feature = "sailpoint")]
             "sailpoint" => SailPointConfig::deserialize(settings)
                 .map(Self::SailPoint)
+                .map_err(settings_error),
+            #[cfg(feature = "gitlab")]
+            "gitlab" => GitLabConfig::deserialize(settings)
+                .map(Self::GitLab)
                 .map_err(settings_error),
             other => {
                 let _ = (settings, settings_error);

@@ -39,8 +39,11 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Switching to ZITADEL or Dfns changes only the feature and the configuration
+//! Switching to ZITADEL, Dfns or GitLab changes only the feature and the configuration
 //! (`PATS_PROVIDER=zitadel` and its variables, see [`config`]); the code stays the same.
+//! GitLab (feature `gitlab`, a preview, not in the default features) needs the user and
+//! scopes of the tokens it makes when the code names none: `GITLAB_USER_ID` and
+//! `GITLAB_SCOPES` (see [`config`]).
 //!
 //! # Portable code
 //!
@@ -60,6 +63,11 @@
 //! - **Expiry and last use** are reported per [`Reported`]: Dfns says when a token expires
 //!   only when creating it, so an audit lists its tokens as not judgeable
 //!   ([`PersonalAccessTokensExt::audit_expiry`]) rather than leaving them out.
+//! - **Rotation**: [`rotate`](PersonalAccessTokensExt::rotate) creates the new token and
+//!   leaves the old one valid until [`PendingRotation::finish`], except where the provider
+//!   rotates in one call ([`Capabilities::native_rotate`], GitLab): there the server has
+//!   already revoked the old token when `rotate` returns, so the new secret must be stored
+//!   before anything else ([`PendingRotation::old_revoked`] says so; `undo` is refused).
 //!
 //! `cargo run -p pats --example portable` runs three such programs unchanged on every
 //! provider; an operation a provider does not offer returns
@@ -67,7 +75,8 @@
 //!
 //! When you need a provider's own surface, its typed client is re-exported:
 //! [`dfns`] (feature `dfns`), [`zitadel`] (feature `zitadel`), [`sailpoint`] (feature
-//! `sailpoint`). Everything from `pats-core` is re-exported at the root.
+//! `sailpoint`), [`gitlab`] (feature `gitlab`). Everything from `pats-core` is re-exported
+//! at the root.
 //!
 //! # Testing
 //!
@@ -95,6 +104,8 @@ pub mod config;
 pub use config::Config;
 #[cfg(feature = "dfns")]
 pub use pats_dfns::DfnsConfig;
+#[cfg(feature = "gitlab")]
+pub use pats_gitlab::GitLabConfig;
 #[cfg(feature = "sailpoint")]
 pub use pats_sailpoint::SailPointConfig;
 #[cfg(feature = "zitadel")]
@@ -133,6 +144,9 @@ pub use pats_core::__private;
 /// The Dfns client (`pats-dfns`).
 #[cfg(feature = "dfns")]
 pub use pats_dfns as dfns;
+/// The GitLab client (`pats-gitlab`).
+#[cfg(feature = "gitlab")]
+pub use pats_gitlab as gitlab;
 /// The SailPoint client (`pats-sailpoint`).
 #[cfg(feature = "sailpoint")]
 pub use pats_sailpoint as sailpoint;
@@ -148,6 +162,8 @@ pub const PROVIDERS: &[&str] = &[
     "zitadel",
     #[cfg(feature = "sailpoint")]
     "sailpoint",
+    #[cfg(feature = "gitlab")]
+    "gitlab",
 ];
 
 /// Connects to the provider named by the environment (see [`config`]).
@@ -186,6 +202,12 @@ pub fn connect_with(
         #[cfg(feature = "sailpoint")]
         Config::SailPoint(ref c) => Ok(Box::new(
             sailpoint::SailPointClientBuilder::from_config(c)?
+                .options(options)
+                .build()?,
+        )),
+        #[cfg(feature = "gitlab")]
+        Config::GitLab(ref c) => Ok(Box::new(
+            gitlab::GitLabClientBuilder::from_config(c)?
                 .options(options)
                 .build()?,
         )),
@@ -287,7 +309,7 @@ mod tests {
         .to_string();
         assert!(!err.contains("okta-secret-ish"), "{err}");
         assert!(
-            err.contains("must be one of `dfns`, `zitadel`, `sailpoint`"),
+            err.contains("must be one of `dfns`, `zitadel`, `sailpoint`, `gitlab`"),
             "{err}"
         );
         for (json, said) in [
@@ -321,6 +343,40 @@ mod tests {
         ] {
             assert_eq!(Config::secret_fields(provider), Some(secrets), "{provider}");
             assert_eq!(Config::key_file_fields(provider), Some(files), "{provider}");
+        }
+    }
+
+    #[test]
+    fn gitlab_is_read_when_compiled_in_and_named_when_not() {
+        let vars = [
+            ("PATS_PROVIDER", "gitlab"),
+            ("GITLAB_TOKEN", "glpat-facade-s3cret"),
+            ("GITLAB_USER_ID", "12"),
+        ];
+        let read = Config::from_lookup(lookup(&vars));
+        #[cfg(feature = "gitlab")]
+        {
+            let config = read.unwrap();
+            assert_eq!(config.provider(), "gitlab");
+            assert!(!format!("{config:?}").contains("s3cret"));
+            let Config::GitLab(c) = &config else {
+                panic!("{config:?}")
+            };
+            assert_eq!(c.user_id, Some(12));
+            assert_eq!(Config::secret_fields("gitlab"), Some(&["token"][..]));
+            assert_eq!(Config::key_file_fields("gitlab"), Some(&[][..]));
+            let client = connect(&config).unwrap();
+            assert_eq!(client.provider(), "gitlab");
+            assert!(PROVIDERS.contains(&"gitlab"));
+            let err = Config::from_lookup(lookup(&[("PATS_PROVIDER", "gitlab")])).unwrap_err();
+            assert_eq!(field(err), "GITLAB_TOKEN");
+        }
+        #[cfg(not(feature = "gitlab"))]
+        {
+            let err = read.unwrap_err();
+            assert!(err.to_string().contains("features = [\"gitlab\"]"), "{err}");
+            assert_eq!(field(err), "PATS_PROVIDER");
+            assert!(!PROVIDERS.contains(&"gitlab"));
         }
     }
 

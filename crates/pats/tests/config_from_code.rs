@@ -1,7 +1,12 @@
 //! Every provider configuration can be built from code, and connects.
 
 // Without a provider there is no configuration to build (the lib tests cover that build).
-#![cfg(any(feature = "dfns", feature = "zitadel", feature = "sailpoint"))]
+#![cfg(any(
+    feature = "dfns",
+    feature = "zitadel",
+    feature = "sailpoint",
+    feature = "gitlab"
+))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 // Only `sailpoint`'s tests do not name `Config`.
@@ -377,4 +382,61 @@ fn a_key_file_that_is_a_fifo_is_refused_naming_the_setting() {
         )
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[cfg(feature = "gitlab")]
+#[tokio::test]
+async fn gitlab_config_from_code_and_env_connects() {
+    use pats::GitLabConfig;
+    use pats_sim::gitlab::GitLabSim;
+    let sim = GitLabSim::start().await;
+    let admin = sim.seed_user("root", true);
+    let alice = sim.seed_user("alice", false);
+    let admin_token = sim.seed_token(admin, "admin", &["api"]);
+    let config = GitLabConfig::from_token(admin_token.clone().into())
+        .with_base_url(sim.uri())
+        .with_user_id(alice)
+        .with_scopes(["read_api"]);
+    let client = pats::connect(&config.into()).unwrap();
+    assert_eq!(client.provider(), "gitlab");
+    create_and_list(client.as_ref(), "from-code-gitlab").await;
+    // The token is the default user's, with the default scopes.
+    let created = client.create(&request("from-code-gitlab-2")).await.unwrap();
+    let id: u64 = created.info.id.as_str().parse().unwrap();
+    let stored = sim.stored_token(id).unwrap();
+    assert_eq!(stored.user_id, alice);
+    assert_eq!(stored.scopes, ["read_api"]);
+    assert!(!format!("{created:?}").contains("glpat-"));
+
+    // The same through the environment, as `pats::from_env` reads it.
+    let vars = [
+        ("PATS_PROVIDER", "GitLab".to_owned()),
+        ("GITLAB_TOKEN", admin_token.clone()),
+        ("GITLAB_BASE_URL", sim.uri()),
+        ("GITLAB_USER_ID", alice.to_string()),
+        ("GITLAB_SCOPES", "read_api,read_repository".to_owned()),
+    ];
+    let config = Config::from_lookup(|name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+    })
+    .unwrap();
+    assert_eq!(config.provider(), "gitlab");
+    assert!(!format!("{config:?}").contains(&admin_token));
+    let client = pats::connect(&config).unwrap();
+    let created = client.create(&request("from-env-gitlab")).await.unwrap();
+    let id: u64 = created.info.id.as_str().parse().unwrap();
+    assert_eq!(
+        sim.stored_token(id).unwrap().scopes,
+        ["read_api", "read_repository"]
+    );
+    // A file's table, tagged by `provider`.
+    let config: Config = serde_json::from_value(serde_json::json!({
+        "provider": "gitlab", "token": admin_token, "base_url": sim.uri(), "user_id": alice,
+        "scopes": ["api"]
+    }))
+    .unwrap();
+    let client = pats::connect(&config).unwrap();
+    assert!(client.capabilities().native_rotate);
 }

@@ -72,7 +72,7 @@ fn providers_in_both_modes() {
     let (code, out, _) = run(pats().arg("providers"));
     assert_eq!(code, 0);
     assert!(out.starts_with("PROVIDER"), "{out}");
-    for p in ["dfns", "zitadel", "sailpoint"] {
+    for p in ["dfns", "zitadel", "sailpoint", "gitlab"] {
         assert!(out.lines().any(|l| l.starts_with(p)), "{p} missing:\n{out}");
     }
     let (code, out, _) = run(pats().args(["providers", "--json"]));
@@ -86,7 +86,7 @@ fn providers_in_both_modes() {
             .unwrap()
             .clone()
     };
-    assert_eq!(list.as_array().unwrap().len(), 3);
+    assert_eq!(list.as_array().unwrap().len(), 4);
     assert_eq!(by_name("sailpoint")["last_used"], true);
     assert_eq!(by_name("sailpoint")["get"], "emulated");
     assert_eq!(by_name("zitadel")["last_used"], false);

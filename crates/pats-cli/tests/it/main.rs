@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod delivery;
 mod generate;
+mod gitlab;
 mod profiles;
 mod settings;
 mod sim;

@@ -164,3 +164,62 @@ async fn rotate_uses_the_native_endpoint_and_finish_sends_nothing() {
         "only the name check's GET"
     );
 }
+
+#[tokio::test]
+async fn the_default_owner_and_scopes_fill_what_a_neutral_request_leaves_out() {
+    let w = world().await;
+    let unscoped = CreateToken::builder()
+        .name("ci")
+        .expiry(Expiry::In(DAY))
+        .build()
+        .unwrap();
+    // Without defaults: GitLab needs a scope, so nothing is sent.
+    let plain = client(&w.sim, &w.admin_token);
+    let before = w.sim.requests().await.len();
+    let err = plain.create(&unscoped).await.unwrap_err();
+    assert_eq!(err.field(), Some("scopes"), "{err}");
+    assert_eq!(w.sim.requests().await.len(), before, "nothing sent");
+
+    let gl = pats_gitlab::GitLabClient::builder()
+        .base_url(w.sim.uri())
+        .token(secrecy::SecretString::from(w.admin_token.clone()))
+        .default_owner(w.alice)
+        .default_scopes(["read_api", "read_repository"])
+        .build()
+        .unwrap();
+    let created = gl.create(&unscoped).await.unwrap();
+    let sent = last(&w.sim).await;
+    assert_eq!(
+        line(&sent).1,
+        format!("/api/v4/users/{}/personal_access_tokens", w.alice)
+    );
+    assert_eq!(
+        json(&sent)["scopes"],
+        serde_json::json!(["read_api", "read_repository"])
+    );
+    assert_eq!(created.info.owner.unwrap().id, w.alice.to_string());
+    // A request's own scopes and owner win.
+    let scoped = request("ci-2", Some(w.admin));
+    let created = gl.create(&scoped).await.unwrap();
+    assert_eq!(
+        json(&last(&w.sim).await)["scopes"],
+        serde_json::json!(["read_api"])
+    );
+    assert_eq!(created.info.owner.unwrap().id, w.admin.to_string());
+    // Listings without an owner are the default owner's.
+    gl.list(&ListQuery::new()).await.unwrap();
+    assert_eq!(
+        line(&last(&w.sim).await).2.as_deref(),
+        Some(format!("state=active&user_id={}", w.alice).as_str())
+    );
+    for bad in [
+        pats_gitlab::GitLabClient::builder().default_owner(0),
+        pats_gitlab::GitLabClient::builder().default_scopes([""]),
+    ] {
+        let err = bad
+            .token(secrecy::SecretString::from("t".to_owned()))
+            .build()
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    }
+}
