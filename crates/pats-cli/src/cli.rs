@@ -212,14 +212,16 @@ pub enum Command {
 /// `pats sim …`.
 #[derive(Debug, Subcommand)]
 pub enum SimAction {
-    /// Serve Dfns on 127.0.0.1:PORT, ZITADEL on PORT+1 and SailPoint on PORT+2 until
+    /// Serve Dfns on 127.0.0.1:PORT, ZITADEL on PORT+1, SailPoint on PORT+2 and GitLab on
+    /// PORT+3 until
     /// Ctrl-C, SIGTERM or SIGHUP, and print the shell exports that point `pats` (or any
     /// SDK) at them; --provider sets PATS_PROVIDER in them (default sailpoint), --json
     /// prints one JSON line instead ({"dfns": PORT, "zitadel": PORT, "sailpoint": PORT,
-    /// "env": {NAME: VALUE}}). The admin API needs the exported PATS_SIM_ADMIN_TOKEN.
+    /// "gitlab": PORT, "env": {NAME: VALUE}}). The admin API needs the exported PATS_SIM_ADMIN_TOKEN.
     Serve {
-        /// Dfns' port; ZITADEL and SailPoint take the next two (0: three free ports).
-        #[arg(long, default_value_t = pats_sim::emulator::DEFAULT_PORT, value_parser = clap::value_parser!(u16).range(0..65534))]
+        /// Dfns' port; ZITADEL, SailPoint and GitLab take the next three (0: four free
+        /// ports).
+        #[arg(long, default_value_t = pats_sim::emulator::DEFAULT_PORT, value_parser = clap::value_parser!(u16).range(0..65533))]
         port: u16,
         /// Keep the state in FILE: written on every change, read at start, locked by one
         /// server at a time (a symbolic link is resolved once, at start).

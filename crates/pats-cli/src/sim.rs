@@ -113,7 +113,12 @@ async fn launch(provider: &str, demo: Option<&[&str]>) -> pats::Result<Simulatio
             let sim = GitLabSim::start().await;
             let root = sim.seed_user("root", true);
             let token = sim.seed_token(root, "pats", &["api"]);
-            vars.extend([("GITLAB_BASE_URL", sim.uri()), ("GITLAB_TOKEN", token)]);
+            vars.extend([
+                ("GITLAB_BASE_URL", sim.uri()),
+                ("GITLAB_TOKEN", token),
+                ("GITLAB_USER_ID", root.to_string()),
+                ("GITLAB_SCOPES", "api".to_owned()),
+            ]);
             ("gitlab", Server::GitLab(sim))
         }
         other => {

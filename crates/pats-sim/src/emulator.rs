@@ -156,7 +156,9 @@ pub const ENV_NAMES: &[&str] = &[
     "SAIL_CLIENT_ID",
     "SAIL_CLIENT_SECRET",
     "GITLAB_BASE_URL",
+    "GITLAB_USER_ID",
     "GITLAB_TOKEN",
+    "GITLAB_SCOPES",
 ];
 
 /// The admin token's length in random bytes (hex: twice as many characters).
@@ -691,7 +693,16 @@ impl Inner {
             ("SAIL_CLIENT_ID", SailPointSim::CLIENT_ID.to_owned()),
             ("SAIL_CLIENT_SECRET", SailPointSim::CLIENT_SECRET.to_owned()),
             ("GITLAB_BASE_URL", self.gitlab.uri()),
+            (
+                "GITLAB_USER_ID",
+                self.gitlab
+                    .token_user(&c.gitlab_token)
+                    .map(|id| id.to_string())
+                    .unwrap_or_default(),
+            ),
             ("GITLAB_TOKEN", c.gitlab_token),
+            // What a create that names no scopes asks for (pats' `GitLabConfig::scopes`).
+            ("GITLAB_SCOPES", "api".to_owned()),
         ];
         pairs
             .into_iter()

@@ -24,11 +24,11 @@ fn free_ports() -> u16 {
         if base > 65_000 {
             continue;
         }
-        if (0..3).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
+        if (0..4).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
             return base;
         }
     }
-    panic!("no three consecutive free ports")
+    panic!("no four consecutive free ports")
 }
 
 /// A running `pats sim serve` and the exports it printed.
@@ -48,8 +48,8 @@ impl Serve {
             .unwrap();
         let mut exports = String::new();
         let mut lines = BufReader::new(child.stdout.take().unwrap());
-        // The exports end with the SailPoint client secret.
-        while !exports.contains("SAIL_CLIENT_SECRET") {
+        // The exports end with GitLab's default scopes.
+        while !exports.contains("GITLAB_SCOPES") {
             let mut line = String::new();
             assert!(
                 lines.read_line(&mut line).unwrap() > 0,

@@ -378,7 +378,15 @@ mod tests {
             "2023-04-14T20:41:28.715Z"
         );
         assert_eq!(parse_rfc3339_ms("yesterday"), None);
+        let clock = |t: std::time::SystemTime| {
+            t.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+        };
+        let before = clock(std::time::SystemTime::now());
         let now = now_ms();
+        assert!(
+            (before..=before + 60_000).contains(&now),
+            "{now} ms vs {before}"
+        );
         let text = rfc3339_ms(now);
         assert_eq!(parse_rfc3339_ms(&text), Some(now));
     }

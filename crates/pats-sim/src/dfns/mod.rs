@@ -575,6 +575,19 @@ mod tests {
             .json()
             .unwrap();
         let plain = sim.seed_pat(&user.user_id, "plain").unwrap();
+        // A token with one optional field only.
+        let request = Request::new(
+            "POST",
+            url::Url::parse("http://127.0.0.1/auth/pats").unwrap(),
+            json!({"name": "ext", "publicKey": ed25519, "externalId": "ext-2"})
+                .to_string()
+                .into_bytes(),
+        );
+        let only_external = sim.state().create(&request, &principal).ok().unwrap();
+        assert_eq!(only_external.status, 200);
+        // An external id is unique among live tokens.
+        let again = sim.state().create(&request, &principal).err().unwrap();
+        assert_eq!(again.status, 409);
         assert_eq!(created["publicKey"], json!(ed25519));
         assert_eq!(
             created["permissionAssignments"][0]["permissionId"],
@@ -590,12 +603,30 @@ mod tests {
         let document = sim.snapshot().unwrap();
         let text = document.to_string();
         assert!(!text.contains(&token), "the document holds an access token");
+        let mut external: Vec<(u64, &Value)> = document["pats"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["seq"].as_u64().unwrap(), &p["external_id"]))
+            .collect();
+        external.sort_by_key(|(seq, _)| *seq);
+        let external: Vec<&Value> = external.into_iter().map(|(_, e)| e).collect();
+        assert_eq!(external, [&json!("ext-1"), &Value::Null, &json!("ext-2")]);
         let copy = DfnsSim::start().await;
         copy.restore(document.clone()).unwrap();
         assert_eq!(copy.pats(), listed);
         assert_eq!(copy.snapshot().unwrap(), document);
         assert!(copy.accepts_bearer(&token));
         assert!(copy.accepts_bearer(&user.auth_token));
+        // The restored external ids are still taken.
+        assert_eq!(
+            copy.state()
+                .create(&request, &principal)
+                .err()
+                .unwrap()
+                .status,
+            409
+        );
         assert!(!copy.accepts_bearer("eyJ.other.token"));
 
         // Deactivated, then deleted: refused either way.
