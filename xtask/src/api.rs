@@ -270,9 +270,26 @@ fn items(root: &Path, krate: &str) -> Result<Vec<String>, Error> {
     Ok(api.items().map(ToString::to_string).collect())
 }
 
+/// The publishable library crates of `crates` that [`CRATES`] does not name: their API
+/// would go unchecked.
+fn unlisted(crates: &[crate::release::Crate]) -> Vec<String> {
+    crates
+        .iter()
+        .filter(|c| c.publishable && c.dir.join("src/lib.rs").is_file())
+        .filter(|c| !CRATES.contains(&c.name.as_str()))
+        .map(|c| {
+            format!(
+                "{} is a publishable library that xtask/src/api.rs CRATES does not name: add it \
+                 (and its EXTERNAL_ALLOWED list), or its public API goes unchecked",
+                c.name
+            )
+        })
+        .collect()
+}
+
 /// `cargo xtask api [--check]`.
 pub fn run(root: &Path, check: bool) -> Result<(), Error> {
-    let mut problems = Vec::new();
+    let mut problems = unlisted(&crate::release::workspace_crates(root)?);
     for krate in CRATES {
         let items = items(root, krate)?;
         let path = snapshot_path(root, krate);
@@ -360,6 +377,47 @@ mod tests {
         let new = render(&["pub fn a()".to_owned(), "pub fn c()".to_owned()]);
         assert_eq!(diff(&old, &new), ["- pub fn b()", "+ pub fn c()"]);
         assert!(diff(&new, &new).is_empty());
+    }
+
+    #[test]
+    fn a_publishable_library_left_out_of_the_list_is_a_problem() {
+        let dir = std::env::temp_dir().join(format!("xtask-api-{}", std::process::id()));
+        let lib = |name: &str, publishable: bool| {
+            let dir = dir.join(name);
+            std::fs::create_dir_all(dir.join("src")).unwrap();
+            std::fs::write(dir.join("src/lib.rs"), "").unwrap();
+            crate::release::Crate {
+                name: name.to_owned(),
+                publishable,
+                dir,
+                ..crate::release::Crate::default()
+            }
+        };
+        let crates = [
+            lib("pats-core", true),
+            lib("pats-newcomer", true),
+            lib("pats-internal", false),
+        ];
+        let bin_only = crate::release::Crate {
+            name: "pats-tool".to_owned(),
+            publishable: true,
+            dir: dir.join("pats-tool"),
+            ..crate::release::Crate::default()
+        };
+        let mut all = crates.to_vec();
+        all.push(bin_only);
+        let problems = unlisted(&all);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].starts_with("pats-newcomer is a publishable library"));
+    }
+
+    #[test]
+    fn the_list_names_every_publishable_library_of_the_workspace() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let crates = crate::release::workspace_crates(&root).unwrap();
+        assert!(crates.iter().any(|c| c.name == "pats-gitlab"));
+        assert_eq!(unlisted(&crates), Vec::<String>::new());
     }
 
     #[test]

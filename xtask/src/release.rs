@@ -67,7 +67,7 @@ pub struct Dep {
 }
 
 /// A workspace crate, as `cargo metadata` reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Crate {
     /// Package name.
     pub name: String,

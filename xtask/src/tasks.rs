@@ -793,6 +793,31 @@ mod tests {
     }
 
     #[test]
+    fn the_feature_matrix_is_every_provider_of_the_facade() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let manifest: toml::Table = include_str!("../../crates/pats/Cargo.toml").parse()?;
+        let features = manifest
+            .get("features")
+            .and_then(toml::Value::as_table)
+            .ok_or("no [features]")?;
+        // A provider feature enables one provider crate and nothing else.
+        let mut providers: Vec<&str> = features
+            .iter()
+            .filter(|(_, enables)| {
+                enables.as_array().is_some_and(|list| {
+                    list.len() == 1 && list[0].as_str().is_some_and(|f| f.starts_with("dep:pats-"))
+                })
+            })
+            .map(|(name, _)| name.as_str())
+            .collect();
+        providers.sort_unstable();
+        let mut listed = FACADE_FEATURES.to_vec();
+        listed.sort_unstable();
+        assert_eq!(listed, providers);
+        Ok(())
+    }
+
+    #[test]
     fn the_all_features_list_is_every_feature_of_the_facade()
     -> Result<(), Box<dyn std::error::Error>> {
         let manifest: toml::Table = include_str!("../../crates/pats/Cargo.toml").parse()?;
