@@ -210,7 +210,7 @@ pub async fn rotate(
     let caps = ctx.client.capabilities();
     if keep_old && caps.native_rotate {
         return Err(CliError::usage(format!(
-            "--keep-old cannot be honoured: {} rotates in one call and revokes the old token              at once (nothing was rotated); rotate without --keep-old, or create a second              token with `pats create` and revoke the old one later",
+            "--keep-old cannot be honoured: {} rotates in one call and revokes the old token at once (nothing was rotated); rotate without --keep-old, or create a second token with `pats create` and revoke the old one later",
             ctx.provider()
         )));
     }

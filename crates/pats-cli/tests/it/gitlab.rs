@@ -186,7 +186,11 @@ fn keep_old_and_other_scopes_are_refused_before_anything_is_sent() {
     let (code, out, err) = gl.run(&["rotate", &old, "--keep-old"]);
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("--keep-old cannot be honoured: gitlab rotates in one call"),
+        err.contains(
+            "--keep-old cannot be honoured: gitlab rotates in one call and revokes the old \
+             token at once (nothing was rotated); rotate without --keep-old, or create a \
+             second token"
+        ),
         "{err}"
     );
     assert!(out.is_empty(), "{out}");
