@@ -6,11 +6,10 @@
 //! HTTP/1.1 and HTTP/2 without TLS) on `127.0.0.1`. Every simulator accepts [`Faults`] to
 //! inject failures, and remembers the [`Request`]s it received.
 //!
-//! With the features `dfns`, `zitadel` and `sailpoint` (all default), [`start`] runs the
-//! [`emulator`]: the four simulators (GitLab's comes with the emulator, whatever the
-//! `gitlab` feature says) in one process, each at the root of its own port, with an admin
-//! API and a state file; the `pats-sim` binary ([`cli`]) and `pats sim serve` run it until
-//! Ctrl-C:
+//! With the features `dfns`, `zitadel`, `sailpoint` and `gitlab` (all default), [`start`]
+//! runs the [`emulator`]: the four simulators in one process, each at the root of its own
+//! port, with an admin API and a state file; the `pats-sim` binary ([`cli`]) and
+//! `pats sim serve` run it until Ctrl-C:
 //!
 //! ```no_run
 //! # fn demo() -> Result<(), pats_sim::SimError> {
@@ -50,22 +49,31 @@ mod contract;
 pub mod fault;
 pub mod server;
 
-#[cfg(all(feature = "dfns", feature = "zitadel", feature = "sailpoint"))]
+#[cfg(all(
+    feature = "dfns",
+    feature = "zitadel",
+    feature = "sailpoint",
+    feature = "gitlab"
+))]
 pub mod cli;
-#[cfg(all(feature = "dfns", feature = "zitadel", feature = "sailpoint"))]
+#[cfg(all(
+    feature = "dfns",
+    feature = "zitadel",
+    feature = "sailpoint",
+    feature = "gitlab"
+))]
 pub mod emulator;
-#[cfg(all(feature = "dfns", feature = "zitadel", feature = "sailpoint"))]
+#[cfg(all(
+    feature = "dfns",
+    feature = "zitadel",
+    feature = "sailpoint",
+    feature = "gitlab"
+))]
 pub use emulator::{Emulator, Options, Seed, SimError, start};
 
 #[cfg(feature = "dfns")]
 pub mod dfns;
-// The emulator serves GitLab too: with the three other providers the simulator is there
-// without the feature (its only dependency, sha2, comes with `dfns`), so a dependent that
-// names those three (as `pats-cli` does) gets all four ports.
-#[cfg(any(
-    feature = "gitlab",
-    all(feature = "dfns", feature = "zitadel", feature = "sailpoint")
-))]
+#[cfg(feature = "gitlab")]
 pub mod gitlab;
 #[cfg(feature = "zitadel")]
 pub mod jwt;

@@ -230,7 +230,12 @@ impl DfnsSim {
 
     // Used by the emulator, which needs all three providers.
     #[cfg_attr(
-        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        not(all(
+            feature = "dfns",
+            feature = "zitadel",
+            feature = "sailpoint",
+            feature = "gitlab"
+        )),
         allow(dead_code)
     )]
     /// Its server (request log).
@@ -240,7 +245,12 @@ impl DfnsSim {
 
     // Used by the emulator, which needs all three providers.
     #[cfg_attr(
-        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        not(all(
+            feature = "dfns",
+            feature = "zitadel",
+            feature = "sailpoint",
+            feature = "gitlab"
+        )),
         allow(dead_code)
     )]
     /// The state, for a state file.
@@ -250,7 +260,12 @@ impl DfnsSim {
 
     // Used by the emulator, which needs all three providers.
     #[cfg_attr(
-        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        not(all(
+            feature = "dfns",
+            feature = "zitadel",
+            feature = "sailpoint",
+            feature = "gitlab"
+        )),
         allow(dead_code)
     )]
     /// Replaces the state with one from a state file.
@@ -267,7 +282,12 @@ impl DfnsSim {
 
     // Used by the emulator, which needs all three providers.
     #[cfg_attr(
-        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        not(all(
+            feature = "dfns",
+            feature = "zitadel",
+            feature = "sailpoint",
+            feature = "gitlab"
+        )),
         allow(dead_code)
     )]
     /// What changed since the last call, for the emulator's journal.
@@ -277,7 +297,12 @@ impl DfnsSim {
 
     // Used by the emulator, which needs all three providers.
     #[cfg_attr(
-        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        not(all(
+            feature = "dfns",
+            feature = "zitadel",
+            feature = "sailpoint",
+            feature = "gitlab"
+        )),
         allow(dead_code)
     )]
     /// Replays what [`take_changes`](Self::take_changes) returned.

@@ -327,7 +327,12 @@ impl GitLabSim {
 
 /// What the emulator asks of the simulator.
 #[cfg_attr(
-    not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+    not(all(
+        feature = "dfns",
+        feature = "zitadel",
+        feature = "sailpoint",
+        feature = "gitlab"
+    )),
     allow(dead_code)
 )]
 impl GitLabSim {

@@ -153,7 +153,12 @@ impl SailPointSim {
 
     // Used by the emulator, which needs all three providers.
     #[cfg_attr(
-        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        not(all(
+            feature = "dfns",
+            feature = "zitadel",
+            feature = "sailpoint",
+            feature = "gitlab"
+        )),
         allow(dead_code)
     )]
     /// Its server (request log).
@@ -163,7 +168,12 @@ impl SailPointSim {
 
     // Used by the emulator, which needs all three providers.
     #[cfg_attr(
-        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        not(all(
+            feature = "dfns",
+            feature = "zitadel",
+            feature = "sailpoint",
+            feature = "gitlab"
+        )),
         allow(dead_code)
     )]
     /// The state, for a state file.
@@ -173,7 +183,12 @@ impl SailPointSim {
 
     // Used by the emulator, which needs all three providers.
     #[cfg_attr(
-        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        not(all(
+            feature = "dfns",
+            feature = "zitadel",
+            feature = "sailpoint",
+            feature = "gitlab"
+        )),
         allow(dead_code)
     )]
     /// Replaces the state with one from a state file.
@@ -190,7 +205,12 @@ impl SailPointSim {
 
     // Used by the emulator, which needs all three providers.
     #[cfg_attr(
-        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        not(all(
+            feature = "dfns",
+            feature = "zitadel",
+            feature = "sailpoint",
+            feature = "gitlab"
+        )),
         allow(dead_code)
     )]
     /// What changed since the last call, for the emulator's journal.
@@ -200,7 +220,12 @@ impl SailPointSim {
 
     // Used by the emulator, which needs all three providers.
     #[cfg_attr(
-        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        not(all(
+            feature = "dfns",
+            feature = "zitadel",
+            feature = "sailpoint",
+            feature = "gitlab"
+        )),
         allow(dead_code)
     )]
     /// Replays what [`take_changes`](Self::take_changes) returned.

@@ -290,7 +290,12 @@ impl ZitadelSim {
 
     // Used by the emulator, which needs all three providers.
     #[cfg_attr(
-        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        not(all(
+            feature = "dfns",
+            feature = "zitadel",
+            feature = "sailpoint",
+            feature = "gitlab"
+        )),
         allow(dead_code)
     )]
     /// Its server (request log).
@@ -309,7 +314,12 @@ impl ZitadelSim {
 
     // Used by the emulator, which needs all three providers.
     #[cfg_attr(
-        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        not(all(
+            feature = "dfns",
+            feature = "zitadel",
+            feature = "sailpoint",
+            feature = "gitlab"
+        )),
         allow(dead_code)
     )]
     /// The state, for a state file.
@@ -319,7 +329,12 @@ impl ZitadelSim {
 
     // Used by the emulator, which needs all three providers.
     #[cfg_attr(
-        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        not(all(
+            feature = "dfns",
+            feature = "zitadel",
+            feature = "sailpoint",
+            feature = "gitlab"
+        )),
         allow(dead_code)
     )]
     /// Replaces the state with one from a state file.
@@ -335,7 +350,12 @@ impl ZitadelSim {
 
     // Used by the emulator, which needs all three providers.
     #[cfg_attr(
-        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        not(all(
+            feature = "dfns",
+            feature = "zitadel",
+            feature = "sailpoint",
+            feature = "gitlab"
+        )),
         allow(dead_code)
     )]
     /// What changed since the last call, for the emulator's journal.
@@ -345,7 +365,12 @@ impl ZitadelSim {
 
     // Used by the emulator, which needs all three providers.
     #[cfg_attr(
-        not(all(feature = "dfns", feature = "zitadel", feature = "sailpoint")),
+        not(all(
+            feature = "dfns",
+            feature = "zitadel",
+            feature = "sailpoint",
+            feature = "gitlab"
+        )),
         allow(dead_code)
     )]
     /// Replays what [`take_changes`](Self::take_changes) returned.

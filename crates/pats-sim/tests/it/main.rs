@@ -3,15 +3,30 @@
 
 mod admin;
 mod emulator;
-#[cfg(all(feature = "dfns", feature = "zitadel", feature = "sailpoint"))]
+#[cfg(all(
+    feature = "dfns",
+    feature = "zitadel",
+    feature = "sailpoint",
+    feature = "gitlab"
+))]
 mod gitlab;
 #[cfg(feature = "zitadel")]
 mod grpc;
-#[cfg(all(feature = "dfns", feature = "zitadel", feature = "sailpoint"))]
+#[cfg(all(
+    feature = "dfns",
+    feature = "zitadel",
+    feature = "sailpoint",
+    feature = "gitlab"
+))]
 mod journal;
 #[cfg(feature = "sailpoint")]
 mod limits;
-#[cfg(all(feature = "dfns", feature = "zitadel", feature = "sailpoint"))]
+#[cfg(all(
+    feature = "dfns",
+    feature = "zitadel",
+    feature = "sailpoint",
+    feature = "gitlab"
+))]
 mod provision;
 mod sailpoint_bulk;
 #[cfg(feature = "zitadel")]
