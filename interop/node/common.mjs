@@ -49,15 +49,23 @@ export function expect(condition, message) {
   if (!condition) throw new CheckFailed(message);
 }
 
+/**
+ * The HTTP status an SDK error carries: axios-style `response.status`, `httpStatus`, `status`,
+ * or gitbeaker's `cause.response` (the fetch Response of a GitbeakerRequestError).
+ */
+export function statusOf(error) {
+  return error?.response?.status ?? error?.httpStatus ?? error?.status ?? error?.cause?.response?.status;
+}
+
 /** A short, single-line account of an error, with the HTTP status and body where the SDK keeps them. */
 export function describe(error) {
   const parts = [`${error?.name ?? "Error"}: ${error?.message ?? String(error)}`];
-  const status = error?.response?.status ?? error?.httpStatus ?? error?.status;
+  const status = statusOf(error);
   if (status !== undefined) parts.push(`status=${status}`);
   const body = error?.response?.data ?? error?.context?.body ?? error?.body;
   if (body !== undefined) parts.push(`body=${typeof body === "string" ? body : JSON.stringify(body)}`);
   if (error?.code !== undefined && typeof error.code !== "function") parts.push(`code=${error.code}`);
-  if (error?.cause) parts.push(`cause=${error.cause?.message ?? error.cause}`);
+  if (error?.cause) parts.push(`cause=${error.cause?.message ?? error.cause?.description ?? error.cause}`);
   return parts.join(" | ").replace(/\n/g, " ").slice(0, DETAIL_LIMIT);
 }
 
@@ -69,7 +77,7 @@ export async function expectStatus(status, call) {
   try {
     await call();
   } catch (error) {
-    const got = error?.response?.status ?? error?.httpStatus ?? error?.status;
+    const got = statusOf(error);
     expect(got === status, `expected HTTP ${status}, got ${describe(error)}`);
     return describe(error);
   }

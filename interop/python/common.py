@@ -56,8 +56,9 @@ def expect(condition, message):
 def describe(error):
     """A short, single-line account of an exception: its type, the HTTP status and the answer's
     body where the SDK keeps them (OpenAPI-generated ApiException: status/reason/body; ZITADEL's
-    ApiError: code/response_body; DfnsError: status_code/details), never the response headers."""
-    status = getattr(error, "status", None) or getattr(error, "status_code", None) or getattr(error, "code", None)
+    ApiError: code/response_body; DfnsError: status_code/details; python-gitlab's GitlabError:
+    response_code/response_body), never the response headers."""
+    status = status_of(error)
     body = getattr(error, "body", None) or getattr(error, "response_body", None) or getattr(error, "details", None)
     if status is not None and body not in (None, "", {}):
         if isinstance(body, bytes):
@@ -68,13 +69,22 @@ def describe(error):
     return text.replace("\n", " ")[:DETAIL_LIMIT]
 
 
+def status_of(error):
+    """The HTTP status an SDK error carries, under whichever name the SDK gives it."""
+    for name in ("status", "status_code", "code", "response_code"):
+        value = getattr(error, name, None)
+        if value:
+            return value
+    return None
+
+
 def expect_status(status, call):
     """`call()` must fail with an SDK error carrying HTTP `status` and a readable message:
     the emulator's error answer has the provider's shape, which the SDK parsed."""
     try:
         call()
     except Exception as error:  # noqa: BLE001
-        got = getattr(error, "status", None) or getattr(error, "status_code", None) or getattr(error, "code", None)
+        got = status_of(error)
         expect(got == status, f"expected HTTP {status}, got {describe(error)}")
         return describe(error)
     raise CheckFailed(f"expected HTTP {status}, the call succeeded")

@@ -1,5 +1,5 @@
-//! `cargo xtask interop`: the official Python and Node SDKs of Dfns, ZITADEL and SailPoint,
-//! unchanged, against `pats-sim serve`.
+//! `cargo xtask interop`: the official Python and Node SDKs of Dfns, ZITADEL, SailPoint and
+//! GitLab, unchanged, against `pats-sim serve`.
 //!
 //! 1. Checks that `python3` (3.10 or newer), `node` (18 or newer) and `npm` are on `PATH`.
 //! 2. Makes a fresh temporary directory (or uses `--work-dir DIR`, installing only what is
@@ -8,9 +8,9 @@
 //!    and its committed `package-lock.json` (install scripts off). Nothing is installed
 //!    into the repository.
 //! 3. Builds `pats-sim` from this workspace and starts `pats-sim serve --port N` on a free
-//!    port N (Dfns at N, ZITADEL at N+1, SailPoint at N+2), then reads the shell exports of
-//!    `pats-sim env --port N`. With `--exports FILE` it uses an emulator already running
-//!    instead, with the exports in FILE (`pats-sim env --port N > FILE`).
+//!    port N (Dfns at N, ZITADEL at N+1, SailPoint at N+2, GitLab at N+3), then reads the
+//!    shell exports of `pats-sim env --port N`. With `--exports FILE` it uses an emulator
+//!    already running instead, with the exports in FILE (`pats-sim env --port N > FILE`).
 //! 4. Runs every lifecycle script (`interop/python/lifecycle_*.py`,
 //!    `interop/node/lifecycle_*.mjs`) with those exports `eval`ed by `sh`, as a user would,
 //!    each with a time limit. A script prints one JSON line per operation:
@@ -43,7 +43,7 @@ use crate::Error;
 
 /// How long one lifecycle script may run.
 const SCRIPT_TIME_LIMIT: Duration = Duration::from_secs(180);
-/// How long the server may take to accept connections on its three ports.
+/// How long the server may take to accept connections on its four ports.
 const STARTUP_LIMIT: Duration = Duration::from_secs(30);
 /// The canonical column order; operations not named here follow in order of appearance.
 const COLUMN_ORDER: &[&str] = &[
@@ -54,13 +54,24 @@ const COLUMN_ORDER: &[&str] = &[
     "create",
     "list",
     "get",
+    "get-self",
     "list-filter",
+    "list-owner",
+    "list-state",
+    "list-page",
+    "list-all",
     "update",
     "bulk-update",
+    "rotate",
+    "rotate-self",
     "deactivate",
     "activate",
     "delete",
     "list-gone",
+    "list-revoked",
+    "error-401",
+    "error-404",
+    "error-400",
 ];
 
 /// The options of `cargo xtask interop`.
@@ -627,7 +638,7 @@ fn build_sim(root: &Path) -> Result<PathBuf, Error> {
         .ok_or_else(|| Error::new("cargo build -p pats-sim reported no pats-sim executable"))
 }
 
-/// A running `pats-sim serve --port 0 --json`: it binds three free ports itself (no race
+/// A running `pats-sim serve --port 0 --json`: it binds four free ports itself (no race
 /// for them) and says which, and the variables, on its first line.
 struct Server {
     child: Child,
@@ -692,8 +703,8 @@ impl Server {
             Err(e) => return fail(&mut server, e),
         }
         println!(
-            "==> pats-sim serves Dfns on {}, ZITADEL on {}, SailPoint on {}",
-            started["dfns"], started["zitadel"], started["sailpoint"]
+            "==> pats-sim serves Dfns on {}, ZITADEL on {}, SailPoint on {}, GitLab on {}",
+            started["dfns"], started["zitadel"], started["sailpoint"], started["gitlab"]
         );
         Ok(server)
     }
