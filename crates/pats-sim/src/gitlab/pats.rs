@@ -279,6 +279,24 @@ pub(super) fn page_of(
 }
 
 /// Sorts by a documented order; false for an order GitLab does not know. Ties by id.
+/// A `Boolean` parameter as GitLab's API framework (Grape, through dry-types' `Params::Bool`)
+/// reads it: python-gitlab sends `True`, others `true` or `1`.
+fn boolean(value: &str) -> Option<bool> {
+    const TRUE: [&str; 14] = [
+        "1", "on", "On", "ON", "t", "true", "True", "TRUE", "T", "y", "yes", "Yes", "YES", "Y",
+    ];
+    const FALSE: [&str; 14] = [
+        "0", "off", "Off", "OFF", "f", "false", "False", "FALSE", "F", "n", "no", "No", "NO", "N",
+    ];
+    if TRUE.contains(&value) {
+        Some(true)
+    } else if FALSE.contains(&value) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
 fn sort_tokens(tokens: &mut [&Token], order: &str) -> bool {
     let far = Date::MAX;
     match order {
@@ -346,9 +364,7 @@ impl Filter {
         };
         filter.revoked = match text(params, "revoked").as_deref() {
             None => None,
-            Some("true") => Some(true),
-            Some("false") => Some(false),
-            Some(_) => return Err(error(400, "revoked is invalid")),
+            Some(value) => Some(boolean(value).ok_or_else(|| error(400, "revoked is invalid"))?),
         };
         Ok(filter)
     }
@@ -666,6 +682,28 @@ mod tests {
         (state, admin, alice)
     }
 
+    #[test]
+    fn booleans_are_read_as_gitlab_reads_them() {
+        for yes in [
+            "true", "True", "TRUE", "1", "t", "T", "y", "yes", "on", "ON",
+        ] {
+            assert_eq!(boolean(yes), Some(true), "{yes}");
+        }
+        for no in [
+            "false", "False", "FALSE", "0", "f", "F", "n", "no", "off", "NO",
+        ] {
+            assert_eq!(boolean(no), Some(false), "{no}");
+        }
+        for neither in ["", "2", "tru", "yess", " true", "null"] {
+            assert_eq!(boolean(neither), None, "{neither}");
+        }
+        let (state, admin, _) = state_with(3);
+        let ids = |answer: Answer| -> usize { answer.json().unwrap().as_array().unwrap().len() };
+        assert_eq!(ids(get_list(&state, &admin, "?revoked=True")), 0);
+        assert_eq!(ids(get_list(&state, &admin, "?revoked=0")), 3);
+        assert_eq!(get_list(&state, &admin, "?revoked=maybe").status, 400);
+    }
+
     fn get_list(state: &State, caller: &Caller, query: &str) -> Answer {
         let url = url::Url::parse(&format!(
             "http://127.0.0.1:9/api/v4/personal_access_tokens{query}"
@@ -733,7 +771,7 @@ mod tests {
             "?per_page=x",
             "?page=-1",
             "?state=gone",
-            "?revoked=yes",
+            "?revoked=maybe",
             "?created_after=yesterday",
             "?expires_before=2026-13-01",
             "?sort=random",
