@@ -131,7 +131,6 @@ impl State {
             permission_id: permission_id.map(Into::into),
             external_id: external_id.map(Into::into),
         };
-        let has_extras = extras.permission_id.is_some() || extras.external_id.is_some();
         let pat = StoredPat {
             token_id,
             cred_id: Id::random(*b"cr"),
@@ -139,7 +138,7 @@ impl State {
             name: name.into(),
             created_ms: now_ms(),
             public_key: PublicKey::new(&public_key),
-            extras: has_extras.then(|| Box::new(extras)),
+            extras: extras.boxed(),
             seq: self.next_seq,
             is_active: true,
             deleted: false,

@@ -115,6 +115,16 @@ pub(super) struct Extras {
     pub(super) external_id: Option<Box<str>>,
 }
 
+impl Extras {
+    /// Boxed, or `None` when no field is set (most tokens).
+    pub(super) fn boxed(self) -> Option<Box<Self>> {
+        let any = self.permission_id.is_some()
+            || self.assignment_id.is_some()
+            || self.external_id.is_some();
+        any.then(|| Box::new(self))
+    }
+}
+
 impl StoredPat {
     pub(super) fn permission_id(&self) -> Option<&str> {
         self.extras.as_ref()?.permission_id.as_deref()
@@ -186,9 +196,6 @@ impl<'de> serde::Deserialize<'de> for StoredPat {
             assignment_id: wire.assignment_id,
             external_id: wire.external_id.map(Into::into),
         };
-        let has_extras = extras.permission_id.is_some()
-            || extras.assignment_id.is_some()
-            || extras.external_id.is_some();
         Ok(Self {
             token_id: wire.token_id,
             cred_id: wire.cred_id,
@@ -196,7 +203,7 @@ impl<'de> serde::Deserialize<'de> for StoredPat {
             name: wire.name.into(),
             created_ms,
             public_key: PublicKey::new(&wire.public_key),
-            extras: has_extras.then(|| Box::new(extras)),
+            extras: extras.boxed(),
             seq: wire.seq,
             is_active: wire.is_active,
             deleted: wire.deleted,
