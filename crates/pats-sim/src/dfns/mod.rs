@@ -228,88 +228,6 @@ impl DfnsSim {
         answer.json()
     }
 
-    // Used by the emulator, which needs all three providers.
-    #[cfg_attr(
-        not(all(
-            feature = "dfns",
-            feature = "zitadel",
-            feature = "sailpoint",
-            feature = "gitlab"
-        )),
-        allow(dead_code)
-    )]
-    /// Its server (request log).
-    pub(crate) fn server(&self) -> &HttpServer {
-        &self.server
-    }
-
-    // Used by the emulator, which needs all three providers.
-    #[cfg_attr(
-        not(all(
-            feature = "dfns",
-            feature = "zitadel",
-            feature = "sailpoint",
-            feature = "gitlab"
-        )),
-        allow(dead_code)
-    )]
-    /// The state, for a state file.
-    pub(crate) fn snapshot(&self) -> serde_json::Result<Value> {
-        serde_json::to_value(&*self.state())
-    }
-
-    // Used by the emulator, which needs all three providers.
-    #[cfg_attr(
-        not(all(
-            feature = "dfns",
-            feature = "zitadel",
-            feature = "sailpoint",
-            feature = "gitlab"
-        )),
-        allow(dead_code)
-    )]
-    /// Replaces the state with one from a state file.
-    pub(crate) fn restore(&self, state: Value) -> serde_json::Result<()> {
-        let mut state = state;
-        crate::table::number_rows(&mut state, "pats");
-        let mut restored: State = serde_json::from_value(state)?;
-        let next = restored.pats.values().map(|p| p.seq + 1).max().unwrap_or(0);
-        restored.next_seq = restored.next_seq.max(next);
-        restored.replaced = true;
-        *self.state() = restored;
-        Ok(())
-    }
-
-    // Used by the emulator, which needs all three providers.
-    #[cfg_attr(
-        not(all(
-            feature = "dfns",
-            feature = "zitadel",
-            feature = "sailpoint",
-            feature = "gitlab"
-        )),
-        allow(dead_code)
-    )]
-    /// What changed since the last call, for the emulator's journal.
-    pub(crate) fn take_changes(&self) -> serde_json::Result<crate::table::Changes> {
-        self.state().take_changes()
-    }
-
-    // Used by the emulator, which needs all three providers.
-    #[cfg_attr(
-        not(all(
-            feature = "dfns",
-            feature = "zitadel",
-            feature = "sailpoint",
-            feature = "gitlab"
-        )),
-        allow(dead_code)
-    )]
-    /// Replays what [`take_changes`](Self::take_changes) returned.
-    pub(crate) fn apply_changes(&self, change: &Value) -> Result<(), String> {
-        self.state().apply_changes(change)
-    }
-
     /// Starts a simulator with these server options, its handler wrapped in `layer`.
     pub(crate) fn serve(options: ServerOptions, layer: Option<Layer>) -> std::io::Result<Self> {
         let state = Arc::new(Mutex::new(State {
@@ -521,6 +439,50 @@ impl DfnsSim {
             .iter()
             .filter(|r| r.method.as_str() == method && r.url.path() == path)
             .count()
+    }
+}
+
+/// What the emulator asks of the simulator.
+#[cfg_attr(
+    not(all(
+        feature = "dfns",
+        feature = "zitadel",
+        feature = "sailpoint",
+        feature = "gitlab"
+    )),
+    allow(dead_code)
+)]
+impl DfnsSim {
+    /// Its server (request log).
+    pub(crate) fn server(&self) -> &HttpServer {
+        &self.server
+    }
+
+    /// The state, for a state file.
+    pub(crate) fn snapshot(&self) -> serde_json::Result<Value> {
+        serde_json::to_value(&*self.state())
+    }
+
+    /// Replaces the state with one from a state file.
+    pub(crate) fn restore(&self, state: Value) -> serde_json::Result<()> {
+        let mut state = state;
+        crate::table::number_rows(&mut state, "pats");
+        let mut restored: State = serde_json::from_value(state)?;
+        let next = restored.pats.values().map(|p| p.seq + 1).max().unwrap_or(0);
+        restored.next_seq = restored.next_seq.max(next);
+        restored.replaced = true;
+        *self.state() = restored;
+        Ok(())
+    }
+
+    /// What changed since the last call, for the emulator's journal.
+    pub(crate) fn take_changes(&self) -> serde_json::Result<crate::table::Changes> {
+        self.state().take_changes()
+    }
+
+    /// Replays what [`take_changes`](Self::take_changes) returned.
+    pub(crate) fn apply_changes(&self, change: &Value) -> Result<(), String> {
+        self.state().apply_changes(change)
     }
 }
 

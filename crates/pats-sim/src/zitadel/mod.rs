@@ -288,21 +288,6 @@ impl ZitadelSim {
         }
     }
 
-    // Used by the emulator, which needs all three providers.
-    #[cfg_attr(
-        not(all(
-            feature = "dfns",
-            feature = "zitadel",
-            feature = "sailpoint",
-            feature = "gitlab"
-        )),
-        allow(dead_code)
-    )]
-    /// Its server (request log).
-    pub(crate) fn server(&self) -> &HttpServer {
-        &self.server
-    }
-
     /// The id of the user of `username` in `org_id`.
     pub fn user_id_of(&self, org_id: &str, username: &str) -> Option<String> {
         self.lock()
@@ -310,74 +295,6 @@ impl ZitadelSim {
             .iter()
             .find(|(_, u)| u.org == org_id && u.username == username)
             .map(|(id, _)| id.clone())
-    }
-
-    // Used by the emulator, which needs all three providers.
-    #[cfg_attr(
-        not(all(
-            feature = "dfns",
-            feature = "zitadel",
-            feature = "sailpoint",
-            feature = "gitlab"
-        )),
-        allow(dead_code)
-    )]
-    /// The state, for a state file.
-    pub(crate) fn snapshot(&self) -> serde_json::Result<Value> {
-        serde_json::to_value(&*self.lock())
-    }
-
-    // Used by the emulator, which needs all three providers.
-    #[cfg_attr(
-        not(all(
-            feature = "dfns",
-            feature = "zitadel",
-            feature = "sailpoint",
-            feature = "gitlab"
-        )),
-        allow(dead_code)
-    )]
-    /// Replaces the state with one from a state file.
-    pub(crate) fn restore(&self, state: Value) -> serde_json::Result<()> {
-        let mut restored: State = serde_json::from_value(state)?;
-        restored.replaced = true;
-        let mut state = self.lock();
-        let base_url = std::mem::take(&mut state.base_url);
-        *state = restored;
-        state.base_url = base_url;
-        Ok(())
-    }
-
-    // Used by the emulator, which needs all three providers.
-    #[cfg_attr(
-        not(all(
-            feature = "dfns",
-            feature = "zitadel",
-            feature = "sailpoint",
-            feature = "gitlab"
-        )),
-        allow(dead_code)
-    )]
-    /// What changed since the last call, for the emulator's journal.
-    pub(crate) fn take_changes(&self) -> serde_json::Result<crate::table::Changes> {
-        self.lock().take_changes()
-    }
-
-    // Used by the emulator, which needs all three providers.
-    #[cfg_attr(
-        not(all(
-            feature = "dfns",
-            feature = "zitadel",
-            feature = "sailpoint",
-            feature = "gitlab"
-        )),
-        allow(dead_code)
-    )]
-    /// Replays what [`take_changes`](Self::take_changes) returned.
-    pub(crate) fn apply_changes(&self, change: &Value) -> Result<(), String> {
-        let mut state = self.lock();
-        state.index.take();
-        state.apply_changes(change)
     }
 
     /// Starts a simulator with these server options, its handler wrapped in `layer`.
@@ -712,6 +629,51 @@ impl ZitadelSim {
             .iter()
             .filter(|r| r.url.path().ends_with(suffix))
             .count()
+    }
+}
+
+/// What the emulator asks of the simulator.
+#[cfg_attr(
+    not(all(
+        feature = "dfns",
+        feature = "zitadel",
+        feature = "sailpoint",
+        feature = "gitlab"
+    )),
+    allow(dead_code)
+)]
+impl ZitadelSim {
+    /// Its server (request log).
+    pub(crate) fn server(&self) -> &HttpServer {
+        &self.server
+    }
+
+    /// The state, for a state file.
+    pub(crate) fn snapshot(&self) -> serde_json::Result<Value> {
+        serde_json::to_value(&*self.lock())
+    }
+
+    /// Replaces the state with one from a state file.
+    pub(crate) fn restore(&self, state: Value) -> serde_json::Result<()> {
+        let mut restored: State = serde_json::from_value(state)?;
+        restored.replaced = true;
+        let mut state = self.lock();
+        let base_url = std::mem::take(&mut state.base_url);
+        *state = restored;
+        state.base_url = base_url;
+        Ok(())
+    }
+
+    /// What changed since the last call, for the emulator's journal.
+    pub(crate) fn take_changes(&self) -> serde_json::Result<crate::table::Changes> {
+        self.lock().take_changes()
+    }
+
+    /// Replays what [`take_changes`](Self::take_changes) returned.
+    pub(crate) fn apply_changes(&self, change: &Value) -> Result<(), String> {
+        let mut state = self.lock();
+        state.index.take();
+        state.apply_changes(change)
     }
 }
 
