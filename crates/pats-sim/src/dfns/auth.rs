@@ -33,6 +33,24 @@ pub(super) fn mint_token(
     format!("{header}.{claims}.{}", random_b64(64))
 }
 
+/// The user a token [`mint_token`] made names (its `userId` claim), without checking
+/// anything: only for a token already known to be one the simulator minted.
+pub(super) fn claimed_user(token: &str) -> Option<Id> {
+    let claims = URL_SAFE_NO_PAD.decode(token.split('.').nth(1)?).ok()?;
+    #[derive(serde::Deserialize)]
+    struct Claims<'a> {
+        #[serde(rename = "https://custom/app_metadata", borrow)]
+        app_metadata: Metadata<'a>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Metadata<'a> {
+        #[serde(rename = "userId", borrow)]
+        user_id: std::borrow::Cow<'a, str>,
+    }
+    let claims: Claims<'_> = serde_json::from_slice(&claims).ok()?;
+    Id::parse(&claims.app_metadata.user_id)
+}
+
 /// Authenticator data: SHA-256 of the relying party id, then flags with user presence (0x01)
 /// and user verification (0x04, the challenge asks for it), then a 4-byte counter.
 pub(super) fn check_authenticator_data(data: &[u8]) -> Result<(), &'static str> {

@@ -182,6 +182,59 @@ impl<'de> Deserialize<'de> for TokenDigest {
     }
 }
 
+/// Where a PAT is kept: under its user, then its id, so that a user's tokens are one range
+/// of the table (a list costs the caller's tokens, not every token) and a request's token
+/// is found from its caller and id. Written `<user id>/<token id>` (a journal's row key;
+/// state files list tokens, each naming both).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct PatKey {
+    pub(super) user: Id,
+    pub(super) token: Id,
+}
+
+impl PatKey {
+    /// Every key of `user`'s tokens.
+    pub(super) fn of_user(user: Id) -> std::ops::RangeInclusive<Self> {
+        Self {
+            user,
+            token: Id([0; 21]),
+        }..=Self {
+            user,
+            token: Id([u8::MAX; 21]),
+        }
+    }
+}
+
+impl fmt::Display for PatKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.user, self.token)
+    }
+}
+
+impl Serialize for PatKey {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for PatKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = Cow::<str>::deserialize(d)?;
+        text.split_once('/')
+            .and_then(|(user, token)| {
+                Some(Self {
+                    user: Id::parse(user)?,
+                    token: Id::parse(token)?,
+                })
+            })
+            .ok_or_else(|| {
+                D::Error::custom(format!(
+                    "{text:?} is not a Dfns token key, <user id>/<token id> (journals of earlier development builds keyed tokens by id alone: stop that build cleanly, which folds its journal into the state file)"
+                ))
+            })
+    }
+}
+
 /// A PAT's public key as it was sent: a P-256 key in the PEM form that `p256`, OpenSSL and
 /// WebCrypto write (SPKI, 64-column lines, LF, final newline) as its two coordinates, any
 /// other key as its text.
@@ -287,6 +340,49 @@ mod tests {
             Id::parse("to-00000-00000-0000000000000001"),
             Id::parse("to-00000-00000-0000000000000000")
         );
+    }
+
+    #[test]
+    fn a_users_tokens_are_one_range_and_keys_round_trip() {
+        let id = |t: &str| Id::parse(t).unwrap();
+        let users = [
+            id("aa-00000-00000-0000000000000000"),
+            id("us-abcde-fghij-klmnopqrstuvwxyz"),
+            id("zz-zzzzz-zzzzz-zzzzzzzzzzzzzzzz"),
+        ];
+        let tokens = [
+            id("aa-00000-00000-0000000000000000"),
+            id("to-00000-00000-0000000000000001"),
+            id("zz-zzzzz-zzzzz-zzzzzzzzzzzzzzzz"),
+        ];
+        let keys: std::collections::BTreeSet<PatKey> = users
+            .iter()
+            .flat_map(|&user| tokens.iter().map(move |&token| PatKey { user, token }))
+            .collect();
+        for user in users {
+            let mut ranged: Vec<Id> = keys.range(PatKey::of_user(user)).map(|k| k.token).collect();
+            ranged.sort_by_key(ToString::to_string);
+            assert_eq!(ranged, tokens, "exactly the user's tokens, every one");
+        }
+        let key = PatKey {
+            user: users[1],
+            token: tokens[1],
+        };
+        let text = serde_json::to_value(key).unwrap();
+        assert_eq!(
+            text,
+            json!("us-abcde-fghij-klmnopqrstuvwxyz/to-00000-00000-0000000000000001")
+        );
+        assert!(serde_json::from_value::<PatKey>(text).unwrap() == key);
+        for bad in [
+            "to-00000-00000-0000000000000001",
+            "us-abcde-fghij-klmnopqrstuvwxyz/",
+            "/to-00000-00000-0000000000000001",
+            "us-abcde-fghij-klmnopqrstuvwxyz/to-1",
+        ] {
+            let e = serde_json::from_value::<PatKey>(json!(bad)).err().unwrap();
+            assert!(e.to_string().contains("<user id>/<token id>"), "{e}");
+        }
     }
 
     #[test]

@@ -117,7 +117,7 @@ impl State {
             None => Err(error(401, "Unauthorized: invalid or expired token")),
             Some(Bearer::User(id)) => Ok(Principal::User(*id)),
             Some(Bearer::Pat(token_id)) => self
-                .usable_pat(token_id)
+                .usable_pat(token, *token_id)
                 .map(|p| Principal::Pat {
                     user_id: p.linked_user_id,
                 })
@@ -125,9 +125,16 @@ impl State {
         }
     }
 
-    /// The token `id` if it is active and not deleted.
-    fn usable_pat(&self, id: &Id) -> Option<&StoredPat> {
-        self.pats.get(id).filter(|p| p.is_active && !p.deleted)
+    /// The PAT `id` whose access token is `token` (the bearer table's answer for it), if
+    /// it is active and not deleted. Its user is the one the token names (the token was
+    /// found by its digest, so it is one the simulator minted): one lookup. A token that
+    /// names none (not minted here) is looked for among every token.
+    fn usable_pat(&self, token: &str, id: Id) -> Option<&StoredPat> {
+        let pat = match claimed_user(token) {
+            Some(user) => self.pats.get(&PatKey { user, token: id }),
+            None => self.pats.values().find(|p| p.token_id == id),
+        };
+        pat.filter(|p| p.is_active && !p.deleted)
     }
 
     fn dispatch(&mut self, request: &Request) -> Outcome {
@@ -153,17 +160,18 @@ impl State {
             ("DELETE", ["auth", "pats", id]) => {
                 self.consume_user_action(request, &principal)?;
                 no_body(request)?;
-                let pat = self.find_mut(&principal, id)?;
-                pat.deleted = true;
-                pat.is_active = false;
-                Ok(ok(self.json_of(id)))
+                let key = self.find(&principal, id)?;
+                Ok(self.change(key, |pat| {
+                    pat.deleted = true;
+                    pat.is_active = false;
+                }))
             }
             ("PUT", ["auth", "pats", id, verb @ ("activate" | "deactivate")]) => {
                 self.consume_user_action(request, &principal)?;
                 no_body(request)?;
                 let active = *verb == "activate";
-                self.find_mut(&principal, id)?.is_active = active;
-                Ok(ok(self.json_of(id)))
+                let key = self.find(&principal, id)?;
+                Ok(self.change(key, |pat| pat.is_active = active))
             }
             _ => Err(error(404, format!("{} {path} not found", request.method))),
         }
@@ -422,7 +430,7 @@ impl DfnsSim {
         let state = self.state();
         match state.bearers.get(&TokenDigest::of(token)) {
             Some(Bearer::User(_)) => true,
-            Some(Bearer::Pat(token_id)) => state.usable_pat(token_id).is_some(),
+            Some(Bearer::Pat(token_id)) => state.usable_pat(token, *token_id).is_some(),
             None => false,
         }
     }
@@ -490,6 +498,102 @@ impl DfnsSim {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_minted_token_names_its_user() {
+        let user = Id::random(*b"us");
+        let token = mint_token("or-1", &user.to_string(), "Pat", 60);
+        assert!(claimed_user(&token) == Some(user));
+        let parts: Vec<&str> = token.split('.').collect();
+        for other in [
+            String::new(),
+            "not-a-jwt".to_owned(),
+            format!("{}.!!.{}", parts[0], parts[2]),
+            format!(
+                "{}.{}.x",
+                parts[0],
+                URL_SAFE_NO_PAD.encode(r#"{"sub":"x"}"#)
+            ),
+            format!(
+                "{}.{}.x",
+                parts[0],
+                URL_SAFE_NO_PAD.encode(format!(r#"{{"{APP_METADATA_CLAIM}":{{"userId":"u-1"}}}}"#))
+            ),
+        ] {
+            assert!(claimed_user(&other).is_none(), "{other}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_user_lists_and_finds_only_their_own_live_tokens_in_creation_order() {
+        let sim = DfnsSim::start().await;
+        let (a, b) = (sim.register_user(), sim.register_user());
+        let mut made: Vec<(String, String)> = Vec::new();
+        for i in 0..6 {
+            let user = if i % 2 == 0 { &a } else { &b };
+            let pat = sim.seed_pat(&user.user_id, &format!("t{i}")).unwrap();
+            made.push((
+                user.user_id.clone(),
+                pat["tokenId"].as_str().unwrap().to_owned(),
+            ));
+        }
+        let principal = |u: &RegisteredUser| Principal::User(Id::parse(&u.user_id).unwrap());
+        let (pa, pb) = (principal(&a), principal(&b));
+        let names = |p: &Principal| -> Vec<String> {
+            let state = sim.state();
+            let listed = state.list(p).json().unwrap();
+            listed["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["name"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(names(&pa), ["t0", "t2", "t4"]);
+        assert_eq!(names(&pb), ["t1", "t3", "t5"]);
+        let (_, b_token) = &made[1];
+        assert_eq!(sim.state().get(&pa, b_token).err().unwrap().status, 404);
+        assert!(sim.state().get(&pb, b_token).is_ok());
+        assert_eq!(sim.state().find(&pa, b_token).err().unwrap().status, 404);
+        assert_eq!(
+            sim.state().find(&pa, "not-an-id").err().unwrap().status,
+            404
+        );
+        let key = sim.state().find(&pb, b_token).ok().unwrap();
+        let answer = sim.state().change(key, |p| p.deleted = true);
+        assert_eq!(answer.json().unwrap()["tokenId"], json!(b_token));
+        assert_eq!(names(&pb), ["t3", "t5"]);
+        assert_eq!(sim.state().get(&pb, b_token).err().unwrap().status, 404);
+        assert_eq!(sim.state().find(&pb, b_token).err().unwrap().status, 404);
+        // A key no token has.
+        let gone = PatKey {
+            user: Id::parse(&a.user_id).unwrap(),
+            token: Id::random(*b"to"),
+        };
+        let answer = sim.state().change(gone, |p| p.deleted = true);
+        assert_eq!(answer.status, 404);
+    }
+
+    #[tokio::test]
+    async fn a_pat_bearer_that_names_no_user_is_still_found() {
+        let sim = DfnsSim::start().await;
+        let user = sim.register_user();
+        let pat = sim.seed_pat(&user.user_id, "t").unwrap();
+        let token_id = pat["tokenId"].as_str().unwrap();
+        let mut document = sim.snapshot().unwrap();
+        // A state file that keyed this PAT's bearer by a token the simulator did not mint.
+        document["bearers"]["not-a-jwt"] = json!({ "Pat": token_id });
+        let copy = DfnsSim::start().await;
+        copy.restore(document).unwrap();
+        assert!(copy.accepts_bearer("not-a-jwt"));
+        assert!(copy.accepts_bearer(pat["accessToken"].as_str().unwrap()));
+        let key = PatKey {
+            user: Id::parse(&user.user_id).unwrap(),
+            token: Id::parse(token_id).unwrap(),
+        };
+        copy.state().pats.get_mut(&key).unwrap().is_active = false;
+        assert!(!copy.accepts_bearer("not-a-jwt"));
+    }
 
     #[test]
     fn ids_and_tokens_have_the_documented_shapes() {
@@ -618,13 +722,12 @@ mod tests {
 
         // Deactivated, then deleted: refused either way.
         let id = created["tokenId"].as_str().unwrap();
-        copy.state()
-            .pats
-            .get_mut(&Id::parse(id).unwrap())
-            .unwrap()
-            .is_active = false;
+        let key = PatKey {
+            user: Id::parse(&user.user_id).unwrap(),
+            token: Id::parse(id).unwrap(),
+        };
+        copy.state().pats.get_mut(&key).unwrap().is_active = false;
         assert!(!copy.accepts_bearer(&token));
-        let key = Id::parse(id).unwrap();
         let pat = copy.state().pats.remove(&key).unwrap();
         copy.state().pats.insert(
             key,

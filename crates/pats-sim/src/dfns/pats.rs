@@ -36,12 +36,13 @@ impl StoredPat {
 
 impl State {
     /// The principal's live tokens, in creation order.
+    /// O(the principal's tokens): they are one range of the table.
     pub(super) fn visible(&self, principal: &Principal) -> Vec<&StoredPat> {
-        let user = principal.user_id();
         let mut mine: Vec<&StoredPat> = self
             .pats
-            .values()
-            .filter(|p| !p.deleted && p.linked_user_id == user)
+            .range(PatKey::of_user(principal.user_id()))
+            .map(|(_, p)| p)
+            .filter(|p| !p.deleted)
             .collect();
         mine.sort_by_key(|p| p.seq);
         mine
@@ -58,9 +59,11 @@ impl State {
 
     /// The principal's live token `id` (`None` too when `id` is not a token id).
     fn mine(&self, principal: &Principal, id: &str) -> Option<&StoredPat> {
-        self.pats
-            .get(&Id::parse(id)?)
-            .filter(|p| !p.deleted && p.linked_user_id == principal.user_id())
+        let key = PatKey {
+            user: principal.user_id(),
+            token: Id::parse(id)?,
+        };
+        self.pats.get(&key).filter(|p| !p.deleted)
     }
 
     pub(super) fn get(&self, principal: &Principal, id: &str) -> Outcome {
@@ -69,21 +72,26 @@ impl State {
             .ok_or_else(|| error(404, format!("Personal access token {id} not found")))
     }
 
-    pub(super) fn find_mut(
-        &mut self,
-        principal: &Principal,
-        id: &str,
-    ) -> Result<&mut StoredPat, Reject> {
-        let not_found = || error(404, format!("Personal access token {id} not found"));
-        let key = self.mine(principal, id).ok_or_else(not_found)?.token_id;
-        self.pats.get_mut(&key).ok_or_else(not_found)
+    /// The principal's live token `id`, to change: its key, or 404.
+    pub(super) fn find(&self, principal: &Principal, id: &str) -> Result<PatKey, Reject> {
+        self.mine(principal, id)
+            .map(StoredPat::key)
+            .ok_or_else(|| error(404, format!("Personal access token {id} not found")))
     }
 
-    pub(super) fn json_of(&self, id: &str) -> Value {
-        Id::parse(id)
-            .and_then(|id| self.pats.get(&id))
-            .map(|p| p.to_json(&self.org_id, &self.app_id))
-            .unwrap_or(Value::Null)
+    /// Changes the token at `key` (which [`find`](Self::find) gave) and answers it.
+    pub(super) fn change(&mut self, key: PatKey, change: impl FnOnce(&mut StoredPat)) -> Answer {
+        match self.pats.get_mut(&key) {
+            Some(pat) => {
+                change(pat);
+                ok(pat.to_json(&self.org_id, &self.app_id))
+            }
+            None => error(
+                404,
+                format!("Personal access token {} not found", key.token),
+            )
+            .into_answer(),
+        }
     }
 
     pub(super) fn external_id_taken(&self, external_id: &str, except: Option<&str>) -> bool {
@@ -157,7 +165,7 @@ impl State {
         if let Value::Object(map) = &mut answer {
             map.insert("accessToken".to_owned(), Value::String(access_token));
         }
-        self.pats.insert(token_id, pat);
+        self.pats.insert(pat.key(), pat);
         Ok(ok(answer))
     }
 
@@ -168,7 +176,7 @@ impl State {
             return Err(error(400, "\"name\" must be at least 1 character long"));
         }
         let external_id = optional_string(&body, "externalId")?;
-        self.find_mut(principal, id)?;
+        let key = self.find(principal, id)?;
         if let Some(ext) = &external_id
             && self.external_id_taken(ext, Some(id))
         {
@@ -177,13 +185,13 @@ impl State {
                 format!("a token with externalId {ext} already exists"),
             ));
         }
-        let pat = self.find_mut(principal, id)?;
-        if let Some(name) = name {
-            pat.name = name.into();
-        }
-        if let Some(ext) = external_id {
-            pat.extras.get_or_insert_default().external_id = Some(ext.into());
-        }
-        Ok(ok(self.json_of(id)))
+        Ok(self.change(key, |pat| {
+            if let Some(name) = name {
+                pat.name = name.into();
+            }
+            if let Some(ext) = external_id {
+                pat.extras.get_or_insert_default().external_id = Some(ext.into());
+            }
+        }))
     }
 }

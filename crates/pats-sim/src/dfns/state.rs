@@ -211,10 +211,20 @@ impl<'de> serde::Deserialize<'de> for StoredPat {
     }
 }
 
+impl StoredPat {
+    /// Where it is kept.
+    pub(super) fn key(&self) -> PatKey {
+        PatKey {
+            user: self.linked_user_id,
+            token: self.token_id,
+        }
+    }
+}
+
 impl Row for StoredPat {
-    type Key = Id;
-    fn key(&self) -> Result<Id, String> {
-        Ok(self.token_id)
+    type Key = PatKey;
+    fn key(&self) -> Result<PatKey, String> {
+        Ok(StoredPat::key(self))
     }
 }
 
@@ -244,8 +254,9 @@ pub(super) struct State {
     pub(super) users: Table<Id, User>,
     /// By the digest of the token.
     pub(super) bearers: Table<TokenDigest, Bearer>,
+    /// By user, then id (a list is a range).
     #[serde(with = "as_rows")]
-    pub(super) pats: Table<Id, StoredPat>,
+    pub(super) pats: Table<PatKey, StoredPat>,
     pub(super) challenges: Table<String, Challenge>,
     pub(super) user_actions: Table<String, UserAction>,
     /// The `seq` of the next token.
