@@ -178,7 +178,7 @@ pub(super) fn token_endpoint(state: &mut State, request: &Request) -> Answer {
         };
         pat.last_used = Some(at);
         (
-            pat.owner_id.clone(),
+            pat.owner.id.to_string(),
             Duration::from_secs(u64::from(pat.validity)),
             false,
         )

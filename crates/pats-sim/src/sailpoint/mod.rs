@@ -129,6 +129,7 @@ impl SailPointSim {
             .unwrap_or_default();
         let at = now();
         let expires = six_months_after(at);
+        let owner = state.owner(Self::IDENTITY_ID, &owner_name);
         let start = state.pats.len();
         for i in start..start + n {
             let pat = StoredPat {
@@ -136,8 +137,7 @@ impl SailPointSim {
                 seq: state.next_seq,
                 name: format!("bulk-{i}"),
                 scope: Vec::new(),
-                owner_id: Self::IDENTITY_ID.to_owned(),
-                owner_name: owner_name.clone(),
+                owner: Arc::clone(&owner),
                 created: at,
                 validity: 43_200,
                 expiration: Some(expires),
@@ -171,7 +171,7 @@ impl SailPointSim {
             token_lifetime: Duration::from_secs(43_200),
             rate_limit: (100, Duration::from_secs(10)),
             windows: HashMap::new(),
-            names: None,
+            index: None,
             next_seq: 0,
             journaled: Value::Null,
             replaced: false,
@@ -352,6 +352,7 @@ impl SailPointSim {
         let mut restored: State = serde_json::from_value(state)?;
         let next = restored.pats.values().map(|p| p.seq + 1).max().unwrap_or(0);
         restored.next_seq = restored.next_seq.max(next);
+        restored.share_owners();
         restored.replaced = true;
         *lock(&self.state) = restored;
         Ok(())
@@ -365,7 +366,7 @@ impl SailPointSim {
     /// Replays what [`take_changes`](Self::take_changes) returned.
     pub(crate) fn apply_changes(&self, change: &Value) -> Result<(), String> {
         let mut state = lock(&self.state);
-        state.names = None;
+        state.index = None;
         state.apply_changes(change)
     }
 }
@@ -451,6 +452,7 @@ fn handle(state: &mut State, request: &Request) -> Answer {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use time::macros::datetime;
@@ -475,8 +477,10 @@ mod tests {
             seq,
             name: "ci".into(),
             scope: vec!["idn:read".into()],
-            owner_id: "owner".into(),
-            owner_name: "Owner Name".into(),
+            owner: Arc::new(Owner {
+                id: "owner".into(),
+                name: "Owner Name".into(),
+            }),
             created: datetime!(2026-02-05 10:00:00.123 UTC),
             validity: 900,
             expiration: None,
@@ -591,6 +595,125 @@ mod tests {
             "next",
             "new tokens come after"
         );
+    }
+
+    /// Token `n` of `owner` (named `t<n>`), created `n`-th.
+    fn owned(owner: &Arc<Owner>, n: u64) -> StoredPat {
+        StoredPat {
+            id: u128::from(n) * 0x1_0000_0001 + 7,
+            name: format!("t{n}"),
+            owner: Arc::clone(owner),
+            ..stored(n)
+        }
+    }
+
+    fn names(tokens: &[&StoredPat]) -> Vec<String> {
+        tokens.iter().map(|p| p.name.clone()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_list_by_owner_reads_the_owners_tokens_in_creation_order() {
+        let sim = SailPointSim::start().await;
+        let mut state = lock(&sim.state);
+        let (a, b) = (state.owner("a", "A"), state.owner("b", "B"));
+        // Stored with no lookups built (as a state file leaves them), out of order.
+        state.index = None;
+        for n in [4_u64, 1, 2, 0, 3] {
+            let owner = if n % 2 == 0 { &a } else { &b };
+            let p = owned(owner, n);
+            state.pats.insert(p.id, p);
+        }
+        assert_eq!(names(&state.owned_by("a")), ["t0", "t2", "t4"]);
+        assert_eq!(names(&state.owned_by("b")), ["t1", "t3"]);
+        assert!(state.owned_by("nobody").is_empty());
+        // Kept up to date from then on.
+        state.put_pat(owned(&b, 5));
+        let mut renamed = owned(&b, 1);
+        renamed.name = "renamed".into();
+        state.put_pat(renamed);
+        assert_eq!(names(&state.owned_by("b")), ["renamed", "t3", "t5"]);
+        assert!(state.name_taken("b", "renamed", None));
+        assert!(!state.name_taken("b", "t1", None));
+        assert!(state.remove_pat(owned(&a, 2).id).is_some());
+        assert_eq!(names(&state.owned_by("a")), ["t0", "t4"]);
+        assert!(state.remove_pat(owned(&a, 0).id).is_some());
+        assert!(state.remove_pat(owned(&a, 4).id).is_some());
+        assert!(state.owned_by("a").is_empty());
+        assert!(!state.name_taken("a", "t0", None));
+        // The lookups built again from the tokens say the same.
+        state.index = None;
+        assert_eq!(names(&state.owned_by("b")), ["renamed", "t3", "t5"]);
+        assert!(state.owned_by("a").is_empty());
+        drop(state);
+
+        // Over HTTP: `owner-id` lists that owner's tokens only; without it, every token.
+        let listed = |query: &str| -> Vec<String> {
+            let url = url::Url::parse(&format!(
+                "http://127.0.0.1/v3/personal-access-tokens{query}"
+            ))
+            .unwrap();
+            let answer = list(
+                &mut lock(&sim.state),
+                &Request::new("GET", url, Vec::new()),
+                Version::V3,
+                "b",
+            );
+            answer
+                .json()
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["name"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(listed("?owner-id=b"), ["renamed", "t3", "t5"]);
+        assert_eq!(listed("?owner-id=me"), ["renamed", "t3", "t5"]);
+        assert!(listed("?owner-id=a").is_empty());
+        assert_eq!(listed(""), ["renamed", "t3", "t5"]);
+    }
+
+    #[tokio::test]
+    async fn an_owners_tokens_share_it_when_created_and_when_read_from_a_state_file() {
+        let sim = SailPointSim::start().await;
+        for name in ["x", "y"] {
+            assert!(sim.seed_pat(name).is_some());
+        }
+        {
+            let mut state = lock(&sim.state);
+            let first = state.owner(SailPointSim::IDENTITY_ID, SailPointSim::IDENTITY_NAME);
+            assert!(
+                state
+                    .pats
+                    .values()
+                    .filter(|p| &*p.owner.id == SailPointSim::IDENTITY_ID)
+                    .all(|p| Arc::ptr_eq(&p.owner, &first))
+            );
+            // Another name of the same id is its own owner.
+            let renamed = state.owner(SailPointSim::IDENTITY_ID, "Renamed");
+            assert!(!Arc::ptr_eq(&renamed, &first));
+            assert_eq!(&*renamed.name, "Renamed");
+            let mut odd = owned(&renamed, 99);
+            odd.name = "odd".into();
+            state.put_pat(odd);
+        }
+
+        let copy = SailPointSim::start().await;
+        copy.restore(sim.snapshot().unwrap()).unwrap();
+        let state = lock(&copy.state);
+        let mine: Vec<&StoredPat> = state
+            .pats
+            .values()
+            .filter(|p| &*p.owner.name == SailPointSim::IDENTITY_NAME)
+            .collect();
+        assert_eq!(mine.len(), 2);
+        assert!(
+            Arc::ptr_eq(&mine[0].owner, &mine[1].owner),
+            "shared after a restore"
+        );
+        let odd = state.pats.values().find(|p| p.name == "odd").unwrap();
+        assert!(!Arc::ptr_eq(&odd.owner, &mine[0].owner));
+        assert_eq!(&*odd.owner.name, "Renamed");
     }
 
     #[tokio::test]

@@ -231,6 +231,7 @@ pub(super) fn create(
         Some(_) => return bad_request("expirationDate must be a date-time"),
     };
     let owner_name = state.identities.get(owner).cloned().unwrap_or_default();
+    let owner = state.owner(owner, &owner_name);
     let pat = StoredPat {
         id: fastrand::u128(..),
         seq: state.next_seq,
@@ -239,8 +240,7 @@ pub(super) fn create(
             Value::Array(items) => scopes(items),
             _ => Vec::new(),
         },
-        owner_id: owner.to_owned(),
-        owner_name,
+        owner,
         created: at,
         validity: u32::try_from(validity).unwrap_or(43_200),
         expiration,
@@ -272,7 +272,8 @@ pub(super) fn parse_filter(expr: &str) -> Option<Filter> {
     }
 }
 
-pub(super) fn list(state: &State, request: &Request, version: Version, caller: &str) -> Answer {
+/// O(the owner's tokens) with `owner-id`; every token without.
+pub(super) fn list(state: &mut State, request: &Request, version: Version, caller: &str) -> Answer {
     let mut owner: Option<String> = None;
     let mut filter = None;
     for (k, v) in request.url.query_pairs() {
@@ -290,19 +291,25 @@ pub(super) fn list(state: &State, request: &Request, version: Version, caller: &
             _ => {}
         }
     }
-    let mut items: Vec<&StoredPat> = state
-        .pats
-        .values()
-        .filter(|p| owner.as_deref().is_none_or(|o| p.owner_id == o))
+    let candidates = match &owner {
+        // In creation order already.
+        Some(owner) => state.owned_by(owner),
+        None => {
+            let mut all: Vec<&StoredPat> = state.pats.values().collect();
+            all.sort_unstable_by_key(|p| p.seq);
+            all
+        }
+    };
+    let items: Vec<Rendered<'_>> = candidates
+        .into_iter()
         .filter(|p| match (&filter, p.last_used) {
             (None, _) => true,
             (Some(Filter::LastUsedIsNull), l) => l.is_none(),
             (Some(Filter::LastUsedLe(t)), Some(l)) => l <= *t,
             (Some(Filter::LastUsedLe(_)), None) => false,
         })
+        .map(|p| Rendered(p, version))
         .collect();
-    items.sort_unstable_by_key(|p| p.seq);
-    let items: Vec<Rendered<'_>> = items.into_iter().map(|p| Rendered(p, version)).collect();
     // Written straight from the stored tokens: no copy of each one (a list is the
     // emulator's hottest path).
     let body = serde_json::to_vec(&items).unwrap_or_default();
@@ -332,7 +339,7 @@ pub(super) fn patch(state: &mut State, request: &Request, version: Version, id: 
         Ok(acknowledged) => acknowledged,
         Err(p) => return bad_request(&format!("The path '{p}' is not patchable")),
     };
-    let owner = pat.owner_id.clone();
+    let owner = pat.owner.id.to_string();
     let mut doc = pat.to_json(Version::V1);
     if let Err(e) = json_patch::patch(&mut doc, &ops.0) {
         return bad_request(&format!("The patch could not be applied: {e}"));

@@ -35,8 +35,8 @@ pub(super) struct StoredPat {
     pub(super) name: String,
     /// The scopes; empty for the default, every scope (`[ALL_SCOPES]`).
     pub(super) scope: Vec<String>,
-    pub(super) owner_id: String,
-    pub(super) owner_name: String,
+    /// Shared by the owner's tokens ([`State::owner`]).
+    pub(super) owner: Arc<Owner>,
     pub(super) created: OffsetDateTime,
     pub(super) validity: u32,
     /// `None`: never expires.
@@ -46,6 +46,13 @@ pub(super) struct StoredPat {
     pub(super) never_expires: bool,
     /// 64 hexadecimal digits, as bytes.
     pub(super) secret: [u8; 32],
+}
+
+/// A token's owner: an identity's id and name.
+#[derive(PartialEq, Eq)]
+pub(super) struct Owner {
+    pub(super) id: Box<str>,
+    pub(super) name: Box<str>,
 }
 
 /// A token id as the API writes it.
@@ -166,8 +173,8 @@ impl serde::Serialize for Rendered<'_> {
         map.serialize_entry(
             "owner",
             &Owner {
-                id: &p.owner_id,
-                name: &p.owner_name,
+                id: &p.owner.id,
+                name: &p.owner.name,
                 kind: "IDENTITY",
             },
         )?;
@@ -234,7 +241,7 @@ impl TryFrom<WirePat> for StoredPat {
             owner
                 .get(field)
                 .and_then(Value::as_str)
-                .map(str::to_owned)
+                .map(Box::from)
                 .ok_or_else(|| format!("a SailPoint token's owner has no {field}"))
         };
         let flag = |field: &str| j.get(field).and_then(Value::as_bool).unwrap_or(false);
@@ -246,8 +253,10 @@ impl TryFrom<WirePat> for StoredPat {
                 Some(Value::Array(items)) => scopes(items),
                 _ => Vec::new(),
             },
-            owner_id: owner_text("id")?,
-            owner_name: owner_text("name").unwrap_or_default(),
+            owner: Arc::new(Owner {
+                id: owner_text("id")?,
+                name: owner_text("name").unwrap_or_default(),
+            }),
             created: time("created")?.ok_or("a SailPoint token has no created")?,
             validity: j
                 .get("accessTokenValiditySeconds")
@@ -278,11 +287,10 @@ pub(super) struct State {
     /// The `seq` of the next token.
     #[serde(default)]
     pub(super) next_seq: u64,
-    /// How many tokens each (owner, name) hash has, so that a create checks a name in
-    /// O(1) instead of against every token; built when first needed, dropped when the
-    /// tokens are replaced wholesale.
+    /// Lookups of the tokens: built when first needed, dropped when the tokens are
+    /// replaced wholesale.
     #[serde(skip)]
-    pub(super) names: Option<HashMap<u64, u32>>,
+    pub(super) index: Option<Index>,
     /// The small fields as the journal last wrote them.
     #[serde(skip)]
     pub(super) journaled: Value,
@@ -299,57 +307,160 @@ fn name_key(owner: &str, name: &str) -> u64 {
     h.finish()
 }
 
-impl State {
-    fn names(&mut self) -> &mut HashMap<u64, u32> {
-        let pats = &self.pats;
-        self.names.get_or_insert_with(|| {
-            let mut names = HashMap::with_capacity(pats.len());
-            for p in pats.values() {
-                *names.entry(name_key(&p.owner_id, &p.name)).or_insert(0) += 1;
+/// What the lookups of the tokens hold.
+#[derive(Default)]
+pub(super) struct Index {
+    /// How many tokens each (owner, name) hash has, so that a create checks a name in
+    /// O(1) instead of against every token.
+    names: HashMap<u64, u32>,
+    /// Each owner's tokens, by owner id, so that a list by owner costs the owner's
+    /// tokens, not every token.
+    owners: HashMap<Box<str>, OwnerTokens>,
+}
+
+/// One owner's tokens.
+struct OwnerTokens {
+    /// The owner their new tokens share.
+    owner: Arc<Owner>,
+    /// Their ids, in creation order.
+    ids: Vec<u128>,
+}
+
+impl Index {
+    fn count_name(&mut self, owner: &str, name: &str, up: bool) {
+        let key = name_key(owner, name);
+        let n = self.names.entry(key).or_insert(0);
+        if up {
+            *n += 1;
+        } else {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.names.remove(&key);
             }
-            names
+        }
+    }
+
+    /// Adds a new token, owned by `owner`.
+    fn add(&mut self, owner: &Arc<Owner>, id: u128, name: &str) {
+        self.count_name(&owner.id, name, true);
+        self.owners
+            .entry(owner.id.clone())
+            .or_insert_with(|| OwnerTokens {
+                owner: Arc::clone(owner),
+                ids: Vec::new(),
+            })
+            .ids
+            .push(id);
+    }
+
+    /// Forgets a removed token. O(its owner's tokens).
+    fn remove(&mut self, old: &StoredPat) {
+        self.count_name(&old.owner.id, &old.name, false);
+        if let Some(tokens) = self.owners.get_mut(&old.owner.id) {
+            tokens.ids.retain(|&id| id != old.id);
+            if tokens.ids.is_empty() {
+                self.owners.remove(&old.owner.id);
+            }
+        }
+    }
+}
+
+impl State {
+    /// The lookups, built from the tokens (in creation order) when first needed.
+    fn index(&mut self) -> &mut Index {
+        let pats = &self.pats;
+        self.index.get_or_insert_with(|| {
+            let mut ordered: Vec<&StoredPat> = pats.values().collect();
+            ordered.sort_unstable_by_key(|p| p.seq);
+            let mut index = Index {
+                names: HashMap::with_capacity(ordered.len()),
+                owners: HashMap::new(),
+            };
+            for p in ordered {
+                index.add(&p.owner, p.id, &p.name);
+            }
+            index
         })
     }
 
-    fn count_name(&mut self, owner: &str, name: &str, up: bool) {
-        if let Some(names) = &mut self.names {
-            let key = name_key(owner, name);
-            let n = names.entry(key).or_insert(0);
-            if up {
-                *n += 1;
-            } else {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    names.remove(&key);
-                }
+    /// The owner `id` named `name`, shared with their other tokens when they have the
+    /// same name.
+    pub(super) fn owner(&mut self, id: &str, name: &str) -> Arc<Owner> {
+        match self.index().owners.get(id) {
+            Some(tokens) if &*tokens.owner.name == name => Arc::clone(&tokens.owner),
+            _ => Arc::new(Owner {
+                id: id.into(),
+                name: name.into(),
+            }),
+        }
+    }
+
+    /// Makes the tokens of one owner (same id and name) share it, as created tokens do:
+    /// for tokens read from a state file, each of which came with its own.
+    pub(super) fn share_owners(&mut self) {
+        self.index();
+        let Some(index) = &self.index else {
+            return;
+        };
+        let unshared: Vec<(u128, Arc<Owner>)> = self
+            .pats
+            .values()
+            .filter_map(|p| {
+                let shared = &index.owners.get(&p.owner.id)?.owner;
+                (!Arc::ptr_eq(shared, &p.owner) && shared == &p.owner)
+                    .then(|| (p.id, Arc::clone(shared)))
+            })
+            .collect();
+        for (id, owner) in unshared {
+            if let Some(p) = self.pats.get_mut(&id) {
+                p.owner = owner;
             }
         }
     }
 
-    /// Whether `owner` has another token (not `except`) named `name`: O(1) unless a token
-    /// of that owner and name hash exists.
-    pub(super) fn name_taken(&mut self, owner: &str, name: &str, except: Option<u128>) -> bool {
-        if !self.names().contains_key(&name_key(owner, name)) {
-            return false;
-        }
-        self.pats
-            .values()
-            .any(|p| p.owner_id == owner && p.name == name && Some(p.id) != except)
+    /// The tokens of `owner`, in creation order: O(their tokens).
+    pub(super) fn owned_by(&mut self, owner: &str) -> Vec<&StoredPat> {
+        self.index();
+        let (Some(index), pats) = (&self.index, &self.pats) else {
+            return Vec::new();
+        };
+        index.owners.get(owner).map_or_else(Vec::new, |tokens| {
+            tokens.ids.iter().filter_map(|id| pats.get(id)).collect()
+        })
     }
 
-    /// Stores `pat` (a new token, or a new version of one).
-    pub(super) fn put_pat(&mut self, pat: StoredPat) {
-        let (owner, name) = (pat.owner_id.clone(), pat.name.clone());
-        if let Some(old) = self.pats.insert(pat.id, pat) {
-            self.count_name(&old.owner_id, &old.name, false);
+    /// Whether `owner` has another token (not `except`) named `name`: O(1) unless a token
+    /// of that owner and name hash exists, then O(the owner's tokens).
+    pub(super) fn name_taken(&mut self, owner: &str, name: &str, except: Option<u128>) -> bool {
+        if !self.index().names.contains_key(&name_key(owner, name)) {
+            return false;
         }
-        self.count_name(&owner, &name, true);
+        self.owned_by(owner)
+            .iter()
+            .any(|p| p.name == name && Some(p.id) != except)
+    }
+
+    /// Stores `pat` (a new token, or a new version of one: same owner).
+    pub(super) fn put_pat(&mut self, pat: StoredPat) {
+        let (owner, id, name) = (Arc::clone(&pat.owner), pat.id, pat.name.clone());
+        let old = self.pats.insert(pat.id, pat);
+        if let Some(index) = &mut self.index {
+            match old {
+                Some(old) => {
+                    index.count_name(&old.owner.id, &old.name, false);
+                    index.count_name(&owner.id, &name, true);
+                }
+                None => index.add(&owner, id, &name),
+            }
+        }
     }
 
     /// Removes token `id`.
     pub(super) fn remove_pat(&mut self, id: u128) -> Option<StoredPat> {
         let old = self.pats.remove(&id)?;
-        self.count_name(&old.owner_id, &old.name, false);
+        if let Some(index) = &mut self.index {
+            index.remove(&old);
+        }
         Some(old)
     }
 }
