@@ -364,6 +364,7 @@ impl GitLabSim {
         let mut state = lock(&self.state);
         // Replayed rows may carry digests the index does not know: rebuilt when needed.
         state.by_digest = None;
+        state.by_user = None;
         state.apply_changes(change)
     }
 

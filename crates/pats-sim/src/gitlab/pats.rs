@@ -184,7 +184,7 @@ fn with_value(token: &Token, value: &str) -> Value {
 }
 
 /// `GET /personal_access_tokens`: filters, order, offset pagination with GitLab's headers.
-pub(super) fn list(state: &State, request: &Request, caller: &Caller) -> Answer {
+pub(super) fn list(state: &mut State, request: &Request, caller: &Caller) -> Answer {
     let params = match params(request) {
         Ok(p) => p,
         Err(answer) => return answer,
@@ -197,8 +197,9 @@ pub(super) fn list(state: &State, request: &Request, caller: &Caller) -> Answer 
 }
 
 /// One page of the tokens `filter` keeps, in id order or `sort`'s, with GitLab's headers.
+/// With a user filter (every user's own list), it reads only that user's tokens.
 pub(super) fn page_of(
-    state: &State,
+    state: &mut State,
     request: &Request,
     params: &Map<String, Value>,
     filter: &Filter,
@@ -215,7 +216,11 @@ pub(super) fn page_of(
     };
     let sort = text(params, "sort");
     let today = today();
-    let matching = state.tokens.values().filter(|t| filter.keeps(t, today));
+    let candidates: Box<dyn Iterator<Item = &Token>> = match filter.user_id {
+        Some(user_id) => Box::new(state.tokens_of(user_id)),
+        None => Box::new(state.tokens.values()),
+    };
+    let matching = candidates.filter(|t| filter.keeps(t, today));
     let skip = (page - 1).saturating_mul(per_page);
     let (items, total): (Vec<&Token>, usize) = match sort.as_deref() {
         // Id order: the map's own order, one pass.
@@ -697,14 +702,14 @@ mod tests {
         for neither in ["", "2", "tru", "yess", " true", "null"] {
             assert_eq!(boolean(neither), None, "{neither}");
         }
-        let (state, admin, _) = state_with(3);
+        let (mut state, admin, _) = state_with(3);
         let ids = |answer: Answer| -> usize { answer.json().unwrap().as_array().unwrap().len() };
-        assert_eq!(ids(get_list(&state, &admin, "?revoked=True")), 0);
-        assert_eq!(ids(get_list(&state, &admin, "?revoked=0")), 3);
-        assert_eq!(get_list(&state, &admin, "?revoked=maybe").status, 400);
+        assert_eq!(ids(get_list(&mut state, &admin, "?revoked=True")), 0);
+        assert_eq!(ids(get_list(&mut state, &admin, "?revoked=0")), 3);
+        assert_eq!(get_list(&mut state, &admin, "?revoked=maybe").status, 400);
     }
 
-    fn get_list(state: &State, caller: &Caller, query: &str) -> Answer {
+    fn get_list(state: &mut State, caller: &Caller, query: &str) -> Answer {
         let url = url::Url::parse(&format!(
             "http://127.0.0.1:9/api/v4/personal_access_tokens{query}"
         ))
@@ -734,8 +739,8 @@ mod tests {
 
     #[test]
     fn pages_in_id_order_with_every_header() {
-        let (state, admin, _) = state_with(5);
-        let first = get_list(&state, &admin, "?per_page=2&search=token");
+        let (mut state, admin, _) = state_with(5);
+        let first = get_list(&mut state, &admin, "?per_page=2&search=token");
         assert_eq!(ids(&first), [1, 2]);
         assert_eq!(header(&first, "X-Page"), "1");
         assert_eq!(header(&first, "X-Per-Page"), "2");
@@ -749,7 +754,7 @@ mod tests {
              <http://127.0.0.1:9/api/v4/personal_access_tokens?per_page=2&search=token&page=1>; rel=\"first\", \
              <http://127.0.0.1:9/api/v4/personal_access_tokens?per_page=2&search=token&page=3>; rel=\"last\""
         );
-        let last = get_list(&state, &admin, "?per_page=2&page=3");
+        let last = get_list(&mut state, &admin, "?per_page=2&page=3");
         assert_eq!(ids(&last), [5]);
         assert_eq!(header(&last, "X-Next-Page"), "");
         assert_eq!(header(&last, "X-Prev-Page"), "2");
@@ -757,15 +762,18 @@ mod tests {
             "<http://127.0.0.1:9/api/v4/personal_access_tokens?per_page=2&page=2>; rel=\"prev\""
         ));
         // Past the end: empty, still the totals.
-        let past = get_list(&state, &admin, "?per_page=2&page=9");
+        let past = get_list(&mut state, &admin, "?per_page=2&page=9");
         assert!(ids(&past).is_empty());
         assert_eq!(header(&past, "X-Total"), "5");
         // per_page is capped at 100, defaults to 20.
         assert_eq!(
-            header(&get_list(&state, &admin, "?per_page=500"), "X-Per-Page"),
+            header(&get_list(&mut state, &admin, "?per_page=500"), "X-Per-Page"),
             "100"
         );
-        assert_eq!(header(&get_list(&state, &admin, ""), "X-Per-Page"), "20");
+        assert_eq!(
+            header(&get_list(&mut state, &admin, ""), "X-Per-Page"),
+            "20"
+        );
         for bad in [
             "?page=0",
             "?per_page=x",
@@ -777,7 +785,7 @@ mod tests {
             "?sort=random",
             "?user_id=0",
         ] {
-            assert_eq!(get_list(&state, &admin, bad).status, 400, "{bad}");
+            assert_eq!(get_list(&mut state, &admin, bad).status, 400, "{bad}");
         }
     }
 
@@ -788,10 +796,17 @@ mod tests {
         state.tokens.get_mut(&5).unwrap().last_used_at = Some(datetime!(2026-02-01 00:00 UTC));
         state.tokens.get_mut(&4).unwrap().expires_at = Some(date!(2098 - 06 - 01));
         state.tokens.get_mut(&6).unwrap().name = "Deploy".into();
-        let q = |c: &Caller, query: &str| ids(&get_list(&state, c, query));
-        assert_eq!(q(&admin, "?user_id=2"), [1, 3, 5]);
-        assert_eq!(q(&alice, ""), [1, 3, 5], "a user sees only their own");
-        assert_eq!(get_list(&state, &alice, "?user_id=1").status, 401);
+        assert_eq!(get_list(&mut state, &alice, "?user_id=1").status, 401);
+        let q = |state: &mut State, c: &Caller, query: &str| ids(&get_list(state, c, query));
+        assert_eq!(q(&mut state, &admin, "?user_id=2"), [1, 3, 5]);
+        assert_eq!(
+            q(&mut state, &alice, ""),
+            [1, 3, 5],
+            "a user sees only their own"
+        );
+        assert_eq!(q(&mut state, &admin, "?user_id=1"), [2, 4, 6]);
+        assert!(q(&mut state, &admin, "?user_id=9").is_empty());
+        let mut q = |c: &Caller, query: &str| ids(&get_list(&mut state, c, query));
         assert_eq!(q(&admin, "?revoked=true"), [3]);
         assert_eq!(q(&admin, "?state=inactive"), [3]);
         assert_eq!(q(&admin, "?state=active&revoked=false"), [1, 2, 4, 5, 6]);
@@ -815,6 +830,22 @@ mod tests {
         );
         assert_eq!(q(&admin, "?sort=last_used_desc&per_page=1"), [5]);
         assert_eq!(q(&admin, "?sort=expires_asc&per_page=1"), [4]);
+        let q2 = |state: &mut State, c: &Caller, query: &str| ids(&get_list(state, c, query));
+        // A token added once the index exists is in its user's list; an index built
+        // again from the tokens says the same.
+        let (new, _) = state.add_token(NewToken {
+            user_id: alice.user_id,
+            name: "later".into(),
+            description: None,
+            scopes: vec!["api".into()],
+            expires_at: None,
+            previous: None,
+            resource: None,
+        });
+        assert_eq!(q2(&mut state, &alice, ""), [1, 3, 5, new]);
+        state.by_user = None;
+        assert_eq!(q2(&mut state, &alice, "?per_page=2&page=2"), [5, new]);
+        assert_eq!(q2(&mut state, &admin, "?user_id=1"), [2, 4, 6]);
     }
 
     #[test]

@@ -136,7 +136,7 @@ fn with_token(
 }
 
 fn list(
-    state: &State,
+    state: &mut State,
     request: &Request,
     caller: &Caller,
     kind: Kind,

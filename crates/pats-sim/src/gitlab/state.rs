@@ -9,7 +9,7 @@
 use crate::table::{Row, Table, as_rows};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use time::{Date, OffsetDateTime};
@@ -122,6 +122,10 @@ pub(super) struct State {
     /// dropped when rows are replaced from outside (a state document, a journal line).
     #[serde(skip)]
     pub(super) by_digest: Option<HashMap<[u8; 32], u64>>,
+    /// (user id, token id) of every token, so that a user's tokens are one range; built
+    /// and dropped like `by_digest`.
+    #[serde(skip)]
+    pub(super) by_user: Option<BTreeSet<(u64, u64)>>,
     /// Recent requests per token (rate windows; not kept: they restart with the server).
     #[serde(skip)]
     pub(super) windows: HashMap<u64, VecDeque<Instant>>,
@@ -161,6 +165,7 @@ impl Default for State {
             max_lifetime_days: 365,
             rate_limit: (600, Duration::from_secs(60)),
             by_digest: None,
+            by_user: None,
             windows: HashMap::new(),
             journaled: serde_json::Value::Null,
             replaced: false,
@@ -252,6 +257,9 @@ impl State {
         if let Some(index) = &mut self.by_digest {
             index.insert(digest, id);
         }
+        if let Some(index) = &mut self.by_user {
+            index.insert((new.user_id, id));
+        }
         self.tokens.insert(
             id,
             Token {
@@ -279,6 +287,17 @@ impl State {
             return None;
         }
         today().checked_add(time::Duration::days(self.max_lifetime_days))
+    }
+
+    /// The tokens of user `user_id`, in id order: O(their tokens) once the index is built.
+    pub(super) fn tokens_of(&mut self, user_id: u64) -> impl Iterator<Item = &Token> {
+        let tokens = &self.tokens;
+        let index = self
+            .by_user
+            .get_or_insert_with(|| tokens.values().map(|t| (t.user_id, t.id)).collect());
+        index
+            .range((user_id, 0)..=(user_id, u64::MAX))
+            .filter_map(|(_, id)| tokens.get(id))
     }
 
     /// The token whose value is `value`: O(1) once the digest index is built.
