@@ -14,7 +14,8 @@
 //!
 //! Before measuring, the runner records what each side sends for each operation (the
 //! program's `--once`) and puts the differences in the rows' notes ([`differences`]): the
-//! `gitlab` crate sends create and rotate bodies form-encoded where `pats` sends JSON.
+//! `gitlab` crate ends every URL without query parameters with `?`, and sends create and
+//! rotate bodies form-encoded where `pats` sends JSON.
 
 use crate::calls;
 use crate::measure::Result;
