@@ -1,4 +1,4 @@
-//! `cargo xtask bench [--quick] [--build-cost] [--section N]...`: the benchmarks of
+//! `cargo xtask bench [--quick] [--build-cost] [--peers] [--section N]...`: the benchmarks of
 //! `crates/pats-bench`, in release mode, in up to three steps:
 //!
 //! 1. `cargo bench -p pats-bench --bench calls`: criterion measures sections 1 and 2 (per-call
@@ -13,6 +13,9 @@
 //!   small sizes (what `cargo xtask test` runs);
 //! - `--build-cost`: also time a clean release build of `pats` per provider feature (slow:
 //!   minutes per build on a small machine);
+//! - `--peers`: also measure `pats` against the `gitlab` crate on GitLab's calls (section 1;
+//!   the runner generates and builds a project outside the workspace that fetches the
+//!   crate from crates.io; not with `--quick`);
 //! - `--section N`: only section N (1 to 6); criterion runs only when 1 or 2 is named.
 
 use crate::Error;
@@ -49,7 +52,7 @@ pub fn plan(args: &[&str], criterion_dir: &Path, since: u64) -> Result<Plan, Err
                 _ => return Err(Error::new("--section needs a number from 1 to 6")),
             },
             "--quick" => quick = true,
-            "--build-cost" => {}
+            "--build-cost" | "--peers" => {}
             other => return Err(Error::new(format!("unknown bench argument `{other}`"))),
         }
     }
@@ -208,5 +211,12 @@ mod tests {
         assert_eq!(quick.binary, None);
         assert!(plan(&["--section", "9"], &dir(), 0).is_err());
         assert!(plan(&["--fast"], &dir(), 0).is_err());
+        // `--peers` goes to the runner, which builds and runs the peer itself.
+        let peers = only(&["--section", "1", "--peers"]);
+        assert_eq!(
+            peers.criterion.and_then(|a| a.last().cloned()).as_deref(),
+            Some("^s1_")
+        );
+        assert!(peers.runner.contains(&"--peers".to_owned()));
     }
 }

@@ -25,9 +25,10 @@ commands:
                      cargo-mutants (pinned, installed if missing) on the critical files
                      (or F) with each crate's own tests; a summary line per file; fails
                      below 90 % of viable mutants caught
-  bench [--quick] [--build-cost] [--section N]...
+  bench [--quick] [--build-cost] [--peers] [--section N]...
                      benchmarks (release build): SDK overhead against raw HTTP, signing,
-                     token caching, large lists, build cost; writes target/bench/results.*
+                     token caching, large lists, build cost; --peers also against the
+                     gitlab crate (built from crates.io); writes target/bench/results.*
   msrv               check every publishable crate, with each feature set, with the
                      workspace's rust-version (installed with rustup if missing)
   interop [--keep] [--work-dir DIR] [--only NAME]... [--exports FILE]

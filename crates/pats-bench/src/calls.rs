@@ -9,7 +9,7 @@
 //! byte-identical. [`import`] turns criterion's medians (`<criterion>/<group>/<variant>/new/estimates.json`)
 //! into the rows of the report.
 
-use crate::fixtures::{self, BEARER, DFNS_CRED_ID, ZITADEL_USER};
+use crate::fixtures::{self, BEARER, DFNS_CRED_ID, GITLAB_USER, ZITADEL_USER};
 use crate::measure::{Result, done};
 use crate::raw::{Raw, RawRequest};
 use crate::report::{Report, Row};
@@ -24,6 +24,7 @@ use p256::ecdsa::{Signature, SigningKey};
 use p256::pkcs8::DecodePrivateKey as _;
 use pats::credentials::StaticToken;
 use pats::dfns::{DfnsClient, P256Signer, PatKeyPair, PatUpdate};
+use pats::gitlab::{GitLabClient, NewToken, TokenFor, TokenState};
 use pats::reexports::reqwest::Method;
 use pats::reexports::reqwest::header::{HeaderName, HeaderValue};
 use pats::sailpoint::{ListTokens, SailPointClient};
@@ -31,7 +32,8 @@ use pats::transport::{Request, Transport};
 use pats::zitadel::V2PatFieldName;
 use pats::zitadel::{ListPatsRequest, PatFilter, ZitadelAuth, ZitadelClient};
 use pats::{
-    ClientOptions, CreateToken, Expiry, ListQuery, NeverExpires, PersonalAccessTokens, TokenId,
+    ClientOptions, CreateToken, Expiry, ListQuery, NeverExpires, PersonalAccessTokens,
+    PersonalAccessTokensExt as _, TokenId,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
@@ -50,6 +52,15 @@ pub const CALL_GOAL: f64 = 1.10;
 pub const SIGNED_GOAL: f64 = 1.15;
 
 const ZITADEL_SERVICE: &str = "/zitadel.user.v2.UserService/";
+/// GitLab's personal access tokens (REST v4).
+pub const GITLAB_PATS: &str = "/api/v4/personal_access_tokens";
+/// The expiry the GitLab creates and rotations of section 1 ask for (a date, as GitLab's).
+pub const GITLAB_EXPIRES: &str = "2099-01-01";
+/// The JSON body `pats` sends for the GitLab create of section 1.
+pub const GITLAB_CREATE_BODY: &str =
+    r#"{"expires_at":"2099-01-01","name":"ci-token","scopes":["api","read_repository"]}"#;
+/// The JSON body `pats` sends for the GitLab rotation of section 1.
+pub const GITLAB_ROTATE_BODY: &str = r#"{"expires_at":"2099-01-01"}"#;
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
@@ -68,6 +79,17 @@ pub fn router() -> Router {
     let zitadel_users = server::json(&fixtures::zitadel_users());
     let sailpoint_list = server::json(&fixtures::sailpoint_list(LIST_LEN));
     let oauth = server::json(&fixtures::sailpoint_oauth());
+    let gitlab_list = server::json(&fixtures::gitlab_list(LIST_LEN));
+    let gitlab_one = server::json(&fixtures::gitlab_single(1));
+    let gitlab_new = server::json(&fixtures::gitlab_new_token(1));
+    let gitlab_user = server::json(&fixtures::gitlab_current_user());
+    let revoked = server::no_content();
+    // `/api/v4/personal_access_tokens/<id>`, not `…/<id>/rotate`.
+    let gitlab_token = |path: &str| {
+        path.strip_prefix(GITLAB_PATS)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+    };
     Arc::new(move |req: &Incoming<'_>| {
         let path = req.target.split('?').next().unwrap_or_default();
         let answer = match (req.method, path) {
@@ -85,6 +107,16 @@ pub fn router() -> Router {
             },
             ("GET", "/v3/personal-access-tokens") => &sailpoint_list,
             ("POST", "/oauth/token") => &oauth,
+            ("GET", GITLAB_PATS) => &gitlab_list,
+            ("GET", p) if gitlab_token(p) => &gitlab_one,
+            ("DELETE", p) if gitlab_token(p) => &revoked,
+            ("POST", p) if p.starts_with(GITLAB_PATS) && p.ends_with("/rotate") => &gitlab_new,
+            ("POST", p)
+                if p.starts_with("/api/v4/users/") && p.ends_with("/personal_access_tokens") =>
+            {
+                &gitlab_new
+            }
+            ("GET", "/api/v4/user") => &gitlab_user,
             _ => return server::not_found(),
         };
         answer.clone()
@@ -93,12 +125,13 @@ pub fn router() -> Router {
 
 fn show(log: &[Recorded]) -> String {
     log.iter()
-        .map(|(m, t, b)| format!("{m} {t} {}", String::from_utf8_lossy(b)))
+        .map(|(m, t, a, b)| format!("{m} {t} [{a}] {}", String::from_utf8_lossy(b)))
         .collect::<Vec<_>>()
         .join(" | ")
 }
 
-/// Fails unless `pats` and the raw floor sent the same requests (method, target, body).
+/// Fails unless `pats` and the raw floor sent the same requests (method, target, credential
+/// header, body).
 fn same_requests(name: &str, pats: &[Recorded], raw: &[Recorded]) -> Result<()> {
     if pats.is_empty() || pats != raw {
         return Err(format!(
@@ -351,6 +384,10 @@ impl Bare {
         if !response.is_success() {
             return Err(format!("transport: status {}", response.status()).into());
         }
+        // An empty answer (GitLab's 204 to a revoke) is `Null`, as the raw floor reads it.
+        if response.body().is_empty() {
+            return Ok(Value::Null);
+        }
         Ok(serde_json::from_slice(response.body())?)
     }
 }
@@ -374,6 +411,7 @@ struct Clients {
     dfns: DfnsClient,
     zitadel: ZitadelClient,
     sailpoint: SailPointClient,
+    gitlab: GitLabClient,
     raw: Raw,
     key: SigningKey,
 }
@@ -398,10 +436,15 @@ fn clients(uri: &str) -> Result<Clients> {
         .base_url(uri)
         .bearer_token(SecretString::from(BEARER))
         .build()?;
+    let gitlab = GitLabClient::builder()
+        .base_url(uri)
+        .token(SecretString::from(BEARER))
+        .build()?;
     Ok(Clients {
         dfns,
         zitadel,
         sailpoint,
+        gitlab,
         raw: Raw::new(uri, BEARER)?,
         key,
     })
@@ -429,7 +472,7 @@ fn ok<T, E: std::fmt::Display>(what: &str, outcome: std::result::Result<T, E>) -
 }
 
 /// The criterion groups of section 1 and the names of their rows in the report.
-pub const CASES: [(&str, &str); 8] = [
+pub const CASES: [(&str, &str); 13] = [
     ("s1_dfns_list", "Dfns list (20 tokens)"),
     ("s1_dfns_get", "Dfns get"),
     ("s1_zitadel_list", "ZITADEL list (20 tokens)"),
@@ -438,13 +481,19 @@ pub const CASES: [(&str, &str); 8] = [
     ("s1_zitadel_remove", "ZITADEL remove"),
     ("s1_sailpoint_list", "SailPoint list (20 tokens)"),
     ("s1_sailpoint_get", "SailPoint get (listing, select)"),
+    ("s1_gitlab_list", "GitLab list (20 tokens, state=active)"),
+    ("s1_gitlab_get", "GitLab get"),
+    ("s1_gitlab_create", "GitLab create (for a user)"),
+    ("s1_gitlab_rotate", "GitLab rotate (native)"),
+    ("s1_gitlab_revoke", "GitLab revoke"),
 ];
 
 /// The A/A check (group, variant): the raw Dfns get from a second client, paired with
 /// the first client's.
 pub const AA: (&str, &str) = ("s1_aa_check", "raw_again");
 
-/// Section 1: list and get of every provider, and ZITADEL create and remove.
+/// Section 1: list and get of every provider, ZITADEL create and remove, GitLab create,
+/// rotate and revoke.
 ///
 /// # Panics
 /// When the server cannot start, a variant sends other bytes than the raw floor, or a call
@@ -466,6 +515,11 @@ pub fn section1(crit: &mut Criterion) {
         zitadel_remove,
         sailpoint_list,
         sailpoint_get,
+        gitlab_list,
+        gitlab_get,
+        gitlab_create,
+        gitlab_rotate,
+        gitlab_revoke,
     ] = CASES.map(|(slug, _)| slug);
 
     // Dfns
@@ -720,6 +774,158 @@ pub fn section1(crit: &mut Criterion) {
         || async move { done(sailpoint.get(sailpoint_id).await) },
         || async move { found(has_id(&bare.json(bare_list()).await?)) },
         || async move { found(has_id(&raw.json(raw_list).await?)) },
+    );
+
+    // GitLab (REST v4; the token goes as `Authorization: Bearer`, as pats-gitlab sends it)
+    let gitlab: &dyn PersonalAccessTokens = &c.gitlab;
+    let bare = &ok("transport", Bare::new("gitlab", &uri));
+    let pat = fixtures::gitlab_id(1);
+    let pat_text = &pat.to_string();
+    let pat_id = &ok("token id", TokenId::new(pat_text.clone()));
+    // The trait's listing asks for active tokens: the typed one does too, so both send the
+    // same request.
+    let active = &pats::gitlab::ListTokens::new().state(TokenState::Active);
+    let raw_list = &RawRequest::new(Method::GET, format!("{GITLAB_PATS}?state=active"));
+    case(
+        crit,
+        &mut paired,
+        &rt,
+        &server,
+        gitlab_list,
+        || async move { done(c.gitlab.list_tokens(active).await) },
+        || async move { done(gitlab.list(&ListQuery::new()).await) },
+        || async move {
+            done(
+                bare.json(
+                    Request::get("/api/v4/personal_access_tokens")
+                        .segments(["api", "v4", "personal_access_tokens"])
+                        .query("state", "active"),
+                )
+                .await,
+            )
+        },
+        || async move { done(raw.json(raw_list).await) },
+    );
+    let token_path = || {
+        Request::get("/api/v4/personal_access_tokens/{id}").segments([
+            "api",
+            "v4",
+            "personal_access_tokens",
+            pat_text.as_str(),
+        ])
+    };
+    let raw_get = &RawRequest::new(Method::GET, format!("{GITLAB_PATS}/{pat}"));
+    case(
+        crit,
+        &mut paired,
+        &rt,
+        &server,
+        gitlab_get,
+        || async move { done(c.gitlab.get_token(pat).await) },
+        || async move { done(gitlab.get(pat_id).await) },
+        || async move { done(bare.json(token_path()).await) },
+        || async move { done(raw.json(raw_get).await) },
+    );
+    // GITLAB_EXPIRES as a date.
+    let expires = ok(
+        "the expiry date",
+        time::Date::from_calendar_date(2099, time::Month::January, 1),
+    );
+    let midnight = expires.with_time(time::Time::MIDNIGHT).assume_utc();
+    let new_token = &NewToken::new("ci-token", ["api", "read_repository"]).expires_at(expires);
+    let create = &ok(
+        "create",
+        CreateToken::builder()
+            .name("ci-token")
+            .scopes(["api", "read_repository"])
+            .owner(GITLAB_USER.to_string())
+            .expiry(Expiry::At(midnight))
+            .build(),
+    );
+    let user_tokens = &format!("/api/v4/users/{GITLAB_USER}/personal_access_tokens");
+    let user_text = &GITLAB_USER.to_string();
+    let raw_create = &RawRequest::new(Method::POST, user_tokens.clone()).json(GITLAB_CREATE_BODY);
+    let json = || HeaderValue::from_static("application/json");
+    case(
+        crit,
+        &mut paired,
+        &rt,
+        &server,
+        gitlab_create,
+        || async move {
+            done(
+                c.gitlab
+                    .create_token(TokenFor::User(GITLAB_USER), new_token)
+                    .await,
+            )
+        },
+        || async move { done(gitlab.create(create).await) },
+        || async move {
+            let request = Request::post("/api/v4/users/{user_id}/personal_access_tokens")
+                .segments([
+                    "api",
+                    "v4",
+                    "users",
+                    user_text.as_str(),
+                    "personal_access_tokens",
+                ])
+                .body(Bytes::from_static(GITLAB_CREATE_BODY.as_bytes()), json());
+            token_of(&bare.json(request).await?)
+        },
+        || async move { token_of(&raw.json(raw_create).await?) },
+    );
+    // A rotation keeps the name and scopes: the request gives only the expiry.
+    let rotation = &ok(
+        "rotation",
+        CreateToken::builder().expiry(Expiry::At(midnight)).build(),
+    );
+    let raw_rotate = &RawRequest::new(Method::POST, format!("{GITLAB_PATS}/{pat}/rotate"))
+        .json(GITLAB_ROTATE_BODY);
+    case(
+        crit,
+        &mut paired,
+        &rt,
+        &server,
+        gitlab_rotate,
+        || async move { done(c.gitlab.rotate_token(pat, Some(expires)).await) },
+        || async move { done(gitlab.rotate(pat_id, rotation).await) },
+        || async move {
+            let request = Request::post("/api/v4/personal_access_tokens/{id}/rotate")
+                .segments([
+                    "api",
+                    "v4",
+                    "personal_access_tokens",
+                    pat_text.as_str(),
+                    "rotate",
+                ])
+                .body(Bytes::from_static(GITLAB_ROTATE_BODY.as_bytes()), json());
+            token_of(&bare.json(request).await?)
+        },
+        || async move { token_of(&raw.json(raw_rotate).await?) },
+    );
+    let raw_revoke = &RawRequest::new(Method::DELETE, format!("{GITLAB_PATS}/{pat}"));
+    case(
+        crit,
+        &mut paired,
+        &rt,
+        &server,
+        gitlab_revoke,
+        || async move { done(c.gitlab.revoke_token(pat).await) },
+        || async move { done(gitlab.revoke(pat_id).await) },
+        || async move {
+            done(
+                bare.json(
+                    Request::delete("/api/v4/personal_access_tokens/{id}").segments([
+                        "api",
+                        "v4",
+                        "personal_access_tokens",
+                        pat_text.as_str(),
+                    ]),
+                )
+                .await,
+            )
+        },
+        || async move { done(raw.json(raw_revoke).await) },
     );
 }
 
@@ -1128,7 +1334,13 @@ mod tests {
         assert!(close(signed.ratio(), 1.05));
         assert_eq!(signed.floor, Some(690.0));
         assert_eq!(row("transport anatomy: sum of the steps above").value, 2.5);
-        assert_eq!(report.failures().len(), 8, "every dyn row at 1.11");
+        assert_eq!(
+            report.failures().len(),
+            CASES.len(),
+            "every dyn row at 1.11"
+        );
+        let rotate = row("GitLab rotate (native), typed");
+        assert!(close(rotate.ratio(), 1.05), "{rotate:?}");
         // Estimates older than the run are refused.
         let later = std::time::SystemTime::now() + Duration::from_secs(60);
         assert!(import(&dir, Some(later), true, false, &mut Report::default()).is_err());

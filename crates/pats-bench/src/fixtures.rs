@@ -187,6 +187,98 @@ pub fn sailpoint_oauth() -> Vec<u8> {
     br#"{"access_token":"eyJhbGciOiJSUzI1NiJ9.eyJ0ZW5hbnRfaWQiOiJiZW5jaCJ9.c2lnbmF0dXJl","token_type":"bearer","expires_in":43199,"scope":"sp:scopes:all","tenant_id":"bench","internal":true,"jti":"b3c2a1"}"#.to_vec()
 }
 
+/// The GitLab user whose tokens the benches list, create and rotate.
+pub const GITLAB_USER: u64 = 7;
+/// The token value GitLab answers a create or rotate with.
+pub const GITLAB_NEW_TOKEN: &str = "glpat-bench-0123456789abcdefgh";
+
+/// A GitLab token id (GitLab's are positive integers).
+pub fn gitlab_id(i: usize) -> u64 {
+    4_000 + i as u64
+}
+
+/// The fields of one GitLab `PersonalAccessToken` (without the braces), as
+/// `doc/api/personal_access_tokens.md` shows them: `description`, `last_used_at` and
+/// `expires_at` may be null.
+fn gitlab_fields(out: &mut String, i: usize) {
+    let last_used = if i.is_multiple_of(3) {
+        "null".to_owned()
+    } else {
+        format!("\"{}\"", timestamp(i + 7))
+    };
+    let expires = if i % 5 == 4 {
+        "null".to_owned()
+    } else {
+        format!("\"2027-{:02}-{:02}\"", 1 + i % 12, 1 + i % 28)
+    };
+    let _ = write!(
+        out,
+        concat!(
+            r#""id":{id},"name":"ci-token-{i}","revoked":false,"created_at":"{ts}","#,
+            r#""description":"deploys from CI, runner {i}","scopes":["api","read_repository"],"#,
+            r#""user_id":{user},"last_used_at":{last_used},"active":true,"expires_at":{expires}"#
+        ),
+        id = gitlab_id(i),
+        i = i,
+        ts = timestamp(i),
+        user = GITLAB_USER,
+        last_used = last_used,
+        expires = expires
+    );
+}
+
+/// One GitLab `PersonalAccessToken`.
+pub fn gitlab_token(out: &mut String, i: usize) {
+    out.push('{');
+    gitlab_fields(out, i);
+    out.push('}');
+}
+
+/// A GitLab listing (`GET /personal_access_tokens`): a JSON array of `n` tokens.
+pub fn gitlab_list(n: usize) -> Vec<u8> {
+    let mut out = String::with_capacity(n * 320 + 2);
+    out.push('[');
+    for i in 0..n {
+        if i > 0 {
+            out.push(',');
+        }
+        gitlab_token(&mut out, i);
+    }
+    out.push(']');
+    out.into_bytes()
+}
+
+/// One GitLab token alone (`GET /personal_access_tokens/:id`).
+pub fn gitlab_single(i: usize) -> Vec<u8> {
+    let mut out = String::new();
+    gitlab_token(&mut out, i);
+    out.into_bytes()
+}
+
+/// The answer of a create (`POST /users/:user_id/personal_access_tokens`, with
+/// `last_used_ips` as `doc/api/user_tokens.md` shows it) or of a rotate
+/// (`POST /personal_access_tokens/:id/rotate`): the new token with its value.
+pub fn gitlab_new_token(i: usize) -> Vec<u8> {
+    let mut out = String::from("{");
+    gitlab_fields(&mut out, i);
+    let _ = write!(out, r#","last_used_ips":[],"token":"{GITLAB_NEW_TOKEN}"}}"#);
+    out.into_bytes()
+}
+
+/// `GET /user` (the current user): what the `gitlab` crate's client asks once when it
+/// is built, to check its token.
+pub fn gitlab_current_user() -> Vec<u8> {
+    format!(
+        concat!(
+            r#"{{"id":{user},"username":"bench-admin","name":"Bench Admin","state":"active","#,
+            r#""locked":false,"avatar_url":null,"web_url":"http://gitlab.example.com/bench-admin","#,
+            r#""created_at":"2026-01-01T00:00:00.000Z","is_admin":true,"bot":false}}"#
+        ),
+        user = GITLAB_USER
+    )
+    .into_bytes()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -205,10 +297,20 @@ mod tests {
             zitadel_removed(),
             sailpoint_list(3),
             sailpoint_oauth(),
+            gitlab_list(6),
+            gitlab_single(1),
+            gitlab_new_token(2),
+            gitlab_current_user(),
         ] {
             serde_json::from_slice::<Value>(&bytes).unwrap();
         }
         let v: Value = serde_json::from_slice(&dfns_list(2)).unwrap();
         assert_eq!(v["items"][1]["tokenId"], dfns_id(1));
+        let v: Value = serde_json::from_slice(&gitlab_list(6)).unwrap();
+        assert_eq!(v[3]["id"], gitlab_id(3));
+        assert_eq!(v[3]["last_used_at"], Value::Null);
+        assert_eq!(v[4]["expires_at"], Value::Null);
+        let v: Value = serde_json::from_slice(&gitlab_new_token(2)).unwrap();
+        assert_eq!(v["token"], GITLAB_NEW_TOKEN);
     }
 }

@@ -6,11 +6,13 @@
 //! `target/bench/results.json` (`results-partial.*` for a quick run or a run of some
 //! sections).
 //!
-//! 1. **Overhead per call**: each provider's list and get (and ZITADEL create and remove),
-//!    typed and through `dyn PersonalAccessTokens`, against a hand-written `reqwest`
-//!    request with the same bytes whose answer is parsed into `serde_json::Value`. The
-//!    server records both requests and the run fails unless they are identical. Goal:
-//!    `pats / raw ≤ 1.10` at the median.
+//! 1. **Overhead per call**: each provider's list and get (and ZITADEL create and remove;
+//!    GitLab create, native rotate and revoke), typed and through `dyn PersonalAccessTokens`,
+//!    against a hand-written `reqwest` request with the same bytes whose answer is parsed
+//!    into `serde_json::Value`. The server records both requests and the run fails unless
+//!    they are identical (method, target, credential header, body). Goal: `pats / raw ≤
+//!    1.10` at the median. With `--peers` ([`peers`]), GitLab's calls also against the
+//!    `gitlab` crate, built in a generated project outside the workspace.
 //! 2. **Dfns signed change**: one update through `pats` against three raw round trips plus
 //!    one P-256 signature (goal ≤ 1.15), and the signature alone.
 //! 3. **SailPoint cold start**: 1,000 concurrent list calls on a fresh client; exactly one
@@ -48,6 +50,7 @@ pub mod fixtures;
 pub mod fleet;
 pub mod large_lists;
 pub mod measure;
+pub mod peers;
 pub mod raw;
 pub mod report;
 pub mod scrub;
@@ -70,6 +73,9 @@ pub struct Options {
     pub quick: bool,
     /// Also time clean release builds (slow).
     pub build_times: bool,
+    /// Also build the peer SDKs (the `gitlab` crate, from crates.io) and measure `pats`
+    /// against them (section 1; slow the first time).
+    pub peers: bool,
     /// The workspace root (for `cargo tree` and the builds).
     pub workspace: PathBuf,
     /// The target directory (results go to `<target>/bench/`).
@@ -94,6 +100,7 @@ impl Options {
         Self {
             quick: false,
             build_times: false,
+            peers: false,
             workspace,
             target,
             sections: Vec::new(),
@@ -197,6 +204,18 @@ pub fn run(options: &Options) -> Result<Report> {
             wanted(2),
             &mut report,
         )?;
+    }
+    if options.peers && wanted(1) {
+        if q {
+            report.notes.push(
+                "The peer comparison (`--peers`) does not run in quick mode: it builds the \
+                 `gitlab` crate from crates.io."
+                    .to_owned(),
+            );
+        } else {
+            eprintln!("section 1: pats against the gitlab crate ...");
+            peers::section1_gitlab(&options.workspace, &options.target, &mut report)?;
+        }
     }
     runtime.block_on(async {
         if wanted(3) {

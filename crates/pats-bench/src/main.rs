@@ -4,10 +4,12 @@
 use std::process::ExitCode;
 
 const USAGE: &str = "\
-usage: pats-bench [--quick] [--build-cost] [--section N]... [--criterion DIR] [--since SECS]
+usage: pats-bench [--quick] [--build-cost] [--peers] [--section N]... [--criterion DIR] [--since SECS]
 
   --quick          sections 3 to 6 once, small sizes (test mode; figures mean nothing)
   --build-cost     also time a clean release build of `pats` per provider feature (slow)
+  --peers          also measure `pats` against the `gitlab` crate on GitLab's calls (section 1;
+                   builds a generated project from crates.io under target/bench/peers/)
   --section N      run only section N (1 to 7; repeat for more)
   --criterion DIR  where criterion wrote sections 1 and 2 (default target/criterion)
   --since SECS     refuse criterion results written before this Unix time
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
             },
             "--quick" | "--test" => options.quick = true,
             "--build-cost" => options.build_times = true,
+            "--peers" => options.peers = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;

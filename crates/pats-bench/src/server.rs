@@ -4,7 +4,8 @@
 //! It runs on its own thread and runtime, reads a request head and its `Content-Length`
 //! body, asks the [`Router`] for a complete pre-built answer (status line, headers, body)
 //! and writes it; connections are kept alive. It can record what it received, so a bench
-//! can check that `pats` and its raw floor sent the same method, target and body bytes.
+//! can check that `pats` and its raw floor sent the same method, target, credentials header
+//! and body bytes.
 
 use crate::measure::{BoxError, Result};
 use bytes::Bytes;
@@ -25,8 +26,9 @@ pub struct Incoming<'a> {
     pub body: &'a [u8],
 }
 
-/// A recorded request: method, target, body.
-pub type Recorded = (String, String, Vec<u8>);
+/// A recorded request: method, target, credentials (the `Authorization` and
+/// `PRIVATE-TOKEN` headers as `name: value`, `; `-separated; empty without them), body.
+pub type Recorded = (String, String, String, Vec<u8>);
 
 /// Picks the pre-built answer for a request.
 pub type Router = Arc<dyn Fn(&Incoming<'_>) -> Bytes + Send + Sync>;
@@ -171,6 +173,21 @@ fn content_length(head: &str) -> usize {
         .unwrap_or(0)
 }
 
+/// The credential headers of a request head (`authorization`, `private-token`), as
+/// `name: value` with the name lowercased, in the order sent, `; `-separated.
+pub fn credentials(head: &str) -> String {
+    head.split("\r\n")
+        .skip(1)
+        .filter_map(|line| line.split_once(':'))
+        .filter(|(name, _)| {
+            let name = name.trim();
+            name.eq_ignore_ascii_case("authorization") || name.eq_ignore_ascii_case("private-token")
+        })
+        .map(|(name, value)| format!("{}: {}", name.trim().to_ascii_lowercase(), value.trim()))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 async fn serve(mut stream: TcpStream, router: Router, recorder: Arc<Recorder>) {
     let _ = stream.set_nodelay(true);
     let mut buf: Vec<u8> = Vec::with_capacity(16 * 1024);
@@ -193,6 +210,12 @@ async fn serve(mut stream: TcpStream, router: Router, recorder: Arc<Recorder>) {
             return;
         };
         let (method, target) = (method.to_owned(), target.to_owned());
+        // Only while recording: the credentials are read from the head before the body.
+        let auth = if recorder.on.load(Ordering::Relaxed) {
+            credentials(head)
+        } else {
+            String::new()
+        };
         let end = head_end + content_length(head);
         while buf.len() < end {
             buf.reserve(end - buf.len());
@@ -209,7 +232,7 @@ async fn serve(mut stream: TcpStream, router: Router, recorder: Arc<Recorder>) {
         if recorder.on.load(Ordering::Relaxed)
             && let Ok(mut log) = recorder.log.lock()
         {
-            log.push((method.clone(), target.clone(), incoming.body.to_vec()));
+            log.push((method.clone(), target.clone(), auth, incoming.body.to_vec()));
         }
         let answer = router(&incoming);
         buf.drain(..end);
