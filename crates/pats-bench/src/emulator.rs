@@ -620,7 +620,7 @@ fn capacity(n: usize, report: &mut Report) -> Result<()> {
         .floor(wire as f64)
         .at_most(TARGET_BYTES_PER_TOKEN)
         .note(format!(
-            "floor: one token's JSON on the wire ({wire} bytes); {:.0} MiB in all (peak while seeding {:.0} MiB); an emulator at start holds {:.2} MiB",
+            "the token and the lookups (name and owner indexes); floor: one token's JSON on the wire ({wire} bytes); {:.0} MiB in all (peak while seeding {:.0} MiB); an emulator at start holds {:.2} MiB",
             mib(held),
             mib(peak),
             mib(started)
@@ -708,7 +708,7 @@ fn capacity(n: usize, report: &mut Report) -> Result<()> {
         .floor(wire as f64)
         .at_most(TARGET_BYTES_PER_TOKEN)
         .note(format!(
-            "the token and its bearer lookup; floor: the token as the API lists it ({wire} bytes)"
+            "the token (kept by user and id) and its bearer lookup; floor: the token as the API lists it ({wire} bytes)"
         )),
     );
     let t = Instant::now();
