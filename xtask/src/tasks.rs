@@ -15,7 +15,7 @@
 //!    with its message, dependency-tree checks (one provider pulls in no other's crates;
 //!    with every feature, no simulator: neither `pats-sim` nor `wiremock`), a `native-tls`
 //!    build, and the README's quickstart (`cargo run -p pats --example quickstart`, on
-//!    `pats-sim` as a dev-dependency); then
+//!    `pats-sim` as a dev-dependency; again with `--features gitlab`); then
 //!    the docs as docs.rs builds them (`cargo +<pinned nightly> doc --workspace
 //!    --all-features --no-deps` with `RUSTDOCFLAGS="-D warnings --cfg docsrs"`; the
 //!    toolchain is named in `xtask/nightly-docs`), and every publishable crate packaged,
@@ -286,9 +286,23 @@ pub fn plan(root: &Path, mode: Mode, publishable: &[String]) -> Vec<Step> {
             ],
             true,
         ));
-        // The README's quickstart: the lifecycle on every simulator must run.
+        // The README's quickstart: the lifecycle on every simulator must run, and on
+        // GitLab's too (a feature that is not a default one).
         steps.push(cargo(
             &["run", "--quiet", "-p", "pats", "--example", "quickstart"],
+            true,
+        ));
+        steps.push(cargo(
+            &[
+                "run",
+                "--quiet",
+                "-p",
+                "pats",
+                "--example",
+                "quickstart",
+                "--features",
+                "gitlab",
+            ],
             true,
         ));
         // Publishable: the docs as docs.rs renders them, and packages that build alone.
