@@ -565,6 +565,19 @@ mod tests {
         assert_eq!(names(&pb), ["t3", "t5"]);
         assert_eq!(sim.state().get(&pb, b_token).err().unwrap().status, 404);
         assert_eq!(sim.state().find(&pb, b_token).err().unwrap().status, 404);
+        // An update to an empty name is refused; to another name, answered.
+        let update = |name: &str| {
+            let body = json!({ "name": name }).to_string().into_bytes();
+            let url =
+                url::Url::parse(&format!("http://127.0.0.1/auth/pats/{}", made[3].1)).unwrap();
+            sim.state()
+                .update(&Request::new("PUT", url, body), &pb, &made[3].1)
+                .map(|a| a.json().unwrap()["name"].clone())
+                .map_err(|e| e.status)
+        };
+        assert_eq!(update(""), Err(400));
+        assert_eq!(update("new"), Ok(json!("new")));
+        assert_eq!(names(&pb), ["new", "t5"]);
         // A key no token has.
         let gone = PatKey {
             user: Id::parse(&a.user_id).unwrap(),

@@ -671,6 +671,29 @@ mod tests {
         assert_eq!(listed("?owner-id=me"), ["renamed", "t3", "t5"]);
         assert!(listed("?owner-id=a").is_empty());
         assert_eq!(listed(""), ["renamed", "t3", "t5"]);
+        // `filters` on top of the owner: never used, or last used at or before a time.
+        lock(&sim.state)
+            .pats
+            .get_mut(&owned(&b, 3).id)
+            .unwrap()
+            .last_used = None;
+        assert_eq!(listed("?owner-id=b&filters=lastUsed%20isnull"), ["t3"]);
+        assert_eq!(
+            listed("?owner-id=b&filters=lastUsed%20le%202026-02-06T10:00:00Z"),
+            ["renamed", "t5"],
+            "at the time is kept"
+        );
+        assert!(listed("?filters=lastUsed%20le%202026-02-06T09:59:59Z").is_empty());
+        let url =
+            url::Url::parse("http://127.0.0.1/v3/personal-access-tokens?filters=name%20eq%20x")
+                .unwrap();
+        let refused = list(
+            &mut lock(&sim.state),
+            &Request::new("GET", url, Vec::new()),
+            Version::V3,
+            "b",
+        );
+        assert_eq!(refused.status, 400);
     }
 
     #[tokio::test]
