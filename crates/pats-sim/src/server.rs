@@ -1131,6 +1131,48 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_body_that_does_not_arrive_is_dropped_over_h2() {
+        let (server, seen) = counting(short());
+        let stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+        let (mut sender, connection) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+                .await
+                .unwrap();
+        tokio::spawn(connection);
+        /// Five bytes of the hundred declared, then nothing, never ending.
+        struct Stalled(Option<Bytes>);
+        impl hyper::body::Body for Stalled {
+            type Data = Bytes;
+            type Error = std::convert::Infallible;
+            fn poll_frame(
+                mut self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>>
+            {
+                match self.0.take() {
+                    Some(bytes) => {
+                        std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(bytes))))
+                    }
+                    None => std::task::Poll::Pending,
+                }
+            }
+        }
+        let request = http::Request::post(format!("{}/x", server.uri()))
+            .header(http::header::CONTENT_LENGTH, "100")
+            .body(Stalled(Some(Bytes::from_static(b"abcde"))))
+            .unwrap();
+        let Ok(response) =
+            tokio::time::timeout(Duration::from_secs(10), sender.send_request(request)).await
+        else {
+            panic!("no answer to a stalled h2 body");
+        };
+        let response = response.unwrap();
+        assert_eq!(response.status().as_u16(), 408);
+        assert_eq!(seen.load(Ordering::SeqCst), 0);
+        assert!(server.requests().is_empty());
+    }
+
+    #[tokio::test]
     async fn an_idle_h2_connection_is_closed() {
         let (server, seen) = counting(short());
         let stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
