@@ -640,9 +640,26 @@ mod tests {
         assert!(state.remove_pat(owned(&a, 4).id).is_some());
         assert!(state.owned_by("a").is_empty());
         assert!(!state.name_taken("a", "t0", None));
+        // A removed token put back (as a new one, created last) is listed once.
+        let back = owned(&b, 3);
+        assert!(state.remove_pat(back.id).is_some());
+        state.put_pat(StoredPat { seq: 12, ..back });
+        assert_eq!(names(&state.owned_by("b")), ["renamed", "t5", "t3"]);
+        // Two tokens of one name (a state file may hold them): the name stays taken
+        // until both are gone.
+        let twin = |n| StoredPat {
+            name: "twin".into(),
+            ..owned(&b, n)
+        };
+        state.put_pat(twin(10));
+        state.put_pat(twin(11));
+        assert!(state.remove_pat(twin(10).id).is_some());
+        assert!(state.name_taken("b", "twin", None));
+        assert!(state.remove_pat(twin(11).id).is_some());
+        assert!(!state.name_taken("b", "twin", None));
         // The lookups built again from the tokens say the same.
         state.index = None;
-        assert_eq!(names(&state.owned_by("b")), ["renamed", "t3", "t5"]);
+        assert_eq!(names(&state.owned_by("b")), ["renamed", "t5", "t3"]);
         assert!(state.owned_by("a").is_empty());
         drop(state);
 
@@ -667,10 +684,10 @@ mod tests {
                 .map(|t| t["name"].as_str().unwrap().to_owned())
                 .collect()
         };
-        assert_eq!(listed("?owner-id=b"), ["renamed", "t3", "t5"]);
-        assert_eq!(listed("?owner-id=me"), ["renamed", "t3", "t5"]);
+        assert_eq!(listed("?owner-id=b"), ["renamed", "t5", "t3"]);
+        assert_eq!(listed("?owner-id=me"), ["renamed", "t5", "t3"]);
         assert!(listed("?owner-id=a").is_empty());
-        assert_eq!(listed(""), ["renamed", "t3", "t5"]);
+        assert_eq!(listed(""), ["renamed", "t5", "t3"]);
         // `filters` on top of the owner: never used, or last used at or before a time.
         lock(&sim.state)
             .pats
