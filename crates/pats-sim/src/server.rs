@@ -51,6 +51,11 @@ pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// 408 and the connection closes.
 pub(crate) const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// A write that the peer does not read for this long fails and closes the connection (a
+/// client that asks and never reads its answer would otherwise hold a connection, and a
+/// place under [`MAX_CONNECTIONS`], for good).
+pub(crate) const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How many connections one server serves at once; one more is closed as soon as it is
 /// accepted (a client sees the connection closed or reset, and may retry).
 pub(crate) const MAX_CONNECTIONS: usize = 256;
@@ -267,6 +272,8 @@ pub(crate) struct Limits {
     pub(crate) idle: Duration,
     /// The whole body must arrive within this long, or 408 and the connection closes.
     pub(crate) body: Duration,
+    /// A write the peer does not read within this long closes the connection.
+    pub(crate) write: Duration,
     /// Connections served at once; more are closed as soon as they are accepted.
     pub(crate) connections: usize,
     /// Bytes the request log keeps (oldest forgotten first).
@@ -281,6 +288,7 @@ impl Default for Limits {
             first_byte: FIRST_BYTE_TIMEOUT,
             idle: IDLE_TIMEOUT,
             body: BODY_TIMEOUT,
+            write: WRITE_TIMEOUT,
             connections: MAX_CONNECTIONS,
             log_bytes: LOG_BYTES,
             log_body: LOG_BODY,
@@ -576,11 +584,113 @@ async fn connection(
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);
     builder.http2().timer(TokioTimer::new());
+    let stream = WriteDeadline::new(stream, limits.write);
     let connection = builder.serve_connection(TokioIo::new(stream), service);
     tokio::select! {
         _ = connection => {}
         () = activity.idle(limits.idle) => {}
         _ = stop.changed() => {}
+    }
+}
+
+/// A stream whose writes fail with `TimedOut` once one has waited `limit` for the peer to
+/// read (reads are the other timeouts' business).
+struct WriteDeadline<S> {
+    inner: S,
+    limit: Duration,
+    /// Since the current write started waiting.
+    waiting: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<S> WriteDeadline<S> {
+    fn new(inner: S, limit: Duration) -> Self {
+        Self {
+            inner,
+            limit,
+            waiting: None,
+        }
+    }
+
+    /// What a write that is not ready answers: wait, or fail once it waited too long.
+    fn stalled<T>(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<T>> {
+        let limit = self.limit;
+        let waiting = self
+            .waiting
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match waiting.as_mut().poll(cx) {
+            std::task::Poll::Ready(()) => std::task::Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the peer does not read its answer",
+            ))),
+            std::task::Poll::Pending => std::task::Poll::Pending,
+        }
+    }
+
+    /// A write that is ready (done or failed): the next one waits afresh.
+    fn ready<T>(&mut self, done: std::io::Result<T>) -> std::task::Poll<std::io::Result<T>> {
+        self.waiting = None;
+        std::task::Poll::Ready(done)
+    }
+}
+
+impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for WriteDeadline<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for WriteDeadline<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        match std::pin::Pin::new(&mut self.inner).poll_write(cx, buf) {
+            std::task::Poll::Ready(done) => self.ready(done),
+            std::task::Poll::Pending => self.stalled(cx),
+        }
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        match std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs) {
+            std::task::Poll::Ready(done) => self.ready(done),
+            std::task::Poll::Pending => self.stalled(cx),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match std::pin::Pin::new(&mut self.inner).poll_flush(cx) {
+            std::task::Poll::Ready(done) => self.ready(done),
+            std::task::Poll::Pending => self.stalled(cx),
+        }
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match std::pin::Pin::new(&mut self.inner).poll_shutdown(cx) {
+            std::task::Poll::Ready(done) => self.ready(done),
+            std::task::Poll::Pending => self.stalled(cx),
+        }
     }
 }
 
@@ -1257,6 +1367,41 @@ mod tests {
             assert!(answer.contains(expected), "{answer}");
         }
         assert_eq!(seen.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_client_that_does_not_read_its_answer_is_dropped() {
+        let limits = Limits {
+            write: Duration::from_millis(200),
+            ..Limits::default()
+        };
+        let server = HttpServer::start_limited(
+            ServerOptions::default(),
+            limits,
+            // Far more than the socket buffers hold.
+            Arc::new(|_: &Request| {
+                Answer::new(200).set_body_raw(vec![b'x'; 64 << 20], "text/plain")
+            }),
+        )
+        .unwrap();
+        let port = server.addr().port();
+        let mut stream = connect(&server);
+        let request = format!("GET /x HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+        stream.write_all(request.as_bytes()).unwrap();
+        // Not reading: the server gives up on the write and closes the connection, so
+        // that reading now ends (reset, or the end of what was sent) well before 64 MiB.
+        std::thread::sleep(Duration::from_millis(1500));
+        let mut got = 0_usize;
+        let mut buf = vec![0_u8; 1 << 16];
+        loop {
+            match stream.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+                Err(e) => panic!("the connection stayed open: {e}"),
+            }
+        }
+        assert!(got < 64 << 20, "the whole answer was sent: {got} bytes");
     }
 
     #[test]
