@@ -21,7 +21,8 @@
 //! Under [`ADMIN_PREFIX`] on every port (no provider uses that prefix). Endpoints that act on
 //! one provider act on the provider of the port they are called on.
 //!
-//! Every endpoint but `GET /_pats_sim/health` needs `Authorization: Bearer <token>`, the
+//! Every endpoint but `GET /_pats_sim/health` and `GET /_pats_sim/proof` needs
+//! `Authorization: Bearer <token>`, the
 //! run's admin token ([`Emulator::admin_token`], exported as [`ADMIN_TOKEN_VAR`]): a random
 //! 256-bit value, 64 hex digits, new on every start; without it the answer is 401. Requests
 //! that change something (`POST`, `PUT`, `DELETE`, body or not) must also say
@@ -33,6 +34,7 @@
 //! | request | what it does |
 //! | --- | --- |
 //! | `GET /_pats_sim/health` | `{"status": "ok"}` (no token needed) |
+//! | `GET /_pats_sim/proof?nonce=N` | `{"proof": …}`: [`token_proof`] of the admin token and `N` (16 to 64 lowercase hex digits; no token needed, and none revealed), so that a client can check it talks to the emulator whose token it holds before sending the token (404 without an admin token) |
 //! | `GET /_pats_sim/env[?provider=P]` | `{"env": {"NAME": "value", …}}`: [`Emulator::env`] |
 //! | `GET /_pats_sim/state` | the whole state, as the state file holds it |
 //! | `POST /_pats_sim/reset` | back to the state at start (credentials kept) |
@@ -770,6 +772,22 @@ impl Inner {
         }
         let answer = match (method, rest) {
             ("GET", "health") => Answer::new(200).set_body_json(json!({ "status": "ok" })),
+            ("GET", "proof") => {
+                let nonce = request
+                    .url
+                    .query_pairs()
+                    .find(|(k, _)| k == "nonce")
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default();
+                match &self.admin_token {
+                    None => admin_error(404, "this emulator runs without an admin token"),
+                    Some(_) if !is_nonce(&nonce) => {
+                        admin_error(400, "nonce must be 16 to 64 lowercase hexadecimal digits")
+                    }
+                    Some(token) => Answer::new(200)
+                        .set_body_json(json!({ "proof": token_proof(token, &nonce) })),
+                }
+            }
             ("GET", "env") => {
                 let provider = request
                     .url
@@ -835,9 +853,10 @@ impl Inner {
                 self.faults(which).clear();
                 Answer::new(204)
             }
-            (_, "health" | "env" | "state" | "reset" | "seed" | "requests" | "faults") => {
-                admin_error(405, "method not allowed here")
-            }
+            (
+                _,
+                "health" | "proof" | "env" | "state" | "reset" | "seed" | "requests" | "faults",
+            ) => admin_error(405, "method not allowed here"),
             _ => admin_error(404, "no such admin endpoint"),
         };
         self.persisted(method, answer)
@@ -852,10 +871,10 @@ impl Inner {
     }
 
     /// The answer to an admin request that lacks the admin token (401) or, when it changes
-    /// something, the JSON content type (415); `None` when it may go on. `GET health` is
-    /// always open.
+    /// something, the JSON content type (415); `None` when it may go on. `GET health` and
+    /// `GET proof` are always open.
     fn admin_refusal(&self, method: &str, rest: &str, request: &Request) -> Option<Answer> {
-        if method == "GET" && rest == "health" {
+        if method == "GET" && matches!(rest, "health" | "proof") {
             return None;
         }
         if let Some(token) = &self.admin_token {
@@ -1276,6 +1295,28 @@ fn random_hex(n: usize) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// What `GET /_pats_sim/proof?nonce=<nonce>` answers: HMAC-SHA256, keyed with the admin
+/// token's text, of `pats-sim admin token proof:` followed by the nonce, in lowercase hex.
+/// Whoever computes it knows the token; the proof does not reveal it.
+pub fn token_proof(token: &str, nonce: &str) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, token.as_bytes());
+    let mut message = b"pats-sim admin token proof:".to_vec();
+    message.extend_from_slice(nonce.as_bytes());
+    ring::hmac::sign(&key, &message)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A nonce `GET /_pats_sim/proof` accepts: 16 to 64 lowercase hex digits.
+fn is_nonce(nonce: &str) -> bool {
+    (16..=64).contains(&nonce.len())
+        && nonce
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 /// Whether two secrets are equal, in a time that does not depend on where they differ.
 fn same_secret(given: &str, expected: &str) -> bool {
     let (a, b) = (given.as_bytes(), expected.as_bytes());
@@ -1633,11 +1674,11 @@ fn read_token_file(port: u16) -> Result<String, String> {
 
 /// Asks the emulator on `127.0.0.1:port` (any of its ports) for its environment
 /// ([`Emulator::env`]), as the same user that started it: the admin token comes from the
-/// token file that emulator wrote for that port, and the answer must carry that same
-/// token. Every name must be one of [`ENV_NAMES`], every value a string without control
+/// token file that emulator wrote for that port. The listener must first prove it holds
+/// that token (`GET /_pats_sim/proof` with a random nonce, [`token_proof`]); only then is
+/// the token sent, and the answer must carry that same token. Every name must be one of [`ENV_NAMES`], every value a string without control
 /// characters other than newlines; anything else is [`SimError::NotTheEmulator`].
 pub fn fetch_env(port: u16, provider: Option<&str>) -> Result<Vec<(String, String)>, SimError> {
-    use std::io::{Read as _, Write as _};
     let url = format!("http://127.0.0.1:{port}{ADMIN_PREFIX}env");
     let not_running = |reason: String| SimError::NotRunning {
         url: url.clone(),
@@ -1655,49 +1696,37 @@ pub fn fetch_env(port: u16, provider: Option<&str>) -> Result<Vec<(String, Strin
         ));
     }
     let token = read_token_file(port).map_err(&not_running)?;
-    let timeout = Duration::from_secs(5);
-    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let mut stream = std::net::TcpStream::connect_timeout(&address, timeout)
-        .map_err(|e| not_running(e.to_string()))?;
-    let _ = stream.set_read_timeout(Some(timeout));
-    let _ = stream.set_write_timeout(Some(timeout));
-    let query = provider.map_or_else(String::new, |p| format!("?provider={p}"));
-    write!(
-        stream,
-        "GET {ADMIN_PREFIX}env{query} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(|e| not_running(e.to_string()))?;
-    let mut response = Vec::new();
-    stream
-        .take(MAX_ENV_ANSWER + 1)
-        .read_to_end(&mut response)
-        .map_err(|e| not_running(e.to_string()))?;
-    if response.len() as u64 > MAX_ENV_ANSWER {
-        return Err(not_it(format!(
-            "the answer is larger than {MAX_ENV_ANSWER} bytes"
-        )));
+    // First the listener proves it holds the token (a stale token file names a port
+    // anyone may have bound since): only then is the token sent.
+    let nonce = random_hex(16);
+    let failed = |e: AdminGet| match e {
+        AdminGet::Io(reason) => not_running(reason),
+        AdminGet::Malformed(reason) => not_it(reason),
+    };
+    let (status, body) = admin_get(port, &format!("proof?nonce={nonce}"), None).map_err(failed)?;
+    let proof = (status == "200")
+        .then(|| serde_json::from_slice::<Value>(&body).ok())
+        .flatten()
+        .and_then(|v| v.get("proof").and_then(Value::as_str).map(str::to_owned))
+        .unwrap_or_default();
+    if !same_secret(&proof, &token_proof(&token, &nonce)) {
+        return Err(not_it(
+            "it cannot prove it holds the admin token of the token file (an emulator that is gone left it, and another program has its port?); the token was not sent".to_owned(),
+        ));
     }
-    let split = response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| not_it("a malformed HTTP answer".to_owned()))?;
-    let (head, body) = (&response[..split], &response[split + 4..]);
-    let head = String::from_utf8_lossy(head);
-    let status = head.split_whitespace().nth(1).unwrap_or("");
-    match status {
+    let query = provider.map_or_else(String::new, |p| format!("?provider={p}"));
+    let (status, body) = admin_get(port, &format!("env{query}"), Some(&token)).map_err(failed)?;
+    match status.as_str() {
         "200" => {}
         "401" => {
             return Err(not_it(
                 "it refused the admin token of the token file".to_owned(),
             ));
         }
-        other => {
-            let status: String = other.chars().take(3).filter(char::is_ascii_digit).collect();
-            return Err(not_running(format!("it answered {status}")));
-        }
+        other => return Err(not_running(format!("it answered {other}"))),
     }
     let answer: Value =
-        serde_json::from_slice(body).map_err(|_| not_it("the answer is not JSON".to_owned()))?;
+        serde_json::from_slice(&body).map_err(|_| not_it("the answer is not JSON".to_owned()))?;
     let env = answer
         .get("env")
         .and_then(Value::as_object)
@@ -1731,6 +1760,57 @@ pub fn fetch_env(port: u16, provider: Option<&str>) -> Result<Vec<(String, Strin
                 .map(|v| ((*name).to_owned(), v.to_owned()))
         })
         .collect())
+}
+
+/// Why [`admin_get`] has no answer.
+enum AdminGet {
+    /// Nothing answered (connection refused, a timeout).
+    Io(String),
+    /// Something answered that is not an HTTP answer of the emulator's size.
+    Malformed(String),
+}
+
+/// `GET /_pats_sim/<target>` on `127.0.0.1:port` (with the admin token when given): the
+/// status code and the body, at most [`MAX_ENV_ANSWER`] bytes, 5 s per step.
+fn admin_get(port: u16, target: &str, token: Option<&str>) -> Result<(String, Vec<u8>), AdminGet> {
+    use std::io::{Read as _, Write as _};
+    let io = |e: std::io::Error| AdminGet::Io(e.to_string());
+    let timeout = Duration::from_secs(5);
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = std::net::TcpStream::connect_timeout(&address, timeout).map_err(io)?;
+    let _ = stream.set_read_timeout(Some(timeout));
+    let _ = stream.set_write_timeout(Some(timeout));
+    let auth = token.map_or_else(String::new, |t| format!("Authorization: Bearer {t}\r\n"));
+    write!(
+        stream,
+        "GET {ADMIN_PREFIX}{target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}Accept: application/json\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(io)?;
+    let mut response = Vec::new();
+    stream
+        .take(MAX_ENV_ANSWER + 1)
+        .read_to_end(&mut response)
+        .map_err(io)?;
+    if response.len() as u64 > MAX_ENV_ANSWER {
+        return Err(AdminGet::Malformed(format!(
+            "the answer is larger than {MAX_ENV_ANSWER} bytes"
+        )));
+    }
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| AdminGet::Malformed("a malformed HTTP answer".to_owned()))?;
+    let head = String::from_utf8_lossy(&response[..split]);
+    let status: String = head
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("")
+        .chars()
+        .take(3)
+        .filter(char::is_ascii_digit)
+        .collect();
+    let body = response[split + 4..].to_vec();
+    Ok((status, body))
 }
 
 /// [`fetch_env`] as shell `export` lines ([`exports`]), for `eval "$(pats sim env)"`.

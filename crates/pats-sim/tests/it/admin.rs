@@ -166,6 +166,35 @@ fn the_admin_api_needs_the_token_and_json_writes_but_health_is_open() {
     }
     // The token is not in the Debug output.
     assert!(!format!("{sim:?}").contains(&token));
+    // Proof that it holds the token, for anyone, without the token; a nonce of the
+    // documented shape only.
+    let nonce = "0123456789abcdef0123";
+    let (status, answer) = exchange(
+        sail,
+        "GET",
+        &format!("/_pats_sim/proof?nonce={nonce}"),
+        &[],
+        "",
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer["proof"],
+        json!(pats_sim::emulator::token_proof(&token, nonce))
+    );
+    assert!(!answer.to_string().contains(&token));
+    for bad in [
+        "",
+        "?nonce=0123",
+        "?nonce=0123456789ABCDEF",
+        "?nonce=0123456789abcdeg",
+    ] {
+        let (status, _) = exchange(sail, "GET", &format!("/_pats_sim/proof{bad}"), &[], "");
+        assert_eq!(status, 400, "{bad}");
+    }
+    assert_eq!(
+        exchange(sail, "POST", "/_pats_sim/proof", &json_headers, "{}").0,
+        405
+    );
 }
 
 #[test]
@@ -175,6 +204,18 @@ fn without_an_admin_token_the_api_is_open_but_writes_still_need_json() {
     assert!(!env(&sim).contains_key("PATS_SIM_ADMIN_TOKEN"));
     let sail = sim.ports()[2];
     assert_eq!(exchange(sail, "GET", "/_pats_sim/requests", &[], "").0, 200);
+    // No token to prove.
+    assert_eq!(
+        exchange(
+            sail,
+            "GET",
+            "/_pats_sim/proof?nonce=0123456789abcdef",
+            &[],
+            ""
+        )
+        .0,
+        404
+    );
     let (status, _) = exchange(
         sail,
         "POST",
@@ -373,20 +414,44 @@ fn a_second_server_on_one_state_fails_naming_the_first_and_leaves_nothing() {
 // ---------------------------------------------------------------------------------------
 // `env` against a listener that is not the emulator.
 
-/// A listener on a free port that answers one connection with `answer`; the request it
-/// received comes back through the handle.
-fn fake(answer: Vec<u8>) -> (u16, std::thread::JoinHandle<String>) {
+/// The head of the request on `stream`.
+fn request_head(stream: &mut std::net::TcpStream) -> String {
+    let mut request = Vec::new();
+    let mut byte = [0u8; 1];
+    while !request.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap() == 1 {
+        request.push(byte[0]);
+    }
+    String::from_utf8_lossy(&request).into_owned()
+}
+
+/// A listener on a free port. With `token`, it first answers the proof request as the
+/// emulator holding that token would; then it answers one connection with `answer`. The
+/// requests it received come back through the handle.
+fn fake(token: Option<&str>, answer: Vec<u8>) -> (u16, std::thread::JoinHandle<Vec<String>>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
+    let token = token.map(str::to_owned);
     let handle = std::thread::spawn(move || {
-        let (mut stream, _) = listener.accept().unwrap();
-        let mut request = Vec::new();
-        let mut byte = [0u8; 1];
-        while !request.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap() == 1 {
-            request.push(byte[0]);
+        let mut requests = Vec::new();
+        if let Some(token) = token {
+            let (mut stream, _) = listener.accept().unwrap();
+            let head = request_head(&mut stream);
+            let nonce = head
+                .split_once("nonce=")
+                .and_then(|(_, rest)| rest.split_whitespace().next())
+                .unwrap_or("")
+                .to_owned();
+            let proof = pats_sim::emulator::token_proof(&token, &nonce);
+            let _ = stream.write_all(&http(
+                "200 OK",
+                &serde_json::to_vec(&json!({ "proof": proof })).unwrap(),
+            ));
+            requests.push(head);
         }
+        let (mut stream, _) = listener.accept().unwrap();
+        requests.push(request_head(&mut stream));
         let _ = stream.write_all(&answer);
-        String::from_utf8_lossy(&request).into_owned()
+        requests
     });
     (port, handle)
 }
@@ -487,10 +552,11 @@ fn env_refuses_or_quotes_whatever_a_hostile_listener_answers() {
         ("no HTTP at all", b"export A=1\n".to_vec(), "malformed"),
     ];
     for (what, answer, says) in refused {
-        let (port, handle) = fake(answer);
+        let (port, handle) = fake(Some(&token), answer);
         let file = plant_token(&dir, port, &token);
         let err = pats_sim::emulator::fetch_exports(port, None).unwrap_err();
-        let request = handle.join().unwrap();
+        let requests = handle.join().unwrap();
+        let request = requests.last().unwrap();
         let _ = std::fs::remove_file(&file);
         assert!(
             matches!(err, SimError::NotTheEmulator { .. }),
@@ -502,6 +568,47 @@ fn env_refuses_or_quotes_whatever_a_hostile_listener_answers() {
             request.contains(&format!("Authorization: Bearer {token}")),
             "{what}: {request}"
         );
+        assert!(
+            !requests[0].contains(&token),
+            "{what}: the proof request sent the token"
+        );
+    }
+
+    // A listener that cannot prove it holds the token (a stale token file's port, bound by
+    // another program) never gets the token.
+    let unproven: Vec<(&str, Vec<u8>)> = vec![
+        ("a wrong proof", http("200 OK", br#"{"proof": "00"}"#)),
+        (
+            "another token's proof",
+            http(
+                "200 OK",
+                &serde_json::to_vec(&json!({
+                    "proof": pats_sim::emulator::token_proof(&other, "0123456789abcdef0123456789abcdef")
+                }))
+                .unwrap(),
+            ),
+        ),
+        ("no proof endpoint", http("404 Not Found", b"{}")),
+        ("an echo of the request", http("200 OK", b"{\"proof\": null}")),
+    ];
+    for (what, answer) in unproven {
+        let (port, handle) = fake(None, answer);
+        let file = plant_token(&dir, port, &token);
+        let err = pats_sim::emulator::fetch_exports(port, None).unwrap_err();
+        let requests = handle.join().unwrap();
+        let _ = std::fs::remove_file(&file);
+        assert!(
+            matches!(err, SimError::NotTheEmulator { .. }),
+            "{what}: {err:?}"
+        );
+        assert!(err.to_string().contains("cannot prove"), "{what}: {err}");
+        assert_eq!(requests.len(), 1, "{what}");
+        assert!(
+            requests[0].starts_with("GET /_pats_sim/proof?nonce="),
+            "{what}: {}",
+            requests[0]
+        );
+        assert!(!requests[0].contains(&token), "{what}: the token was sent");
     }
 
     // Hostile values under known names are quoted: `eval` sets them and runs nothing.
@@ -512,7 +619,7 @@ fn env_refuses_or_quotes_whatever_a_hostile_listener_answers() {
         "ZITADEL_URL": "`touch pwned2`'; touch pwned3; '",
         "SAIL_BASE_URL": "two\nlines \\ \" $HOME",
     });
-    let (port, handle) = fake(http("200 OK", &with(hostile.clone())));
+    let (port, handle) = fake(Some(&token), http("200 OK", &with(hostile.clone())));
     let file = plant_token(&dir, port, &token);
     let exports = pats_sim::emulator::fetch_exports(port, None).unwrap();
     handle.join().unwrap();
