@@ -1053,6 +1053,26 @@ mod tests {
         (server, seen)
     }
 
+    /// An HTTP/2 connection (prior knowledge) to `server`, and its task.
+    async fn h2<B>(
+        server: &HttpServer,
+    ) -> (
+        hyper::client::conn::http2::SendRequest<B>,
+        tokio::task::JoinHandle<hyper::Result<()>>,
+    )
+    where
+        B: hyper::body::Body + Unpin + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+        let (sender, connection) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+                .await
+                .unwrap();
+        (sender, tokio::spawn(connection))
+    }
+
     /// A connection whose reads give up after 10 s, so a server that keeps it open fails
     /// the test instead of hanging it.
     fn connect(server: &HttpServer) -> std::net::TcpStream {
@@ -1172,12 +1192,7 @@ mod tests {
     async fn a_foreign_authority_is_refused_over_h2() {
         let (server, seen) = counting(Limits::default());
         let port = server.addr().port();
-        let stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
-        let (mut sender, connection) =
-            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
-                .await
-                .unwrap();
-        tokio::spawn(connection);
+        let (mut sender, _) = h2(&server).await;
         for (authority, status) in [
             (format!("evil.example:{port}"), 421),
             (format!("localhost:{port}"), 204),
@@ -1243,12 +1258,7 @@ mod tests {
     #[tokio::test]
     async fn a_body_that_does_not_arrive_is_dropped_over_h2() {
         let (server, seen) = counting(short());
-        let stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
-        let (mut sender, connection) =
-            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
-                .await
-                .unwrap();
-        tokio::spawn(connection);
+        let (mut sender, _) = h2(&server).await;
         /// Five bytes of the hundred declared, then nothing, never ending.
         struct Stalled(Option<Bytes>);
         impl hyper::body::Body for Stalled {
@@ -1285,12 +1295,7 @@ mod tests {
     #[tokio::test]
     async fn an_idle_h2_connection_is_closed() {
         let (server, seen) = counting(short());
-        let stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
-        let (mut sender, connection) =
-            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
-                .await
-                .unwrap();
-        let connection = tokio::spawn(connection);
+        let (mut sender, connection) = h2(&server).await;
         let request = http::Request::get(format!("{}/x", server.uri()))
             .body(http_body_util::Empty::<Bytes>::new())
             .unwrap();
@@ -1331,12 +1336,7 @@ mod tests {
             Arc::new(move |_: &Request| Answer::new(200).set_delay(delay)),
         )
         .unwrap();
-        let stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
-        let (mut sender, connection) =
-            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
-                .await
-                .unwrap();
-        tokio::spawn(connection);
+        let (mut sender, _) = h2(&server).await;
         let request = http::Request::get(format!("{}/x", server.uri()))
             .body(http_body_util::Empty::<Bytes>::new())
             .unwrap();

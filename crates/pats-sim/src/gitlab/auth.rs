@@ -176,13 +176,8 @@ mod tests {
         let mut state = State::default();
         let user = state.add_user("alice", true);
         let (_, value) = state.add_token(NewToken {
-            user_id: user,
-            name: "t".into(),
-            description: None,
             scopes: vec!["read_api".into()],
-            expires_at: None,
-            previous: None,
-            resource: None,
+            ..NewToken::plain(user, "t")
         });
         (state, value)
     }

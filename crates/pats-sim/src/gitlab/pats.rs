@@ -663,13 +663,11 @@ mod tests {
         let alice = state.add_user("alice", false);
         for i in 0..n {
             let (id, _) = state.add_token(NewToken {
-                user_id: if i % 2 == 0 { alice } else { admin },
-                name: format!("token-{i}"),
-                description: None,
-                scopes: vec!["api".into()],
                 expires_at: Some(date!(2099 - 06 - 01)),
-                previous: None,
-                resource: None,
+                ..NewToken::plain(
+                    if i % 2 == 0 { alice } else { admin },
+                    &format!("token-{i}"),
+                )
             });
             state.tokens.get_mut(&id).unwrap().created_at =
                 datetime!(2026-01-01 00:00 UTC) + time::Duration::days(i as i64);
@@ -833,15 +831,7 @@ mod tests {
         let q2 = |state: &mut State, c: &Caller, query: &str| ids(&get_list(state, c, query));
         // A token added once the index exists is in its user's list; an index built
         // again from the tokens says the same.
-        let (new, _) = state.add_token(NewToken {
-            user_id: alice.user_id,
-            name: "later".into(),
-            description: None,
-            scopes: vec!["api".into()],
-            expires_at: None,
-            previous: None,
-            resource: None,
-        });
+        let (new, _) = state.add_token(NewToken::plain(alice.user_id, "later"));
         assert_eq!(q2(&mut state, &alice, ""), [1, 3, 5, new]);
         state.by_user = None;
         assert_eq!(q2(&mut state, &alice, "?per_page=2&page=2"), [5, new]);

@@ -184,6 +184,23 @@ pub(super) struct NewToken {
     pub(super) resource: Option<Resource>,
 }
 
+#[cfg(test)]
+impl NewToken {
+    /// A token of `user_id` named `name`: scope `api`, no expiry, no predecessor, no
+    /// project or group.
+    pub(super) fn plain(user_id: u64, name: &str) -> Self {
+        Self {
+            user_id,
+            name: name.to_owned(),
+            description: None,
+            scopes: vec!["api".into()],
+            expires_at: None,
+            previous: None,
+            resource: None,
+        }
+    }
+}
+
 impl State {
     /// The projects or the groups.
     pub(super) fn namespaces(&self, kind: Kind) -> &Table<u64, Namespace> {
@@ -546,15 +563,7 @@ mod tests {
         assert_eq!(back.tokens.get(&id), state.tokens.get(&id));
         assert_eq!(back.groups.get(&group), state.groups.get(&group));
         // The digest index is rebuilt from the rows.
-        let (_, value) = back.add_token(NewToken {
-            user_id: user,
-            name: "later".into(),
-            description: None,
-            scopes: vec!["api".into()],
-            expires_at: None,
-            previous: None,
-            resource: None,
-        });
+        let (_, value) = back.add_token(NewToken::plain(user, "later"));
         assert!(back.token_by_value(&value).is_some());
         for (field, bad) in [
             ("digest", serde_json::json!("AB".repeat(32))),

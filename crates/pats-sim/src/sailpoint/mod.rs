@@ -664,23 +664,18 @@ mod tests {
         drop(state);
 
         // Over HTTP: `owner-id` lists that owner's tokens only; without it, every token.
-        let listed = |query: &str| -> Vec<String> {
+        let get = |query: &str| {
             let url = url::Url::parse(&format!(
                 "http://127.0.0.1/v3/personal-access-tokens{query}"
             ))
             .unwrap();
-            let answer = list(
-                &mut lock(&sim.state),
-                &Request::new("GET", url, Vec::new()),
-                Version::V3,
-                "b",
-            );
-            answer
-                .json()
-                .unwrap()
-                .as_array()
-                .unwrap()
-                .iter()
+            let request = Request::new("GET", url, Vec::new());
+            list(&mut lock(&sim.state), &request, Version::V3, "b")
+        };
+        let listed = |query: &str| -> Vec<String> {
+            let answer = get(query).json().unwrap();
+            let names = answer.as_array().unwrap().iter();
+            names
                 .map(|t| t["name"].as_str().unwrap().to_owned())
                 .collect()
         };
@@ -701,16 +696,7 @@ mod tests {
             "at the time is kept"
         );
         assert!(listed("?filters=lastUsed%20le%202026-02-06T09:59:59Z").is_empty());
-        let url =
-            url::Url::parse("http://127.0.0.1/v3/personal-access-tokens?filters=name%20eq%20x")
-                .unwrap();
-        let refused = list(
-            &mut lock(&sim.state),
-            &Request::new("GET", url, Vec::new()),
-            Version::V3,
-            "b",
-        );
-        assert_eq!(refused.status, 400);
+        assert_eq!(get("?filters=name%20eq%20x").status, 400);
     }
 
     #[tokio::test]
