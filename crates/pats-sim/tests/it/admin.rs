@@ -424,9 +424,27 @@ fn request_head(stream: &mut std::net::TcpStream) -> String {
     String::from_utf8_lossy(&request).into_owned()
 }
 
+/// The next connection to `listener`, or `None` after 10 s (so that a client that does not
+/// come fails its test instead of hanging it).
+fn accept_within(listener: &std::net::TcpListener) -> Option<std::net::TcpStream> {
+    listener.set_nonblocking(true).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                stream.set_nonblocking(false).unwrap();
+                return Some(stream);
+            }
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+        }
+    }
+    None
+}
+
 /// A listener on a free port. With `token`, it first answers the proof request as the
 /// emulator holding that token would; then it answers one connection with `answer`. The
-/// requests it received come back through the handle.
+/// requests it received come back through the handle (fewer when a connection did not
+/// come within 10 s).
 fn fake(token: Option<&str>, answer: Vec<u8>) -> (u16, std::thread::JoinHandle<Vec<String>>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -434,7 +452,9 @@ fn fake(token: Option<&str>, answer: Vec<u8>) -> (u16, std::thread::JoinHandle<V
     let handle = std::thread::spawn(move || {
         let mut requests = Vec::new();
         if let Some(token) = token {
-            let (mut stream, _) = listener.accept().unwrap();
+            let Some(mut stream) = accept_within(&listener) else {
+                return requests;
+            };
             let head = request_head(&mut stream);
             let nonce = head
                 .split_once("nonce=")
@@ -448,7 +468,9 @@ fn fake(token: Option<&str>, answer: Vec<u8>) -> (u16, std::thread::JoinHandle<V
             ));
             requests.push(head);
         }
-        let (mut stream, _) = listener.accept().unwrap();
+        let Some(mut stream) = accept_within(&listener) else {
+            return requests;
+        };
         requests.push(request_head(&mut stream));
         let _ = stream.write_all(&answer);
         requests
