@@ -673,6 +673,22 @@ fn env_refuses_or_quotes_whatever_a_hostile_listener_answers() {
         0,
         "something ran"
     );
+    // An answer of exactly the most `env` reads (64 KiB, head included) is read.
+    let most = 64 * 1024;
+    let mut body = with(json!({ "PATS_SIM_ADMIN_TOKEN": token, "DFNS_BASE_URL": "x" }));
+    let head = http("200 OK", &vec![b' '; most]).len() - most;
+    body.resize(most - head, b' ');
+    let answer = http("200 OK", &body);
+    assert_eq!(answer.len(), most);
+    let (port, handle) = fake(Some(&token), answer);
+    let file = plant_token(&dir, port, &token);
+    let read = pats_sim::emulator::fetch_env(port, None);
+    handle.join().unwrap();
+    let _ = std::fs::remove_file(&file);
+    assert!(
+        read.unwrap()
+            .contains(&("DFNS_BASE_URL".to_owned(), "x".to_owned()))
+    );
     // The real one passes the same checks.
     let sail = sim.ports()[2];
     assert_eq!(
