@@ -327,6 +327,20 @@ struct OwnerTokens {
 }
 
 impl Index {
+    /// The lookups of `pats`, added in creation order.
+    fn build(pats: &Table<u128, StoredPat>) -> Self {
+        let mut ordered: Vec<&StoredPat> = pats.values().collect();
+        ordered.sort_unstable_by_key(|p| p.seq);
+        let mut index = Index {
+            names: HashMap::with_capacity(ordered.len()),
+            owners: HashMap::new(),
+        };
+        for p in ordered {
+            index.add(&p.owner, p.id, &p.name);
+        }
+        index
+    }
+
     fn count_name(&mut self, owner: &str, name: &str, up: bool) {
         let key = name_key(owner, name);
         let n = self.names.entry(key).or_insert(0);
@@ -369,18 +383,7 @@ impl State {
     /// The lookups, built from the tokens (in creation order) when first needed.
     fn index(&mut self) -> &mut Index {
         let pats = &self.pats;
-        self.index.get_or_insert_with(|| {
-            let mut ordered: Vec<&StoredPat> = pats.values().collect();
-            ordered.sort_unstable_by_key(|p| p.seq);
-            let mut index = Index {
-                names: HashMap::with_capacity(ordered.len()),
-                owners: HashMap::new(),
-            };
-            for p in ordered {
-                index.add(&p.owner, p.id, &p.name);
-            }
-            index
-        })
+        self.index.get_or_insert_with(|| Index::build(pats))
     }
 
     /// The owner `id` named `name`, shared with their other tokens when they have the
@@ -398,10 +401,8 @@ impl State {
     /// Makes the tokens of one owner (same id and name) share it, as created tokens do:
     /// for tokens read from a state file, each of which came with its own.
     pub(super) fn share_owners(&mut self) {
-        self.index();
-        let Some(index) = &self.index else {
-            return;
-        };
+        let pats = &self.pats;
+        let index = self.index.get_or_insert_with(|| Index::build(pats));
         let unshared: Vec<(u128, Arc<Owner>)> = self
             .pats
             .values()
@@ -420,10 +421,8 @@ impl State {
 
     /// The tokens of `owner`, in creation order: O(their tokens).
     pub(super) fn owned_by(&mut self, owner: &str) -> Vec<&StoredPat> {
-        self.index();
-        let (Some(index), pats) = (&self.index, &self.pats) else {
-            return Vec::new();
-        };
+        let pats = &self.pats;
+        let index = self.index.get_or_insert_with(|| Index::build(pats));
         index.owners.get(owner).map_or_else(Vec::new, |tokens| {
             tokens.ids.iter().filter_map(|id| pats.get(id)).collect()
         })
