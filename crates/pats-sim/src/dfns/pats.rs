@@ -34,6 +34,11 @@ impl StoredPat {
     }
 }
 
+/// The 404 of a token the caller has not (or that is not a token id).
+fn not_found(id: impl std::fmt::Display) -> Reject {
+    error(404, format!("Personal access token {id} not found"))
+}
+
 impl State {
     /// The principal's live tokens, in creation order.
     /// O(the principal's tokens): they are one range of the table.
@@ -69,14 +74,14 @@ impl State {
     pub(super) fn get(&self, principal: &Principal, id: &str) -> Outcome {
         self.mine(principal, id)
             .map(|p| ok(p.to_json(&self.org_id, &self.app_id)))
-            .ok_or_else(|| error(404, format!("Personal access token {id} not found")))
+            .ok_or_else(|| not_found(id))
     }
 
     /// The principal's live token `id`, to change: its key, or 404.
     pub(super) fn find(&self, principal: &Principal, id: &str) -> Result<PatKey, Reject> {
         self.mine(principal, id)
             .map(StoredPat::key)
-            .ok_or_else(|| error(404, format!("Personal access token {id} not found")))
+            .ok_or_else(|| not_found(id))
     }
 
     /// Changes the token at `key` (which [`find`](Self::find) gave) and answers it.
@@ -86,11 +91,7 @@ impl State {
                 change(pat);
                 ok(pat.to_json(&self.org_id, &self.app_id))
             }
-            None => error(
-                404,
-                format!("Personal access token {} not found", key.token),
-            )
-            .into_answer(),
+            None => not_found(key.token).into_answer(),
         }
     }
 
