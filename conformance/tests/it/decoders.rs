@@ -1,14 +1,15 @@
 //! Property tests: arbitrary and mutated JSON (and error statuses) fed to every provider's
 //! response decoders through the real client path, the token endpoints included (SailPoint
 //! client credentials at `/oauth/token`, the ZITADEL JWT profile at `/oauth/v2/token`).
-//! Whatever comes back must be a value or a typed error: never a panic, never a hang.
+//! GitLab's page headers (`X-Next-Page`, `X-Total`, `X-Total-Pages`, `Link`) are fuzzed
+//! too. Whatever comes back must be a value or a typed error: never a panic, never a hang.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pats::sailpoint::{ApiVersion, SailPointClient};
 use pats::zitadel::{ZitadelAuth, ZitadelClient};
 use pats::{ClientOptions, Expiry, ListQuery, PersonalAccessTokens, RetryPolicy, TokenId};
 use pats_conformance::Harness;
-use pats_conformance::harness::{DfnsHarness, SailPointHarness, ZitadelHarness};
+use pats_conformance::harness::{DfnsHarness, GitLabHarness, SailPointHarness, ZitadelHarness};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,11 +19,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 type Answer = (u16, Vec<u8>);
 
-/// A loopback server answering every request with the current (status, body); requests
-/// whose path starts with `/oauth/` get `token` instead, when it is set.
+/// A loopback server answering every request with the current (status, body) and extra
+/// header bytes; requests whose path starts with `/oauth/` get `token` instead, when it is
+/// set.
 struct Echo {
     url: String,
     answer: Arc<Mutex<Answer>>,
+    /// Raw header lines (each ending in CRLF) sent with every answer.
+    headers: Arc<Mutex<Vec<u8>>>,
     token: Arc<Mutex<Option<Answer>>>,
     token_requests: Arc<AtomicUsize>,
 }
@@ -31,13 +35,23 @@ async fn echo_server() -> Echo {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let answer = Arc::new(Mutex::new((200, b"{}".to_vec())));
+    let headers = Arc::new(Mutex::new(Vec::new()));
     let token: Arc<Mutex<Option<Answer>>> = Arc::new(Mutex::new(None));
     let token_requests = Arc::new(AtomicUsize::new(0));
-    let (shared, shared_token, counter) = (answer.clone(), token.clone(), token_requests.clone());
+    let (shared, shared_headers, shared_token, counter) = (
+        answer.clone(),
+        headers.clone(),
+        token.clone(),
+        token_requests.clone(),
+    );
     tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
-            let (shared, shared_token, counter) =
-                (shared.clone(), shared_token.clone(), counter.clone());
+            let (shared, extra, shared_token, counter) = (
+                shared.clone(),
+                shared_headers.lock().unwrap().clone(),
+                shared_token.clone(),
+                counter.clone(),
+            );
             tokio::spawn(async move {
                 let mut buf = vec![0_u8; 64 * 1024];
                 let n = socket.read(&mut buf).await.unwrap_or(0);
@@ -53,10 +67,12 @@ async fn echo_server() -> Echo {
                 };
                 let (status, body) = token_answer.unwrap_or_else(|| shared.lock().unwrap().clone());
                 let head = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
                     body.len()
                 );
                 let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.write_all(&extra).await;
+                let _ = socket.write_all(b"\r\n").await;
                 let _ = socket.write_all(&body).await;
                 let _ = socket.shutdown().await;
             });
@@ -65,6 +81,7 @@ async fn echo_server() -> Echo {
     Echo {
         url,
         answer,
+        headers,
         token,
         token_requests,
     }
@@ -119,6 +136,11 @@ fn samples() -> Vec<Value> {
         "id": "1", "userId": "2", "organizationId": "3", "creationDate": "2026-01-02T03:04:05Z",
         "changeDate": "2026-01-02T03:04:05Z", "expirationDate": "2027-01-02T03:04:05Z"
     });
+    let gitlab_pat = json!({
+        "id": 7, "name": "n", "revoked": false, "created_at": "2026-01-02T03:04:05.123Z",
+        "description": "d", "scopes": ["api"], "user_id": 2, "last_used_at": null,
+        "active": true, "expires_at": "2027-01-02", "token": "glpat-abcdefghijklmnopqrst"
+    });
     let sail_pat = json!({
         "id": "ef38f94347e94562b5bb8424a56397d8", "name": "n", "scope": ["sp:scopes:all"],
         "owner": {"type": "IDENTITY", "id": "2c91", "name": "Admin"},
@@ -138,6 +160,11 @@ fn samples() -> Vec<Value> {
         json!({"detailCode": "400.1", "trackingId": "t", "messages": [{"locale": "en-US", "text": "bad"}]}),
         json!({"code": 5, "message": "not found", "details": [{"@type": "x", "id": "QUERY-1"}]}),
         json!({"error": {"id": "e", "message": "m"}}),
+        json!([gitlab_pat.clone()]),
+        gitlab_pat,
+        json!({"message": {"name": ["can't be blank"], "expires_at": ["is invalid"]}}),
+        json!({"message": "404 Not found"}),
+        json!({"error": "insufficient_scope", "error_description": "d", "scope": "api"}),
     ]
 }
 
@@ -223,6 +250,8 @@ fn run<H: Harness>(id: &str, list_sample: usize) {
             let _ = tokio::time::timeout(Duration::from_secs(10), client.list(&ListQuery::new())).await.expect("list hung");
             let _ = tokio::time::timeout(Duration::from_secs(10), client.get(&id)).await.expect("get hung");
             let _ = tokio::time::timeout(Duration::from_secs(10), client.create(&request)).await.expect("create hung");
+            // GitLab's rotation (elsewhere `Unsupported` at once).
+            let _ = tokio::time::timeout(Duration::from_secs(10), client.rotate_native(&id, &request)).await.expect("rotate hung");
         });
     });
 }
@@ -240,6 +269,107 @@ fn zitadel_decoders_never_panic() {
 #[test]
 fn sailpoint_decoders_never_panic() {
     run::<SailPointHarness>("ef38f94347e94562b5bb8424a56397d8", 6);
+}
+
+#[test]
+fn gitlab_decoders_never_panic() {
+    run::<GitLabHarness>("7", 12);
+}
+
+/// A page header's value: numbers in and out of range, signs, words, links well and badly
+/// formed, long, and bytes no header should hold.
+fn page_header_value() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        prop::sample::select(vec![
+            "",
+            "0",
+            "1",
+            "2",
+            "-1",
+            "+3",
+            " 2",
+            "2 ",
+            "1.5",
+            "1e3",
+            "abc",
+            "18446744073709551615",
+            "18446744073709551616",
+            "9223372036854775808",
+            "<http://x/api/v4/personal_access_tokens?page=2>; rel=\"next\"",
+            "<http://x/?page=2&per_page=20>; rel=\"first\", <http://x/?page=3>; rel=\"next\"",
+            "<http://x/?page=>; rel=\"next\"",
+            "<http://x/?page=-4>; rel=\"next\"",
+            "<http://x/?page=99999999999999999999>; rel=\"next\"",
+            "http://x/?page=2; rel=\"next\"",
+            "<http://x/?page=2; rel=\"next\"",
+            "<>; rel=next",
+            "rel=\"next\"",
+        ])
+        .prop_map(|v| v.as_bytes().to_vec()),
+        "[ -~]{0,40}".prop_map(String::into_bytes),
+        prop::collection::vec(any::<u8>(), 0..24),
+        Just(format!("<http://x/?page={}>; rel=\"next\"", "9".repeat(5000)).into_bytes()),
+    ]
+}
+
+/// GitLab's pages come from its headers: any values of them give a page or a typed error.
+#[test]
+fn gitlab_page_headers_never_panic() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (harness, echo) =
+        rt.block_on(async { (GitLabHarness::start().await, echo_server().await) });
+    let options = ClientOptions::default()
+        .with_timeout(Duration::from_secs(5))
+        .with_retry(RetryPolicy::none());
+    let client = harness.client_at(&echo.url, options);
+    *echo.answer.lock().unwrap() = (200, serde_json::to_vec(&samples()[12]).unwrap());
+    let list = |headers: Vec<u8>| {
+        *echo.headers.lock().unwrap() = headers;
+        rt.block_on(async {
+            tokio::time::timeout(Duration::from_secs(10), client.list(&ListQuery::new()))
+                .await
+                .expect("list hung")
+        })
+    };
+    // The wiring is real: X-Next-Page is the next page, and Link's next link when it is
+    // the only one.
+    let page = list(b"x-next-page: 3\r\nx-total: 41\r\n".to_vec()).unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert!(page.next_page.is_some(), "X-Next-Page: 3 gives a next page");
+    let page = list(b"link: <http://x/?page=2>; rel=\"next\"\r\n".to_vec()).unwrap();
+    assert!(page.next_page.is_some(), "a Link next gives a next page");
+    let page = list(b"x-next-page: \r\n".to_vec()).unwrap();
+    assert!(
+        page.next_page.is_none(),
+        "an empty X-Next-Page is the last page"
+    );
+
+    let names = prop::sample::select(vec![
+        "x-next-page",
+        "x-total",
+        "x-total-pages",
+        "x-page",
+        "link",
+    ]);
+    let config = ProptestConfig {
+        cases: 128,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    proptest!(config, |(headers in prop::collection::vec((names.clone(), page_header_value()), 0..4))| {
+        let mut raw = Vec::new();
+        for (name, value) in headers {
+            raw.extend_from_slice(name.as_bytes());
+            raw.extend_from_slice(b": ");
+            raw.extend_from_slice(&value);
+            raw.extend_from_slice(b"\r\n");
+        }
+        let _ = list(raw);
+    });
 }
 
 /// `expires_in` values a token endpoint may send: out of any range, negative, fractional,
