@@ -38,7 +38,7 @@ fn assert_clean(err: &Error, secrets: &[String]) {
 }
 
 /// `stored` is `expected`, within 5 seconds, or up to `resolution` later (see
-/// [`Harness::expiry_resolution`]).
+/// [`Capabilities::expiry_resolution`](pats::Capabilities::expiry_resolution)).
 fn assert_near(stored: Expiration, expected: OffsetDateTime, resolution: Duration, what: &str) {
     let late = i64::try_from(resolution.as_secs()).unwrap();
     match stored {
@@ -157,12 +157,12 @@ pub async fn expiry_lands_as_stored<H: Harness>(h: &H) -> Vec<String> {
             (Some(t), DefaultExpiry::NotReported) if stored == Expiration::Unknown => {
                 let _ = t;
             }
-            (Some(t), _) => assert_near(stored, t, h.expiry_resolution(), name),
+            (Some(t), _) => assert_near(stored, t, pats.capabilities().expiry_resolution, name),
             (None, DefaultExpiry::Refused) => unreachable!("refused above"),
             (None, DefaultExpiry::After(d)) => assert_near(
                 stored,
                 now + pats::reexports::time::Duration::try_from(d).unwrap(),
-                h.expiry_resolution(),
+                pats.capabilities().expiry_resolution,
                 name,
             ),
             (None, DefaultExpiry::NotReported) => {}

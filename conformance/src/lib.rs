@@ -87,13 +87,6 @@ pub trait Harness: Send + Sync + Sized + 'static {
     async fn stored_expiry(&self, id: &TokenId) -> Expiration;
     /// What the provider stores when no expiry is requested.
     fn default_expiry(&self) -> DefaultExpiry;
-    /// How much later than asked a stored expiry may be: zero where the provider keeps the
-    /// time asked for; a day where it keeps dates (GitLab ends a token at the start of its
-    /// day, so a time that is not midnight rounds up). `Capabilities` does not say this
-    /// yet.
-    fn expiry_resolution(&self) -> Duration {
-        Duration::ZERO
-    }
     /// A rule matching the request `revoke` sends.
     fn revoke_rule(&self) -> FaultRule;
     /// A rule matching the request `create` sends (not its signing steps).
@@ -105,11 +98,9 @@ pub trait Harness: Send + Sync + Sized + 'static {
 }
 
 /// Asserts that the revoked token `id` is gone as [`PersonalAccessTokens::get`] sees it:
-/// `NotFound`, or, where the provider keeps revoked tokens readable (GitLab answers them
-/// with `revoked: true`), found inactive. The second is accepted only where the provider
-/// cannot deactivate a token (`Capabilities::set_active` false), so that an inactive token
-/// can only be a revoked or expired one; a provider that deactivates instead of revoking
-/// fails. Returns the error, when there is one.
+/// `NotFound`, or, where the provider keeps revoked tokens readable
+/// ([`Capabilities::revoked_readable`](pats::Capabilities::revoked_readable), GitLab),
+/// found inactive. Returns the error, when there is one.
 pub async fn assert_revoked(
     pats: &dyn PersonalAccessTokens,
     id: &TokenId,
@@ -118,11 +109,15 @@ pub async fn assert_revoked(
     match pats.get(id).await {
         Err(err) => {
             assert_eq!(err.kind(), pats::ErrorKind::NotFound, "{what}: {err}");
+            assert!(
+                !pats.capabilities().revoked_readable,
+                "{what}: the capabilities say a revoked token stays readable, but get answered {err}"
+            );
             Some(err)
         }
         Ok(found) => {
             assert!(
-                !pats.capabilities().set_active && found.active == Some(false),
+                pats.capabilities().revoked_readable && found.active == Some(false),
                 "{what}: the revoked token {id} is still there: {found:?}"
             );
             None

@@ -8,8 +8,8 @@ use crate::{DefaultExpiry, Harness, assert_revoked};
 use pats::reexports::secrecy::{ExposeSecret, SecretString};
 use pats::reexports::time::{self, OffsetDateTime};
 use pats::{
-    CreateToken, CreatedToken, DefaultLifetime, Error, ErrorKind, Expiration, Expiry, ListQuery,
-    Naming, NeverExpires, PersonalAccessTokensExt, Reported, TokenInfo,
+    Capabilities, CreateToken, CreatedToken, DefaultLifetime, Error, ErrorKind, Expiration, Expiry,
+    ListQuery, Naming, NeverExpires, PersonalAccessTokensExt, Reported, TokenInfo,
 };
 use std::time::Duration;
 
@@ -38,11 +38,11 @@ fn secret_of(created: &CreatedToken) -> Vec<String> {
     out
 }
 
-/// `expires` is about `now + lifetime` (within a minute, or up to the harness's
-/// [`expiry_resolution`](Harness::expiry_resolution) later).
-fn assert_expires_in<H: Harness>(h: &H, expires: Expiration, lifetime: Duration, what: &str) {
+/// `expires` is about `now + lifetime` (within a minute, or up to the provider's
+/// [`expiry_resolution`](pats::Capabilities::expiry_resolution) later).
+fn assert_expires_in(caps: &Capabilities, expires: Expiration, lifetime: Duration, what: &str) {
     let expected = OffsetDateTime::now_utc() + time::Duration::try_from(lifetime).unwrap();
-    let late = i64::try_from(h.expiry_resolution().as_secs()).unwrap();
+    let late = i64::try_from(caps.expiry_resolution.as_secs()).unwrap();
     match expires {
         Expiration::At(at) => assert!(
             (-60..=late + 60).contains(&(at - expected).whole_seconds()),
@@ -75,10 +75,10 @@ pub async fn readme_rotate_by_name<H: Harness>(h: &H) -> Vec<String> {
     assert_eq!(new.name.as_deref(), Some("ci-deploy"));
     let lifetime = caps.fit_lifetime(30 * DAY);
     if caps.reports_expiry() {
-        assert_expires_in(h, new.expires, lifetime, "the rotated token");
+        assert_expires_in(&caps, new.expires, lifetime, "the rotated token");
     }
     if h.default_expiry() != DefaultExpiry::NotReported {
-        assert_expires_in(h, h.stored_expiry(&new.id).await, lifetime, "stored");
+        assert_expires_in(&caps, h.stored_expiry(&new.id).await, lifetime, "stored");
     }
     assert_revoked(pats.as_ref(), &old.info.id, "the rotated token").await;
     seen
@@ -110,10 +110,11 @@ pub async fn ci_token_lifecycle_30_days<H: Harness>(h: &H) -> Vec<String> {
     let current = CreatedToken::new(run.current.clone(), vault[1].1.clone());
     assert!(h.secret_works(&current).await, "the stored secret works");
     assert_revoked(pats.as_ref(), &run.first, "the old token").await;
-    let lifetime = pats.capabilities().fit_lifetime(30 * DAY);
+    let caps = pats.capabilities();
+    let lifetime = caps.fit_lifetime(30 * DAY);
     if h.default_expiry() != DefaultExpiry::NotReported {
         assert_expires_in(
-            h,
+            &caps,
             h.stored_expiry(&run.current.id).await,
             lifetime,
             "stored",
@@ -144,7 +145,7 @@ pub async fn expiry_audit_reports_every_token<H: Harness>(h: &H) -> Vec<String> 
     };
     // Where expiry is known at creation, the created token says so.
     if caps.expiry != Reported::No {
-        assert_expires_in(h, soon.info.expires, 5 * DAY, "created");
+        assert_expires_in(&caps, soon.info.expires, 5 * DAY, "created");
     }
 
     let lines = expiry_audit(&[pats.as_ref()], 14 * DAY).await.unwrap();
@@ -153,7 +154,7 @@ pub async fn expiry_audit_reports_every_token<H: Harness>(h: &H) -> Vec<String> 
     if caps.reports_expiry() {
         match finding(&soon.info.id) {
             Some(Finding::Expiring(at)) => {
-                assert_expires_in(h, Expiration::At(*at), 5 * DAY, "audit")
+                assert_expires_in(&caps, Expiration::At(*at), 5 * DAY, "audit")
             }
             other => panic!("the 5-day token: {other:?}"),
         }
@@ -328,7 +329,7 @@ pub async fn capabilities_match_behaviour<H: Harness>(h: &H) -> Vec<String> {
         seen.extend(secret_of(&created));
         if h.default_expiry() != DefaultExpiry::NotReported {
             assert_expires_in(
-                h,
+                &caps,
                 h.stored_expiry(&created.info.id).await,
                 90 * DAY,
                 "90 days",
@@ -355,11 +356,11 @@ pub async fn capabilities_match_behaviour<H: Harness>(h: &H) -> Vec<String> {
         .expect("listed");
     match caps.expiry {
         Reported::Always => {
-            assert_expires_in(h, created.info.expires, DAY, "created");
-            assert_expires_in(h, listed.expires, DAY, "listed");
+            assert_expires_in(&caps, created.info.expires, DAY, "created");
+            assert_expires_in(&caps, listed.expires, DAY, "listed");
         }
         Reported::WhenCreated => {
-            assert_expires_in(h, created.info.expires, DAY, "created");
+            assert_expires_in(&caps, created.info.expires, DAY, "created");
             assert_eq!(listed.expires, Expiration::Unknown);
         }
         _ => assert_eq!(listed.expires, Expiration::Unknown),

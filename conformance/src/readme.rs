@@ -49,7 +49,7 @@ pub async fn columns() -> Vec<(&'static str, Capabilities)> {
             "SailPoint v2025, v2026, v1",
             ["v2025", "v2026", "v1"].map(sailpoint).into(),
         ),
-        ("GitLab (preview)", gitlab.portable_client().capabilities()),
+        ("GitLab", gitlab.bare_client().capabilities()),
     ]
 }
 
@@ -94,10 +94,17 @@ fn rows() -> Vec<Row> {
             }
             .to_owned()
         }),
-        ("scopes", |c| match (c.scopes, c.max_scopes) {
-            (false, _) => "no".to_owned(),
-            (true, Some(n)) => format!("at most {n}"),
-            (true, None) => "yes".to_owned(),
+        ("scopes (`requires_scopes`)", |c| {
+            let base = match (c.scopes, c.max_scopes) {
+                (false, _) => return "no".to_owned(),
+                (true, Some(n)) => format!("at most {n}"),
+                (true, None) => "yes".to_owned(),
+            };
+            if c.requires_scopes {
+                format!("{base}; at least one: given, or the client's default")
+            } else {
+                base
+            }
         }),
         ("`Expiry::ProviderDefault`", |c| match c.default_lifetime {
             DefaultLifetime::Refused => "refused (the default never expires)".to_owned(),
@@ -109,6 +116,14 @@ fn rows() -> Vec<Row> {
         }),
         ("never-expiring tokens", |c| yes(c.never_expires)),
         ("expiry reported", |c| reported(c.expiry)),
+        ("expiry kept (`expiry_resolution`)", |c| {
+            match c.expiry_resolution.as_secs() {
+                0 => "as asked",
+                86_400 => "as a date: up to a day later than asked",
+                _ => "rounded up",
+            }
+            .to_owned()
+        }),
         ("last use reported", |c| reported(c.last_use)),
         ("get by id", |c| {
             match c.get {
@@ -119,6 +134,14 @@ fn rows() -> Vec<Row> {
         }),
         ("rename", |c| yes(c.rename)),
         ("deactivate / activate", |c| yes(c.set_active)),
+        ("a revoked token (`revoked_readable`)", |c| {
+            if c.revoked_readable {
+                "still readable, inactive"
+            } else {
+                "gone (`NotFound`)"
+            }
+            .to_owned()
+        }),
         ("list filters", |c| {
             let f = c.list_filters;
             let names: Vec<&str> = [

@@ -10,12 +10,12 @@
 //!    and `cargo deny --offline check licenses bans sources` (deny.toml: allowed licences,
 //!    no duplicate versions, crates.io only);
 //! 4. if `crates/pats` exists, `cargo test -p pats --no-default-features --lib` (no provider),
-//!    `cargo check -p pats` with each of the `dfns`, `zitadel` and `sailpoint` features
-//!    alone (with `rustls`), a provider without a TLS backend that must fail to compile
-//!    with its message, dependency-tree checks (one provider pulls in no other's crates;
+//!    `cargo check -p pats` with each of the `dfns`, `zitadel`, `sailpoint` and `gitlab`
+//!    features alone (with `rustls`), a provider without a TLS backend that must fail to
+//!    compile with its message, dependency-tree checks (one provider pulls in no other's crates;
 //!    with every feature, no simulator: neither `pats-sim` nor `wiremock`), a `native-tls`
 //!    build, and the README's quickstart (`cargo run -p pats --example quickstart`, on
-//!    `pats-sim` as a dev-dependency; again with `--features gitlab`); then
+//!    `pats-sim` as a dev-dependency); then
 //!    the docs as docs.rs builds them (`cargo +<pinned nightly> doc --workspace
 //!    --all-features --no-deps` with `RUSTDOCFLAGS="-D warnings --cfg docsrs"`; the
 //!    toolchain is named in `xtask/nightly-docs`), and every publishable crate packaged,
@@ -286,23 +286,9 @@ pub fn plan(root: &Path, mode: Mode, publishable: &[String]) -> Vec<Step> {
             ],
             true,
         ));
-        // The README's quickstart: the lifecycle on every simulator must run, and on
-        // GitLab's too (a feature that is not a default one).
+        // The README's quickstart: the lifecycle on every simulator must run.
         steps.push(cargo(
             &["run", "--quiet", "-p", "pats", "--example", "quickstart"],
-            true,
-        ));
-        steps.push(cargo(
-            &[
-                "run",
-                "--quiet",
-                "-p",
-                "pats",
-                "--example",
-                "quickstart",
-                "--features",
-                "gitlab",
-            ],
             true,
         ));
         // Publishable: the docs as docs.rs renders them, and packages that build alone.

@@ -87,10 +87,6 @@ impl<H: OnSim> Harness for Emulated<H> {
         self.inner.default_expiry()
     }
 
-    fn expiry_resolution(&self) -> std::time::Duration {
-        self.inner.expiry_resolution()
-    }
-
     fn revoke_rule(&self) -> FaultRule {
         self.inner.revoke_rule()
     }

@@ -24,6 +24,19 @@ impl GitLabHarness {
         self.owner
     }
 
+    /// A client of the administrator configured with only the URL and the token: no
+    /// default owner or scopes, so its capabilities are GitLab's own (a create needs
+    /// scopes).
+    pub fn bare_client(&self) -> Box<dyn PersonalAccessTokens> {
+        let config: Config = serde_json::from_value(serde_json::json!({
+            "provider": "gitlab",
+            "base_url": self.sim.uri(),
+            "token": self.admin_token,
+        }))
+        .unwrap();
+        pats::connect(&config).unwrap()
+    }
+
     /// The suite's configuration: the administrator's token, the user whose tokens are
     /// managed and the scopes of a create that names none.
     fn config(&self, base_url: &str, token: &str) -> Config {
@@ -66,12 +79,6 @@ impl Harness for GitLabHarness {
 
     fn faults(&self) -> &Faults {
         self.sim.faults()
-    }
-
-    /// GitLab keeps expiry dates: a token ends at the start of its day (UTC), the first
-    /// midnight at or after the time asked for.
-    fn expiry_resolution(&self) -> Duration {
-        Duration::from_secs(86_400)
     }
 
     async fn secret_works(&self, created: &CreatedToken) -> bool {

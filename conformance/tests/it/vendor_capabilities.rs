@@ -179,10 +179,9 @@ async fn zitadel_capabilities_follow_the_description() {
 #[tokio::test]
 async fn gitlab_capabilities_follow_the_description() {
     let doc = contract("gitlab");
-    let caps = GitLabHarness::start()
-        .await
-        .portable_client()
-        .capabilities();
+    let harness = GitLabHarness::start().await;
+    let caps = harness.portable_client().capabilities();
+    let bare = harness.bare_client().capabilities();
     let token = schema(&doc, "PersonalAccessToken");
     let create = schema(&doc, "CreatePersonalAccessTokenBody");
     let rotate = schema(&doc, "RotatePersonalAccessTokenBody");
@@ -190,6 +189,10 @@ async fn gitlab_capabilities_follow_the_description() {
     // Expiry (a date) and last use are on every token.
     assert!(required(token, "expires_at") && caps.expiry == Reported::Always);
     assert_eq!(token["properties"]["expires_at"]["format"], "date");
+    assert_eq!(
+        caps.expiry_resolution,
+        std::time::Duration::from_secs(86_400)
+    );
     assert!(has(token, "last_used_at") && caps.last_use == Reported::Always);
     // A name of its own, required; scopes, a list of at least one, no documented limit.
     assert!(required(create, "name") && has(token, "name"));
@@ -197,6 +200,8 @@ async fn gitlab_capabilities_follow_the_description() {
     assert!(!caps.unique_names);
     assert_eq!(create["properties"]["scopes"]["type"], "array");
     assert!(required(create, "scopes") && caps.scopes && caps.max_scopes.is_none());
+    // Required: a client without default scopes says so; the suite's has `api`.
+    assert!(bare.requires_scopes && !caps.requires_scopes);
     // Created for a user by id (administrators), or for oneself.
     assert!(paths["/api/v4/users/{user_id}/personal_access_tokens"]["post"].is_object());
     assert!(paths["/api/v4/user/personal_access_tokens"]["post"].is_object());
@@ -216,6 +221,8 @@ async fn gitlab_capabilities_follow_the_description() {
         .collect();
     assert!(!one.iter().any(|m| *m == "patch" || *m == "put"), "{one:?}");
     assert!(!caps.rename && !caps.set_active);
+    // A revoked token is kept: tokens say whether they are revoked.
+    assert!(has(token, "revoked") && caps.revoked_readable);
     // The listing filters by user and last use, and pages.
     let params: Vec<&str> = paths["/api/v4/personal_access_tokens"]["get"]["parameters"]
         .as_array()

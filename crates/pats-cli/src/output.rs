@@ -276,6 +276,13 @@ pub struct ProviderJson {
     /// `rotate` is one call to the provider, which revokes the old token at once (no
     /// `--keep-old`).
     pub native_rotate: bool,
+    /// `create` needs at least one scope (`--scope`), the configuration giving none.
+    pub requires_scopes: bool,
+    /// How much later than asked a token may expire, seconds (86400 where expiries are
+    /// dates).
+    pub expiry_resolution_seconds: u64,
+    /// A revoked token can still be shown (`show` says it is inactive).
+    pub revoked_readable: bool,
 }
 
 /// Whether the provider reports when a token was last used.
@@ -330,6 +337,9 @@ impl ProviderJson {
             max_lifetime_seconds: c.max_lifetime.map(|d| d.as_secs()),
             min_lifetime_seconds: c.min_lifetime.map(|d| d.as_secs()),
             native_rotate: c.native_rotate,
+            requires_scopes: c.requires_scopes,
+            expiry_resolution_seconds: c.expiry_resolution.as_secs(),
+            revoked_readable: c.revoked_readable,
         }
     }
 }

@@ -107,6 +107,9 @@ pub struct Capabilities {
     pub scopes: bool,
     /// At most this many scopes per token, where the provider has a limit.
     pub max_scopes: Option<usize>,
+    /// `create` must be given at least one scope (GitLab): a request without scopes is
+    /// refused. False where scopes are optional, or where the client has default scopes.
+    pub requires_scopes: bool,
     /// What a token's name is.
     pub naming: Naming,
     /// `create` refuses a request without a name.
@@ -132,6 +135,10 @@ pub struct Capabilities {
     pub min_lifetime: Option<Duration>,
     /// Whether tokens say when they expire ([`TokenInfo::expires`]).
     pub expiry: Reported,
+    /// How much later than asked a token may expire: zero where the provider keeps the
+    /// time asked for (to the second); a day where it keeps dates (GitLab ends a token at
+    /// the first midnight, UTC, at or after the time asked for).
+    pub expiry_resolution: Duration,
     /// Whether tokens say when they were last used ([`TokenInfo::last_used`]).
     pub last_use: Reported,
     /// List filters honoured.
@@ -145,6 +152,10 @@ pub struct Capabilities {
     /// no overlap in which both tokens are valid: [`PendingRotation::finish`](crate::PendingRotation::finish)
     /// revokes nothing and [`undo`](crate::PendingRotation::undo) is refused.
     pub native_rotate: bool,
+    /// A revoked token can still be read (GitLab keeps it, `revoked: true`): `get` returns
+    /// it with [`TokenInfo::active`] `Some(false)` instead of
+    /// [`NotFound`](crate::ErrorKind::NotFound).
+    pub revoked_readable: bool,
 }
 
 impl Capabilities {
@@ -182,7 +193,8 @@ impl Capabilities {
     /// Clients call it first in `create`, so what it refuses is what `create` refuses,
     /// with the same error:
     ///
-    /// - scopes where there are none ([`Unsupported`](crate::ErrorKind::Unsupported)), or more than
+    /// - scopes where there are none ([`Unsupported`](crate::ErrorKind::Unsupported)), none
+    ///   where [`requires_scopes`](Self::requires_scopes), or more than
     ///   [`max_scopes`](Self::max_scopes) ([`InvalidInput`](crate::ErrorKind::InvalidInput), field `scopes`);
     /// - a name where tokens have none, or none where one is required (`name`);
     /// - an owner where tokens always belong to the caller ([`Unsupported`](crate::ErrorKind::Unsupported)), or
@@ -202,6 +214,15 @@ impl Capabilities {
         if scopes > 0 && !self.scopes {
             return Err(Error::unsupported(provider, "token scopes")
                 .with_hint("tokens of this provider have no scopes; leave them empty"));
+        }
+        if scopes == 0 && self.requires_scopes {
+            return Err(Error::invalid(
+                "scopes",
+                format!(
+                    "{provider} needs at least one scope per token: give scopes, or set the \
+                     client's default scopes"
+                ),
+            ));
         }
         if let Some(max) = self.max_scopes.filter(|max| scopes > *max) {
             return Err(Error::invalid(
@@ -410,6 +431,17 @@ mod tests {
             crate::ErrorKind::Unsupported
         );
         c.check_create_at(&request(|b| b), NOW).unwrap();
+    }
+
+    #[test]
+    fn required_scopes() {
+        let mut c = caps();
+        c.requires_scopes = true;
+        let e = refused(&c, &request(|b| b));
+        assert_eq!(field(&e), "scopes");
+        assert!(e.to_string().contains("at least one scope"), "{e}");
+        c.check_create_at(&request(|b| b.scopes(["a"])), NOW)
+            .unwrap();
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! GitLab personal access tokens for `pats` (preview).
+//! GitLab personal access tokens for `pats`.
 //!
 //! - [`GitLabClient`]: an instance's base URL (default [`DEFAULT_BASE_URL`],
 //!   `https://gitlab.com`), an access token sent as `Authorization: Bearer`, and the core

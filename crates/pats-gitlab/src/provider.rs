@@ -8,6 +8,7 @@ use pats_core::{
     GetSupport, ListFilters, ListQuery, Naming, Owner, PageToken, PersonalAccessTokens,
     ProviderDetails, Reported, Result, TokenId, TokenInfo, TokenPage,
 };
+use std::time::Duration;
 use time::{Date, OffsetDateTime, Time};
 
 /// The `self` keyword GitLab takes in place of a token id.
@@ -117,8 +118,10 @@ impl PersonalAccessTokens for GitLabClient {
     /// per-token names (not unique) and scopes; creating for another user is an
     /// administrator's `POST /users/:id/personal_access_tokens`, and without an owner the
     /// token is the caller's (limited by GitLab to `k8s_proxy` and `self_rotate`); expiries
-    /// are dates, so lifetimes count in days; a provider default is refused (on instances
-    /// that do not require an expiry it would be a token that never expires).
+    /// are dates, so lifetimes count in days and a token may end up to a day later than
+    /// asked; a provider default is refused (on instances that do not require an expiry it
+    /// would be a token that never expires); every token needs a scope (unless the client
+    /// has default scopes); a revoked token stays readable, inactive.
     fn capabilities(&self) -> Capabilities {
         let mut c = Capabilities::default();
         c.provider = PROVIDER;
@@ -126,6 +129,7 @@ impl PersonalAccessTokens for GitLabClient {
         c.rename = false;
         c.set_active = false;
         c.scopes = true;
+        c.requires_scopes = self.default_scopes.is_empty();
         c.naming = Naming::PerToken;
         c.requires_name = true;
         c.unique_names = false;
@@ -136,6 +140,7 @@ impl PersonalAccessTokens for GitLabClient {
         c.min_lifetime = None;
         c.max_lifetime = None;
         c.expiry = Reported::Always;
+        c.expiry_resolution = Duration::from_secs(86_400);
         c.last_use = Reported::Always;
         let mut filters = ListFilters::default();
         filters.owner = true;
@@ -144,6 +149,7 @@ impl PersonalAccessTokens for GitLabClient {
         c.list_filters = filters;
         c.pagination = true;
         c.native_rotate = true;
+        c.revoked_readable = true;
         c
     }
 
@@ -164,14 +170,8 @@ impl PersonalAccessTokens for GitLabClient {
             (None, Some(id)) => TokenFor::User(id),
             (None, None) => TokenFor::Me,
         };
+        // `check_create` refused a request without scopes where there are no defaults.
         let scopes = if request.scopes().is_empty() {
-            if self.default_scopes.is_empty() {
-                return Err(Error::invalid(
-                    "scopes",
-                    "GitLab needs at least one scope: give scopes, or set the client's \
-                     default scopes (`scopes`, GITLAB_SCOPES)",
-                ));
-            }
             &self.default_scopes[..]
         } else {
             request.scopes()
@@ -283,7 +283,6 @@ impl PersonalAccessTokens for GitLabClient {
 mod tests {
     use super::*;
     use pats_core::ErrorKind;
-    use std::time::Duration;
     use time::macros::{date, datetime};
 
     const DAY: Duration = Duration::from_secs(24 * 3600);

@@ -41,9 +41,9 @@
 //!
 //! Switching to ZITADEL, Dfns or GitLab changes only the feature and the configuration
 //! (`PATS_PROVIDER=zitadel` and its variables, see [`config`]); the code stays the same.
-//! GitLab (feature `gitlab`, a preview, not in the default features) needs the user and
-//! scopes of the tokens it makes when the code names none: `GITLAB_USER_ID` and
-//! `GITLAB_SCOPES` (see [`config`]).
+//! GitLab needs the user and scopes of the tokens it makes when the code names none:
+//! `GITLAB_USER_ID` and `GITLAB_SCOPES` (see [`config`]); without default scopes,
+//! [`Capabilities::requires_scopes`] says a create must name them.
 //!
 //! # Portable code
 //!

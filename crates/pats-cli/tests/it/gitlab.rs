@@ -334,8 +334,16 @@ fn gitlab_is_in_the_providers_table_with_its_native_rotation() {
     assert_eq!(gitlab["native_rotate"], true);
     assert_eq!(gitlab["get"], "native");
     assert_eq!(gitlab["default_lifetime"], "refused");
+    assert_eq!(gitlab["revoked_readable"], true);
+    assert_eq!(gitlab["expiry_resolution_seconds"], 86_400);
     for p in list.as_array().unwrap() {
-        assert_eq!(p["native_rotate"], p["name"] == "gitlab", "{p}");
+        let is_gitlab = p["name"] == "gitlab";
+        assert_eq!(p["native_rotate"], is_gitlab, "{p}");
+        assert_eq!(p["revoked_readable"], is_gitlab, "{p}");
+        if !is_gitlab {
+            assert_eq!(p["expiry_resolution_seconds"], 0, "{p}");
+            assert_eq!(p["requires_scopes"], false, "{p}");
+        }
     }
     let (code, out, _) = run(crate::common::pats().args(["providers"]));
     assert_eq!(code, 0);

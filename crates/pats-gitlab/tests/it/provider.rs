@@ -32,6 +32,9 @@ async fn capabilities_say_rotation_is_native() {
     assert!(caps.pagination && caps.create_for_owner && caps.scopes && !caps.rename);
     assert!(caps.list_filters.owner && caps.list_filters.last_used_before);
     assert!(!caps.list_filters.never_used && !caps.never_expires);
+    // Expiries are dates; revoked tokens are kept, inactive.
+    assert_eq!(caps.expiry_resolution, DAY);
+    assert!(caps.revoked_readable);
 }
 
 #[tokio::test]
@@ -176,6 +179,7 @@ async fn the_default_owner_and_scopes_fill_what_a_neutral_request_leaves_out() {
     // Without defaults: GitLab needs a scope, so nothing is sent.
     let plain = client(&w.sim, &w.admin_token);
     let before = w.sim.requests().await.len();
+    assert!(plain.capabilities().requires_scopes);
     let err = plain.create(&unscoped).await.unwrap_err();
     assert_eq!(err.field(), Some("scopes"), "{err}");
     assert_eq!(w.sim.requests().await.len(), before, "nothing sent");
@@ -187,6 +191,7 @@ async fn the_default_owner_and_scopes_fill_what_a_neutral_request_leaves_out() {
         .default_scopes(["read_api", "read_repository"])
         .build()
         .unwrap();
+    assert!(!gl.capabilities().requires_scopes, "the defaults fill in");
     let created = gl.create(&unscoped).await.unwrap();
     let sent = last(&w.sim).await;
     assert_eq!(
