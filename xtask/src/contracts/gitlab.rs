@@ -5,7 +5,8 @@
 //! of that file could be brought here whole, so the contract is, like Dfns', our own OpenAPI
 //! 3.0 fragment (`upstream/gitlab-pats.openapi.json`), written from the REST documentation
 //! pages vendored next to it ([`PAGES`], pinned in the manifest). Every operation and schema
-//! names its page and section in `x-pats-source`.
+//! names its page and section in `x-pats-source`. The YAML was read at a pinned commit and
+//! compared with the fragment by hand: `contracts/gitlab/openapi_v2-comparison.md`.
 //!
 //! [`extract`] ties the fragment to the pages in both directions before building the subset
 //! with [`super::dfns::subset_of`]:
