@@ -112,7 +112,12 @@ async fn launch(provider: &str, demo: Option<&[&str]>) -> pats::Result<Simulatio
         "gitlab" => {
             let sim = GitLabSim::start().await;
             let root = sim.seed_user("root", true);
-            let token = sim.seed_token(root, "pats", &["api"]);
+            // The administrator's own token expires like any other (GitLab's default
+            // maximum, a year), so `audit` finds no never-expiring token GitLab would not
+            // let pats create.
+            let (_, token) = sim.seed_pat(root, "pats").ok_or_else(|| {
+                pats::Error::invalid("provider", "the GitLab simulator lost its administrator")
+            })?;
             vars.extend([
                 ("GITLAB_BASE_URL", sim.uri()),
                 ("GITLAB_TOKEN", token),

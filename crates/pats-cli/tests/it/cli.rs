@@ -138,6 +138,30 @@ fn list_in_both_modes_on_every_simulated_provider() {
             assert!((4.9..=5.0).contains(&soon), "{provider}: {soon}");
         }
     }
+
+    // GitLab lists the administrator's own token too. Nothing there never expires (GitLab
+    // requires an expiry), and expiries are dates: the 5-day token ends at the first
+    // midnight (UTC) after five days.
+    let (code, out, err) =
+        run(pats().args(["--simulate", "--provider", "gitlab", "list", "--json"]));
+    assert_eq!(code, 0, "{err}");
+    let tokens = json(&out);
+    let tokens = tokens.as_array().unwrap();
+    let mut names: Vec<&str> = tokens.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["demo-ci-deploy", "demo-expiring", "demo-legacy", "pats"]
+    );
+    for t in tokens {
+        assert_token_schema(t);
+        assert_ne!(t["expires"], "never", "{out}");
+    }
+    let soon = tokens
+        .iter()
+        .map(|t| days_from_now(&t["expires"]))
+        .fold(f64::MAX, f64::min);
+    assert!((4.9..=6.0).contains(&soon), "{soon}");
 }
 
 #[test]
