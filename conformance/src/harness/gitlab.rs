@@ -2,6 +2,7 @@
 //! the user [`GitLabHarness::owner_id`], with `api` as the scope of creates that name none
 //! (the client's configuration, as `GITLAB_USER_ID` and `GITLAB_SCOPES` give it).
 
+use crate::harness::OnSim;
 use crate::{DefaultExpiry, Harness};
 use async_trait::async_trait;
 use pats::reexports::secrecy::ExposeSecret;
@@ -51,11 +52,11 @@ impl GitLabHarness {
     }
 }
 
-#[async_trait]
-impl Harness for GitLabHarness {
-    async fn start() -> Self {
-        let sim = GitLabSim::start().await;
-        let admin = sim.seed_user("root", true);
+impl GitLabHarness {
+    /// The suite's administrator (`admin`, with a token of scope `api`) and managed user
+    /// on `sim`.
+    fn on(sim: GitLabSim, admin: &str) -> Self {
+        let admin = sim.seed_user(admin, true);
         let owner = sim.seed_user("ci-bot", false);
         let admin_token = sim.seed_token(admin, "conformance-admin", &["api"]);
         Self {
@@ -63,6 +64,21 @@ impl Harness for GitLabHarness {
             admin_token,
             owner,
         }
+    }
+}
+
+impl OnSim for GitLabHarness {
+    /// On the emulator's GitLab, beside its own administrator (`root`, whose token the
+    /// emulator exports), another one for the suite.
+    fn on_emulator(emulator: &pats_sim::Emulator) -> Self {
+        Self::on(emulator.gitlab().clone(), "conformance-root")
+    }
+}
+
+#[async_trait]
+impl Harness for GitLabHarness {
+    async fn start() -> Self {
+        Self::on(GitLabSim::start().await, "root")
     }
 
     fn client(&self, options: ClientOptions) -> Box<dyn PersonalAccessTokens> {

@@ -16,6 +16,7 @@ conformance_suite!(gitlab, GitLabHarness);
 conformance_suite!(emulated_dfns, Emulated<DfnsHarness>);
 conformance_suite!(emulated_zitadel, Emulated<ZitadelHarness>);
 conformance_suite!(emulated_sailpoint, Emulated<SailPointHarness>);
+conformance_suite!(emulated_gitlab, Emulated<GitLabHarness>);
 
 /// The audit program over every provider at once: every provider's token expiring
 /// within 14 days is found, and the ones a provider cannot judge are reported as such.
