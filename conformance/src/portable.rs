@@ -1,7 +1,7 @@
 //! The "portable programs" group: the ordinary programs of
 //! `crates/pats/examples/portable/programs.rs` (the rotation README.md links to among
 //! them), run unchanged on every provider's simulator, and every
-//! [`Capabilities`](pats::Capabilities) field checked against what the provider then does.
+//! [`Capabilities`] field checked against what the provider then does.
 
 use crate::programs::{Finding, ci_token_lifecycle, expiry_audit, rotate_ci_token};
 use crate::{DefaultExpiry, Harness, assert_revoked};
