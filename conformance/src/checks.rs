@@ -132,6 +132,7 @@ pub async fn expiry_lands_as_stored<H: Harness>(h: &H) -> Vec<String> {
         ),
         ("expiry-default", Expiry::ProviderDefault, None),
     ];
+    let resolution = pats.capabilities().expiry_resolution;
     for (name, expiry, expected) in cases {
         if expected.is_none() && h.default_expiry() == DefaultExpiry::Refused {
             let before = h.creates_received().await;
@@ -157,12 +158,12 @@ pub async fn expiry_lands_as_stored<H: Harness>(h: &H) -> Vec<String> {
             (Some(t), DefaultExpiry::NotReported) if stored == Expiration::Unknown => {
                 let _ = t;
             }
-            (Some(t), _) => assert_near(stored, t, pats.capabilities().expiry_resolution, name),
+            (Some(t), _) => assert_near(stored, t, resolution, name),
             (None, DefaultExpiry::Refused) => unreachable!("refused above"),
             (None, DefaultExpiry::After(d)) => assert_near(
                 stored,
                 now + pats::reexports::time::Duration::try_from(d).unwrap(),
-                pats.capabilities().expiry_resolution,
+                resolution,
                 name,
             ),
             (None, DefaultExpiry::NotReported) => {}
