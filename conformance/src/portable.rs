@@ -373,3 +373,38 @@ pub async fn capabilities_match_behaviour<H: Harness>(h: &H) -> Vec<String> {
     }
     seen
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn in_days(days: i64, extra_seconds: i64) -> Expiration {
+        Expiration::At(
+            OffsetDateTime::now_utc()
+                + time::Duration::days(days)
+                + time::Duration::seconds(extra_seconds),
+        )
+    }
+
+    fn fails(caps: &Capabilities, expires: Expiration) -> bool {
+        std::panic::catch_unwind(|| assert_expires_in(caps, expires, 5 * DAY, "t")).is_err()
+    }
+
+    #[test]
+    fn an_expiry_is_held_to_the_lifetime_and_the_providers_resolution() {
+        let exact = Capabilities::default();
+        let mut dates = Capabilities::default();
+        dates.expiry_resolution = DAY;
+        assert!(!fails(&exact, in_days(5, 0)));
+        assert!(!fails(&exact, in_days(5, 50)));
+        assert!(
+            fails(&exact, in_days(5, 3_600)),
+            "an hour late, asked to the second"
+        );
+        assert!(fails(&exact, in_days(4, 0)), "a day early");
+        assert!(!fails(&dates, in_days(5, 3_600)), "rounded up to its date");
+        assert!(fails(&dates, in_days(6, 3_600)), "more than a day late");
+        assert!(fails(&exact, Expiration::Never));
+        assert!(fails(&exact, Expiration::Unknown));
+    }
+}
